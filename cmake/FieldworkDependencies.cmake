@@ -1,0 +1,27 @@
+# Finds every external dependency once, from Debian 12's packages (see scripts/setup.sh).
+find_package(Threads REQUIRED)
+# Debian's protobuf ships no CMake package config: module mode.
+find_package(Protobuf REQUIRED MODULE)
+find_package(gRPC CONFIG REQUIRED)
+find_package(absl CONFIG REQUIRED)
+find_package(prometheus-cpp CONFIG REQUIRED)
+find_package(spdlog CONFIG REQUIRED)
+find_package(nlohmann_json CONFIG REQUIRED)
+find_package(yaml-cpp CONFIG REQUIRED)
+find_package(CURL REQUIRED)
+find_package(Eigen3 CONFIG REQUIRED)
+find_package(Boost 1.74 REQUIRED)
+find_package(PkgConfig REQUIRED)
+# hiredis's CMake config is broken on Debian 12: pkg-config instead.
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+if(FIELDWORK_BUILD_TESTS)
+  find_package(GTest CONFIG REQUIRED)
+endif()
+if(FIELDWORK_BUILD_BENCHMARKS)
+  find_package(benchmark CONFIG REQUIRED)
+endif()
+
+find_program(FIELDWORK_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
+find_program(FIELDWORK_REDIS_SERVER redis-server)
+find_program(FIELDWORK_PROMTOOL promtool)

@@ -1,0 +1,98 @@
+# Small helpers so that every library, binary, test and benchmark is declared the same way.
+include(GoogleTest)
+
+set(FIELDWORK_WARNINGS
+    -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
+    -Wold-style-cast -Woverloaded-virtual -Wnull-dereference -Wdouble-promotion
+    -Wformat=2 -Wimplicit-fallthrough -Wcast-qual -Wuseless-cast)
+
+# Applies the warning set (and -Werror when asked) to one of our own targets.
+function(fieldwork_apply_warnings target)
+  target_compile_options(${target} PRIVATE ${FIELDWORK_WARNINGS})
+  if(FIELDWORK_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+# fieldwork_cc_library(NAME n SRCS a.cc ... [DEPS targets...])
+# Defines library `n` and its alias `fieldwork::n`. Our headers are included from the
+# repository root: #include "services/common/clock.h".
+function(fieldwork_cc_library)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_library(${ARG_NAME} STATIC ${ARG_SRCS})
+  add_library(fieldwork::${ARG_NAME} ALIAS ${ARG_NAME})
+  target_include_directories(${ARG_NAME} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${ARG_NAME} PUBLIC ${ARG_DEPS})
+  fieldwork_apply_warnings(${ARG_NAME})
+endfunction()
+
+# fieldwork_cc_binary(NAME n SRCS main.cc [DEPS ...]) for service binaries and tools.
+function(fieldwork_cc_binary)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
+  fieldwork_apply_warnings(${ARG_NAME})
+endfunction()
+
+# fieldwork_cc_test(NAME n SRCS a_test.cc ... LABEL unit|integration|e2e [DEPS ...]
+#                   [TIMEOUT seconds])
+# One GoogleTest binary; each test case becomes its own CTest test carrying the label.
+function(fieldwork_cc_test)
+  cmake_parse_arguments(ARG "" "NAME;LABEL;TIMEOUT" "SRCS;DEPS" ${ARGN})
+  if(NOT ARG_LABEL MATCHES "^(unit|integration|e2e)$")
+    message(FATAL_ERROR "fieldwork_cc_test(${ARG_NAME}): LABEL must be unit, integration or e2e")
+  endif()
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
+  fieldwork_apply_warnings(${ARG_NAME})
+  gtest_discover_tests(${ARG_NAME}
+    DISCOVERY_TIMEOUT 60
+    PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
+               ENVIRONMENT "FIELDWORK_BINARY_DIR=${PROJECT_BINARY_DIR};FIELDWORK_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()
+
+# fieldwork_cc_benchmark(NAME n SRCS a_bench.cc [DEPS ...]): a Google Benchmark binary.
+# Benchmarks are run by hand or by scripts/bench.sh, never by CTest.
+function(fieldwork_cc_benchmark)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} benchmark::benchmark)
+  fieldwork_apply_warnings(${ARG_NAME})
+endfunction()
+
+# fieldwork_proto_library(NAME n PROTOS a.proto ... [DEPS ...] [IMPORT_ROOT dir])
+# Generates C++ and gRPC code into the build tree (never the repository) and compiles it
+# without our warning set, since the code is not ours.
+function(fieldwork_proto_library)
+  cmake_parse_arguments(ARG "" "NAME;IMPORT_ROOT" "PROTOS;DEPS" ${ARGN})
+  if(NOT ARG_IMPORT_ROOT)
+    set(ARG_IMPORT_ROOT ${CMAKE_CURRENT_SOURCE_DIR})
+  endif()
+  set(out_dir ${CMAKE_CURRENT_BINARY_DIR}/gen)
+  set(generated)
+  foreach(proto IN LISTS ARG_PROTOS)
+    get_filename_component(abs ${proto} ABSOLUTE)
+    file(RELATIVE_PATH rel ${ARG_IMPORT_ROOT} ${abs})
+    string(REGEX REPLACE "\\.proto$" "" stem ${rel})
+    set(outs ${out_dir}/${stem}.pb.cc ${out_dir}/${stem}.pb.h
+             ${out_dir}/${stem}.grpc.pb.cc ${out_dir}/${stem}.grpc.pb.h)
+    add_custom_command(
+      OUTPUT ${outs}
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
+      COMMAND protobuf::protoc
+              --proto_path=${ARG_IMPORT_ROOT} --proto_path=${PROJECT_SOURCE_DIR}/protos
+              --cpp_out=${out_dir} --grpc_out=${out_dir}
+              --plugin=protoc-gen-grpc=${FIELDWORK_GRPC_CPP_PLUGIN} ${abs}
+      DEPENDS ${abs} protobuf::protoc
+      COMMENT "protoc ${rel}"
+      VERBATIM)
+    list(APPEND generated ${outs})
+  endforeach()
+  add_library(${ARG_NAME} STATIC ${generated})
+  add_library(fieldwork::${ARG_NAME} ALIAS ${ARG_NAME})
+  target_include_directories(${ARG_NAME} SYSTEM PUBLIC ${out_dir})
+  target_link_libraries(${ARG_NAME} PUBLIC ${ARG_DEPS} protobuf::libprotobuf gRPC::grpc++)
+endfunction()

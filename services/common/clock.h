@@ -1,0 +1,41 @@
+// Injectable time: every component asks a Clock, never the system clock directly.
+#ifndef FIELDWORK_SERVICES_COMMON_CLOCK_H_
+#define FIELDWORK_SERVICES_COMMON_CLOCK_H_
+
+#include <mutex>
+
+#include "absl/time/time.h"
+
+namespace fieldwork {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // The current time. Thread-safe.
+  virtual absl::Time Now() const = 0;
+};
+
+// Wall-clock time: what production runs on.
+class RealClock final : public Clock {
+ public:
+  absl::Time Now() const override;
+  // A process-wide instance.
+  static RealClock& Get();
+};
+
+// Time that moves only when a test says so.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(absl::Time start = absl::UnixEpoch()) : now_(start) {}
+  absl::Time Now() const override;
+  void Set(absl::Time now);
+  void Advance(absl::Duration by);
+
+ private:
+  mutable std::mutex mutex_;
+  absl::Time now_;
+};
+
+}  // namespace fieldwork
+
+#endif  // FIELDWORK_SERVICES_COMMON_CLOCK_H_
