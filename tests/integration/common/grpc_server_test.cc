@@ -235,17 +235,19 @@ TEST(ServerTlsTest, ServesTlsWithConfiguredCertificate) {
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
   auto channel = grpc::CreateCustomChannel(Address(port), grpc::SslCredentials(ssl), arguments);
+  // Connect only once the server says it listens, then wait for the channel to be ready.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (server.ReadLog().find("gRPC server listening") == std::string::npos &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
   auto stub = fieldwork::testing::TestService::NewStub(channel);
-  grpc::Status status;
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  do {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
-    fieldwork::testing::SleepRequest request;
-    fieldwork::testing::SleepResponse response;
-    status = stub->Sleep(&context, request, &response);
-    if (!status.ok()) absl::SleepFor(absl::Milliseconds(100));
-  } while (!status.ok() && absl::Now() < deadline);
+  grpc::ClientContext context;
+  context.set_wait_for_ready(true);
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(15)));
+  fieldwork::testing::SleepRequest request;
+  fieldwork::testing::SleepResponse response;
+  const grpc::Status status = stub->Sleep(&context, request, &response);
   EXPECT_TRUE(status.ok()) << status.error_message() << "\n" << server.ReadLog();
   // A plaintext client cannot talk to the TLS port.
   EXPECT_FALSE(fieldwork::testing::CheckHealth(Address(port), absl::Milliseconds(500)).ok());

@@ -1,0 +1,67 @@
+#include "services/common/service_runtime.h"
+
+#include "absl/strings/str_cat.h"
+#include "services/common/logging.h"
+#include "services/common/simulated_clock.h"
+
+namespace fieldwork {
+
+absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(ServiceRuntimeOptions options) {
+  logging::Init(options.service_name);
+  std::unique_ptr<ServiceRuntime> runtime(new ServiceRuntime);
+  runtime->options_ = options;
+
+  MetricsOptions metrics;
+  metrics.bind_address = options.metrics_bind_address;
+  metrics.port = options.metrics_port;
+  metrics.service_name = options.service_name;
+  absl::StatusOr<std::unique_ptr<MetricsServer>> metrics_server = MetricsServer::Start(metrics);
+  if (!metrics_server.ok()) return metrics_server.status();
+  runtime->metrics_ = *std::move(metrics_server);
+
+  RedisClientOptions redis;
+  redis.url = options.redis_url;
+  redis.pool_size = options.redis_pool_size;
+  redis.command_timeout = options.redis_timeout;
+  redis.registry = &runtime->metrics_->registry();
+  absl::StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Create(redis);
+  if (!client.ok()) return client.status();
+  runtime->redis_ = *std::move(client);
+
+  if (options.insecure_no_auth) {
+    runtime->authenticator_ = std::make_unique<Authenticator>(Authenticator::Insecure());
+  } else {
+    if (options.tokens_file.empty()) {
+      return absl::InvalidArgumentError(
+          "no --tokens_file: give one, or --insecure_no_auth to run without authentication");
+    }
+    absl::StatusOr<TokenStore> tokens = TokenStore::LoadFile(options.tokens_file);
+    if (!tokens.ok()) return tokens.status();
+    runtime->authenticator_ = std::make_unique<Authenticator>(*std::move(tokens));
+  }
+
+  if (options.simulated_clock) {
+    logging::Warning("running on the SIMULATED clock kept in Redis: for demos and tests only");
+    runtime->owned_clock_ = std::make_unique<SimulatedClock>(*runtime->redis_, RealClock::Get().Now());
+    runtime->clock_ = runtime->owned_clock_.get();
+  } else {
+    runtime->clock_ = &RealClock::Get();
+  }
+  logging::Info("service configured", {{"redis", runtime->redis_->endpoint().Describe()},
+                                       {"metrics_port", runtime->metrics_->port()},
+                                       {"version", FieldworkVersion()},
+                                       {"git_sha", FieldworkGitSha()}});
+  return runtime;
+}
+
+absl::Status ServiceRuntime::Serve(const std::vector<grpc::Service*>& services) {
+  GrpcServerOptions grpc_options = options_.grpc;
+  grpc_options.registry = &metrics_->registry();
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(grpc_options, services);
+  if (!server.ok()) return server.status();
+  WaitForTerminationSignal();
+  (*server)->Stop();
+  return absl::OkStatus();
+}
+
+}  // namespace fieldwork
