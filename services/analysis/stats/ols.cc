@@ -367,6 +367,151 @@ VarianceResult SandwichVariance(const Eigen::MatrixXd& d, const Eigen::VectorXd*
 
 }  // namespace internal
 
+namespace internal {
+
+absl::StatusOr<PreparedOptions> PrepareOptions(const OlsOptions& options, Eigen::Index n,
+                                               const char* who) {
+  PreparedOptions out;
+  if (!(options.alpha > 0.0 && options.alpha < 1.0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(who, ": alpha must be strictly between 0 and 1"));
+  }
+  out.weighted = options.weights.size() > 0;
+  if (out.weighted) {
+    if (options.weights.size() != n) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(who, ": ", options.weights.size(), " weights for ", n, " rows"));
+    }
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const double w = options.weights(i);
+      if (!std::isfinite(w) || w <= 0.0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(who, ": weight of row ", i, " is ", w,
+                         "; weights must be positive and finite (drop zero-weight rows)"));
+      }
+    }
+    out.w_scaled = options.weights / options.weights.mean();
+  }
+  out.clustered = !options.clusters.empty();
+  if (out.clustered && static_cast<Eigen::Index>(options.clusters.size()) != n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(who, ": ", options.clusters.size(), " cluster ids for ", n, " rows"));
+  }
+  out.type = options.se_type.value_or(out.clustered ? SeType::kCR2 : SeType::kHC2);
+  if (IsClusterRobust(out.type) && !out.clustered) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(who, ": standard errors of type ", SeTypeName(out.type), " need cluster ids"));
+  }
+  if (out.clustered && !IsClusterRobust(out.type)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(who, ": cluster ids were given but the standard-error type ",
+                     SeTypeName(out.type), " ignores them; use CR0, stata (CR1) or CR2"));
+  }
+  if (out.clustered) {
+    out.clusters = IndexClusters(options.clusters);
+    if (out.clusters.count < 2) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(who, ": cluster-robust standard errors need at least 2 clusters; got ",
+                       out.clusters.count));
+    }
+  }
+  return out;
+}
+
+absl::Status CheckFinite(const Eigen::MatrixXd& x, const std::vector<std::string>& names,
+                         const char* who) {
+  for (Eigen::Index j = 0; j < x.cols(); ++j) {
+    if (!x.col(j).allFinite()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(who, ": column '", names[static_cast<size_t>(j)],
+                       "' has a missing or non-finite value; drop incomplete rows before fitting"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void AliasWarning(const std::vector<int>& aliased, const std::vector<std::string>& names,
+                  OlsFit* fit) {
+  if (aliased.empty()) return;
+  std::vector<std::string> dropped;
+  for (int j : aliased) dropped.push_back(names[static_cast<size_t>(j)]);
+  fit->warnings.push_back(absl::StrCat(
+      "the design is rank deficient: ", absl::StrJoin(dropped, ", "),
+      " (collinear with earlier columns) not estimated and reported as NaN, as R's lm reports "
+      "NA; the other coefficients are those of the model without them"));
+}
+
+void FillRSquared(const Eigen::VectorXd& y, const Eigen::MatrixXd& x_kept,
+                  const Eigen::VectorXd* w_scaled, OlsFit* fit) {
+  const bool weighted = w_scaled != nullptr;
+  const double rss =
+      weighted ? fit->residuals.cwiseAbs2().dot(*w_scaled) : fit->residuals.squaredNorm();
+  fit->residual_variance = rss / static_cast<double>(fit->df_residual);
+  bool has_intercept = false;
+  for (Eigen::Index j = 0; j < x_kept.cols(); ++j) {
+    if ((x_kept.col(j).array() == 1.0).all()) has_intercept = true;
+  }
+  if (has_intercept) {
+    const double ybar = weighted ? y.dot(*w_scaled) / w_scaled->sum() : y.mean();
+    const Eigen::ArrayXd dev2 = (y.array() - ybar).square();
+    const double tss = weighted ? (dev2 * w_scaled->array()).sum() : dev2.sum();
+    fit->r_squared = 1.0 - rss / tss;
+    fit->adj_r_squared = 1.0 - (1.0 - fit->r_squared) * (static_cast<double>(fit->n) - 1.0) /
+                                   static_cast<double>(fit->df_residual);
+  } else {
+    fit->r_squared = kNaN;
+    fit->adj_r_squared = kNaN;
+  }
+}
+
+void FillCoefficientTable(const std::vector<std::string>& names, const Eigen::VectorXd& df,
+                          OlsFit* fit) {
+  const auto k = names.size();
+  fit->coefficients.assign(k, Coefficient{});
+  for (size_t j = 0; j < k; ++j) {
+    Coefficient& c = fit->coefficients[j];
+    c.term = names[j];
+    c.aliased = true;
+    c.estimate = c.std_error = c.statistic = c.df = c.p_value = c.conf_low = c.conf_high = kNaN;
+  }
+  int bad_df = 0;
+  for (Eigen::Index j = 0; j < fit->rank; ++j) {
+    Coefficient& c = fit->coefficients[static_cast<size_t>(fit->kept[static_cast<size_t>(j)])];
+    double dfj = df(j);
+    if (!(dfj > 0.0) || !std::isfinite(dfj)) {
+      dfj = kNaN;
+      ++bad_df;
+    }
+    const LinearCombination lc =
+        MakeInference(fit->estimate(j), std::sqrt(std::max(fit->vcov(j, j), 0.0)), dfj, fit->alpha);
+    c.aliased = false;
+    c.estimate = lc.estimate;
+    c.std_error = lc.std_error;
+    c.statistic = lc.statistic;
+    c.df = lc.df;
+    c.p_value = lc.p_value;
+    c.conf_low = lc.conf_low;
+    c.conf_high = lc.conf_high;
+  }
+  if (bad_df > 0) {
+    fit->warnings.push_back(absl::StrCat(
+        bad_df, " coefficient(s) have degrees of freedom that could not be estimated (zero or ",
+        "undefined): their p-values and confidence intervals are NaN"));
+  }
+}
+
+Eigen::MatrixXd SelectColumns(const Eigen::MatrixXd& x, const std::vector<int>& columns) {
+  Eigen::MatrixXd out(x.rows(), static_cast<Eigen::Index>(columns.size()));
+  for (size_t j = 0; j < columns.size(); ++j) {
+    out.col(static_cast<Eigen::Index>(j)) = x.col(columns[j]);
+  }
+  return out;
+}
+
+Eigen::MatrixXd UpperInverse(const Eigen::MatrixXd& r) { return UpperTriangularInverse(r); }
+
+}  // namespace internal
+
 absl::StatusOr<OlsFit> FitOls(const Eigen::MatrixXd& x, const std::vector<std::string>& names,
                               const Eigen::VectorXd& y, const OlsOptions& options) {
   const Eigen::Index n = x.rows();
@@ -383,171 +528,60 @@ absl::StatusOr<OlsFit> FitOls(const Eigen::MatrixXd& x, const std::vector<std::s
     return absl::InvalidArgumentError(
         absl::StrCat("ols: ", names.size(), " names for ", k, " design columns"));
   }
-  if (!(options.alpha > 0.0 && options.alpha < 1.0)) {
-    return absl::InvalidArgumentError("ols: alpha must be strictly between 0 and 1");
-  }
-  for (Eigen::Index j = 0; j < k; ++j) {
-    if (!x.col(j).allFinite()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("ols: column '", names[static_cast<size_t>(j)],
-                       "' has a missing or non-finite value; drop incomplete rows before fitting"));
-    }
-  }
+  if (absl::Status s = internal::CheckFinite(x, names, "ols"); !s.ok()) return s;
   if (!y.allFinite()) {
     return absl::InvalidArgumentError(
         "ols: the outcome has a missing or non-finite value; drop incomplete rows first");
   }
-  const bool weighted = options.weights.size() > 0;
-  if (weighted) {
-    if (options.weights.size() != n) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("ols: ", options.weights.size(), " weights for ", n, " rows"));
-    }
-    for (Eigen::Index i = 0; i < n; ++i) {
-      const double w = options.weights(i);
-      if (!std::isfinite(w) || w <= 0.0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("ols: weight of row ", i, " is ", w,
-                         "; weights must be positive and finite (drop zero-weight rows)"));
-      }
-    }
-  }
-  const bool clustered = !options.clusters.empty();
-  if (clustered && static_cast<Eigen::Index>(options.clusters.size()) != n) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ols: ", options.clusters.size(), " cluster ids for ", n, " rows"));
-  }
-  const SeType type = options.se_type.value_or(clustered ? SeType::kCR2 : SeType::kHC2);
-  if (IsClusterRobust(type) && !clustered) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ols: standard errors of type ", SeTypeName(type), " need cluster ids"));
-  }
-  if (clustered && !IsClusterRobust(type)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ols: cluster ids were given but the standard-error type ", SeTypeName(type),
-                     " ignores them; use CR0, stata (CR1) or CR2"));
-  }
-  internal::ClusterIndex cluster_index;
-  if (clustered) {
-    cluster_index = internal::IndexClusters(options.clusters);
-    if (cluster_index.count < 2) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("ols: cluster-robust standard errors need at least 2 clusters; got ",
-                       cluster_index.count));
-    }
-  }
+  absl::StatusOr<internal::PreparedOptions> prepared = internal::PrepareOptions(options, n, "ols");
+  if (!prepared.ok()) return prepared.status();
+  const internal::PreparedOptions& po = *prepared;
 
   OlsFit fit;
-  fit.se_type = type;
+  fit.se_type = po.type;
   fit.alpha = options.alpha;
   fit.n = n;
   fit.k = static_cast<int>(k);
-  fit.weighted = weighted;
-  fit.n_clusters = clustered ? cluster_index.count : 0;
+  fit.weighted = po.weighted;
+  fit.n_clusters = po.clustered ? po.clusters.count : 0;
 
-  Eigen::VectorXd w_scaled;
-  Eigen::VectorXd sw;
-  if (weighted) {
-    w_scaled = options.weights / options.weights.mean();
-    sw = w_scaled.cwiseSqrt();
+  internal::RankRevealingQr qr;
+  if (po.weighted) {
+    const Eigen::VectorXd sw = po.w_scaled.cwiseSqrt();
+    qr = internal::QrWithLimitedPivoting(x.array().colwise() * sw.array(), y.cwiseProduct(sw));
+  } else {
+    qr = internal::QrWithLimitedPivoting(x, y);
   }
-  internal::RankRevealingQr qr =
-      weighted
-          ? internal::QrWithLimitedPivoting(x.array().colwise() * sw.array(), y.cwiseProduct(sw))
-          : internal::QrWithLimitedPivoting(x, y);
   const auto rank = static_cast<Eigen::Index>(qr.kept.size());
   fit.rank = static_cast<int>(rank);
   fit.kept = qr.kept;
   fit.df_residual = n - rank;
-  if (rank == 0) {
-    return absl::InvalidArgumentError("ols: every column of the design is zero");
-  }
+  if (rank == 0) return absl::InvalidArgumentError("ols: every column of the design is zero");
   if (fit.df_residual <= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("ols: ", n, " observation(s) for ", rank,
                      " estimable coefficient(s) leave no residual degrees of freedom"));
   }
-  if (!qr.aliased.empty()) {
-    std::vector<std::string> dropped;
-    for (int j : qr.aliased) dropped.push_back(names[static_cast<size_t>(j)]);
-    fit.warnings.push_back(absl::StrCat(
-        "the design is rank deficient: ", absl::StrJoin(dropped, ", "),
-        " (collinear with earlier columns) not estimated and reported as NaN, as R's lm reports "
-        "NA; the other coefficients are those of the model without them"));
-  }
+  internal::AliasWarning(qr.aliased, names, &fit);
   const Eigen::MatrixXd rinv = UpperTriangularInverse(qr.r);
   fit.estimate = rinv.triangularView<Eigen::Upper>() * qr.qty.col(0);
 
   Eigen::MatrixXd x_kept_storage;
   const bool all_kept = rank == k;
-  if (!all_kept) {
-    x_kept_storage.resize(n, rank);
-    for (Eigen::Index j = 0; j < rank; ++j) {
-      x_kept_storage.col(j) = x.col(qr.kept[static_cast<size_t>(j)]);
-    }
-  }
+  if (!all_kept) x_kept_storage = internal::SelectColumns(x, qr.kept);
   const Eigen::MatrixXd& x_kept = all_kept ? x : x_kept_storage;
   fit.fitted = x_kept * fit.estimate;
   fit.residuals = y - fit.fitted;
 
+  const Eigen::VectorXd* w = po.weighted ? &po.w_scaled : nullptr;
   internal::VarianceResult var =
-      internal::SandwichVariance(x_kept, weighted ? &w_scaled : nullptr, fit.residuals, rinv, type,
-                                 clustered ? &cluster_index : nullptr, fit.df_residual);
+      internal::SandwichVariance(x_kept, w, fit.residuals, rinv, po.type,
+                                 po.clustered ? &po.clusters : nullptr, fit.df_residual);
   fit.vcov = std::move(var.vcov);
   fit.cr2 = std::move(var.cr2);
-  for (std::string& w : var.warnings) fit.warnings.push_back(std::move(w));
-
-  // R-squared as estimatr (weighted: with the weights), when an intercept column is estimated.
-  const double rss =
-      weighted ? fit.residuals.cwiseAbs2().dot(w_scaled) : fit.residuals.squaredNorm();
-  fit.residual_variance = rss / static_cast<double>(fit.df_residual);
-  bool has_intercept = false;
-  for (Eigen::Index j = 0; j < rank; ++j) {
-    if ((x_kept.col(j).array() == 1.0).all()) has_intercept = true;
-  }
-  if (has_intercept) {
-    const double ybar = weighted ? y.dot(w_scaled) / w_scaled.sum() : y.mean();
-    const Eigen::ArrayXd dev2 = (y.array() - ybar).square();
-    const double tss = weighted ? (dev2 * w_scaled.array()).sum() : dev2.sum();
-    fit.r_squared = 1.0 - rss / tss;
-    fit.adj_r_squared = 1.0 - (1.0 - fit.r_squared) * (static_cast<double>(n) - 1.0) /
-                                  static_cast<double>(fit.df_residual);
-  } else {
-    fit.r_squared = kNaN;
-    fit.adj_r_squared = kNaN;
-  }
-
-  fit.coefficients.resize(static_cast<size_t>(k));
-  for (Eigen::Index j = 0; j < k; ++j) {
-    Coefficient& c = fit.coefficients[static_cast<size_t>(j)];
-    c.term = names[static_cast<size_t>(j)];
-    c.aliased = true;
-    c.estimate = c.std_error = c.statistic = c.df = c.p_value = c.conf_low = c.conf_high = kNaN;
-  }
-  int bad_df = 0;
-  for (Eigen::Index j = 0; j < rank; ++j) {
-    Coefficient& c = fit.coefficients[static_cast<size_t>(qr.kept[static_cast<size_t>(j)])];
-    double df = var.df(j);
-    if (!(df > 0.0) || !std::isfinite(df)) {
-      df = kNaN;
-      ++bad_df;
-    }
-    const LinearCombination lc =
-        MakeInference(fit.estimate(j), std::sqrt(std::max(fit.vcov(j, j), 0.0)), df, options.alpha);
-    c.aliased = false;
-    c.estimate = lc.estimate;
-    c.std_error = lc.std_error;
-    c.statistic = lc.statistic;
-    c.df = lc.df;
-    c.p_value = lc.p_value;
-    c.conf_low = lc.conf_low;
-    c.conf_high = lc.conf_high;
-  }
-  if (bad_df > 0) {
-    fit.warnings.push_back(absl::StrCat(
-        bad_df, " coefficient(s) have degrees of freedom that could not be estimated (zero or ",
-        "undefined): their p-values and confidence intervals are NaN"));
-  }
+  for (std::string& warning : var.warnings) fit.warnings.push_back(std::move(warning));
+  internal::FillRSquared(y, x_kept, w, &fit);
+  internal::FillCoefficientTable(names, var.df, &fit);
   return fit;
 }
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "services/analysis/stats/ols.h"
 
 namespace fieldwork::analysis::internal {
@@ -69,6 +71,30 @@ VarianceResult SandwichVariance(const Eigen::MatrixXd& d, const Eigen::VectorXd*
                                 const Eigen::VectorXd& resid, const Eigen::MatrixXd& rinv,
                                 SeType type, const ClusterIndex* clusters,
                                 std::int64_t df_residual);
+
+// Checks and normalises the options shared by OLS and 2SLS (`who` prefixes error messages).
+struct PreparedOptions {
+  SeType type = SeType::kHC2;
+  bool weighted = false;
+  Eigen::VectorXd w_scaled;  // weights / mean(weights)
+  bool clustered = false;
+  ClusterIndex clusters;
+};
+absl::StatusOr<PreparedOptions> PrepareOptions(const OlsOptions& options, Eigen::Index n,
+                                               const char* who);
+absl::Status CheckFinite(const Eigen::MatrixXd& x, const std::vector<std::string>& names,
+                         const char* who);
+
+// Pieces of a fit shared by OLS and 2SLS. FillCoefficientTable needs fit->kept, rank,
+// estimate, vcov and alpha set; FillRSquared needs n, df_residual and residuals.
+void AliasWarning(const std::vector<int>& aliased, const std::vector<std::string>& names,
+                  OlsFit* fit);
+void FillRSquared(const Eigen::VectorXd& y, const Eigen::MatrixXd& x_kept,
+                  const Eigen::VectorXd* w_scaled, OlsFit* fit);
+void FillCoefficientTable(const std::vector<std::string>& names, const Eigen::VectorXd& df,
+                          OlsFit* fit);
+Eigen::MatrixXd SelectColumns(const Eigen::MatrixXd& x, const std::vector<int>& columns);
+Eigen::MatrixXd UpperInverse(const Eigen::MatrixXd& r);
 
 }  // namespace fieldwork::analysis::internal
 
