@@ -1,0 +1,40 @@
+// Validation of enrolment rows against a trial's design: every problem of every row, with
+// its row number, field and reason.
+#ifndef FIELDWORK_SERVICES_RANDOMISATION_ENROLMENT_H_
+#define FIELDWORK_SERVICES_RANDOMISATION_ENROLMENT_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fieldwork/v1/common.pb.h"
+#include "fieldwork/v1/randomisation.pb.h"
+
+namespace fieldwork::randomisation {
+
+// The most rows one Enrol request may carry (EnrolStream takes up to kMaxEnrolmentStream).
+inline constexpr int kMaxEnrolmentBatch = 100'000;
+inline constexpr int kMaxEnrolmentStream = 2'000'000;
+
+struct EnrolmentCheck {
+  // Rows that are valid and new, in request order.
+  std::vector<fieldwork::v1::Participant> accepted;
+  // Rows identical to an existing enrolment (a retry).
+  int64_t unchanged = 0;
+  std::vector<fieldwork::v1::RowError> errors;
+};
+
+// Checks `rows` (row numbers start at `first_row`) against `design` and against the
+// participants already enrolled (`existing`, by id). A row with any error is not accepted;
+// the other rows are, so a bad row never takes a good one down with it.
+EnrolmentCheck CheckEnrolment(const fieldwork::v1::TrialDesign& design,
+                              const std::vector<fieldwork::v1::Participant>& rows,
+                              const std::map<std::string, const fieldwork::v1::Participant*>& existing,
+                              int64_t first_row = 1);
+
+// True when two enrolments of a participant carry the same data (enrolled_at ignored).
+bool SameEnrolment(const fieldwork::v1::Participant& a, const fieldwork::v1::Participant& b);
+
+}  // namespace fieldwork::randomisation
+
+#endif  // FIELDWORK_SERVICES_RANDOMISATION_ENROLMENT_H_

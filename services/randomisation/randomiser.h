@@ -1,0 +1,109 @@
+// The randomisation service's domain logic: trials, enrolment, allocation, withdrawals,
+// balance and the audit log, over a RandomisationStore. No gRPC, no Redis. Callers (the gRPC
+// adapter) authenticate and authorise; `actor` names the principal in the audit log.
+#ifndef FIELDWORK_SERVICES_RANDOMISATION_RANDOMISER_H_
+#define FIELDWORK_SERVICES_RANDOMISATION_RANDOMISER_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "fieldwork/v1/randomisation.pb.h"
+#include "services/common/clock.h"
+#include "services/randomisation/engine.h"
+#include "services/randomisation/store.h"
+
+namespace fieldwork::randomisation {
+
+// Receives what each successful write changed, for metrics.
+struct RandomiserObserver {
+  std::function<void(const std::string& trial, int64_t enrolled)> on_enrolled;
+  std::function<void(const std::string& trial, const fieldwork::v1::Allocation&)> on_allocated;
+};
+
+struct AllocationFilter {
+  std::string factor;
+  std::string arm;
+  std::string site;
+  std::string cohort;
+};
+
+class Randomiser {
+ public:
+  Randomiser(RandomisationStore& store, const Clock& clock, RandomiserObserver observer = {});
+
+  absl::StatusOr<fieldwork::v1::Trial> CreateTrial(const fieldwork::v1::TrialDesign& design,
+                                                   const std::string& actor);
+  absl::StatusOr<fieldwork::v1::Trial> UpdateDesign(const fieldwork::v1::TrialDesign& design,
+                                                    const std::string& actor);
+  absl::StatusOr<fieldwork::v1::Trial> GetTrial(const std::string& trial_id);
+  absl::StatusOr<std::vector<fieldwork::v1::Trial>> ListTrials();
+  absl::StatusOr<fieldwork::v1::Trial> LockDesign(const std::string& trial_id, const std::string& actor);
+  absl::StatusOr<fieldwork::v1::Trial> CloseTrial(const std::string& trial_id, const std::string& actor);
+
+  // Every bad row is reported (row numbers from 1) and the good rows kept; with
+  // all_or_nothing any bad row rejects the whole batch with INVALID_ARGUMENT listing them.
+  absl::StatusOr<fieldwork::v1::EnrolResponse> Enrol(
+      const std::string& trial_id, const std::vector<fieldwork::v1::Participant>& participants,
+      bool all_or_nothing, const std::string& actor);
+
+  absl::StatusOr<fieldwork::v1::RandomiseResponse> Randomise(const std::string& trial_id,
+                                                             const std::string& cohort,
+                                                             const std::string& actor);
+  absl::StatusOr<fieldwork::v1::AllocateNextResponse> AllocateNext(const std::string& trial_id,
+                                                                   const std::string& participant_id,
+                                                                   const std::string& actor);
+
+  // Allocations carry the participant's current withdrawal and leaving date.
+  absl::StatusOr<fieldwork::v1::Allocation> GetAllocation(const std::string& trial_id,
+                                                          const std::string& participant_id);
+  absl::StatusOr<std::vector<fieldwork::v1::Allocation>> ListAllocations(
+      const std::string& trial_id, const AllocationFilter& filter);
+  absl::StatusOr<fieldwork::v1::ParticipantStatus> GetParticipant(const std::string& trial_id,
+                                                                  const std::string& participant_id);
+  absl::StatusOr<std::vector<fieldwork::v1::ParticipantStatus>> ListParticipants(
+      const std::string& trial_id, const std::string& site, const std::string& cohort);
+  // The site a participant is enrolled in (for the adapter's site-scoped authorisation).
+  absl::StatusOr<std::string> SiteOf(const std::string& trial_id, const std::string& participant_id);
+
+  absl::StatusOr<int64_t> Withdraw(const fieldwork::v1::WithdrawRequest& request,
+                                   const std::string& actor);
+  absl::Status RecordLeaver(const fieldwork::v1::RecordLeaverRequest& request,
+                            const std::string& actor);
+
+  absl::StatusOr<fieldwork::v1::BalanceResponse> Balance(const std::string& trial_id,
+                                                         const std::string& factor,
+                                                         const std::string& cohort);
+
+  absl::StatusOr<std::vector<fieldwork::v1::AuditEntry>> AuditLog(const std::string& trial_id);
+  absl::StatusOr<fieldwork::v1::VerifyAuditLogResponse> VerifyAuditLog(const std::string& trial_id);
+  absl::StatusOr<fieldwork::v1::RevealSecretResponse> RevealSecret(const std::string& trial_id,
+                                                                   const std::string& actor);
+
+ private:
+  struct TrialState;
+  using Operation = std::function<absl::Status(TrialState&)>;
+
+  // Runs `operation` on the trial's current state under its lock, reloading the state when
+  // another writer moved the audit head, and retrying when a commit lost a race.
+  absl::Status WithTrial(const std::string& trial_id, const Operation& operation);
+  // Fills in the entry's chain fields, commits, and applies the write to the cached state.
+  absl::Status Commit(TrialState& state, TrialWrite write);
+  fieldwork::v1::AuditEntry NewEntry(fieldwork::v1::AuditEntry::Kind kind, const std::string& actor,
+                                     std::string summary) const;
+  std::shared_ptr<TrialState> StateFor(const std::string& trial_id);
+
+  RandomisationStore& store_;
+  const Clock& clock_;
+  RandomiserObserver observer_;
+  std::mutex states_mutex_;
+  std::map<std::string, std::shared_ptr<TrialState>> states_;
+};
+
+}  // namespace fieldwork::randomisation
+
+#endif  // FIELDWORK_SERVICES_RANDOMISATION_RANDOMISER_H_

@@ -1,0 +1,334 @@
+#include "services/randomisation/service.h"
+
+#include "absl/strings/str_cat.h"
+#include "services/common/grpc_status.h"
+#include "services/randomisation/enrolment.h"
+
+namespace fieldwork::randomisation {
+namespace v1 = ::fieldwork::v1;
+
+RandomisationMetrics::RandomisationMetrics(prometheus::Registry& registry)
+    : enrolled_(prometheus::BuildCounter()
+                    .Name("fieldwork_randomisation_enrolled_total")
+                    .Help("Participants newly enrolled.")
+                    .Register(registry)),
+      allocations_(prometheus::BuildCounter()
+                       .Name("fieldwork_randomisation_allocations_total")
+                       .Help("Allocations made, by factor and arm.")
+                       .Register(registry)),
+      allocated_(prometheus::BuildGauge()
+                     .Name("fieldwork_randomisation_allocated_participants")
+                     .Help("Participants allocated, by factor, arm and site.")
+                     .Register(registry)) {}
+
+void RandomisationMetrics::OnAllocated(const std::string& trial, const v1::Allocation& allocation,
+                                       bool count) {
+  for (const auto& assignment : allocation.assignments()) {
+    if (count) {
+      allocations_.Add({{"trial", trial}, {"factor", assignment.factor()}, {"arm", assignment.arm()}})
+          .Increment();
+    }
+    allocated_
+        .Add({{"trial", trial}, {"factor", assignment.factor()}, {"arm", assignment.arm()},
+              {"site", allocation.site()}})
+        .Increment();
+  }
+}
+
+RandomiserObserver RandomisationMetrics::Observer() {
+  RandomiserObserver observer;
+  observer.on_enrolled = [this](const std::string& trial, int64_t n) {
+    enrolled_.Add({{"trial", trial}}).Increment(static_cast<double>(n));
+  };
+  observer.on_allocated = [this](const std::string& trial, const v1::Allocation& allocation) {
+    OnAllocated(trial, allocation, true);
+  };
+  return observer;
+}
+
+void RandomisationMetrics::Seed(Randomiser& randomiser) {
+  absl::StatusOr<std::vector<v1::Trial>> trials = randomiser.ListTrials();
+  if (!trials.ok()) return;
+  for (const v1::Trial& trial : *trials) {
+    absl::StatusOr<std::vector<v1::Allocation>> allocations =
+        randomiser.ListAllocations(trial.design().trial_id(), {});
+    if (!allocations.ok()) continue;
+    for (const auto& allocation : *allocations) OnAllocated(trial.design().trial_id(), allocation, false);
+  }
+}
+
+absl::StatusOr<Principal> RandomisationServiceImpl::Allow(grpc::ServerContext* context,
+                                                          std::initializer_list<Role> roles,
+                                                          const std::string& trial,
+                                                          const std::string& site) {
+  absl::StatusOr<Principal> principal = authenticator_.Authenticate(*context);
+  if (!principal.ok()) return principal.status();
+  if (absl::Status allowed = Authorize(*principal, roles, trial, site); !allowed.ok()) return allowed;
+  return principal;
+}
+
+absl::Status RandomisationServiceImpl::AllowParticipant(const Principal& principal,
+                                                        const std::string& trial,
+                                                        const std::string& participant_id) {
+  if (principal.HasRole(Role::kAdmin) || principal.HasRole(Role::kResearcher) ||
+      principal.HasRole(Role::kAnalyst)) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> site = randomiser_.SiteOf(trial, participant_id);
+  if (!site.ok()) return site.status();
+  if (!principal.MayTouchSite(*site)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(principal.name, " may not touch participants of site \"", *site, "\""));
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status RandomisationServiceImpl::CreateTrial(grpc::ServerContext* context,
+                                                   const v1::CreateTrialRequest* request,
+                                                   v1::CreateTrialResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher}, request->design().trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.CreateTrial(request->design(), principal.name));
+  *response->mutable_trial() = std::move(trial);
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::UpdateDesign(grpc::ServerContext* context,
+                                                    const v1::UpdateDesignRequest* request,
+                                                    v1::UpdateDesignResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher}, request->design().trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.UpdateDesign(request->design(), principal.name));
+  *response->mutable_trial() = std::move(trial);
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::GetTrial(grpc::ServerContext* context,
+                                                const v1::GetTrialRequest* request,
+                                                v1::GetTrialResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst},
+                                       request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.GetTrial(request->trial_id()));
+  *response->mutable_trial() = std::move(trial);
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::ListTrials(grpc::ServerContext* context,
+                                                  const v1::ListTrialsRequest* /*request*/,
+                                                  v1::ListTrialsResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst}, ""));
+  FW_GRPC_ASSIGN_OR_RETURN(trials, randomiser_.ListTrials());
+  for (auto& trial : trials) {
+    if (principal.MayTouchTrial(trial.design().trial_id())) *response->add_trials() = std::move(trial);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::LockDesign(grpc::ServerContext* context,
+                                                  const v1::LockDesignRequest* request,
+                                                  v1::LockDesignResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.LockDesign(request->trial_id(), principal.name));
+  response->set_design_sha256(trial.design_sha256());
+  *response->mutable_trial() = std::move(trial);
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::CloseTrial(grpc::ServerContext* context,
+                                                  const v1::CloseTrialRequest* request,
+                                                  v1::CloseTrialResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.CloseTrial(request->trial_id(), principal.name));
+  *response->mutable_trial() = std::move(trial);
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::EnrolRows(grpc::ServerContext* context,
+                                                 const std::string& trial,
+                                                 const std::vector<v1::Participant>& rows,
+                                                 bool all_or_nothing, v1::EnrolResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner}, trial));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (!principal.MayTouchSite(rows[i].site())) {
+      return ToGrpcStatus(absl::PermissionDeniedError(
+          absl::StrCat("row ", i + 1, ": ", principal.name, " may not enrol into site \"",
+                       rows[i].site(), "\"")));
+    }
+  }
+  FW_GRPC_ASSIGN_OR_RETURN(result, randomiser_.Enrol(trial, rows, all_or_nothing, principal.name));
+  *response = std::move(result);
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::Enrol(grpc::ServerContext* context,
+                                             const v1::EnrolRequest* request,
+                                             v1::EnrolResponse* response) {
+  if (request->participants_size() > kMaxEnrolmentBatch) {
+    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+        "participants: at most ", kMaxEnrolmentBatch, " rows per Enrol request, got ",
+        request->participants_size(), "; use EnrolStream for larger rosters")));
+  }
+  const std::vector<v1::Participant> rows(request->participants().begin(), request->participants().end());
+  return EnrolRows(context, request->trial_id(), rows, request->all_or_nothing(), response);
+}
+
+grpc::Status RandomisationServiceImpl::EnrolStream(grpc::ServerContext* context,
+                                                   grpc::ServerReader<v1::EnrolRequest>* reader,
+                                                   v1::EnrolResponse* response) {
+  std::vector<v1::Participant> rows;
+  std::string trial;
+  bool all_or_nothing = false;
+  v1::EnrolRequest message;
+  while (reader->Read(&message)) {
+    if (trial.empty()) {
+      trial = message.trial_id();
+      all_or_nothing = message.all_or_nothing();
+    } else if (!message.trial_id().empty() && message.trial_id() != trial) {
+      return ToGrpcStatus(absl::InvalidArgumentError("trial_id: every message of a stream must name the same trial"));
+    }
+    if (rows.size() + static_cast<size_t>(message.participants_size()) > static_cast<size_t>(kMaxEnrolmentStream)) {
+      return ToGrpcStatus(absl::InvalidArgumentError(
+          absl::StrCat("participants: at most ", kMaxEnrolmentStream, " rows per stream")));
+    }
+    for (auto& p : *message.mutable_participants()) rows.push_back(std::move(p));
+  }
+  return EnrolRows(context, trial, rows, all_or_nothing, response);
+}
+
+grpc::Status RandomisationServiceImpl::Randomise(grpc::ServerContext* context,
+                                                 const v1::RandomiseRequest* request,
+                                                 v1::RandomiseResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(result, randomiser_.Randomise(request->trial_id(), request->cohort(), principal.name));
+  *response = std::move(result);
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::AllocateNext(grpc::ServerContext* context,
+                                                    const v1::AllocateNextRequest* request,
+                                                    v1::AllocateNextResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(result, randomiser_.AllocateNext(request->trial_id(), request->participant_id(),
+                                                       principal.name));
+  *response = std::move(result);
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::GetAllocation(grpc::ServerContext* context,
+                                                     const v1::GetAllocationRequest* request,
+                                                     v1::GetAllocationResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(allocation, randomiser_.GetAllocation(request->trial_id(), request->participant_id()));
+  *response->mutable_allocation() = std::move(allocation);
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::ListAllocations(
+    grpc::ServerContext* context, const v1::ListAllocationsRequest* request,
+    grpc::ServerWriter<v1::ListAllocationsResponse>* writer) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(allocations, randomiser_.ListAllocations(
+                                       request->trial_id(),
+                                       {request->factor(), request->arm(), request->site(), request->cohort()}));
+  v1::ListAllocationsResponse message;
+  for (auto& allocation : allocations) {
+    *message.mutable_allocation() = std::move(allocation);
+    if (!writer->Write(message)) break;  // the client went away
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::GetParticipant(grpc::ServerContext* context,
+                                                      const v1::GetParticipantRequest* request,
+                                                      v1::GetParticipantResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst},
+                                       request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(status, randomiser_.GetParticipant(request->trial_id(), request->participant_id()));
+  if (!principal.MayTouchSite(status.participant().site()) && principal.HasRole(Role::kPartner) &&
+      !principal.HasRole(Role::kResearcher) && !principal.HasRole(Role::kAnalyst)) {
+    return ToGrpcStatus(absl::PermissionDeniedError(
+        absl::StrCat(principal.name, " may not read participants of site \"", status.participant().site(), "\"")));
+  }
+  *response->mutable_status() = std::move(status);
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::ListParticipants(
+    grpc::ServerContext* context, const v1::ListParticipantsRequest* request,
+    grpc::ServerWriter<v1::ListParticipantsResponse>* writer) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst},
+                                       request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(statuses, randomiser_.ListParticipants(request->trial_id(), request->site(),
+                                                             request->cohort()));
+  const bool site_scoped = !principal.HasRole(Role::kAdmin) && !principal.HasRole(Role::kResearcher) &&
+                           !principal.HasRole(Role::kAnalyst);
+  v1::ListParticipantsResponse message;
+  for (auto& status : statuses) {
+    if (site_scoped && !principal.MayTouchSite(status.participant().site())) continue;
+    *message.mutable_status() = std::move(status);
+    if (!writer->Write(message)) break;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::Withdraw(grpc::ServerContext* context,
+                                                const v1::WithdrawRequest* request,
+                                                v1::WithdrawResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner}, request->trial_id(),
+                                       request->site()));
+  if (request->target_case() == v1::WithdrawRequest::kParticipantId) {
+    FW_GRPC_RETURN_IF_ERROR(AllowParticipant(principal, request->trial_id(), request->participant_id()));
+  }
+  FW_GRPC_ASSIGN_OR_RETURN(withdrawn, randomiser_.Withdraw(*request, principal.name));
+  response->set_withdrawn(withdrawn);
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::RecordLeaver(grpc::ServerContext* context,
+                                                    const v1::RecordLeaverRequest* request,
+                                                    v1::RecordLeaverResponse* /*response*/) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner}, request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(AllowParticipant(principal, request->trial_id(), request->participant_id()));
+  FW_GRPC_RETURN_IF_ERROR(randomiser_.RecordLeaver(*request, principal.name));
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::Balance(grpc::ServerContext* context,
+                                               const v1::BalanceRequest* request,
+                                               v1::BalanceResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(balance, randomiser_.Balance(request->trial_id(), request->factor(), request->cohort()));
+  *response = std::move(balance);
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::AuditLog(grpc::ServerContext* context,
+                                                const v1::AuditLogRequest* request,
+                                                grpc::ServerWriter<v1::AuditLogResponse>* writer) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(entries, randomiser_.AuditLog(request->trial_id()));
+  v1::AuditLogResponse message;
+  for (auto& entry : entries) {
+    *message.mutable_entry() = std::move(entry);
+    if (!writer->Write(message)) break;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::VerifyAuditLog(grpc::ServerContext* context,
+                                                      const v1::VerifyAuditLogRequest* request,
+                                                      v1::VerifyAuditLogResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(result, randomiser_.VerifyAuditLog(request->trial_id()));
+  *response = std::move(result);
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::RevealSecret(grpc::ServerContext* context,
+                                                    const v1::RevealSecretRequest* request,
+                                                    v1::RevealSecretResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kAdmin}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(revealed, randomiser_.RevealSecret(request->trial_id(), principal.name));
+  *response = std::move(revealed);
+  return grpc::Status::OK;
+}
+
+}  // namespace fieldwork::randomisation
