@@ -155,8 +155,9 @@ RankRevealingQr QrWithLimitedPivoting(Eigen::MatrixXd a, Eigen::MatrixXd y, doub
 ClusterIndex IndexClusters(const std::vector<std::int64_t>& ids) {
   ClusterIndex idx;
   const auto n = static_cast<Eigen::Index>(ids.size());
-  idx.order.resize(ids.size());
-  std::iota(idx.order.begin(), idx.order.end(), Eigen::Index{0});
+  // Filled by push_back: resize() here trips GCC 12's -Wnull-dereference at -O3.
+  idx.order.reserve(ids.size());
+  for (Eigen::Index i = 0; i < n; ++i) idx.order.push_back(i);
   std::stable_sort(idx.order.begin(), idx.order.end(), [&](Eigen::Index a, Eigen::Index b) {
     return ids[static_cast<size_t>(a)] < ids[static_cast<size_t>(b)];
   });

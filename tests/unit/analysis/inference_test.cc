@@ -70,7 +70,9 @@ TEST(RandomisationInferenceTest, ReplaysRsPermutations) {
   for (double v : ri.Numbers("treat")) observed.push_back(static_cast<int>(v));
   std::vector<std::vector<int>> columns(n);
   for (size_t j = 0; j < n; ++j) {
-    for (std::int64_t v : draws.Integers("V" + std::to_string(j + 1))) {
+    std::string column = "V";
+    column += std::to_string(j + 1);  // not operator+: GCC 12 -O3 warns (-Wrestrict)
+    for (std::int64_t v : draws.Integers(column)) {
       columns[j].push_back(static_cast<int>(v));
     }
   }
