@@ -26,9 +26,9 @@ using fieldwork::v1::Trial;
 using fieldwork::v1::TrialDesign;
 using google::protobuf::util::TimeUtil;
 
-// Allocations are committed in chunks of this many, each with its own audit entry: a chunk
-// and its entry are atomic, and no single Redis script holds the server for long.
-constexpr size_t kAllocationChunk = 20'000;
+// Enrolments and allocations are committed in chunks of this many, each with its own audit
+// entry: a chunk and its entry are atomic, and no single Redis script holds the server long.
+constexpr size_t kWriteChunk = 20'000;
 constexpr int kCommitAttempts = 5;
 
 google::protobuf::Timestamp ToProto(absl::Time time) {
@@ -77,6 +77,8 @@ std::vector<std::string> CohortsOf(const TrialDesign& design) {
 struct Randomiser::TrialState {
   std::mutex mutex;
   bool loaded = false;
+  // True during an operation when the state was read from the store for it.
+  bool fresh = false;
   TrialRecord record;
   std::map<std::string, size_t> participant_index;
   std::map<std::string, size_t> allocation_index;
@@ -140,16 +142,18 @@ std::shared_ptr<Randomiser::TrialState> Randomiser::StateFor(const std::string& 
   return state;
 }
 
-absl::Status Randomiser::WithTrial(const std::string& trial_id, const Operation& operation) {
+absl::Status Randomiser::WithTrial(const std::string& trial_id, const Operation& operation,
+                                   Freshness freshness) {
   std::shared_ptr<TrialState> state = StateFor(trial_id);
   std::lock_guard<std::mutex> lock(state->mutex);
   for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
-    bool current = false;
-    if (state->loaded) {
+    bool current = state->loaded && freshness == Freshness::kOptimistic;
+    if (state->loaded && !current) {
       absl::StatusOr<std::string> head = store_.AuditHead(trial_id);
       if (!head.ok()) return head.status();
       current = *head == state->record.audit_head;
     }
+    state->fresh = !current;
     if (!current) {
       absl::StatusOr<TrialRecord> record = store_.Load(trial_id);
       if (!record.ok()) return record.status();
@@ -365,22 +369,26 @@ absl::StatusOr<fieldwork::v1::EnrolResponse> Randomiser::Enrol(
     if (all_or_nothing && !bad_rows.empty()) return AllOrNothingRejection(response);
     response.set_unchanged(check.unchanged);
     if (check.accepted.empty()) return absl::OkStatus();
-    TrialWrite write;
-    std::map<std::string, std::string> records;
+    // Committed in chunks, each atomic with its audit entry. Every row was checked before the
+    // first chunk; if Redis fails between chunks, a retry finds the committed rows unchanged.
     const auto now = ToProto(clock_.Now());
-    for (Participant& p : check.accepted) {
-      *p.mutable_enrolled_at() = now;
-      records[p.participant_id()] = DeterministicBytes(p);
-      write.entry.add_participant_ids(p.participant_id());
-    }
-    const auto ids = write.entry.participant_ids();
-    write.entry = NewEntry(AuditEntry::KIND_ENROLMENT, actor,
-                           absl::StrCat("enrolled ", check.accepted.size(), " participant(s)"));
-    *write.entry.mutable_participant_ids() = ids;
-    write.entry.set_content_sha256(ContentHash(records));
     const auto enrolled = static_cast<int64_t>(check.accepted.size());
-    write.participants = std::move(check.accepted);
-    if (absl::Status s = Commit(state, std::move(write)); !s.ok()) return s;
+    for (size_t start = 0; start < check.accepted.size(); start += kWriteChunk) {
+      TrialWrite write;
+      std::map<std::string, std::string> records;
+      const size_t end = std::min(check.accepted.size(), start + kWriteChunk);
+      for (size_t i = start; i < end; ++i) {
+        Participant& p = check.accepted[i];
+        *p.mutable_enrolled_at() = now;
+        records[p.participant_id()] = DeterministicBytes(p);
+        write.participants.push_back(std::move(p));
+      }
+      write.entry = NewEntry(AuditEntry::KIND_ENROLMENT, actor,
+                             absl::StrCat("enrolled ", write.participants.size(), " participant(s)"));
+      for (const auto& [id, bytes] : records) write.entry.add_participant_ids(id);
+      write.entry.set_content_sha256(ContentHash(records));
+      if (absl::Status s = Commit(state, std::move(write)); !s.ok()) return s;
+    }
     response.set_enrolled(enrolled);
     if (observer_.on_enrolled) observer_.on_enrolled(trial_id, enrolled);
     return absl::OkStatus();
@@ -434,12 +442,12 @@ absl::StatusOr<fieldwork::v1::RandomiseResponse> Randomiser::Randomise(const std
       if (!allocated.ok()) return allocated.status();
       response.set_rerandomisation_draws(response.rerandomisation_draws() + allocated->rerandomisation_draws);
       const auto now = ToProto(clock_.Now());
-      const size_t chunks = (pending.size() + kAllocationChunk - 1) / kAllocationChunk;
+      const size_t chunks = (pending.size() + kWriteChunk - 1) / kWriteChunk;
       for (size_t chunk = 0; chunk < chunks; ++chunk) {
         TrialWrite write;
         std::map<std::string, std::string> records;
-        const size_t end = std::min(pending.size(), (chunk + 1) * kAllocationChunk);
-        for (size_t i = chunk * kAllocationChunk; i < end; ++i) {
+        const size_t end = std::min(pending.size(), (chunk + 1) * kWriteChunk);
+        for (size_t i = chunk * kWriteChunk; i < end; ++i) {
           Allocation& a = write.allocations.emplace_back();
           a.set_participant_id(pending[i].participant_id());
           a.set_site(pending[i].site());
@@ -483,6 +491,8 @@ absl::StatusOr<fieldwork::v1::AllocateNextResponse> Randomiser::AllocateNext(
     }
     const Participant* participant = state.FindParticipant(participant_id);
     if (participant == nullptr) {
+      // The cache may predate an enrolment made through another replica: look again.
+      if (!state.fresh) return absl::AbortedError("reload");
       return absl::NotFoundError(absl::StrCat("participant \"", participant_id, "\" is not enrolled"));
     }
     if (const Allocation* existing = state.FindAllocation(participant_id)) {
@@ -542,7 +552,7 @@ absl::StatusOr<fieldwork::v1::AllocateNextResponse> Randomiser::AllocateNext(
     *response.mutable_allocation() = state.View(stored);
     response.set_newly_allocated(true);
     return absl::OkStatus();
-  });
+  }, Freshness::kOptimistic);
   if (!status.ok()) return status;
   return response;
 }

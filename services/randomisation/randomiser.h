@@ -88,9 +88,16 @@ class Randomiser {
   struct TrialState;
   using Operation = std::function<absl::Status(TrialState&)>;
 
-  // Runs `operation` on the trial's current state under its lock, reloading the state when
-  // another writer moved the audit head, and retrying when a commit lost a race.
-  absl::Status WithTrial(const std::string& trial_id, const Operation& operation);
+  // kCheckHead reads the audit head before the operation and reloads the cached state if
+  // another writer moved it. kOptimistic skips that read for operations whose every outcome
+  // that matters ends in a commit: the commit's compare-and-set on the head catches a stale
+  // cache, and the operation is then retried on a fresh state.
+  enum class Freshness { kCheckHead, kOptimistic };
+
+  // Runs `operation` on the trial's state under its lock, reloading the state when it is stale
+  // and retrying when a commit lost a race with another writer.
+  absl::Status WithTrial(const std::string& trial_id, const Operation& operation,
+                         Freshness freshness = Freshness::kCheckHead);
   // Fills in the entry's chain fields, commits, and applies the write to the cached state.
   absl::Status Commit(TrialState& state, TrialWrite write);
   fieldwork::v1::AuditEntry NewEntry(fieldwork::v1::AuditEntry::Kind kind, const std::string& actor,
