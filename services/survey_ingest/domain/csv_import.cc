@@ -1,0 +1,592 @@
+#include "services/survey_ingest/domain/csv_import.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "nlohmann/json.hpp"
+#include "services/survey_ingest/domain/content_hash.h"
+#include "services/survey_ingest/domain/csv_reader.h"
+#include "services/survey_ingest/domain/number_format.h"
+#include "services/survey_ingest/domain/timestamp.h"
+
+namespace fieldwork::survey_ingest {
+namespace {
+
+// Qualtrics' own columns, by export name and by ImportId. Known, so never "unknown".
+struct KnownColumn {
+  absl::string_view name;
+  absl::string_view import_id;
+  ColumnRole role;
+};
+constexpr KnownColumn kQualtricsColumns[] = {
+    {"StartDate", "startDate", ColumnRole::kStartDate},
+    {"EndDate", "endDate", ColumnRole::kEndDate},
+    {"RecordedDate", "recordedDate", ColumnRole::kRecordedDate},
+    {"Finished", "finished", ColumnRole::kFinished},
+    {"Progress", "progress", ColumnRole::kProgress},
+    {"Status", "status", ColumnRole::kMetadata},
+    {"Duration (in seconds)", "duration", ColumnRole::kMetadata},
+    {"ResponseId", "_recordId", ColumnRole::kMetadata},
+    {"ExternalReference", "externalDataReference", ColumnRole::kMetadata},
+    {"DistributionChannel", "distributionChannel", ColumnRole::kMetadata},
+    {"UserLanguage", "userLanguage", ColumnRole::kMetadata},
+    {"IPAddress", "ipAddress", ColumnRole::kPersonalData},
+    {"RecipientEmail", "recipientEmail", ColumnRole::kPersonalData},
+    {"RecipientFirstName", "recipientFirstName", ColumnRole::kPersonalData},
+    {"RecipientLastName", "recipientLastName", ColumnRole::kPersonalData},
+    {"LocationLatitude", "locationLatitude", ColumnRole::kPersonalData},
+    {"LocationLongitude", "locationLongitude", ColumnRole::kPersonalData},
+    {"Q_RecaptchaScore", "Q_RecaptchaScore", ColumnRole::kMetadata},
+    {"Q_RelevantIDDuplicate", "Q_RelevantIDDuplicate", ColumnRole::kMetadata},
+    {"Q_RelevantIDDuplicateScore", "Q_RelevantIDDuplicateScore", ColumnRole::kMetadata},
+    {"Q_RelevantIDFraudScore", "Q_RelevantIDFraudScore", ColumnRole::kMetadata},
+    {"Q_RelevantIDLastStartDate", "Q_RelevantIDLastStartDate", ColumnRole::kMetadata},
+    {"Q_BallotBoxStuffing", "Q_BallotBoxStuffing", ColumnRole::kMetadata},
+    {"Q_TotalDuration", "Q_TotalDuration", ColumnRole::kMetadata},
+    {"Q_DataPolicyViolations", "Q_DataPolicyViolations", ColumnRole::kMetadata},
+    {"Q_Language", "Q_Language", ColumnRole::kMetadata},
+    {"Q_URL", "Q_URL", ColumnRole::kMetadata},
+};
+
+struct ImportIdCell {
+  std::string import_id;
+  std::string time_zone;
+};
+
+// {"ImportId":"QID12_1"} or {"ImportId":"startDate","timeZone":"Europe/London"}.
+std::optional<ImportIdCell> ParseImportIdCell(absl::string_view cell) {
+  cell = TrimBlanks(cell);
+  if (cell.empty() || cell.front() != '{') return std::nullopt;
+  const nlohmann::json json = nlohmann::json::parse(cell, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) return std::nullopt;
+  auto id = json.find("ImportId");
+  if (id == json.end() || !id->is_string()) return std::nullopt;
+  ImportIdCell out{id->get<std::string>(), ""};
+  auto zone = json.find("timeZone");
+  if (zone != json.end() && zone->is_string()) out.time_zone = zone->get<std::string>();
+  return out;
+}
+
+bool IsImportIdRow(const CsvRecord& record) {
+  bool any = false;
+  for (const std::string& field : record.fields) {
+    if (TrimBlanks(field).empty()) continue;
+    if (!ParseImportIdCell(field).has_value()) return false;
+    any = true;
+  }
+  return any;
+}
+
+bool MatchesPattern(absl::string_view name, absl::string_view pattern) {
+  if (!pattern.empty() && pattern.back() == '*') {
+    pattern.remove_suffix(1);
+    return name.substr(0, pattern.size()) == pattern;
+  }
+  return name == pattern;
+}
+
+bool AnyPattern(absl::string_view name, const std::vector<std::string>& patterns) {
+  return std::any_of(patterns.begin(), patterns.end(),
+                     [&](const std::string& p) { return MatchesPattern(name, p); });
+}
+
+std::optional<bool> ParseFinished(absl::string_view text) {
+  text = TrimBlanks(text);
+  if (text == "1" || text == "True" || text == "true" || text == "TRUE") return true;
+  if (text == "0" || text == "False" || text == "false" || text == "FALSE") return false;
+  return std::nullopt;
+}
+
+// The file-level plan: what each column is, and where the special columns are.
+struct Plan {
+  std::vector<ImportColumn> columns;
+  std::vector<int> item_column;  // per instrument item: column index or -1
+  int participant = -1;
+  int response_id = -1;
+  int start_date = -1;
+  int end_date = -1;
+  int recorded_date = -1;
+  int finished = -1;
+  int progress = -1;
+  std::vector<int> unknown;
+  std::vector<int> personal;
+  std::vector<absl::TimeZone> zones;  // per column, for date columns
+};
+
+absl::StatusOr<Plan> MakePlan(const CsvRecord& header, const CsvRecord* questions,
+                              const CsvRecord* import_ids, const Scorer& scorer,
+                              const ImportOptions& options, ImportResult& result) {
+  const Instrument& instrument = scorer.instrument();
+  Plan plan;
+  const size_t n = header.fields.size();
+  plan.columns.resize(n);
+  plan.zones.assign(n, options.time_zone);
+  plan.item_column.assign(instrument.items.size(), -1);
+
+  std::map<std::string, int, std::less<>> item_by_import_id;
+  std::map<std::string, int, std::less<>> item_by_column;
+  for (size_t i = 0; i < instrument.items.size(); ++i) {
+    const Item& item = instrument.items[i];
+    if (!item.qualtrics_import_id.empty()) {
+      item_by_import_id.emplace(item.qualtrics_import_id, static_cast<int>(i));
+    }
+    item_by_column.emplace(item.ColumnName(), static_cast<int>(i));
+  }
+
+  std::vector<std::string> problems;
+  auto claim_item = [&](int item, int column, MatchedBy how) {
+    const size_t i = static_cast<size_t>(item);
+    if (plan.item_column[i] >= 0) {
+      problems.push_back(absl::StrCat("columns '",
+                                      plan.columns[static_cast<size_t>(plan.item_column[i])].name,
+                                      "' and '", plan.columns[static_cast<size_t>(column)].name,
+                                      "' both map to item '", instrument.items[i].id, "'"));
+      return;
+    }
+    plan.item_column[i] = column;
+    ImportColumn& c = plan.columns[static_cast<size_t>(column)];
+    c.role = ColumnRole::kItem;
+    c.item_id = instrument.items[i].id;
+    c.matched_by = how;
+  };
+
+  for (size_t col = 0; col < n; ++col) {
+    ImportColumn& column = plan.columns[col];
+    const int index = static_cast<int>(col);
+    column.index = index;
+    column.name = std::string(TrimBlanks(header.fields[col]));
+    if (questions != nullptr && col < questions->fields.size()) {
+      column.question = questions->fields[col];
+    }
+    if (import_ids != nullptr && col < import_ids->fields.size()) {
+      if (auto cell = ParseImportIdCell(import_ids->fields[col])) {
+        column.import_id = cell->import_id;
+        column.time_zone = cell->time_zone;
+      }
+    }
+
+    if (column.name == options.participant_column) {
+      if (plan.participant >= 0) {
+        problems.push_back(
+            absl::StrCat("the participant column '", column.name, "' appears more than once"));
+      }
+      column.role = ColumnRole::kParticipant;
+      plan.participant = index;
+      continue;
+    }
+    if (!options.response_id_column.empty() && column.name == options.response_id_column) {
+      column.role = ColumnRole::kResponseId;
+      plan.response_id = index;
+      continue;
+    }
+    if (!column.import_id.empty()) {
+      if (auto it = item_by_import_id.find(column.import_id); it != item_by_import_id.end()) {
+        claim_item(it->second, index, MatchedBy::kImportId);
+        continue;
+      }
+    }
+    if (auto it = item_by_column.find(column.name); it != item_by_column.end()) {
+      // An item matched by ImportId elsewhere keeps that column; this one is then unknown
+      // rather than a conflict, since ImportIds take precedence over names.
+      const int item = it->second;
+      const int existing = plan.item_column[static_cast<size_t>(item)];
+      if (existing < 0 ||
+          plan.columns[static_cast<size_t>(existing)].matched_by != MatchedBy::kImportId) {
+        claim_item(item, index, MatchedBy::kName);
+        continue;
+      }
+    }
+    if (AnyPattern(column.name, options.personal_data_columns)) {
+      column.role = ColumnRole::kPersonalData;
+      plan.personal.push_back(index);
+      continue;
+    }
+    const KnownColumn* known = nullptr;
+    for (const KnownColumn& k : kQualtricsColumns) {
+      if (column.name == k.name || (!column.import_id.empty() && column.import_id == k.import_id)) {
+        known = &k;
+        break;
+      }
+    }
+    if (known != nullptr) {
+      column.role = known->role;
+      int* slot = nullptr;
+      switch (known->role) {
+        case ColumnRole::kStartDate:
+          slot = &plan.start_date;
+          break;
+        case ColumnRole::kEndDate:
+          slot = &plan.end_date;
+          break;
+        case ColumnRole::kRecordedDate:
+          slot = &plan.recorded_date;
+          break;
+        case ColumnRole::kFinished:
+          slot = &plan.finished;
+          break;
+        case ColumnRole::kProgress:
+          slot = &plan.progress;
+          break;
+        case ColumnRole::kPersonalData:
+          plan.personal.push_back(index);
+          break;
+        default:
+          break;
+      }
+      if (slot != nullptr) {
+        if (*slot >= 0) {
+          problems.push_back(absl::StrCat("column '", column.name, "' appears more than once"));
+        }
+        *slot = index;
+      }
+      continue;
+    }
+    if (AnyPattern(column.name, options.ignored_columns)) {
+      column.role = ColumnRole::kIgnored;
+      continue;
+    }
+    column.role = ColumnRole::kUnknown;
+    plan.unknown.push_back(index);
+    result.unknown_columns.push_back(column.name);
+  }
+
+  // Time zones declared by Qualtrics for its date columns.
+  for (int index : {plan.start_date, plan.end_date, plan.recorded_date}) {
+    if (index < 0) continue;
+    const ImportColumn& column = plan.columns[static_cast<size_t>(index)];
+    if (column.time_zone.empty()) continue;
+    std::optional<absl::TimeZone> zone;
+    if (column.time_zone == options.time_zone.name()) {
+      zone = options.time_zone;
+    } else if (column.time_zone == "UTC" || column.time_zone == "Etc/UTC" ||
+               column.time_zone == "GMT" || column.time_zone == "Etc/GMT") {
+      zone = absl::UTCTimeZone();
+    } else if (options.resolve_time_zone) {
+      zone = options.resolve_time_zone(column.time_zone);
+    }
+    if (zone.has_value()) {
+      plan.zones[static_cast<size_t>(index)] = *zone;
+    } else {
+      result.warnings.push_back(absl::StrCat("column '", column.name, "' declares time zone '",
+                                             column.time_zone, "', which could not be resolved; ",
+                                             "its times are read in ", options.time_zone.name()));
+    }
+  }
+
+  if (plan.participant < 0) {
+    problems.push_back(
+        absl::StrCat("no participant column '", options.participant_column, "' in the header"));
+  }
+  if (!problems.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot import the file for instrument ",
+                                                   instrument.Name(), ": ",
+                                                   absl::StrJoin(problems, "; ")));
+  }
+  for (size_t i = 0; i < instrument.items.size(); ++i) {
+    if (plan.item_column[i] < 0) result.unmapped_items.push_back(instrument.items[i].id);
+  }
+  if (!result.unmapped_items.empty()) {
+    result.warnings.push_back(absl::StrCat("no column for item(s) ",
+                                           absl::StrJoin(result.unmapped_items, ", "),
+                                           "; they are unanswered in every row"));
+  }
+  return plan;
+}
+
+// The record's raw text, or a re-serialised copy with personal data blanked.
+std::string RedactedRaw(const CsvRecord& record, const Plan& plan) {
+  bool has_personal = false;
+  for (int index : plan.personal) {
+    const size_t i = static_cast<size_t>(index);
+    has_personal = has_personal || (i < record.fields.size() && !record.fields[i].empty());
+  }
+  if (!has_personal) return std::string(record.raw);
+  static const std::string kBlank;
+  std::vector<std::reference_wrapper<const std::string>> fields(record.fields.begin(),
+                                                                record.fields.end());
+  for (int index : plan.personal) {
+    if (static_cast<size_t>(index) < fields.size()) fields[static_cast<size_t>(index)] = kBlank;
+  }
+  std::string out;
+  out.reserve(record.raw.size() + 8);
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out.append(CsvQuote(fields[i].get()));
+  }
+  return out;
+}
+
+class RowImporter {
+ public:
+  RowImporter(const Plan& plan, const Scorer& scorer, const ImportOptions& options)
+      : plan_(plan), scorer_(scorer), options_(options) {
+    raw_.resize(scorer.instrument().items.size());
+  }
+
+  ImportedRow Import(const CsvRecord& record) {
+    ImportedRow row;
+    row.line = record.line;
+    row.raw = RedactedRaw(record, plan_);
+    auto error = [&](std::string field, std::string reason, std::string value) {
+      row.errors.push_back({record.line, std::move(field), std::move(reason), std::move(value)});
+    };
+    if (record.fields.size() != plan_.columns.size()) {
+      error("",
+            absl::StrCat("the row has ", record.fields.size(), " fields, the header has ",
+                         plan_.columns.size()),
+            "");
+      return row;
+    }
+    auto field = [&](int index) -> absl::string_view {
+      return index < 0 ? absl::string_view() : record.fields[static_cast<size_t>(index)];
+    };
+    auto name = [&](int index) -> const std::string& {
+      return plan_.columns[static_cast<size_t>(index)].name;
+    };
+
+    ImportedResponse response;
+    response.participant_id = std::string(TrimBlanks(field(plan_.participant)));
+    if (response.participant_id.empty()) {
+      error(name(plan_.participant), "missing participant id", "");
+    }
+
+    auto timestamp = [&](int index, std::optional<absl::Time>& out) {
+      if (index < 0) return;
+      const absl::string_view text = field(index);
+      if (TrimBlanks(text).empty()) return;
+      out = ParseSurveyTimestamp(text, plan_.zones[static_cast<size_t>(index)]);
+      if (!out.has_value()) {
+        error(name(index),
+              "not a timestamp (expected e.g. 2021-03-04 10:15:00 or 2021-03-04T10:15:00Z)",
+              std::string(text));
+      }
+    };
+    timestamp(plan_.start_date, response.start_date);
+    timestamp(plan_.end_date, response.end_date);
+    timestamp(plan_.recorded_date, response.recorded_date);
+
+    bool finished_ok = true;
+    if (plan_.finished >= 0 && !TrimBlanks(field(plan_.finished)).empty()) {
+      response.finished = ParseFinished(field(plan_.finished));
+      if (!response.finished.has_value()) {
+        finished_ok = false;
+        error(name(plan_.finished), "expected 1/0 or True/False",
+              std::string(field(plan_.finished)));
+      }
+    }
+    if (plan_.progress >= 0 && !TrimBlanks(field(plan_.progress)).empty()) {
+      response.progress = ParseNumber(field(plan_.progress));
+      if (!response.progress.has_value() || *response.progress < 0 || *response.progress > 100) {
+        finished_ok = false;
+        response.progress.reset();
+        error(name(plan_.progress), "expected a percentage from 0 to 100",
+              std::string(field(plan_.progress)));
+      }
+    }
+    const bool unfinished = response.finished.has_value()
+                                ? !*response.finished
+                                : response.progress.has_value() && *response.progress < 100;
+    if (finished_ok && unfinished) {
+      if (options_.unfinished == UnfinishedPolicy::kReject) {
+        const int column = response.finished.has_value() ? plan_.finished : plan_.progress;
+        error(name(column),
+              response.progress.has_value() ? absl::StrCat("response not finished (progress ",
+                                                           FormatNumber(*response.progress), "%)")
+                                            : std::string("response not finished"),
+              std::string(field(column)));
+      } else {
+        response.partial = true;
+      }
+    }
+
+    if (options_.unknown_columns == UnknownColumnPolicy::kRejectRowsWithValues) {
+      for (int index : plan_.unknown) {
+        if (TrimBlanks(field(index)).empty()) continue;
+        error(
+            name(index),
+            absl::StrCat("unknown column: not an item of instrument ", scorer_.instrument().Name(),
+                         " nor a known Qualtrics column (list it in ignored_columns to skip it)"),
+            std::string(field(index)));
+      }
+    }
+
+    const std::vector<Item>& items = scorer_.instrument().items;
+    for (size_t i = 0; i < items.size(); ++i) {
+      const int column = plan_.item_column[i];
+      raw_[i] = column < 0 ? RawRef() : RawRef(field(column));
+    }
+    ScoreOptions score_options;
+    score_options.enforce_required = !response.partial;
+    score_options.norms = options_.norms;
+    ScoringResult scored = scorer_.ScoreAligned(raw_, score_options);
+    for (FieldError& problem : scored.errors) {
+      const int index = scorer_.ItemIndex(problem.field);
+      const int column = index < 0 ? -1 : plan_.item_column[static_cast<size_t>(index)];
+      if (column < 0) {
+        // A required item with no column in the file.
+        error(problem.field, absl::StrCat(problem.reason, " (the file has no column for it)"),
+              std::move(problem.raw));
+      } else if (name(column) == problem.field) {
+        error(name(column), std::move(problem.reason), std::move(problem.raw));
+      } else {
+        error(name(column), absl::StrCat("item '", problem.field, "': ", problem.reason),
+              std::move(problem.raw));
+      }
+    }
+    if (!row.errors.empty()) return row;
+
+    response.scored = std::move(scored.scored);
+
+    const absl::string_view source_id = TrimBlanks(field(plan_.response_id));
+    if (!source_id.empty()) {
+      response.submission_id = std::string(source_id);
+      response.submission_id_from_source = true;
+    } else {
+      PartsHasher hasher;
+      hasher.Add("fieldwork.survey_response.v1").Add(response.participant_id);
+      for (int index : {plan_.start_date, plan_.end_date, plan_.recorded_date}) {
+        hasher.Add(TrimBlanks(field(index)));
+      }
+      for (size_t i = 0; i < items.size(); ++i) {
+        hasher.Add(items[i].id).Add(field(plan_.item_column[i]));
+      }
+      response.submission_id = absl::StrCat("sha256:", hasher.HexDigest());
+    }
+    row.response = std::move(response);
+    return row;
+  }
+
+ private:
+  const Plan& plan_;
+  const Scorer& scorer_;
+  const ImportOptions& options_;
+  std::vector<RawRef> raw_;
+};
+
+}  // namespace
+
+absl::string_view ColumnRoleName(ColumnRole role) {
+  switch (role) {
+    case ColumnRole::kItem:
+      return "item";
+    case ColumnRole::kParticipant:
+      return "participant";
+    case ColumnRole::kResponseId:
+      return "response_id";
+    case ColumnRole::kStartDate:
+      return "start_date";
+    case ColumnRole::kEndDate:
+      return "end_date";
+    case ColumnRole::kRecordedDate:
+      return "recorded_date";
+    case ColumnRole::kFinished:
+      return "finished";
+    case ColumnRole::kProgress:
+      return "progress";
+    case ColumnRole::kMetadata:
+      return "metadata";
+    case ColumnRole::kPersonalData:
+      return "personal_data";
+    case ColumnRole::kIgnored:
+      return "ignored";
+    case ColumnRole::kUnknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<ImportResult> ImportSurveyCsv(absl::string_view content, const Scorer& scorer,
+                                             const ImportOptions& options) {
+  std::vector<ImportedRow> rows;
+  absl::StatusOr<ImportResult> result = ImportSurveyCsv(
+      content, scorer, options, [&rows](ImportedRow row) { rows.push_back(std::move(row)); });
+  if (result.ok()) result->rows = std::move(rows);
+  return result;
+}
+
+absl::StatusOr<ImportResult> ImportSurveyCsv(absl::string_view content, const Scorer& scorer,
+                                             const ImportOptions& options,
+                                             const ImportedRowSink& sink) {
+  ImportResult result;
+  result.content_sha256 = Sha256Hex(content);
+  CsvReader reader(content);
+  CsvError error;
+
+  // The first three records decide the layout; in a plain file the second and third are data.
+  std::vector<CsvRecord> head;
+  std::vector<std::optional<CsvError>> head_errors;
+  while (head.size() < 3) {
+    CsvRecord record;
+    const CsvReader::Result read = reader.Next(record, error);
+    if (read == CsvReader::Result::kEnd) break;
+    if (read == CsvReader::Result::kError) {
+      head_errors.push_back(error);
+      record.line = error.line;
+      record.raw = error.raw;
+    } else {
+      head_errors.push_back(std::nullopt);
+    }
+    head.push_back(std::move(record));
+  }
+  if (head.empty()) return absl::InvalidArgumentError("the file is empty: no header row");
+  if (head_errors[0].has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat("the header row (line ", head_errors[0]->line,
+                                                   ") is malformed: ", head_errors[0]->reason));
+  }
+  const bool import_id_row =
+      head.size() >= 3 && !head_errors[2].has_value() && IsImportIdRow(head[2]);
+  if (options.layout == CsvLayout::kQualtrics && !import_id_row) {
+    return absl::InvalidArgumentError(
+        "not a Qualtrics export: the third row is not a row of {\"ImportId\": ...} cells");
+  }
+  result.layout = options.layout == CsvLayout::kPlain || !import_id_row ? CsvLayout::kPlain
+                                                                        : CsvLayout::kQualtrics;
+  const bool qualtrics = result.layout == CsvLayout::kQualtrics;
+  if (qualtrics && head_errors[1].has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat("the question-text row (line ",
+                                                   head_errors[1]->line,
+                                                   ") is malformed: ", head_errors[1]->reason));
+  }
+
+  absl::StatusOr<Plan> plan = MakePlan(head[0], qualtrics ? &head[1] : nullptr,
+                                       qualtrics ? &head[2] : nullptr, scorer, options, result);
+  if (!plan.ok()) return plan.status();
+  result.columns = plan->columns;
+
+  RowImporter importer(*plan, scorer, options);
+  auto emit = [&](ImportedRow row) {
+    ++(row.response.has_value() ? result.accepted_rows : result.rejected_rows);
+    sink(std::move(row));
+  };
+  auto malformed = [&](const CsvError& e) {
+    ImportedRow row;
+    row.line = e.line;
+    row.raw = std::string(e.raw);
+    row.errors.push_back({e.line, "", absl::StrCat("malformed CSV record: ", e.reason), ""});
+    emit(std::move(row));
+  };
+  for (size_t i = qualtrics ? 3 : 1; i < head.size(); ++i) {
+    if (head_errors[i].has_value()) {
+      malformed(*head_errors[i]);
+    } else {
+      emit(importer.Import(head[i]));
+    }
+  }
+  CsvRecord record;
+  while (true) {
+    const CsvReader::Result read = reader.Next(record, error);
+    if (read == CsvReader::Result::kEnd) break;
+    if (read == CsvReader::Result::kError) {
+      malformed(error);
+    } else {
+      emit(importer.Import(record));
+    }
+  }
+  return result;
+}
+
+}  // namespace fieldwork::survey_ingest

@@ -1,0 +1,162 @@
+// Turns a Qualtrics export or a plain CSV into validated, scored responses, row by row: a bad
+// row becomes a list of RowErrors and never affects the rows around it.
+#ifndef FIELDWORK_SERVICES_SURVEY_INGEST_DOMAIN_CSV_IMPORT_H_
+#define FIELDWORK_SERVICES_SURVEY_INGEST_DOMAIN_CSV_IMPORT_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "services/survey_ingest/domain/scoring.h"
+
+namespace fieldwork::survey_ingest {
+
+enum class CsvLayout {
+  kAuto,       // Qualtrics when the third record is a row of {"ImportId": ...} objects
+  kQualtrics,  // column names, question texts, ImportIds, then one response per record
+  kPlain,      // one header row of column names, then one response per record
+};
+
+enum class UnfinishedPolicy {
+  kReject,       // an unfinished response (Finished false, or Progress < 100) is a row error
+  kKeepPartial,  // kept, flagged partial; required items are not enforced
+};
+
+enum class UnknownColumnPolicy {
+  kRejectRowsWithValues,  // a row with a value in an unknown column is rejected (nothing is
+                          // dropped silently); rows where it is blank are unaffected
+  kIgnore,                // unknown columns are only listed in ImportResult::unknown_columns
+};
+
+struct ImportOptions {
+  CsvLayout layout = CsvLayout::kAuto;
+  // The column holding the pseudonymous participant id.
+  std::string participant_column = "ExternalReference";
+  // The column holding the source's own response id (the submission id when present).
+  std::string response_id_column = "ResponseId";
+  UnfinishedPolicy unfinished = UnfinishedPolicy::kReject;
+  UnknownColumnPolicy unknown_columns = UnknownColumnPolicy::kRejectRowsWithValues;
+  // Further columns that are known and deliberately not imported: exact names, or a prefix
+  // followed by '*' ("Q7_DO_*").
+  std::vector<std::string> ignored_columns;
+  // Columns with personal data (contact details, IP address, location). They are never
+  // imported, and their values are blanked in the raw row content kept for rejects.
+  std::vector<std::string> personal_data_columns = {"RecipientEmail",    "RecipientFirstName",
+                                                    "RecipientLastName", "IPAddress",
+                                                    "LocationLatitude",  "LocationLongitude"};
+  // The zone of timestamps without an offset.
+  absl::TimeZone time_zone = absl::UTCTimeZone();
+  // Qualtrics declares the zone of its date columns in their ImportId
+  // ({"ImportId":"startDate","timeZone":"Europe/London"}). This maps such a name to a zone
+  // (the caller loads the time-zone database: this library does no I/O). When it is unset or
+  // returns nullopt, `time_zone` is used and ImportResult::warnings says so.
+  std::function<std::optional<absl::TimeZone>(absl::string_view name)> resolve_time_zone;
+  // Reference norms for composites; without them composites are missing.
+  const ScaleNorms* norms = nullptr;
+};
+
+enum class ColumnRole {
+  kItem,
+  kParticipant,
+  kResponseId,
+  kStartDate,
+  kEndDate,
+  kRecordedDate,
+  kFinished,
+  kProgress,
+  kMetadata,      // a known Qualtrics column that is not imported (Status, Duration, ...)
+  kPersonalData,  // never imported, blanked in raw content
+  kIgnored,       // listed in ImportOptions::ignored_columns
+  kUnknown,
+};
+
+absl::string_view ColumnRoleName(ColumnRole role);
+
+enum class MatchedBy { kNone, kImportId, kName };
+
+struct ImportColumn {
+  int index = 0;
+  std::string name;
+  std::string question;   // Qualtrics only: the question text row
+  std::string import_id;  // Qualtrics only
+  std::string time_zone;  // Qualtrics only: the zone declared for a date column
+  ColumnRole role = ColumnRole::kUnknown;
+  std::string item_id;  // kItem only
+  MatchedBy matched_by = MatchedBy::kNone;
+};
+
+struct ImportedResponse {
+  std::string participant_id;
+  // The source's response id, or "sha256:<hex>" of the row's content (participant, dates and
+  // item values, independent of column order) when the source has none.
+  std::string submission_id;
+  bool submission_id_from_source = false;
+  std::optional<absl::Time> start_date;
+  std::optional<absl::Time> end_date;
+  std::optional<absl::Time> recorded_date;
+  std::optional<bool> finished;    // when the file has a Finished column
+  std::optional<double> progress;  // when the file has a Progress column (0-100)
+  bool partial = false;            // unfinished and kept (UnfinishedPolicy::kKeepPartial)
+  // Every item's answer (raw text, parsed value) and the scale and composite scores.
+  // RawAnswers(scored) gives the answers as item id -> raw text.
+  ScoredResponse scored;
+};
+
+// One problem with one row; mirrors fieldwork.v1.RowError.
+struct RowError {
+  int64_t row = 0;     // physical line of the record's first line, header rows included
+  std::string field;   // column name; empty when the problem concerns the whole row
+  std::string reason;  // what is wrong, naming the item when the column is not its id
+  std::string value;   // the offending value as received
+};
+
+struct ImportedRow {
+  int line = 0;                              // physical line of the record's first line
+  std::string raw;                           // the record as in the file, personal data blanked
+  std::optional<ImportedResponse> response;  // set when the row is valid
+  std::vector<RowError> errors;              // set (non-empty) when it is not
+};
+
+struct ImportResult {
+  CsvLayout layout = CsvLayout::kPlain;  // as detected
+  std::string content_sha256;            // of the whole file, bytes as given
+  std::vector<ImportColumn> columns;
+  std::vector<std::string> unknown_columns;
+  std::vector<std::string> unmapped_items;  // instrument items with no column in the file
+  std::vector<std::string> warnings;
+  // One per data record, in file order (left empty by the streaming ImportSurveyCsv).
+  std::vector<ImportedRow> rows;
+  size_t accepted_rows = 0;
+  size_t rejected_rows = 0;
+
+  size_t accepted() const { return accepted_rows; }
+  size_t rejected() const { return rejected_rows; }
+};
+
+// Receives each row as soon as it is read, in file order.
+using ImportedRowSink = std::function<void(ImportedRow row)>;
+
+// Reads `content` (the file's bytes) as a survey export for `scorer`'s instrument version.
+// Columns map to items by the item's qualtrics_import_id first, then by its column name
+// (Item::ColumnName()). Every data record yields exactly one ImportedRow.
+// Fails (INVALID_ARGUMENT) only when the file as a whole cannot be read: no header, a
+// malformed header, no participant column, two columns for one item, or kQualtrics forced on
+// a file without an ImportId row.
+absl::StatusOr<ImportResult> ImportSurveyCsv(absl::string_view content, const Scorer& scorer,
+                                             const ImportOptions& options = {});
+
+// The same, handing each row to `sink` instead of keeping it (ImportResult::rows stays empty),
+// so that a caller can store rows in batches while the file is read, in bounded memory. On a
+// whole-file error nothing is passed to `sink`.
+absl::StatusOr<ImportResult> ImportSurveyCsv(absl::string_view content, const Scorer& scorer,
+                                             const ImportOptions& options,
+                                             const ImportedRowSink& sink);
+
+}  // namespace fieldwork::survey_ingest
+
+#endif  // FIELDWORK_SERVICES_SURVEY_INGEST_DOMAIN_CSV_IMPORT_H_

@@ -1,0 +1,152 @@
+// Survey instruments (items, scales, composites) and the checks a definition must pass.
+#ifndef FIELDWORK_SERVICES_SURVEY_INGEST_DOMAIN_INSTRUMENT_H_
+#define FIELDWORK_SERVICES_SURVEY_INGEST_DOMAIN_INSTRUMENT_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace fieldwork::survey_ingest {
+
+enum class ItemType {
+  kLikert,        // whole numbers from min to max
+  kNumeric,       // any number (or whole numbers when `integer`) from min to max
+  kSingleChoice,  // one of a list of codes
+  kFreeText,      // kept verbatim, never scored
+};
+
+// "likert", "numeric", "single_choice", "free_text": the YAML spelling.
+absl::string_view ItemTypeName(ItemType type);
+
+struct ChoiceOption {
+  std::string code;   // the value as exported (a Qualtrics recode value, or any token)
+  std::string label;  // the answer as shown to the respondent
+  // The option's numeric score; required for every option when the item is in a scale.
+  std::optional<double> score;
+};
+
+struct Item {
+  std::string id;  // stable across versions of the instrument
+  std::string label;
+  ItemType type = ItemType::kLikert;
+  bool required = false;
+  double min = 0;                     // kLikert, kNumeric
+  double max = 0;                     // kLikert, kNumeric
+  bool integer = false;               // kNumeric: whole numbers only (a kLikert item always is)
+  std::vector<ChoiceOption> options;  // kSingleChoice
+  // The Qualtrics ImportId of the question ("QID12_1"); empty when none is declared.
+  std::string qualtrics_import_id;
+  // The CSV column holding the item; empty means the item id.
+  std::string column;
+
+  const std::string& ColumnName() const { return column.empty() ? id : column; }
+  // True when the item has a numeric score and can be used in a scale.
+  bool Scorable() const;
+  // The lowest and highest scores (for reverse keying). Only meaningful when Scorable().
+  double ScoreMin() const;
+  double ScoreMax() const;
+};
+
+enum class Aggregation {
+  kMean,  // mean of what is available (at least the minimum)
+  kSum,   // sum; only defined when everything is available
+};
+
+absl::string_view AggregationName(Aggregation aggregation);
+
+struct Scale {
+  std::string id;
+  std::string label;
+  std::vector<std::string> items;
+  // Items scored as ScoreMin + ScoreMax - x before aggregation; a subset of `items`.
+  std::vector<std::string> reverse_items;
+  Aggregation method = Aggregation::kMean;
+  // Fewer answered items than this and the scale is missing (never zero, never imputed).
+  // A sum needs every item: a partial sum is not comparable with a full one.
+  int min_answered = 0;
+};
+
+struct CompositeComponent {
+  std::string scale;
+  // Sign and weight of the scale's z-score; -1 reverses a scale (e.g. anxiety).
+  double weight = 1.0;
+};
+
+// A combination of standardised scales: z = (score - reference mean) / reference SD,
+// with the reference (usually the baseline wave's) supplied by the caller.
+// kMean: sum(w * z) / sum(|w|) over the available components;
+// kSum:  sum(w * z), which needs every component.
+struct Composite {
+  std::string id;
+  std::string label;
+  std::vector<CompositeComponent> components;
+  Aggregation method = Aggregation::kMean;
+  int min_components = 0;
+};
+
+struct Instrument {
+  std::string id;
+  int version = 0;  // >= 1; a response is scored with the version it was collected under
+  std::string title;
+  std::string description;
+  std::vector<Item> items;
+  std::vector<Scale> scales;
+  std::vector<Composite> composites;
+
+  const Item* FindItem(absl::string_view item_id) const;
+  const Scale* FindScale(absl::string_view scale_id) const;
+  const Composite* FindComposite(absl::string_view composite_id) const;
+  // "ons4 v1": how errors name the instrument.
+  std::string Name() const;
+};
+
+// One problem with a definition: where it is, which field, and what is wrong.
+struct DefinitionError {
+  std::string instrument;  // "ons4 v1"
+  std::string where;       // "item 'anxiety'", "scale 'burnout'", "" for the instrument
+  std::string field;       // "max", "items", ...
+  std::string message;
+
+  std::string ToString() const;
+};
+
+// Every problem with the definition (unknown items in scales, min >= max, duplicate ids,
+// ...), in definition order. Empty when the instrument is valid.
+std::vector<DefinitionError> ValidateInstrument(const Instrument& instrument);
+
+// Checks that `later` is a valid successor of `earlier`: same id, higher version, and every
+// item id present in both still means the same thing (type, range, choice codes and scores),
+// so that scores stay comparable across waves. Items may be added or dropped.
+std::vector<DefinitionError> CheckVersionCompatibility(const Instrument& earlier,
+                                                       const Instrument& later);
+
+// Joins errors into one INVALID_ARGUMENT status (OK when there are none).
+absl::Status ErrorsToStatus(const std::vector<DefinitionError>& errors);
+
+// Every version of every instrument known to a trial, in memory.
+class InstrumentCatalog {
+ public:
+  // Adds a valid instrument version compatible with the versions already present.
+  // ALREADY_EXISTS when the same id and version is present with a different definition
+  // (adding an identical definition again is a no-op, so retries are safe).
+  absl::Status Add(Instrument instrument);
+  // NOT_FOUND when the id or the version is unknown.
+  absl::StatusOr<const Instrument*> Get(absl::string_view id, int version) const;
+  // The highest version of `id`, or NOT_FOUND.
+  absl::StatusOr<const Instrument*> Latest(absl::string_view id) const;
+
+ private:
+  std::map<std::string, std::map<int, Instrument>, std::less<>> instruments_;
+};
+
+// Structural equality of two definitions (used to make re-adding idempotent).
+bool SameDefinition(const Instrument& a, const Instrument& b);
+
+}  // namespace fieldwork::survey_ingest
+
+#endif  // FIELDWORK_SERVICES_SURVEY_INGEST_DOMAIN_INSTRUMENT_H_
