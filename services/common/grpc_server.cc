@@ -57,6 +57,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   server->options_ = options;
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen_address, *credentials, &server->port_);
+  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   for (grpc::Service* service : services) builder.RegisterService(service);
   if (options.registry != nullptr) {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;

@@ -30,6 +30,8 @@ struct GrpcServerOptions {
   absl::Duration drain_delay = absl::ZeroDuration();
   // On Stop(): how long in-flight calls may run before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // The largest request message accepted (gRPC's default is 4 MiB; a CSV import needs more).
+  int max_receive_message_bytes = 16 << 20;
   // Where the interceptor records the gRPC metrics; may be null (no metrics).
   prometheus::Registry* registry = nullptr;
 };
