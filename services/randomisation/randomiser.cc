@@ -85,6 +85,11 @@ struct Randomiser::TrialState {
   std::map<std::string, size_t> status_index;
   // Sequential designs: the running state per cohort, rebuilt from the stored allocations.
   std::map<std::string, std::unique_ptr<SequentialAllocator>> sequential;
+  // AllocateNext's group commit: arrivals waiting, and whether a leader is allocating.
+  std::mutex queue_mutex;
+  std::condition_variable queue_changed;
+  std::vector<Arrival*> queue;
+  bool leader_active = false;
 
   void Reindex() {
     participant_index.clear();
@@ -477,62 +482,91 @@ absl::StatusOr<fieldwork::v1::RandomiseResponse> Randomiser::Randomise(const std
   return response;
 }
 
+// AllocateNext commits by group: callers queue their arrival; one of them at a time (the
+// leader) takes everything queued, allocates it in queue order and commits it with one audit
+// entry, so that with appendfsync always concurrent callers share one fsync.
+struct Randomiser::Arrival {
+  std::string participant_id;
+  std::string actor;
+  bool done = false;
+  absl::Status status;
+  fieldwork::v1::AllocateNextResponse response;
+};
+
 absl::StatusOr<fieldwork::v1::AllocateNextResponse> Randomiser::AllocateNext(
     const std::string& trial_id, const std::string& participant_id, const std::string& actor) {
-  fieldwork::v1::AllocateNextResponse response;
-  absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
-    response.Clear();
-    const TrialDesign& design = state.record.trial.design();
-    if (state.record.trial.state() != fieldwork::v1::TRIAL_STATE_LOCKED) {
-      return absl::FailedPreconditionError(absl::StrCat("trial \"", trial_id, "\" must be LOCKED to allocate"));
+  std::shared_ptr<TrialState> state = StateFor(trial_id);
+  Arrival me;
+  me.participant_id = participant_id;
+  me.actor = actor;
+  std::unique_lock<std::mutex> queue_lock(state->queue_mutex);
+  state->queue.push_back(&me);
+  state->queue_changed.wait(queue_lock, [&] { return me.done || !state->leader_active; });
+  if (!me.done) {
+    state->leader_active = true;
+    std::vector<Arrival*> batch;
+    batch.swap(state->queue);
+    queue_lock.unlock();
+    absl::Status status = WithTrial(trial_id, [&](TrialState& locked) {
+      return AllocateArrivals(locked, batch);
+    }, Freshness::kOptimistic);
+    queue_lock.lock();
+    for (Arrival* arrival : batch) {
+      if (!status.ok()) arrival->status = status;
+      arrival->done = true;
     }
-    if (!IsSequentialDesign(design)) {
-      return absl::FailedPreconditionError("this design is randomised in batches: use Randomise");
-    }
+    state->leader_active = false;
+    state->queue_changed.notify_all();
+  }
+  if (!me.status.ok()) return me.status;
+  return me.response;
+}
+
+absl::Status Randomiser::AllocateArrivals(TrialState& state, const std::vector<Arrival*>& batch) {
+  const TrialDesign& design = state.record.trial.design();
+  if (state.record.trial.state() != fieldwork::v1::TRIAL_STATE_LOCKED) {
+    return absl::FailedPreconditionError(absl::StrCat("trial \"", state.id(), "\" must be LOCKED to allocate"));
+  }
+  if (!IsSequentialDesign(design)) {
+    return absl::FailedPreconditionError("this design is randomised in batches: use Randomise");
+  }
+  // Results are kept aside until the commit succeeds: a lost race recomputes the batch.
+  std::vector<absl::Status> statuses(batch.size());
+  std::vector<fieldwork::v1::AllocateNextResponse> responses(batch.size());
+  std::map<std::string, Allocation> new_allocations;  // participant id -> allocation
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const std::string& participant_id = batch[i]->participant_id;
     const Participant* participant = state.FindParticipant(participant_id);
     if (participant == nullptr) {
       // The cache may predate an enrolment made through another replica: look again.
       if (!state.fresh) return absl::AbortedError("reload");
-      return absl::NotFoundError(absl::StrCat("participant \"", participant_id, "\" is not enrolled"));
+      statuses[i] = absl::NotFoundError(absl::StrCat("participant \"", participant_id, "\" is not enrolled"));
+      continue;
     }
     if (const Allocation* existing = state.FindAllocation(participant_id)) {
-      *response.mutable_allocation() = state.View(*existing);
-      return absl::OkStatus();
+      *responses[i].mutable_allocation() = state.View(*existing);
+      continue;
+    }
+    if (auto it = new_allocations.find(participant_id); it != new_allocations.end()) {
+      *responses[i].mutable_allocation() = it->second;  // the same arrival twice in one batch
+      continue;
     }
     const ParticipantStatus* s = state.FindStatus(participant_id);
     if (s != nullptr && (s->has_withdrawal() || s->has_left_on())) {
-      return absl::FailedPreconditionError(absl::StrCat("participant \"", participant_id, "\" has withdrawn or left"));
+      statuses[i] = absl::FailedPreconditionError(absl::StrCat("participant \"", participant_id, "\" has withdrawn or left"));
+      continue;
     }
     const std::string& cohort = participant->cohort();
-    std::unique_ptr<SequentialAllocator>& allocator = state.sequential[cohort];
-    if (allocator == nullptr) {
-      // Rebuild the running state by replaying the cohort's allocations in arrival order, and
-      // check that the replay reproduces what is stored.
-      allocator = std::make_unique<SequentialAllocator>(state.record.secret, design, cohort);
-      std::vector<const Allocation*> arrivals;
-      for (const Allocation& a : state.record.allocations) {
-        if (a.cohort() == cohort) arrivals.push_back(&a);
-      }
-      std::sort(arrivals.begin(), arrivals.end(),
-                [](const Allocation* a, const Allocation* b) { return a->batch() < b->batch(); });
-      for (const Allocation* a : arrivals) {
-        auto replayed = allocator->Next(*state.FindParticipant(a->participant_id()));
-        if (!replayed.ok() || replayed->size() != static_cast<size_t>(a->assignments_size()) ||
-            (*replayed)[0].arm() != a->assignments(0).arm()) {
-          allocator.reset();
-          return absl::DataLossError(absl::StrCat("stored allocation of ", a->participant_id(),
-                                                  " does not replay from the trial secret"));
-        }
-      }
-    }
-    const int64_t sequence = allocator->allocated();
-    absl::StatusOr<std::vector<fieldwork::v1::Assignment>> assignments = allocator->Next(*participant);
+    absl::StatusOr<SequentialAllocator*> allocator = CohortAllocator(state, cohort, new_allocations);
+    if (!allocator.ok()) return allocator.status();
+    const int64_t sequence = (*allocator)->allocated();
+    absl::StatusOr<std::vector<fieldwork::v1::Assignment>> assignments = (*allocator)->Next(*participant);
     if (!assignments.ok()) {
-      allocator.reset();
-      return assignments.status();
+      statuses[i] = assignments.status();
+      state.sequential.erase(cohort);  // its state may be half-advanced: rebuild it
+      continue;
     }
-    TrialWrite write;
-    Allocation& a = write.allocations.emplace_back();
+    Allocation a;
     a.set_participant_id(participant_id);
     a.set_site(participant->site());
     a.set_cohort(cohort);
@@ -540,21 +574,70 @@ absl::StatusOr<fieldwork::v1::AllocateNextResponse> Randomiser::AllocateNext(
     for (auto& assignment : *assignments) *a.add_assignments() = std::move(assignment);
     *a.mutable_allocated_at() = ToProto(clock_.Now());
     a.set_batch(sequence);
-    const Allocation stored = a;
-    write.entry = NewEntry(AuditEntry::KIND_ALLOCATION, actor,
-                           absl::StrCat("allocated arrival ", sequence, cohort.empty() ? "" : " of cohort " + cohort));
-    write.entry.add_participant_ids(participant_id);
-    write.entry.set_content_sha256(ContentHash({{participant_id, DeterministicBytes(stored)}}));
+    *responses[i].mutable_allocation() = a;
+    responses[i].set_newly_allocated(true);
+    new_allocations.emplace(participant_id, std::move(a));
+  }
+  if (!new_allocations.empty()) {
+    TrialWrite write;
+    std::map<std::string, std::string> records;
+    for (auto& [id, allocation] : new_allocations) {
+      records[id] = DeterministicBytes(allocation);
+      write.entry.add_participant_ids(id);
+    }
+    const auto ids = write.entry.participant_ids();
+    write.entry = NewEntry(AuditEntry::KIND_ALLOCATION, batch.front()->actor,
+                           absl::StrCat("allocated ", new_allocations.size(), " arrival(s) one at a time"));
+    *write.entry.mutable_participant_ids() = ids;
+    write.entry.set_content_sha256(ContentHash(records));
+    // Stored in arrival order, so a later rebuild replays them in the same order.
+    std::vector<Allocation> ordered;
+    for (auto& [id, allocation] : new_allocations) ordered.push_back(std::move(allocation));
+    std::sort(ordered.begin(), ordered.end(), [](const Allocation& x, const Allocation& y) {
+      return std::make_pair(x.cohort(), x.batch()) < std::make_pair(y.cohort(), y.batch());
+    });
+    write.allocations = std::move(ordered);
     if (absl::Status c = Commit(state, std::move(write)); !c.ok()) {
-      state.sequential.erase(cohort);
+      state.sequential.clear();
       return c;
     }
-    *response.mutable_allocation() = state.View(stored);
-    response.set_newly_allocated(true);
-    return absl::OkStatus();
-  }, Freshness::kOptimistic);
-  if (!status.ok()) return status;
-  return response;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i]->status = statuses[i];
+    if (statuses[i].ok() && responses[i].has_allocation()) {
+      *responses[i].mutable_allocation() = state.View(responses[i].allocation());
+    }
+    batch[i]->response = std::move(responses[i]);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SequentialAllocator*> Randomiser::CohortAllocator(
+    TrialState& state, const std::string& cohort, const std::map<std::string, Allocation>& pending) {
+  std::unique_ptr<SequentialAllocator>& allocator = state.sequential[cohort];
+  if (allocator != nullptr) return allocator.get();
+  // Rebuild the running state by replaying the cohort's allocations (stored, then pending in
+  // this batch) in arrival order, checking that the replay reproduces each of them.
+  allocator = std::make_unique<SequentialAllocator>(state.record.secret, state.record.trial.design(), cohort);
+  std::vector<const Allocation*> arrivals;
+  for (const Allocation& a : state.record.allocations) {
+    if (a.cohort() == cohort) arrivals.push_back(&a);
+  }
+  for (const auto& [id, a] : pending) {
+    if (a.cohort() == cohort) arrivals.push_back(&a);
+  }
+  std::sort(arrivals.begin(), arrivals.end(),
+            [](const Allocation* a, const Allocation* b) { return a->batch() < b->batch(); });
+  for (const Allocation* a : arrivals) {
+    auto replayed = allocator->Next(*state.FindParticipant(a->participant_id()));
+    if (!replayed.ok() || replayed->size() != static_cast<size_t>(a->assignments_size()) ||
+        (*replayed)[0].arm() != a->assignments(0).arm()) {
+      allocator.reset();
+      return absl::DataLossError(absl::StrCat("stored allocation of ", a->participant_id(),
+                                              " does not replay from the trial secret"));
+    }
+  }
+  return allocator.get();
 }
 
 absl::StatusOr<Allocation> Randomiser::GetAllocation(const std::string& trial_id,

@@ -4,6 +4,7 @@
 #ifndef FIELDWORK_SERVICES_RANDOMISATION_RANDOMISER_H_
 #define FIELDWORK_SERVICES_RANDOMISATION_RANDOMISER_H_
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -86,6 +87,7 @@ class Randomiser {
 
  private:
   struct TrialState;
+  struct Arrival;
   using Operation = std::function<absl::Status(TrialState&)>;
 
   // kCheckHead reads the audit head before the operation and reloads the cached state if
@@ -103,6 +105,12 @@ class Randomiser {
   fieldwork::v1::AuditEntry NewEntry(fieldwork::v1::AuditEntry::Kind kind, const std::string& actor,
                                      std::string summary) const;
   std::shared_ptr<TrialState> StateFor(const std::string& trial_id);
+  // Allocates a group of AllocateNext arrivals and commits them together.
+  absl::Status AllocateArrivals(TrialState& state, const std::vector<Arrival*>& batch);
+  // The cohort's sequential state, rebuilt (and checked) from what is stored plus `pending`.
+  absl::StatusOr<SequentialAllocator*> CohortAllocator(
+      TrialState& state, const std::string& cohort,
+      const std::map<std::string, fieldwork::v1::Allocation>& pending);
 
   RandomisationStore& store_;
   const Clock& clock_;

@@ -1,8 +1,10 @@
 // Every design of the report, created, enrolled and randomised through the real service over
 // real gRPC and a real Redis; allocations checked; audit log verified and tampering caught;
 // the allocations replayed from the revealed secret by fieldwork-replay.
+#include <atomic>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -296,6 +298,52 @@ TEST_F(RandomisationTest, MinimisationAllocatesOneAtATime) {
   ExpectReplayReproduces(CloseAndReplay("rolling", &output), output, 120);
 }
 
+// Concurrent callers are allocated in groups (one commit per group): each exactly once, in a
+// sequence that replays from the secret.
+TEST_F(RandomisationTest, ConcurrentArrivalsAreAllocatedOnceAndReplay) {
+  v1::TrialDesign design;
+  design.set_trial_id("concurrent");
+  for (const char* site : {"LA1", "LA2"}) design.add_sites()->set_id(site);
+  v1::Factor factor = TwoArms("intervention", v1::RANDOMISATION_METHOD_MINIMISATION);
+  factor.mutable_minimisation()->add_factors()->set_variable("site");
+  *design.add_factors() = factor;
+  ASSERT_TRUE(CreateTrial(design).ok());
+  ASSERT_TRUE(Lock("concurrent").ok());
+  std::vector<v1::Participant> roster;
+  for (int i = 0; i < 200; ++i) roster.push_back(MakeParticipant(absl::StrCat("c", i), i % 2 ? "LA1" : "LA2"));
+  ASSERT_EQ(Enrol("concurrent", roster).enrolled(), 200);
+  std::atomic<int> newly = 0;
+  std::atomic<int> failures = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t; i < 200; i += 8) {
+        v1::AllocateNextRequest request;
+        request.set_trial_id("concurrent");
+        request.set_participant_id(absl::StrCat("c", i));
+        // Every participant is asked for twice, by different threads.
+        for (int repeat = 0; repeat < 2; ++repeat) {
+          v1::AllocateNextResponse response;
+          if (!stub().AllocateNext(ContextWith(kResearcher).get(), request, &response).ok()) ++failures;
+          if (response.newly_allocated()) ++newly;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(newly.load(), 200);
+  const std::vector<v1::Allocation> allocations = Allocations("concurrent");
+  ASSERT_EQ(allocations.size(), 200u);
+  std::set<int64_t> sequence;
+  for (const auto& a : allocations) sequence.insert(a.batch());
+  EXPECT_EQ(sequence.size(), 200u) << "every arrival has its own sequence number";
+  EXPECT_EQ(*sequence.rbegin(), 199);
+  EXPECT_TRUE(Verify("concurrent").valid());
+  std::string output;
+  ExpectReplayReproduces(CloseAndReplay("concurrent", &output), output, 200);
+}
+
 TEST_F(RandomisationTest, TamperedAllocationOrAuditEntryFailsVerification) {
   v1::TrialDesign design;
   design.set_trial_id("tamper");
@@ -308,6 +356,22 @@ TEST_F(RandomisationTest, TamperedAllocationOrAuditEntryFailsVerification) {
   ASSERT_TRUE(Lock("tamper").ok());
   Randomise("tamper");
   ASSERT_TRUE(Verify("tamper").valid());
+  {
+    // The streamed log: created, enrolment, lock, allocation, each chained to the one before.
+    v1::AuditLogRequest request;
+    request.set_trial_id("tamper");
+    auto context = ContextWith(kResearcher);
+    auto reader = stub().AuditLog(context.get(), request);
+    std::vector<v1::AuditEntry> entries;
+    v1::AuditLogResponse message;
+    while (reader->Read(&message)) entries.push_back(message.entry());
+    ASSERT_TRUE(reader->Finish().ok());
+    ASSERT_EQ(entries.size(), 4u);
+    EXPECT_EQ(entries[3].kind(), v1::AuditEntry::KIND_ALLOCATION);
+    EXPECT_EQ(entries[3].participant_ids_size(), 40);
+    EXPECT_EQ(entries[3].actor(), "researcher");
+    for (size_t i = 1; i < entries.size(); ++i) EXPECT_EQ(entries[i].previous_hash(), entries[i - 1].hash());
+  }
 
   // Someone with Redis access moves t7 to the other arm.
   std::unique_ptr<RedisClient> redis = redis_->NewClient();
