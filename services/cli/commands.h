@@ -1,0 +1,33 @@
+// The fieldwork commands. Each takes its positional arguments, prints what it did, and
+// returns an ExitCode.
+#ifndef FIELDWORK_SERVICES_CLI_COMMANDS_H_
+#define FIELDWORK_SERVICES_CLI_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+#include "services/cli/cli_context.h"
+
+namespace fieldwork::cli {
+
+struct CommandOptions {
+  bool dry_run = false;         // apply: print the changes, make none
+  bool all_or_nothing = false;  // enrol: reject the whole roster if a row is bad
+  std::string cohort;           // randomise, status: one cohort only
+  bool keep_unfinished = false;  // responses import
+};
+
+using Args = std::vector<std::string>;
+
+int Apply(CliContext& cli, const Args& args, const CommandOptions& options);
+int Enrol(CliContext& cli, const Args& args, const CommandOptions& options);
+int Randomise(CliContext& cli, const Args& args, const CommandOptions& options);
+int Balance(CliContext& cli, const Args& args, const CommandOptions& options);
+int ExportAllocations(CliContext& cli, const Args& args, const CommandOptions& options);
+int ImportResponses(CliContext& cli, const Args& args, const CommandOptions& options);
+int ImportOutcomes(CliContext& cli, const Args& args, const CommandOptions& options);
+int Status(CliContext& cli, const Args& args, const CommandOptions& options);
+
+}  // namespace fieldwork::cli
+
+#endif  // FIELDWORK_SERVICES_CLI_COMMANDS_H_

@@ -1,0 +1,182 @@
+// enrol, responses import, outcomes import: the commands that upload a partner's files.
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "services/cli/commands.h"
+#include "services/cli/protocol.h"
+#include "services/cli/roster.h"
+#include "services/survey_ingest/domain/csv_reader.h"
+
+namespace fieldwork::cli {
+namespace {
+
+namespace v1 = ::fieldwork::v1;
+
+constexpr int kEnrolChunk = 5'000;
+
+void PrintRowError(const std::string& path, int64_t line, const std::string& field,
+                   const std::string& reason, const std::string& value) {
+  std::cerr << path << ":" << line << ": " << (field.empty() ? "" : field + ": ") << reason;
+  if (!value.empty()) std::cerr << " (\"" << value << "\")";
+  std::cerr << "\n";
+}
+
+bool ParseDate(absl::string_view text, v1::CivilDate& date) {
+  absl::CivilDay day;
+  if (!absl::ParseCivilTime(text, &day)) return false;
+  date.set_year(static_cast<int32_t>(day.year()));
+  date.set_month(day.month());
+  date.set_day(day.day());
+  return true;
+}
+
+}  // namespace
+
+int Enrol(CliContext& cli, const Args& args, const CommandOptions& options) {
+  if (args.size() != 2) {
+    std::cerr << "usage: fieldwork enrol TRIAL ROSTER.csv [--all_or_nothing]\n";
+    return kUsage;
+  }
+  const std::string& trial_id = args[0];
+  const std::string& path = args[1];
+  absl::StatusOr<std::string> csv = ReadFile(path);
+  if (!csv.ok()) return std::cerr << "fieldwork: " << csv.status().message() << "\n", kUsage;
+  v1::GetTrialRequest get;
+  get.set_trial_id(trial_id);
+  v1::GetTrialResponse trial;
+  if (auto s = cli.randomisation().GetTrial(cli.Call().get(), get, &trial); !s.ok()) return ReportFailure("GetTrial", s);
+  absl::StatusOr<Roster> roster = ReadRoster(*csv, path, trial.trial().design());
+  if (!roster.ok()) return std::cerr << "fieldwork: " << roster.status().message() << "\n", kUsage;
+  for (const RosterError& e : roster->errors) PrintRowError(path, e.line, e.column, e.reason, e.value);
+  if (options.all_or_nothing && !roster->errors.empty()) {
+    std::cerr << "fieldwork: --all_or_nothing: nothing enrolled\n";
+    return kRejected;
+  }
+
+  // One stream: the service checks the whole roster as one batch (all_or_nothing applies to
+  // it whole) and reports rows by their position in the stream, mapped back to file lines.
+  auto context = cli.Call(1800);
+  v1::EnrolResponse response;
+  auto writer = cli.randomisation().EnrolStream(context.get(), &response);
+  Progress progress("enrol " + path, static_cast<int64_t>(roster->rows.size()));
+  v1::EnrolRequest chunk;
+  chunk.set_trial_id(trial_id);
+  chunk.set_all_or_nothing(options.all_or_nothing);
+  for (size_t i = 0; i < roster->rows.size(); ++i) {
+    *chunk.add_participants() = roster->rows[i].participant;
+    if (chunk.participants_size() == kEnrolChunk || i + 1 == roster->rows.size()) {
+      if (!writer->Write(chunk)) break;
+      chunk.clear_participants();
+      progress.Update(static_cast<int64_t>(i + 1));
+    }
+  }
+  progress.Finish();
+  writer->WritesDone();
+  if (auto s = writer->Finish(); !s.ok()) return ReportFailure("EnrolStream", s);
+  for (const auto& e : response.errors()) {
+    const auto index = static_cast<size_t>(e.row() - 1);
+    const int64_t line = index < roster->rows.size() ? roster->rows[index].line : e.row();
+    PrintRowError(path, line, e.field(), e.reason(), e.value());
+  }
+  std::cout << "enrolled " << response.enrolled() << ", unchanged " << response.unchanged()
+            << ", rejected " << response.rejected() + static_cast<int64_t>(roster->errors.size()) << "\n";
+  return response.rejected() == 0 && roster->errors.empty() ? kOk : kRejected;
+}
+
+int ImportResponses(CliContext& cli, const Args& args, const CommandOptions& options) {
+  if (args.size() != 3) {
+    std::cerr << "usage: fieldwork responses import TRIAL WAVE FILE.csv [--keep_unfinished]\n";
+    return kUsage;
+  }
+  absl::StatusOr<std::string> csv = ReadFile(args[2]);
+  if (!csv.ok()) return std::cerr << "fieldwork: " << csv.status().message() << "\n", kUsage;
+  v1::ImportCsvRequest request;
+  request.set_trial_id(args[0]);
+  request.set_wave_id(args[1]);
+  request.set_content(*csv);
+  request.set_file_name(args[2]);
+  request.set_keep_unfinished(options.keep_unfinished);
+  v1::ImportCsvResponse response;
+  if (auto s = cli.survey_ingest().ImportCsv(cli.Call(1800).get(), request, &response); !s.ok()) {
+    return ReportFailure("ImportCsv " + args[2], s);
+  }
+  for (const auto& e : response.errors()) PrintRowError(args[2], e.row(), e.field(), e.reason(), e.value());
+  for (const auto& w : response.warnings()) std::cerr << args[2] << ": warning: " << w << "\n";
+  if (response.already_imported()) std::cout << "already imported (sha256 " << response.content_sha256() << "): nothing changed\n";
+  std::cout << "accepted " << response.accepted() << ", duplicate " << response.duplicate() << ", rejected "
+            << response.rejected() << "\n";
+  return response.rejected() == 0 ? kOk : kRejected;
+}
+
+int ImportOutcomes(CliContext& cli, const Args& args, const CommandOptions& /*options*/) {
+  if (args.size() != 2) {
+    std::cerr << "usage: fieldwork outcomes import TRIAL FILE.csv\n"
+                 "  columns: participant_id, outcome, period_start, period_end (YYYY-MM-DD), value\n";
+    return kUsage;
+  }
+  const std::string& path = args[1];
+  absl::StatusOr<std::string> csv = ReadFile(path);
+  if (!csv.ok()) return std::cerr << "fieldwork: " << csv.status().message() << "\n", kUsage;
+  survey_ingest::CsvReader reader(*csv);
+  survey_ingest::CsvRecord record;
+  survey_ingest::CsvError error;
+  const std::vector<std::string> expected = {"participant_id", "outcome", "period_start", "period_end", "value"};
+  if (reader.Next(record, error) != survey_ingest::CsvReader::Result::kRecord || record.fields != expected) {
+    std::cerr << "fieldwork: " << path << ": the header must be participant_id,outcome,period_start,period_end,value\n";
+    return kUsage;
+  }
+  v1::RecordOutcomesRequest request;
+  request.set_trial_id(args[0]);
+  std::vector<int> lines;
+  int local_errors = 0;
+  while (true) {
+    const auto result = reader.Next(record, error);
+    if (result == survey_ingest::CsvReader::Result::kEnd) break;
+    if (result == survey_ingest::CsvReader::Result::kError) {
+      PrintRowError(path, error.line, "", error.reason, std::string(error.raw));
+      ++local_errors;
+      continue;
+    }
+    v1::Outcome outcome;
+    outcome.set_trial_id(args[0]);
+    double value = 0;
+    bool ok = record.fields.size() == expected.size();
+    if (!ok) PrintRowError(path, record.line, "", "does not have 5 fields", std::string(record.raw));
+    if (ok && !ParseDate(record.fields[2], *outcome.mutable_period_start())) {
+      PrintRowError(path, record.line, "period_start", "is not a date YYYY-MM-DD", record.fields[2]);
+      ok = false;
+    }
+    if (ok && !ParseDate(record.fields[3], *outcome.mutable_period_end())) {
+      PrintRowError(path, record.line, "period_end", "is not a date YYYY-MM-DD", record.fields[3]);
+      ok = false;
+    }
+    if (ok && !absl::SimpleAtod(record.fields[4], &value)) {
+      PrintRowError(path, record.line, "value", "is not a number", record.fields[4]);
+      ok = false;
+    }
+    if (!ok) {
+      ++local_errors;
+      continue;
+    }
+    outcome.set_participant_id(record.fields[0]);
+    outcome.set_outcome(record.fields[1]);
+    outcome.set_value(value);
+    *request.add_outcomes() = std::move(outcome);
+    lines.push_back(record.line);
+  }
+  v1::RecordOutcomesResponse response;
+  if (auto s = cli.survey_ingest().RecordOutcomes(cli.Call().get(), request, &response); !s.ok()) {
+    return ReportFailure("RecordOutcomes", s);
+  }
+  for (const auto& e : response.errors()) {
+    const auto index = static_cast<size_t>(e.row() - 1);
+    PrintRowError(path, index < lines.size() ? lines[index] : e.row(), e.field(), e.reason(), e.value());
+  }
+  std::cout << "recorded " << response.recorded() << ", unchanged " << response.unchanged() << ", rejected "
+            << response.rejected() + local_errors << "\n";
+  return response.rejected() == 0 && local_errors == 0 ? kOk : kRejected;
+}
+
+}  // namespace fieldwork::cli

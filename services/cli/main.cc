@@ -1,0 +1,93 @@
+// fieldwork: runs a trial from the command line — protocol files and CSV files in, tables out.
+//
+// Usage: fieldwork [flags] COMMAND [ARGS]
+//   apply PROTOCOL.yaml [--dry_run]     create or update the trial, instruments and waves
+//   enrol TRIAL ROSTER.csv [--all_or_nothing]
+//   randomise TRIAL [--cohort=C]
+//   balance TRIAL [--cohort=C]
+//   export TRIAL                        allocations as CSV on stdout
+//   responses import TRIAL WAVE FILE.csv [--keep_unfinished]   (Qualtrics or plain CSV)
+//   outcomes import TRIAL FILE.csv
+//   status TRIAL
+// Flags (or FIELDWORK_<FLAG> environment variables): --randomisation_address,
+// --survey_ingest_address, --messaging_address, --analysis_address, --token, --tls_ca_file.
+// Exit codes: 0 done; 1 rows rejected or a change refused; 2 bad command line or input file;
+// 3 a service unavailable (retry); 4 a service refused the request.
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/usage.h"
+#include "services/cli/commands.h"
+#include "services/common/flags.h"
+
+ABSL_FLAG(std::string, randomisation_address, "127.0.0.1:50051", "randomisation service");
+ABSL_FLAG(std::string, survey_ingest_address, "127.0.0.1:50053", "survey-ingest service");
+ABSL_FLAG(std::string, messaging_address, "127.0.0.1:50052", "messaging service");
+ABSL_FLAG(std::string, analysis_address, "127.0.0.1:50054", "analysis service");
+ABSL_FLAG(std::string, token, "", "bearer token (or FIELDWORK_TOKEN)");
+ABSL_FLAG(std::string, tls_ca_file, "", "CA certificate to verify the services' TLS (plaintext when empty)");
+ABSL_FLAG(bool, dry_run, false, "apply: print the changes, make none");
+ABSL_FLAG(bool, all_or_nothing, false, "enrol: reject the whole roster if any row is bad");
+ABSL_FLAG(std::string, cohort, "", "randomise, balance, export: one cohort only");
+ABSL_FLAG(bool, keep_unfinished, false, "responses import: keep unfinished responses, flagged partial");
+
+namespace {
+
+using Command = int (*)(fieldwork::cli::CliContext&, const fieldwork::cli::Args&,
+                        const fieldwork::cli::CommandOptions&);
+
+const std::map<std::string, Command>& Commands() {
+  static const auto* commands = new std::map<std::string, Command>{
+      {"apply", &fieldwork::cli::Apply},
+      {"enrol", &fieldwork::cli::Enrol},
+      {"randomise", &fieldwork::cli::Randomise},
+      {"balance", &fieldwork::cli::Balance},
+      {"export", &fieldwork::cli::ExportAllocations},
+      {"responses import", &fieldwork::cli::ImportResponses},
+      {"outcomes import", &fieldwork::cli::ImportOutcomes},
+      {"status", &fieldwork::cli::Status},
+  };
+  return *commands;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "fieldwork [flags] COMMAND [ARGS]\n"
+      "commands: apply PROTOCOL.yaml | enrol TRIAL ROSTER.csv | randomise TRIAL | balance TRIAL |\n"
+      "          export TRIAL | responses import TRIAL WAVE FILE.csv | outcomes import TRIAL FILE.csv |\n"
+      "          status TRIAL\n"
+      "exit codes: 0 done, 1 rows rejected or change refused, 2 usage or bad file, 3 unavailable, 4 refused");
+  std::vector<char*> positional = fieldwork::ParseFlagsWithEnvironment(argc, argv);
+  std::vector<std::string> words(positional.begin() + 1, positional.end());
+  if (words.empty()) {
+    std::cerr << absl::ProgramUsageMessage() << "\n";
+    return fieldwork::cli::kUsage;
+  }
+  std::string name = words[0];
+  size_t consumed = 1;
+  if ((name == "responses" || name == "outcomes") && words.size() > 1) {
+    name += " " + words[1];
+    consumed = 2;
+  }
+  auto it = Commands().find(name);
+  if (it == Commands().end()) {
+    std::cerr << "fieldwork: unknown command \"" << name << "\"\n" << absl::ProgramUsageMessage() << "\n";
+    return fieldwork::cli::kUsage;
+  }
+  fieldwork::cli::ServiceAddresses addresses;
+  addresses.randomisation = absl::GetFlag(FLAGS_randomisation_address);
+  addresses.survey_ingest = absl::GetFlag(FLAGS_survey_ingest_address);
+  addresses.messaging = absl::GetFlag(FLAGS_messaging_address);
+  addresses.analysis = absl::GetFlag(FLAGS_analysis_address);
+  fieldwork::cli::CliContext cli(addresses, absl::GetFlag(FLAGS_token), absl::GetFlag(FLAGS_tls_ca_file));
+  fieldwork::cli::CommandOptions options;
+  options.dry_run = absl::GetFlag(FLAGS_dry_run);
+  options.all_or_nothing = absl::GetFlag(FLAGS_all_or_nothing);
+  options.cohort = absl::GetFlag(FLAGS_cohort);
+  options.keep_unfinished = absl::GetFlag(FLAGS_keep_unfinished);
+  return it->second(cli, fieldwork::cli::Args(words.begin() + static_cast<long>(consumed), words.end()), options);
+}

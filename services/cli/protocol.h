@@ -1,0 +1,41 @@
+// The trial protocol file (trial.yaml): the design, instruments and waves of a trial, read
+// into the services' protos. docs/protocol.md documents every field.
+#ifndef FIELDWORK_SERVICES_CLI_PROTOCOL_H_
+#define FIELDWORK_SERVICES_CLI_PROTOCOL_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "fieldwork/v1/randomisation.pb.h"
+#include "fieldwork/v1/survey_ingest.pb.h"
+
+namespace fieldwork::cli {
+
+struct Protocol {
+  fieldwork::v1::TrialDesign design;
+  // Instrument definitions (YAML text) in the order listed, with the file they came from.
+  struct InstrumentFile {
+    std::string path;
+    std::string definition_yaml;
+  };
+  std::vector<InstrumentFile> instruments;
+  std::vector<fieldwork::v1::Wave> waves;
+  // Lock the design when applying (the default once the protocol is final).
+  bool lock_design = false;
+};
+
+// Parses a protocol. `path` names the file in errors and resolves relative instrument paths;
+// `read_file` reads those (injected so parsing is testable without files). Errors name the
+// file, the field path (e.g. "trial.factors[0].arms[1].weight") and the reason.
+absl::StatusOr<Protocol> ParseProtocol(
+    absl::string_view yaml, const std::string& path,
+    const std::function<absl::StatusOr<std::string>(const std::string&)>& read_file);
+
+// Reads a whole file; INVALID_ARGUMENT naming it when it cannot be read.
+absl::StatusOr<std::string> ReadFile(const std::string& path);
+
+}  // namespace fieldwork::cli
+
+#endif  // FIELDWORK_SERVICES_CLI_PROTOCOL_H_

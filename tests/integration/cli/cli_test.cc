@@ -1,0 +1,149 @@
+// The fieldwork command as a researcher uses it: separate processes for the command, the
+// randomisation service and redis-server.
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "services/common/auth.h"
+#include "tests/testing/grpc_harness.h"
+#include "tests/testing/ports.h"
+#include "tests/testing/process.h"
+#include "tests/testing/redis_server.h"
+
+namespace fieldwork {
+namespace {
+
+using ::fieldwork::testing::BinaryPath;
+using ::fieldwork::testing::ChildProcess;
+using ::testing::HasSubstr;
+
+constexpr char kToken[] = "researcher-token";
+
+void Write(const std::string& path, const std::string& content) {
+  std::ofstream out(path);
+  out << content;
+}
+
+struct CliRun {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string tokens = dir_.path() + "/tokens.yaml";
+    Write(tokens, absl::StrCat("tokens:\n  - name: researcher\n    sha256: ", HashToken(kToken),
+                               "\n    roles: [researcher]\n    trials: [\"*\"]\n"));
+    address_ = absl::StrCat("127.0.0.1:", fieldwork::testing::PickFreePort());
+    service_ = std::make_unique<fieldwork::testing::ServiceProcess>(
+        "fieldwork-randomisation",
+        std::vector<std::string>{"--listen_address=" + address_,
+                                 absl::StrCat("--metrics_port=", fieldwork::testing::PickFreePort()),
+                                 "--redis_url=" + redis_.url(), "--tokens_file=" + tokens,
+                                 "--drain_delay=0s"},
+        address_, dir_.path());
+  }
+
+  CliRun Fieldwork(const std::vector<std::string>& args, const std::string& address = "") {
+    std::vector<std::string> argv = {BinaryPath("fieldwork"),
+                                     "--randomisation_address=" + (address.empty() ? address_ : address),
+                                     "--survey_ingest_address=127.0.0.1:1"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const std::string log = dir_.path() + "/cli-" + std::to_string(runs_++) + ".log";
+    ChildProcess cli(argv, {{"FIELDWORK_TOKEN", kToken}}, log);
+    const std::optional<int> code = cli.WaitForExit(absl::Seconds(60));
+    return {code.value_or(-1), cli.ReadLog()};
+  }
+
+  fieldwork::testing::TempDir dir_;
+  fieldwork::testing::RedisServer redis_;
+  std::string address_;
+  std::unique_ptr<fieldwork::testing::ServiceProcess> service_;
+  int runs_ = 0;
+};
+
+constexpr char kProtocol[] = R"(trial:
+  id: mod-ing
+  title: MoD inspiring the next generation
+  sites: [army, navy]
+  covariates:
+    - {name: age, kind: numeric}
+  factors:
+    - {name: messages, method: complete_within_strata, strata: [site], arms: [treatment, control]}
+lock_design: true
+)";
+
+TEST_F(CliTest, AppliesEnrolsRandomisesAndExports) {
+  const std::string protocol = dir_.path() + "/mod-ing.yaml";
+  Write(protocol, kProtocol);
+  CliRun applied = Fieldwork({"apply", protocol});
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  EXPECT_THAT(applied.output, HasSubstr("created trial mod-ing; secret commitment"));
+  EXPECT_THAT(applied.output, HasSubstr("locked the design; sha256"));
+  CliRun again = Fieldwork({"apply", protocol});
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_THAT(again.output, HasSubstr("design unchanged"));
+
+  std::string roster = "participant_id,site,age\n";
+  for (int i = 0; i < 40; ++i) absl::StrAppend(&roster, "m", i, ",", i % 2 ? "army" : "navy", ",", 20 + i, "\n");
+  absl::StrAppend(&roster, "bad-age,army,old\n", "bad-site,airforce,30\n");
+  const std::string roster_path = dir_.path() + "/roster.csv";
+  Write(roster_path, roster);
+  CliRun enrolled = Fieldwork({"enrol", "mod-ing", roster_path});
+  EXPECT_EQ(enrolled.exit_code, 1) << enrolled.output;
+  EXPECT_THAT(enrolled.output, HasSubstr("roster.csv:42: age: is not a number (\"old\")"));
+  EXPECT_THAT(enrolled.output, HasSubstr("roster.csv:43: site: is not a site of the design (\"airforce\")"));
+  EXPECT_THAT(enrolled.output, HasSubstr("enrolled 40, unchanged 0, rejected 2"));
+
+  CliRun randomised = Fieldwork({"randomise", "mod-ing"});
+  ASSERT_EQ(randomised.exit_code, 0) << randomised.output;
+  EXPECT_THAT(randomised.output, HasSubstr("newly allocated 40"));
+  EXPECT_THAT(randomised.output, HasSubstr("messages/treatment: 20"));
+
+  CliRun exported = Fieldwork({"export", "mod-ing"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  std::vector<std::string> lines = absl::StrSplit(exported.output, "\r\n", absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 41u);
+  EXPECT_EQ(lines[0], "participant_id,site,cohort,cluster,messages,withdrawn,left_on");
+
+  CliRun balance = Fieldwork({"balance", "mod-ing"});
+  EXPECT_EQ(balance.exit_code, 0) << balance.output;
+  EXPECT_THAT(balance.output, HasSubstr("sample ratio mismatch"));
+
+  CliRun status = Fieldwork({"status", "mod-ing"});
+  EXPECT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_THAT(status.output, HasSubstr("enrolled 40, allocated 40"));
+  EXPECT_THAT(status.output, HasSubstr("army: control=10 treatment=10"));
+
+  // The locked design refuses a change, naming it.
+  std::string changed = kProtocol;
+  changed.replace(changed.find("arms: [treatment, control]"), 26, "arms: [treatment, control, waitlist]");
+  Write(protocol, changed);
+  CliRun refused = Fieldwork({"apply", protocol});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_THAT(refused.output, HasSubstr("LOCKED; refusing these changes"));
+  EXPECT_THAT(refused.output, HasSubstr("waitlist"));
+}
+
+TEST_F(CliTest, ExitCodesForBadInputAndUnreachableServices) {
+  const std::string protocol = dir_.path() + "/bad.yaml";
+  Write(protocol, "trial:\n  id: x\n  factors:\n    - {name: f, method: dice, arms: [a, b]}\n");
+  CliRun bad = Fieldwork({"apply", protocol});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.output, HasSubstr("bad.yaml: trial.factors[0].method \"dice\" is not a method"));
+  EXPECT_EQ(Fieldwork({"apply", dir_.path() + "/missing.yaml"}).exit_code, 2);
+  EXPECT_EQ(Fieldwork({"frobnicate"}).exit_code, 2);
+  EXPECT_EQ(Fieldwork({"randomise"}).exit_code, 2);
+  CliRun unknown = Fieldwork({"randomise", "no-such-trial"});
+  EXPECT_EQ(unknown.exit_code, 4) << unknown.output;
+  EXPECT_THAT(unknown.output, HasSubstr("no trial \"no-such-trial\""));
+  CliRun down = Fieldwork({"status", "x"}, absl::StrCat("127.0.0.1:", fieldwork::testing::PickFreePort()));
+  EXPECT_EQ(down.exit_code, 3) << down.output;
+}
+
+}  // namespace
+}  // namespace fieldwork
