@@ -1,0 +1,623 @@
+#include "services/analysis/analyser.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "services/analysis/plan_validation.h"
+#include "services/analysis/stats/attrition.h"
+#include "services/analysis/stats/itt.h"
+#include "services/analysis/stats/iv.h"
+#include "services/analysis/stats/multiple_testing.h"
+#include "services/analysis/stats/time_bins.h"
+
+namespace fieldwork::analysis {
+namespace v1 = ::fieldwork::v1;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+using google::protobuf::util::TimeUtil;
+
+google::protobuf::Timestamp ToTimestamp(absl::Time time) {
+  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
+}
+
+absl::Time FromTimestamp(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(t));
+}
+
+void SetInference(const LinearCombination& c, v1::Inference& out) {
+  out.set_estimate(c.estimate);
+  out.set_std_error(c.std_error);
+  out.set_statistic(c.statistic);
+  out.set_df(c.df);
+  out.set_p_value(c.p_value);
+  out.set_conf_low(c.conf_low);
+  out.set_conf_high(c.conf_high);
+}
+
+void SetInference(const Coefficient& c, v1::Inference& out) {
+  out.set_estimate(c.estimate);
+  out.set_std_error(c.std_error);
+  out.set_statistic(c.statistic);
+  out.set_df(c.df);
+  out.set_p_value(c.p_value);
+  out.set_conf_low(c.conf_low);
+  out.set_conf_high(c.conf_high);
+}
+
+// A covariate column over the analysed participants; NaN where missing.
+struct Column {
+  std::string name;
+  std::vector<double> values;
+};
+
+std::vector<Column> BuildColumns(const v1::AnalysisPlan& plan, const JoinedTrial& joined,
+                                 const std::vector<const JoinedParticipant*>& rows) {
+  std::vector<Column> columns;
+  for (const std::string& name : plan.covariates()) {
+    const v1::Covariate* covariate = FindCovariate(joined.trial.design(), name);
+    if (covariate == nullptr) continue;  // validated when registered
+    if (covariate->kind() == v1::Covariate::KIND_CATEGORICAL) {
+      std::vector<std::string> levels(covariate->levels().begin(), covariate->levels().end());
+      if (levels.empty()) {
+        std::set<std::string> seen;
+        for (const JoinedParticipant* p : rows) {
+          auto it = p->participant->covariates().find(name);
+          if (it != p->participant->covariates().end() && it->second.has_category()) {
+            seen.insert(it->second.category());
+          }
+        }
+        levels.assign(seen.begin(), seen.end());
+      }
+      for (size_t l = 1; l < levels.size(); ++l) {
+        Column column{absl::StrCat(name, levels[l]), {}};
+        column.values.reserve(rows.size());
+        for (const JoinedParticipant* p : rows) {
+          auto it = p->participant->covariates().find(name);
+          if (it == p->participant->covariates().end() || !it->second.has_category()) {
+            column.values.push_back(kNaN);
+          } else {
+            column.values.push_back(it->second.category() == levels[l] ? 1.0 : 0.0);
+          }
+        }
+        columns.push_back(std::move(column));
+      }
+    } else {
+      Column column{name, {}};
+      column.values.reserve(rows.size());
+      for (const JoinedParticipant* p : rows) {
+        auto it = p->participant->covariates().find(name);
+        column.values.push_back(it != p->participant->covariates().end() && it->second.has_number()
+                                    ? it->second.number()
+                                    : kNaN);
+      }
+      columns.push_back(std::move(column));
+    }
+  }
+  return columns;
+}
+
+// The column over `subset` (indices into the analysed rows) with missing values set to the
+// subset's mean; false (and a warning) when every value is missing.
+bool Impute(const Column& column, const std::vector<size_t>& subset, Covariate& out,
+            std::vector<std::string>& warnings) {
+  double sum = 0;
+  int64_t present = 0;
+  for (size_t i : subset) {
+    if (std::isfinite(column.values[i])) {
+      sum += column.values[i];
+      ++present;
+    }
+  }
+  if (present == 0) {
+    warnings.push_back(
+        absl::StrCat("covariate ", column.name, " is missing for every respondent; left out"));
+    return false;
+  }
+  const double mean = sum / static_cast<double>(present);
+  out.name = column.name;
+  out.values.resize(static_cast<Eigen::Index>(subset.size()));
+  for (size_t k = 0; k < subset.size(); ++k) {
+    const double v = column.values[subset[k]];
+    out.values[static_cast<Eigen::Index>(k)] = std::isfinite(v) ? v : mean;
+  }
+  const int64_t missing = static_cast<int64_t>(subset.size()) - present;
+  if (missing > 0) {
+    warnings.push_back(absl::StrCat("covariate ", column.name, ": ", missing,
+                                    " missing values set to the respondents' mean"));
+  }
+  return true;
+}
+
+Eigen::VectorXd Gather(const std::vector<double>& values, const std::vector<size_t>& subset) {
+  Eigen::VectorXd out(static_cast<Eigen::Index>(subset.size()));
+  for (size_t k = 0; k < subset.size(); ++k) out[static_cast<Eigen::Index>(k)] = values[subset[k]];
+  return out;
+}
+
+template <typename T>
+std::vector<T> GatherVector(const std::vector<T>& values, const std::vector<size_t>& subset) {
+  std::vector<T> out;
+  out.reserve(subset.size());
+  for (size_t i : subset) out.push_back(values[i]);
+  return out;
+}
+
+// Everything an outcome's models need, over the analysed rows.
+struct Rows {
+  std::vector<const JoinedParticipant*> participants;
+  std::vector<std::string> arm;
+  std::vector<std::string> site;
+  std::vector<int64_t> cluster;
+  std::vector<Column> columns;
+};
+
+// The ITT input over `subset` with the plan's covariates (and `extra`), imputed.
+IttInput MakeIttInput(const v1::AnalysisPlan& plan, const Rows& rows, const std::vector<double>& y,
+                      const std::vector<size_t>& subset, const std::vector<Column>& extra,
+                      std::vector<std::string>& warnings) {
+  IttInput input;
+  input.outcome = Gather(y, subset);
+  input.arm = GatherVector(rows.arm, subset);
+  input.control_arm = plan.control_arm();
+  for (const std::vector<Column>* list : {&rows.columns, &extra}) {
+    for (const Column& column : *list) {
+      Covariate covariate;
+      if (Impute(column, subset, covariate, warnings))
+        input.covariates.push_back(std::move(covariate));
+    }
+  }
+  if (plan.site_fixed_effects()) input.strata = GatherVector(rows.site, subset);
+  if (plan.estimator() == v1::ESTIMATOR_CLUSTERED)
+    input.clusters = GatherVector(rows.cluster, subset);
+  return input;
+}
+
+IttOptions MakeIttOptions(const v1::AnalysisPlan& plan) {
+  IttOptions options;
+  options.lin_adjustment = plan.estimator() == v1::ESTIMATOR_LIN;
+  options.se_type = ToSeType(plan.se_type());
+  options.alpha = plan.alpha();
+  return options;
+}
+
+void AddEffects(const IttResult& itt, google::protobuf::RepeatedPtrField<v1::Effect>& out) {
+  for (const ArmEffect& effect : itt.effects) {
+    v1::Effect& e = *out.Add();
+    e.set_arm(effect.arm);
+    e.set_versus(effect.versus);
+    SetInference(effect.effect, *e.mutable_effect());
+    e.set_adjusted_p_value(effect.effect.p_value);
+  }
+}
+
+void AddWarnings(const std::vector<std::string>& warnings, const std::string& prefix,
+                 google::protobuf::RepeatedPtrField<std::string>& out) {
+  for (const std::string& w : warnings)
+    *out.Add() = prefix.empty() ? w : absl::StrCat(prefix, ": ", w);
+}
+
+std::string SubgroupLevel(const JoinedParticipant& p, const std::string& variable) {
+  if (variable == "site") return p.site;
+  if (variable == "cohort") return p.cohort;
+  auto it = p.participant->covariates().find(variable);
+  if (it == p.participant->covariates().end() || !it->second.has_category()) return "";
+  return it->second.category();
+}
+
+void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& planned,
+                    const JoinedTrial& joined, const Rows& rows, v1::OutcomeResult& result) {
+  result.set_outcome(planned.name());
+  *result.mutable_source() = planned.source();
+  result.set_primary(planned.primary());
+  const size_t n_all = rows.participants.size();
+  std::vector<double> y(n_all, kNaN);
+  std::vector<size_t> respondents;
+  for (size_t i = 0; i < n_all; ++i) {
+    std::optional<double> value = OutcomeValue(joined, *rows.participants[i], planned.source());
+    if (value.has_value() && std::isfinite(*value)) {
+      y[i] = *value;
+      respondents.push_back(i);
+    }
+  }
+  result.set_n(static_cast<int64_t>(respondents.size()));
+  std::vector<std::string> warnings;
+  std::vector<Column> extra;
+  if (planned.has_baseline()) {
+    Column baseline{"baseline", std::vector<double>(n_all, kNaN)};
+    for (size_t i = 0; i < n_all; ++i) {
+      std::optional<double> value = OutcomeValue(joined, *rows.participants[i], planned.baseline());
+      if (value.has_value()) baseline.values[i] = *value;
+    }
+    extra.push_back(std::move(baseline));
+  }
+
+  // Attrition over every analysed participant.
+  Eigen::VectorXd responded(static_cast<Eigen::Index>(n_all));
+  for (size_t i = 0; i < n_all; ++i)
+    responded[static_cast<Eigen::Index>(i)] = std::isfinite(y[i]) ? 1 : 0;
+  std::map<std::string, int64_t> randomised;
+  for (const std::string& arm : rows.arm) ++randomised[arm];
+  absl::StatusOr<AttritionReport> attrition =
+      AnalyseAttrition(rows.arm, responded, plan.control_arm());
+  double actual_rate =
+      n_all == 0 ? 0 : static_cast<double>(respondents.size()) / static_cast<double>(n_all);
+  if (attrition.ok()) {
+    v1::Attrition& a = *result.mutable_attrition();
+    for (const ArmResponse& arm : attrition->arms) {
+      v1::ArmResponseRate& r = *a.add_arms();
+      r.set_arm(arm.arm);
+      r.set_randomised(arm.randomised);
+      r.set_responded(arm.responded);
+      r.set_rate(arm.rate);
+    }
+    a.set_overall_rate(attrition->overall_rate);
+    if (attrition->arms.size() >= 2) {
+      a.set_differential_points(100.0 * (attrition->arms[1].rate - attrition->arms[0].rate));
+    }
+    a.set_chi_square(attrition->chi_square);
+    a.set_chi_square_df(attrition->chi_square_df);
+    a.set_p_value(attrition->chi_square_p_value);
+    AddWarnings(attrition->warnings, "attrition", *result.mutable_warnings());
+    actual_rate = attrition->overall_rate;
+  } else {
+    *result.add_warnings() = absl::StrCat("attrition: ", attrition.status().message());
+  }
+
+  IttInput input = MakeIttInput(plan, rows, y, respondents, extra, warnings);
+  const IttOptions options = MakeIttOptions(plan);
+  absl::StatusOr<IttResult> itt =
+      respondents.empty()
+          ? absl::StatusOr<IttResult>(absl::FailedPreconditionError("no respondents"))
+          : EstimateItt(input, options);
+  if (!itt.ok()) {
+    *result.add_warnings() = absl::StrCat("not estimated: ", itt.status().message());
+    AddWarnings(warnings, "", *result.mutable_warnings());
+    return;
+  }
+  result.set_se_type(SeTypeName(itt->fit.se_type));
+  for (const ArmSummary& summary : itt->arm_summaries) {
+    v1::ArmFigures& arm = *result.add_arms();
+    arm.set_arm(summary.arm);
+    arm.set_randomised(randomised[summary.arm]);
+    arm.set_n(summary.n);
+    arm.set_raw_mean(summary.raw_mean);
+    arm.set_raw_sd(summary.raw_sd);
+    SetInference(summary.adjusted, *arm.mutable_adjusted_mean());
+  }
+  AddEffects(*itt, *result.mutable_effects());
+  if (itt->arms.size() > 2) {
+    result.set_joint_f(itt->joint_test.f_statistic);
+    result.set_joint_p_value(itt->joint_test.p_value);
+  } else if (!itt->effects.empty()) {
+    result.set_joint_p_value(itt->effects[0].effect.p_value);
+  }
+  AddWarnings(itt->warnings, "", *result.mutable_warnings());
+
+  // MDES: achieved from the first arm's effect, standardised by the control arm's SD.
+  if (!itt->effects.empty() && !itt->arm_summaries.empty()) {
+    const LinearCombination& effect = itt->effects[0].effect;
+    TestSpec test;
+    test.alpha = plan.has_power() ? plan.power().alpha() : plan.alpha();
+    if (plan.has_power()) {
+      test.power = plan.power().power();
+      test.two_tailed = !plan.power().one_tailed();
+    }
+    absl::StatusOr<AchievedMdes> achieved =
+        ComputeAchievedMdes(effect.std_error, effect.df, itt->arm_summaries[0].raw_sd, test);
+    v1::MdesLedger& ledger = *result.mutable_mdes();
+    if (achieved.ok()) {
+      ledger.set_achieved(achieved->mdes);
+      ledger.set_achieved_raw(achieved->mdes_raw);
+    } else {
+      *result.add_warnings() = absl::StrCat("achieved MDES: ", achieved.status().message());
+    }
+    if (plan.has_power() && achieved.ok()) {
+      absl::StatusOr<MdesLedger> built =
+          IsClusterPower(plan.power())
+              ? BuildMdesLedger(ToClusterDesign(plan.power()), actual_rate, achieved->mdes)
+              : BuildMdesLedger(ToIndividualDesign(plan.power()), actual_rate, achieved->mdes);
+      if (built.ok()) {
+        ledger.set_planned(built->planned);
+        ledger.set_planned_response_rate(built->planned_response_rate);
+        ledger.set_actual_response_rate(built->actual_response_rate);
+        ledger.set_planned_at_actual_response(built->planned_at_actual_response);
+        ledger.set_change_total(built->change_total);
+        ledger.set_change_due_to_response_rate(built->change_due_to_response_rate);
+        ledger.set_change_other(built->change_other);
+        ledger.set_share_due_to_response_rate(built->share_due_to_response_rate);
+        ledger.set_summary(built->summary);
+      } else {
+        *result.add_warnings() = absl::StrCat("MDES ledger: ", built.status().message());
+      }
+    }
+  }
+
+  // Lee bounds for two-arm comparisons.
+  if (itt->arms.size() == 2) {
+    Eigen::VectorXd outcome(static_cast<Eigen::Index>(n_all));
+    Eigen::VectorXd treated(static_cast<Eigen::Index>(n_all));
+    for (size_t i = 0; i < n_all; ++i) {
+      const auto k = static_cast<Eigen::Index>(i);
+      outcome[k] = std::isfinite(y[i]) ? y[i] : 0.0;
+      treated[k] = rows.arm[i] == plan.control_arm() ? 0.0 : 1.0;
+    }
+    absl::StatusOr<LeeBounds> lee = ComputeLeeBounds(outcome, treated, responded);
+    v1::Attrition& a = *result.mutable_attrition();
+    if (lee.ok()) {
+      a.set_lee_computed(true);
+      a.set_lee_lower(lee->lower);
+      a.set_lee_upper(lee->upper);
+      a.set_lee_trim_share(lee->trim_share);
+      a.set_lee_trimmed_arm(lee->trimmed_arm);
+    } else {
+      *result.add_warnings() = absl::StrCat("Lee bounds: ", lee.status().message());
+    }
+  }
+
+  // Subgroups.
+  for (const v1::Subgroup& subgroup : plan.subgroups()) {
+    std::map<std::string, std::vector<size_t>> by_level;
+    for (size_t i : respondents) {
+      by_level[SubgroupLevel(*rows.participants[i], subgroup.variable())].push_back(i);
+    }
+    for (const auto& [level, subset] : by_level) {
+      v1::SubgroupResult& s = *result.add_subgroups();
+      s.set_subgroup(subgroup.name().empty() ? subgroup.variable() : subgroup.name());
+      s.set_level(level);
+      s.set_n(static_cast<int64_t>(subset.size()));
+      s.set_exploratory(!subgroup.confirmatory());
+      std::vector<std::string> sub_warnings;
+      IttInput sub = MakeIttInput(plan, rows, y, subset, extra, sub_warnings);
+      absl::StatusOr<IttResult> sub_itt = EstimateItt(sub, options);
+      if (sub_itt.ok()) {
+        AddEffects(*sub_itt, *s.mutable_effects());
+        AddWarnings(sub_itt->warnings, "", *s.mutable_warnings());
+      } else {
+        *s.add_warnings() = absl::StrCat("not estimated: ", sub_itt.status().message());
+      }
+    }
+  }
+
+  // Exploratory: effect by time since the intervention (survey outcomes only).
+  if (plan.time_bin_edges_days_size() > 0 && planned.source().has_survey()) {
+    TimeBinInput bins;
+    bins.itt = input;
+    bins.time_since_intervention.resize(static_cast<Eigen::Index>(respondents.size()));
+    const absl::Time intervention = FromTimestamp(plan.intervention_at());
+    for (size_t k = 0; k < respondents.size(); ++k) {
+      const v1::Response* response = joined.ResponseOf(*rows.participants[respondents[k]],
+                                                       planned.source().survey().wave_id());
+      const absl::Time at = response->has_submitted_at() ? FromTimestamp(response->submitted_at())
+                                                         : FromTimestamp(response->received_at());
+      bins.time_since_intervention[static_cast<Eigen::Index>(k)] =
+          absl::FDivDuration(at - intervention, absl::Hours(24));
+    }
+    bins.bin_edges.assign(plan.time_bin_edges_days().begin(), plan.time_bin_edges_days().end());
+    absl::StatusOr<std::vector<TimeBinEffect>> effects =
+        EstimateEffectByResponseTime(bins, options);
+    if (effects.ok()) {
+      for (const TimeBinEffect& bin : *effects) {
+        v1::TimeBinResult& b = *result.add_time_bins();
+        b.set_from_days(bin.from);
+        b.set_to_days(bin.to);
+        b.set_estimated(bin.estimated);
+        if (bin.estimated) b.set_n(bin.itt.fit.n);
+        for (const ArmEffect& effect : bin.effects) {
+          v1::Effect& e = *b.add_effects();
+          e.set_arm(effect.arm);
+          e.set_versus(effect.versus);
+          SetInference(effect.effect, *e.mutable_effect());
+          e.set_adjusted_p_value(effect.effect.p_value);
+        }
+        b.set_exploratory(true);
+        b.set_post_treatment(true);
+        b.set_label(bin.label);
+      }
+    } else {
+      *result.add_warnings() = absl::StrCat("time bins: ", effects.status().message());
+    }
+  }
+
+  // Take-up (CACE) by 2SLS, two arms.
+  if (!plan.takeup_campaign().empty()) {
+    if (!joined.has_engagement) {
+      *result.add_warnings() = "take-up effect not estimated: no messaging (engagement) source";
+    } else if (itt->arms.size() != 2) {
+      *result.add_warnings() = "take-up effect not estimated: it needs exactly two arms";
+    } else {
+      TakeUpInput takeup;
+      takeup.itt = input;
+      takeup.took_up.resize(static_cast<Eigen::Index>(respondents.size()));
+      for (size_t k = 0; k < respondents.size(); ++k) {
+        takeup.took_up[static_cast<Eigen::Index>(k)] =
+            rows.participants[respondents[k]]->took_up.contains(plan.takeup_campaign()) ? 1.0 : 0.0;
+      }
+      v1::Cace& cace = *result.mutable_cace();
+      cace.set_campaign(plan.takeup_campaign());
+      std::map<std::string, std::pair<int64_t, int64_t>> by_arm;
+      for (size_t i = 0; i < n_all; ++i) {
+        auto& [took, total] = by_arm[rows.arm[i]];
+        ++total;
+        if (rows.participants[i]->took_up.contains(plan.takeup_campaign())) ++took;
+      }
+      for (const auto& [arm, counts] : by_arm) {
+        (*cace.mutable_takeup_rate_by_arm())[arm] =
+            static_cast<double>(counts.first) / static_cast<double>(counts.second);
+      }
+      absl::StatusOr<IvFit> iv = EstimateTakeUpEffect(takeup, options);
+      if (iv.ok() && iv->fit.Find("took_up") != nullptr) {
+        SetInference(*iv->fit.Find("took_up"), *cace.mutable_effect());
+        if (!iv->first_stages.empty()) cace.set_first_stage_f(iv->first_stages[0].f_statistic);
+        AddWarnings(iv->warnings, "take-up", *result.mutable_warnings());
+      } else {
+        *result.add_warnings() = absl::StrCat(
+            "take-up effect: ", iv.ok() ? "no took_up coefficient" : iv.status().message());
+      }
+    }
+  }
+  AddWarnings(warnings, "", *result.mutable_warnings());
+}
+
+std::optional<PAdjustMethod> ToPAdjust(v1::Correction correction) {
+  switch (correction) {
+    case v1::CORRECTION_NONE:
+      return PAdjustMethod::kNone;
+    case v1::CORRECTION_BONFERRONI:
+      return PAdjustMethod::kBonferroni;
+    case v1::CORRECTION_BENJAMINI_HOCHBERG:
+      return PAdjustMethod::kBenjaminiHochberg;
+    default:
+      return PAdjustMethod::kHolm;
+  }
+}
+
+}  // namespace
+
+bool IsClusterPower(const v1::PowerAssumptions& power) { return power.clusters() > 0; }
+
+IndividualDesign ToIndividualDesign(const v1::PowerAssumptions& power) {
+  IndividualDesign design;
+  design.n = static_cast<double>(power.n());
+  design.treated_share = power.treated_share();
+  design.r_squared = power.r_squared();
+  design.covariates = power.covariates();
+  design.response_rate = power.response_rate();
+  design.test.alpha = power.alpha();
+  design.test.power = power.power();
+  design.test.two_tailed = !power.one_tailed();
+  return design;
+}
+
+ClusterDesign ToClusterDesign(const v1::PowerAssumptions& power) {
+  ClusterDesign design;
+  design.clusters = static_cast<double>(power.clusters());
+  design.cluster_size = power.cluster_size();
+  design.icc = power.icc();
+  design.treated_share = power.treated_share();
+  design.r_squared_individual = power.r_squared();
+  design.covariates = power.covariates();
+  design.response_rate = power.response_rate();
+  design.test.alpha = power.alpha();
+  design.test.power = power.power();
+  design.test.two_tailed = !power.one_tailed();
+  return design;
+}
+
+absl::StatusOr<Mdes> PlannedMdesOf(const v1::PowerAssumptions& power) {
+  return IsClusterPower(power) ? PlannedMdes(ToClusterDesign(power))
+                               : PlannedMdes(ToIndividualDesign(power));
+}
+
+std::optional<SeType> ToSeType(v1::SeType type) {
+  switch (type) {
+    case v1::SE_TYPE_CLASSICAL:
+      return SeType::kClassical;
+    case v1::SE_TYPE_HC0:
+      return SeType::kHC0;
+    case v1::SE_TYPE_HC1:
+      return SeType::kHC1;
+    case v1::SE_TYPE_HC2:
+      return SeType::kHC2;
+    case v1::SE_TYPE_HC3:
+      return SeType::kHC3;
+    case v1::SE_TYPE_CR0:
+      return SeType::kCR0;
+    case v1::SE_TYPE_CR1:
+      return SeType::kCR1Stata;
+    case v1::SE_TYPE_CR2:
+      return SeType::kCR2;
+    default:
+      return std::nullopt;
+  }
+}
+
+absl::StatusOr<v1::AnalyseResponse> RunPlan(const v1::PlanRecord& record, const JoinedTrial& joined,
+                                            absl::Time now) {
+  const v1::AnalysisPlan& plan = record.plan();
+  if (plan.estimator() == v1::ESTIMATOR_LONG_INTERACTION) {
+    return absl::FailedPreconditionError(
+        "plan.estimator: the long-format interaction needs per-decision data, which no source "
+        "provides yet");
+  }
+  v1::AnalyseResponse response;
+  *response.mutable_plan() = record;
+  *response.mutable_computed_at() = ToTimestamp(now);
+  if (record.state() != v1::PLAN_STATE_LOCKED) {
+    response.add_warnings("the plan is not locked: these results are not pre-registered");
+  }
+  if (record.deviations_size() > 0) {
+    response.add_warnings(absl::StrCat("the plan changed ", record.deviations_size(),
+                                       " time(s) after locking; see plan.deviations"));
+  }
+  for (const std::string& w : joined.warnings) response.add_warnings(w);
+
+  Rows rows;
+  std::map<std::string, int64_t> cluster_ids;
+  int64_t allocated = 0;
+  int64_t withdrawn = 0;
+  int64_t leavers = 0;
+  for (const JoinedParticipant& p : joined.participants) {
+    const std::string* arm = p.Arm(plan.factor());
+    if (arm == nullptr) continue;
+    ++allocated;
+    if (p.withdrawn) {
+      ++withdrawn;
+      continue;
+    }
+    if (p.left) ++leavers;
+    rows.participants.push_back(&p);
+    rows.arm.push_back(*arm);
+    rows.site.push_back(p.site);
+    auto [it, inserted] = cluster_ids.emplace(p.cluster, static_cast<int64_t>(cluster_ids.size()));
+    rows.cluster.push_back(it->second);
+  }
+  response.set_allocated(allocated);
+  response.set_withdrawn(withdrawn);
+  response.set_leavers(leavers);
+  if (rows.participants.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "trial \"", plan.trial_id(), "\" has no analysable participants allocated to factor \"",
+        plan.factor(), "\""));
+  }
+  rows.columns = BuildColumns(plan, joined, rows.participants);
+  for (const v1::PlannedOutcome& planned : plan.outcomes()) {
+    AnalyseOutcome(plan, planned, joined, rows, *response.add_outcomes());
+  }
+
+  // Multiple testing across the family: the primary outcomes (every outcome when none is).
+  bool any_primary = false;
+  for (const auto& o : response.outcomes()) any_primary = any_primary || o.primary();
+  std::vector<double> p;
+  std::vector<v1::Effect*> family;
+  for (auto& o : *response.mutable_outcomes()) {
+    if (any_primary && !o.primary()) continue;
+    for (auto& e : *o.mutable_effects()) {
+      family.push_back(&e);
+      p.push_back(e.effect().p_value());
+    }
+  }
+  absl::StatusOr<std::vector<double>> adjusted = AdjustPValues(p, *ToPAdjust(plan.correction()));
+  if (adjusted.ok()) {
+    for (size_t i = 0; i < family.size(); ++i) family[i]->set_adjusted_p_value((*adjusted)[i]);
+  } else {
+    response.add_warnings(absl::StrCat("multiple testing: ", adjusted.status().message()));
+  }
+  response.add_sources("randomisation");
+  if (joined.has_responses) response.add_sources("survey-ingest responses");
+  if (joined.has_outcomes) response.add_sources("survey-ingest outcomes");
+  if (joined.has_engagement) response.add_sources("messaging engagement");
+  return response;
+}
+
+}  // namespace fieldwork::analysis

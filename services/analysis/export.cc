@@ -1,0 +1,119 @@
+#include "services/analysis/export.h"
+
+#include <charconv>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "services/analysis/plan_validation.h"
+
+namespace fieldwork::analysis {
+namespace v1 = ::fieldwork::v1;
+
+std::string CsvField(const std::string& value) {
+  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+std::string FormatNumber(double value) {
+  char buffer[64];
+  auto [end, error] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  if (error != std::errc()) return "";
+  return std::string(buffer, end);
+}
+
+Dataset BuildDataset(const v1::AnalysisPlan& plan, const JoinedTrial& joined) {
+  Dataset dataset;
+  auto column = [&dataset](std::string name, std::string description, std::string type) {
+    v1::ExportDatasetResponse::Column c;
+    c.set_name(std::move(name));
+    c.set_description(std::move(description));
+    c.set_type(std::move(type));
+    dataset.codebook.push_back(std::move(c));
+  };
+  column("participant_id", "pseudonymous participant id", "string");
+  column("site", "site id", "string");
+  column("cohort", "cohort (empty when the design has none)", "string");
+  column("cluster", "cluster (e.g. team)", "string");
+  column("arm",
+         absl::StrCat("arm of factor ", plan.factor(), " (control: ", plan.control_arm(), ")"),
+         "string");
+  column("withdrawn", "1 when withdrawn (excluded from the analysis)", "integer");
+  column("left", "1 when the participant left the organisation (kept in the analysis)", "integer");
+  for (const std::string& name : plan.covariates()) {
+    const v1::Covariate* covariate = FindCovariate(joined.trial.design(), name);
+    const bool categorical =
+        covariate != nullptr && covariate->kind() == v1::Covariate::KIND_CATEGORICAL;
+    column(name, "baseline covariate from enrolment", categorical ? "string" : "number");
+  }
+  for (const auto& outcome : plan.outcomes()) {
+    const std::string description =
+        outcome.source().has_survey()
+            ? absl::StrCat("survey score ", outcome.source().survey().score_id(), " of wave ",
+                           outcome.source().survey().wave_id())
+            : absl::StrCat("administrative outcome ", outcome.source().administrative().outcome());
+    column(outcome.name(),
+           absl::StrCat(outcome.primary() ? "primary outcome: " : "outcome: ", description),
+           "number");
+    if (outcome.has_baseline())
+      column(absl::StrCat(outcome.name(), "_baseline"), "baseline of the outcome", "number");
+  }
+  std::vector<std::string> waves;
+  for (const auto& wave : joined.waves) waves.push_back(wave.wave_id());
+  for (const std::string& wave : waves) {
+    column(absl::StrCat("responded_", wave),
+           absl::StrCat("1 when a counted response to wave ", wave, " exists"), "integer");
+  }
+  std::set<std::string> campaigns;
+  if (joined.has_engagement) {
+    if (!plan.takeup_campaign().empty()) campaigns.insert(plan.takeup_campaign());
+    for (const auto& p : joined.participants) campaigns.insert(p.took_up.begin(), p.took_up.end());
+  }
+  for (const std::string& campaign : campaigns) {
+    column(absl::StrCat("took_up_", campaign),
+           "1 when the campaign's message was opened or clicked", "integer");
+  }
+  std::vector<std::string> names;
+  for (const auto& c : dataset.codebook) names.push_back(CsvField(c.name()));
+  dataset.header = absl::StrCat(absl::StrJoin(names, ","), "\n");
+
+  for (const JoinedParticipant& p : joined.participants) {
+    const std::string* arm = p.Arm(plan.factor());
+    if (arm == nullptr) continue;
+    std::vector<std::string> cells = {
+        CsvField(p.id), CsvField(p.site),        CsvField(p.cohort), CsvField(p.cluster),
+        CsvField(*arm), p.withdrawn ? "1" : "0", p.left ? "1" : "0"};
+    for (const std::string& name : plan.covariates()) {
+      auto it = p.participant->covariates().find(name);
+      if (it == p.participant->covariates().end()) {
+        cells.emplace_back();
+      } else if (it->second.has_number()) {
+        cells.push_back(FormatNumber(it->second.number()));
+      } else {
+        cells.push_back(CsvField(it->second.category()));
+      }
+    }
+    for (const auto& outcome : plan.outcomes()) {
+      std::optional<double> value = OutcomeValue(joined, p, outcome.source());
+      cells.push_back(value.has_value() ? FormatNumber(*value) : "");
+      if (outcome.has_baseline()) {
+        std::optional<double> baseline = OutcomeValue(joined, p, outcome.baseline());
+        cells.push_back(baseline.has_value() ? FormatNumber(*baseline) : "");
+      }
+    }
+    for (const std::string& wave : waves)
+      cells.push_back(p.response_by_wave.contains(wave) ? "1" : "0");
+    for (const std::string& campaign : campaigns)
+      cells.push_back(p.took_up.contains(campaign) ? "1" : "0");
+    dataset.lines.push_back(absl::StrCat(absl::StrJoin(cells, ","), "\n"));
+  }
+  return dataset;
+}
+
+}  // namespace fieldwork::analysis

@@ -1,0 +1,33 @@
+// The joined analysis dataset as CSV for R and Stata users, with a codebook: one row per
+// participant allocated to the plan's factor (withdrawn ones included and flagged).
+#ifndef FIELDWORK_SERVICES_ANALYSIS_EXPORT_H_
+#define FIELDWORK_SERVICES_ANALYSIS_EXPORT_H_
+
+#include <string>
+#include <vector>
+
+#include "fieldwork/v1/analysis.pb.h"
+#include "services/analysis/join.h"
+
+namespace fieldwork::analysis {
+
+struct Dataset {
+  std::vector<fieldwork::v1::ExportDatasetResponse::Column> codebook;
+  std::string header;              // the CSV header line, "\n"-terminated
+  std::vector<std::string> lines;  // one "\n"-terminated CSV line per participant
+};
+
+// Columns: participant_id, site, cohort, cluster, arm, withdrawn, left, the plan's covariates,
+// one column per outcome (and <outcome>_baseline when the plan has one), responded_<wave> per
+// wave, took_up_<campaign> with engagement data. Missing values are empty cells; numbers are
+// written in the shortest form that reads back exactly.
+Dataset BuildDataset(const fieldwork::v1::AnalysisPlan& plan, const JoinedTrial& joined);
+
+// A CSV field quoted as RFC 4180 requires (when it holds a comma, quote, CR or LF).
+std::string CsvField(const std::string& value);
+// The shortest decimal that reads back as `value`.
+std::string FormatNumber(double value);
+
+}  // namespace fieldwork::analysis
+
+#endif  // FIELDWORK_SERVICES_ANALYSIS_EXPORT_H_

@@ -1,0 +1,137 @@
+#include "services/analysis/grpc_sources.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/grpc_auth.h"
+
+namespace fieldwork::analysis {
+namespace v1 = ::fieldwork::v1;
+
+namespace {
+
+std::unique_ptr<grpc::ClientContext> NewContext(const std::string& token, absl::Duration deadline) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  if (!token.empty()) AttachBearerToken(*context, token);
+  context->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  return context;
+}
+
+absl::Status FromGrpc(const grpc::Status& status, absl::string_view call) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      absl::StrCat(call, ": ", status.error_message()));
+}
+
+// Reads a server stream into a vector of `field(message)`.
+template <typename Response, typename Item, typename Reader, typename Get>
+absl::StatusOr<std::vector<Item>> Drain(Reader reader, absl::string_view call, Get get) {
+  std::vector<Item> items;
+  Response message;
+  while (reader->Read(&message)) items.push_back(std::move(*get(message)));
+  absl::Status status = FromGrpc(reader->Finish(), call);
+  if (!status.ok()) return status;
+  return items;
+}
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, bool tls) {
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(256 << 20);
+  arguments.SetMaxSendMessageSize(64 << 20);
+  return grpc::CreateCustomChannel(address,
+                                   tls ? grpc::SslCredentials(grpc::SslCredentialsOptions())
+                                       : grpc::InsecureChannelCredentials(),
+                                   arguments);
+}
+
+GrpcAllocationSource::GrpcAllocationSource(std::shared_ptr<grpc::Channel> channel,
+                                           std::string token, absl::Duration deadline)
+    : stub_(v1::RandomisationService::NewStub(std::move(channel))),
+      token_(std::move(token)),
+      deadline_(deadline) {}
+
+absl::StatusOr<std::vector<v1::Trial>> GrpcAllocationSource::ListTrials() {
+  auto context = NewContext(token_, deadline_);
+  v1::ListTrialsResponse response;
+  absl::Status status =
+      FromGrpc(stub_->ListTrials(context.get(), v1::ListTrialsRequest(), &response),
+               "randomisation ListTrials");
+  if (!status.ok()) return status;
+  return std::vector<v1::Trial>(response.trials().begin(), response.trials().end());
+}
+
+absl::StatusOr<v1::Trial> GrpcAllocationSource::GetTrial(const std::string& trial) {
+  auto context = NewContext(token_, deadline_);
+  v1::GetTrialRequest request;
+  request.set_trial_id(trial);
+  v1::GetTrialResponse response;
+  grpc::Status status = stub_->GetTrial(context.get(), request, &response);
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+    return absl::NotFoundError(
+        absl::StrCat("trial \"", trial, "\" not found (randomisation service)"));
+  }
+  if (absl::Status s = FromGrpc(status, "randomisation GetTrial"); !s.ok()) return s;
+  return response.trial();
+}
+
+absl::StatusOr<std::vector<v1::ParticipantStatus>> GrpcAllocationSource::ListParticipants(
+    const std::string& trial) {
+  auto context = NewContext(token_, deadline_);
+  v1::ListParticipantsRequest request;
+  request.set_trial_id(trial);
+  return Drain<v1::ListParticipantsResponse, v1::ParticipantStatus>(
+      stub_->ListParticipants(context.get(), request), "randomisation ListParticipants",
+      [](v1::ListParticipantsResponse& m) { return m.mutable_status(); });
+}
+
+absl::StatusOr<std::vector<v1::Allocation>> GrpcAllocationSource::ListAllocations(
+    const std::string& trial) {
+  auto context = NewContext(token_, deadline_);
+  v1::ListAllocationsRequest request;
+  request.set_trial_id(trial);
+  return Drain<v1::ListAllocationsResponse, v1::Allocation>(
+      stub_->ListAllocations(context.get(), request), "randomisation ListAllocations",
+      [](v1::ListAllocationsResponse& m) { return m.mutable_allocation(); });
+}
+
+GrpcSurveyIngestSource::GrpcSurveyIngestSource(std::shared_ptr<grpc::Channel> channel,
+                                               std::string token, absl::Duration deadline)
+    : stub_(v1::SurveyIngestService::NewStub(std::move(channel))),
+      token_(std::move(token)),
+      deadline_(deadline) {}
+
+absl::StatusOr<std::vector<v1::Wave>> GrpcSurveyIngestSource::ListWaves(const std::string& trial) {
+  auto context = NewContext(token_, deadline_);
+  v1::ListWavesRequest request;
+  request.set_trial_id(trial);
+  v1::ListWavesResponse response;
+  absl::Status status =
+      FromGrpc(stub_->ListWaves(context.get(), request, &response), "survey-ingest ListWaves");
+  if (!status.ok()) return status;
+  return std::vector<v1::Wave>(response.waves().begin(), response.waves().end());
+}
+
+absl::StatusOr<std::vector<v1::Response>> GrpcSurveyIngestSource::ListResponses(
+    const std::string& trial) {
+  auto context = NewContext(token_, deadline_);
+  v1::ListResponsesRequest request;
+  request.set_trial_id(trial);
+  return Drain<v1::ListResponsesResponse, v1::Response>(
+      stub_->ListResponses(context.get(), request), "survey-ingest ListResponses",
+      [](v1::ListResponsesResponse& m) { return m.mutable_response(); });
+}
+
+absl::StatusOr<std::vector<v1::Outcome>> GrpcSurveyIngestSource::ListOutcomes(
+    const std::string& trial) {
+  auto context = NewContext(token_, deadline_);
+  v1::ListOutcomesRequest request;
+  request.set_trial_id(trial);
+  return Drain<v1::ListOutcomesResponse, v1::Outcome>(
+      stub_->ListOutcomes(context.get(), request), "survey-ingest ListOutcomes",
+      [](v1::ListOutcomesResponse& m) { return m.mutable_outcome(); });
+}
+
+}  // namespace fieldwork::analysis

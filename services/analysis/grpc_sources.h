@@ -1,0 +1,59 @@
+// The sources over gRPC: the randomisation service (trials, participants, allocations) and the
+// survey-ingest service (waves, counted responses, administrative outcomes). Each call carries
+// the analysis service's own bearer token. The messaging service's engagement source waits for
+// its proto.
+#ifndef FIELDWORK_SERVICES_ANALYSIS_GRPC_SOURCES_H_
+#define FIELDWORK_SERVICES_ANALYSIS_GRPC_SOURCES_H_
+
+#include <grpcpp/channel.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "fieldwork/v1/randomisation.grpc.pb.h"
+#include "fieldwork/v1/survey_ingest.grpc.pb.h"
+#include "services/analysis/sources.h"
+
+namespace fieldwork::analysis {
+
+// A channel to `address` (insecure, or TLS with the system roots when `tls`), with large
+// message limits for the streams of a big trial.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, bool tls);
+
+class GrpcAllocationSource final : public AllocationSource {
+ public:
+  GrpcAllocationSource(std::shared_ptr<grpc::Channel> channel, std::string token,
+                       absl::Duration deadline = absl::Seconds(120));
+  absl::StatusOr<std::vector<fieldwork::v1::Trial>> ListTrials() override;
+  absl::StatusOr<fieldwork::v1::Trial> GetTrial(const std::string& trial) override;
+  absl::StatusOr<std::vector<fieldwork::v1::ParticipantStatus>> ListParticipants(
+      const std::string& trial) override;
+  absl::StatusOr<std::vector<fieldwork::v1::Allocation>> ListAllocations(
+      const std::string& trial) override;
+
+ private:
+  std::unique_ptr<fieldwork::v1::RandomisationService::Stub> stub_;
+  std::string token_;
+  absl::Duration deadline_;
+};
+
+class GrpcSurveyIngestSource final : public ResponseSource, public OutcomeSource {
+ public:
+  GrpcSurveyIngestSource(std::shared_ptr<grpc::Channel> channel, std::string token,
+                         absl::Duration deadline = absl::Seconds(120));
+  absl::StatusOr<std::vector<fieldwork::v1::Wave>> ListWaves(const std::string& trial) override;
+  absl::StatusOr<std::vector<fieldwork::v1::Response>> ListResponses(
+      const std::string& trial) override;
+  absl::StatusOr<std::vector<fieldwork::v1::Outcome>> ListOutcomes(
+      const std::string& trial) override;
+
+ private:
+  std::unique_ptr<fieldwork::v1::SurveyIngestService::Stub> stub_;
+  std::string token_;
+  absl::Duration deadline_;
+};
+
+}  // namespace fieldwork::analysis
+
+#endif  // FIELDWORK_SERVICES_ANALYSIS_GRPC_SOURCES_H_

@@ -1,0 +1,204 @@
+#include "services/analysis/join.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+
+namespace fieldwork::analysis {
+namespace v1 = ::fieldwork::v1;
+
+const std::string* JoinedParticipant::Arm(const std::string& factor) const {
+  auto it = arm_by_factor.find(factor);
+  return it == arm_by_factor.end() ? nullptr : &it->second;
+}
+
+const v1::Response* JoinedTrial::ResponseOf(const JoinedParticipant& participant,
+                                            const std::string& wave) const {
+  auto it = participant.response_by_wave.find(wave);
+  return it == participant.response_by_wave.end() ? nullptr : &responses[it->second];
+}
+
+namespace {
+
+std::tuple<int, int, int> DateKey(const v1::CivilDate& date) {
+  return {date.year(), date.month(), date.day()};
+}
+
+}  // namespace
+
+JoinedTrial JoinTrial(v1::Trial trial, std::vector<v1::ParticipantStatus> statuses,
+                      const std::vector<v1::Allocation>& allocations,
+                      std::optional<std::vector<v1::Wave>> waves,
+                      std::optional<std::vector<v1::Response>> responses,
+                      const std::optional<std::vector<v1::Outcome>>& outcomes,
+                      const std::optional<std::vector<EngagementEvent>>& engagement) {
+  JoinedTrial joined;
+  joined.trial = std::move(trial);
+  joined.statuses = std::move(statuses);
+  std::sort(joined.statuses.begin(), joined.statuses.end(), [](const auto& a, const auto& b) {
+    return a.participant().participant_id() < b.participant().participant_id();
+  });
+  joined.participants.resize(joined.statuses.size());
+  absl::flat_hash_map<std::string, size_t> index;
+  index.reserve(joined.statuses.size());
+  for (size_t i = 0; i < joined.statuses.size(); ++i) {
+    const v1::ParticipantStatus& status = joined.statuses[i];
+    JoinedParticipant& p = joined.participants[i];
+    p.id = status.participant().participant_id();
+    p.site = status.participant().site();
+    p.cohort = status.participant().cohort();
+    p.cluster = status.participant().cluster();
+    p.participant = &status.participant();
+    p.withdrawn = status.has_withdrawal();
+    p.left = status.has_left_on();
+    index.emplace(p.id, i);
+  }
+  int64_t unknown_allocations = 0;
+  for (const v1::Allocation& allocation : allocations) {
+    auto it = index.find(allocation.participant_id());
+    if (it == index.end()) {
+      ++unknown_allocations;
+      continue;
+    }
+    JoinedParticipant& p = joined.participants[it->second];
+    p.allocated = true;
+    for (const auto& assignment : allocation.assignments()) {
+      p.arm_by_factor[assignment.factor()] = assignment.arm();
+    }
+    // The allocation carries the status too when the source merges them.
+    p.withdrawn = p.withdrawn || allocation.has_withdrawal();
+    p.left = p.left || allocation.has_left_on();
+  }
+  if (unknown_allocations > 0) {
+    joined.warnings.push_back(absl::StrCat(
+        unknown_allocations, " allocations of participants not listed as enrolled were ignored"));
+  }
+  if (waves.has_value()) joined.waves = std::move(*waves);
+  if (responses.has_value()) {
+    joined.has_responses = true;
+    joined.responses = std::move(*responses);
+    int64_t unknown = 0;
+    int64_t duplicates = 0;
+    for (size_t r = 0; r < joined.responses.size(); ++r) {
+      const v1::Response& response = joined.responses[r];
+      if (!response.counted()) continue;
+      auto it = index.find(response.participant_id());
+      if (it == index.end()) {
+        ++unknown;
+        continue;
+      }
+      auto [slot, inserted] =
+          joined.participants[it->second].response_by_wave.emplace(response.wave_id(), r);
+      if (!inserted) ++duplicates;
+    }
+    if (unknown > 0) {
+      joined.warnings.push_back(
+          absl::StrCat(unknown, " responses of participants not enrolled were ignored"));
+    }
+    if (duplicates > 0) {
+      joined.warnings.push_back(absl::StrCat(
+          duplicates, " extra counted responses for the same participant and wave were ignored"));
+    }
+  }
+  if (outcomes.has_value()) {
+    joined.has_outcomes = true;
+    // The latest period wins: remember each participant's latest period per outcome.
+    absl::flat_hash_map<std::pair<size_t, std::string>, std::tuple<int, int, int>> latest;
+    int64_t unknown = 0;
+    for (const v1::Outcome& outcome : *outcomes) {
+      auto it = index.find(outcome.participant_id());
+      if (it == index.end()) {
+        ++unknown;
+        continue;
+      }
+      const auto key = std::make_pair(it->second, outcome.outcome());
+      const auto end = DateKey(outcome.period_end());
+      auto [slot, inserted] = latest.emplace(key, end);
+      if (inserted || end >= slot->second) {
+        slot->second = end;
+        joined.participants[it->second].outcomes[outcome.outcome()] = outcome.value();
+      }
+    }
+    if (unknown > 0) {
+      joined.warnings.push_back(
+          absl::StrCat(unknown, " outcomes of participants not enrolled were ignored"));
+    }
+  }
+  if (engagement.has_value()) {
+    joined.has_engagement = true;
+    for (const EngagementEvent& event : *engagement) {
+      auto it = index.find(event.participant_id);
+      if (it != index.end()) joined.participants[it->second].took_up.insert(event.campaign);
+    }
+  }
+  return joined;
+}
+
+absl::StatusOr<JoinedTrial> LoadTrial(const Sources& sources, const std::string& trial) {
+  if (sources.allocations == nullptr) return absl::InternalError("no allocation source configured");
+  auto annotate = [](const absl::Status& status, absl::string_view source) {
+    return absl::Status(status.code(), absl::StrCat(source, ": ", status.message()));
+  };
+  absl::StatusOr<v1::Trial> trial_record = sources.allocations->GetTrial(trial);
+  if (!trial_record.ok()) return trial_record.status();
+  absl::StatusOr<std::vector<v1::ParticipantStatus>> statuses =
+      sources.allocations->ListParticipants(trial);
+  if (!statuses.ok()) return annotate(statuses.status(), "randomisation ListParticipants");
+  absl::StatusOr<std::vector<v1::Allocation>> allocations =
+      sources.allocations->ListAllocations(trial);
+  if (!allocations.ok()) return annotate(allocations.status(), "randomisation ListAllocations");
+  std::optional<std::vector<v1::Wave>> waves;
+  std::optional<std::vector<v1::Response>> responses;
+  if (sources.responses != nullptr) {
+    absl::StatusOr<std::vector<v1::Wave>> w = sources.responses->ListWaves(trial);
+    if (!w.ok()) return annotate(w.status(), "survey-ingest ListWaves");
+    waves = std::move(*w);
+    absl::StatusOr<std::vector<v1::Response>> r = sources.responses->ListResponses(trial);
+    if (!r.ok()) return annotate(r.status(), "survey-ingest ListResponses");
+    responses = std::move(*r);
+  }
+  std::optional<std::vector<v1::Outcome>> outcomes;
+  if (sources.outcomes != nullptr) {
+    absl::StatusOr<std::vector<v1::Outcome>> o = sources.outcomes->ListOutcomes(trial);
+    if (!o.ok()) return annotate(o.status(), "survey-ingest ListOutcomes");
+    outcomes = std::move(*o);
+  }
+  std::optional<std::vector<EngagementEvent>> engagement;
+  if (sources.engagement != nullptr) {
+    absl::StatusOr<std::vector<EngagementEvent>> e = sources.engagement->ListEngagement(trial);
+    if (!e.ok()) return annotate(e.status(), "messaging engagement");
+    engagement = std::move(*e);
+  }
+  JoinedTrial joined = JoinTrial(std::move(*trial_record), std::move(*statuses), *allocations,
+                                 std::move(waves), std::move(responses), outcomes, engagement);
+  if (!joined.has_responses)
+    joined.warnings.push_back("no survey-ingest source configured: no survey responses");
+  if (!joined.has_outcomes)
+    joined.warnings.push_back("no outcome source configured: no administrative outcomes");
+  if (!joined.has_engagement)
+    joined.warnings.push_back("no messaging source configured: no take-up data");
+  return joined;
+}
+
+std::optional<double> OutcomeValue(const JoinedTrial& joined, const JoinedParticipant& participant,
+                                   const v1::OutcomeSource& source) {
+  if (source.has_administrative()) {
+    auto it = participant.outcomes.find(source.administrative().outcome());
+    if (it == participant.outcomes.end()) return std::nullopt;
+    return it->second;
+  }
+  if (!source.has_survey()) return std::nullopt;
+  const v1::Response* response = joined.ResponseOf(participant, source.survey().wave_id());
+  if (response == nullptr) return std::nullopt;
+  const bool composite = source.survey().kind() == v1::OutcomeSource::SurveyScore::KIND_COMPOSITE;
+  for (const v1::Score& score : composite ? response->composites() : response->scales()) {
+    if (score.id() == source.survey().score_id()) {
+      if (!score.present()) return std::nullopt;
+      return score.value();
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace fieldwork::analysis

@@ -1,0 +1,84 @@
+// The analysis dataset of a trial: participants, their allocations, counted survey responses,
+// administrative outcomes and take-up, joined by the pseudonymous participant id.
+#ifndef FIELDWORK_SERVICES_ANALYSIS_JOIN_H_
+#define FIELDWORK_SERVICES_ANALYSIS_JOIN_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "fieldwork/v1/analysis.pb.h"
+#include "fieldwork/v1/randomisation.pb.h"
+#include "fieldwork/v1/survey_ingest.pb.h"
+#include "services/analysis/sources.h"
+
+namespace fieldwork::analysis {
+
+struct JoinedParticipant {
+  std::string id;
+  std::string site;
+  std::string cohort;
+  std::string cluster;
+  const fieldwork::v1::Participant* participant = nullptr;  // covariates
+  bool allocated = false;
+  absl::flat_hash_map<std::string, std::string> arm_by_factor;
+  bool withdrawn = false;
+  bool left = false;  // left the organisation (kept in the analysis)
+  // Index into JoinedTrial::responses of the counted response, by wave.
+  absl::flat_hash_map<std::string, size_t> response_by_wave;
+  // Administrative outcomes: the value of the latest period, by outcome name.
+  absl::flat_hash_map<std::string, double> outcomes;
+  absl::flat_hash_set<std::string> took_up;  // campaigns opened or clicked
+
+  // The arm for `factor`, or nullptr when not allocated to it.
+  const std::string* Arm(const std::string& factor) const;
+};
+
+// Move-only: participants point into `statuses`.
+struct JoinedTrial {
+  JoinedTrial() = default;
+  JoinedTrial(JoinedTrial&&) = default;
+  JoinedTrial& operator=(JoinedTrial&&) = default;
+  JoinedTrial(const JoinedTrial&) = delete;
+  JoinedTrial& operator=(const JoinedTrial&) = delete;
+
+  fieldwork::v1::Trial trial;
+  std::vector<fieldwork::v1::ParticipantStatus> statuses;  // owns the participants
+  std::vector<fieldwork::v1::Wave> waves;
+  std::vector<fieldwork::v1::Response> responses;
+  std::vector<JoinedParticipant> participants;  // in participant id order
+  bool has_responses = false;                   // a response source was read
+  bool has_outcomes = false;                    // an outcome source was read
+  bool has_engagement = false;                  // an engagement source was read
+  // Data that could not be joined (a response of an unknown participant, ...), counted.
+  std::vector<std::string> warnings;
+
+  const fieldwork::v1::Response* ResponseOf(const JoinedParticipant& participant,
+                                            const std::string& wave) const;
+};
+
+// Joins what the sources returned. The optional parts are absent when their source is not
+// configured. Responses, outcomes and engagement of participants who are not enrolled are
+// dropped and counted in a warning. Pure: no I/O.
+JoinedTrial JoinTrial(fieldwork::v1::Trial trial,
+                      std::vector<fieldwork::v1::ParticipantStatus> statuses,
+                      const std::vector<fieldwork::v1::Allocation>& allocations,
+                      std::optional<std::vector<fieldwork::v1::Wave>> waves,
+                      std::optional<std::vector<fieldwork::v1::Response>> responses,
+                      const std::optional<std::vector<fieldwork::v1::Outcome>>& outcomes,
+                      const std::optional<std::vector<EngagementEvent>>& engagement);
+
+// Reads every configured source for `trial` and joins them. NOT_FOUND for an unknown trial;
+// a source's failure (UNAVAILABLE, ...) is returned naming the source.
+absl::StatusOr<JoinedTrial> LoadTrial(const Sources& sources, const std::string& trial);
+
+// The value of `source` for a participant, or nullopt when missing.
+std::optional<double> OutcomeValue(const JoinedTrial& joined, const JoinedParticipant& participant,
+                                   const fieldwork::v1::OutcomeSource& source);
+
+}  // namespace fieldwork::analysis
+
+#endif  // FIELDWORK_SERVICES_ANALYSIS_JOIN_H_

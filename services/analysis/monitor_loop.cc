@@ -1,0 +1,154 @@
+#include "services/analysis/monitor_loop.h"
+
+#include <chrono>
+
+#include "services/analysis/join.h"
+#include "services/analysis/plan_validation.h"
+#include "services/common/logging.h"
+
+namespace fieldwork::analysis {
+namespace v1 = ::fieldwork::v1;
+
+namespace {
+
+struct GaugeHelp {
+  const char* name;
+  const char* help;
+};
+
+constexpr GaugeHelp kGauges[] = {
+    {"fieldwork_trial_participants",
+     "Active (allocated, not withdrawn) participants by arm and site."},
+    {"fieldwork_trial_responses",
+     "Active participants with a counted response, by wave, arm and site."},
+    {"fieldwork_trial_response_rate",
+     "Share of active participants with a counted response, by wave and arm."},
+    {"fieldwork_trial_leavers", "Active participants who left the organisation, by arm."},
+    {"fieldwork_trial_withdrawn", "Withdrawn participants, by arm."},
+    {"fieldwork_trial_differential_attrition",
+     "Difference between arms' response rates in percentage points (treated minus control)."},
+    {"fieldwork_trial_differential_attrition_pvalue",
+     "Chi-square p-value of arm x responded, by wave."},
+    {"fieldwork_trial_mdes",
+     "Minimum detectable effect size (SDs): planned, and achieved if the wave closed now."},
+    {"fieldwork_trial_srm_pvalue",
+     "Sample ratio mismatch: chi-square p-value of allocations against the design's weights."},
+    {"fieldwork_trial_takeup_rate",
+     "Share of active participants who opened or clicked the campaign's message."},
+};
+
+}  // namespace
+
+MonitorMetrics::MonitorMetrics(prometheus::Registry& registry)
+    : registry_(registry),
+      run_seconds_(prometheus::BuildHistogram()
+                       .Name("fieldwork_analysis_monitor_run_seconds")
+                       .Help("Time of one monitor pass over every active trial.")
+                       .Register(registry)
+                       .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.5, 1,
+                                                                        2.5, 5, 10, 30, 60})),
+      errors_(prometheus::BuildCounter()
+                  .Name("fieldwork_analysis_monitor_errors_total")
+                  .Help("Monitor passes in which a trial's data could not be read.")
+                  .Register(registry)),
+      trials_(prometheus::BuildGauge()
+                  .Name("fieldwork_analysis_monitor_trials")
+                  .Help("Active trials the monitor watches.")
+                  .Register(registry)
+                  .Add({})) {
+  for (const GaugeHelp& gauge : kGauges) {
+    families_[gauge.name] =
+        &prometheus::BuildGauge().Name(gauge.name).Help(gauge.help).Register(registry_);
+  }
+}
+
+void MonitorMetrics::Publish(const std::vector<MonitorSample>& samples) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::set<std::pair<prometheus::Family<prometheus::Gauge>*, prometheus::Gauge*>> now;
+  for (const MonitorSample& sample : samples) {
+    auto family = families_.find(sample.metric);
+    if (family == families_.end()) continue;
+    prometheus::Gauge& gauge = family->second->Add(sample.labels);
+    gauge.Set(sample.value);
+    now.emplace(family->second, &gauge);
+  }
+  for (const auto& [family, gauge] : published_) {
+    if (now.count({family, gauge}) == 0) family->Remove(gauge);
+  }
+  published_ = std::move(now);
+}
+
+void MonitorMetrics::ObserveRun(double seconds, int64_t trials) {
+  run_seconds_.Observe(seconds);
+  trials_.Set(static_cast<double>(trials));
+}
+
+void MonitorMetrics::CountError(const std::string& trial) {
+  errors_.Add({{"trial", trial}}).Increment();
+}
+
+absl::Status MonitorLoop::RunOnce() {
+  const auto started = std::chrono::steady_clock::now();
+  if (sources_.allocations == nullptr) return absl::InternalError("no allocation source");
+  absl::StatusOr<std::vector<v1::Trial>> trials = sources_.allocations->ListTrials();
+  if (!trials.ok()) {
+    metrics_.CountError("");
+    return trials.status();
+  }
+  absl::Status first_error;
+  std::vector<MonitorSample> samples;
+  int64_t active = 0;
+  for (const v1::Trial& trial : *trials) {
+    if (trial.state() != v1::TRIAL_STATE_LOCKED) continue;  // closed trials drop their series
+    ++active;
+    const std::string& id = trial.design().trial_id();
+    absl::StatusOr<JoinedTrial> joined = LoadTrial(sources_, id);
+    if (!joined.ok()) {
+      metrics_.CountError(id);
+      logging::Warning("monitor: cannot load trial",
+                       {{"trial", id}, {"error", joined.status().ToString()}});
+      if (first_error.ok()) first_error = joined.status();
+      continue;
+    }
+    absl::StatusOr<v1::PlanRecord> plan = plans_.Get(id, kDefaultPlanId);
+    std::vector<MonitorSample> trial_samples =
+        ComputeMonitor(*joined, plan.ok() ? &*plan : nullptr);
+    samples.insert(samples.end(), std::make_move_iterator(trial_samples.begin()),
+                   std::make_move_iterator(trial_samples.end()));
+  }
+  metrics_.Publish(samples);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics_.ObserveRun(seconds, active);
+  return first_error;
+}
+
+void MonitorLoop::Start() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] {
+    std::unique_lock<std::mutex> wait_lock(mutex_);
+    while (!stopping_) {
+      wait_lock.unlock();
+      const absl::Time started = clock_.Now();
+      absl::Status status = RunOnce();
+      if (!status.ok()) logging::Warning("monitor pass incomplete", {{"error", status.ToString()}});
+      logging::Debug("monitor pass", {{"started", absl::FormatTime(started)}});
+      wait_lock.lock();
+      wake_.wait_for(wait_lock, absl::ToChronoMilliseconds(interval_),
+                     [this] { return stopping_; });
+    }
+  });
+}
+
+void MonitorLoop::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace fieldwork::analysis

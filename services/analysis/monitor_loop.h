@@ -1,0 +1,84 @@
+// The live monitor's loop: every interval, over every active (LOCKED) trial, loads and joins the
+// trial's data, computes its gauges (monitor.h) and publishes them; series of trials that are no
+// longer active (closed, archived, gone) and of label sets that vanished are removed.
+#ifndef FIELDWORK_SERVICES_ANALYSIS_MONITOR_LOOP_H_
+#define FIELDWORK_SERVICES_ANALYSIS_MONITOR_LOOP_H_
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "services/analysis/monitor.h"
+#include "services/analysis/plan_registry.h"
+#include "services/analysis/sources.h"
+#include "services/common/clock.h"
+
+namespace fieldwork::analysis {
+
+// The gauges of monitor.h as Prometheus families, plus the monitor's own
+// fieldwork_analysis_monitor_run_seconds histogram, fieldwork_analysis_monitor_errors_total
+// {trial} and fieldwork_analysis_monitor_trials (active trials watched).
+class MonitorMetrics {
+ public:
+  explicit MonitorMetrics(prometheus::Registry& registry);
+
+  // Replaces the published series with `samples` (of the trials in `trials`): series of other
+  // trials, and label sets not in `samples`, are removed.
+  void Publish(const std::vector<MonitorSample>& samples);
+  void ObserveRun(double seconds, int64_t trials);
+  void CountError(const std::string& trial);
+
+ private:
+  prometheus::Registry& registry_;
+  std::mutex mutex_;
+  std::map<std::string, prometheus::Family<prometheus::Gauge>*> families_;
+  std::set<std::pair<prometheus::Family<prometheus::Gauge>*, prometheus::Gauge*>> published_;
+  prometheus::Histogram& run_seconds_;
+  prometheus::Family<prometheus::Counter>& errors_;
+  prometheus::Gauge& trials_;
+};
+
+class MonitorLoop {
+ public:
+  // `plans` gives each trial's "main" plan (for the planned MDES), when it has one.
+  MonitorLoop(Sources sources, PlanRegistry& plans, MonitorMetrics& metrics, const Clock& clock,
+              absl::Duration interval)
+      : sources_(sources), plans_(plans), metrics_(metrics), clock_(clock), interval_(interval) {}
+  ~MonitorLoop() { Stop(); }
+
+  // One pass over every active trial. A trial whose data cannot be read keeps its previous
+  // series out (they are removed) and is counted in the errors; the status is the first error.
+  absl::Status RunOnce();
+
+  // Runs RunOnce every interval on a thread until Stop().
+  void Start();
+  void Stop();
+
+ private:
+  Sources sources_;
+  PlanRegistry& plans_;
+  MonitorMetrics& metrics_;
+  const Clock& clock_;
+  const absl::Duration interval_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace fieldwork::analysis
+
+#endif  // FIELDWORK_SERVICES_ANALYSIS_MONITOR_LOOP_H_

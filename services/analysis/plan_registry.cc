@@ -1,0 +1,162 @@
+#include "services/analysis/plan_registry.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/time_util.h>
+#include <sodium.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "services/analysis/plan_validation.h"
+
+namespace fieldwork::analysis {
+namespace v1 = ::fieldwork::v1;
+
+namespace {
+
+constexpr int kMaxAttempts = 5;
+
+std::string DeterministicBytes(const google::protobuf::Message& message) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return bytes;
+}
+
+google::protobuf::Timestamp ToTimestamp(absl::Time time) {
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
+}
+
+std::string PlanName(const std::string& trial, const std::string& plan_id) {
+  return absl::StrCat("plan \"", plan_id, "\" of trial \"", trial, "\"");
+}
+
+}  // namespace
+
+std::string PlanSha256(const v1::AnalysisPlan& plan) {
+  const std::string bytes = DeterministicBytes(plan);
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+std::vector<std::string> ChangedFields(const v1::AnalysisPlan& before,
+                                       const v1::AnalysisPlan& after) {
+  std::vector<std::string> changed;
+  const google::protobuf::Descriptor* descriptor = v1::AnalysisPlan::descriptor();
+  const google::protobuf::Reflection* reflection = v1::AnalysisPlan::GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* field = descriptor->field(i);
+    v1::AnalysisPlan a = before;
+    v1::AnalysisPlan b = after;
+    for (int j = 0; j < descriptor->field_count(); ++j) {
+      if (j == i) continue;
+      reflection->ClearField(&a, descriptor->field(j));
+      reflection->ClearField(&b, descriptor->field(j));
+    }
+    if (DeterministicBytes(a) != DeterministicBytes(b)) changed.push_back(field->name());
+  }
+  return changed;
+}
+
+absl::StatusOr<RegisterResult> PlanRegistry::Register(const std::string& actor,
+                                                      v1::AnalysisPlan plan,
+                                                      const std::string& deviation_reason) {
+  if (plan.trial_id().empty()) return absl::InvalidArgumentError("plan.trial_id: required");
+  absl::StatusOr<v1::Trial> trial = trials_.GetTrial(plan.trial_id());
+  if (!trial.ok()) return trial.status();
+  NormalisePlan(*trial, plan);
+  if (absl::Status valid = ValidatePlan(*trial, plan); !valid.ok()) return valid;
+  const std::string sha = PlanSha256(plan);
+
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    absl::StatusOr<std::optional<v1::PlanRecord>> stored =
+        store_.Get(plan.trial_id(), plan.plan_id());
+    if (!stored.ok()) return stored.status();
+    const absl::Time now = clock_.Now();
+    RegisterResult result;
+    int64_t expected_version = 0;
+    if (!stored->has_value()) {
+      result.record.set_state(v1::PLAN_STATE_DRAFT);
+      *result.record.mutable_registered_at() = ToTimestamp(now);
+    } else {
+      result.record = **stored;
+      expected_version = result.record.version();
+      if (result.record.plan_sha256() == sha) {
+        result.changed = false;
+        return result;
+      }
+      if (result.record.state() == v1::PLAN_STATE_LOCKED) {
+        if (deviation_reason.empty()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat(PlanName(plan.trial_id(), plan.plan_id()), " is locked (sha256 ",
+                           result.record.locked_sha256(),
+                           "); a change needs deviation_reason and is recorded as a deviation"));
+        }
+        v1::Deviation& deviation = *result.record.add_deviations();
+        deviation.set_sequence(result.record.deviations_size());
+        *deviation.mutable_time() = ToTimestamp(now);
+        deviation.set_actor(actor);
+        deviation.set_reason(deviation_reason);
+        deviation.set_plan_sha256_before(result.record.plan_sha256());
+        deviation.set_plan_sha256_after(sha);
+        for (std::string& field : ChangedFields(result.record.plan(), plan)) {
+          deviation.add_changed_fields(std::move(field));
+        }
+      }
+    }
+    *result.record.mutable_plan() = plan;
+    result.record.set_plan_sha256(sha);
+    result.record.set_version(expected_version + 1);
+    *result.record.mutable_updated_at() = ToTimestamp(now);
+    result.changed = true;
+    absl::Status put = store_.Put(result.record, expected_version);
+    if (put.ok()) return result;
+    if (!absl::IsAborted(put)) return put;
+  }
+  return absl::AbortedError(absl::StrCat(PlanName(plan.trial_id(), plan.plan_id()),
+                                         " is being changed concurrently; retry"));
+}
+
+absl::StatusOr<v1::PlanRecord> PlanRegistry::Lock(const std::string& actor,
+                                                  const std::string& trial,
+                                                  const std::string& plan_id) {
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    absl::StatusOr<v1::PlanRecord> record = Get(trial, plan_id);
+    if (!record.ok()) return record.status();
+    if (record->state() == v1::PLAN_STATE_LOCKED) return record;
+    const int64_t expected_version = record->version();
+    const absl::Time now = clock_.Now();
+    record->set_state(v1::PLAN_STATE_LOCKED);
+    record->set_locked_sha256(record->plan_sha256());
+    *record->mutable_locked_at() = ToTimestamp(now);
+    record->set_locked_by(actor);
+    *record->mutable_locked_plan() = record->plan();
+    *record->mutable_updated_at() = ToTimestamp(now);
+    record->set_version(expected_version + 1);
+    absl::Status put = store_.Put(*record, expected_version);
+    if (put.ok()) return record;
+    if (!absl::IsAborted(put)) return put;
+  }
+  return absl::AbortedError(
+      absl::StrCat(PlanName(trial, plan_id), " is being changed concurrently; retry"));
+}
+
+absl::StatusOr<v1::PlanRecord> PlanRegistry::Get(const std::string& trial,
+                                                 const std::string& plan_id) {
+  const std::string id = plan_id.empty() ? std::string(kDefaultPlanId) : plan_id;
+  if (trial.empty()) return absl::InvalidArgumentError("trial_id: required");
+  absl::StatusOr<std::optional<v1::PlanRecord>> stored = store_.Get(trial, id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) {
+    return absl::NotFoundError(absl::StrCat("no ", PlanName(trial, id), "; register it first"));
+  }
+  return **stored;
+}
+
+}  // namespace fieldwork::analysis

@@ -1,0 +1,33 @@
+// Checks an analysis plan against its trial's design before it is stored: every error names
+// the field (e.g. "plan.outcomes[1].source.survey.wave_id") and the reason.
+#ifndef FIELDWORK_SERVICES_ANALYSIS_PLAN_VALIDATION_H_
+#define FIELDWORK_SERVICES_ANALYSIS_PLAN_VALIDATION_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "fieldwork/v1/analysis.pb.h"
+#include "fieldwork/v1/randomisation.pb.h"
+
+namespace fieldwork::analysis {
+
+inline constexpr char kDefaultPlanId[] = "main";
+
+// Fills the defaults the proto documents (plan id "main", the design's first factor, alpha
+// 0.05, power 0.80 and response rate 1 in the power assumptions when they are used).
+void NormalisePlan(const fieldwork::v1::Trial& trial, fieldwork::v1::AnalysisPlan& plan);
+
+// INVALID_ARGUMENT listing every problem ("; "-separated) of a normalised plan.
+absl::Status ValidatePlan(const fieldwork::v1::Trial& trial,
+                          const fieldwork::v1::AnalysisPlan& plan);
+
+// The design's factor named `name`, or nullptr.
+const fieldwork::v1::Factor* FindFactor(const fieldwork::v1::TrialDesign& design,
+                                        const std::string& name);
+// The design's covariate named `name`, or nullptr.
+const fieldwork::v1::Covariate* FindCovariate(const fieldwork::v1::TrialDesign& design,
+                                              const std::string& name);
+
+}  // namespace fieldwork::analysis
+
+#endif  // FIELDWORK_SERVICES_ANALYSIS_PLAN_VALIDATION_H_

@@ -1,0 +1,76 @@
+// The gRPC adapter of the analysis service: authenticates and authorises each call, translates
+// between protos and the domain (PlanRegistry, LoadTrial + RunPlan, the power calculator,
+// BuildDataset), and records the service's metrics.
+#ifndef FIELDWORK_SERVICES_ANALYSIS_SERVICE_H_
+#define FIELDWORK_SERVICES_ANALYSIS_SERVICE_H_
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <initializer_list>
+#include <string>
+
+#include "fieldwork/v1/analysis.grpc.pb.h"
+#include "services/analysis/plan_registry.h"
+#include "services/analysis/sources.h"
+#include "services/common/clock.h"
+#include "services/common/grpc_auth.h"
+
+namespace fieldwork::analysis {
+
+// fieldwork_analysis_analyses_total{trial,code} and fieldwork_analysis_analyse_seconds (the
+// time of one Analyse, data loading included).
+class AnalysisMetrics {
+ public:
+  explicit AnalysisMetrics(prometheus::Registry& registry);
+  void ObserveAnalysis(const std::string& trial, const std::string& code, double seconds);
+
+ private:
+  prometheus::Family<prometheus::Counter>& analyses_;
+  prometheus::Histogram& seconds_;
+};
+
+class AnalysisServiceImpl final : public fieldwork::v1::AnalysisService::Service {
+ public:
+  AnalysisServiceImpl(PlanRegistry& plans, Sources sources, const Authenticator& authenticator,
+                      const Clock& clock, AnalysisMetrics& metrics)
+      : plans_(plans),
+        sources_(sources),
+        authenticator_(authenticator),
+        clock_(clock),
+        metrics_(metrics) {}
+
+  grpc::Status RegisterPlan(grpc::ServerContext*, const fieldwork::v1::RegisterPlanRequest*,
+                            fieldwork::v1::RegisterPlanResponse*) override;
+  grpc::Status LockPlan(grpc::ServerContext*, const fieldwork::v1::LockPlanRequest*,
+                        fieldwork::v1::LockPlanResponse*) override;
+  grpc::Status GetPlan(grpc::ServerContext*, const fieldwork::v1::GetPlanRequest*,
+                       fieldwork::v1::GetPlanResponse*) override;
+  grpc::Status Analyse(grpc::ServerContext*, const fieldwork::v1::AnalyseRequest*,
+                       fieldwork::v1::AnalyseResponse*) override;
+  grpc::Status Power(grpc::ServerContext*, const fieldwork::v1::PowerRequest*,
+                     fieldwork::v1::PowerResponse*) override;
+  grpc::Status ExportDataset(grpc::ServerContext*, const fieldwork::v1::ExportDatasetRequest*,
+                             grpc::ServerWriter<fieldwork::v1::ExportDatasetResponse>*) override;
+
+ private:
+  // The caller, if it holds one of `roles` on `trial`.
+  absl::StatusOr<Principal> Allow(grpc::ServerContext* context, std::initializer_list<Role> roles,
+                                  const std::string& trial);
+
+  PlanRegistry& plans_;
+  Sources sources_;
+  const Authenticator& authenticator_;
+  const Clock& clock_;
+  AnalysisMetrics& metrics_;
+};
+
+// The power calculator alone: INVALID_ARGUMENT naming the field for bad assumptions.
+absl::StatusOr<fieldwork::v1::PowerResponse> ComputePower(
+    const fieldwork::v1::PowerRequest& request);
+
+}  // namespace fieldwork::analysis
+
+#endif  // FIELDWORK_SERVICES_ANALYSIS_SERVICE_H_
