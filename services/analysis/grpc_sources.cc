@@ -1,5 +1,6 @@
 #include "services/analysis/grpc_sources.h"
 
+#include <google/protobuf/util/time_util.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
@@ -132,6 +133,41 @@ absl::StatusOr<std::vector<v1::Outcome>> GrpcSurveyIngestSource::ListOutcomes(
   return Drain<v1::ListOutcomesResponse, v1::Outcome>(
       stub_->ListOutcomes(context.get(), request), "survey-ingest ListOutcomes",
       [](v1::ListOutcomesResponse& m) { return m.mutable_outcome(); });
+}
+
+GrpcEngagementSource::GrpcEngagementSource(std::shared_ptr<grpc::Channel> channel,
+                                           std::string token, absl::Duration deadline)
+    : stub_(v1::MessagingService::NewStub(std::move(channel))),
+      token_(std::move(token)),
+      deadline_(deadline) {}
+
+absl::StatusOr<std::vector<EngagementEvent>> GrpcEngagementSource::ListEngagement(
+    const std::string& trial) {
+  auto context = NewContext(token_, deadline_);
+  v1::ListEventsRequest request;
+  request.set_trial_id(trial);
+  request.add_kinds(v1::EVENT_KIND_OPENED);
+  request.add_kinds(v1::EVENT_KIND_CLICKED);
+  std::unique_ptr<grpc::ClientReader<v1::ListEventsResponse>> reader =
+      stub_->ListEvents(context.get(), request);
+  std::vector<EngagementEvent> events;
+  v1::ListEventsResponse message;
+  while (reader->Read(&message)) {
+    for (const v1::MessageEvent& event : message.events()) {
+      if (event.kind() != v1::EVENT_KIND_OPENED && event.kind() != v1::EVENT_KIND_CLICKED) continue;
+      EngagementEvent e;
+      e.participant_id = event.participant_id();
+      e.campaign = event.campaign_id();
+      e.kind = event.kind() == v1::EVENT_KIND_OPENED ? EngagementEvent::Kind::kOpened
+                                                     : EngagementEvent::Kind::kClicked;
+      e.time = absl::FromUnixNanos(
+          google::protobuf::util::TimeUtil::TimestampToNanoseconds(event.time()));
+      events.push_back(std::move(e));
+    }
+  }
+  if (absl::Status status = FromGrpc(reader->Finish(), "messaging ListEvents"); !status.ok())
+    return status;
+  return events;
 }
 
 }  // namespace fieldwork::analysis

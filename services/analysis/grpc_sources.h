@@ -1,7 +1,6 @@
 // The sources over gRPC: the randomisation service (trials, participants, allocations) and the
 // survey-ingest service (waves, counted responses, administrative outcomes). Each call carries
-// the analysis service's own bearer token. The messaging service's engagement source waits for
-// its proto.
+// the analysis service's own bearer token; and the messaging service (opens and clicks).
 #ifndef FIELDWORK_SERVICES_ANALYSIS_GRPC_SOURCES_H_
 #define FIELDWORK_SERVICES_ANALYSIS_GRPC_SOURCES_H_
 
@@ -11,6 +10,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "fieldwork/v1/messaging.grpc.pb.h"
 #include "fieldwork/v1/randomisation.grpc.pb.h"
 #include "fieldwork/v1/survey_ingest.grpc.pb.h"
 #include "services/analysis/sources.h"
@@ -50,6 +50,19 @@ class GrpcSurveyIngestSource final : public ResponseSource, public OutcomeSource
 
  private:
   std::unique_ptr<fieldwork::v1::SurveyIngestService::Stub> stub_;
+  std::string token_;
+  absl::Duration deadline_;
+};
+
+// Take-up: the OPENED and CLICKED events of every campaign of a trial (ListEvents).
+class GrpcEngagementSource final : public EngagementSource {
+ public:
+  GrpcEngagementSource(std::shared_ptr<grpc::Channel> channel, std::string token,
+                       absl::Duration deadline = absl::Seconds(120));
+  absl::StatusOr<std::vector<EngagementEvent>> ListEngagement(const std::string& trial) override;
+
+ private:
+  std::unique_ptr<fieldwork::v1::MessagingService::Stub> stub_;
   std::string token_;
   absl::Duration deadline_;
 };

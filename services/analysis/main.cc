@@ -43,8 +43,7 @@ ABSL_FLAG(bool, simulated_clock, false, "Use the simulated clock in Redis (demo 
 ABSL_FLAG(std::string, randomisation_address, "127.0.0.1:50051", "RandomisationService address");
 ABSL_FLAG(std::string, survey_ingest_address, "",
           "SurveyIngestService address (none: no responses)");
-ABSL_FLAG(std::string, messaging_address, "",
-          "Messaging service address (engagement; not read yet)");
+ABSL_FLAG(std::string, messaging_address, "", "MessagingService address (none: no take-up data)");
 ABSL_FLAG(bool, upstream_tls, false, "Call the other services over TLS (system roots)");
 ABSL_FLAG(std::string, service_token_file, "",
           "File holding this service's bearer token for the others");
