@@ -13,6 +13,11 @@ Usage: check_monitoring.py [--repo DIR] COMMAND
   self-test     the checks above reject broken input (unknown metrics, bad labels, bad JSON)
   smoke         a real Prometheus on a free loopback port: rule groups, targets, every
                 dashboard query parses, FieldworkServiceDown fires; then stopped
+  compare-live --page SERVICE=URL ... [--require-all]
+                for the e2e test: the live /metrics pages against known_metrics.txt (every
+                exported family listed with its type and labels; with --require-all, every
+                listed metric of the service exported). SERVICE: randomisation, messaging,
+                survey-ingest or analysis; URL: http://... or a file path.
 """
 
 import argparse
@@ -470,6 +475,31 @@ def cmd_self_test(repo):
     finally:
         os.unlink(f.name)
 
+    # The live /metrics comparison: a page as prometheus-cpp writes it, with one family of each
+    # kind of mistake.
+    page = "\n".join([
+        "# HELP fieldwork_trial_srm_pvalue p", "# TYPE fieldwork_trial_srm_pvalue gauge",
+        'fieldwork_trial_srm_pvalue{factor="a,b",trial="t\\"1"} 0.5',
+        "# TYPE fieldwork_analysis_monitor_run_seconds histogram",
+        'fieldwork_analysis_monitor_run_seconds_bucket{le="+Inf"} 3',
+        "fieldwork_analysis_monitor_run_seconds_sum 1.5",
+        "fieldwork_analysis_monitor_run_seconds_count 3",
+        "# TYPE fieldwork_trial_leavers counter", 'fieldwork_trial_leavers{trial="t"} 1',
+        "# TYPE fieldwork_trial_withdrawn gauge", 'fieldwork_trial_withdrawn{trial="t",site="s"} 1',
+        "# TYPE fieldwork_made_up gauge", "fieldwork_made_up 1",
+        "# TYPE fieldwork_randomisation_enrolled_total counter",
+        'fieldwork_randomisation_enrolled_total{trial="t"} 1', ""])
+    got = promql_names.compare_live(known, {"analysis": page}, require_all=True)
+    for needle in ("'fieldwork_trial_leavers' is a counter",
+                   "'fieldwork_trial_withdrawn' has labels ['site', 'trial']",
+                   "exports 'fieldwork_made_up', which known_metrics.txt does not list",
+                   "'fieldwork_randomisation_enrolled_total', listed as exported by randomisation",
+                   "analysis does not export 'fieldwork_trial_mdes'"):
+        if not any(needle in p for p in got):
+            problems.append(f"compare-live did not report {needle!r}; it said {got}")
+    if any("srm_pvalue" in p or "monitor_run_seconds" in p for p in got):
+        problems.append(f"compare-live rejected correct families: {got}")
+
     # A threshold mutation changes exactly that threshold.
     with open(os.path.join(repo, RULES), encoding="utf-8") as f:
         text = f.read()
@@ -615,6 +645,22 @@ def cmd_smoke(repo):
     return fail(problems)
 
 
+def cmd_compare_live(repo, pages, require_all):
+    known = promql_names.load_known_metrics(os.path.join(repo, KNOWN))
+    texts = {}
+    for page in pages:
+        service, _, url = page.partition("=")
+        if not url:
+            return fail([f"--page {page!r}: expected SERVICE=URL"])
+        if url.startswith(("http://", "https://")):
+            with urllib.request.urlopen(url, timeout=10) as response:
+                texts[service] = response.read().decode("utf-8")
+        else:
+            with open(url, encoding="utf-8") as f:
+                texts[service] = f.read()
+    return fail(promql_names.compare_live(known, texts, require_all))
+
+
 COMMANDS = {
     "check-rules": cmd_check_rules,
     "test-rules": cmd_test_rules,
@@ -630,9 +676,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repo", default=os.path.join(os.path.dirname(__file__), "..", ".."))
-    parser.add_argument("command", choices=sorted(COMMANDS))
+    parser.add_argument("command", choices=sorted(COMMANDS) + ["compare-live"])
+    parser.add_argument("--page", action="append", default=[], help="compare-live: SERVICE=URL")
+    parser.add_argument("--require-all", action="store_true")
     args = parser.parse_args()
-    code = COMMANDS[args.command](os.path.abspath(args.repo))
+    repo = os.path.abspath(args.repo)
+    if args.command == "compare-live":
+        code = cmd_compare_live(repo, args.page, args.require_all)
+    else:
+        code = COMMANDS[args.command](repo)
     print("OK" if code == 0 else "FAILED")
     return code
 

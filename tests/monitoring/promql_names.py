@@ -17,7 +17,7 @@ _AGGREGATIONS = {"sum", "min", "max", "avg", "group", "stddev", "stdvar", "count
                  "count_values", "bottomk", "topk", "quantile"}
 # Labels every scraped series has.
 _SCRAPE_LABELS = {"job", "instance"}
-_TYPES = {"counter", "gauge", "histogram"}
+_TYPES = {"counter", "gauge", "histogram", "summary"}
 _EXPORTERS = {"randomisation", "messaging", "survey-ingest", "analysis", "every-service",
               "prometheus"}
 # Grafana's built-in interval variables, and what the smoke test substitutes for them.
@@ -207,13 +207,16 @@ def check_selector(selector, known, recorded, require_trial_matcher=False):
     if metric is None:
         for suffix in ("_bucket", "_sum", "_count"):
             base = known.get(name[:-len(suffix)]) if name.endswith(suffix) else None
-            if base is not None and base.type == "histogram":
+            if base is not None and (base.type == "histogram" or
+                                     (base.type == "summary" and suffix != "_bucket")):
                 metric = base
                 label_extra = {"le"} if suffix == "_bucket" else set()
         if metric is None:
             return [f"unknown metric '{name}' (not in tests/monitoring/known_metrics.txt)"]
     elif metric.type == "histogram":
         return [f"'{name}' is a histogram: query {name}_bucket, _sum or _count"]
+    elif metric.type == "summary":
+        label_extra = {"quantile"}
     problems = []
     if metric.labels is not None:
         allowed = metric.labels | _SCRAPE_LABELS | label_extra
@@ -225,4 +228,63 @@ def check_selector(selector, known, recorded, require_trial_matcher=False):
                 "trial" not in selector.labels():
             problems.append(f"'{name}' is per trial but the query does not select "
                             "trial=\"$trial\"")
+    return problems
+
+
+_SAMPLE = re.compile(r"([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})?\s+\S+")
+_LABEL_PAIR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_exposition(text):
+    """Families on a Prometheus text-format /metrics page: {name: (type, set of label names)}.
+    Histogram and summary samples count towards their family; `le` and `quantile` are left out."""
+    families, types = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(None, 3)
+            types[name] = kind.strip()
+            families.setdefault(name, (types[name], set()))
+            continue
+        if not line.strip() or line.startswith("#"):
+            continue
+        m = _SAMPLE.match(line)
+        if not m:
+            raise ValueError(f"cannot read /metrics line: {line!r}")
+        name = m.group(1)
+        family = name
+        for suffix in ("_bucket", "_sum", "_count"):
+            base = name[:-len(suffix)]
+            if name.endswith(suffix) and types.get(base) in ("histogram", "summary"):
+                family = base
+        kind = types.get(family, "untyped")
+        labels = {label for label, _ in _LABEL_PAIR.findall(m.group(2) or "")}
+        families.setdefault(family, (kind, set()))[1].update(labels - {"le", "quantile"})
+    return families
+
+
+def compare_live(known, pages, require_all=False):
+    """Problems between known_metrics.txt and live pages ({service: exposition text}): every
+    exported family must be listed with its type and labels; with require_all, every listed
+    metric of a service must be exported by it."""
+    problems = []
+    for service, text in sorted(pages.items()):
+        families = parse_exposition(text)
+        for name, (kind, labels) in sorted(families.items()):
+            metric = known.get(name)
+            if metric is None:
+                problems.append(f"{service} exports '{name}', which known_metrics.txt does not list")
+                continue
+            if metric.type != kind:
+                problems.append(f"{service}: '{name}' is a {kind}, known_metrics.txt says "
+                                f"{metric.type}")
+            if metric.exporter not in (service, "every-service"):
+                problems.append(f"{service} exports '{name}', listed as exported by "
+                                f"{metric.exporter}")
+            if metric.labels is not None and labels != metric.labels:
+                problems.append(f"{service}: '{name}' has labels {sorted(labels)}, "
+                                f"known_metrics.txt says {sorted(metric.labels)}")
+        if require_all:
+            for name, metric in sorted(known.items()):
+                if metric.exporter in (service, "every-service") and name not in families:
+                    problems.append(f"{service} does not export '{name}'")
     return problems
