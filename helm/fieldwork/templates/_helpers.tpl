@@ -1,0 +1,85 @@
+{{/* Names, labels and the shared pieces of the Fieldwork templates. */}}
+
+{{- define "fieldwork.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "fieldwork.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "fieldwork.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The four services, in values order (values keys; the component is the kebab-case key). */}}
+{{- define "fieldwork.serviceKeys" -}}
+randomisation surveyIngest messaging analysis
+{{- end -}}
+
+{{/* Which services a service calls (DESIGN.md): the NetworkPolicy edges and the *_ADDRESS env. */}}
+{{- define "fieldwork.calls" -}}
+{{- $calls := dict "randomisation" "" "surveyIngest" "randomisation" "messaging" "randomisation surveyIngest" "analysis" "randomisation surveyIngest messaging" -}}
+{{- index $calls . -}}
+{{- end -}}
+
+{{/* Labels of one component. Call with (dict "root" $ "component" "messaging"). */}}
+{{- define "fieldwork.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "fieldwork.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "fieldwork.labels" -}}
+{{ include "fieldwork.selectorLabels" . }}
+helm.sh/chart: {{ include "fieldwork.chart" .root }}
+app.kubernetes.io/part-of: fieldwork
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- with .root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "fieldwork.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* Secret names: the operator's existing Secret, or the one this chart renders. */}}
+{{- define "fieldwork.authSecretName" -}}
+{{- default (printf "%s-auth" (include "fieldwork.fullname" .)) .Values.auth.existingSecret -}}
+{{- end -}}
+
+{{- define "fieldwork.tlsSecretName" -}}
+{{- default (printf "%s-tls" (include "fieldwork.fullname" .)) .Values.tls.existingSecret -}}
+{{- end -}}
+
+{{- define "fieldwork.redisSecretName" -}}
+{{- default (printf "%s-redis" (include "fieldwork.fullname" .)) .Values.redis.auth.existingSecret -}}
+{{- end -}}
+
+{{- define "fieldwork.redisAuth" -}}
+{{- if or .Values.redis.auth.existingSecret .Values.redis.auth.password -}}true{{- end -}}
+{{- end -}}
+
+{{- define "fieldwork.messagingSecretName" -}}
+{{- printf "%s-messaging" (include "fieldwork.fullname" .) -}}
+{{- end -}}
+
+{{/* The Redis URL without credentials. */}}
+{{- define "fieldwork.redisUrl" -}}
+{{- if .Values.redis.external.enabled -}}
+{{- required "redis.external.url is required when redis.external.enabled" .Values.redis.external.url -}}
+{{- else -}}
+{{- printf "redis://%s-redis:%d/0" (include "fieldwork.fullname" .) (int .Values.redis.internal.port) -}}
+{{- end -}}
+{{- end -}}
