@@ -1,0 +1,257 @@
+// RunPlan on simulated two-arm data: the estimate and its HC2 SE against the difference in
+// means and Welch's SE computed here, who is analysed, attrition, Holm-adjusted p-values,
+// MDES, the take-up effect and the warnings for unlocked or deviated plans; and the join and
+// the CSV export the analysis uses.
+#include "services/analysis/analyser.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "services/analysis/export.h"
+#include "services/analysis/join.h"
+#include "services/analysis/memory_sources.h"
+#include "tests/integration/analysis/test_trials.h"
+
+namespace fieldwork::analysis {
+namespace {
+
+namespace v1 = ::fieldwork::v1;
+using ::testing::HasSubstr;
+
+struct Simulated {
+  MemorySources sources;
+  // Respondents' outcomes by arm, as simulated.
+  std::vector<double> control, treatment;
+};
+
+// n participants alternating between arms; outcome N(0, 1) + effect for the treated; every
+// third control and every fifth treated participant does not respond; p0 withdrawn, p1 left.
+std::unique_ptr<Simulated> Simulate(int n, double effect) {
+  auto sim = std::make_unique<Simulated>();
+  MemoryTrialData& data = sim->sources.trials()["t1"];
+  data.trial = testing::MakeTrial("t1");
+  testing::AddWave(data, "endline");
+  std::mt19937_64 generator(20210104);
+  std::normal_distribution<double> normal(0, 1);
+  for (int i = 0; i < n; ++i) {
+    const bool treated = i % 2 == 1;
+    const std::string id = absl::StrCat("p", i);
+    v1::ParticipantStatus& status = testing::AddParticipant(
+        data, id, i % 4 < 2 ? "LA1" : "LA2", treated ? "treatment" : "control", 30 + i % 20);
+    if (i == 0) testing::Withdraw(status);
+    if (i == 1) testing::Leave(status);
+    const double y = normal(generator) + (treated ? effect : 0);
+    const bool responds = treated ? i % 5 != 0 : i % 3 != 0;
+    if (!responds) continue;
+    v1::Score& burnout = *testing::AddResponse(data, id, "endline", "wellbeing", y).add_scales();
+    burnout.set_id("burnout");
+    burnout.set_present(true);
+    burnout.set_value(-y + normal(generator));
+    if (i == 0) continue;  // withdrawn: not analysed
+    (treated ? sim->treatment : sim->control).push_back(y);
+  }
+  return sim;
+}
+
+double Mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s / static_cast<double>(v.size());
+}
+double Variance(const std::vector<double>& v) {
+  const double m = Mean(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return s / static_cast<double>(v.size() - 1);
+}
+
+v1::PlanRecord LockedRecord(v1::AnalysisPlan plan) {
+  v1::PlanRecord record;
+  plan.set_factor("arm");
+  plan.set_alpha(0.05);
+  *record.mutable_plan() = plan;
+  record.set_state(v1::PLAN_STATE_LOCKED);
+  return record;
+}
+
+TEST(AnalyserTest, EstimateIsTheDifferenceInMeansWithWelchSeAndCoversTheTruth) {
+  auto sim = Simulate(2000, 0.3);
+  absl::StatusOr<JoinedTrial> joined = LoadTrial(sim->sources.AsSources(), "t1");
+  ASSERT_TRUE(joined.ok());
+  absl::StatusOr<v1::AnalyseResponse> result =
+      RunPlan(LockedRecord(testing::MakePlan("t1")), *joined, absl::Now());
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->outcomes_size(), 1);
+  const v1::OutcomeResult& o = result->outcomes(0);
+  EXPECT_EQ(o.n(), static_cast<int64_t>(sim->control.size() + sim->treatment.size()));
+  ASSERT_EQ(o.effects_size(), 1);
+  const v1::Inference& e = o.effects(0).effect();
+  EXPECT_NEAR(e.estimate(), Mean(sim->treatment) - Mean(sim->control), 1e-10);
+  // HC2 SE of a difference in means is Welch's.
+  const double welch =
+      std::sqrt(Variance(sim->treatment) / static_cast<double>(sim->treatment.size()) +
+                Variance(sim->control) / static_cast<double>(sim->control.size()));
+  EXPECT_NEAR(e.std_error(), welch, 1e-10);
+  EXPECT_LT(e.conf_low(), 0.3);
+  EXPECT_GT(e.conf_high(), 0.3);
+  EXPECT_EQ(o.se_type(), "HC2");
+  ASSERT_EQ(o.arms_size(), 2);
+  EXPECT_EQ(o.arms(0).arm(), "control");
+  EXPECT_NEAR(o.arms(0).adjusted_mean().estimate(), Mean(sim->control), 1e-10);
+  EXPECT_EQ(o.arms(1).n(), static_cast<int64_t>(sim->treatment.size()));
+}
+
+TEST(AnalyserTest, WithdrawnAreExcludedLeaversKeptAndAttritionReported) {
+  auto sim = Simulate(300, 0.3);
+  absl::StatusOr<JoinedTrial> joined = LoadTrial(sim->sources.AsSources(), "t1");
+  ASSERT_TRUE(joined.ok());
+  absl::StatusOr<v1::AnalyseResponse> result =
+      RunPlan(LockedRecord(testing::MakePlan("t1")), *joined, absl::Now());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->allocated(), 300);
+  EXPECT_EQ(result->withdrawn(), 1);
+  EXPECT_EQ(result->leavers(), 1);
+  const v1::Attrition& a = result->outcomes(0).attrition();
+  ASSERT_EQ(a.arms_size(), 2);
+  EXPECT_EQ(a.arms(0).randomised(), 149);  // 150 control, p0 withdrawn
+  EXPECT_EQ(a.arms(0).responded(), static_cast<int64_t>(sim->control.size()));
+  EXPECT_EQ(a.arms(1).randomised(), 150);
+  EXPECT_EQ(a.arms(1).responded(), static_cast<int64_t>(sim->treatment.size()));
+  const double rate0 = static_cast<double>(sim->control.size()) / 149.0;
+  const double rate1 = static_cast<double>(sim->treatment.size()) / 150.0;
+  EXPECT_NEAR(a.differential_points(), 100 * (rate1 - rate0), 1e-10);
+  EXPECT_TRUE(a.lee_computed());
+  EXPECT_LE(a.lee_lower(), a.lee_upper());
+}
+
+TEST(AnalyserTest, HolmAdjustsThePrimaryOutcomesTogether) {
+  auto sim = Simulate(400, 0.2);
+  absl::StatusOr<JoinedTrial> joined = LoadTrial(sim->sources.AsSources(), "t1");
+  ASSERT_TRUE(joined.ok());
+  v1::AnalysisPlan plan = testing::MakePlan("t1");
+  v1::PlannedOutcome& burnout = *plan.add_outcomes();
+  burnout.set_name("burnout");
+  burnout.set_primary(true);
+  burnout.mutable_source()->mutable_survey()->set_wave_id("endline");
+  burnout.mutable_source()->mutable_survey()->set_score_id("burnout");
+  absl::StatusOr<v1::AnalyseResponse> result = RunPlan(LockedRecord(plan), *joined, absl::Now());
+  ASSERT_TRUE(result.ok()) << result.status();
+  const double p1 = result->outcomes(0).effects(0).effect().p_value();
+  const double p2 = result->outcomes(1).effects(0).effect().p_value();
+  const double low = std::min(p1, p2), high = std::max(p1, p2);
+  const double adj_low = std::min(1.0, 2 * low);
+  const double adj_high = std::max(adj_low, std::min(1.0, high));
+  EXPECT_DOUBLE_EQ(result->outcomes(0).effects(0).adjusted_p_value(), p1 < p2 ? adj_low : adj_high);
+  EXPECT_DOUBLE_EQ(result->outcomes(1).effects(0).adjusted_p_value(), p1 < p2 ? adj_high : adj_low);
+}
+
+TEST(AnalyserTest, MdesLedgerAndTakeUpEffect) {
+  auto sim = Simulate(600, 0.3);
+  MemoryTrialData& data = sim->sources.trials()["t1"];
+  for (int i = 1; i < 600; i += 4)
+    data.engagement.push_back(
+        {absl::StrCat("p", i), "video", EngagementEvent::Kind::kOpened, absl::UnixEpoch()});
+  absl::StatusOr<JoinedTrial> joined = LoadTrial(sim->sources.AsSources(), "t1");
+  ASSERT_TRUE(joined.ok());
+  v1::AnalysisPlan plan = testing::MakePlan("t1");
+  plan.set_takeup_campaign("video");
+  v1::PowerAssumptions& power = *plan.mutable_power();
+  power.set_n(600);
+  power.set_treated_share(0.5);
+  power.set_alpha(0.05);
+  power.set_power(0.8);
+  power.set_response_rate(0.9);
+  absl::StatusOr<v1::AnalyseResponse> result = RunPlan(LockedRecord(plan), *joined, absl::Now());
+  ASSERT_TRUE(result.ok()) << result.status();
+  const v1::OutcomeResult& o = result->outcomes(0);
+  IndividualDesign design;
+  design.n = 600;
+  design.response_rate = 0.9;
+  EXPECT_DOUBLE_EQ(o.mdes().planned(), PlannedMdes(design)->mdes);
+  const double achieved = PowerUpMultiplier(o.effects(0).effect().df(), {}) *
+                          o.effects(0).effect().std_error() / std::sqrt(Variance(sim->control));
+  EXPECT_NEAR(o.mdes().achieved(), achieved, 1e-10);
+  EXPECT_NEAR(o.mdes().actual_response_rate(), o.attrition().overall_rate(), 1e-12);
+  EXPECT_FALSE(o.mdes().summary().empty());
+  // Half the treated opened (every other odd id), nobody in control: CACE = ITT / 0.5 roughly.
+  ASSERT_TRUE(o.has_cace());
+  EXPECT_EQ(o.cace().takeup_rate_by_arm().at("treatment"), 0.5);
+  EXPECT_EQ(o.cace().takeup_rate_by_arm().at("control"), 0.0);
+  EXPECT_GT(o.cace().first_stage_f(), 10);
+  EXPECT_GT(o.cace().effect().estimate(), o.effects(0).effect().estimate());
+}
+
+TEST(AnalyserTest, UnlockedAndDeviatedPlansAreFlaggedAndLongFormatRefused) {
+  auto sim = Simulate(100, 0.3);
+  absl::StatusOr<JoinedTrial> joined = LoadTrial(sim->sources.AsSources(), "t1");
+  ASSERT_TRUE(joined.ok());
+  v1::PlanRecord record = LockedRecord(testing::MakePlan("t1"));
+  record.set_state(v1::PLAN_STATE_DRAFT);
+  record.add_deviations()->set_reason("late covariate");
+  absl::StatusOr<v1::AnalyseResponse> result = RunPlan(record, *joined, absl::Now());
+  ASSERT_TRUE(result.ok());
+  EXPECT_THAT(result->warnings(), ::testing::Contains(HasSubstr("not locked")));
+  EXPECT_THAT(result->warnings(),
+              ::testing::Contains(HasSubstr("changed 1 time(s) after locking")));
+  EXPECT_EQ(result->plan().deviations(0).reason(), "late covariate");
+  record.mutable_plan()->set_estimator(v1::ESTIMATOR_LONG_INTERACTION);
+  EXPECT_EQ(RunPlan(record, *joined, absl::Now()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(JoinTest, LatestOutcomePeriodWinsAndStrangersAreCounted) {
+  MemorySources sources;
+  MemoryTrialData& data = sources.trials()["t1"];
+  data.trial = testing::MakeTrial("t1");
+  testing::AddParticipant(data, "a", "LA1", "control");
+  for (int month : {3, 6, 1}) {
+    v1::Outcome& o = data.outcomes.emplace_back();
+    o.set_participant_id("a");
+    o.set_outcome("absence");
+    o.mutable_period_end()->set_year(2021);
+    o.mutable_period_end()->set_month(month);
+    o.set_value(month);
+  }
+  data.outcomes.emplace_back().set_participant_id("stranger");
+  testing::AddResponse(data, "ghost", "endline", "wb", 1);
+  absl::StatusOr<JoinedTrial> joined = LoadTrial(sources.AsSources(), "t1");
+  ASSERT_TRUE(joined.ok());
+  ASSERT_EQ(joined->participants.size(), 1u);
+  EXPECT_EQ(joined->participants[0].outcomes.at("absence"), 6);
+  EXPECT_THAT(joined->warnings,
+              ::testing::Contains(HasSubstr("1 responses of participants not enrolled")));
+  EXPECT_THAT(joined->warnings,
+              ::testing::Contains(HasSubstr("1 outcomes of participants not enrolled")));
+  EXPECT_EQ(LoadTrial(sources.AsSources(), "nope").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(ExportTest, OneRowPerAllocatedParticipantWithCodebook) {
+  MemorySources sources;
+  MemoryTrialData& data = sources.trials()["t1"];
+  data.trial = testing::MakeTrial("t1");
+  testing::AddWave(data, "endline");
+  testing::AddParticipant(data, "a,1", "LA1", "control", 41.5, "senior");
+  testing::Withdraw(testing::AddParticipant(data, "b", "LA2", "treatment"));
+  testing::AddResponse(data, "a,1", "endline", "wellbeing", 0.1);
+  absl::StatusOr<JoinedTrial> joined = LoadTrial(sources.AsSources(), "t1");
+  ASSERT_TRUE(joined.ok());
+  v1::AnalysisPlan plan = testing::MakePlan("t1");
+  plan.set_factor("arm");
+  plan.add_covariates("age");
+  plan.add_covariates("grade");
+  const Dataset dataset = BuildDataset(plan, *joined);
+  EXPECT_EQ(dataset.header,
+            "participant_id,site,cohort,cluster,arm,withdrawn,left,age,grade,wellbeing,responded_"
+            "endline\n");
+  ASSERT_EQ(dataset.codebook.size(), 11u);
+  EXPECT_EQ(dataset.codebook[9].type(), "number");
+  ASSERT_EQ(dataset.lines.size(), 2u);
+  EXPECT_EQ(dataset.lines[0], "\"a,1\",LA1,,team-LA1,control,0,0,41.5,senior,0.1,1\n");
+  EXPECT_EQ(dataset.lines[1], "b,LA2,,team-LA2,treatment,1,0,40,junior,,0\n");
+}
+
+}  // namespace
+}  // namespace fieldwork::analysis

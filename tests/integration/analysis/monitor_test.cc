@@ -1,0 +1,232 @@
+// The monitor's gauges on a small trial whose every figure is computed by hand in the comments,
+// and the loop's publishing: series appear for active trials and vanish when a trial closes.
+#include "services/analysis/monitor.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <cmath>
+
+#include "services/analysis/analyser.h"
+#include "services/analysis/memory_sources.h"
+#include "services/analysis/monitor_loop.h"
+#include "services/analysis/plan_registry.h"
+#include "services/analysis/stats/power.h"
+#include "tests/integration/analysis/test_trials.h"
+
+namespace fieldwork::analysis {
+namespace {
+
+namespace v1 = ::fieldwork::v1;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// control: c1 LA1, c2 LA1, c3 LA2, c4 LA2 (withdrawn), c5 LA1 (left)
+// treatment: t1 LA1, t2 LA2, t3 LA2, t4 LA1
+// endline responses: c1, c3, c4 (withdrawn: not counted), t1, t2, t3
+// engagement with "video": t1 opened, t2 clicked and opened, c1 opened
+MemoryTrialData HandTrial() {
+  MemoryTrialData data;
+  data.trial = testing::MakeTrial("t1");
+  testing::AddParticipant(data, "c1", "LA1", "control");
+  testing::AddParticipant(data, "c2", "LA1", "control");
+  testing::AddParticipant(data, "c3", "LA2", "control");
+  testing::Withdraw(testing::AddParticipant(data, "c4", "LA2", "control"));
+  testing::Leave(testing::AddParticipant(data, "c5", "LA1", "control"));
+  testing::AddParticipant(data, "t1", "LA1", "treatment");
+  testing::AddParticipant(data, "t2", "LA2", "treatment");
+  testing::AddParticipant(data, "t3", "LA2", "treatment");
+  testing::AddParticipant(data, "t4", "LA1", "treatment");
+  testing::AddWave(data, "baseline");
+  testing::AddWave(data, "endline");
+  for (const char* id : {"c1", "c3", "c4", "t1", "t2", "t3"})
+    testing::AddResponse(data, id, "endline", "wb", 1);
+  data.engagement.push_back({"t1", "video", EngagementEvent::Kind::kOpened, absl::UnixEpoch()});
+  data.engagement.push_back({"t2", "video", EngagementEvent::Kind::kClicked, absl::UnixEpoch()});
+  data.engagement.push_back({"t2", "video", EngagementEvent::Kind::kOpened, absl::UnixEpoch()});
+  data.engagement.push_back({"c1", "video", EngagementEvent::Kind::kOpened, absl::UnixEpoch()});
+  return data;
+}
+
+v1::PlanRecord HandPlan() {
+  v1::PlanRecord record;
+  *record.mutable_plan() = testing::MakePlan("t1");
+  record.mutable_plan()->set_factor("arm");
+  v1::PowerAssumptions& power = *record.mutable_plan()->mutable_power();
+  power.set_n(100);
+  power.set_treated_share(0.5);
+  power.set_alpha(0.05);
+  power.set_power(0.8);
+  power.set_response_rate(0.6);
+  return record;
+}
+
+const MonitorSample* Find(const std::vector<MonitorSample>& samples, const std::string& metric,
+                          const std::map<std::string, std::string>& labels) {
+  for (const MonitorSample& s : samples) {
+    if (s.metric == metric && s.labels == labels) return &s;
+  }
+  return nullptr;
+}
+
+double Value(const std::vector<MonitorSample>& samples, const std::string& metric,
+             const std::map<std::string, std::string>& labels) {
+  const MonitorSample* s = Find(samples, metric, labels);
+  EXPECT_NE(s, nullptr) << metric;
+  return s == nullptr ? std::nan("") : s->value;
+}
+
+class MonitorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MemorySources sources;
+    sources.trials()["t1"] = HandTrial();
+    absl::StatusOr<JoinedTrial> joined = LoadTrial(sources.AsSources(), "t1");
+    ASSERT_TRUE(joined.ok()) << joined.status();
+    plan_ = HandPlan();
+    samples_ = ComputeMonitor(*joined, &plan_);
+  }
+  v1::PlanRecord plan_;
+  std::vector<MonitorSample> samples_;
+};
+
+TEST_F(MonitorTest, ParticipantsLeaversAndWithdrawals) {
+  // Active control: c1, c2, c5 in LA1 and c3 in LA2; treatment: t1, t4 in LA1 and t2, t3 in LA2.
+  EXPECT_EQ(Value(samples_, "fieldwork_trial_participants",
+                  {{"trial", "t1"}, {"arm", "control"}, {"site", "LA1"}}),
+            3);
+  EXPECT_EQ(Value(samples_, "fieldwork_trial_participants",
+                  {{"trial", "t1"}, {"arm", "control"}, {"site", "LA2"}}),
+            1);
+  EXPECT_EQ(Value(samples_, "fieldwork_trial_participants",
+                  {{"trial", "t1"}, {"arm", "treatment"}, {"site", "LA1"}}),
+            2);
+  EXPECT_EQ(Value(samples_, "fieldwork_trial_participants",
+                  {{"trial", "t1"}, {"arm", "treatment"}, {"site", "LA2"}}),
+            2);
+  EXPECT_EQ(Value(samples_, "fieldwork_trial_withdrawn", {{"trial", "t1"}, {"arm", "control"}}), 1);
+  EXPECT_EQ(Value(samples_, "fieldwork_trial_withdrawn", {{"trial", "t1"}, {"arm", "treatment"}}),
+            0);
+  EXPECT_EQ(Value(samples_, "fieldwork_trial_leavers", {{"trial", "t1"}, {"arm", "control"}}), 1);
+  EXPECT_EQ(Value(samples_, "fieldwork_trial_leavers", {{"trial", "t1"}, {"arm", "treatment"}}), 0);
+}
+
+TEST_F(MonitorTest, ResponsesRatesAndDifferentialAttrition) {
+  EXPECT_EQ(Value(samples_, "fieldwork_trial_responses",
+                  {{"trial", "t1"}, {"wave", "endline"}, {"arm", "control"}, {"site", "LA1"}}),
+            1);
+  EXPECT_EQ(Value(samples_, "fieldwork_trial_responses",
+                  {{"trial", "t1"}, {"wave", "endline"}, {"arm", "treatment"}, {"site", "LA2"}}),
+            2);
+  EXPECT_EQ(Value(samples_, "fieldwork_trial_responses",
+                  {{"trial", "t1"}, {"wave", "baseline"}, {"arm", "treatment"}, {"site", "LA2"}}),
+            0);
+  // 2 of 4 active control participants, 3 of 4 treated.
+  EXPECT_EQ(Value(samples_, "fieldwork_trial_response_rate",
+                  {{"trial", "t1"}, {"wave", "endline"}, {"arm", "control"}}),
+            0.5);
+  EXPECT_EQ(Value(samples_, "fieldwork_trial_response_rate",
+                  {{"trial", "t1"}, {"wave", "endline"}, {"arm", "treatment"}}),
+            0.75);
+  EXPECT_EQ(Value(samples_, "fieldwork_trial_response_rate",
+                  {{"trial", "t1"}, {"wave", "baseline"}, {"arm", "control"}}),
+            0);
+  EXPECT_DOUBLE_EQ(Value(samples_, "fieldwork_trial_differential_attrition",
+                         {{"trial", "t1"}, {"wave", "endline"}}),
+                   25.0);
+  // Table [[2, 2], [3, 1]]: expected 2.5, 1.5 per row, chi-square = 2 (0.25/2.5 + 0.25/1.5)
+  // = 0.5333; with 1 df, p = erfc(sqrt(x / 2)).
+  const double x = 2 * (0.25 / 2.5 + 0.25 / 1.5);
+  EXPECT_NEAR(Value(samples_, "fieldwork_trial_differential_attrition_pvalue",
+                    {{"trial", "t1"}, {"wave", "endline"}}),
+              std::erfc(std::sqrt(x / 2)), 1e-12);
+  // Nobody responded at baseline: the test is undefined and its series absent.
+  EXPECT_EQ(Find(samples_, "fieldwork_trial_differential_attrition_pvalue",
+                 {{"trial", "t1"}, {"wave", "baseline"}}),
+            nullptr);
+}
+
+TEST_F(MonitorTest, SampleRatioMismatchAndTakeUp) {
+  // 5 control (c4 included: allocation is what is tested) vs 4 treated at 1:1: chi-square
+  // = 2 * 0.5^2 / 4.5.
+  const double x = 2 * 0.25 / 4.5;
+  EXPECT_NEAR(Value(samples_, "fieldwork_trial_srm_pvalue", {{"trial", "t1"}, {"factor", "arm"}}),
+              std::erfc(std::sqrt(x / 2)), 1e-12);
+  // t1 and t2 of 4 treated; c1 of 4 active control.
+  EXPECT_EQ(Value(samples_, "fieldwork_trial_takeup_rate",
+                  {{"trial", "t1"}, {"campaign", "video"}, {"arm", "treatment"}}),
+            0.5);
+  EXPECT_EQ(Value(samples_, "fieldwork_trial_takeup_rate",
+                  {{"trial", "t1"}, {"campaign", "video"}, {"arm", "control"}}),
+            0.25);
+}
+
+TEST_F(MonitorTest, PlannedAndAchievedMdes) {
+  IndividualDesign planned;
+  planned.n = 100;
+  planned.response_rate = 0.6;
+  EXPECT_DOUBLE_EQ(Value(samples_, "fieldwork_trial_mdes",
+                         {{"trial", "t1"}, {"wave", "endline"}, {"kind", "planned"}}),
+                   PlannedMdes(planned)->mdes);
+  // Now: 8 active participants, 4 treated, 5 responded.
+  IndividualDesign now;
+  now.n = 8;
+  now.treated_share = 0.5;
+  now.response_rate = 5.0 / 8.0;
+  EXPECT_DOUBLE_EQ(Value(samples_, "fieldwork_trial_mdes",
+                         {{"trial", "t1"}, {"wave", "endline"}, {"kind", "achieved"}}),
+                   PlannedMdes(now)->mdes);
+  EXPECT_EQ(Find(samples_, "fieldwork_trial_mdes",
+                 {{"trial", "t1"}, {"wave", "baseline"}, {"kind", "achieved"}}),
+            nullptr);
+}
+
+TEST_F(MonitorTest, NoParticipantIdInAnyLabel) {
+  for (const MonitorSample& s : samples_) {
+    for (const auto& [name, value] : s.labels) {
+      EXPECT_NE(name, "participant_id");
+      for (const char* id : {"c1", "c2", "c3", "c4", "c5", "t2", "t3", "t4"})
+        EXPECT_NE(value, id) << s.metric;
+    }
+  }
+}
+
+TEST(ChiSquareTest, MatchesTheTextbookTwoByTwo) {
+  // [[10, 20], [30, 40]]: expected [[12, 18], [28, 42]]; chi-square = 4/12 + 4/18 + 4/28 + 4/42.
+  const ChiSquare c = PearsonChiSquare({{10, 20}, {30, 40}});
+  EXPECT_NEAR(c.statistic, 4.0 / 12 + 4.0 / 18 + 4.0 / 28 + 4.0 / 42, 1e-12);
+  EXPECT_EQ(c.df, 1);
+  EXPECT_TRUE(std::isnan(PearsonChiSquare({{0, 5}, {0, 7}}).p_value));
+}
+
+TEST(MonitorLoopTest, PublishesActiveTrialsAndDropsClosedOnes) {
+  MemorySources sources;
+  sources.trials()["t1"] = HandTrial();
+  MemoryPlanStore store;
+  ManualClock clock;
+  PlanRegistry plans(store, sources, clock);
+  prometheus::Registry registry;
+  MonitorMetrics metrics(registry);
+  MonitorLoop loop(sources.AsSources(), plans, metrics, clock, absl::Seconds(30));
+  ASSERT_TRUE(loop.RunOnce().ok());
+  prometheus::TextSerializer serializer;
+  std::string text = serializer.Serialize(registry.Collect());
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "fieldwork_trial_response_rate{arm=\"treatment\",trial=\"t1\",wave=\"endline\"} 0.75"));
+  EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_run_seconds_count 1"));
+  EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_trials 1"));
+
+  sources.trials()["t1"].trial.set_state(v1::TRIAL_STATE_CLOSED);
+  ASSERT_TRUE(loop.RunOnce().ok());
+  text = serializer.Serialize(registry.Collect());
+  EXPECT_THAT(text, Not(HasSubstr("trial=\"t1\"")));
+  EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_run_seconds_count 2"));
+  EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_trials 0"));
+}
+
+}  // namespace
+}  // namespace fieldwork::analysis
