@@ -11,8 +11,11 @@ Usage: check_monitoring.py [--repo DIR] COMMAND
   dashboard     the dashboard JSON: structure, variables, datasource, and required panels
   metric-names  every metric and label in the rules and the dashboard is known or recorded
   self-test     the checks above reject broken input (unknown metrics, bad labels, bad JSON)
-  smoke         a real Prometheus on a free loopback port: rule groups, targets, every
-                dashboard query parses, FieldworkServiceDown fires; then stopped
+  smoke         a real Prometheus on a free loopback port (scripts/prometheus.sh --fast), its
+                analysis target a fake exporter with every known metric (fake_exporter.py),
+                the other three targets down: rule groups loaded, every alert but
+                FieldworkServiceMissing firing, FieldworkServiceDown for exactly the three,
+                every dashboard query valid and returning data; then stopped
   compare-live --page SERVICE=URL ... [--require-all]
                 for the e2e test: the live /metrics pages against known_metrics.txt (every
                 exported family listed with its type and labels; with --require-all, every
@@ -38,6 +41,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fake_exporter  # noqa: E402
 import promql_names  # noqa: E402
 
 try:
@@ -500,6 +504,18 @@ def cmd_self_test(repo):
     if any("srm_pvalue" in p or "monitor_run_seconds" in p for p in got):
         problems.append(f"compare-live rejected correct families: {got}")
 
+    # The smoke test's fake exporter serves every known metric with its type and labels.
+    served = promql_names.parse_exposition(fake_exporter.render(known, 10.0))
+    for name, metric in known.items():
+        if metric.exporter == "prometheus":
+            continue
+        if name not in served:
+            problems.append(f"fake exporter does not serve '{name}'")
+        elif served[name][0] != metric.type or \
+                (metric.labels is not None and served[name][1] != metric.labels):
+            problems.append(f"fake exporter serves '{name}' as {served[name]}, known as "
+                            f"{metric.type} {sorted(metric.labels or [])}")
+
     # A threshold mutation changes exactly that threshold.
     with open(os.path.join(repo, RULES), encoding="utf-8") as f:
         text = f.read()
@@ -548,16 +564,22 @@ def wait_for(what, condition, timeout):
 
 def cmd_smoke(repo):
     problems = []
+    known = promql_names.load_known_metrics(os.path.join(repo, KNOWN))
+    rules = load_rules(repo)
+    all_alerts = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    exporter = fake_exporter.FakeExporter(known)
     state = tempfile.mkdtemp(prefix="fieldwork-prometheus-")
     env = dict(os.environ, FIELDWORK_PROMETHEUS_DIR=state)
-    # Ports where nothing listens: the four targets are down, so FieldworkServiceDown must fire.
+    # The analysis job scrapes the fake exporter; nothing listens on the other three ports.
     ports = {}
     for job, var in zip(JOBS, ("RANDOMISATION", "MESSAGING", "SURVEY_INGEST", "ANALYSIS")):
-        ports[job] = free_port()
+        ports[job] = exporter.port if job == "fieldwork-analysis" else free_port()
         env[f"FIELDWORK_{var}_METRICS_PORT"] = str(ports[job])
+    down_jobs = sorted(job for job in JOBS if job != "fieldwork-analysis")
     script = os.path.join(repo, RUN_SCRIPT)
     started = run([script, "start", "--fast"], env=env, timeout=60)
     if started.returncode != 0:
+        exporter.close()
         shutil.rmtree(state, ignore_errors=True)
         return fail([f"{RUN_SCRIPT} start failed:\n{started.stdout}{started.stderr}"])
     url = started.stdout.strip().splitlines()[-1]
@@ -574,7 +596,6 @@ def cmd_smoke(repo):
             problems.append(f"status said {status.stdout!r} (exit {status.returncode})")
 
         # The rule groups, with every rule of the file, evaluated without error.
-        rules = load_rules(repo)
         want = {g["name"]: sorted(r.get("alert") or r.get("record") for r in g["rules"])
                 for g in rules["groups"]}
 
@@ -593,7 +614,7 @@ def cmd_smoke(repo):
         def scraped_targets():
             targets = api(url, "/api/v1/targets")["data"]["activeTargets"]
             got = {t["labels"]["job"]: t["labels"]["instance"] for t in targets
-                   if t.get("lastScrape", "").startswith("2") or t.get("health") != "unknown"}
+                   if t.get("health") != "unknown"}
             return got if len(got) == len(JOBS) else None
         try:
             got_targets = wait_for("four scraped targets", scraped_targets, 20)
@@ -602,33 +623,48 @@ def cmd_smoke(repo):
         except TimeoutError as error:
             problems.append(str(error))
 
-        # Every dashboard query is valid PromQL for this Prometheus (which does reject bad ones).
+        # Every alert but FieldworkServiceMissing fires on the fake trial in trouble, and
+        # FieldworkServiceDown for exactly the three jobs nothing listens for.
+        want_firing = sorted(all_alerts - {"FieldworkServiceMissing"})
+
+        def firing():
+            alerts = [a for a in api(url, "/api/v1/alerts")["data"]["alerts"]
+                      if a["state"] == "firing"]
+            names = sorted({a["labels"]["alertname"] for a in alerts})
+            down = sorted(a["labels"].get("job", "") for a in alerts
+                          if a["labels"]["alertname"] == "FieldworkServiceDown")
+            return (names, down) if (names, down) == (want_firing, down_jobs) else None
+        try:
+            wait_for(f"firing alerts {want_firing}, FieldworkServiceDown for {down_jobs}",
+                     firing, 30)
+        except TimeoutError as error:
+            alerts = api(url, "/api/v1/alerts")["data"]["alerts"]
+            problems.append(f"{error}; firing now: " + ", ".join(sorted(
+                f"{a['labels']['alertname']}({a['labels'].get('job', '')})"
+                for a in alerts if a["state"] == "firing")))
+
+        # Every dashboard query is valid PromQL for this Prometheus and returns data. (A broken
+        # query is rejected, so the check can fail.)
         if api_error(url, "/api/v1/query", query="sum(rate(up[5m])") is None:
             problems.append("Prometheus accepted a broken query: the query check checks nothing")
         with open(os.path.join(repo, DASHBOARD), encoding="utf-8") as f:
             dashboard = json.load(f)
-        variables = {"trial": "smoke-trial", "wave": ".+", "datasource": "x"}
+        variables = {"trial": fake_exporter._VALUES["trial"][0], "wave": ".+",
+                     "datasource": "x"}
         queries = [(w, e) for w, e, _ in dashboard_queries(dashboard)]
         queries += [(w, split[0]) for w, _, split in variable_queries(dashboard) if split]
         for where, expr in queries:
-            error = api_error(url, "/api/v1/query",
-                              query=promql_names.substitute_grafana(expr, variables))
-            if error:
-                problems.append(f"{where}: Prometheus rejects the query: {error}")
+            query = promql_names.substitute_grafana(expr, variables)
+            try:
+                body = api(url, "/api/v1/query", query=query)
+            except urllib.error.HTTPError as error:
+                problems.append(f"{where}: Prometheus rejects {query!r}: "
+                                f"{json.load(error).get('error')}")
+                continue
+            if not body["data"]["result"]:
+                problems.append(f"{where}: no data for {query!r}")
         if not problems:
-            print(f"{len(queries)} dashboard queries accepted by Prometheus")
-
-        # With nothing listening on the targets, FieldworkServiceDown fires for all four jobs.
-        def service_down_jobs():
-            alerts = api(url, "/api/v1/alerts")["data"]["alerts"]
-            jobs = sorted(a["labels"].get("job", "") for a in alerts
-                          if a["labels"]["alertname"] == "FieldworkServiceDown"
-                          and a["state"] == "firing")
-            return jobs if jobs == sorted(JOBS) else None
-        try:
-            wait_for("FieldworkServiceDown firing for the four jobs", service_down_jobs, 20)
-        except TimeoutError as error:
-            problems.append(str(error))
+            print(f"{len(queries)} dashboard queries return data; firing: {want_firing}")
     except (OSError, TimeoutError, KeyError, ValueError) as error:
         problems.append(f"smoke test: {type(error).__name__}: {error}")
     finally:
@@ -641,6 +677,7 @@ def cmd_smoke(repo):
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        exporter.close()
         shutil.rmtree(state, ignore_errors=True)
     return fail(problems)
 
