@@ -152,18 +152,23 @@ def cmd_check_rules(repo):
     result = run([tool("promtool"), "check", "config", os.path.join(repo, PROMETHEUS_YML)])
     if result.returncode != 0:
         problems.append(f"promtool check config:\n{result.stdout}{result.stderr}")
-    rules = load_rules(repo)
+    return fail(problems + check_alert_metadata(load_rules(repo)))
+
+
+def check_alert_metadata(rules):
+    """Every alert has severity warning|critical and summary, description and runbook texts."""
+    problems = []
     for group in rules["groups"]:
         for rule in group["rules"]:
             if "alert" not in rule:
                 continue
             name = rule["alert"]
-            if rule.get("labels", {}).get("severity") not in ("warning", "critical"):
+            if (rule.get("labels") or {}).get("severity") not in ("warning", "critical"):
                 problems.append(f"alert {name}: label severity must be warning or critical")
             for key in ("summary", "description", "runbook"):
-                if not rule.get("annotations", {}).get(key, "").strip():
+                if not str((rule.get("annotations") or {}).get(key, "")).strip():
                     problems.append(f"alert {name}: annotation '{key}' is missing")
-    return fail(problems)
+    return problems
 
 
 def test_files(repo):
@@ -466,6 +471,17 @@ def cmd_self_test(repo):
         problems.append("coverage check did not notice the MDES panel missing")
     if check_dashboard(good_dashboard) or check_dashboard_coverage(good_dashboard):
         problems.append("the committed dashboard fails its own checks")
+
+    # Alert metadata: severity and the three texts.
+    got = check_alert_metadata({"groups": [{"name": "g", "rules": [
+        {"alert": "NoRunbook", "expr": "up == 0", "labels": {"severity": "warning"},
+         "annotations": {"summary": "s", "description": "d"}},
+        {"alert": "BadSeverity", "expr": "up == 0", "labels": {"severity": "page"},
+         "annotations": {"summary": "s", "description": "d", "runbook": "r"}}]}]})
+    expect("alert metadata problems", got,
+           ["alert NoRunbook: annotation 'runbook' is missing",
+            "alert BadSeverity: label severity must be warning or critical"])
+    expect("committed alerts' metadata", check_alert_metadata(load_rules(repo)), [])
 
     # The known-metrics reader names the line and the reason.
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
