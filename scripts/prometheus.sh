@@ -21,7 +21,7 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-state="${FIELDWORK_PROMETHEUS_DIR:-$repo/var/prometheus}"
+state="$(realpath -m "${FIELDWORK_PROMETHEUS_DIR:-$repo/var/prometheus}")"
 prometheus_bin="${PROMETHEUS:-prometheus}"
 
 die() { echo "prometheus.sh: $*" >&2; exit 1; }
