@@ -1,0 +1,435 @@
+// The analysis service end to end: a real redis-server, the real randomisation service over
+// gRPC (in-process, port 0) as the allocation source, and the analysis service over gRPC. A
+// simulated two-arm trial with a known effect is enrolled and randomised through the
+// randomisation service; Analyse's CI must cover the truth. Also: plan locking, a deviation shown
+// in the result, the export, the power calculator, the monitor over gRPC, and bad input.
+//
+// Survey-ingest has a proto but no service yet, so the responses come from
+// StandInResponseSourceForTestsOnly below: a test-only stand-in for SurveyIngestService, to be
+// replaced by the real service (GrpcSurveyIngestSource) once it exists.
+#include <gmock/gmock.h>
+#include <grpcpp/create_channel.h>
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <cmath>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "fieldwork/v1/analysis.grpc.pb.h"
+#include "fieldwork/v1/randomisation.grpc.pb.h"
+#include "services/analysis/grpc_sources.h"
+#include "services/analysis/monitor_loop.h"
+#include "services/analysis/plan_registry.h"
+#include "services/analysis/redis_plan_store.h"
+#include "services/analysis/service.h"
+#include "services/common/grpc_auth.h"
+#include "services/randomisation/randomiser.h"
+#include "services/randomisation/redis_store.h"
+#include "services/randomisation/service.h"
+#include "tests/testing/grpc_harness.h"
+#include "tests/testing/redis_server.h"
+
+namespace fieldwork::analysis {
+namespace {
+
+namespace v1 = ::fieldwork::v1;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+
+constexpr char kResearcher[] = "researcher-token";
+constexpr char kAnalysisService[] = "analysis-service-token";
+constexpr char kTrial[] = "beneficiaries";
+constexpr double kTrueEffect = 0.4;
+constexpr int kParticipants = 1200;
+
+TokenStore Tokens() {
+  const std::string yaml =
+      absl::StrCat("tokens:\n", "  - name: researcher\n    sha256: ", HashToken(kResearcher),
+                   "\n    roles: [researcher, analyst]\n    trials: [\"*\"]\n",
+                   "  - name: analysis-service\n    sha256: ", HashToken(kAnalysisService),
+                   "\n    roles: [analyst]\n    trials: [\"*\"]\n");
+  return *TokenStore::FromYaml(yaml, "test tokens");
+}
+
+std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  AttachBearerToken(*context, token);
+  return context;
+}
+
+// TEST-ONLY STAND-IN for the survey-ingest service's responses (see the file comment).
+class StandInResponseSourceForTestsOnly final : public ResponseSource {
+ public:
+  absl::StatusOr<std::vector<v1::Wave>> ListWaves(const std::string&) override { return waves; }
+  absl::StatusOr<std::vector<v1::Response>> ListResponses(const std::string&) override {
+    return responses;
+  }
+  std::vector<v1::Wave> waves;
+  std::vector<v1::Response> responses;
+};
+
+class AnalysisIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    redis_ = std::make_unique<fieldwork::testing::RedisServer>(
+        fieldwork::testing::RedisServerOptions{.durable = true});
+    RedisClientOptions options;
+    options.url = redis_->url();
+    options.command_timeout = absl::Seconds(30);
+    redis_client_ = *RedisClient::Create(options);
+    authenticator_ = std::make_unique<Authenticator>(Tokens());
+
+    // The randomisation service.
+    rnd_store_ = std::make_unique<randomisation::RedisRandomisationStore>(*redis_client_);
+    rnd_metrics_ = std::make_unique<randomisation::RandomisationMetrics>(rnd_registry_);
+    randomiser_ =
+        std::make_unique<randomisation::Randomiser>(*rnd_store_, clock_, rnd_metrics_->Observer());
+    rnd_service_ =
+        std::make_unique<randomisation::RandomisationServiceImpl>(*randomiser_, *authenticator_);
+    rnd_server_ = std::make_unique<fieldwork::testing::InProcessServer>(
+        std::vector<grpc::Service*>{rnd_service_.get()});
+    rnd_stub_ = v1::RandomisationService::NewStub(MakeChannel(rnd_server_->address(), false));
+
+    // The analysis service, reading allocations over gRPC with its own token.
+    allocations_ = std::make_unique<GrpcAllocationSource>(
+        MakeChannel(rnd_server_->address(), false), kAnalysisService);
+    plan_store_ = std::make_unique<RedisPlanStore>(*redis_client_);
+    plans_ = std::make_unique<PlanRegistry>(*plan_store_, *allocations_, clock_);
+    metrics_ = std::make_unique<AnalysisMetrics>(registry_);
+    sources_.allocations = allocations_.get();
+    sources_.responses = &responses_;
+    service_ = std::make_unique<AnalysisServiceImpl>(*plans_, sources_, *authenticator_, clock_,
+                                                     *metrics_);
+    server_ = std::make_unique<fieldwork::testing::InProcessServer>(
+        std::vector<grpc::Service*>{service_.get()});
+    stub_ = v1::AnalysisService::NewStub(MakeChannel(server_->address(), false));
+  }
+
+  // Creates, locks, enrols and randomises the trial; simulates endline wellbeing with the true
+  // effect for 70% of participants; withdraws two participants.
+  void RunTrial() {
+    v1::CreateTrialRequest create;
+    v1::TrialDesign& design = *create.mutable_design();
+    design.set_trial_id(kTrial);
+    v1::Factor& factor = *design.add_factors();
+    factor.set_name("arm");
+    factor.set_method(v1::RANDOMISATION_METHOD_COMPLETE_WITHIN_STRATA);
+    factor.add_strata("site");
+    for (const char* arm : {"treatment", "control"}) {
+      v1::Arm& a = *factor.add_arms();
+      a.set_name(arm);
+      a.set_weight(1);
+    }
+    for (const char* site : {"LA1", "LA2", "LA3"}) design.add_sites()->set_id(site);
+    v1::Covariate& age = *design.add_covariates();
+    age.set_name("age");
+    age.set_kind(v1::Covariate::KIND_NUMERIC);
+    v1::CreateTrialResponse created;
+    ASSERT_TRUE(rnd_stub_->CreateTrial(As(kResearcher).get(), create, &created).ok());
+    v1::LockDesignRequest lock;
+    lock.set_trial_id(kTrial);
+    v1::LockDesignResponse locked;
+    ASSERT_TRUE(rnd_stub_->LockDesign(As(kResearcher).get(), lock, &locked).ok());
+
+    std::mt19937_64 generator(1969);
+    std::uniform_real_distribution<double> uniform(0, 1);
+    std::normal_distribution<double> normal(0, 1);
+    v1::EnrolRequest enrol;
+    enrol.set_trial_id(kTrial);
+    std::map<std::string, double> ages;
+    for (int i = 0; i < kParticipants; ++i) {
+      v1::Participant& p = *enrol.add_participants();
+      p.set_participant_id(absl::StrCat("P", 10000 + i));
+      p.set_site(i % 3 == 0 ? "LA1" : (i % 3 == 1 ? "LA2" : "LA3"));
+      const double a = 25 + 30 * uniform(generator);
+      (*p.mutable_covariates())["age"].set_number(a);
+      ages[p.participant_id()] = a;
+    }
+    v1::EnrolResponse enrolled;
+    grpc::Status status = rnd_stub_->Enrol(As(kResearcher).get(), enrol, &enrolled);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(enrolled.enrolled(), kParticipants);
+    v1::RandomiseRequest randomise;
+    randomise.set_trial_id(kTrial);
+    v1::RandomiseResponse randomised;
+    status = rnd_stub_->Randomise(As(kResearcher).get(), randomise, &randomised);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+
+    v1::ListAllocationsRequest list;
+    list.set_trial_id(kTrial);
+    auto context = As(kResearcher);
+    auto reader = rnd_stub_->ListAllocations(context.get(), list);
+    v1::ListAllocationsResponse message;
+    v1::Wave& wave = responses_.waves.emplace_back();
+    wave.set_trial_id(kTrial);
+    wave.set_wave_id("endline");
+    while (reader->Read(&message)) {
+      const v1::Allocation& allocation = message.allocation();
+      const bool treated = allocation.assignments(0).arm() == "treatment";
+      treated_[allocation.participant_id()] = treated;
+      if (uniform(generator) > 0.7) continue;  // no response
+      v1::Response& r = responses_.responses.emplace_back();
+      r.set_trial_id(kTrial);
+      r.set_wave_id("endline");
+      r.set_participant_id(allocation.participant_id());
+      r.set_counted(true);
+      v1::Score& score = *r.add_scales();
+      score.set_id("wellbeing");
+      score.set_present(true);
+      score.set_value((treated ? kTrueEffect : 0.0) +
+                      0.03 * (ages[allocation.participant_id()] - 40) + normal(generator));
+    }
+    ASSERT_TRUE(reader->Finish().ok());
+    ASSERT_EQ(treated_.size(), static_cast<size_t>(kParticipants));
+    for (const char* id : {"P10000", "P10001"}) {
+      v1::WithdrawRequest withdraw;
+      withdraw.set_trial_id(kTrial);
+      withdraw.set_participant_id(id);
+      withdraw.set_reason("consent withdrawn");
+      withdraw.mutable_date()->set_year(2021);
+      withdraw.mutable_date()->set_month(3);
+      withdraw.mutable_date()->set_day(1);
+      v1::WithdrawResponse withdrawn;
+      status = rnd_stub_->Withdraw(As(kResearcher).get(), withdraw, &withdrawn);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+    }
+  }
+
+  static v1::AnalysisPlan Plan() {
+    v1::AnalysisPlan plan;
+    plan.set_trial_id(kTrial);
+    plan.set_factor("arm");
+    plan.set_control_arm("control");
+    plan.add_covariates("age");
+    plan.set_site_fixed_effects(true);
+    v1::PlannedOutcome& outcome = *plan.add_outcomes();
+    outcome.set_name("wellbeing");
+    outcome.set_primary(true);
+    outcome.mutable_source()->mutable_survey()->set_wave_id("endline");
+    outcome.mutable_source()->mutable_survey()->set_score_id("wellbeing");
+    v1::PowerAssumptions& power = *plan.mutable_power();
+    power.set_n(kParticipants);
+    power.set_treated_share(0.5);
+    power.set_response_rate(0.9);
+    power.set_r_squared(0.2);
+    power.set_covariates(1);
+    return plan;
+  }
+
+  grpc::Status Register(const v1::AnalysisPlan& plan, const std::string& reason,
+                        v1::RegisterPlanResponse* response) {
+    v1::RegisterPlanRequest request;
+    *request.mutable_plan() = plan;
+    request.set_deviation_reason(reason);
+    return stub_->RegisterPlan(As(kResearcher).get(), request, response);
+  }
+
+  grpc::Status Analyse(v1::AnalyseResponse* response, const std::string& trial = kTrial) {
+    v1::AnalyseRequest request;
+    request.set_trial_id(trial);
+    return stub_->Analyse(As(kResearcher).get(), request, response);
+  }
+
+  ManualClock clock_{absl::FromCivil(absl::CivilSecond(2021, 1, 4, 9, 0, 0), absl::UTCTimeZone())};
+  std::unique_ptr<fieldwork::testing::RedisServer> redis_;
+  std::unique_ptr<RedisClient> redis_client_;
+  std::unique_ptr<Authenticator> authenticator_;
+  prometheus::Registry rnd_registry_;
+  std::unique_ptr<randomisation::RedisRandomisationStore> rnd_store_;
+  std::unique_ptr<randomisation::RandomisationMetrics> rnd_metrics_;
+  std::unique_ptr<randomisation::Randomiser> randomiser_;
+  std::unique_ptr<randomisation::RandomisationServiceImpl> rnd_service_;
+  std::unique_ptr<fieldwork::testing::InProcessServer> rnd_server_;
+  std::unique_ptr<v1::RandomisationService::Stub> rnd_stub_;
+  std::unique_ptr<GrpcAllocationSource> allocations_;
+  StandInResponseSourceForTestsOnly responses_;
+  std::unique_ptr<RedisPlanStore> plan_store_;
+  std::unique_ptr<PlanRegistry> plans_;
+  prometheus::Registry registry_;
+  std::unique_ptr<AnalysisMetrics> metrics_;
+  Sources sources_;
+  std::unique_ptr<AnalysisServiceImpl> service_;
+  std::unique_ptr<fieldwork::testing::InProcessServer> server_;
+  std::unique_ptr<v1::AnalysisService::Stub> stub_;
+  std::map<std::string, bool> treated_;
+};
+
+TEST_F(AnalysisIntegrationTest, LockedPlanAnalysisCoversTheTrueEffectAndShowsDeviations) {
+  ASSERT_NO_FATAL_FAILURE(RunTrial());
+  v1::RegisterPlanResponse registered;
+  grpc::Status status = Register(Plan(), "", &registered);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(registered.record().state(), v1::PLAN_STATE_DRAFT);
+
+  v1::AnalyseResponse refused;
+  status = Analyse(&refused);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("not locked"));
+
+  v1::LockPlanRequest lock;
+  lock.set_trial_id(kTrial);
+  v1::LockPlanResponse locked;
+  ASSERT_TRUE(stub_->LockPlan(As(kResearcher).get(), lock, &locked).ok());
+  EXPECT_EQ(locked.record().locked_sha256(), PlanSha256(locked.record().plan()));
+  EXPECT_EQ(locked.record().locked_by(), "researcher");
+
+  v1::AnalyseResponse result;
+  status = Analyse(&result);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(result.allocated(), kParticipants);
+  EXPECT_EQ(result.withdrawn(), 2);
+  ASSERT_EQ(result.outcomes_size(), 1);
+  const v1::OutcomeResult& o = result.outcomes(0);
+  ASSERT_EQ(o.effects_size(), 1);
+  const v1::Inference& effect = o.effects(0).effect();
+  EXPECT_EQ(o.effects(0).arm(), "treatment");
+  EXPECT_LT(effect.conf_low(), kTrueEffect);
+  EXPECT_GT(effect.conf_high(), kTrueEffect);
+  EXPECT_GT(effect.conf_low(), 0) << "the effect should be detected with " << o.n()
+                                  << " respondents";
+  EXPECT_GT(o.mdes().planned(), 0);
+  EXPECT_GT(o.mdes().achieved(), 0);
+  EXPECT_LT(o.mdes().actual_response_rate(), 0.75);
+  ASSERT_EQ(o.attrition().arms_size(), 2);
+  EXPECT_EQ(o.attrition().arms(0).arm(), "control");
+  EXPECT_EQ(o.attrition().arms(0).randomised() + o.attrition().arms(1).randomised(),
+            kParticipants - 2);
+  EXPECT_TRUE(o.attrition().lee_computed());
+  EXPECT_EQ(result.plan().deviations_size(), 0);
+
+  // A change after locking: refused without a reason, kept as a deviation with one.
+  v1::AnalysisPlan changed = Plan();
+  changed.set_site_fixed_effects(false);
+  v1::RegisterPlanResponse ignored;
+  status = Register(changed, "", &ignored);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("deviation_reason"));
+  clock_.Advance(absl::Hours(48));
+  status = Register(changed, "LA3 merged its teams; site effects dropped", &registered);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  v1::AnalyseResponse after;
+  ASSERT_TRUE(Analyse(&after).ok());
+  ASSERT_EQ(after.plan().deviations_size(), 1);
+  EXPECT_EQ(after.plan().deviations(0).reason(), "LA3 merged its teams; site effects dropped");
+  EXPECT_EQ(after.plan().deviations(0).changed_fields(0), "site_fixed_effects");
+  EXPECT_EQ(after.plan().locked_sha256(), locked.record().locked_sha256());
+  EXPECT_THAT(after.warnings(), Contains(HasSubstr("after locking")));
+  EXPECT_LT(after.outcomes(0).effects(0).effect().conf_low(), kTrueEffect);
+  EXPECT_GT(after.outcomes(0).effects(0).effect().conf_high(), kTrueEffect);
+
+  const std::string metrics = prometheus::TextSerializer().Serialize(registry_.Collect());
+  EXPECT_THAT(
+      metrics,
+      HasSubstr("fieldwork_analysis_analyses_total{code=\"OK\",trial=\"beneficiaries\"} 2"));
+}
+
+TEST_F(AnalysisIntegrationTest, ExportStreamsOneRowPerAllocatedParticipant) {
+  ASSERT_NO_FATAL_FAILURE(RunTrial());
+  v1::RegisterPlanResponse registered;
+  ASSERT_TRUE(Register(Plan(), "", &registered).ok());
+  v1::ExportDatasetRequest request;
+  request.set_trial_id(kTrial);
+  auto context = As(kResearcher);
+  auto reader = stub_->ExportDataset(context.get(), request);
+  v1::ExportDatasetResponse message;
+  std::string csv;
+  int codebook = 0;
+  while (reader->Read(&message)) {
+    codebook += message.codebook_size();
+    csv += message.csv();
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  std::vector<std::string> lines = absl::StrSplit(csv, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), static_cast<size_t>(kParticipants + 1));
+  EXPECT_EQ(
+      lines[0],
+      "participant_id,site,cohort,cluster,arm,withdrawn,left,age,wellbeing,responded_endline");
+  EXPECT_EQ(codebook, 10);
+  int withdrawn = 0;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> cells = absl::StrSplit(lines[i], ',');
+    ASSERT_EQ(cells.size(), 10u) << lines[i];
+    EXPECT_EQ(cells[4], treated_.at(cells[0]) ? "treatment" : "control");
+    withdrawn += cells[5] == "1" ? 1 : 0;
+  }
+  EXPECT_EQ(withdrawn, 2);
+}
+
+TEST_F(AnalysisIntegrationTest, MonitorReadsTheTrialOverGrpc) {
+  ASSERT_NO_FATAL_FAILURE(RunTrial());
+  prometheus::Registry registry;
+  MonitorMetrics metrics(registry);
+  MonitorLoop loop(sources_, *plans_, metrics, clock_, absl::Seconds(30));
+  ASSERT_TRUE(loop.RunOnce().ok());
+  const std::string text = prometheus::TextSerializer().Serialize(registry.Collect());
+  int64_t treated = 0;
+  for (const auto& [id, t] : treated_) treated += t && id != "P10000" && id != "P10001" ? 1 : 0;
+  double participants = 0;
+  for (const auto& family : registry.Collect()) {
+    if (family.name != "fieldwork_trial_participants") continue;
+    for (const auto& metric : family.metric) {
+      for (const auto& label : metric.label) {
+        if (label.name == "arm" && label.value == "treatment") participants += metric.gauge.value;
+      }
+    }
+  }
+  EXPECT_EQ(participants, static_cast<double>(treated));
+  EXPECT_THAT(text, HasSubstr("fieldwork_trial_response_rate{arm=\"control\",trial="
+                              "\"beneficiaries\",wave=\"endline\"}"));
+  EXPECT_THAT(text,
+              HasSubstr("fieldwork_trial_srm_pvalue{factor=\"arm\",trial=\"beneficiaries\"}"));
+  EXPECT_THAT(text,
+              HasSubstr("fieldwork_trial_withdrawn{arm=\"control\",trial=\"beneficiaries\"}"));
+}
+
+TEST_F(AnalysisIntegrationTest, PowerMatchesPowerUpsMdesIra) {
+  v1::PowerRequest request;
+  request.mutable_assumptions()->set_n(250);
+  request.set_effect_size(0.356);
+  v1::PowerResponse response;
+  ASSERT_TRUE(stub_->Power(As(kResearcher).get(), request, &response).ok());
+  EXPECT_NEAR(response.mdes(), 0.356, 5e-4);  // PowerUp!: mdes.ira(n = 250)
+  EXPECT_NEAR(response.power(), 0.80, 5e-3);
+  request.mutable_assumptions()->set_treated_share(1.5);
+  grpc::Status status = stub_->Power(As(kResearcher).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("power.treated_share"));
+}
+
+TEST_F(AnalysisIntegrationTest, BadInputGetsClearErrors) {
+  ASSERT_NO_FATAL_FAILURE(RunTrial());
+  v1::RegisterPlanResponse response;
+  v1::AnalysisPlan unknown = Plan();
+  unknown.set_trial_id("no-such-trial");
+  grpc::Status status = Register(unknown, "", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("no-such-trial"));
+
+  v1::AnalysisPlan bad = Plan();
+  bad.set_control_arm("waitlist");
+  bad.mutable_outcomes(0)->mutable_source()->mutable_survey()->clear_wave_id();
+  status = Register(bad, "", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("plan.control_arm: \"waitlist\""));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("plan.outcomes[0].source.survey.wave_id: required"));
+
+  v1::AnalyseResponse analysis;
+  status = Analyse(&analysis, "no-such-trial");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  status = Analyse(&analysis);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("register it first"));
+
+  v1::RegisterPlanRequest request;
+  *request.mutable_plan() = Plan();
+  status = stub_->RegisterPlan(As("wrong-token").get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+}  // namespace
+}  // namespace fieldwork::analysis
