@@ -172,11 +172,28 @@ func mergeValues(dst, src map[string]interface{}) {
 	}
 }
 
+// mergedValues is values.yaml with each file merged over it in order.
+func mergedValues(chartDir string, valueFiles []string) (map[string]interface{}, error) {
+	values, err := readYAMLMap(filepath.Join(chartDir, "values.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range valueFiles {
+		over, err := readYAMLMap(f)
+		if err != nil {
+			return nil, err
+		}
+		mergeValues(values, over)
+	}
+	return values, nil
+}
+
 func main() {
 	chartDir := flag.String("chart", "", "chart folder")
 	release := flag.String("release", "fieldwork", "release name")
 	namespace := flag.String("namespace", "default", "release namespace")
 	notes := flag.Bool("notes", false, "print the rendered NOTES.txt instead of the manifests")
+	printValues := flag.Bool("print-values", false, "print the merged values as JSON instead of the manifests")
 	var valueFiles, apiVersions listFlag
 	flag.Var(&valueFiles, "f", "values file merged over values.yaml (repeatable)")
 	flag.Var(&apiVersions, "api-versions", "available API version, e.g. monitoring.coreos.com/v1/ServiceMonitor (repeatable)")
@@ -184,6 +201,16 @@ func main() {
 	if *chartDir == "" {
 		fmt.Fprintln(os.Stderr, "render: -chart is required")
 		os.Exit(2)
+	}
+	if *printValues {
+		values, err := mergedValues(*chartDir, valueFiles)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "render:", err)
+			os.Exit(1)
+		}
+		data, _ := json.MarshalIndent(values, "", "  ")
+		fmt.Println(string(data))
+		return
 	}
 	out, err := render(*chartDir, *release, *namespace, valueFiles, apiVersions, *notes)
 	if err != nil {
@@ -202,16 +229,9 @@ func render(chartDir, release, namespace string, valueFiles, apiVersions []strin
 	if err := yaml.Unmarshal(chartYAML, &meta); err != nil {
 		return "", fmt.Errorf("Chart.yaml: %v", err)
 	}
-	values, err := readYAMLMap(filepath.Join(chartDir, "values.yaml"))
+	values, err := mergedValues(chartDir, valueFiles)
 	if err != nil {
 		return "", err
-	}
-	for _, f := range valueFiles {
-		over, err := readYAMLMap(f)
-		if err != nil {
-			return "", err
-		}
-		mergeValues(values, over)
 	}
 	// Helm's built-in API versions (the core groups) are always there.
 	builtin := []string{"v1", "apps/v1", "batch/v1", "policy/v1", "autoscaling/v2",
