@@ -97,6 +97,12 @@ else
   echo "$out"; bad "validate.js self-test"
 fi
 
+if out=$(node "$here/validate.js" --readme "$chart/README.md" --values "$work/defaults.values.json" 2>&1); then
+  ok "helm/fieldwork/README.md documents every value"
+else
+  echo "$out"; bad "helm/fieldwork/README.md documents every value"
+fi
+
 # A chart that cannot be installed must say why.
 printf 'redis:\n  external:\n    enabled: true\n' >"$work/bad-values.yaml"
 if "$renderer" -chart "$chart" -f "$work/bad-values.yaml" >/dev/null 2>"$work/bad.err" ; then

@@ -524,8 +524,40 @@ function selfTest(objects, values, opts) {
   return { total: Object.keys(cases).length, caught, missed };
 }
 
+// Every value of values.yaml is in the chart's README: a value is documented when it, or a
+// parent of it at least two levels deep, appears in backticks, per-service values as
+// `<service>.rest`.
+function checkReadme(values, readme) {
+  const prose = readme.replace(/^```[^]*?^```/gm, '');
+  const documented = new Set([...prose.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]));
+  const services = Object.values(VALUES_KEY);
+  const missing = [];
+  const walk = (v, p) => {
+    const parts = p.split('.');
+    const generic = services.includes(parts[0]) ? ['<service>'].concat(parts.slice(1)).join('.') : null;
+    for (let n = parts.length; n >= Math.min(2, parts.length); n--) {
+      const prefix = parts.slice(0, n).join('.');
+      const gprefix = generic && generic.split('.').slice(0, n).join('.');
+      if (documented.has(prefix) || (gprefix && documented.has(gprefix))) return;
+    }
+    if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length) {
+      for (const [k, x] of Object.entries(v)) walk(x, `${p}.${k}`);
+    } else {
+      missing.push(p);
+    }
+  };
+  for (const [k, v] of Object.entries(values)) walk(v, k);
+  return missing;
+}
+
 function main() {
   const args = parseArgs(process.argv.slice(2));
+  if (args.readme) {
+    const missing = checkReadme(JSON.parse(fs.readFileSync(args.values, 'utf8')), fs.readFileSync(args.readme, 'utf8'));
+    for (const m of missing) console.log(`  not in the README: ${m}`);
+    console.log(`  ${missing.length} values undocumented`);
+    process.exit(missing.length ? 1 : 0);
+  }
   const objects = loadManifests(fs.readFileSync(args.manifests, 'utf8'));
   const values = JSON.parse(fs.readFileSync(args.values, 'utf8'));
   const opts = { crds: args.crds === 'yes', repo: args.repo || '.' };
