@@ -88,7 +88,39 @@ for c in "${cases[@]}"; do
     cat "$work/$slug.notes"; bad "$name: NOTES.txt renders"
   fi
   validate "$name" "$work/$slug.yaml" "$work/$slug.values.json" "$crds"
+  mkdir -p "$work/ts"
+  node "$here/validate.js" --manifests "$work/$slug.yaml" --values "$work/$slug.values.json" \
+    --emit-ts "$work/ts/$slug.ts"
 done
+
+# Unknown fields (a typo such as `imagePullPolicyy`) pass the JSON schemas; TypeScript's
+# excess-property check against the kubernetes-models interfaces rejects them at any depth.
+tsc_check() {  # tsconfig-path files...
+  local cfg="$1"; shift
+  local files; files=$(printf '"%s",' "$@"); files="[${files%,}]"
+  cat >"$cfg" <<JSON
+{"compilerOptions": {"strict": true, "noEmit": true, "skipLibCheck": true, "module": "commonjs",
+  "moduleResolution": "node", "typeRoots": [], "types": [],
+  "baseUrl": "$here/node_modules", "paths": {"*": ["*"]}},
+ "files": $files}
+JSON
+  node "$here/node_modules/typescript/bin/tsc" -p "$cfg"
+}
+ts_files=()
+for f in "$work"/ts/*.ts; do [[ "$f" == */typo.ts ]] || ts_files+=("$f"); done
+if out=$(tsc_check "$work/ts/tsconfig.json" "${ts_files[@]}" 2>&1); then
+  ok "no unknown fields in any rendering (tsc excess-property check, ${#ts_files[@]} renderings)"
+else
+  echo "$out"; bad "unknown fields in the rendered objects"
+fi
+sed '0,/"imagePullPolicy": /s//"imagePullPolicyy": "Always", "imagePullPolicy": /' \
+  "$work/ts/defaults.ts" >"$work/ts/typo.ts"
+typo_out=$(tsc_check "$work/ts/tsconfig-typo.json" "$work/ts/typo.ts" 2>&1)
+if grep -q imagePullPolicyy <<<"$typo_out"; then
+  ok "the unknown-field check catches a misspelt field"
+else
+  bad "the unknown-field check catches a misspelt field"
+fi
 
 if out=$(node "$here/validate.js" --self-test --manifests "$work/defaults.yaml" \
     --values "$work/defaults.values.json" --crds no --repo "$repo" 2>&1); then

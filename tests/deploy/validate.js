@@ -550,6 +550,23 @@ function checkReadme(values, readme) {
   return missing;
 }
 
+// Writes the objects as a TypeScript module, each object literal typed with its
+// kubernetes-models interface, so that `tsc --noEmit` rejects unknown fields at any depth
+// (excess property checks), which the JSON schemas allow.
+function emitTypeScript(objects, file) {
+  const imports = new Map();
+  const lines = [];
+  objects.forEach((o, i) => {
+    const base = String(o.apiVersion).startsWith('monitoring.coreos.com/')
+      ? `@kubernetes-models/prometheus-operator/${o.apiVersion}/${o.kind}`
+      : `kubernetes-models/${o.apiVersion}/${o.kind}`;
+    const alias = `I${o.kind}_${String(o.apiVersion).replace(/[^A-Za-z0-9]/g, '_')}`;
+    imports.set(alias, `import type { I${o.kind} as ${alias} } from ${JSON.stringify(base)};`);
+    lines.push(`// ${id(o)}`, `export const o${i}: ${alias} = ${JSON.stringify(o, null, 2)};`);
+  });
+  fs.writeFileSync(file, [...imports.values()].concat(lines).join('\n') + '\n');
+}
+
 function main() {
   const args = parseArgs(process.argv.slice(2));
   if (args.readme) {
@@ -564,6 +581,10 @@ function main() {
   if (args.dockerfile) {
     const m = /ARG BINARIES="([^"]*)"/.exec(fs.readFileSync(args.dockerfile, 'utf8').replace(/\\\n/g, ' '));
     opts.imageBinaries = m ? m[1].split(/\s+/).filter(Boolean) : [];
+  }
+  if (args['emit-ts']) {
+    emitTypeScript(objects, args['emit-ts']);
+    return;
   }
   if (args.selfTest) {
     const base = check(objects, values, opts);
