@@ -1,0 +1,132 @@
+#include "services/messaging/grpc_sources.h"
+
+#include <grpcpp/client_context.h>
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/grpc_auth.h"
+#include "services/common/grpc_status.h"
+
+namespace fieldwork::messaging {
+namespace {
+
+std::unique_ptr<grpc::ClientContext> Context(const std::string& token, absl::Duration timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  AttachBearerToken(*context, token);
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::milliseconds(absl::ToInt64Milliseconds(timeout)));
+  return context;
+}
+
+absl::Time DateStart(const fieldwork::v1::CivilDate& date) {
+  return absl::FromCivil(absl::CivilDay(date.year(), date.month(), date.day()),
+                         absl::UTCTimeZone());
+}
+
+bool Matches(const std::vector<std::string>& filter, const std::string& value) {
+  return filter.empty() || std::find(filter.begin(), filter.end(), value) != filter.end();
+}
+
+}  // namespace
+
+GrpcAllocationSource::GrpcAllocationSource(std::shared_ptr<grpc::Channel> channel,
+                                           std::string token, absl::Duration timeout)
+    : stub_(fieldwork::v1::RandomisationService::NewStub(std::move(channel))),
+      token_(std::move(token)),
+      timeout_(timeout) {}
+
+absl::StatusOr<ParticipantRecord> GrpcAllocationSource::Lookup(absl::string_view trial_id,
+                                                               absl::string_view participant_id,
+                                                               absl::string_view factor) {
+  ParticipantRecord record;
+  fieldwork::v1::GetParticipantRequest request;
+  request.set_trial_id(std::string(trial_id));
+  request.set_participant_id(std::string(participant_id));
+  fieldwork::v1::GetParticipantResponse response;
+  grpc::Status status = stub_->GetParticipant(Context(token_, timeout_).get(), request, &response);
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) return record;  // not enrolled
+  if (!status.ok()) return FromGrpcStatus(status);
+  const fieldwork::v1::ParticipantStatus& p = response.status();
+  record.enrolment = p.has_withdrawal() ? EnrolmentState::kWithdrawn : EnrolmentState::kEnrolled;
+  if (p.has_left_on()) record.left_at = DateStart(p.left_on());
+  record.site = p.participant().site();
+  record.cohort = p.participant().cohort();
+  if (factor.empty() || !p.allocated()) return record;
+
+  fieldwork::v1::GetAllocationRequest alloc_request;
+  alloc_request.set_trial_id(std::string(trial_id));
+  alloc_request.set_participant_id(std::string(participant_id));
+  fieldwork::v1::GetAllocationResponse alloc;
+  status = stub_->GetAllocation(Context(token_, timeout_).get(), alloc_request, &alloc);
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) return record;
+  if (!status.ok()) return FromGrpcStatus(status);
+  for (const fieldwork::v1::Assignment& a : alloc.allocation().assignments()) {
+    if (a.factor() == factor) record.arm = a.arm();
+  }
+  return record;
+}
+
+absl::StatusOr<std::vector<Recipient>> GrpcAllocationSource::ListAudience(
+    absl::string_view trial_id, const Audience& audience) {
+  std::vector<Recipient> out;
+  const absl::Duration long_timeout = timeout_ * 20;
+  if (audience.all_enrolled && audience.arms.empty()) {
+    fieldwork::v1::ListParticipantsRequest request;
+    request.set_trial_id(std::string(trial_id));
+    auto context = Context(token_, long_timeout);
+    auto reader = stub_->ListParticipants(context.get(), request);
+    fieldwork::v1::ListParticipantsResponse item;
+    while (reader->Read(&item)) {
+      const fieldwork::v1::Participant& p = item.status().participant();
+      if (!Matches(audience.sites, p.site()) || !Matches(audience.cohorts, p.cohort())) continue;
+      out.push_back(Recipient{p.participant_id(), "", p.site(), p.cohort(), ""});
+    }
+    if (grpc::Status s = reader->Finish(); !s.ok()) return FromGrpcStatus(s);
+    return out;
+  }
+  for (const std::string& arm : audience.arms) {
+    fieldwork::v1::ListAllocationsRequest request;
+    request.set_trial_id(std::string(trial_id));
+    request.set_factor(audience.factor);
+    request.set_arm(arm);
+    auto context = Context(token_, long_timeout);
+    auto reader = stub_->ListAllocations(context.get(), request);
+    fieldwork::v1::ListAllocationsResponse item;
+    while (reader->Read(&item)) {
+      const fieldwork::v1::Allocation& a = item.allocation();
+      if (!Matches(audience.sites, a.site()) || !Matches(audience.cohorts, a.cohort())) continue;
+      std::string allocated;
+      for (const fieldwork::v1::Assignment& x : a.assignments()) {
+        if (x.factor() == audience.factor) allocated = x.arm();
+      }
+      out.push_back(Recipient{a.participant_id(), allocated, a.site(), a.cohort(), ""});
+    }
+    if (grpc::Status s = reader->Finish(); !s.ok()) return FromGrpcStatus(s);
+  }
+  return out;
+}
+
+GrpcResponseLookup::GrpcResponseLookup(std::shared_ptr<grpc::Channel> channel, std::string token,
+                                       absl::Duration timeout)
+    : stub_(fieldwork::v1::SurveyIngestService::NewStub(std::move(channel))),
+      token_(std::move(token)),
+      timeout_(timeout) {}
+
+absl::StatusOr<bool> GrpcResponseLookup::HasAcceptedResponse(absl::string_view trial_id,
+                                                             absl::string_view wave_id,
+                                                             absl::string_view participant_id) {
+  fieldwork::v1::GetResponseStatusRequest request;
+  request.set_trial_id(std::string(trial_id));
+  request.set_wave_id(std::string(wave_id));
+  request.set_participant_id(std::string(participant_id));
+  fieldwork::v1::GetResponseStatusResponse response;
+  const grpc::Status status =
+      stub_->GetResponseStatus(Context(token_, timeout_).get(), request, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response.responded();
+}
+
+}  // namespace fieldwork::messaging

@@ -1,0 +1,442 @@
+#include "services/messaging/messenger.h"
+
+#include <map>
+#include <set>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "services/messaging/convert.h"
+#include "services/messaging/domain/campaign.h"
+#include "services/messaging/domain/contact.h"
+#include "services/messaging/domain/ids.h"
+#include "services/messaging/domain/schedule.h"
+
+namespace fieldwork::messaging {
+namespace {
+
+using fieldwork::v1::EventKind;
+
+// Prefixes a status's message with "<field>: " unless it already names a field.
+absl::Status Named(const absl::Status& status, absl::string_view field) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(field, ": ", status.message()));
+}
+
+EventKind KindFromName(absl::string_view name) {
+  static const std::map<std::string, EventKind, std::less<>> kKinds = {
+      {"queued", fieldwork::v1::EVENT_KIND_QUEUED},
+      {"sent", fieldwork::v1::EVENT_KIND_SENT},
+      {"failed", fieldwork::v1::EVENT_KIND_FAILED},
+      {"dead_lettered", fieldwork::v1::EVENT_KIND_DEAD_LETTERED},
+      {"opened", fieldwork::v1::EVENT_KIND_OPENED},
+      {"clicked", fieldwork::v1::EVENT_KIND_CLICKED},
+      {"opted_out", fieldwork::v1::EVENT_KIND_OPTED_OUT},
+      {"skipped", fieldwork::v1::EVENT_KIND_SKIPPED},
+      {"cancelled", fieldwork::v1::EVENT_KIND_CANCELLED},
+  };
+  auto it = kKinds.find(name);
+  return it == kKinds.end() ? fieldwork::v1::EVENT_KIND_UNSPECIFIED : it->second;
+}
+
+int64_t Int(const std::map<std::string, std::string>& fields, const std::string& name) {
+  auto it = fields.find(name);
+  int64_t v = 0;
+  if (it != fields.end()) (void)absl::SimpleAtoi(it->second, &v);
+  return v;
+}
+
+std::string Str(const std::map<std::string, std::string>& fields, const std::string& name) {
+  auto it = fields.find(name);
+  return it == fields.end() ? "" : it->second;
+}
+
+fieldwork::v1::CampaignState StateFromName(absl::string_view name) {
+  if (name == "draft") return fieldwork::v1::CAMPAIGN_STATE_DRAFT;
+  if (name == "running") return fieldwork::v1::CAMPAIGN_STATE_RUNNING;
+  if (name == "paused") return fieldwork::v1::CAMPAIGN_STATE_PAUSED;
+  if (name == "cancelled") return fieldwork::v1::CAMPAIGN_STATE_CANCELLED;
+  return fieldwork::v1::CAMPAIGN_STATE_UNSPECIFIED;
+}
+
+}  // namespace
+
+absl::StatusOr<fieldwork::v1::UpsertContactsResponse> Messenger::UpsertContacts(
+    const fieldwork::v1::UpsertContactsRequest& request) {
+  if (absl::Status s = ValidateId("trial_id", request.trial_id()); !s.ok()) return s;
+  fieldwork::v1::UpsertContactsResponse response;
+  std::vector<Contact> good;
+  for (int i = 0; i < request.contacts_size(); ++i) {
+    Contact contact = ContactFromProto(request.contacts(i));
+    absl::Status valid = ValidateContact(contact);
+    if (valid.ok() && !contact.time_zone.empty()) {
+      absl::TimeZone zone;
+      if (!absl::LoadTimeZone(contact.time_zone, &zone)) {
+        valid = absl::InvalidArgumentError("time_zone: not a known IANA time zone");
+      }
+    }
+    if (!valid.ok()) {
+      fieldwork::v1::RowError* error = response.add_errors();
+      error->set_row(i + 1);
+      const std::string message(valid.message());
+      const size_t colon = message.find(':');
+      error->set_field(colon == std::string::npos ? "" : message.substr(0, colon));
+      error->set_reason(message);
+      continue;
+    }
+    good.push_back(std::move(contact));
+  }
+  if (absl::Status s = store_.PutContacts(request.trial_id(), good); !s.ok()) return s;
+  response.set_upserted(static_cast<int64_t>(good.size()));
+  return response;
+}
+
+absl::StatusOr<fieldwork::v1::OptOutResponse> Messenger::OptOut(
+    const fieldwork::v1::OptOutRequest& request) {
+  if (absl::Status s = ValidateId("trial_id", request.trial_id()); !s.ok()) return s;
+  if (absl::Status s = ValidateId("participant_id", request.participant_id()); !s.ok()) return s;
+  if (request.scope() == fieldwork::v1::OPT_OUT_SCOPE_UNSPECIFIED) {
+    return absl::InvalidArgumentError("scope: must be EMAIL, SMS or ALL");
+  }
+  if (absl::Status s = store_.AddOptOut(request.trial_id(), request.participant_id(),
+                                        request.scope(), clock_.Now());
+      !s.ok()) {
+    return s;
+  }
+  return fieldwork::v1::OptOutResponse();
+}
+
+absl::StatusOr<fieldwork::v1::ForgetResponse> Messenger::Forget(
+    const fieldwork::v1::ForgetRequest& request) {
+  if (absl::Status s = ValidateId("trial_id", request.trial_id()); !s.ok()) return s;
+  if (absl::Status s = ValidateId("participant_id", request.participant_id()); !s.ok()) return s;
+  absl::StatusOr<bool> existed = store_.Forget(request.trial_id(), request.participant_id());
+  if (!existed.ok()) return existed.status();
+  fieldwork::v1::ForgetResponse response;
+  response.set_existed(*existed);
+  return response;
+}
+
+absl::StatusOr<fieldwork::v1::UpdateTemplateResponse> Messenger::UpdateTemplate(
+    const fieldwork::v1::UpdateTemplateRequest& request) {
+  if (absl::Status s = ValidateId("trial_id", request.trial_id()); !s.ok()) return s;
+  if (absl::Status s = ValidateId("template_id", request.template_id()); !s.ok()) return s;
+  absl::StatusOr<TemplateVersion> saved =
+      store_.SaveTemplate(request.trial_id(), request.template_id(),
+                          TemplateFromProto(request.content()), clock_.Now());
+  if (!saved.ok()) return Named(saved.status(), "content");
+  fieldwork::v1::UpdateTemplateResponse response;
+  response.set_version(saved->version);
+  for (const std::string& link : saved->tracked_links) response.add_tracked_links(link);
+  return response;
+}
+
+absl::StatusOr<fieldwork::v1::CreateCampaignResponse> Messenger::CreateCampaign(
+    const fieldwork::v1::CreateCampaignRequest& request) {
+  if (absl::Status s = ValidateId("trial_id", request.trial_id()); !s.ok()) return s;
+  absl::StatusOr<Campaign> campaign = CampaignFromProto(request.trial_id(), request.campaign());
+  if (!campaign.ok()) return campaign.status();
+  if (absl::Status s = ValidateCampaign(*campaign); !s.ok()) return Named(s, "campaign");
+  std::map<std::string, TemplateVersion> templates;
+  for (const CampaignStep& step : campaign->steps) {
+    if (templates.count(step.template_id) > 0) continue;
+    absl::StatusOr<TemplateVersion> t = store_.LatestTemplate(request.trial_id(), step.template_id);
+    if (t.ok()) {
+      templates.emplace(step.template_id, *std::move(t));
+    } else if (!absl::IsNotFound(t.status())) {
+      return t.status();
+    }
+  }
+  if (absl::Status s =
+          ValidateCampaignTemplates(*campaign,
+                                    [&](absl::string_view id) -> const TemplateVersion* {
+                                      auto it = templates.find(std::string(id));
+                                      return it == templates.end() ? nullptr : &it->second;
+                                    });
+      !s.ok()) {
+    return Named(s, "campaign");
+  }
+  absl::StatusOr<bool> created = store_.CreateCampaign(request.trial_id(), request.campaign());
+  if (!created.ok()) return created.status();
+  absl::StatusOr<std::string> state =
+      queue_.State(request.trial_id(), request.campaign().campaign_id());
+  if (!state.ok()) return state.status();
+  fieldwork::v1::CreateCampaignResponse response;
+  response.set_state(StateFromName(*state));
+  return response;
+}
+
+absl::StatusOr<fieldwork::v1::StartCampaignResponse> Messenger::StartCampaign(
+    const fieldwork::v1::StartCampaignRequest& request) {
+  if (absl::Status s = ValidateId("trial_id", request.trial_id()); !s.ok()) return s;
+  if (absl::Status s = ValidateId("campaign_id", request.campaign_id()); !s.ok()) return s;
+  absl::StatusOr<fieldwork::v1::CampaignDefinition> def =
+      store_.GetCampaign(request.trial_id(), request.campaign_id());
+  if (!def.ok()) return def.status();
+  absl::StatusOr<Campaign> campaign = CampaignFromProto(request.trial_id(), *def);
+  if (!campaign.ok()) return campaign.status();
+  absl::StatusOr<std::string> state = queue_.State(request.trial_id(), request.campaign_id());
+  if (!state.ok()) return state.status();
+  if (*state == "cancelled" || *state == "paused") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("campaign_id: campaign is ", *state, "; it cannot be started"));
+  }
+  absl::StatusOr<absl::Time> start = CampaignStart(*campaign, std::nullopt);
+  if (!start.ok()) return Named(start.status(), "campaign");
+  absl::StatusOr<std::vector<Recipient>> recipients =
+      allocations_.ListAudience(request.trial_id(), campaign->audience);
+  if (!recipients.ok()) return Named(recipients.status(), "trial_id");
+  // Participants' own time zones come from their contacts.
+  std::vector<std::string> ids;
+  for (const Recipient& r : *recipients) ids.push_back(r.participant_id);
+  for (size_t startpos = 0; startpos < ids.size(); startpos += 1000) {
+    std::vector<std::string> chunk(
+        ids.begin() + static_cast<std::ptrdiff_t>(startpos),
+        ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), startpos + 1000)));
+    absl::StatusOr<std::map<std::string, Contact>> contacts =
+        store_.GetContacts(request.trial_id(), chunk);
+    if (!contacts.ok()) return contacts.status();
+    for (size_t i = startpos; i < startpos + chunk.size(); ++i) {
+      auto it = contacts->find((*recipients)[i].participant_id);
+      if (it != contacts->end()) (*recipients)[i].time_zone = it->second.time_zone;
+    }
+  }
+  absl::StatusOr<Plan> plan = ExpandPlan(*campaign, *start, *recipients);
+  if (!plan.ok()) return plan.status();
+  std::vector<PlannedEntry> entries;
+  std::map<std::string, std::string> arms;
+  for (const Recipient& r : *recipients) arms[r.participant_id] = r.arm;
+  for (const PlannedSend& send : plan->sends) {
+    entries.push_back({send.idempotency_key, ToMs(send.due), arms[send.participant_id]});
+  }
+  // Running before planning: a send that is due at once must find its campaign running.
+  if (*state != "running") {
+    if (absl::Status s = queue_.SetState(request.trial_id(), request.campaign_id(), "running");
+        !s.ok()) {
+      return s;
+    }
+  }
+  absl::StatusOr<int64_t> planned =
+      queue_.Plan(request.trial_id(), request.campaign_id(), entries, ToMs(clock_.Now()));
+  if (!planned.ok()) return planned.status();
+  fieldwork::v1::StartCampaignResponse response;
+  response.set_planned(*planned);
+  response.set_skipped(static_cast<int64_t>(plan->skipped.size()));
+  return response;
+}
+
+absl::Status Messenger::CheckCampaignExists(const std::string& trial, const std::string& campaign) {
+  if (absl::Status s = ValidateId("trial_id", trial); !s.ok()) return s;
+  if (absl::Status s = ValidateId("campaign_id", campaign); !s.ok()) return s;
+  return store_.GetCampaign(trial, campaign).status();
+}
+
+absl::Status Messenger::PauseCampaign(const std::string& trial, const std::string& campaign) {
+  if (absl::Status s = CheckCampaignExists(trial, campaign); !s.ok()) return s;
+  return queue_.Pause(trial, campaign);
+}
+
+absl::Status Messenger::ResumeCampaign(const std::string& trial, const std::string& campaign) {
+  if (absl::Status s = CheckCampaignExists(trial, campaign); !s.ok()) return s;
+  return queue_.Resume(trial, campaign);
+}
+
+absl::StatusOr<fieldwork::v1::CancelCampaignResponse> Messenger::CancelCampaign(
+    const fieldwork::v1::CancelCampaignRequest& request) {
+  if (absl::Status s = CheckCampaignExists(request.trial_id(), request.campaign_id()); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<int64_t> dropped =
+      queue_.Cancel(request.trial_id(), request.campaign_id(), ToMs(clock_.Now()),
+                    request.reason().empty() ? "cancelled" : request.reason());
+  if (!dropped.ok()) return dropped.status();
+  fieldwork::v1::CancelCampaignResponse response;
+  response.set_dropped(*dropped);
+  return response;
+}
+
+absl::StatusOr<fieldwork::v1::GetCampaignStatusResponse> Messenger::GetCampaignStatus(
+    const fieldwork::v1::GetCampaignStatusRequest& request) {
+  if (absl::Status s = ValidateId("trial_id", request.trial_id()); !s.ok()) return s;
+  if (absl::Status s = ValidateId("campaign_id", request.campaign_id()); !s.ok()) return s;
+  absl::StatusOr<fieldwork::v1::CampaignDefinition> def =
+      store_.GetCampaign(request.trial_id(), request.campaign_id());
+  if (!def.ok()) return def.status();
+  absl::StatusOr<std::string> state = queue_.State(request.trial_id(), request.campaign_id());
+  if (!state.ok()) return state.status();
+  absl::StatusOr<std::map<std::string, int64_t>> counts =
+      store_.Counts(request.trial_id(), request.campaign_id());
+  if (!counts.ok()) return counts.status();
+
+  fieldwork::v1::GetCampaignStatusResponse response;
+  *response.mutable_campaign() = *def;
+  std::map<std::pair<int, std::string>, fieldwork::v1::StepCounts> by_arm;
+  std::map<int, fieldwork::v1::StepCounts> by_step;
+  for (int s = 0; s < def->steps_size(); ++s) by_step[s].set_step(s);
+  for (const auto& [field, n] : *counts) {
+    std::vector<std::string> parts = absl::StrSplit(field, '|');
+    int step = 0;
+    if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &step)) continue;
+    for (fieldwork::v1::StepCounts* row : {&by_arm[{step, parts[1]}], &by_step[step]}) {
+      const std::string& kind = parts[2];
+      if (kind == "planned") row->set_scheduled(row->scheduled() + n);
+      if (kind == "sent") row->set_sent(row->sent() + n);
+      if (kind == "failed") row->set_failed(row->failed() + n);
+      if (kind == "dead") row->set_dead(row->dead() + n);
+      if (kind == "skipped") row->set_skipped(row->skipped() + n);
+      if (kind == "opened") row->set_opened(row->opened() + n);
+      if (kind == "clicked") row->set_clicked(row->clicked() + n);
+      if (kind == "cancelled") row->set_scheduled(row->scheduled() - n);
+    }
+    by_arm[{step, parts[1]}].set_step(step);
+    by_arm[{step, parts[1]}].set_arm(parts[1]);
+  }
+  // "scheduled" is what is still to go: planned minus everything final.
+  int64_t outstanding = 0;
+  auto finish = [&outstanding](fieldwork::v1::StepCounts& row, bool total) {
+    row.set_scheduled(
+        std::max<int64_t>(0, row.scheduled() - row.sent() - row.dead() - row.skipped()));
+    if (total) outstanding += row.scheduled();
+  };
+  for (auto& [step, row] : by_step) {
+    finish(row, true);
+    *response.add_steps() = row;
+  }
+  for (auto& [key, row] : by_arm) {
+    finish(row, false);
+    *response.add_by_arm() = row;
+  }
+  fieldwork::v1::CampaignState wire_state = StateFromName(*state);
+  if (wire_state == fieldwork::v1::CAMPAIGN_STATE_RUNNING && outstanding == 0 && !counts->empty()) {
+    wire_state = fieldwork::v1::CAMPAIGN_STATE_COMPLETED;
+  }
+  response.set_state(wire_state);
+  return response;
+}
+
+absl::Status Messenger::ListEvents(
+    const fieldwork::v1::ListEventsRequest& request,
+    const std::function<bool(const fieldwork::v1::ListEventsResponse&)>& sink) {
+  if (absl::Status s = ValidateId("trial_id", request.trial_id()); !s.ok()) return s;
+  std::set<int> kinds(request.kinds().begin(), request.kinds().end());
+  std::string after = request.after_cursor();
+  for (;;) {
+    absl::StatusOr<std::vector<MessageStore::RawEvent>> page =
+        store_.Events(request.trial_id(), after, 1000);
+    if (!page.ok()) return page.status();
+    if (page->empty()) return absl::OkStatus();
+    fieldwork::v1::ListEventsResponse response;
+    for (const MessageStore::RawEvent& raw : *page) {
+      after = raw.id;
+      fieldwork::v1::MessageEvent event;
+      event.set_kind(KindFromName(Str(raw.fields, "e")));
+      event.set_trial_id(request.trial_id());
+      event.set_campaign_id(Str(raw.fields, "c"));
+      event.set_step(static_cast<int32_t>(Int(raw.fields, "s")));
+      event.set_participant_id(Str(raw.fields, "p"));
+      *event.mutable_time() = ToTimestamp(absl::FromUnixMillis(Int(raw.fields, "t")));
+      event.set_channel(ChannelToProto(Str(raw.fields, "ch")));
+      event.set_arm(Str(raw.fields, "arm"));
+      event.set_template_version(Int(raw.fields, "v"));
+      event.set_link_index(static_cast<int32_t>(Int(raw.fields, "l")));
+      event.set_attempt(static_cast<int32_t>(Int(raw.fields, "a")));
+      event.set_detail(Str(raw.fields, "d"));
+      if (raw.fields.count("due") > 0) {
+        *event.mutable_due_at() = ToTimestamp(absl::FromUnixMillis(Int(raw.fields, "due")));
+      }
+      const std::string scope = Str(raw.fields, "scope");
+      if (scope == "email") event.set_opt_out_scope(fieldwork::v1::OPT_OUT_SCOPE_EMAIL);
+      if (scope == "sms") event.set_opt_out_scope(fieldwork::v1::OPT_OUT_SCOPE_SMS);
+      if (scope == "all") event.set_opt_out_scope(fieldwork::v1::OPT_OUT_SCOPE_ALL);
+      event.set_cursor(raw.id);
+      if (!request.campaign_id().empty() && event.campaign_id() != request.campaign_id()) continue;
+      if (!request.participant_id().empty() && event.participant_id() != request.participant_id()) {
+        continue;
+      }
+      if (!kinds.empty() && kinds.count(event.kind()) == 0) continue;
+      *response.add_events() = std::move(event);
+    }
+    if (response.events_size() > 0 && !sink(response)) return absl::OkStatus();
+  }
+}
+
+absl::StatusOr<fieldwork::v1::ListDeadLettersResponse> Messenger::ListDeadLetters(
+    const fieldwork::v1::ListDeadLettersRequest& request) {
+  if (absl::Status s = ValidateId("trial_id", request.trial_id()); !s.ok()) return s;
+  int page_size = request.page_size() == 0 ? 100 : request.page_size();
+  if (page_size < 0 || page_size > 1000) {
+    return absl::InvalidArgumentError("page_size: must be 1..1000 (0 for the default 100)");
+  }
+  fieldwork::v1::ListDeadLettersResponse response;
+  std::string after = request.page_token();
+  while (response.dead_letters_size() < page_size) {
+    absl::StatusOr<std::vector<SendQueue::DeadLetterEntry>> page =
+        queue_.DeadLetters(request.trial_id(), after, page_size);
+    if (!page.ok()) return page.status();
+    if (page->empty()) {
+      after.clear();
+      break;
+    }
+    for (const SendQueue::DeadLetterEntry& d : *page) {
+      after = d.id;
+      absl::StatusOr<SendRef> ref = ParseSendRef(d.key);
+      if (!ref.ok()) continue;
+      if (!request.campaign_id().empty() && ref->campaign_id != request.campaign_id()) continue;
+      fieldwork::v1::DeadLetter* out = response.add_dead_letters();
+      out->set_id(d.id);
+      out->set_campaign_id(ref->campaign_id);
+      out->set_step(ref->step);
+      out->set_participant_id(ref->participant_id);
+      out->set_channel(ChannelToProto(d.channel));
+      out->set_attempts(d.attempts);
+      out->set_last_error(d.error);
+      *out->mutable_dead_at() = ToTimestamp(absl::FromUnixMillis(d.dead_ms));
+      if (response.dead_letters_size() == page_size) break;
+    }
+  }
+  response.set_next_page_token(response.dead_letters_size() == page_size ? after : "");
+  return response;
+}
+
+absl::StatusOr<fieldwork::v1::RetryDeadLettersResponse> Messenger::RetryDeadLetters(
+    const fieldwork::v1::RetryDeadLettersRequest& request) {
+  if (absl::Status s = ValidateId("trial_id", request.trial_id()); !s.ok()) return s;
+  std::vector<std::string> ids(request.ids().begin(), request.ids().end());
+  if (ids.empty() && request.all()) {
+    std::string after;
+    for (;;) {
+      absl::StatusOr<std::vector<SendQueue::DeadLetterEntry>> page =
+          queue_.DeadLetters(request.trial_id(), after, 1000);
+      if (!page.ok()) return page.status();
+      if (page->empty()) break;
+      for (const SendQueue::DeadLetterEntry& d : *page) {
+        after = d.id;
+        absl::StatusOr<SendRef> ref = ParseSendRef(d.key);
+        if (ref.ok() &&
+            (request.campaign_id().empty() || ref->campaign_id == request.campaign_id())) {
+          ids.push_back(d.id);
+        }
+      }
+    }
+  } else if (ids.empty()) {
+    return absl::InvalidArgumentError("ids: give the dead letters to retry, or set all");
+  }
+  fieldwork::v1::RetryDeadLettersResponse response;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    absl::StatusOr<bool> requeued = queue_.Requeue(request.trial_id(), ids[i], ToMs(clock_.Now()));
+    if (!requeued.ok()) return requeued.status();
+    if (*requeued) {
+      response.set_requeued(response.requeued() + 1);
+    } else if (!request.all()) {
+      fieldwork::v1::RowError* e = response.add_errors();
+      e->set_row(static_cast<int64_t>(i + 1));
+      e->set_field("ids");
+      e->set_reason("no such dead letter");
+      e->set_value(ids[i]);
+    }
+  }
+  return response;
+}
+
+}  // namespace fieldwork::messaging

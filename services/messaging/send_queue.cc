@@ -1,0 +1,573 @@
+#include "services/messaging/send_queue.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "services/messaging/domain/ids.h"
+#include "services/messaging/keys.h"
+
+namespace fieldwork::messaging {
+namespace {
+
+// Shared by every script: ARGV[1] is the trial's key prefix "fw:{<trial>}:msg:". The scripts
+// touch keys they build from it (records, counters, events); all share the trial's hash tag,
+// so they live in one slot.
+constexpr absl::string_view kPrelude = R"lua(
+local P = ARGV[1]
+local function split(key)
+  local _, c, s, p = string.match(key, '^([^:]+):([^:]+):([^:]+):(.+)$')
+  return c, s, p
+end
+local function arm_of(c, p) return redis.call('HGET', P .. 'arms:' .. c, p) or '' end
+local function count(c, s, arm, kind)
+  redis.call('HINCRBY', P .. 'counts:' .. c, s .. '|' .. arm .. '|' .. kind, 1)
+end
+local function emit(kind, c, s, p, now, extra)
+  local args = {P .. 'events', '*', 'e', kind, 'c', c, 's', s, 'p', p, 't', now}
+  for i = 1, #extra do args[#args + 1] = extra[i] end
+  redis.call('XADD', unpack(args))
+end
+local FINAL = {sent = true, dead = true, skipped = true, cancelled = true}
+)lua";
+
+LuaScript* MakeScript(absl::string_view body) {
+  return new LuaScript(absl::StrCat(kPrelude, body));
+}
+
+// ARGV: 1 prefix, 2 campaign, 3 now, then (key, due, arm) triples. Closes window 1: a send
+// whose record exists (planned before, or already further) is not planned again.
+const LuaScript& PlanScript() {
+  static const LuaScript* script = MakeScript(R"lua(
+local n = 0
+for i = 4, #ARGV, 3 do
+  local key, due, arm = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local rec = P .. 'rec:' .. key
+  if redis.call('EXISTS', rec) == 0 then
+    local c, s, p = split(key)
+    redis.call('HSET', rec, 'state', 'planned', 'attempt', 0)
+    redis.call('ZADD', P .. 'due', 'NX', due, key)
+    redis.call('HSET', P .. 'arms:' .. c, p, arm)
+    count(c, s, arm, 'planned')
+    emit('queued', c, s, p, ARGV[3], {'arm', arm, 'due', due})
+    n = n + 1
+  end
+end
+return n
+)lua");
+  return *script;
+}
+
+// KEYS: 1 due, 2 stream. ARGV: 1 now, 2 limit. Window 2: the move is whole or not at all.
+const LuaScript& MoveScript() {
+  static const LuaScript* script = new LuaScript(R"lua(
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0,
+                       tonumber(ARGV[2]))
+for i = 1, #due, 2 do
+  redis.call('XADD', KEYS[2], '*', 'k', due[i], 'd', due[i + 1])
+  redis.call('ZREM', KEYS[1], due[i])
+end
+return #due / 2
+)lua");
+  return *script;
+}
+
+// KEYS: 1 stream. ARGV: 1 prefix, 2 group, 3 owner, 4 now, 5 lease ms, then (id, key, due)
+// triples. Returns a flat array of (kind, attempt) pairs: kind 1 claimed, 2 done, 3 held,
+// 4 cancelled, 5 busy.
+const LuaScript& ClaimScript() {
+  static const LuaScript* script = MakeScript(R"lua(
+local group, owner, now, lease = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local out = {}
+for i = 6, #ARGV, 3 do
+  local id, key, due = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local c, s, p = split(key)
+  local rec = P .. 'rec:' .. key
+  local st = redis.call('HMGET', rec, 'state', 'owner', 'attempt', 'lease')
+  local state = st[1]
+  local live = state == 'claimed' and tonumber(st[4]) >= now
+  local cs = redis.call('GET', P .. 'cstate:' .. c)
+  if state and FINAL[state] then
+    redis.call('XACK', KEYS[1], group, id)
+    out[#out + 1] = 2; out[#out + 1] = 0
+  elseif live then
+    out[#out + 1] = 5; out[#out + 1] = 0
+  elseif cs == 'paused' then
+    redis.call('ZADD', P .. 'held:' .. c, due, key)
+    redis.call('XACK', KEYS[1], group, id)
+    out[#out + 1] = 3; out[#out + 1] = 0
+  elseif cs ~= 'running' then
+    redis.call('HSET', rec, 'state', 'cancelled')
+    local arm = arm_of(c, p)
+    count(c, s, arm, 'cancelled')
+    emit('cancelled', c, s, p, now, {'arm', arm})
+    redis.call('XACK', KEYS[1], group, id)
+    out[#out + 1] = 4; out[#out + 1] = 0
+  else
+    local attempt = (tonumber(st[3]) or 0) + 1
+    redis.call('HSET', rec, 'state', 'claimed', 'owner', owner, 'attempt', attempt,
+               'lease', now + lease)
+    out[#out + 1] = 1; out[#out + 1] = attempt
+  end
+end
+return out
+)lua");
+  return *script;
+}
+
+// ARGV: 1 prefix, 2 owner, 3 now, 4 lease ms, then (key, attempt) pairs. 1 when still held.
+const LuaScript& RenewScript() {
+  static const LuaScript* script = MakeScript(R"lua(
+local owner, now, lease = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local out = {}
+for i = 5, #ARGV, 2 do
+  local rec = P .. 'rec:' .. ARGV[i]
+  local st = redis.call('HMGET', rec, 'state', 'owner', 'attempt', 'lease')
+  if st[1] == 'claimed' and st[2] == owner and st[3] == ARGV[i + 1] and
+     tonumber(st[4]) >= now then
+    redis.call('HSET', rec, 'lease', now + lease)
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+return out
+)lua");
+  return *script;
+}
+
+// KEYS: 1 stream. ARGV: 1 prefix, 2 group, 3 owner, 4 now, then (id, key, kind, attempt,
+// retry_at, detail, channel, template version) octets. Windows 7 and 8.
+const LuaScript& CompleteScript() {
+  static const LuaScript* script = MakeScript(R"lua(
+local group, owner, now = ARGV[2], ARGV[3], ARGV[4]
+for i = 5, #ARGV, 8 do
+  local id, key, kind, attempt = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local retry_at, detail, ch, version = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+  local c, s, p = split(key)
+  local rec = P .. 'rec:' .. key
+  local st = redis.call('HMGET', rec, 'state', 'owner', 'attempt')
+  local mine = st[1] == 'claimed' and st[2] == owner and st[3] == attempt
+  local arm = arm_of(c, p)
+  if kind == 'sent' then
+    if st[1] ~= 'sent' then
+      redis.call('HSET', rec, 'state', 'sent', 'time', now, 'channel', ch, 'version', version)
+      count(c, s, arm, 'sent')
+      emit('sent', c, s, p, now, {'arm', arm, 'ch', ch, 'v', version, 'a', attempt})
+    end
+  elseif mine then
+    if kind == 'retry' then
+      redis.call('HSET', rec, 'state', 'retry', 'error', detail)
+      redis.call('ZADD', P .. 'due', retry_at, key)
+      count(c, s, arm, 'failed')
+      emit('failed', c, s, p, now, {'arm', arm, 'ch', ch, 'a', attempt, 'd', detail})
+    elseif kind == 'dead' then
+      redis.call('HSET', rec, 'state', 'dead', 'error', detail)
+      redis.call('XADD', P .. 'dead', '*', 'k', key, 'error', detail, 'attempts', attempt,
+                 'ch', ch, 't', now)
+      count(c, s, arm, 'dead')
+      emit('dead_lettered', c, s, p, now, {'arm', arm, 'ch', ch, 'a', attempt, 'd', detail})
+    else
+      redis.call('HSET', rec, 'state', 'skipped', 'error', detail)
+      count(c, s, arm, 'skipped')
+      emit('skipped', c, s, p, now, {'arm', arm, 'd', detail})
+    end
+  end
+  redis.call('XACK', KEYS[1], group, id)
+end
+return 1
+)lua");
+  return *script;
+}
+
+// ARGV: 1 prefix, 2 campaign, 3 action (pause / resume / start / draft).
+const LuaScript& StateScript() {
+  static const LuaScript* script = MakeScript(R"lua(
+local c, action = ARGV[2], ARGV[3]
+local key = P .. 'cstate:' .. c
+local cur = redis.call('GET', key)
+if action == 'pause' then
+  if cur == 'paused' then return 0 end
+  if cur ~= 'running' then
+    return redis.error_reply('FAILED_PRECONDITION: campaign_id: campaign is ' ..
+                             (cur or 'unknown') .. ', not running')
+  end
+  redis.call('SET', key, 'paused')
+elseif action == 'resume' then
+  if cur == 'running' then return 0 end
+  if cur ~= 'paused' then
+    return redis.error_reply('FAILED_PRECONDITION: campaign_id: campaign is ' ..
+                             (cur or 'unknown') .. ', not paused')
+  end
+  redis.call('SET', key, 'running')
+  redis.call('ZUNIONSTORE', P .. 'due', 2, P .. 'due', P .. 'held:' .. c, 'AGGREGATE', 'MIN')
+  redis.call('DEL', P .. 'held:' .. c)
+else
+  redis.call('SET', key, action)
+end
+return 1
+)lua");
+  return *script;
+}
+
+// ARGV: 1 prefix, 2 campaign, 3 now, 4 reason, 5 "<trial>:<campaign>:" key prefix.
+const LuaScript& CancelScript() {
+  static const LuaScript* script = MakeScript(R"lua(
+local c, now, reason, kp = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+redis.call('SET', P .. 'cstate:' .. c, 'cancelled')
+local dropped = 0
+local function drop(zkey)
+  local members = redis.call('ZRANGE', zkey, 0, -1)
+  for _, key in ipairs(members) do
+    if string.sub(key, 1, #kp) == kp then
+      redis.call('ZREM', zkey, key)
+      local rec = P .. 'rec:' .. key
+      local state = redis.call('HGET', rec, 'state')
+      if not (state and FINAL[state]) then
+        local _, s, p = split(key)
+        redis.call('HSET', rec, 'state', 'cancelled')
+        local arm = arm_of(c, p)
+        count(c, s, arm, 'cancelled')
+        emit('cancelled', c, s, p, now, {'arm', arm, 'd', reason})
+        dropped = dropped + 1
+      end
+    end
+  end
+end
+drop(P .. 'due')
+drop(P .. 'held:' .. c)
+redis.call('DEL', P .. 'held:' .. c)
+return dropped
+)lua");
+  return *script;
+}
+
+// KEYS: 1 dead stream. ARGV: 1 prefix, 2 dead id, 3 now. 1 when requeued.
+const LuaScript& RequeueScript() {
+  static const LuaScript* script = MakeScript(R"lua(
+local entries = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+if #entries == 0 then return 0 end
+local fields = entries[1][2]
+local key
+for i = 1, #fields, 2 do if fields[i] == 'k' then key = fields[i + 1] end end
+redis.call('XDEL', KEYS[1], ARGV[2])
+if not key then return 0 end
+local rec = P .. 'rec:' .. key
+if redis.call('HGET', rec, 'state') ~= 'dead' then return 0 end
+redis.call('HSET', rec, 'state', 'planned', 'attempt', 0)
+redis.call('ZADD', P .. 'due', ARGV[3], key)
+return 1
+)lua");
+  return *script;
+}
+
+int64_t ParseInt(absl::string_view text) {
+  int64_t v = 0;
+  if (absl::SimpleAtoi(text, &v)) return v;
+  double d = 0;
+  if (absl::SimpleAtod(text, &d)) return static_cast<int64_t>(d);
+  return 0;
+}
+
+std::string Ms(absl::Duration d) { return absl::StrCat(absl::ToInt64Milliseconds(d)); }
+
+// [[id, [f, v, ...]], ...] -> entries (nil elements, deleted entries, are left out).
+std::vector<StreamEntry> ParseEntries(const RedisReply& list) {
+  std::vector<StreamEntry> out;
+  if (list.type() != RedisReply::Type::kArray) return out;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const RedisReply item = list[i];
+    if (item.type() != RedisReply::Type::kArray || item.size() < 2) continue;
+    StreamEntry entry;
+    entry.id = std::string(item[0].str());
+    const RedisReply fields = item[1];
+    if (fields.type() != RedisReply::Type::kArray) continue;
+    for (size_t f = 0; f + 1 < fields.size(); f += 2) {
+      if (fields[f].str() == "k") entry.key = std::string(fields[f + 1].str());
+      if (fields[f].str() == "d") entry.due_ms = ParseInt(fields[f + 1].str());
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<SendRef> ParseSendRef(absl::string_view idempotency_key) {
+  std::vector<std::string> parts = absl::StrSplit(idempotency_key, ':');
+  int step = 0;
+  if (parts.size() != 4 || !IsValidId(parts[0]) || !IsValidId(parts[1]) ||
+      !absl::SimpleAtoi(parts[2], &step) || step < 0 || !IsValidId(parts[3])) {
+    return absl::InvalidArgumentError("idempotency key: not <trial>:<campaign>:<step>:<id>");
+  }
+  return SendRef{parts[0], parts[1], step, parts[3]};
+}
+
+SendQueue::SendQueue(RedisClient& redis, QueueOptions options) : redis_(redis), options_(options) {}
+
+absl::Status SendQueue::EnsureGroup(absl::string_view trial) {
+  absl::StatusOr<RedisReply> reply =
+      redis_.Command({"XGROUP", "CREATE", keys::Stream(trial), keys::kGroup, "0", "MKSTREAM"});
+  if (!reply.ok() && !absl::StrContains(reply.status().message(), "BUSYGROUP")) {
+    return reply.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> SendQueue::Plan(absl::string_view trial, absl::string_view campaign,
+                                        const std::vector<PlannedEntry>& sends, int64_t now_ms) {
+  if (absl::Status s = EnsureGroup(trial); !s.ok()) return s;
+  if (absl::StatusOr<RedisReply> r = redis_.Command({"SADD", keys::Trials(), trial}); !r.ok()) {
+    return r.status();
+  }
+  int64_t planned = 0;
+  constexpr size_t kChunk = 2000;
+  for (size_t start = 0; start < sends.size(); start += kChunk) {
+    std::vector<std::string> args = {keys::Prefix(trial), std::string(campaign),
+                                     absl::StrCat(now_ms)};
+    for (size_t i = start; i < std::min(sends.size(), start + kChunk); ++i) {
+      args.push_back(sends[i].key);
+      args.push_back(absl::StrCat(sends[i].due_ms));
+      args.push_back(sends[i].arm);
+    }
+    absl::StatusOr<RedisReply> reply = redis_.Eval(PlanScript(), {keys::Due(trial)}, args);
+    if (!reply.ok()) return reply.status();
+    planned += reply->integer();
+  }
+  return planned;
+}
+
+absl::StatusOr<int64_t> SendQueue::MoveDue(absl::string_view trial, int64_t now_ms, int64_t limit) {
+  absl::StatusOr<RedisReply> reply =
+      redis_.Eval(MoveScript(), {keys::Due(trial), keys::Stream(trial)},
+                  {absl::StrCat(now_ms), absl::StrCat(limit)});
+  if (!reply.ok()) return reply.status();
+  return reply->integer();
+}
+
+absl::StatusOr<std::vector<std::string>> SendQueue::Trials() {
+  absl::StatusOr<RedisReply> reply = redis_.Command({"SMEMBERS", keys::Trials()});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> out;
+  for (size_t i = 0; i < reply->size(); ++i) out.emplace_back((*reply)[i].str());
+  return out;
+}
+
+absl::StatusOr<std::vector<StreamEntry>> SendQueue::Read(absl::string_view trial,
+                                                         absl::string_view consumer, int count,
+                                                         absl::Duration block) {
+  std::vector<std::string> args = {"XREADGROUP",          "GROUP", std::string(keys::kGroup),
+                                   std::string(consumer), "COUNT", absl::StrCat(count)};
+  if (block > absl::ZeroDuration()) {
+    args.push_back("BLOCK");
+    args.push_back(Ms(block));
+  }
+  args.insert(args.end(), {"STREAMS", keys::Stream(trial), ">"});
+  absl::StatusOr<RedisReply> reply = redis_.Command(args);
+  if (!reply.ok()) {
+    if (absl::StrContains(reply.status().message(), "NOGROUP")) {
+      if (absl::Status s = EnsureGroup(trial); !s.ok()) return s;
+      return std::vector<StreamEntry>{};
+    }
+    return reply.status();
+  }
+  if (reply->type() != RedisReply::Type::kArray || reply->size() == 0) {
+    return std::vector<StreamEntry>{};
+  }
+  return ParseEntries((*reply)[0][1]);
+}
+
+absl::StatusOr<std::vector<StreamEntry>> SendQueue::Reclaim(absl::string_view trial,
+                                                            absl::string_view consumer, int count) {
+  absl::StatusOr<RedisReply> reply =
+      redis_.Command({"XAUTOCLAIM", keys::Stream(trial), keys::kGroup, consumer,
+                      Ms(options_.reclaim_idle), "0", "COUNT", absl::StrCat(count)});
+  if (!reply.ok()) {
+    if (absl::StrContains(reply.status().message(), "NOGROUP")) return std::vector<StreamEntry>{};
+    return reply.status();
+  }
+  if (reply->type() != RedisReply::Type::kArray || reply->size() < 2) {
+    return std::vector<StreamEntry>{};
+  }
+  return ParseEntries((*reply)[1]);
+}
+
+absl::StatusOr<std::vector<ClaimResult>> SendQueue::Claim(absl::string_view trial,
+                                                          absl::string_view consumer,
+                                                          const std::vector<StreamEntry>& entries,
+                                                          int64_t now_ms) {
+  std::vector<ClaimResult> results;
+  if (entries.empty()) return results;
+  std::vector<std::string> args = {keys::Prefix(trial), std::string(keys::kGroup),
+                                   std::string(consumer), absl::StrCat(now_ms), Ms(options_.lease)};
+  for (const StreamEntry& e : entries) {
+    args.push_back(e.id);
+    args.push_back(e.key);
+    args.push_back(absl::StrCat(e.due_ms));
+  }
+  absl::StatusOr<RedisReply> reply = redis_.Eval(ClaimScript(), {keys::Stream(trial)}, args);
+  if (!reply.ok()) return reply.status();
+  if (reply->size() != 2 * entries.size()) {
+    return absl::InternalError("claim script returned the wrong number of results");
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    ClaimResult r;
+    switch ((*reply)[2 * i].integer()) {
+      case 1:
+        r.kind = ClaimResult::Kind::kClaimed;
+        break;
+      case 3:
+        r.kind = ClaimResult::Kind::kHeld;
+        break;
+      case 4:
+        r.kind = ClaimResult::Kind::kCancelled;
+        break;
+      case 5:
+        r.kind = ClaimResult::Kind::kBusy;
+        break;
+      default:
+        r.kind = ClaimResult::Kind::kDone;
+        break;
+    }
+    r.attempt = static_cast<int>((*reply)[2 * i + 1].integer());
+    results.push_back(r);
+  }
+  return results;
+}
+
+absl::StatusOr<std::vector<bool>> SendQueue::RenewLeases(absl::string_view trial,
+                                                         absl::string_view consumer,
+                                                         const std::vector<StreamEntry>& entries,
+                                                         const std::vector<int>& attempts,
+                                                         int64_t now_ms) {
+  std::vector<bool> out;
+  if (entries.empty()) return out;
+  std::vector<std::string> args = {keys::Prefix(trial), std::string(consumer), absl::StrCat(now_ms),
+                                   Ms(options_.lease)};
+  for (size_t i = 0; i < entries.size(); ++i) {
+    args.push_back(entries[i].key);
+    args.push_back(absl::StrCat(attempts[i]));
+  }
+  absl::StatusOr<RedisReply> reply = redis_.Eval(RenewScript(), {keys::Stream(trial)}, args);
+  if (!reply.ok()) return reply.status();
+  for (size_t i = 0; i < reply->size(); ++i) out.push_back((*reply)[i].integer() == 1);
+  return out;
+}
+
+absl::Status SendQueue::Complete(absl::string_view trial, absl::string_view consumer,
+                                 const std::vector<Completion>& completions, int64_t now_ms) {
+  if (completions.empty()) return absl::OkStatus();
+  std::vector<std::string> args = {keys::Prefix(trial), std::string(keys::kGroup),
+                                   std::string(consumer), absl::StrCat(now_ms)};
+  for (const Completion& c : completions) {
+    args.push_back(c.entry.id);
+    args.push_back(c.entry.key);
+    switch (c.kind) {
+      case Completion::Kind::kSent:
+        args.push_back("sent");
+        break;
+      case Completion::Kind::kRetry:
+        args.push_back("retry");
+        break;
+      case Completion::Kind::kDead:
+        args.push_back("dead");
+        break;
+      case Completion::Kind::kSkipped:
+        args.push_back("skipped");
+        break;
+    }
+    args.push_back(absl::StrCat(c.attempt));
+    args.push_back(absl::StrCat(c.retry_at_ms));
+    args.push_back(c.detail);
+    args.push_back(c.channel);
+    args.push_back(absl::StrCat(c.template_version));
+  }
+  return redis_.Eval(CompleteScript(), {keys::Stream(trial)}, args).status();
+}
+
+absl::Status SendQueue::SetState(absl::string_view trial, absl::string_view campaign,
+                                 absl::string_view state) {
+  return redis_
+      .Eval(StateScript(), {keys::CampaignState(trial, campaign)},
+            {keys::Prefix(trial), std::string(campaign), std::string(state)})
+      .status();
+}
+
+absl::Status SendQueue::Pause(absl::string_view trial, absl::string_view campaign) {
+  return SetState(trial, campaign, "pause");
+}
+
+absl::Status SendQueue::Resume(absl::string_view trial, absl::string_view campaign) {
+  return SetState(trial, campaign, "resume");
+}
+
+absl::StatusOr<int64_t> SendQueue::Cancel(absl::string_view trial, absl::string_view campaign,
+                                          int64_t now_ms, absl::string_view reason) {
+  absl::StatusOr<RedisReply> reply =
+      redis_.Eval(CancelScript(), {keys::CampaignState(trial, campaign)},
+                  {keys::Prefix(trial), std::string(campaign), absl::StrCat(now_ms),
+                   std::string(reason), absl::StrCat(trial, ":", campaign, ":")});
+  if (!reply.ok()) return reply.status();
+  return reply->integer();
+}
+
+absl::StatusOr<std::string> SendQueue::State(absl::string_view trial, absl::string_view campaign) {
+  absl::StatusOr<RedisReply> reply = redis_.Command({"GET", keys::CampaignState(trial, campaign)});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_nil()) return std::string();
+  return std::string(reply->str());
+}
+
+absl::StatusOr<SendQueue::Depth> SendQueue::QueueDepth(absl::string_view trial) {
+  absl::StatusOr<std::vector<RedisReply>> replies =
+      redis_.Pipeline({{"ZCARD", keys::Due(trial)},
+                       {"ZRANGE", keys::Due(trial), "0", "0", "WITHSCORES"},
+                       {"XLEN", keys::Stream(trial)}});
+  if (!replies.ok()) return replies.status();
+  Depth depth;
+  depth.waiting = (*replies)[0].integer();
+  if ((*replies)[1].size() == 2) depth.oldest_due_ms = ParseInt((*replies)[1][1].str());
+  depth.in_stream =
+      (*replies)[2].type() == RedisReply::Type::kInteger ? (*replies)[2].integer() : 0;
+  return depth;
+}
+
+absl::StatusOr<std::vector<SendQueue::DeadLetterEntry>> SendQueue::DeadLetters(
+    absl::string_view trial, absl::string_view after_id, int count) {
+  const std::string start = after_id.empty() ? "-" : absl::StrCat("(", after_id);
+  absl::StatusOr<RedisReply> reply =
+      redis_.Command({"XRANGE", keys::Dead(trial), start, "+", "COUNT", absl::StrCat(count)});
+  if (!reply.ok()) return reply.status();
+  std::vector<DeadLetterEntry> out;
+  for (size_t i = 0; i < reply->size(); ++i) {
+    const RedisReply item = (*reply)[i];
+    DeadLetterEntry d;
+    d.id = std::string(item[0].str());
+    const RedisReply fields = item[1];
+    for (size_t f = 0; f + 1 < fields.size(); f += 2) {
+      const absl::string_view name = fields[f].str();
+      const absl::string_view value = fields[f + 1].str();
+      if (name == "k") d.key = std::string(value);
+      if (name == "error") d.error = std::string(value);
+      if (name == "ch") d.channel = std::string(value);
+      if (name == "attempts") d.attempts = static_cast<int>(ParseInt(value));
+      if (name == "t") d.dead_ms = ParseInt(value);
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+absl::StatusOr<bool> SendQueue::Requeue(absl::string_view trial, absl::string_view dead_id,
+                                        int64_t now_ms) {
+  absl::StatusOr<RedisReply> reply =
+      redis_.Eval(RequeueScript(), {keys::Dead(trial)},
+                  {keys::Prefix(trial), std::string(dead_id), absl::StrCat(now_ms)});
+  if (!reply.ok()) return reply.status();
+  return reply->integer() == 1;
+}
+
+}  // namespace fieldwork::messaging

@@ -1,0 +1,168 @@
+// The Redis send queue: due sends in a sorted set, a scheduler step that moves due ones into a
+// stream atomically, workers in a consumer group, the idempotency record per send (taken before
+// delivery, changed only by compare-and-set in Lua), retry, dead letters, pause/resume/cancel.
+// Every crash window it closes is listed in services/messaging/README.md ("Crash windows").
+#ifndef FIELDWORK_SERVICES_MESSAGING_SEND_QUEUE_H_
+#define FIELDWORK_SERVICES_MESSAGING_SEND_QUEUE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "services/common/redis_client.h"
+
+namespace fieldwork::messaging {
+
+// The parts of an idempotency key "<trial>:<campaign>:<step>:<participant>".
+struct SendRef {
+  std::string trial_id;
+  std::string campaign_id;
+  int step = 0;
+  std::string participant_id;
+};
+absl::StatusOr<SendRef> ParseSendRef(absl::string_view idempotency_key);
+
+// One send to plan: its idempotency key, due time and the arm it was planned for (for the
+// per-arm counters; empty when not allocated).
+struct PlannedEntry {
+  std::string key;
+  int64_t due_ms = 0;
+  std::string arm;
+};
+
+// One stream entry a worker holds.
+struct StreamEntry {
+  std::string id;  // the stream entry id
+  std::string key;
+  int64_t due_ms = 0;
+};
+
+struct ClaimResult {
+  enum class Kind {
+    kClaimed,    // this worker may deliver: attempt is the attempt number
+    kDone,       // already sent / dead / skipped / cancelled: acknowledged, nothing to do
+    kHeld,       // the campaign is paused: moved to its held set and acknowledged
+    kCancelled,  // the campaign is cancelled: recorded and acknowledged
+    kBusy,       // another worker holds an unexpired lease: left pending for later
+  };
+  Kind kind = Kind::kDone;
+  int attempt = 0;
+};
+
+// What became of one claimed send.
+struct Completion {
+  enum class Kind { kSent, kRetry, kDead, kSkipped };
+  Kind kind = Kind::kSent;
+  StreamEntry entry;
+  int attempt = 0;
+  int64_t retry_at_ms = 0;  // kRetry
+  std::string detail;       // kRetry / kDead / kSkipped: why (never contact details)
+  std::string channel;      // "email" / "sms" / "" when none was chosen
+  std::string arm;          // the participant's arm at send time, for counters and events
+  int64_t template_version = 0;
+};
+
+struct QueueOptions {
+  // How long a claim stays valid: a worker that has not finished by then may be taken over.
+  // Several times the delivery timeout (README, window 9).
+  absl::Duration lease = absl::Minutes(5);
+  // The idle time after which XAUTOCLAIM hands a dead worker's entries to a live one.
+  absl::Duration reclaim_idle = absl::Minutes(5);
+};
+
+class SendQueue {
+ public:
+  SendQueue(RedisClient& redis, QueueOptions options = {});
+
+  // Plans sends for `campaign` (ZADD NX, so planning again adds nothing and moves no due time)
+  // and records a queued event for each one that is new. Returns the number newly planned.
+  absl::StatusOr<int64_t> Plan(absl::string_view trial, absl::string_view campaign,
+                               const std::vector<PlannedEntry>& sends, int64_t now_ms);
+
+  // Moves up to `limit` sends due at `now_ms` from the sorted set into the stream, in one Lua
+  // script (README, window 2). Returns how many moved.
+  absl::StatusOr<int64_t> MoveDue(absl::string_view trial, int64_t now_ms, int64_t limit);
+
+  // Every trial that has ever had a send planned.
+  absl::StatusOr<std::vector<std::string>> Trials();
+
+  // New entries for `consumer` (XREADGROUP >), waiting up to `block` (zero: do not wait).
+  absl::StatusOr<std::vector<StreamEntry>> Read(absl::string_view trial, absl::string_view consumer,
+                                                int count, absl::Duration block);
+  // Entries other consumers have held longer than reclaim_idle (XAUTOCLAIM), now `consumer`'s.
+  absl::StatusOr<std::vector<StreamEntry>> Reclaim(absl::string_view trial,
+                                                   absl::string_view consumer, int count);
+
+  // Takes the idempotency record of each entry for `consumer` (one script for the batch):
+  // new → claimed{attempt 1}; retry{n} → claimed{n+1}; claimed with an expired lease →
+  // claimed{n+1} for this consumer; anything final → acknowledged. Checks the campaign's state
+  // first: a paused campaign's sends are held, a cancelled one's recorded as cancelled.
+  absl::StatusOr<std::vector<ClaimResult>> Claim(absl::string_view trial,
+                                                 absl::string_view consumer,
+                                                 const std::vector<StreamEntry>& entries,
+                                                 int64_t now_ms);
+
+  // True for each entry whose claim `consumer` still holds with an unexpired lease, extending
+  // it (the check just before handing messages to the provider, README window 9).
+  absl::StatusOr<std::vector<bool>> RenewLeases(absl::string_view trial, absl::string_view consumer,
+                                                const std::vector<StreamEntry>& entries,
+                                                const std::vector<int>& attempts, int64_t now_ms);
+
+  // Records each outcome, its event and counters, and acknowledges the entry, in one script:
+  // sent → record sent; retry → record retry{n} and ZADD at retry_at (README window 8); dead →
+  // record dead and an entry in the dead-letter stream; skipped → record skipped. A consumer
+  // that lost its claim still records "sent" (it holds the truth) but nothing else.
+  absl::Status Complete(absl::string_view trial, absl::string_view consumer,
+                        const std::vector<Completion>& completions, int64_t now_ms);
+
+  // Campaign state changes. Pause: running → paused. Resume: paused → running, held sends back
+  // into the sorted set at their due times. Cancel: unsent sends (held or waiting) dropped and
+  // recorded; returns how many.
+  absl::Status SetState(absl::string_view trial, absl::string_view campaign,
+                        absl::string_view state);
+  absl::Status Pause(absl::string_view trial, absl::string_view campaign);
+  absl::Status Resume(absl::string_view trial, absl::string_view campaign);
+  absl::StatusOr<int64_t> Cancel(absl::string_view trial, absl::string_view campaign,
+                                 int64_t now_ms, absl::string_view reason);
+  // "" when the campaign has no state.
+  absl::StatusOr<std::string> State(absl::string_view trial, absl::string_view campaign);
+
+  // Sends waiting in the sorted set, and the due time of the oldest (0 when empty).
+  struct Depth {
+    int64_t waiting = 0;
+    int64_t oldest_due_ms = 0;
+    int64_t in_stream = 0;  // entries not yet acknowledged
+  };
+  absl::StatusOr<Depth> QueueDepth(absl::string_view trial);
+
+  // Dead letters; requeue puts them back (attempts start over; a send that was meanwhile
+  // delivered is not sent again).
+  struct DeadLetterEntry {
+    std::string id;
+    std::string key;
+    std::string error;
+    std::string channel;
+    int attempts = 0;
+    int64_t dead_ms = 0;
+  };
+  absl::StatusOr<std::vector<DeadLetterEntry>> DeadLetters(absl::string_view trial,
+                                                           absl::string_view after_id, int count);
+  // Returns whether the dead letter existed and was requeued.
+  absl::StatusOr<bool> Requeue(absl::string_view trial, absl::string_view dead_id, int64_t now_ms);
+
+  const QueueOptions& options() const { return options_; }
+
+ private:
+  absl::Status EnsureGroup(absl::string_view trial);
+
+  RedisClient& redis_;
+  QueueOptions options_;
+};
+
+}  // namespace fieldwork::messaging
+
+#endif  // FIELDWORK_SERVICES_MESSAGING_SEND_QUEUE_H_

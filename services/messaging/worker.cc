@@ -1,0 +1,456 @@
+#include "services/messaging/worker.h"
+
+#include <algorithm>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "services/common/logging.h"
+#include "services/messaging/convert.h"
+#include "services/messaging/domain/guards.h"
+#include "services/messaging/domain/schedule.h"
+#include "services/messaging/domain/template.h"
+#include "services/messaging/keys.h"
+
+namespace fieldwork::messaging {
+namespace {
+
+struct Item {
+  StreamEntry entry;
+  int attempt = 0;
+  SendRef ref;
+};
+
+struct Ready {
+  Item item;
+  OutgoingMessage message;
+  std::string arm;
+  int64_t template_version = 0;
+};
+
+std::string DomainOf(const std::string& address) {
+  const size_t at = address.rfind('@');
+  std::string domain = at == std::string::npos ? address : address.substr(at + 1);
+  while (!domain.empty() && domain.back() == '>') domain.pop_back();
+  return domain.empty() ? "localhost" : domain;
+}
+
+}  // namespace
+
+Worker::Worker(WorkerDeps deps, WorkerOptions options)
+    : deps_(deps), options_(std::move(options)) {}
+
+absl::StatusOr<const Worker::CampaignInfo*> Worker::GetCampaign(const std::string& trial,
+                                                                const std::string& campaign) {
+  const std::string cache_key = absl::StrCat(trial, "|", campaign);
+  if (auto it = campaigns_.find(cache_key); it != campaigns_.end()) return it->second.get();
+  absl::StatusOr<fieldwork::v1::CampaignDefinition> def = deps_.store->GetCampaign(trial, campaign);
+  if (!def.ok()) return def.status();
+  absl::StatusOr<Campaign> domain = CampaignFromProto(trial, *def);
+  if (!domain.ok()) return domain.status();
+  auto info = std::make_unique<CampaignInfo>(CampaignInfo{*def, *std::move(domain)});
+  const CampaignInfo* raw = info.get();
+  // Definitions never change once created (CreateCampaign refuses a different one), so the
+  // cache needs no invalidation; the campaign's state is checked in Redis on every claim.
+  campaigns_.emplace(cache_key, std::move(info));
+  return raw;
+}
+
+absl::Status Worker::TakeTokens(DeliveryChannel channel, int64_t n) {
+  const std::optional<TokenBucketConfig>& config =
+      channel == DeliveryChannel::kEmail ? options_.email_rate : options_.sms_rate;
+  if (!config.has_value()) return absl::OkStatus();
+  static const LuaScript* script = new LuaScript(std::string(TokenBucketLuaScript()));
+  const std::string bucket = keys::Bucket(DeliveryChannelName(channel));
+  while (n > 0) {
+    const int64_t take = std::min(n, config->capacity);
+    absl::StatusOr<RedisReply> reply = deps_.store->redis().Eval(
+        *script, {bucket},
+        {absl::StrCat(config->capacity), absl::StrCat(config->refill_millitokens_per_second),
+         absl::StrCat(absl::ToUnixMillis(deps_.clock->Now())), absl::StrCat(take)});
+    if (!reply.ok()) return reply.status();
+    if ((*reply)[0].integer() == 1) {
+      n -= take;
+    } else {
+      // The limiter runs on the injected clock; with a manual clock the test advances time.
+      absl::SleepFor(absl::Milliseconds(std::clamp<int64_t>((*reply)[1].integer(), 1, 1000)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> Worker::RunOnce() {
+  absl::StatusOr<std::vector<std::string>> trials = deps_.queue->Trials();
+  if (!trials.ok()) return trials.status();
+  int done = 0;
+  for (const std::string& trial : *trials) {
+    absl::StatusOr<int> n = ProcessTrial(trial);
+    if (!n.ok()) return n.status();
+    done += *n;
+  }
+  return done;
+}
+
+void Worker::Run(const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    absl::StatusOr<int> n = RunOnce();
+    if (!n.ok()) {
+      logging::Warning("worker pass failed", {{"error", n.status().ToString()}});
+      absl::SleepFor(absl::Milliseconds(200));
+    } else if (*n == 0) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  }
+}
+
+absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
+  SendQueue& queue = *deps_.queue;
+  absl::StatusOr<std::vector<StreamEntry>> entries =
+      queue.Reclaim(trial, options_.consumer, options_.batch);
+  if (!entries.ok()) return entries.status();
+  if (static_cast<int>(entries->size()) < options_.batch) {
+    absl::StatusOr<std::vector<StreamEntry>> fresh =
+        queue.Read(trial, options_.consumer, options_.batch - static_cast<int>(entries->size()),
+                   entries->empty() ? options_.block : absl::ZeroDuration());
+    if (!fresh.ok()) return fresh.status();
+    entries->insert(entries->end(), fresh->begin(), fresh->end());
+  }
+  if (entries->empty()) return 0;
+
+  const absl::Time claimed_at = deps_.clock->Now();
+  absl::StatusOr<std::vector<ClaimResult>> claims =
+      queue.Claim(trial, options_.consumer, *entries, ToMs(claimed_at));
+  if (!claims.ok()) return claims.status();
+
+  std::vector<Item> items;
+  std::vector<Completion> completions;
+  std::vector<std::string> participants;
+  for (size_t i = 0; i < entries->size(); ++i) {
+    if ((*claims)[i].kind != ClaimResult::Kind::kClaimed) continue;
+    Item item{(*entries)[i], (*claims)[i].attempt, {}};
+    absl::StatusOr<SendRef> ref = ParseSendRef(item.entry.key);
+    if (!ref.ok()) {
+      completions.push_back({Completion::Kind::kDead, item.entry, item.attempt, 0,
+                             std::string(ref.status().message()), "", "", 0});
+      continue;
+    }
+    item.ref = *std::move(ref);
+    participants.push_back(item.ref.participant_id);
+    items.push_back(std::move(item));
+  }
+  absl::StatusOr<std::map<std::string, Contact>> contacts =
+      deps_.store->GetContacts(trial, participants);
+  if (!contacts.ok()) return contacts.status();
+  absl::StatusOr<std::map<std::string, OptOuts>> opt_outs =
+      deps_.store->GetOptOuts(trial, participants);
+  if (!opt_outs.ok()) return opt_outs.status();
+
+  const absl::Time now = deps_.clock->Now();
+  const int64_t now_ms = ToMs(now);
+  std::map<std::string, absl::StatusOr<TemplateVersion>> templates;
+  std::vector<Ready> ready;
+  // A failure that is worth retrying (a service we ask is down), bounded by the attempt limit.
+  auto transient = [&](const Item& item, const std::string& detail) {
+    const DeliveryOutcome outcome{DeliveryOutcome::Kind::kNetworkError, 0, detail};
+    const RetryDecision d = DecideRetry(options_.retry, item.entry.key, item.attempt, outcome, now);
+    Completion c{d.action == RetryDecision::Action::kRetry ? Completion::Kind::kRetry
+                                                           : Completion::Kind::kDead,
+                 item.entry,
+                 item.attempt,
+                 ToMs(d.retry_at),
+                 d.action == RetryDecision::Action::kRetry ? detail : d.reason,
+                 "",
+                 "",
+                 0};
+    completions.push_back(std::move(c));
+  };
+  auto permanent = [&](const Item& item, const std::string& detail, const std::string& channel) {
+    completions.push_back(
+        {Completion::Kind::kDead, item.entry, item.attempt, 0, detail, channel, "", 0});
+  };
+
+  for (Item& item : items) {
+    absl::StatusOr<const CampaignInfo*> info = GetCampaign(trial, item.ref.campaign_id);
+    if (!info.ok()) {
+      permanent(item, std::string(info.status().message()), "");
+      continue;
+    }
+    const Campaign& campaign = (*info)->campaign;
+    if (item.ref.step < 0 || static_cast<size_t>(item.ref.step) >= campaign.steps.size()) {
+      permanent(item, "step: out of range for the campaign", "");
+      continue;
+    }
+    const size_t step = static_cast<size_t>(item.ref.step);
+    const bool needs_arm = !campaign.audience.all_enrolled || !campaign.audience.arms.empty();
+    absl::StatusOr<ParticipantRecord> record = deps_.allocations->Lookup(
+        trial, item.ref.participant_id, needs_arm ? campaign.audience.factor : "");
+    if (!record.ok()) {
+      transient(item, absl::StrCat("randomisation: ", record.status().message()));
+      continue;
+    }
+    SendFacts facts;
+    facts.enrolment = record->enrolment;
+    facts.left_at = record->left_at;
+    facts.current_arm = record->arm;
+    if (!record->site.empty()) facts.site = record->site;
+    if (!record->cohort.empty()) facts.cohort = record->cohort;
+    if (auto it = opt_outs->find(item.ref.participant_id); it != opt_outs->end()) {
+      facts.opt_outs = it->second;
+    }
+    const Contact* contact = nullptr;
+    if (auto it = contacts->find(item.ref.participant_id); it != contacts->end()) {
+      contact = &it->second;
+      facts.has_email = !contact->email.empty();
+      facts.has_phone = !contact->phone.empty();
+      facts.preference = contact->preference;
+    }
+    if (campaign.steps[step].reminder) {
+      if (deps_.responses == nullptr) {
+        transient(item, "survey-ingest: no response lookup configured");
+        continue;
+      }
+      absl::StatusOr<bool> responded =
+          deps_.responses->HasAcceptedResponse(trial, campaign.wave_id, item.ref.participant_id);
+      if (!responded.ok()) {
+        transient(item, absl::StrCat("survey-ingest: ", responded.status().message()));
+        continue;
+      }
+      facts.has_accepted_response = *responded;
+    }
+    absl::StatusOr<SendDecision> decision = DecideSend(campaign, step, facts, now);
+    if (!decision.ok()) {
+      permanent(item, std::string(decision.status().message()), "");
+      continue;
+    }
+    const std::string arm = record->arm.value_or("");
+    if (!decision->send) {
+      completions.push_back({Completion::Kind::kSkipped, item.entry, item.attempt, 0,
+                             absl::StrCat(SkipReasonName(decision->reason), ": ", decision->detail),
+                             "", arm, 0});
+      continue;
+    }
+    const std::string channel_name(DeliveryChannelName(decision->channel));
+    const std::string& template_id = campaign.steps[step].template_id;
+    auto tmpl_it = templates.find(template_id);
+    if (tmpl_it == templates.end()) {
+      tmpl_it =
+          templates.emplace(template_id, deps_.store->LatestTemplate(trial, template_id)).first;
+    }
+    if (!tmpl_it->second.ok()) {
+      if (absl::IsNotFound(tmpl_it->second.status())) {
+        permanent(item, std::string(tmpl_it->second.status().message()), channel_name);
+      } else {
+        transient(item, std::string(tmpl_it->second.status().message()));
+      }
+      continue;
+    }
+    const TemplateVersion& tmpl = *tmpl_it->second;
+
+    LinkClaims base;
+    base.trial_id = trial;
+    base.campaign_id = item.ref.campaign_id;
+    base.step = static_cast<uint32_t>(step);
+    base.participant_id = item.ref.participant_id;
+    RenderData data;
+    data.first_name = contact != nullptr ? contact->first_name : "";
+    if (!(*info)->proto.survey_url_template().empty()) {
+      data.survey_link = absl::StrReplaceAll((*info)->proto.survey_url_template(),
+                                             {{"{participant_id}", item.ref.participant_id}});
+    }
+    bool sign_failed = false;
+    for (size_t l = 0; l < tmpl.tracked_links.size(); ++l) {
+      LinkClaims click = base;
+      click.kind = LinkTokenKind::kClick;
+      click.link_index = static_cast<uint32_t>(l);
+      click.template_version = static_cast<uint32_t>(tmpl.version);
+      click.target_url = tmpl.tracked_links[l];
+      absl::StatusOr<std::string> token = deps_.signer->Sign(click);
+      if (!token.ok()) {
+        sign_failed = true;
+        break;
+      }
+      data.tracked_link_urls.push_back(absl::StrCat(options_.link_base_url, "/c/", *token));
+    }
+    LinkClaims unsub = base;
+    unsub.kind = LinkTokenKind::kUnsubscribe;
+    absl::StatusOr<std::string> unsub_token = deps_.signer->Sign(unsub);
+    if (sign_failed || !unsub_token.ok()) {
+      permanent(item, "links: cannot sign a tracked link", channel_name);
+      continue;
+    }
+    data.unsubscribe_link = absl::StrCat(options_.link_base_url, "/u/", *unsub_token);
+
+    Ready r;
+    r.item = item;
+    r.arm = arm;
+    r.template_version = tmpl.version;
+    r.message.channel = decision->channel;
+    r.message.idempotency_key = item.entry.key;
+    if (decision->channel == DeliveryChannel::kEmail) {
+      absl::StatusOr<RenderedEmail> email = RenderEmail(tmpl, data);
+      if (!email.ok()) {
+        permanent(item, std::string(email.status().message()), channel_name);
+        continue;
+      }
+      absl::StatusOr<std::string> message_id =
+          EmailMessageId(item.entry.key, DomainOf(options_.from_address));
+      if (!message_id.ok()) {
+        permanent(item, std::string(message_id.status().message()), channel_name);
+        continue;
+      }
+      r.message.to = contact->email;
+      r.message.message_id = *message_id;
+      r.message.subject = email->subject;
+      r.message.text_body = email->text_body;
+      r.message.html_body = email->html_body;
+      if (!r.message.html_body.empty()) {
+        LinkClaims open = base;
+        open.kind = LinkTokenKind::kOpen;
+        if (absl::StatusOr<std::string> t = deps_.signer->Sign(open); t.ok()) {
+          absl::StrAppend(&r.message.html_body, "<img src=\"", options_.link_base_url, "/o/", *t,
+                          "\" width=\"1\" height=\"1\" alt=\"\">");
+        }
+      }
+      r.message.list_unsubscribe = data.unsubscribe_link;
+    } else {
+      absl::StatusOr<RenderedSms> sms = RenderSms(tmpl, data);
+      if (!sms.ok()) {
+        permanent(item, std::string(sms.status().message()), channel_name);
+        continue;
+      }
+      r.message.to = contact->phone;
+      r.message.sms_body = sms->body;
+    }
+    ready.push_back(std::move(r));
+  }
+
+  // The shared rate limit, per channel, for the whole batch.
+  int64_t n_email = 0;
+  int64_t n_sms = 0;
+  for (const Ready& r : ready) {
+    (r.message.channel == DeliveryChannel::kEmail ? n_email : n_sms) += 1;
+  }
+  if (absl::Status s = TakeTokens(DeliveryChannel::kEmail, n_email); !s.ok()) return s;
+  if (absl::Status s = TakeTokens(DeliveryChannel::kSms, n_sms); !s.ok()) return s;
+
+  // Window 9: if this batch waited long, check (and extend) the leases before delivering.
+  std::vector<bool> still_held(ready.size(), true);
+  if (!ready.empty() && deps_.clock->Now() - claimed_at > queue.options().lease / 4) {
+    std::vector<StreamEntry> held_entries;
+    std::vector<int> attempts;
+    for (const Ready& r : ready) {
+      held_entries.push_back(r.item.entry);
+      attempts.push_back(r.item.attempt);
+    }
+    absl::StatusOr<std::vector<bool>> renewed = queue.RenewLeases(
+        trial, options_.consumer, held_entries, attempts, ToMs(deps_.clock->Now()));
+    if (!renewed.ok()) return renewed.status();
+    still_held = *renewed;
+  }
+
+  for (size_t i = 0; i < ready.size(); ++i) {
+    Ready& r = ready[i];
+    if (!still_held[i]) continue;  // another worker took it over: it is theirs now
+    const std::string channel_name(DeliveryChannelName(r.message.channel));
+    MessageChannel* channel =
+        r.message.channel == DeliveryChannel::kEmail ? deps_.email : deps_.sms;
+    DeliveryOutcome outcome;
+    if (channel == nullptr) {
+      outcome = {DeliveryOutcome::Kind::kInvalidAddress, 0,
+                 absl::StrCat(channel_name, " channel not configured")};
+    } else {
+      outcome = channel->Deliver(r.message);
+    }
+    const absl::Time done_at = deps_.clock->Now();
+    const RetryDecision d =
+        DecideRetry(options_.retry, r.item.entry.key, r.item.attempt, outcome, done_at);
+    Completion c;
+    c.entry = r.item.entry;
+    c.attempt = r.item.attempt;
+    c.channel = channel_name;
+    c.arm = r.arm;
+    c.template_version = r.template_version;
+    switch (d.action) {
+      case RetryDecision::Action::kDone:
+        c.kind = Completion::Kind::kSent;
+        if (deps_.metrics != nullptr) {
+          deps_.metrics->ObserveLatency(
+              channel_name,
+              std::max(0.0, static_cast<double>(ToMs(done_at) - r.item.entry.due_ms) / 1000.0));
+        }
+        break;
+      case RetryDecision::Action::kRetry:
+        c.kind = Completion::Kind::kRetry;
+        c.retry_at_ms = ToMs(d.retry_at);
+        c.detail = DescribeOutcome(outcome);
+        break;
+      case RetryDecision::Action::kDeadLetter:
+        c.kind = Completion::Kind::kDead;
+        c.detail = d.reason;
+        break;
+    }
+    completions.push_back(std::move(c));
+  }
+
+  // Window 5/10: the provider has accepted; keep trying to record it rather than drop it.
+  absl::Status recorded = queue.Complete(trial, options_.consumer, completions, now_ms);
+  for (int tries = 0; !recorded.ok() && tries < 50; ++tries) {
+    absl::SleepFor(absl::Milliseconds(200));
+    recorded = queue.Complete(trial, options_.consumer, completions, ToMs(deps_.clock->Now()));
+  }
+  if (!recorded.ok()) return recorded;
+  if (deps_.metrics != nullptr) {
+    for (const Completion& c : completions) {
+      static constexpr absl::string_view kNames[] = {"sent", "failed", "dead", "skipped"};
+      deps_.metrics->CountSend(
+          trial,
+          c.entry.key.empty() ? "" : ParseSendRef(c.entry.key).value_or(SendRef{}).campaign_id,
+          c.channel.empty() ? "none" : c.channel, kNames[static_cast<int>(c.kind)]);
+    }
+  }
+  return static_cast<int>(completions.size());
+}
+
+absl::StatusOr<int64_t> Scheduler::RunOnce() {
+  absl::StatusOr<std::vector<std::string>> trials = queue_.Trials();
+  if (!trials.ok()) return trials.status();
+  int64_t moved = 0;
+  constexpr int64_t kLimit = 1000;
+  for (const std::string& trial : *trials) {
+    for (;;) {
+      absl::StatusOr<int64_t> n = queue_.MoveDue(trial, ToMs(clock_.Now()), kLimit);
+      if (!n.ok()) return n.status();
+      moved += *n;
+      if (*n < kLimit) break;
+    }
+    if (metrics_ != nullptr) {
+      absl::StatusOr<SendQueue::Depth> depth = queue_.QueueDepth(trial);
+      if (depth.ok()) {
+        const double age =
+            depth->oldest_due_ms == 0
+                ? 0.0
+                : std::max(0.0,
+                           static_cast<double>(ToMs(clock_.Now()) - depth->oldest_due_ms) / 1000.0);
+        metrics_->SetQueue(trial, static_cast<double>(depth->waiting),
+                           static_cast<double>(depth->in_stream), age);
+      }
+    }
+  }
+  return moved;
+}
+
+void Scheduler::Run(const std::atomic<bool>& stop, absl::Duration tick) {
+  while (!stop.load()) {
+    absl::StatusOr<int64_t> moved = RunOnce();
+    if (!moved.ok()) {
+      logging::Warning("scheduler pass failed", {{"error", moved.status().ToString()}});
+      absl::SleepFor(absl::Milliseconds(200));
+    } else if (*moved == 0) {
+      absl::SleepFor(tick);
+    }
+  }
+}
+
+}  // namespace fieldwork::messaging
