@@ -135,15 +135,22 @@ else
   echo "$out"; bad "helm/fieldwork/README.md documents every value"
 fi
 
-# A chart that cannot be installed must say why.
-printf 'redis:\n  external:\n    enabled: true\n' >"$work/bad-values.yaml"
-if "$renderer" -chart "$chart" -f "$work/bad-values.yaml" >/dev/null 2>"$work/bad.err" ; then
-  bad "external Redis without a URL is refused"
-elif grep -q "redis.external" "$work/bad.err"; then
-  ok "external Redis without a URL is refused: $(cat "$work/bad.err")"
-else
-  cat "$work/bad.err"; bad "external Redis without a URL: the error names the value"
-fi
+# Values that cannot work are refused with a message naming the value.
+refuse() {  # description expected-text values-yaml
+  printf '%b' "$3" >"$work/bad-values.yaml"
+  if "$renderer" -chart "$chart" -f "$work/bad-values.yaml" >/dev/null 2>"$work/bad.err"; then
+    bad "$1 is refused (it rendered)"
+  elif grep -q "$2" "$work/bad.err"; then
+    ok "$1 is refused: $(sed 's/.*error calling [a-z]*: //' "$work/bad.err")"
+  else
+    cat "$work/bad.err"; bad "$1: the error names $2"
+  fi
+}
+refuse "external Redis without a URL" "redis.external.url" 'redis:\n  external:\n    enabled: true\n'
+refuse "external Redis without NetworkPolicy peers" "redis.external.networkPolicyPeers" 'redis:\n  external:\n    enabled: true\n    url: redis://r:6379/0\n'
+refuse "an unknown messaging role" "messaging.role" 'messaging:\n  role: sender\n'
+refuse "an unknown appendfsync" "redis.internal.appendfsync" 'redis:\n  internal:\n    appendfsync: sometimes\n'
+refuse "TLS without a certificate" "tls.cert" 'tls:\n  enabled: true\n'
 
 # --- One source of truth for the alert rules and the dashboard ----------------------------
 for pair in "files/fieldwork.rules.yaml|deploy/prometheus/rules/fieldwork.rules.yaml" \

@@ -83,3 +83,16 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- printf "redis://%s-redis:%d/0" (include "fieldwork.fullname" .) (int .Values.redis.internal.port) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* Values that must be one of a set: fail naming the value and what it may be. */}}
+{{- define "fieldwork.validate" -}}
+{{- if not (has .Values.messaging.role (list "all" "scheduler" "worker")) -}}
+{{- fail (printf "messaging.role is %q: it must be all, scheduler or worker" .Values.messaging.role) -}}
+{{- end -}}
+{{- if not (has .Values.redis.internal.appendfsync (list "always" "everysec" "no")) -}}
+{{- fail (printf "redis.internal.appendfsync is %q: it must be always, everysec or no" .Values.redis.internal.appendfsync) -}}
+{{- end -}}
+{{- if and .Values.tls.enabled .Values.tls.existingSecret (or .Values.tls.cert .Values.tls.key) -}}
+{{- fail "tls: set either tls.existingSecret or tls.cert and tls.key, not both" -}}
+{{- end -}}
+{{- end -}}
