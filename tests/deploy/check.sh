@@ -43,6 +43,12 @@ if [[ ! -x "$renderer" || "$here/render/main.go" -nt "$renderer" ]]; then
     finish
   fi
 fi
+for tool in go node npm; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    bad "$tool is on the PATH (Debian packages golang-go, nodejs, npm; see deploy/README.md)"
+    finish
+  fi
+done
 if [[ ! -d "$here/node_modules" ]]; then
   if ! (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >"$work/npm.log" 2>&1); then
     cat "$work/npm.log"

@@ -41,6 +41,17 @@ const EXTRA_FLAGS = {
 };
 const envName = (flag) => 'FIELDWORK_' + flag.toUpperCase();
 
+// The flags of a service: its main.cc's ABSL_FLAGs where the service exists, else the flags
+// it is specified to have (above).
+function serviceFlags(repo, svc) {
+  const main = path.join(repo, 'services', svc.replace('-', '_'), 'main.cc');
+  if (fs.existsSync(main)) {
+    const flags = [...fs.readFileSync(main, 'utf8').matchAll(/ABSL_FLAG\(\s*[\w:]+\s*,\s*(\w+)/g)].map((m) => m[1]);
+    if (flags.length) return flags;
+  }
+  return COMMON_FLAGS.concat(EXTRA_FLAGS[svc]);
+}
+
 function parseArgs(argv) {
   const args = {};
   for (let i = 0; i < argv.length; i++) {
@@ -204,7 +215,7 @@ function check(objects, values, opts) {
     const pod = d.spec.template.spec;
     const c = pod.containers[0];
     const env = Object.fromEntries((c.env || []).map((e) => [e.name, e]));
-    const known = COMMON_FLAGS.concat(EXTRA_FLAGS[svc]).map(envName);
+    const known = serviceFlags(opts.repo, svc).map(envName);
     for (const name of Object.keys(env)) {
       if (name.startsWith('FIELDWORK_') && !known.includes(name)) fail(d, `${name} is no flag of fieldwork-${svc}`);
     }
