@@ -51,10 +51,13 @@ function(fieldwork_cc_test)
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
   fieldwork_apply_warnings(${ARG_NAME})
+  # Tests find the sources through this definition (gtest_discover_tests passes only one
+  # ENVIRONMENT entry through intact) and the built binaries through FIELDWORK_BINARY_DIR.
+  target_compile_definitions(${ARG_NAME} PRIVATE FIELDWORK_TEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   gtest_discover_tests(${ARG_NAME}
     DISCOVERY_TIMEOUT 60
     PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
-               ENVIRONMENT "FIELDWORK_BINARY_DIR=${PROJECT_BINARY_DIR};FIELDWORK_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+               ENVIRONMENT "FIELDWORK_BINARY_DIR=${PROJECT_BINARY_DIR}")
 endfunction()
 
 # fieldwork_cc_benchmark(NAME n SRCS a_bench.cc [DEPS ...]): a Google Benchmark binary.

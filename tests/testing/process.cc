@@ -101,9 +101,7 @@ std::string BinaryPath(const std::string& name) {
 }
 
 std::string SourcePath(const std::string& relative) {
-  const char* dir = std::getenv("FIELDWORK_SOURCE_DIR");
-  if (dir == nullptr) throw std::runtime_error("FIELDWORK_SOURCE_DIR is not set (run via ctest)");
-  return std::string(dir) + "/" + relative;
+  return std::string(FIELDWORK_TEST_SOURCE_DIR) + "/" + relative;
 }
 
 TempDir::TempDir() {

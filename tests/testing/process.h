@@ -44,7 +44,7 @@ class ChildProcess {
 // The directory CTest runs tests from has the binaries under FIELDWORK_BINARY_DIR; returns
 // the path of a binary built by this project (e.g. "fieldwork-test-server").
 std::string BinaryPath(const std::string& name);
-// A path under the source tree (FIELDWORK_SOURCE_DIR).
+// A path under the source tree this project was configured from.
 std::string SourcePath(const std::string& relative);
 
 // A fresh temporary directory, removed when the object goes.

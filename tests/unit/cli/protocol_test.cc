@@ -1,7 +1,11 @@
 #include "services/cli/protocol.h"
 
+#include <filesystem>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "services/randomisation/design_validation.h"
 
 namespace fieldwork::cli {
 namespace {
@@ -76,6 +80,25 @@ TEST(ProtocolTest, ErrorsNameTheFileTheFieldAndTheReason) {
   EXPECT_THAT(error("trial: {id: t, factors: [{name: f, method: simple}]}\ninstruments: [missing.yaml]"),
               HasSubstr("instruments[0] missing.yaml: cannot be read"));
   EXPECT_THAT(error("trial: [unclosed"), HasSubstr("trial.yaml: not valid YAML"));
+}
+
+// Every protocol shipped in examples/ parses and passes the randomisation service's design
+// validation.
+TEST(ProtocolTest, ShippedExamplesAreValid) {
+  const std::string dir = std::string(FIELDWORK_TEST_SOURCE_DIR) + "/examples";
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    absl::StatusOr<std::string> text = ReadFile(entry.path().string());
+    ASSERT_TRUE(text.ok());
+    absl::StatusOr<Protocol> protocol = ParseProtocol(*text, entry.path().string(), ReadFile);
+    ASSERT_TRUE(protocol.ok()) << protocol.status();
+    EXPECT_TRUE(randomisation::ValidateDesign(protocol->design).ok())
+        << entry.path() << ": " << randomisation::ValidateDesign(protocol->design);
+    EXPECT_FALSE(protocol->waves.empty()) << entry.path();
+    ++checked;
+  }
+  EXPECT_GE(checked, 5);
 }
 
 }  // namespace
