@@ -258,7 +258,8 @@ if command -v helm >/dev/null 2>&1; then
     api=(); [[ -n "$f" ]] && for a in $(sed -n 's/^# api-versions: //p' "$f"); do api+=(--api-versions "$a"); done
     if helm lint --strict "$chart" "${fargs[@]}" >"$work/helm-lint.log" 2>&1; then ok "helm lint --strict ($name)"
     else cat "$work/helm-lint.log"; bad "helm lint --strict ($name)"; fi
-    if helm template fieldwork "$chart" "${fargs[@]}" "${api[@]}" >"$work/helm.yaml" 2>"$work/helm.err"; then
+    if helm template fieldwork "$chart" --kube-version 1.28.0 "${fargs[@]}" "${api[@]}" \
+        >"$work/helm.yaml" 2>"$work/helm.err"; then
       "$renderer" -chart "$chart" "${fargs[@]}" -print-values >"$work/helm.values.json"
       crds=no; [[ ${#api[@]} -gt 0 ]] && crds=yes
       validate "helm template ($name)" "$work/helm.yaml" "$work/helm.values.json" "$crds"
