@@ -12,10 +12,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/analysis/plan_validation.h"
+#include "services/analysis/redraw.h"
 #include "services/analysis/stats/attrition.h"
+#include "services/analysis/stats/design.h"
 #include "services/analysis/stats/itt.h"
 #include "services/analysis/stats/iv.h"
 #include "services/analysis/stats/multiple_testing.h"
+#include "services/analysis/stats/randomisation_inference.h"
 #include "services/analysis/stats/time_bins.h"
 
 namespace fieldwork::analysis {
@@ -160,6 +163,10 @@ struct Rows {
   std::vector<std::string> site;
   std::vector<int64_t> cluster;
   std::vector<Column> columns;
+  // Randomisation inference: the redrawer over every participant allocated to the factor
+  // (withdrawn ones too) and each analysed row's index among them; null when not asked for.
+  const AllocationRedrawer* redrawer = nullptr;
+  std::vector<size_t> unit_of_row;
 };
 
 // The ITT input over `subset` with the plan's covariates (and `extra`), imputed.
@@ -429,6 +436,51 @@ void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& plan
     }
   }
 
+  // Randomisation inference with the trial's own method (two arms).
+  if (rows.redrawer != nullptr) {
+    if (itt->arms.size() != 2) {
+      *result.add_warnings() = "randomisation inference not run: it needs exactly two arms";
+    } else {
+      const auto n = static_cast<Eigen::Index>(respondents.size());
+      std::vector<int> observed(respondents.size());
+      for (size_t k = 0; k < respondents.size(); ++k) {
+        observed[k] = rows.arm[respondents[k]] == plan.control_arm() ? 0 : 1;
+      }
+      Design fixed;
+      fixed.Append(Eigen::VectorXd::Ones(n), "(Intercept)");
+      for (const Covariate& covariate : input.covariates)
+        fixed.Append(covariate.values, covariate.name);
+      if (!input.strata.empty()) {
+        absl::StatusOr<Factor> strata = MakeFactor(input.strata);
+        if (strata.ok()) fixed.Append(Dummies(*strata), DummyNames(*strata, "site"));
+      }
+      const std::string treated_arm = itt->arms[1];
+      AssignmentDraw draw = [&](std::int64_t d, std::vector<int>& assignment) -> absl::Status {
+        absl::StatusOr<std::vector<std::string>> arms = rows.redrawer->Draw(d);
+        if (!arms.ok()) return arms.status();
+        for (size_t k = 0; k < respondents.size(); ++k) {
+          assignment[k] = (*arms)[rows.unit_of_row[respondents[k]]] == treated_arm ? 1 : 0;
+        }
+        return absl::OkStatus();
+      };
+      RandomisationInferenceOptions ri_options;
+      ri_options.draws = plan.randomisation_inference_draws();
+      absl::StatusOr<RandomisationInferenceResult> ri =
+          RandomisationTestOlsCoefficient(input.outcome, observed, fixed.x, draw, ri_options);
+      if (ri.ok()) {
+        v1::RandomisationInference& out = *result.mutable_randomisation_inference();
+        out.set_draws(ri->draws);
+        out.set_observed(ri->observed);
+        out.set_as_or_more_extreme(ri->as_or_more_extreme);
+        out.set_p_value(ri->p_value);
+        out.set_monte_carlo_se(ri->monte_carlo_se);
+        out.set_method(rows.redrawer->method());
+      } else {
+        *result.add_warnings() = absl::StrCat("randomisation inference: ", ri.status().message());
+      }
+    }
+  }
+
   // Take-up (CACE) by 2SLS, two arms.
   if (!plan.takeup_campaign().empty()) {
     if (!joined.has_engagement) {
@@ -563,6 +615,7 @@ absl::StatusOr<v1::AnalyseResponse> RunPlan(const v1::PlanRecord& record, const 
   for (const std::string& w : joined.warnings) response.add_warnings(w);
 
   Rows rows;
+  std::vector<const JoinedParticipant*> units;  // every participant allocated to the factor
   std::map<std::string, int64_t> cluster_ids;
   int64_t allocated = 0;
   int64_t withdrawn = 0;
@@ -571,12 +624,14 @@ absl::StatusOr<v1::AnalyseResponse> RunPlan(const v1::PlanRecord& record, const 
     const std::string* arm = p.Arm(plan.factor());
     if (arm == nullptr) continue;
     ++allocated;
+    units.push_back(&p);
     if (p.withdrawn) {
       ++withdrawn;
       continue;
     }
     if (p.left) ++leavers;
     rows.participants.push_back(&p);
+    rows.unit_of_row.push_back(units.size() - 1);
     rows.arm.push_back(*arm);
     rows.site.push_back(p.site);
     auto [it, inserted] = cluster_ids.emplace(p.cluster, static_cast<int64_t>(cluster_ids.size()));
@@ -591,6 +646,18 @@ absl::StatusOr<v1::AnalyseResponse> RunPlan(const v1::PlanRecord& record, const 
         plan.factor(), "\""));
   }
   rows.columns = BuildColumns(plan, joined, rows.participants);
+  std::optional<AllocationRedrawer> redrawer;
+  if (plan.randomisation_inference_draws() > 0) {
+    absl::StatusOr<AllocationRedrawer> created =
+        AllocationRedrawer::Create(joined.trial.design(), plan.factor(), units);
+    if (created.ok()) {
+      redrawer = std::move(*created);
+      rows.redrawer = &*redrawer;
+    } else {
+      response.add_warnings(
+          absl::StrCat("randomisation inference not run: ", created.status().message()));
+    }
+  }
   for (const v1::PlannedOutcome& planned : plan.outcomes()) {
     AnalyseOutcome(plan, planned, joined, rows, *response.add_outcomes());
   }

@@ -63,6 +63,9 @@ JoinedTrial JoinTrial(v1::Trial trial, std::vector<v1::ParticipantStatus> status
     }
     JoinedParticipant& p = joined.participants[it->second];
     p.allocated = true;
+    p.batch = allocation.batch();
+    p.allocated_at = absl::FromUnixSeconds(allocation.allocated_at().seconds()) +
+                     absl::Nanoseconds(allocation.allocated_at().nanos());
     for (const auto& assignment : allocation.assignments()) {
       p.arm_by_factor[assignment.factor()] = assignment.arm();
     }

@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "fieldwork/v1/analysis.pb.h"
 #include "fieldwork/v1/randomisation.pb.h"
 #include "fieldwork/v1/survey_ingest.pb.h"
@@ -24,6 +25,8 @@ struct JoinedParticipant {
   std::string cluster;
   const fieldwork::v1::Participant* participant = nullptr;  // covariates
   bool allocated = false;
+  int64_t batch = 0;        // the Randomise call that allocated the participant
+  absl::Time allocated_at;  // arrival order for sequential methods
   absl::flat_hash_map<std::string, std::string> arm_by_factor;
   bool withdrawn = false;
   bool left = false;  // left the organisation (kept in the analysis)

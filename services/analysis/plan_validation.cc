@@ -148,6 +148,9 @@ absl::Status ValidatePlan(const v1::Trial& trial, const v1::AnalysisPlan& plan) 
     errors.push_back("plan.se_type: cluster-robust SEs need ESTIMATOR_CLUSTERED");
   }
   if (plan.has_power()) CheckPower(plan.power(), errors);
+  if (plan.randomisation_inference_draws() < 0 || plan.randomisation_inference_draws() > 100000) {
+    errors.push_back("plan.randomisation_inference_draws: must be between 0 and 100,000");
+  }
   for (int i = 1; i < plan.time_bin_edges_days_size(); ++i) {
     if (!(plan.time_bin_edges_days(i) > plan.time_bin_edges_days(i - 1))) {
       errors.push_back(absl::StrCat("plan.time_bin_edges_days[", i, "]: edges must increase"));

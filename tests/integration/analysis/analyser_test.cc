@@ -8,11 +8,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <random>
+#include <set>
 
 #include "services/analysis/export.h"
 #include "services/analysis/join.h"
 #include "services/analysis/memory_sources.h"
+#include "services/analysis/redraw.h"
 #include "tests/integration/analysis/test_trials.h"
 
 namespace fieldwork::analysis {
@@ -200,6 +203,38 @@ TEST(AnalyserTest, UnlockedAndDeviatedPlansAreFlaggedAndLongFormatRefused) {
   record.mutable_plan()->set_estimator(v1::ESTIMATOR_LONG_INTERACTION);
   EXPECT_EQ(RunPlan(record, *joined, absl::Now()).status().code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(RedrawTest, CompleteWithinStrataKeepsEverySitesCountsAndIsReproducible) {
+  MemorySources sources;
+  MemoryTrialData& data = sources.trials()["t1"];
+  data.trial = testing::MakeTrial("t1");
+  // LA1: 12 participants (6 + 6); LA2: 8 (4 + 4).
+  for (int i = 0; i < 20; ++i) {
+    testing::AddParticipant(data, absl::StrCat("u", i), i < 12 ? "LA1" : "LA2",
+                            i % 2 == 0 ? "control" : "treatment");
+  }
+  absl::StatusOr<JoinedTrial> joined = LoadTrial(sources.AsSources(), "t1");
+  ASSERT_TRUE(joined.ok());
+  std::vector<const JoinedParticipant*> units;
+  for (const JoinedParticipant& p : joined->participants) units.push_back(&p);
+  absl::StatusOr<AllocationRedrawer> redrawer =
+      AllocationRedrawer::Create(joined->trial.design(), "arm", units);
+  ASSERT_TRUE(redrawer.ok()) << redrawer.status();
+  std::set<std::vector<std::string>> distinct;
+  for (int d = 0; d < 5; ++d) {
+    absl::StatusOr<std::vector<std::string>> arms = redrawer->Draw(d);
+    ASSERT_TRUE(arms.ok()) << arms.status();
+    std::map<std::string, int> treated_by_site;
+    for (size_t i = 0; i < units.size(); ++i)
+      treated_by_site[units[i]->site] += (*arms)[i] == "treatment" ? 1 : 0;
+    EXPECT_EQ(treated_by_site["LA1"], 6);
+    EXPECT_EQ(treated_by_site["LA2"], 4);
+    distinct.insert(*arms);
+    EXPECT_EQ(*redrawer->Draw(d), *arms);
+  }
+  EXPECT_GT(distinct.size(), 1u);
+  EXPECT_FALSE(AllocationRedrawer::Create(joined->trial.design(), "colour", units).ok());
 }
 
 TEST(JoinTest, LatestOutcomePeriodWinsAndStrangersAreCounted) {

@@ -216,6 +216,7 @@ class AnalysisIntegrationTest : public ::testing::Test {
     power.set_response_rate(0.9);
     power.set_r_squared(0.2);
     power.set_covariates(1);
+    plan.set_randomisation_inference_draws(200);
     return plan;
   }
 
@@ -299,6 +300,12 @@ TEST_F(AnalysisIntegrationTest, LockedPlanAnalysisCoversTheTrueEffectAndShowsDev
             kParticipants - 2);
   EXPECT_TRUE(o.attrition().lee_computed());
   EXPECT_EQ(result.plan().deviations_size(), 0);
+  // Randomisation inference with the trial's own method (complete within sites): the observed
+  // coefficient is the ITT estimate, and no redraw comes near an effect this clear.
+  EXPECT_EQ(o.randomisation_inference().draws(), 200);
+  EXPECT_EQ(o.randomisation_inference().method(), "RANDOMISATION_METHOD_COMPLETE_WITHIN_STRATA");
+  EXPECT_NEAR(o.randomisation_inference().observed(), effect.estimate(), 1e-8);
+  EXPECT_LT(o.randomisation_inference().p_value(), 0.05);
 
   // A change after locking: refused without a reason, kept as a deviation with one.
   v1::AnalysisPlan changed = Plan();
