@@ -1,0 +1,94 @@
+#include "services/survey_ingest/grpc_roster.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/grpc_auth.h"
+#include "services/common/grpc_status.h"
+
+namespace fieldwork::survey_ingest {
+namespace {
+
+namespace v1 = ::fieldwork::v1;
+
+RosterEntry EntryOf(const v1::ParticipantStatus& status) {
+  RosterEntry entry;
+  entry.enrolled = true;
+  entry.withdrawn = status.has_withdrawal();
+  entry.site = status.participant().site();
+  return entry;
+}
+
+// The randomisation service's error, saying where it came from.
+absl::Status FromRandomisation(const grpc::Status& status) {
+  const absl::Status converted = FromGrpcStatus(status);
+  return absl::Status(converted.code(),
+                      absl::StrCat("randomisation service: ", converted.message()));
+}
+
+}  // namespace
+
+GrpcRoster::GrpcRoster(std::shared_ptr<grpc::Channel> channel, std::string token,
+                       absl::Duration deadline)
+    : stub_(v1::RandomisationService::NewStub(std::move(channel))),
+      token_(std::move(token)),
+      deadline_(deadline) {}
+
+absl::StatusOr<RosterEntries> GrpcRoster::Lookup(const std::string& trial,
+                                                 const std::vector<std::string>& participant_ids) {
+  if (participant_ids.size() > kStreamThreshold) return LookupByStream(trial, participant_ids);
+  return LookupOneByOne(trial, participant_ids);
+}
+
+absl::StatusOr<RosterEntries> GrpcRoster::LookupOneByOne(
+    const std::string& trial, const std::vector<std::string>& participant_ids) {
+  RosterEntries entries;
+  for (const std::string& id : participant_ids) {
+    grpc::ClientContext context;
+    AttachBearerToken(context, token_);
+    context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+    v1::GetParticipantRequest request;
+    request.set_trial_id(trial);
+    request.set_participant_id(id);
+    v1::GetParticipantResponse response;
+    const grpc::Status status = stub_->GetParticipant(&context, request, &response);
+    if (status.ok()) {
+      entries[id] = EntryOf(response.status());
+    } else if (status.error_code() == grpc::StatusCode::NOT_FOUND ||
+               status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+      // An unknown participant or trial, or an id the roster cannot hold: not a participant.
+      entries[id] = RosterEntry{};
+    } else {
+      return FromRandomisation(status);
+    }
+  }
+  return entries;
+}
+
+absl::StatusOr<RosterEntries> GrpcRoster::LookupByStream(
+    const std::string& trial, const std::vector<std::string>& participant_ids) {
+  grpc::ClientContext context;
+  AttachBearerToken(context, token_);
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+  v1::ListParticipantsRequest request;
+  request.set_trial_id(trial);
+  std::unique_ptr<grpc::ClientReader<v1::ListParticipantsResponse>> reader =
+      stub_->ListParticipants(&context, request);
+  RosterEntries all;
+  v1::ListParticipantsResponse message;
+  while (reader->Read(&message)) {
+    all[message.status().participant().participant_id()] = EntryOf(message.status());
+  }
+  const grpc::Status status = reader->Finish();
+  if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND) {
+    return FromRandomisation(status);
+  }
+  RosterEntries entries;
+  for (const std::string& id : participant_ids) {
+    auto it = all.find(id);
+    entries[id] = it == all.end() ? RosterEntry{} : it->second;
+  }
+  return entries;
+}
+
+}  // namespace fieldwork::survey_ingest

@@ -1,0 +1,44 @@
+// The roster as the randomisation service tells it over gRPC (GetParticipant for a few
+// participants, one ListParticipants stream for many), with this service's own bearer token.
+#ifndef FIELDWORK_SERVICES_SURVEY_INGEST_GRPC_ROSTER_H_
+#define FIELDWORK_SERVICES_SURVEY_INGEST_GRPC_ROSTER_H_
+
+#include <grpcpp/channel.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fieldwork/v1/randomisation.grpc.pb.h"
+#include "services/survey_ingest/roster.h"
+
+namespace fieldwork::survey_ingest {
+
+class GrpcRoster final : public Roster {
+ public:
+  // `token` is the bearer token this service calls randomisation with (researcher or analyst
+  // role on the trials it serves).
+  GrpcRoster(std::shared_ptr<grpc::Channel> channel, std::string token,
+             absl::Duration deadline = absl::Seconds(10));
+
+  absl::StatusOr<RosterEntries> Lookup(const std::string& trial,
+                                       const std::vector<std::string>& participant_ids) override;
+
+  // Above this many participants one ListParticipants stream is cheaper than GetParticipant
+  // calls.
+  static constexpr size_t kStreamThreshold = 16;
+
+ private:
+  absl::StatusOr<RosterEntries> LookupOneByOne(const std::string& trial,
+                                               const std::vector<std::string>& participant_ids);
+  absl::StatusOr<RosterEntries> LookupByStream(const std::string& trial,
+                                               const std::vector<std::string>& participant_ids);
+
+  std::unique_ptr<fieldwork::v1::RandomisationService::Stub> stub_;
+  std::string token_;
+  absl::Duration deadline_;
+};
+
+}  // namespace fieldwork::survey_ingest
+
+#endif  // FIELDWORK_SERVICES_SURVEY_INGEST_GRPC_ROSTER_H_

@@ -1,0 +1,1022 @@
+#include "services/survey_ingest/ingestor.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
+#include "services/survey_ingest/domain/content_hash.h"
+#include "services/survey_ingest/domain/csv_import.h"
+#include "services/survey_ingest/domain/instrument_yaml.h"
+#include "services/survey_ingest/domain/number_format.h"
+
+namespace fieldwork::survey_ingest {
+
+namespace v1 = ::fieldwork::v1;
+
+struct Ingestor::TrialContext {
+  std::map<std::string, v1::Wave, std::less<>> waves;
+  std::map<std::string, v1::Instrument, std::less<>> instruments;  // "<id>@<version>"
+};
+
+// One submission or CSV row on its way through validation.
+struct Ingestor::Candidate {
+  v1::Submission submission;
+  bool has_submission = true;              // false: a CSV row that failed item validation
+  std::vector<v1::RowError> prior_errors;  // found while reading the CSV row
+  int64_t row = 0;
+  std::string source = "grpc";
+  std::string raw;                      // as received; empty: the submission as JSON
+  std::string reject_id;                // empty: derived from the content
+  std::optional<v1::Reject> replaying;  // the stored reject being replayed
+  // Results.
+  std::string site;
+  bool permitted = true;
+  std::optional<PendingResponse> pending;
+  SubmissionResult result;
+  bool new_respondent = false;
+};
+
+namespace {
+
+constexpr size_t kCsvChunk = 5000;
+
+absl::Time TimeOf(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+google::protobuf::Timestamp ToTimestamp(absl::Time time) {
+  google::protobuf::Timestamp t;
+  const int64_t seconds = absl::ToUnixSeconds(time);
+  t.set_seconds(seconds);
+  t.set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
+  return t;
+}
+
+std::string TimeText(absl::Time time) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", time, absl::UTCTimeZone());
+}
+
+// Ids used in keys and labels: 1-128 of A-Z a-z 0-9 . _ -
+absl::Status CheckId(absl::string_view field, absl::string_view id) {
+  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": missing"));
+  if (id.size() > 128) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": longer than 128 characters"));
+  }
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": \"", id, "\" may hold only letters, digits, '.', '_' and '-'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string InstrumentKey(absl::string_view id, int version) {
+  return absl::StrCat(id, "@", version);
+}
+
+std::string DeterministicBytes(const google::protobuf::Message& message) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return bytes;
+}
+
+std::string Json(const google::protobuf::Message& message) {
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(message, &json).ok()) return "";
+  return json;
+}
+
+v1::RowError MakeRowError(int64_t row, std::string field, std::string reason, std::string value) {
+  v1::RowError error;
+  error.set_row(row);
+  error.set_field(std::move(field));
+  error.set_reason(std::move(reason));
+  error.set_value(std::move(value));
+  return error;
+}
+
+// A submission without its own id is named by its content, so that sending it again is a
+// duplicate. The receipt time is left out (a retry arrives later).
+std::string ContentSubmissionId(const v1::Submission& s) {
+  PartsHasher hasher;
+  hasher.Add(s.trial_id()).Add(s.wave_id()).Add(s.participant_id());
+  std::map<std::string, std::string> answers(s.answers().begin(), s.answers().end());
+  for (const auto& [item, answer] : answers) hasher.Add(item).Add(answer);
+  if (s.has_submitted_at()) hasher.Add(TimeText(TimeOf(s.submitted_at())));
+  return absl::StrCat("sha256:", hasher.HexDigest());
+}
+
+bool ValidDate(const v1::CivilDate& date) {
+  const absl::CivilDay day(date.year(), date.month(), date.day());
+  return date.year() >= 1900 && date.year() <= 2200 && day.month() == date.month() &&
+         day.day() == date.day();
+}
+
+absl::CivilDay DayOf(const v1::CivilDate& date) {
+  return absl::CivilDay(date.year(), date.month(), date.day());
+}
+
+ScoredResponse ScalesOf(const v1::Response& response) {
+  ScoredResponse scored;
+  for (const v1::Score& score : response.scales()) {
+    ScaleScore scale;
+    scale.scale_id = score.id();
+    if (score.present()) scale.value = score.value();
+    scored.scales.push_back(std::move(scale));
+  }
+  return scored;
+}
+
+}  // namespace
+
+std::string RejectCategory(absl::string_view reason) {
+  struct Rule {
+    absl::string_view needle;
+    absl::string_view category;
+  };
+  static constexpr Rule kRules[] = {
+      {"unknown participant", "unknown_participant"},
+      {"withdrawn", "withdrawn"},
+      {"not permitted", "not_permitted"},
+      {"out of range", "out_of_range"},
+      {"not a number", "non_numeric"},
+      {"not a whole number", "non_numeric"},
+      {"unknown column", "unknown_column"},
+      {"unknown item", "unknown_column"},
+      {"missing required", "missing_required"},
+      {"unknown code", "invalid_choice"},
+      {"closed at", "wave_closed"},
+      {"opens at", "wave_not_open"},
+      {"unknown wave", "unknown_wave"},
+  };
+  for (const Rule& rule : kRules) {
+    if (absl::StrContains(reason, rule.needle)) return std::string(rule.category);
+  }
+  return "invalid";
+}
+
+Ingestor::Ingestor(IngestStore& store, CachedRoster& roster, const Clock& clock,
+                   IngestObserver observer)
+    : store_(store), roster_(roster), clock_(clock), observer_(std::move(observer)) {}
+
+// ---------------------------------------------------------------------------------------------
+// Instruments and waves.
+
+absl::StatusOr<v1::Instrument> Ingestor::PutInstrument(const std::string& trial,
+                                                       const v1::Instrument& instrument) {
+  if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
+  if (instrument.definition_yaml().empty()) {
+    return absl::InvalidArgumentError("instrument.definition_yaml: missing");
+  }
+  absl::StatusOr<Instrument> parsed = ParseInstrumentYaml(instrument.definition_yaml());
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("instrument.definition_yaml: ", parsed.status().message()));
+  }
+  if (!instrument.instrument_id().empty() && instrument.instrument_id() != parsed->id) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("instrument.instrument_id: \"", instrument.instrument_id(),
+                     "\" differs from the definition's id \"", parsed->id, "\""));
+  }
+  if (instrument.version() != 0 && instrument.version() != parsed->version) {
+    return absl::InvalidArgumentError(absl::StrCat("instrument.version: ", instrument.version(),
+                                                   " differs from the definition's version ",
+                                                   parsed->version));
+  }
+  absl::StatusOr<std::vector<v1::Instrument>> stored = store_.LoadInstruments(trial);
+  if (!stored.ok()) return stored.status();
+  InstrumentCatalog catalog;
+  const v1::Instrument* same_version = nullptr;
+  for (const v1::Instrument& existing : *stored) {
+    absl::StatusOr<Instrument> definition = ParseInstrumentYaml(existing.definition_yaml());
+    if (!definition.ok()) continue;  // validated when stored; never expected
+    if (existing.instrument_id() == parsed->id && existing.version() == parsed->version) {
+      same_version = &existing;
+    }
+    if (absl::Status s = catalog.Add(*std::move(definition)); !s.ok()) return s;
+  }
+  if (absl::Status s = catalog.Add(*parsed); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("instrument: ", s.message()));
+  }
+  if (same_version != nullptr) return *same_version;  // identical definition: a retry
+  v1::Instrument record;
+  record.set_instrument_id(parsed->id);
+  record.set_version(parsed->version);
+  record.set_title(parsed->title);
+  record.set_definition_yaml(instrument.definition_yaml());
+  if (absl::Status s = store_.AddInstrument(trial, record); !s.ok()) return s;
+  return record;
+}
+
+absl::StatusOr<std::vector<v1::Instrument>> Ingestor::ListInstruments(const std::string& trial) {
+  if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
+  absl::StatusOr<std::vector<v1::Instrument>> stored = store_.LoadInstruments(trial);
+  if (!stored.ok()) return stored.status();
+  std::sort(stored->begin(), stored->end(), [](const v1::Instrument& a, const v1::Instrument& b) {
+    return std::make_pair(a.instrument_id(), a.version()) <
+           std::make_pair(b.instrument_id(), b.version());
+  });
+  return stored;
+}
+
+absl::StatusOr<v1::Wave> Ingestor::PutWave(const v1::Wave& wave) {
+  if (absl::Status s = CheckId("wave.trial_id", wave.trial_id()); !s.ok()) return s;
+  if (absl::Status s = CheckId("wave.wave_id", wave.wave_id()); !s.ok()) return s;
+  if (wave.instrument_id().empty()) {
+    return absl::InvalidArgumentError("wave.instrument_id: missing");
+  }
+  if (wave.has_opens_at() && wave.has_closes_at() &&
+      TimeOf(wave.closes_at()) <= TimeOf(wave.opens_at())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("wave.closes_at: ", TimeText(TimeOf(wave.closes_at())),
+                     " is not after opens_at ", TimeText(TimeOf(wave.opens_at()))));
+  }
+  absl::StatusOr<TrialContext> context = LoadContext(wave.trial_id());
+  if (!context.ok()) return context.status();
+  v1::Wave record = wave;
+  if (record.instrument_version() == 0) {  // the latest version
+    for (const auto& [key, instrument] : context->instruments) {
+      if (instrument.instrument_id() == record.instrument_id() &&
+          instrument.version() > record.instrument_version()) {
+        record.set_instrument_version(instrument.version());
+      }
+    }
+  }
+  if (context->instruments.find(InstrumentKey(
+          record.instrument_id(), record.instrument_version())) == context->instruments.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "wave.instrument_id: no instrument \"", record.instrument_id(), "\"",
+        record.instrument_version() == 0 ? std::string()
+                                         : absl::StrCat(" version ", record.instrument_version()),
+        " in trial ", record.trial_id(), " (PutInstrument first)"));
+  }
+  if (!record.norms_wave_id().empty() && record.norms_wave_id() != record.wave_id() &&
+      context->waves.find(record.norms_wave_id()) == context->waves.end()) {
+    return absl::InvalidArgumentError(absl::StrCat("wave.norms_wave_id: no wave \"",
+                                                   record.norms_wave_id(), "\" in trial ",
+                                                   record.trial_id()));
+  }
+  if (absl::Status s = store_.PutWave(record); !s.ok()) return s;
+  return record;
+}
+
+absl::StatusOr<std::vector<v1::Wave>> Ingestor::ListWaves(const std::string& trial) {
+  if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
+  absl::StatusOr<std::vector<v1::Wave>> waves = store_.LoadWaves(trial);
+  if (!waves.ok()) return waves.status();
+  std::sort(waves->begin(), waves->end(),
+            [](const v1::Wave& a, const v1::Wave& b) { return a.wave_id() < b.wave_id(); });
+  return waves;
+}
+
+absl::StatusOr<Ingestor::TrialContext> Ingestor::LoadContext(const std::string& trial) {
+  TrialContext context;
+  absl::StatusOr<std::vector<v1::Wave>> waves = store_.LoadWaves(trial);
+  if (!waves.ok()) return waves.status();
+  for (v1::Wave& wave : *waves) context.waves[wave.wave_id()] = std::move(wave);
+  absl::StatusOr<std::vector<v1::Instrument>> instruments = store_.LoadInstruments(trial);
+  if (!instruments.ok()) return instruments.status();
+  for (v1::Instrument& instrument : *instruments) {
+    context.instruments[InstrumentKey(instrument.instrument_id(), instrument.version())] =
+        std::move(instrument);
+  }
+  return context;
+}
+
+absl::StatusOr<std::shared_ptr<const Scorer>> Ingestor::ScorerFor(const std::string& trial,
+                                                                  const v1::Instrument& stored) {
+  const std::string key =
+      absl::StrCat(trial, "|", InstrumentKey(stored.instrument_id(), stored.version()));
+  {
+    std::lock_guard<std::mutex> lock(scorers_mutex_);
+    auto it = scorers_.find(key);
+    if (it != scorers_.end()) return it->second;
+  }
+  absl::StatusOr<Instrument> definition = ParseInstrumentYaml(stored.definition_yaml());
+  if (!definition.ok()) return definition.status();
+  absl::StatusOr<Scorer> scorer = Scorer::Create(*std::move(definition));
+  if (!scorer.ok()) return scorer.status();
+  auto shared = std::make_shared<const Scorer>(*std::move(scorer));
+  std::lock_guard<std::mutex> lock(scorers_mutex_);
+  scorers_.emplace(key, shared);
+  return shared;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation and storage.
+
+absl::Status Ingestor::Process(const std::string& trial, const TrialContext& context,
+                               std::vector<Candidate>& candidates, const Caller& caller,
+                               bool replay, const std::string& import_sha256) {
+  const absl::Time received = clock_.Now();
+  std::vector<std::string> ids;
+  for (const Candidate& c : candidates) {
+    if (c.has_submission && !c.submission.participant_id().empty()) {
+      ids.push_back(c.submission.participant_id());
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  RosterEntries roster;
+  if (!ids.empty()) {
+    absl::StatusOr<RosterEntries> looked_up = roster_.Lookup(trial, ids);
+    if (!looked_up.ok()) return looked_up.status();
+    roster = *std::move(looked_up);
+  }
+
+  WriteBatch batch;
+  batch.import_sha256 = import_sha256;
+  std::vector<size_t> pending_of;  // batch.responses[i] is candidates[pending_of[i]]
+  for (size_t index = 0; index < candidates.size(); ++index) {
+    Candidate& c = candidates[index];
+    std::vector<v1::RowError>& errors = c.result.errors;
+    auto error = [&](std::string field, std::string reason, std::string value = "") {
+      errors.push_back(MakeRowError(c.row, std::move(field), std::move(reason), std::move(value)));
+    };
+    const v1::Submission& s = c.submission;
+    const v1::Wave* wave = nullptr;
+    if (!c.has_submission) {
+      errors = c.prior_errors;
+    } else {
+      if (s.wave_id().empty()) {
+        error("wave_id", "missing wave id");
+      } else if (auto it = context.waves.find(s.wave_id()); it == context.waves.end()) {
+        error("wave_id", absl::StrCat("unknown wave \"", s.wave_id(), "\" in trial ", trial),
+              s.wave_id());
+      } else {
+        wave = &it->second;
+      }
+      if (s.participant_id().empty()) {
+        error("participant_id", "missing participant id");
+      } else {
+        const RosterEntry& entry = roster[s.participant_id()];
+        c.site = entry.site;
+        if (!entry.enrolled) {
+          error("participant_id",
+                absl::StrCat("unknown participant: not enrolled in trial ", trial),
+                s.participant_id());
+        } else if (entry.withdrawn) {
+          error("participant_id", absl::StrCat("participant withdrawn from trial ", trial),
+                s.participant_id());
+        } else if (caller.may_touch_site && !caller.may_touch_site(entry.site)) {
+          c.permitted = false;
+          error("participant_id",
+                absl::StrCat("not permitted: the participant belongs to site \"", entry.site,
+                             "\", outside the caller's sites"),
+                s.participant_id());
+        }
+      }
+    }
+    if (wave != nullptr) {
+      const absl::Time submitted = s.has_submitted_at() ? TimeOf(s.submitted_at()) : received;
+      bool late = false;
+      if (wave->has_opens_at() && submitted < TimeOf(wave->opens_at())) {
+        error("submitted_at",
+              absl::StrCat("wave \"", wave->wave_id(), "\" opens at ",
+                           TimeText(TimeOf(wave->opens_at()))),
+              TimeText(submitted));
+      } else if (wave->has_closes_at() && submitted > TimeOf(wave->closes_at())) {
+        if (wave->allow_late()) {
+          late = true;
+        } else {
+          error("submitted_at",
+                absl::StrCat("wave \"", wave->wave_id(), "\" closed at ",
+                             TimeText(TimeOf(wave->closes_at()))),
+                TimeText(submitted));
+        }
+      }
+      const auto instrument = context.instruments.find(
+          InstrumentKey(wave->instrument_id(), wave->instrument_version()));
+      if (instrument == context.instruments.end()) {
+        error("wave_id", absl::StrCat("wave \"", wave->wave_id(), "\" names instrument ",
+                                      wave->instrument_id(), " v", wave->instrument_version(),
+                                      ", which is not stored"));
+      } else {
+        absl::StatusOr<std::shared_ptr<const Scorer>> scorer = ScorerFor(trial, instrument->second);
+        if (!scorer.ok()) return scorer.status();
+        const bool unfinished = !s.finished() || (s.progress() > 0 && s.progress() < 100);
+        RawResponse raw;
+        for (const auto& [item, answer] : s.answers()) raw.emplace(item, answer);
+        ScoreOptions options;
+        options.enforce_required = !unfinished;
+        ScoringResult scored = (*scorer)->Score(raw, options);
+        for (FieldError& e : scored.errors) {
+          error(std::move(e.field), std::move(e.reason), std::move(e.raw));
+        }
+        if (errors.empty()) {
+          PendingResponse pending;
+          v1::Response& r = pending.response;
+          r.set_trial_id(trial);
+          r.set_wave_id(s.wave_id());
+          r.set_participant_id(s.participant_id());
+          r.set_submission_id(s.submission_id().empty() ? ContentSubmissionId(s)
+                                                        : s.submission_id());
+          r.set_instrument_id(wave->instrument_id());
+          r.set_instrument_version(wave->instrument_version());
+          for (const auto& [item, answer] : s.answers()) {
+            if (!TrimBlanks(answer).empty()) (*r.mutable_answers())[item] = answer;
+          }
+          for (const ScaleScore& scale : scored.scored.scales) {
+            v1::Score* score = r.add_scales();
+            score->set_id(scale.scale_id);
+            score->set_present(scale.value.has_value());
+            if (scale.value.has_value()) score->set_value(*scale.value);
+          }
+          if (s.has_started_at()) *r.mutable_started_at() = s.started_at();
+          *r.mutable_submitted_at() = ToTimestamp(submitted);
+          *r.mutable_received_at() = ToTimestamp(received);
+          r.set_late(late);
+          r.set_partial(unfinished);
+          r.set_source(c.source);
+          r.set_site(c.site);
+          pending.complete = !unfinished;
+          pending.submitted = submitted;
+          pending.last_complete_rule = wave->rule() == v1::RESPONSE_RULE_LAST_COMPLETE;
+          c.result.submission_id = r.submission_id();
+          c.result.late = late;
+          c.pending = std::move(pending);
+        }
+      }
+    }
+    if (c.pending.has_value()) {
+      pending_of.push_back(index);
+      batch.responses.push_back(*c.pending);
+      if (c.replaying.has_value()) {
+        v1::Reject done = *c.replaying;
+        done.set_replayed(true);
+        batch.replaced_rejects.push_back(std::move(done));
+      }
+      continue;
+    }
+    c.result.status = v1::SUBMISSION_STATUS_REJECTED;
+    if (replay || !c.permitted) continue;  // a replayed reject stays as it is
+    v1::Reject reject;
+    reject.set_trial_id(trial);
+    reject.set_wave_id(c.has_submission ? s.wave_id() : c.submission.wave_id());
+    reject.set_source(c.source);
+    reject.set_row(c.row);
+    for (const v1::RowError& e : errors) *reject.add_errors() = e;
+    reject.set_raw(c.raw.empty() ? Json(s) : c.raw);
+    *reject.mutable_received_at() = ToTimestamp(received);
+    if (c.has_submission) *reject.mutable_submission() = s;
+    reject.set_site(c.site);
+    reject.set_submitted_by(caller.name);
+    reject.set_reject_id(c.reject_id.empty()
+                             ? absl::StrCat("grpc:", Sha256Hex(DeterministicBytes(s)))
+                             : c.reject_id);
+    batch.new_rejects.push_back(std::move(reject));
+  }
+  if (batch.responses.empty() && batch.new_rejects.empty() && batch.replaced_rejects.empty() &&
+      batch.import_sha256.empty()) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<WriteResult>> written = store_.Write(trial, batch);
+  if (!written.ok()) return written.status();
+  for (size_t i = 0; i < written->size(); ++i) {
+    Candidate& c = candidates[pending_of[i]];
+    const WriteResult result = (*written)[i];
+    c.result.status = result == WriteResult::kDuplicate ? v1::SUBMISSION_STATUS_DUPLICATE
+                                                        : v1::SUBMISSION_STATUS_ACCEPTED;
+    c.new_respondent = result == WriteResult::kNewRespondent;
+  }
+  return absl::OkStatus();
+}
+
+void Ingestor::Report(const std::string& trial, const std::vector<Candidate>& candidates) {
+  for (const Candidate& c : candidates) {
+    const std::string& wave = c.submission.wave_id();
+    switch (c.result.status) {
+      case v1::SUBMISSION_STATUS_ACCEPTED:
+        if (observer_.on_submission) observer_.on_submission(trial, wave, "accepted");
+        if (c.new_respondent && observer_.on_new_respondent) {
+          observer_.on_new_respondent(trial, wave, c.site);
+        }
+        break;
+      case v1::SUBMISSION_STATUS_DUPLICATE:
+        if (observer_.on_submission) observer_.on_submission(trial, wave, "duplicate");
+        break;
+      case v1::SUBMISSION_STATUS_REJECTED:
+        if (observer_.on_submission) observer_.on_submission(trial, wave, "rejected");
+        if (observer_.on_reject && !c.result.errors.empty()) {
+          observer_.on_reject(trial, RejectCategory(c.result.errors.front().reason()));
+        }
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+absl::StatusOr<std::vector<SubmissionResult>> Ingestor::Submit(
+    const std::vector<v1::Submission>& submissions, int64_t first_row, const Caller& caller) {
+  std::vector<SubmissionResult> results(submissions.size());
+  // Grouped by trial: each trial's submissions are one atomic write.
+  std::map<std::string, std::vector<size_t>> by_trial;
+  for (size_t i = 0; i < submissions.size(); ++i) {
+    const int64_t row = first_row + static_cast<int64_t>(i);
+    if (absl::Status s = CheckId("trial_id", submissions[i].trial_id()); !s.ok()) {
+      results[i].status = v1::SUBMISSION_STATUS_REJECTED;
+      results[i].errors.push_back(
+          MakeRowError(row, "trial_id", std::string(s.message().substr(s.message().find(':') + 2)),
+                       submissions[i].trial_id()));
+      continue;
+    }
+    if (caller.may_touch_trial && !caller.may_touch_trial(submissions[i].trial_id())) {
+      results[i].status = v1::SUBMISSION_STATUS_REJECTED;
+      results[i].errors.push_back(MakeRowError(
+          row, "trial_id", absl::StrCat("not permitted: the caller may not submit to this trial"),
+          submissions[i].trial_id()));
+      continue;
+    }
+    by_trial[submissions[i].trial_id()].push_back(i);
+  }
+  for (const auto& [trial, indices] : by_trial) {
+    absl::StatusOr<TrialContext> context = LoadContext(trial);
+    if (!context.ok()) return context.status();
+    std::vector<Candidate> candidates(indices.size());
+    for (size_t k = 0; k < indices.size(); ++k) {
+      candidates[k].submission = submissions[indices[k]];
+      candidates[k].row = first_row + static_cast<int64_t>(indices[k]);
+    }
+    if (absl::Status s = Process(trial, *context, candidates, caller, false, ""); !s.ok()) {
+      return s;
+    }
+    Report(trial, candidates);
+    for (size_t k = 0; k < indices.size(); ++k) {
+      results[indices[k]] = std::move(candidates[k].result);
+    }
+  }
+  return results;
+}
+
+absl::StatusOr<v1::ImportCsvResponse> Ingestor::ImportCsv(const v1::ImportCsvRequest& request,
+                                                          const Caller& caller) {
+  const std::string& trial = request.trial_id();
+  if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
+  if (absl::Status s = CheckId("wave_id", request.wave_id()); !s.ok()) return s;
+  const std::string file = request.file_name().empty() ? "the file" : request.file_name();
+  if (request.content().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("content: ", file, " is empty"));
+  }
+  absl::StatusOr<TrialContext> context = LoadContext(trial);
+  if (!context.ok()) return context.status();
+  auto wave = context->waves.find(request.wave_id());
+  if (wave == context->waves.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("wave_id: unknown wave \"", request.wave_id(), "\" in trial ", trial));
+  }
+  auto instrument = context->instruments.find(
+      InstrumentKey(wave->second.instrument_id(), wave->second.instrument_version()));
+  if (instrument == context->instruments.end()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "wave \"", request.wave_id(), "\" names an instrument version that is not stored"));
+  }
+  absl::StatusOr<std::shared_ptr<const Scorer>> scorer = ScorerFor(trial, instrument->second);
+  if (!scorer.ok()) return scorer.status();
+
+  v1::ImportCsvResponse response;
+  const std::string sha = Sha256Hex(request.content());
+  response.set_content_sha256(sha);
+  absl::StatusOr<bool> imported = store_.IsImported(trial, sha);
+  if (!imported.ok()) return imported.status();
+  if (*imported) {
+    response.set_already_imported(true);
+    return response;
+  }
+
+  ImportOptions options;
+  options.layout = request.layout() == v1::ImportCsvRequest::LAYOUT_QUALTRICS
+                       ? CsvLayout::kQualtrics
+                   : request.layout() == v1::ImportCsvRequest::LAYOUT_PLAIN ? CsvLayout::kPlain
+                                                                            : CsvLayout::kAuto;
+  if (!request.participant_column().empty()) {
+    options.participant_column = request.participant_column();
+  }
+  if (!request.response_id_column().empty()) {
+    options.response_id_column = request.response_id_column();
+  }
+  options.unfinished =
+      request.keep_unfinished() ? UnfinishedPolicy::kKeepPartial : UnfinishedPolicy::kReject;
+
+  const std::string source = absl::StrCat("csv:", sha);
+  std::vector<Candidate> chunk;
+  absl::Status failure;
+  auto flush = [&](const std::string& import_sha) {
+    if (absl::Status s = Process(trial, *context, chunk, caller, false, import_sha); !s.ok()) {
+      return s;
+    }
+    Report(trial, chunk);
+    for (Candidate& c : chunk) {
+      switch (c.result.status) {
+        case v1::SUBMISSION_STATUS_ACCEPTED:
+          response.set_accepted(response.accepted() + 1);
+          break;
+        case v1::SUBMISSION_STATUS_DUPLICATE:
+          response.set_duplicate(response.duplicate() + 1);
+          break;
+        default:
+          response.set_rejected(response.rejected() + 1);
+          break;
+      }
+      for (v1::RowError& e : c.result.errors) *response.add_errors() = std::move(e);
+    }
+    chunk.clear();
+    return absl::OkStatus();
+  };
+  auto sink = [&](ImportedRow row) {
+    if (!failure.ok()) return;
+    Candidate c;
+    c.row = row.line;
+    c.source = source;
+    c.raw = std::move(row.raw);
+    c.reject_id = absl::StrCat(source, ":", row.line);
+    c.submission.set_trial_id(trial);
+    c.submission.set_wave_id(request.wave_id());
+    if (!row.response.has_value()) {
+      c.has_submission = false;
+      for (const RowError& e : row.errors) {
+        c.prior_errors.push_back(MakeRowError(e.row, e.field, e.reason, e.value));
+      }
+    } else {
+      ImportedResponse& imported_response = *row.response;
+      v1::Submission& s = c.submission;
+      s.set_participant_id(imported_response.participant_id);
+      s.set_submission_id(imported_response.submission_id);
+      for (const auto& [item, value] : RawAnswers(imported_response.scored)) {
+        (*s.mutable_answers())[item] = std::holds_alternative<std::string>(value)
+                                           ? std::get<std::string>(value)
+                                           : FormatNumber(std::get<double>(value));
+      }
+      if (imported_response.start_date)
+        *s.mutable_started_at() = ToTimestamp(*imported_response.start_date);
+      if (imported_response.end_date) {
+        *s.mutable_submitted_at() = ToTimestamp(*imported_response.end_date);
+      } else if (imported_response.recorded_date) {
+        *s.mutable_submitted_at() = ToTimestamp(*imported_response.recorded_date);
+      }
+      s.set_finished(!imported_response.partial);
+    }
+    chunk.push_back(std::move(c));
+    if (chunk.size() >= kCsvChunk) failure = flush("");
+  };
+  absl::StatusOr<ImportResult> result = ImportSurveyCsv(request.content(), **scorer, options, sink);
+  if (!result.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(file, ": ", result.status().message()));
+  }
+  if (!failure.ok()) return failure;
+  if (absl::Status s = flush(sha); !s.ok()) return s;  // the last chunk records the file
+  for (const std::string& column : result->unknown_columns) response.add_unknown_columns(column);
+  for (const std::string& warning : result->warnings) response.add_warnings(warning);
+  return response;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes.
+
+absl::StatusOr<v1::RecordOutcomesResponse> Ingestor::RecordOutcomes(
+    const v1::RecordOutcomesRequest& request, const Caller& caller) {
+  const std::string& trial = request.trial_id();
+  if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
+  std::vector<std::string> ids;
+  for (const v1::Outcome& o : request.outcomes()) {
+    if (!o.participant_id().empty()) ids.push_back(o.participant_id());
+  }
+  RosterEntries roster;
+  if (!ids.empty()) {
+    absl::StatusOr<RosterEntries> looked_up = roster_.Lookup(trial, ids);
+    if (!looked_up.ok()) return looked_up.status();
+    roster = *std::move(looked_up);
+  }
+  v1::RecordOutcomesResponse response;
+  std::vector<v1::Outcome> good;
+  WriteBatch rejects;
+  const absl::Time received = clock_.Now();
+  for (int i = 0; i < request.outcomes_size(); ++i) {
+    v1::Outcome o = request.outcomes(i);
+    const int64_t row = i + 1;
+    std::vector<v1::RowError> errors;
+    bool permitted = true;
+    auto error = [&](std::string field, std::string reason, std::string value = "") {
+      errors.push_back(MakeRowError(row, std::move(field), std::move(reason), std::move(value)));
+    };
+    std::string site;
+    if (!o.trial_id().empty() && o.trial_id() != trial) {
+      error("trial_id", absl::StrCat("differs from the request's trial ", trial), o.trial_id());
+    }
+    o.set_trial_id(trial);
+    if (o.participant_id().empty()) {
+      error("participant_id", "missing participant id");
+    } else {
+      const RosterEntry& entry = roster[o.participant_id()];
+      site = entry.site;
+      if (!entry.enrolled) {
+        error("participant_id", absl::StrCat("unknown participant: not enrolled in trial ", trial),
+              o.participant_id());
+      } else if (entry.withdrawn) {
+        error("participant_id", absl::StrCat("participant withdrawn from trial ", trial),
+              o.participant_id());
+      } else if (caller.may_touch_site && !caller.may_touch_site(entry.site)) {
+        permitted = false;
+        error("participant_id",
+              absl::StrCat("not permitted: the participant belongs to site \"", entry.site,
+                           "\", outside the caller's sites"),
+              o.participant_id());
+      }
+    }
+    if (absl::Status s = CheckId("outcome", o.outcome()); !s.ok()) {
+      error("outcome", std::string(s.message().substr(s.message().find(':') + 2)), o.outcome());
+    }
+    const bool start_ok = ValidDate(o.period_start());
+    const bool end_ok = ValidDate(o.period_end());
+    if (!start_ok) error("period_start", "missing or not a valid date");
+    if (!end_ok) error("period_end", "missing or not a valid date");
+    if (start_ok && end_ok && DayOf(o.period_end()) < DayOf(o.period_start())) {
+      error("period_end", "before period_start");
+    }
+    if (!std::isfinite(o.value())) error("value", "not a finite number", FormatNumber(o.value()));
+    if (errors.empty()) {
+      good.push_back(std::move(o));
+      continue;
+    }
+    response.set_rejected(response.rejected() + 1);
+    for (const v1::RowError& e : errors) *response.add_errors() = e;
+    if (!permitted) continue;
+    v1::Reject reject;
+    reject.set_trial_id(trial);
+    reject.set_source("outcomes");
+    reject.set_row(row);
+    for (const v1::RowError& e : errors) *reject.add_errors() = e;
+    reject.set_raw(Json(o));
+    *reject.mutable_received_at() = ToTimestamp(received);
+    reject.set_site(site);
+    reject.set_submitted_by(caller.name);
+    reject.set_reject_id(absl::StrCat("outcome:", Sha256Hex(DeterministicBytes(o))));
+    if (observer_.on_reject) observer_.on_reject(trial, RejectCategory(errors.front().reason()));
+    rejects.new_rejects.push_back(std::move(reject));
+  }
+  if (!rejects.new_rejects.empty()) {
+    if (absl::StatusOr<std::vector<WriteResult>> w = store_.Write(trial, rejects); !w.ok()) {
+      return w.status();
+    }
+  }
+  absl::StatusOr<std::vector<bool>> changed = store_.WriteOutcomes(trial, good);
+  if (!changed.ok()) return changed.status();
+  for (bool c : *changed) {
+    if (c) {
+      response.set_recorded(response.recorded() + 1);
+    } else {
+      response.set_unchanged(response.unchanged() + 1);
+    }
+  }
+  return response;
+}
+
+absl::StatusOr<std::vector<v1::Outcome>> Ingestor::ListOutcomes(const std::string& trial,
+                                                                const std::string& outcome) {
+  if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
+  absl::StatusOr<std::vector<v1::Outcome>> all = store_.LoadOutcomes(trial);
+  if (!all.ok()) return all.status();
+  std::vector<v1::Outcome> out;
+  for (v1::Outcome& o : *all) {
+    if (outcome.empty() || o.outcome() == outcome) out.push_back(std::move(o));
+  }
+  auto key = [](const v1::Outcome& o) {
+    return std::make_tuple(o.participant_id(), o.outcome(), o.period_start().year(),
+                           o.period_start().month(), o.period_start().day());
+  };
+  std::sort(out.begin(), out.end(),
+            [&](const v1::Outcome& a, const v1::Outcome& b) { return key(a) < key(b); });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rejects.
+
+absl::StatusOr<v1::ReplayRejectsResponse> Ingestor::ReplayRejects(const std::string& trial,
+                                                                  const std::string& wave) {
+  if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
+  roster_.Invalidate(trial);  // the point of a replay is a changed roster
+  absl::StatusOr<TrialContext> context = LoadContext(trial);
+  if (!context.ok()) return context.status();
+  if (!wave.empty() && context->waves.find(wave) == context->waves.end()) {
+    return absl::NotFoundError(absl::StrCat("wave_id: no wave \"", wave, "\" in trial ", trial));
+  }
+  absl::StatusOr<std::vector<v1::Reject>> rejects = store_.LoadRejects(trial);
+  if (!rejects.ok()) return rejects.status();
+  v1::ReplayRejectsResponse response;
+  std::vector<Candidate> candidates;
+  for (v1::Reject& reject : *rejects) {
+    if (reject.replayed() || (!wave.empty() && reject.wave_id() != wave)) continue;
+    if (!reject.has_submission()) {  // a CSV row with bad values, or an outcome: not replayable
+      response.set_still_rejected(response.still_rejected() + 1);
+      continue;
+    }
+    Candidate c;
+    c.submission = reject.submission();
+    c.row = reject.row();
+    c.source = reject.source();
+    c.raw = reject.raw();
+    c.reject_id = reject.reject_id();
+    c.replaying = std::move(reject);
+    candidates.push_back(std::move(c));
+  }
+  for (size_t start = 0; start < candidates.size(); start += kCsvChunk) {
+    std::vector<Candidate> chunk(
+        std::make_move_iterator(candidates.begin() + static_cast<std::ptrdiff_t>(start)),
+        std::make_move_iterator(candidates.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                         candidates.size(), start + kCsvChunk))));
+    if (absl::Status s = Process(trial, *context, chunk, {}, true, ""); !s.ok()) return s;
+    for (Candidate& c : chunk) {
+      if (c.result.status == v1::SUBMISSION_STATUS_REJECTED) {
+        response.set_still_rejected(response.still_rejected() + 1);
+      } else {
+        response.set_accepted(response.accepted() + 1);
+        if (c.result.status == v1::SUBMISSION_STATUS_ACCEPTED) {
+          if (observer_.on_submission)
+            observer_.on_submission(trial, c.submission.wave_id(), "accepted");
+          if (c.new_respondent && observer_.on_new_respondent) {
+            observer_.on_new_respondent(trial, c.submission.wave_id(), c.site);
+          }
+        }
+      }
+    }
+  }
+  return response;
+}
+
+absl::StatusOr<std::vector<v1::Reject>> Ingestor::ListRejects(
+    const v1::ListRejectsRequest& request) {
+  if (absl::Status s = CheckId("trial_id", request.trial_id()); !s.ok()) return s;
+  absl::StatusOr<std::vector<v1::Reject>> all = store_.LoadRejects(request.trial_id());
+  if (!all.ok()) return all.status();
+  std::vector<v1::Reject> out;
+  for (v1::Reject& r : *all) {
+    if (!request.wave_id().empty() && r.wave_id() != request.wave_id()) continue;
+    if (r.replayed() && !request.include_replayed()) continue;
+    out.push_back(std::move(r));
+  }
+  std::sort(out.begin(), out.end(), [](const v1::Reject& a, const v1::Reject& b) {
+    return std::make_tuple(a.source(), a.row(), a.reject_id()) <
+           std::make_tuple(b.source(), b.row(), b.reject_id());
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads.
+
+absl::StatusOr<ScaleNorms> Ingestor::NormsFor(const std::string& trial, const TrialContext& context,
+                                              const v1::Wave& wave) {
+  const std::string& norms_wave_id =
+      wave.norms_wave_id().empty() ? wave.wave_id() : wave.norms_wave_id();
+  auto norms_wave = context.waves.find(norms_wave_id);
+  if (norms_wave == context.waves.end()) return ScaleNorms{};
+  auto instrument = context.instruments.find(
+      InstrumentKey(norms_wave->second.instrument_id(), norms_wave->second.instrument_version()));
+  if (instrument == context.instruments.end()) return ScaleNorms{};
+  absl::StatusOr<std::shared_ptr<const Scorer>> scorer = ScorerFor(trial, instrument->second);
+  if (!scorer.ok()) return scorer.status();
+  absl::StatusOr<std::vector<v1::Response>> responses = store_.LoadResponses(trial, norms_wave_id);
+  if (!responses.ok()) return responses.status();
+  std::vector<ScoredResponse> scored;
+  for (const v1::Response& r : *responses) {
+    if (r.counted() && !r.partial()) scored.push_back(ScalesOf(r));
+  }
+  return ComputeNorms((*scorer)->instrument(), scored);
+}
+
+absl::StatusOr<std::vector<v1::Response>> Ingestor::ListResponses(
+    const v1::ListResponsesRequest& request) {
+  const std::string& trial = request.trial_id();
+  if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
+  absl::StatusOr<TrialContext> context = LoadContext(trial);
+  if (!context.ok()) return context.status();
+  std::vector<const v1::Wave*> waves;
+  if (request.wave_id().empty()) {
+    for (const auto& [id, wave] : context->waves) waves.push_back(&wave);
+  } else if (auto it = context->waves.find(request.wave_id()); it != context->waves.end()) {
+    waves.push_back(&it->second);
+  } else {
+    return absl::NotFoundError(
+        absl::StrCat("wave_id: no wave \"", request.wave_id(), "\" in trial ", trial));
+  }
+  std::vector<v1::Response> out;
+  for (const v1::Wave* wave : waves) {
+    absl::StatusOr<std::vector<v1::Response>> responses =
+        store_.LoadResponses(trial, wave->wave_id());
+    if (!responses.ok()) return responses.status();
+    absl::StatusOr<ScaleNorms> norms = NormsFor(trial, *context, *wave);
+    if (!norms.ok()) return norms.status();
+    std::vector<v1::Response> selected;
+    for (v1::Response& r : *responses) {
+      if (!request.participant_id().empty() && r.participant_id() != request.participant_id()) {
+        continue;
+      }
+      if (!r.counted() && !request.include_not_counted()) continue;
+      auto instrument =
+          context->instruments.find(InstrumentKey(r.instrument_id(), r.instrument_version()));
+      if (instrument != context->instruments.end()) {
+        absl::StatusOr<std::shared_ptr<const Scorer>> scorer = ScorerFor(trial, instrument->second);
+        if (!scorer.ok()) return scorer.status();
+        ScoredResponse scored = ScalesOf(r);
+        (*scorer)->ScoreComposites(scored, &*norms);
+        r.clear_composites();
+        for (const CompositeScore& composite : scored.composites) {
+          v1::Score* score = r.add_composites();
+          score->set_id(composite.composite_id);
+          score->set_present(composite.value.has_value());
+          if (composite.value.has_value()) score->set_value(*composite.value);
+        }
+      }
+      selected.push_back(std::move(r));
+    }
+    std::sort(selected.begin(), selected.end(), [](const v1::Response& a, const v1::Response& b) {
+      return std::make_tuple(a.participant_id(), TimeOf(a.submitted_at()), a.submission_id()) <
+             std::make_tuple(b.participant_id(), TimeOf(b.submitted_at()), b.submission_id());
+    });
+    for (v1::Response& r : selected) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::GetResponseStatusResponse> Ingestor::GetResponseStatus(
+    const v1::GetResponseStatusRequest& request) {
+  if (absl::Status s = CheckId("trial_id", request.trial_id()); !s.ok()) return s;
+  if (absl::Status s = CheckId("wave_id", request.wave_id()); !s.ok()) return s;
+  if (request.participant_id().empty()) {
+    return absl::InvalidArgumentError("participant_id: missing");
+  }
+  absl::StatusOr<RespondentStatus> status =
+      store_.GetRespondentStatus(request.trial_id(), request.wave_id(), request.participant_id());
+  if (!status.ok()) return status.status();
+  v1::GetResponseStatusResponse response;
+  response.set_responded(status->responded);
+  if (status->responded)
+    *response.mutable_first_response_at() = ToTimestamp(status->first_response_at);
+  return response;
+}
+
+absl::StatusOr<v1::ResponseCountsResponse> Ingestor::ResponseCounts(const std::string& trial) {
+  if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
+  absl::StatusOr<std::vector<v1::Wave>> waves = store_.LoadWaves(trial);
+  if (!waves.ok()) return waves.status();
+  std::map<std::pair<std::string, std::string>, v1::ResponseCountsResponse::Count> counts;
+  auto count = [&](const std::string& wave, const std::string& site) -> auto& {
+    auto& c = counts[{wave, site}];
+    c.set_wave_id(wave);
+    c.set_site(site);
+    return c;
+  };
+  for (const v1::Wave& wave : *waves) {
+    absl::StatusOr<std::vector<v1::Response>> responses =
+        store_.LoadResponses(trial, wave.wave_id());
+    if (!responses.ok()) return responses.status();
+    for (const v1::Response& r : *responses) {
+      auto& c = count(wave.wave_id(), r.site());
+      c.set_responses(c.responses() + 1);
+      if (r.counted()) c.set_respondents(c.respondents() + 1);
+    }
+  }
+  absl::StatusOr<std::vector<v1::Reject>> rejects = store_.LoadRejects(trial);
+  if (!rejects.ok()) return rejects.status();
+  for (const v1::Reject& r : *rejects) {
+    if (r.replayed()) continue;
+    auto& c = count(r.wave_id(), r.site());
+    c.set_rejected(c.rejected() + 1);
+  }
+  v1::ResponseCountsResponse response;
+  for (auto& [key, c] : counts) *response.add_counts() = std::move(c);
+  return response;
+}
+
+absl::StatusOr<std::map<std::pair<std::string, std::string>, int64_t>> Ingestor::Respondents(
+    const std::string& trial) {
+  absl::StatusOr<v1::ResponseCountsResponse> counts = ResponseCounts(trial);
+  if (!counts.ok()) return counts.status();
+  std::map<std::pair<std::string, std::string>, int64_t> out;
+  for (const auto& c : counts->counts()) {
+    if (c.respondents() > 0) out[{c.wave_id(), c.site()}] = c.respondents();
+  }
+  return out;
+}
+
+}  // namespace fieldwork::survey_ingest

@@ -1,0 +1,135 @@
+// The survey-ingest domain service: instruments and waves, validation and storage of
+// submissions and CSV imports (a bad row never takes a good one down with it), the rejects log
+// and its replay, outcomes, and the read side with standardised composites. No gRPC, no Redis:
+// it works through IngestStore and Roster.
+#ifndef FIELDWORK_SERVICES_SURVEY_INGEST_INGESTOR_H_
+#define FIELDWORK_SERVICES_SURVEY_INGEST_INGESTOR_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "fieldwork/v1/survey_ingest.pb.h"
+#include "services/common/clock.h"
+#include "services/survey_ingest/domain/scoring.h"
+#include "services/survey_ingest/roster.h"
+#include "services/survey_ingest/store.h"
+
+namespace fieldwork::survey_ingest {
+
+// Called after each stored batch, for metrics. Any member may be empty.
+struct IngestObserver {
+  // status: "accepted", "duplicate" or "rejected".
+  std::function<void(const std::string& trial, const std::string& wave, absl::string_view status)>
+      on_submission;
+  // reason: a short category ("unknown_participant", "out_of_range", ...; see RejectCategory).
+  std::function<void(const std::string& trial, absl::string_view reason)> on_reject;
+  // A participant's first complete response to a wave.
+  std::function<void(const std::string& trial, const std::string& wave, const std::string& site)>
+      on_new_respondent;
+};
+
+// Who is calling, as far as the domain cares. Empty functions allow everything.
+struct Caller {
+  std::string name;  // recorded in the rejects it causes
+  // Whether the caller may act in a trial, and on participants of a site (partners: their own
+  // sites only). A submission outside them is rejected and not kept in the rejects log.
+  std::function<bool(const std::string& trial)> may_touch_trial;
+  std::function<bool(const std::string& site)> may_touch_site;
+};
+
+struct SubmissionResult {
+  fieldwork::v1::SubmissionStatus status = fieldwork::v1::SUBMISSION_STATUS_UNSPECIFIED;
+  std::string submission_id;
+  bool late = false;
+  std::vector<fieldwork::v1::RowError> errors;
+};
+
+// The metric category of a row error's reason: unknown_participant, withdrawn, out_of_range,
+// non_numeric, unknown_column, missing_required, invalid_choice, wave_closed, wave_not_open,
+// unknown_wave, not_permitted or invalid.
+std::string RejectCategory(absl::string_view reason);
+
+class Ingestor {
+ public:
+  Ingestor(IngestStore& store, CachedRoster& roster, const Clock& clock,
+           IngestObserver observer = {});
+
+  // Parses and validates the YAML definition (id, version and title come from it) and adds
+  // it; a later version must be compatible with the earlier ones. INVALID_ARGUMENT names every
+  // problem; ALREADY_EXISTS when the version exists with a different definition.
+  absl::StatusOr<fieldwork::v1::Instrument> PutInstrument(
+      const std::string& trial, const fieldwork::v1::Instrument& instrument);
+  absl::StatusOr<std::vector<fieldwork::v1::Instrument>> ListInstruments(const std::string& trial);
+  // Adds or replaces a wave; its instrument version must exist, closes_at must follow opens_at
+  // and the norms wave, when named, must exist.
+  absl::StatusOr<fieldwork::v1::Wave> PutWave(const fieldwork::v1::Wave& wave);
+  absl::StatusOr<std::vector<fieldwork::v1::Wave>> ListWaves(const std::string& trial);
+
+  // Validates and stores each submission; result i is for submissions[i], whose errors carry
+  // row first_row + i. Rejected ones go to the rejects log (except those the caller may not
+  // touch). Fails only when storage or the roster is unavailable.
+  absl::StatusOr<std::vector<SubmissionResult>> Submit(
+      const std::vector<fieldwork::v1::Submission>& submissions, int64_t first_row,
+      const Caller& caller = {});
+
+  // Imports a Qualtrics or plain CSV export into a wave. Whole-file problems (unknown wave, no
+  // header, no participant column) are INVALID_ARGUMENT; row problems are reported per row.
+  absl::StatusOr<fieldwork::v1::ImportCsvResponse> ImportCsv(
+      const fieldwork::v1::ImportCsvRequest& request, const Caller& caller = {});
+
+  absl::StatusOr<fieldwork::v1::RecordOutcomesResponse> RecordOutcomes(
+      const fieldwork::v1::RecordOutcomesRequest& request, const Caller& caller = {});
+
+  // Validates stored, not yet replayed rejects again with a fresh roster; the accepted ones
+  // are stored and marked replayed.
+  absl::StatusOr<fieldwork::v1::ReplayRejectsResponse> ReplayRejects(const std::string& trial,
+                                                                     const std::string& wave);
+
+  // Responses with composites standardised against the norms wave's counted responses.
+  absl::StatusOr<std::vector<fieldwork::v1::Response>> ListResponses(
+      const fieldwork::v1::ListResponsesRequest& request);
+  absl::StatusOr<fieldwork::v1::GetResponseStatusResponse> GetResponseStatus(
+      const fieldwork::v1::GetResponseStatusRequest& request);
+  absl::StatusOr<std::vector<fieldwork::v1::Outcome>> ListOutcomes(const std::string& trial,
+                                                                   const std::string& outcome);
+  absl::StatusOr<fieldwork::v1::ResponseCountsResponse> ResponseCounts(const std::string& trial);
+  absl::StatusOr<std::vector<fieldwork::v1::Reject>> ListRejects(
+      const fieldwork::v1::ListRejectsRequest& request);
+
+  // Respondents (participants with a counted response) by wave and site, for the gauges.
+  absl::StatusOr<std::map<std::pair<std::string, std::string>, int64_t>> Respondents(
+      const std::string& trial);
+
+ private:
+  struct TrialContext;
+  struct Candidate;
+
+  absl::StatusOr<TrialContext> LoadContext(const std::string& trial);
+  absl::StatusOr<std::shared_ptr<const Scorer>> ScorerFor(const std::string& trial,
+                                                          const fieldwork::v1::Instrument& stored);
+  // Validates candidates of one trial and writes them in one batch.
+  absl::Status Process(const std::string& trial, const TrialContext& context,
+                       std::vector<Candidate>& candidates, const Caller& caller, bool replay,
+                       const std::string& import_sha256);
+  void Report(const std::string& trial, const std::vector<Candidate>& candidates);
+  absl::StatusOr<ScaleNorms> NormsFor(const std::string& trial, const TrialContext& context,
+                                      const fieldwork::v1::Wave& wave);
+
+  IngestStore& store_;
+  CachedRoster& roster_;
+  const Clock& clock_;
+  IngestObserver observer_;
+  std::mutex scorers_mutex_;
+  // "<trial>|<id>@<version>" -> scorer (instrument versions never change once stored).
+  std::map<std::string, std::shared_ptr<const Scorer>, std::less<>> scorers_;
+};
+
+}  // namespace fieldwork::survey_ingest
+
+#endif  // FIELDWORK_SERVICES_SURVEY_INGEST_INGESTOR_H_

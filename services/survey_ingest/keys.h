@@ -1,0 +1,57 @@
+// The survey-ingest service's Redis keys. A trial's keys share the {trial} hash tag so that its
+// multi-key scripts stay atomic on a Redis Cluster.
+#ifndef FIELDWORK_SERVICES_SURVEY_INGEST_KEYS_H_
+#define FIELDWORK_SERVICES_SURVEY_INGEST_KEYS_H_
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace fieldwork::survey_ingest::keys {
+
+// HASH "<instrument id>@<version>" -> fieldwork.v1.Instrument (never overwritten)
+inline std::string Instruments(absl::string_view trial) {
+  return absl::StrCat("fw:{", trial, "}:ing:instruments");
+}
+// HASH wave id -> fieldwork.v1.Wave
+inline std::string Waves(absl::string_view trial) {
+  return absl::StrCat("fw:{", trial, "}:ing:waves");
+}
+// HASH submission id -> wave id: the idempotency index (a submission id is accepted once)
+inline std::string Submissions(absl::string_view trial) {
+  return absl::StrCat("fw:{", trial, "}:ing:submissions");
+}
+// HASH submission id -> fieldwork.v1.Response (stored with counted = false; the flag is read
+// from Counted): every accepted response of the wave, second responses included
+inline std::string Responses(absl::string_view trial, absl::string_view wave) {
+  return absl::StrCat("fw:{", trial, "}:ing:responses:", wave);
+}
+// HASH participant id -> "<19-digit submitted micros>|<submission id>" of the complete
+// response that counts under the wave's rule
+inline std::string Counted(absl::string_view trial, absl::string_view wave) {
+  return absl::StrCat("fw:{", trial, "}:ing:counted:", wave);
+}
+// HASH participant id -> the same pointer to the earliest complete response (for
+// GetResponseStatus; its length is the number of respondents)
+inline std::string First(absl::string_view trial, absl::string_view wave) {
+  return absl::StrCat("fw:{", trial, "}:ing:first:", wave);
+}
+// HASH reject id -> fieldwork.v1.Reject
+inline std::string Rejects(absl::string_view trial) {
+  return absl::StrCat("fw:{", trial, "}:ing:rejects");
+}
+// SET of the SHA-256 of every CSV file imported in full
+inline std::string Imports(absl::string_view trial) {
+  return absl::StrCat("fw:{", trial, "}:ing:imports");
+}
+// HASH "<participant>|<outcome>|<period start>|<period end>" -> fieldwork.v1.Outcome
+inline std::string Outcomes(absl::string_view trial) {
+  return absl::StrCat("fw:{", trial, "}:ing:outcomes");
+}
+// SET of every trial id with survey-ingest data (not trial-scoped: one key for the index)
+inline std::string TrialIndex() { return "fw:{index}:ing:trials"; }
+
+}  // namespace fieldwork::survey_ingest::keys
+
+#endif  // FIELDWORK_SERVICES_SURVEY_INGEST_KEYS_H_

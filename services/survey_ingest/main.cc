@@ -1,0 +1,137 @@
+// fieldwork-survey-ingest: instruments and waves, survey responses over gRPC and as Qualtrics or
+// plain CSV exports, scoring, the rejects log and administrative outcomes (SurveyIngestService
+// in protos/fieldwork/v1/survey_ingest.proto). Participants are checked against the
+// randomisation service.
+//
+// Usage:
+//   fieldwork-survey-ingest --redis_url=redis://127.0.0.1:6379 --tokens_file=tokens.yaml
+//       --randomisation_address=127.0.0.1:50051 --service_token_file=ingest.token
+//       [--listen_address=0.0.0.0:50053] [--metrics_port=9466]
+//       [--tls_cert_file=F --tls_key_file=F] [--randomisation_ca_file=F]
+//       [--roster_cache_ttl=30s] [--max_receive_message_mb=256]
+//       [--simulated_clock] [--insecure_no_auth]
+// Every flag can also be set as FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins.
+// The service token file holds the bearer token this service calls randomisation with (one
+// line; a researcher or analyst token on the trials served).
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/time/time.h"
+#include "services/common/flags.h"
+#include "services/common/logging.h"
+#include "services/common/service_runtime.h"
+#include "services/survey_ingest/grpc_roster.h"
+#include "services/survey_ingest/ingestor.h"
+#include "services/survey_ingest/redis_store.h"
+#include "services/survey_ingest/roster.h"
+#include "services/survey_ingest/service.h"
+
+ABSL_FLAG(std::string, listen_address, "0.0.0.0:50053", "gRPC listen address (host:port)");
+ABSL_FLAG(int, metrics_port, 9466, "Port of the Prometheus /metrics endpoint");
+ABSL_FLAG(std::string, metrics_bind_address, "0.0.0.0", "Address the /metrics endpoint binds");
+ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "Redis URL (redis:// or unix://)");
+ABSL_FLAG(int, redis_pool_size, 8, "Redis connections");
+ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(5), "Redis command timeout");
+ABSL_FLAG(std::string, tokens_file, "", "YAML file of hashed bearer tokens");
+ABSL_FLAG(bool, insecure_no_auth, false, "Accept every call as an admin (development only)");
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate for TLS");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for TLS");
+ABSL_FLAG(absl::Duration, drain_delay, absl::Seconds(2), "NOT_SERVING time before stopping");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10), "Grace for in-flight calls");
+ABSL_FLAG(bool, simulated_clock, false, "Use the simulated clock in Redis (demo and tests)");
+ABSL_FLAG(std::string, randomisation_address, "127.0.0.1:50051",
+          "The randomisation service (host:port), asked whether participants are enrolled");
+ABSL_FLAG(std::string, randomisation_ca_file, "",
+          "PEM roots to verify the randomisation service's TLS certificate (plaintext if empty)");
+ABSL_FLAG(std::string, service_token_file, "",
+          "File holding the bearer token this service calls randomisation with");
+ABSL_FLAG(absl::Duration, roster_cache_ttl, absl::Seconds(30),
+          "How long answers from the randomisation service are reused");
+ABSL_FLAG(int, max_receive_message_mb, 256, "Largest request accepted (a whole CSV export)");
+
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", what, " ", path));
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  fieldwork::BlockTerminationSignals();
+  fieldwork::ParseFlagsWithEnvironment(argc, argv);
+
+  fieldwork::ServiceRuntimeOptions options;
+  options.service_name = "survey-ingest";
+  options.grpc.listen_address = absl::GetFlag(FLAGS_listen_address);
+  options.grpc.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  options.grpc.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  options.grpc.drain_delay = absl::GetFlag(FLAGS_drain_delay);
+  options.grpc.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  options.grpc.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_mb) << 20;
+  options.metrics_bind_address = absl::GetFlag(FLAGS_metrics_bind_address);
+  options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  options.redis_url = absl::GetFlag(FLAGS_redis_url);
+  options.redis_pool_size = absl::GetFlag(FLAGS_redis_pool_size);
+  options.redis_timeout = absl::GetFlag(FLAGS_redis_timeout);
+  options.tokens_file = absl::GetFlag(FLAGS_tokens_file);
+  options.insecure_no_auth = absl::GetFlag(FLAGS_insecure_no_auth);
+  options.simulated_clock = absl::GetFlag(FLAGS_simulated_clock);
+
+  std::string service_token;
+  if (const std::string path = absl::GetFlag(FLAGS_service_token_file); !path.empty()) {
+    absl::StatusOr<std::string> token = ReadFile(path, "--service_token_file");
+    if (!token.ok()) {
+      fieldwork::logging::Error("cannot start", {{"error", token.status().ToString()}});
+      return 1;
+    }
+    service_token = std::string(absl::StripAsciiWhitespace(*token));
+  } else if (!options.insecure_no_auth) {
+    fieldwork::logging::Error(
+        "cannot start", {{"error", "no --service_token_file: the token to call randomisation"}});
+    return 1;
+  }
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (const std::string ca = absl::GetFlag(FLAGS_randomisation_ca_file); !ca.empty()) {
+    absl::StatusOr<std::string> roots = ReadFile(ca, "--randomisation_ca_file");
+    if (!roots.ok()) {
+      fieldwork::logging::Error("cannot start", {{"error", roots.status().ToString()}});
+      return 1;
+    }
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = *roots;
+    credentials = grpc::SslCredentials(ssl);
+  }
+
+  absl::StatusOr<std::unique_ptr<fieldwork::ServiceRuntime>> runtime =
+      fieldwork::ServiceRuntime::Create(options);
+  if (!runtime.ok()) {
+    fieldwork::logging::Error("cannot start", {{"error", runtime.status().ToString()}});
+    return 1;
+  }
+  namespace si = fieldwork::survey_ingest;
+  si::GrpcRoster grpc_roster(
+      grpc::CreateChannel(absl::GetFlag(FLAGS_randomisation_address), credentials), service_token);
+  si::CachedRoster roster(grpc_roster, (*runtime)->clock(), absl::GetFlag(FLAGS_roster_cache_ttl));
+  si::RedisIngestStore store((*runtime)->redis());
+  si::IngestMetrics metrics((*runtime)->registry());
+  si::Ingestor ingestor(store, roster, (*runtime)->clock(), metrics.Observer());
+  metrics.Seed(ingestor, store);
+  si::SurveyIngestServiceImpl service(ingestor, (*runtime)->authenticator());
+  if (absl::Status status = (*runtime)->Serve({&service}); !status.ok()) {
+    fieldwork::logging::Error("cannot serve", {{"error", status.ToString()}});
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,314 @@
+#include "services/survey_ingest/redis_store.h"
+
+#include <map>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "services/survey_ingest/keys.h"
+
+namespace fieldwork::survey_ingest {
+namespace {
+
+namespace v1 = ::fieldwork::v1;
+
+constexpr int64_t kPointerOffset = 100000000000000000;  // 10^17 us: keeps pre-1970 times sortable
+
+// KEYS: 1 submissions, 2 rejects, 3 imports, then per wave: responses, counted, first.
+// ARGV: 1 import sha ('' = none), 2 response count n, then n groups of six (wave index from 1,
+// submission id, participant, pointer ('' = not complete), rule 'F' or 'L', response bytes),
+// then a count and (id, bytes) pairs of new rejects, then the same of replaced rejects.
+// Returns one integer per response: 0 duplicate, 1 accepted, 2 accepted as a new respondent.
+// Checks come before writes only where a check can fail; the writes themselves cannot, so a
+// batch lands whole (Redis runs a script without interleaving).
+const LuaScript& WriteScript() {
+  static const LuaScript* script = new LuaScript(R"lua(
+local out = {}
+local n = tonumber(ARGV[2])
+local i = 3
+for r = 1, n do
+  local w = tonumber(ARGV[i])
+  local sid, participant, pointer, rule, bytes = ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5]
+  i = i + 6
+  local responses, counted, first = KEYS[1 + 3 * w], KEYS[2 + 3 * w], KEYS[3 + 3 * w]
+  if redis.call('HSETNX', KEYS[1], sid, responses) == 0 then
+    out[r] = 0
+  else
+    redis.call('HSET', responses, sid, bytes)
+    out[r] = 1
+    if pointer ~= '' then
+      local value = pointer .. '|' .. sid
+      local earliest = redis.call('HGET', first, participant)
+      if not earliest then
+        redis.call('HSET', first, participant, value)
+        out[r] = 2
+      elseif value < earliest then
+        redis.call('HSET', first, participant, value)
+      end
+      local current = redis.call('HGET', counted, participant)
+      if (not current) or (rule == 'F' and value < current) or (rule == 'L' and value > current) then
+        redis.call('HSET', counted, participant, value)
+      end
+    end
+  end
+end
+for pass = 1, 2 do
+  local m = tonumber(ARGV[i])
+  i = i + 1
+  for j = 1, m do
+    if pass == 1 then
+      redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i+1])
+    else
+      redis.call('HSET', KEYS[2], ARGV[i], ARGV[i+1])
+    end
+    i = i + 2
+  end
+end
+if ARGV[1] ~= '' then redis.call('SADD', KEYS[3], ARGV[1]) end
+return out
+)lua");
+  return *script;
+}
+
+// KEYS: 1 instruments. ARGV: 1 field, 2 bytes. ALREADY_EXISTS when a different definition
+// holds the field.
+const LuaScript& AddInstrumentScript() {
+  static const LuaScript* script = new LuaScript(R"lua(
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current and current ~= ARGV[2] then
+  return redis.error_reply('ALREADY_EXISTS: instrument ' .. ARGV[1] ..
+                           ' is stored with a different definition; give it a new version')
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+)lua");
+  return *script;
+}
+
+// KEYS: 1 outcomes. ARGV: (field, bytes) pairs. Returns 1 per pair that changed something.
+const LuaScript& OutcomesScript() {
+  static const LuaScript* script = new LuaScript(R"lua(
+local out = {}
+for j = 1, #ARGV, 2 do
+  local current = redis.call('HGET', KEYS[1], ARGV[j])
+  if current == ARGV[j + 1] then
+    out[#out + 1] = 0
+  else
+    redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1])
+    out[#out + 1] = 1
+  end
+end
+return out
+)lua");
+  return *script;
+}
+
+template <typename Message>
+absl::Status ParseInto(const RedisReply& reply, Message& message, absl::string_view what) {
+  const absl::string_view bytes = reply.str();
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError(absl::StrCat("stored ", what, " does not parse"));
+  }
+  return absl::OkStatus();
+}
+
+// HGETALL reply -> messages.
+template <typename Message>
+absl::StatusOr<std::vector<Message>> ParseHash(const RedisReply& reply, absl::string_view what) {
+  std::vector<Message> messages(reply.size() / 2);
+  for (size_t i = 0; i + 1 < reply.size(); i += 2) {
+    if (absl::Status s = ParseInto(reply[i + 1], messages[i / 2], what); !s.ok()) return s;
+  }
+  return messages;
+}
+
+std::string DateText(const v1::CivilDate& date) {
+  return absl::StrFormat("%04d-%02d-%02d", date.year(), date.month(), date.day());
+}
+
+}  // namespace
+
+std::string ResponsePointer(absl::Time submitted, const std::string& submission_id) {
+  const int64_t micros = absl::ToUnixMicros(submitted) + kPointerOffset;
+  return absl::StrCat(absl::StrFormat("%019d", micros), "|", submission_id);
+}
+
+absl::Time PointerTime(absl::string_view pointer) {
+  int64_t micros = 0;
+  if (pointer.size() < 19 || !absl::SimpleAtoi(pointer.substr(0, 19), &micros)) {
+    return absl::InfinitePast();
+  }
+  return absl::FromUnixMicros(micros - kPointerOffset);
+}
+
+absl::Status RedisIngestStore::IndexTrial(const std::string& trial) {
+  return redis_.Command({"SADD", keys::TrialIndex(), trial}).status();
+}
+
+absl::StatusOr<std::vector<v1::Instrument>> RedisIngestStore::LoadInstruments(
+    const std::string& trial) {
+  absl::StatusOr<RedisReply> reply = redis_.Command({"HGETALL", keys::Instruments(trial)});
+  if (!reply.ok()) return reply.status();
+  return ParseHash<v1::Instrument>(*reply, "instrument");
+}
+
+absl::Status RedisIngestStore::AddInstrument(const std::string& trial,
+                                             const v1::Instrument& instrument) {
+  if (absl::Status s = IndexTrial(trial); !s.ok()) return s;
+  return redis_
+      .Eval(AddInstrumentScript(), {keys::Instruments(trial)},
+            {absl::StrCat(instrument.instrument_id(), "@", instrument.version()),
+             instrument.SerializeAsString()})
+      .status();
+}
+
+absl::StatusOr<std::vector<v1::Wave>> RedisIngestStore::LoadWaves(const std::string& trial) {
+  absl::StatusOr<RedisReply> reply = redis_.Command({"HGETALL", keys::Waves(trial)});
+  if (!reply.ok()) return reply.status();
+  return ParseHash<v1::Wave>(*reply, "wave");
+}
+
+absl::Status RedisIngestStore::PutWave(const v1::Wave& wave) {
+  if (absl::Status s = IndexTrial(wave.trial_id()); !s.ok()) return s;
+  return redis_
+      .Command({"HSET", keys::Waves(wave.trial_id()), wave.wave_id(), wave.SerializeAsString()})
+      .status();
+}
+
+absl::StatusOr<std::vector<WriteResult>> RedisIngestStore::Write(const std::string& trial,
+                                                                 const WriteBatch& batch) {
+  std::vector<std::string> keys = {keys::Submissions(trial), keys::Rejects(trial),
+                                   keys::Imports(trial)};
+  std::map<std::string, int> wave_index;
+  std::vector<std::string> args;
+  args.reserve(3 + 6 * batch.responses.size() + 2 * batch.new_rejects.size() +
+               2 * batch.replaced_rejects.size() + 2);
+  args.push_back(batch.import_sha256);
+  args.push_back(std::to_string(batch.responses.size()));
+  for (const PendingResponse& pending : batch.responses) {
+    const v1::Response& response = pending.response;
+    auto [it, added] =
+        wave_index.emplace(response.wave_id(), static_cast<int>(wave_index.size()) + 1);
+    if (added) {
+      keys.push_back(keys::Responses(trial, response.wave_id()));
+      keys.push_back(keys::Counted(trial, response.wave_id()));
+      keys.push_back(keys::First(trial, response.wave_id()));
+    }
+    args.push_back(std::to_string(it->second));
+    args.push_back(response.submission_id());
+    args.push_back(response.participant_id());
+    if (pending.complete) {
+      const std::string pointer = ResponsePointer(pending.submitted, "");
+      args.push_back(pointer.substr(0, pointer.size() - 1));  // the script appends "|<id>"
+    } else {
+      args.emplace_back();
+    }
+    args.push_back(pending.last_complete_rule ? "L" : "F");
+    args.push_back(response.SerializeAsString());
+  }
+  for (const auto* rejects : {&batch.new_rejects, &batch.replaced_rejects}) {
+    args.push_back(std::to_string(rejects->size()));
+    for (const v1::Reject& reject : *rejects) {
+      args.push_back(reject.reject_id());
+      args.push_back(reject.SerializeAsString());
+    }
+  }
+  absl::StatusOr<RedisReply> reply = redis_.Eval(WriteScript(), keys, args);
+  if (!reply.ok()) return reply.status();
+  std::vector<WriteResult> results;
+  results.reserve(reply->size());
+  for (size_t i = 0; i < reply->size(); ++i) {
+    const long long code = (*reply)[i].integer();
+    results.push_back(code == 0   ? WriteResult::kDuplicate
+                      : code == 2 ? WriteResult::kNewRespondent
+                                  : WriteResult::kAccepted);
+  }
+  if (results.size() != batch.responses.size()) {
+    return absl::InternalError("the write script answered for a different number of responses");
+  }
+  return results;
+}
+
+absl::StatusOr<bool> RedisIngestStore::IsImported(const std::string& trial,
+                                                  const std::string& sha256) {
+  absl::StatusOr<RedisReply> reply = redis_.Command({"SISMEMBER", keys::Imports(trial), sha256});
+  if (!reply.ok()) return reply.status();
+  return reply->integer() == 1;
+}
+
+absl::StatusOr<std::vector<v1::Response>> RedisIngestStore::LoadResponses(const std::string& trial,
+                                                                          const std::string& wave) {
+  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Transaction({
+      {"HGETALL", keys::Responses(trial, wave)},
+      {"HGETALL", keys::Counted(trial, wave)},
+  });
+  if (!replies.ok()) return replies.status();
+  auto responses = ParseHash<v1::Response>((*replies)[0], "response");
+  if (!responses.ok()) return responses.status();
+  std::map<std::string, std::string, std::less<>> counted;  // participant -> submission id
+  const RedisReply& pointers = (*replies)[1];
+  for (size_t i = 0; i + 1 < pointers.size(); i += 2) {
+    const absl::string_view pointer = pointers[i + 1].str();
+    const size_t bar = pointer.find('|');
+    if (bar == absl::string_view::npos) continue;
+    counted.emplace(std::string(pointers[i].str()), std::string(pointer.substr(bar + 1)));
+  }
+  for (v1::Response& response : *responses) {
+    auto it = counted.find(response.participant_id());
+    response.set_counted(it != counted.end() && it->second == response.submission_id());
+  }
+  return responses;
+}
+
+absl::StatusOr<RespondentStatus> RedisIngestStore::GetRespondentStatus(
+    const std::string& trial, const std::string& wave, const std::string& participant) {
+  absl::StatusOr<RedisReply> reply =
+      redis_.Command({"HGET", keys::First(trial, wave), participant});
+  if (!reply.ok()) return reply.status();
+  RespondentStatus status;
+  if (reply->is_nil()) return status;
+  status.responded = true;
+  status.first_response_at = PointerTime(reply->str());
+  return status;
+}
+
+absl::StatusOr<std::vector<v1::Reject>> RedisIngestStore::LoadRejects(const std::string& trial) {
+  absl::StatusOr<RedisReply> reply = redis_.Command({"HGETALL", keys::Rejects(trial)});
+  if (!reply.ok()) return reply.status();
+  return ParseHash<v1::Reject>(*reply, "reject");
+}
+
+absl::StatusOr<std::vector<bool>> RedisIngestStore::WriteOutcomes(
+    const std::string& trial, const std::vector<v1::Outcome>& outcomes) {
+  if (outcomes.empty()) return std::vector<bool>{};
+  if (absl::Status s = IndexTrial(trial); !s.ok()) return s;
+  std::vector<std::string> args;
+  args.reserve(2 * outcomes.size());
+  for (const v1::Outcome& outcome : outcomes) {
+    args.push_back(absl::StrCat(outcome.participant_id(), "|", outcome.outcome(), "|",
+                                DateText(outcome.period_start()), "|",
+                                DateText(outcome.period_end())));
+    args.push_back(outcome.SerializeAsString());
+  }
+  absl::StatusOr<RedisReply> reply = redis_.Eval(OutcomesScript(), {keys::Outcomes(trial)}, args);
+  if (!reply.ok()) return reply.status();
+  std::vector<bool> changed;
+  for (size_t i = 0; i < reply->size(); ++i) changed.push_back((*reply)[i].integer() == 1);
+  return changed;
+}
+
+absl::StatusOr<std::vector<v1::Outcome>> RedisIngestStore::LoadOutcomes(const std::string& trial) {
+  absl::StatusOr<RedisReply> reply = redis_.Command({"HGETALL", keys::Outcomes(trial)});
+  if (!reply.ok()) return reply.status();
+  return ParseHash<v1::Outcome>(*reply, "outcome");
+}
+
+absl::StatusOr<std::vector<std::string>> RedisIngestStore::ListTrials() {
+  absl::StatusOr<RedisReply> reply = redis_.Command({"SMEMBERS", keys::TrialIndex()});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> trials;
+  for (size_t i = 0; i < reply->size(); ++i) trials.emplace_back((*reply)[i].str());
+  return trials;
+}
+
+}  // namespace fieldwork::survey_ingest

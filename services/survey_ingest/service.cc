@@ -1,0 +1,296 @@
+#include "services/survey_ingest/service.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/grpc_status.h"
+#include "services/common/logging.h"
+
+namespace fieldwork::survey_ingest {
+namespace v1 = ::fieldwork::v1;
+
+IngestMetrics::IngestMetrics(prometheus::Registry& registry)
+    : submissions_(prometheus::BuildCounter()
+                       .Name("fieldwork_survey_ingest_submissions_total")
+                       .Help("Submissions and CSV rows, by wave and outcome "
+                             "(accepted, duplicate, rejected).")
+                       .Register(registry)),
+      rejects_(prometheus::BuildCounter()
+                   .Name("fieldwork_survey_ingest_rejects_total")
+                   .Help("Rows and submissions rejected, by the reason of their first error.")
+                   .Register(registry)),
+      respondents_(prometheus::BuildGauge()
+                       .Name("fieldwork_survey_ingest_respondents")
+                       .Help("Participants with a counted response, by wave and site.")
+                       .Register(registry)) {}
+
+IngestObserver IngestMetrics::Observer() {
+  IngestObserver observer;
+  observer.on_submission = [this](const std::string& trial, const std::string& wave,
+                                  absl::string_view status) {
+    submissions_.Add({{"trial", trial}, {"wave", wave}, {"status", std::string(status)}})
+        .Increment();
+  };
+  observer.on_reject = [this](const std::string& trial, absl::string_view reason) {
+    rejects_.Add({{"trial", trial}, {"reason", std::string(reason)}}).Increment();
+  };
+  observer.on_new_respondent = [this](const std::string& trial, const std::string& wave,
+                                      const std::string& site) {
+    respondents_.Add({{"trial", trial}, {"wave", wave}, {"site", site}}).Increment();
+  };
+  return observer;
+}
+
+void IngestMetrics::Seed(Ingestor& ingestor, IngestStore& store) {
+  absl::StatusOr<std::vector<std::string>> trials = store.ListTrials();
+  if (!trials.ok()) {
+    logging::Warning("cannot seed respondent gauges", {{"error", trials.status().ToString()}});
+    return;
+  }
+  for (const std::string& trial : *trials) {
+    auto respondents = ingestor.Respondents(trial);
+    if (!respondents.ok()) continue;
+    for (const auto& [wave_site, n] : *respondents) {
+      respondents_.Add({{"trial", trial}, {"wave", wave_site.first}, {"site", wave_site.second}})
+          .Set(static_cast<double>(n));
+    }
+  }
+}
+
+absl::StatusOr<Principal> SurveyIngestServiceImpl::Allow(grpc::ServerContext* context,
+                                                         std::initializer_list<Role> roles,
+                                                         const std::string& trial) {
+  absl::StatusOr<Principal> principal = authenticator_.Authenticate(*context);
+  if (!principal.ok()) return principal.status();
+  if (absl::Status allowed = Authorize(*principal, roles, trial); !allowed.ok()) return allowed;
+  return principal;
+}
+
+Caller SurveyIngestServiceImpl::CallerOf(const Principal& principal) {
+  Caller caller;
+  caller.name = principal.name;
+  caller.may_touch_trial = [principal](const std::string& trial) {
+    return principal.HasRole(Role::kAdmin) || principal.MayTouchTrial(trial);
+  };
+  const bool site_scoped =
+      !principal.HasRole(Role::kAdmin) && !principal.HasRole(Role::kResearcher);
+  if (site_scoped) {
+    caller.may_touch_site = [principal](const std::string& site) {
+      return principal.MayTouchSite(site);
+    };
+  }
+  return caller;
+}
+
+grpc::Status SurveyIngestServiceImpl::PutInstrument(grpc::ServerContext* context,
+                                                    const v1::PutInstrumentRequest* request,
+                                                    v1::PutInstrumentResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(instrument,
+                           ingestor_.PutInstrument(request->trial_id(), request->instrument()));
+  *response->mutable_instrument() = std::move(instrument);
+  return grpc::Status::OK;
+}
+
+grpc::Status SurveyIngestServiceImpl::ListInstruments(grpc::ServerContext* context,
+                                                      const v1::ListInstrumentsRequest* request,
+                                                      v1::ListInstrumentsResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(
+      principal,
+      Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(instruments, ingestor_.ListInstruments(request->trial_id()));
+  for (auto& instrument : instruments) *response->add_instruments() = std::move(instrument);
+  return grpc::Status::OK;
+}
+
+grpc::Status SurveyIngestServiceImpl::PutWave(grpc::ServerContext* context,
+                                              const v1::PutWaveRequest* request,
+                                              v1::PutWaveResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal,
+                           Allow(context, {Role::kResearcher}, request->wave().trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(wave, ingestor_.PutWave(request->wave()));
+  *response->mutable_wave() = std::move(wave);
+  return grpc::Status::OK;
+}
+
+grpc::Status SurveyIngestServiceImpl::ListWaves(grpc::ServerContext* context,
+                                                const v1::ListWavesRequest* request,
+                                                v1::ListWavesResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(
+      principal,
+      Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(waves, ingestor_.ListWaves(request->trial_id()));
+  for (auto& wave : waves) *response->add_waves() = std::move(wave);
+  return grpc::Status::OK;
+}
+
+grpc::Status SurveyIngestServiceImpl::SubmitResponse(grpc::ServerContext* context,
+                                                     const v1::SubmitResponseRequest* request,
+                                                     v1::SubmitResponseResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner},
+                                            request->submission().trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(results,
+                           ingestor_.Submit({request->submission()}, 1, CallerOf(principal)));
+  SubmissionResult& result = results.front();
+  response->set_status(result.status);
+  response->set_submission_id(result.submission_id);
+  response->set_late(result.late);
+  for (auto& error : result.errors) *response->add_errors() = std::move(error);
+  return grpc::Status::OK;
+}
+
+grpc::Status SurveyIngestServiceImpl::SubmitResponses(
+    grpc::ServerContext* context, grpc::ServerReader<v1::SubmitResponsesRequest>* reader,
+    v1::SubmitResponsesResponse* response) {
+  // The trial is checked per submission (a stream may serve several trials).
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner}, ""));
+  const Caller caller = CallerOf(principal);
+  std::vector<v1::Submission> batch;
+  batch.reserve(kStreamBatch);
+  int64_t next_row = 1;
+  auto flush = [&]() -> absl::Status {
+    if (batch.empty()) return absl::OkStatus();
+    absl::StatusOr<std::vector<SubmissionResult>> results =
+        ingestor_.Submit(batch, next_row, caller);
+    if (!results.ok()) return results.status();
+    for (SubmissionResult& result : *results) {
+      switch (result.status) {
+        case v1::SUBMISSION_STATUS_ACCEPTED:
+          response->set_accepted(response->accepted() + 1);
+          break;
+        case v1::SUBMISSION_STATUS_DUPLICATE:
+          response->set_duplicate(response->duplicate() + 1);
+          break;
+        default:
+          response->set_rejected(response->rejected() + 1);
+          break;
+      }
+      for (auto& error : result.errors) *response->add_errors() = std::move(error);
+    }
+    next_row += static_cast<int64_t>(batch.size());
+    batch.clear();
+    return absl::OkStatus();
+  };
+  v1::SubmitResponsesRequest message;
+  while (reader->Read(&message)) {
+    batch.push_back(std::move(*message.mutable_submission()));
+    if (batch.size() >= kStreamBatch) {
+      // What was stored before a failure stays stored; the error says from which row to retry
+      // (re-sending earlier rows is harmless: they are duplicates).
+      if (absl::Status s = flush(); !s.ok()) {
+        return ToGrpcStatus(absl::Status(
+            s.code(), absl::StrCat("rows from ", next_row, " not stored: ", s.message())));
+      }
+    }
+  }
+  if (absl::Status s = flush(); !s.ok()) {
+    return ToGrpcStatus(
+        absl::Status(s.code(), absl::StrCat("rows from ", next_row, " not stored: ", s.message())));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SurveyIngestServiceImpl::ImportCsv(grpc::ServerContext* context,
+                                                const v1::ImportCsvRequest* request,
+                                                v1::ImportCsvResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(
+      principal, Allow(context, {Role::kResearcher, Role::kPartner}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(result, ingestor_.ImportCsv(*request, CallerOf(principal)));
+  *response = std::move(result);
+  return grpc::Status::OK;
+}
+
+grpc::Status SurveyIngestServiceImpl::RecordOutcomes(grpc::ServerContext* context,
+                                                     const v1::RecordOutcomesRequest* request,
+                                                     v1::RecordOutcomesResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(
+      principal, Allow(context, {Role::kResearcher, Role::kPartner}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(result, ingestor_.RecordOutcomes(*request, CallerOf(principal)));
+  *response = std::move(result);
+  return grpc::Status::OK;
+}
+
+grpc::Status SurveyIngestServiceImpl::ReplayRejects(grpc::ServerContext* context,
+                                                    const v1::ReplayRejectsRequest* request,
+                                                    v1::ReplayRejectsResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(result,
+                           ingestor_.ReplayRejects(request->trial_id(), request->wave_id()));
+  *response = std::move(result);
+  return grpc::Status::OK;
+}
+
+grpc::Status SurveyIngestServiceImpl::ListResponses(
+    grpc::ServerContext* context, const v1::ListResponsesRequest* request,
+    grpc::ServerWriter<v1::ListResponsesResponse>* writer) {
+  FW_GRPC_ASSIGN_OR_RETURN(
+      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(responses, ingestor_.ListResponses(*request));
+  v1::ListResponsesResponse message;
+  for (auto& r : responses) {
+    *message.mutable_response() = std::move(r);
+    if (!writer->Write(message)) break;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SurveyIngestServiceImpl::GetResponseStatus(grpc::ServerContext* context,
+                                                        const v1::GetResponseStatusRequest* request,
+                                                        v1::GetResponseStatusResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(
+      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(status, ingestor_.GetResponseStatus(*request));
+  *response = std::move(status);
+  return grpc::Status::OK;
+}
+
+grpc::Status SurveyIngestServiceImpl::ListOutcomes(
+    grpc::ServerContext* context, const v1::ListOutcomesRequest* request,
+    grpc::ServerWriter<v1::ListOutcomesResponse>* writer) {
+  FW_GRPC_ASSIGN_OR_RETURN(
+      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(outcomes,
+                           ingestor_.ListOutcomes(request->trial_id(), request->outcome()));
+  v1::ListOutcomesResponse message;
+  for (auto& o : outcomes) {
+    *message.mutable_outcome() = std::move(o);
+    if (!writer->Write(message)) break;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SurveyIngestServiceImpl::ResponseCounts(grpc::ServerContext* context,
+                                                     const v1::ResponseCountsRequest* request,
+                                                     v1::ResponseCountsResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(
+      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(counts, ingestor_.ResponseCounts(request->trial_id()));
+  *response = std::move(counts);
+  return grpc::Status::OK;
+}
+
+grpc::Status SurveyIngestServiceImpl::ListRejects(
+    grpc::ServerContext* context, const v1::ListRejectsRequest* request,
+    grpc::ServerWriter<v1::ListRejectsResponse>* writer) {
+  FW_GRPC_ASSIGN_OR_RETURN(
+      principal,
+      Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(rejects, ingestor_.ListRejects(*request));
+  // A partner sees the rejects of its own sites and those it caused (e.g. unknown
+  // participants, who have no site yet).
+  const bool site_scoped = !principal.HasRole(Role::kAdmin) &&
+                           !principal.HasRole(Role::kResearcher) &&
+                           !principal.HasRole(Role::kAnalyst);
+  v1::ListRejectsResponse message;
+  for (auto& reject : rejects) {
+    if (site_scoped && reject.submitted_by() != principal.name &&
+        (reject.site().empty() || !principal.MayTouchSite(reject.site()))) {
+      continue;
+    }
+    *message.mutable_reject() = std::move(reject);
+    if (!writer->Write(message)) break;
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace fieldwork::survey_ingest

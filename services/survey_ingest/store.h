@@ -1,0 +1,90 @@
+// Where the survey-ingest service keeps a trial's instruments, waves, responses, rejects and
+// outcomes: an interface, so the domain code needs no Redis (redis_store.h implements it).
+#ifndef FIELDWORK_SERVICES_SURVEY_INGEST_STORE_H_
+#define FIELDWORK_SERVICES_SURVEY_INGEST_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "fieldwork/v1/survey_ingest.pb.h"
+
+namespace fieldwork::survey_ingest {
+
+// A validated response ready to be stored.
+struct PendingResponse {
+  fieldwork::v1::Response response;  // wave_id, participant_id and submission_id set
+  // Whether it may count under the wave's rule (finished, not partial), and when it was
+  // submitted (the rule's ordering).
+  bool complete = false;
+  absl::Time submitted = absl::InfinitePast();
+  bool last_complete_rule = false;  // the wave's rule: last complete (else first complete)
+};
+
+// What happened to one PendingResponse.
+enum class WriteResult {
+  kDuplicate,      // its submission id was already accepted: nothing changed
+  kAccepted,       // stored (a second response, or one that does not count)
+  kNewRespondent,  // stored, and the participant's first complete response to the wave
+};
+
+// One atomic write: either all of it lands or none of it.
+struct WriteBatch {
+  std::vector<PendingResponse> responses;
+  std::vector<fieldwork::v1::Reject> new_rejects;       // added unless the id is present
+  std::vector<fieldwork::v1::Reject> replaced_rejects;  // overwritten (marked replayed)
+  std::string import_sha256;                            // recorded as imported when set
+};
+
+// GetResponseStatus's answer.
+struct RespondentStatus {
+  bool responded = false;
+  absl::Time first_response_at = absl::InfinitePast();
+};
+
+class IngestStore {
+ public:
+  virtual ~IngestStore() = default;
+
+  virtual absl::StatusOr<std::vector<fieldwork::v1::Instrument>> LoadInstruments(
+      const std::string& trial) = 0;
+  // Adds an instrument version; ALREADY_EXISTS when that id and version holds a different
+  // definition (the identical one again is a no-op).
+  virtual absl::Status AddInstrument(const std::string& trial,
+                                     const fieldwork::v1::Instrument& instrument) = 0;
+  virtual absl::StatusOr<std::vector<fieldwork::v1::Wave>> LoadWaves(const std::string& trial) = 0;
+  virtual absl::Status PutWave(const fieldwork::v1::Wave& wave) = 0;
+
+  // Applies `batch` atomically; one result per batch.responses, in order. A submission id
+  // repeated within the batch is a duplicate from its second occurrence on.
+  virtual absl::StatusOr<std::vector<WriteResult>> Write(const std::string& trial,
+                                                         const WriteBatch& batch) = 0;
+  virtual absl::StatusOr<bool> IsImported(const std::string& trial, const std::string& sha256) = 0;
+
+  // Every stored response of the wave with `counted` set.
+  virtual absl::StatusOr<std::vector<fieldwork::v1::Response>> LoadResponses(
+      const std::string& trial, const std::string& wave) = 0;
+  virtual absl::StatusOr<RespondentStatus> GetRespondentStatus(const std::string& trial,
+                                                               const std::string& wave,
+                                                               const std::string& participant) = 0;
+  virtual absl::StatusOr<std::vector<fieldwork::v1::Reject>> LoadRejects(
+      const std::string& trial) = 0;
+
+  // Stores outcomes by (participant, outcome, period); per outcome, true when it changed
+  // something (new or a different value), false when the same was already stored.
+  virtual absl::StatusOr<std::vector<bool>> WriteOutcomes(
+      const std::string& trial, const std::vector<fieldwork::v1::Outcome>& outcomes) = 0;
+  virtual absl::StatusOr<std::vector<fieldwork::v1::Outcome>> LoadOutcomes(
+      const std::string& trial) = 0;
+
+  // Every trial with survey-ingest data (to seed gauges at start-up).
+  virtual absl::StatusOr<std::vector<std::string>> ListTrials() = 0;
+};
+
+}  // namespace fieldwork::survey_ingest
+
+#endif  // FIELDWORK_SERVICES_SURVEY_INGEST_STORE_H_
