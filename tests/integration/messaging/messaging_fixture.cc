@@ -164,6 +164,9 @@ std::unique_ptr<Worker> MessagingTest::NewWorker(const std::string& consumer, Me
   deps.clock = &clock_;
   deps.metrics = metrics_.get();
   options.consumer = consumer;
+  if (options.from_address == WorkerOptions().from_address) {
+    options.from_address = "Study team <study@fieldwork.example>";
+  }
   options.block = absl::ZeroDuration();
   return std::make_unique<Worker>(deps, options);
 }

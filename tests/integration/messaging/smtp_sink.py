@@ -1,0 +1,58 @@
+#!/usr/bin/python3
+"""A test SMTP server (aiosmtpd) that records every accepted message as one JSON line.
+
+Usage: smtp_sink.py PORT OUTPUT_FILE CONTROL_FILE
+Before each DATA it reads CONTROL_FILE: empty or missing accepts the message; a line such as
+"451 try later" or "550 no such mailbox" is the reply instead (so a test can make the server
+fail for a while, then recover). Each accepted message is appended to OUTPUT_FILE and fsynced
+before the 250 reply, so a message the client saw accepted is on disk.
+"""
+import email
+import json
+import os
+import sys
+import time
+
+from aiosmtpd.controller import Controller
+
+
+class Sink:
+    def __init__(self, output, control):
+        self.output = output
+        self.control = control
+
+    async def handle_DATA(self, server, session, envelope):
+        try:
+            with open(self.control) as f:
+                reply = f.read().strip()
+        except FileNotFoundError:
+            reply = ""
+        if reply:
+            return reply
+        message = email.message_from_bytes(envelope.content)
+        record = {
+            "message_id": message.get("Message-ID", ""),
+            "mail_from": envelope.mail_from,
+            "rcpt": envelope.rcpt_tos,
+            "from": message.get("From", ""),
+            "subject": message.get("Subject", ""),
+            "list_unsubscribe": message.get("List-Unsubscribe", ""),
+        }
+        with open(self.output, "a") as f:
+            f.write(json.dumps(record) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        return "250 OK"
+
+
+def main():
+    port, output, control = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    controller = Controller(Sink(output, control), hostname="127.0.0.1", port=port)
+    controller.start()
+    print("READY", flush=True)
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()
