@@ -1,0 +1,438 @@
+// Bad input on every input path (SubmitResponse, SubmitResponses, ImportCsv, RecordOutcomes,
+// PutInstrument, PutWave): a clear error naming the row, the field and the reason, the good
+// rows of a batch stored all the same, and nothing changed by a refused request. Also the
+// roles and the partners' site scope.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "tests/integration/survey_ingest/ingest_fixture.h"
+
+namespace fieldwork::survey_ingest {
+namespace {
+
+namespace v1 = ::fieldwork::v1;
+using ::testing::HasSubstr;
+
+constexpr char kTrial[] = "bad-input";
+
+v1::Submission Good(const std::string& participant, const std::string& id) {
+  v1::Submission s;
+  s.set_trial_id(kTrial);
+  s.set_wave_id("baseline");
+  s.set_participant_id(participant);
+  s.set_submission_id(id);
+  (*s.mutable_answers())["wb_1"] = "7";
+  (*s.mutable_answers())["wb_2"] = "8";
+  (*s.mutable_answers())["wb_3"] = "2";
+  *s.mutable_submitted_at() = At(2021, 3, 10);
+  s.set_finished(true);
+  return s;
+}
+
+class BadInputTest : public IngestTest {
+ protected:
+  void SetUp() override {
+    IngestTest::SetUp();
+    CreateTrial(kTrial);
+    Enrol(kTrial, {{"A1", "LA1"}, {"A2", "LA1"}, {"A3", "LA1"}, {"B1", "LA2"}, {"W1", "LA1"}});
+    Withdraw(kTrial, "W1");
+    PutInstrument(kTrial, kWellbeingYaml);
+    PutWave(kTrial, "baseline", "wb");
+  }
+
+  v1::SubmitResponseResponse Submit(const v1::Submission& s,
+                                    const std::string& token = kResearcher) {
+    v1::SubmitResponseRequest request;
+    *request.mutable_submission() = s;
+    v1::SubmitResponseResponse response;
+    const grpc::Status status =
+        ingest().SubmitResponse(ContextWith(token).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  // The one error of a rejected submission.
+  v1::RowError OnlyError(const v1::Submission& s) {
+    const v1::SubmitResponseResponse response = Submit(s);
+    EXPECT_EQ(response.status(), v1::SUBMISSION_STATUS_REJECTED);
+    EXPECT_EQ(response.errors_size(), 1);
+    if (response.errors_size() == 0) return {};
+    EXPECT_EQ(response.errors(0).row(), 1);
+    return response.errors(0);
+  }
+};
+
+TEST_F(BadInputTest, SubmitResponseNamesTheFieldAndTheReason) {
+  v1::Submission s = Good("A1", "s1");
+  (*s.mutable_answers())["wb_1"] = "11";
+  v1::RowError e = OnlyError(s);
+  EXPECT_EQ(e.field(), "wb_1");
+  EXPECT_THAT(e.reason(), HasSubstr("out of range 0..10"));
+  EXPECT_EQ(e.value(), "11");
+
+  s = Good("A1", "s2");
+  (*s.mutable_answers())["wb_2"] = "lots";
+  e = OnlyError(s);
+  EXPECT_EQ(e.field(), "wb_2");
+  EXPECT_THAT(e.reason(), HasSubstr("not a number"));
+
+  s = Good("A1", "s3");
+  (*s.mutable_answers())["mood"] = "3";
+  e = OnlyError(s);
+  EXPECT_EQ(e.field(), "mood");
+  EXPECT_THAT(e.reason(), HasSubstr("unknown item"));
+
+  s = Good("A1", "s4");
+  s.mutable_answers()->erase("wb_3");
+  e = OnlyError(s);
+  EXPECT_EQ(e.field(), "wb_3");
+  EXPECT_THAT(e.reason(), HasSubstr("missing required item"));
+
+  s = Good("Z9", "s5");
+  e = OnlyError(s);
+  EXPECT_EQ(e.field(), "participant_id");
+  EXPECT_THAT(e.reason(), HasSubstr("unknown participant: not enrolled in trial bad-input"));
+
+  s = Good("W1", "s6");
+  e = OnlyError(s);
+  EXPECT_EQ(e.field(), "participant_id");
+  EXPECT_THAT(e.reason(), HasSubstr("withdrawn"));
+
+  s = Good("A1", "s7");
+  s.set_wave_id("endline");
+  e = OnlyError(s);
+  EXPECT_EQ(e.field(), "wave_id");
+  EXPECT_THAT(e.reason(), HasSubstr("unknown wave \"endline\""));
+
+  s = Good("A1", "s8");
+  *s.mutable_submitted_at() = At(2021, 4, 2);
+  e = OnlyError(s);
+  EXPECT_EQ(e.field(), "submitted_at");
+  EXPECT_THAT(e.reason(), HasSubstr("closed at 2021-03-31T00:00:00Z"));
+
+  s = Good("A1", "s9");
+  *s.mutable_submitted_at() = At(2021, 2, 20);
+  e = OnlyError(s);
+  EXPECT_THAT(e.reason(), HasSubstr("opens at 2021-03-01"));
+
+  s = Good("A1", "s10");
+  s.set_trial_id("Not A Trial!");
+  e = OnlyError(s);
+  EXPECT_EQ(e.field(), "trial_id");
+
+  // Every one of them is in the rejects log (except the bad trial id, which names no trial),
+  // with the submission as received.
+  const std::vector<v1::Reject> rejects = ListRejects(kTrial);
+  EXPECT_EQ(rejects.size(), 9u);
+  for (const v1::Reject& r : rejects) {
+    EXPECT_EQ(r.source(), "grpc");
+    EXPECT_THAT(r.raw(), HasSubstr("\"participantId\""));
+    EXPECT_TRUE(r.has_submission());
+  }
+  // Nothing was stored as a response.
+  EXPECT_TRUE(ListResponses(kTrial, "baseline", true).empty());
+  // Rejecting the same submission again does not add a second reject.
+  OnlyError(Good("Z9", "s5"));
+  EXPECT_EQ(ListRejects(kTrial).size(), 9u);
+}
+
+TEST_F(BadInputTest, LateAndUnfinishedResponsesAreKeptAndFlagged) {
+  PutWave(kTrial, "endline", "wb", /*allow_late=*/true);
+  v1::Submission s = Good("A1", "late-1");
+  s.set_wave_id("endline");
+  *s.mutable_submitted_at() = At(2021, 4, 3);
+  v1::SubmitResponseResponse response = Submit(s);
+  EXPECT_EQ(response.status(), v1::SUBMISSION_STATUS_ACCEPTED);
+  EXPECT_TRUE(response.late());
+
+  v1::Submission partial = Good("A2", "partial-1");
+  partial.set_finished(false);
+  partial.mutable_answers()->erase("wb_3");  // required items are not enforced on a partial
+  response = Submit(partial);
+  EXPECT_EQ(response.status(), v1::SUBMISSION_STATUS_ACCEPTED);
+  const std::vector<v1::Response> all = ListResponses(kTrial, "", true);
+  ASSERT_EQ(all.size(), 2u);
+  const v1::Response& p = all[0].participant_id() == "A2" ? all[0] : all[1];
+  EXPECT_TRUE(p.partial());
+  EXPECT_FALSE(p.counted()) << "a partial response never counts";
+  EXPECT_TRUE(ListResponses(kTrial, "baseline").empty());
+
+  v1::GetResponseStatusRequest ask;
+  ask.set_trial_id(kTrial);
+  ask.set_wave_id("baseline");
+  ask.set_participant_id("A2");
+  v1::GetResponseStatusResponse answer;
+  ASSERT_TRUE(ingest().GetResponseStatus(ContextWith(kAnalyst).get(), ask, &answer).ok());
+  EXPECT_FALSE(answer.responded()) << "a partial response is not a response";
+}
+
+TEST_F(BadInputTest, SubmitResponsesNeverStopsHalfWay) {
+  auto context = ContextWith(kPartnerLa1);
+  v1::SubmitResponsesResponse response;
+  auto writer = ingest().SubmitResponses(context.get(), &response);
+  std::vector<v1::Submission> stream = {Good("A1", "b1"), Good("Z1", "b2"), Good("A2", "b3"),
+                                        Good("B1", "b4"), Good("A3", "b5"), Good("A1", "b1")};
+  (*stream[4].mutable_answers())["wb_2"] = "-1";
+  for (const v1::Submission& s : stream) {
+    v1::SubmitResponsesRequest message;
+    *message.mutable_submission() = s;
+    ASSERT_TRUE(writer->Write(message));
+  }
+  writer->WritesDone();
+  const grpc::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.accepted(), 2);   // b1, b3
+  EXPECT_EQ(response.duplicate(), 1);  // b1 again
+  EXPECT_EQ(response.rejected(), 3);   // unknown Z1, LA2's B1 (not the partner's), -1
+  std::map<int64_t, v1::RowError> errors;
+  for (const v1::RowError& e : response.errors()) errors[e.row()] = e;
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_THAT(errors[2].reason(), HasSubstr("unknown participant"));
+  EXPECT_THAT(errors[4].reason(), HasSubstr("not permitted"));
+  EXPECT_THAT(errors[4].reason(), HasSubstr("LA2"));
+  EXPECT_EQ(errors[5].field(), "wb_2");
+  EXPECT_EQ(ListResponses(kTrial, "baseline").size(), 2u);
+  // The partner sees the rejects it caused; the other site's participant is not logged.
+  EXPECT_EQ(ListRejects(kTrial, kPartnerLa1).size(), 2u);
+}
+
+TEST_F(BadInputTest, SecondResponseUnderTheLastCompleteRule) {
+  PutWave(kTrial, "endline", "wb", false, v1::RESPONSE_RULE_LAST_COMPLETE);
+  v1::Submission first = Good("A1", "");
+  first.set_wave_id("endline");
+  v1::Submission second = first;
+  *second.mutable_submitted_at() = At(2021, 3, 15);
+  (*second.mutable_answers())["wb_1"] = "2";
+  const v1::SubmitResponseResponse a = Submit(first);
+  const v1::SubmitResponseResponse b = Submit(second);
+  EXPECT_EQ(a.status(), v1::SUBMISSION_STATUS_ACCEPTED);
+  EXPECT_EQ(b.status(), v1::SUBMISSION_STATUS_ACCEPTED);
+  EXPECT_THAT(a.submission_id(), HasSubstr("sha256:")) << "no id given: named by content";
+  EXPECT_NE(a.submission_id(), b.submission_id());
+  EXPECT_EQ(Submit(first).status(), v1::SUBMISSION_STATUS_DUPLICATE);
+  const std::vector<v1::Response> counted = ListResponses(kTrial, "endline");
+  ASSERT_EQ(counted.size(), 1u);
+  EXPECT_EQ(counted[0].submission_id(), b.submission_id()) << "the last complete one counts";
+  EXPECT_EQ(ListResponses(kTrial, "endline", true).size(), 2u);
+}
+
+TEST_F(BadInputTest, ImportCsvRefusesUnreadableFilesAndReportsRowsByLine) {
+  v1::ImportCsvRequest request;
+  request.set_trial_id(kTrial);
+  request.set_wave_id("endline");
+  request.set_content("ExternalReference,wb_1\nA1,3\n");
+  v1::ImportCsvResponse response;
+  grpc::Status status = ingest().ImportCsv(ContextWith(kResearcher).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("wave_id: unknown wave \"endline\""));
+
+  request.set_wave_id("baseline");
+  request.set_content("");
+  status = ingest().ImportCsv(ContextWith(kResearcher).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("content"));
+
+  request.set_file_name("roster.csv");
+  request.set_content("Participant,wb_1\nA1,3\n");
+  status = ingest().ImportCsv(ContextWith(kResearcher).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("roster.csv"));
+  EXPECT_THAT(status.error_message(), HasSubstr("ExternalReference"));
+
+  // A plain CSV: quoted fields with commas and newlines, an unknown column with a value.
+  request.set_content(
+      "ExternalReference,ResponseId,EndDate,wb_1,wb_2,wb_3,sick_days,Notes\n"
+      "A1,r1,2021-03-04 10:00,5,6,7,,\n"
+      "A2,r2,2021-03-04 11:00,5,6,7,\"1,5\",\n"
+      "A3,r3,2021-03-04 12:00,5,6,7,,\"called in,\nsick\"\n"
+      "B1,r4,2021-03-04 13:00,1,2,3,4,\n");
+  status = ingest().ImportCsv(ContextWith(kResearcher).get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.accepted(), 2);
+  EXPECT_EQ(response.rejected(), 2);
+  ASSERT_EQ(response.errors_size(), 2);
+  EXPECT_EQ(response.errors(0).row(), 3);
+  EXPECT_EQ(response.errors(0).field(), "sick_days");
+  EXPECT_THAT(response.errors(0).reason(), HasSubstr("not a number"));
+  EXPECT_EQ(response.errors(1).row(), 4);
+  EXPECT_EQ(response.errors(1).field(), "Notes");
+  EXPECT_THAT(response.errors(1).reason(), HasSubstr("unknown column"));
+  ASSERT_EQ(response.unknown_columns_size(), 1);
+  EXPECT_EQ(response.unknown_columns(0), "Notes");
+  const std::vector<v1::Reject> rejects = ListRejects(kTrial);
+  ASSERT_EQ(rejects.size(), 2u);
+  EXPECT_THAT(rejects[1].raw(), HasSubstr("called in,\nsick"));
+}
+
+TEST_F(BadInputTest, RecordOutcomesChecksEveryRowAndIsIdempotent) {
+  auto outcome = [](const std::string& participant, const std::string& name, int end_day,
+                    double value) {
+    v1::Outcome o;
+    o.set_participant_id(participant);
+    o.set_outcome(name);
+    o.mutable_period_start()->set_year(2021);
+    o.mutable_period_start()->set_month(1);
+    o.mutable_period_start()->set_day(1);
+    o.mutable_period_end()->set_year(2021);
+    o.mutable_period_end()->set_month(6);
+    o.mutable_period_end()->set_day(end_day);
+    o.set_value(value);
+    return o;
+  };
+  v1::RecordOutcomesRequest request;
+  request.set_trial_id(kTrial);
+  *request.add_outcomes() = outcome("A1", "sickness_absence_days", 30, 4);
+  *request.add_outcomes() = outcome("Z1", "sickness_absence_days", 30, 2);  // unknown
+  *request.add_outcomes() = outcome("A2", "sickness absence", 30, 1);       // bad name
+  *request.add_outcomes() = outcome("A3", "sickness_absence_days", 31, 1);  // 31 June
+  *request.add_outcomes() = outcome("A2", "sickness_absence_days", 30, 0);
+  v1::RecordOutcomesResponse response;
+  grpc::Status status = ingest().RecordOutcomes(ContextWith(kResearcher).get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.recorded(), 2);
+  EXPECT_EQ(response.rejected(), 3);
+  std::map<int64_t, v1::RowError> errors;
+  for (const v1::RowError& e : response.errors()) errors[e.row()] = e;
+  EXPECT_EQ(errors[2].field(), "participant_id");
+  EXPECT_EQ(errors[3].field(), "outcome");
+  EXPECT_EQ(errors[4].field(), "period_end");
+  EXPECT_THAT(errors[4].reason(), HasSubstr("not a valid date"));
+
+  // The same again changes nothing; a corrected value replaces the stored one.
+  request.clear_outcomes();
+  *request.add_outcomes() = outcome("A1", "sickness_absence_days", 30, 4);
+  *request.add_outcomes() = outcome("A2", "sickness_absence_days", 30, 3);
+  status = ingest().RecordOutcomes(ContextWith(kResearcher).get(), request, &response);
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(response.unchanged(), 1);
+  EXPECT_EQ(response.recorded(), 1);
+
+  v1::ListOutcomesRequest list;
+  list.set_trial_id(kTrial);
+  auto context = ContextWith(kAnalyst);
+  auto reader = ingest().ListOutcomes(context.get(), list);
+  std::vector<v1::Outcome> outcomes;
+  v1::ListOutcomesResponse message;
+  while (reader->Read(&message)) outcomes.push_back(message.outcome());
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_EQ(outcomes[0].participant_id(), "A1");
+  EXPECT_EQ(outcomes[1].value(), 3);
+}
+
+TEST_F(BadInputTest, PutInstrumentExplainsWhatIsWrong) {
+  v1::PutInstrumentRequest request;
+  request.set_trial_id(kTrial);
+  v1::PutInstrumentResponse response;
+  grpc::Status status = ingest().PutInstrument(ContextWith(kResearcher).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("definition_yaml: missing"));
+
+  request.mutable_instrument()->set_definition_yaml(
+      "id: broken\nversion: 1\nitems:\n  - {id: q1, label: Q, type: likert, min: 5, max: 1}\n");
+  status = ingest().PutInstrument(ContextWith(kResearcher).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("q1"));
+  EXPECT_THAT(status.error_message(), HasSubstr("max"));
+
+  // The same version with another definition is refused; an identical retry is fine.
+  std::string changed = kWellbeingYaml;
+  changed.replace(changed.find("max: 365"), 8, "max: 366");
+  request.mutable_instrument()->set_definition_yaml(changed);
+  status = ingest().PutInstrument(ContextWith(kResearcher).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  request.mutable_instrument()->set_definition_yaml(kWellbeingYaml);
+  EXPECT_TRUE(ingest().PutInstrument(ContextWith(kResearcher).get(), request, &response).ok());
+
+  // A new version may not change what an item means.
+  std::string v2 = changed;
+  v2.replace(v2.find("version: 1"), 10, "version: 2");
+  request.mutable_instrument()->set_definition_yaml(v2);
+  status = ingest().PutInstrument(ContextWith(kResearcher).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("sick_days"));
+
+  status = ingest().PutInstrument(ContextWith(kAnalyst).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(BadInputTest, PutWaveExplainsWhatIsWrong) {
+  v1::PutWaveRequest request;
+  v1::Wave& wave = *request.mutable_wave();
+  wave.set_trial_id(kTrial);
+  wave.set_wave_id("endline");
+  v1::PutWaveResponse response;
+  grpc::Status status = ingest().PutWave(ContextWith(kResearcher).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("wave.instrument_id: missing"));
+
+  wave.set_instrument_id("nope");
+  status = ingest().PutWave(ContextWith(kResearcher).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("no instrument \"nope\""));
+
+  wave.set_instrument_id("wb");
+  *wave.mutable_opens_at() = At(2021, 5, 1);
+  *wave.mutable_closes_at() = At(2021, 4, 1);
+  status = ingest().PutWave(ContextWith(kResearcher).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("wave.closes_at"));
+
+  *wave.mutable_closes_at() = At(2021, 6, 1);
+  wave.set_norms_wave_id("pilot");
+  status = ingest().PutWave(ContextWith(kResearcher).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("wave.norms_wave_id"));
+
+  wave.set_wave_id("Bad Wave");
+  status = ingest().PutWave(ContextWith(kResearcher).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("wave.wave_id"));
+
+  wave.set_wave_id("endline");
+  wave.set_norms_wave_id("baseline");
+  wave.set_instrument_version(0);  // the latest
+  status = ingest().PutWave(ContextWith(kResearcher).get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.wave().instrument_version(), 1);
+  v1::ListWavesRequest list;
+  list.set_trial_id(kTrial);
+  v1::ListWavesResponse waves;
+  ASSERT_TRUE(ingest().ListWaves(ContextWith(kPartnerLa1).get(), list, &waves).ok());
+  ASSERT_EQ(waves.waves_size(), 2);
+  EXPECT_EQ(waves.waves(1).wave_id(), "endline");
+}
+
+TEST_F(BadInputTest, RolesAreEnforced) {
+  v1::ListResponsesRequest list;
+  list.set_trial_id(kTrial);
+  auto context = ContextWith(kPartnerLa1);
+  auto reader = ingest().ListResponses(context.get(), list);
+  v1::ListResponsesResponse message;
+  while (reader->Read(&message)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  v1::ReplayRejectsRequest replay;
+  replay.set_trial_id(kTrial);
+  v1::ReplayRejectsResponse replayed;
+  EXPECT_EQ(ingest().ReplayRejects(ContextWith(kPartnerLa1).get(), replay, &replayed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  v1::SubmitResponseRequest submit;
+  *submit.mutable_submission() = Good("A1", "x");
+  v1::SubmitResponseResponse response;
+  EXPECT_EQ(
+      ingest().SubmitResponse(ContextWith("wrong-token").get(), submit, &response).error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(ingest().SubmitResponse(ContextWith(kAnalyst).get(), submit, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+}  // namespace
+}  // namespace fieldwork::survey_ingest
