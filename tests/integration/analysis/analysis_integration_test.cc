@@ -14,8 +14,10 @@
 #include <prometheus/text_serializer.h>
 
 #include <cmath>
+#include <fstream>
 #include <random>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "fieldwork/v1/analysis.grpc.pb.h"
@@ -30,6 +32,8 @@
 #include "services/randomisation/redis_store.h"
 #include "services/randomisation/service.h"
 #include "tests/testing/grpc_harness.h"
+#include "tests/testing/ports.h"
+#include "tests/testing/process.h"
 #include "tests/testing/redis_server.h"
 
 namespace fieldwork::analysis {
@@ -45,13 +49,18 @@ constexpr char kTrial[] = "beneficiaries";
 constexpr double kTrueEffect = 0.4;
 constexpr int kParticipants = 1200;
 
-TokenStore Tokens() {
-  const std::string yaml =
-      absl::StrCat("tokens:\n", "  - name: researcher\n    sha256: ", HashToken(kResearcher),
-                   "\n    roles: [researcher, analyst]\n    trials: [\"*\"]\n",
-                   "  - name: analysis-service\n    sha256: ", HashToken(kAnalysisService),
-                   "\n    roles: [analyst]\n    trials: [\"*\"]\n");
-  return *TokenStore::FromYaml(yaml, "test tokens");
+std::string TokensYaml() {
+  return absl::StrCat("tokens:\n", "  - name: researcher\n    sha256: ", HashToken(kResearcher),
+                      "\n    roles: [researcher, analyst]\n    trials: [\"*\"]\n",
+                      "  - name: analysis-service\n    sha256: ", HashToken(kAnalysisService),
+                      "\n    roles: [analyst]\n    trials: [\"*\"]\n");
+}
+
+TokenStore Tokens() { return *TokenStore::FromYaml(TokensYaml(), "test tokens"); }
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path);
+  out << content;
 }
 
 std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
@@ -436,6 +445,65 @@ TEST_F(AnalysisIntegrationTest, BadInputGetsClearErrors) {
   *request.mutable_plan() = Plan();
   status = stub_->RegisterPlan(As("wrong-token").get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+// The fieldwork-analysis binary as its own process: flags, health, the gRPC API, and the live
+// monitor's gauges on /metrics (checked by promtool) for the trial read from the randomisation
+// service.
+TEST_F(AnalysisIntegrationTest, BinaryServesAndPublishesMonitorGauges) {
+  ASSERT_NO_FATAL_FAILURE(RunTrial());
+  fieldwork::testing::TempDir dir;
+  WriteFile(dir.path() + "/tokens.yaml", TokensYaml());
+  WriteFile(dir.path() + "/analysis.token", absl::StrCat(kAnalysisService, "\n"));
+  const int grpc_port = fieldwork::testing::PickFreePort();
+  const int metrics_port = fieldwork::testing::PickFreePort();
+  const std::string address = absl::StrCat("127.0.0.1:", grpc_port);
+  fieldwork::testing::ServiceProcess process(
+      "fieldwork-analysis",
+      {"--listen_address=" + address, absl::StrCat("--metrics_port=", metrics_port),
+       "--metrics_bind_address=127.0.0.1", "--redis_url=" + redis_->url(),
+       "--tokens_file=" + dir.path() + "/tokens.yaml",
+       "--service_token_file=" + dir.path() + "/analysis.token",
+       "--randomisation_address=" + rnd_server_->address(), "--monitor_interval=200ms"},
+      address, dir.path());
+  auto stub = v1::AnalysisService::NewStub(MakeChannel(address, false));
+  v1::PowerRequest power;
+  power.mutable_assumptions()->set_n(250);
+  v1::PowerResponse power_response;
+  ASSERT_TRUE(stub->Power(As(kResearcher).get(), power, &power_response).ok());
+  EXPECT_NEAR(power_response.mdes(), 0.356, 5e-4);
+  v1::RegisterPlanRequest request;
+  *request.mutable_plan() = Plan();
+  v1::RegisterPlanResponse registered;
+  grpc::Status status = stub->RegisterPlan(As(kResearcher).get(), request, &registered);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  // The monitor runs every 200 ms; wait (up to a minute) for its first pass with the plan.
+  std::string page;
+  for (int attempt = 0; attempt < 300; ++attempt) {
+    absl::StatusOr<std::string> fetched = fieldwork::testing::FetchMetrics(metrics_port);
+    if (fetched.ok() && absl::StrContains(*fetched, "fieldwork_trial_srm_pvalue{")) {
+      page = *fetched;
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_FALSE(page.empty()) << "no monitor gauges on /metrics";
+  EXPECT_THAT(
+      page,
+      HasSubstr(
+          "fieldwork_trial_participants{arm=\"control\",site=\"LA1\",trial=\"beneficiaries\"}"));
+  EXPECT_THAT(page,
+              HasSubstr("fieldwork_trial_withdrawn{arm=\"control\",trial=\"beneficiaries\"}"));
+  EXPECT_THAT(page, HasSubstr("fieldwork_analysis_monitor_run_seconds_count"));
+  EXPECT_THAT(page, ::testing::Not(HasSubstr("P1000")));  // no participant ids
+  WriteFile(dir.path() + "/metrics.txt", page);
+  fieldwork::testing::ChildProcess promtool(
+      {"sh", "-c", "promtool check metrics < " + dir.path() + "/metrics.txt"}, {},
+      dir.path() + "/promtool.log");
+  const std::optional<int> exit_code = promtool.WaitForExit(absl::Seconds(60));
+  ASSERT_TRUE(exit_code.has_value());
+  EXPECT_EQ(*exit_code, 0) << promtool.ReadLog();
 }
 
 }  // namespace
