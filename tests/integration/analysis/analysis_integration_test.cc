@@ -447,6 +447,36 @@ TEST_F(AnalysisIntegrationTest, BadInputGetsClearErrors) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
+// The Redis plan store: protobuf values under the trial's hash tag, compare-and-set writes.
+TEST(RedisPlanStoreTest, WritesAreComparedAndSetAndSurviveARestart) {
+  fieldwork::testing::RedisServer redis(fieldwork::testing::RedisServerOptions{.durable = true});
+  std::unique_ptr<RedisClient> client = redis.NewClient();
+  RedisPlanStore store(*client);
+  v1::PlanRecord record;
+  record.mutable_plan()->set_trial_id("t1");
+  record.mutable_plan()->set_plan_id("main");
+  record.set_version(1);
+  ASSERT_TRUE(store.Put(record, 0).ok());
+  absl::Status stale = store.Put(record, 0);
+  EXPECT_EQ(stale.code(), absl::StatusCode::kAborted) << stale;
+  record.set_version(2);
+  record.set_state(v1::PLAN_STATE_LOCKED);
+  ASSERT_TRUE(store.Put(record, 1).ok());
+  absl::StatusOr<RedisReply> members = client->Command({"SMEMBERS", "fw:{t1}:ana:plans"});
+  ASSERT_TRUE(members.ok());
+  ASSERT_EQ(members->size(), 1u);
+  EXPECT_EQ((*members)[0].str(), "main");
+  redis.Restart();
+  absl::StatusOr<std::optional<v1::PlanRecord>> stored = store.Get("t1", "main");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_EQ((*stored)->version(), 2);
+  EXPECT_EQ((*stored)->state(), v1::PLAN_STATE_LOCKED);
+  absl::StatusOr<std::optional<v1::PlanRecord>> missing = store.Get("t1", "other");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+}
+
 // The fieldwork-analysis binary as its own process: flags, health, the gRPC API, and the live
 // monitor's gauges on /metrics (checked by promtool) for the trial read from the randomisation
 // service.
