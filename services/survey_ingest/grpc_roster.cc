@@ -83,12 +83,8 @@ absl::StatusOr<RosterEntries> GrpcRoster::LookupByStream(
   if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND) {
     return FromRandomisation(status);
   }
-  RosterEntries entries;
-  for (const std::string& id : participant_ids) {
-    auto it = all.find(id);
-    entries[id] = it == all.end() ? RosterEntry{} : it->second;
-  }
-  return entries;
+  for (const std::string& id : participant_ids) all.try_emplace(id);  // unknown: not enrolled
+  return all;  // the whole roster, so that a cache in front answers the next batches
 }
 
 }  // namespace fieldwork::survey_ingest

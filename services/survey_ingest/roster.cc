@@ -24,11 +24,11 @@ absl::StatusOr<RosterEntries> CachedRoster::Lookup(
   if (!fetched.ok()) return fetched.status();
   std::lock_guard<std::mutex> lock(mutex_);
   auto& trial_cache = cache_[trial];
-  for (auto& [id, entry] : *fetched) {
-    trial_cache[id] = Cached{entry, now};
-    found[id] = entry;
+  for (auto& [id, entry] : *fetched) trial_cache[id] = Cached{entry, now};
+  for (const std::string& id : missing) {
+    auto it = fetched->find(id);
+    found[id] = it == fetched->end() ? RosterEntry{} : it->second;  // unknown when not answered
   }
-  for (const std::string& id : missing) found.try_emplace(id);  // unknown when not answered
   return found;
 }
 

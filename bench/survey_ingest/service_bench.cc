@@ -1,0 +1,255 @@
+// End-to-end survey-ingest benchmark through the real gRPC API into a real redis-server (AOF on,
+// appendfsync always: every batch is on disk before the RPC answers), with the real
+// randomisation service as the roster. Printed with the targets, never asserted:
+//   1. SubmitResponses of a 30-item instrument, `streams` client streams at once:
+//      target >= 20,000 responses/s;
+//   2. ImportCsv of a 100,000-row Qualtrics export of the same instrument: target <= 10 s.
+// Usage: survey_ingest_service_bench [responses=100000] [streams=4] [csv_rows=100000]
+//            (BENCH_NO_FSYNC=1: Redis without AOF, to see the fsync's share)
+// Run a Release build: build/<release dir>/bin/survey_ingest_service_bench
+#include <grpcpp/create_channel.h>
+#include <prometheus/registry.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "bench/survey_ingest/bench_data.h"
+#include "services/common/clock.h"
+#include "services/common/grpc_auth.h"
+#include "services/common/grpc_server.h"
+#include "services/randomisation/randomiser.h"
+#include "services/randomisation/redis_store.h"
+#include "services/randomisation/service.h"
+#include "services/survey_ingest/grpc_roster.h"
+#include "services/survey_ingest/ingestor.h"
+#include "services/survey_ingest/redis_store.h"
+#include "services/survey_ingest/roster.h"
+#include "services/survey_ingest/service.h"
+#include "tests/testing/grpc_harness.h"
+#include "tests/testing/redis_server.h"
+
+namespace {
+
+namespace v1 = ::fieldwork::v1;
+namespace si = ::fieldwork::survey_ingest;
+
+constexpr char kToken[] = "bench-researcher";
+constexpr char kTrial[] = "bench";
+
+void Check(const grpc::Status& status, const char* what) {
+  if (!status.ok()) {
+    std::fprintf(stderr, "%s failed: %s\n", what, status.error_message().c_str());
+    std::exit(1);
+  }
+}
+
+std::unique_ptr<grpc::ClientContext> Context() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  fieldwork::AttachBearerToken(*context, kToken);
+  return context;
+}
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+// Submission i: participant P<i>, answers drawn like the CSV export's.
+v1::Submission MakeSubmission(int i, uint64_t& state) {
+  auto next = [&state](uint64_t bound) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return (state >> 33) % bound;
+  };
+  v1::Submission s;
+  s.set_trial_id(kTrial);
+  s.set_wave_id("grpc");
+  s.set_participant_id(absl::StrCat("P", i));
+  s.set_submission_id(absl::StrCat("api-", i));
+  s.set_finished(true);
+  s.mutable_submitted_at()->set_seconds(1615000000 + i);
+  for (const si::Item& item : si::BenchScorer().instrument().items) {
+    std::string value;
+    switch (item.type) {
+      case si::ItemType::kLikert:
+        value =
+            absl::StrCat(static_cast<int>(item.min) +
+                         static_cast<int>(next(static_cast<uint64_t>(item.max - item.min + 1))));
+        break;
+      case si::ItemType::kNumeric:
+        value = absl::StrCat(next(15));
+        break;
+      case si::ItemType::kSingleChoice:
+        value = item.options[next(item.options.size())].code;
+        break;
+      case si::ItemType::kFreeText:
+        value = next(10) == 0 ? "Busy week" : "";
+        break;
+    }
+    if (!value.empty()) (*s.mutable_answers())[item.id] = value;
+  }
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int responses = argc > 1 ? std::atoi(argv[1]) : 100'000;
+  const int streams = std::max(1, argc > 2 ? std::atoi(argv[2]) : 4);
+  const int csv_rows = argc > 3 ? std::atoi(argv[3]) : 100'000;
+  const int participants = std::max(responses, csv_rows);
+
+  fieldwork::testing::RedisServer redis(
+      fieldwork::testing::RedisServerOptions{.durable = std::getenv("BENCH_NO_FSYNC") == nullptr});
+  fieldwork::RedisClientOptions redis_options;
+  redis_options.url = redis.url();
+  redis_options.command_timeout = absl::Seconds(120);
+  std::unique_ptr<fieldwork::RedisClient> client = *fieldwork::RedisClient::Create(redis_options);
+  fieldwork::RealClock& clock = fieldwork::RealClock::Get();
+  const std::string tokens_yaml =
+      absl::StrCat("tokens:\n  - name: bench\n    sha256: ", fieldwork::HashToken(kToken),
+                   "\n    roles: [researcher, analyst]\n    trials: [\"*\"]\n");
+  fieldwork::Authenticator authenticator(*fieldwork::TokenStore::FromYaml(tokens_yaml, "bench"));
+
+  // The randomisation service, with the roster.
+  fieldwork::randomisation::RedisRandomisationStore randomisation_store(*client);
+  prometheus::Registry randomisation_registry;
+  fieldwork::randomisation::RandomisationMetrics randomisation_metrics(randomisation_registry);
+  fieldwork::randomisation::Randomiser randomiser(randomisation_store, clock,
+                                                  randomisation_metrics.Observer());
+  fieldwork::randomisation::RandomisationServiceImpl randomisation(randomiser, authenticator);
+  fieldwork::testing::InProcessServer randomisation_server({&randomisation});
+  auto randomisation_stub = v1::RandomisationService::NewStub(
+      grpc::CreateChannel(randomisation_server.address(), grpc::InsecureChannelCredentials()));
+  {
+    v1::CreateTrialRequest request;
+    request.mutable_design()->set_trial_id(kTrial);
+    request.mutable_design()->add_sites()->set_id("LA1");
+    v1::Factor& factor = *request.mutable_design()->add_factors();
+    factor.set_name("intervention");
+    factor.set_method(v1::RANDOMISATION_METHOD_COMPLETE);
+    for (const char* arm : {"treatment", "control"}) {
+      factor.add_arms()->set_name(arm);
+      factor.mutable_arms(factor.arms_size() - 1)->set_weight(1);
+    }
+    v1::CreateTrialResponse response;
+    Check(randomisation_stub->CreateTrial(Context().get(), request, &response), "CreateTrial");
+    auto context = Context();
+    v1::EnrolResponse enrolled;
+    auto writer = randomisation_stub->EnrolStream(context.get(), &enrolled);
+    for (int start = 0; start < participants; start += 5000) {
+      v1::EnrolRequest chunk;
+      chunk.set_trial_id(kTrial);
+      for (int i = start; i < std::min(participants, start + 5000); ++i) {
+        v1::Participant& p = *chunk.add_participants();
+        p.set_participant_id(absl::StrCat("P", i));
+        p.set_site("LA1");
+      }
+      writer->Write(chunk);
+    }
+    writer->WritesDone();
+    Check(writer->Finish(), "EnrolStream");
+  }
+
+  // The survey-ingest service, as main.cc builds it (256 MiB requests).
+  si::GrpcRoster grpc_roster(
+      grpc::CreateChannel(randomisation_server.address(), grpc::InsecureChannelCredentials()),
+      kToken);
+  si::CachedRoster roster(grpc_roster, clock, absl::Minutes(5));
+  si::RedisIngestStore store(*client);
+  prometheus::Registry registry;
+  si::IngestMetrics metrics(registry);
+  si::Ingestor ingestor(store, roster, clock, metrics.Observer());
+  si::SurveyIngestServiceImpl service(ingestor, authenticator);
+  fieldwork::GrpcServerOptions server_options;
+  server_options.listen_address = "127.0.0.1:0";
+  server_options.max_receive_message_bytes = 256 << 20;
+  server_options.shutdown_grace = absl::Seconds(1);
+  std::unique_ptr<fieldwork::GrpcServer> server =
+      *fieldwork::GrpcServer::Start(server_options, {&service});
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxSendMessageSize(256 << 20);
+  auto channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", server->port()),
+                                           grpc::InsecureChannelCredentials(), arguments);
+  auto stub = v1::SurveyIngestService::NewStub(channel);
+  {
+    v1::PutInstrumentRequest request;
+    request.set_trial_id(kTrial);
+    request.mutable_instrument()->set_definition_yaml(std::string(si::kBenchInstrument));
+    v1::PutInstrumentResponse response;
+    Check(stub->PutInstrument(Context().get(), request, &response), "PutInstrument");
+    for (const char* wave : {"grpc", "csv"}) {
+      v1::PutWaveRequest put;
+      put.mutable_wave()->set_trial_id(kTrial);
+      put.mutable_wave()->set_wave_id(wave);
+      put.mutable_wave()->set_instrument_id("bench");
+      put.mutable_wave()->set_instrument_version(1);
+      v1::PutWaveResponse put_response;
+      Check(stub->PutWave(Context().get(), put, &put_response), "PutWave");
+    }
+  }
+
+  // 1. SubmitResponses: `streams` streams at once, the messages built beforehand.
+  std::vector<std::vector<v1::SubmitResponsesRequest>> messages(static_cast<size_t>(streams));
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  for (int i = 0; i < responses; ++i) {
+    v1::SubmitResponsesRequest message;
+    *message.mutable_submission() = MakeSubmission(i, state);
+    messages[static_cast<size_t>(i % streams)].push_back(std::move(message));
+  }
+  std::vector<v1::SubmitResponsesResponse> results(static_cast<size_t>(streams));
+  const auto submit_start = std::chrono::steady_clock::now();
+  {
+    std::vector<std::thread> threads;
+    for (size_t k = 0; k < static_cast<size_t>(streams); ++k) {
+      threads.emplace_back([&, k] {
+        auto context = Context();
+        auto writer = stub->SubmitResponses(context.get(), &results[k]);
+        for (const auto& message : messages[k]) writer->Write(message);
+        writer->WritesDone();
+        Check(writer->Finish(), "SubmitResponses");
+      });
+    }
+    for (std::thread& t : threads) t.join();
+  }
+  const double submit_seconds = Seconds(submit_start);
+  int64_t accepted = 0;
+  int64_t rejected = 0;
+  for (const auto& r : results) {
+    accepted += r.accepted();
+    rejected += r.rejected();
+  }
+
+  // 2. ImportCsv of a Qualtrics export.
+  const std::string csv = si::MakeExport(csv_rows);
+  v1::ImportCsvRequest import;
+  import.set_trial_id(kTrial);
+  import.set_wave_id("csv");
+  import.set_content(csv);
+  import.set_file_name("bench.csv");
+  v1::ImportCsvResponse imported;
+  const auto import_start = std::chrono::steady_clock::now();
+  Check(stub->ImportCsv(Context().get(), import, &imported), "ImportCsv");
+  const double import_seconds = Seconds(import_start);
+
+  const double rate = static_cast<double>(responses) / submit_seconds;
+  std::printf("survey-ingest service benchmark (real gRPC + real redis-server, fsync %s)\n",
+              std::getenv("BENCH_NO_FSYNC") == nullptr ? "always" : "off");
+  std::printf(
+      "  SubmitResponses %d x 30 items, %d streams  %8.2f s  %8.0f /s  target >= 20,000/s  %s\n",
+      responses, streams, submit_seconds, rate, rate >= 20'000 ? "MET" : "NOT MET");
+  absl::PrintF("    accepted %d, rejected %d\n", accepted, rejected);
+  std::printf("  ImportCsv %d rows (%.1f MB Qualtrics)      %8.2f s  target <= 10 s  %s\n",
+              csv_rows, static_cast<double>(csv.size()) / 1e6, import_seconds,
+              import_seconds <= 10 ? "MET" : "NOT MET");
+  absl::PrintF("    accepted %d, duplicate %d, rejected %d\n", imported.accepted(),
+               imported.duplicate(), imported.rejected());
+  server->Stop();
+  return 0;
+}
