@@ -200,6 +200,8 @@ else bad "Dockerfile COPY sources"; fi
 # --- Runtime packages against what the binaries link --------------------------------------
 pkg_list="$repo/deploy/docker/runtime-packages.txt"
 mapfile -t runtime_pkgs < <(grep -v '^[[:space:]]*\(#\|$\)' "$pkg_list" | tr -d ' ')
+declare -A in_list=()
+for p in "${runtime_pkgs[@]}"; do in_list[$p]=1; done
 if grep -E -x '(gcc|g\+\+|cpp|clang.*|build-essential|cmake|ninja-build|make|.*-dev)' <<<"$(printf '%s\n' "${runtime_pkgs[@]}")"; then
   bad "runtime-packages.txt holds no compiler or -dev package"
 else
@@ -241,7 +243,7 @@ else
       pkg="${owner[$cand]:-}"; [[ -n "$pkg" ]] && break
     done
     if [[ -z "$pkg" ]]; then missing_pkgs+=("$path(no Debian package)"); continue; fi
-    printf '%s\n' "${runtime_pkgs[@]}" | grep -qx "$pkg" || missing_pkgs+=("$pkg(for $(basename "$path"))")
+    [[ -n "${in_list[$pkg]:-}" ]] || missing_pkgs+=("$pkg(for $(basename "$path"))")
   done
   if [[ ${#missing_pkgs[@]} -eq 0 ]]; then
     ok "runtime-packages.txt covers the ${#libs_seen[@]} libraries that ${found[*]} link"

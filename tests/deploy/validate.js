@@ -35,7 +35,9 @@ const EXTRA_FLAGS = {
   'survey-ingest': ['randomisation_address', 'service_token_file'],
   messaging: ['randomisation_address', 'survey_ingest_address', 'service_token_file', 'smtp_url',
     'smtp_user', 'smtp_password_file', 'from_address', 'sms_gateway_url', 'sms_token_file',
-    'contact_key_file', 'http_port', 'role'],
+    'contact_key_file', 'http_port', 'role', 'link_key_file', 'link_base_url', 'worker_name',
+    'worker_threads', 'email_rate', 'sms_rate', 'max_attempts', 'sms_from',
+    'sms_webhook_token_file', 'smtp_require_tls'],
   analysis: ['randomisation_address', 'survey_ingest_address', 'messaging_address',
     'service_token_file', 'monitor_interval', 'upstream_tls'],
 };
@@ -265,7 +267,8 @@ function check(objects, values, opts) {
   // existing Secret that the values declare.
   const declared = new Set([values.auth.existingSecret, values.tls.existingSecret,
     values.redis.auth.existingSecret, values.messaging.smtp.existingSecret,
-    values.messaging.sms.existingSecret, values.messaging.contactKey.existingSecret]
+    values.messaging.sms.existingSecret, values.messaging.contactKey.existingSecret,
+    values.messaging.linkKey.existingSecret, values.messaging.sms.webhookExistingSecret]
     .concat(values.image.pullSecrets || []).filter(Boolean));
   const resolve = (o, name, key, where) => {
     const s = secrets.find((x) => x.metadata.name === name);
@@ -546,7 +549,9 @@ function checkReadme(values, readme) {
   const walk = (v, p) => {
     const parts = p.split('.');
     const generic = services.includes(parts[0]) ? ['<service>'].concat(parts.slice(1)).join('.') : null;
-    for (let n = parts.length; n >= Math.min(2, parts.length); n--) {
+    // A service's own name says nothing about its values: never accept it as a whole.
+    const shortest = parts.length === 1 && services.includes(parts[0]) ? 2 : Math.min(2, parts.length);
+    for (let n = parts.length; n >= shortest; n--) {
       const prefix = parts.slice(0, n).join('.');
       const gprefix = generic && generic.split('.').slice(0, n).join('.');
       if (documented.has(prefix) || (gprefix && documented.has(gprefix))) return;
