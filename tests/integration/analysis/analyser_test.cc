@@ -49,7 +49,9 @@ std::unique_ptr<Simulated> Simulate(int n, double effect) {
     const double y = normal(generator) + (treated ? effect : 0);
     const bool responds = treated ? i % 5 != 0 : i % 3 != 0;
     if (!responds) continue;
-    v1::Score& burnout = *testing::AddResponse(data, id, "endline", "wellbeing", y).add_scales();
+    v1::Score& burnout = *testing::AddResponse(data, id, "endline", "wellbeing", y,
+                                               absl::UnixEpoch() + absl::Hours(24 * (i % 20) + 1))
+                              .add_scales();
     burnout.set_id("burnout");
     burnout.set_present(true);
     burnout.set_value(-y + normal(generator));
@@ -203,6 +205,39 @@ TEST(AnalyserTest, UnlockedAndDeviatedPlansAreFlaggedAndLongFormatRefused) {
   record.mutable_plan()->set_estimator(v1::ESTIMATOR_LONG_INTERACTION);
   EXPECT_EQ(RunPlan(record, *joined, absl::Now()).status().code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(AnalyserTest, SubgroupsAndExploratoryTimeBins) {
+  auto sim = Simulate(800, 0.3);
+  absl::StatusOr<JoinedTrial> joined = LoadTrial(sim->sources.AsSources(), "t1");
+  ASSERT_TRUE(joined.ok());
+  v1::AnalysisPlan plan = testing::MakePlan("t1");
+  v1::Subgroup& subgroup = *plan.add_subgroups();
+  subgroup.set_name("by site");
+  subgroup.set_variable("site");
+  *plan.mutable_intervention_at() = testing::Ts(absl::UnixEpoch());
+  for (double edge : {0.0, 10.0, 20.0}) plan.add_time_bin_edges_days(edge);
+  absl::StatusOr<v1::AnalyseResponse> result = RunPlan(LockedRecord(plan), *joined, absl::Now());
+  ASSERT_TRUE(result.ok()) << result.status();
+  const v1::OutcomeResult& o = result->outcomes(0);
+  ASSERT_EQ(o.subgroups_size(), 2);
+  EXPECT_EQ(o.subgroups(0).level(), "LA1");
+  EXPECT_EQ(o.subgroups(1).level(), "LA2");
+  EXPECT_EQ(o.subgroups(0).n() + o.subgroups(1).n(), o.n());
+  EXPECT_TRUE(o.subgroups(0).exploratory());
+  ASSERT_EQ(o.subgroups(0).effects_size(), 1);
+  ASSERT_EQ(o.time_bins_size(), 2);
+  int64_t binned = 0;
+  for (const v1::TimeBinResult& bin : o.time_bins()) {
+    EXPECT_TRUE(bin.exploratory());
+    EXPECT_TRUE(bin.post_treatment());
+    EXPECT_THAT(bin.label(), HasSubstr("post-treatment"));
+    EXPECT_TRUE(bin.estimated());
+    binned += bin.n();
+  }
+  EXPECT_EQ(binned, o.n());
+  EXPECT_EQ(o.time_bins(0).from_days(), 0);
+  EXPECT_EQ(o.time_bins(1).to_days(), 20);
 }
 
 TEST(RedrawTest, CompleteWithinStrataKeepsEverySitesCountsAndIsReproducible) {
