@@ -44,6 +44,7 @@ std::unique_ptr<Simulated> Simulate(int n, double effect) {
     const std::string id = absl::StrCat("p", i);
     v1::ParticipantStatus& status = testing::AddParticipant(
         data, id, i % 4 < 2 ? "LA1" : "LA2", treated ? "treatment" : "control", 30 + i % 20);
+    status.mutable_participant()->set_cluster(absl::StrCat("team", i / 8));
     if (i == 0) testing::Withdraw(status);
     if (i == 1) testing::Leave(status);
     const double y = normal(generator) + (treated ? effect : 0);
@@ -238,6 +239,23 @@ TEST(AnalyserTest, SubgroupsAndExploratoryTimeBins) {
   EXPECT_EQ(binned, o.n());
   EXPECT_EQ(o.time_bins(0).from_days(), 0);
   EXPECT_EQ(o.time_bins(1).to_days(), 20);
+}
+
+TEST(AnalyserTest, ClusteredEstimatorUsesCr2ByTeam) {
+  auto sim = Simulate(400, 0.3);
+  absl::StatusOr<JoinedTrial> joined = LoadTrial(sim->sources.AsSources(), "t1");
+  ASSERT_TRUE(joined.ok());
+  v1::AnalysisPlan plan = testing::MakePlan("t1");
+  absl::StatusOr<v1::AnalyseResponse> robust = RunPlan(LockedRecord(plan), *joined, absl::Now());
+  plan.set_estimator(v1::ESTIMATOR_CLUSTERED);
+  absl::StatusOr<v1::AnalyseResponse> clustered = RunPlan(LockedRecord(plan), *joined, absl::Now());
+  ASSERT_TRUE(robust.ok() && clustered.ok());
+  EXPECT_EQ(clustered->outcomes(0).se_type(), "CR2");
+  const v1::Inference& a = robust->outcomes(0).effects(0).effect();
+  const v1::Inference& b = clustered->outcomes(0).effects(0).effect();
+  EXPECT_NEAR(a.estimate(), b.estimate(), 1e-12);  // same point estimate
+  EXPECT_NE(a.std_error(), b.std_error());
+  EXPECT_LT(b.df(), 50);  // Bell-McCaffrey df with 50 teams, far below n - 2
 }
 
 TEST(RedrawTest, CompleteWithinStrataKeepsEverySitesCountsAndIsReproducible) {
