@@ -1,13 +1,12 @@
 // The analysis service end to end: a real redis-server, the real randomisation service over
-// gRPC (in-process, port 0) as the allocation source, and the analysis service over gRPC. A
-// simulated two-arm trial with a known effect is enrolled and randomised through the
-// randomisation service; Analyse's CI must cover the truth. Also: plan locking, a deviation shown
-// in the result, the export, the power calculator, the monitor over gRPC, and bad input.
-//
-// Survey-ingest has a proto but no service yet, so the responses come from
-// StandInResponseSourceForTestsOnly below: a test-only stand-in for SurveyIngestService, to be
-// replaced by the real service (GrpcSurveyIngestSource) once it exists.
+// gRPC (in-process, port 0) as the allocation source, the real survey-ingest service over gRPC
+// as the response source (it checks each participant against randomisation and scores the
+// answers), and the analysis service over gRPC. A simulated two-arm trial with a known effect
+// is enrolled and randomised through the randomisation service and its responses submitted to
+// survey-ingest; Analyse's CI must cover the truth. Also: plan locking, a deviation shown in the
+// result, the export, the power calculator, the monitor over gRPC, the binary, and bad input.
 #include <gmock/gmock.h>
+#include <google/protobuf/util/time_util.h>
 #include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
@@ -19,6 +18,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "fieldwork/v1/analysis.grpc.pb.h"
 #include "fieldwork/v1/randomisation.grpc.pb.h"
@@ -31,6 +31,11 @@
 #include "services/randomisation/randomiser.h"
 #include "services/randomisation/redis_store.h"
 #include "services/randomisation/service.h"
+#include "services/survey_ingest/grpc_roster.h"
+#include "services/survey_ingest/ingestor.h"
+#include "services/survey_ingest/redis_store.h"
+#include "services/survey_ingest/roster.h"
+#include "services/survey_ingest/service.h"
 #include "tests/testing/grpc_harness.h"
 #include "tests/testing/ports.h"
 #include "tests/testing/process.h"
@@ -45,6 +50,22 @@ using ::testing::HasSubstr;
 
 constexpr char kResearcher[] = "researcher-token";
 constexpr char kAnalysisService[] = "analysis-service-token";
+constexpr char kIngestService[] = "ingest-service-token";
+
+// One numeric item scored as the scale "wellbeing".
+constexpr char kInstrument[] = R"yaml(
+id: wb
+version: 1
+title: Simulated well-being
+items:
+  - {id: y, label: Well-being, type: numeric, min: -20, max: 20, required: true}
+scales:
+  - id: wellbeing
+    label: Well-being
+    items: [y]
+    method: mean
+    min_answered: 1
+)yaml";
 constexpr char kTrial[] = "beneficiaries";
 constexpr double kTrueEffect = 0.4;
 constexpr int kParticipants = 1200;
@@ -53,6 +74,8 @@ std::string TokensYaml() {
   return absl::StrCat("tokens:\n", "  - name: researcher\n    sha256: ", HashToken(kResearcher),
                       "\n    roles: [researcher, analyst]\n    trials: [\"*\"]\n",
                       "  - name: analysis-service\n    sha256: ", HashToken(kAnalysisService),
+                      "\n    roles: [analyst]\n    trials: [\"*\"]\n",
+                      "  - name: survey-ingest\n    sha256: ", HashToken(kIngestService),
                       "\n    roles: [analyst]\n    trials: [\"*\"]\n");
 }
 
@@ -63,22 +86,15 @@ void WriteFile(const std::string& path, const std::string& content) {
   out << content;
 }
 
+google::protobuf::Timestamp Ts(absl::Time t) {
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
+}
+
 std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
   auto context = std::make_unique<grpc::ClientContext>();
   AttachBearerToken(*context, token);
   return context;
 }
-
-// TEST-ONLY STAND-IN for the survey-ingest service's responses (see the file comment).
-class StandInResponseSourceForTestsOnly final : public ResponseSource {
- public:
-  absl::StatusOr<std::vector<v1::Wave>> ListWaves(const std::string&) override { return waves; }
-  absl::StatusOr<std::vector<v1::Response>> ListResponses(const std::string&) override {
-    return responses;
-  }
-  std::vector<v1::Wave> waves;
-  std::vector<v1::Response> responses;
-};
 
 class AnalysisIntegrationTest : public ::testing::Test {
  protected:
@@ -102,14 +118,32 @@ class AnalysisIntegrationTest : public ::testing::Test {
         std::vector<grpc::Service*>{rnd_service_.get()});
     rnd_stub_ = v1::RandomisationService::NewStub(MakeChannel(rnd_server_->address(), false));
 
-    // The analysis service, reading allocations over gRPC with its own token.
+    // The survey-ingest service, checking participants against randomisation.
+    grpc_roster_ = std::make_unique<survey_ingest::GrpcRoster>(
+        MakeChannel(rnd_server_->address(), false), kIngestService);
+    roster_ =
+        std::make_unique<survey_ingest::CachedRoster>(*grpc_roster_, clock_, absl::Seconds(30));
+    ingest_store_ = std::make_unique<survey_ingest::RedisIngestStore>(*redis_client_);
+    ingest_metrics_ = std::make_unique<survey_ingest::IngestMetrics>(ingest_registry_);
+    ingestor_ = std::make_unique<survey_ingest::Ingestor>(*ingest_store_, *roster_, clock_,
+                                                          ingest_metrics_->Observer());
+    ingest_service_ =
+        std::make_unique<survey_ingest::SurveyIngestServiceImpl>(*ingestor_, *authenticator_);
+    ingest_server_ = std::make_unique<fieldwork::testing::InProcessServer>(
+        std::vector<grpc::Service*>{ingest_service_.get()});
+    ingest_stub_ = v1::SurveyIngestService::NewStub(MakeChannel(ingest_server_->address(), false));
+    survey_ = std::make_unique<GrpcSurveyIngestSource>(
+        MakeChannel(ingest_server_->address(), false), kAnalysisService);
+
+    // The analysis service, reading both over gRPC with its own token.
     allocations_ = std::make_unique<GrpcAllocationSource>(
         MakeChannel(rnd_server_->address(), false), kAnalysisService);
     plan_store_ = std::make_unique<RedisPlanStore>(*redis_client_);
     plans_ = std::make_unique<PlanRegistry>(*plan_store_, *allocations_, clock_);
     metrics_ = std::make_unique<AnalysisMetrics>(registry_);
     sources_.allocations = allocations_.get();
-    sources_.responses = &responses_;
+    sources_.responses = survey_.get();
+    sources_.outcomes = survey_.get();
     service_ = std::make_unique<AnalysisServiceImpl>(*plans_, sources_, *authenticator_, clock_,
                                                      *metrics_);
     server_ = std::make_unique<fieldwork::testing::InProcessServer>(
@@ -167,31 +201,56 @@ class AnalysisIntegrationTest : public ::testing::Test {
     status = rnd_stub_->Randomise(As(kResearcher).get(), randomise, &randomised);
     ASSERT_TRUE(status.ok()) << status.error_message();
 
+    v1::PutInstrumentRequest instrument;
+    instrument.set_trial_id(kTrial);
+    instrument.mutable_instrument()->set_definition_yaml(kInstrument);
+    v1::PutInstrumentResponse put_instrument;
+    status = ingest_stub_->PutInstrument(As(kResearcher).get(), instrument, &put_instrument);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    v1::PutWaveRequest put_wave;
+    v1::Wave& wave = *put_wave.mutable_wave();
+    wave.set_trial_id(kTrial);
+    wave.set_wave_id("endline");
+    wave.set_instrument_id("wb");
+    wave.set_instrument_version(1);
+    *wave.mutable_opens_at() = Ts(clock_.Now() - absl::Hours(24));
+    *wave.mutable_closes_at() = Ts(clock_.Now() + absl::Hours(24 * 60));
+    v1::PutWaveResponse wave_response;
+    status = ingest_stub_->PutWave(As(kResearcher).get(), put_wave, &wave_response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+
     v1::ListAllocationsRequest list;
     list.set_trial_id(kTrial);
     auto context = As(kResearcher);
     auto reader = rnd_stub_->ListAllocations(context.get(), list);
     v1::ListAllocationsResponse message;
-    v1::Wave& wave = responses_.waves.emplace_back();
-    wave.set_trial_id(kTrial);
-    wave.set_wave_id("endline");
+    v1::SubmitResponsesResponse submitted;
+    auto submit_context = As(kResearcher);
+    auto writer = ingest_stub_->SubmitResponses(submit_context.get(), &submitted);
+    int64_t sent = 0;
     while (reader->Read(&message)) {
       const v1::Allocation& allocation = message.allocation();
       const bool treated = allocation.assignments(0).arm() == "treatment";
       treated_[allocation.participant_id()] = treated;
       if (uniform(generator) > 0.7) continue;  // no response
-      v1::Response& r = responses_.responses.emplace_back();
-      r.set_trial_id(kTrial);
-      r.set_wave_id("endline");
-      r.set_participant_id(allocation.participant_id());
-      r.set_counted(true);
-      v1::Score& score = *r.add_scales();
-      score.set_id("wellbeing");
-      score.set_present(true);
-      score.set_value((treated ? kTrueEffect : 0.0) +
-                      0.03 * (ages[allocation.participant_id()] - 40) + normal(generator));
+      v1::SubmitResponsesRequest request;
+      v1::Submission& submission = *request.mutable_submission();
+      submission.set_trial_id(kTrial);
+      submission.set_wave_id("endline");
+      submission.set_participant_id(allocation.participant_id());
+      submission.set_submission_id(absl::StrCat("sub-", allocation.participant_id()));
+      submission.set_finished(true);
+      (*submission.mutable_answers())["y"] = absl::StrFormat(
+          "%.6f", (treated ? kTrueEffect : 0.0) + 0.03 * (ages[allocation.participant_id()] - 40) +
+                      normal(generator));
+      ASSERT_TRUE(writer->Write(request));
+      ++sent;
     }
     ASSERT_TRUE(reader->Finish().ok());
+    writer->WritesDone();
+    status = writer->Finish();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(submitted.accepted(), sent);
     ASSERT_EQ(treated_.size(), static_cast<size_t>(kParticipants));
     for (const char* id : {"P10000", "P10001"}) {
       v1::WithdrawRequest withdraw;
@@ -255,7 +314,16 @@ class AnalysisIntegrationTest : public ::testing::Test {
   std::unique_ptr<fieldwork::testing::InProcessServer> rnd_server_;
   std::unique_ptr<v1::RandomisationService::Stub> rnd_stub_;
   std::unique_ptr<GrpcAllocationSource> allocations_;
-  StandInResponseSourceForTestsOnly responses_;
+  std::unique_ptr<survey_ingest::GrpcRoster> grpc_roster_;
+  std::unique_ptr<survey_ingest::CachedRoster> roster_;
+  std::unique_ptr<survey_ingest::RedisIngestStore> ingest_store_;
+  prometheus::Registry ingest_registry_;
+  std::unique_ptr<survey_ingest::IngestMetrics> ingest_metrics_;
+  std::unique_ptr<survey_ingest::Ingestor> ingestor_;
+  std::unique_ptr<survey_ingest::SurveyIngestServiceImpl> ingest_service_;
+  std::unique_ptr<fieldwork::testing::InProcessServer> ingest_server_;
+  std::unique_ptr<v1::SurveyIngestService::Stub> ingest_stub_;
+  std::unique_ptr<GrpcSurveyIngestSource> survey_;
   std::unique_ptr<RedisPlanStore> plan_store_;
   std::unique_ptr<PlanRegistry> plans_;
   prometheus::Registry registry_;
@@ -494,7 +562,8 @@ TEST_F(AnalysisIntegrationTest, BinaryServesAndPublishesMonitorGauges) {
        "--metrics_bind_address=127.0.0.1", "--redis_url=" + redis_->url(),
        "--tokens_file=" + dir.path() + "/tokens.yaml",
        "--service_token_file=" + dir.path() + "/analysis.token",
-       "--randomisation_address=" + rnd_server_->address(), "--monitor_interval=200ms"},
+       "--randomisation_address=" + rnd_server_->address(),
+       "--survey_ingest_address=" + ingest_server_->address(), "--monitor_interval=200ms"},
       address, dir.path());
   auto stub = v1::AnalysisService::NewStub(MakeChannel(address, false));
   v1::PowerRequest power;
@@ -526,6 +595,12 @@ TEST_F(AnalysisIntegrationTest, BinaryServesAndPublishesMonitorGauges) {
   EXPECT_THAT(page,
               HasSubstr("fieldwork_trial_withdrawn{arm=\"control\",trial=\"beneficiaries\"}"));
   EXPECT_THAT(page, HasSubstr("fieldwork_analysis_monitor_run_seconds_count"));
+  EXPECT_THAT(page, HasSubstr("fieldwork_trial_response_rate{arm=\"control\",trial="
+                              "\"beneficiaries\",wave=\"endline\"}"));
+  EXPECT_THAT(
+      page,
+      HasSubstr(
+          "fieldwork_trial_mdes{kind=\"achieved\",trial=\"beneficiaries\",wave=\"endline\"}"));
   EXPECT_THAT(page, ::testing::Not(HasSubstr("P1000")));  // no participant ids
   WriteFile(dir.path() + "/metrics.txt", page);
   fieldwork::testing::ChildProcess promtool(
