@@ -255,11 +255,9 @@ absl::StatusOr<std::map<std::string, int64_t>> MessageStore::Counts(absl::string
   return out;
 }
 
-absl::StatusOr<bool> MessageStore::RecordEngagement(absl::string_view trial,
-                                                    absl::string_view campaign, int step,
-                                                    absl::string_view participant,
-                                                    absl::string_view kind, int link_index,
-                                                    absl::Time now) {
+absl::StatusOr<MessageStore::Engagement> MessageStore::RecordEngagement(
+    absl::string_view trial, absl::string_view campaign, int step, absl::string_view participant,
+    absl::string_view kind, int link_index, absl::Time now) {
   absl::StatusOr<RedisReply> arm =
       redis_.Command({"HGET", keys::PlannedArms(trial, campaign), participant});
   if (!arm.ok()) return arm.status();
@@ -278,7 +276,7 @@ absl::StatusOr<bool> MessageStore::RecordEngagement(absl::string_view trial,
                         absl::StrCat(step, "|", arm_name, "|", kind), "1"});
   }
   if (absl::Status s = redis_.Pipeline(commands).status(); !s.ok()) return s;
-  return is_first;
+  return Engagement{is_first, arm_name};
 }
 
 absl::StatusOr<std::vector<MessageStore::RawEvent>> MessageStore::Events(absl::string_view trial,

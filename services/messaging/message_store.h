@@ -65,10 +65,16 @@ class MessageStore {
                                                         absl::string_view campaign);
 
   // Records an opened / clicked / opted_out event; opened and clicked are counted once per
-  // (campaign, step, participant). Returns true when it was the first of its kind.
-  absl::StatusOr<bool> RecordEngagement(absl::string_view trial, absl::string_view campaign,
-                                        int step, absl::string_view participant,
-                                        absl::string_view kind, int link_index, absl::Time now);
+  // (campaign, step, participant). Says whether it was the first of its kind, and the arm the
+  // participant was planned in (for the engagement metric).
+  struct Engagement {
+    bool first = false;
+    std::string arm;
+  };
+  absl::StatusOr<Engagement> RecordEngagement(absl::string_view trial, absl::string_view campaign,
+                                              int step, absl::string_view participant,
+                                              absl::string_view kind, int link_index,
+                                              absl::Time now);
 
   // Raw events after `after_id` ("" = from the start): (stream id, field -> value).
   struct RawEvent {

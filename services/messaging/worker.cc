@@ -83,6 +83,19 @@ absl::Status Worker::TakeTokens(DeliveryChannel channel, int64_t n) {
   return absl::OkStatus();
 }
 
+absl::Status Worker::RecordNow(const std::string& trial, const Completion& completion) {
+  // A worker holding a provider's acceptance keeps trying rather than drop it (window 10):
+  // Redis restarting is the usual reason for a failure here.
+  absl::Status recorded;
+  for (int tries = 0; tries < 100; ++tries) {
+    recorded =
+        deps_.queue->Complete(trial, options_.consumer, {completion}, ToMs(deps_.clock->Now()));
+    if (recorded.ok()) return recorded;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  return recorded;
+}
+
 absl::StatusOr<int> Worker::RunOnce() {
   absl::StatusOr<std::vector<std::string>> trials = deps_.queue->Trials();
   if (!trials.ok()) return trials.status();
@@ -376,6 +389,9 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
     switch (d.action) {
       case RetryDecision::Action::kDone:
         c.kind = Completion::Kind::kSent;
+        // Window 5: record "sent" the moment the provider accepts, one message at a time and
+        // before anything else, so a crash can leave at most the message in flight unrecorded.
+        if (absl::Status s = RecordNow(trial, c); !s.ok()) return s;
         if (deps_.metrics != nullptr) {
           deps_.metrics->ObserveLatency(
               channel_name,
@@ -395,14 +411,14 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
     completions.push_back(std::move(c));
   }
 
-  // Window 5/10: the provider has accepted; keep trying to record it rather than drop it.
-  absl::Status recorded =
-      queue.Complete(trial, options_.consumer, completions, ToMs(deps_.clock->Now()));
-  for (int tries = 0; !recorded.ok() && tries < 50; ++tries) {
-    absl::SleepFor(absl::Milliseconds(200));
-    recorded = queue.Complete(trial, options_.consumer, completions, ToMs(deps_.clock->Now()));
+  std::vector<Completion> rest;
+  for (const Completion& c : completions) {
+    if (c.kind != Completion::Kind::kSent) rest.push_back(c);
   }
-  if (!recorded.ok()) return recorded;
+  if (absl::Status s = queue.Complete(trial, options_.consumer, rest, ToMs(deps_.clock->Now()));
+      !s.ok()) {
+    return s;  // unrecorded failures and skips are claimed again after the lease: no loss
+  }
   if (deps_.metrics != nullptr) {
     for (const Completion& c : completions) {
       static constexpr absl::string_view kNames[] = {"sent", "failed", "dead", "skipped"};

@@ -75,6 +75,7 @@ class Worker {
   absl::StatusOr<const CampaignInfo*> GetCampaign(const std::string& trial,
                                                   const std::string& campaign);
   absl::Status TakeTokens(DeliveryChannel channel, int64_t n);
+  absl::Status RecordNow(const std::string& trial, const Completion& completion);
 
   WorkerDeps deps_;
   WorkerOptions options_;

@@ -4,9 +4,11 @@
 Usage: smtp_sink.py PORT OUTPUT_FILE CONTROL_FILE
 Before each DATA it reads CONTROL_FILE: empty or missing accepts the message; a line such as
 "451 try later" or "550 no such mailbox" is the reply instead (so a test can make the server
-fail for a while, then recover). Each accepted message is appended to OUTPUT_FILE and fsynced
+fail for a while, then recover). "hold" makes RCPT wait (and creates CONTROL_FILE.held) until
+the file changes: a client is then stuck before DATA, where a test can kill it. Each accepted message is appended to OUTPUT_FILE and fsynced
 before the 250 reply, so a message the client saw accepted is on disk.
 """
+import asyncio
 import email
 import json
 import os
@@ -21,12 +23,22 @@ class Sink:
         self.output = output
         self.control = control
 
-    async def handle_DATA(self, server, session, envelope):
+    def reply(self):
         try:
             with open(self.control) as f:
-                reply = f.read().strip()
+                return f.read().strip()
         except FileNotFoundError:
-            reply = ""
+            return ""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        while self.reply() == "hold":
+            open(self.control + ".held", "w").close()
+            await asyncio.sleep(0.05)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        reply = self.reply()
         if reply:
             return reply
         message = email.message_from_bytes(envelope.content)

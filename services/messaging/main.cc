@@ -1,0 +1,285 @@
+// fieldwork-messaging: contacts, templates, campaigns and the send queue (MessagingService in
+// protos/fieldwork/v1/messaging.proto), the delivery workers, and the HTTP endpoint for tracked
+// links, the open pixel, unsubscribe and the SMS gateway's inbound webhook.
+//
+// Usage:
+//   fieldwork-messaging --redis_url=redis://127.0.0.1:6379 --tokens_file=tokens.yaml
+//       --contact_key_file=contact.key --link_key_file=link.key
+//       --randomisation_address=localhost:50051 --service_token_file=messaging.token
+//       [--survey_ingest_address=localhost:50053]
+//       [--smtp_url=smtp://mail:587 --smtp_user=U --smtp_password_file=F
+//        --from_address="Study <study@example.org>"]
+//       [--sms_gateway_url=https://gw/send --sms_token_file=F --sms_from=Study]
+//       [--file_channel_path=messages.jsonl] [--http_port=8080 --link_base_url=https://...]
+//       [--role=all|scheduler|worker] [--worker_threads=4] [--email_rate=10 --sms_rate=5]
+//       [--listen_address=0.0.0.0:50052] [--metrics_port=9465] [--simulated_clock]
+// --role=worker runs only delivery workers (no gRPC API, no HTTP): run several such processes
+// beside one --role=all (or --role=scheduler) process. Every flag can also be set as
+// FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins.
+#include <grpcpp/create_channel.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "services/common/flags.h"
+#include "services/common/logging.h"
+#include "services/common/service_runtime.h"
+#include "services/messaging/domain/contact_crypto.h"
+#include "services/messaging/domain/link_token.h"
+#include "services/messaging/file_channel.h"
+#include "services/messaging/grpc_sources.h"
+#include "services/messaging/message_store.h"
+#include "services/messaging/messaging_metrics.h"
+#include "services/messaging/messenger.h"
+#include "services/messaging/send_queue.h"
+#include "services/messaging/service.h"
+#include "services/messaging/sms_channel.h"
+#include "services/messaging/smtp_channel.h"
+#include "services/messaging/tracking_server.h"
+#include "services/messaging/worker.h"
+
+ABSL_FLAG(std::string, listen_address, "0.0.0.0:50052", "gRPC listen address (host:port)");
+ABSL_FLAG(int, metrics_port, 9465, "Port of the Prometheus /metrics endpoint");
+ABSL_FLAG(std::string, metrics_bind_address, "0.0.0.0", "Address the /metrics endpoint binds");
+ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "Redis URL (redis:// or unix://)");
+ABSL_FLAG(int, redis_pool_size, 16, "Redis connections");
+ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(5), "Redis command timeout");
+ABSL_FLAG(std::string, tokens_file, "", "YAML file of hashed bearer tokens");
+ABSL_FLAG(bool, insecure_no_auth, false, "Accept every call as an admin (development only)");
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate for TLS");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for TLS");
+ABSL_FLAG(absl::Duration, drain_delay, absl::Seconds(2), "NOT_SERVING time before stopping");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10), "Grace for in-flight calls");
+ABSL_FLAG(bool, simulated_clock, false, "Use the simulated clock in Redis (demo and tests)");
+ABSL_FLAG(std::string, role, "all", "all | scheduler | worker");
+ABSL_FLAG(int, worker_threads, 4, "Delivery worker threads in this process");
+ABSL_FLAG(std::string, worker_name, "", "Consumer name prefix (default: host and pid)");
+ABSL_FLAG(std::string, randomisation_address, "localhost:50051", "RandomisationService");
+ABSL_FLAG(std::string, survey_ingest_address, "", "SurveyIngestService (for reminders)");
+ABSL_FLAG(std::string, service_token_file, "", "Bearer token (analyst role) for other services");
+ABSL_FLAG(std::string, contact_key_file, "", "32-byte contact encryption key (hex or base64)");
+ABSL_FLAG(std::string, link_key_file, "", "32-byte link signing key (hex or base64)");
+ABSL_FLAG(std::string, smtp_url, "", "smtp://host:port (STARTTLS when offered) or smtps://");
+ABSL_FLAG(std::string, smtp_user, "", "SMTP AUTH user");
+ABSL_FLAG(std::string, smtp_password_file, "", "File holding the SMTP password");
+ABSL_FLAG(bool, smtp_require_tls, false, "Refuse to send e-mail without TLS");
+ABSL_FLAG(std::string, from_address, "fieldwork@localhost", "E-mail From address");
+ABSL_FLAG(std::string, sms_gateway_url, "", "SMS gateway send URL (form POST)");
+ABSL_FLAG(std::string, sms_token_file, "", "File holding the SMS gateway bearer token");
+ABSL_FLAG(std::string, sms_from, "Fieldwork", "SMS sender id");
+ABSL_FLAG(std::string, sms_webhook_token_file, "", "Bearer token the gateway's webhook sends");
+ABSL_FLAG(std::string, file_channel_path, "", "Write messages as JSON lines here (local runs)");
+ABSL_FLAG(int, http_port, 8080, "Port of the tracked-link HTTP endpoint");
+ABSL_FLAG(std::string, http_bind_address, "0.0.0.0", "Address the HTTP endpoint binds");
+ABSL_FLAG(std::string, link_base_url, "http://localhost:8080", "Public base URL of the links");
+ABSL_FLAG(double, email_rate, 0, "E-mails per second, shared by all workers (0: no limit)");
+ABSL_FLAG(double, sms_rate, 0, "SMS per second, shared by all workers (0: no limit)");
+ABSL_FLAG(absl::Duration, lease, absl::Minutes(5), "Claim lease (several delivery timeouts)");
+ABSL_FLAG(absl::Duration, reclaim_idle, absl::Minutes(5), "Idle time before XAUTOCLAIM");
+ABSL_FLAG(int, max_attempts, 8, "Delivery attempts before dead-lettering");
+ABSL_FLAG(absl::Duration, retry_initial_delay, absl::Seconds(30),
+          "Backoff after the first failure");
+
+namespace {
+
+using namespace fieldwork::messaging;  // NOLINT: a main file
+
+absl::StatusOr<std::string> ReadSecret(const std::string& path, const std::string& flag) {
+  if (path.empty()) return std::string();
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(flag, ": cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return std::string(absl::StripAsciiWhitespace(text.str()));
+}
+
+int Fail(const absl::Status& status) {
+  fieldwork::logging::Error("cannot start", {{"error", status.ToString()}});
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  fieldwork::BlockTerminationSignals();
+  fieldwork::ParseFlagsWithEnvironment(argc, argv);
+  const std::string role = absl::GetFlag(FLAGS_role);
+  if (role != "all" && role != "scheduler" && role != "worker") {
+    return Fail(absl::InvalidArgumentError("role: must be all, scheduler or worker"));
+  }
+
+  fieldwork::ServiceRuntimeOptions options;
+  options.service_name = "messaging";
+  options.grpc.listen_address = absl::GetFlag(FLAGS_listen_address);
+  options.grpc.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  options.grpc.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  options.grpc.drain_delay = absl::GetFlag(FLAGS_drain_delay);
+  options.grpc.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  options.metrics_bind_address = absl::GetFlag(FLAGS_metrics_bind_address);
+  options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  options.redis_url = absl::GetFlag(FLAGS_redis_url);
+  options.redis_pool_size = absl::GetFlag(FLAGS_redis_pool_size);
+  options.redis_timeout = absl::GetFlag(FLAGS_redis_timeout);
+  options.tokens_file = absl::GetFlag(FLAGS_tokens_file);
+  options.insecure_no_auth = absl::GetFlag(FLAGS_insecure_no_auth);
+  options.simulated_clock = absl::GetFlag(FLAGS_simulated_clock);
+  absl::StatusOr<std::unique_ptr<fieldwork::ServiceRuntime>> runtime =
+      fieldwork::ServiceRuntime::Create(options);
+  if (!runtime.ok()) return Fail(runtime.status());
+  fieldwork::ServiceRuntime& rt = **runtime;
+
+  absl::StatusOr<std::string> contact_key_text =
+      ReadSecret(absl::GetFlag(FLAGS_contact_key_file), "contact_key_file");
+  if (!contact_key_text.ok()) return Fail(contact_key_text.status());
+  absl::StatusOr<std::string> contact_key = ParseKey32(*contact_key_text, "contact_key_file");
+  if (!contact_key.ok()) return Fail(contact_key.status());
+  absl::StatusOr<std::string> link_key_text =
+      ReadSecret(absl::GetFlag(FLAGS_link_key_file), "link_key_file");
+  if (!link_key_text.ok()) return Fail(link_key_text.status());
+  absl::StatusOr<std::string> link_key = ParseKey32(*link_key_text, "link_key_file");
+  if (!link_key.ok()) return Fail(link_key.status());
+  absl::StatusOr<ContactCipher> cipher = ContactCipher::Create(*contact_key);
+  if (!cipher.ok()) return Fail(cipher.status());
+  absl::StatusOr<LinkSigner> signer = LinkSigner::Create(*link_key);
+  if (!signer.ok()) return Fail(signer.status());
+  absl::StatusOr<std::string> service_token =
+      ReadSecret(absl::GetFlag(FLAGS_service_token_file), "service_token_file");
+  if (!service_token.ok()) return Fail(service_token.status());
+
+  MessagingMetrics metrics(rt.registry());
+  MessageStore store(rt.redis(), *cipher, *contact_key);
+  QueueOptions queue_options;
+  queue_options.lease = absl::GetFlag(FLAGS_lease);
+  queue_options.reclaim_idle = absl::GetFlag(FLAGS_reclaim_idle);
+  SendQueue queue(rt.redis(), queue_options);
+  GrpcAllocationSource allocations(grpc::CreateChannel(absl::GetFlag(FLAGS_randomisation_address),
+                                                       grpc::InsecureChannelCredentials()),
+                                   *service_token);
+  std::unique_ptr<GrpcResponseLookup> responses;
+  if (!absl::GetFlag(FLAGS_survey_ingest_address).empty()) {
+    responses = std::make_unique<GrpcResponseLookup>(
+        grpc::CreateChannel(absl::GetFlag(FLAGS_survey_ingest_address),
+                            grpc::InsecureChannelCredentials()),
+        *service_token);
+  }
+
+  // Channels: the file channel, when given, takes both kinds of message (local runs).
+  std::unique_ptr<MessageChannel> email;
+  std::unique_ptr<MessageChannel> sms;
+  std::unique_ptr<FileChannel> file;
+  if (!absl::GetFlag(FLAGS_file_channel_path).empty()) {
+    absl::StatusOr<std::unique_ptr<FileChannel>> opened =
+        FileChannel::Open(absl::GetFlag(FLAGS_file_channel_path));
+    if (!opened.ok()) return Fail(opened.status());
+    file = *std::move(opened);
+  }
+  if (!absl::GetFlag(FLAGS_smtp_url).empty()) {
+    absl::StatusOr<std::string> password =
+        ReadSecret(absl::GetFlag(FLAGS_smtp_password_file), "smtp_password_file");
+    if (!password.ok()) return Fail(password.status());
+    SmtpOptions smtp;
+    smtp.url = absl::GetFlag(FLAGS_smtp_url);
+    smtp.user = absl::GetFlag(FLAGS_smtp_user);
+    smtp.password = *password;
+    smtp.from_address = absl::GetFlag(FLAGS_from_address);
+    smtp.require_tls = absl::GetFlag(FLAGS_smtp_require_tls);
+    email = std::make_unique<SmtpChannel>(smtp);
+  }
+  if (!absl::GetFlag(FLAGS_sms_gateway_url).empty()) {
+    absl::StatusOr<std::string> token =
+        ReadSecret(absl::GetFlag(FLAGS_sms_token_file), "sms_token_file");
+    if (!token.ok()) return Fail(token.status());
+    sms = std::make_unique<SmsChannel>(
+        SmsOptions{absl::GetFlag(FLAGS_sms_gateway_url), *token, absl::GetFlag(FLAGS_sms_from)});
+  }
+
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<Worker>> workers;
+  const std::string name = absl::GetFlag(FLAGS_worker_name).empty()
+                               ? absl::StrCat("w", ::getpid())
+                               : absl::GetFlag(FLAGS_worker_name);
+  if (role == "all" || role == "worker") {
+    WorkerOptions worker_options;
+    worker_options.retry.max_attempts = absl::GetFlag(FLAGS_max_attempts);
+    worker_options.retry.initial_delay = absl::GetFlag(FLAGS_retry_initial_delay);
+    if (absl::Status s = ValidateRetryPolicy(worker_options.retry); !s.ok()) return Fail(s);
+    worker_options.link_base_url = absl::GetFlag(FLAGS_link_base_url);
+    worker_options.from_address = absl::GetFlag(FLAGS_from_address);
+    if (absl::GetFlag(FLAGS_email_rate) > 0) {
+      worker_options.email_rate = TokenBucketConfig::PerSecond(absl::GetFlag(FLAGS_email_rate), 1);
+    }
+    if (absl::GetFlag(FLAGS_sms_rate) > 0) {
+      worker_options.sms_rate = TokenBucketConfig::PerSecond(absl::GetFlag(FLAGS_sms_rate), 1);
+    }
+    for (int i = 0; i < std::max(1, absl::GetFlag(FLAGS_worker_threads)); ++i) {
+      WorkerDeps deps;
+      deps.queue = &queue;
+      deps.store = &store;
+      deps.allocations = &allocations;
+      deps.responses = responses.get();
+      deps.signer = &*signer;
+      deps.email = email ? email.get() : file.get();
+      deps.sms = sms ? sms.get() : file.get();
+      deps.clock = &rt.clock();
+      deps.metrics = &metrics;
+      worker_options.consumer = absl::StrCat(name, "-", i);
+      workers.push_back(std::make_unique<Worker>(deps, worker_options));
+    }
+  }
+  if (role == "all" || role == "scheduler") {
+    threads.emplace_back([&] {
+      Scheduler scheduler(queue, rt.clock(), &metrics);
+      scheduler.Run(stop, absl::Milliseconds(100));
+    });
+  }
+  for (auto& worker : workers) {
+    threads.emplace_back([&stop, w = worker.get()] { w->Run(stop); });
+  }
+
+  absl::Status served;
+  if (role == "worker") {
+    // No API: wait for SIGTERM / SIGINT (blocked by BlockTerminationSignals).
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int signal = 0;
+    sigwait(&set, &signal);
+  } else {
+    absl::StatusOr<std::string> webhook_token =
+        ReadSecret(absl::GetFlag(FLAGS_sms_webhook_token_file), "sms_webhook_token_file");
+    if (!webhook_token.ok()) return Fail(webhook_token.status());
+    TrackingServer tracking(store, *signer, rt.clock(), &metrics, *webhook_token);
+    if (absl::Status s =
+            tracking.Start(absl::GetFlag(FLAGS_http_bind_address), absl::GetFlag(FLAGS_http_port));
+        !s.ok()) {
+      stop = true;
+      for (std::thread& t : threads) t.join();
+      return Fail(s);
+    }
+    fieldwork::logging::Info("tracking endpoint", {{"port", tracking.port()}});
+    Messenger messenger(store, queue, allocations, rt.clock());
+    MessagingServiceImpl service(messenger, rt.authenticator());
+    served = rt.Serve({&service});
+    tracking.Stop();
+  }
+  stop = true;
+  for (std::thread& t : threads) t.join();
+  if (!served.ok()) {
+    fieldwork::logging::Error("cannot serve", {{"error", served.ToString()}});
+    return 1;
+  }
+  return 0;
+}

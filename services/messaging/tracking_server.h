@@ -1,0 +1,56 @@
+// The messaging service's HTTP endpoint (cpp-httplib): tracked links (record the click,
+// redirect), the open pixel, unsubscribe links, and the SMS gateway's inbound webhook (STOP and
+// its variants opt the sender out). Tokens are verified before anything is recorded; forged or
+// altered tokens get 403 and change nothing.
+#ifndef FIELDWORK_SERVICES_MESSAGING_TRACKING_SERVER_H_
+#define FIELDWORK_SERVICES_MESSAGING_TRACKING_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "services/common/clock.h"
+#include "services/messaging/domain/link_token.h"
+#include "services/messaging/message_store.h"
+#include "services/messaging/messaging_metrics.h"
+
+namespace httplib {
+class Server;
+}  // namespace httplib
+
+namespace fieldwork::messaging {
+
+// Routes:
+//   GET  /c/<token>     click: records it, 302 to the link's target
+//   GET  /o/<token>     open pixel: records it, a 1x1 GIF
+//   GET  /u/<token>     unsubscribe page with a confirm button (link scanners only GET)
+//   POST /u/<token>     unsubscribe (also RFC 8058 one-click): opts out of all messages
+//   POST /sms/inbound   gateway webhook, form fields From and Body, "Authorization: Bearer
+//                       <sms_webhook_token>"; an opt-out keyword opts the sender out of SMS
+//   GET  /healthz
+class TrackingServer {
+ public:
+  TrackingServer(MessageStore& store, const LinkSigner& signer, const Clock& clock,
+                 MessagingMetrics* metrics, std::string sms_webhook_token);
+  ~TrackingServer();
+
+  // Binds `host`:`port` (0: any free port) and serves on a thread of its own.
+  absl::Status Start(const std::string& host, int port);
+  void Stop();
+  int port() const { return port_; }
+
+ private:
+  MessageStore& store_;
+  const LinkSigner& signer_;
+  const Clock& clock_;
+  MessagingMetrics* metrics_;
+  std::string sms_webhook_token_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace fieldwork::messaging
+
+#endif  // FIELDWORK_SERVICES_MESSAGING_TRACKING_SERVER_H_
