@@ -465,6 +465,7 @@ void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& plan
       };
       RandomisationInferenceOptions ri_options;
       ri_options.draws = plan.randomisation_inference_draws();
+      ri_options.include_observed = true;  // (count + 1) / (draws + 1): never 0
       absl::StatusOr<RandomisationInferenceResult> ri =
           RandomisationTestOlsCoefficient(input.outcome, observed, fixed.x, draw, ri_options);
       if (ri.ok()) {

@@ -364,6 +364,11 @@ TEST_F(AnalysisIntegrationTest, LockedPlanAnalysisCoversTheTrueEffectAndShowsDev
   ASSERT_EQ(o.effects_size(), 1);
   const v1::Inference& effect = o.effects(0).effect();
   EXPECT_EQ(o.effects(0).arm(), "treatment");
+  RecordProperty("estimate", absl::StrCat(effect.estimate()));
+  RecordProperty("ci", absl::StrCat(effect.conf_low(), " .. ", effect.conf_high()));
+  RecordProperty("mdes_planned_achieved",
+                 absl::StrCat(o.mdes().planned(), " / ", o.mdes().achieved()));
+  RecordProperty("ri_p", absl::StrCat(o.randomisation_inference().p_value()));
   EXPECT_LT(effect.conf_low(), kTrueEffect);
   EXPECT_GT(effect.conf_high(), kTrueEffect);
   EXPECT_GT(effect.conf_low(), 0) << "the effect should be detected with " << o.n()
