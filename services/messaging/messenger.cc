@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "services/messaging/convert.h"
 #include "services/messaging/domain/campaign.h"
@@ -22,6 +23,15 @@ using fieldwork::v1::EventKind;
 absl::Status Named(const absl::Status& status, absl::string_view field) {
   if (status.ok()) return status;
   return absl::Status(status.code(), absl::StrCat(field, ": ", status.message()));
+}
+
+// Puts `parent.` in front of each "<field>: <reason>" item of a domain error, so the field
+// paths match the request ("campaign.steps[2].offset: ...").
+absl::Status UnderField(const absl::Status& status, absl::string_view parent) {
+  if (status.ok()) return status;
+  std::vector<std::string> items = absl::StrSplit(status.message(), "; ");
+  for (std::string& item : items) item = absl::StrCat(parent, ".", item);
+  return absl::Status(status.code(), absl::StrJoin(items, "; "));
 }
 
 EventKind KindFromName(absl::string_view name) {
@@ -125,7 +135,10 @@ absl::StatusOr<fieldwork::v1::UpdateTemplateResponse> Messenger::UpdateTemplate(
   absl::StatusOr<TemplateVersion> saved =
       store_.SaveTemplate(request.trial_id(), request.template_id(),
                           TemplateFromProto(request.content()), clock_.Now());
-  if (!saved.ok()) return Named(saved.status(), "content");
+  if (!saved.ok()) {
+    return absl::IsInvalidArgument(saved.status()) ? UnderField(saved.status(), "content")
+                                                   : saved.status();
+  }
   fieldwork::v1::UpdateTemplateResponse response;
   response.set_version(saved->version);
   for (const std::string& link : saved->tracked_links) response.add_tracked_links(link);
@@ -137,7 +150,7 @@ absl::StatusOr<fieldwork::v1::CreateCampaignResponse> Messenger::CreateCampaign(
   if (absl::Status s = ValidateId("trial_id", request.trial_id()); !s.ok()) return s;
   absl::StatusOr<Campaign> campaign = CampaignFromProto(request.trial_id(), request.campaign());
   if (!campaign.ok()) return campaign.status();
-  if (absl::Status s = ValidateCampaign(*campaign); !s.ok()) return Named(s, "campaign");
+  if (absl::Status s = ValidateCampaign(*campaign); !s.ok()) return UnderField(s, "campaign");
   std::map<std::string, TemplateVersion> templates;
   for (const CampaignStep& step : campaign->steps) {
     if (templates.count(step.template_id) > 0) continue;
@@ -155,7 +168,7 @@ absl::StatusOr<fieldwork::v1::CreateCampaignResponse> Messenger::CreateCampaign(
                                       return it == templates.end() ? nullptr : &it->second;
                                     });
       !s.ok()) {
-    return Named(s, "campaign");
+    return UnderField(s, "campaign");
   }
   absl::StatusOr<bool> created = store_.CreateCampaign(request.trial_id(), request.campaign());
   if (!created.ok()) return created.status();

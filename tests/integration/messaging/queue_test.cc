@@ -1,0 +1,367 @@
+// The send queue's guarantees with concurrent workers in one process, pause/resume/cancel,
+// survey reminders against a ResponseLookup, tracked links and forged tokens, and bad input.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "services/messaging/convert.h"
+#include "services/messaging/tracking_server.h"
+#include "tests/integration/messaging/messaging_fixture.h"
+
+namespace fieldwork::messaging {
+namespace {
+
+namespace v1 = ::fieldwork::v1;
+using ::testing::HasSubstr;
+
+v1::CampaignDefinition NowCampaign(const std::string& id, absl::Time start, int steps,
+                                   v1::CampaignKind kind = v1::CAMPAIGN_KIND_INTERVENTION) {
+  v1::CampaignDefinition c;
+  c.set_campaign_id(id);
+  c.set_kind(kind);
+  for (int s = 0; s < steps; ++s) {
+    v1::CampaignStep* step = c.add_steps();
+    step->set_template_id("hello");
+    step->mutable_offset()->set_seconds(int64_t{24} * 3600 * s);
+    step->set_reminder(kind == v1::CAMPAIGN_KIND_SURVEY_INVITATION && s > 0);
+  }
+  if (kind == v1::CAMPAIGN_KIND_SURVEY_INVITATION) {
+    c.mutable_audience()->set_all_enrolled(true);
+    c.set_wave_id("baseline");
+    c.set_survey_url_template("https://survey.example.org/s?p={participant_id}");
+  } else {
+    c.mutable_audience()->set_factor("messages");
+    c.mutable_audience()->add_arms("treatment");
+    c.mutable_audience()->add_arms("control");
+  }
+  c.set_channel(v1::MESSAGE_CHANNEL_EMAIL);
+  for (int d = 1; d <= 7; ++d) c.mutable_window()->add_days(d);
+  c.mutable_window()->set_start_hour(0);
+  c.mutable_window()->set_end_hour(24);
+  c.mutable_window()->set_zone(v1::ZONE_SOURCE_TRIAL);
+  c.set_trial_time_zone("UTC");
+  *c.mutable_start() = ToTimestamp(start);
+  return c;
+}
+
+class QueueTest : public MessagingTest {
+ protected:
+  int64_t Start(const std::string& trial, const v1::CampaignDefinition& campaign) {
+    v1::CreateCampaignRequest create;
+    create.set_trial_id(trial);
+    *create.mutable_campaign() = campaign;
+    absl::StatusOr<v1::CreateCampaignResponse> created = messenger_->CreateCampaign(create);
+    EXPECT_TRUE(created.ok()) << created.status();
+    v1::StartCampaignRequest start;
+    start.set_trial_id(trial);
+    start.set_campaign_id(campaign.campaign_id());
+    absl::StatusOr<v1::StartCampaignResponse> started = messenger_->StartCampaign(start);
+    EXPECT_TRUE(started.ok()) << started.status();
+    return started.ok() ? started->planned() : -1;
+  }
+
+  std::map<std::string, int> CountByKey() const {
+    std::map<std::string, int> out;
+    for (const auto& line : Delivered()) out[line.at("key")] += 1;
+    return out;
+  }
+};
+
+TEST_F(QueueTest, FourConcurrentWorkersDeliverEverySendExactlyOnce) {
+  CreateTwoArmTrial("concurrent", 500);
+  SaveTemplate("concurrent", "hello");
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0), absl::UTCTimeZone()));
+  const int64_t planned = Start("concurrent", NowCampaign("c", clock_.Now(), 2));
+  ASSERT_EQ(planned, 1000);
+  clock_.Advance(absl::Hours(25));  // both steps due
+  ASSERT_TRUE(scheduler_->RunOnce().ok());
+  std::vector<std::unique_ptr<Worker>> workers;
+  WorkerOptions options;
+  options.batch = 20;
+  for (int i = 0; i < 4; ++i) workers.push_back(NewWorker(absl::StrCat("w", i), nullptr, options));
+  std::vector<std::thread> threads;
+  std::atomic<int> done{0};
+  for (auto& w : workers) {
+    threads.emplace_back([&, worker = w.get()] {
+      for (int idle = 0; idle < 20;) {
+        absl::StatusOr<int> n = worker->RunOnce();
+        ASSERT_TRUE(n.ok()) << n.status();
+        done += *n;
+        idle = *n == 0 ? idle + 1 : 0;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  const std::map<std::string, int> counts = CountByKey();
+  EXPECT_EQ(counts.size(), 1000u);
+  for (const auto& [key, n] : counts) EXPECT_EQ(n, 1) << key;
+  EXPECT_EQ(done.load(), 1000);
+}
+
+TEST_F(QueueTest, PauseHoldsSendsAndResumeDeliversEachOnce) {
+  CreateTwoArmTrial("pause", 200);
+  SaveTemplate("pause", "hello");
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0), absl::UTCTimeZone()));
+  ASSERT_EQ(Start("pause", NowCampaign("p", clock_.Now(), 1)), 200);
+  WorkerOptions options;
+  options.batch = 50;
+  std::unique_ptr<Worker> worker = NewWorker("w1", nullptr, options);
+  // Deliver one batch, then pause with the rest already in the stream.
+  ASSERT_TRUE(scheduler_->RunOnce().ok());
+  ASSERT_TRUE(worker->RunOnce().ok());
+  const size_t before_pause = Delivered().size();
+  EXPECT_EQ(before_pause, 50u);
+  ASSERT_TRUE(messenger_->PauseCampaign("pause", "p").ok());
+  ASSERT_TRUE(messenger_->PauseCampaign("pause", "p").ok());  // pausing twice is fine
+  DrainNow(*worker);
+  clock_.Advance(absl::Hours(24));
+  DrainNow(*worker);
+  EXPECT_EQ(Delivered().size(), before_pause);  // nothing goes out while paused
+  v1::GetCampaignStatusRequest status_request;
+  status_request.set_trial_id("pause");
+  status_request.set_campaign_id("p");
+  EXPECT_EQ(messenger_->GetCampaignStatus(status_request)->state(), v1::CAMPAIGN_STATE_PAUSED);
+
+  ASSERT_TRUE(messenger_->ResumeCampaign("pause", "p").ok());
+  DrainNow(*worker);
+  const std::map<std::string, int> counts = CountByKey();
+  EXPECT_EQ(counts.size(), 200u);
+  for (const auto& [key, n] : counts) EXPECT_EQ(n, 1) << key;
+  EXPECT_EQ(messenger_->GetCampaignStatus(status_request)->steps(0).sent(), 200);
+}
+
+TEST_F(QueueTest, CancelDropsUnsentSendsAndRecordsThem) {
+  CreateTwoArmTrial("cancel", 50);
+  SaveTemplate("cancel", "hello");
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0), absl::UTCTimeZone()));
+  ASSERT_EQ(Start("cancel", NowCampaign("c", clock_.Now(), 3)), 150);
+  std::unique_ptr<Worker> worker = NewWorker("w1");
+  DrainNow(*worker);
+  EXPECT_EQ(Delivered().size(), 50u);
+  v1::CancelCampaignRequest cancel;
+  cancel.set_trial_id("cancel");
+  cancel.set_campaign_id("c");
+  cancel.set_reason("partner withdrew the site");
+  absl::StatusOr<v1::CancelCampaignResponse> cancelled = messenger_->CancelCampaign(cancel);
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_EQ(cancelled->dropped(), 100);
+  clock_.Advance(absl::Hours(24 * 5));
+  DrainNow(*worker);
+  EXPECT_EQ(Delivered().size(), 50u);
+  int cancelled_events = 0;
+  for (const v1::MessageEvent& e : Events("cancel")) {
+    if (e.kind() == v1::EVENT_KIND_CANCELLED) {
+      ++cancelled_events;
+      EXPECT_EQ(e.detail(), "partner withdrew the site");
+    }
+  }
+  EXPECT_EQ(cancelled_events, 100);
+  v1::ResumeCampaignRequest resume;
+  EXPECT_EQ(messenger_->ResumeCampaign("cancel", "c").code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+// Reminder steps ask a ResponseLookup at send time. This one answers from a set the test
+// changes between the invitation and the reminder (the gRPC implementation asks
+// survey-ingest's GetResponseStatus the same question).
+class RespondedSet final : public ResponseLookup {
+ public:
+  absl::StatusOr<bool> HasAcceptedResponse(absl::string_view trial, absl::string_view wave,
+                                           absl::string_view participant) override {
+    EXPECT_EQ(wave, "baseline");
+    return responded.count(absl::StrCat(trial, "/", participant)) > 0;
+  }
+  std::set<std::string> responded;
+};
+
+TEST_F(QueueTest, RemindersSkipParticipantsWhoRespondedAfterTheInvitation) {
+  const std::map<std::string, std::string> arms = CreateTwoArmTrial("survey", 20);
+  SaveTemplate("survey", "hello");
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0), absl::UTCTimeZone()));
+  ASSERT_EQ(Start("survey", NowCampaign("baseline-invite", clock_.Now(), 2,
+                                        v1::CAMPAIGN_KIND_SURVEY_INVITATION)),
+            40);
+  RespondedSet responses;
+  WorkerDeps deps;
+  deps.queue = queue_.get();
+  deps.store = store_.get();
+  deps.allocations = allocations_.get();
+  deps.responses = &responses;
+  deps.signer = signer_.get();
+  deps.email = file_channel_.get();
+  deps.clock = &clock_;
+  WorkerOptions options;
+  options.block = absl::ZeroDuration();
+  Worker worker(deps, options);
+  DrainNow(worker);
+  EXPECT_EQ(Delivered().size(), 20u);  // invitations to everyone, whatever their arm
+  for (const auto& line : Delivered()) {
+    EXPECT_THAT(line.at("text"), HasSubstr("P"));
+  }
+  for (int i = 0; i < 20; i += 2) responses.responded.insert(absl::StrCat("survey/p", i));
+  clock_.Advance(absl::Hours(24));
+  DrainNow(worker);
+  std::map<std::string, int> received;
+  for (const auto& line : Delivered()) received[line.at("to")] += 1;
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(received[absl::StrCat("p", i, "@example.org")], i % 2 == 0 ? 1 : 2) << i;
+  }
+  int skipped = 0;
+  for (const v1::MessageEvent& e : Events("survey")) {
+    if (e.kind() == v1::EVENT_KIND_SKIPPED) {
+      ++skipped;
+      EXPECT_THAT(e.detail(), HasSubstr("already_responded"));
+    }
+  }
+  EXPECT_EQ(skipped, 10);
+}
+
+TEST_F(QueueTest, TrackedLinksRecordClicksAndForgedTokensAreRefused) {
+  CreateTwoArmTrial("links", 4);
+  SaveTemplate("links", "hello");
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0), absl::UTCTimeZone()));
+  ASSERT_EQ(Start("links", NowCampaign("c", clock_.Now(), 1)), 4);
+  TrackingServer tracking(*store_, *signer_, clock_, metrics_.get(), "webhook-secret");
+  ASSERT_TRUE(tracking.Start("127.0.0.1", 0).ok());
+  WorkerOptions options;
+  options.link_base_url = absl::StrCat("http://127.0.0.1:", tracking.port());
+  std::unique_ptr<Worker> worker = NewWorker("w1", nullptr, options);
+  DrainNow(*worker);
+  ASSERT_EQ(Delivered().size(), 4u);
+  const std::string text = Delivered()[0].at("text");
+  const size_t at = text.find("/c/");
+  ASSERT_NE(at, std::string::npos) << text;
+  const std::string token = text.substr(at + 3, text.find(' ', at) - at - 3);
+
+  httplib::Client client("127.0.0.1", tracking.port());
+  auto clicked = client.Get(("/c/" + token).c_str());
+  ASSERT_TRUE(clicked);
+  EXPECT_EQ(clicked->status, 302);
+  EXPECT_EQ(clicked->get_header_value("Location"), "https://video.example.org/w");
+  auto again = client.Get(("/c/" + token).c_str());  // a second click: counted once
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 302);
+
+  std::string altered = token;
+  altered[altered.size() / 2] = altered[altered.size() / 2] == 'A' ? 'B' : 'A';
+  auto forged = client.Get(("/c/" + altered).c_str());
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->status, 403);
+  auto garbage = client.Get("/c/not-a-token");
+  ASSERT_TRUE(garbage);
+  EXPECT_EQ(garbage->status, 403);
+
+  int clicks = 0;
+  for (const v1::MessageEvent& e : Events("links")) {
+    if (e.kind() == v1::EVENT_KIND_CLICKED) ++clicks;
+  }
+  EXPECT_EQ(clicks, 2);  // both real clicks are events; the forged ones left no trace
+  v1::GetCampaignStatusRequest status_request;
+  status_request.set_trial_id("links");
+  status_request.set_campaign_id("c");
+  EXPECT_EQ(messenger_->GetCampaignStatus(status_request)->steps(0).clicked(), 1);
+
+  // The SMS gateway's webhook: STOP from a known number opts that participant out of SMS.
+  auto unauthorised = client.Post("/sms/inbound", "From=%2B447700900001&Body=STOP",
+                                  "application/x-www-form-urlencoded");
+  ASSERT_TRUE(unauthorised);
+  EXPECT_EQ(unauthorised->status, 403);
+  httplib::Headers headers = {{"Authorization", "Bearer webhook-secret"}};
+  auto stop = client.Post("/sms/inbound", headers, "From=%2B447700900001&Body=Stop%20please",
+                          "application/x-www-form-urlencoded");
+  ASSERT_TRUE(stop);
+  EXPECT_EQ(stop->status, 200);
+  absl::StatusOr<std::map<std::string, OptOuts>> opt_outs = store_->GetOptOuts("links", {"p1"});
+  ASSERT_TRUE(opt_outs.ok());
+  EXPECT_TRUE(opt_outs->at("p1").sms);
+  tracking.Stop();
+}
+
+TEST_F(QueueTest, BadInputIsRefusedNamingTheField) {
+  CreateTwoArmTrial("bad", 2);
+  SaveTemplate("bad", "hello");
+  // Unknown trial: starting a campaign asks randomisation, which does not know it.
+  v1::CreateCampaignRequest create;
+  create.set_trial_id("no-such-trial");
+  *create.mutable_campaign() = NowCampaign("c", clock_.Now(), 1);
+  absl::StatusOr<v1::CreateCampaignResponse> created = messenger_->CreateCampaign(create);
+  ASSERT_FALSE(created.ok());
+  EXPECT_THAT(created.status().message(), HasSubstr("campaign.steps[0].template_id"));
+  SaveTemplate("no-such-trial", "hello");
+  ASSERT_TRUE(messenger_->CreateCampaign(create).ok());
+  v1::StartCampaignRequest unknown;
+  unknown.set_trial_id("no-such-trial");
+  unknown.set_campaign_id("c");
+  absl::StatusOr<v1::StartCampaignResponse> unknown_started = messenger_->StartCampaign(unknown);
+  ASSERT_FALSE(unknown_started.ok());
+  EXPECT_EQ(unknown_started.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(unknown_started.status().message(), HasSubstr("trial_id"));
+  // A campaign with several problems reports each, by field.
+  create.set_trial_id("bad");
+  v1::CampaignDefinition broken = NowCampaign("c", clock_.Now(), 1);
+  broken.mutable_window()->set_start_hour(20);
+  broken.mutable_window()->set_end_hour(8);
+  broken.mutable_audience()->clear_arms();
+  broken.set_trial_time_zone("Mars/Olympus");
+  *create.mutable_campaign() = broken;
+  created = messenger_->CreateCampaign(create);
+  ASSERT_FALSE(created.ok());
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(created.status().message(), HasSubstr("window"));
+  EXPECT_THAT(created.status().message(), HasSubstr("audience.arms"));
+  EXPECT_THAT(created.status().message(), HasSubstr("trial_time_zone"));
+  // Bad ids.
+  create.set_trial_id("bad trial");
+  created = messenger_->CreateCampaign(create);
+  EXPECT_THAT(created.status().message(), HasSubstr("trial_id"));
+  // Bad contacts: every bad row, with its position and field; good rows are stored.
+  v1::UpsertContactsRequest contacts;
+  contacts.set_trial_id("bad");
+  v1::Contact* good = contacts.add_contacts();
+  good->set_participant_id("p0");
+  good->set_email("p0@example.org");
+  v1::Contact* no_at = contacts.add_contacts();
+  no_at->set_participant_id("p1");
+  no_at->set_email("not-an-address");
+  v1::Contact* nothing = contacts.add_contacts();
+  nothing->set_participant_id("p2");
+  v1::Contact* bad_zone = contacts.add_contacts();
+  bad_zone->set_participant_id("p3");
+  bad_zone->set_phone("+447700900123");
+  bad_zone->set_time_zone("Nowhere/Land");
+  absl::StatusOr<v1::UpsertContactsResponse> upserted = messenger_->UpsertContacts(contacts);
+  ASSERT_TRUE(upserted.ok()) << upserted.status();
+  EXPECT_EQ(upserted->upserted(), 1);
+  ASSERT_EQ(upserted->errors_size(), 3);
+  EXPECT_EQ(upserted->errors(0).row(), 2);
+  EXPECT_EQ(upserted->errors(0).field(), "email");
+  EXPECT_THAT(upserted->errors(0).reason(), ::testing::Not(HasSubstr("not-an-address")));
+  EXPECT_EQ(upserted->errors(1).row(), 3);
+  EXPECT_EQ(upserted->errors(2).row(), 4);
+  EXPECT_EQ(upserted->errors(2).field(), "time_zone");
+  // Unknown campaign.
+  v1::StartCampaignRequest start;
+  start.set_trial_id("bad");
+  start.set_campaign_id("missing");
+  absl::StatusOr<v1::StartCampaignResponse> started = messenger_->StartCampaign(start);
+  EXPECT_EQ(started.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(started.status().message(), HasSubstr("campaign_id"));
+  // A template with an unknown placeholder.
+  v1::UpdateTemplateRequest tmpl;
+  tmpl.set_trial_id("bad");
+  tmpl.set_template_id("t");
+  tmpl.mutable_content()->set_subject("Hi {{last_name}}");
+  tmpl.mutable_content()->set_text_body("x");
+  absl::StatusOr<v1::UpdateTemplateResponse> saved = messenger_->UpdateTemplate(tmpl);
+  EXPECT_EQ(saved.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(saved.status().message(), HasSubstr("subject"));
+}
+
+}  // namespace
+}  // namespace fieldwork::messaging
