@@ -414,14 +414,28 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
         absl::StatusOr<std::shared_ptr<const Scorer>> scorer = ScorerFor(trial, instrument->second);
         if (!scorer.ok()) return scorer.status();
         const bool unfinished = !s.finished() || (s.progress() > 0 && s.progress() < 100);
-        RawResponse raw;
-        for (const auto& [item, answer] : s.answers()) raw.emplace(item, answer);
+        // The answers are borrowed in item order: no copies on the hot path.
+        const Scorer& item_scorer = **scorer;
+        std::vector<RawRef> aligned(item_scorer.instrument().items.size());
+        std::vector<v1::RowError> unknown;
+        for (const auto& [item, answer] : s.answers()) {
+          const int item_index = item_scorer.ItemIndex(item);
+          if (item_index < 0) {
+            unknown.push_back(MakeRowError(c.row, item,
+                                           absl::StrCat("unknown item (not in instrument ",
+                                                        item_scorer.instrument().Name(), ")"),
+                                           answer));
+          } else {
+            aligned[static_cast<size_t>(item_index)] = absl::string_view(answer);
+          }
+        }
         ScoreOptions options;
         options.enforce_required = !unfinished;
-        ScoringResult scored = (*scorer)->Score(raw, options);
+        ScoringResult scored = item_scorer.ScoreAligned(aligned, options);
         for (FieldError& e : scored.errors) {
           error(std::move(e.field), std::move(e.reason), std::move(e.raw));
         }
+        for (v1::RowError& e : unknown) errors.push_back(std::move(e));
         if (errors.empty()) {
           PendingResponse pending;
           v1::Response& r = pending.response;
@@ -432,8 +446,10 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
                                                         : s.submission_id());
           r.set_instrument_id(wave->instrument_id());
           r.set_instrument_version(wave->instrument_version());
-          for (const auto& [item, answer] : s.answers()) {
-            if (!TrimBlanks(answer).empty()) (*r.mutable_answers())[item] = answer;
+          // Accepted: the submission's answers are not needed any more, so they move.
+          r.mutable_answers()->swap(*c.submission.mutable_answers());
+          for (auto it = r.mutable_answers()->begin(); it != r.mutable_answers()->end();) {
+            it = TrimBlanks(it->second).empty() ? r.mutable_answers()->erase(it) : std::next(it);
           }
           for (const ScaleScore& scale : scored.scored.scales) {
             v1::Score* score = r.add_scales();
@@ -527,7 +543,7 @@ void Ingestor::Report(const std::string& trial, const std::vector<Candidate>& ca
 }
 
 absl::StatusOr<std::vector<SubmissionResult>> Ingestor::Submit(
-    const std::vector<v1::Submission>& submissions, int64_t first_row, const Caller& caller) {
+    std::vector<v1::Submission> submissions, int64_t first_row, const Caller& caller) {
   std::vector<SubmissionResult> results(submissions.size());
   // Grouped by trial: each trial's submissions are one atomic write.
   std::map<std::string, std::vector<size_t>> by_trial;
@@ -554,7 +570,7 @@ absl::StatusOr<std::vector<SubmissionResult>> Ingestor::Submit(
     if (!context.ok()) return context.status();
     std::vector<Candidate> candidates(indices.size());
     for (size_t k = 0; k < indices.size(); ++k) {
-      candidates[k].submission = submissions[indices[k]];
+      candidates[k].submission = std::move(submissions[indices[k]]);
       candidates[k].row = first_row + static_cast<int64_t>(indices[k]);
     }
     if (absl::Status s = Process(trial, *context, candidates, caller, false, ""); !s.ok()) {

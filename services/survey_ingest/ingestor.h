@@ -75,7 +75,7 @@ class Ingestor {
   // row first_row + i. Rejected ones go to the rejects log (except those the caller may not
   // touch). Fails only when storage or the roster is unavailable.
   absl::StatusOr<std::vector<SubmissionResult>> Submit(
-      const std::vector<fieldwork::v1::Submission>& submissions, int64_t first_row,
+      std::vector<fieldwork::v1::Submission> submissions, int64_t first_row,
       const Caller& caller = {});
 
   // Imports a Qualtrics or plain CSV export into a wave. Whole-file problems (unknown wave, no

@@ -26,8 +26,8 @@ class Roster {
  public:
   virtual ~Roster() = default;
   // An entry for every id in `participant_ids` (enrolled = false for an unknown participant);
-  // it may hold more (e.g. the whole roster, when that was cheaper to fetch). Fails only when the roster cannot be asked (UNAVAILABLE) or the trial is unknown
-  // (NOT_FOUND).
+  // it may hold more (e.g. the whole roster, when that was cheaper to fetch). Fails only when the
+  // roster cannot be asked (UNAVAILABLE) or the trial is unknown (NOT_FOUND).
   virtual absl::StatusOr<RosterEntries> Lookup(const std::string& trial,
                                                const std::vector<std::string>& participant_ids) = 0;
 };

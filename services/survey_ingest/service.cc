@@ -151,7 +151,7 @@ grpc::Status SurveyIngestServiceImpl::SubmitResponses(
   auto flush = [&]() -> absl::Status {
     if (batch.empty()) return absl::OkStatus();
     absl::StatusOr<std::vector<SubmissionResult>> results =
-        ingestor_.Submit(batch, next_row, caller);
+        ingestor_.Submit(std::move(batch), next_row, caller);
     if (!results.ok()) return results.status();
     for (SubmissionResult& result : *results) {
       switch (result.status) {
@@ -167,8 +167,8 @@ grpc::Status SurveyIngestServiceImpl::SubmitResponses(
       }
       for (auto& error : result.errors) *response->add_errors() = std::move(error);
     }
-    next_row += static_cast<int64_t>(batch.size());
-    batch.clear();
+    next_row += static_cast<int64_t>(results->size());
+    batch.clear();  // moved from: valid but unspecified
     return absl::OkStatus();
   };
   v1::SubmitResponsesRequest message;
