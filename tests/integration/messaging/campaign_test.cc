@@ -3,6 +3,7 @@
 // the send-time guard stops a wrongly planned control send, withdrawn participants get nothing.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
 
 #include <map>
 #include <set>
@@ -128,6 +129,17 @@ TEST_F(MessagingTest, EightWeeklyMessagesReachEachTreatmentParticipantOnlyInside
     EXPECT_EQ(row.scheduled(), 0);
   }
   for (const v1::StepCounts& row : status->by_arm()) EXPECT_EQ(row.arm(), "treatment");
+
+  // The metrics count the sends by trial, campaign, channel and status, and carry no
+  // participant id or address.
+  const std::string metrics = prometheus::TextSerializer().Serialize(registry_.Collect());
+  EXPECT_THAT(metrics, HasSubstr(absl::StrCat(
+                           "fieldwork_messaging_sends_total{campaign=\"weekly-texts\",channel="
+                           "\"email\",status=\"sent\",trial=\"swing\"} ",
+                           treatment * 8)));
+  EXPECT_THAT(metrics, HasSubstr("fieldwork_messaging_delivery_latency_seconds_count"));
+  EXPECT_THAT(metrics, ::testing::Not(HasSubstr("example.org")));
+  EXPECT_THAT(metrics, ::testing::Not(HasSubstr("\"p1\"")));
 }
 
 // The plan is not trusted: control participants put in the queue by a (simulated) planning
