@@ -28,6 +28,7 @@ absl::StatusOr<RosterEntries> CachedRoster::Lookup(
   for (const std::string& id : missing) {
     auto it = fetched->find(id);
     found[id] = it == fetched->end() ? RosterEntry{} : it->second;  // unknown when not answered
+    if (it == fetched->end()) trial_cache[id] = Cached{RosterEntry{}, now};
   }
   return found;
 }

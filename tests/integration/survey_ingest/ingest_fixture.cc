@@ -32,18 +32,18 @@ composites:
       - {scale: wellbeing, weight: 1}
 )yaml";
 
-TokenStore TestTokens() {
-  const std::string yaml =
-      absl::StrCat("tokens:\n", "  - name: researcher\n    sha256: ", HashToken(kResearcher),
-                   "\n    roles: [researcher, analyst]\n    trials: [\"*\"]\n",
-                   "  - name: analyst\n    sha256: ", HashToken(kAnalyst),
-                   "\n    roles: [analyst]\n    trials: [\"*\"]\n",
-                   "  - name: la1-partner\n    sha256: ", HashToken(kPartnerLa1),
-                   "\n    roles: [partner]\n    trials: [\"*\"]\n    sites: [LA1]\n",
-                   "  - name: survey-ingest\n    sha256: ", HashToken(kIngestService),
-                   "\n    roles: [analyst]\n    trials: [\"*\"]\n");
-  return *TokenStore::FromYaml(yaml, "test tokens");
+std::string TestTokensYaml() {
+  return absl::StrCat("tokens:\n", "  - name: researcher\n    sha256: ", HashToken(kResearcher),
+                      "\n    roles: [researcher, analyst]\n    trials: [\"*\"]\n",
+                      "  - name: analyst\n    sha256: ", HashToken(kAnalyst),
+                      "\n    roles: [analyst]\n    trials: [\"*\"]\n",
+                      "  - name: la1-partner\n    sha256: ", HashToken(kPartnerLa1),
+                      "\n    roles: [partner]\n    trials: [\"*\"]\n    sites: [LA1]\n",
+                      "  - name: survey-ingest\n    sha256: ", HashToken(kIngestService),
+                      "\n    roles: [analyst]\n    trials: [\"*\"]\n");
 }
+
+TokenStore TestTokens() { return *TokenStore::FromYaml(TestTokensYaml(), "test tokens"); }
 
 namespace {
 

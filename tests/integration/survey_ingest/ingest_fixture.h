@@ -34,6 +34,8 @@ inline constexpr char kAnalyst[] = "analyst-token";
 inline constexpr char kPartnerLa1[] = "partner-la1-token";
 inline constexpr char kIngestService[] = "ingest-service-token";
 
+// The tokens file (YAML, hashed tokens) and the store made from it.
+std::string TestTokensYaml();
 TokenStore TestTokens();
 
 // The randomisation service stack.
