@@ -103,15 +103,18 @@ absl::StatusOr<std::optional<std::pair<std::string, std::string>>> MessageStore:
 
 absl::Status MessageStore::AddOptOut(absl::string_view trial, absl::string_view participant,
                                      fieldwork::v1::OptOutScope scope, absl::Time now) {
-  std::string flag = "a";
-  std::string scope_name = "all";
+  // Pointers, not std::string assignments: GCC 12 -O3 gives a false -Wrestrict on those.
+  const char* flag_text = "a";
+  const char* scope_text = "all";
   if (scope == fieldwork::v1::OPT_OUT_SCOPE_EMAIL) {
-    flag = "e";
-    scope_name = "email";
+    flag_text = "e";
+    scope_text = "email";
   } else if (scope == fieldwork::v1::OPT_OUT_SCOPE_SMS) {
-    flag = "s";
-    scope_name = "sms";
+    flag_text = "s";
+    scope_text = "sms";
   }
+  const std::string flag(flag_text);
+  const std::string scope_name(scope_text);
   absl::StatusOr<RedisReply> current = redis_.Command({"HGET", keys::OptOuts(trial), participant});
   if (!current.ok()) return current.status();
   std::string flags = current->is_nil() ? "" : std::string(current->str());

@@ -349,23 +349,37 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
   if (absl::Status s = TakeTokens(DeliveryChannel::kEmail, n_email); !s.ok()) return s;
   if (absl::Status s = TakeTokens(DeliveryChannel::kSms, n_sms); !s.ok()) return s;
 
-  // Window 9: if this batch waited long, check (and extend) the leases before delivering.
+  // Window 9: before handing a message over, the claim must still be this worker's. Leases
+  // are checked and extended by compare-and-set, for every message not yet delivered, whenever
+  // a quarter of the lease has passed since the last check (the claim counts as one): a long
+  // batch or a wait for the rate limit never runs on an expired lease.
   std::vector<bool> still_held(ready.size(), true);
-  if (!ready.empty() && deps_.clock->Now() - claimed_at > queue.options().lease / 4) {
+  absl::Time last_check = claimed_at;
+  auto renew_from = [&](size_t first) -> absl::Status {
     std::vector<StreamEntry> held_entries;
     std::vector<int> attempts;
-    for (const Ready& r : ready) {
-      held_entries.push_back(r.item.entry);
-      attempts.push_back(r.item.attempt);
+    std::vector<size_t> index;
+    for (size_t j = first; j < ready.size(); ++j) {
+      if (!still_held[j]) continue;
+      held_entries.push_back(ready[j].item.entry);
+      attempts.push_back(ready[j].item.attempt);
+      index.push_back(j);
     }
-    absl::StatusOr<std::vector<bool>> renewed = queue.RenewLeases(
-        trial, options_.consumer, held_entries, attempts, ToMs(deps_.clock->Now()));
+    last_check = deps_.clock->Now();
+    absl::StatusOr<std::vector<bool>> renewed =
+        queue.RenewLeases(trial, options_.consumer, held_entries, attempts, ToMs(last_check));
     if (!renewed.ok()) return renewed.status();
-    still_held = *renewed;
-  }
+    for (size_t k = 0; k < index.size() && k < renewed->size(); ++k) {
+      still_held[index[k]] = (*renewed)[k];
+    }
+    return absl::OkStatus();
+  };
 
   for (size_t i = 0; i < ready.size(); ++i) {
     Ready& r = ready[i];
+    if (deps_.clock->Now() - last_check > queue.options().lease / 4) {
+      if (absl::Status s = renew_from(i); !s.ok()) return s;
+    }
     if (!still_held[i]) continue;  // another worker took it over: it is theirs now
     const std::string channel_name(DeliveryChannelName(r.message.channel));
     MessageChannel* channel =
