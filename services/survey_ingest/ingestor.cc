@@ -475,7 +475,7 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
     }
     if (c.pending.has_value()) {
       pending_of.push_back(index);
-      batch.responses.push_back(*c.pending);
+      batch.responses.push_back(*std::move(c.pending));  // not needed after the write
       if (c.replaying.has_value()) {
         v1::Reject done = *c.replaying;
         done.set_replayed(true);
@@ -518,26 +518,37 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
 }
 
 void Ingestor::Report(const std::string& trial, const std::vector<Candidate>& candidates) {
+  std::map<std::pair<std::string, absl::string_view>, int64_t> submissions;  // (wave, status)
+  std::map<std::string, int64_t> reasons;
+  std::map<std::pair<std::string, std::string>, int64_t> respondents;  // (wave, site)
   for (const Candidate& c : candidates) {
     const std::string& wave = c.submission.wave_id();
     switch (c.result.status) {
       case v1::SUBMISSION_STATUS_ACCEPTED:
-        if (observer_.on_submission) observer_.on_submission(trial, wave, "accepted");
-        if (c.new_respondent && observer_.on_new_respondent) {
-          observer_.on_new_respondent(trial, wave, c.site);
-        }
+        ++submissions[{wave, "accepted"}];
+        if (c.new_respondent) ++respondents[{wave, c.site}];
         break;
       case v1::SUBMISSION_STATUS_DUPLICATE:
-        if (observer_.on_submission) observer_.on_submission(trial, wave, "duplicate");
+        ++submissions[{wave, "duplicate"}];
         break;
       case v1::SUBMISSION_STATUS_REJECTED:
-        if (observer_.on_submission) observer_.on_submission(trial, wave, "rejected");
-        if (observer_.on_reject && !c.result.errors.empty()) {
-          observer_.on_reject(trial, RejectCategory(c.result.errors.front().reason()));
-        }
+        ++submissions[{wave, "rejected"}];
+        if (!c.result.errors.empty()) ++reasons[RejectCategory(c.result.errors.front().reason())];
         break;
       default:
         break;
+    }
+  }
+  if (observer_.on_submission) {
+    for (const auto& [key, n] : submissions)
+      observer_.on_submission(trial, key.first, key.second, n);
+  }
+  if (observer_.on_reject) {
+    for (const auto& [reason, n] : reasons) observer_.on_reject(trial, reason, n);
+  }
+  if (observer_.on_new_respondent) {
+    for (const auto& [key, n] : respondents) {
+      observer_.on_new_respondent(trial, key.first, key.second, n);
     }
   }
 }
@@ -786,7 +797,7 @@ absl::StatusOr<v1::RecordOutcomesResponse> Ingestor::RecordOutcomes(
     reject.set_site(site);
     reject.set_submitted_by(caller.name);
     reject.set_reject_id(absl::StrCat("outcome:", Sha256Hex(DeterministicBytes(o))));
-    if (observer_.on_reject) observer_.on_reject(trial, RejectCategory(errors.front().reason()));
+    if (observer_.on_reject) observer_.on_reject(trial, RejectCategory(errors.front().reason()), 1);
     rejects.new_rejects.push_back(std::move(reject));
   }
   if (!rejects.new_rejects.empty()) {
@@ -867,10 +878,11 @@ absl::StatusOr<v1::ReplayRejectsResponse> Ingestor::ReplayRejects(const std::str
       } else {
         response.set_accepted(response.accepted() + 1);
         if (c.result.status == v1::SUBMISSION_STATUS_ACCEPTED) {
-          if (observer_.on_submission)
-            observer_.on_submission(trial, c.submission.wave_id(), "accepted");
+          if (observer_.on_submission) {
+            observer_.on_submission(trial, c.submission.wave_id(), "accepted", 1);
+          }
           if (c.new_respondent && observer_.on_new_respondent) {
-            observer_.on_new_respondent(trial, c.submission.wave_id(), c.site);
+            observer_.on_new_respondent(trial, c.submission.wave_id(), c.site, 1);
           }
         }
       }

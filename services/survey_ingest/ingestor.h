@@ -22,15 +22,18 @@
 
 namespace fieldwork::survey_ingest {
 
-// Called after each stored batch, for metrics. Any member may be empty.
+// Called after each stored batch, for metrics, with counts (a batch is reported at once). Any
+// member may be empty.
 struct IngestObserver {
   // status: "accepted", "duplicate" or "rejected".
-  std::function<void(const std::string& trial, const std::string& wave, absl::string_view status)>
+  std::function<void(const std::string& trial, const std::string& wave, absl::string_view status,
+                     int64_t count)>
       on_submission;
   // reason: a short category ("unknown_participant", "out_of_range", ...; see RejectCategory).
-  std::function<void(const std::string& trial, absl::string_view reason)> on_reject;
-  // A participant's first complete response to a wave.
-  std::function<void(const std::string& trial, const std::string& wave, const std::string& site)>
+  std::function<void(const std::string& trial, absl::string_view reason, int64_t count)> on_reject;
+  // Participants' first complete responses to a wave.
+  std::function<void(const std::string& trial, const std::string& wave, const std::string& site,
+                     int64_t count)>
       on_new_respondent;
 };
 

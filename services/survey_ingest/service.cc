@@ -27,16 +27,18 @@ IngestMetrics::IngestMetrics(prometheus::Registry& registry)
 IngestObserver IngestMetrics::Observer() {
   IngestObserver observer;
   observer.on_submission = [this](const std::string& trial, const std::string& wave,
-                                  absl::string_view status) {
+                                  absl::string_view status, int64_t count) {
     submissions_.Add({{"trial", trial}, {"wave", wave}, {"status", std::string(status)}})
-        .Increment();
+        .Increment(static_cast<double>(count));
   };
-  observer.on_reject = [this](const std::string& trial, absl::string_view reason) {
-    rejects_.Add({{"trial", trial}, {"reason", std::string(reason)}}).Increment();
+  observer.on_reject = [this](const std::string& trial, absl::string_view reason, int64_t count) {
+    rejects_.Add({{"trial", trial}, {"reason", std::string(reason)}})
+        .Increment(static_cast<double>(count));
   };
   observer.on_new_respondent = [this](const std::string& trial, const std::string& wave,
-                                      const std::string& site) {
-    respondents_.Add({{"trial", trial}, {"wave", wave}, {"site", site}}).Increment();
+                                      const std::string& site, int64_t count) {
+    respondents_.Add({{"trial", trial}, {"wave", wave}, {"site", site}})
+        .Increment(static_cast<double>(count));
   };
   return observer;
 }
