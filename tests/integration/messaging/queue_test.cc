@@ -6,11 +6,13 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "services/messaging/convert.h"
+#include "services/messaging/sms_channel.h"
 #include "services/messaging/tracking_server.h"
 #include "tests/integration/messaging/messaging_fixture.h"
 
@@ -361,6 +363,73 @@ TEST_F(QueueTest, BadInputIsRefusedNamingTheField) {
   absl::StatusOr<v1::UpdateTemplateResponse> saved = messenger_->UpdateTemplate(tmpl);
   EXPECT_EQ(saved.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(saved.status().message(), HasSubstr("subject"));
+}
+
+// SMS through an HTTP gateway (a local cpp-httplib server standing in for a Twilio-style API):
+// a form POST with the bearer token and the idempotency key; a 503 is retried, a 400 is
+// dead-lettered.
+TEST_F(QueueTest, SmsGoesToTheHttpGatewayAsAFormWithTheBearerToken) {
+  CreateTwoArmTrial("sms", 6);
+  SaveTemplate("sms", "hello");
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0), absl::UTCTimeZone()));
+  v1::CampaignDefinition campaign = NowCampaign("texts", clock_.Now(), 1);
+  campaign.set_channel(v1::MESSAGE_CHANNEL_SMS);
+  ASSERT_EQ(Start("sms", campaign), 6);
+
+  std::mutex mutex;
+  std::vector<std::map<std::string, std::string>> posts;
+  std::atomic<int> fail_next{6};
+  httplib::Server gateway;
+  gateway.Post("/send", [&](const httplib::Request& req, httplib::Response& res) {
+    if (fail_next.fetch_sub(1) > 0) {
+      res.status = 503;
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    posts.push_back({{"auth", req.get_header_value("Authorization")},
+                     {"key", req.get_header_value("Idempotency-Key")},
+                     {"to", req.get_param_value("To")},
+                     {"from", req.get_param_value("From")},
+                     {"body", req.get_param_value("Body")},
+                     {"reference", req.get_param_value("Reference")}});
+    res.status = req.get_param_value("To") == "+447700900005" ? 400 : 201;
+  });
+  const int port = gateway.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { gateway.listen_after_bind(); });
+  SmsChannel channel(
+      SmsOptions{absl::StrCat("http://127.0.0.1:", port, "/send"), "gw-token", "Study"});
+  WorkerDeps deps;
+  deps.queue = queue_.get();
+  deps.store = store_.get();
+  deps.allocations = allocations_.get();
+  deps.signer = signer_.get();
+  deps.sms = &channel;
+  deps.clock = &clock_;
+  WorkerOptions options;
+  options.block = absl::ZeroDuration();
+  Worker worker(deps, options);
+  EXPECT_EQ(DrainNow(worker), 6);  // every first attempt answered 503: rescheduled
+  clock_.Advance(absl::Minutes(1));
+  EXPECT_EQ(DrainNow(worker), 6);
+  gateway.stop();
+  serving.join();
+
+  ASSERT_EQ(posts.size(), 6u);
+  for (const auto& post : posts) {
+    EXPECT_EQ(post.at("auth"), "Bearer gw-token");
+    EXPECT_EQ(post.at("from"), "Study");
+    EXPECT_EQ(post.at("key"), post.at("reference"));
+    EXPECT_THAT(post.at("body"), HasSubstr("Hi P"));
+    EXPECT_THAT(post.at("key"), HasSubstr("sms:texts:0:p"));
+  }
+  v1::ListDeadLettersRequest list;
+  list.set_trial_id("sms");
+  absl::StatusOr<v1::ListDeadLettersResponse> dead = messenger_->ListDeadLetters(list);
+  ASSERT_TRUE(dead.ok());
+  ASSERT_EQ(dead->dead_letters_size(), 1);
+  EXPECT_EQ(dead->dead_letters(0).participant_id(), "p5");
+  EXPECT_THAT(dead->dead_letters(0).last_error(), HasSubstr("400"));
+  EXPECT_EQ(dead->dead_letters(0).attempts(), 2);
 }
 
 }  // namespace
