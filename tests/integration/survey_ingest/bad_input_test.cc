@@ -436,3 +436,26 @@ TEST_F(BadInputTest, RolesAreEnforced) {
 
 }  // namespace
 }  // namespace fieldwork::survey_ingest
+
+namespace fieldwork::survey_ingest {
+namespace {
+
+TEST_F(BadInputTest, RedisDownIsUnavailableAndNothingIsHalfStored) {
+  redis_->Kill();
+  v1::SubmitResponseRequest request;
+  *request.mutable_submission() = Good("A1", "while-down");
+  v1::SubmitResponseResponse response;
+  const grpc::Status down =
+      ingest().SubmitResponse(ContextWith(kResearcher).get(), request, &response);
+  EXPECT_EQ(down.error_code(), grpc::StatusCode::UNAVAILABLE) << down.error_message();
+  redis_->Start();
+  EXPECT_TRUE(ListResponses(kTrial, "baseline", true).empty());
+  const grpc::Status up =
+      ingest().SubmitResponse(ContextWith(kResearcher).get(), request, &response);
+  ASSERT_TRUE(up.ok()) << up.error_message();
+  EXPECT_EQ(response.status(), v1::SUBMISSION_STATUS_ACCEPTED) << "the retry is accepted once";
+  EXPECT_EQ(ListResponses(kTrial, "baseline").size(), 1u);
+}
+
+}  // namespace
+}  // namespace fieldwork::survey_ingest
