@@ -459,3 +459,60 @@ TEST_F(BadInputTest, RedisDownIsUnavailableAndNothingIsHalfStored) {
 
 }  // namespace
 }  // namespace fieldwork::survey_ingest
+
+namespace fieldwork::survey_ingest {
+namespace {
+
+TEST_F(BadInputTest, EndlineCompositesAreStandardisedAgainstTheBaseline) {
+  v1::PutWaveRequest put;
+  v1::Wave& endline = *put.mutable_wave();
+  endline.set_trial_id(kTrial);
+  endline.set_wave_id("endline");
+  endline.set_instrument_id("wb");
+  endline.set_norms_wave_id("baseline");
+  v1::PutWaveResponse put_response;
+  ASSERT_TRUE(ingest().PutWave(ContextWith(kResearcher).get(), put, &put_response).ok());
+
+  // Baseline well-being (mean of wb_1, wb_2 and 10 - wb_3): A1 7, A2 4, A3 1.
+  const std::vector<std::vector<std::string>> baseline = {
+      {"A1", "7", "7", "3"}, {"A2", "4", "4", "6"}, {"A3", "1", "1", "9"}};
+  for (const auto& row : baseline) {
+    v1::Submission s = Good(row[0], "base-" + row[0]);
+    (*s.mutable_answers())["wb_1"] = row[1];
+    (*s.mutable_answers())["wb_2"] = row[2];
+    (*s.mutable_answers())["wb_3"] = row[3];
+    v1::SubmitResponseRequest request;
+    *request.mutable_submission() = s;
+    v1::SubmitResponseResponse response;
+    ASSERT_TRUE(ingest().SubmitResponse(ContextWith(kResearcher).get(), request, &response).ok());
+    ASSERT_EQ(response.status(), v1::SUBMISSION_STATUS_ACCEPTED);
+  }
+  // Endline: A1 scores 10 (10, 10, 0).
+  v1::Submission s = Good("A1", "end-A1");
+  s.set_wave_id("endline");
+  (*s.mutable_answers())["wb_1"] = "10";
+  (*s.mutable_answers())["wb_2"] = "10";
+  (*s.mutable_answers())["wb_3"] = "0";
+  v1::SubmitResponseRequest request;
+  *request.mutable_submission() = s;
+  v1::SubmitResponseResponse response;
+  ASSERT_TRUE(ingest().SubmitResponse(ContextWith(kResearcher).get(), request, &response).ok());
+
+  // Baseline mean 4, SD sqrt(((7-4)^2 + 0 + (1-4)^2) / 2) = 3: z = (10 - 4) / 3 = 2.
+  const std::vector<v1::Response> responses = ListResponses(kTrial, "endline");
+  ASSERT_EQ(responses.size(), 1u);
+  ASSERT_EQ(responses[0].composites_size(), 1);
+  EXPECT_TRUE(responses[0].composites(0).present());
+  EXPECT_NEAR(responses[0].composites(0).value(), 2.0, 1e-12);
+  // The baseline's own composites use the same norms: z = (7 - 4) / 3, 0 and (1 - 4) / 3.
+  std::map<std::string, double> z;
+  for (const v1::Response& r : ListResponses(kTrial, "baseline")) {
+    z[r.participant_id()] = r.composites(0).value();
+  }
+  EXPECT_NEAR(z["A1"], 1.0, 1e-12);
+  EXPECT_NEAR(z["A2"], 0.0, 1e-12);
+  EXPECT_NEAR(z["A3"], -1.0, 1e-12);
+}
+
+}  // namespace
+}  // namespace fieldwork::survey_ingest
