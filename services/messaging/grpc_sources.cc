@@ -129,4 +129,21 @@ absl::StatusOr<bool> GrpcResponseLookup::HasAcceptedResponse(absl::string_view t
   return response.responded();
 }
 
+absl::StatusOr<std::optional<absl::Time>> GrpcResponseLookup::WaveClosesAt(
+    absl::string_view trial_id, absl::string_view wave_id) {
+  fieldwork::v1::ListWavesRequest request;
+  request.set_trial_id(std::string(trial_id));
+  fieldwork::v1::ListWavesResponse response;
+  const grpc::Status status = stub_->ListWaves(Context(token_, timeout_).get(), request, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  for (const fieldwork::v1::Wave& wave : response.waves()) {
+    if (wave.wave_id() != wave_id) continue;
+    if (!wave.has_closes_at()) return std::optional<absl::Time>();
+    return std::optional<absl::Time>(absl::FromUnixSeconds(wave.closes_at().seconds()) +
+                                     absl::Nanoseconds(wave.closes_at().nanos()));
+  }
+  return absl::NotFoundError(
+      absl::StrCat("wave_id: survey-ingest has no wave ", wave_id, " in trial ", trial_id));
+}
+
 }  // namespace fieldwork::messaging

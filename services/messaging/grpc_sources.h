@@ -40,6 +40,8 @@ class GrpcResponseLookup final : public ResponseLookup {
                      absl::Duration timeout = absl::Seconds(5));
   absl::StatusOr<bool> HasAcceptedResponse(absl::string_view trial_id, absl::string_view wave_id,
                                            absl::string_view participant_id) override;
+  absl::StatusOr<std::optional<absl::Time>> WaveClosesAt(absl::string_view trial_id,
+                                                         absl::string_view wave_id) override;
 
  private:
   std::unique_ptr<fieldwork::v1::SurveyIngestService::Stub> stub_;

@@ -270,7 +270,7 @@ int main(int argc, char** argv) {
       return Fail(s);
     }
     fieldwork::logging::Info("tracking endpoint", {{"port", tracking.port()}});
-    Messenger messenger(store, queue, allocations, rt.clock());
+    Messenger messenger(store, queue, allocations, rt.clock(), responses.get());
     MessagingServiceImpl service(messenger, rt.authenticator());
     served = rt.Serve({&service});
     tracking.Stop();

@@ -195,7 +195,19 @@ absl::StatusOr<fieldwork::v1::StartCampaignResponse> Messenger::StartCampaign(
     return absl::FailedPreconditionError(
         absl::StrCat("campaign_id: campaign is ", *state, "; it cannot be started"));
   }
-  absl::StatusOr<absl::Time> start = CampaignStart(*campaign, std::nullopt);
+  // A waitlist campaign starts when its wave closes: planned now, due from closes_at on.
+  std::optional<absl::Time> wave_closes;
+  if (campaign->kind == CampaignKind::kWaitlist) {
+    if (waves_ == nullptr) {
+      return absl::FailedPreconditionError(
+          "campaign.kind: waitlist campaigns need survey-ingest (--survey_ingest_address)");
+    }
+    absl::StatusOr<std::optional<absl::Time>> closes =
+        waves_->WaveClosesAt(request.trial_id(), campaign->wave_id);
+    if (!closes.ok()) return Named(closes.status(), "campaign.wave_id");
+    wave_closes = *closes;
+  }
+  absl::StatusOr<absl::Time> start = CampaignStart(*campaign, wave_closes);
   if (!start.ok()) return Named(start.status(), "campaign");
   absl::StatusOr<std::vector<Recipient>> recipients =
       allocations_.ListAudience(request.trial_id(), campaign->audience);

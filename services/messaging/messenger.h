@@ -20,9 +20,10 @@ namespace fieldwork::messaging {
 
 class Messenger {
  public:
+  // `waves` (survey-ingest) is needed only to start waitlist campaigns; may be null.
   Messenger(MessageStore& store, SendQueue& queue, AllocationSource& allocations,
-            const Clock& clock)
-      : store_(store), queue_(queue), allocations_(allocations), clock_(clock) {}
+            const Clock& clock, ResponseLookup* waves = nullptr)
+      : store_(store), queue_(queue), allocations_(allocations), clock_(clock), waves_(waves) {}
 
   absl::StatusOr<fieldwork::v1::UpsertContactsResponse> UpsertContacts(
       const fieldwork::v1::UpsertContactsRequest& request);
@@ -56,6 +57,7 @@ class Messenger {
   SendQueue& queue_;
   AllocationSource& allocations_;
   const Clock& clock_;
+  ResponseLookup* waves_;
 };
 
 }  // namespace fieldwork::messaging

@@ -50,6 +50,10 @@ class ResponseLookup {
   virtual absl::StatusOr<bool> HasAcceptedResponse(absl::string_view trial_id,
                                                    absl::string_view wave_id,
                                                    absl::string_view participant_id) = 0;
+  // When the wave closes (its closes_at), for waitlist campaigns; nullopt when the wave has no
+  // closing time. NOT_FOUND when survey-ingest does not know the wave.
+  virtual absl::StatusOr<std::optional<absl::Time>> WaveClosesAt(absl::string_view trial_id,
+                                                                 absl::string_view wave_id) = 0;
 };
 
 }  // namespace fieldwork::messaging

@@ -179,7 +179,13 @@ class RespondedSet final : public ResponseLookup {
     EXPECT_EQ(wave, "baseline");
     return responded.count(absl::StrCat(trial, "/", participant)) > 0;
   }
+  absl::StatusOr<std::optional<absl::Time>> WaveClosesAt(absl::string_view,
+                                                         absl::string_view wave) override {
+    if (wave != "endline") return absl::NotFoundError("no such wave");
+    return endline_closes;
+  }
   std::set<std::string> responded;
+  std::optional<absl::Time> endline_closes;
 };
 
 TEST_F(QueueTest, RemindersSkipParticipantsWhoRespondedAfterTheInvitation) {
@@ -430,6 +436,50 @@ TEST_F(QueueTest, SmsGoesToTheHttpGatewayAsAFormWithTheBearerToken) {
   EXPECT_EQ(dead->dead_letters(0).participant_id(), "p5");
   EXPECT_THAT(dead->dead_letters(0).last_error(), HasSubstr("400"));
   EXPECT_EQ(dead->dead_letters(0).attempts(), 2);
+}
+
+// The waitlist arm gets the intervention after the endline closes: the campaign is planned
+// from the wave's closing time, and the allocation guard still keeps treatment out of it.
+TEST_F(QueueTest, WaitlistCampaignStartsWhenTheNamedWaveCloses) {
+  const std::map<std::string, std::string> arms = CreateTwoArmTrial("waitlist", 10);
+  SaveTemplate("waitlist", "hello");
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0), absl::UTCTimeZone()));
+  RespondedSet waves;
+  Messenger messenger(*store_, *queue_, *allocations_, clock_, &waves);
+  v1::CampaignDefinition campaign = NowCampaign("after-endline", clock_.Now(), 1);
+  campaign.set_kind(v1::CAMPAIGN_KIND_WAITLIST);
+  campaign.clear_start();
+  campaign.set_wave_id("endline");
+  campaign.mutable_waitlist_delay()->set_seconds(3600);
+  campaign.mutable_audience()->clear_arms();
+  campaign.mutable_audience()->add_arms("control");
+  v1::CreateCampaignRequest create;
+  create.set_trial_id("waitlist");
+  *create.mutable_campaign() = campaign;
+  ASSERT_TRUE(messenger.CreateCampaign(create).ok());
+  v1::StartCampaignRequest start;
+  start.set_trial_id("waitlist");
+  start.set_campaign_id("after-endline");
+  absl::StatusOr<v1::StartCampaignResponse> refused = messenger.StartCampaign(start);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);  // no closing time
+  waves.endline_closes = clock_.Now() + absl::Hours(24 * 14);
+  absl::StatusOr<v1::StartCampaignResponse> started = messenger.StartCampaign(start);
+  ASSERT_TRUE(started.ok()) << started.status();
+  int control = 0;
+  for (const auto& [p, arm] : arms) control += arm == "control" ? 1 : 0;
+  EXPECT_EQ(started->planned(), control);
+
+  std::unique_ptr<Worker> worker = NewWorker("w1");
+  clock_.Advance(absl::Hours(24 * 14));  // the wave closes now; the delay has not passed
+  DrainNow(*worker);
+  EXPECT_TRUE(Delivered().empty());
+  clock_.Advance(absl::Hours(1));
+  DrainNow(*worker);
+  EXPECT_EQ(Delivered().size(), static_cast<size_t>(control));
+  for (const auto& line : Delivered()) {
+    const std::string& to = line.at("to");
+    EXPECT_EQ(arms.at(to.substr(0, to.find('@'))), "control") << to;
+  }
 }
 
 }  // namespace
