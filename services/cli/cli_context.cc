@@ -34,7 +34,9 @@ std::shared_ptr<grpc::Channel> Channel(const std::string& address, const std::st
 CliContext::CliContext(ServiceAddresses addresses, std::string token, const std::string& tls_ca_file)
     : token_(std::move(token)),
       randomisation_(fieldwork::v1::RandomisationService::NewStub(Channel(addresses.randomisation, tls_ca_file))),
-      survey_ingest_(fieldwork::v1::SurveyIngestService::NewStub(Channel(addresses.survey_ingest, tls_ca_file))) {}
+      survey_ingest_(fieldwork::v1::SurveyIngestService::NewStub(Channel(addresses.survey_ingest, tls_ca_file))),
+      messaging_(fieldwork::v1::MessagingService::NewStub(Channel(addresses.messaging, tls_ca_file))),
+      analysis_(fieldwork::v1::AnalysisService::NewStub(Channel(addresses.analysis, tls_ca_file))) {}
 
 std::unique_ptr<grpc::ClientContext> CliContext::Call(int timeout_seconds) const {
   auto context = std::make_unique<grpc::ClientContext>();

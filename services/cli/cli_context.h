@@ -9,6 +9,8 @@
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
 
+#include "fieldwork/v1/analysis.grpc.pb.h"
+#include "fieldwork/v1/messaging.grpc.pb.h"
 #include "fieldwork/v1/randomisation.grpc.pb.h"
 #include "fieldwork/v1/survey_ingest.grpc.pb.h"
 
@@ -37,6 +39,8 @@ class CliContext {
 
   fieldwork::v1::RandomisationService::Stub& randomisation() { return *randomisation_; }
   fieldwork::v1::SurveyIngestService::Stub& survey_ingest() { return *survey_ingest_; }
+  fieldwork::v1::MessagingService::Stub& messaging() { return *messaging_; }
+  fieldwork::v1::AnalysisService::Stub& analysis() { return *analysis_; }
   // A fresh call context carrying the bearer token and a deadline.
   std::unique_ptr<grpc::ClientContext> Call(int timeout_seconds = 600) const;
 
@@ -44,6 +48,8 @@ class CliContext {
   std::string token_;
   std::unique_ptr<fieldwork::v1::RandomisationService::Stub> randomisation_;
   std::unique_ptr<fieldwork::v1::SurveyIngestService::Stub> survey_ingest_;
+  std::unique_ptr<fieldwork::v1::MessagingService::Stub> messaging_;
+  std::unique_ptr<fieldwork::v1::AnalysisService::Stub> analysis_;
 };
 
 // Prints "fieldwork: <what>: <message>" on stderr and returns the exit code for the status.
