@@ -365,6 +365,9 @@ function check(objects, values, opts) {
   for (const sm of sms) {
     const target = byKind('Service').filter((s) => Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => (s.metadata.labels || {})[k] === v));
     if (target.length !== 1 || !target[0].spec.ports.some((p) => p.name === sm.spec.endpoints[0].port)) fail(sm, 'does not select one Service with its endpoint port');
+    // The alert rules name jobs fieldwork-<component>, whatever the release is called.
+    const job = target.length === 1 ? (target[0].metadata.labels || {})[sm.spec.jobLabel] : undefined;
+    if (job !== `fieldwork-${component(target[0] || sm)}`) fail(sm, `scrape job would be "${job}" (jobLabel ${sm.spec.jobLabel}), the rules expect fieldwork-${component(target[0] || sm)}`);
   }
   const rules = byKind('PrometheusRule');
   const wantRules = values.monitoring.prometheusRule.enabled && crds;
