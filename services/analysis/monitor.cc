@@ -84,7 +84,8 @@ struct ArmCounts {
 
 }  // namespace
 
-std::vector<MonitorSample> ComputeMonitor(const JoinedTrial& joined, const v1::PlanRecord* plan) {
+std::vector<MonitorSample> ComputeMonitor(const JoinedTrial& joined, const v1::PlanRecord* plan,
+                                          std::optional<absl::Time> now) {
   std::vector<MonitorSample> out;
   const v1::TrialDesign& design = joined.trial.design();
   const std::string& trial = design.trial_id();
@@ -155,7 +156,30 @@ std::vector<MonitorSample> ComputeMonitor(const JoinedTrial& joined, const v1::P
     if (mdes.ok()) planned = *mdes;
   }
 
+  // What the response-rate alert compares with: the plan's assumption and the wave's age.
+  std::optional<double> expected_rate;
+  if (plan != nullptr && plan->plan().has_power()) {
+    const double assumed = plan->plan().power().response_rate();
+    expected_rate = assumed > 0 ? assumed : 1.0;  // the proto's default: everyone responds
+  }
+  std::map<std::string, absl::Time> opened_at;
+  for (const v1::Wave& wave : joined.waves) {
+    if (wave.has_opens_at()) {
+      opened_at[wave.wave_id()] = absl::FromUnixSeconds(wave.opens_at().seconds()) +
+                                  absl::Nanoseconds(wave.opens_at().nanos());
+    }
+  }
+
   for (const std::string& wave : waves) {
+    if (expected_rate.has_value()) {
+      add("fieldwork_trial_expected_response_rate", {{"trial", trial}, {"wave", wave}},
+          *expected_rate);
+    }
+    if (auto it = opened_at.find(wave);
+        now.has_value() && it != opened_at.end() && *now >= it->second) {
+      add("fieldwork_trial_wave_open_seconds", {{"trial", trial}, {"wave", wave}},
+          absl::ToDoubleSeconds(*now - it->second));
+    }
     std::vector<double> rates;
     std::vector<std::vector<double>> table;
     for (const std::string& arm : arms) {
@@ -205,18 +229,18 @@ std::vector<MonitorSample> ComputeMonitor(const JoinedTrial& joined, const v1::P
       };
       const double responded = responded_in(control) + responded_in(treated);
       if (n > 0 && responded > 0 && control.active > 0 && treated.active > 0) {
-        v1::PowerAssumptions now = plan->plan().power();
-        now.set_treated_share(treated.active / n);
-        now.set_response_rate(responded / n);
-        if (IsClusterPower(now)) {
+        v1::PowerAssumptions current = plan->plan().power();
+        current.set_treated_share(treated.active / n);
+        current.set_response_rate(responded / n);
+        if (IsClusterPower(current)) {
           std::set<std::string> clusters = control.clusters;
           clusters.insert(treated.clusters.begin(), treated.clusters.end());
-          now.set_clusters(static_cast<int64_t>(clusters.size()));
-          now.set_cluster_size(n / static_cast<double>(clusters.size()));
+          current.set_clusters(static_cast<int64_t>(clusters.size()));
+          current.set_cluster_size(n / static_cast<double>(clusters.size()));
         } else {
-          now.set_n(static_cast<int64_t>(n));
+          current.set_n(static_cast<int64_t>(n));
         }
-        absl::StatusOr<Mdes> achieved = PlannedMdesOf(now);
+        absl::StatusOr<Mdes> achieved = PlannedMdesOf(current);
         if (achieved.ok()) {
           add("fieldwork_trial_mdes", {{"trial", trial}, {"wave", wave}, {"kind", "achieved"}},
               achieved->mdes);

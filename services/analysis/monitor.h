@@ -5,9 +5,11 @@
 #define FIELDWORK_SERVICES_ANALYSIS_MONITOR_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "fieldwork/v1/analysis.pb.h"
 #include "services/analysis/join.h"
 
@@ -43,9 +45,17 @@ struct MonitorSample {
 //       allocated participant's arm against the design's arm weights, per factor
 //   fieldwork_trial_takeup_rate{trial,campaign,arm}      active participants who opened or
 //       clicked the campaign's message / active participants (with an engagement source)
-// `plan` may be null (no planned or achieved MDES then).
+//   fieldwork_trial_expected_response_rate{trial,wave}   the plan's assumed response rate
+//       (power.response_rate, a fraction; 1 when the plan's power section leaves it unset),
+//       for every wave; absent without a plan or without a power section
+//   fieldwork_trial_wave_open_seconds{trial,wave}        `now` minus the wave's opens_at, for
+//       waves that have opened (absent before, without opens_at, or without `now`)
+// The last two feed the response-rate alert (deploy/prometheus/rules). `now` is the trial
+// clock's time (the services may run on the simulated clock). `plan` may be null (no planned
+// or achieved MDES, no expected response rate then).
 std::vector<MonitorSample> ComputeMonitor(const JoinedTrial& joined,
-                                          const fieldwork::v1::PlanRecord* plan);
+                                          const fieldwork::v1::PlanRecord* plan,
+                                          std::optional<absl::Time> now = std::nullopt);
 
 // Pearson's chi-square statistic and upper-tail p-value of a table of counts (rows x columns),
 // as chisq.test(correct = FALSE); p is NaN when a row or column total is 0.

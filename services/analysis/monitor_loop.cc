@@ -35,6 +35,10 @@ constexpr GaugeHelp kGauges[] = {
      "Sample ratio mismatch: chi-square p-value of allocations against the design's weights."},
     {"fieldwork_trial_takeup_rate",
      "Share of active participants who opened or clicked the campaign's message."},
+    {"fieldwork_trial_expected_response_rate",
+     "The analysis plan's assumed response rate (fraction), by wave."},
+    {"fieldwork_trial_wave_open_seconds",
+     "Seconds since the wave opened, on the trial clock (absent before it opens)."},
 };
 
 }  // namespace
@@ -112,7 +116,7 @@ absl::Status MonitorLoop::RunOnce() {
     }
     absl::StatusOr<v1::PlanRecord> plan = plans_.Get(id, kDefaultPlanId);
     std::vector<MonitorSample> trial_samples =
-        ComputeMonitor(*joined, plan.ok() ? &*plan : nullptr);
+        ComputeMonitor(*joined, plan.ok() ? &*plan : nullptr, clock_.Now());
     samples.insert(samples.end(), std::make_move_iterator(trial_samples.begin()),
                    std::make_move_iterator(trial_samples.end()));
   }

@@ -7,7 +7,7 @@
 
 #include "services/analysis/memory_sources.h"
 #include "services/common/clock.h"
-#include "tests/integration/analysis/test_trials.h"
+#include "tests/unit/analysis/test_trials.h"
 
 namespace fieldwork::analysis {
 namespace {

@@ -1,7 +1,7 @@
 // Builders of small trials for the analysis service's tests: a design with one two-arm factor,
 // participants with sites and covariates, allocations, responses and outcomes.
-#ifndef FIELDWORK_TESTS_INTEGRATION_ANALYSIS_TEST_TRIALS_H_
-#define FIELDWORK_TESTS_INTEGRATION_ANALYSIS_TEST_TRIALS_H_
+#ifndef FIELDWORK_TESTS_UNIT_ANALYSIS_TEST_TRIALS_H_
+#define FIELDWORK_TESTS_UNIT_ANALYSIS_TEST_TRIALS_H_
 
 #include <google/protobuf/util/time_util.h>
 
@@ -116,4 +116,4 @@ inline fieldwork::v1::AnalysisPlan MakePlan(const std::string& trial) {
 
 }  // namespace fieldwork::analysis::testing
 
-#endif  // FIELDWORK_TESTS_INTEGRATION_ANALYSIS_TEST_TRIALS_H_
+#endif  // FIELDWORK_TESTS_UNIT_ANALYSIS_TEST_TRIALS_H_

@@ -16,7 +16,7 @@
 #include "services/analysis/join.h"
 #include "services/analysis/memory_sources.h"
 #include "services/analysis/redraw.h"
-#include "tests/integration/analysis/test_trials.h"
+#include "tests/unit/analysis/test_trials.h"
 
 namespace fieldwork::analysis {
 namespace {

@@ -14,7 +14,7 @@
 #include "services/analysis/monitor_loop.h"
 #include "services/analysis/plan_registry.h"
 #include "services/analysis/stats/power.h"
-#include "tests/integration/analysis/test_trials.h"
+#include "tests/unit/analysis/test_trials.h"
 
 namespace fieldwork::analysis {
 namespace {
@@ -183,6 +183,57 @@ TEST_F(MonitorTest, PlannedAndAchievedMdes) {
             nullptr);
 }
 
+// The two gauges of the response-rate alert: the plan's assumed rate for every wave, and how
+// long each wave has been open on the trial clock.
+TEST(MonitorAlertInputsTest, ExpectedResponseRateAndWaveOpenSeconds) {
+  MemorySources sources;
+  MemoryTrialData data = HandTrial();
+  const absl::Time endline_opens = absl::UnixEpoch() + absl::Hours(24 * 10);
+  *data.waves[1].mutable_opens_at() = testing::Ts(endline_opens);                         // endline
+  *data.waves[0].mutable_opens_at() = testing::Ts(endline_opens + absl::Hours(24 * 30));  // later
+  sources.trials()["t1"] = std::move(data);
+  absl::StatusOr<JoinedTrial> joined = LoadTrial(sources.AsSources(), "t1");
+  ASSERT_TRUE(joined.ok()) << joined.status();
+  const v1::PlanRecord plan = HandPlan();
+  // 14 days and 1.5 s after the endline opened.
+  const absl::Time now = endline_opens + absl::Hours(24 * 14) + absl::Milliseconds(1500);
+  const std::vector<MonitorSample> samples = ComputeMonitor(*joined, &plan, now);
+
+  EXPECT_EQ(Value(samples, "fieldwork_trial_expected_response_rate",
+                  {{"trial", "t1"}, {"wave", "endline"}}),
+            0.6);
+  EXPECT_EQ(Value(samples, "fieldwork_trial_expected_response_rate",
+                  {{"trial", "t1"}, {"wave", "baseline"}}),
+            0.6);
+  EXPECT_EQ(
+      Value(samples, "fieldwork_trial_wave_open_seconds", {{"trial", "t1"}, {"wave", "endline"}}),
+      14 * 86400 + 1.5);
+  // The baseline opens in the future here: no series until it does.
+  EXPECT_EQ(
+      Find(samples, "fieldwork_trial_wave_open_seconds", {{"trial", "t1"}, {"wave", "baseline"}}),
+      nullptr);
+
+  // Without a time there is no wave age; without a plan no expected rate.
+  const std::vector<MonitorSample> timeless = ComputeMonitor(*joined, &plan);
+  EXPECT_EQ(
+      Find(timeless, "fieldwork_trial_wave_open_seconds", {{"trial", "t1"}, {"wave", "endline"}}),
+      nullptr);
+  const std::vector<MonitorSample> planless = ComputeMonitor(*joined, nullptr, now);
+  EXPECT_EQ(Find(planless, "fieldwork_trial_expected_response_rate",
+                 {{"trial", "t1"}, {"wave", "endline"}}),
+            nullptr);
+  EXPECT_NE(
+      Find(planless, "fieldwork_trial_wave_open_seconds", {{"trial", "t1"}, {"wave", "endline"}}),
+      nullptr);
+
+  // A power section without a response rate assumes everyone responds.
+  v1::PlanRecord full_response = plan;
+  full_response.mutable_plan()->mutable_power()->clear_response_rate();
+  EXPECT_EQ(Value(ComputeMonitor(*joined, &full_response, now),
+                  "fieldwork_trial_expected_response_rate", {{"trial", "t1"}, {"wave", "endline"}}),
+            1.0);
+}
+
 TEST_F(MonitorTest, NoParticipantIdInAnyLabel) {
   for (const MonitorSample& s : samples_) {
     for (const auto& [name, value] : s.labels) {
@@ -219,12 +270,22 @@ TEST(MonitorLoopTest, PublishesActiveTrialsAndDropsClosedOnes) {
           "fieldwork_trial_response_rate{arm=\"treatment\",trial=\"t1\",wave=\"endline\"} 0.75"));
   EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_run_seconds_count 1"));
   EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_trials 1"));
+  // The plan registry has no plan for t1: no expected rate; the waves have no opening time.
+  EXPECT_THAT(text, Not(HasSubstr("fieldwork_trial_expected_response_rate{")));
+
+  // The loop reads the wave's age from its clock (the trial clock, simulated in e2e runs).
+  *sources.trials()["t1"].waves[1].mutable_opens_at() = testing::Ts(clock.Now());
+  clock.Advance(absl::Hours(24 * 15));
+  ASSERT_TRUE(loop.RunOnce().ok());
+  text = serializer.Serialize(registry.Collect());
+  EXPECT_THAT(
+      text, HasSubstr("fieldwork_trial_wave_open_seconds{trial=\"t1\",wave=\"endline\"} 1296000"));
 
   sources.trials()["t1"].trial.set_state(v1::TRIAL_STATE_CLOSED);
   ASSERT_TRUE(loop.RunOnce().ok());
   text = serializer.Serialize(registry.Collect());
   EXPECT_THAT(text, Not(HasSubstr("trial=\"t1\"")));
-  EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_run_seconds_count 2"));
+  EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_run_seconds_count 3"));
   EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_trials 0"));
 }
 
