@@ -5,6 +5,7 @@
 #define FIELDWORK_SERVICES_ANALYSIS_GRPC_SOURCES_H_
 
 #include <grpcpp/channel.h>
+#include <grpcpp/security/credentials.h>
 
 #include <memory>
 #include <string>
@@ -17,8 +18,11 @@
 
 namespace fieldwork::analysis {
 
-// A channel to `address` (insecure, or TLS with the system roots when `tls`), with large
+// A channel to `address` with `credentials` (services/common/grpc_client.h), with large
 // message limits for the streams of a big trial.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           std::shared_ptr<grpc::ChannelCredentials> credentials);
+// The same, insecure or TLS with the system roots when `tls` (tests).
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, bool tls);
 
 class GrpcAllocationSource final : public AllocationSource {

@@ -7,7 +7,8 @@
 //       --randomisation_address=127.0.0.1:50051 [--survey_ingest_address=127.0.0.1:50053]
 //       [--messaging_address=127.0.0.1:50052] [--service_token_file=analysis.token]
 //       [--monitor_interval=30s] [--listen_address=0.0.0.0:50054] [--metrics_port=9467]
-//       [--tls_cert_file=F --tls_key_file=F] [--upstream_tls] [--simulated_clock]
+//       [--tls_cert_file=F --tls_key_file=F] [--upstream_tls] [--upstream_ca_file=F]
+//       [--simulated_clock]
 //       [--insecure_no_auth]
 // Every flag can also be set as FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins.
 #include <fstream>
@@ -24,6 +25,7 @@
 #include "services/analysis/redis_plan_store.h"
 #include "services/analysis/service.h"
 #include "services/common/flags.h"
+#include "services/common/grpc_client.h"
 #include "services/common/logging.h"
 #include "services/common/service_runtime.h"
 
@@ -45,6 +47,8 @@ ABSL_FLAG(std::string, survey_ingest_address, "",
           "SurveyIngestService address (none: no responses)");
 ABSL_FLAG(std::string, messaging_address, "", "MessagingService address (none: no take-up data)");
 ABSL_FLAG(bool, upstream_tls, false, "Call the other services over TLS (system roots)");
+ABSL_FLAG(std::string, upstream_ca_file, "",
+          "CA certificate (PEM) that verifies the other services' TLS (implies TLS)");
 ABSL_FLAG(std::string, service_token_file, "",
           "File holding this service's bearer token for the others");
 ABSL_FLAG(absl::Duration, monitor_interval, absl::Seconds(30), "Live monitor interval (0: off)");
@@ -94,21 +98,29 @@ int main(int argc, char** argv) {
     return 1;
   }
   namespace analysis = fieldwork::analysis;
-  const bool tls = absl::GetFlag(FLAGS_upstream_tls);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> upstream =
+      fieldwork::UpstreamCredentials(absl::GetFlag(FLAGS_upstream_tls),
+                                     absl::GetFlag(FLAGS_upstream_ca_file), "--upstream_ca_file");
+  if (!upstream.ok()) {
+    fieldwork::logging::Error("cannot start", {{"error", upstream.status().ToString()}});
+    return 1;
+  }
   analysis::GrpcAllocationSource allocations(
-      analysis::MakeChannel(absl::GetFlag(FLAGS_randomisation_address), tls), *token);
+      analysis::MakeChannel(absl::GetFlag(FLAGS_randomisation_address), *upstream), *token);
   std::unique_ptr<analysis::GrpcSurveyIngestSource> survey;
+  std::unique_ptr<analysis::GrpcEngagementSource> engagement;
   analysis::Sources sources;
   sources.allocations = &allocations;
   if (const std::string address = absl::GetFlag(FLAGS_survey_ingest_address); !address.empty()) {
-    survey = std::make_unique<analysis::GrpcSurveyIngestSource>(analysis::MakeChannel(address, tls),
-                                                                *token);
+    survey = std::make_unique<analysis::GrpcSurveyIngestSource>(
+        analysis::MakeChannel(address, *upstream), *token);
     sources.responses = survey.get();
     sources.outcomes = survey.get();
   }
-  if (!absl::GetFlag(FLAGS_messaging_address).empty()) {
-    fieldwork::logging::Warning(
-        "--messaging_address is set but the engagement source is not built yet");
+  if (const std::string address = absl::GetFlag(FLAGS_messaging_address); !address.empty()) {
+    engagement = std::make_unique<analysis::GrpcEngagementSource>(
+        analysis::MakeChannel(address, *upstream), *token);
+    sources.engagement = engagement.get();
   }
 
   analysis::RedisPlanStore store((*runtime)->redis());

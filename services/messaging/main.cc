@@ -13,6 +13,7 @@
 //       [--file_channel_path=messages.jsonl] [--http_port=8080 --link_base_url=https://...]
 //       [--role=all|scheduler|worker] [--worker_threads=4] [--email_rate=10 --sms_rate=5]
 //       [--listen_address=0.0.0.0:50052] [--metrics_port=9465] [--simulated_clock]
+//       [--upstream_tls | --upstream_ca_file=F]   (TLS to randomisation and survey-ingest)
 // --role=worker runs only delivery workers (no gRPC API, no HTTP): run several such processes
 // beside one --role=all (or --role=scheduler) process. Every flag can also be set as
 // FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins.
@@ -33,6 +34,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "services/common/flags.h"
+#include "services/common/grpc_client.h"
 #include "services/common/logging.h"
 #include "services/common/service_runtime.h"
 #include "services/messaging/domain/contact_crypto.h"
@@ -68,6 +70,9 @@ ABSL_FLAG(std::string, worker_name, "", "Consumer name prefix (default: host and
 ABSL_FLAG(std::string, randomisation_address, "localhost:50051", "RandomisationService");
 ABSL_FLAG(std::string, survey_ingest_address, "", "SurveyIngestService (for reminders)");
 ABSL_FLAG(std::string, service_token_file, "", "Bearer token (analyst role) for other services");
+ABSL_FLAG(bool, upstream_tls, false, "Call the other services over TLS (system roots)");
+ABSL_FLAG(std::string, upstream_ca_file, "",
+          "CA certificate (PEM) that verifies the other services' TLS (implies TLS)");
 ABSL_FLAG(std::string, contact_key_file, "", "32-byte contact encryption key (hex or base64)");
 ABSL_FLAG(std::string, link_key_file, "", "32-byte link signing key (hex or base64)");
 ABSL_FLAG(std::string, smtp_url, "", "smtp://host:port (STARTTLS when offered) or smtps://");
@@ -163,14 +168,16 @@ int main(int argc, char** argv) {
   queue_options.lease = absl::GetFlag(FLAGS_lease);
   queue_options.reclaim_idle = absl::GetFlag(FLAGS_reclaim_idle);
   SendQueue queue(rt.redis(), queue_options);
-  GrpcAllocationSource allocations(grpc::CreateChannel(absl::GetFlag(FLAGS_randomisation_address),
-                                                       grpc::InsecureChannelCredentials()),
-                                   *service_token);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> upstream =
+      fieldwork::UpstreamCredentials(absl::GetFlag(FLAGS_upstream_tls),
+                                     absl::GetFlag(FLAGS_upstream_ca_file), "upstream_ca_file");
+  if (!upstream.ok()) return Fail(upstream.status());
+  GrpcAllocationSource allocations(
+      grpc::CreateChannel(absl::GetFlag(FLAGS_randomisation_address), *upstream), *service_token);
   std::unique_ptr<GrpcResponseLookup> responses;
   if (!absl::GetFlag(FLAGS_survey_ingest_address).empty()) {
     responses = std::make_unique<GrpcResponseLookup>(
-        grpc::CreateChannel(absl::GetFlag(FLAGS_survey_ingest_address),
-                            grpc::InsecureChannelCredentials()),
+        grpc::CreateChannel(absl::GetFlag(FLAGS_survey_ingest_address), *upstream),
         *service_token);
   }
 

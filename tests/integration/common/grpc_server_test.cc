@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "services/common/auth.h"
 #include "services/common/grpc_auth.h"
+#include "services/common/grpc_client.h"
 #include "tests/testing/grpc_harness.h"
 #include "tests/testing/ports.h"
 #include "tests/testing/process.h"
@@ -226,15 +227,16 @@ TEST(ServerTlsTest, ServesTlsWithConfiguredCertificate) {
                        "--insecure_no_auth", "--tls_cert_file=" + cert, "--tls_key_file=" + key},
                       {}, dir.path() + "/server.log");
 
-  grpc::SslCredentialsOptions ssl;
-  std::ifstream in(cert);
-  ssl.pem_root_certs.assign(std::istreambuf_iterator<char>(in), {});
+  // The credentials a service uses to call another one, verified against the given CA file.
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      UpstreamCredentials(/*tls=*/false, cert, "--upstream_ca_file");
+  ASSERT_TRUE(credentials.ok()) << credentials.status();
   grpc::ChannelArguments arguments;
   arguments.SetSslTargetNameOverride("localhost");
   // Retry quickly while the server starts, instead of gRPC's default back-off of seconds.
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
-  auto channel = grpc::CreateCustomChannel(Address(port), grpc::SslCredentials(ssl), arguments);
+  auto channel = grpc::CreateCustomChannel(Address(port), *credentials, arguments);
   // Connect only once the server says it listens, then wait for the channel to be ready.
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (server.ReadLog().find("gRPC server listening") == std::string::npos &&
@@ -251,6 +253,14 @@ TEST(ServerTlsTest, ServesTlsWithConfiguredCertificate) {
   EXPECT_TRUE(status.ok()) << status.error_message() << "\n" << server.ReadLog();
   // A plaintext client cannot talk to the TLS port.
   EXPECT_FALSE(fieldwork::testing::CheckHealth(Address(port), absl::Milliseconds(500)).ok());
+}
+
+TEST(ServerTlsTest, UnreadableUpstreamCaFileIsAClearError) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      UpstreamCredentials(/*tls=*/true, "/nonexistent/ca.pem", "--upstream_ca_file");
+  EXPECT_EQ(credentials.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(credentials.status().message(), HasSubstr("--upstream_ca_file"));
+  EXPECT_THAT(credentials.status().message(), HasSubstr("/nonexistent/ca.pem"));
 }
 
 TEST(ServerTlsTest, MissingKeyFileIsAClearError) {

@@ -1,0 +1,28 @@
+#include "services/common/grpc_client.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace fieldwork {
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> UpstreamCredentials(
+    bool tls, const std::string& ca_file, const std::string& flag_name) {
+  if (!tls && ca_file.empty()) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions ssl;
+  if (!ca_file.empty()) {
+    std::ifstream in(ca_file, std::ios::binary);
+    std::ostringstream pem;
+    pem << in.rdbuf();
+    if (!in || pem.str().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag_name, ": cannot read the CA certificate file ", ca_file));
+    }
+    ssl.pem_root_certs = pem.str();
+  }
+  return grpc::SslCredentials(ssl);
+}
+
+}  // namespace fieldwork

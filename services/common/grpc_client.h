@@ -1,0 +1,23 @@
+// Channels from one Fieldwork service to another.
+#ifndef FIELDWORK_SERVICES_COMMON_GRPC_CLIENT_H_
+#define FIELDWORK_SERVICES_COMMON_GRPC_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/security/credentials.h>
+
+#include "absl/status/statusor.h"
+
+namespace fieldwork {
+
+// Credentials for calling another service: plaintext when `tls` is false and `ca_file` is
+// empty; TLS verified against `ca_file` (PEM) when it is given — a cluster's own CA, as the
+// Helm chart mounts it —, else against the system roots. INVALID_ARGUMENT naming `flag_name`
+// when the CA file cannot be read, so a service refuses to start rather than call in plaintext.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> UpstreamCredentials(
+    bool tls, const std::string& ca_file, const std::string& flag_name);
+
+}  // namespace fieldwork
+
+#endif  // FIELDWORK_SERVICES_COMMON_GRPC_CLIENT_H_
