@@ -16,13 +16,18 @@ MessagingMetrics::MessagingMetrics(prometheus::Registry& registry)
                  .Help("Sends waiting: state=scheduled (not yet due) or stream (due, unacked).")
                  .Register(registry)),
       oldest_age_(prometheus::BuildGauge()
-                      .Name("fieldwork_messaging_queue_oldest_due_age_seconds")
+                      .Name("fieldwork_messaging_oldest_due_age_seconds")
                       .Help("How overdue the oldest waiting send is (0 when none is overdue).")
                       .Register(registry)),
       engagement_(prometheus::BuildCounter()
                       .Name("fieldwork_messaging_engagement_total")
                       .Help("First opens and clicks per message, by arm.")
-                      .Register(registry)) {}
+                      .Register(registry)),
+      dead_letters_(prometheus::BuildCounter()
+                        .Name("fieldwork_messaging_dead_letters_total")
+                        .Help("Sends moved to the dead-letter stream (failed permanently or out "
+                              "of retries).")
+                        .Register(registry)) {}
 
 void MessagingMetrics::CountSend(absl::string_view trial, absl::string_view campaign,
                                  absl::string_view channel, absl::string_view status) {
@@ -32,6 +37,12 @@ void MessagingMetrics::CountSend(absl::string_view trial, absl::string_view camp
             {"channel", std::string(channel)},
             {"status", std::string(status)}})
       .Increment();
+  // Created at 0 with the first send of its label set, so that the dead-letter alert's
+  // increase() sees the first dead letter as a rise from 0.
+  prometheus::Counter& dead = dead_letters_.Add({{"trial", std::string(trial)},
+                                                 {"campaign", std::string(campaign)},
+                                                 {"channel", std::string(channel)}});
+  if (status == "dead") dead.Increment();
 }
 
 void MessagingMetrics::ObserveLatency(absl::string_view channel, double seconds) {

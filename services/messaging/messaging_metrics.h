@@ -19,7 +19,8 @@ class MessagingMetrics {
  public:
   explicit MessagingMetrics(prometheus::Registry& registry);
 
-  // status: sent, failed (will retry), dead, skipped.
+  // status: sent, failed (will retry), dead, skipped. "dead" also counts in
+  // fieldwork_messaging_dead_letters_total{trial,campaign,channel}.
   void CountSend(absl::string_view trial, absl::string_view campaign, absl::string_view channel,
                  absl::string_view status);
   // From the send's due time to the provider's acceptance.
@@ -36,6 +37,7 @@ class MessagingMetrics {
   prometheus::Family<prometheus::Gauge>& depth_;
   prometheus::Family<prometheus::Gauge>& oldest_age_;
   prometheus::Family<prometheus::Counter>& engagement_;
+  prometheus::Family<prometheus::Counter>& dead_letters_;
 };
 
 }  // namespace fieldwork::messaging
