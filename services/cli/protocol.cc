@@ -11,76 +11,13 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "services/cli/protocol_fields.h"
+#include "services/cli/protocol_sections.h"
 
 namespace fieldwork::cli {
 namespace {
 
 namespace v1 = ::fieldwork::v1;
-
-// Thrown inside the parser and turned into one INVALID_ARGUMENT at its boundary, so that every
-// helper can fail with the field path without threading statuses through yaml-cpp callbacks.
-struct ProtocolError {
-  std::string field;
-  std::string reason;
-};
-
-[[noreturn]] void Fail(const std::string& field, const std::string& reason) {
-  throw ProtocolError{field, reason};
-}
-
-std::string Scalar(const YAML::Node& node, const std::string& field, bool required = true) {
-  if (!node) {
-    if (required) Fail(field, "is required");
-    return "";
-  }
-  if (!node.IsScalar()) Fail(field, "must be a single value");
-  return node.as<std::string>();
-}
-
-int64_t Integer(const YAML::Node& node, const std::string& field, int64_t fallback) {
-  if (!node) return fallback;
-  try {
-    return node.as<int64_t>();
-  } catch (const YAML::Exception&) {
-    Fail(field, absl::StrCat("must be a whole number, got \"", node.as<std::string>(""), "\""));
-  }
-}
-
-double Number(const YAML::Node& node, const std::string& field, double fallback) {
-  if (!node) return fallback;
-  try {
-    return node.as<double>();
-  } catch (const YAML::Exception&) {
-    Fail(field, absl::StrCat("must be a number, got \"", node.as<std::string>(""), "\""));
-  }
-}
-
-bool Boolean(const YAML::Node& node, const std::string& field) {
-  if (!node) return false;
-  try {
-    return node.as<bool>();
-  } catch (const YAML::Exception&) {
-    Fail(field, "must be true or false");
-  }
-}
-
-std::vector<std::string> Strings(const YAML::Node& node, const std::string& field) {
-  std::vector<std::string> values;
-  if (!node) return values;
-  if (!node.IsSequence()) Fail(field, "must be a list");
-  for (size_t i = 0; i < node.size(); ++i) values.push_back(Scalar(node[i], absl::StrCat(field, "[", i, "]")));
-  return values;
-}
-
-google::protobuf::Timestamp Time(const YAML::Node& node, const std::string& field) {
-  const std::string text = Scalar(node, field);
-  absl::Time time;
-  std::string error;
-  if (!absl::ParseTime(absl::RFC3339_full, text, &time, &error)) {
-    Fail(field, absl::StrCat("\"", text, "\" is not an RFC 3339 time such as 2021-01-04T09:00:00Z"));
-  }
-  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
-}
 
 v1::RandomisationMethod Method(const std::string& name, const std::string& field) {
   static const std::map<std::string, v1::RandomisationMethod> kMethods = {
@@ -105,6 +42,9 @@ v1::RandomisationMethod Method(const std::string& name, const std::string& field
 }
 
 v1::Factor ParseFactor(const YAML::Node& node, const std::string& at) {
+  RequireMap(node, at);
+  CheckKeys(node, at, {"name", "method", "arms", "strata", "order_items", "block_sizes",
+                       "allow_clusters_across_strata", "minimisation", "rerandomisation"});
   v1::Factor factor;
   factor.set_name(Scalar(node["name"], at + ".name"));
   factor.set_method(Method(Scalar(node["method"], at + ".method"), at + ".method"));
@@ -117,6 +57,7 @@ v1::Factor ParseFactor(const YAML::Node& node, const std::string& at) {
         arm->set_name(arms[a].as<std::string>());
         arm->set_weight(1);
       } else {
+        CheckKeys(arms[a], arm_at, {"name", "weight"});
         arm->set_name(Scalar(arms[a]["name"], arm_at + ".name"));
         arm->set_weight(Integer(arms[a]["weight"], arm_at + ".weight", 1));
       }
@@ -132,6 +73,7 @@ v1::Factor ParseFactor(const YAML::Node& node, const std::string& at) {
   factor.set_allow_clusters_across_strata(Boolean(node["allow_clusters_across_strata"], at + ".allow_clusters_across_strata"));
   if (const YAML::Node mini = node["minimisation"]) {
     auto* options = factor.mutable_minimisation();
+    CheckKeys(mini, at + ".minimisation", {"factors", "imbalance", "p_minimising", "random_first"});
     const YAML::Node factors = mini["factors"];
     for (size_t i = 0; factors && i < factors.size(); ++i) {
       auto* f = options->add_factors();
@@ -157,6 +99,7 @@ v1::Factor ParseFactor(const YAML::Node& node, const std::string& at) {
   }
   if (const YAML::Node rr = node["rerandomisation"]) {
     auto* options = factor.mutable_rerandomisation();
+    CheckKeys(rr, at + ".rerandomisation", {"acceptance_probability", "max_draws", "within_strata", "covariates"});
     options->set_acceptance_probability(Number(rr["acceptance_probability"], at + ".rerandomisation.acceptance_probability", 0.1));
     options->set_max_draws(Integer(rr["max_draws"], at + ".rerandomisation.max_draws", 10000));
     options->set_within_strata(Boolean(rr["within_strata"], at + ".rerandomisation.within_strata"));
@@ -167,6 +110,7 @@ v1::Factor ParseFactor(const YAML::Node& node, const std::string& at) {
 
 v1::TrialDesign ParseTrial(const YAML::Node& trial) {
   if (!trial || !trial.IsMap()) Fail("trial", "is required: a map with id, sites, factors, ...");
+  CheckKeys(trial, "trial", {"id", "title", "sites", "cohorts", "covariates", "allow_clusters_across_sites", "factors"});
   v1::TrialDesign design;
   design.set_trial_id(Scalar(trial["id"], "trial.id"));
   design.set_title(Scalar(trial["title"], "trial.title", false));
@@ -177,6 +121,7 @@ v1::TrialDesign ParseTrial(const YAML::Node& trial) {
       if (sites[i].IsScalar()) {
         site->set_id(sites[i].as<std::string>());
       } else {
+        CheckKeys(sites[i], at, {"id", "name", "organisation"});
         site->set_id(Scalar(sites[i]["id"], at + ".id"));
         site->set_name(Scalar(sites[i]["name"], at + ".name", false));
         site->set_organisation(Scalar(sites[i]["organisation"], at + ".organisation", false));
@@ -188,6 +133,7 @@ v1::TrialDesign ParseTrial(const YAML::Node& trial) {
     for (size_t i = 0; i < covariates.size(); ++i) {
       const std::string at = absl::StrCat("trial.covariates[", i, "]");
       auto* c = design.add_covariates();
+      CheckKeys(covariates[i], at, {"name", "kind", "levels", "required"});
       c->set_name(Scalar(covariates[i]["name"], at + ".name"));
       const std::string kind = Scalar(covariates[i]["kind"], at + ".kind");
       if (kind == "numeric") {
@@ -211,6 +157,8 @@ v1::TrialDesign ParseTrial(const YAML::Node& trial) {
 }
 
 v1::Wave ParseWave(const YAML::Node& node, const std::string& trial_id, const std::string& at) {
+  RequireMap(node, at);
+  CheckKeys(node, at, {"id", "instrument", "version", "opens", "closes", "allow_late", "rule", "norms_wave"});
   v1::Wave wave;
   wave.set_trial_id(trial_id);
   wave.set_wave_id(Scalar(node["id"], at + ".id"));
@@ -247,7 +195,9 @@ absl::StatusOr<Protocol> ParseProtocol(
   Protocol protocol;
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
+    if (!root.IsMap()) Fail("trial", "is required: a map with id, sites, factors, ...");
     protocol.design = ParseTrial(root["trial"]);
+    CheckKeys(root, "", {"trial", "instruments", "waves", "lock_design", "templates", "campaigns", "analysis", "lock_plan"});
     protocol.lock_design = Boolean(root["lock_design"], "lock_design");
     const std::filesystem::path base = std::filesystem::path(path).parent_path();
     const std::vector<std::string> instruments = Strings(root["instruments"], "instruments");
@@ -259,10 +209,16 @@ absl::StatusOr<Protocol> ParseProtocol(
       protocol.instruments.push_back({file.string(), *std::move(text)});
     }
     if (const YAML::Node waves = root["waves"]) {
+      RequireList(waves, "waves");
       for (size_t w = 0; w < waves.size(); ++w) {
         protocol.waves.push_back(ParseWave(waves[w], protocol.design.trial_id(), absl::StrCat("waves[", w, "]")));
       }
     }
+    protocol.templates = ParseTemplates(root["templates"], base.string(), read_file);
+    protocol.campaigns = ParseCampaigns(root["campaigns"], protocol);
+    if (const YAML::Node analysis = root["analysis"]) protocol.plan = ParseAnalysisPlan(analysis, protocol);
+    protocol.lock_plan = Boolean(root["lock_plan"], "lock_plan");
+    if (protocol.lock_plan && !protocol.plan.has_value()) Fail("lock_plan", "there is no analysis: section to lock");
   } catch (const ProtocolError& e) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", e.field, " ", e.reason));
   } catch (const YAML::Exception& e) {
