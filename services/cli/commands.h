@@ -15,6 +15,10 @@ struct CommandOptions {
   bool all_or_nothing = false;  // enrol: reject the whole roster if a row is bad
   std::string cohort;           // randomise, status: one cohort only
   bool keep_unfinished = false;  // responses import
+  std::string plan;              // analyse, report: the analysis plan (default "main")
+  bool allow_unlocked = false;   // analyse, report: analyse a plan that is not locked
+  std::string html;              // report: the HTML file to write
+  std::string candidate_groups;  // report: "name01=white_british,..." for the CV experiment
 };
 
 using Args = std::vector<std::string>;
@@ -27,6 +31,8 @@ int ExportAllocations(CliContext& cli, const Args& args, const CommandOptions& o
 int ImportResponses(CliContext& cli, const Args& args, const CommandOptions& options);
 int ImportOutcomes(CliContext& cli, const Args& args, const CommandOptions& options);
 int Status(CliContext& cli, const Args& args, const CommandOptions& options);
+int Analyse(CliContext& cli, const Args& args, const CommandOptions& options);
+int Report(CliContext& cli, const Args& args, const CommandOptions& options);
 
 }  // namespace fieldwork::cli
 

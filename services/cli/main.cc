@@ -9,6 +9,8 @@
 //   responses import TRIAL WAVE FILE.csv [--keep_unfinished]   (Qualtrics or plain CSV)
 //   outcomes import TRIAL FILE.csv
 //   status TRIAL
+//   analyse TRIAL [--plan=P] [--allow_unlocked]   the report's tables, attrition, MDES ledger
+//   report TRIAL --html OUT.html [--plan=P] [--candidate_groups=NAME=GROUP,...]
 // Flags (or FIELDWORK_<FLAG> environment variables): --randomisation_address,
 // --survey_ingest_address, --messaging_address, --analysis_address, --token, --tls_ca_file.
 // Exit codes: 0 done; 1 rows rejected or a change refused; 2 bad command line or input file;
@@ -32,6 +34,10 @@ ABSL_FLAG(bool, dry_run, false, "apply: print the changes, make none");
 ABSL_FLAG(bool, all_or_nothing, false, "enrol: reject the whole roster if any row is bad");
 ABSL_FLAG(std::string, cohort, "", "randomise, balance, export: one cohort only");
 ABSL_FLAG(bool, keep_unfinished, false, "responses import: keep unfinished responses, flagged partial");
+ABSL_FLAG(std::string, plan, "", "analyse, report: the analysis plan (default main)");
+ABSL_FLAG(bool, allow_unlocked, false, "analyse, report: analyse a plan that is not locked");
+ABSL_FLAG(std::string, html, "", "report: the HTML file to write");
+ABSL_FLAG(std::string, candidate_groups, "", "report: CV names' groups, e.g. name01=white_british,name02=minority_ethnic");
 
 namespace {
 
@@ -48,6 +54,8 @@ const std::map<std::string, Command>& Commands() {
       {"responses import", &fieldwork::cli::ImportResponses},
       {"outcomes import", &fieldwork::cli::ImportOutcomes},
       {"status", &fieldwork::cli::Status},
+      {"analyse", &fieldwork::cli::Analyse},
+      {"report", &fieldwork::cli::Report},
   };
   return *commands;
 }
@@ -59,7 +67,7 @@ int main(int argc, char** argv) {
       "fieldwork [flags] COMMAND [ARGS]\n"
       "commands: apply PROTOCOL.yaml | enrol TRIAL ROSTER.csv | randomise TRIAL | balance TRIAL |\n"
       "          export TRIAL | responses import TRIAL WAVE FILE.csv | outcomes import TRIAL FILE.csv |\n"
-      "          status TRIAL\n"
+      "          status TRIAL | analyse TRIAL [--plan=P] | report TRIAL --html OUT.html\n"
       "exit codes: 0 done, 1 rows rejected or change refused, 2 usage or bad file, 3 unavailable, 4 refused");
   std::vector<char*> positional = fieldwork::ParseFlagsWithEnvironment(argc, argv);
   std::vector<std::string> words(positional.begin() + 1, positional.end());
@@ -89,5 +97,9 @@ int main(int argc, char** argv) {
   options.all_or_nothing = absl::GetFlag(FLAGS_all_or_nothing);
   options.cohort = absl::GetFlag(FLAGS_cohort);
   options.keep_unfinished = absl::GetFlag(FLAGS_keep_unfinished);
+  options.plan = absl::GetFlag(FLAGS_plan);
+  options.allow_unlocked = absl::GetFlag(FLAGS_allow_unlocked);
+  options.html = absl::GetFlag(FLAGS_html);
+  options.candidate_groups = absl::GetFlag(FLAGS_candidate_groups);
   return it->second(cli, fieldwork::cli::Args(words.begin() + static_cast<long>(consumed), words.end()), options);
 }

@@ -1,14 +1,206 @@
-// status: a terminal summary of one trial across the services.
+// status: a terminal summary of one trial across the four services — enrolment, allocation by
+// arm and site, withdrawals and leavers (randomisation); response rate by arm and wave
+// (survey-ingest, joined with the allocations here); sends, opens and clicks by arm (messaging);
+// differential attrition and the MDES planned vs achieved (analysis) — with warnings when the
+// trial drifts below its power assumptions. A part whose service cannot be reached is named and
+// skipped; the rest is still printed and the exit code is then 3.
+#include <cmath>
 #include <iostream>
 #include <map>
+#include <set>
+#include <sstream>
 
 #include "absl/strings/str_format.h"
 #include "services/cli/commands.h"
+#include "services/cli/report_format.h"
+#include "services/cli/trial_snapshot.h"
 
 namespace fieldwork::cli {
 namespace {
 
 namespace v1 = ::fieldwork::v1;
+
+// The thresholds of the warnings.
+constexpr double kMdesDrift = 1.25;             // achieved MDES above 1.25 × planned
+constexpr double kDifferentialPoints = 5;       // differential attrition of 5 points or more ...
+constexpr double kDifferentialAlpha = 0.05;     // ... that is significant
+constexpr double kSrmAlpha = 0.001;             // sample ratio mismatch
+
+bool Unreachable(const grpc::Status& s) {
+  return s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+}
+
+void PrintAllocation(CliContext& cli, const TrialSnapshot& snapshot, const CommandOptions& options, bool& failed) {
+  const v1::Trial& trial = snapshot.trial;
+  v1::BalanceRequest request;
+  request.set_trial_id(trial.design().trial_id());
+  request.set_cohort(options.cohort);
+  v1::BalanceResponse balance;
+  if (grpc::Status s = cli.randomisation().Balance(cli.Call(60).get(), request, &balance); !s.ok()) {
+    std::cout << "  allocation: Balance failed (" << s.error_message() << ")\n";
+    failed = failed || Unreachable(s);
+    return;
+  }
+  for (const auto& factor : balance.factors()) {
+    if (factor.count_by_arm().empty()) continue;
+    std::map<std::string, int64_t> totals(factor.count_by_arm().begin(), factor.count_by_arm().end());
+    std::cout << "  allocation by arm (" << factor.factor() << "):";
+    for (const auto& [arm, n] : totals) std::cout << " " << arm << "=" << n;
+    std::cout << "\n  allocation by arm and site (" << factor.factor() << "):\n";
+    std::map<std::string, v1::Stratum> sites(factor.by_site().begin(), factor.by_site().end());
+    for (const auto& [site, counts] : sites) {
+      std::cout << "    " << (site.empty() ? "(no site)" : site) << ":";
+      std::map<std::string, int64_t> arms(counts.count_by_arm().begin(), counts.count_by_arm().end());
+      for (const auto& [arm, n] : arms) std::cout << " " << arm << "=" << n;
+      std::cout << "\n";
+    }
+    if (factor.srm_p_value() < kSrmAlpha && trial.allocated() > 0) {
+      std::cout << "  WARNING: sample ratio mismatch in " << factor.factor() << " (p = " << FormatP(factor.srm_p_value())
+                << ")\n";
+    }
+  }
+}
+
+void PrintWithdrawalsAndLeavers(const TrialSnapshot& snapshot) {
+  int64_t withdrawn = 0, with_site = 0, leavers = 0;
+  std::map<std::string, int64_t> reasons;
+  for (const v1::Allocation& a : snapshot.allocations) {
+    if (a.has_withdrawal()) {
+      ++withdrawn;
+      if (a.withdrawal().with_site()) ++with_site;
+      ++reasons[a.withdrawal().reason().empty() ? "(no reason)" : a.withdrawal().reason()];
+    }
+    if (a.has_left_on()) ++leavers;
+  }
+  std::cout << "  withdrawn " << withdrawn << " (" << with_site << " with their site), leavers " << leavers
+            << " (kept in the analysis)\n";
+  for (const auto& [reason, n] : reasons) std::cout << "    withdrawn: " << reason << ": " << n << "\n";
+}
+
+void PrintResponses(const TrialSnapshot& snapshot, const std::string& factor) {
+  const auto by_wave = ResponseByArmAndWave(snapshot, factor);
+  if (by_wave.empty()) {
+    std::cout << "  responses: no waves\n";
+    return;
+  }
+  std::cout << "  response rate by arm and wave (" << factor << "):\n";
+  for (const auto& [wave, arms] : by_wave) {
+    int64_t responded = 0, randomised = 0;
+    std::cout << absl::StrFormat("    %-14s", wave);
+    for (const auto& [arm, c] : arms) {
+      responded += c.responded;
+      randomised += c.randomised;
+      const double rate = c.randomised > 0 ? static_cast<double>(c.responded) / static_cast<double>(c.randomised) : 0;
+      std::cout << absl::StrFormat(" %s %d/%d (%s)", arm, c.responded, c.randomised, FormatPercent(rate));
+    }
+    const double overall = randomised > 0 ? static_cast<double>(responded) / static_cast<double>(randomised) : 0;
+    std::cout << "; overall " << FormatPercent(overall) << "\n";
+  }
+}
+
+// Sends, opens and clicks by campaign and arm from the trial's message events.
+bool PrintMessaging(CliContext& cli, const TrialSnapshot& snapshot, const std::string& factor) {
+  const std::string trial_id = snapshot.trial.design().trial_id();
+  std::map<std::string, std::string> arm_of;
+  for (const v1::Allocation& a : snapshot.allocations) arm_of[a.participant_id()] = ArmOf(a, factor);
+  v1::ListEventsRequest request;
+  request.set_trial_id(trial_id);
+  request.add_kinds(v1::EVENT_KIND_SENT);
+  request.add_kinds(v1::EVENT_KIND_OPENED);
+  request.add_kinds(v1::EVENT_KIND_CLICKED);
+  struct Counts {
+    int64_t sent = 0;
+    std::set<std::string> reached, opened, clicked;
+  };
+  std::map<std::string, std::map<std::string, Counts>> campaigns;  // campaign → arm → counts
+  auto context = cli.Call(120);
+  auto reader = cli.messaging().ListEvents(context.get(), request);
+  v1::ListEventsResponse page;
+  while (reader->Read(&page)) {
+    for (const v1::MessageEvent& e : page.events()) {
+      std::string arm = e.arm().empty() ? arm_of[e.participant_id()] : e.arm();
+      Counts& c = campaigns[e.campaign_id()][arm.empty() ? "(no arm)" : arm];
+      switch (e.kind()) {
+        case v1::EVENT_KIND_SENT: ++c.sent; c.reached.insert(e.participant_id()); break;
+        case v1::EVENT_KIND_OPENED: c.opened.insert(e.participant_id()); break;
+        case v1::EVENT_KIND_CLICKED: c.clicked.insert(e.participant_id()); break;
+        default: break;
+      }
+    }
+  }
+  const grpc::Status s = reader->Finish();
+  if (!s.ok()) {
+    std::cout << "  messaging: " << (Unreachable(s) ? "unavailable" : "failed") << " (" << s.error_message() << ")\n";
+    return !Unreachable(s);
+  }
+  if (campaigns.empty()) std::cout << "  messaging: nothing sent yet\n";
+  for (const auto& [campaign, arms] : campaigns) {
+    std::cout << "  campaign " << campaign << ": sends / opened / clicked by arm\n";
+    for (const auto& [arm, c] : arms) {
+      const double reached = std::max<double>(1, static_cast<double>(c.reached.size()));
+      std::cout << absl::StrFormat("    %-16s sent %6d to %6d, opened %6d (%s), clicked %6d (%s)\n", arm, c.sent,
+                                   c.reached.size(), c.opened.size(), FormatPercent(static_cast<double>(c.opened.size()) / reached),
+                                   c.clicked.size(), FormatPercent(static_cast<double>(c.clicked.size()) / reached));
+    }
+  }
+  return true;
+}
+
+// The analysis part: differential attrition and the MDES ledger of every outcome, with the
+// warnings. Returns false when the analysis service cannot be reached; sets `factor` to the
+// plan's comparison factor.
+bool PrintAnalysis(CliContext& cli, const std::string& trial_id, std::string& factor) {
+  v1::AnalyseRequest request;
+  request.set_trial_id(trial_id);
+  request.set_allow_unlocked(true);  // a summary, not the confirmatory analysis
+  v1::AnalyseResponse analysis;
+  const grpc::Status s = cli.analysis().Analyse(cli.Call().get(), request, &analysis);
+  if (!s.ok()) {
+    if (Unreachable(s)) {
+      std::cout << "  analysis: unavailable (" << s.error_message() << ")\n";
+      return false;
+    }
+    std::cout << "  analysis: not run (" << s.error_message() << ")\n";
+    // Without an analysis the planned MDES still comes from the plan's power assumptions.
+    v1::GetPlanRequest get;
+    get.set_trial_id(trial_id);
+    v1::GetPlanResponse plan;
+    if (cli.analysis().GetPlan(cli.Call(30).get(), get, &plan).ok() && plan.record().plan().has_power()) {
+      factor = plan.record().plan().factor();
+      v1::PowerRequest power_request;
+      *power_request.mutable_assumptions() = plan.record().plan().power();
+      v1::PowerResponse power;
+      if (cli.analysis().Power(cli.Call(30).get(), power_request, &power).ok()) {
+        std::cout << "  MDES planned " << FormatFixed(power.mdes(), 3) << " (achieved: not yet known)\n";
+      }
+    }
+    return true;
+  }
+  factor = analysis.plan().plan().factor();
+  std::cout << "  analysis plan " << (analysis.plan().plan().plan_id().empty() ? "main" : analysis.plan().plan().plan_id())
+            << (analysis.plan().state() == v1::PLAN_STATE_LOCKED ? " (locked)" : " (NOT locked)") << "\n";
+  for (const v1::OutcomeResult& outcome : analysis.outcomes()) {
+    const v1::Attrition& a = outcome.attrition();
+    const v1::MdesLedger& m = outcome.mdes();
+    std::cout << absl::StrFormat("    %-24s response %s, differential attrition %s points (p = %s); MDES planned %s, achieved %s\n",
+                                 outcome.outcome(), FormatPercent(a.overall_rate()), FormatFixed(a.differential_points(), 1),
+                                 FormatP(a.p_value()), FormatFixed(m.planned(), 3), FormatFixed(m.achieved(), 3));
+    if (m.planned() > 0 && m.achieved() > kMdesDrift * m.planned()) {
+      std::cout << "  WARNING: " << outcome.outcome() << ": achieved MDES " << FormatFixed(m.achieved(), 3) << " is above "
+                << kMdesDrift << " x the planned " << FormatFixed(m.planned(), 3) << "\n";
+    }
+    if (m.planned_response_rate() > 0 && m.actual_response_rate() < m.planned_response_rate()) {
+      std::cout << "  WARNING: " << outcome.outcome() << ": response rate " << FormatPercent(m.actual_response_rate())
+                << " is below the planned " << FormatPercent(m.planned_response_rate()) << "\n";
+    }
+    if (std::abs(a.differential_points()) >= kDifferentialPoints && a.p_value() < kDifferentialAlpha) {
+      std::cout << "  WARNING: " << outcome.outcome() << ": differential attrition of "
+                << FormatFixed(a.differential_points(), 1) << " points (p = " << FormatP(a.p_value()) << ")\n";
+    }
+  }
+  for (const std::string& w : analysis.warnings()) std::cout << "    note: " << w << "\n";
+  return true;
+}
 
 }  // namespace
 
@@ -17,46 +209,39 @@ int Status(CliContext& cli, const Args& args, const CommandOptions& options) {
     std::cerr << "usage: fieldwork status TRIAL\n";
     return kUsage;
   }
-  v1::GetTrialRequest get;
-  get.set_trial_id(args[0]);
-  v1::GetTrialResponse trial;
-  if (auto s = cli.randomisation().GetTrial(cli.Call().get(), get, &trial); !s.ok()) return ReportFailure("GetTrial", s);
-  std::cout << "trial " << args[0] << " (" << trial.trial().design().title() << "): "
-            << v1::TrialState_Name(trial.trial().state()) << "\n"
-            << "  enrolled " << trial.trial().enrolled() << ", allocated " << trial.trial().allocated() << "\n";
-  v1::BalanceRequest balance_request;
-  balance_request.set_trial_id(args[0]);
-  balance_request.set_cohort(options.cohort);
-  v1::BalanceResponse balance;
-  if (auto s = cli.randomisation().Balance(cli.Call().get(), balance_request, &balance); !s.ok()) return ReportFailure("Balance", s);
-  for (const auto& factor : balance.factors()) {
-    std::cout << "  allocation by arm and site (" << factor.factor() << "):\n";
-    std::map<std::string, v1::Stratum> sites(factor.by_site().begin(), factor.by_site().end());
-    for (const auto& [site, counts] : sites) {
-      std::cout << "    " << (site.empty() ? "(no site)" : site) << ":";
-      std::map<std::string, int64_t> arms(counts.count_by_arm().begin(), counts.count_by_arm().end());
-      for (const auto& [arm, n] : arms) std::cout << " " << arm << "=" << n;
-      std::cout << "\n";
-    }
-    if (factor.srm_p_value() < 0.001 && trial.trial().allocated() > 0) {
-      std::cout << "  WARNING: sample ratio mismatch (p = " << factor.srm_p_value() << ")\n";
-    }
+  TrialSnapshot snapshot;
+  if (grpc::Status s = LoadAllocations(cli, args[0], snapshot); !s.ok()) return ReportFailure("randomisation", s);
+  const v1::Trial& trial = snapshot.trial;
+  std::cout << "trial " << args[0] << " (" << trial.design().title() << "): " << v1::TrialState_Name(trial.state())
+            << "\n"
+            << "  enrolled " << trial.enrolled() << ", allocated " << trial.allocated() << "\n";
+  bool unavailable = false;
+  PrintAllocation(cli, snapshot, options, unavailable);
+  PrintWithdrawalsAndLeavers(snapshot);
+
+  // The analysis first (quietly collected) only to learn the plan's factor would double the
+  // work; the plan's factor is used when known, else the design's first factor.
+  std::string plan_factor;
+  std::ostringstream analysis_part;
+  {
+    std::streambuf* saved = std::cout.rdbuf(analysis_part.rdbuf());
+    const bool reached = PrintAnalysis(cli, args[0], plan_factor);
+    std::cout.rdbuf(saved);
+    unavailable = unavailable || !reached;
   }
-  v1::ResponseCountsRequest counts_request;
-  counts_request.set_trial_id(args[0]);
-  v1::ResponseCountsResponse counts;
-  const grpc::Status counted = cli.survey_ingest().ResponseCounts(cli.Call(30).get(), counts_request, &counts);
-  if (!counted.ok()) {
-    std::cout << "  responses: survey-ingest unavailable (" << counted.error_message() << ")\n";
-    return kOk;
+  const std::string factor = ComparisonFactor(trial.design(), plan_factor);
+
+  if (grpc::Status s = LoadResponses(cli, args[0], snapshot); !s.ok()) {
+    std::cout << "  responses: survey-ingest " << (Unreachable(s) ? "unavailable" : "failed") << " ("
+              << s.error_message() << ")\n";
+    unavailable = unavailable || Unreachable(s);
+  } else {
+    PrintResponses(snapshot, factor);
   }
-  std::map<std::string, int64_t> respondents;
-  for (const auto& c : counts.counts()) respondents[c.wave_id()] += c.respondents();
-  for (const auto& [wave, n] : respondents) {
-    const double rate = trial.trial().allocated() > 0 ? 100.0 * static_cast<double>(n) / static_cast<double>(trial.trial().allocated()) : 0;
-    std::cout << absl::StrFormat("  wave %-12s respondents %6d (%.1f%% of allocated)\n", wave, n, rate);
-  }
-  return kOk;
+  unavailable = !PrintMessaging(cli, snapshot, factor) || unavailable;
+  std::cout << analysis_part.str();
+  if (unavailable) std::cout << "(incomplete: a service was unavailable)\n";
+  return unavailable ? kUnavailable : kOk;
 }
 
 }  // namespace fieldwork::cli

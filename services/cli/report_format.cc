@@ -1,0 +1,28 @@
+#include "services/cli/report_format.h"
+
+#include <cmath>
+
+#include "absl/strings/str_format.h"
+
+namespace fieldwork::cli {
+
+std::string FormatFixed(double value, int decimals) {
+  if (!std::isfinite(value)) return "NA";
+  std::string text = absl::StrFormat("%.*f", decimals, value);
+  // "-0.00" reads as a sign where there is none.
+  if (text[0] == '-' && text.find_first_not_of("-0.") == std::string::npos) text.erase(0, 1);
+  return text;
+}
+
+std::string FormatP(double p) {
+  if (!std::isfinite(p)) return "NA";
+  if (p < 0.001) return "<0.001";
+  return absl::StrFormat("%.3f", p);
+}
+
+std::string FormatPercent(double share) {
+  if (!std::isfinite(share)) return "NA";
+  return FormatFixed(100.0 * share, 1) + "%";
+}
+
+}  // namespace fieldwork::cli

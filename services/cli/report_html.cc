@@ -1,0 +1,206 @@
+#include "services/cli/report_html.h"
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "services/cli/report_format.h"
+#include "services/cli/svg_charts.h"
+
+namespace fieldwork::cli {
+namespace {
+
+constexpr char kStyle[] = R"css(
+body { font-family: "DejaVu Sans", Arial, sans-serif; color: #222; margin: 2em auto; max-width: 60em; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { font-size: 1.25em; border-bottom: 2px solid #0072B2; padding-bottom: 0.2em; margin-top: 2em; }
+p.meta { color: #555; margin-top: 0; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
+caption { text-align: left; font-weight: bold; padding-bottom: 0.3em; }
+th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #ddd; }
+th { background: #f0f4f8; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+ul.warnings { background: #fff4e0; border-left: 4px solid #E69F00; padding: 0.6em 0.6em 0.6em 2em; }
+svg.figure { display: block; margin: 1em 0; background: #fff; }
+svg .chart-title { font-size: 14px; font-weight: bold; }
+svg .tick, svg .bar-label, svg .group-label, svg .axis-label, svg .legend-entry text { font-size: 11px; fill: #333; }
+svg .grid { stroke: #e4e4e4; }
+svg .axis { stroke: #555; }
+svg .error-bar { stroke: #222; stroke-width: 1.5; fill: none; }
+)css";
+
+std::string Cell(const std::string& text, bool numeric = false) {
+  return absl::StrCat(numeric ? "<td class=\"num\">" : "<td>", HtmlEscape(text), "</td>");
+}
+
+std::string Header(const std::vector<std::string>& names) {
+  std::string out = "<tr>";
+  for (const std::string& name : names) absl::StrAppend(&out, "<th>", HtmlEscape(name), "</th>");
+  return out + "</tr>";
+}
+
+std::string OutcomeLabel(const ReportOutcome& outcome) {
+  return outcome.outcome + (outcome.primary ? " (primary)" : "");
+}
+
+std::string OutcomeTables(const ReportData& report) {
+  std::string out = "<h2>Outcomes</h2>";
+  if (report.outcomes.empty()) return out + "<p class=\"empty\">No outcomes analysed.</p>";
+  const std::string ci = FormatFixed(report.confidence_percent, 0) + "% CI";
+  for (const ReportOutcome& outcome : report.outcomes) {
+    absl::StrAppend(&out, "<table class=\"outcome-table\"><caption>", HtmlEscape(OutcomeLabel(outcome)),
+                    "</caption>", Header({"Arm", "n", "M", "SE", "Estimate", ci, "p", "Adjusted p"}));
+    std::map<std::string, const ReportEffect*> effects;
+    for (const ReportEffect& effect : outcome.effects) effects[effect.arm] = &effect;
+    for (const ReportArm& arm : outcome.arms) {
+      absl::StrAppend(&out, "<tr>", Cell(arm.arm), Cell(absl::StrCat(arm.n), true), Cell(FormatFixed(arm.mean, 2), true),
+                      Cell(FormatFixed(arm.se, 2), true));
+      auto it = effects.find(arm.arm);
+      if (it == effects.end()) {
+        absl::StrAppend(&out, "<td colspan=\"4\">reference</td>");
+      } else {
+        const ReportEffect& e = *it->second;
+        absl::StrAppend(&out, Cell(FormatFixed(e.estimate, 2), true),
+                        Cell(absl::StrCat("[", FormatFixed(e.conf_low, 2), ", ", FormatFixed(e.conf_high, 2), "]"), true),
+                        Cell(FormatP(e.p_value), true), Cell(FormatP(e.adjusted_p_value), true));
+      }
+      absl::StrAppend(&out, "</tr>");
+    }
+    absl::StrAppend(&out, "</table>");
+  }
+  return out;
+}
+
+std::string MeansFigures(const ReportData& report) {
+  std::string out = "<h2>Means by arm</h2>";
+  if (report.outcomes.empty()) return out + "<p class=\"empty\">No outcomes analysed.</p>";
+  for (const ReportOutcome& outcome : report.outcomes) {
+    BarChart chart;
+    chart.css_class = "figure-means";
+    chart.title = OutcomeLabel(outcome) + ": mean ± SE by arm";
+    chart.y_label = outcome.outcome;
+    BarGroup group;
+    group.label = outcome.outcome;
+    for (const ReportArm& arm : outcome.arms) {
+      group.bars.push_back({arm.arm, arm.mean, arm.se, FormatFixed(arm.mean, 2)});
+    }
+    chart.groups.push_back(std::move(group));
+    absl::StrAppend(&out, RenderBarChart(chart));
+  }
+  return out;
+}
+
+std::string AttritionTables(const ReportData& report) {
+  if (report.attrition.empty()) return "";
+  std::string out = "<h2>Attrition</h2>";
+  for (const ReportAttrition& attrition : report.attrition) {
+    absl::StrAppend(&out, "<table class=\"attrition-table\"><caption>", HtmlEscape(attrition.outcome), "</caption>",
+                    Header({"Arm", "Randomised", "Responded", "Response rate"}));
+    for (const ReportAttritionArm& arm : attrition.arms) {
+      absl::StrAppend(&out, "<tr>", Cell(arm.arm), Cell(absl::StrCat(arm.randomised), true),
+                      Cell(absl::StrCat(arm.responded), true), Cell(FormatPercent(arm.rate), true), "</tr>");
+    }
+    absl::StrAppend(&out, "<tr><td colspan=\"3\">Differential attrition (points), p</td>",
+                    Cell(absl::StrCat(FormatFixed(attrition.differential_points, 1), ", p = ", FormatP(attrition.p_value)), true),
+                    "</tr></table>");
+  }
+  return out;
+}
+
+std::string MdesTable(const ReportData& report) {
+  if (report.mdes.empty()) return "";
+  std::string out = absl::StrCat(
+      "<h2>MDES ledger</h2><table class=\"mdes-table\">",
+      Header({"Outcome", "Planned MDES", "Planned response", "Actual response", "Achieved MDES",
+              "Change due to response rate", "Share of change"}));
+  for (const ReportMdes& m : report.mdes) {
+    absl::StrAppend(&out, "<tr>", Cell(m.outcome), Cell(FormatFixed(m.planned, 3), true),
+                    Cell(FormatPercent(m.planned_response_rate), true), Cell(FormatPercent(m.actual_response_rate), true),
+                    Cell(FormatFixed(m.achieved, 3), true), Cell(FormatFixed(m.change_due_to_response_rate, 3), true),
+                    Cell(FormatPercent(m.share_due_to_response_rate), true), "</tr>");
+  }
+  return out + "</table>";
+}
+
+std::string ResponseFigures(const ReportData& report) {
+  if (report.response_over_time.empty()) return "";
+  std::vector<std::string> waves;
+  std::map<std::string, LineChart> charts;
+  for (const ReportResponseSeries& series : report.response_over_time) {
+    auto [it, added] = charts.try_emplace(series.wave);
+    if (added) {
+      waves.push_back(series.wave);
+      it->second.css_class = "figure-response";
+      it->second.title = "Response rate by arm over time: " + series.wave;
+      it->second.x_label = "days since the wave opened";
+      it->second.y_label = "responded";
+      it->second.percent_axis = true;
+    }
+    it->second.series.push_back({series.arm, series.points});
+  }
+  std::string out = "<h2>Response rate over time</h2>";
+  for (const std::string& wave : waves) absl::StrAppend(&out, RenderLineChart(charts[wave]));
+  return out;
+}
+
+std::string ProgressionSection(const ReportData& report) {
+  if (report.progression.empty()) return "";
+  BarChart chart;
+  chart.css_class = "figure-progression";
+  chart.title = "Progression rate: " + report.progression_title;
+  chart.y_label = "progressed";
+  chart.percent_axis = true;
+  std::map<std::string, size_t> group_index;
+  std::string table = absl::StrCat("<table class=\"progression-table\"><caption>",
+                                   HtmlEscape(report.progression_title), "</caption>",
+                                   Header({"Condition", "Candidate group", "Decisions", "Progressed", "SE"}));
+  for (const ReportProgression& p : report.progression) {
+    auto [it, added] = group_index.try_emplace(p.condition, chart.groups.size());
+    if (added) chart.groups.push_back({p.condition, {}});
+    chart.groups[it->second].bars.push_back({p.group, p.rate, p.se, FormatPercent(p.rate)});
+    absl::StrAppend(&table, "<tr>", Cell(p.condition), Cell(p.group), Cell(absl::StrCat(p.n), true),
+                    Cell(FormatPercent(p.rate), true), Cell(FormatPercent(p.se), true), "</tr>");
+  }
+  return absl::StrCat("<h2>Progression by condition and candidate group</h2>", RenderBarChart(chart), table,
+                      "</table>");
+}
+
+}  // namespace
+
+std::string HtmlEscape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string RenderReportHtml(const ReportData& report) {
+  const std::string heading = report.title.empty() ? report.trial_id : report.title;
+  std::string out = absl::StrCat(
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
+      "<title>", HtmlEscape(heading), " - trial report</title><style>", kStyle, "</style></head><body>",
+      "<h1>", HtmlEscape(heading), "</h1><p class=\"meta\">Trial ", HtmlEscape(report.trial_id), " · plan ",
+      HtmlEscape(report.plan_id.empty() ? "main" : report.plan_id), " · ",
+      report.plan_sha256.empty() ? std::string("plan not locked")
+                                 : absl::StrCat("locked sha256 ", HtmlEscape(report.plan_sha256)),
+      report.computed_at.empty() ? "" : absl::StrCat(" · computed ", HtmlEscape(report.computed_at)), "</p>");
+  if (!report.warnings.empty()) {
+    absl::StrAppend(&out, "<ul class=\"warnings\">");
+    for (const std::string& w : report.warnings) absl::StrAppend(&out, "<li>", HtmlEscape(w), "</li>");
+    absl::StrAppend(&out, "</ul>");
+  }
+  absl::StrAppend(&out, OutcomeTables(report), MeansFigures(report), AttritionTables(report), MdesTable(report),
+                  ResponseFigures(report), ProgressionSection(report), "</body></html>\n");
+  return out;
+}
+
+}  // namespace fieldwork::cli

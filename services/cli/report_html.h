@@ -1,0 +1,104 @@
+// The trial report as one self-contained HTML page: a plain struct in, one string out. Inline
+// CSS and inline SVG only (no scripts, no fonts or images from the network), every piece of text
+// HTML-escaped. Pure, so the unit tests can check the tables and figures without any service.
+#ifndef FIELDWORK_SERVICES_CLI_REPORT_HTML_H_
+#define FIELDWORK_SERVICES_CLI_REPORT_HTML_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fieldwork::cli {
+
+struct ReportArm {
+  std::string arm;
+  int64_t n = 0;  // with an outcome
+  double mean = 0;
+  double se = 0;
+};
+
+struct ReportEffect {
+  std::string arm;
+  std::string versus;
+  double estimate = 0;
+  double conf_low = 0;
+  double conf_high = 0;
+  double p_value = 0;
+  double adjusted_p_value = 0;
+};
+
+struct ReportOutcome {
+  std::string outcome;
+  bool primary = false;
+  std::vector<ReportArm> arms;  // control first
+  std::vector<ReportEffect> effects;
+};
+
+struct ReportAttritionArm {
+  std::string arm;
+  int64_t randomised = 0;
+  int64_t responded = 0;
+  double rate = 0;  // share, 0..1
+};
+
+struct ReportAttrition {
+  std::string outcome;
+  std::vector<ReportAttritionArm> arms;
+  double differential_points = 0;
+  double p_value = 0;
+};
+
+struct ReportMdes {
+  std::string outcome;
+  double planned = 0;
+  double planned_response_rate = 0;
+  double actual_response_rate = 0;
+  double achieved = 0;
+  double change_due_to_response_rate = 0;
+  double share_due_to_response_rate = 0;
+};
+
+// Cumulative response rate of one arm in one wave: points (days since the wave opened, share of
+// the arm's randomised participants who had responded by then).
+struct ReportResponseSeries {
+  std::string wave;
+  std::string arm;
+  std::vector<std::pair<double, double>> points;
+};
+
+// One bar of the CV experiment's figure: the progression rate (share, 0..1) of candidates of one
+// group in one condition, over n decisions.
+struct ReportProgression {
+  std::string condition;
+  std::string group;
+  int64_t n = 0;
+  double rate = 0;
+  double se = 0;
+};
+
+struct ReportData {
+  std::string trial_id;
+  std::string title;
+  std::string plan_id;
+  std::string plan_sha256;  // empty: the plan is not locked
+  std::string computed_at;  // as printed
+  double confidence_percent = 95;  // the plan's 1 - alpha
+  std::vector<std::string> warnings;
+  std::vector<ReportOutcome> outcomes;
+  std::vector<ReportAttrition> attrition;
+  std::vector<ReportMdes> mdes;
+  std::vector<ReportResponseSeries> response_over_time;
+  std::string progression_title;  // e.g. "exp1_evaluation x candidate group"
+  std::vector<ReportProgression> progression;
+};
+
+// Escapes &, <, >, " and ' for text and attribute values.
+std::string HtmlEscape(const std::string& text);
+
+// The page. Sections without data are left out, except the outcome tables and the means figure,
+// which say that there are no outcomes.
+std::string RenderReportHtml(const ReportData& report);
+
+}  // namespace fieldwork::cli
+
+#endif  // FIELDWORK_SERVICES_CLI_REPORT_HTML_H_
