@@ -30,6 +30,31 @@ bool IsBatchOnly(RandomisationMethod method) {
   return !IsSequentialMethod(method) && !IsPerParticipantMethod(method);
 }
 
+// ASSIGNED (not random): the arm is the categorical covariate named like the factor, which
+// must be required and list exactly the arms as its levels, so that enrolment rejects a row
+// without a valid arm instead of allocation failing later.
+absl::Status ValidateAssigned(const Factor& factor, const std::string& where, const TrialDesign& design) {
+  const Covariate* source = nullptr;
+  for (const Covariate& c : design.covariates()) {
+    if (c.name() == factor.name()) source = &c;
+  }
+  if (source == nullptr || source->kind() != Covariate::KIND_CATEGORICAL) {
+    return Invalid(where + ".method", absl::StrCat("assigned: needs a categorical covariate named \"", factor.name(),
+                                                   "\" (the roster column holding each participant's arm)"));
+  }
+  if (!source->required()) {
+    return Invalid(where + ".method", absl::StrCat("assigned: covariate \"", factor.name(), "\" must be required"));
+  }
+  std::set<std::string> arms, levels(source->levels().begin(), source->levels().end());
+  for (const auto& arm : factor.arms()) arms.insert(arm.name());
+  if (arms != levels) {
+    return Invalid(where + ".method", absl::StrCat("assigned: covariate \"", factor.name(), "\" levels [",
+                                                   absl::StrJoin(levels, ", "), "] must be exactly the arms [",
+                                                   absl::StrJoin(arms, ", "), "]"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateFactor(const Factor& factor,
                             const std::string& where, const std::set<std::string>& categorical,
                             const std::set<std::string>& numeric) {
@@ -119,7 +144,8 @@ bool IsSequentialMethod(RandomisationMethod method) {
 
 bool IsPerParticipantMethod(RandomisationMethod method) {
   return method == fieldwork::v1::RANDOMISATION_METHOD_SIMPLE ||
-         method == fieldwork::v1::RANDOMISATION_METHOD_RANDOM_ORDER;
+         method == fieldwork::v1::RANDOMISATION_METHOD_RANDOM_ORDER ||
+         method == fieldwork::v1::RANDOMISATION_METHOD_ASSIGNED;
 }
 
 bool IsSequentialDesign(const TrialDesign& design) {
@@ -181,6 +207,9 @@ absl::Status ValidateDesign(const TrialDesign& design) {
     const Factor& factor = design.factors(f);
     const std::string at = absl::StrCat("factors[", f, "]");
     if (absl::Status s = ValidateFactor(factor, at, categorical, numeric); !s.ok()) return s;
+    if (factor.method() == fieldwork::v1::RANDOMISATION_METHOD_ASSIGNED) {
+      if (absl::Status s = ValidateAssigned(factor, at, design); !s.ok()) return s;
+    }
     if (!factor_names.insert(factor.name()).second) {
       return Invalid(at + ".name", absl::StrCat("\"", factor.name(), "\" is repeated"));
     }

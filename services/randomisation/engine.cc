@@ -106,6 +106,23 @@ absl::StatusOr<std::vector<Assignment>> AllocateOrders(const std::string& secret
   return result;
 }
 
+// ASSIGNED: the participant's arm is its categorical covariate named like the factor. No
+// draw is made; enrolment has already checked the value is one of the arms.
+absl::StatusOr<Assignment> GivenAssignment(const Factor& factor, const Participant& participant) {
+  const std::string arm = CategoryOf(participant, factor.name());
+  for (const auto& a : factor.arms()) {
+    if (a.name() == arm) {
+      Assignment assignment;
+      assignment.set_factor(factor.name());
+      assignment.set_arm(arm);
+      return assignment;
+    }
+  }
+  return absl::FailedPreconditionError(absl::StrCat("factor \"", factor.name(), "\" is assigned: participant \"",
+                                                    participant.participant_id(), "\" has \"", arm,
+                                                    "\", which is not one of its arms"));
+}
+
 }  // namespace
 
 std::vector<std::string> NumericCovariateNames(const TrialDesign& design, const Factor& factor) {
@@ -159,6 +176,14 @@ absl::StatusOr<BatchAllocation> AllocateBatch(const std::string& secret, const T
       return absl::FailedPreconditionError(absl::StrCat(
           "factor \"", factor.name(), "\" is allocated one participant at a time: use AllocateNext"));
     }
+    if (factor.method() == fieldwork::v1::RANDOMISATION_METHOD_ASSIGNED) {
+      for (size_t i = 0; i < participants.size(); ++i) {
+        absl::StatusOr<Assignment> given = GivenAssignment(factor, participants[i]);
+        if (!given.ok()) return given.status();
+        result.assignments[i].push_back(*std::move(given));
+      }
+      continue;
+    }
     std::vector<Unit> units;
     units.reserve(participants.size());
     for (const Participant& p : participants) units.push_back(ToUnit(design, factor, p));
@@ -190,6 +215,12 @@ absl::StatusOr<std::vector<Assignment>> SequentialAllocator::Next(const Particip
   // Per-participant methods are keyed by the participant; sequential ones by the arrival.
   const std::string scope_cohort = cohort_;
   for (const Factor& factor : design_.factors()) {
+    if (factor.method() == fieldwork::v1::RANDOMISATION_METHOD_ASSIGNED) {
+      absl::StatusOr<Assignment> given = GivenAssignment(factor, participant);
+      if (!given.ok()) return given.status();
+      assignments.push_back(*std::move(given));
+      continue;
+    }
     const Unit unit = ToUnit(design_, factor, participant);
     auto gen = Generator::Create(secret_, Scope{design_.trial_id(), factor.name(), scope_cohort});
     if (!gen.ok()) return gen.status();
