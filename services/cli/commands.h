@@ -31,6 +31,11 @@ int ExportAllocations(CliContext& cli, const Args& args, const CommandOptions& o
 int ImportResponses(CliContext& cli, const Args& args, const CommandOptions& options);
 int ImportOutcomes(CliContext& cli, const Args& args, const CommandOptions& options);
 int Status(CliContext& cli, const Args& args, const CommandOptions& options);
+int ImportContacts(CliContext& cli, const Args& args, const CommandOptions& options);
+int CampaignStart(CliContext& cli, const Args& args, const CommandOptions& options);
+int CampaignPause(CliContext& cli, const Args& args, const CommandOptions& options);
+int CampaignResume(CliContext& cli, const Args& args, const CommandOptions& options);
+int CampaignStatus(CliContext& cli, const Args& args, const CommandOptions& options);
 int Analyse(CliContext& cli, const Args& args, const CommandOptions& options);
 int Report(CliContext& cli, const Args& args, const CommandOptions& options);
 

@@ -9,6 +9,8 @@
 //   responses import TRIAL WAVE FILE.csv [--keep_unfinished]   (Qualtrics or plain CSV)
 //   outcomes import TRIAL FILE.csv
 //   status TRIAL
+//   contacts TRIAL CONTACTS.csv
+//   campaign start|pause|resume|status TRIAL CAMPAIGN
 //   analyse TRIAL [--plan=P] [--allow_unlocked]   the report's tables, attrition, MDES ledger
 //   report TRIAL --html OUT.html [--plan=P] [--candidate_groups=NAME=GROUP,...]
 // Flags (or FIELDWORK_<FLAG> environment variables): --randomisation_address,
@@ -54,6 +56,11 @@ const std::map<std::string, Command>& Commands() {
       {"responses import", &fieldwork::cli::ImportResponses},
       {"outcomes import", &fieldwork::cli::ImportOutcomes},
       {"status", &fieldwork::cli::Status},
+      {"contacts", &fieldwork::cli::ImportContacts},
+      {"campaign start", &fieldwork::cli::CampaignStart},
+      {"campaign pause", &fieldwork::cli::CampaignPause},
+      {"campaign resume", &fieldwork::cli::CampaignResume},
+      {"campaign status", &fieldwork::cli::CampaignStatus},
       {"analyse", &fieldwork::cli::Analyse},
       {"report", &fieldwork::cli::Report},
   };
@@ -68,6 +75,7 @@ int main(int argc, char** argv) {
       "commands: apply PROTOCOL.yaml | enrol TRIAL ROSTER.csv | randomise TRIAL | balance TRIAL |\n"
       "          export TRIAL | responses import TRIAL WAVE FILE.csv | outcomes import TRIAL FILE.csv |\n"
       "          status TRIAL | analyse TRIAL [--plan=P] | report TRIAL --html OUT.html\n"
+      "          contacts TRIAL CONTACTS.csv | campaign start|pause|resume|status TRIAL CAMPAIGN\n"
       "exit codes: 0 done, 1 rows rejected or change refused, 2 usage or bad file, 3 unavailable, 4 refused");
   std::vector<char*> positional = fieldwork::ParseFlagsWithEnvironment(argc, argv);
   std::vector<std::string> words(positional.begin() + 1, positional.end());
@@ -77,7 +85,7 @@ int main(int argc, char** argv) {
   }
   std::string name = words[0];
   size_t consumed = 1;
-  if ((name == "responses" || name == "outcomes") && words.size() > 1) {
+  if ((name == "responses" || name == "outcomes" || name == "campaign") && words.size() > 1) {
     name += " " + words[1];
     consumed = 2;
   }

@@ -2,6 +2,8 @@
 // allocation.
 #include <iostream>
 #include <map>
+#include <optional>
+#include <sstream>
 
 #include <google/protobuf/util/field_comparator.h>
 #include <google/protobuf/util/message_differencer.h>
@@ -17,8 +19,8 @@ namespace {
 
 namespace v1 = ::fieldwork::v1;
 
-// The fields in which two designs differ, as paths ("factors[0].arms[1].weight").
-std::vector<std::string> DesignDifferences(const v1::TrialDesign& stored, const v1::TrialDesign& wanted) {
+// The fields in which two messages differ, one line each ("modified: factors[0].arms[1].weight: 1 -> 2").
+std::vector<std::string> Differences(const google::protobuf::Message& stored, const google::protobuf::Message& wanted) {
   std::vector<std::string> paths;
   google::protobuf::util::MessageDifferencer differencer;
   std::string report;
@@ -36,6 +38,139 @@ bool Usage(const Args& args, size_t n, const char* usage) {
   return false;
 }
 
+// What apply found each part of the protocol to need, decided before anything is changed so
+// that a refusal (a locked design or plan, a campaign that cannot change) changes nothing.
+struct ApplyPlan {
+  bool trial_exists = false;
+  bool design_locked = false;
+  std::vector<std::string> design_differences;
+  std::vector<const Protocol::InstrumentFile*> instruments_to_put;
+  std::vector<const v1::Wave*> waves_to_put;
+  std::vector<const v1::CampaignDefinition*> campaigns_to_create;
+  bool plan_exists = false;
+  bool plan_locked = false;
+  std::vector<std::string> plan_differences;
+  int changes = 0;
+  bool refused = false;
+};
+
+// Reads what the services hold and prints what applying the protocol will change.
+// Returns an exit code when a service call failed, nullopt otherwise.
+std::optional<int> PlanApply(CliContext& cli, const Protocol& protocol, ApplyPlan& plan) {
+  const std::string& trial_id = protocol.design.trial_id();
+  v1::GetTrialRequest get;
+  get.set_trial_id(trial_id);
+  v1::GetTrialResponse current;
+  const grpc::Status got = cli.randomisation().GetTrial(cli.Call().get(), get, &current);
+  if (!got.ok() && got.error_code() != grpc::StatusCode::NOT_FOUND) return ReportFailure("GetTrial", got);
+  plan.trial_exists = got.ok();
+  if (plan.trial_exists) plan.design_differences = Differences(current.trial().design(), protocol.design);
+  plan.design_locked = plan.trial_exists && current.trial().state() != v1::TRIAL_STATE_DRAFT;
+  std::cout << "trial " << trial_id << ": ";
+  if (!plan.trial_exists) {
+    std::cout << "will be created\n";
+    ++plan.changes;
+  } else if (plan.design_differences.empty()) {
+    std::cout << "design unchanged\n";
+  } else {
+    std::cout << (plan.design_locked ? "design is LOCKED; refusing these changes:\n" : "design changes:\n");
+    for (const std::string& d : plan.design_differences) std::cout << "  " << d << "\n";
+    plan.refused |= plan.design_locked;
+    ++plan.changes;
+  }
+
+  if (!protocol.instruments.empty() || !protocol.waves.empty()) {
+    v1::ListInstrumentsResponse instruments;
+    v1::ListWavesResponse waves;
+    if (plan.trial_exists) {
+      v1::ListInstrumentsRequest list_instruments;
+      list_instruments.set_trial_id(trial_id);
+      if (auto s = cli.survey_ingest().ListInstruments(cli.Call().get(), list_instruments, &instruments);
+          !s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) {
+        return ReportFailure("ListInstruments", s);
+      }
+      v1::ListWavesRequest list_waves;
+      list_waves.set_trial_id(trial_id);
+      if (auto s = cli.survey_ingest().ListWaves(cli.Call().get(), list_waves, &waves);
+          !s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) {
+        return ReportFailure("ListWaves", s);
+      }
+    }
+    for (const auto& file : protocol.instruments) {
+      bool stored = false;
+      for (const auto& i : instruments.instruments()) stored = stored || i.definition_yaml() == file.definition_yaml;
+      std::cout << "instrument " << file.path << ": " << (stored ? "unchanged" : "will be put") << "\n";
+      if (!stored) plan.instruments_to_put.push_back(&file), ++plan.changes;
+    }
+    for (const auto& wave : protocol.waves) {
+      const v1::Wave* stored = nullptr;
+      for (const auto& w : waves.waves()) {
+        if (w.wave_id() == wave.wave_id()) stored = &w;
+      }
+      const bool same = stored != nullptr && google::protobuf::util::MessageDifferencer::Equals(*stored, wave);
+      std::cout << "wave " << wave.wave_id() << ": " << (same ? "unchanged" : stored ? "will be updated" : "will be put") << "\n";
+      if (!same) plan.waves_to_put.push_back(&wave), ++plan.changes;
+    }
+  }
+  if (protocol.lock_design && !plan.design_locked) std::cout << "design: will be locked\n", ++plan.changes;
+
+  // Templates cannot be read back; saving identical content adds no version (the service
+  // compares), so they are saved every time and reported with the version they have.
+  for (const auto& t : protocol.templates) std::cout << "template " << t.id << ": will be saved (a new version only if its content changed)\n";
+  for (const auto& campaign : protocol.campaigns) {
+    v1::GetCampaignStatusRequest request;
+    request.set_trial_id(trial_id);
+    request.set_campaign_id(campaign.campaign_id());
+    v1::GetCampaignStatusResponse status;
+    const grpc::Status s = cli.messaging().GetCampaignStatus(cli.Call().get(), request, &status);
+    if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) return ReportFailure("GetCampaignStatus " + campaign.campaign_id(), s);
+    if (!s.ok()) {
+      std::cout << "campaign " << campaign.campaign_id() << ": will be created (as a draft; start it with fieldwork campaign start)\n";
+      plan.campaigns_to_create.push_back(&campaign);
+      ++plan.changes;
+      continue;
+    }
+    const std::vector<std::string> differences = Differences(status.campaign(), campaign);
+    if (differences.empty()) {
+      std::cout << "campaign " << campaign.campaign_id() << ": unchanged\n";
+      continue;
+    }
+    // MessagingService keeps a campaign's definition once created (its sends are planned from
+    // it): a change is a new campaign under a new id.
+    std::cout << "campaign " << campaign.campaign_id()
+              << ": exists with a different definition and cannot be changed (create it under a new id); refusing these changes:\n";
+    for (const std::string& d : differences) std::cout << "  " << d << "\n";
+    plan.refused = true;
+  }
+
+  if (protocol.plan.has_value()) {
+    const v1::AnalysisPlan& wanted = *protocol.plan;
+    v1::GetPlanRequest request;
+    request.set_trial_id(trial_id);
+    request.set_plan_id(wanted.plan_id());
+    v1::GetPlanResponse stored;
+    const grpc::Status s = cli.analysis().GetPlan(cli.Call().get(), request, &stored);
+    if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) return ReportFailure("GetPlan", s);
+    plan.plan_exists = s.ok();
+    plan.plan_locked = plan.plan_exists && stored.record().state() == v1::PLAN_STATE_LOCKED;
+    if (plan.plan_exists) plan.plan_differences = Differences(stored.record().plan(), wanted);
+    std::cout << "analysis plan " << wanted.plan_id() << ": ";
+    if (!plan.plan_exists) {
+      std::cout << "will be registered\n";
+      ++plan.changes;
+    } else if (plan.plan_differences.empty()) {
+      std::cout << "unchanged" << (plan.plan_locked ? " (locked)" : "") << "\n";
+    } else {
+      std::cout << (plan.plan_locked ? "is LOCKED (pre-registered); refusing these changes:\n" : "changes:\n");
+      for (const std::string& d : plan.plan_differences) std::cout << "  " << d << "\n";
+      plan.refused |= plan.plan_locked;
+      ++plan.changes;
+    }
+    if (protocol.lock_plan && !plan.plan_locked) std::cout << "analysis plan " << wanted.plan_id() << ": will be locked\n", ++plan.changes;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int Apply(CliContext& cli, const Args& args, const CommandOptions& options) {
@@ -46,70 +181,99 @@ int Apply(CliContext& cli, const Args& args, const CommandOptions& options) {
   if (!protocol.ok()) return std::cerr << "fieldwork: " << protocol.status().message() << "\n", kUsage;
   const std::string& trial_id = protocol->design.trial_id();
 
-  v1::GetTrialRequest get;
-  get.set_trial_id(trial_id);
-  v1::GetTrialResponse current;
-  const grpc::Status got = cli.randomisation().GetTrial(cli.Call().get(), get, &current);
-  if (!got.ok() && got.error_code() != grpc::StatusCode::NOT_FOUND) return ReportFailure("GetTrial", got);
-  const bool exists = got.ok();
-  std::vector<std::string> differences;
-  if (exists) differences = DesignDifferences(current.trial().design(), protocol->design);
-  const bool locked = exists && current.trial().state() != v1::TRIAL_STATE_DRAFT;
-
-  std::cout << "trial " << trial_id << ": ";
-  if (!exists) {
-    std::cout << "will be created\n";
-  } else if (differences.empty()) {
-    std::cout << "design unchanged\n";
-  } else {
-    std::cout << (locked ? "design is LOCKED; refusing these changes:\n" : "design changes:\n");
-    for (const std::string& d : differences) std::cout << "  " << d << "\n";
+  ApplyPlan plan;
+  if (std::optional<int> failed = PlanApply(cli, *protocol, plan)) return *failed;
+  if (plan.refused) {
+    std::cout << "refused: nothing was changed\n";
+    return kRejected;
   }
-  for (const auto& instrument : protocol->instruments) std::cout << "instrument " << instrument.path << ": will be put\n";
-  for (const auto& wave : protocol->waves) std::cout << "wave " << wave.wave_id() << ": will be put\n";
-  if (protocol->lock_design && !locked) std::cout << "design: will be locked\n";
-  if (locked && !differences.empty()) return kRejected;
-  if (options.dry_run) return kOk;
+  if (plan.changes == 0) {
+    std::cout << "nothing to change: the services already hold this protocol"
+              << (protocol->templates.empty() ? "" : " (templates are saved again; unchanged content adds no version)") << "\n";
+  }
+  if (options.dry_run) {
+    std::cout << "dry run: nothing was changed\n";
+    return kOk;
+  }
 
-  if (!exists) {
+  if (!plan.trial_exists) {
     v1::CreateTrialRequest create;
     *create.mutable_design() = protocol->design;
     v1::CreateTrialResponse created;
     if (auto s = cli.randomisation().CreateTrial(cli.Call().get(), create, &created); !s.ok()) return ReportFailure("CreateTrial", s);
     std::cout << "created trial " << trial_id << "; secret commitment (publish it in the pre-registration): "
               << created.trial().secret_commitment() << "\n";
-  } else if (!differences.empty()) {
+  } else if (!plan.design_differences.empty()) {
     v1::UpdateDesignRequest update;
     *update.mutable_design() = protocol->design;
     v1::UpdateDesignResponse updated;
     if (auto s = cli.randomisation().UpdateDesign(cli.Call().get(), update, &updated); !s.ok()) return ReportFailure("UpdateDesign", s);
     std::cout << "updated the design of " << trial_id << "\n";
   }
-  for (const auto& file : protocol->instruments) {
+  for (const Protocol::InstrumentFile* file : plan.instruments_to_put) {
     v1::PutInstrumentRequest put;
     put.set_trial_id(trial_id);
-    put.mutable_instrument()->set_definition_yaml(file.definition_yaml);
+    put.mutable_instrument()->set_definition_yaml(file->definition_yaml);
     v1::PutInstrumentResponse instrument;
     if (auto s = cli.survey_ingest().PutInstrument(cli.Call().get(), put, &instrument); !s.ok()) {
-      return ReportFailure(absl::StrCat("PutInstrument ", file.path), s);
+      return ReportFailure(absl::StrCat("PutInstrument ", file->path), s);
     }
     std::cout << "instrument " << instrument.instrument().instrument_id() << " v" << instrument.instrument().version() << ": ok\n";
   }
-  for (const auto& wave : protocol->waves) {
+  for (const v1::Wave* wave : plan.waves_to_put) {
     v1::PutWaveRequest put;
-    *put.mutable_wave() = wave;
+    *put.mutable_wave() = *wave;
     v1::PutWaveResponse done;
     if (auto s = cli.survey_ingest().PutWave(cli.Call().get(), put, &done); !s.ok()) {
-      return ReportFailure(absl::StrCat("PutWave ", wave.wave_id()), s);
+      return ReportFailure(absl::StrCat("PutWave ", wave->wave_id()), s);
     }
-    std::cout << "wave " << wave.wave_id() << ": ok\n";
+    std::cout << "wave " << wave->wave_id() << ": ok\n";
   }
-  if (protocol->lock_design && !locked) {
+  if (protocol->lock_design && !plan.design_locked) {
     v1::LockDesignRequest lock;
     lock.set_trial_id(trial_id);
     v1::LockDesignResponse response;
     if (auto s = cli.randomisation().LockDesign(cli.Call().get(), lock, &response); !s.ok()) return ReportFailure("LockDesign", s);
     std::cout << "locked the design; sha256 " << response.design_sha256() << "\n";
+  }
+  for (const auto& t : protocol->templates) {
+    v1::UpdateTemplateRequest update;
+    update.set_trial_id(trial_id);
+    update.set_template_id(t.id);
+    *update.mutable_content() = t.content;
+    v1::UpdateTemplateResponse saved;
+    if (auto s = cli.messaging().UpdateTemplate(cli.Call().get(), update, &saved); !s.ok()) {
+      return ReportFailure(absl::StrCat("UpdateTemplate ", t.id), s);
+    }
+    std::cout << "template " << t.id << ": v" << saved.version() << "\n";
+  }
+  for (const v1::CampaignDefinition* campaign : plan.campaigns_to_create) {
+    v1::CreateCampaignRequest create;
+    create.set_trial_id(trial_id);
+    *create.mutable_campaign() = *campaign;
+    v1::CreateCampaignResponse created;
+    if (auto s = cli.messaging().CreateCampaign(cli.Call().get(), create, &created); !s.ok()) {
+      return ReportFailure(absl::StrCat("CreateCampaign ", campaign->campaign_id()), s);
+    }
+    std::cout << "campaign " << campaign->campaign_id() << ": created (" << campaign->steps_size() << " steps)\n";
+  }
+  if (protocol->plan.has_value()) {
+    const v1::AnalysisPlan& wanted = *protocol->plan;
+    if (!plan.plan_exists || !plan.plan_differences.empty()) {
+      v1::RegisterPlanRequest request;
+      *request.mutable_plan() = wanted;
+      v1::RegisterPlanResponse registered;
+      if (auto s = cli.analysis().RegisterPlan(cli.Call().get(), request, &registered); !s.ok()) return ReportFailure("RegisterPlan", s);
+      std::cout << "analysis plan " << wanted.plan_id() << ": registered, version " << registered.record().version() << "\n";
+    }
+    if (protocol->lock_plan && !plan.plan_locked) {
+      v1::LockPlanRequest lock;
+      lock.set_trial_id(trial_id);
+      lock.set_plan_id(wanted.plan_id());
+      v1::LockPlanResponse locked;
+      if (auto s = cli.analysis().LockPlan(cli.Call().get(), lock, &locked); !s.ok()) return ReportFailure("LockPlan", s);
+      std::cout << "locked the analysis plan " << wanted.plan_id() << "; sha256 " << locked.record().locked_sha256() << "\n";
+    }
   }
   return kOk;
 }
