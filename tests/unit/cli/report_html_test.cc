@@ -1,0 +1,179 @@
+// The HTML report renderer: every table and figure on the page, numbers as the report prints
+// them, text escaped, nothing fetched from the network; and the Analyse result's conversion.
+#include "services/cli/report_html.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "services/cli/analysis_tables.h"
+#include "services/cli/report_format.h"
+
+namespace fieldwork::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+int Count(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+ReportData TwoOutcomes() {
+  ReportData r;
+  r.trial_id = "swing";
+  r.title = "SWING <pilot> & \"friends\"";
+  r.plan_id = "main";
+  r.plan_sha256 = "abc123";
+  r.warnings = {"missing baseline for 3 <participants>"};
+  r.outcomes.push_back({"wellbeing", true,
+                        {{"control", 120, 16.284, 0.5012}, {"treatment", 118, 15.789, 0.4966}},
+                        {{"treatment", "control", -0.495, -1.876, 0.886, 0.2104, 0.4208}}});
+  r.outcomes.push_back({"burnout", false, {{"control", 110, 2.5, 0.1}, {"treatment", 111, 2.1, 0.1}},
+                        {{"treatment", "control", -0.4, -0.67, -0.13, 0.00004, 0.00004}}});
+  r.attrition.push_back({"wellbeing", {{"control", 150, 120, 0.8}, {"treatment", 150, 118, 118.0 / 150}}, -1.333, 0.7712});
+  r.mdes.push_back({"wellbeing", 0.2, 0.8, 0.786, 0.262, 0.004, 0.0625});
+  r.response_over_time.push_back({"endline", "control", {{1, 0.2}, {3, 0.5}, {10, 0.8}}});
+  r.response_over_time.push_back({"endline", "treatment", {{2, 0.3}, {10, 0.787}}});
+  r.response_over_time.push_back({"midline", "control", {{1, 0.6}}});
+  return r;
+}
+
+TEST(ReportFormatTest, NumbersAsTheReportPrintsThem) {
+  EXPECT_EQ(FormatFixed(16.284, 2), "16.28");
+  EXPECT_EQ(FormatFixed(-0.001, 2), "0.00");
+  EXPECT_EQ(FormatFixed(std::nan(""), 2), "NA");
+  EXPECT_EQ(FormatP(0.0004), "<0.001");
+  EXPECT_EQ(FormatP(0.2104), "0.210");
+  EXPECT_EQ(FormatPercent(0.8422), "84.2%");
+}
+
+TEST(ReportHtmlTest, EscapesEveryPieceOfText) {
+  EXPECT_EQ(HtmlEscape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
+  ReportData r = TwoOutcomes();
+  r.outcomes[1].outcome = "<script>alert(1)</script>";
+  r.response_over_time[0].arm = "ctl<&>";
+  const std::string html = RenderReportHtml(r);
+  EXPECT_THAT(html, Not(HasSubstr("<script")));
+  EXPECT_THAT(html, HasSubstr("&lt;script&gt;alert(1)&lt;/script&gt;"));
+  EXPECT_THAT(html, HasSubstr("SWING &lt;pilot&gt; &amp; &quot;friends&quot;"));
+  EXPECT_THAT(html, HasSubstr("missing baseline for 3 &lt;participants&gt;"));
+  EXPECT_THAT(html, HasSubstr("ctl&lt;&amp;&gt;"));
+}
+
+TEST(ReportHtmlTest, EveryTableAndFigureIsOnThePage) {
+  const std::string html = RenderReportHtml(TwoOutcomes());
+  EXPECT_EQ(Count(html, "<table class=\"outcome-table\""), 2);
+  EXPECT_EQ(Count(html, "<table class=\"attrition-table\""), 1);
+  EXPECT_EQ(Count(html, "<table class=\"mdes-table\""), 1);
+  EXPECT_EQ(Count(html, "<svg class=\"figure figure-means\""), 2);     // one per outcome
+  EXPECT_EQ(Count(html, "<svg class=\"figure figure-response\""), 2);  // one per wave
+  EXPECT_EQ(Count(html, "<svg class=\"figure figure-progression\""), 0);  // no CV data
+  // One bar with an error bar per arm and outcome; one line per arm and wave.
+  EXPECT_EQ(Count(html, "<rect class=\"bar\""), 4);
+  EXPECT_EQ(Count(html, "<path class=\"error-bar\""), 4);
+  EXPECT_EQ(Count(html, "<path class=\"series\""), 3);
+  EXPECT_THAT(html, HasSubstr("Response rate by arm over time: endline"));
+  EXPECT_THAT(html, HasSubstr("locked sha256 abc123"));
+}
+
+TEST(ReportHtmlTest, NumbersInTheTablesAreFormattedAsGiven) {
+  const std::string html = RenderReportHtml(TwoOutcomes());
+  // n, M, SE, estimate, CI, p, adjusted p of the treated arm.
+  EXPECT_THAT(html, HasSubstr("<td>treatment</td><td class=\"num\">118</td><td class=\"num\">15.79</td>"
+                              "<td class=\"num\">0.50</td><td class=\"num\">-0.49</td>"
+                              "<td class=\"num\">[-1.88, 0.89]</td><td class=\"num\">0.210</td>"
+                              "<td class=\"num\">0.421</td>"));
+  EXPECT_THAT(html, HasSubstr("<td class=\"num\">&lt;0.001</td><td class=\"num\">&lt;0.001</td>"));
+  EXPECT_THAT(html, HasSubstr("<td>control</td><td class=\"num\">120</td><td class=\"num\">16.28</td>"
+                              "<td class=\"num\">0.50</td><td colspan=\"4\">reference</td>"));
+  EXPECT_THAT(html, HasSubstr("<td class=\"num\">78.7%</td>"));       // 118/150
+  EXPECT_THAT(html, HasSubstr("-1.3, p = 0.771"));                    // differential attrition
+  EXPECT_THAT(html, HasSubstr("<td class=\"num\">0.200</td><td class=\"num\">80.0%</td>"
+                              "<td class=\"num\">78.6%</td><td class=\"num\">0.262</td>"));
+  EXPECT_THAT(html, HasSubstr(">16.28</text>"));  // the bar's label
+  EXPECT_THAT(html, HasSubstr("95% CI"));
+}
+
+TEST(ReportHtmlTest, SelfContained) {
+  const std::string html = RenderReportHtml(TwoOutcomes());
+  EXPECT_THAT(html, Not(HasSubstr("<script")));
+  EXPECT_THAT(html, Not(HasSubstr("<link")));
+  EXPECT_THAT(html, Not(HasSubstr("src=")));
+  EXPECT_THAT(html, Not(HasSubstr("https://")));
+  EXPECT_THAT(html, Not(HasSubstr("@import")));
+  EXPECT_THAT(html, HasSubstr("<style>"));
+  EXPECT_TRUE(html.rfind("<!DOCTYPE html>", 0) == 0);
+}
+
+TEST(ReportHtmlTest, ProgressionFigureByConditionAndGroup) {
+  ReportData r;
+  r.trial_id = "diversity-online";
+  r.progression_title = "exp1_evaluation x candidate group";
+  r.progression = {{"joint", "minority_ethnic", 380, 0.8422, 0.0187},
+                   {"joint", "white_british", 380, 0.5253, 0.0256},
+                   {"separate", "minority_ethnic", 375, 0.6815, 0.024},
+                   {"separate", "white_british", 375, 0.6991, 0.0237}};
+  const std::string html = RenderReportHtml(r);
+  EXPECT_EQ(Count(html, "<svg class=\"figure figure-progression\""), 1);
+  EXPECT_EQ(Count(html, "<table class=\"progression-table\""), 1);
+  EXPECT_EQ(Count(html, "<g class=\"bar-group\""), 2 + 0);  // two conditions (no outcomes: no means bars)
+  EXPECT_THAT(html, HasSubstr(">84.2%</text>"));
+  EXPECT_THAT(html, HasSubstr("<td>separate</td><td>white_british</td><td class=\"num\">375</td>"
+                              "<td class=\"num\">69.9%</td>"));
+  EXPECT_THAT(html, HasSubstr("No outcomes analysed."));
+}
+
+TEST(AnalysisTablesTest, AnalyseResultBecomesTheReportAndTheText) {
+  fieldwork::v1::AnalyseResponse analysis;
+  analysis.mutable_plan()->mutable_plan()->set_trial_id("t");
+  analysis.mutable_plan()->mutable_plan()->set_alpha(0.1);
+  analysis.mutable_plan()->set_state(fieldwork::v1::PLAN_STATE_LOCKED);
+  analysis.mutable_plan()->set_locked_sha256("feed");
+  auto* outcome = analysis.add_outcomes();
+  outcome->set_outcome("wellbeing");
+  outcome->set_primary(true);
+  auto* control = outcome->add_arms();
+  control->set_arm("control");
+  control->set_n(50);
+  control->mutable_adjusted_mean()->set_estimate(1.234);
+  control->mutable_adjusted_mean()->set_std_error(0.111);
+  auto* treated = outcome->add_arms();
+  treated->set_arm("treatment");
+  treated->set_n(52);
+  treated->mutable_adjusted_mean()->set_estimate(1.6);
+  treated->mutable_adjusted_mean()->set_std_error(0.12);
+  auto* effect = outcome->add_effects();
+  effect->set_arm("treatment");
+  effect->set_versus("control");
+  effect->mutable_effect()->set_estimate(0.366);
+  effect->mutable_effect()->set_conf_low(0.1);
+  effect->mutable_effect()->set_conf_high(0.63);
+  effect->mutable_effect()->set_p_value(0.03);
+  effect->set_adjusted_p_value(0.03);
+  outcome->mutable_mdes()->set_planned(0.25);
+  outcome->mutable_mdes()->set_achieved(0.3);
+
+  ReportData report;
+  AddAnalysisToReport(analysis, report);
+  ASSERT_EQ(report.outcomes.size(), 1u);
+  EXPECT_EQ(report.outcomes[0].arms[0].arm, "control");
+  EXPECT_EQ(report.outcomes[0].arms[1].n, 52);
+  EXPECT_DOUBLE_EQ(report.outcomes[0].arms[0].mean, 1.234);
+  EXPECT_EQ(report.plan_sha256, "feed");
+  EXPECT_DOUBLE_EQ(report.confidence_percent, 90);
+  EXPECT_DOUBLE_EQ(report.mdes[0].achieved, 0.3);
+
+  std::ostringstream text;
+  PrintAnalysis(analysis, text);
+  EXPECT_THAT(text.str(), HasSubstr("locked, sha256 feed"));
+  EXPECT_THAT(text.str(), HasSubstr("90% CI"));
+  EXPECT_TRUE(std::regex_search(text.str(), std::regex(R"(control\s+50\s+1\.23\s+0\.11\s+\(ref\))")));
+  EXPECT_TRUE(std::regex_search(text.str(), std::regex(R"(treatment\s+52\s+1\.60\s+0\.12\s+0\.37\s+\[0\.10, 0\.63\]\s+0\.030\s+0\.030)")));
+}
+
+}  // namespace
+}  // namespace fieldwork::cli
