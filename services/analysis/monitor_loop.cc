@@ -87,6 +87,21 @@ void MonitorMetrics::ObserveRun(double seconds, int64_t trials) {
   trials_.Set(static_cast<double>(trials));
 }
 
+void MonitorMetrics::WatchTrials(const std::set<std::string>& trials) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = trial_errors_.begin(); it != trial_errors_.end();) {
+    if (trials.count(it->first) == 0) {
+      errors_.Remove(it->second);
+      it = trial_errors_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const std::string& trial : trials) {
+    if (trial_errors_.count(trial) == 0) trial_errors_[trial] = &errors_.Add({{"trial", trial}});
+  }
+}
+
 void MonitorMetrics::CountError(const std::string& trial) {
   errors_.Add({{"trial", trial}}).Increment();
 }
@@ -102,10 +117,12 @@ absl::Status MonitorLoop::RunOnce() {
   absl::Status first_error;
   std::vector<MonitorSample> samples;
   int64_t active = 0;
+  std::set<std::string> watched;
   for (const v1::Trial& trial : *trials) {
     if (trial.state() != v1::TRIAL_STATE_LOCKED) continue;  // closed trials drop their series
     ++active;
     const std::string& id = trial.design().trial_id();
+    watched.insert(id);
     absl::StatusOr<JoinedTrial> joined = LoadTrial(sources_, id);
     if (!joined.ok()) {
       metrics_.CountError(id);
@@ -120,6 +137,7 @@ absl::Status MonitorLoop::RunOnce() {
     samples.insert(samples.end(), std::make_move_iterator(trial_samples.begin()),
                    std::make_move_iterator(trial_samples.end()));
   }
+  metrics_.WatchTrials(watched);
   metrics_.Publish(samples);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

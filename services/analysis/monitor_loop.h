@@ -39,6 +39,9 @@ class MonitorMetrics {
   // trials, and label sets not in `samples`, are removed.
   void Publish(const std::vector<MonitorSample>& samples);
   void ObserveRun(double seconds, int64_t trials);
+  // Creates the error counters of the active trials at 0 (so that the alert's increase() sees
+  // a trial's first error as a rise from 0) and removes those of trials no longer active.
+  void WatchTrials(const std::set<std::string>& trials);
   void CountError(const std::string& trial);
 
  private:
@@ -48,6 +51,7 @@ class MonitorMetrics {
   std::set<std::pair<prometheus::Family<prometheus::Gauge>*, prometheus::Gauge*>> published_;
   prometheus::Histogram& run_seconds_;
   prometheus::Family<prometheus::Counter>& errors_;
+  std::map<std::string, prometheus::Counter*> trial_errors_;  // by active trial
   prometheus::Gauge& trials_;
 };
 

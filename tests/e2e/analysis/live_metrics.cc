@@ -122,6 +122,23 @@ absl::StatusOr<std::string> HttpGet(const std::string& url) {
   return body;
 }
 
+absl::StatusOr<int> HttpStatus(const std::string& url) {
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
+  if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
+  std::string body;
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &Append);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, 5000L);
+  const CURLcode rc = curl_easy_perform(curl.get());
+  long status = 0;  // NOLINT(runtime/int): curl's type
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+  if (rc != CURLE_OK)
+    return absl::UnavailableError(absl::StrCat(url, ": ", curl_easy_strerror(rc)));
+  return static_cast<int>(status);
+}
+
 namespace {
 
 absl::StatusOr<nlohmann::json> ApiGet(const std::string& url) {
@@ -129,8 +146,7 @@ absl::StatusOr<nlohmann::json> ApiGet(const std::string& url) {
   if (!body.ok()) return body.status();
   nlohmann::json answer = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
   if (answer.is_discarded() || !answer.is_object() || !answer.contains("status") ||
-      answer["status"] != "success" ||
-      !answer.contains("data")) {
+      answer["status"] != "success" || !answer.contains("data")) {
     return absl::InternalError(absl::StrCat(url, " answered: ", *body));
   }
   return answer["data"];

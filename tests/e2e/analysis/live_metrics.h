@@ -26,6 +26,9 @@ std::string FormatSeries(const SeriesKey& series);
 // GET `url` (loopback, 5 s timeout): the body of a 200 answer, else UNAVAILABLE.
 absl::StatusOr<std::string> HttpGet(const std::string& url);
 
+// GET `url` without following redirects: the HTTP status.
+absl::StatusOr<int> HttpStatus(const std::string& url);
+
 // The `result` array of an instant query (`/api/v1/query`) at Prometheus `base_url`.
 absl::StatusOr<nlohmann::json> PrometheusQuery(const std::string& base_url,
                                                const std::string& promql);

@@ -93,7 +93,8 @@ LiveStack::LiveStack(LiveStackOptions options) : options_(std::move(options)) {
 
   messaging_metrics_port_ = PickFreePort();
   const std::string messaging = Loopback(PickFreePort());
-  const int http_port = PickFreePort();
+  messaging_http_port_ = PickFreePort();
+  const int http_port = messaging_http_port_;
   messaging_ = std::make_unique<ServiceProcess>(
       "fieldwork-messaging",
       with(common(messaging_metrics_port_, messaging),
@@ -111,7 +112,7 @@ LiveStack::LiveStack(LiveStackOptions options) : options_(std::move(options)) {
       "fieldwork-analysis",
       with(common(analysis_metrics_port_, analysis),
            {"--randomisation_address=" + randomisation, "--survey_ingest_address=" + survey_ingest,
-            "--service_token_file=" + dir + "/service.token",
+            "--messaging_address=" + messaging, "--service_token_file=" + dir + "/service.token",
             "--monitor_interval=" + absl::FormatDuration(options_.monitor_interval)}),
       analysis, dir);
 

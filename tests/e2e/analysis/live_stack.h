@@ -45,6 +45,10 @@ class LiveStack {
   int survey_ingest_metrics_port() const { return survey_ingest_metrics_port_; }
   int messaging_metrics_port() const { return messaging_metrics_port_; }
   int analysis_metrics_port() const { return analysis_metrics_port_; }
+  // Messaging's HTTP endpoint (tracked links) and the file its e-mail channel writes, one
+  // delivered message a line.
+  int messaging_http_port() const { return messaging_http_port_; }
+  std::string delivered_messages_path() const { return options_.dir + "/messages.jsonl"; }
   const std::string& prometheus_url() const { return prometheus_url_; }
   const std::string& dir() const { return options_.dir; }
 
@@ -61,6 +65,7 @@ class LiveStack {
   int survey_ingest_metrics_port_ = 0;
   int messaging_metrics_port_ = 0;
   int analysis_metrics_port_ = 0;
+  int messaging_http_port_ = 0;
   std::unique_ptr<ServiceProcess> randomisation_;
   std::unique_ptr<ServiceProcess> survey_ingest_;
   std::unique_ptr<ServiceProcess> messaging_;

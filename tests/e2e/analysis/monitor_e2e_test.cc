@@ -1,6 +1,7 @@
 // Issue 7 end to end: the four services as processes on the simulated clock, and a real
 // Prometheus scraping them with the Fieldwork rules loaded (fast mode). A two-arm trial of 200
-// participants in two sites gets a good midline response in both arms, then an endline where
+// participants in two sites gets an e-mail nudge to the treated arm (a share of its tracked
+// links followed: take-up), a good midline response in both arms, then an endline where
 // response drops and differs between arms (treatment 45%, control 20%, against a planned 50%).
 // After each step every fieldwork_trial_* gauge on the analysis service's /metrics page is
 // checked against values this test computes by hand from what it submitted; Prometheus must
@@ -14,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
@@ -26,6 +28,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "fieldwork/v1/analysis.grpc.pb.h"
+#include "fieldwork/v1/messaging.grpc.pb.h"
 #include "fieldwork/v1/randomisation.grpc.pb.h"
 #include "fieldwork/v1/survey_ingest.grpc.pb.h"
 #include "services/analysis/stats/distributions.h"
@@ -44,6 +47,7 @@ using testing::LiveStack;
 using testing::SeriesKey;
 
 constexpr char kTrial[] = "monitor-e2e";
+constexpr char kCampaign[] = "nudge";
 constexpr int kParticipants = 200;
 constexpr double kPlannedResponseRate = 0.5;
 // PowerUp! mdes.ira with the plan's numbers (n = 200, P = 0.5, R2 = 0, g = 0, alpha = 0.05
@@ -92,6 +96,8 @@ struct Participant {
 struct Ledger {
   std::map<std::string, Participant> participants;  // by id
   absl::Time now = kStart;
+  // Participants who followed the nudge's tracked link, by arm (each got one message).
+  std::map<std::string, double> took_up;
 
   // Active (not withdrawn) participants of `arm`, in id order.
   std::vector<std::string> Active(const std::string& arm) const {
@@ -192,6 +198,13 @@ std::map<SeriesKey, double> ExpectedGauges(const Ledger& ledger) {
           IraMdes(active["treatment"] / all_active, all_responded);
     }
   }
+  // Take-up of the plan's campaign: active participants who clicked / active participants.
+  for (const std::string& arm : arms) {
+    auto clicked = ledger.took_up.find(arm);
+    expected[{"fieldwork_trial_takeup_rate",
+              {{"trial", trial}, {"campaign", kCampaign}, {"arm", arm}}}] =
+        (clicked == ledger.took_up.end() ? 0.0 : clicked->second) / active[arm];
+  }
   // Sample ratio mismatch at 1:1 over every allocated participant: chi-square = (a - b)^2 / N.
   const double a = allocated["treatment"], b = allocated["control"];
   expected[{"fieldwork_trial_srm_pvalue", {{"trial", trial}, {"factor", "arm"}}}] =
@@ -220,6 +233,8 @@ class MonitorEndToEndTest : public ::testing::Test {
         grpc::CreateChannel(stack_->survey_ingest_address(), grpc::InsecureChannelCredentials()));
     analysis_ = v1::AnalysisService::NewStub(
         grpc::CreateChannel(stack_->analysis_address(), grpc::InsecureChannelCredentials()));
+    messaging_ = v1::MessagingService::NewStub(
+        grpc::CreateChannel(stack_->messaging_address(), grpc::InsecureChannelCredentials()));
   }
 
   // The page of a service's /metrics, parsed.
@@ -380,6 +395,7 @@ class MonitorEndToEndTest : public ::testing::Test {
     power.set_alpha(0.05);
     power.set_power(0.8);
     power.set_response_rate(kPlannedResponseRate);
+    plan.set_takeup_campaign(kCampaign);
     v1::RegisterPlanResponse registered;
     status = analysis_->RegisterPlan(Researcher().get(), plan_request, &registered);
     ASSERT_TRUE(status.ok()) << status.error_message();
@@ -422,6 +438,87 @@ class MonitorEndToEndTest : public ::testing::Test {
       }
       ASSERT_TRUE(status.ok()) << id << ": " << status.error_message();
     }
+  }
+
+  // An e-mail with a tracked link to every active treated participant through the messaging
+  // service's own scheduler and worker (file channel); then the first `share` of the delivered
+  // messages have their link followed over HTTP, as a participant's click would.
+  void NudgeAndFollowLinks(double share) {
+    v1::UpsertContactsRequest contacts;
+    contacts.set_trial_id(kTrial);
+    for (const std::string& id : ledger_.Active("treatment")) {
+      v1::Contact& contact = *contacts.add_contacts();
+      contact.set_participant_id(id);
+      contact.set_email(absl::StrCat(id, "@example.org"));
+      contact.set_first_name("Sam");
+    }
+    v1::UpsertContactsResponse upserted;
+    grpc::Status status = messaging_->UpsertContacts(Researcher().get(), contacts, &upserted);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(upserted.upserted(), contacts.contacts_size()) << upserted.DebugString();
+
+    v1::UpdateTemplateRequest nudge;
+    nudge.set_trial_id(kTrial);
+    nudge.set_template_id("nudge");
+    nudge.mutable_content()->set_subject("Hello {{first_name}}");
+    nudge.mutable_content()->set_text_body(
+        "Watch {{tracked_link:https://video.example.org/wellbeing}} today");
+    v1::UpdateTemplateResponse saved;
+    status = messaging_->UpdateTemplate(Researcher().get(), nudge, &saved);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+
+    v1::CreateCampaignRequest create;
+    create.set_trial_id(kTrial);
+    v1::CampaignDefinition& campaign = *create.mutable_campaign();
+    campaign.set_campaign_id(kCampaign);
+    campaign.set_kind(v1::CAMPAIGN_KIND_INTERVENTION);
+    campaign.add_steps()->set_template_id("nudge");
+    campaign.mutable_audience()->set_factor("arm");
+    campaign.mutable_audience()->add_arms("treatment");
+    campaign.set_channel(v1::MESSAGE_CHANNEL_EMAIL);
+    for (int day = 1; day <= 7; ++day) campaign.mutable_window()->add_days(day);
+    campaign.mutable_window()->set_end_hour(24);
+    campaign.mutable_window()->set_zone(v1::ZONE_SOURCE_TRIAL);
+    campaign.set_trial_time_zone("UTC");
+    *campaign.mutable_start() = Ts(ledger_.now - absl::Minutes(1));
+    v1::CreateCampaignResponse created;
+    status = messaging_->CreateCampaign(Researcher().get(), create, &created);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    v1::StartCampaignRequest start;
+    start.set_trial_id(kTrial);
+    start.set_campaign_id(kCampaign);
+    v1::StartCampaignResponse started;
+    status = messaging_->StartCampaign(Researcher().get(), start, &started);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    // Every treated participant is planned; the withdrawn ones (no contact) are skipped.
+    const auto treated = std::count_if(ledger_.participants.begin(), ledger_.participants.end(),
+                                       [](const auto& p) { return p.second.arm == "treatment"; });
+    ASSERT_EQ(started.planned(), static_cast<int64_t>(treated));
+    const size_t expected = static_cast<size_t>(contacts.contacts_size());
+
+    auto delivered = [&] {
+      std::ifstream in(stack_->delivered_messages_path());
+      std::vector<std::string> lines;
+      for (std::string line; std::getline(in, line);) lines.push_back(line);
+      return lines;
+    };
+    ASSERT_TRUE(WaitUntil([&] { return delivered().size() >= expected; }))
+        << "the messaging worker delivered " << delivered().size() << " of " << expected;
+    const std::vector<std::string> messages = delivered();
+    ASSERT_EQ(messages.size(), expected);
+    const size_t clicks =
+        static_cast<size_t>(std::floor(share * static_cast<double>(messages.size())));
+    for (size_t i = 0; i < clicks; ++i) {
+      const size_t at = messages[i].find("/c/");
+      ASSERT_NE(at, std::string::npos) << "no tracked link in " << messages[i];
+      const size_t end = messages[i].find_first_of(" \\\"", at);
+      const std::string link = absl::StrCat("http://127.0.0.1:", stack_->messaging_http_port(),
+                                            messages[i].substr(at, end - at));
+      absl::StatusOr<int> followed = testing::HttpStatus(link);
+      ASSERT_TRUE(followed.ok()) << followed.status();
+      ASSERT_EQ(*followed, 302) << link;
+    }
+    ledger_.took_up["treatment"] = static_cast<double>(clicks);
   }
 
   // Responses to `wave` from the first share of each arm's active participants (leavers
@@ -533,6 +630,7 @@ class MonitorEndToEndTest : public ::testing::Test {
   std::unique_ptr<v1::RandomisationService::Stub> randomisation_;
   std::unique_ptr<v1::SurveyIngestService::Stub> survey_;
   std::unique_ptr<v1::AnalysisService::Stub> analysis_;
+  std::unique_ptr<v1::MessagingService::Stub> messaging_;
   Ledger ledger_;
 };
 
@@ -545,6 +643,10 @@ TEST_F(MonitorEndToEndTest, GaugesMatchHandComputedValuesAndAlertsFireOnceRespon
   ASSERT_NO_FATAL_FAILURE(WithdrawAndLeave("control", 1, 2));
   ASSERT_NO_FATAL_FAILURE(WaitForMonitorPass());
   ExpectGaugesMatchLedger("day 1: enrolled, randomised, withdrawals and leavers");
+  // The treated arm is nudged by e-mail; 30% of the messages' links are followed.
+  ASSERT_NO_FATAL_FAILURE(NudgeAndFollowLinks(0.3));
+  ASSERT_NO_FATAL_FAILURE(WaitForMonitorPass());
+  ExpectGaugesMatchLedger("day 1: nudge and take-up");
 
   // Day 5: a good midline, 60% in both arms; by day 15 the midline has been open long enough
   // for the response-rate alert to apply, and must not fire.
@@ -578,13 +680,41 @@ TEST_F(MonitorEndToEndTest, GaugesMatchHandComputedValuesAndAlertsFireOnceRespon
   // Treatment's 45% is within the 10-point margin of the planned 50%; the midline is fine.
   EXPECT_EQ(firing, wanted);
 
-  // Every family the services export is listed in known_metrics.txt with its type and labels;
-  // randomisation, survey-ingest and analysis export every metric listed for them.
+  // A response from someone not in the trial is rejected, naming the participant; an analysis
+  // of the locked plan runs. Both are counted in the services' metrics.
+  {
+    v1::SubmitResponseRequest request;
+    v1::Submission& submission = *request.mutable_submission();
+    submission.set_trial_id(kTrial);
+    submission.set_wave_id("endline");
+    submission.set_participant_id("P9999");
+    submission.set_finished(true);
+    (*submission.mutable_answers())["y"] = "7";
+    v1::SubmitResponseResponse response;
+    const grpc::Status rejected = survey_->SubmitResponse(Researcher().get(), request, &response);
+    EXPECT_FALSE(rejected.ok() && response.status() == v1::SUBMISSION_STATUS_ACCEPTED)
+        << response.DebugString();
+    EXPECT_THAT(rejected.error_message() + response.DebugString(), ::testing::HasSubstr("P9999"));
+    v1::AnalyseRequest analyse;
+    analyse.set_trial_id(kTrial);
+    v1::AnalyseResponse analysed;
+    const grpc::Status status = analysis_->Analyse(Researcher().get(), analyse, &analysed);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+
+  // Every family the four services export is listed in known_metrics.txt with its type and
+  // labels, and every metric listed for them is exported.
   CompareLive({{"randomisation", stack_->randomisation_metrics_port()},
                {"survey-ingest", stack_->survey_ingest_metrics_port()},
+               {"messaging", stack_->messaging_metrics_port()},
                {"analysis", stack_->analysis_metrics_port()}},
               /*require_all=*/true);
-  CompareLive({{"messaging", stack_->messaging_metrics_port()}}, /*require_all=*/false);
+
+  // The monitor read the trial on every pass without an error.
+  const SeriesKey errors = {"fieldwork_analysis_monitor_errors_total", {{"trial", kTrial}}};
+  std::map<SeriesKey, double> page = AnalysisPage();
+  ASSERT_TRUE(page.count(errors)) << "no " << FormatSeries(errors);
+  EXPECT_EQ(page[errors], 0);
 
   // A closed trial drops its series.
   v1::CloseTrialRequest close;
@@ -594,6 +724,7 @@ TEST_F(MonitorEndToEndTest, GaugesMatchHandComputedValuesAndAlertsFireOnceRespon
   ASSERT_TRUE(status.ok()) << status.error_message();
   ASSERT_NO_FATAL_FAILURE(WaitForMonitorPass());
   EXPECT_THAT(TrialGauges(), ::testing::IsEmpty());
+  EXPECT_EQ(AnalysisPage().count(errors), 0u) << FormatSeries(errors) << " outlived the trial";
 }
 
 }  // namespace

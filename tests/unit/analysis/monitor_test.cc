@@ -270,6 +270,7 @@ TEST(MonitorLoopTest, PublishesActiveTrialsAndDropsClosedOnes) {
           "fieldwork_trial_response_rate{arm=\"treatment\",trial=\"t1\",wave=\"endline\"} 0.75"));
   EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_run_seconds_count 1"));
   EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_trials 1"));
+  EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_errors_total{trial=\"t1\"} 0"));
   // The plan registry has no plan for t1: no expected rate; the waves have no opening time.
   EXPECT_THAT(text, Not(HasSubstr("fieldwork_trial_expected_response_rate{")));
 
