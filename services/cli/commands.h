@@ -38,6 +38,10 @@ int CampaignResume(CliContext& cli, const Args& args, const CommandOptions& opti
 int CampaignStatus(CliContext& cli, const Args& args, const CommandOptions& options);
 int Analyse(CliContext& cli, const Args& args, const CommandOptions& options);
 int Report(CliContext& cli, const Args& args, const CommandOptions& options);
+// simulate roster|responses|outcomes|clicks (services/cli/simulate_commands.cc)
+int Simulate(CliContext& cli, const Args& args, const CommandOptions& options);
+// leavers import TRIAL LEAVERS.csv
+int Leavers(CliContext& cli, const Args& args, const CommandOptions& options);
 
 }  // namespace fieldwork::cli
 

@@ -11,6 +11,12 @@
 //   status TRIAL
 //   contacts TRIAL CONTACTS.csv
 //   campaign start|pause|resume|status TRIAL CAMPAIGN
+//   leavers import TRIAL LEAVERS.csv   participant_id,left_on[,withdraw_reason]
+//   simulate roster PROTOCOL.yaml --n=N --seed=S --out=DIR
+//   simulate responses PROTOCOL.yaml ALLOCATIONS.csv --wave=W --seed=S --effect=D --response_rate=R
+//            --differential_attrition=PP --out=FILE.csv
+//   simulate outcomes PROTOCOL.yaml ALLOCATIONS.csv --seed=S --leaver_rate=R --out=DIR
+//   simulate clicks MAIL_DIR --rate=R --seed=S
 //   analyse TRIAL [--plan=P] [--allow_unlocked]   the report's tables, attrition, MDES ledger
 //   report TRIAL --html OUT.html [--plan=P] [--candidate_groups=NAME=GROUP,...]
 // Flags (or FIELDWORK_<FLAG> environment variables): --randomisation_address,
@@ -63,6 +69,8 @@ const std::map<std::string, Command>& Commands() {
       {"campaign status", &fieldwork::cli::CampaignStatus},
       {"analyse", &fieldwork::cli::Analyse},
       {"report", &fieldwork::cli::Report},
+      {"simulate", &fieldwork::cli::Simulate},  // roster|responses|outcomes|clicks as its first argument
+      {"leavers", &fieldwork::cli::Leavers},    // leavers import TRIAL LEAVERS.csv
   };
   return *commands;
 }
@@ -76,6 +84,7 @@ int main(int argc, char** argv) {
       "          export TRIAL | responses import TRIAL WAVE FILE.csv | outcomes import TRIAL FILE.csv |\n"
       "          status TRIAL | analyse TRIAL [--plan=P] | report TRIAL --html OUT.html\n"
       "          contacts TRIAL CONTACTS.csv | campaign start|pause|resume|status TRIAL CAMPAIGN\n"
+      "          leavers import TRIAL LEAVERS.csv | simulate roster|responses|outcomes|clicks ...\n"
       "exit codes: 0 done, 1 rows rejected or change refused, 2 usage or bad file, 3 unavailable, 4 refused");
   std::vector<char*> positional = fieldwork::ParseFlagsWithEnvironment(argc, argv);
   std::vector<std::string> words(positional.begin() + 1, positional.end());
