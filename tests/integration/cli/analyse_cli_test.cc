@@ -1,0 +1,173 @@
+// fieldwork analyse, status and report against the real services: redis-server, the
+// randomisation, survey-ingest and analysis binaries as processes, and the fieldwork binary. A
+// small two-arm trial is applied, enrolled, randomised and given endline responses through the
+// CLI; the analysis plan is registered and locked over gRPC. Messaging is deliberately not
+// started, so status must name it unavailable, print the rest and exit 3.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <regex>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "services/cli/report_format.h"
+#include "tests/integration/cli/cli_services.h"
+
+namespace fieldwork {
+namespace {
+
+namespace v1 = ::fieldwork::v1;
+using ::fieldwork::testing::CliRun;
+using ::testing::HasSubstr;
+
+constexpr char kInstrument[] = R"(id: wb
+version: 1
+title: Well-being
+items:
+  - {id: y, label: Well-being, type: numeric, min: -20, max: 20, required: true}
+scales:
+  - {id: wellbeing, label: Well-being, items: [y], method: mean, min_answered: 1}
+)";
+
+constexpr char kProtocol[] = R"(trial:
+  id: small
+  title: A small simulated trial
+  sites: [north, south]
+  factors:
+    - {name: arm, method: complete_within_strata, strata: [site], arms: [control, treatment]}
+instruments:
+  - wb.yaml
+waves:
+  - {id: endline, instrument: wb, opens: 2021-03-01T00:00:00Z, closes: 2021-04-01T00:00:00Z}
+lock_design: true
+)";
+
+class AnalyseCliTest : public ::testing::Test {
+ protected:
+  CliRun Fieldwork(const std::vector<std::string>& args) { return services_.Fieldwork(args); }
+
+  // Applies, enrols 80, randomises, imports endline responses (30 of 40 in control, 24 of 40 in
+  // treatment, over ten days) and locks the plan.
+  void RunTrial() {
+    const std::string dir = services_.dir();
+    fieldwork::testing::WriteText(dir + "/wb.yaml", kInstrument);
+    fieldwork::testing::WriteText(dir + "/small.yaml", kProtocol);
+    CliRun applied = Fieldwork({"apply", dir + "/small.yaml"});
+    ASSERT_EQ(applied.exit_code, 0) << applied.output;
+    std::string roster = "participant_id,site\n";
+    for (int i = 0; i < 80; ++i) absl::StrAppend(&roster, "p", i, ",", i % 2 ? "north" : "south", "\n");
+    fieldwork::testing::WriteText(dir + "/roster.csv", roster);
+    ASSERT_EQ(Fieldwork({"enrol", "small", dir + "/roster.csv"}).exit_code, 0);
+    ASSERT_EQ(Fieldwork({"randomise", "small"}).exit_code, 0);
+    CliRun exported = Fieldwork({"export", "small"});
+    ASSERT_EQ(exported.exit_code, 0) << exported.output;
+    std::map<std::string, std::string> arm_of;
+    for (absl::string_view line : absl::StrSplit(exported.output, absl::ByAnyChar("\r\n"), absl::SkipEmpty())) {
+      std::vector<std::string> cells = absl::StrSplit(line, ',');
+      if (cells.size() >= 5 && cells[0] != "participant_id") arm_of[cells[0]] = cells[4];
+    }
+    ASSERT_EQ(arm_of.size(), 80u) << exported.output;
+    std::string csv = "ResponseId,ExternalReference,EndDate,Finished,y\n";
+    int control = 0, treatment = 0;
+    for (const auto& [id, arm] : arm_of) {
+      const bool treated = arm == "treatment";
+      int& seen = treated ? treatment : control;
+      if (seen++ >= (treated ? 24 : 30)) continue;
+      absl::StrAppend(&csv, "R_", id, ",", id, ",", absl::StrFormat("2021-03-%02dT10:00:00Z", 2 + seen % 10), ",1,",
+                      (seen % 7) - 3 + (treated ? 2 : 0), "\n");
+      ++responded_[arm];
+    }
+    fieldwork::testing::WriteText(dir + "/endline.csv", csv);
+    CliRun imported = Fieldwork({"responses", "import", "small", "endline", dir + "/endline.csv"});
+    ASSERT_EQ(imported.exit_code, 0) << imported.output;
+
+    v1::AnalysisPlan plan;
+    plan.set_trial_id("small");
+    plan.set_factor("arm");
+    plan.set_control_arm("control");
+    v1::PlannedOutcome& outcome = *plan.add_outcomes();
+    outcome.set_name("wellbeing_endline");
+    outcome.set_primary(true);
+    outcome.mutable_source()->mutable_survey()->set_wave_id("endline");
+    outcome.mutable_source()->mutable_survey()->set_score_id("wellbeing");
+    plan.mutable_power()->set_n(80);
+    plan.mutable_power()->set_treated_share(0.5);
+    plan.mutable_power()->set_response_rate(0.95);
+    ASSERT_EQ(services_.RegisterAndLock(plan), "");
+    v1::AnalyseRequest analyse;
+    analyse.set_trial_id("small");
+    const grpc::Status s = services_.Analysis()->Analyse(services_.Researcher().get(), analyse, &analysis_);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  fieldwork::testing::CliServices services_;
+  std::map<std::string, int> responded_;
+  v1::AnalyseResponse analysis_;
+};
+
+TEST_F(AnalyseCliTest, AnalyseStatusAndReportAgreeWithTheServices) {
+  ASSERT_NO_FATAL_FAILURE(RunTrial());
+  ASSERT_EQ(responded_["control"], 30);
+  ASSERT_EQ(responded_["treatment"], 24);
+  ASSERT_EQ(analysis_.outcomes_size(), 1);
+  const v1::OutcomeResult& outcome = analysis_.outcomes(0);
+
+  // analyse: n, M and SE of every arm as the Analyse response has them.
+  CliRun analysed = Fieldwork({"analyse", "small"});
+  ASSERT_EQ(analysed.exit_code, 0) << analysed.output;
+  ASSERT_EQ(outcome.arms_size(), 2);
+  for (const v1::ArmFigures& arm : outcome.arms()) {
+    const std::string row = absl::StrCat(arm.arm(), R"(\s+)", arm.n(), R"(\s+)",
+                                         std::regex_replace(cli::FormatFixed(arm.adjusted_mean().estimate(), 2), std::regex("\\."), "\\."),
+                                         R"(\s+)",
+                                         std::regex_replace(cli::FormatFixed(arm.adjusted_mean().std_error(), 2), std::regex("\\."), "\\."));
+    EXPECT_TRUE(std::regex_search(analysed.output, std::regex(row))) << row << "\n" << analysed.output;
+    EXPECT_EQ(arm.n(), responded_[arm.arm()]);
+  }
+  const v1::Effect& effect = outcome.effects(0);
+  EXPECT_THAT(analysed.output, HasSubstr(absl::StrCat("[", cli::FormatFixed(effect.effect().conf_low(), 2), ", ",
+                                                      cli::FormatFixed(effect.effect().conf_high(), 2), "]")));
+  EXPECT_THAT(analysed.output, HasSubstr("locked, sha256 " + analysis_.plan().locked_sha256()));
+  // The attrition table and the ledger.
+  EXPECT_TRUE(std::regex_search(analysed.output, std::regex(R"(control\s+40\s+30\s+75\.0%)"))) << analysed.output;
+  EXPECT_TRUE(std::regex_search(analysed.output, std::regex(R"(treatment\s+40\s+24\s+60\.0%)"))) << analysed.output;
+  EXPECT_THAT(analysed.output, HasSubstr("differential attrition -15.0 points"));
+  EXPECT_THAT(analysed.output, HasSubstr("MDES ledger"));
+  EXPECT_THAT(analysed.output, HasSubstr(cli::FormatFixed(outcome.mdes().planned(), 3)));
+  EXPECT_THAT(analysed.output, HasSubstr(cli::FormatFixed(outcome.mdes().achieved(), 3)));
+
+  // status: allocation and response rates; messaging named unavailable, exit 3.
+  CliRun status = Fieldwork({"status", "small"});
+  EXPECT_EQ(status.exit_code, 3) << status.output;
+  EXPECT_THAT(status.output, HasSubstr("enrolled 80, allocated 80"));
+  EXPECT_THAT(status.output, HasSubstr("allocation by arm (arm): control=40 treatment=40"));
+  EXPECT_THAT(status.output, HasSubstr("north: control=20 treatment=20"));
+  EXPECT_THAT(status.output, HasSubstr("endline        control 30/40 (75.0%) treatment 24/40 (60.0%); overall 67.5%"));
+  EXPECT_THAT(status.output, HasSubstr("messaging: unavailable"));
+  EXPECT_THAT(status.output, HasSubstr("withdrawn 0 (0 with their site), leavers 0"));
+  EXPECT_THAT(status.output, HasSubstr("WARNING: wellbeing_endline: response rate 67.5% is below the planned 95.0%"));
+  // 15 points, but chi-square p = 0.15 with 80 participants: no attrition warning.
+  EXPECT_GT(outcome.attrition().p_value(), 0.05);
+  EXPECT_THAT(status.output, ::testing::Not(HasSubstr("WARNING: wellbeing_endline: differential attrition")));
+
+  // report: a page with the tables and figures.
+  const std::string html = services_.dir() + "/report.html";
+  CliRun reported = Fieldwork({"report", "small", "--html", html});
+  ASSERT_EQ(reported.exit_code, 0) << reported.output;
+  const std::string page = fieldwork::testing::ReadText(html);
+  EXPECT_THAT(page, HasSubstr("<table class=\"outcome-table\""));
+  EXPECT_THAT(page, HasSubstr("<table class=\"attrition-table\""));
+  EXPECT_THAT(page, HasSubstr("<table class=\"mdes-table\""));
+  EXPECT_THAT(page, HasSubstr("<svg class=\"figure figure-means\""));
+  EXPECT_THAT(page, HasSubstr("<svg class=\"figure figure-response\""));
+  EXPECT_THAT(page, HasSubstr(absl::StrCat("<td>treatment</td><td class=\"num\">", responded_["treatment"], "</td>")));
+  EXPECT_THAT(page, HasSubstr("A small simulated trial"));
+
+  EXPECT_EQ(Fieldwork({"report", "small"}).exit_code, 2);  // no --html
+  EXPECT_EQ(Fieldwork({"analyse", "no-such-trial"}).exit_code, 4);
+}
+
+}  // namespace
+}  // namespace fieldwork
