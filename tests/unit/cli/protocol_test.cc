@@ -1,10 +1,18 @@
 #include "services/cli/protocol.h"
 
 #include <filesystem>
+#include <map>
+
+#include <google/protobuf/util/message_differencer.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "services/analysis/plan_validation.h"
+#include "services/cli/contacts.h"
+#include "services/messaging/convert.h"
+#include "services/messaging/domain/campaign.h"
+#include "services/messaging/domain/template.h"
 #include "services/randomisation/design_validation.h"
 
 namespace fieldwork::cli {
@@ -15,6 +23,7 @@ using ::testing::HasSubstr;
 
 absl::StatusOr<std::string> NoFiles(const std::string& path) {
   if (path == "dir/instruments/ons4.yaml") return std::string("id: ons4\n");
+  if (path == "dir/templates/week.txt") return std::string("Hi {{first_name}}: {{tracked_link:https://e.org/w}}");
   return absl::InvalidArgumentError(path + ": cannot be read");
 }
 
@@ -82,6 +91,221 @@ TEST(ProtocolTest, ErrorsNameTheFileTheFieldAndTheReason) {
   EXPECT_THAT(error("trial: [unclosed"), HasSubstr("trial.yaml: not valid YAML"));
 }
 
+constexpr char kMessagingAndPlan[] = R"(
+templates:
+  - {id: weekly-text, channel: sms, body_file: templates/week.txt}
+  - {id: invite, channel: both, subject: "Survey", body: "Take it: {{survey_link}}", sms_body: "Survey: {{survey_link}}"}
+  - {id: remind, channel: email, subject: "Reminder", body: "Still time: {{survey_link}}"}
+campaigns:
+  - id: texts-2020
+    kind: intervention
+    audience: {factor: messages, arms: [treatment], cohorts: ["2020"]}
+    channel: sms
+    start: 2020-10-05T09:00:00+01:00
+    time_zone: Europe/London
+    window: {days: [mon, wed, 5], start_hour: 10, end_hour: 16, zone: trial}
+    weekly: {count: 8, template: weekly-text}
+  - id: endline-invitation
+    kind: survey_invitation
+    audience: all_enrolled
+    channel: participant_preference
+    wave: endline
+    survey_url: "https://s.example.org/e?p={participant_id}"
+    start: 2021-01-04T09:00:00Z
+    time_zone: Europe/London
+    steps:
+      - {template: invite, offset: 0}
+      - {template: invite, offset: 3d12h, reminder: true}
+  - id: waitlist
+    kind: waitlist
+    audience: {factor: messages, arms: [control]}
+    channel: email
+    wave: endline
+    waitlist_delay: 1w
+    time_zone: Europe/London
+    steps: [{template: remind}]
+analysis:
+  factor: messages
+  control_arm: control
+  outcomes:
+    - {name: wellbeing, primary: true, wave: endline, composite: subjective_wellbeing,
+       baseline: {wave: baseline, composite: subjective_wellbeing}}
+    - {name: absence, administrative: sickness_absence_days}
+  covariates: [age, gender]
+  estimator: lin
+  se_type: HC3
+  alpha: 0.1
+  correction: benjamini_hochberg
+  subgroups: [{variable: gender, confirmatory: true}]
+  power: {n: 1148, response_rate: 0.3, r_squared: 0.2}
+  takeup_campaign: texts-2020
+  intervention_at: 2020-10-05T09:00:00Z
+  time_bin_edges_days: [0, 28, 56]
+  randomisation_inference_draws: 1000
+lock_plan: true
+)";
+
+std::string WithMessaging(const std::string& extra) {
+  std::string yaml = kSwing;
+  return yaml + extra;
+}
+
+TEST(ProtocolTest, ParsesTemplatesCampaignsAndThePlan) {
+  absl::StatusOr<Protocol> protocol = ParseProtocol(WithMessaging(kMessagingAndPlan), "dir/swing.yaml", NoFiles);
+  ASSERT_TRUE(protocol.ok()) << protocol.status();
+  ASSERT_EQ(protocol->templates.size(), 3u);
+  EXPECT_EQ(protocol->templates[0].content.sms_body(), "Hi {{first_name}}: {{tracked_link:https://e.org/w}}");
+  EXPECT_TRUE(protocol->templates[0].content.subject().empty());
+  EXPECT_EQ(protocol->templates[1].content.text_body(), "Take it: {{survey_link}}");
+  EXPECT_EQ(protocol->templates[1].content.sms_body(), "Survey: {{survey_link}}");
+
+  ASSERT_EQ(protocol->campaigns.size(), 3u);
+  const v1::CampaignDefinition& texts = protocol->campaigns[0];
+  EXPECT_EQ(texts.kind(), v1::CAMPAIGN_KIND_INTERVENTION);
+  EXPECT_EQ(texts.channel(), v1::MESSAGE_CHANNEL_SMS);
+  EXPECT_EQ(texts.audience().factor(), "messages");
+  EXPECT_EQ(texts.audience().cohorts(0), "2020");
+  ASSERT_EQ(texts.steps_size(), 8);
+  EXPECT_EQ(texts.steps(7).offset().seconds(), 7 * 7 * 86400);
+  EXPECT_EQ(texts.steps(7).template_id(), "weekly-text");
+  EXPECT_EQ(texts.start().seconds(), 1601884800);  // 08:00 UTC
+  EXPECT_THAT(texts.window().days(), ::testing::ElementsAre(1, 3, 5));
+  EXPECT_EQ(texts.window().zone(), v1::ZONE_SOURCE_TRIAL);
+  EXPECT_EQ(texts.window().start_hour(), 10);
+  const v1::CampaignDefinition& invitation = protocol->campaigns[1];
+  EXPECT_TRUE(invitation.audience().all_enrolled());
+  EXPECT_EQ(invitation.wave_id(), "endline");
+  EXPECT_EQ(invitation.channel(), v1::MESSAGE_CHANNEL_PARTICIPANT_PREFERENCE);
+  ASSERT_EQ(invitation.steps_size(), 2);
+  EXPECT_TRUE(invitation.steps(1).reminder());
+  EXPECT_EQ(invitation.steps(1).offset().seconds(), 3 * 86400 + 12 * 3600);
+  // The default window: weekdays 9-17 in each participant's zone.
+  EXPECT_EQ(invitation.window().days_size(), 5);
+  EXPECT_EQ(invitation.window().zone(), v1::ZONE_SOURCE_PARTICIPANT);
+  const v1::CampaignDefinition& waitlist = protocol->campaigns[2];
+  EXPECT_EQ(waitlist.kind(), v1::CAMPAIGN_KIND_WAITLIST);
+  EXPECT_FALSE(waitlist.has_start());
+  EXPECT_EQ(waitlist.waitlist_delay().seconds(), 7 * 86400);
+
+  ASSERT_TRUE(protocol->plan.has_value());
+  const v1::AnalysisPlan& plan = *protocol->plan;
+  EXPECT_EQ(plan.trial_id(), "swing");
+  EXPECT_EQ(plan.plan_id(), "main");
+  EXPECT_EQ(plan.control_arm(), "control");
+  ASSERT_EQ(plan.outcomes_size(), 2);
+  EXPECT_TRUE(plan.outcomes(0).primary());
+  EXPECT_EQ(plan.outcomes(0).source().survey().kind(), v1::OutcomeSource::SurveyScore::KIND_COMPOSITE);
+  EXPECT_EQ(plan.outcomes(0).baseline().survey().wave_id(), "baseline");
+  EXPECT_EQ(plan.outcomes(1).source().administrative().outcome(), "sickness_absence_days");
+  EXPECT_EQ(plan.estimator(), v1::ESTIMATOR_LIN);
+  EXPECT_EQ(plan.se_type(), v1::SE_TYPE_HC3);
+  EXPECT_EQ(plan.correction(), v1::CORRECTION_BENJAMINI_HOCHBERG);
+  EXPECT_DOUBLE_EQ(plan.alpha(), 0.1);
+  EXPECT_EQ(plan.subgroups(0).name(), "gender");
+  EXPECT_TRUE(plan.subgroups(0).confirmatory());
+  EXPECT_EQ(plan.power().n(), 1148);
+  EXPECT_DOUBLE_EQ(plan.power().alpha(), 0.1);  // the plan's alpha, as the service defaults it
+  EXPECT_DOUBLE_EQ(plan.power().power(), 0.8);
+  EXPECT_EQ(plan.takeup_campaign(), "texts-2020");
+  EXPECT_EQ(plan.time_bin_edges_days_size(), 3);
+  EXPECT_EQ(plan.randomisation_inference_draws(), 1000);
+  EXPECT_TRUE(protocol->lock_plan);
+
+  // The plan passes AnalysisService's own checks against the design.
+  v1::Trial trial;
+  *trial.mutable_design() = protocol->design;
+  v1::AnalysisPlan normalised = plan;
+  analysis::NormalisePlan(trial, normalised);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(normalised, plan))
+      << "the parser writes the service's defaults, so apply compares like with like";
+  EXPECT_TRUE(analysis::ValidatePlan(trial, plan).ok()) << analysis::ValidatePlan(trial, plan);
+}
+
+TEST(ProtocolTest, MessagingAndPlanErrorsNameTheFieldPath) {
+  auto error = [](const std::string& extra) {
+    return std::string(ParseProtocol(WithMessaging(extra), "dir/swing.yaml", NoFiles).status().message());
+  };
+  const std::string templates = "templates:\n  - {id: t, channel: email, subject: S, body: B}\n";
+  const std::string campaign_head =
+      "campaigns:\n  - {id: c, kind: intervention, channel: email, start: 2021-01-04T09:00:00Z, time_zone: Europe/London,\n"
+      "     audience: {factor: messages, arms: [treatment]}, ";
+  EXPECT_THAT(error(templates + campaign_head + "steps: [{template: t}, {template: t, offset: 7d}, {template: t, offset: 14d}, {template: nope, offset: 21d}]}\n"),
+              HasSubstr("swing.yaml: campaigns[0].steps[3].template \"nope\" is not a template of this protocol"));
+  EXPECT_THAT(error(templates + campaign_head + "steps: [{template: t, offset: 7d}, {template: t, offset: 7d}]}\n"),
+              HasSubstr("campaigns[0].steps[1].offset must be later than steps[0].offset"));
+  EXPECT_THAT(error(templates + campaign_head + "steps: [{template: t, offset: a week}]}\n"),
+              HasSubstr("campaigns[0].steps[0].offset \"a week\" is not a duration"));
+  EXPECT_THAT(error(templates + campaign_head + "steps: [{template: t, reminders: true}]}\n"),
+              HasSubstr("campaigns[0].steps[0].reminders is not a known key"));
+  EXPECT_THAT(error(templates + campaign_head + "weekly: {count: 8, template: t}, steps: [{template: t}]}\n"),
+              HasSubstr("campaigns[0].weekly give either steps or weekly"));
+  EXPECT_THAT(error(templates + "campaigns:\n  - {id: c, kind: intervention, channel: sms, start: 2021-01-04T09:00:00Z, time_zone: Europe/London,\n"
+                                "     audience: {factor: messages, arms: [treatment]}, weekly: {count: 2, template: t}}\n"),
+              HasSubstr("campaigns[0].weekly.template template \"t\" has no SMS part"));
+  EXPECT_THAT(error(templates + "campaigns:\n  - {id: c, kind: intervention, channel: email, start: 2021-01-04T09:00:00Z, time_zone: Europe/London,\n"
+                                "     audience: {factor: messages, arms: [treated]}, steps: [{template: t}]}\n"),
+              HasSubstr("campaigns[0].audience.arms[0] \"treated\" is not an arm of factor messages"));
+  EXPECT_THAT(error(templates + "campaigns:\n  - {id: c, kind: survey_invitation, channel: email, start: 2021-01-04T09:00:00Z, time_zone: Mars/Olympus,\n"
+                                "     audience: all_enrolled, wave: endline, survey_url: \"https://x/{participant_id}\", steps: [{template: t}]}\n"),
+              HasSubstr("campaigns[0].time_zone \"Mars/Olympus\" is not an IANA time zone"));
+  EXPECT_THAT(error(templates + "campaigns:\n  - {id: c, kind: survey_invitation, channel: email, start: 2021-01-04T09:00:00Z, time_zone: Europe/London,\n"
+                                "     audience: all_enrolled, wave: midline, survey_url: \"https://x/{participant_id}\", steps: [{template: t}]}\n"),
+              HasSubstr("campaigns[0].wave \"midline\" is not a wave of this protocol"));
+  EXPECT_THAT(error(templates + "campaigns:\n  - {id: c, kind: waitlist, channel: email, start: 2021-01-04T09:00:00Z, time_zone: Europe/London,\n"
+                                "     audience: {factor: messages, arms: [control]}, wave: endline, steps: [{template: t}]}\n"),
+              HasSubstr("campaigns[0].start a waitlist campaign starts when its wave closes"));
+  EXPECT_THAT(error("templates:\n  - {id: t, channel: sms, subject: S, body: B}\n"),
+              HasSubstr("templates[0].subject an SMS has no subject"));
+  EXPECT_THAT(error("templates:\n  - {id: t, channel: email, subject: S, body_file: templates/missing.txt}\n"),
+              HasSubstr("templates[0].body_file dir/templates/missing.txt: cannot be read"));
+  EXPECT_THAT(error("analysis: {control_arm: control, outcomes: [{name: w, wave: endline, scale: s}], se_type: HC9}\n"),
+              HasSubstr("analysis.se_type \"HC9\" must be one of classical, HC0"));
+  EXPECT_THAT(error("analysis: {control_arm: placebo, outcomes: [{name: w, wave: endline, scale: s}]}\n"),
+              HasSubstr("analysis.control_arm \"placebo\" is not an arm of factor messages"));
+  EXPECT_THAT(error("analysis: {control_arm: control, outcomes: [{name: w, wave: endline, scale: s}, {name: x, wave: midline, scale: s}]}\n"),
+              HasSubstr("analysis.outcomes[1].wave \"midline\" is not a wave of this protocol"));
+  EXPECT_THAT(error("analysis: {control_arm: control, outcomes: [{name: w, wave: endline, scale: s, administrative: a}]}\n"),
+              HasSubstr("analysis.outcomes[0].administrative an outcome is a survey score"));
+  EXPECT_THAT(error("analysis: {control_arm: control, outcomes: [{name: w, wave: endline, scale: s}], power: {n: 100, response_rate: 1.5}}\n"),
+              HasSubstr("analysis.power.response_rate must be between 0 and 1"));
+  EXPECT_THAT(error("analysis: {control_arm: control, outcomes: [{name: w, wave: endline, scale: s}], covariates: [height]}\n"),
+              HasSubstr("analysis.covariates[0] \"height\" is not a covariate of the design"));
+  EXPECT_THAT(error("analysis: {control_arm: control, outcome: []}\n"), HasSubstr("analysis.outcome is not a known key"));
+  EXPECT_THAT(error("lock_plan: true\n"), HasSubstr("lock_plan there is no analysis: section to lock"));
+  EXPECT_THAT(error("campaign: []\n"), HasSubstr("swing.yaml: campaign is not a known key"));
+}
+
+TEST(ContactsTest, ReadsRowsAndReportsBadOnesWithoutEchoingAddresses) {
+  const std::string csv =
+      "participant_id,first_name,email,phone,preferred_channel,time_zone\n"
+      "p1,Ada,ada@example.org,+447700900123,sms,Europe/London\n"
+      "p2,Bo,bo@example.org,,email,\n"
+      "p3,Cy,cy@example.org,,pigeon,\n"
+      ",Di,di@example.org,,,\n"
+      "p5,Ed,ed@example.org,,,Atlantis/Lost\n"
+      "p6,Fay\n";
+  absl::StatusOr<ContactFile> file = ReadContacts(csv, "contacts.csv");
+  ASSERT_TRUE(file.ok()) << file.status();
+  ASSERT_EQ(file->rows.size(), 2u);
+  EXPECT_EQ(file->rows[0].line, 2);
+  EXPECT_EQ(file->rows[0].contact.phone(), "+447700900123");
+  EXPECT_EQ(file->rows[0].contact.preference(), v1::MESSAGE_CHANNEL_SMS);
+  EXPECT_EQ(file->rows[0].contact.time_zone(), "Europe/London");
+  EXPECT_EQ(file->rows[1].contact.preference(), v1::MESSAGE_CHANNEL_EMAIL);
+  ASSERT_EQ(file->errors.size(), 4u);
+  EXPECT_EQ(file->errors[0].line, 4);
+  EXPECT_EQ(file->errors[0].column, "preferred_channel");
+  EXPECT_EQ(file->errors[1].line, 5);
+  EXPECT_EQ(file->errors[1].column, "participant_id");
+  EXPECT_EQ(file->errors[2].column, "time_zone");
+  EXPECT_EQ(file->errors[3].line, 7);
+  EXPECT_THAT(file->errors[3].reason, HasSubstr("has 2 fields, the header has 6"));
+  EXPECT_TRUE(file->errors[3].value.empty()) << "a raw row may hold an address";
+  EXPECT_THAT(std::string(ReadContacts("participant_id,mobile\n", "c.csv").status().message()),
+              HasSubstr("c.csv: line 1, column \"mobile\" is not participant_id"));
+  EXPECT_THAT(std::string(ReadContacts("email\n", "c.csv").status().message()), HasSubstr("no participant_id column"));
+}
+
 // Every protocol shipped in examples/ parses and passes the randomisation service's design
 // validation.
 TEST(ProtocolTest, ShippedExamplesAreValid) {
@@ -96,6 +320,32 @@ TEST(ProtocolTest, ShippedExamplesAreValid) {
     EXPECT_TRUE(randomisation::ValidateDesign(protocol->design).ok())
         << entry.path() << ": " << randomisation::ValidateDesign(protocol->design);
     EXPECT_FALSE(protocol->waves.empty()) << entry.path();
+    // Templates, campaigns and the plan pass the messaging and analysis services' own checks.
+    EXPECT_FALSE(protocol->campaigns.empty()) << entry.path();
+    std::map<std::string, messaging::TemplateVersion> templates;
+    for (const auto& t : protocol->templates) {
+      absl::StatusOr<messaging::TemplateVersion> compiled =
+          messaging::CompileTemplate(t.id, 1, messaging::TemplateFromProto(t.content), absl::Now());
+      ASSERT_TRUE(compiled.ok()) << entry.path() << ": template " << t.id << ": " << compiled.status();
+      templates.emplace(t.id, *compiled);
+    }
+    for (const auto& definition : protocol->campaigns) {
+      absl::StatusOr<messaging::Campaign> campaign =
+          messaging::CampaignFromProto(protocol->design.trial_id(), definition);
+      ASSERT_TRUE(campaign.ok()) << entry.path() << ": " << campaign.status();
+      EXPECT_TRUE(messaging::ValidateCampaign(*campaign).ok()) << entry.path() << ": " << messaging::ValidateCampaign(*campaign);
+      const absl::Status uses = messaging::ValidateCampaignTemplates(*campaign, [&](absl::string_view id) {
+        auto it = templates.find(std::string(id));
+        return it == templates.end() ? nullptr : &it->second;
+      });
+      EXPECT_TRUE(uses.ok()) << entry.path() << ": " << uses;
+    }
+    ASSERT_TRUE(protocol->plan.has_value()) << entry.path();
+    EXPECT_TRUE(protocol->lock_plan) << entry.path();
+    v1::Trial trial;
+    *trial.mutable_design() = protocol->design;
+    EXPECT_TRUE(analysis::ValidatePlan(trial, *protocol->plan).ok())
+        << entry.path() << ": " << analysis::ValidatePlan(trial, *protocol->plan);
     ++checked;
   }
   EXPECT_GE(checked, 5);
