@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# End to end (issue 9): a partner organisation integrates without our CLI. The four services
+# run as processes (scripts/run.sh start --partner-trial partner-demo); the admin creates the
+# trial with `fieldwork apply`; the Python example client (examples/clients/python) enrols a
+# roster and submits responses with the PARTNER token; the admin then checks through the CLI
+# and the reflection client that exactly the good rows were stored. Also checked: bad rows are
+# named by file line and field, a re-run is idempotent (unchanged / duplicate), the partner
+# token is refused (PERMISSION_DENIED, exit 4) on another trial, a dead address gives up with
+# UNAVAILABLE (exit 3) after its retries, and reflection lists and calls the services.
+#
+# Environment (set by tests/e2e/cli/CMakeLists.txt): FIELDWORK_SOURCE_DIR, FIELDWORK_BIN_DIR,
+# FIELDWORK_PYTHON (a python3 with grpcio), FIELDWORK_PYTHON_STUBS_DIR.
+set -euo pipefail
+
+src=${FIELDWORK_SOURCE_DIR:?}
+python=${FIELDWORK_PYTHON:?}
+export FIELDWORK_BIN_DIR=${FIELDWORK_BIN_DIR:?}
+export PYTHONPATH=${FIELDWORK_PYTHON_STUBS_DIR:?}
+fieldwork=$FIELDWORK_BIN_DIR/fieldwork
+client=$src/examples/clients/python/enrol_and_submit.py
+reflect=$src/examples/clients/python/reflect.py
+
+work=$(mktemp -d /tmp/fieldwork-partner-e2e.XXXXXX)
+stack=$work/stack
+# The stack launcher: scripts/run.sh, or another with the same interface.
+run_sh=${FIELDWORK_RUN_SH:-$src/scripts/run.sh}
+cleanup() {
+  "$run_sh" stop --dir "$stack" >"$work/stop.log" 2>&1 || cat "$work/stop.log" >&2
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+# expect NAME WANTED_EXIT_CODE COMMAND...: runs COMMAND, keeps its output in $work/NAME.out.
+expect() {
+  local name=$1 wanted=$2 code=0
+  shift 2
+  "$@" >"$work/$name.out" 2>&1 || code=$?
+  if [[ $code != "$wanted" ]]; then
+    fail "$name: exit code $code, wanted $wanted; output:"
+    sed 's/^/    /' "$work/$name.out" >&2
+  fi
+}
+# contains NAME TEXT: the output of step NAME has the line fragment TEXT.
+contains() {
+  grep -qF -- "$2" "$work/$1.out" || { fail "$1: no \"$2\" in its output:"; head -n 40 "$work/$1.out" | sed 's/^/    /' >&2; }
+}
+
+"$run_sh" start --dir "$stack" --partner-trial partner-demo >"$work/start.log" 2>&1 ||
+  { cat "$work/start.log" >&2; echo "FAIL: scripts/run.sh start" >&2; exit 1; }
+set -a
+# shellcheck disable=SC1091
+source "$stack/env"
+set +a
+[[ -n ${FIELDWORK_PARTNER_TOKEN:-} ]] || { echo "FAIL: $stack/env has no FIELDWORK_PARTNER_TOKEN" >&2; exit 1; }
+admin_token=$FIELDWORK_TOKEN
+partner_token=$FIELDWORK_PARTNER_TOKEN
+
+# The admin creates the partner's trial and another one the partner token does not cover (the
+# same design under another id; instrument paths made absolute for the copy).
+expect apply 0 "$fieldwork" apply "$src/examples/clients/partner-demo.yaml"
+sed -e 's/^  id: partner-demo$/  id: partner-other/' \
+    -e "s|\.\./instruments/|$src/examples/instruments/|" \
+    "$src/examples/clients/partner-demo.yaml" >"$work/partner-other.yaml"
+expect apply_other 0 "$fieldwork" apply "$work/partner-other.yaml"
+
+# The example files plus one bad row each: an unknown site (roster line 10), a non-numeric
+# covariate (line 11), an answer out of range (responses line 7), a participant never enrolled
+# (line 8).
+cp "$src/examples/clients/roster.csv" "$work/roster.csv"
+printf 'la9-0001,la9,5\nla1-0005,la1,many\n' >>"$work/roster.csv"
+cp "$src/examples/clients/responses.csv" "$work/responses.csv"
+printf 'la1-0004,R_la1_0004,6,6,11,4\nzz-0001,R_zz_0001,5,5,5,5\n' >>"$work/responses.csv"
+
+run_client() { "$python" "$client" --token "$partner_token" "$@"; }
+expect first 1 run_client partner-demo --roster "$work/roster.csv" \
+  --responses "$work/responses.csv" --wave baseline
+contains first "enrolled 8, unchanged 0, rejected 2"
+contains first "roster.csv line 10, field site:"
+contains first "roster.csv line 11, field covariates.tenure_years:"
+contains first "responses.csv: accepted 5, duplicate 0, rejected 2"
+contains first "responses.csv line 7, field ons_happy:"
+contains first "responses.csv line 8, field participant_id:"
+
+# A retry of everything (as after a lost answer) changes nothing.
+expect again 1 run_client partner-demo --roster "$work/roster.csv" \
+  --responses "$work/responses.csv" --wave baseline
+contains again "enrolled 0, unchanged 8, rejected 2"
+contains again "responses.csv: accepted 0, duplicate 5, rejected 2"
+
+# The partner token may not touch another trial.
+expect refused 4 run_client partner-other --roster "$src/examples/clients/roster.csv"
+contains refused "PERMISSION_DENIED"
+# A dead address: retried, then UNAVAILABLE (exit 3).
+expect unavailable 3 run_client partner-demo --roster "$src/examples/clients/roster.csv" \
+  --randomisation_address 127.0.0.1:1 --attempts 2
+contains unavailable "attempt 1 of 2, retrying"
+contains unavailable "error: UNAVAILABLE"
+
+# The admin's view through the CLI: the eight good participants are enrolled (randomised and
+# exported), and the stored responses are the five good ones.
+expect randomise 0 "$fieldwork" randomise partner-demo
+expect export 0 "$fieldwork" export partner-demo
+for id in la1-0001 la1-0002 la1-0003 la1-0004 la2-0001 la2-0002 la2-0003 la2-0004; do
+  contains export "$id,"
+done
+rows=$(grep -c -E '^(la1|la2)-000[0-9],' "$work/export.out" || true)
+[[ $rows == 8 ]] || fail "export: $rows participant rows, wanted 8"
+grep -q -E '^(la9|la1-0005)' "$work/export.out" && fail "export lists a rejected roster row"
+
+# The same through reflection, as grpcurl would do it: services listed, responses counted.
+expect list 0 "$python" "$reflect" "$FIELDWORK_SURVEY_INGEST_ADDRESS" list
+contains list "fieldwork.v1.SurveyIngestService"
+contains list "grpc.reflection.v1alpha.ServerReflection"
+expect responses 0 "$python" "$reflect" --token "$admin_token" "$FIELDWORK_SURVEY_INGEST_ADDRESS" \
+  call fieldwork.v1.SurveyIngestService/ListResponses '{"trial_id": "partner-demo"}'
+stored=$(grep -c '"submission_id"' "$work/responses.out" || true)
+[[ $stored == 5 ]] || fail "ListResponses: $stored responses stored, wanted 5"
+for id in R_la1_0001 R_la1_0002 R_la2_0001 R_la2_0002 R_la2_0003; do
+  contains responses "\"submission_id\": \"$id\""
+done
+# The partner reads its participant through reflection, and is refused on the other trial.
+expect participant 0 "$python" "$reflect" --token "$partner_token" "$FIELDWORK_RANDOMISATION_ADDRESS" \
+  call fieldwork.v1.RandomisationService/GetParticipant \
+  '{"trial_id": "partner-demo", "participant_id": "la1-0002"}'
+contains participant '"number": 7.5'
+expect participant_other 4 "$python" "$reflect" --token "$partner_token" \
+  "$FIELDWORK_RANDOMISATION_ADDRESS" call fieldwork.v1.RandomisationService/GetParticipant \
+  '{"trial_id": "partner-other", "participant_id": "la1-0002"}'
+contains participant_other "PERMISSION_DENIED"
+
+if ((failures > 0)); then
+  echo "$failures check(s) failed" >&2
+  exit 1
+fi
+echo "partner client e2e: all checks passed"
