@@ -15,7 +15,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real servers and checkers used by the tests and the demo
-  redis-server redis-tools prometheus python3 python3-aiosmtpd python3-grpcio openssl tzdata python3-yaml
+  redis-server redis-tools prometheus python3 python3-aiosmtpd python3-grpcio python3-protobuf openssl tzdata python3-yaml
   # the HTML report rendered headless (tests/e2e/cli)
   chromium
   # the offline deployment checks (tests/deploy): Helm's template engine rebuilt in Go, and
