@@ -5,7 +5,8 @@
 # roster and submits responses with the PARTNER token; the admin then checks through the CLI
 # and the reflection client that exactly the good rows were stored. Also checked: bad rows are
 # named by file line and field, a re-run is idempotent (unchanged / duplicate), the partner
-# token is refused (PERMISSION_DENIED, exit 4) on another trial, a dead address gives up with
+# token is refused (PERMISSION_DENIED, exit 4) on another trial (its submissions there are
+# rejected rows), an unknown token is UNAUTHENTICATED, a dead address gives up with
 # UNAVAILABLE (exit 3) after its retries, and reflection lists and calls the services.
 #
 # Environment (set by tests/e2e/cli/CMakeLists.txt): FIELDWORK_SOURCE_DIR, FIELDWORK_BIN_DIR,
@@ -92,6 +93,16 @@ contains again "responses.csv: accepted 0, duplicate 5, rejected 2"
 # The partner token may not touch another trial.
 expect refused 4 run_client partner-other --roster "$src/examples/clients/roster.csv"
 contains refused "PERMISSION_DENIED"
+# A stream of submissions may mix trials, so each one to a trial the token may not touch is a
+# rejected row (kept in the rejects log), not a refused call.
+expect refused_rows 1 run_client partner-other --responses "$src/examples/clients/responses.csv" \
+  --wave baseline
+contains refused_rows "responses.csv: accepted 0, duplicate 0, rejected 5"
+contains refused_rows "responses.csv line 2, field trial_id: not permitted"
+# An unknown token is refused before anything is read.
+expect unknown_token 4 "$python" "$client" --token not-a-token partner-demo \
+  --roster "$src/examples/clients/roster.csv"
+contains unknown_token "error: UNAUTHENTICATED"
 # A dead address: retried, then UNAVAILABLE (exit 3).
 expect unavailable 3 run_client partner-demo --roster "$src/examples/clients/roster.csv" \
   --randomisation_address 127.0.0.1:1 --attempts 2
