@@ -70,11 +70,16 @@ grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSn
 }
 
 std::string ComparisonFactor(const v1::TrialDesign& design, const std::string& preferred) {
+  // Order factors (Latin square, random order) assign orders, not arms to compare.
+  auto has_arms = [](const v1::Factor& f) {
+    return !f.arms().empty() && f.method() != v1::RANDOMISATION_METHOD_LATIN_SQUARE &&
+           f.method() != v1::RANDOMISATION_METHOD_RANDOM_ORDER;
+  };
   for (const v1::Factor& f : design.factors()) {
-    if (f.name() == preferred && !f.arms().empty()) return preferred;
+    if (f.name() == preferred && has_arms(f)) return preferred;
   }
   for (const v1::Factor& f : design.factors()) {
-    if (!f.arms().empty()) return f.name();
+    if (has_arms(f)) return f.name();
   }
   return "";
 }

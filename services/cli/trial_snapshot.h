@@ -32,8 +32,8 @@ grpc::Status LoadAllocations(CliContext& cli, const std::string& trial_id, Trial
 // Reads the waves and the counted responses (survey-ingest).
 grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot);
 
-// The factor arms are compared on: `preferred` when it is a factor of the design, else the
-// design's first factor with arms.
+// The factor arms are compared on: `preferred` when it is a factor of the design with arms, else
+// the design's first factor with arms (order factors — Latin square, random order — have none).
 std::string ComparisonFactor(const fieldwork::v1::TrialDesign& design, const std::string& preferred);
 
 // The arm of `factor` of one allocation ("" when it has none).

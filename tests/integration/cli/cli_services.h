@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "fieldwork/v1/analysis.grpc.pb.h"
+#include "fieldwork/v1/randomisation.grpc.pb.h"
 #include "services/common/auth.h"
 #include "services/common/grpc_auth.h"
 #include "tests/testing/grpc_harness.h"
@@ -87,6 +88,11 @@ class CliServices {
   std::unique_ptr<fieldwork::v1::AnalysisService::Stub> Analysis() const {
     return fieldwork::v1::AnalysisService::NewStub(
         grpc::CreateChannel(analysis_address_, grpc::InsecureChannelCredentials()));
+  }
+
+  std::unique_ptr<fieldwork::v1::RandomisationService::Stub> Randomisation() const {
+    return fieldwork::v1::RandomisationService::NewStub(
+        grpc::CreateChannel(randomisation_address_, grpc::InsecureChannelCredentials()));
   }
 
   static std::unique_ptr<grpc::ClientContext> Researcher() {
