@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "services/cli/commands.h"
 #include "services/cli/contacts.h"
 #include "services/cli/protocol.h"
@@ -21,7 +22,10 @@ constexpr size_t kContactsBatch = 1'000;
 
 void PrintContactError(const std::string& path, int64_t line, const std::string& field, const std::string& reason,
                        const std::string& value) {
-  std::cerr << path << ":" << line << ": " << (field.empty() ? "" : field + ": ") << reason;
+  // The service's reasons may start with the field again ("phone: not an E.164 number").
+  absl::string_view why = reason;
+  if (!field.empty()) absl::ConsumePrefix(&why, field + ": ");
+  std::cerr << path << ":" << line << ": " << (field.empty() ? "" : field + ": ") << why;
   // Addresses and numbers are personal data: never echoed, not even back to their owner's file.
   if (!value.empty() && field != "email" && field != "phone") std::cerr << " (\"" << value << "\")";
   std::cerr << "\n";
