@@ -1,5 +1,6 @@
 #include "services/cli/report_html.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -70,6 +71,20 @@ std::string OutcomeTables(const ReportData& report) {
   return out;
 }
 
+// Every arm in the order the outcome tables list them (control first), so an arm has one colour
+// in every figure.
+std::vector<std::string> ArmOrder(const ReportData& report) {
+  std::vector<std::string> arms;
+  auto add = [&](const std::string& arm) {
+    if (std::find(arms.begin(), arms.end(), arm) == arms.end()) arms.push_back(arm);
+  };
+  for (const ReportOutcome& outcome : report.outcomes) {
+    for (const ReportArm& arm : outcome.arms) add(arm.arm);
+  }
+  for (const ReportResponseSeries& series : report.response_over_time) add(series.arm);
+  return arms;
+}
+
 std::string MeansFigures(const ReportData& report) {
   std::string out = "<h2>Means by arm</h2>";
   if (report.outcomes.empty()) return out + "<p class=\"empty\">No outcomes analysed.</p>";
@@ -78,6 +93,7 @@ std::string MeansFigures(const ReportData& report) {
     chart.css_class = "figure-means";
     chart.title = OutcomeLabel(outcome) + ": mean ± SE by arm";
     chart.y_label = outcome.outcome;
+    chart.colour_order = ArmOrder(report);
     BarGroup group;
     group.label = outcome.outcome;
     for (const ReportArm& arm : outcome.arms) {
@@ -134,6 +150,7 @@ std::string ResponseFigures(const ReportData& report) {
       it->second.x_label = "days since the wave opened";
       it->second.y_label = "responded";
       it->second.percent_axis = true;
+      it->second.colour_order = ArmOrder(report);
     }
     it->second.series.push_back({series.arm, series.points});
   }

@@ -72,12 +72,24 @@ std::string YAxis(const Axis& axis, const std::string& label, bool percent) {
   return out;
 }
 
-std::string Legend(const std::vector<std::string>& names) {
+// Colour index of every series: its position in `colour_order`, else the next free one.
+std::map<std::string, size_t> ColourIndex(const std::vector<std::string>& colour_order,
+                                          const std::vector<std::string>& names) {
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < colour_order.size(); ++i) index.emplace(colour_order[i], i);
+  size_t next = colour_order.size();
+  for (const std::string& name : names) {
+    if (index.emplace(name, next).second) ++next;
+  }
+  return index;
+}
+
+std::string Legend(const std::vector<std::string>& names, std::map<std::string, size_t>& colour) {
   std::string out;
   for (size_t i = 0; i < names.size(); ++i) {
     const double y = kTop + 8 + 20 * static_cast<double>(i);
     absl::StrAppend(&out, "<g class=\"legend-entry\"><rect x=\"", Num(kWidth - kRight + 14), "\" y=\"", Num(y - 10),
-                    "\" width=\"12\" height=\"12\" fill=\"", SeriesColour(i), "\"/><text x=\"",
+                    "\" width=\"12\" height=\"12\" fill=\"", SeriesColour(colour[names[i]]), "\"/><text x=\"",
                     Num(kWidth - kRight + 32), "\" y=\"", Num(y), "\">", HtmlEscape(names[i]), "</text></g>");
   }
   return out;
@@ -106,6 +118,7 @@ std::string RenderBarChart(const BarChart& chart) {
       }
     }
   }
+  std::map<std::string, size_t> colour = ColourIndex(chart.colour_order, series);
   const Axis axis = NiceAxis(lo, hi);
   const double plot_width = kWidth - kLeft - kRight;
   const double plot_height = kHeight - kTop - kBottom;
@@ -127,7 +140,7 @@ std::string RenderBarChart(const BarChart& chart) {
       const double bottom = y_of(std::min(bar.value, 0.0));
       absl::StrAppend(&out, "<rect class=\"bar\" x=\"", Num(x + 2), "\" y=\"", Num(top), "\" width=\"",
                       Num(bar_width - 4), "\" height=\"", Num(std::max(0.5, bottom - top)), "\" fill=\"",
-                      SeriesColour(series_index[bar.series]), "\"><title>", HtmlEscape(bar.series), ": ",
+                      SeriesColour(colour[bar.series]), "\"><title>", HtmlEscape(bar.series), ": ",
                       HtmlEscape(bar.label), "</title></rect>");
       const double centre = x + bar_width / 2;
       double label_y = top - 4;
@@ -147,7 +160,7 @@ std::string RenderBarChart(const BarChart& chart) {
                     "</text></g>");
   }
   absl::StrAppend(&out, "<line class=\"axis\" x1=\"", Num(kLeft), "\" x2=\"", Num(kWidth - kRight), "\" y1=\"",
-                  Num(y_of(0)), "\" y2=\"", Num(y_of(0)), "\"/>", Legend(series), "</svg>");
+                  Num(y_of(0)), "\" y2=\"", Num(y_of(0)), "\"/>", Legend(series, colour), "</svg>");
   return out;
 }
 
@@ -176,17 +189,17 @@ std::string RenderLineChart(const LineChart& chart) {
   absl::StrAppend(&out, "<text class=\"axis-label\" x=\"", Num(kLeft + plot_width / 2), "\" y=\"",
                   Num(kHeight - 12), "\" text-anchor=\"middle\">", HtmlEscape(chart.x_label), "</text>");
   std::vector<std::string> names;
-  for (size_t i = 0; i < chart.series.size(); ++i) {
-    const LineSeries& s = chart.series[i];
-    names.push_back(s.label);
+  for (const LineSeries& s : chart.series) names.push_back(s.label);
+  std::map<std::string, size_t> colour = ColourIndex(chart.colour_order, names);
+  for (const LineSeries& s : chart.series) {
     // A step line: the cumulative rate holds until the next response.
     std::string d = absl::StrCat("M", Num(x_of(0)), " ", Num(y_of(0)));
     for (const auto& [x, y] : s.points) absl::StrAppend(&d, "H", Num(x_of(x)), "V", Num(y_of(y)));
-    absl::StrAppend(&out, "<path class=\"series\" fill=\"none\" stroke-width=\"2\" stroke=\"", SeriesColour(i),
+    absl::StrAppend(&out, "<path class=\"series\" fill=\"none\" stroke-width=\"2\" stroke=\"", SeriesColour(colour[s.label]),
                     "\" d=\"", d, "\"><title>", HtmlEscape(s.label), "</title></path>");
   }
   absl::StrAppend(&out, "<line class=\"axis\" x1=\"", Num(kLeft), "\" x2=\"", Num(kWidth - kRight), "\" y1=\"",
-                  Num(y_of(0)), "\" y2=\"", Num(y_of(0)), "\"/>", Legend(names), "</svg>");
+                  Num(y_of(0)), "\" y2=\"", Num(y_of(0)), "\"/>", Legend(names, colour), "</svg>");
   return out;
 }
 

@@ -28,6 +28,9 @@ struct BarChart {
   std::string y_label;
   std::vector<BarGroup> groups;
   bool percent_axis = false;  // values are shares in [0, 1], axis in %
+  // Optional: series named here get the colour of their position, so an arm keeps its colour
+  // from figure to figure; others follow in order of appearance.
+  std::vector<std::string> colour_order;
 };
 
 struct LineSeries {
@@ -42,6 +45,7 @@ struct LineChart {
   std::string y_label;
   std::vector<LineSeries> series;
   bool percent_axis = false;
+  std::vector<std::string> colour_order;  // as BarChart's
 };
 
 std::string RenderBarChart(const BarChart& chart);
