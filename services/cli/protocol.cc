@@ -31,6 +31,7 @@ v1::RandomisationMethod Method(const std::string& name, const std::string& field
       {"rerandomisation", v1::RANDOMISATION_METHOD_RERANDOMISATION},
       {"latin_square", v1::RANDOMISATION_METHOD_LATIN_SQUARE},
       {"random_order", v1::RANDOMISATION_METHOD_RANDOM_ORDER},
+      {"assigned", v1::RANDOMISATION_METHOD_ASSIGNED},  // not random: the arm is a roster column
   };
   auto it = kMethods.find(name);
   if (it == kMethods.end()) {
