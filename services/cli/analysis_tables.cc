@@ -22,23 +22,25 @@ double ConfidencePercent(const v1::AnalyseResponse& analysis) {
 
 void PrintOutcome(const v1::OutcomeResult& outcome, double confidence, std::ostream& out) {
   out << "\n" << Title(outcome) << ": n = " << outcome.n() << ", SEs " << outcome.se_type() << "\n";
-  out << absl::StrFormat("  %-16s %7s %9s %8s %9s %-20s %8s %10s\n", "arm", "n", "M", "SE", "estimate",
-                         FormatFixed(confidence, 0) + "% CI", "p", "adjusted p");
+  out << absl::StrFormat("  %-16s %7s %9s %8s %9s %-20s %8s %10s\n", "arm", "n", "M", "SE",
+                         "estimate", FormatFixed(confidence, 0) + "% CI", "p", "adjusted p");
   for (const v1::ArmFigures& arm : outcome.arms()) {
     const v1::Effect* effect = nullptr;
     for (const v1::Effect& e : outcome.effects()) {
       if (e.arm() == arm.arm()) effect = &e;
     }
-    out << absl::StrFormat("  %-16s %7d %9s %8s", arm.arm(), arm.n(), FormatFixed(arm.adjusted_mean().estimate(), 2),
+    out << absl::StrFormat("  %-16s %7d %9s %8s", arm.arm(), arm.n(),
+                           FormatFixed(arm.adjusted_mean().estimate(), 2),
                            FormatFixed(arm.adjusted_mean().std_error(), 2));
     if (effect == nullptr) {
       out << absl::StrFormat(" %9s\n", "(ref)");
       continue;
     }
     const v1::Inference& e = effect->effect();
-    out << absl::StrFormat(" %9s %-20s %8s %10s\n", FormatFixed(e.estimate(), 2),
-                           absl::StrCat("[", FormatFixed(e.conf_low(), 2), ", ", FormatFixed(e.conf_high(), 2), "]"),
-                           FormatP(e.p_value()), FormatP(effect->adjusted_p_value()));
+    out << absl::StrFormat(
+        " %9s %-20s %8s %10s\n", FormatFixed(e.estimate(), 2),
+        absl::StrCat("[", FormatFixed(e.conf_low(), 2), ", ", FormatFixed(e.conf_high(), 2), "]"),
+        FormatP(e.p_value()), FormatP(effect->adjusted_p_value()));
   }
   for (const std::string& w : outcome.warnings()) out << "  warning: " << w << "\n";
 }
@@ -55,21 +57,24 @@ void PrintAttrition(const v1::OutcomeResult& outcome, std::ostream& out) {
       << FormatFixed(a.differential_points(), 1) << " points, chi-square(" << a.chi_square_df()
       << ") = " << FormatFixed(a.chi_square(), 2) << ", p = " << FormatP(a.p_value()) << "\n";
   if (a.lee_computed()) {
-    out << "  Lee bounds [" << FormatFixed(a.lee_lower(), 2) << ", " << FormatFixed(a.lee_upper(), 2) << "] (trimmed "
-        << FormatPercent(a.lee_trim_share()) << " of " << a.lee_trimmed_arm() << ")\n";
+    out << "  Lee bounds [" << FormatFixed(a.lee_lower(), 2) << ", "
+        << FormatFixed(a.lee_upper(), 2) << "] (trimmed " << FormatPercent(a.lee_trim_share())
+        << " of " << a.lee_trimmed_arm() << ")\n";
   }
 }
 
 void PrintLedger(const v1::AnalyseResponse& analysis, std::ostream& out) {
   out << "\nMDES ledger (standardised)\n"
-      << absl::StrFormat("  %-24s %8s %9s %9s %10s %9s %8s %13s\n", "outcome", "planned", "plan resp",
-                         "actual", "plan@actual", "achieved", "change", "due to resp.");
+      << absl::StrFormat("  %-24s %8s %9s %9s %10s %9s %8s %13s\n", "outcome", "planned",
+                         "plan resp", "actual", "plan@actual", "achieved", "change",
+                         "due to resp.");
   for (const v1::OutcomeResult& outcome : analysis.outcomes()) {
     const v1::MdesLedger& m = outcome.mdes();
-    out << absl::StrFormat("  %-24s %8s %9s %9s %10s %9s %8s %13s\n", outcome.outcome(), FormatFixed(m.planned(), 3),
-                           FormatPercent(m.planned_response_rate()), FormatPercent(m.actual_response_rate()),
-                           FormatFixed(m.planned_at_actual_response(), 3), FormatFixed(m.achieved(), 3),
-                           FormatFixed(m.change_total(), 3),
+    out << absl::StrFormat("  %-24s %8s %9s %9s %10s %9s %8s %13s\n", outcome.outcome(),
+                           FormatFixed(m.planned(), 3), FormatPercent(m.planned_response_rate()),
+                           FormatPercent(m.actual_response_rate()),
+                           FormatFixed(m.planned_at_actual_response(), 3),
+                           FormatFixed(m.achieved(), 3), FormatFixed(m.change_total(), 3),
                            absl::StrCat(FormatFixed(m.change_due_to_response_rate(), 3), " (",
                                         FormatPercent(m.share_due_to_response_rate()), ")"));
     if (!m.summary().empty()) out << "    " << m.summary() << "\n";
@@ -82,13 +87,18 @@ void PrintAnalysis(const v1::AnalyseResponse& analysis, std::ostream& out) {
   const v1::PlanRecord& record = analysis.plan();
   out << "analysis of " << record.plan().trial_id() << " under plan "
       << (record.plan().plan_id().empty() ? "main" : record.plan().plan_id()) << " ("
-      << (record.state() == v1::PLAN_STATE_LOCKED ? "locked, sha256 " + record.locked_sha256() : std::string("NOT locked"))
-      << (record.deviations_size() > 0 ? absl::StrCat(", ", record.deviations_size(), " deviation(s)") : "") << ")\n"
+      << (record.state() == v1::PLAN_STATE_LOCKED ? "locked, sha256 " + record.locked_sha256()
+                                                  : std::string("NOT locked"))
+      << (record.deviations_size() > 0
+              ? absl::StrCat(", ", record.deviations_size(), " deviation(s)")
+              : "")
+      << ")\n"
       << "allocated " << analysis.allocated() << ", withdrawn (excluded) " << analysis.withdrawn()
       << ", leavers (kept) " << analysis.leavers() << "\n";
   for (const std::string& w : analysis.warnings()) out << "warning: " << w << "\n";
   const double confidence = ConfidencePercent(analysis);
-  for (const v1::OutcomeResult& outcome : analysis.outcomes()) PrintOutcome(outcome, confidence, out);
+  for (const v1::OutcomeResult& outcome : analysis.outcomes())
+    PrintOutcome(outcome, confidence, out);
   for (const v1::OutcomeResult& outcome : analysis.outcomes()) PrintAttrition(outcome, out);
   PrintLedger(analysis, out);
 }
@@ -101,26 +111,31 @@ void AddAnalysisToReport(const v1::AnalyseResponse& analysis, ReportData& report
   if (analysis.has_computed_at()) {
     report.computed_at = google::protobuf::util::TimeUtil::ToString(analysis.computed_at());
   }
-  report.warnings.insert(report.warnings.end(), analysis.warnings().begin(), analysis.warnings().end());
+  report.warnings.insert(report.warnings.end(), analysis.warnings().begin(),
+                         analysis.warnings().end());
   for (const v1::OutcomeResult& outcome : analysis.outcomes()) {
     ReportOutcome table{outcome.outcome(), outcome.primary(), {}, {}};
     for (const v1::ArmFigures& arm : outcome.arms()) {
-      table.arms.push_back({arm.arm(), arm.n(), arm.adjusted_mean().estimate(), arm.adjusted_mean().std_error()});
+      table.arms.push_back(
+          {arm.arm(), arm.n(), arm.adjusted_mean().estimate(), arm.adjusted_mean().std_error()});
     }
     for (const v1::Effect& e : outcome.effects()) {
       table.effects.push_back({e.arm(), e.versus(), e.effect().estimate(), e.effect().conf_low(),
                                e.effect().conf_high(), e.effect().p_value(), e.adjusted_p_value()});
     }
     report.outcomes.push_back(std::move(table));
-    ReportAttrition attrition{outcome.outcome(), {}, outcome.attrition().differential_points(),
+    ReportAttrition attrition{outcome.outcome(),
+                              {},
+                              outcome.attrition().differential_points(),
                               outcome.attrition().p_value()};
     for (const v1::ArmResponseRate& arm : outcome.attrition().arms()) {
       attrition.arms.push_back({arm.arm(), arm.randomised(), arm.responded(), arm.rate()});
     }
     report.attrition.push_back(std::move(attrition));
     const v1::MdesLedger& m = outcome.mdes();
-    report.mdes.push_back({outcome.outcome(), m.planned(), m.planned_response_rate(), m.actual_response_rate(),
-                           m.achieved(), m.change_due_to_response_rate(), m.share_due_to_response_rate()});
+    report.mdes.push_back({outcome.outcome(), m.planned(), m.planned_response_rate(),
+                           m.actual_response_rate(), m.achieved(), m.change_due_to_response_rate(),
+                           m.share_due_to_response_rate()});
   }
 }
 

@@ -32,15 +32,18 @@ bool ParseGroups(const std::string& text, std::map<std::string, std::string>& gr
 
 int Report(CliContext& cli, const Args& args, const CommandOptions& options) {
   if (args.size() != 1 || options.html.empty()) {
-    std::cerr << "usage: fieldwork report TRIAL --html OUT.html [--plan=P] [--candidate_groups=NAME=GROUP,...]\n";
+    std::cerr << "usage: fieldwork report TRIAL --html OUT.html [--plan=P] "
+                 "[--candidate_groups=NAME=GROUP,...]\n";
     return kUsage;
   }
   std::map<std::string, std::string> groups;
   if (!ParseGroups(options.candidate_groups, groups)) return kUsage;
   const std::string& trial_id = args[0];
   TrialSnapshot snapshot;
-  if (grpc::Status s = LoadAllocations(cli, trial_id, snapshot); !s.ok()) return ReportFailure("ListAllocations", s);
-  if (grpc::Status s = LoadResponses(cli, trial_id, snapshot); !s.ok()) return ReportFailure("ListResponses", s);
+  if (grpc::Status s = LoadAllocations(cli, trial_id, snapshot); !s.ok())
+    return ReportFailure("ListAllocations", s);
+  if (grpc::Status s = LoadResponses(cli, trial_id, snapshot); !s.ok())
+    return ReportFailure("ListResponses", s);
 
   ReportData report;
   report.trial_id = trial_id;
@@ -62,7 +65,8 @@ int Report(CliContext& cli, const Args& args, const CommandOptions& options) {
     // No plan, or a plan the data cannot support yet (e.g. the CV experiment's long design):
     // the descriptive parts of the report are still worth having.
     report.warnings.push_back("no analysis: " + analysed.error_message());
-    std::cerr << "fieldwork report: no analysis (" << analysed.error_message() << "); writing the rest\n";
+    std::cerr << "fieldwork report: no analysis (" << analysed.error_message()
+              << "); writing the rest\n";
   }
   factor = ComparisonFactor(snapshot.trial.design(), factor);
   report.response_over_time = ResponseOverTime(snapshot, factor);

@@ -48,20 +48,23 @@ std::string OutcomeTables(const ReportData& report) {
   if (report.outcomes.empty()) return out + "<p class=\"empty\">No outcomes analysed.</p>";
   const std::string ci = FormatFixed(report.confidence_percent, 0) + "% CI";
   for (const ReportOutcome& outcome : report.outcomes) {
-    absl::StrAppend(&out, "<table class=\"outcome-table\"><caption>", HtmlEscape(OutcomeLabel(outcome)),
-                    "</caption>", Header({"Arm", "n", "M", "SE", "Estimate", ci, "p", "Adjusted p"}));
+    absl::StrAppend(&out, "<table class=\"outcome-table\"><caption>",
+                    HtmlEscape(OutcomeLabel(outcome)), "</caption>",
+                    Header({"Arm", "n", "M", "SE", "Estimate", ci, "p", "Adjusted p"}));
     std::map<std::string, const ReportEffect*> effects;
     for (const ReportEffect& effect : outcome.effects) effects[effect.arm] = &effect;
     for (const ReportArm& arm : outcome.arms) {
-      absl::StrAppend(&out, "<tr>", Cell(arm.arm), Cell(absl::StrCat(arm.n), true), Cell(FormatFixed(arm.mean, 2), true),
-                      Cell(FormatFixed(arm.se, 2), true));
+      absl::StrAppend(&out, "<tr>", Cell(arm.arm), Cell(absl::StrCat(arm.n), true),
+                      Cell(FormatFixed(arm.mean, 2), true), Cell(FormatFixed(arm.se, 2), true));
       auto it = effects.find(arm.arm);
       if (it == effects.end()) {
         absl::StrAppend(&out, "<td colspan=\"4\">reference</td>");
       } else {
         const ReportEffect& e = *it->second;
         absl::StrAppend(&out, Cell(FormatFixed(e.estimate, 2), true),
-                        Cell(absl::StrCat("[", FormatFixed(e.conf_low, 2), ", ", FormatFixed(e.conf_high, 2), "]"), true),
+                        Cell(absl::StrCat("[", FormatFixed(e.conf_low, 2), ", ",
+                                          FormatFixed(e.conf_high, 2), "]"),
+                             true),
                         Cell(FormatP(e.p_value), true), Cell(FormatP(e.adjusted_p_value), true));
       }
       absl::StrAppend(&out, "</tr>");
@@ -109,14 +112,18 @@ std::string AttritionTables(const ReportData& report) {
   if (report.attrition.empty()) return "";
   std::string out = "<h2>Attrition</h2>";
   for (const ReportAttrition& attrition : report.attrition) {
-    absl::StrAppend(&out, "<table class=\"attrition-table\"><caption>", HtmlEscape(attrition.outcome), "</caption>",
+    absl::StrAppend(&out, "<table class=\"attrition-table\"><caption>",
+                    HtmlEscape(attrition.outcome), "</caption>",
                     Header({"Arm", "Randomised", "Responded", "Response rate"}));
     for (const ReportAttritionArm& arm : attrition.arms) {
       absl::StrAppend(&out, "<tr>", Cell(arm.arm), Cell(absl::StrCat(arm.randomised), true),
-                      Cell(absl::StrCat(arm.responded), true), Cell(FormatPercent(arm.rate), true), "</tr>");
+                      Cell(absl::StrCat(arm.responded), true), Cell(FormatPercent(arm.rate), true),
+                      "</tr>");
     }
     absl::StrAppend(&out, "<tr><td colspan=\"3\">Differential attrition (points), p</td>",
-                    Cell(absl::StrCat(FormatFixed(attrition.differential_points, 1), ", p = ", FormatP(attrition.p_value)), true),
+                    Cell(absl::StrCat(FormatFixed(attrition.differential_points, 1),
+                                      ", p = ", FormatP(attrition.p_value)),
+                         true),
                     "</tr></table>");
   }
   return out;
@@ -124,14 +131,16 @@ std::string AttritionTables(const ReportData& report) {
 
 std::string MdesTable(const ReportData& report) {
   if (report.mdes.empty()) return "";
-  std::string out = absl::StrCat(
-      "<h2>MDES ledger</h2><table class=\"mdes-table\">",
-      Header({"Outcome", "Planned MDES", "Planned response", "Actual response", "Achieved MDES",
-              "Change due to response rate", "Share of change"}));
+  std::string out =
+      absl::StrCat("<h2>MDES ledger</h2><table class=\"mdes-table\">",
+                   Header({"Outcome", "Planned MDES", "Planned response", "Actual response",
+                           "Achieved MDES", "Change due to response rate", "Share of change"}));
   for (const ReportMdes& m : report.mdes) {
     absl::StrAppend(&out, "<tr>", Cell(m.outcome), Cell(FormatFixed(m.planned, 3), true),
-                    Cell(FormatPercent(m.planned_response_rate), true), Cell(FormatPercent(m.actual_response_rate), true),
-                    Cell(FormatFixed(m.achieved, 3), true), Cell(FormatFixed(m.change_due_to_response_rate, 3), true),
+                    Cell(FormatPercent(m.planned_response_rate), true),
+                    Cell(FormatPercent(m.actual_response_rate), true),
+                    Cell(FormatFixed(m.achieved, 3), true),
+                    Cell(FormatFixed(m.change_due_to_response_rate, 3), true),
                     Cell(FormatPercent(m.share_due_to_response_rate), true), "</tr>");
   }
   return out + "</table>";
@@ -167,9 +176,9 @@ std::string ProgressionSection(const ReportData& report) {
   chart.y_label = "progressed";
   chart.percent_axis = true;
   std::map<std::string, size_t> group_index;
-  std::string table = absl::StrCat("<table class=\"progression-table\"><caption>",
-                                   HtmlEscape(report.progression_title), "</caption>",
-                                   Header({"Condition", "Candidate group", "Decisions", "Progressed", "SE"}));
+  std::string table = absl::StrCat(
+      "<table class=\"progression-table\"><caption>", HtmlEscape(report.progression_title),
+      "</caption>", Header({"Condition", "Candidate group", "Decisions", "Progressed", "SE"}));
   for (const ReportProgression& p : report.progression) {
     auto [it, added] = group_index.try_emplace(p.condition, chart.groups.size());
     if (added) chart.groups.push_back({p.condition, {}});
@@ -177,8 +186,8 @@ std::string ProgressionSection(const ReportData& report) {
     absl::StrAppend(&table, "<tr>", Cell(p.condition), Cell(p.group), Cell(absl::StrCat(p.n), true),
                     Cell(FormatPercent(p.rate), true), Cell(FormatPercent(p.se), true), "</tr>");
   }
-  return absl::StrCat("<h2>Progression by condition and candidate group</h2>", RenderBarChart(chart), table,
-                      "</table>");
+  return absl::StrCat("<h2>Progression by condition and candidate group</h2>",
+                      RenderBarChart(chart), table, "</table>");
 }
 
 }  // namespace
@@ -188,12 +197,23 @@ std::string HtmlEscape(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -203,20 +223,26 @@ std::string RenderReportHtml(const ReportData& report) {
   const std::string heading = report.title.empty() ? report.trial_id : report.title;
   std::string out = absl::StrCat(
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
-      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
-      "<title>", HtmlEscape(heading), " - trial report</title><style>", kStyle, "</style></head><body>",
-      "<h1>", HtmlEscape(heading), "</h1><p class=\"meta\">Trial ", HtmlEscape(report.trial_id), " · plan ",
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src "
+      "'unsafe-inline'; img-src data:\">",
+      "<title>", HtmlEscape(heading), " - trial report</title><style>", kStyle,
+      "</style></head><body>", "<h1>", HtmlEscape(heading), "</h1><p class=\"meta\">Trial ",
+      HtmlEscape(report.trial_id), " · plan ",
       HtmlEscape(report.plan_id.empty() ? "main" : report.plan_id), " · ",
       report.plan_sha256.empty() ? std::string("plan not locked")
                                  : absl::StrCat("locked sha256 ", HtmlEscape(report.plan_sha256)),
-      report.computed_at.empty() ? "" : absl::StrCat(" · computed ", HtmlEscape(report.computed_at)), "</p>");
+      report.computed_at.empty() ? ""
+                                 : absl::StrCat(" · computed ", HtmlEscape(report.computed_at)),
+      "</p>");
   if (!report.warnings.empty()) {
     absl::StrAppend(&out, "<ul class=\"warnings\">");
-    for (const std::string& w : report.warnings) absl::StrAppend(&out, "<li>", HtmlEscape(w), "</li>");
+    for (const std::string& w : report.warnings)
+      absl::StrAppend(&out, "<li>", HtmlEscape(w), "</li>");
     absl::StrAppend(&out, "</ul>");
   }
-  absl::StrAppend(&out, OutcomeTables(report), MeansFigures(report), AttritionTables(report), MdesTable(report),
-                  ResponseFigures(report), ProgressionSection(report), "</body></html>\n");
+  absl::StrAppend(&out, OutcomeTables(report), MeansFigures(report), AttritionTables(report),
+                  MdesTable(report), ResponseFigures(report), ProgressionSection(report),
+                  "</body></html>\n");
   return out;
 }
 

@@ -80,8 +80,8 @@ struct ReportData {
   std::string trial_id;
   std::string title;
   std::string plan_id;
-  std::string plan_sha256;  // empty: the plan is not locked
-  std::string computed_at;  // as printed
+  std::string plan_sha256;         // empty: the plan is not locked
+  std::string computed_at;         // as printed
   double confidence_percent = 95;  // the plan's 1 - alpha
   std::vector<std::string> warnings;
   std::vector<ReportOutcome> outcomes;

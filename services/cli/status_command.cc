@@ -21,42 +21,47 @@ namespace {
 namespace v1 = ::fieldwork::v1;
 
 // The thresholds of the warnings.
-constexpr double kMdesDrift = 1.25;             // achieved MDES above 1.25 × planned
-constexpr double kDifferentialPoints = 5;       // differential attrition of 5 points or more ...
-constexpr double kDifferentialAlpha = 0.05;     // ... that is significant
-constexpr double kSrmAlpha = 0.001;             // sample ratio mismatch
+constexpr double kMdesDrift = 1.25;          // achieved MDES above 1.25 × planned
+constexpr double kDifferentialPoints = 5;    // differential attrition of 5 points or more ...
+constexpr double kDifferentialAlpha = 0.05;  // ... that is significant
+constexpr double kSrmAlpha = 0.001;          // sample ratio mismatch
 
 bool Unreachable(const grpc::Status& s) {
-  return s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+  return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
 }
 
-void PrintAllocation(CliContext& cli, const TrialSnapshot& snapshot, const CommandOptions& options, bool& failed) {
+void PrintAllocation(CliContext& cli, const TrialSnapshot& snapshot, const CommandOptions& options,
+                     bool& failed) {
   const v1::Trial& trial = snapshot.trial;
   v1::BalanceRequest request;
   request.set_trial_id(trial.design().trial_id());
   request.set_cohort(options.cohort);
   v1::BalanceResponse balance;
-  if (grpc::Status s = cli.randomisation().Balance(cli.Call(60).get(), request, &balance); !s.ok()) {
+  if (grpc::Status s = cli.randomisation().Balance(cli.Call(60).get(), request, &balance);
+      !s.ok()) {
     std::cout << "  allocation: Balance failed (" << s.error_message() << ")\n";
     failed = failed || Unreachable(s);
     return;
   }
   for (const auto& factor : balance.factors()) {
     if (factor.count_by_arm().empty()) continue;
-    std::map<std::string, int64_t> totals(factor.count_by_arm().begin(), factor.count_by_arm().end());
+    std::map<std::string, int64_t> totals(factor.count_by_arm().begin(),
+                                          factor.count_by_arm().end());
     std::cout << "  allocation by arm (" << factor.factor() << "):";
     for (const auto& [arm, n] : totals) std::cout << " " << arm << "=" << n;
     std::cout << "\n  allocation by arm and site (" << factor.factor() << "):\n";
     std::map<std::string, v1::Stratum> sites(factor.by_site().begin(), factor.by_site().end());
     for (const auto& [site, counts] : sites) {
       std::cout << "    " << (site.empty() ? "(no site)" : site) << ":";
-      std::map<std::string, int64_t> arms(counts.count_by_arm().begin(), counts.count_by_arm().end());
+      std::map<std::string, int64_t> arms(counts.count_by_arm().begin(),
+                                          counts.count_by_arm().end());
       for (const auto& [arm, n] : arms) std::cout << " " << arm << "=" << n;
       std::cout << "\n";
     }
     if (factor.srm_p_value() < kSrmAlpha && trial.allocated() > 0) {
-      std::cout << "  WARNING: sample ratio mismatch in " << factor.factor() << " (p = " << FormatP(factor.srm_p_value())
-                << ")\n";
+      std::cout << "  WARNING: sample ratio mismatch in " << factor.factor()
+                << " (p = " << FormatP(factor.srm_p_value()) << ")\n";
     }
   }
 }
@@ -72,9 +77,10 @@ void PrintWithdrawalsAndLeavers(const TrialSnapshot& snapshot) {
     }
     if (a.has_left_on()) ++leavers;
   }
-  std::cout << "  withdrawn " << withdrawn << " (" << with_site << " with their site), leavers " << leavers
-            << " (kept in the analysis)\n";
-  for (const auto& [reason, n] : reasons) std::cout << "    withdrawn: " << reason << ": " << n << "\n";
+  std::cout << "  withdrawn " << withdrawn << " (" << with_site << " with their site), leavers "
+            << leavers << " (kept in the analysis)\n";
+  for (const auto& [reason, n] : reasons)
+    std::cout << "    withdrawn: " << reason << ": " << n << "\n";
 }
 
 void PrintResponses(const TrialSnapshot& snapshot, const std::string& factor) {
@@ -90,10 +96,14 @@ void PrintResponses(const TrialSnapshot& snapshot, const std::string& factor) {
     for (const auto& [arm, c] : arms) {
       responded += c.responded;
       randomised += c.randomised;
-      const double rate = c.randomised > 0 ? static_cast<double>(c.responded) / static_cast<double>(c.randomised) : 0;
-      std::cout << absl::StrFormat(" %s %d/%d (%s)", arm, c.responded, c.randomised, FormatPercent(rate));
+      const double rate = c.randomised > 0
+                              ? static_cast<double>(c.responded) / static_cast<double>(c.randomised)
+                              : 0;
+      std::cout << absl::StrFormat(" %s %d/%d (%s)", arm, c.responded, c.randomised,
+                                   FormatPercent(rate));
     }
-    const double overall = randomised > 0 ? static_cast<double>(responded) / static_cast<double>(randomised) : 0;
+    const double overall =
+        randomised > 0 ? static_cast<double>(responded) / static_cast<double>(randomised) : 0;
     std::cout << "; overall " << FormatPercent(overall) << "\n";
   }
 }
@@ -102,7 +112,8 @@ void PrintResponses(const TrialSnapshot& snapshot, const std::string& factor) {
 bool PrintMessaging(CliContext& cli, const TrialSnapshot& snapshot, const std::string& factor) {
   const std::string trial_id = snapshot.trial.design().trial_id();
   std::map<std::string, std::string> arm_of;
-  for (const v1::Allocation& a : snapshot.allocations) arm_of[a.participant_id()] = ArmOf(a, factor);
+  for (const v1::Allocation& a : snapshot.allocations)
+    arm_of[a.participant_id()] = ArmOf(a, factor);
   v1::ListEventsRequest request;
   request.set_trial_id(trial_id);
   request.add_kinds(v1::EVENT_KIND_SENT);
@@ -121,16 +132,25 @@ bool PrintMessaging(CliContext& cli, const TrialSnapshot& snapshot, const std::s
       std::string arm = e.arm().empty() ? arm_of[e.participant_id()] : e.arm();
       Counts& c = campaigns[e.campaign_id()][arm.empty() ? "(no arm)" : arm];
       switch (e.kind()) {
-        case v1::EVENT_KIND_SENT: ++c.sent; c.reached.insert(e.participant_id()); break;
-        case v1::EVENT_KIND_OPENED: c.opened.insert(e.participant_id()); break;
-        case v1::EVENT_KIND_CLICKED: c.clicked.insert(e.participant_id()); break;
-        default: break;
+        case v1::EVENT_KIND_SENT:
+          ++c.sent;
+          c.reached.insert(e.participant_id());
+          break;
+        case v1::EVENT_KIND_OPENED:
+          c.opened.insert(e.participant_id());
+          break;
+        case v1::EVENT_KIND_CLICKED:
+          c.clicked.insert(e.participant_id());
+          break;
+        default:
+          break;
       }
     }
   }
   const grpc::Status s = reader->Finish();
   if (!s.ok()) {
-    std::cout << "  messaging: " << (Unreachable(s) ? "unavailable" : "failed") << " (" << s.error_message() << ")\n";
+    std::cout << "  messaging: " << (Unreachable(s) ? "unavailable" : "failed") << " ("
+              << s.error_message() << ")\n";
     return !Unreachable(s);
   }
   if (campaigns.empty()) std::cout << "  messaging: nothing sent yet\n";
@@ -138,9 +158,11 @@ bool PrintMessaging(CliContext& cli, const TrialSnapshot& snapshot, const std::s
     std::cout << "  campaign " << campaign << ": sends / opened / clicked by arm\n";
     for (const auto& [arm, c] : arms) {
       const double reached = std::max<double>(1, static_cast<double>(c.reached.size()));
-      std::cout << absl::StrFormat("    %-16s sent %6d to %6d, opened %6d (%s), clicked %6d (%s)\n", arm, c.sent,
-                                   c.reached.size(), c.opened.size(), FormatPercent(static_cast<double>(c.opened.size()) / reached),
-                                   c.clicked.size(), FormatPercent(static_cast<double>(c.clicked.size()) / reached));
+      std::cout << absl::StrFormat("    %-16s sent %6d to %6d, opened %6d (%s), clicked %6d (%s)\n",
+                                   arm, c.sent, c.reached.size(), c.opened.size(),
+                                   FormatPercent(static_cast<double>(c.opened.size()) / reached),
+                                   c.clicked.size(),
+                                   FormatPercent(static_cast<double>(c.clicked.size()) / reached));
     }
   }
   return true;
@@ -165,37 +187,48 @@ bool PrintAnalysis(CliContext& cli, const std::string& trial_id, std::string& fa
     v1::GetPlanRequest get;
     get.set_trial_id(trial_id);
     v1::GetPlanResponse plan;
-    if (cli.analysis().GetPlan(cli.Call(30).get(), get, &plan).ok() && plan.record().plan().has_power()) {
+    if (cli.analysis().GetPlan(cli.Call(30).get(), get, &plan).ok() &&
+        plan.record().plan().has_power()) {
       factor = plan.record().plan().factor();
       v1::PowerRequest power_request;
       *power_request.mutable_assumptions() = plan.record().plan().power();
       v1::PowerResponse power;
       if (cli.analysis().Power(cli.Call(30).get(), power_request, &power).ok()) {
-        std::cout << "  MDES planned " << FormatFixed(power.mdes(), 3) << " (achieved: not yet known)\n";
+        std::cout << "  MDES planned " << FormatFixed(power.mdes(), 3)
+                  << " (achieved: not yet known)\n";
       }
     }
     return true;
   }
   factor = analysis.plan().plan().factor();
-  std::cout << "  analysis plan " << (analysis.plan().plan().plan_id().empty() ? "main" : analysis.plan().plan().plan_id())
-            << (analysis.plan().state() == v1::PLAN_STATE_LOCKED ? " (locked)" : " (NOT locked)") << "\n";
+  std::cout << "  analysis plan "
+            << (analysis.plan().plan().plan_id().empty() ? "main"
+                                                         : analysis.plan().plan().plan_id())
+            << (analysis.plan().state() == v1::PLAN_STATE_LOCKED ? " (locked)" : " (NOT locked)")
+            << "\n";
   for (const v1::OutcomeResult& outcome : analysis.outcomes()) {
     const v1::Attrition& a = outcome.attrition();
     const v1::MdesLedger& m = outcome.mdes();
-    std::cout << absl::StrFormat("    %-24s response %s, differential attrition %s points (p = %s); MDES planned %s, achieved %s\n",
-                                 outcome.outcome(), FormatPercent(a.overall_rate()), FormatFixed(a.differential_points(), 1),
-                                 FormatP(a.p_value()), FormatFixed(m.planned(), 3), FormatFixed(m.achieved(), 3));
+    std::cout << absl::StrFormat(
+        "    %-24s response %s, differential attrition %s points (p = %s); MDES planned %s, "
+        "achieved %s\n",
+        outcome.outcome(), FormatPercent(a.overall_rate()), FormatFixed(a.differential_points(), 1),
+        FormatP(a.p_value()), FormatFixed(m.planned(), 3), FormatFixed(m.achieved(), 3));
     if (m.planned() > 0 && m.achieved() > kMdesDrift * m.planned()) {
-      std::cout << "  WARNING: " << outcome.outcome() << ": achieved MDES " << FormatFixed(m.achieved(), 3) << " is above "
-                << kMdesDrift << " x the planned " << FormatFixed(m.planned(), 3) << "\n";
+      std::cout << "  WARNING: " << outcome.outcome() << ": achieved MDES "
+                << FormatFixed(m.achieved(), 3) << " is above " << kMdesDrift << " x the planned "
+                << FormatFixed(m.planned(), 3) << "\n";
     }
     if (m.planned_response_rate() > 0 && m.actual_response_rate() < m.planned_response_rate()) {
-      std::cout << "  WARNING: " << outcome.outcome() << ": response rate " << FormatPercent(m.actual_response_rate())
-                << " is below the planned " << FormatPercent(m.planned_response_rate()) << "\n";
+      std::cout << "  WARNING: " << outcome.outcome() << ": response rate "
+                << FormatPercent(m.actual_response_rate()) << " is below the planned "
+                << FormatPercent(m.planned_response_rate()) << "\n";
     }
-    if (std::abs(a.differential_points()) >= kDifferentialPoints && a.p_value() < kDifferentialAlpha) {
+    if (std::abs(a.differential_points()) >= kDifferentialPoints &&
+        a.p_value() < kDifferentialAlpha) {
       std::cout << "  WARNING: " << outcome.outcome() << ": differential attrition of "
-                << FormatFixed(a.differential_points(), 1) << " points (p = " << FormatP(a.p_value()) << ")\n";
+                << FormatFixed(a.differential_points(), 1)
+                << " points (p = " << FormatP(a.p_value()) << ")\n";
     }
   }
   for (const std::string& w : analysis.warnings()) std::cout << "    note: " << w << "\n";
@@ -210,10 +243,11 @@ int Status(CliContext& cli, const Args& args, const CommandOptions& options) {
     return kUsage;
   }
   TrialSnapshot snapshot;
-  if (grpc::Status s = LoadAllocations(cli, args[0], snapshot); !s.ok()) return ReportFailure("randomisation", s);
+  if (grpc::Status s = LoadAllocations(cli, args[0], snapshot); !s.ok())
+    return ReportFailure("randomisation", s);
   const v1::Trial& trial = snapshot.trial;
-  std::cout << "trial " << args[0] << " (" << trial.design().title() << "): " << v1::TrialState_Name(trial.state())
-            << "\n"
+  std::cout << "trial " << args[0] << " (" << trial.design().title()
+            << "): " << v1::TrialState_Name(trial.state()) << "\n"
             << "  enrolled " << trial.enrolled() << ", allocated " << trial.allocated() << "\n";
   bool unavailable = false;
   PrintAllocation(cli, snapshot, options, unavailable);
@@ -232,8 +266,8 @@ int Status(CliContext& cli, const Args& args, const CommandOptions& options) {
   const std::string factor = ComparisonFactor(trial.design(), plan_factor);
 
   if (grpc::Status s = LoadResponses(cli, args[0], snapshot); !s.ok()) {
-    std::cout << "  responses: survey-ingest " << (Unreachable(s) ? "unavailable" : "failed") << " ("
-              << s.error_message() << ")\n";
+    std::cout << "  responses: survey-ingest " << (Unreachable(s) ? "unavailable" : "failed")
+              << " (" << s.error_message() << ")\n";
     unavailable = unavailable || Unreachable(s);
   } else {
     PrintResponses(snapshot, factor);

@@ -49,11 +49,12 @@ std::string TickLabel(double v, double step, bool percent) {
 }
 
 std::string Open(const std::string& css_class, const std::string& title) {
-  return absl::StrCat("<svg class=\"figure ", HtmlEscape(css_class), "\" xmlns=\"http://www.w3.org/2000/svg\" ",
-                      "viewBox=\"0 0 ", Num(kWidth), " ", Num(kHeight), "\" width=\"", Num(kWidth),
-                      "\" height=\"", Num(kHeight), "\" role=\"img\" aria-label=\"", HtmlEscape(title),
-                      "\"><title>", HtmlEscape(title), "</title>", "<text class=\"chart-title\" x=\"",
-                      Num(kWidth / 2), "\" y=\"20\" text-anchor=\"middle\">", HtmlEscape(title), "</text>");
+  return absl::StrCat(
+      "<svg class=\"figure ", HtmlEscape(css_class), "\" xmlns=\"http://www.w3.org/2000/svg\" ",
+      "viewBox=\"0 0 ", Num(kWidth), " ", Num(kHeight), "\" width=\"", Num(kWidth), "\" height=\"",
+      Num(kHeight), "\" role=\"img\" aria-label=\"", HtmlEscape(title), "\"><title>",
+      HtmlEscape(title), "</title>", "<text class=\"chart-title\" x=\"", Num(kWidth / 2),
+      "\" y=\"20\" text-anchor=\"middle\">", HtmlEscape(title), "</text>");
 }
 
 // The y axis with grid lines and its label; returns the y pixel of a value through `y`.
@@ -62,13 +63,15 @@ std::string YAxis(const Axis& axis, const std::string& label, bool percent) {
   const double plot_height = kHeight - kTop - kBottom;
   for (double v = axis.lo; v <= axis.hi + axis.step / 2; v += axis.step) {
     const double y = kTop + plot_height * (1 - (v - axis.lo) / (axis.hi - axis.lo));
-    absl::StrAppend(&out, "<line class=\"grid\" x1=\"", Num(kLeft), "\" x2=\"", Num(kWidth - kRight), "\" y1=\"",
-                    Num(y), "\" y2=\"", Num(y), "\"/>", "<text class=\"tick\" x=\"", Num(kLeft - 6), "\" y=\"",
-                    Num(y + 4), "\" text-anchor=\"end\">", HtmlEscape(TickLabel(v, axis.step, percent)),
+    absl::StrAppend(&out, "<line class=\"grid\" x1=\"", Num(kLeft), "\" x2=\"",
+                    Num(kWidth - kRight), "\" y1=\"", Num(y), "\" y2=\"", Num(y), "\"/>",
+                    "<text class=\"tick\" x=\"", Num(kLeft - 6), "\" y=\"", Num(y + 4),
+                    "\" text-anchor=\"end\">", HtmlEscape(TickLabel(v, axis.step, percent)),
                     "</text>");
   }
-  absl::StrAppend(&out, "<text class=\"axis-label\" transform=\"translate(14,", Num(kTop + plot_height / 2),
-                  ") rotate(-90)\" text-anchor=\"middle\">", HtmlEscape(label), "</text>");
+  absl::StrAppend(&out, "<text class=\"axis-label\" transform=\"translate(14,",
+                  Num(kTop + plot_height / 2), ") rotate(-90)\" text-anchor=\"middle\">",
+                  HtmlEscape(label), "</text>");
   return out;
 }
 
@@ -88,9 +91,10 @@ std::string Legend(const std::vector<std::string>& names, std::map<std::string, 
   std::string out;
   for (size_t i = 0; i < names.size(); ++i) {
     const double y = kTop + 8 + 20 * static_cast<double>(i);
-    absl::StrAppend(&out, "<g class=\"legend-entry\"><rect x=\"", Num(kWidth - kRight + 14), "\" y=\"", Num(y - 10),
-                    "\" width=\"12\" height=\"12\" fill=\"", SeriesColour(colour[names[i]]), "\"/><text x=\"",
-                    Num(kWidth - kRight + 32), "\" y=\"", Num(y), "\">", HtmlEscape(names[i]), "</text></g>");
+    absl::StrAppend(&out, "<g class=\"legend-entry\"><rect x=\"", Num(kWidth - kRight + 14),
+                    "\" y=\"", Num(y - 10), "\" width=\"12\" height=\"12\" fill=\"",
+                    SeriesColour(colour[names[i]]), "\"/><text x=\"", Num(kWidth - kRight + 32),
+                    "\" y=\"", Num(y), "\">", HtmlEscape(names[i]), "</text></g>");
   }
   return out;
 }
@@ -99,7 +103,8 @@ std::string Legend(const std::vector<std::string>& names, std::map<std::string, 
 
 std::string SeriesColour(size_t index) {
   // Okabe–Ito.
-  static const char* kColours[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"};
+  static const char* kColours[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7",
+                                   "#56B4E9", "#D55E00", "#F0E442", "#000000"};
   return kColours[index % (sizeof(kColours) / sizeof(kColours[0]))];
 }
 
@@ -122,15 +127,19 @@ std::string RenderBarChart(const BarChart& chart) {
   const Axis axis = NiceAxis(lo, hi);
   const double plot_width = kWidth - kLeft - kRight;
   const double plot_height = kHeight - kTop - kBottom;
-  auto y_of = [&](double v) { return kTop + plot_height * (1 - (v - axis.lo) / (axis.hi - axis.lo)); };
+  auto y_of = [&](double v) {
+    return kTop + plot_height * (1 - (v - axis.lo) / (axis.hi - axis.lo));
+  };
 
   std::string out = Open(chart.css_class, chart.title);
   absl::StrAppend(&out, YAxis(axis, chart.y_label, chart.percent_axis));
-  const double group_width = chart.groups.empty() ? plot_width : plot_width / static_cast<double>(chart.groups.size());
+  const double group_width =
+      chart.groups.empty() ? plot_width : plot_width / static_cast<double>(chart.groups.size());
   for (size_t g = 0; g < chart.groups.size(); ++g) {
     const BarGroup& group = chart.groups[g];
     const double x0 = kLeft + group_width * static_cast<double>(g);
-    const double bar_width = group_width * 0.8 / static_cast<double>(std::max<size_t>(1, group.bars.size()));
+    const double bar_width =
+        group_width * 0.8 / static_cast<double>(std::max<size_t>(1, group.bars.size()));
     absl::StrAppend(&out, "<g class=\"bar-group\">");
     for (size_t b = 0; b < group.bars.size(); ++b) {
       const Bar& bar = group.bars[b];
@@ -138,8 +147,9 @@ std::string RenderBarChart(const BarChart& chart) {
       const double x = x0 + group_width * 0.1 + bar_width * static_cast<double>(b);
       const double top = y_of(std::max(bar.value, 0.0));
       const double bottom = y_of(std::min(bar.value, 0.0));
-      absl::StrAppend(&out, "<rect class=\"bar\" x=\"", Num(x + 2), "\" y=\"", Num(top), "\" width=\"",
-                      Num(bar_width - 4), "\" height=\"", Num(std::max(0.5, bottom - top)), "\" fill=\"",
+      absl::StrAppend(&out, "<rect class=\"bar\" x=\"", Num(x + 2), "\" y=\"", Num(top),
+                      "\" width=\"", Num(bar_width - 4), "\" height=\"",
+                      Num(std::max(0.5, bottom - top)), "\" fill=\"",
                       SeriesColour(colour[bar.series]), "\"><title>", HtmlEscape(bar.series), ": ",
                       HtmlEscape(bar.label), "</title></rect>");
       const double centre = x + bar_width / 2;
@@ -147,20 +157,21 @@ std::string RenderBarChart(const BarChart& chart) {
       if (std::isfinite(bar.error) && bar.error > 0) {
         const double y_hi = y_of(bar.value + bar.error);
         const double y_lo = y_of(bar.value - bar.error);
-        absl::StrAppend(&out, "<path class=\"error-bar\" d=\"M", Num(centre), " ", Num(y_lo), "V", Num(y_hi), "M",
-                        Num(centre - 5), " ", Num(y_hi), "H", Num(centre + 5), "M", Num(centre - 5), " ",
-                        Num(y_lo), "H", Num(centre + 5), "\"/>");
+        absl::StrAppend(&out, "<path class=\"error-bar\" d=\"M", Num(centre), " ", Num(y_lo), "V",
+                        Num(y_hi), "M", Num(centre - 5), " ", Num(y_hi), "H", Num(centre + 5), "M",
+                        Num(centre - 5), " ", Num(y_lo), "H", Num(centre + 5), "\"/>");
         label_y = std::min(label_y, y_hi - 4);
       }
       absl::StrAppend(&out, "<text class=\"bar-label\" x=\"", Num(centre), "\" y=\"", Num(label_y),
                       "\" text-anchor=\"middle\">", HtmlEscape(bar.label), "</text>");
     }
     absl::StrAppend(&out, "<text class=\"group-label\" x=\"", Num(x0 + group_width / 2), "\" y=\"",
-                    Num(kHeight - kBottom + 18), "\" text-anchor=\"middle\">", HtmlEscape(group.label),
-                    "</text></g>");
+                    Num(kHeight - kBottom + 18), "\" text-anchor=\"middle\">",
+                    HtmlEscape(group.label), "</text></g>");
   }
-  absl::StrAppend(&out, "<line class=\"axis\" x1=\"", Num(kLeft), "\" x2=\"", Num(kWidth - kRight), "\" y1=\"",
-                  Num(y_of(0)), "\" y2=\"", Num(y_of(0)), "\"/>", Legend(series, colour), "</svg>");
+  absl::StrAppend(&out, "<line class=\"axis\" x1=\"", Num(kLeft), "\" x2=\"", Num(kWidth - kRight),
+                  "\" y1=\"", Num(y_of(0)), "\" y2=\"", Num(y_of(0)), "\"/>",
+                  Legend(series, colour), "</svg>");
   return out;
 }
 
@@ -177,17 +188,23 @@ std::string RenderLineChart(const LineChart& chart) {
   const Axis y_axis = NiceAxis(0, y_hi);
   const double plot_width = kWidth - kLeft - kRight;
   const double plot_height = kHeight - kTop - kBottom;
-  auto x_of = [&](double v) { return kLeft + plot_width * (v - x_axis.lo) / (x_axis.hi - x_axis.lo); };
-  auto y_of = [&](double v) { return kTop + plot_height * (1 - (v - y_axis.lo) / (y_axis.hi - y_axis.lo)); };
+  auto x_of = [&](double v) {
+    return kLeft + plot_width * (v - x_axis.lo) / (x_axis.hi - x_axis.lo);
+  };
+  auto y_of = [&](double v) {
+    return kTop + plot_height * (1 - (v - y_axis.lo) / (y_axis.hi - y_axis.lo));
+  };
 
   std::string out = Open(chart.css_class, chart.title);
   absl::StrAppend(&out, YAxis(y_axis, chart.y_label, chart.percent_axis));
   for (double v = x_axis.lo; v <= x_axis.hi + x_axis.step / 2; v += x_axis.step) {
-    absl::StrAppend(&out, "<text class=\"tick\" x=\"", Num(x_of(v)), "\" y=\"", Num(kHeight - kBottom + 16),
-                    "\" text-anchor=\"middle\">", HtmlEscape(TickLabel(v, x_axis.step, false)), "</text>");
+    absl::StrAppend(&out, "<text class=\"tick\" x=\"", Num(x_of(v)), "\" y=\"",
+                    Num(kHeight - kBottom + 16), "\" text-anchor=\"middle\">",
+                    HtmlEscape(TickLabel(v, x_axis.step, false)), "</text>");
   }
   absl::StrAppend(&out, "<text class=\"axis-label\" x=\"", Num(kLeft + plot_width / 2), "\" y=\"",
-                  Num(kHeight - 12), "\" text-anchor=\"middle\">", HtmlEscape(chart.x_label), "</text>");
+                  Num(kHeight - 12), "\" text-anchor=\"middle\">", HtmlEscape(chart.x_label),
+                  "</text>");
   std::vector<std::string> names;
   for (const LineSeries& s : chart.series) names.push_back(s.label);
   std::map<std::string, size_t> colour = ColourIndex(chart.colour_order, names);
@@ -195,11 +212,13 @@ std::string RenderLineChart(const LineChart& chart) {
     // A step line: the cumulative rate holds until the next response.
     std::string d = absl::StrCat("M", Num(x_of(0)), " ", Num(y_of(0)));
     for (const auto& [x, y] : s.points) absl::StrAppend(&d, "H", Num(x_of(x)), "V", Num(y_of(y)));
-    absl::StrAppend(&out, "<path class=\"series\" fill=\"none\" stroke-width=\"2\" stroke=\"", SeriesColour(colour[s.label]),
-                    "\" d=\"", d, "\"><title>", HtmlEscape(s.label), "</title></path>");
+    absl::StrAppend(&out, "<path class=\"series\" fill=\"none\" stroke-width=\"2\" stroke=\"",
+                    SeriesColour(colour[s.label]), "\" d=\"", d, "\"><title>", HtmlEscape(s.label),
+                    "</title></path>");
   }
-  absl::StrAppend(&out, "<line class=\"axis\" x1=\"", Num(kLeft), "\" x2=\"", Num(kWidth - kRight), "\" y1=\"",
-                  Num(y_of(0)), "\" y2=\"", Num(y_of(0)), "\"/>", Legend(names, colour), "</svg>");
+  absl::StrAppend(&out, "<line class=\"axis\" x1=\"", Num(kLeft), "\" x2=\"", Num(kWidth - kRight),
+                  "\" y1=\"", Num(y_of(0)), "\" y2=\"", Num(y_of(0)), "\"/>", Legend(names, colour),
+                  "</svg>");
   return out;
 }
 

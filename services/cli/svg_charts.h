@@ -13,8 +13,8 @@ namespace fieldwork::cli {
 struct Bar {
   std::string series;  // the legend entry (e.g. an arm, a candidate group)
   double value = 0;
-  double error = 0;    // drawn as value ± error when > 0
-  std::string label;   // printed above the bar (e.g. "16.28")
+  double error = 0;   // drawn as value ± error when > 0
+  std::string label;  // printed above the bar (e.g. "16.28")
 };
 
 struct BarGroup {

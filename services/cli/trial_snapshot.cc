@@ -35,11 +35,13 @@ std::vector<std::string> ArmsOf(const v1::TrialDesign& design, const std::string
 
 }  // namespace
 
-grpc::Status LoadAllocations(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot) {
+grpc::Status LoadAllocations(CliContext& cli, const std::string& trial_id,
+                             TrialSnapshot& snapshot) {
   v1::GetTrialRequest get;
   get.set_trial_id(trial_id);
   v1::GetTrialResponse trial;
-  if (grpc::Status s = cli.randomisation().GetTrial(cli.Call(30).get(), get, &trial); !s.ok()) return s;
+  if (grpc::Status s = cli.randomisation().GetTrial(cli.Call(30).get(), get, &trial); !s.ok())
+    return s;
   snapshot.trial = trial.trial();
   v1::ListAllocationsRequest list;
   list.set_trial_id(trial_id);
@@ -55,7 +57,9 @@ grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSn
   v1::ListWavesRequest waves_request;
   waves_request.set_trial_id(trial_id);
   v1::ListWavesResponse waves;
-  if (grpc::Status s = cli.survey_ingest().ListWaves(cli.Call(30).get(), waves_request, &waves); !s.ok()) return s;
+  if (grpc::Status s = cli.survey_ingest().ListWaves(cli.Call(30).get(), waves_request, &waves);
+      !s.ok())
+    return s;
   snapshot.waves.assign(waves.waves().begin(), waves.waves().end());
   v1::ListResponsesRequest list;
   list.set_trial_id(trial_id);
@@ -91,8 +95,8 @@ std::string ArmOf(const v1::Allocation& allocation, const std::string& factor) {
   return "";
 }
 
-std::map<std::string, std::map<std::string, ArmCount>> ResponseByArmAndWave(const TrialSnapshot& snapshot,
-                                                                            const std::string& factor) {
+std::map<std::string, std::map<std::string, ArmCount>> ResponseByArmAndWave(
+    const TrialSnapshot& snapshot, const std::string& factor) {
   std::map<std::string, std::string> arm_of;  // participant → arm, withdrawn left out
   std::map<std::string, int64_t> randomised;
   for (const std::string& arm : ArmsOf(snapshot.trial.design(), factor)) randomised[arm] = 0;
@@ -118,7 +122,8 @@ std::map<std::string, std::map<std::string, ArmCount>> ResponseByArmAndWave(cons
   return result;
 }
 
-std::vector<ReportResponseSeries> ResponseOverTime(const TrialSnapshot& snapshot, const std::string& factor) {
+std::vector<ReportResponseSeries> ResponseOverTime(const TrialSnapshot& snapshot,
+                                                   const std::string& factor) {
   std::map<std::string, std::string> arm_of;
   std::map<std::string, int64_t> randomised;
   for (const v1::Allocation& a : snapshot.allocations) {
@@ -153,8 +158,9 @@ std::vector<ReportResponseSeries> ResponseOverTime(const TrialSnapshot& snapshot
       int64_t cumulative = 0;
       for (const auto& [day, count] : per_day[arm]) {
         cumulative += count;
-        series.points.emplace_back(static_cast<double>(day),
-                                   static_cast<double>(cumulative) / static_cast<double>(std::max<int64_t>(1, n)));
+        series.points.emplace_back(
+            static_cast<double>(day),
+            static_cast<double>(cumulative) / static_cast<double>(std::max<int64_t>(1, n)));
       }
       result.push_back(std::move(series));
     }
@@ -162,8 +168,9 @@ std::vector<ReportResponseSeries> ResponseOverTime(const TrialSnapshot& snapshot
   return result;
 }
 
-std::vector<ReportProgression> ProgressionRates(const TrialSnapshot& snapshot, const std::string& condition_factor,
-                                                const std::map<std::string, std::string>& candidate_groups) {
+std::vector<ReportProgression> ProgressionRates(
+    const TrialSnapshot& snapshot, const std::string& condition_factor,
+    const std::map<std::string, std::string>& candidate_groups) {
   const v1::TrialDesign& design = snapshot.trial.design();
   std::string square;
   for (const v1::Factor& f : design.factors()) {
@@ -212,7 +219,8 @@ std::vector<ReportProgression> ProgressionRates(const TrialSnapshot& snapshot, c
   std::vector<ReportProgression> result;
   for (const auto& [key, tally] : tallies) {
     const double p = static_cast<double>(tally.progressed) / static_cast<double>(tally.n);
-    result.push_back({key.first, key.second, tally.n, p, std::sqrt(p * (1 - p) / static_cast<double>(tally.n))});
+    result.push_back(
+        {key.first, key.second, tally.n, p, std::sqrt(p * (1 - p) / static_cast<double>(tally.n))});
   }
   return result;
 }

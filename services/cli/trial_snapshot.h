@@ -34,7 +34,8 @@ grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSn
 
 // The factor arms are compared on: `preferred` when it is a factor of the design with arms, else
 // the design's first factor with arms (order factors — Latin square, random order — have none).
-std::string ComparisonFactor(const fieldwork::v1::TrialDesign& design, const std::string& preferred);
+std::string ComparisonFactor(const fieldwork::v1::TrialDesign& design,
+                             const std::string& preferred);
 
 // The arm of `factor` of one allocation ("" when it has none).
 std::string ArmOf(const fieldwork::v1::Allocation& allocation, const std::string& factor);
@@ -45,20 +46,22 @@ struct ArmCount {
 };
 
 // wave → arm → counts; every arm of the factor and every wave appear, responses or not.
-std::map<std::string, std::map<std::string, ArmCount>> ResponseByArmAndWave(const TrialSnapshot& snapshot,
-                                                                            const std::string& factor);
+std::map<std::string, std::map<std::string, ArmCount>> ResponseByArmAndWave(
+    const TrialSnapshot& snapshot, const std::string& factor);
 
 // Cumulative response rate by arm, per wave, by days since the wave opened (or its first response
 // when the wave has no opening time). One point per day on which someone responded.
-std::vector<ReportResponseSeries> ResponseOverTime(const TrialSnapshot& snapshot, const std::string& factor);
+std::vector<ReportResponseSeries> ResponseOverTime(const TrialSnapshot& snapshot,
+                                                   const std::string& factor);
 
 // The CV experiment: every answer "progress_cvNN" of a participant is one decision about CV NN,
 // whose candidate name is position NN of the participant's order in the design's Latin-square
 // factor. The decision's group is `candidate_groups[name]` (the name itself when unmapped) and its
 // condition the participant's arm of `condition_factor` (default: the first factor with arms).
 // Empty when the design has no Latin-square factor or no such answers. SE = sqrt(p(1-p)/n).
-std::vector<ReportProgression> ProgressionRates(const TrialSnapshot& snapshot, const std::string& condition_factor,
-                                                const std::map<std::string, std::string>& candidate_groups);
+std::vector<ReportProgression> ProgressionRates(
+    const TrialSnapshot& snapshot, const std::string& condition_factor,
+    const std::map<std::string, std::string>& candidate_groups);
 
 }  // namespace fieldwork::cli
 

@@ -68,15 +68,24 @@ class Lcg {
 
 bool Minority(const std::string& name) { return name >= "name06"; }
 
-CliRun Chromium(const std::vector<std::string>& mode, const std::string& html, const std::string& dir) {
-  std::vector<std::string> argv = {kChromium, "--headless", "--no-sandbox", "--disable-gpu",
-                                   "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions",
-                                   "--disable-background-networking", "--disable-component-update",
-                                   "--user-data-dir=" + dir + "/chromium-profile", "--window-size=1100,4200"};
+CliRun Chromium(const std::vector<std::string>& mode, const std::string& html,
+                const std::string& dir) {
+  std::vector<std::string> argv = {kChromium,
+                                   "--headless",
+                                   "--no-sandbox",
+                                   "--disable-gpu",
+                                   "--disable-dev-shm-usage",
+                                   "--no-first-run",
+                                   "--disable-extensions",
+                                   "--disable-background-networking",
+                                   "--disable-component-update",
+                                   "--user-data-dir=" + dir + "/chromium-profile",
+                                   "--window-size=1100,4200"};
   argv.insert(argv.end(), mode.begin(), mode.end());
   argv.push_back("file://" + html);
   static int runs = 0;
-  fieldwork::testing::ChildProcess chromium(argv, {}, absl::StrCat(dir, "/chromium-", runs++, ".log"));
+  fieldwork::testing::ChildProcess chromium(argv, {},
+                                            absl::StrCat(dir, "/chromium-", runs++, ".log"));
   const std::optional<int> code = chromium.WaitForExit(absl::Seconds(180));
   return {code.value_or(-1), chromium.ReadLog()};
 }
@@ -88,13 +97,15 @@ TEST(ReportChromiumTest, TheRenderedReportHasEveryTableAndFigure) {
   fieldwork::testing::CliServices services;
   const std::string dir = services.dir();
 
-  WriteText(dir + "/diversity-online.yaml", absl::StrCat(kProtocol, "instruments:\n  - ",
-                                                        fieldwork::testing::SourcePath("examples/instruments/cv_assessment.yaml"),
-                                                        "\n", kWaves));
+  WriteText(dir + "/diversity-online.yaml",
+            absl::StrCat(kProtocol, "instruments:\n  - ",
+                         fieldwork::testing::SourcePath("examples/instruments/cv_assessment.yaml"),
+                         "\n", kWaves));
   CliRun applied = services.Fieldwork({"apply", dir + "/diversity-online.yaml"});
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
   std::string roster = "participant_id,site\n";
-  for (int i = 0; i < kParticipants; ++i) absl::StrAppend(&roster, absl::StrFormat("d%03d", i), ",online\n");
+  for (int i = 0; i < kParticipants; ++i)
+    absl::StrAppend(&roster, absl::StrFormat("d%03d", i), ",online\n");
   WriteText(dir + "/roster.csv", roster);
   CliRun enrolled = services.Fieldwork({"enrol", "diversity-online", dir + "/roster.csv"});
   ASSERT_EQ(enrolled.exit_code, 0) << enrolled.output;
@@ -109,7 +120,8 @@ TEST(ReportChromiumTest, TheRenderedReportHasEveryTableAndFigure) {
   auto reader = services.Randomisation()->ListAllocations(context.get(), list);
   v1::ListAllocationsResponse item;
   Lcg random;
-  std::string csv = "ResponseId,ExternalReference,EndDate,Finished,cv_caseload,cv_team,cv_supervision";
+  std::string csv =
+      "ResponseId,ExternalReference,EndDate,Finished,cv_caseload,cv_team,cv_supervision";
   for (int k = 1; k <= 10; ++k) absl::StrAppend(&csv, absl::StrFormat(",progress_cv%02d", k));
   csv += "\n";
   int rows = 0;
@@ -117,12 +129,15 @@ TEST(ReportChromiumTest, TheRenderedReportHasEveryTableAndFigure) {
     const v1::Allocation& a = item.allocation();
     if (rows >= 50) continue;
     std::map<std::string, const v1::Assignment*> by_factor;
-    for (const v1::Assignment& assignment : a.assignments()) by_factor[assignment.factor()] = &assignment;
-    ASSERT_TRUE(by_factor.count("exp1_evaluation") && by_factor.count("cv_names")) << a.DebugString();
+    for (const v1::Assignment& assignment : a.assignments())
+      by_factor[assignment.factor()] = &assignment;
+    ASSERT_TRUE(by_factor.count("exp1_evaluation") && by_factor.count("cv_names"))
+        << a.DebugString();
     const bool joint = by_factor["exp1_evaluation"]->arm() == "joint";
     absl::StrAppend(&csv, "R_", a.participant_id(), ",", a.participant_id(), ",",
                     absl::StrFormat("2021-03-%02dT12:00:00Z", 1 + rows % 20), ",1");
-    for (int criterion = 0; criterion < 3; ++criterion) absl::StrAppend(&csv, ",", 3 + static_cast<int>(random.Next() * 5));
+    for (int criterion = 0; criterion < 3; ++criterion)
+      absl::StrAppend(&csv, ",", 3 + static_cast<int>(random.Next() * 5));
     const v1::Assignment& order = *by_factor["cv_names"];
     ASSERT_EQ(order.order_size(), 10);
     for (int k = 0; k < 10; ++k) {
@@ -135,7 +150,8 @@ TEST(ReportChromiumTest, TheRenderedReportHasEveryTableAndFigure) {
   ASSERT_TRUE(reader->Finish().ok());
   ASSERT_EQ(rows, 50);
   WriteText(dir + "/experiment.csv", csv);
-  CliRun imported = services.Fieldwork({"responses", "import", "diversity-online", "experiment", dir + "/experiment.csv"});
+  CliRun imported = services.Fieldwork(
+      {"responses", "import", "diversity-online", "experiment", dir + "/experiment.csv"});
   ASSERT_EQ(imported.exit_code, 0) << imported.output;
 
   v1::AnalysisPlan plan;
@@ -157,9 +173,11 @@ TEST(ReportChromiumTest, TheRenderedReportHasEveryTableAndFigure) {
   const std::string html = dir + "/report.html";
   std::string groups;
   for (int k = 1; k <= 10; ++k) {
-    absl::StrAppend(&groups, k > 1 ? "," : "", absl::StrFormat("name%02d=", k), k > 5 ? "minority_ethnic" : "white_british");
+    absl::StrAppend(&groups, k > 1 ? "," : "", absl::StrFormat("name%02d=", k),
+                    k > 5 ? "minority_ethnic" : "white_british");
   }
-  CliRun reported = services.Fieldwork({"report", "diversity-online", "--html", html, "--candidate_groups=" + groups});
+  CliRun reported = services.Fieldwork(
+      {"report", "diversity-online", "--html", html, "--candidate_groups=" + groups});
   ASSERT_EQ(reported.exit_code, 0) << reported.output;
   EXPECT_THAT(reported.output, HasSubstr("2 outcome(s)"));
 
@@ -177,7 +195,8 @@ TEST(ReportChromiumTest, TheRenderedReportHasEveryTableAndFigure) {
   EXPECT_EQ(Count(dom.output, "<rect class=\"bar\""), 6 + 4);
   EXPECT_EQ(Count(dom.output, "<path class=\"series\""), 3);  // one line per exp2_name arm
   EXPECT_THAT(dom.output, HasSubstr("<td>joint</td><td>minority_ethnic</td>"));
-  EXPECT_THAT(dom.output, HasSubstr("Increasing diversity - two online experiments to reduce bias in hiring"));
+  EXPECT_THAT(dom.output,
+              HasSubstr("Increasing diversity - two online experiments to reduce bias in hiring"));
 
   // The screenshot, kept for a reader.
   const std::string artefacts = std::string(binary_dir) + "/test-artefacts";
@@ -189,7 +208,8 @@ TEST(ReportChromiumTest, TheRenderedReportHasEveryTableAndFigure) {
   const std::string image = ReadText(png);
   ASSERT_GT(image.size(), 20000u) << "screenshot too small to hold the report";
   EXPECT_EQ(image.substr(1, 3), "PNG");
-  std::filesystem::copy_file(html, artefacts + "/report.html", std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(html, artefacts + "/report.html",
+                             std::filesystem::copy_options::overwrite_existing);
 }
 
 }  // namespace

@@ -57,14 +57,16 @@ class AnalyseCliTest : public ::testing::Test {
     CliRun applied = Fieldwork({"apply", dir + "/small.yaml"});
     ASSERT_EQ(applied.exit_code, 0) << applied.output;
     std::string roster = "participant_id,site\n";
-    for (int i = 0; i < 80; ++i) absl::StrAppend(&roster, "p", i, ",", i % 2 ? "north" : "south", "\n");
+    for (int i = 0; i < 80; ++i)
+      absl::StrAppend(&roster, "p", i, ",", i % 2 ? "north" : "south", "\n");
     fieldwork::testing::WriteText(dir + "/roster.csv", roster);
     ASSERT_EQ(Fieldwork({"enrol", "small", dir + "/roster.csv"}).exit_code, 0);
     ASSERT_EQ(Fieldwork({"randomise", "small"}).exit_code, 0);
     CliRun exported = Fieldwork({"export", "small"});
     ASSERT_EQ(exported.exit_code, 0) << exported.output;
     std::map<std::string, std::string> arm_of;
-    for (absl::string_view line : absl::StrSplit(exported.output, absl::ByAnyChar("\r\n"), absl::SkipEmpty())) {
+    for (absl::string_view line :
+         absl::StrSplit(exported.output, absl::ByAnyChar("\r\n"), absl::SkipEmpty())) {
       std::vector<std::string> cells = absl::StrSplit(line, ',');
       if (cells.size() >= 5 && cells[0] != "participant_id") arm_of[cells[0]] = cells[4];
     }
@@ -75,7 +77,8 @@ class AnalyseCliTest : public ::testing::Test {
       const bool treated = arm == "treatment";
       int& seen = treated ? treatment : control;
       if (seen++ >= (treated ? 24 : 30)) continue;
-      absl::StrAppend(&csv, "R_", id, ",", id, ",", absl::StrFormat("2021-03-%02dT10:00:00Z", 2 + seen % 10), ",1,",
+      absl::StrAppend(&csv, "R_", id, ",", id, ",",
+                      absl::StrFormat("2021-03-%02dT10:00:00Z", 2 + seen % 10), ",1,",
                       (seen % 7) - 3 + (treated ? 2 : 0), "\n");
       ++responded_[arm];
     }
@@ -98,7 +101,8 @@ class AnalyseCliTest : public ::testing::Test {
     ASSERT_EQ(services_.RegisterAndLock(plan), "");
     v1::AnalyseRequest analyse;
     analyse.set_trial_id("small");
-    const grpc::Status s = services_.Analysis()->Analyse(services_.Researcher().get(), analyse, &analysis_);
+    const grpc::Status s =
+        services_.Analysis()->Analyse(services_.Researcher().get(), analyse, &analysis_);
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
@@ -119,20 +123,27 @@ TEST_F(AnalyseCliTest, AnalyseStatusAndReportAgreeWithTheServices) {
   ASSERT_EQ(analysed.exit_code, 0) << analysed.output;
   ASSERT_EQ(outcome.arms_size(), 2);
   for (const v1::ArmFigures& arm : outcome.arms()) {
-    const std::string row = absl::StrCat(arm.arm(), R"(\s+)", arm.n(), R"(\s+)",
-                                         std::regex_replace(cli::FormatFixed(arm.adjusted_mean().estimate(), 2), std::regex("\\."), "\\."),
-                                         R"(\s+)",
-                                         std::regex_replace(cli::FormatFixed(arm.adjusted_mean().std_error(), 2), std::regex("\\."), "\\."));
-    EXPECT_TRUE(std::regex_search(analysed.output, std::regex(row))) << row << "\n" << analysed.output;
+    const std::string row =
+        absl::StrCat(arm.arm(), R"(\s+)", arm.n(), R"(\s+)",
+                     std::regex_replace(cli::FormatFixed(arm.adjusted_mean().estimate(), 2),
+                                        std::regex("\\."), "\\."),
+                     R"(\s+)",
+                     std::regex_replace(cli::FormatFixed(arm.adjusted_mean().std_error(), 2),
+                                        std::regex("\\."), "\\."));
+    EXPECT_TRUE(std::regex_search(analysed.output, std::regex(row))) << row << "\n"
+                                                                     << analysed.output;
     EXPECT_EQ(arm.n(), responded_[arm.arm()]);
   }
   const v1::Effect& effect = outcome.effects(0);
-  EXPECT_THAT(analysed.output, HasSubstr(absl::StrCat("[", cli::FormatFixed(effect.effect().conf_low(), 2), ", ",
-                                                      cli::FormatFixed(effect.effect().conf_high(), 2), "]")));
+  EXPECT_THAT(analysed.output,
+              HasSubstr(absl::StrCat("[", cli::FormatFixed(effect.effect().conf_low(), 2), ", ",
+                                     cli::FormatFixed(effect.effect().conf_high(), 2), "]")));
   EXPECT_THAT(analysed.output, HasSubstr("locked, sha256 " + analysis_.plan().locked_sha256()));
   // The attrition table and the ledger.
-  EXPECT_TRUE(std::regex_search(analysed.output, std::regex(R"(control\s+40\s+30\s+75\.0%)"))) << analysed.output;
-  EXPECT_TRUE(std::regex_search(analysed.output, std::regex(R"(treatment\s+40\s+24\s+60\.0%)"))) << analysed.output;
+  EXPECT_TRUE(std::regex_search(analysed.output, std::regex(R"(control\s+40\s+30\s+75\.0%)")))
+      << analysed.output;
+  EXPECT_TRUE(std::regex_search(analysed.output, std::regex(R"(treatment\s+40\s+24\s+60\.0%)")))
+      << analysed.output;
   EXPECT_THAT(analysed.output, HasSubstr("differential attrition -15.0 points"));
   EXPECT_THAT(analysed.output, HasSubstr("MDES ledger"));
   EXPECT_THAT(analysed.output, HasSubstr(cli::FormatFixed(outcome.mdes().planned(), 3)));
@@ -144,13 +155,18 @@ TEST_F(AnalyseCliTest, AnalyseStatusAndReportAgreeWithTheServices) {
   EXPECT_THAT(status.output, HasSubstr("enrolled 80, allocated 80"));
   EXPECT_THAT(status.output, HasSubstr("allocation by arm (arm): control=40 treatment=40"));
   EXPECT_THAT(status.output, HasSubstr("north: control=20 treatment=20"));
-  EXPECT_THAT(status.output, HasSubstr("endline        control 30/40 (75.0%) treatment 24/40 (60.0%); overall 67.5%"));
+  EXPECT_THAT(
+      status.output,
+      HasSubstr("endline        control 30/40 (75.0%) treatment 24/40 (60.0%); overall 67.5%"));
   EXPECT_THAT(status.output, HasSubstr("messaging: unavailable"));
   EXPECT_THAT(status.output, HasSubstr("withdrawn 0 (0 with their site), leavers 0"));
-  EXPECT_THAT(status.output, HasSubstr("WARNING: wellbeing_endline: response rate 67.5% is below the planned 95.0%"));
+  EXPECT_THAT(
+      status.output,
+      HasSubstr("WARNING: wellbeing_endline: response rate 67.5% is below the planned 95.0%"));
   // 15 points, but chi-square p = 0.15 with 80 participants: no attrition warning.
   EXPECT_GT(outcome.attrition().p_value(), 0.05);
-  EXPECT_THAT(status.output, ::testing::Not(HasSubstr("WARNING: wellbeing_endline: differential attrition")));
+  EXPECT_THAT(status.output,
+              ::testing::Not(HasSubstr("WARNING: wellbeing_endline: differential attrition")));
 
   // report: a page with the tables and figures.
   const std::string html = services_.dir() + "/report.html";
@@ -162,7 +178,8 @@ TEST_F(AnalyseCliTest, AnalyseStatusAndReportAgreeWithTheServices) {
   EXPECT_THAT(page, HasSubstr("<table class=\"mdes-table\""));
   EXPECT_THAT(page, HasSubstr("<svg class=\"figure figure-means\""));
   EXPECT_THAT(page, HasSubstr("<svg class=\"figure figure-response\""));
-  EXPECT_THAT(page, HasSubstr(absl::StrCat("<td>treatment</td><td class=\"num\">", responded_["treatment"], "</td>")));
+  EXPECT_THAT(page, HasSubstr(absl::StrCat("<td>treatment</td><td class=\"num\">",
+                                           responded_["treatment"], "</td>")));
   EXPECT_THAT(page, HasSubstr("A small simulated trial"));
 
   EXPECT_EQ(Fieldwork({"report", "small"}).exit_code, 2);  // no --html

@@ -49,35 +49,39 @@ class CliServices {
   CliServices() {
     const std::string dir = dir_.path();
     WriteText(dir + "/tokens.yaml",
-              absl::StrCat("tokens:\n  - name: researcher\n    sha256: ", HashToken(kToken),
-                           "\n    roles: [researcher, analyst]\n    trials: [\"*\"]\n  - name: services\n",
-                           "    sha256: ", HashToken(kServiceToken), "\n    roles: [analyst]\n    trials: [\"*\"]\n"));
+              absl::StrCat(
+                  "tokens:\n  - name: researcher\n    sha256: ", HashToken(kToken),
+                  "\n    roles: [researcher, analyst]\n    trials: [\"*\"]\n  - name: services\n",
+                  "    sha256: ", HashToken(kServiceToken),
+                  "\n    roles: [analyst]\n    trials: [\"*\"]\n"));
     WriteText(dir + "/service.token", absl::StrCat(kServiceToken, "\n"));
     randomisation_address_ = FreeAddress();
-    randomisation_ = std::make_unique<ServiceProcess>("fieldwork-randomisation", Common(randomisation_address_),
-                                                      randomisation_address_, dir);
+    randomisation_ = std::make_unique<ServiceProcess>(
+        "fieldwork-randomisation", Common(randomisation_address_), randomisation_address_, dir);
     ingest_address_ = FreeAddress();
     std::vector<std::string> ingest_args = Common(ingest_address_);
     ingest_args.push_back("--randomisation_address=" + randomisation_address_);
     ingest_args.push_back("--service_token_file=" + dir + "/service.token");
-    ingest_ = std::make_unique<ServiceProcess>("fieldwork-survey-ingest", ingest_args, ingest_address_, dir);
+    ingest_ = std::make_unique<ServiceProcess>("fieldwork-survey-ingest", ingest_args,
+                                               ingest_address_, dir);
     analysis_address_ = FreeAddress();
     std::vector<std::string> analysis_args = Common(analysis_address_);
     analysis_args.push_back("--randomisation_address=" + randomisation_address_);
     analysis_args.push_back("--survey_ingest_address=" + ingest_address_);
     analysis_args.push_back("--service_token_file=" + dir + "/service.token");
     analysis_args.push_back("--monitor_interval=0s");
-    analysis_ = std::make_unique<ServiceProcess>("fieldwork-analysis", analysis_args, analysis_address_, dir);
+    analysis_ = std::make_unique<ServiceProcess>("fieldwork-analysis", analysis_args,
+                                                 analysis_address_, dir);
     messaging_address_ = FreeAddress();  // nothing listens here
   }
 
   const std::string& dir() const { return dir_.path(); }
 
   CliRun Fieldwork(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {BinaryPath("fieldwork"), "--randomisation_address=" + randomisation_address_,
-                                     "--survey_ingest_address=" + ingest_address_,
-                                     "--analysis_address=" + analysis_address_,
-                                     "--messaging_address=" + messaging_address_};
+    std::vector<std::string> argv = {
+        BinaryPath("fieldwork"), "--randomisation_address=" + randomisation_address_,
+        "--survey_ingest_address=" + ingest_address_, "--analysis_address=" + analysis_address_,
+        "--messaging_address=" + messaging_address_};
     argv.insert(argv.end(), args.begin(), args.end());
     const std::string log = dir_.path() + "/cli-" + std::to_string(runs_++) + ".log";
     ChildProcess cli(argv, {{"FIELDWORK_TOKEN", kToken}}, log);
@@ -123,9 +127,12 @@ class CliServices {
   static std::string FreeAddress() { return absl::StrCat("127.0.0.1:", PickFreePort()); }
 
   std::vector<std::string> Common(const std::string& listen) const {
-    return {"--listen_address=" + listen, absl::StrCat("--metrics_port=", PickFreePort()),
-            "--metrics_bind_address=127.0.0.1", "--redis_url=" + redis_.url(),
-            "--tokens_file=" + dir_.path() + "/tokens.yaml", "--drain_delay=0s"};
+    return {"--listen_address=" + listen,
+            absl::StrCat("--metrics_port=", PickFreePort()),
+            "--metrics_bind_address=127.0.0.1",
+            "--redis_url=" + redis_.url(),
+            "--tokens_file=" + dir_.path() + "/tokens.yaml",
+            "--drain_delay=0s"};
   }
 
   TempDir dir_;

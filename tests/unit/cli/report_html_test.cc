@@ -29,12 +29,18 @@ ReportData TwoOutcomes() {
   r.plan_id = "main";
   r.plan_sha256 = "abc123";
   r.warnings = {"missing baseline for 3 <participants>"};
-  r.outcomes.push_back({"wellbeing", true,
+  r.outcomes.push_back({"wellbeing",
+                        true,
                         {{"control", 120, 16.284, 0.5012}, {"treatment", 118, 15.789, 0.4966}},
                         {{"treatment", "control", -0.495, -1.876, 0.886, 0.2104, 0.4208}}});
-  r.outcomes.push_back({"burnout", false, {{"control", 110, 2.5, 0.1}, {"treatment", 111, 2.1, 0.1}},
+  r.outcomes.push_back({"burnout",
+                        false,
+                        {{"control", 110, 2.5, 0.1}, {"treatment", 111, 2.1, 0.1}},
                         {{"treatment", "control", -0.4, -0.67, -0.13, 0.00004, 0.00004}}});
-  r.attrition.push_back({"wellbeing", {{"control", 150, 120, 0.8}, {"treatment", 150, 118, 118.0 / 150}}, -1.333, 0.7712});
+  r.attrition.push_back({"wellbeing",
+                         {{"control", 150, 120, 0.8}, {"treatment", 150, 118, 118.0 / 150}},
+                         -1.333,
+                         0.7712});
   r.mdes.push_back({"wellbeing", 0.2, 0.8, 0.786, 0.262, 0.004, 0.0625});
   r.response_over_time.push_back({"endline", "control", {{1, 0.2}, {3, 0.5}, {10, 0.8}}});
   r.response_over_time.push_back({"endline", "treatment", {{2, 0.3}, {10, 0.787}}});
@@ -69,8 +75,8 @@ TEST(ReportHtmlTest, EveryTableAndFigureIsOnThePage) {
   EXPECT_EQ(Count(html, "<table class=\"outcome-table\""), 2);
   EXPECT_EQ(Count(html, "<table class=\"attrition-table\""), 1);
   EXPECT_EQ(Count(html, "<table class=\"mdes-table\""), 1);
-  EXPECT_EQ(Count(html, "<svg class=\"figure figure-means\""), 2);     // one per outcome
-  EXPECT_EQ(Count(html, "<svg class=\"figure figure-response\""), 2);  // one per wave
+  EXPECT_EQ(Count(html, "<svg class=\"figure figure-means\""), 2);        // one per outcome
+  EXPECT_EQ(Count(html, "<svg class=\"figure figure-response\""), 2);     // one per wave
   EXPECT_EQ(Count(html, "<svg class=\"figure figure-progression\""), 0);  // no CV data
   // One bar with an error bar per arm and outcome; one line per arm and wave.
   EXPECT_EQ(Count(html, "<rect class=\"bar\""), 4);
@@ -83,15 +89,17 @@ TEST(ReportHtmlTest, EveryTableAndFigureIsOnThePage) {
 TEST(ReportHtmlTest, NumbersInTheTablesAreFormattedAsGiven) {
   const std::string html = RenderReportHtml(TwoOutcomes());
   // n, M, SE, estimate, CI, p, adjusted p of the treated arm.
-  EXPECT_THAT(html, HasSubstr("<td>treatment</td><td class=\"num\">118</td><td class=\"num\">15.79</td>"
-                              "<td class=\"num\">0.50</td><td class=\"num\">-0.49</td>"
-                              "<td class=\"num\">[-1.88, 0.89]</td><td class=\"num\">0.210</td>"
-                              "<td class=\"num\">0.421</td>"));
+  EXPECT_THAT(html,
+              HasSubstr("<td>treatment</td><td class=\"num\">118</td><td class=\"num\">15.79</td>"
+                        "<td class=\"num\">0.50</td><td class=\"num\">-0.49</td>"
+                        "<td class=\"num\">[-1.88, 0.89]</td><td class=\"num\">0.210</td>"
+                        "<td class=\"num\">0.421</td>"));
   EXPECT_THAT(html, HasSubstr("<td class=\"num\">&lt;0.001</td><td class=\"num\">&lt;0.001</td>"));
-  EXPECT_THAT(html, HasSubstr("<td>control</td><td class=\"num\">120</td><td class=\"num\">16.28</td>"
-                              "<td class=\"num\">0.50</td><td colspan=\"4\">reference</td>"));
-  EXPECT_THAT(html, HasSubstr("<td class=\"num\">78.7%</td>"));       // 118/150
-  EXPECT_THAT(html, HasSubstr("-1.3, p = 0.771"));                    // differential attrition
+  EXPECT_THAT(html,
+              HasSubstr("<td>control</td><td class=\"num\">120</td><td class=\"num\">16.28</td>"
+                        "<td class=\"num\">0.50</td><td colspan=\"4\">reference</td>"));
+  EXPECT_THAT(html, HasSubstr("<td class=\"num\">78.7%</td>"));  // 118/150
+  EXPECT_THAT(html, HasSubstr("-1.3, p = 0.771"));               // differential attrition
   EXPECT_THAT(html, HasSubstr("<td class=\"num\">0.200</td><td class=\"num\">80.0%</td>"
                               "<td class=\"num\">78.6%</td><td class=\"num\">0.262</td>"));
   EXPECT_THAT(html, HasSubstr(">16.28</text>"));  // the bar's label
@@ -120,7 +128,8 @@ TEST(ReportHtmlTest, ProgressionFigureByConditionAndGroup) {
   const std::string html = RenderReportHtml(r);
   EXPECT_EQ(Count(html, "<svg class=\"figure figure-progression\""), 1);
   EXPECT_EQ(Count(html, "<table class=\"progression-table\""), 1);
-  EXPECT_EQ(Count(html, "<g class=\"bar-group\""), 2 + 0);  // two conditions (no outcomes: no means bars)
+  EXPECT_EQ(Count(html, "<g class=\"bar-group\""),
+            2 + 0);  // two conditions (no outcomes: no means bars)
   EXPECT_THAT(html, HasSubstr(">84.2%</text>"));
   EXPECT_THAT(html, HasSubstr("<td>separate</td><td>white_british</td><td class=\"num\">375</td>"
                               "<td class=\"num\">69.9%</td>"));
@@ -171,8 +180,12 @@ TEST(AnalysisTablesTest, AnalyseResultBecomesTheReportAndTheText) {
   PrintAnalysis(analysis, text);
   EXPECT_THAT(text.str(), HasSubstr("locked, sha256 feed"));
   EXPECT_THAT(text.str(), HasSubstr("90% CI"));
-  EXPECT_TRUE(std::regex_search(text.str(), std::regex(R"(control\s+50\s+1\.23\s+0\.11\s+\(ref\))")));
-  EXPECT_TRUE(std::regex_search(text.str(), std::regex(R"(treatment\s+52\s+1\.60\s+0\.12\s+0\.37\s+\[0\.10, 0\.63\]\s+0\.030\s+0\.030)")));
+  EXPECT_TRUE(
+      std::regex_search(text.str(), std::regex(R"(control\s+50\s+1\.23\s+0\.11\s+\(ref\))")));
+  EXPECT_TRUE(std::regex_search(
+      text.str(),
+      std::regex(
+          R"(treatment\s+52\s+1\.60\s+0\.12\s+0\.37\s+\[0\.10, 0\.63\]\s+0\.030\s+0\.030)")));
 }
 
 }  // namespace

@@ -39,11 +39,14 @@ TrialSnapshot Snapshot() {
   s.waves[0].mutable_opens_at()->set_seconds(1'600'000'000);
   s.waves.emplace_back();
   s.waves[1].set_wave_id("midline");
-  for (int i = 0; i < 4; ++i) s.allocations.push_back(Allocated("c" + std::to_string(i), "control"));
-  for (int i = 0; i < 4; ++i) s.allocations.push_back(Allocated("t" + std::to_string(i), "treatment"));
+  for (int i = 0; i < 4; ++i)
+    s.allocations.push_back(Allocated("c" + std::to_string(i), "control"));
+  for (int i = 0; i < 4; ++i)
+    s.allocations.push_back(Allocated("t" + std::to_string(i), "treatment"));
   s.allocations.push_back(Allocated("gone", "treatment", /*withdrawn=*/true));
-  s.responses = {Responded("c0", "endline", 0), Responded("c1", "endline", 2), Responded("c1", "endline", 3),
-                 Responded("t0", "endline", 0), Responded("gone", "endline", 0)};
+  s.responses = {Responded("c0", "endline", 0), Responded("c1", "endline", 2),
+                 Responded("c1", "endline", 3), Responded("t0", "endline", 0),
+                 Responded("gone", "endline", 0)};
   return s;
 }
 
@@ -51,7 +54,8 @@ TEST(TrialSnapshotTest, ResponseByArmAndWaveCountsPeopleNotWithdrawn) {
   const auto by_wave = ResponseByArmAndWave(Snapshot(), "f");
   ASSERT_EQ(by_wave.size(), 2u);
   EXPECT_EQ(by_wave.at("endline").at("control").randomised, 4);
-  EXPECT_EQ(by_wave.at("endline").at("control").responded, 2);  // c1's second response not counted twice
+  EXPECT_EQ(by_wave.at("endline").at("control").responded,
+            2);  // c1's second response not counted twice
   EXPECT_EQ(by_wave.at("endline").at("treatment").randomised, 4);
   EXPECT_EQ(by_wave.at("endline").at("treatment").responded, 1);
   EXPECT_EQ(by_wave.at("midline").at("treatment").responded, 0);
@@ -78,8 +82,8 @@ TEST(TrialSnapshotTest, ProgressionRatesByConditionAndCandidateGroup) {
   auto* square = s.trial.mutable_design()->add_factors();
   square->set_name("cv_names");
   square->set_method(v1::RANDOMISATION_METHOD_LATIN_SQUARE);
-  auto participant = [&](const std::string& id, const std::string& arm, std::vector<std::string> order,
-                         std::vector<std::string> answers) {
+  auto participant = [&](const std::string& id, const std::string& arm,
+                         std::vector<std::string> order, std::vector<std::string> answers) {
     v1::Allocation a;
     a.set_participant_id(id);
     auto* c = a.add_assignments();
@@ -92,7 +96,8 @@ TEST(TrialSnapshotTest, ProgressionRatesByConditionAndCandidateGroup) {
     v1::Response r;
     r.set_participant_id(id);
     r.set_counted(true);
-    for (size_t i = 0; i < answers.size(); ++i) (*r.mutable_answers())["progress_cv0" + std::to_string(i + 1)] = answers[i];
+    for (size_t i = 0; i < answers.size(); ++i)
+      (*r.mutable_answers())["progress_cv0" + std::to_string(i + 1)] = answers[i];
     s.responses.push_back(r);
   };
   participant("p1", "joint", {"n1", "n2"}, {"1", "0"});
