@@ -255,7 +255,8 @@ int Apply(CliContext& cli, const Args& args, const CommandOptions& options) {
     if (auto s = cli.messaging().CreateCampaign(cli.Call().get(), create, &created); !s.ok()) {
       return ReportFailure(absl::StrCat("CreateCampaign ", campaign->campaign_id()), s);
     }
-    std::cout << "campaign " << campaign->campaign_id() << ": created (" << campaign->steps_size() << " steps)\n";
+    std::cout << "campaign " << campaign->campaign_id() << ": created (" << campaign->steps_size()
+              << (campaign->steps_size() == 1 ? " step)\n" : " steps)\n");
   }
   if (protocol->plan.has_value()) {
     const v1::AnalysisPlan& wanted = *protocol->plan;
