@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <map>
 #include <regex>
 
@@ -95,7 +96,8 @@ class AnalyseCliTest : public ::testing::Test {
     outcome.set_primary(true);
     outcome.mutable_source()->mutable_survey()->set_wave_id("endline");
     outcome.mutable_source()->mutable_survey()->set_score_id("wellbeing");
-    plan.mutable_power()->set_n(80);
+    // Planned for twice the 80 recruited: the achieved MDES drifts above 1.25 x the planned.
+    plan.mutable_power()->set_n(160);
     plan.mutable_power()->set_treated_share(0.5);
     plan.mutable_power()->set_response_rate(0.95);
     ASSERT_EQ(services_.RegisterAndLock(plan), "");
@@ -151,6 +153,7 @@ TEST_F(AnalyseCliTest, AnalyseStatusAndReportAgreeWithTheServices) {
 
   // status: allocation and response rates; messaging named unavailable, exit 3.
   CliRun status = Fieldwork({"status", "small"});
+  std::cout << analysed.output << "\n" << status.output;  // for the test log
   EXPECT_EQ(status.exit_code, 3) << status.output;
   EXPECT_THAT(status.output, HasSubstr("enrolled 80, allocated 80"));
   EXPECT_THAT(status.output, HasSubstr("allocation by arm (arm): control=40 treatment=40"));
@@ -163,6 +166,9 @@ TEST_F(AnalyseCliTest, AnalyseStatusAndReportAgreeWithTheServices) {
   EXPECT_THAT(
       status.output,
       HasSubstr("WARNING: wellbeing_endline: response rate 67.5% is below the planned 95.0%"));
+  EXPECT_GT(outcome.mdes().achieved(), 1.25 * outcome.mdes().planned());
+  EXPECT_THAT(status.output, HasSubstr("WARNING: wellbeing_endline: achieved MDES " +
+                                       cli::FormatFixed(outcome.mdes().achieved(), 3)));
   // 15 points, but chi-square p = 0.15 with 80 participants: no attrition warning.
   EXPECT_GT(outcome.attrition().p_value(), 0.05);
   EXPECT_THAT(status.output,
