@@ -2,7 +2,9 @@
 // randomisation and survey-ingest binaries over a real redis-server: simulate roster → apply →
 // enrol → randomise → export → simulate responses → responses import → simulate outcomes →
 // outcomes import → leavers import. Counts must match exactly what the simulator wrote.
+#include <algorithm>
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -228,6 +230,53 @@ TEST_F(SimulateCliTest, LeaversImportWithdrawsWithAReasonAndRefusesABadFileWhole
   EXPECT_EQ(by_id["sim-pilot-000001"].back(), "2021-02-01");
   EXPECT_EQ(by_id["sim-pilot-000001"][by_id["sim-pilot-000001"].size() - 2], "false");
   EXPECT_EQ(by_id["sim-pilot-000002"][by_id["sim-pilot-000002"].size() - 2], "true");
+}
+
+// The pilots' non-random method through the real service: the arm each participant gets is
+// the one the simulated roster gives in its arm column, and their simulated responses import.
+TEST_F(SimulateCliTest, AssignedCohortsKeepTheRostersArmAndTheirResponsesImport) {
+  Write(Path("pilot.yaml"), R"(trial:
+  id: sim-assigned
+  sites: [brent, coventry]
+  covariates:
+    - {name: app, kind: categorical, levels: [dictation, comparison], required: true}
+  factors:
+    - {name: app, method: assigned, arms: [dictation, comparison]}
+instruments:
+  - instruments/ons4.yaml
+waves:
+  - {id: post, instrument: ons4, opens: 2021-06-21T00:00:00Z, closes: 2021-07-05T00:00:00Z}
+lock_design: true
+)");
+  ASSERT_EQ(Fieldwork({"simulate", "roster", Path("pilot.yaml"), "--n=40", "--seed=8", "--out=" + Path("pilot")}).exit_code, 0);
+  Run apply = Fieldwork({"apply", Path("pilot.yaml")});
+  ASSERT_EQ(apply.exit_code, 0) << apply.output;
+  ASSERT_EQ(Fieldwork({"enrol", "sim-assigned", Path("pilot/roster.csv")}).exit_code, 0);
+  Run allocate = Fieldwork({"randomise", "sim-assigned"});
+  ASSERT_EQ(allocate.exit_code, 0) << allocate.output;
+  ASSERT_EQ(Fieldwork({"export", "sim-assigned"}, Path("pilot-allocations.csv")).exit_code, 0);
+
+  std::map<std::string, std::string> given;  // participant -> the roster's app column
+  const auto roster = Records(Read(Path("pilot/roster.csv")), 0);
+  const auto& header = roster.front();
+  const size_t app_column = static_cast<size_t>(std::find(header.begin(), header.end(), "app") - header.begin());
+  ASSERT_LT(app_column, header.size());
+  for (size_t r = 1; r < roster.size(); ++r) given[roster[r][0]] = roster[r][app_column];
+  const auto allocations = Records(Read(Path("pilot-allocations.csv")), 1);
+  ASSERT_EQ(allocations.size(), 40u);
+  std::set<std::string> arms;
+  for (const auto& row : allocations) {
+    EXPECT_EQ(row[4], given.at(row[0])) << row[0];  // participant_id,site,cohort,cluster,app,...
+    arms.insert(row[4]);
+  }
+  EXPECT_EQ(arms.size(), 2u);
+
+  Run responses = Fieldwork({"simulate", "responses", Path("pilot.yaml"), Path("pilot-allocations.csv"), "--wave=post",
+                             "--seed=8", "--response_rate=0.9", "--out=" + Path("post.csv")});
+  ASSERT_EQ(responses.exit_code, 0) << responses.output;
+  Run imported = Fieldwork({"responses", "import", "sim-assigned", "post", Path("post.csv")});
+  ASSERT_EQ(imported.exit_code, 0) << imported.output;
+  EXPECT_EQ(NumberAfter(imported.output, "accepted"), NumberAfter(responses.output, "simulated"));
 }
 
 }  // namespace
