@@ -12,6 +12,7 @@ namespace fieldwork::cli {
 
 struct CommandOptions {
   bool dry_run = false;         // apply: print the changes, make none
+  std::string deviation_reason;  // apply: change a locked analysis plan, recorded as a deviation
   bool all_or_nothing = false;  // enrol: reject the whole roster if a row is bad
   std::string cohort;           // randomise, status: one cohort only
   bool keep_unfinished = false;  // responses import

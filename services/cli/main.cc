@@ -1,7 +1,8 @@
 // fieldwork: runs a trial from the command line — protocol files and CSV files in, tables out.
 //
 // Usage: fieldwork [flags] COMMAND [ARGS]
-//   apply PROTOCOL.yaml [--dry_run]     create or update the trial, instruments and waves
+//   apply PROTOCOL.yaml [--dry_run] [--deviation_reason=WHY]   create or update the trial,
+//                                       instruments, waves, templates, campaigns, analysis plan
 //   enrol TRIAL ROSTER.csv [--all_or_nothing]
 //   randomise TRIAL [--cohort=C]
 //   balance TRIAL [--cohort=C]
@@ -39,6 +40,7 @@ ABSL_FLAG(std::string, analysis_address, "127.0.0.1:50054", "analysis service");
 ABSL_FLAG(std::string, token, "", "bearer token (or FIELDWORK_TOKEN)");
 ABSL_FLAG(std::string, tls_ca_file, "", "CA certificate to verify the services' TLS (plaintext when empty)");
 ABSL_FLAG(bool, dry_run, false, "apply: print the changes, make none");
+ABSL_FLAG(std::string, deviation_reason, "", "apply: change a locked analysis plan, recorded as a deviation with this reason");
 ABSL_FLAG(bool, all_or_nothing, false, "enrol: reject the whole roster if any row is bad");
 ABSL_FLAG(std::string, cohort, "", "randomise, balance, export: one cohort only");
 ABSL_FLAG(bool, keep_unfinished, false, "responses import: keep unfinished responses, flagged partial");
@@ -111,6 +113,7 @@ int main(int argc, char** argv) {
   fieldwork::cli::CliContext cli(addresses, absl::GetFlag(FLAGS_token), absl::GetFlag(FLAGS_tls_ca_file));
   fieldwork::cli::CommandOptions options;
   options.dry_run = absl::GetFlag(FLAGS_dry_run);
+  options.deviation_reason = absl::GetFlag(FLAGS_deviation_reason);
   options.all_or_nothing = absl::GetFlag(FLAGS_all_or_nothing);
   options.cohort = absl::GetFlag(FLAGS_cohort);
   options.keep_unfinished = absl::GetFlag(FLAGS_keep_unfinished);

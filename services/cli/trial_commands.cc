@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "services/cli/commands.h"
 #include "services/cli/protocol.h"
 #include "services/survey_ingest/domain/csv_reader.h"
@@ -56,7 +57,7 @@ struct ApplyPlan {
 
 // Reads what the services hold and prints what applying the protocol will change.
 // Returns an exit code when a service call failed, nullopt otherwise.
-std::optional<int> PlanApply(CliContext& cli, const Protocol& protocol, ApplyPlan& plan) {
+std::optional<int> PlanApply(CliContext& cli, const Protocol& protocol, const CommandOptions& options, ApplyPlan& plan) {
   const std::string& trial_id = protocol.design.trial_id();
   v1::GetTrialRequest get;
   get.set_trial_id(trial_id);
@@ -161,9 +162,13 @@ std::optional<int> PlanApply(CliContext& cli, const Protocol& protocol, ApplyPla
     } else if (plan.plan_differences.empty()) {
       std::cout << "unchanged" << (plan.plan_locked ? " (locked)" : "") << "\n";
     } else {
-      std::cout << (plan.plan_locked ? "is LOCKED (pre-registered); refusing these changes:\n" : "changes:\n");
+      // A locked plan changes only as a recorded deviation, with the reason the caller gives.
+      const bool deviation = plan.plan_locked && !options.deviation_reason.empty();
+      std::cout << (!plan.plan_locked ? "changes:\n"
+                    : deviation     ? "is LOCKED; these changes will be recorded as a deviation (\"" + options.deviation_reason + "\"):\n"
+                                    : "is LOCKED (pre-registered); refusing these changes (--deviation_reason=WHY records them as a deviation):\n");
       for (const std::string& d : plan.plan_differences) std::cout << "  " << d << "\n";
-      plan.refused |= plan.plan_locked;
+      plan.refused |= plan.plan_locked && !deviation;
       ++plan.changes;
     }
     if (protocol.lock_plan && !plan.plan_locked) std::cout << "analysis plan " << wanted.plan_id() << ": will be locked\n", ++plan.changes;
@@ -182,7 +187,7 @@ int Apply(CliContext& cli, const Args& args, const CommandOptions& options) {
   const std::string& trial_id = protocol->design.trial_id();
 
   ApplyPlan plan;
-  if (std::optional<int> failed = PlanApply(cli, *protocol, plan)) return *failed;
+  if (std::optional<int> failed = PlanApply(cli, *protocol, options, plan)) return *failed;
   if (plan.refused) {
     std::cout << "refused: nothing was changed\n";
     return kRejected;
@@ -263,9 +268,15 @@ int Apply(CliContext& cli, const Args& args, const CommandOptions& options) {
     if (!plan.plan_exists || !plan.plan_differences.empty()) {
       v1::RegisterPlanRequest request;
       *request.mutable_plan() = wanted;
+      if (plan.plan_locked) request.set_deviation_reason(options.deviation_reason);
       v1::RegisterPlanResponse registered;
       if (auto s = cli.analysis().RegisterPlan(cli.Call().get(), request, &registered); !s.ok()) return ReportFailure("RegisterPlan", s);
       std::cout << "analysis plan " << wanted.plan_id() << ": registered, version " << registered.record().version() << "\n";
+      if (plan.plan_locked && registered.record().deviations_size() > 0) {
+        const v1::Deviation& d = registered.record().deviations(registered.record().deviations_size() - 1);
+        std::cout << "recorded deviation " << d.sequence() << " (" << absl::StrJoin(d.changed_fields(), ", ")
+                  << "); plan sha256 " << d.plan_sha256_after() << "\n";
+      }
     }
     if (protocol->lock_plan && !plan.plan_locked) {
       v1::LockPlanRequest lock;

@@ -166,6 +166,14 @@ TEST_F(CampaignCliTest, ApplyCreatesCampaignsAndPlanOnceThenContactsAndCampaignC
   EXPECT_THAT(refused.output, HasSubstr("analysis plan main: is LOCKED (pre-registered); refusing these changes"));
   EXPECT_THAT(refused.output, HasSubstr("alpha: 0.05 -> 0.1"));
   EXPECT_THAT(refused.output, HasSubstr("refused: nothing was changed"));
+  // With a reason, the same change is made and kept as a deviation (the report's Appendix A).
+  CliRun deviated = Fieldwork({"apply", protocol, "--deviation_reason=alpha agreed with the funder"});
+  EXPECT_EQ(deviated.exit_code, 0) << deviated.output;
+  EXPECT_THAT(deviated.output, HasSubstr("these changes will be recorded as a deviation (\"alpha agreed with the funder\")"));
+  EXPECT_THAT(deviated.output, HasSubstr("recorded deviation 1 (alpha)"));
+  CliRun after_deviation = Fieldwork({"apply", protocol});
+  EXPECT_EQ(after_deviation.exit_code, 0) << after_deviation.output;
+  EXPECT_THAT(after_deviation.output, HasSubstr("analysis plan main: unchanged (locked)"));
 
   // A created campaign cannot be redefined: the difference is printed and refused.
   Write(protocol, absl::StrReplaceAll(swing, {{"weekly: {count: 8, template: swing-peer-text}",
