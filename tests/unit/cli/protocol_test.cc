@@ -89,6 +89,11 @@ TEST(ProtocolTest, ErrorsNameTheFileTheFieldAndTheReason) {
   EXPECT_THAT(error("trial: {id: t, factors: [{name: f, method: simple}]}\ninstruments: [missing.yaml]"),
               HasSubstr("instruments[0] missing.yaml: cannot be read"));
   EXPECT_THAT(error("trial: [unclosed"), HasSubstr("trial.yaml: not valid YAML"));
+  // Unknown keys are errors everywhere, so that a misspelt key is never silently ignored.
+  EXPECT_THAT(error("trial: {id: t, factors: [{name: f, method: simple, arms: [a, b], stratum: [site]}]}"),
+              HasSubstr("trial.yaml: trial.factors[0].stratum is not a known key"));
+  EXPECT_THAT(error("trial: {id: t, factors: [{name: f, method: simple}]}\nwaves: [{id: w, instrument: i, opens: 2021-01-01T00:00:00Z, closes: 2021-02-01T00:00:00Z, close: x}]"),
+              HasSubstr("waves[0].close is not a known key"));
 }
 
 constexpr char kMessagingAndPlan[] = R"(
@@ -254,6 +259,14 @@ TEST(ProtocolTest, MessagingAndPlanErrorsNameTheFieldPath) {
   EXPECT_THAT(error(templates + "campaigns:\n  - {id: c, kind: waitlist, channel: email, start: 2021-01-04T09:00:00Z, time_zone: Europe/London,\n"
                                 "     audience: {factor: messages, arms: [control]}, wave: endline, steps: [{template: t}]}\n"),
               HasSubstr("campaigns[0].start a waitlist campaign starts when its wave closes"));
+  EXPECT_THAT(error(templates + campaign_head + "window: {days: [mon, funday]}, steps: [{template: t}]}\n"),
+              HasSubstr("campaigns[0].window.days[1] \"funday\" is not a day"));
+  EXPECT_THAT(error(templates + campaign_head + "window: {start_hour: 18, end_hour: 9}, steps: [{template: t}]}\n"),
+              HasSubstr("campaigns[0].window.end_hour must be after start_hour"));
+  EXPECT_THAT(error(templates + campaign_head + "weekly: {count: 3, template: [t, t]}}\n"),
+              HasSubstr("campaigns[0].weekly.template lists 2 templates for 3 messages"));
+  EXPECT_THAT(error(templates + campaign_head + "steps: [{template: t}], reminders: {count: 2, template: t}}\n"),
+              HasSubstr("campaigns[0].reminders only survey invitations have reminders"));
   EXPECT_THAT(error("templates:\n  - {id: t, channel: sms, subject: S, body: B}\n"),
               HasSubstr("templates[0].subject an SMS has no subject"));
   EXPECT_THAT(error("templates:\n  - {id: t, channel: email, subject: S, body_file: templates/missing.txt}\n"),
