@@ -3,8 +3,12 @@
 // small two-arm trial is applied, enrolled, randomised and given endline responses through the
 // CLI; the analysis plan is registered and locked over gRPC. Messaging is deliberately not
 // started, so status must name it unavailable, print the rest and exit 3.
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <iostream>
 #include <map>
@@ -47,6 +51,8 @@ lock_design: true
 
 class AnalyseCliTest : public ::testing::Test {
  protected:
+  explicit AnalyseCliTest(bool with_messaging = false) : services_(with_messaging) {}
+
   CliRun Fieldwork(const std::vector<std::string>& args) { return services_.Fieldwork(args); }
 
   // Applies, enrols 80, randomises, imports endline responses (30 of 40 in control, 24 of 40 in
@@ -65,7 +71,6 @@ class AnalyseCliTest : public ::testing::Test {
     ASSERT_EQ(Fieldwork({"randomise", "small"}).exit_code, 0);
     CliRun exported = Fieldwork({"export", "small"});
     ASSERT_EQ(exported.exit_code, 0) << exported.output;
-    std::map<std::string, std::string> arm_of;
     for (absl::string_view line :
          absl::StrSplit(exported.output, absl::ByAnyChar("\r\n"), absl::SkipEmpty())) {
       std::vector<std::string> cells = absl::StrSplit(line, ',');
@@ -110,6 +115,7 @@ class AnalyseCliTest : public ::testing::Test {
 
   fieldwork::testing::CliServices services_;
   std::map<std::string, int> responded_;
+  std::map<std::string, std::string> arm_of;  // participant → arm
   v1::AnalyseResponse analysis_;
 };
 
@@ -190,6 +196,123 @@ TEST_F(AnalyseCliTest, AnalyseStatusAndReportAgreeWithTheServices) {
 
   EXPECT_EQ(Fieldwork({"report", "small"}).exit_code, 2);  // no --html
   EXPECT_EQ(Fieldwork({"analyse", "no-such-trial"}).exit_code, 4);
+}
+
+// A plain HTTP GET on loopback; returns the status code (0 when the exchange failed).
+int HttpGetStatus(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int code = 0;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size())) {
+      char buffer[64] = {};
+      const ssize_t n = recv(fd, buffer, sizeof(buffer) - 1, MSG_WAITALL);
+      if (n > 12) code = std::atoi(buffer + 9);  // "HTTP/1.1 302 ..."
+    }
+  }
+  close(fd);
+  return code;
+}
+
+class StatusWithMessagingTest : public AnalyseCliTest {
+ protected:
+  StatusWithMessagingTest() : AnalyseCliTest(/*with_messaging=*/true) {}
+};
+
+// status with every service up: sends, opens and clicks by arm from the messaging service's
+// events, after a campaign to both arms and ten tracked links followed by treated participants.
+TEST_F(StatusWithMessagingTest, ShowsSendsAndClicksByArm) {
+  ASSERT_NO_FATAL_FAILURE(RunTrial());
+  auto messaging = services_.Messaging();
+  v1::UpsertContactsRequest contacts;
+  contacts.set_trial_id("small");
+  for (const auto& [id, arm] : arm_of) {
+    v1::Contact& contact = *contacts.add_contacts();
+    contact.set_participant_id(id);
+    contact.set_email(absl::StrCat(id, "@example.org"));
+    contact.set_first_name("Sam");
+  }
+  v1::UpsertContactsResponse upserted;
+  grpc::Status s = messaging->UpsertContacts(services_.Researcher().get(), contacts, &upserted);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::UpdateTemplateRequest nudge;
+  nudge.set_trial_id("small");
+  nudge.set_template_id("nudge");
+  nudge.mutable_content()->set_subject("Hello {{first_name}}");
+  nudge.mutable_content()->set_text_body(
+      "Read {{tracked_link:https://example.org/wellbeing}} today");
+  v1::UpdateTemplateResponse saved;
+  s = messaging->UpdateTemplate(services_.Researcher().get(), nudge, &saved);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::CreateCampaignRequest create;
+  create.set_trial_id("small");
+  v1::CampaignDefinition& campaign = *create.mutable_campaign();
+  campaign.set_campaign_id("nudge");
+  campaign.set_kind(v1::CAMPAIGN_KIND_INTERVENTION);
+  campaign.add_steps()->set_template_id("nudge");
+  campaign.mutable_audience()->set_factor("arm");
+  campaign.mutable_audience()->add_arms("control");
+  campaign.mutable_audience()->add_arms("treatment");
+  campaign.set_channel(v1::MESSAGE_CHANNEL_EMAIL);
+  for (int day = 1; day <= 7; ++day) campaign.mutable_window()->add_days(day);
+  campaign.mutable_window()->set_end_hour(24);
+  campaign.mutable_window()->set_zone(v1::ZONE_SOURCE_TRIAL);
+  campaign.set_trial_time_zone("UTC");
+  campaign.mutable_start()->set_seconds(absl::ToUnixSeconds(absl::Now() - absl::Minutes(1)));
+  v1::CreateCampaignResponse created;
+  s = messaging->CreateCampaign(services_.Researcher().get(), create, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::StartCampaignRequest start;
+  start.set_trial_id("small");
+  start.set_campaign_id("nudge");
+  v1::StartCampaignResponse started;
+  s = messaging->StartCampaign(services_.Researcher().get(), start, &started);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(started.planned(), 80);
+
+  // The worker delivers to the file channel; wait (at most two minutes) for all 80.
+  std::vector<std::string> messages;
+  for (int attempt = 0; attempt < 600 && messages.size() < 80; ++attempt) {
+    if (attempt > 0) absl::SleepFor(absl::Milliseconds(200));
+    messages = absl::StrSplit(fieldwork::testing::ReadText(services_.messages_path()), '\n',
+                              absl::SkipEmpty());
+  }
+  ASSERT_EQ(messages.size(), 80u);
+  int clicks = 0;
+  for (const std::string& message : messages) {
+    if (clicks == 10) break;
+    const size_t at_email = message.find("@example.org");
+    const size_t start_id = message.rfind('"', at_email) + 1;
+    ASSERT_NE(at_email, std::string::npos) << message;
+    if (arm_of[message.substr(start_id, at_email - start_id)] != "treatment") continue;
+    const size_t at = message.find("/c/");
+    ASSERT_NE(at, std::string::npos) << "no tracked link in " << message;
+    const size_t end = message.find_first_of(" \\\"", at);
+    ASSERT_EQ(HttpGetStatus(services_.http_port(), message.substr(at, end - at)), 302) << message;
+    ++clicks;
+  }
+  ASSERT_EQ(clicks, 10);
+
+  CliRun status = Fieldwork({"status", "small"});
+  std::cout << status.output;  // for the test log
+  EXPECT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_THAT(status.output, HasSubstr("campaign nudge: sends / opened / clicked by arm"));
+  EXPECT_TRUE(std::regex_search(
+      status.output,
+      std::regex(
+          R"(control\s+sent\s+40 to\s+40, opened\s+\d+ \([0-9.]+%\), clicked\s+0 \(0\.0%\))")))
+      << status.output;
+  EXPECT_TRUE(std::regex_search(
+      status.output,
+      std::regex(
+          R"(treatment\s+sent\s+40 to\s+40, opened\s+\d+ \([0-9.]+%\), clicked\s+10 \(25\.0%\))")))
+      << status.output;
+  EXPECT_THAT(status.output, ::testing::Not(HasSubstr("unavailable")));
 }
 
 }  // namespace

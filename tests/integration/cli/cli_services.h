@@ -1,7 +1,8 @@
 // For the fieldwork command's tests: redis-server and the randomisation, survey-ingest and
-// analysis binaries as processes on free loopback ports, one researcher token, and a way to run
-// the fieldwork binary against them. Messaging is not started: its address is a free port
-// nothing listens on. Header-only, shared by tests/integration/cli and tests/e2e/cli.
+// analysis binaries (and, when asked, messaging) as processes on free loopback ports, one
+// researcher token, and a way to run the fieldwork binary against them. Without messaging, its
+// address is a free port nothing listens on. Header-only, shared by tests/integration/cli and
+// tests/e2e/cli.
 #ifndef FIELDWORK_TESTS_INTEGRATION_CLI_CLI_SERVICES_H_
 #define FIELDWORK_TESTS_INTEGRATION_CLI_CLI_SERVICES_H_
 
@@ -15,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "fieldwork/v1/analysis.grpc.pb.h"
+#include "fieldwork/v1/messaging.grpc.pb.h"
 #include "fieldwork/v1/randomisation.grpc.pb.h"
 #include "services/common/auth.h"
 #include "services/common/grpc_auth.h"
@@ -46,7 +48,9 @@ class CliServices {
  public:
   static constexpr char kToken[] = "researcher-token";
 
-  CliServices() {
+  // `with_messaging`: also the messaging binary, writing messages as JSON lines to
+  // messages_path() and serving tracked links on http_port().
+  explicit CliServices(bool with_messaging = false) {
     const std::string dir = dir_.path();
     WriteText(dir + "/tokens.yaml",
               absl::StrCat(
@@ -64,15 +68,43 @@ class CliServices {
     ingest_args.push_back("--service_token_file=" + dir + "/service.token");
     ingest_ = std::make_unique<ServiceProcess>("fieldwork-survey-ingest", ingest_args,
                                                ingest_address_, dir);
+    messaging_address_ = FreeAddress();  // nothing listens here unless with_messaging
     analysis_address_ = FreeAddress();
     std::vector<std::string> analysis_args = Common(analysis_address_);
     analysis_args.push_back("--randomisation_address=" + randomisation_address_);
     analysis_args.push_back("--survey_ingest_address=" + ingest_address_);
     analysis_args.push_back("--service_token_file=" + dir + "/service.token");
     analysis_args.push_back("--monitor_interval=0s");
+    if (with_messaging) analysis_args.push_back("--messaging_address=" + messaging_address_);
     analysis_ = std::make_unique<ServiceProcess>("fieldwork-analysis", analysis_args,
                                                  analysis_address_, dir);
-    messaging_address_ = FreeAddress();  // nothing listens here
+    if (with_messaging) {
+      WriteText(dir + "/contact.key", std::string(64, 'a') + "\n");
+      WriteText(dir + "/link.key", std::string(64, 'b') + "\n");
+      http_port_ = PickFreePort();
+      std::vector<std::string> messaging_args = Common(messaging_address_);
+      for (std::string flag :
+           {"--randomisation_address=" + randomisation_address_,
+            "--survey_ingest_address=" + ingest_address_,
+            "--service_token_file=" + dir + "/service.token",
+            "--contact_key_file=" + dir + "/contact.key", "--link_key_file=" + dir + "/link.key",
+            "--file_channel_path=" + messages_path(), absl::StrCat("--http_port=", http_port_),
+            std::string("--http_bind_address=127.0.0.1"),
+            absl::StrCat("--link_base_url=http://127.0.0.1:", http_port_),
+            std::string("--worker_threads=1")}) {
+        messaging_args.push_back(std::move(flag));
+      }
+      messaging_ = std::make_unique<ServiceProcess>("fieldwork-messaging", messaging_args,
+                                                    messaging_address_, dir);
+    }
+  }
+
+  std::string messages_path() const { return dir_.path() + "/messages.jsonl"; }
+  int http_port() const { return http_port_; }
+
+  std::unique_ptr<fieldwork::v1::MessagingService::Stub> Messaging() const {
+    return fieldwork::v1::MessagingService::NewStub(
+        grpc::CreateChannel(messaging_address_, grpc::InsecureChannelCredentials()));
   }
 
   const std::string& dir() const { return dir_.path(); }
@@ -138,7 +170,8 @@ class CliServices {
   TempDir dir_;
   RedisServer redis_;
   std::string randomisation_address_, ingest_address_, analysis_address_, messaging_address_;
-  std::unique_ptr<ServiceProcess> randomisation_, ingest_, analysis_;
+  std::unique_ptr<ServiceProcess> randomisation_, ingest_, analysis_, messaging_;
+  int http_port_ = 0;
   int runs_ = 0;
 };
 
