@@ -77,7 +77,7 @@ def read_csv(path, required_columns):
         return list(reader)
 
 
-def enrol(channel, metadata, trial_id, path, attempts):
+def enrol(channel, metadata, trial_id, path, rows, attempts):
     stub = randomisation_pb2_grpc.RandomisationServiceStub(channel)
     # The design says which covariates are numbers; a partner token may read it.
     trial = with_retry(lambda: stub.GetTrial(
@@ -86,7 +86,7 @@ def enrol(channel, metadata, trial_id, path, attempts):
     numeric = {c.name for c in trial.design.covariates
                if c.kind == randomisation_pb2.Covariate.KIND_NUMERIC}
     request = randomisation_pb2.EnrolRequest(trial_id=trial_id)
-    for row in read_csv(path, ["participant_id"]):
+    for row in rows:
         p = request.participants.add(participant_id=row.pop("participant_id"),
                                      site=row.pop("site", ""), cohort=row.pop("cohort", ""),
                                      cluster=row.pop("cluster", ""))
@@ -106,9 +106,8 @@ def enrol(channel, metadata, trial_id, path, attempts):
     return response.rejected == 0
 
 
-def submit(channel, metadata, trial_id, wave_id, path, attempts):
+def submit(channel, metadata, trial_id, wave_id, path, rows, attempts):
     stub = survey_ingest_pb2_grpc.SurveyIngestServiceStub(channel)
-    rows = read_csv(path, ["participant_id", "submission_id"])
     requests = [survey_ingest_pb2.SubmitResponsesRequest(
         submission=survey_ingest_pb2.Submission(
             trial_id=trial_id, wave_id=wave_id, participant_id=row.pop("participant_id"),
@@ -149,14 +148,22 @@ def main():
     metadata = (("authorization", f"Bearer {args.token}"),)
     ok = True
     try:
-        if args.roster:
+        # Both files are read before anything is sent: a bad file changes nothing.
+        roster = read_csv(args.roster, ["participant_id"]) if args.roster else None
+        responses = (read_csv(args.responses, ["participant_id", "submission_id"])
+                     if args.responses else None)
+    except (OSError, ValueError, csv.Error) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        if roster is not None:
             with open_channel(args.randomisation_address, args.ca_file) as channel:
-                ok = enrol(channel, metadata, args.trial, args.roster, args.attempts) and ok
-        if args.responses:
+                ok = enrol(channel, metadata, args.trial, args.roster, roster, args.attempts)
+        if responses is not None:
             with open_channel(args.survey_ingest_address, args.ca_file) as channel:
-                ok = submit(channel, metadata, args.trial, args.wave, args.responses,
+                ok = submit(channel, metadata, args.trial, args.wave, args.responses, responses,
                             args.attempts) and ok
-    except (OSError, ValueError) as error:
+    except OSError as error:  # e.g. an unreadable CA file
         print(f"error: {error}", file=sys.stderr)
         return 2
     except grpc.RpcError as error:

@@ -4,7 +4,8 @@
 # trial with `fieldwork apply`; the Python example client (examples/clients/python) enrols a
 # roster and submits responses with the PARTNER token; the admin then checks through the CLI
 # and the reflection client that exactly the good rows were stored. Also checked: bad rows are
-# named by file line and field, a re-run is idempotent (unchanged / duplicate), the partner
+# named by file line and field, a bad file sends nothing, a re-run is idempotent (unchanged /
+# duplicate), the partner
 # token is refused (PERMISSION_DENIED, exit 4) on another trial (its submissions there are
 # rejected rows), an unknown token is UNAUTHENTICATED, a dead address gives up with
 # UNAVAILABLE (exit 3) after its retries, and reflection lists and calls the services.
@@ -75,6 +76,12 @@ cp "$src/examples/clients/responses.csv" "$work/responses.csv"
 printf 'la1-0004,R_la1_0004,6,6,11,4\nzz-0001,R_zz_0001,5,5,5,5\n' >>"$work/responses.csv"
 
 run_client() { "$python" "$client" --token "$partner_token" "$@"; }
+# A responses file without its submission_id column: exit 2 and nothing sent, not even the
+# good roster (the next step finds all 8 participants new).
+printf 'participant_id,ons_happy\nla1-0001,5\n' >"$work/no-ids.csv"
+expect bad_file 2 run_client partner-demo --roster "$work/roster.csv" \
+  --responses "$work/no-ids.csv" --wave baseline
+contains bad_file "no-ids.csv: missing column(s) submission_id"
 expect first 1 run_client partner-demo --roster "$work/roster.csv" \
   --responses "$work/responses.csv" --wave baseline
 contains first "enrolled 8, unchanged 0, rejected 2"
