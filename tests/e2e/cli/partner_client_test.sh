@@ -5,10 +5,10 @@
 # roster and submits responses with the PARTNER token; the admin then checks through the CLI
 # and the reflection client that exactly the good rows were stored. Also checked: bad rows are
 # named by file line and field, a bad file sends nothing, a re-run is idempotent (unchanged /
-# duplicate), the partner
-# token is refused (PERMISSION_DENIED, exit 4) on another trial (its submissions there are
-# rejected rows), an unknown token is UNAUTHENTICATED, a dead address gives up with
-# UNAVAILABLE (exit 3) after its retries, and reflection lists and calls the services.
+# duplicate), the partner token is refused (PERMISSION_DENIED, exit 4) on another trial (its
+# submissions there are rejected rows), an unknown token is UNAUTHENTICATED, a dead address
+# gives up with UNAVAILABLE (exit 3) after its retries, and reflection lists and calls the
+# services.
 #
 # Environment (set by tests/e2e/cli/CMakeLists.txt): FIELDWORK_SOURCE_DIR, FIELDWORK_BIN_DIR,
 # FIELDWORK_PYTHON (a python3 with grpcio), FIELDWORK_PYTHON_STUBS_DIR.
