@@ -4,6 +4,7 @@
 // within sampling error (tolerances are multiples of the standard error, not fixed results).
 #include <cmath>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include <gmock/gmock.h>
@@ -249,6 +250,7 @@ TEST(SimulateResponsesTest, EffectOnAReverseKeyedScaleAndResponseRateAreRecovere
     score[arm.at(response.participant_id)].Add(*scale->value);
   }
   const Smd smd = StandardisedDifference(score["treatment"], score["control"]);
+  std::cout << "motivation: asked d = " << kEffect << ", recovered d = " << smd.d << " (SE " << smd.se << ")\n";
   EXPECT_NEAR(smd.d, kEffect, kZ * smd.se) << "SE " << smd.se;
   const double n = static_cast<double>(allocations.size());
   EXPECT_NEAR(static_cast<double>(sim->rows) / n, kRate, kZ * std::sqrt(kRate * (1 - kRate) / n));
@@ -284,6 +286,7 @@ TEST(SimulateResponsesTest, EffectOnACompositeWithANegativeWeightIsRecovered) {
     composite[arm.at(row.response->participant_id)].Add(*c->value);
   }
   const Smd smd = StandardisedDifference(composite["treatment"], composite["control"]);
+  std::cout << "subjective_wellbeing: asked d = " << kEffect << ", recovered d = " << smd.d << " (SE " << smd.se << ")\n";
   EXPECT_NEAR(smd.d, kEffect, kZ * smd.se) << "SE " << smd.se;
 }
 
@@ -299,6 +302,7 @@ TEST(SimulateResponsesTest, DifferentialAttritionAppearsAsAskedAndWithdrawnNever
   const double pt = static_cast<double>(t.responded) / static_cast<double>(t.eligible);
   const double pc = static_cast<double>(c.responded) / static_cast<double>(c.eligible);
   const double se = std::sqrt(pt * (1 - pt) / static_cast<double>(t.eligible) + pc * (1 - pc) / static_cast<double>(c.eligible));
+  std::cout << "response: control " << pc << ", treatment " << pt << " (asked 0.7 and 0.5, SE of the gap " << se << ")\n";
   EXPECT_NEAR(pc - pt, kAttrition, kZ * se);
   EXPECT_NEAR((pt + pc) / 2, kRate, kZ * se);
   // The importer sees exactly the rows written, none from a withdrawn participant.
