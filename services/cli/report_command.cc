@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "services/cli/analysis_tables.h"
 #include "services/cli/commands.h"
+#include "services/cli/drift_warnings.h"
 #include "services/cli/report_html.h"
 #include "services/cli/trial_snapshot.h"
 
@@ -57,6 +58,8 @@ int Report(CliContext& cli, const Args& args, const CommandOptions& options) {
   const grpc::Status analysed = cli.analysis().Analyse(cli.Call().get(), request, &analysis);
   if (analysed.ok()) {
     AddAnalysisToReport(analysis, report);
+    for (const std::string& w : AnalysisWarnings(analysis))
+      report.warnings.push_back("drift: " + w);
     factor = analysis.plan().plan().factor();
   } else if (analysed.error_code() == grpc::StatusCode::UNAVAILABLE ||
              analysed.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
@@ -67,6 +70,14 @@ int Report(CliContext& cli, const Args& args, const CommandOptions& options) {
     report.warnings.push_back("no analysis: " + analysed.error_message());
     std::cerr << "fieldwork report: no analysis (" << analysed.error_message()
               << "); writing the rest\n";
+  }
+  v1::BalanceRequest balance_request;
+  balance_request.set_trial_id(trial_id);
+  v1::BalanceResponse balance;
+  if (cli.randomisation().Balance(cli.Call(60).get(), balance_request, &balance).ok()) {
+    for (const std::string& w : SrmWarnings(balance, snapshot.trial.allocated())) {
+      report.warnings.push_back("allocation: " + w);
+    }
   }
   factor = ComparisonFactor(snapshot.trial.design(), factor);
   report.response_over_time = ResponseOverTime(snapshot, factor);

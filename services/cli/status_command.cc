@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_format.h"
 #include "services/cli/commands.h"
+#include "services/cli/drift_warnings.h"
 #include "services/cli/report_format.h"
 #include "services/cli/trial_snapshot.h"
 
@@ -19,12 +20,6 @@ namespace fieldwork::cli {
 namespace {
 
 namespace v1 = ::fieldwork::v1;
-
-// The thresholds of the warnings.
-constexpr double kMdesDrift = 1.25;          // achieved MDES above 1.25 × planned
-constexpr double kDifferentialPoints = 5;    // differential attrition of 5 points or more ...
-constexpr double kDifferentialAlpha = 0.05;  // ... that is significant
-constexpr double kSrmAlpha = 0.001;          // sample ratio mismatch
 
 bool Unreachable(const grpc::Status& s) {
   return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
@@ -59,10 +54,9 @@ void PrintAllocation(CliContext& cli, const TrialSnapshot& snapshot, const Comma
       for (const auto& [arm, n] : arms) std::cout << " " << arm << "=" << n;
       std::cout << "\n";
     }
-    if (factor.srm_p_value() < kSrmAlpha && trial.allocated() > 0) {
-      std::cout << "  WARNING: sample ratio mismatch in " << factor.factor()
-                << " (p = " << FormatP(factor.srm_p_value()) << ")\n";
-    }
+  }
+  for (const std::string& w : SrmWarnings(balance, trial.allocated())) {
+    std::cout << "  WARNING: " << w << "\n";
   }
 }
 
@@ -214,23 +208,8 @@ bool PrintAnalysis(CliContext& cli, const std::string& trial_id, std::string& fa
         "achieved %s\n",
         outcome.outcome(), FormatPercent(a.overall_rate()), FormatFixed(a.differential_points(), 1),
         FormatP(a.p_value()), FormatFixed(m.planned(), 3), FormatFixed(m.achieved(), 3));
-    if (m.planned() > 0 && m.achieved() > kMdesDrift * m.planned()) {
-      std::cout << "  WARNING: " << outcome.outcome() << ": achieved MDES "
-                << FormatFixed(m.achieved(), 3) << " is above " << kMdesDrift << " x the planned "
-                << FormatFixed(m.planned(), 3) << "\n";
-    }
-    if (m.planned_response_rate() > 0 && m.actual_response_rate() < m.planned_response_rate()) {
-      std::cout << "  WARNING: " << outcome.outcome() << ": response rate "
-                << FormatPercent(m.actual_response_rate()) << " is below the planned "
-                << FormatPercent(m.planned_response_rate()) << "\n";
-    }
-    if (std::abs(a.differential_points()) >= kDifferentialPoints &&
-        a.p_value() < kDifferentialAlpha) {
-      std::cout << "  WARNING: " << outcome.outcome() << ": differential attrition of "
-                << FormatFixed(a.differential_points(), 1)
-                << " points (p = " << FormatP(a.p_value()) << ")\n";
-    }
   }
+  for (const std::string& w : AnalysisWarnings(analysis)) std::cout << "  WARNING: " << w << "\n";
   for (const std::string& w : analysis.warnings()) std::cout << "    note: " << w << "\n";
   return true;
 }
