@@ -12,7 +12,9 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "services/cli/commands.h"
 #include "services/cli/protocol.h"
@@ -23,7 +25,7 @@
 #include "services/cli/simulate/roster_sim.h"
 #include "services/survey_ingest/domain/instrument_yaml.h"
 
-ABSL_FLAG(int64_t, n, 100, "simulate roster: participants");
+ABSL_FLAG(std::string, n, "100", "simulate roster: participants, in all or per cohort (\"281,867\")");
 ABSL_FLAG(uint64_t, seed, 1, "simulate: the seed every draw derives from");
 ABSL_FLAG(std::string, out, "", "simulate: output directory (roster, outcomes) or file (responses)");
 ABSL_FLAG(std::string, wave, "", "simulate responses: the wave");
@@ -89,11 +91,19 @@ std::optional<absl::Time> TimeOf(const google::protobuf::Timestamp& t) {
 
 int SimulateRosterCommand(const Args& args) {
   const std::string out = absl::GetFlag(FLAGS_out);
-  if (args.size() != 1 || out.empty()) return Fail("usage: fieldwork simulate roster PROTOCOL.yaml --n=N --seed=S --out=DIR");
+  if (args.size() != 1 || out.empty()) return Fail("usage: fieldwork simulate roster PROTOCOL.yaml --n=N[,N2...] --seed=S --out=DIR");
   absl::StatusOr<Protocol> protocol = LoadProtocol(args[0]);
   if (!protocol.ok()) return Fail(std::string(protocol.status().message()));
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
-  absl::StatusOr<sim::SimulatedRoster> roster = sim::SimulateRoster(protocol->design, absl::GetFlag(FLAGS_n), seed);
+  std::vector<int64_t> sizes;
+  for (absl::string_view part : absl::StrSplit(absl::GetFlag(FLAGS_n), ',')) {
+    int64_t size = 0;
+    if (!absl::SimpleAtoi(part, &size)) return Fail(absl::StrCat("--n: \"", part, "\" is not a whole number"));
+    sizes.push_back(size);
+  }
+  absl::StatusOr<sim::SimulatedRoster> roster = sizes.size() == 1
+                                                    ? sim::SimulateRoster(protocol->design, sizes[0], seed)
+                                                    : sim::SimulateRoster(protocol->design, sizes, seed);
   if (!roster.ok()) return Fail(std::string(roster.status().message()));
   const fs::path dir(out);
   for (const auto& [name, content] : {std::pair{"roster.csv", &roster->roster_csv}, std::pair{"contacts.csv", &roster->contacts_csv}}) {

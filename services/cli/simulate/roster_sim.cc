@@ -41,6 +41,26 @@ std::string WeightedArm(Random& random, const v1::Factor& factor) {
 
 absl::StatusOr<SimulatedRoster> SimulateRoster(const v1::TrialDesign& design, int64_t n, uint64_t seed) {
   if (n <= 0) return absl::InvalidArgumentError(absl::StrCat("--n must be positive, got ", n));
+  // As even as possible, in order: cohort k holds rows [⌈k·n/C⌉, ⌈(k+1)·n/C⌉).
+  const int64_t cohorts = std::max(design.cohorts_size(), 1);
+  std::vector<int64_t> sizes;
+  for (int64_t k = 0; k < cohorts; ++k) sizes.push_back(((k + 1) * n + cohorts - 1) / cohorts - (k * n + cohorts - 1) / cohorts);
+  return SimulateRoster(design, sizes, seed);
+}
+
+absl::StatusOr<SimulatedRoster> SimulateRoster(const v1::TrialDesign& design, const std::vector<int64_t>& cohort_sizes,
+                                               uint64_t seed) {
+  const size_t cohorts = static_cast<size_t>(std::max(design.cohorts_size(), 1));
+  if (cohort_sizes.size() != cohorts) {
+    return absl::InvalidArgumentError(absl::StrCat("--n has ", cohort_sizes.size(), " size(s); trial ", design.trial_id(),
+                                                   " has ", cohorts, " cohort(s): give one total or one size per cohort"));
+  }
+  int64_t n = 0;
+  for (int64_t size : cohort_sizes) {
+    if (size < 0) return absl::InvalidArgumentError(absl::StrCat("--n: a cohort size is negative (", size, ")"));
+    n += size;
+  }
+  if (n <= 0) return absl::InvalidArgumentError("--n: no participants to simulate");
   const bool has_sites = !design.sites().empty();
   const bool has_cohorts = !design.cohorts().empty();
   const int64_t sites = std::max(design.sites_size(), 1);
@@ -57,14 +77,17 @@ absl::StatusOr<SimulatedRoster> SimulateRoster(const v1::TrialDesign& design, in
   const std::vector<std::string> contact_header = {"participant_id", "email", "phone", "first_name", "time_zone"};
   survey_ingest::AppendCsvRecord(out.contacts_csv, contact_header);
 
+  size_t cohort = 0;
+  int64_t left_in_cohort = cohort_sizes[0];
   for (int64_t i = 0; i < n; ++i) {
+    while (left_in_cohort == 0) left_in_cohort = cohort_sizes[++cohort];
+    --left_in_cohort;
     const std::string id = absl::StrFormat("%s-%06d", design.trial_id(), i + 1);
     Random random(seed, "roster/" + id);
     const std::string site = has_sites ? design.sites(static_cast<int>(random.Index(static_cast<uint64_t>(sites)))).id() : "";
     std::vector<std::string> row = {id};
     if (has_sites) row.push_back(site);
-    // Cohorts in order, as even as possible: cohort k holds rows [k·n/C, (k+1)·n/C).
-    if (has_cohorts) row.push_back(design.cohorts(static_cast<int>(i * design.cohorts_size() / n)));
+    if (has_cohorts) row.push_back(design.cohorts(static_cast<int>(cohort)));
     row.push_back(absl::StrCat(site.empty() ? "team" : site + "-team", "-",
                                random.Index(static_cast<uint64_t>(teams_per_site)) + 1));
     for (const auto& c : design.covariates()) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "fieldwork/v1/randomisation.pb.h"
@@ -27,6 +28,11 @@ struct SimulatedRoster {
 // participant's arm, drawn by the arms' weights.
 absl::StatusOr<SimulatedRoster> SimulateRoster(const fieldwork::v1::TrialDesign& design, std::int64_t n,
                                                std::uint64_t seed);
+
+// The same with a size per cohort (in the design's order), e.g. SWING's {281, 867}; a design
+// without cohorts takes one size.
+absl::StatusOr<SimulatedRoster> SimulateRoster(const fieldwork::v1::TrialDesign& design,
+                                               const std::vector<std::int64_t>& cohort_sizes, std::uint64_t seed);
 
 }  // namespace fieldwork::cli::simulate
 

@@ -185,6 +185,23 @@ TEST(SimulateRosterTest, SameSeedSameBytesAndEveryRowPassesTheRosterAndContactPa
   EXPECT_EQ(contacts->rows.size(), 301u);
 }
 
+TEST(SimulateRosterTest, SizesPerCohortAreKept) {
+  v1::TrialDesign design;
+  design.set_trial_id("swing");
+  design.add_cohorts("2020");
+  design.add_cohorts("2021");
+  absl::StatusOr<SimulatedRoster> sim = SimulateRoster(design, std::vector<int64_t>{281, 867}, 1);
+  ASSERT_TRUE(sim.ok()) << sim.status();
+  absl::StatusOr<Roster> roster = ReadRoster(sim->roster_csv, "roster.csv", design);
+  ASSERT_TRUE(roster.ok()) << roster.status();
+  std::map<std::string, int> per_cohort;
+  for (const RosterRow& row : roster->rows) ++per_cohort[row.participant.cohort()];
+  EXPECT_EQ(per_cohort["2020"], 281);
+  EXPECT_EQ(per_cohort["2021"], 867);
+  EXPECT_THAT(SimulateRoster(design, std::vector<int64_t>{281}, 1).status().message(),
+              ::testing::HasSubstr("one size per cohort"));
+}
+
 TEST(SimulateRosterTest, AnAssignedFactorsArmColumnHoldsOnlyItsArms) {
   v1::TrialDesign design;
   design.set_trial_id("dictation");
