@@ -1,0 +1,349 @@
+#!/usr/bin/env bash
+# Runs the whole Fieldwork suite on this machine, on free loopback ports, with all state under
+# one directory: redis-server, the four services, a local SMTP sink (each mail a file in
+# DIR/mail) and, with --prometheus, a Prometheus scraping the services (scripts/prometheus.sh,
+# rules in fast mode). Used by scripts/demo.sh and the end-to-end tests.
+#
+# Usage:
+#   scripts/run.sh start [--dir DIR] [--simulated-clock] [--prometheus] [--partner-trial TRIAL]...
+#   scripts/run.sh stop [--dir DIR]      # stops exactly what `start` started; exit 0 if stopped
+#   scripts/run.sh status [--dir DIR]    # exit 0 when everything started is running, else 1
+#
+# DIR defaults to ./var. `start` waits until every service answers the gRPC health check, then
+# writes DIR/env (KEY=VALUE lines, shell-sourceable): the four FIELDWORK_*_ADDRESS (the CLI's
+# flags), FIELDWORK_TOKEN (admin), FIELDWORK_PARTNER_TOKEN (a partner token for the
+# --partner-trial trials, when given), FIELDWORK_REDIS_ADDRESS, FIELDWORK_*_METRICS_PORT,
+# FIELDWORK_TRACKING_URL, FIELDWORK_MAIL_DIR and, with --prometheus, FIELDWORK_PROMETHEUS_URL.
+# With --simulated-clock every service reads the simulated clock in Redis; move it with
+# fieldwork-simclock (FIELDWORK_REDIS_URL is in DIR/env too).
+#
+# Binaries come from $FIELDWORK_BIN_DIR, else build/release/bin, else build/debug/bin.
+# Tokens and keys are made fresh under DIR/secrets on the first start and kept after that, so
+# the contacts stored in Redis stay readable across restarts. Logs: DIR/logs; pids: DIR/pids.
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+system_python=/usr/bin/python3  # Debian's, with python3-aiosmtpd and python3-grpcio
+services=(randomisation survey-ingest messaging analysis)
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+usage() {
+  echo "usage: scripts/run.sh start [--dir DIR] [--simulated-clock] [--prometheus] [--partner-trial TRIAL]..." >&2
+  echo "       scripts/run.sh stop|status [--dir DIR]" >&2
+  exit 2
+}
+
+command_name="${1:-}"
+[[ -n "$command_name" ]] || usage
+shift
+dir=./var simulated_clock=0 prometheus=0 partner_trials=()
+while (( $# > 0 )); do
+  case "$1" in
+    --dir) [[ $# -ge 2 ]] || usage; dir="$2"; shift 2 ;;
+    --dir=*) dir="${1#--dir=}"; shift ;;
+    --simulated-clock) simulated_clock=1; shift ;;
+    --prometheus) prometheus=1; shift ;;
+    --partner-trial) [[ $# -ge 2 ]] || usage; partner_trials+=("$2"); shift 2 ;;
+    --partner-trial=*) partner_trials+=("${1#--partner-trial=}"); shift ;;
+    *) echo "run.sh: unknown option '$1'" >&2; usage ;;
+  esac
+done
+dir="$(realpath -m "$dir")"
+pids="$dir/pids" logs="$dir/logs"
+
+# --- processes --------------------------------------------------------------------------------
+
+# The pid recorded for NAME if that process is still the one we started: every process is
+# started in DIR, so its working directory is DIR or below (redis-server moves to DIR/redis and
+# rewrites its command line), and a recycled pid is never taken for ours.
+running_pid() {
+  local file="$pids/$1.pid" pid cwd
+  [[ -f "$file" ]] || return 1
+  pid="$(cat "$file")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  cwd="$(readlink "/proc/$pid/cwd" 2>/dev/null)" || return 1
+  [[ "$cwd" == "$dir" || "$cwd" == "$dir"/* ]] || return 1
+  echo "$pid"
+}
+
+# launch NAME COMMAND...: starts COMMAND in its own session, logging to DIR/logs/NAME.log.
+launch() {
+  local name="$1"
+  shift
+  (cd "$dir" && exec setsid "$@" >"$logs/$name.log" 2>&1 </dev/null) &
+  echo $! >"$pids/$name.pid"
+}
+
+# PID is a live process (a zombie, exited but not yet reaped by its new parent, is not).
+alive() { grep -q '^State:[[:space:]]*[^Z]' "/proc/$1/status" 2>/dev/null; }
+
+# Stops NAME: SIGTERM, then SIGKILL if it is still there after 20 s.
+stop_one() {
+  local name="$1" pid
+  if pid="$(running_pid "$name")"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 200); do
+      alive "$pid" || break
+      sleep 0.1
+    done
+    if alive "$pid"; then
+      echo "run.sh: $name (pid $pid) ignored SIGTERM for 20 s; killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    echo "stopped $name (pid $pid)"
+  fi
+  rm -f "$pids/$name.pid"
+}
+
+# Fails naming NAME and showing its log when it has exited.
+require_alive() {
+  local name="$1"
+  if ! running_pid "$name" >/dev/null; then
+    echo "run.sh: $name exited during startup; last lines of $logs/$name.log:" >&2
+    tail -n 20 "$logs/$name.log" | sed 's/^/    /' >&2
+    return 1
+  fi
+}
+
+free_ports() {  # free_ports N: N distinct free loopback ports, one a line
+  "$system_python" - "$1" <<'EOF'
+import socket, sys
+sockets = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    sockets.append(s)
+print("\n".join(str(s.getsockname()[1]) for s in sockets))
+EOF
+}
+
+# grpc_healthy ADDRESS TOKEN: the server's overall health is SERVING (grpc.health.v1, raw bytes:
+# an empty HealthCheckRequest asks about the whole server; SERVING is field 1 = 1).
+grpc_healthy() {
+  "$system_python" - "$1" "$2" <<'EOF' >/dev/null 2>&1
+import sys, grpc
+channel = grpc.insecure_channel(sys.argv[1])
+check = channel.unary_unary("/grpc.health.v1.Health/Check")
+reply = check(b"", timeout=2, metadata=[("authorization", "Bearer " + sys.argv[2])])
+sys.exit(0 if reply == b"\x08\x01" else 1)
+EOF
+}
+
+# wait_until NAME SECONDS COMMAND...: polls COMMAND until it succeeds while NAME is alive.
+wait_until() {
+  local name="$1" seconds="$2"
+  shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@"; do
+    require_alive "$name" || return 1
+    if (( SECONDS >= deadline )); then
+      echo "run.sh: $name did not become ready within $seconds s (log: $logs/$name.log)" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+redis_ready() { [[ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" == PONG ]]; }
+
+binary_dir() {
+  local candidate
+  for candidate in "${FIELDWORK_BIN_DIR:-}" "$repo/build/release/bin" "$repo/build/debug/bin"; do
+    if [[ -n "$candidate" && -x "$candidate/fieldwork-randomisation" ]]; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  die "no service binaries: set FIELDWORK_BIN_DIR or build (scripts/build.sh release)"
+}
+
+# --- secrets ----------------------------------------------------------------------------------
+
+# new_token NAME: a fresh bearer token in DIR/secrets/NAME.token (kept if already there).
+new_token() {
+  local file="$dir/secrets/$1.token"
+  if [[ ! -s "$file" ]]; then
+    "$bin/fieldwork-token" new | sed -n 's/^token: *//p' >"$file"
+  fi
+  [[ -s "$file" ]] || die "fieldwork-token made no token for $1"
+}
+
+token_hash() { "$bin/fieldwork-token" hash <"$dir/secrets/$1.token"; }
+
+make_secrets() {
+  mkdir -p "$dir/secrets"
+  chmod 700 "$dir/secrets"
+  new_token admin
+  new_token services
+  local key
+  for key in contact link; do
+    [[ -s "$dir/secrets/$key.key" ]] || openssl rand -hex 32 >"$dir/secrets/$key.key"
+  done
+  {
+    echo "# Made by scripts/run.sh: SHA-256 digests of the tokens in this directory."
+    echo "tokens:"
+    echo "  - name: admin"
+    echo "    sha256: $(token_hash admin)"
+    echo "    roles: [admin]"
+    echo "    trials: [\"*\"]"
+    echo "  - name: services"
+    echo "    sha256: $(token_hash services)"
+    echo "    roles: [analyst]"
+    echo "    trials: [\"*\"]"
+    if (( ${#partner_trials[@]} > 0 )); then
+      new_token partner
+      local joined
+      joined="$(printf '"%s", ' "${partner_trials[@]}")"
+      echo "  - name: partner"
+      echo "    sha256: $(token_hash partner)"
+      echo "    roles: [partner]"
+      echo "    trials: [${joined%, }]"
+    fi
+  } >"$dir/secrets/tokens.yaml"
+}
+
+# --- commands ---------------------------------------------------------------------------------
+
+start() {
+  local name
+  for name in redis smtp-sink "${services[@]}"; do
+    if running_pid "$name" >/dev/null; then
+      die "already running under $dir ($name); run 'scripts/run.sh stop --dir $dir' first"
+    fi
+  done
+  [[ -x "$system_python" ]] || die "$system_python not found (scripts/setup.sh installs it)"
+  command -v redis-server >/dev/null || die "redis-server not found (scripts/setup.sh installs it)"
+  bin="$(binary_dir)"
+  mkdir -p "$pids" "$logs" "$dir/redis" "$dir/mail"
+  rm -f "$dir/env"
+  make_secrets
+
+  local ports
+  mapfile -t ports < <(free_ports 11)
+  local redis_port=${ports[0]} smtp_port=${ports[1]} http_port=${ports[2]}
+  local -A grpc_port metrics_port
+  grpc_port[randomisation]=${ports[3]} metrics_port[randomisation]=${ports[4]}
+  grpc_port[survey-ingest]=${ports[5]} metrics_port[survey-ingest]=${ports[6]}
+  grpc_port[messaging]=${ports[7]} metrics_port[messaging]=${ports[8]}
+  grpc_port[analysis]=${ports[9]} metrics_port[analysis]=${ports[10]}
+  local address_of_randomisation="127.0.0.1:${grpc_port[randomisation]}"
+  local address_of_ingest="127.0.0.1:${grpc_port[survey-ingest]}"
+  local address_of_messaging="127.0.0.1:${grpc_port[messaging]}"
+  local address_of_analysis="127.0.0.1:${grpc_port[analysis]}"
+  local redis_url="redis://127.0.0.1:$redis_port"
+
+  # If anything fails from here on, stop what was started.
+  trap 'echo "run.sh: start failed; stopping what was started" >&2; stop >/dev/null' ERR
+
+  # Redis keeps its data in DIR/redis (snapshot on stop), loopback only.
+  launch redis redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$dir/redis" \
+    --dbfilename dump.rdb --save 60 1 --appendonly no --protected-mode yes
+  wait_until redis 20 redis_ready "$redis_port"
+
+  launch smtp-sink "$system_python" "$repo/scripts/smtp_sink.py" "$smtp_port" "$dir/mail"
+
+  local common=(--redis_url="$redis_url" --tokens_file="$dir/secrets/tokens.yaml"
+                --metrics_bind_address=127.0.0.1 --drain_delay=0s)
+  (( simulated_clock )) && common+=(--simulated_clock)
+  local upstream=(--service_token_file="$dir/secrets/services.token")
+
+  launch randomisation "$bin/fieldwork-randomisation" "${common[@]}" \
+    --listen_address="$address_of_randomisation" --metrics_port="${metrics_port[randomisation]}"
+  launch survey-ingest "$bin/fieldwork-survey-ingest" "${common[@]}" "${upstream[@]}" \
+    --listen_address="$address_of_ingest" --metrics_port="${metrics_port[survey-ingest]}" \
+    --randomisation_address="$address_of_randomisation"
+  launch messaging "$bin/fieldwork-messaging" "${common[@]}" "${upstream[@]}" \
+    --listen_address="$address_of_messaging" --metrics_port="${metrics_port[messaging]}" \
+    --randomisation_address="$address_of_randomisation" --survey_ingest_address="$address_of_ingest" \
+    --contact_key_file="$dir/secrets/contact.key" --link_key_file="$dir/secrets/link.key" \
+    --smtp_url="smtp://127.0.0.1:$smtp_port" --http_port="$http_port" --http_bind_address=127.0.0.1 \
+    --link_base_url="http://127.0.0.1:$http_port" --worker_threads=2
+  launch analysis "$bin/fieldwork-analysis" "${common[@]}" "${upstream[@]}" \
+    --listen_address="$address_of_analysis" --metrics_port="${metrics_port[analysis]}" \
+    --randomisation_address="$address_of_randomisation" --survey_ingest_address="$address_of_ingest" \
+    --messaging_address="$address_of_messaging"
+
+  local admin_token
+  admin_token="$(cat "$dir/secrets/admin.token")"
+  wait_until smtp-sink 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$smtp_port" 2>/dev/null
+  for name in "${services[@]}"; do
+    wait_until "$name" 60 grpc_healthy "127.0.0.1:${grpc_port[$name]}" "$admin_token"
+    wait_until "$name" 20 curl -sf -o /dev/null "http://127.0.0.1:${metrics_port[$name]}/metrics"
+  done
+
+  local prometheus_url=""
+  if (( prometheus )); then
+    prometheus_url="$(FIELDWORK_PROMETHEUS_DIR="$dir/prometheus" \
+      FIELDWORK_RANDOMISATION_METRICS_PORT="${metrics_port[randomisation]}" \
+      FIELDWORK_MESSAGING_METRICS_PORT="${metrics_port[messaging]}" \
+      FIELDWORK_SURVEY_INGEST_METRICS_PORT="${metrics_port[survey-ingest]}" \
+      FIELDWORK_ANALYSIS_METRICS_PORT="${metrics_port[analysis]}" \
+      "$repo/scripts/prometheus.sh" start --fast)"
+  fi
+  trap - ERR
+
+  # Written last and atomically: its presence means everything is up.
+  {
+    echo "FIELDWORK_RANDOMISATION_ADDRESS=$address_of_randomisation"
+    echo "FIELDWORK_SURVEY_INGEST_ADDRESS=$address_of_ingest"
+    echo "FIELDWORK_MESSAGING_ADDRESS=$address_of_messaging"
+    echo "FIELDWORK_ANALYSIS_ADDRESS=$address_of_analysis"
+    echo "FIELDWORK_TOKEN=$admin_token"
+    (( ${#partner_trials[@]} > 0 )) && echo "FIELDWORK_PARTNER_TOKEN=$(cat "$dir/secrets/partner.token")"
+    echo "FIELDWORK_REDIS_ADDRESS=127.0.0.1:$redis_port"
+    echo "FIELDWORK_REDIS_URL=$redis_url"
+    echo "FIELDWORK_RANDOMISATION_METRICS_PORT=${metrics_port[randomisation]}"
+    echo "FIELDWORK_MESSAGING_METRICS_PORT=${metrics_port[messaging]}"
+    echo "FIELDWORK_SURVEY_INGEST_METRICS_PORT=${metrics_port[survey-ingest]}"
+    echo "FIELDWORK_ANALYSIS_METRICS_PORT=${metrics_port[analysis]}"
+    echo "FIELDWORK_TRACKING_URL=http://127.0.0.1:$http_port"
+    echo "FIELDWORK_MAIL_DIR=$dir/mail"
+    [[ -n "$prometheus_url" ]] && echo "FIELDWORK_PROMETHEUS_URL=$prometheus_url"
+    true
+  } >"$dir/env.tmp"
+  chmod 600 "$dir/env.tmp"
+  mv "$dir/env.tmp" "$dir/env"
+  echo "fieldwork running under $dir (binaries: $bin$( (( simulated_clock )) && echo ', simulated clock'))"
+  echo "  source $dir/env   # addresses, admin token, ports"
+  [[ -n "$prometheus_url" ]] && echo "  Prometheus: $prometheus_url"
+  echo "  mail sink: $dir/mail"
+}
+
+stop() {
+  if [[ -d "$dir/prometheus" ]]; then
+    FIELDWORK_PROMETHEUS_DIR="$dir/prometheus" "$repo/scripts/prometheus.sh" stop || true
+  fi
+  local i
+  for (( i = ${#services[@]} - 1; i >= 0; i-- )); do stop_one "${services[$i]}"; done
+  stop_one smtp-sink
+  stop_one redis
+  rm -f "$dir/env"
+}
+
+status() {
+  local name pid all=0
+  for name in redis smtp-sink "${services[@]}"; do
+    if pid="$(running_pid "$name")"; then
+      echo "$name: running (pid $pid)"
+    else
+      echo "$name: stopped"
+      all=1
+    fi
+  done
+  if [[ -d "$dir/prometheus" ]]; then
+    local url
+    if url="$(FIELDWORK_PROMETHEUS_DIR="$dir/prometheus" "$repo/scripts/prometheus.sh" status 2>/dev/null)"; then
+      echo "prometheus: running ($url)"
+    else
+      echo "prometheus: stopped"
+    fi
+  fi
+  return "$all"
+}
+
+case "$command_name" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) usage ;;
+esac
