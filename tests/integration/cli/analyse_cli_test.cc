@@ -180,6 +180,14 @@ TEST_F(AnalyseCliTest, AnalyseStatusAndReportAgreeWithTheServices) {
   EXPECT_THAT(status.output,
               ::testing::Not(HasSubstr("WARNING: wellbeing_endline: differential attrition")));
 
+  // With analysis down too: both named, the rest still printed.
+  CliRun no_analysis = Fieldwork({"--analysis_address=127.0.0.1:1", "status", "small"});
+  EXPECT_EQ(no_analysis.exit_code, 3) << no_analysis.output;
+  EXPECT_THAT(no_analysis.output, HasSubstr("analysis: unavailable"));
+  EXPECT_THAT(no_analysis.output, HasSubstr("messaging: unavailable"));
+  EXPECT_THAT(no_analysis.output, HasSubstr("control 30/40 (75.0%) treatment 24/40 (60.0%)"));
+  EXPECT_THAT(no_analysis.output, HasSubstr("north: control=20 treatment=20"));
+
   // report: a page with the tables and figures.
   const std::string html = services_.dir() + "/report.html";
   CliRun reported = Fieldwork({"report", "small", "--html", html});
