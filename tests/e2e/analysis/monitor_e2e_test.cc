@@ -1,5 +1,7 @@
-// Issue 7 end to end: the four services as processes on the simulated clock, and a real
-// Prometheus scraping them with the Fieldwork rules loaded (fast mode). A two-arm trial of 200
+// Issue 7 end to end: everything started by `scripts/run.sh start --simulated-clock
+// --prometheus` (the four services as processes on the simulated clock, an SMTP sink, and a real
+// Prometheus scraping them with the Fieldwork rules loaded, fast mode) and stopped by
+// `scripts/run.sh stop` whatever the outcome. A two-arm trial of 200
 // participants in two sites gets an e-mail nudge to the treated arm (a share of its tracked
 // links followed: take-up), a good midline response in both arms, then an endline where
 // response drops and differs between arms (treatment 45%, control 20%, against a planned 50%).
@@ -75,13 +77,6 @@ const absl::Time kEndlineOpens = kStart + absl::Hours(24 * 20);
 
 google::protobuf::Timestamp Ts(absl::Time t) {
   return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
-}
-
-std::unique_ptr<grpc::ClientContext> Researcher() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  AttachBearerToken(*context, LiveStack::kResearcherToken);
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  return context;
 }
 
 // What the test did to each participant: its own record, from which every gauge is computed.
@@ -237,10 +232,18 @@ class MonitorEndToEndTest : public ::testing::Test {
         grpc::CreateChannel(stack_->messaging_address(), grpc::InsecureChannelCredentials()));
   }
 
+  // A call context with run.sh's admin token.
+  std::unique_ptr<grpc::ClientContext> Researcher() {
+    auto context = std::make_unique<grpc::ClientContext>();
+    AttachBearerToken(*context, stack_->token());
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    return context;
+  }
+
   // The page of a service's /metrics, parsed.
   std::map<SeriesKey, double> AnalysisPage() {
     absl::StatusOr<std::string> text = testing::HttpGet(
-        absl::StrCat("http://127.0.0.1:", stack_->analysis_metrics_port(), "/metrics"));
+        absl::StrCat("http://127.0.0.1:", stack_->MetricsPort("ANALYSIS"), "/metrics"));
     if (!text.ok()) {
       ADD_FAILURE() << text.status();
       return {};
@@ -441,8 +444,8 @@ class MonitorEndToEndTest : public ::testing::Test {
   }
 
   // An e-mail with a tracked link to every active treated participant through the messaging
-  // service's own scheduler and worker (file channel); then the first `share` of the delivered
-  // messages have their link followed over HTTP, as a participant's click would.
+  // service's own scheduler and worker (SMTP to run.sh's sink); then the first `share` of the
+  // delivered messages have their link followed over HTTP, as a participant's click would.
   void NudgeAndFollowLinks(double share) {
     v1::UpsertContactsRequest contacts;
     contacts.set_trial_id(kTrial);
@@ -496,24 +499,19 @@ class MonitorEndToEndTest : public ::testing::Test {
     ASSERT_EQ(started.planned(), static_cast<int64_t>(treated));
     const size_t expected = static_cast<size_t>(contacts.contacts_size());
 
-    auto delivered = [&] {
-      std::ifstream in(stack_->delivered_messages_path());
-      std::vector<std::string> lines;
-      for (std::string line; std::getline(in, line);) lines.push_back(line);
-      return lines;
-    };
-    ASSERT_TRUE(WaitUntil([&] { return delivered().size() >= expected; }))
-        << "the messaging worker delivered " << delivered().size() << " of " << expected;
-    const std::vector<std::string> messages = delivered();
-    ASSERT_EQ(messages.size(), expected);
+    ASSERT_TRUE(WaitUntil([&] { return stack_->DeliveredMails().size() >= expected; }))
+        << "the SMTP sink received " << stack_->DeliveredMails().size() << " of " << expected
+        << " mails";
+    const std::vector<std::string> mails = stack_->DeliveredMails();
+    ASSERT_EQ(mails.size(), expected);
     const size_t clicks =
-        static_cast<size_t>(std::floor(share * static_cast<double>(messages.size())));
+        static_cast<size_t>(std::floor(share * static_cast<double>(mails.size())));
+    const std::string prefix = stack_->tracking_url() + "/c/";
     for (size_t i = 0; i < clicks; ++i) {
-      const size_t at = messages[i].find("/c/");
-      ASSERT_NE(at, std::string::npos) << "no tracked link in " << messages[i];
-      const size_t end = messages[i].find_first_of(" \\\"", at);
-      const std::string link = absl::StrCat("http://127.0.0.1:", stack_->messaging_http_port(),
-                                            messages[i].substr(at, end - at));
+      const size_t at = mails[i].find(prefix);
+      ASSERT_NE(at, std::string::npos) << "no " << prefix << " link in " << mails[i];
+      const size_t end = mails[i].find_first_of(" \t\r\n\"<>", at);
+      const std::string link = mails[i].substr(at, end - at);
       absl::StatusOr<int> followed = testing::HttpStatus(link);
       ASSERT_TRUE(followed.ok()) << followed.status();
       ASSERT_EQ(*followed, 302) << link;
@@ -704,10 +702,10 @@ TEST_F(MonitorEndToEndTest, GaugesMatchHandComputedValuesAndAlertsFireOnceRespon
 
   // Every family the four services export is listed in known_metrics.txt with its type and
   // labels, and every metric listed for them is exported.
-  CompareLive({{"randomisation", stack_->randomisation_metrics_port()},
-               {"survey-ingest", stack_->survey_ingest_metrics_port()},
-               {"messaging", stack_->messaging_metrics_port()},
-               {"analysis", stack_->analysis_metrics_port()}},
+  CompareLive({{"randomisation", stack_->MetricsPort("RANDOMISATION")},
+               {"survey-ingest", stack_->MetricsPort("SURVEY_INGEST")},
+               {"messaging", stack_->MetricsPort("MESSAGING")},
+               {"analysis", stack_->MetricsPort("ANALYSIS")}},
               /*require_all=*/true);
 
   // The monitor read the trial on every pass without an error.
