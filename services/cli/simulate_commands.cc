@@ -167,7 +167,8 @@ int SimulateResponsesCommand(const Args& args) {
   }
   std::cout << "simulated " << responses->rows << " responses of " << eligible << " participants to wave " << wave_id
             << " (" << absl::StrJoin(arms, ", ") << "; effect " << options.effect << " on " << responses->target
-            << ", " << responses->withdrawn << " withdrawn skipped, seed " << options.seed << "): " << out << "\n";
+            << ", " << responses->withdrawn << " withdrawn and " << responses->left_before
+            << " leavers skipped, seed " << options.seed << "): " << out << "\n";
   return kOk;
 }
 

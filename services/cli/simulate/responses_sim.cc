@@ -282,6 +282,13 @@ absl::StatusOr<SimulatedResponses> SimulateResponses(const Scorer& scorer, const
     const double rate = std::clamp(options.response_rate + (treated ? -half : half), 0.0, 1.0);
     Random random(options.seed, "response/" + options.wave_id + "/" + a.participant_id);
     if (!random.Bernoulli(rate)) continue;
+    // Someone who left the organisation before the wave opened is no longer asked.
+    absl::CivilDay left;
+    if (!a.left_on.empty() && options.opens && absl::ParseCivilTime(a.left_on, &left) &&
+        left < absl::ToCivilDay(*options.opens, absl::UTCTimeZone())) {
+      ++out.left_before;
+      continue;
+    }
     Random trait(options.seed, "trait/" + a.participant_id);
     const double z = trait.Normal() + (treated ? out.latent_shift : 0);
     const std::vector<std::string> answers = Answers(instrument, dirs, z, random);

@@ -13,7 +13,8 @@
 //
 // Response: the control arm responds with probability rate + attrition/2, the other arms with
 // rate − attrition/2 (attrition in proportion points; positive means more loss in treatment),
-// each clamped to [0, 1]. Withdrawn participants never respond (survey-ingest refuses them).
+// each clamped to [0, 1]. Withdrawn participants never respond (survey-ingest refuses them),
+// nor do leavers whose left_on is before the wave opens (they stay in the arm's denominator).
 #ifndef FIELDWORK_SERVICES_CLI_SIMULATE_RESPONSES_SIM_H_
 #define FIELDWORK_SERVICES_CLI_SIMULATE_RESPONSES_SIM_H_
 
@@ -58,6 +59,7 @@ struct SimulatedResponses {
   double latent_shift = 0;  // the shift of Z giving the requested effect
   std::map<std::string, ArmResponses> by_arm;
   std::int64_t withdrawn = 0;
+  std::int64_t left_before = 0;  // would have responded, but left before the wave opened
 };
 
 // The default target: the instrument's first composite, else its scale with the most items.

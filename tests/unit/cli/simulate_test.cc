@@ -332,6 +332,25 @@ TEST(SimulateResponsesTest, DifferentialAttritionAppearsAsAskedAndWithdrawnNever
   for (const auto& row : imported.rows) EXPECT_EQ(withdrawn.count(row.response->participant_id), 0u);
 }
 
+TEST(SimulateResponsesTest, LeaversBeforeTheWaveDoNotRespondAndLaterLeaversMay) {
+  const Scorer scorer = InstrumentScorer("examples/instruments/ons4.yaml");
+  std::string csv = "participant_id,site,cohort,cluster,messages,withdrawn,left_on\n";
+  for (int i = 0; i < 200; ++i) {
+    absl::StrAppend(&csv, "p", i, ",la1,,,", i % 2 ? "treatment" : "control", ",false,",
+                    i < 100 ? "2021-03-01" : "2021-03-20", "\n");  // the wave opens 2021-03-08
+  }
+  absl::StatusOr<SimulatedResponses> sim = SimulateResponses(scorer, Allocations(csv), Options(0, 1, 0));
+  ASSERT_TRUE(sim.ok()) << sim.status();
+  EXPECT_EQ(sim->left_before, 100);
+  EXPECT_EQ(sim->rows, 100);
+  const ImportResult imported = ImportAll(sim->csv, scorer);
+  for (const auto& row : imported.rows) {
+    int number = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(row.response->participant_id.substr(1), &number));
+    EXPECT_GE(number, 100) << row.response->participant_id << " left before the wave";
+  }
+}
+
 TEST(SimulateResponsesTest, RefusesImpossibleOptions) {
   const Scorer scorer = InstrumentScorer("examples/instruments/ons4.yaml");
   const auto allocations = Allocations(ExportCsv(5));
