@@ -1,6 +1,7 @@
 #include "services/randomisation/randomiser.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include <google/protobuf/util/message_differencer.h>
@@ -870,6 +871,12 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
       out->set_joint_p_value(report->joint.p_value);
       out->set_srm_chi_squared(report->sample_ratio.chi_square);
       out->set_srm_p_value(report->sample_ratio.p_value);
+      if (factor.method() == fieldwork::v1::RANDOMISATION_METHOD_ASSIGNED) {
+        // Given arms have no ratio to mismatch: the test does not apply (NaN), so no SRM
+        // warning fires for a pilot whose cohorts are unequal by choice.
+        out->set_srm_chi_squared(std::numeric_limits<double>::quiet_NaN());
+        out->set_srm_p_value(std::numeric_limits<double>::quiet_NaN());
+      }
     }
     if (!found) return absl::NotFoundError(absl::StrCat("no factor \"", factor_name, "\""));
     return absl::OkStatus();

@@ -1,6 +1,8 @@
 // RANDOMISATION_METHOD_ASSIGNED: the non-random method of the pilots. The arm is read from the
 // categorical covariate named like the factor; the design is refused unless that covariate is
 // required and lists exactly the arms; and the allocation lands in the audit log like any other.
+#include <cmath>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -125,6 +127,13 @@ TEST(AssignedMethodTest, AllocationIsRecordedInTheAuditLog) {
     }
   }
   EXPECT_TRUE(found) << "no allocation entry in the audit log";
+  // Unequal given cohorts are no sample-ratio mismatch: the test does not apply.
+  absl::StatusOr<v1::BalanceResponse> balance = randomiser.Balance("dictation", "", "");
+  ASSERT_TRUE(balance.ok()) << balance.status();
+  ASSERT_EQ(balance->factors_size(), 1);
+  EXPECT_TRUE(std::isnan(balance->factors(0).srm_p_value()));
+  EXPECT_EQ(balance->factors(0).count_by_arm().at("comparison"), 1);
+
   absl::StatusOr<v1::VerifyAuditLogResponse> verified = randomiser.VerifyAuditLog("dictation");
   ASSERT_TRUE(verified.ok()) << verified.status();
   EXPECT_TRUE(verified->valid()) << verified->reason();
