@@ -77,22 +77,27 @@ launch() {
 # PID is a live process (a zombie, exited but not yet reaped by its new parent, is not).
 alive() { grep -q '^State:[[:space:]]*[^Z]' "/proc/$1/status" 2>/dev/null; }
 
-# Stops NAME: SIGTERM, then SIGKILL if it is still there after 20 s.
-stop_one() {
-  local name="$1" pid
-  if pid="$(running_pid "$name")"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 200); do
-      alive "$pid" || break
-      sleep 0.1
-    done
+# stop_all NAME...: SIGTERM to all at once (each service takes a few seconds to wind down),
+# then SIGKILL to any still there after 20 s.
+stop_all() {
+  local name pid stopping=()
+  for name in "$@"; do
+    if pid="$(running_pid "$name")"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      stopping+=("$name:$pid")
+    fi
+  done
+  local entry deadline=$((SECONDS + 20))
+  for entry in "${stopping[@]}"; do
+    name="${entry%%:*}" pid="${entry#*:}"
+    while alive "$pid" && (( SECONDS < deadline )); do sleep 0.1; done
     if alive "$pid"; then
       echo "run.sh: $name (pid $pid) ignored SIGTERM for 20 s; killing it" >&2
       kill -KILL "$pid" 2>/dev/null || true
     fi
     echo "stopped $name (pid $pid)"
-  fi
-  rm -f "$pids/$name.pid"
+  done
+  for name in "$@"; do rm -f "$pids/$name.pid"; done
 }
 
 # Fails naming NAME and showing its log when it has exited.
@@ -313,10 +318,9 @@ stop() {
   if [[ -d "$dir/prometheus" ]]; then
     FIELDWORK_PROMETHEUS_DIR="$dir/prometheus" "$repo/scripts/prometheus.sh" stop || true
   fi
-  local i
-  for (( i = ${#services[@]} - 1; i >= 0; i-- )); do stop_one "${services[$i]}"; done
-  stop_one smtp-sink
-  stop_one redis
+  # The services first (they may still write to Redis or mail on their way out), then the rest.
+  stop_all "${services[@]}"
+  stop_all smtp-sink redis
   rm -f "$dir/env"
 }
 

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# scripts/run.sh end to end: `start --simulated-clock --prometheus --partner-trial T` brings up
+# redis-server, the four service binaries, the SMTP sink and Prometheus; every service answers
+# the gRPC health check as SERVING and serves /metrics; DIR/env has every agreed key; the admin
+# token is accepted and an unknown one refused; the simulated clock moves with
+# fieldwork-simclock; the sink writes a mail to DIR/mail; Prometheus scrapes the four services;
+# a second start is refused; `stop` leaves none of the recorded processes alive and a second
+# `stop` still exits 0.
+#
+# Environment (set by tests/e2e/cli/CMakeLists.txt): FIELDWORK_SOURCE_DIR, FIELDWORK_BIN_DIR.
+set -euo pipefail
+
+src=${FIELDWORK_SOURCE_DIR:?}
+export FIELDWORK_BIN_DIR=${FIELDWORK_BIN_DIR:?}
+run_sh=$src/scripts/run.sh
+python=/usr/bin/python3
+work=$(mktemp -d /tmp/fieldwork-run-sh-e2e.XXXXXX)
+stack=$work/stack
+cleanup() {
+  "$run_sh" stop --dir "$stack" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+
+"$run_sh" start --dir "$stack" --simulated-clock --prometheus --partner-trial partner-demo \
+  >"$work/start.log" 2>&1 || { cat "$work/start.log" >&2; echo "FAIL: run.sh start" >&2; exit 1; }
+cat "$work/start.log"
+
+# The env file: every agreed key, non-empty, addresses as host:port.
+keys=(FIELDWORK_RANDOMISATION_ADDRESS FIELDWORK_SURVEY_INGEST_ADDRESS FIELDWORK_MESSAGING_ADDRESS
+      FIELDWORK_ANALYSIS_ADDRESS FIELDWORK_TOKEN FIELDWORK_PARTNER_TOKEN FIELDWORK_REDIS_ADDRESS
+      FIELDWORK_RANDOMISATION_METRICS_PORT FIELDWORK_MESSAGING_METRICS_PORT
+      FIELDWORK_SURVEY_INGEST_METRICS_PORT FIELDWORK_ANALYSIS_METRICS_PORT FIELDWORK_TRACKING_URL
+      FIELDWORK_MAIL_DIR FIELDWORK_PROMETHEUS_URL)
+for key in "${keys[@]}"; do
+  grep -qE "^$key=.+" "$stack/env" || fail "$stack/env has no $key"
+done
+set -a
+# shellcheck disable=SC1091
+source "$stack/env"
+set +a
+[[ $FIELDWORK_MAIL_DIR == "$stack/mail" ]] || fail "FIELDWORK_MAIL_DIR is $FIELDWORK_MAIL_DIR, not $stack/mail"
+
+# health SERVICE ADDRESS TOKEN: prints the overall health status (raw grpc.health.v1 bytes).
+health() {
+  "$python" - "$1" "$2" <<'EOF'
+import sys, grpc
+reply = grpc.insecure_channel(sys.argv[1]).unary_unary("/grpc.health.v1.Health/Check")(
+    b"", timeout=5, metadata=[("authorization", "Bearer " + sys.argv[2])])
+print({b"\x08\x01": "SERVING", b"\x08\x02": "NOT_SERVING"}.get(reply, repr(reply)))
+EOF
+}
+for service in RANDOMISATION SURVEY_INGEST MESSAGING ANALYSIS; do
+  address_var=FIELDWORK_${service}_ADDRESS port_var=FIELDWORK_${service}_METRICS_PORT
+  [[ ${!address_var} =~ ^127\.0\.0\.1:[0-9]+$ ]] || fail "$address_var=${!address_var} is not 127.0.0.1:PORT"
+  status=$(health "${!address_var}" "$FIELDWORK_TOKEN" 2>&1) || true
+  [[ $status == SERVING ]] || fail "$service health: $status"
+  curl -sf "http://127.0.0.1:${!port_var}/metrics" >"$work/$service.metrics" || fail "$service /metrics did not answer"
+  grep -q '^# TYPE ' "$work/$service.metrics" || fail "$service /metrics has no metric families"
+done
+
+# The admin token is accepted (the service looks and finds no such trial); an unknown token is
+# refused before that.
+"$FIELDWORK_BIN_DIR/fieldwork" status no-such-trial >"$work/status.out" 2>&1 || true
+grep -q 'no trial "no-such-trial"' "$work/status.out" ||
+  { fail "fieldwork status with the admin token:"; cat "$work/status.out" >&2; }
+code=0
+FIELDWORK_TOKEN=fw_not_a_token "$FIELDWORK_BIN_DIR/fieldwork" status no-such-trial >"$work/bad.out" 2>&1 || code=$?
+[[ $code == 4 ]] && ! grep -q 'no trial' "$work/bad.out" ||
+  { fail "fieldwork status with an unknown token: exit $code, wanted 4 before any lookup:"; cat "$work/bad.out" >&2; }
+
+# The simulated clock lives in this stack's Redis.
+simclock="$FIELDWORK_BIN_DIR/fieldwork-simclock --redis_url=redis://$FIELDWORK_REDIS_ADDRESS"
+$simclock set 2021-01-04T09:00:00Z >/dev/null || fail "fieldwork-simclock set"
+now=$($simclock advance 168h) || fail "fieldwork-simclock advance"
+[[ $now == 2021-01-11T09:00:00* ]] || fail "simulated clock after a week: $now"
+
+# The SMTP sink (its port from the sink's log line) writes one file per message.
+smtp_port=$(sed -n 's/^smtp sink on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$stack/logs/smtp-sink.log")
+"$python" - "$smtp_port" <<'EOF' || fail "sending a mail to the sink"
+import smtplib, sys
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10) as smtp:
+    smtp.sendmail("a@example.org", ["b@example.org"],
+                  "Subject: run.sh test\r\n\r\nhttp://127.0.0.1/t/abc\r\n")
+EOF
+mails=("$FIELDWORK_MAIL_DIR"/*.eml)
+[[ ${#mails[@]} == 1 && -f ${mails[0]} ]] || fail "mail dir holds ${#mails[@]} .eml files, wanted 1"
+grep -q 'Subject: run.sh test' "${mails[0]}" || fail "the mail file lacks its subject"
+grep -q 'X-Sink-To: b@example.org' "${mails[0]}" || fail "the mail file lacks its recipient"
+
+# Prometheus scrapes the four services (scrape interval 1 s in fast mode; waits for the first).
+up=0
+for _ in $(seq 1 100); do
+  up=$(curl -sf "$FIELDWORK_PROMETHEUS_URL/api/v1/query?query=up" |
+       "$python" -c 'import json,sys; print(sum(r["value"][1] == "1" for r in json.load(sys.stdin)["data"]["result"]))' || echo 0)
+  [[ $up == 4 ]] && break
+  sleep 0.2
+done
+[[ $up == 4 ]] || fail "Prometheus sees $up of 4 services up"
+
+# A second start on the same directory is refused and changes nothing.
+code=0
+"$run_sh" start --dir "$stack" >"$work/again.log" 2>&1 || code=$?
+[[ $code == 1 ]] && grep -q 'already running' "$work/again.log" || fail "second start: exit $code: $(cat "$work/again.log")"
+"$run_sh" status --dir "$stack" >"$work/status.log" || fail "status after start: $(cat "$work/status.log")"
+
+# Stop: every recorded process gone (zombies awaiting their reaper count as gone).
+recorded=$(cat "$stack"/pids/*.pid "$stack/prometheus/prometheus.pid")
+"$run_sh" stop --dir "$stack" >"$work/stop.log" 2>&1 || fail "stop: $(cat "$work/stop.log")"
+for pid in $recorded; do
+  if grep -q '^State:[[:space:]]*[^Z]' "/proc/$pid/status" 2>/dev/null; then
+    fail "pid $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-80)) still running after stop"
+  fi
+done
+[[ ! -e $stack/env ]] || fail "$stack/env still there after stop"
+code=0
+"$run_sh" status --dir "$stack" >"$work/status.log" || code=$?
+[[ $code == 1 ]] || fail "status after stop: exit $code"
+"$run_sh" stop --dir "$stack" >/dev/null 2>&1 || fail "a second stop did not exit 0"
+
+if (( failures > 0 )); then
+  echo "$failures check(s) failed" >&2
+  exit 1
+fi
+echo "run.sh: start, health, metrics, env, tokens, clock, mail sink, Prometheus, status and stop all checked"
