@@ -846,7 +846,9 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
       BalanceOptions options;
       options.numeric = NumericCovariateNames(design, factor);
       for (const auto& c : design.covariates()) {
-        if (c.kind() == fieldwork::v1::Covariate::KIND_CATEGORICAL) options.categorical.push_back(c.name());
+        // An assigned factor's arm column is not a baseline covariate of it (it is the arm).
+        const bool own_arm = factor.method() == fieldwork::v1::RANDOMISATION_METHOD_ASSIGNED && c.name() == factor.name();
+        if (c.kind() == fieldwork::v1::Covariate::KIND_CATEGORICAL && !own_arm) options.categorical.push_back(c.name());
       }
       absl::StatusOr<BalanceReport> report = ComputeBalance(arms, units, arm_of, options);
       if (!report.ok()) return report.status();

@@ -133,6 +133,7 @@ TEST(AssignedMethodTest, AllocationIsRecordedInTheAuditLog) {
   ASSERT_EQ(balance->factors_size(), 1);
   EXPECT_TRUE(std::isnan(balance->factors(0).srm_p_value()));
   EXPECT_EQ(balance->factors(0).count_by_arm().at("comparison"), 1);
+  for (const auto& c : balance->factors(0).covariates()) EXPECT_NE(c.covariate(), "app") << "the arm is no covariate";
 
   absl::StatusOr<v1::VerifyAuditLogResponse> verified = randomiser.VerifyAuditLog("dictation");
   ASSERT_TRUE(verified.ok()) << verified.status();
