@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole Fieldwork suite on this machine, on free loopback ports, with all state under
-# one directory: redis-server, the four services, a local SMTP sink (each mail a file in
-# DIR/mail) and, with --prometheus, a Prometheus scraping the services (scripts/prometheus.sh,
+# one directory: redis-server, the four services, a local SMTP sink and SMS gateway (each mail
+# or text a file in DIR/mail, scripts/smtp_sink.py) and, with --prometheus, a Prometheus scraping the services (scripts/prometheus.sh,
 # rules in fast mode). Used by scripts/demo.sh and the end-to-end tests.
 #
 # Usage:
@@ -224,8 +224,8 @@ start() {
   make_secrets
 
   local ports
-  mapfile -t ports < <(free_ports 11)
-  local redis_port=${ports[0]} smtp_port=${ports[1]} http_port=${ports[2]}
+  mapfile -t ports < <(free_ports 12)
+  local redis_port=${ports[0]} smtp_port=${ports[1]} http_port=${ports[2]} sms_port=${ports[11]}
   local -A grpc_port metrics_port
   grpc_port[randomisation]=${ports[3]} metrics_port[randomisation]=${ports[4]}
   grpc_port[survey-ingest]=${ports[5]} metrics_port[survey-ingest]=${ports[6]}
@@ -245,7 +245,7 @@ start() {
     --dbfilename dump.rdb --save 60 1 --appendonly no --protected-mode yes
   wait_until redis 20 redis_ready "$redis_port"
 
-  launch smtp-sink "$system_python" "$repo/scripts/smtp_sink.py" "$smtp_port" "$dir/mail"
+  launch smtp-sink "$system_python" "$repo/scripts/smtp_sink.py" "$smtp_port" "$sms_port" "$dir/mail"
 
   local common=(--redis_url="$redis_url" --tokens_file="$dir/secrets/tokens.yaml"
                 --metrics_bind_address=127.0.0.1 --drain_delay=0s)
@@ -261,7 +261,8 @@ start() {
     --listen_address="$address_of_messaging" --metrics_port="${metrics_port[messaging]}" \
     --randomisation_address="$address_of_randomisation" --survey_ingest_address="$address_of_ingest" \
     --contact_key_file="$dir/secrets/contact.key" --link_key_file="$dir/secrets/link.key" \
-    --smtp_url="smtp://127.0.0.1:$smtp_port" --http_port="$http_port" --http_bind_address=127.0.0.1 \
+    --smtp_url="smtp://127.0.0.1:$smtp_port" --sms_gateway_url="http://127.0.0.1:$sms_port/" \
+    --http_port="$http_port" --http_bind_address=127.0.0.1 \
     --link_base_url="http://127.0.0.1:$http_port" --worker_threads=2
   launch analysis "$bin/fieldwork-analysis" "${common[@]}" "${upstream[@]}" \
     --listen_address="$address_of_analysis" --metrics_port="${metrics_port[analysis]}" \

@@ -3,7 +3,7 @@
 # redis-server, the four service binaries, the SMTP sink and Prometheus; every service answers
 # the gRPC health check as SERVING and serves /metrics; DIR/env has every agreed key; the admin
 # token is accepted and an unknown one refused; the simulated clock moves with
-# fieldwork-simclock; the sink writes a mail to DIR/mail; Prometheus scrapes the four services;
+# fieldwork-simclock; the sink writes a mail and a text to DIR/mail; Prometheus scrapes the four services;
 # a second start is refused; `stop` leaves none of the recorded processes alive and a second
 # `stop` still exits 0.
 #
@@ -79,7 +79,7 @@ now=$($simclock advance 168h) || fail "fieldwork-simclock advance"
 [[ $now == 2021-01-11T09:00:00* ]] || fail "simulated clock after a week: $now"
 
 # The SMTP sink (its port from the sink's log line) writes one file per message.
-smtp_port=$(sed -n 's/^smtp sink on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$stack/logs/smtp-sink.log")
+smtp_port=$(sed -n 's/^smtp sink on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$stack/logs/smtp-sink.log")
 "$python" - "$smtp_port" <<'EOF' || fail "sending a mail to the sink"
 import smtplib, sys
 with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10) as smtp:
@@ -90,6 +90,13 @@ mails=("$FIELDWORK_MAIL_DIR"/*.eml)
 [[ ${#mails[@]} == 1 && -f ${mails[0]} ]] || fail "mail dir holds ${#mails[@]} .eml files, wanted 1"
 grep -q 'Subject: run.sh test' "${mails[0]}" || fail "the mail file lacks its subject"
 grep -q 'X-Sink-To: b@example.org' "${mails[0]}" || fail "the mail file lacks its recipient"
+# The SMS gateway beside it takes messaging's form POST and writes one file per text.
+sms_port=$(sed -n 's/.*sms gateway on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$stack/logs/smtp-sink.log")
+curl -sf -o /dev/null --data-urlencode 'To=+447700900123' --data-urlencode 'Body=hello http://x/t/1' \
+  "http://127.0.0.1:$sms_port/" || fail "posting a text to the SMS gateway"
+texts=("$FIELDWORK_MAIL_DIR"/*.sms)
+[[ ${#texts[@]} == 1 && -f ${texts[0]} ]] && grep -q '^To: +447700900123$' "${texts[0]}" ||
+  fail "mail dir holds no .sms file for the text posted"
 
 # Prometheus scrapes the four services (scrape interval 1 s in fast mode; waits for the first).
 up=0
