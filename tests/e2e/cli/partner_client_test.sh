@@ -24,8 +24,7 @@ reflect=$src/examples/clients/python/reflect.py
 
 work=$(mktemp -d /tmp/fieldwork-partner-e2e.XXXXXX)
 stack=$work/stack
-# The stack launcher: scripts/run.sh, or another with the same interface.
-run_sh=${FIELDWORK_RUN_SH:-$src/scripts/run.sh}
+run_sh=$src/scripts/run.sh
 cleanup() {
   "$run_sh" stop --dir "$stack" >"$work/stop.log" 2>&1 || cat "$work/stop.log" >&2
   rm -rf "$work"
