@@ -7,8 +7,8 @@
 # named by file line and field, a bad file sends nothing, a re-run is idempotent (unchanged /
 # duplicate), the partner token is refused (PERMISSION_DENIED, exit 4) on another trial (its
 # submissions there are rejected rows), an unknown token is UNAUTHENTICATED, a dead address
-# gives up with UNAVAILABLE (exit 3) after its retries, and reflection lists and calls the
-# services.
+# gives up with UNAVAILABLE (exit 3) after its retries, reflection lists and calls the
+# services, and the client verifies a TLS server with --ca_file.
 #
 # Environment (set by tests/e2e/cli/CMakeLists.txt): FIELDWORK_SOURCE_DIR, FIELDWORK_BIN_DIR,
 # FIELDWORK_PYTHON (a python3 with grpcio), FIELDWORK_PYTHON_STUBS_DIR.
@@ -25,7 +25,9 @@ reflect=$src/examples/clients/python/reflect.py
 work=$(mktemp -d /tmp/fieldwork-partner-e2e.XXXXXX)
 stack=$work/stack
 run_sh=$src/scripts/run.sh
+tls_pid=
 cleanup() {
+  if [[ -n $tls_pid ]]; then kill "$tls_pid" 2>/dev/null && wait "$tls_pid" 2>/dev/null || true; fi
   "$run_sh" stop --dir "$stack" >"$work/stop.log" 2>&1 || cat "$work/stop.log" >&2
   rm -rf "$work"
 }
@@ -146,6 +148,38 @@ expect participant_other 4 "$python" "$reflect" --token "$partner_token" \
   "$FIELDWORK_RANDOMISATION_ADDRESS" call fieldwork.v1.RandomisationService/GetParticipant \
   '{"trial_id": "partner-other", "participant_id": "la1-0002"}'
 contains participant_other "PERMISSION_DENIED"
+
+# TLS: one more randomisation process on the stack's Redis serves TLS with a certificate from
+# a throwaway CA; the client verifies it with --ca_file and finds the roster enrolled. The
+# client's UNAVAILABLE retries cover the server's start-up.
+tls=$work/tls
+mkdir -p "$tls"
+{
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=Fieldwork e2e CA" \
+    -keyout "$tls/ca.key" -out "$tls/ca.pem"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$tls/server.key" \
+    -out "$tls/server.csr"
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
+  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+    -CAcreateserial -days 1 -extfile "$tls/san.ext" -out "$tls/server.pem"
+} >"$work/openssl.log" 2>&1 || { cat "$work/openssl.log" >&2; fail "openssl could not make the certificates"; }
+printf 'tokens:\n  - name: e2e-partner\n    sha256: %s\n    roles: [partner]\n    trials: [partner-demo]\n' \
+  "$(printf %s "$partner_token" | sha256sum | cut -d' ' -f1)" >"$tls/tokens.yaml"
+free_port() { "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+tls_address=127.0.0.1:$(free_port)
+"$FIELDWORK_BIN_DIR/fieldwork-randomisation" --listen_address="$tls_address" \
+  --metrics_port="$(free_port)" --metrics_bind_address=127.0.0.1 \
+  --redis_url="$FIELDWORK_REDIS_URL" --tokens_file="$tls/tokens.yaml" \
+  --tls_cert_file="$tls/server.pem" --tls_key_file="$tls/server.key" \
+  >"$work/tls-randomisation.log" 2>&1 &
+tls_pid=$!
+expect tls 0 run_client partner-demo --roster "$src/examples/clients/roster.csv" \
+  --randomisation_address "$tls_address" --ca_file "$tls/ca.pem" --attempts 10
+contains tls "enrolled 0, unchanged 8, rejected 0"
+# Plaintext to the TLS port does not get through.
+expect tls_plaintext 3 run_client partner-demo --roster "$src/examples/clients/roster.csv" \
+  --randomisation_address "$tls_address" --attempts 1
+contains tls_plaintext "error: UNAVAILABLE"
 
 if ((failures > 0)); then
   echo "$failures check(s) failed" >&2
