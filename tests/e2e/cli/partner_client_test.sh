@@ -27,7 +27,10 @@ stack=$work/stack
 run_sh=$src/scripts/run.sh
 tls_pid=
 cleanup() {
-  if [[ -n $tls_pid ]]; then kill "$tls_pid" 2>/dev/null && wait "$tls_pid" 2>/dev/null || true; fi
+  if [[ -n $tls_pid ]]; then
+    kill "$tls_pid" 2>/dev/null || true
+    wait "$tls_pid" 2>/dev/null || true
+  fi
   "$run_sh" stop --dir "$stack" >"$work/stop.log" 2>&1 || cat "$work/stop.log" >&2
   rm -rf "$work"
 }
