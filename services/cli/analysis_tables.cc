@@ -114,7 +114,8 @@ void AddAnalysisToReport(const v1::AnalyseResponse& analysis, ReportData& report
   report.warnings.insert(report.warnings.end(), analysis.warnings().begin(),
                          analysis.warnings().end());
   for (const v1::OutcomeResult& outcome : analysis.outcomes()) {
-    ReportOutcome table{outcome.outcome(), outcome.primary(), {}, {}};
+    ReportOutcome table{outcome.outcome(), outcome.primary(), {}, {}, {}};
+    table.warnings.assign(outcome.warnings().begin(), outcome.warnings().end());
     for (const v1::ArmFigures& arm : outcome.arms()) {
       table.arms.push_back(
           {arm.arm(), arm.n(), arm.adjusted_mean().estimate(), arm.adjusted_mean().std_error()});

@@ -20,6 +20,7 @@ caption { text-align: left; font-weight: bold; padding-bottom: 0.3em; }
 th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #ddd; }
 th { background: #f0f4f8; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+ul.outcome-notes { color: #555; font-size: 0.85em; margin-top: -0.5em; }
 ul.warnings { background: #fff4e0; border-left: 4px solid #E69F00; padding: 0.6em 0.6em 0.6em 2em; }
 svg.figure { display: block; margin: 1em 0; background: #fff; }
 svg .chart-title { font-size: 14px; font-weight: bold; }
@@ -70,6 +71,12 @@ std::string OutcomeTables(const ReportData& report) {
       absl::StrAppend(&out, "</tr>");
     }
     absl::StrAppend(&out, "</table>");
+    if (!outcome.warnings.empty()) {
+      absl::StrAppend(&out, "<ul class=\"outcome-notes\">");
+      for (const std::string& w : outcome.warnings)
+        absl::StrAppend(&out, "<li>", HtmlEscape(w), "</li>");
+      absl::StrAppend(&out, "</ul>");
+    }
   }
   return out;
 }

@@ -32,6 +32,7 @@ struct ReportOutcome {
   bool primary = false;
   std::vector<ReportArm> arms;  // control first
   std::vector<ReportEffect> effects;
+  std::vector<std::string> warnings;  // the analysis' notes on this outcome
 };
 
 struct ReportAttritionArm {

@@ -4,6 +4,7 @@
 // differential attrition and the MDES planned vs achieved (analysis) — with warnings when the
 // trial drifts below its power assumptions. A part whose service cannot be reached is named and
 // skipped; the rest is still printed and the exit code is then 3.
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <map>
@@ -84,9 +85,11 @@ void PrintResponses(const TrialSnapshot& snapshot, const std::string& factor) {
     return;
   }
   std::cout << "  response rate by arm and wave (" << factor << "):\n";
+  int width = 14;  // the waves' names in one column
+  for (const auto& [wave, arms] : by_wave) width = std::max(width, static_cast<int>(wave.size()));
   for (const auto& [wave, arms] : by_wave) {
     int64_t responded = 0, randomised = 0;
-    std::cout << absl::StrFormat("    %-14s", wave);
+    std::cout << absl::StrFormat("    %-*s", width, wave);
     for (const auto& [arm, c] : arms) {
       responded += c.responded;
       randomised += c.randomised;
@@ -200,14 +203,19 @@ bool PrintAnalysis(CliContext& cli, const std::string& trial_id, std::string& fa
                                                          : analysis.plan().plan().plan_id())
             << (analysis.plan().state() == v1::PLAN_STATE_LOCKED ? " (locked)" : " (NOT locked)")
             << "\n";
+  int width = 24;  // the outcomes' names in one column
+  for (const v1::OutcomeResult& outcome : analysis.outcomes()) {
+    width = std::max(width, static_cast<int>(outcome.outcome().size()));
+  }
   for (const v1::OutcomeResult& outcome : analysis.outcomes()) {
     const v1::Attrition& a = outcome.attrition();
     const v1::MdesLedger& m = outcome.mdes();
     std::cout << absl::StrFormat(
-        "    %-24s response %s, differential attrition %s points (p = %s); MDES planned %s, "
+        "    %-*s response %s, differential attrition %s points (p = %s); MDES planned %s, "
         "achieved %s\n",
-        outcome.outcome(), FormatPercent(a.overall_rate()), FormatFixed(a.differential_points(), 1),
-        FormatP(a.p_value()), FormatFixed(m.planned(), 3), FormatFixed(m.achieved(), 3));
+        width, outcome.outcome(), FormatPercent(a.overall_rate()),
+        FormatFixed(a.differential_points(), 1), FormatP(a.p_value()), FormatFixed(m.planned(), 3),
+        FormatFixed(m.achieved(), 3));
   }
   for (const std::string& w : AnalysisWarnings(analysis)) std::cout << "  WARNING: " << w << "\n";
   for (const std::string& w : analysis.warnings()) std::cout << "    note: " << w << "\n";

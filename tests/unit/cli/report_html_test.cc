@@ -32,16 +32,19 @@ ReportData TwoOutcomes() {
   r.outcomes.push_back({"wellbeing",
                         true,
                         {{"control", 120, 16.284, 0.5012}, {"treatment", 118, 15.789, 0.4966}},
-                        {{"treatment", "control", -0.495, -1.876, 0.886, 0.2104, 0.4208}}});
+                        {{"treatment", "control", -0.495, -1.876, 0.886, 0.2104, 0.4208}},
+                        {}});
   r.outcomes.push_back({"burnout",
                         false,
                         {{"control", 110, 2.5, 0.1}, {"treatment", 111, 2.1, 0.1}},
-                        {{"treatment", "control", -0.4, -0.67, -0.13, 0.00004, 0.00004}}});
+                        {{"treatment", "control", -0.4, -0.67, -0.13, 0.00004, 0.00004}},
+                        {}});
   r.attrition.push_back({"wellbeing",
                          {{"control", 150, 120, 0.8}, {"treatment", 150, 118, 118.0 / 150}},
                          -1.333,
                          0.7712});
   r.mdes.push_back({"wellbeing", 0.2, 0.8, 0.786, 0.262, 0.004, 0.0625});
+  r.outcomes[0].warnings = {"covariate baseline: 3 missing values set to the mean"};
   r.response_over_time.push_back({"endline", "control", {{1, 0.2}, {3, 0.5}, {10, 0.8}}});
   r.response_over_time.push_back({"endline", "treatment", {{2, 0.3}, {10, 0.787}}});
   r.response_over_time.push_back({"midline", "control", {{1, 0.6}}});
@@ -83,6 +86,10 @@ TEST(ReportHtmlTest, EveryTableAndFigureIsOnThePage) {
   EXPECT_EQ(Count(html, "<path class=\"error-bar\""), 4);
   EXPECT_EQ(Count(html, "<path class=\"series\""), 3);
   EXPECT_THAT(html, HasSubstr("Response rate by arm over time: endline"));
+  EXPECT_THAT(html,
+              HasSubstr("<ul class=\"outcome-notes\"><li>covariate baseline: 3 missing values "
+                        "set to the mean</li></ul>"));
+  EXPECT_EQ(Count(html, "<ul class=\"outcome-notes\">"), 1);
   EXPECT_THAT(html, HasSubstr("locked sha256 abc123"));
 }
 
@@ -163,6 +170,7 @@ TEST(AnalysisTablesTest, AnalyseResultBecomesTheReportAndTheText) {
   effect->mutable_effect()->set_conf_high(0.63);
   effect->mutable_effect()->set_p_value(0.03);
   effect->set_adjusted_p_value(0.03);
+  outcome->add_warnings("take-up: not estimated");
   outcome->mutable_mdes()->set_planned(0.25);
   outcome->mutable_mdes()->set_achieved(0.3);
 
@@ -175,6 +183,7 @@ TEST(AnalysisTablesTest, AnalyseResultBecomesTheReportAndTheText) {
   EXPECT_EQ(report.plan_sha256, "feed");
   EXPECT_DOUBLE_EQ(report.confidence_percent, 90);
   EXPECT_DOUBLE_EQ(report.mdes[0].achieved, 0.3);
+  EXPECT_THAT(report.outcomes[0].warnings, ::testing::ElementsAre("take-up: not estimated"));
 
   std::ostringstream text;
   PrintAnalysis(analysis, text);
