@@ -82,7 +82,8 @@ std::string Answer(const Item& item, int dir, double latent, Random& random) {
       double value = std::clamp(middle + dir * spread * latent, item.min, item.max);
       if (item.type == ItemType::kLikert || item.integer) {
         // Whole numbers inside the range (the range's ends may be fractional for numerics).
-        value = std::clamp(std::round(value), std::ceil(item.min), std::floor(item.max));
+        const double low = std::ceil(item.min);
+        value = std::clamp(std::round(value), low, std::max(low, std::floor(item.max)));
         return absl::StrCat(static_cast<int64_t>(value));
       }
       return absl::StrFormat("%.1f", std::clamp(std::round(value * 10) / 10, item.min, item.max));
