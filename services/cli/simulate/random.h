@@ -2,7 +2,8 @@
 // is fully specified by the standard, but its distributions (std::normal_distribution,
 // std::uniform_int_distribution) are not, so the draws below are written out here. Uniforms and
 // integers are exact bit arithmetic; normals use libm's log, sqrt, sin and cos, which IEEE 754
-// platforms (glibc, macOS, musl) agree on to within an ulp — far below the rounding to answers.
+// platforms agree on only to within an ulp: with the same libm (e.g. Debian 12's glibc) the
+// bytes are identical; across libms a rounded answer could, rarely, differ.
 #ifndef FIELDWORK_SERVICES_CLI_SIMULATE_RANDOM_H_
 #define FIELDWORK_SERVICES_CLI_SIMULATE_RANDOM_H_
 
