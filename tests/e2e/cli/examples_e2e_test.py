@@ -1,0 +1,340 @@
+#!/usr/bin/python3
+"""Every example protocol (examples/*.yaml) end to end, as the demo runs SWING, with a small N.
+
+For each example a stack from scripts/run.sh (redis-server, the four service binaries as
+processes, the mail sink) on the simulated clock, and with the fieldwork CLI: apply, simulate roster,
+enrol, contacts, randomise (cohort by cohort when the trial has cohorts), export, campaign start,
+then the clock moved week by week through the trial, messaging's deliveries awaited each week,
+responses simulated and imported a few days after each wave opens (so reminders go to the
+others), and finally analyse. Checked against what the simulator put in:
+  allocations  every enrolled participant allocated exactly once, to a declared arm; arms in the
+               design's ratio within the method's tolerance (complete: one per stratum; cluster:
+               the largest cluster per stratum; assigned: the roster's own arm);
+  sends        every intervention message in the mail sink went to a participant of the
+               campaign's audience (no one else, in particular no control), and each audience
+               member got every one of the campaign's messages;
+  responses    accepted counts equal the rows the simulator wrote;
+  analysis     the primary outcome's respondents per arm in `fieldwork analyse` equal those the
+               simulator made respond.
+Usage: examples_e2e_test.py [EXAMPLE.yaml...]  (default: every examples/*.yaml)
+Environment: FIELDWORK_SOURCE_DIR, FIELDWORK_BIN_DIR (set by tests/e2e/cli/CMakeLists.txt).
+"""
+import collections
+import csv
+import datetime
+import email
+import email.policy
+import glob
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+SOURCE = os.environ["FIELDWORK_SOURCE_DIR"]
+BIN = os.environ["FIELDWORK_BIN_DIR"]
+N = 80  # participants per example (in all, split over cohorts by the simulator)
+WEEK = datetime.timedelta(days=7)
+
+failures = []
+
+
+def fail(example, message):
+    failures.append("%s: %s" % (example, message))
+    print("FAIL: %s: %s" % (example, message), flush=True)
+
+
+def check(example, condition, message):
+    if not condition:
+        fail(example, message)
+    return condition
+
+
+class Stack:
+    def __init__(self, directory):
+        self.directory = directory
+        run = subprocess.run([SOURCE + "/scripts/run.sh", "start", "--dir", directory,
+                              "--simulated-clock"], capture_output=True, text=True)
+        if run.returncode != 0:
+            sys.exit("run.sh start failed:\n" + run.stdout + run.stderr)
+        self.env = dict(os.environ)
+        with open(directory + "/env") as f:
+            for line in f:
+                key, _, value = line.strip().partition("=")
+                self.env[key] = value
+        self.mail_dir = self.env["FIELDWORK_MAIL_DIR"]
+        self.redis_port = self.env["FIELDWORK_REDIS_ADDRESS"].rsplit(":", 1)[1]
+
+    def stop(self):
+        subprocess.run([SOURCE + "/scripts/run.sh", "stop", "--dir", self.directory],
+                       capture_output=True)
+
+    def fieldwork(self, *args, expect=0):
+        run = subprocess.run([BIN + "/fieldwork", *args], env=self.env, capture_output=True,
+                             text=True)
+        print("$ fieldwork %s  -> %d" % (" ".join(args), run.returncode), flush=True)
+        if run.returncode != expect:
+            raise RuntimeError("fieldwork %s: exit %d, wanted %d:\n%s%s" % (
+                " ".join(args), run.returncode, expect, run.stdout, run.stderr))
+        return run.stdout
+
+    def clock(self, *args):
+        run = subprocess.run([BIN + "/fieldwork-simclock",
+                              "--redis_url=" + self.env["FIELDWORK_REDIS_URL"], *args],
+                             capture_output=True, text=True, check=True)
+        return datetime.datetime.fromisoformat(run.stdout.strip())
+
+    def redis(self, *args):
+        return subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", self.redis_port, *args],
+                              capture_output=True, text=True, check=True).stdout.split("\n")
+
+    def wait_for_deliveries(self, trial):
+        """Until nothing due by the simulated time waits in messaging's schedule and its stream
+        has no unread or unacknowledged entry (the keys of services/messaging/keys.h)."""
+        now_ms = int(self.clock("get").timestamp() * 1000)
+        for _ in range(1200):
+            due = int(self.redis("zcount", "fw:{%s}:msg:due" % trial, "-inf", str(now_ms))[0])
+            groups = self.redis("xinfo", "groups", "fw:{%s}:msg:stream" % trial)
+            fields = dict(zip(groups[0::2], groups[1::2]))
+            if due == 0 and fields.get("lag", "0") in ("0", "") and fields.get("pending", "0") == "0":
+                return
+            time.sleep(0.1)
+        raise RuntimeError("%s: sends due were still undelivered after 2 minutes" % trial)
+
+    def advance_to(self, trial, when):
+        while True:
+            now = self.clock("get")
+            if now >= when:
+                return
+            if when - now > WEEK:
+                self.clock("advance", "168h")
+            else:
+                self.clock("set", when.strftime("%Y-%m-%dT%H:%M:%SZ"))
+            self.wait_for_deliveries(trial)
+
+
+def utc(value):
+    if isinstance(value, datetime.datetime):
+        return value.astimezone(datetime.timezone.utc)
+    return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(
+        datetime.timezone.utc)
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def arms_and_weights(factor):
+    arms = {}
+    for arm in factor.get("arms", []):
+        if isinstance(arm, dict):
+            arms[arm["name"]] = float(arm.get("weight", 1))
+        else:
+            arms[arm] = 1.0
+    return arms
+
+
+def check_allocations(example, protocol, roster, allocations):
+    ids = [row["participant_id"] for row in allocations]
+    check(example, sorted(ids) == sorted(r["participant_id"] for r in roster),
+          "allocations: %d rows for %d enrolled, or not the same participants" % (len(ids), len(roster)))
+    check(example, len(set(ids)) == len(ids), "allocations: a participant allocated twice")
+    by_id = {r["participant_id"]: r for r in roster}
+    for factor in protocol["trial"]["factors"]:
+        arms = arms_and_weights(factor)
+        if not arms:
+            continue  # order factors (random_order, latin_square) have no arms
+        name, method = factor["name"], factor.get("method", "")
+        if not check(example, all(row.get(name) in arms for row in allocations),
+                     "factor %s: an allocation outside the arms %s" % (name, sorted(arms))):
+            continue
+        if method == "assigned":
+            continue  # the roster's own arms (checked by the integration tests of assigned)
+        strata = collections.defaultdict(list)
+        for row in allocations:
+            key = tuple(by_id[row["participant_id"]].get(s, "") for s in factor.get("strata", []))
+            strata[key].append(row)
+        total = sum(arms.values())
+        for key, rows in strata.items():
+            if method.startswith("cluster"):
+                sizes = collections.Counter(by_id[r["participant_id"]]["cluster"] for r in rows)
+                tolerance = max(sizes.values()) + 1
+            else:
+                tolerance = 1
+            counts = collections.Counter(r[name] for r in rows)
+            for arm, weight in arms.items():
+                expected = len(rows) * weight / total
+                check(example, abs(counts[arm] - expected) <= tolerance,
+                      "factor %s stratum %s: %d in %s, expected %.1f +- %d" % (
+                          name, key, counts[arm], arm, expected, tolerance))
+
+
+def recipients_of(path):
+    """(recipient address or phone, subject or None for a text) of one sink file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if path.endswith(".sms"):
+        to = re.search(rb"^To: (.*)$", data, re.M).group(1).decode()
+        return [(to, None)]
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    subject = str(message.get("Subject", ""))
+    return [(to, subject) for to in message.get_all("X-Sink-To", [])]
+
+
+def check_sends(example, protocol, stack, contacts, allocations, roster):
+    by_contact = {}
+    for row in contacts:
+        for key in ("email", "phone"):
+            if row.get(key):
+                by_contact[row[key].lower()] = row["participant_id"]
+    arm_of = {row["participant_id"]: row for row in allocations}
+    cohort_of = {r["participant_id"]: r.get("cohort", "") for r in roster}
+    templates = {t["id"]: t for t in protocol.get("templates", [])}
+    for campaign in protocol.get("campaigns", []):
+        if campaign["kind"] != "intervention":
+            continue
+        audience = campaign["audience"]
+        members = {p for p, row in arm_of.items()
+                   if row.get(audience["factor"]) in audience["arms"]
+                   and (not audience.get("cohorts") or cohort_of[p] in audience["cohorts"])}
+        if campaign.get("weekly"):
+            template_ids, per_member = [campaign["weekly"]["template"]], campaign["weekly"]["count"]
+        else:
+            template_ids = [s["template"] for s in campaign.get("steps", [])]
+            per_member = len(template_ids)
+        subjects = {templates[t].get("subject") for t in template_ids}
+        got = collections.Counter()
+        for path in sorted(glob.glob(stack.mail_dir + "/*")):
+            for to, subject in recipients_of(path):
+                participant = by_contact.get(to.lower())
+                if participant is None:
+                    continue  # another example's participant
+                if campaign["channel"] == "sms" and subject is None or subject in subjects:
+                    got[participant] += 1
+        outsiders = set(got) - members
+        check(example, not outsiders, "campaign %s reached %d participants outside its audience, e.g. %s (%s)" % (
+            campaign["id"], len(outsiders), min(outsiders, default=""),
+            arm_of.get(min(outsiders, default=""), {}).get(audience["factor"])))
+        short = {p: got[p] for p in members if got[p] != per_member}
+        check(example, members and not short, "campaign %s: %d of %d audience members did not get exactly %d messages, e.g. %s" % (
+            campaign["id"], len(short), len(members), per_member, sorted(short.items())[:3]))
+        print("   %s: %d messages to %d audience members, none outside" % (
+            campaign["id"], sum(got.values()), len(members)), flush=True)
+
+
+def run_example(stack, path, work):
+    protocol = yaml.safe_load(open(path))
+    trial = protocol["trial"]["id"]
+    example = os.path.basename(path)
+    out = os.path.join(work, trial)
+    os.makedirs(out)
+    waves = protocol.get("waves", [])
+    campaigns = protocol.get("campaigns", [])
+    starts = [utc(w["opens"]) for w in waves] + [utc(c["start"]) for c in campaigns if c.get("start")]
+    stack.clock("set", (min(starts) - datetime.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    stack.fieldwork("apply", path)
+    stack.fieldwork("simulate", "roster", path, "--n=%d" % N, "--seed=7", "--out=" + out)
+    roster = read_csv(out + "/roster.csv")
+    enrolled = stack.fieldwork("enrol", trial, out + "/roster.csv")
+    check(example, "enrolled %d," % len(roster) in enrolled, "enrol: %s" % enrolled.strip())
+    contacts = []
+    if os.path.exists(out + "/contacts.csv"):
+        stack.fieldwork("contacts", trial, out + "/contacts.csv")
+        contacts = read_csv(out + "/contacts.csv")
+    cohorts = protocol["trial"].get("cohorts") or []
+    for cohort in cohorts:
+        stack.fieldwork("randomise", trial, "--cohort=" + str(cohort))
+    if not cohorts:
+        stack.fieldwork("randomise", trial)
+    allocations_csv = out + "/allocations.csv"
+    with open(allocations_csv, "w") as f:
+        f.write(stack.fieldwork("export", trial))
+    allocations = read_csv(allocations_csv)
+    check_allocations(example, protocol, roster, allocations)
+    for campaign in campaigns:
+        if campaign.get("start"):
+            stack.fieldwork("campaign", "start", trial, campaign["id"])
+
+    # The waves by opening time; responses a few days after each opening.
+    factor = protocol["trial"]["factors"][0]["name"]
+    simulated = {}
+    for opens in sorted({utc(w["opens"]) for w in waves}):
+        stack.advance_to(trial, opens + datetime.timedelta(days=3))
+        for wave in [w for w in waves if utc(w["opens"]) == opens]:
+            file = "%s/%s.csv" % (out, wave["id"])
+            said = stack.fieldwork("simulate", "responses", path, allocations_csv, "--wave=" + wave["id"],
+                                   "--seed=11", "--effect=0.5", "--response_rate=0.6", "--out=" + file)
+            rows = int(re.search(r"simulated (\d+) responses", said).group(1))
+            simulated[wave["id"]] = {m.group(1): int(m.group(2))
+                                     for m in re.finditer(r"([\w-]+) (\d+)/\d+", said.split("(", 1)[1])}
+            imported = stack.fieldwork("responses", "import", trial, wave["id"], file)
+            check(example, ("accepted %d, duplicate 0, rejected 0" % rows) in imported,
+                  "responses %s: simulated %d, import said %s" % (wave["id"], rows, imported.strip()))
+    ends = [utc(w["closes"]) for w in waves]
+    for campaign in campaigns:
+        if campaign.get("start"):
+            weeks = campaign.get("weekly", {}).get("count", 0) + 3
+            ends.append(utc(campaign["start"]) + weeks * WEEK)
+    stack.advance_to(trial, max(ends) + datetime.timedelta(days=1))
+    if contacts:
+        check_sends(example, protocol, stack, contacts, allocations, roster)
+
+    analysis = protocol.get("analysis")
+    if not analysis:
+        return
+    table = stack.fieldwork("analyse", trial)
+    primary = next(o for o in analysis["outcomes"] if o.get("primary"))
+    if analysis["factor"] != factor or "wave" not in primary:
+        return  # the simulator's counts are by the first factor; survey outcomes only
+    block = re.search(r"^attrition, %s\n(.*?)(?:\n\n|\Z)" % re.escape(primary["name"]), table,
+                      re.M | re.S)
+    if not check(example, block, "analyse printed no attrition table for %s" % primary["name"]):
+        return
+    responded = {m.group(1): int(m.group(2)) for m in
+                 re.finditer(r"^\s+([\w-]+)\s+\d+\s+(\d+)\s+[\d.]+%$", block.group(1), re.M)}
+    if check(example, responded == simulated[primary["wave"]],
+             "analyse: respondents per arm %s, the simulator made %s respond" % (
+                 responded, simulated[primary["wave"]])):
+        print("   analyse %s: respondents per arm %s, as simulated" % (primary["name"], responded))
+
+
+def main():
+    examples = sys.argv[1:] or sorted(glob.glob(SOURCE + "/examples/*.yaml"))
+    work = tempfile.mkdtemp(prefix="fieldwork-examples-e2e.")
+    try:
+        for path in examples:
+            example = os.path.basename(path)
+            print("== %s" % example, flush=True)
+            # A stack of its own per example: each trial's clock starts before its own dates.
+            stack = Stack("%s/stack-%s" % (work, example))
+            try:
+                run_example(stack, os.path.abspath(path), work)
+            except Exception as error:  # one example's failure must not hide the others'
+                fail(example, str(error))
+                status = subprocess.run([SOURCE + "/scripts/run.sh", "status", "--dir", stack.directory],
+                                        capture_output=True, text=True).stdout
+                print(status)
+                for log in glob.glob(stack.directory + "/logs/*.log"):
+                    if "%s: running" % os.path.basename(log)[:-4] in status:
+                        continue  # only the logs of what died
+                    print("-- last lines of %s" % log)
+                    print("".join(open(log, errors="replace").readlines()[-5:]))
+            finally:
+                stack.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if failures:
+        print("%d check(s) failed:\n  %s" % (len(failures), "\n  ".join(failures)))
+        sys.exit(1)
+    print("all %d example protocols: allocations, sends, responses and analysis as simulated" % len(examples))
+
+
+if __name__ == "__main__":
+    main()
