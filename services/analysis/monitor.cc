@@ -252,7 +252,8 @@ std::vector<MonitorSample> ComputeMonitor(const JoinedTrial& joined, const v1::P
   // Sample ratio mismatch per factor, over every allocated participant (withdrawn included:
   // the allocation is what is tested).
   for (const v1::Factor& f : design.factors()) {
-    if (f.arms_size() < 2) continue;
+    // Given (non-random) arms have no ratio to mismatch: unequal pilot cohorts are by design.
+    if (f.arms_size() < 2 || f.method() == v1::RANDOMISATION_METHOD_ASSIGNED) continue;
     std::map<std::string, double> allocated;
     for (const JoinedParticipant& p : joined.participants) {
       const std::string* arm = p.Arm(f.name());

@@ -163,6 +163,26 @@ TEST_F(MonitorTest, SampleRatioMismatchAndTakeUp) {
             0.25);
 }
 
+TEST(MonitorAssignedTest, GivenArmsHaveNoSampleRatioMismatchSeries) {
+  // The pilots' cohorts are unequal by choice (method ASSIGNED): a sample ratio test would
+  // fire the SRM alert on every pilot.
+  MemorySources sources;
+  MemoryTrialData data = HandTrial();
+  data.trial.mutable_design()->mutable_factors(0)->set_method(
+      v1::RANDOMISATION_METHOD_ASSIGNED);
+  sources.trials()["t1"] = data;
+  absl::StatusOr<JoinedTrial> joined = LoadTrial(sources.AsSources(), "t1");
+  ASSERT_TRUE(joined.ok()) << joined.status();
+  const v1::PlanRecord plan = HandPlan();
+  const std::vector<MonitorSample> samples = ComputeMonitor(*joined, &plan);
+  EXPECT_EQ(Find(samples, "fieldwork_trial_srm_pvalue", {{"trial", "t1"}, {"factor", "arm"}}),
+            nullptr);
+  // Everything else is still there.
+  EXPECT_NE(Find(samples, "fieldwork_trial_participants",
+                 {{"trial", "t1"}, {"arm", "control"}, {"site", "LA1"}}),
+            nullptr);
+}
+
 TEST_F(MonitorTest, PlannedAndAchievedMdes) {
   IndividualDesign planned;
   planned.n = 100;
