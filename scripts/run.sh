@@ -246,17 +246,24 @@ start() {
   wait_until redis 20 redis_ready "$redis_port"
 
   launch smtp-sink "$system_python" "$repo/scripts/smtp_sink.py" "$smtp_port" "$sms_port" "$dir/mail"
+  wait_until smtp-sink 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$smtp_port" 2>/dev/null
 
   local common=(--redis_url="$redis_url" --tokens_file="$dir/secrets/tokens.yaml"
                 --metrics_bind_address=127.0.0.1 --drain_delay=0s)
   (( simulated_clock )) && common+=(--simulated_clock)
   local upstream=(--service_token_file="$dir/secrets/services.token")
 
+  local admin_token
+  admin_token="$(cat "$dir/secrets/admin.token")"
+  # Each service is up before the next that calls it starts: a gRPC channel whose first connect
+  # was refused backs off, and calls through it fail for a second or more.
   launch randomisation "$bin/fieldwork-randomisation" "${common[@]}" \
     --listen_address="$address_of_randomisation" --metrics_port="${metrics_port[randomisation]}"
+  wait_until randomisation 60 grpc_healthy "$address_of_randomisation" "$admin_token"
   launch survey-ingest "$bin/fieldwork-survey-ingest" "${common[@]}" "${upstream[@]}" \
     --listen_address="$address_of_ingest" --metrics_port="${metrics_port[survey-ingest]}" \
     --randomisation_address="$address_of_randomisation"
+  wait_until survey-ingest 60 grpc_healthy "$address_of_ingest" "$admin_token"
   launch messaging "$bin/fieldwork-messaging" "${common[@]}" "${upstream[@]}" \
     --listen_address="$address_of_messaging" --metrics_port="${metrics_port[messaging]}" \
     --randomisation_address="$address_of_randomisation" --survey_ingest_address="$address_of_ingest" \
@@ -264,14 +271,12 @@ start() {
     --smtp_url="smtp://127.0.0.1:$smtp_port" --sms_gateway_url="http://127.0.0.1:$sms_port/" \
     --http_port="$http_port" --http_bind_address=127.0.0.1 \
     --link_base_url="http://127.0.0.1:$http_port" --worker_threads=2
+  wait_until messaging 60 grpc_healthy "$address_of_messaging" "$admin_token"
   launch analysis "$bin/fieldwork-analysis" "${common[@]}" "${upstream[@]}" \
     --listen_address="$address_of_analysis" --metrics_port="${metrics_port[analysis]}" \
     --randomisation_address="$address_of_randomisation" --survey_ingest_address="$address_of_ingest" \
     --messaging_address="$address_of_messaging"
 
-  local admin_token
-  admin_token="$(cat "$dir/secrets/admin.token")"
-  wait_until smtp-sink 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$smtp_port" 2>/dev/null
   for name in "${services[@]}"; do
     wait_until "$name" 60 grpc_healthy "127.0.0.1:${grpc_port[$name]}" "$admin_token"
     wait_until "$name" 20 curl -sf -o /dev/null "http://127.0.0.1:${metrics_port[$name]}/metrics"

@@ -14,8 +14,9 @@ others), and finally analyse. Checked against what the simulator put in:
                campaign's audience (no one else, in particular no control), and each audience
                member got every one of the campaign's messages;
   responses    accepted counts equal the rows the simulator wrote;
-  analysis     the primary outcome's respondents per arm in `fieldwork analyse` equal those the
-               simulator made respond.
+  analysis     the primary outcome's respondents per arm in `fieldwork analyse` (its estimate
+               and attrition tables) equal those the simulator made respond; for the standardised
+               well-being composite, the primary estimate lies within 3.9 SE of the simulated effect.
 Usage: examples_e2e_test.py [EXAMPLE.yaml...]  (default: every examples/*.yaml)
 Environment: FIELDWORK_SOURCE_DIR, FIELDWORK_BIN_DIR (set by tests/e2e/cli/CMakeLists.txt).
 """
@@ -40,6 +41,7 @@ SOURCE = os.environ["FIELDWORK_SOURCE_DIR"]
 BIN = os.environ["FIELDWORK_BIN_DIR"]
 N = 80  # participants per example (in all, split over cohorts by the simulator)
 WEEK = datetime.timedelta(days=7)
+EFFECT = 0.5  # the standardised effect simulated on every wave's outcome
 
 failures = []
 
@@ -264,13 +266,16 @@ def run_example(stack, path, work):
 
     # The waves by opening time; responses a few days after each opening.
     factor = protocol["trial"]["factors"][0]["name"]
+    # No effect before the intervention: waves that are an outcome's baseline get effect 0.
+    baselines = {o["baseline"]["wave"] for o in protocol.get("analysis", {}).get("outcomes", [])
+                 if isinstance(o.get("baseline"), dict) and "wave" in o["baseline"]}
     simulated = {}
     for opens in sorted({utc(w["opens"]) for w in waves}):
         stack.advance_to(trial, opens + datetime.timedelta(days=3))
         for wave in [w for w in waves if utc(w["opens"]) == opens]:
             file = "%s/%s.csv" % (out, wave["id"])
             said = stack.fieldwork("simulate", "responses", path, allocations_csv, "--wave=" + wave["id"],
-                                   "--seed=11", "--effect=0.5", "--response_rate=0.6", "--out=" + file)
+                                   "--seed=11", "--effect=%g" % (0 if wave["id"] in baselines else EFFECT), "--response_rate=0.6", "--out=" + file)
             rows = int(re.search(r"simulated (\d+) responses", said).group(1))
             simulated[wave["id"]] = {m.group(1): int(m.group(2))
                                      for m in re.finditer(r"([\w-]+) (\d+)/\d+", said.split("(", 1)[1])}
@@ -293,6 +298,28 @@ def run_example(stack, path, work):
     primary = next(o for o in analysis["outcomes"] if o.get("primary"))
     if analysis["factor"] != factor or "wave" not in primary:
         return  # the simulator's counts are by the first factor; survey outcomes only
+    # The primary estimate's table: n per arm = the respondents the simulator made; for the
+    # standardised well-being composite, the 95% CI covers the simulated standardised effect.
+    estimates = re.search(r"^%s \(primary\): n = \d+.*?\n(.*?)(?:\n\n|\Z)" % re.escape(primary["name"]),
+                          table, re.M | re.S)
+    if check(example, estimates, "analyse printed no estimate table for %s" % primary["name"]):
+        n_by_arm = {m.group(1): int(m.group(2)) for m in
+                    re.finditer(r"^\s+([\w-]+)\s+(\d+)\s+-?[\d.]+\s+[\d.]+\s", estimates.group(1), re.M)}
+        check(example, n_by_arm == simulated[primary["wave"]],
+              "analyse: n per arm %s in the estimate table, the simulator made %s respond" % (
+                  n_by_arm, simulated[primary["wave"]]))
+        ci = re.search(r"\[(-?[\d.]+), (-?[\d.]+)\]", estimates.group(1))
+        if primary.get("composite") == "subjective_wellbeing" and check(example, ci, "no 95% CI"):
+            # Allocations differ run to run (a fresh trial secret), so a 95% CI would miss the
+            # true effect in 1 run of 20: the check uses the 99.99% interval (estimate +- 3.9 SE,
+            # SE = the 95% CI's half-width / 1.96), which misses it in 1 run of 10,000.
+            low, high = float(ci.group(1)), float(ci.group(2))
+            centre, half = (low + high) / 2, (high - low) / 2 * 3.9 / 1.96
+            if check(example, centre - half <= EFFECT <= centre + half,
+                     "analyse: the primary estimate %g (95%% CI [%g, %g]) is more than 3.9 SE from the "
+                     "simulated effect %g" % (centre, low, high, EFFECT)):
+                print("   analyse %s: estimate %g (95%% CI [%g, %g]) within 3.9 SE of the simulated effect %g"
+                      % (primary["name"], centre, low, high, EFFECT))
     block = re.search(r"^attrition, %s\n(.*?)(?:\n\n|\Z)" % re.escape(primary["name"]), table,
                       re.M | re.S)
     if not check(example, block, "analyse printed no attrition table for %s" % primary["name"]):
@@ -329,7 +356,10 @@ def main():
             finally:
                 stack.stop()
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if failures and os.environ.get("FIELDWORK_E2E_KEEP"):
+            print("kept " + work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     if failures:
         print("%d check(s) failed:\n  %s" % (len(failures), "\n  ".join(failures)))
         sys.exit(1)
