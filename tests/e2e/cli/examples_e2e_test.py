@@ -6,14 +6,15 @@ processes, the mail sink) on the simulated clock, and with the fieldwork CLI: ap
 enrol, contacts, randomise (cohort by cohort when the trial has cohorts), export, campaign start,
 then the clock moved week by week through the trial, messaging's deliveries awaited each week,
 responses simulated and imported a few days after each wave opens (so reminders go to the
-others), and finally analyse. Checked against what the simulator put in:
+others), simulated outcomes and leavers imported, and finally analyse. Checked against what the simulator put in:
   allocations  every enrolled participant allocated exactly once, to a declared arm; arms in the
                design's ratio within the method's tolerance (complete: one per stratum; cluster:
                the largest cluster per stratum; assigned: the roster's own arm);
   sends        every intervention message in the mail sink went to a participant of the
                campaign's audience (no one else, in particular no control), and each audience
                member got every one of the campaign's messages;
-  responses    accepted counts equal the rows the simulator wrote;
+  responses    accepted counts equal the rows the simulator wrote (survey responses, and the
+               administrative outcomes and leavers of `simulate outcomes`);
   analysis     the primary outcome's respondents per arm in `fieldwork analyse` (its estimate
                and attrition tables) equal those the simulator made respond; for the standardised
                well-being composite, the primary estimate lies within 3.9 SE of the simulated effect.
@@ -290,6 +291,20 @@ def run_example(stack, path, work):
     stack.advance_to(trial, max(ends) + datetime.timedelta(days=1))
     if contacts:
         check_sends(example, protocol, stack, contacts, allocations, roster)
+
+    # Administrative outcomes and leavers: every row the simulator wrote is recorded.
+    said = stack.fieldwork("simulate", "outcomes", path, allocations_csv, "--seed=12",
+                           "--leaver_rate=0.05", "--out=" + out)
+    outcome_rows = len(read_csv(out + "/outcomes.csv"))
+    leavers = len(read_csv(out + "/leavers.csv"))
+    if outcome_rows:
+        recorded = stack.fieldwork("outcomes", "import", trial, out + "/outcomes.csv")
+        check(example, recorded.startswith("recorded %d, unchanged 0, rejected 0" % outcome_rows),
+              "outcomes import of %d rows said %s" % (outcome_rows, recorded.strip()))
+    if leavers:
+        recorded = stack.fieldwork("leavers", "import", trial, out + "/leavers.csv")
+        check(example, recorded.startswith("recorded %d leavers" % leavers) and "rejected 0" in recorded,
+              "leavers import of %d rows said %s" % (leavers, recorded.strip()))
 
     analysis = protocol.get("analysis")
     if not analysis:
