@@ -8,6 +8,8 @@
 # `stop` still exits 0.
 #
 # Environment (set by tests/e2e/cli/CMakeLists.txt): FIELDWORK_SOURCE_DIR, FIELDWORK_BIN_DIR.
+# "A && B || fail" is meant: fail when either A or B does not hold.
+# shellcheck disable=SC2015
 set -euo pipefail
 
 src=${FIELDWORK_SOURCE_DIR:?}
