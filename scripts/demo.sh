@@ -19,12 +19,14 @@
 # summary, the analysis table and the HTML report (var/swing-report.html).
 #
 # Environment: FIELDWORK_BIN_DIR=DIR uses the binaries in DIR and skips setup and build (for a
-# machine that has built already). FIELDWORK_DEMO_N="281,867" sets the cohort sizes.
+# machine that has built already). FIELDWORK_DEMO_N="281,867" sets the cohort sizes and
+# FIELDWORK_DEMO_DIR the state directory (default ./var; `stop` needs the same) — both for the
+# demo's end-to-end test.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 repo="$PWD"
-var="$repo/var"
+var="$(realpath -m "${FIELDWORK_DEMO_DIR:-$repo/var}")"
 work="$var/swing"
 protocol="$repo/examples/swing.yaml"
 
@@ -91,7 +93,7 @@ advance_to() {
     if (( target - now > 7 * 86400 )); then simclock advance 168h; else simclock set "$1"; fi
     wait_for_deliveries
   done
-  printf '   %s: %s messages in var/mail\n' "$1" "$(find "$FIELDWORK_MAIL_DIR" -type f | wc -l)"
+  printf '   %s: %s messages in %s\n' "$1" "$(find "$FIELDWORK_MAIL_DIR" -type f | wc -l)" "$FIELDWORK_MAIL_DIR"
 }
 
 step "The trial: protocol, roster, contacts, randomisation (simulated clock at 1 September 2020)"
@@ -137,7 +139,7 @@ step "fieldwork status swing"
 fieldwork status swing
 step "fieldwork analyse swing"
 fieldwork analyse swing
-step "fieldwork report swing --html var/swing-report.html"
+step "fieldwork report swing --html $var/swing-report.html"
 fieldwork report swing --html "$var/swing-report.html"
 
 step "Where to look"
@@ -145,7 +147,7 @@ cat <<EOF
   The report:      $var/swing-report.html
   The mail sink:   $FIELDWORK_MAIL_DIR ($(find "$FIELDWORK_MAIL_DIR" -name '*.eml' | wc -l) e-mails, $(find "$FIELDWORK_MAIL_DIR" -name '*.sms' | wc -l) texts)
   Prometheus:      $FIELDWORK_PROMETHEUS_URL  (alerts: $FIELDWORK_PROMETHEUS_URL/alerts)
-  The services:    source var/env, then any fieldwork command, e.g. $bin/fieldwork status swing
+  The services:    source $var/env, then any fieldwork command, e.g. $bin/fieldwork status swing
   The clock:       $bin/fieldwork-simclock --redis_url=$FIELDWORK_REDIS_URL get
   Logs:            $var/logs
 The services keep running; stop them with: scripts/demo.sh stop
