@@ -13,6 +13,7 @@ others), simulated outcomes and leavers imported, and finally analyse. Checked a
   sends        every intervention message in the mail sink went to a participant of the
                campaign's audience (no one else, in particular no control), and each audience
                member got every one of the campaign's messages;
+  invitations  every participant invited, each reminder sent to exactly the non-responders;
   responses    accepted counts equal the rows the simulator wrote (survey responses, and the
                administrative outcomes and leavers of `simulate outcomes`);
   analysis     the primary outcome's respondents per arm in `fieldwork analyse` (its estimate
@@ -231,6 +232,32 @@ def check_sends(example, protocol, stack, contacts, allocations, roster):
             campaign["id"], sum(got.values()), len(members)), flush=True)
 
 
+def check_invitations(example, protocol, stack, enrolled, simulated):
+    """Survey invitations to everyone: the invitation went to every participant, and each
+    reminder to exactly those who had not answered (the responses were imported before it)."""
+    for campaign in protocol.get("campaigns", []):
+        if (campaign["kind"] != "survey_invitation" or campaign.get("audience") != "all_enrolled"
+                or campaign.get("wave") not in simulated or not campaign.get("start")):
+            continue
+        responded = sum(simulated[campaign["wave"]].values())
+        status = stack.fieldwork("campaign", "status", protocol["trial"]["id"], campaign["id"])
+        steps = re.findall(r"^  (\d+) \S+ \+\S+( \(r\))?\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)",
+                           status, re.M)
+        reminders = (campaign.get("reminders") or {}).get("count", 0)
+        if not check(example, len(steps) == len(campaign.get("steps", [])) + reminders,
+                     "campaign status %s: %d steps in %s" % (campaign["id"], len(steps), status)):
+            continue
+        for number, reminder, scheduled, sent, failed, dead, skipped in steps:
+            wanted = (enrolled - responded, responded) if reminder else (enrolled, 0)
+            check(example, (int(sent), int(skipped)) == wanted and scheduled == failed == dead == "0",
+                  "campaign %s step %s%s: sent %s, skipped %s (scheduled %s, failed %s, dead %s); "
+                  "wanted sent %d, skipped %d (%d enrolled, %d answered)" % (
+                      campaign["id"], number, reminder, sent, skipped, scheduled, failed, dead,
+                      wanted[0], wanted[1], enrolled, responded))
+        print("   %s: invitation to all %d, %d reminder(s) to the %d who had not answered" % (
+            campaign["id"], enrolled, reminders, enrolled - responded), flush=True)
+
+
 def run_example(stack, path, work):
     protocol = yaml.safe_load(open(path))
     trial = protocol["trial"]["id"]
@@ -291,6 +318,8 @@ def run_example(stack, path, work):
     stack.advance_to(trial, max(ends) + datetime.timedelta(days=1))
     if contacts:
         check_sends(example, protocol, stack, contacts, allocations, roster)
+
+    check_invitations(example, protocol, stack, len(roster), simulated)
 
     # Administrative outcomes and leavers: every row the simulator wrote is recorded.
     said = stack.fieldwork("simulate", "outcomes", path, allocations_csv, "--seed=12",
