@@ -5,6 +5,7 @@
 #include <grpcpp/security/credentials.h>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/grpc_client.h"
 #include "services/common/grpc_auth.h"
 
 namespace fieldwork::analysis {
@@ -38,17 +39,9 @@ absl::StatusOr<std::vector<Item>> Drain(Reader reader, absl::string_view call, G
 
 }  // namespace
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
-                                           std::shared_ptr<grpc::ChannelCredentials> credentials) {
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(256 << 20);
-  arguments.SetMaxSendMessageSize(64 << 20);
-  return grpc::CreateCustomChannel(address, std::move(credentials), arguments);
-}
-
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, bool tls) {
-  return MakeChannel(address, tls ? grpc::SslCredentials(grpc::SslCredentialsOptions())
-                                  : grpc::InsecureChannelCredentials());
+  return UpstreamChannel(address, tls ? grpc::SslCredentials(grpc::SslCredentialsOptions())
+                                      : grpc::InsecureChannelCredentials());
 }
 
 GrpcAllocationSource::GrpcAllocationSource(std::shared_ptr<grpc::Channel> channel,

@@ -18,11 +18,8 @@
 
 namespace fieldwork::analysis {
 
-// A channel to `address` with `credentials` (services/common/grpc_client.h), with large
-// message limits for the streams of a big trial.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
-                                           std::shared_ptr<grpc::ChannelCredentials> credentials);
-// The same, insecure or TLS with the system roots when `tls` (tests).
+// fieldwork::UpstreamChannel (services/common/grpc_client.h), insecure or TLS with the system
+// roots when `tls` (tests).
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, bool tls);
 
 class GrpcAllocationSource final : public AllocationSource {

@@ -106,20 +106,20 @@ int main(int argc, char** argv) {
     return 1;
   }
   analysis::GrpcAllocationSource allocations(
-      analysis::MakeChannel(absl::GetFlag(FLAGS_randomisation_address), *upstream), *token);
+      fieldwork::UpstreamChannel(absl::GetFlag(FLAGS_randomisation_address), *upstream), *token);
   std::unique_ptr<analysis::GrpcSurveyIngestSource> survey;
   std::unique_ptr<analysis::GrpcEngagementSource> engagement;
   analysis::Sources sources;
   sources.allocations = &allocations;
   if (const std::string address = absl::GetFlag(FLAGS_survey_ingest_address); !address.empty()) {
     survey = std::make_unique<analysis::GrpcSurveyIngestSource>(
-        analysis::MakeChannel(address, *upstream), *token);
+        fieldwork::UpstreamChannel(address, *upstream), *token);
     sources.responses = survey.get();
     sources.outcomes = survey.get();
   }
   if (const std::string address = absl::GetFlag(FLAGS_messaging_address); !address.empty()) {
     engagement = std::make_unique<analysis::GrpcEngagementSource>(
-        analysis::MakeChannel(address, *upstream), *token);
+        fieldwork::UpstreamChannel(address, *upstream), *token);
     sources.engagement = engagement.get();
   }
 

@@ -84,6 +84,19 @@ std::string ControlArm(const v1::Factor& factor) {
   return factor.arms().empty() ? "" : factor.arms(factor.arms_size() - 1).name();
 }
 
+// The factor whose arms the effect and the attrition are simulated between: the one the
+// analysis plan analyses, else the first with arms (an order factor such as the online
+// experiments' experiment_order has none). nullptr when the design has no factor with arms.
+const v1::Factor* SimulatedFactor(const Protocol& protocol) {
+  const v1::Factor* first_with_arms = nullptr;
+  for (const v1::Factor& f : protocol.design.factors()) {
+    if (f.arms().empty()) continue;
+    if (protocol.plan && f.name() == protocol.plan->factor()) return &f;
+    if (first_with_arms == nullptr) first_with_arms = &f;
+  }
+  return first_with_arms;
+}
+
 std::optional<absl::Time> TimeOf(const google::protobuf::Timestamp& t) {
   if (t.seconds() == 0 && t.nanos() == 0) return std::nullopt;
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
@@ -141,9 +154,9 @@ int SimulateResponsesCommand(const Args& args) {
   if (!scorer.ok()) return Fail(std::string(scorer.status().message()));
   absl::StatusOr<std::vector<sim::SimAllocation>> allocations = LoadAllocations(args[1]);
   if (!allocations.ok()) return Fail(std::string(allocations.status().message()));
-  if (protocol->design.factors().empty()) return Fail(absl::StrCat(args[0], ": the design has no factor"));
-
-  const v1::Factor& factor = protocol->design.factors(0);
+  const v1::Factor* simulated = SimulatedFactor(*protocol);
+  if (simulated == nullptr) return Fail(absl::StrCat(args[0], ": the design has no factor with arms"));
+  const v1::Factor& factor = *simulated;
   sim::ResponseSimOptions options;
   options.wave_id = wave_id;
   options.seed = absl::GetFlag(FLAGS_seed);
@@ -185,9 +198,9 @@ int SimulateOutcomesCommand(const Args& args) {
   options.seed = absl::GetFlag(FLAGS_seed);
   options.effect = absl::GetFlag(FLAGS_effect);
   options.leaver_rate = absl::GetFlag(FLAGS_leaver_rate);
-  if (!protocol->design.factors().empty()) {
-    options.factor = protocol->design.factors(0).name();
-    options.control_arm = ControlArm(protocol->design.factors(0));
+  if (const v1::Factor* factor = SimulatedFactor(*protocol); factor != nullptr) {
+    options.factor = factor->name();
+    options.control_arm = ControlArm(*factor);
   }
   // The administrative outcomes the analysis plan names; sickness absence when it names none.
   std::set<std::string> seen;

@@ -3,6 +3,9 @@
 #include <fstream>
 #include <sstream>
 
+#include <grpcpp/create_channel.h>
+#include <grpcpp/support/channel_arguments.h>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -23,6 +26,17 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> UpstreamCredentials(
     ssl.pem_root_certs = pem.str();
   }
   return grpc::SslCredentials(ssl);
+}
+
+std::shared_ptr<grpc::Channel> UpstreamChannel(
+    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(256 << 20);
+  arguments.SetMaxSendMessageSize(64 << 20);
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  return grpc::CreateCustomChannel(address, std::move(credentials), arguments);
 }
 
 }  // namespace fieldwork

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include <grpcpp/channel.h>
 #include <grpcpp/security/credentials.h>
 
 #include "absl/status/statusor.h"
@@ -17,6 +18,13 @@ namespace fieldwork {
 // when the CA file cannot be read, so a service refuses to start rather than call in plaintext.
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> UpstreamCredentials(
     bool tls, const std::string& ca_file, const std::string& flag_name);
+
+// A channel to another service. Reconnection back-off is capped at 2 s (gRPC's default grows
+// to 2 minutes): services start in any order — a pod restarts, run.sh starts them together —
+// and a callee that was down a moment ago must be usable by the next call, not minutes later.
+// Messages up to 256 MiB are received (whole-trial streams), 64 MiB sent.
+std::shared_ptr<grpc::Channel> UpstreamChannel(
+    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials);
 
 }  // namespace fieldwork
 

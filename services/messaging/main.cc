@@ -173,11 +173,11 @@ int main(int argc, char** argv) {
                                      absl::GetFlag(FLAGS_upstream_ca_file), "upstream_ca_file");
   if (!upstream.ok()) return Fail(upstream.status());
   GrpcAllocationSource allocations(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_randomisation_address), *upstream), *service_token);
+      fieldwork::UpstreamChannel(absl::GetFlag(FLAGS_randomisation_address), *upstream), *service_token);
   std::unique_ptr<GrpcResponseLookup> responses;
   if (!absl::GetFlag(FLAGS_survey_ingest_address).empty()) {
     responses = std::make_unique<GrpcResponseLookup>(
-        grpc::CreateChannel(absl::GetFlag(FLAGS_survey_ingest_address), *upstream),
+        fieldwork::UpstreamChannel(absl::GetFlag(FLAGS_survey_ingest_address), *upstream),
         *service_token);
   }
 

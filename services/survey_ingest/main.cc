@@ -25,6 +25,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/time/time.h"
 #include "services/common/flags.h"
+#include "services/common/grpc_client.h"
 #include "services/common/logging.h"
 #include "services/common/service_runtime.h"
 #include "services/survey_ingest/grpc_roster.h"
@@ -102,16 +103,12 @@ int main(int argc, char** argv) {
         "cannot start", {{"error", "no --service_token_file: the token to call randomisation"}});
     return 1;
   }
-  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
-  if (const std::string ca = absl::GetFlag(FLAGS_randomisation_ca_file); !ca.empty()) {
-    absl::StatusOr<std::string> roots = ReadFile(ca, "--randomisation_ca_file");
-    if (!roots.ok()) {
-      fieldwork::logging::Error("cannot start", {{"error", roots.status().ToString()}});
-      return 1;
-    }
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = *roots;
-    credentials = grpc::SslCredentials(ssl);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      fieldwork::UpstreamCredentials(/*tls=*/false, absl::GetFlag(FLAGS_randomisation_ca_file),
+                                     "--randomisation_ca_file");
+  if (!credentials.ok()) {
+    fieldwork::logging::Error("cannot start", {{"error", credentials.status().ToString()}});
+    return 1;
   }
 
   absl::StatusOr<std::unique_ptr<fieldwork::ServiceRuntime>> runtime =
@@ -122,7 +119,8 @@ int main(int argc, char** argv) {
   }
   namespace si = fieldwork::survey_ingest;
   si::GrpcRoster grpc_roster(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_randomisation_address), credentials), service_token);
+      fieldwork::UpstreamChannel(absl::GetFlag(FLAGS_randomisation_address), *credentials),
+      service_token);
   si::CachedRoster roster(grpc_roster, (*runtime)->clock(), absl::GetFlag(FLAGS_roster_cache_ttl));
   si::RedisIngestStore store((*runtime)->redis());
   si::IngestMetrics metrics((*runtime)->registry());
