@@ -31,6 +31,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/usage.h"
 #include "services/cli/commands.h"
+#include "services/cli/help.h"
 #include "services/common/flags.h"
 
 ABSL_FLAG(std::string, randomisation_address, "127.0.0.1:50051", "randomisation service");
@@ -80,18 +81,15 @@ const std::map<std::string, Command>& Commands() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "fieldwork [flags] COMMAND [ARGS]\n"
-      "commands: apply PROTOCOL.yaml | enrol TRIAL ROSTER.csv | randomise TRIAL | balance TRIAL |\n"
-      "          export TRIAL | responses import TRIAL WAVE FILE.csv | outcomes import TRIAL FILE.csv |\n"
-      "          status TRIAL | analyse TRIAL [--plan=P] | report TRIAL --html OUT.html\n"
-      "          contacts TRIAL CONTACTS.csv | campaign start|pause|resume|status TRIAL CAMPAIGN\n"
-      "          leavers import TRIAL LEAVERS.csv | simulate roster|responses|outcomes|clicks ...\n"
-      "exit codes: 0 done, 1 rows rejected or change refused, 2 usage or bad file, 3 unavailable, 4 refused");
+  absl::SetProgramUsageMessage("fieldwork [flags] COMMAND [ARGS]; fieldwork --help lists the commands");
+  // Per-command help, before Abseil's own --help (which lists flags, not commands).
+  if (std::vector<std::string> help_words; fieldwork::cli::HelpRequested(argc, argv, help_words)) {
+    return fieldwork::cli::PrintHelp(help_words, std::cout) ? fieldwork::cli::kOk : fieldwork::cli::kUsage;
+  }
   std::vector<char*> positional = fieldwork::ParseFlagsWithEnvironment(argc, argv);
   std::vector<std::string> words(positional.begin() + 1, positional.end());
   if (words.empty()) {
-    std::cerr << absl::ProgramUsageMessage() << "\n";
+    fieldwork::cli::PrintHelp({}, std::cerr);
     return fieldwork::cli::kUsage;
   }
   std::string name = words[0];
@@ -102,7 +100,8 @@ int main(int argc, char** argv) {
   }
   auto it = Commands().find(name);
   if (it == Commands().end()) {
-    std::cerr << "fieldwork: unknown command \"" << name << "\"\n" << absl::ProgramUsageMessage() << "\n";
+    std::cerr << "fieldwork: unknown command \"" << name << "\"\n";
+    fieldwork::cli::PrintHelp({}, std::cerr);
     return fieldwork::cli::kUsage;
   }
   fieldwork::cli::ServiceAddresses addresses;

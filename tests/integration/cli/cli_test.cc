@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "services/common/auth.h"
 #include "tests/testing/grpc_harness.h"
@@ -146,6 +147,39 @@ TEST_F(CliTest, ExitCodesForBadInputAndUnreachableServices) {
   EXPECT_THAT(unknown.output, HasSubstr("no trial \"no-such-trial\""));
   CliRun down = Fieldwork({"status", "x"}, absl::StrCat("127.0.0.1:", fieldwork::testing::PickFreePort()));
   EXPECT_EQ(down.exit_code, 3) << down.output;
+}
+
+// Every command answers --help with its own usage, what it does and its flags, and exits 0;
+// an unknown command's help lists the commands and exits 2.
+TEST(CliHelpTest, EveryCommandHasItsOwnHelp) {
+  fieldwork::testing::TempDir dir;
+  const std::vector<std::pair<std::vector<std::string>, std::string>> commands = {
+      {{"apply"}, "--dry_run"},           {{"enrol"}, "--all_or_nothing"},
+      {{"contacts"}, "CONTACTS.csv"},     {{"randomise"}, "--cohort"},
+      {{"balance"}, "--cohort"},          {{"export"}, "--cohort"},
+      {{"responses", "import"}, "--keep_unfinished"}, {{"outcomes", "import"}, "FILE.csv"},
+      {{"leavers", "import"}, "LEAVERS.csv"},  {{"campaign", "start"}, "CAMPAIGN"},
+      {{"campaign", "pause"}, "CAMPAIGN"}, {{"campaign", "resume"}, "CAMPAIGN"},
+      {{"campaign", "status"}, "CAMPAIGN"}, {{"status"}, "--cohort"},
+      {{"analyse"}, "--allow_unlocked"},   {{"report"}, "--candidate_groups"},
+      {{"simulate", "roster"}, "--n"},     {{"simulate", "responses"}, "--differential_attrition"},
+      {{"simulate", "outcomes"}, "--leaver_rate"}, {{"simulate", "clicks"}, "--rate"}};
+  int run = 0;
+  for (const auto& [words, expected_flag] : commands) {
+    std::vector<std::string> argv = {BinaryPath("fieldwork")};
+    argv.insert(argv.end(), words.begin(), words.end());
+    argv.push_back("--help");
+    ChildProcess cli(argv, {}, dir.path() + "/help-" + std::to_string(run++) + ".log");
+    const std::string name = absl::StrJoin(words, " ");
+    EXPECT_EQ(cli.WaitForExit(absl::Seconds(30)), 0) << name;
+    const std::string out = cli.ReadLog();
+    EXPECT_THAT(out, HasSubstr("usage: fieldwork [flags] " + name + " ")) << out;
+    EXPECT_THAT(out, HasSubstr(expected_flag)) << name;
+    EXPECT_THAT(out, HasSubstr("--randomisation_address")) << name;
+  }
+  ChildProcess unknown({BinaryPath("fieldwork"), "bogus", "--help"}, {}, dir.path() + "/bogus.log");
+  EXPECT_EQ(unknown.WaitForExit(absl::Seconds(30)), 2);
+  EXPECT_THAT(unknown.ReadLog(), HasSubstr("simulate responses"));
 }
 
 }  // namespace

@@ -1,0 +1,155 @@
+#include "services/cli/help.h"
+
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/str_join.h"
+
+namespace fieldwork::cli {
+namespace {
+
+struct CommandHelp {
+  const char* name;   // the command words, e.g. "campaign start"
+  const char* usage;  // its arguments
+  const char* what;   // one paragraph
+  std::vector<const char*> flags;  // the flags it reads, besides the global ones
+};
+
+const std::vector<CommandHelp>& Commands() {
+  static const auto* commands = new std::vector<CommandHelp>{
+      {"apply", "PROTOCOL.yaml",
+       "Creates or updates the trial the protocol describes across the four services: design, "
+       "instruments, waves, templates, campaigns and analysis plan. Prints what will change; a "
+       "second run changes nothing. Refuses changes a locked design or plan forbids, naming them.",
+       {"dry_run", "deviation_reason"}},
+      {"enrol", "TRIAL ROSTER.csv",
+       "Enrols the roster (participant_id, site, cohort, cluster, strata and covariate columns). "
+       "Every bad row is reported with its line and field; good rows are kept.",
+       {"all_or_nothing"}},
+      {"contacts", "TRIAL CONTACTS.csv",
+       "Uploads contact details (participant_id, email, phone, first_name, preferred_channel, "
+       "time_zone) to the messaging service, which stores them encrypted.",
+       {}},
+      {"randomise", "TRIAL", "Allocates every enrolled, unallocated participant (batch methods).",
+       {"cohort"}},
+      {"balance", "TRIAL", "Allocation counts by arm, site and stratum, the sample-ratio test and "
+                           "baseline balance.", {"cohort"}},
+      {"export", "TRIAL", "The allocations as CSV on stdout.", {"cohort"}},
+      {"responses import", "TRIAL WAVE FILE.csv",
+       "Imports survey responses, a Qualtrics export or a plain CSV; prints accepted, duplicate "
+       "and rejected rows with the reason for each rejected one.",
+       {"keep_unfinished"}},
+      {"outcomes import", "TRIAL FILE.csv",
+       "Imports administrative outcomes (participant_id, outcome, period, value).", {}},
+      {"leavers import", "TRIAL LEAVERS.csv",
+       "Records leavers (participant_id, left_on) and, with a withdraw_reason, withdrawals.", {}},
+      {"campaign start", "TRIAL CAMPAIGN", "Starts a campaign the protocol created.", {}},
+      {"campaign pause", "TRIAL CAMPAIGN", "Holds a campaign's unsent messages.", {}},
+      {"campaign resume", "TRIAL CAMPAIGN", "Sends a paused campaign's messages again.", {}},
+      {"campaign status", "TRIAL CAMPAIGN",
+       "Per step and arm: scheduled, sent, failed, dead, skipped, opened, clicked.", {}},
+      {"status", "TRIAL",
+       "Enrolment, allocation, sends and engagement by arm, response by arm and wave, leavers, "
+       "differential attrition and MDES planned vs achieved, with warnings when the trial drifts "
+       "below its power assumptions.",
+       {"cohort"}},
+      {"analyse", "TRIAL",
+       "The pre-registered analysis: per outcome n, M and SE per arm, estimate, CI, p and "
+       "adjusted p; then attrition and the MDES ledger.",
+       {"plan", "allow_unlocked"}},
+      {"report", "TRIAL --html OUT.html",
+       "Writes a self-contained HTML report (tables and SVG figures; nothing fetched from the "
+       "network).",
+       {"html", "plan", "allow_unlocked", "candidate_groups"}},
+      {"simulate roster", "PROTOCOL.yaml --out=DIR",
+       "Writes DIR/roster.csv and DIR/contacts.csv for a trial without real people.",
+       {"n", "seed", "out"}},
+      {"simulate responses", "PROTOCOL.yaml ALLOCATIONS.csv --wave=W --out=FILE.csv",
+       "Writes a Qualtrics-format export of one wave with the chosen effect, response rate and "
+       "differential attrition (ALLOCATIONS.csv is `fieldwork export` output).",
+       {"wave", "seed", "effect", "response_rate", "differential_attrition", "outcome", "out"}},
+      {"simulate outcomes", "PROTOCOL.yaml ALLOCATIONS.csv --out=DIR",
+       "Writes DIR/outcomes.csv (the plan's administrative outcomes) and DIR/leavers.csv.",
+       {"seed", "effect", "leaver_rate", "out"}},
+      {"simulate clicks", "MAIL_DIR",
+       "Follows a deterministic share of the tracked links in the delivered mails.",
+       {"seed", "rate"}},
+  };
+  return *commands;
+}
+
+constexpr const char* kGlobalFlags[] = {"randomisation_address", "survey_ingest_address",
+                                        "messaging_address",     "analysis_address",
+                                        "token",                 "tls_ca_file"};
+
+void PrintFlag(const char* name, std::ostream& out) {
+  // Abseil 20220623 has no FindCommandFlag; GetAllFlags is the registry's one public view.
+  static const auto* flags = new absl::flat_hash_map<absl::string_view, absl::CommandLineFlag*>(
+      absl::GetAllFlags());
+  const auto it = flags->find(name);
+  if (it == flags->end()) return;
+  const absl::CommandLineFlag* flag = it->second;
+  out << "  --" << name << "  " << flag->Help();
+  if (const std::string fallback = flag->DefaultValue(); !fallback.empty() && fallback != "false") {
+    out << " (default " << fallback << ")";
+  }
+  out << "\n";
+}
+
+void PrintCommandList(std::ostream& out) {
+  out << "usage: fieldwork [flags] COMMAND [ARGS]   (fieldwork COMMAND --help for one command)\n"
+         "commands:\n";
+  for (const CommandHelp& c : Commands()) out << "  " << c.name << " " << c.usage << "\n";
+}
+
+void PrintGlobal(std::ostream& out) {
+  out << "global flags (or environment variables FIELDWORK_<FLAG IN CAPITALS>):\n";
+  for (const char* name : kGlobalFlags) PrintFlag(name, out);
+  out << "exit codes: 0 done; 1 rows rejected or a change refused; 2 bad command line or input "
+         "file; 3 a service unavailable (retry); 4 a service refused the request\n";
+}
+
+}  // namespace
+
+bool HelpRequested(int argc, char** argv, std::vector<std::string>& words) {
+  bool asked = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h" || arg == "-help" || (i == 1 && arg == "help")) {
+      asked = true;
+    } else if (!arg.empty() && arg[0] != '-') {
+      words.emplace_back(arg);
+    }
+  }
+  return asked;
+}
+
+bool PrintHelp(const std::vector<std::string>& words, std::ostream& out) {
+  // The longest command the words start with: "campaign start" before "campaign".
+  const CommandHelp* found = nullptr;
+  for (size_t n = std::min<size_t>(words.size(), 2); n > 0 && found == nullptr; --n) {
+    const std::string name =
+        absl::StrJoin(std::vector<std::string>(words.begin(), words.begin() + static_cast<long>(n)), " ");
+    for (const CommandHelp& c : Commands()) {
+      if (name == c.name) found = &c;
+    }
+  }
+  if (found == nullptr) {
+    PrintCommandList(out);
+    PrintGlobal(out);
+    return words.empty();
+  }
+  out << "usage: fieldwork [flags] " << found->name << " " << found->usage << "\n\n"
+      << found->what << "\n";
+  if (!found->flags.empty()) {
+    out << "\nflags:\n";
+    for (const char* name : found->flags) PrintFlag(name, out);
+  }
+  out << "\n";
+  PrintGlobal(out);
+  return true;
+}
+
+}  // namespace fieldwork::cli
