@@ -44,8 +44,10 @@ fi
 if [[ -z "${FIELDWORK_BIN_DIR:-}" ]]; then
   step "Installing what is missing (scripts/setup.sh)"
   if [[ $EUID == 0 ]]; then scripts/setup.sh; else sudo scripts/setup.sh; fi
-  step "Building (scripts/build.sh release)"
-  scripts/build.sh release
+  step "Building (scripts/build.sh release, the binaries the demo runs)"
+  # Only what run.sh and the demo start: the tests and benchmarks would double the build.
+  scripts/build.sh release fieldwork fieldwork-randomisation fieldwork-survey-ingest \
+    fieldwork-messaging fieldwork-analysis fieldwork-token fieldwork-simclock
   export FIELDWORK_BIN_DIR="$repo/build/release/bin"
 fi
 bin="$FIELDWORK_BIN_DIR"
