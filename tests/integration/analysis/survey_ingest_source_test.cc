@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <map>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -171,33 +172,43 @@ TEST(AnalysisOverRealServicesTest, ResponsesScoredBySurveyIngestGiveACiCoveringT
   status = ingest->PutWave(As(kResearcher).get(), wave, &put_wave);
   ASSERT_TRUE(status.ok()) << status.error_message();
 
-  // 75% respond; the outcome is the true effect for the treated plus N(0, 1) noise.
+  // 75% respond; the outcome is the true effect for the treated plus N(0, 1) noise. Response
+  // and noise are drawn per arm in participant-id order from a generator seeded for that arm,
+  // so each arm gets the same data whatever the trial's fresh secret allocated: the verdict
+  // "the CI covers the truth" is the same on every run, not a 95% chance.
   v1::ListAllocationsRequest list;
   list.set_trial_id(kTrial);
   auto list_context = As(kResearcher);
   auto reader = rnd->ListAllocations(list_context.get(), list);
-  std::mt19937_64 generator(2021);
+  v1::ListAllocationsResponse message;
+  std::map<std::string, bool> treated_by_participant;
+  while (reader->Read(&message)) {
+    treated_by_participant[message.allocation().participant_id()] =
+        message.allocation().assignments(0).arm() == "treatment";
+  }
   std::normal_distribution<double> normal(0, 1);
   std::uniform_real_distribution<double> uniform(0, 1);
-  v1::ListAllocationsResponse message;
   v1::SubmitResponsesResponse submitted;
   auto submit_context = As(kResearcher);
   auto writer = ingest->SubmitResponses(submit_context.get(), &submitted);
   int64_t sent = 0;
-  while (reader->Read(&message)) {
-    if (uniform(generator) > 0.75) continue;
-    const bool treated = message.allocation().assignments(0).arm() == "treatment";
-    v1::SubmitResponsesRequest request;
-    v1::Submission& submission = *request.mutable_submission();
-    submission.set_trial_id(kTrial);
-    submission.set_wave_id("endline");
-    submission.set_participant_id(message.allocation().participant_id());
-    submission.set_submission_id(absl::StrCat("sub-", message.allocation().participant_id()));
-    submission.set_finished(true);
-    (*submission.mutable_answers())["y"] =
-        absl::StrFormat("%.6f", (treated ? kTrueEffect : 0.0) + normal(generator));
-    ASSERT_TRUE(writer->Write(request));
-    ++sent;
+  for (const bool arm_treated : {false, true}) {
+    std::mt19937_64 generator(arm_treated ? 2021 : 2020);
+    for (const auto& [participant, treated] : treated_by_participant) {
+      if (treated != arm_treated) continue;
+      if (uniform(generator) > 0.75) continue;
+      v1::SubmitResponsesRequest request;
+      v1::Submission& submission = *request.mutable_submission();
+      submission.set_trial_id(kTrial);
+      submission.set_wave_id("endline");
+      submission.set_participant_id(participant);
+      submission.set_submission_id(absl::StrCat("sub-", participant));
+      submission.set_finished(true);
+      (*submission.mutable_answers())["y"] =
+          absl::StrFormat("%.6f", (treated ? kTrueEffect : 0.0) + normal(generator));
+      ASSERT_TRUE(writer->Write(request));
+      ++sent;
+    }
   }
   ASSERT_TRUE(reader->Finish().ok());
   writer->WritesDone();
