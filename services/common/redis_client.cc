@@ -4,6 +4,8 @@
 #include <sys/time.h>
 
 #include <chrono>
+#include <csignal>
+#include <mutex>
 #include <utility>
 
 #include <hiredis/hiredis.h>
@@ -136,29 +138,33 @@ class RedisConnection {
   absl::StatusOr<std::vector<RedisReply>> RunAll(
       const std::vector<std::vector<std::string>>& commands) {
     for (const auto& command : commands) {
-      std::vector<const char*> argv;
-      std::vector<size_t> lengths;
-      argv.reserve(command.size());
-      lengths.reserve(command.size());
-      for (const std::string& arg : command) {
-        argv.push_back(arg.data());
-        lengths.push_back(arg.size());
-      }
-      if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
-                                 lengths.data()) != REDIS_OK) {
-        return IoFailure();
-      }
+      if (absl::Status appended = Append(command); !appended.ok()) return appended;
     }
     std::vector<RedisReply> replies;
     replies.reserve(commands.size());
     for (size_t i = 0; i < commands.size(); ++i) {
-      void* raw = nullptr;
-      if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) return IoFailure();
-      auto* reply = static_cast<redisReply*>(raw);
-      std::shared_ptr<redisReply> root(reply, freeReplyObject);
-      replies.push_back(RedisReply(std::move(root), reply));
+      absl::StatusOr<RedisReply> reply = ReadReply();
+      if (!reply.ok()) return reply.status();
+      replies.push_back(*std::move(reply));
     }
     return replies;
+  }
+
+  // Appends one command and writes everything buffered to the socket, without reading.
+  absl::Status SendNow(const std::vector<std::string>& command) {
+    if (absl::Status appended = Append(command); !appended.ok()) return appended;
+    for (int done = 0; done == 0;) {
+      if (redisBufferWrite(context_, &done) != REDIS_OK) return IoFailure();
+    }
+    return absl::OkStatus();
+  }
+
+  // Reads the next reply of a command sent earlier.
+  absl::StatusOr<RedisReply> ReadReply() {
+    void* raw = nullptr;
+    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) return IoFailure();
+    auto* reply = static_cast<redisReply*>(raw);
+    return RedisReply(std::shared_ptr<redisReply>(reply, freeReplyObject), reply);
   }
 
   absl::StatusOr<RedisReply> Run(const std::vector<std::string>& command) {
@@ -170,6 +176,23 @@ class RedisConnection {
   bool connected() const { return context_ != nullptr; }
 
  private:
+  // Adds a command to hiredis's output buffer.
+  absl::Status Append(const std::vector<std::string>& command) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lengths;
+    argv.reserve(command.size());
+    lengths.reserve(command.size());
+    for (const std::string& arg : command) {
+      argv.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
+                               lengths.data()) != REDIS_OK) {
+      return IoFailure();
+    }
+    return absl::OkStatus();
+  }
+
   // Redis never sends unsolicited data on a request/reply connection, so a readable or hung-up
   // socket means the server closed it.
   bool PeerClosed() const {
@@ -217,6 +240,10 @@ class RedisClient::Lease {
 
 absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Create(
     const RedisClientOptions& options) {
+  // hiredis writes with write(2): a write to a connection Redis has just closed (a restart)
+  // would raise SIGPIPE and kill the process. It must be an I/O error we recover from instead.
+  static std::once_flag ignore_sigpipe;
+  std::call_once(ignore_sigpipe, [] { std::signal(SIGPIPE, SIG_IGN); });
   absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(options.url);
   if (!endpoint.ok()) return endpoint.status();
   if (options.pool_size < 1) return absl::InvalidArgumentError("redis pool_size must be >= 1");
@@ -385,6 +412,75 @@ absl::StatusOr<RedisReply> RedisClient::Eval(const LuaScript& script,
     return ErrorReplyToStatus(std::move(reply));
   }
   return absl::InternalError("redis: script still missing after SCRIPT LOAD");
+}
+
+absl::StatusOr<RedisClient::ScriptPipeline> RedisClient::OpenScriptPipeline(
+    const LuaScript& script) {
+  absl::StatusOr<std::string> sha = ScriptSha(script, /*reload=*/false);
+  if (!sha.ok()) return sha.status();
+  absl::StatusOr<Lease> lease = Acquire();
+  if (!lease.ok()) return lease.status();
+  return ScriptPipeline(this, std::make_unique<Lease>(*std::move(lease)), *std::move(sha));
+}
+
+RedisClient::ScriptPipeline::ScriptPipeline(RedisClient* client, std::unique_ptr<Lease> lease,
+                                            std::string sha)
+    : client_(client),
+      lease_(std::move(lease)),
+      sha_(std::move(sha)),
+      start_(std::chrono::steady_clock::now()) {}
+
+RedisClient::ScriptPipeline::ScriptPipeline(ScriptPipeline&&) noexcept = default;
+
+// Replies not read by Finish would be read by the connection's next user: a pipeline dropped
+// without Finish reads them here.
+RedisClient::ScriptPipeline::~ScriptPipeline() {
+  if (lease_ != nullptr) Finish();
+}
+
+absl::Status RedisClient::ScriptPipeline::Send(const std::vector<std::string>& keys,
+                                               const std::vector<std::string>& args) {
+  if (lease_ == nullptr) {
+    ++failed_sends_;
+    return absl::UnavailableError("redis: pipeline connection lost");
+  }
+  std::vector<std::string> command = {"EVALSHA", sha_, std::to_string(keys.size())};
+  command.insert(command.end(), keys.begin(), keys.end());
+  command.insert(command.end(), args.begin(), args.end());
+  if (absl::Status status = (*lease_)->SendNow(command); !status.ok()) {
+    // The command may or may not have reached Redis: Finish reports it unanswered.
+    ++sent_;
+    lease_.reset();
+    return status;
+  }
+  ++sent_;
+  return absl::OkStatus();
+}
+
+std::vector<absl::Status> RedisClient::ScriptPipeline::Finish() {
+  std::vector<absl::Status> results;
+  results.reserve(sent_ + failed_sends_);
+  for (size_t i = 0; i < sent_; ++i) {
+    absl::StatusOr<RedisReply> reply =
+        lease_ != nullptr ? (*lease_)->ReadReply()
+                          : absl::UnavailableError("redis: pipeline connection lost");
+    if (!reply.ok()) {
+      lease_.reset();  // a connection that failed was closed; it goes back to reconnect
+      results.push_back(reply.status());
+    } else if (reply->type() == RedisReply::Type::kError) {
+      results.push_back(StatusFromRedisError(reply->str()));
+    } else {
+      results.push_back(absl::OkStatus());
+    }
+  }
+  for (size_t i = 0; i < failed_sends_; ++i) {
+    results.push_back(absl::UnavailableError("redis: pipeline connection lost"));
+  }
+  if (sent_ > 0) client_->ObserveLatency("EVALSHA_PIPELINE", SecondsSince(start_));
+  sent_ = 0;
+  failed_sends_ = 0;
+  lease_.reset();
+  return results;
 }
 
 absl::Status RedisClient::Ping() {

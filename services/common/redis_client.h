@@ -3,6 +3,7 @@
 #ifndef FIELDWORK_SERVICES_COMMON_REDIS_CLIENT_H_
 #define FIELDWORK_SERVICES_COMMON_REDIS_CLIENT_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <initializer_list>
@@ -107,6 +108,13 @@ class RedisClient {
   // PING: OK when Redis answers.
   absl::Status Ping();
 
+  // One script run many times on one held connection, each run written to Redis at once but
+  // its reply read only by Finish(): for a caller that must put every write on the wire before
+  // its next step yet need not wait for the answer (messaging's "sent" records). N runs cost
+  // Redis a few reads and writes instead of N round trips.
+  class ScriptPipeline;
+  absl::StatusOr<ScriptPipeline> OpenScriptPipeline(const LuaScript& script);
+
   const RedisEndpoint& endpoint() const { return endpoint_; }
 
  private:
@@ -131,6 +139,33 @@ class RedisClient {
   prometheus::Family<prometheus::Histogram>* latency_family_ = nullptr;
   std::mutex latency_mutex_;
   std::map<std::string, prometheus::Histogram*, std::less<>> latency_by_command_;
+};
+
+class RedisClient::ScriptPipeline {
+ public:
+  ScriptPipeline(ScriptPipeline&&) noexcept;
+  ScriptPipeline& operator=(ScriptPipeline&&) = delete;
+  ~ScriptPipeline();
+
+  // Writes one EVALSHA to the socket (blocking until the kernel has it). UNAVAILABLE when the
+  // connection is lost; after that every Send fails and Finish reports the runs not answered.
+  absl::Status Send(const std::vector<std::string>& keys, const std::vector<std::string>& args);
+
+  // Reads the replies of every Send so far, in order: OK, the script's error (NOSCRIPT among
+  // them when the script cache was flushed meanwhile: run those again with Eval, which reloads
+  // it), or UNAVAILABLE for a run whose reply never came. The connection goes back to the pool.
+  std::vector<absl::Status> Finish();
+
+ private:
+  friend class RedisClient;
+  ScriptPipeline(RedisClient* client, std::unique_ptr<Lease> lease, std::string sha);
+
+  RedisClient* client_;
+  std::unique_ptr<Lease> lease_;  // null once the connection failed or Finish ran
+  std::string sha_;
+  size_t sent_ = 0;
+  size_t failed_sends_ = 0;
+  std::chrono::steady_clock::time_point start_;
 };
 
 // Maps a Redis error reply's text to a status (see RedisClient's comment).

@@ -20,6 +20,7 @@
 #include <grpcpp/create_channel.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <fstream>
@@ -55,7 +56,8 @@ ABSL_FLAG(std::string, listen_address, "0.0.0.0:50052", "gRPC listen address (ho
 ABSL_FLAG(int, metrics_port, 9465, "Port of the Prometheus /metrics endpoint");
 ABSL_FLAG(std::string, metrics_bind_address, "0.0.0.0", "Address the /metrics endpoint binds");
 ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "Redis URL (redis:// or unix://)");
-ABSL_FLAG(int, redis_pool_size, 16, "Redis connections");
+ABSL_FLAG(int, redis_pool_size, 16,
+          "Redis connections (at least 2 per worker thread + 4 are opened)");
 ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(5), "Redis command timeout");
 ABSL_FLAG(std::string, tokens_file, "", "YAML file of hashed bearer tokens");
 ABSL_FLAG(bool, insecure_no_auth, false, "Accept every call as an admin (development only)");
@@ -134,7 +136,10 @@ int main(int argc, char** argv) {
   options.metrics_bind_address = absl::GetFlag(FLAGS_metrics_bind_address);
   options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   options.redis_url = absl::GetFlag(FLAGS_redis_url);
-  options.redis_pool_size = absl::GetFlag(FLAGS_redis_pool_size);
+  // A delivery worker holds one connection for its batch's "sent" records while it uses
+  // another for everything else: fewer would leave workers waiting for the pool.
+  options.redis_pool_size = std::max(absl::GetFlag(FLAGS_redis_pool_size),
+                                     2 * std::max(1, absl::GetFlag(FLAGS_worker_threads)) + 4);
   options.redis_timeout = absl::GetFlag(FLAGS_redis_timeout);
   options.tokens_file = absl::GetFlag(FLAGS_tokens_file);
   options.insecure_no_auth = absl::GetFlag(FLAGS_insecure_no_auth);

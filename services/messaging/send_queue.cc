@@ -32,6 +32,12 @@ local function emit(kind, c, s, p, now, extra)
   redis.call('XADD', unpack(args))
 end
 local FINAL = {sent = true, dead = true, skipped = true, cancelled = true}
+-- A handled entry leaves the stream as well as the group's pending list: the stream holds only
+-- work not yet done (its length is the queue depth), and does not grow with every send.
+local function done_with(stream, group, id)
+  redis.call('XACK', stream, group, id)
+  redis.call('XDEL', stream, id)
+end
 )lua";
 
 LuaScript* MakeScript(absl::string_view body) {
@@ -91,20 +97,20 @@ for i = 6, #ARGV, 3 do
   local live = state == 'claimed' and tonumber(st[4]) >= now
   local cs = redis.call('GET', P .. 'cstate:' .. c)
   if state and FINAL[state] then
-    redis.call('XACK', KEYS[1], group, id)
+    done_with(KEYS[1], group, id)
     out[#out + 1] = 2; out[#out + 1] = 0
   elseif live then
     out[#out + 1] = 5; out[#out + 1] = 0
   elseif cs == 'paused' then
     redis.call('ZADD', P .. 'held:' .. c, due, key)
-    redis.call('XACK', KEYS[1], group, id)
+    done_with(KEYS[1], group, id)
     out[#out + 1] = 3; out[#out + 1] = 0
   elseif cs ~= 'running' then
     redis.call('HSET', rec, 'state', 'cancelled')
     local arm = arm_of(c, p)
     count(c, s, arm, 'cancelled')
     emit('cancelled', c, s, p, now, {'arm', arm})
-    redis.call('XACK', KEYS[1], group, id)
+    done_with(KEYS[1], group, id)
     out[#out + 1] = 4; out[#out + 1] = 0
   else
     local attempt = (tonumber(st[3]) or 0) + 1
@@ -176,7 +182,7 @@ for i = 5, #ARGV, 8 do
       emit('skipped', c, s, p, now, {'arm', arm, 'd', detail})
     end
   end
-  redis.call('XACK', KEYS[1], group, id)
+  done_with(KEYS[1], group, id)
 end
 return 1
 )lua");
@@ -457,35 +463,71 @@ absl::StatusOr<std::vector<bool>> SendQueue::RenewLeases(absl::string_view trial
   return out;
 }
 
+namespace {
+
+std::vector<std::string> CompleteHeader(absl::string_view trial, absl::string_view consumer,
+                                        int64_t now_ms) {
+  return {keys::Prefix(trial), std::string(keys::kGroup), std::string(consumer),
+          absl::StrCat(now_ms)};
+}
+
+void AppendCompletion(const Completion& c, std::vector<std::string>& args) {
+  static constexpr absl::string_view kKinds[] = {"sent", "retry", "dead", "skipped"};
+  args.push_back(c.entry.id);
+  args.push_back(c.entry.key);
+  args.emplace_back(kKinds[static_cast<int>(c.kind)]);
+  args.push_back(absl::StrCat(c.attempt));
+  args.push_back(absl::StrCat(c.retry_at_ms));
+  args.push_back(c.detail);
+  args.push_back(c.channel);
+  args.push_back(absl::StrCat(c.template_version));
+}
+
+}  // namespace
+
 absl::Status SendQueue::Complete(absl::string_view trial, absl::string_view consumer,
                                  const std::vector<Completion>& completions, int64_t now_ms) {
   if (completions.empty()) return absl::OkStatus();
-  std::vector<std::string> args = {keys::Prefix(trial), std::string(keys::kGroup),
-                                   std::string(consumer), absl::StrCat(now_ms)};
-  for (const Completion& c : completions) {
-    args.push_back(c.entry.id);
-    args.push_back(c.entry.key);
-    switch (c.kind) {
-      case Completion::Kind::kSent:
-        args.push_back("sent");
-        break;
-      case Completion::Kind::kRetry:
-        args.push_back("retry");
-        break;
-      case Completion::Kind::kDead:
-        args.push_back("dead");
-        break;
-      case Completion::Kind::kSkipped:
-        args.push_back("skipped");
-        break;
-    }
-    args.push_back(absl::StrCat(c.attempt));
-    args.push_back(absl::StrCat(c.retry_at_ms));
-    args.push_back(c.detail);
-    args.push_back(c.channel);
-    args.push_back(absl::StrCat(c.template_version));
-  }
+  std::vector<std::string> args = CompleteHeader(trial, consumer, now_ms);
+  for (const Completion& c : completions) AppendCompletion(c, args);
   return redis_.Eval(CompleteScript(), {keys::Stream(trial)}, args).status();
+}
+
+SentRecorder::SentRecorder(RedisClient& redis, std::string trial, std::string consumer)
+    : redis_(redis), trial_(std::move(trial)), consumer_(std::move(consumer)) {}
+
+void SentRecorder::Record(const Completion& sent, int64_t now_ms) {
+  written_.push_back(sent);
+  if (!pipeline_.has_value()) {
+    // One pipeline per batch, so results line up with written_; none at all if Redis could
+    // not be reached (every record is then reported unconfirmed by Finish).
+    if (open_failed_) return;
+    absl::StatusOr<RedisClient::ScriptPipeline> opened =
+        redis_.OpenScriptPipeline(CompleteScript());
+    if (!opened.ok()) {
+      open_failed_ = true;
+      return;
+    }
+    pipeline_.emplace(*std::move(opened));
+  }
+  std::vector<std::string> args = CompleteHeader(trial_, consumer_, now_ms);
+  AppendCompletion(sent, args);
+  // A failed write is not retried here: Finish reports it unconfirmed and the caller records
+  // it again, waiting for Redis if need be.
+  pipeline_->Send({keys::Stream(trial_)}, args).IgnoreError();
+}
+
+std::vector<Completion> SentRecorder::Finish() {
+  std::vector<absl::Status> results;
+  if (pipeline_.has_value()) results = pipeline_->Finish();
+  pipeline_.reset();
+  open_failed_ = false;
+  std::vector<Completion> unconfirmed;
+  for (size_t i = 0; i < written_.size(); ++i) {
+    if (i >= results.size() || !results[i].ok()) unconfirmed.push_back(written_[i]);
+  }
+  written_.clear();
+  return unconfirmed;
 }
 
 absl::Status SendQueue::SetState(absl::string_view trial, absl::string_view campaign,

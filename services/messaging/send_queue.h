@@ -6,6 +6,7 @@
 #define FIELDWORK_SERVICES_MESSAGING_SEND_QUEUE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,29 @@ struct Completion {
   int64_t template_version = 0;
 };
 
+// Records "sent" the moment a provider accepts a message (README, window 5): each record is
+// written to Redis before the worker's next delivery, but its reply is read only by Finish,
+// so a batch of deliveries costs Redis a few reads and writes rather than a round trip each.
+// One per worker batch; not thread-safe.
+class SentRecorder {
+ public:
+  SentRecorder(RedisClient& redis, std::string trial, std::string consumer);
+
+  void Record(const Completion& sent, int64_t now_ms);
+
+  // The records Redis did not confirm (it restarted, the connection broke): the caller records
+  // them again with SendQueue::Complete, which is harmless for one already recorded.
+  std::vector<Completion> Finish();
+
+ private:
+  RedisClient& redis_;
+  const std::string trial_;
+  const std::string consumer_;
+  std::optional<RedisClient::ScriptPipeline> pipeline_;
+  bool open_failed_ = false;
+  std::vector<Completion> written_;
+};
+
 struct QueueOptions {
   // How long a claim stays valid: a worker that has not finished by then may be taken over.
   // Several times the delivery timeout (README, window 9).
@@ -118,6 +142,11 @@ class SendQueue {
   // that lost its claim still records "sent" (it holds the truth) but nothing else.
   absl::Status Complete(absl::string_view trial, absl::string_view consumer,
                         const std::vector<Completion>& completions, int64_t now_ms);
+
+  // A recorder for the "sent" outcomes of one worker batch (see SentRecorder).
+  SentRecorder RecordSent(absl::string_view trial, absl::string_view consumer) {
+    return SentRecorder(redis_, std::string(trial), std::string(consumer));
+  }
 
   // Campaign state changes. Pause: running → paused. Resume: paused → running, held sends back
   // into the sorted set at their due times. Cancel: unsent sends (held or waiting) dropped and

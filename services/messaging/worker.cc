@@ -375,10 +375,13 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
     return absl::OkStatus();
   };
 
+  SentRecorder recorder = queue.RecordSent(trial, options_.consumer);
+  absl::Status stopped;  // why delivery stopped early; what was sent is still recorded first
   for (size_t i = 0; i < ready.size(); ++i) {
     Ready& r = ready[i];
     if (deps_.clock->Now() - last_check > queue.options().lease / 4) {
-      if (absl::Status s = renew_from(i); !s.ok()) return s;
+      stopped = renew_from(i);
+      if (!stopped.ok()) break;
     }
     if (!still_held[i]) continue;  // another worker took it over: it is theirs now
     const std::string channel_name(DeliveryChannelName(r.message.channel));
@@ -403,9 +406,9 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
     switch (d.action) {
       case RetryDecision::Action::kDone:
         c.kind = Completion::Kind::kSent;
-        // Window 5: record "sent" the moment the provider accepts, one message at a time and
-        // before anything else, so a crash can leave at most the message in flight unrecorded.
-        if (absl::Status s = RecordNow(trial, c); !s.ok()) return s;
+        // Window 5: "sent" goes to Redis the moment the provider accepts, before the next
+        // delivery, so a crash can leave at most the message in flight unrecorded.
+        recorder.Record(c, ToMs(done_at));
         if (deps_.metrics != nullptr) {
           deps_.metrics->ObserveLatency(
               channel_name,
@@ -424,6 +427,12 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
     }
     completions.push_back(std::move(c));
   }
+
+  // Records Redis did not confirm (it restarted mid-batch) are written again, waiting for it.
+  for (const Completion& c : recorder.Finish()) {
+    if (absl::Status s = RecordNow(trial, c); !s.ok()) return s;
+  }
+  if (!stopped.ok()) return stopped;
 
   std::vector<Completion> rest;
   for (const Completion& c : completions) {

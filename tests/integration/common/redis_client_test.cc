@@ -86,6 +86,51 @@ TEST_F(RedisClientTest, EvalShaSurvivesScriptFlush) {
   EXPECT_EQ(again->integer(), 5);
 }
 
+TEST_F(RedisClientTest, ScriptPipelineRunsEachSendInOrderAndReportsEachResult) {
+  const LuaScript script(
+      "if ARGV[1] == 'bad' then return redis.error_reply('INVALID_ARGUMENT: bad run') end "
+      "return redis.call('RPUSH', KEYS[1], ARGV[1])");
+  absl::StatusOr<RedisClient::ScriptPipeline> pipeline = redis().OpenScriptPipeline(script);
+  ASSERT_TRUE(pipeline.ok()) << pipeline.status();
+  for (const char* value : {"a", "b", "bad", "c"}) {
+    ASSERT_TRUE(pipeline->Send({"fw:{t}:list"}, {value}).ok());
+  }
+  // Written at once, not on Finish: another connection already sees every run.
+  absl::StatusOr<RedisReply> seen;
+  for (int tries = 0; tries < 100; ++tries) {
+    seen = redis().Command({"LLEN", "fw:{t}:list"});
+    if (seen.ok() && seen->integer() == 3) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(seen->integer(), 3);
+  const std::vector<absl::Status> results = pipeline->Finish();
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_TRUE(results[0].ok() && results[1].ok() && results[3].ok());
+  EXPECT_EQ(results[2].code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(redis().Command({"LRANGE", "fw:{t}:list", "0", "-1"})->size(), 3u);
+  // The connection went back to the pool clean: the next command reads its own reply.
+  EXPECT_EQ(redis().Command({"LINDEX", "fw:{t}:list", "2"})->str(), "c");
+}
+
+TEST_F(RedisClientTest, ScriptPipelineAfterScriptFlushReportsTheRunsNotDone) {
+  const LuaScript script("return redis.call('INCR', KEYS[1])");
+  absl::StatusOr<RedisClient::ScriptPipeline> pipeline = redis().OpenScriptPipeline(script);
+  ASSERT_TRUE(pipeline.ok());
+  ASSERT_TRUE(pipeline->Send({"fw:{t}:n"}, {}).ok());
+  ASSERT_TRUE(redis().Command({"SCRIPT", "FLUSH"}).ok());
+  ASSERT_TRUE(pipeline->Send({"fw:{t}:n"}, {}).ok());
+  const std::vector<absl::Status> results = pipeline->Finish();
+  ASSERT_EQ(results.size(), 2u);
+  // Whether the first run beat the flush depends on timing; the second cannot have run.
+  EXPECT_FALSE(results[1].ok());
+  EXPECT_THAT(results[1].message(), HasSubstr("NOSCRIPT"));
+  const int done = results[0].ok() ? 1 : 0;
+  EXPECT_EQ(redis().Command({"GET", "fw:{t}:n"})->str(), std::to_string(done));
+  // Eval reloads the script.
+  EXPECT_EQ(redis().Eval(script, {"fw:{t}:n"}, {})->integer(), done + 1);
+}
+
 TEST_F(RedisClientTest, PoolIsSafeUnderConcurrency) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
@@ -132,6 +177,47 @@ TEST(RedisClientCrashTest, RecoversAfterKillAndRestartWithoutCallerHelp) {
   absl::StatusOr<RedisReply> value = client->Eval(script, {"fw:{t}:n"}, {});
   ASSERT_TRUE(value.ok()) << value.status();
   EXPECT_EQ(value->str(), "4");
+}
+
+TEST(RedisClientCrashTest, ScriptPipelineReportsRunsUnansweredWhenRedisDies) {
+  RedisServer server(RedisServerOptions{.durable = true});
+  std::unique_ptr<RedisClient> client = server.NewClient();
+  const LuaScript script("return redis.call('INCR', KEYS[1])");
+  absl::StatusOr<RedisClient::ScriptPipeline> pipeline = client->OpenScriptPipeline(script);
+  ASSERT_TRUE(pipeline.ok());
+  ASSERT_TRUE(pipeline->Send({"fw:{t}:n"}, {}).ok());
+  server.Kill();
+  // The write may still land in the socket buffer; either way no run after the kill is done.
+  pipeline->Send({"fw:{t}:n"}, {}).IgnoreError();
+  pipeline->Send({"fw:{t}:n"}, {}).IgnoreError();
+  const std::vector<absl::Status> results = pipeline->Finish();
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[1].code(), absl::StatusCode::kUnavailable) << results[1];
+  EXPECT_EQ(results[2].code(), absl::StatusCode::kUnavailable) << results[2];
+  server.Start();
+  // Whatever Finish reported as done is on disk; the client recovers without help.
+  absl::StatusOr<RedisReply> value = client->Command({"GET", "fw:{t}:n"});
+  ASSERT_TRUE(value.ok()) << value.status();
+  if (results[0].ok()) {
+    EXPECT_EQ(value->str(), "1");
+  }
+  // The restart emptied Redis's script cache: a pipeline's run is refused (NOSCRIPT) and
+  // reported, never silently lost; Eval of the refused run reloads the script, and the next
+  // pipeline runs again.
+  absl::StatusOr<RedisClient::ScriptPipeline> again = client->OpenScriptPipeline(script);
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_TRUE(again->Send({"fw:{t}:m"}, {}).ok());
+  const std::vector<absl::Status> refused = again->Finish();
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_THAT(refused[0].message(), HasSubstr("NOSCRIPT"));
+  ASSERT_TRUE(client->Eval(script, {"fw:{t}:m"}, {}).ok());
+  absl::StatusOr<RedisClient::ScriptPipeline> reloaded = client->OpenScriptPipeline(script);
+  ASSERT_TRUE(reloaded.ok());
+  ASSERT_TRUE(reloaded->Send({"fw:{t}:m"}, {}).ok());
+  const std::vector<absl::Status> after = reloaded->Finish();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_TRUE(after[0].ok()) << after[0];
+  EXPECT_EQ(client->Command({"GET", "fw:{t}:m"})->str(), "2");
 }
 
 TEST(RedisClientCrashTest, UnresponsiveRedisTimesOutWithUnavailable) {

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/messaging/convert.h"
+#include "services/messaging/keys.h"
 #include "services/messaging/sms_channel.h"
 #include "services/messaging/tracking_server.h"
 #include "tests/integration/messaging/messaging_fixture.h"
@@ -104,6 +105,57 @@ TEST_F(QueueTest, FourConcurrentWorkersDeliverEverySendExactlyOnce) {
   EXPECT_EQ(counts.size(), 1000u);
   for (const auto& [key, n] : counts) EXPECT_EQ(n, 1) << key;
   EXPECT_EQ(done.load(), 1000);
+}
+
+TEST_F(QueueTest, SentRecordsAreWrittenBeforeFinishAndRecordingAgainCountsOnce) {
+  CreateTwoArmTrial("recorder", 10);
+  SaveTemplate("recorder", "hello");
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0), absl::UTCTimeZone()));
+  ASSERT_EQ(Start("recorder", NowCampaign("c", clock_.Now(), 1)), 10);
+  ASSERT_TRUE(scheduler_->RunOnce().ok());
+  absl::StatusOr<std::vector<StreamEntry>> entries =
+      queue_->Read("recorder", "w", 100, absl::ZeroDuration());
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 10u);
+  const int64_t now = ToMs(clock_.Now());
+  absl::StatusOr<std::vector<ClaimResult>> claims = queue_->Claim("recorder", "w", *entries, now);
+  ASSERT_TRUE(claims.ok());
+  std::vector<Completion> sent;
+  SentRecorder recorder = queue_->RecordSent("recorder", "w");
+  for (size_t i = 0; i < entries->size(); ++i) {
+    ASSERT_EQ((*claims)[i].kind, ClaimResult::Kind::kClaimed);
+    Completion c;
+    c.entry = (*entries)[i];
+    c.attempt = (*claims)[i].attempt;
+    c.channel = "email";
+    recorder.Record(c, now);
+    sent.push_back(c);
+  }
+  v1::GetCampaignStatusRequest request;
+  request.set_trial_id("recorder");
+  request.set_campaign_id("c");
+  // Each record is in Redis's hands before Finish reads a reply (window 5).
+  int64_t recorded = 0;
+  for (int tries = 0; tries < 200 && recorded < 10; ++tries) {
+    absl::StatusOr<v1::GetCampaignStatusResponse> status = messenger_->GetCampaignStatus(request);
+    ASSERT_TRUE(status.ok()) << status.status();
+    recorded = status->steps(0).sent();
+    if (recorded < 10) absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(recorded, 10);
+  EXPECT_TRUE(recorder.Finish().empty()) << "every record was confirmed";
+  // What a worker does with records Redis did not confirm: write them again. Already recorded,
+  // they change nothing: no second count, no second event, nothing pending.
+  auto events = [&] { return redis_->Command({"XLEN", keys::Events("recorder")})->integer(); };
+  const long long events_before = events();
+  ASSERT_TRUE(queue_->Complete("recorder", "w", sent, now).ok());
+  EXPECT_EQ(events(), events_before);
+  absl::StatusOr<v1::GetCampaignStatusResponse> status = messenger_->GetCampaignStatus(request);
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->steps(0).sent(), 10);
+  absl::StatusOr<SendQueue::Depth> depth = queue_->QueueDepth("recorder");
+  ASSERT_TRUE(depth.ok());
+  EXPECT_EQ(depth->in_stream, 0);
 }
 
 TEST_F(QueueTest, PauseHoldsSendsAndResumeDeliversEachOnce) {
