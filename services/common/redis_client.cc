@@ -414,19 +414,17 @@ absl::StatusOr<RedisReply> RedisClient::Eval(const LuaScript& script,
   return absl::InternalError("redis: script still missing after SCRIPT LOAD");
 }
 
-absl::StatusOr<RedisClient::ScriptPipeline> RedisClient::OpenScriptPipeline(
-    const LuaScript& script) {
+RedisClient::ScriptPipeline RedisClient::OpenScriptPipeline(const LuaScript& script) {
   absl::StatusOr<std::string> sha = ScriptSha(script, /*reload=*/false);
-  if (!sha.ok()) return sha.status();
-  absl::StatusOr<Lease> lease = Acquire();
-  if (!lease.ok()) return lease.status();
-  return ScriptPipeline(this, std::make_unique<Lease>(*std::move(lease)), *std::move(sha));
+  if (!sha.ok()) return ScriptPipeline(this, sha.status(), "");
+  return ScriptPipeline(this, Acquire(), *std::move(sha));
 }
 
-RedisClient::ScriptPipeline::ScriptPipeline(RedisClient* client, std::unique_ptr<Lease> lease,
+RedisClient::ScriptPipeline::ScriptPipeline(RedisClient* client, absl::StatusOr<Lease> lease,
                                             std::string sha)
     : client_(client),
-      lease_(std::move(lease)),
+      lease_(lease.ok() ? std::make_unique<Lease>(*std::move(lease)) : nullptr),
+      broken_(lease.status()),
       sha_(std::move(sha)),
       start_(std::chrono::steady_clock::now()) {}
 
@@ -440,46 +438,41 @@ RedisClient::ScriptPipeline::~ScriptPipeline() {
 
 absl::Status RedisClient::ScriptPipeline::Send(const std::vector<std::string>& keys,
                                                const std::vector<std::string>& args) {
-  if (lease_ == nullptr) {
-    ++failed_sends_;
-    return absl::UnavailableError("redis: pipeline connection lost");
-  }
+  ++runs_;  // a failed write may or may not have reached Redis: Finish reports it unanswered
+  if (lease_ == nullptr) return broken_;
   std::vector<std::string> command = {"EVALSHA", sha_, std::to_string(keys.size())};
   command.insert(command.end(), keys.begin(), keys.end());
   command.insert(command.end(), args.begin(), args.end());
   if (absl::Status status = (*lease_)->SendNow(command); !status.ok()) {
-    // The command may or may not have reached Redis: Finish reports it unanswered.
-    ++sent_;
-    lease_.reset();
-    return status;
+    broken_ = status;
+    lease_.reset();  // the failed connection was closed; it goes back to reconnect
   }
-  ++sent_;
-  return absl::OkStatus();
+  return broken_;
 }
 
 std::vector<absl::Status> RedisClient::ScriptPipeline::Finish() {
   std::vector<absl::Status> results;
-  results.reserve(sent_ + failed_sends_);
-  for (size_t i = 0; i < sent_; ++i) {
-    absl::StatusOr<RedisReply> reply =
-        lease_ != nullptr ? (*lease_)->ReadReply()
-                          : absl::UnavailableError("redis: pipeline connection lost");
+  results.reserve(runs_);
+  for (size_t i = 0; i < runs_; ++i) {
+    if (lease_ == nullptr) {
+      results.push_back(broken_);
+      continue;
+    }
+    absl::StatusOr<RedisReply> reply = (*lease_)->ReadReply();
     if (!reply.ok()) {
-      lease_.reset();  // a connection that failed was closed; it goes back to reconnect
-      results.push_back(reply.status());
+      broken_ = reply.status();
+      lease_.reset();
+      results.push_back(broken_);
     } else if (reply->type() == RedisReply::Type::kError) {
       results.push_back(StatusFromRedisError(reply->str()));
     } else {
       results.push_back(absl::OkStatus());
     }
   }
-  for (size_t i = 0; i < failed_sends_; ++i) {
-    results.push_back(absl::UnavailableError("redis: pipeline connection lost"));
-  }
-  if (sent_ > 0) client_->ObserveLatency("EVALSHA_PIPELINE", SecondsSince(start_));
-  sent_ = 0;
-  failed_sends_ = 0;
+  if (runs_ > 0) client_->ObserveLatency("EVALSHA_PIPELINE", SecondsSince(start_));
+  runs_ = 0;
   lease_.reset();
+  broken_ = absl::FailedPreconditionError("redis: script pipeline already finished");
   return results;
 }
 

@@ -111,9 +111,10 @@ class RedisClient {
   // One script run many times on one held connection, each run written to Redis at once but
   // its reply read only by Finish(): for a caller that must put every write on the wire before
   // its next step yet need not wait for the answer (messaging's "sent" records). N runs cost
-  // Redis a few reads and writes instead of N round trips.
+  // Redis a few reads and writes instead of N round trips. When Redis cannot be reached the
+  // pipeline is opened broken: every run is reported UNAVAILABLE with the reason.
   class ScriptPipeline;
-  absl::StatusOr<ScriptPipeline> OpenScriptPipeline(const LuaScript& script);
+  ScriptPipeline OpenScriptPipeline(const LuaScript& script);
 
   const RedisEndpoint& endpoint() const { return endpoint_; }
 
@@ -148,23 +149,23 @@ class RedisClient::ScriptPipeline {
   ~ScriptPipeline();
 
   // Writes one EVALSHA to the socket (blocking until the kernel has it). UNAVAILABLE when the
-  // connection is lost; after that every Send fails and Finish reports the runs not answered.
+  // connection is lost or was never made; Finish then reports every run not answered.
   absl::Status Send(const std::vector<std::string>& keys, const std::vector<std::string>& args);
 
-  // Reads the replies of every Send so far, in order: OK, the script's error (NOSCRIPT among
-  // them when the script cache was flushed meanwhile: run those again with Eval, which reloads
-  // it), or UNAVAILABLE for a run whose reply never came. The connection goes back to the pool.
+  // One status per Send so far, in order: OK, the script's error (NOSCRIPT among them when the
+  // script cache was flushed meanwhile: run those again with Eval, which reloads it), or
+  // UNAVAILABLE for a run whose reply never came. The connection goes back to the pool.
   std::vector<absl::Status> Finish();
 
  private:
   friend class RedisClient;
-  ScriptPipeline(RedisClient* client, std::unique_ptr<Lease> lease, std::string sha);
+  ScriptPipeline(RedisClient* client, absl::StatusOr<Lease> lease, std::string sha);
 
   RedisClient* client_;
-  std::unique_ptr<Lease> lease_;  // null once the connection failed or Finish ran
+  std::unique_ptr<Lease> lease_;  // null when broken_ says why, or once Finish ran
+  absl::Status broken_;
   std::string sha_;
-  size_t sent_ = 0;
-  size_t failed_sends_ = 0;
+  size_t runs_ = 0;  // Sends since the last Finish
   std::chrono::steady_clock::time_point start_;
 };
 

@@ -17,7 +17,6 @@
 // --role=worker runs only delivery workers (no gRPC API, no HTTP): run several such processes
 // beside one --role=all (or --role=scheduler) process. Every flag can also be set as
 // FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins.
-#include <grpcpp/create_channel.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -175,7 +174,7 @@ int main(int argc, char** argv) {
   SendQueue queue(rt.redis(), queue_options);
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> upstream =
       fieldwork::UpstreamCredentials(absl::GetFlag(FLAGS_upstream_tls),
-                                     absl::GetFlag(FLAGS_upstream_ca_file), "upstream_ca_file");
+                                     absl::GetFlag(FLAGS_upstream_ca_file), "--upstream_ca_file");
   if (!upstream.ok()) return Fail(upstream.status());
   GrpcAllocationSource allocations(
       fieldwork::UpstreamChannel(absl::GetFlag(FLAGS_randomisation_address), *upstream), *service_token);

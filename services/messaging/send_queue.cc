@@ -498,18 +498,8 @@ SentRecorder::SentRecorder(RedisClient& redis, std::string trial, std::string co
 
 void SentRecorder::Record(const Completion& sent, int64_t now_ms) {
   written_.push_back(sent);
-  if (!pipeline_.has_value()) {
-    // One pipeline per batch, so results line up with written_; none at all if Redis could
-    // not be reached (every record is then reported unconfirmed by Finish).
-    if (open_failed_) return;
-    absl::StatusOr<RedisClient::ScriptPipeline> opened =
-        redis_.OpenScriptPipeline(CompleteScript());
-    if (!opened.ok()) {
-      open_failed_ = true;
-      return;
-    }
-    pipeline_.emplace(*std::move(opened));
-  }
+  // One pipeline per batch, so its results line up with written_.
+  if (!pipeline_.has_value()) pipeline_.emplace(redis_.OpenScriptPipeline(CompleteScript()));
   std::vector<std::string> args = CompleteHeader(trial_, consumer_, now_ms);
   AppendCompletion(sent, args);
   // A failed write is not retried here: Finish reports it unconfirmed and the caller records
@@ -518,14 +508,14 @@ void SentRecorder::Record(const Completion& sent, int64_t now_ms) {
 }
 
 std::vector<Completion> SentRecorder::Finish() {
-  std::vector<absl::Status> results;
-  if (pipeline_.has_value()) results = pipeline_->Finish();
-  pipeline_.reset();
-  open_failed_ = false;
   std::vector<Completion> unconfirmed;
-  for (size_t i = 0; i < written_.size(); ++i) {
-    if (i >= results.size() || !results[i].ok()) unconfirmed.push_back(written_[i]);
+  if (pipeline_.has_value()) {
+    const std::vector<absl::Status> results = pipeline_->Finish();
+    for (size_t i = 0; i < written_.size(); ++i) {
+      if (!results[i].ok()) unconfirmed.push_back(written_[i]);
+    }
   }
+  pipeline_.reset();
   written_.clear();
   return unconfirmed;
 }

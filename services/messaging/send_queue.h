@@ -86,7 +86,6 @@ class SentRecorder {
   const std::string trial_;
   const std::string consumer_;
   std::optional<RedisClient::ScriptPipeline> pipeline_;
-  bool open_failed_ = false;
   std::vector<Completion> written_;
 };
 

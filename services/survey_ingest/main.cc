@@ -13,7 +13,6 @@
 // Every flag can also be set as FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins.
 // The service token file holds the bearer token this service calls randomisation with (one
 // line; a researcher or analyst token on the trials served).
-#include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
 #include <fstream>

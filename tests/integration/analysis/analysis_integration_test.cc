@@ -18,7 +18,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "fieldwork/v1/analysis.grpc.pb.h"
 #include "fieldwork/v1/randomisation.grpc.pb.h"
@@ -36,6 +35,7 @@
 #include "services/survey_ingest/redis_store.h"
 #include "services/survey_ingest/roster.h"
 #include "services/survey_ingest/service.h"
+#include "tests/integration/analysis/simulated_endline.h"
 #include "tests/testing/grpc_harness.h"
 #include "tests/testing/ports.h"
 #include "tests/testing/process.h"
@@ -179,7 +179,6 @@ class AnalysisIntegrationTest : public ::testing::Test {
 
     std::mt19937_64 generator(1969);
     std::uniform_real_distribution<double> uniform(0, 1);
-    std::normal_distribution<double> normal(0, 1);
     v1::EnrolRequest enrol;
     enrol.set_trial_id(kTrial);
     std::map<std::string, double> ages;
@@ -231,29 +230,12 @@ class AnalysisIntegrationTest : public ::testing::Test {
       const v1::Allocation& allocation = message.allocation();
       treated_[allocation.participant_id()] = allocation.assignments(0).arm() == "treatment";
     }
-    // Whether each participant responds, and their noise, are drawn per arm in participant-id
-    // order (treated_ is ordered) from a generator seeded for that arm: each arm then gets the
-    // same data whatever the trial's fresh secret allocated, so the verdict "the CI covers the
-    // truth" is the same on every run instead of failing one run in twenty by chance.
     int64_t sent = 0;
-    for (const bool arm_treated : {false, true}) {
-      std::mt19937_64 arm_generator(arm_treated ? 2021 : 2020);
-      for (const auto& [participant, treated] : treated_) {
-        if (treated != arm_treated) continue;
-        if (uniform(arm_generator) > 0.7) continue;  // no response
-        v1::SubmitResponsesRequest request;
-        v1::Submission& submission = *request.mutable_submission();
-        submission.set_trial_id(kTrial);
-        submission.set_wave_id("endline");
-        submission.set_participant_id(participant);
-        submission.set_submission_id(absl::StrCat("sub-", participant));
-        submission.set_finished(true);
-        (*submission.mutable_answers())["y"] = absl::StrFormat(
-            "%.6f", (treated ? kTrueEffect : 0.0) + 0.03 * (ages[participant] - 40) +
-                        normal(arm_generator));
-        ASSERT_TRUE(writer->Write(request));
-        ++sent;
-      }
+    for (const v1::SubmitResponsesRequest& request :
+         SimulatedEndline(kTrial, treated_, 0.7, kTrueEffect,
+                          [&](const std::string& p) { return 0.03 * (ages[p] - 40); })) {
+      ASSERT_TRUE(writer->Write(request));
+      ++sent;
     }
     ASSERT_TRUE(reader->Finish().ok());
     writer->WritesDone();

@@ -8,10 +8,8 @@
 #include <prometheus/registry.h>
 
 #include <map>
-#include <random>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "fieldwork/v1/analysis.grpc.pb.h"
 #include "fieldwork/v1/randomisation.grpc.pb.h"
 #include "fieldwork/v1/survey_ingest.grpc.pb.h"
@@ -28,6 +26,7 @@
 #include "services/survey_ingest/redis_store.h"
 #include "services/survey_ingest/roster.h"
 #include "services/survey_ingest/service.h"
+#include "tests/integration/analysis/simulated_endline.h"
 #include "tests/testing/grpc_harness.h"
 #include "tests/testing/redis_server.h"
 
@@ -172,10 +171,8 @@ TEST(AnalysisOverRealServicesTest, ResponsesScoredBySurveyIngestGiveACiCoveringT
   status = ingest->PutWave(As(kResearcher).get(), wave, &put_wave);
   ASSERT_TRUE(status.ok()) << status.error_message();
 
-  // 75% respond; the outcome is the true effect for the treated plus N(0, 1) noise. Response
-  // and noise are drawn per arm in participant-id order from a generator seeded for that arm,
-  // so each arm gets the same data whatever the trial's fresh secret allocated: the verdict
-  // "the CI covers the truth" is the same on every run, not a 95% chance.
+  // 75% respond; the outcome is the true effect for the treated plus N(0, 1) noise, the same
+  // data for each arm whatever the allocation (SimulatedEndline).
   v1::ListAllocationsRequest list;
   list.set_trial_id(kTrial);
   auto list_context = As(kResearcher);
@@ -186,29 +183,15 @@ TEST(AnalysisOverRealServicesTest, ResponsesScoredBySurveyIngestGiveACiCoveringT
     treated_by_participant[message.allocation().participant_id()] =
         message.allocation().assignments(0).arm() == "treatment";
   }
-  std::normal_distribution<double> normal(0, 1);
-  std::uniform_real_distribution<double> uniform(0, 1);
   v1::SubmitResponsesResponse submitted;
   auto submit_context = As(kResearcher);
   auto writer = ingest->SubmitResponses(submit_context.get(), &submitted);
   int64_t sent = 0;
-  for (const bool arm_treated : {false, true}) {
-    std::mt19937_64 generator(arm_treated ? 2021 : 2020);
-    for (const auto& [participant, treated] : treated_by_participant) {
-      if (treated != arm_treated) continue;
-      if (uniform(generator) > 0.75) continue;
-      v1::SubmitResponsesRequest request;
-      v1::Submission& submission = *request.mutable_submission();
-      submission.set_trial_id(kTrial);
-      submission.set_wave_id("endline");
-      submission.set_participant_id(participant);
-      submission.set_submission_id(absl::StrCat("sub-", participant));
-      submission.set_finished(true);
-      (*submission.mutable_answers())["y"] =
-          absl::StrFormat("%.6f", (treated ? kTrueEffect : 0.0) + normal(generator));
-      ASSERT_TRUE(writer->Write(request));
-      ++sent;
-    }
+  for (const v1::SubmitResponsesRequest& request :
+       SimulatedEndline(kTrial, treated_by_participant, 0.75, kTrueEffect,
+                        [](const std::string&) { return 0.0; })) {
+    ASSERT_TRUE(writer->Write(request));
+    ++sent;
   }
   ASSERT_TRUE(reader->Finish().ok());
   writer->WritesDone();

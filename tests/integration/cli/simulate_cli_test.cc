@@ -234,6 +234,26 @@ TEST_F(SimulateCliTest, LeaversImportWithdrawsWithAReasonAndRefusesABadFileWhole
 
 // The pilots' non-random method through the real service: the arm each participant gets is
 // the one the simulated roster gives in its arm column, and their simulated responses import.
+// A design whose only factor is an order of sub-experiments has no arms to put an effect
+// between: simulate responses says so, names the protocol and writes nothing.
+TEST_F(SimulateCliTest, ResponsesNeedAFactorWithArms) {
+  std::string order_only = kProtocol;
+  const std::string arms_factor =
+      "{name: messages, method: complete_within_strata, strata: [site], arms: [treatment, control]}";
+  const size_t at = order_only.find(arms_factor);
+  ASSERT_NE(at, std::string::npos);
+  order_only.replace(at, arms_factor.size(),
+                     "{name: order, method: random_order, order_items: [first, second]}");
+  Write(Path("order.yaml"), order_only);
+  Write(Path("order-allocations.csv"),
+        "participant_id,site,cohort,cluster,order,withdrawn,left_on\nP1,la1,,,first|second,false,\n");
+  const Run run = Fieldwork({"simulate", "responses", Path("order.yaml"), Path("order-allocations.csv"),
+                             "--wave=baseline", "--out=" + Path("order-responses.csv")});
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_THAT(run.output, HasSubstr(Path("order.yaml") + ": the design has no factor with arms"));
+  EXPECT_FALSE(std::filesystem::exists(Path("order-responses.csv")));
+}
+
 TEST_F(SimulateCliTest, AssignedCohortsKeepTheRostersArmAndTheirResponsesImport) {
   Write(Path("pilot.yaml"), R"(trial:
   id: sim-assigned

@@ -90,10 +90,9 @@ TEST_F(RedisClientTest, ScriptPipelineRunsEachSendInOrderAndReportsEachResult) {
   const LuaScript script(
       "if ARGV[1] == 'bad' then return redis.error_reply('INVALID_ARGUMENT: bad run') end "
       "return redis.call('RPUSH', KEYS[1], ARGV[1])");
-  absl::StatusOr<RedisClient::ScriptPipeline> pipeline = redis().OpenScriptPipeline(script);
-  ASSERT_TRUE(pipeline.ok()) << pipeline.status();
+  RedisClient::ScriptPipeline pipeline = redis().OpenScriptPipeline(script);
   for (const char* value : {"a", "b", "bad", "c"}) {
-    ASSERT_TRUE(pipeline->Send({"fw:{t}:list"}, {value}).ok());
+    ASSERT_TRUE(pipeline.Send({"fw:{t}:list"}, {value}).ok());
   }
   // Written at once, not on Finish: another connection already sees every run.
   absl::StatusOr<RedisReply> seen;
@@ -104,7 +103,7 @@ TEST_F(RedisClientTest, ScriptPipelineRunsEachSendInOrderAndReportsEachResult) {
   }
   ASSERT_TRUE(seen.ok());
   EXPECT_EQ(seen->integer(), 3);
-  const std::vector<absl::Status> results = pipeline->Finish();
+  const std::vector<absl::Status> results = pipeline.Finish();
   ASSERT_EQ(results.size(), 4u);
   EXPECT_TRUE(results[0].ok() && results[1].ok() && results[3].ok());
   EXPECT_EQ(results[2].code(), absl::StatusCode::kInvalidArgument);
@@ -115,12 +114,11 @@ TEST_F(RedisClientTest, ScriptPipelineRunsEachSendInOrderAndReportsEachResult) {
 
 TEST_F(RedisClientTest, ScriptPipelineAfterScriptFlushReportsTheRunsNotDone) {
   const LuaScript script("return redis.call('INCR', KEYS[1])");
-  absl::StatusOr<RedisClient::ScriptPipeline> pipeline = redis().OpenScriptPipeline(script);
-  ASSERT_TRUE(pipeline.ok());
-  ASSERT_TRUE(pipeline->Send({"fw:{t}:n"}, {}).ok());
+  RedisClient::ScriptPipeline pipeline = redis().OpenScriptPipeline(script);
+  ASSERT_TRUE(pipeline.Send({"fw:{t}:n"}, {}).ok());
   ASSERT_TRUE(redis().Command({"SCRIPT", "FLUSH"}).ok());
-  ASSERT_TRUE(pipeline->Send({"fw:{t}:n"}, {}).ok());
-  const std::vector<absl::Status> results = pipeline->Finish();
+  ASSERT_TRUE(pipeline.Send({"fw:{t}:n"}, {}).ok());
+  const std::vector<absl::Status> results = pipeline.Finish();
   ASSERT_EQ(results.size(), 2u);
   // Whether the first run beat the flush depends on timing; the second cannot have run.
   EXPECT_FALSE(results[1].ok());
@@ -183,17 +181,22 @@ TEST(RedisClientCrashTest, ScriptPipelineReportsRunsUnansweredWhenRedisDies) {
   RedisServer server(RedisServerOptions{.durable = true});
   std::unique_ptr<RedisClient> client = server.NewClient();
   const LuaScript script("return redis.call('INCR', KEYS[1])");
-  absl::StatusOr<RedisClient::ScriptPipeline> pipeline = client->OpenScriptPipeline(script);
-  ASSERT_TRUE(pipeline.ok());
-  ASSERT_TRUE(pipeline->Send({"fw:{t}:n"}, {}).ok());
+  RedisClient::ScriptPipeline pipeline = client->OpenScriptPipeline(script);
+  ASSERT_TRUE(pipeline.Send({"fw:{t}:n"}, {}).ok());
   server.Kill();
   // The write may still land in the socket buffer; either way no run after the kill is done.
-  pipeline->Send({"fw:{t}:n"}, {}).IgnoreError();
-  pipeline->Send({"fw:{t}:n"}, {}).IgnoreError();
-  const std::vector<absl::Status> results = pipeline->Finish();
+  pipeline.Send({"fw:{t}:n"}, {}).IgnoreError();
+  pipeline.Send({"fw:{t}:n"}, {}).IgnoreError();
+  const std::vector<absl::Status> results = pipeline.Finish();
   ASSERT_EQ(results.size(), 3u);
   EXPECT_EQ(results[1].code(), absl::StatusCode::kUnavailable) << results[1];
   EXPECT_EQ(results[2].code(), absl::StatusCode::kUnavailable) << results[2];
+  // Opened while Redis is down: every run is reported unavailable, with the reason.
+  RedisClient::ScriptPipeline down = client->OpenScriptPipeline(script);
+  EXPECT_EQ(down.Send({"fw:{t}:n"}, {}).code(), absl::StatusCode::kUnavailable);
+  const std::vector<absl::Status> none_done = down.Finish();
+  ASSERT_EQ(none_done.size(), 1u);
+  EXPECT_EQ(none_done[0].code(), absl::StatusCode::kUnavailable) << none_done[0];
   server.Start();
   // Whatever Finish reported as done is on disk; the client recovers without help.
   absl::StatusOr<RedisReply> value = client->Command({"GET", "fw:{t}:n"});
@@ -204,17 +207,15 @@ TEST(RedisClientCrashTest, ScriptPipelineReportsRunsUnansweredWhenRedisDies) {
   // The restart emptied Redis's script cache: a pipeline's run is refused (NOSCRIPT) and
   // reported, never silently lost; Eval of the refused run reloads the script, and the next
   // pipeline runs again.
-  absl::StatusOr<RedisClient::ScriptPipeline> again = client->OpenScriptPipeline(script);
-  ASSERT_TRUE(again.ok()) << again.status();
-  ASSERT_TRUE(again->Send({"fw:{t}:m"}, {}).ok());
-  const std::vector<absl::Status> refused = again->Finish();
+  RedisClient::ScriptPipeline again = client->OpenScriptPipeline(script);
+  ASSERT_TRUE(again.Send({"fw:{t}:m"}, {}).ok());
+  const std::vector<absl::Status> refused = again.Finish();
   ASSERT_EQ(refused.size(), 1u);
   EXPECT_THAT(refused[0].message(), HasSubstr("NOSCRIPT"));
   ASSERT_TRUE(client->Eval(script, {"fw:{t}:m"}, {}).ok());
-  absl::StatusOr<RedisClient::ScriptPipeline> reloaded = client->OpenScriptPipeline(script);
-  ASSERT_TRUE(reloaded.ok());
-  ASSERT_TRUE(reloaded->Send({"fw:{t}:m"}, {}).ok());
-  const std::vector<absl::Status> after = reloaded->Finish();
+  RedisClient::ScriptPipeline reloaded = client->OpenScriptPipeline(script);
+  ASSERT_TRUE(reloaded.Send({"fw:{t}:m"}, {}).ok());
+  const std::vector<absl::Status> after = reloaded.Finish();
   ASSERT_EQ(after.size(), 1u);
   EXPECT_TRUE(after[0].ok()) << after[0];
   EXPECT_EQ(client->Command({"GET", "fw:{t}:m"})->str(), "2");
