@@ -36,10 +36,12 @@ void AnalysisMetrics::ObserveAnalysis(const std::string& trial, const std::strin
 
 absl::StatusOr<Principal> AnalysisServiceImpl::Allow(grpc::ServerContext* context,
                                                      std::initializer_list<Role> roles,
-                                                     const std::string& trial) {
+                                                     const std::string& trial, bool whole_trial) {
   absl::StatusOr<Principal> principal = authenticator_.Authenticate(*context);
   if (!principal.ok()) return principal.status();
-  if (absl::Status allowed = Authorize(*principal, roles, trial); !allowed.ok()) return allowed;
+  const absl::Status allowed = whole_trial ? AuthorizeWholeTrial(*principal, roles, trial)
+                                           : Authorize(*principal, roles, trial);
+  if (!allowed.ok()) return allowed;
   return principal;
 }
 
@@ -72,7 +74,8 @@ grpc::Status AnalysisServiceImpl::GetPlan(grpc::ServerContext* context,
                                           const v1::GetPlanRequest* request,
                                           v1::GetPlanResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(
-      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id(),
+                      /*whole_trial=*/false));
   FW_GRPC_ASSIGN_OR_RETURN(record, plans_.Get(request->trial_id(), request->plan_id()));
   *response->mutable_record() = std::move(record);
   return grpc::Status::OK;

@@ -16,6 +16,7 @@
 #include "services/analysis/plan_registry.h"
 #include "services/analysis/sources.h"
 #include "services/common/clock.h"
+#include "services/common/access.h"
 #include "services/common/grpc_auth.h"
 
 namespace fieldwork::analysis {
@@ -56,9 +57,11 @@ class AnalysisServiceImpl final : public fieldwork::v1::AnalysisService::Service
                              grpc::ServerWriter<fieldwork::v1::ExportDatasetResponse>*) override;
 
  private:
-  // The caller, if it holds one of `roles` on `trial`.
+  // The caller, if it holds one of `roles` on `trial`. Plans, analyses and exports cover every
+  // site's participants (whole_trial: refused to a site-scoped caller, access.h); reading the
+  // plan itself does not.
   absl::StatusOr<Principal> Allow(grpc::ServerContext* context, std::initializer_list<Role> roles,
-                                  const std::string& trial);
+                                  const std::string& trial, bool whole_trial = true);
 
   PlanRegistry& plans_;
   Sources sources_;

@@ -8,7 +8,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 
 namespace fieldwork {
 namespace {
@@ -134,28 +133,6 @@ absl::StatusOr<Principal> TokenStore::Authenticate(absl::string_view token) cons
   auto it = by_digest_.find(HashToken(token));
   if (it == by_digest_.end()) return absl::UnauthenticatedError("unknown bearer token");
   return it->second;
-}
-
-absl::Status Authorize(const Principal& principal, std::initializer_list<Role> any_of,
-                       absl::string_view trial, absl::string_view site) {
-  if (principal.HasRole(Role::kAdmin)) return absl::OkStatus();
-  bool has_role = false;
-  for (Role role : any_of) has_role = has_role || principal.HasRole(role);
-  if (!has_role) {
-    std::vector<std::string> names;
-    for (Role role : any_of) names.emplace_back(RoleName(role));
-    return absl::PermissionDeniedError(absl::StrCat(
-        principal.name, " lacks a role for this call (needs one of: ", absl::StrJoin(names, ", "), ")"));
-  }
-  if (!trial.empty() && !principal.MayTouchTrial(trial)) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(principal.name, " may not touch trial \"", trial, "\""));
-  }
-  if (!site.empty() && !principal.MayTouchSite(site)) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(principal.name, " may not touch site \"", site, "\""));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace fieldwork

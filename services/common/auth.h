@@ -60,11 +60,6 @@ class TokenStore {
 // Lowercase hex SHA-256 of `token`.
 std::string HashToken(absl::string_view token);
 
-// OK when the principal holds one of `any_of` (admin always qualifies) and may touch `trial`
-// and, when not empty, `site`; PERMISSION_DENIED naming what is missing otherwise.
-absl::Status Authorize(const Principal& principal, std::initializer_list<Role> any_of,
-                       absl::string_view trial, absl::string_view site = "");
-
 }  // namespace fieldwork
 
 #endif  // FIELDWORK_SERVICES_COMMON_AUTH_H_

@@ -72,8 +72,24 @@ fieldwork::v1::CampaignState StateFromName(absl::string_view name) {
 
 }  // namespace
 
+absl::StatusOr<std::optional<std::string>> Messenger::SiteOf(const std::string& trial,
+                                                             const std::string& participant_id) {
+  absl::StatusOr<ParticipantRecord> record = allocations_.Lookup(trial, participant_id, "");
+  if (!record.ok()) return record.status();
+  if (record->enrolment == EnrolmentState::kNotEnrolled) return std::nullopt;
+  return record->site;
+}
+
+absl::Status Messenger::CheckScope(const std::string& trial, const std::string& participant_id,
+                                   const ParticipantScope& scope) {
+  if (!scope.site_scoped()) return absl::OkStatus();
+  absl::StatusOr<std::optional<std::string>> site = SiteOf(trial, participant_id);
+  if (!site.ok()) return site.status();
+  return scope.CheckParticipant(participant_id, *site);
+}
+
 absl::StatusOr<fieldwork::v1::UpsertContactsResponse> Messenger::UpsertContacts(
-    const fieldwork::v1::UpsertContactsRequest& request) {
+    const fieldwork::v1::UpsertContactsRequest& request, const ParticipantScope& scope) {
   if (absl::Status s = ValidateId("trial_id", request.trial_id()); !s.ok()) return s;
   fieldwork::v1::UpsertContactsResponse response;
   std::vector<Contact> good;
@@ -84,6 +100,22 @@ absl::StatusOr<fieldwork::v1::UpsertContactsResponse> Messenger::UpsertContacts(
       absl::TimeZone zone;
       if (!absl::LoadTimeZone(contact.time_zone, &zone)) {
         valid = absl::InvalidArgumentError("time_zone: not a known IANA time zone");
+      }
+    }
+    if (valid.ok()) {
+      // Contacts are the only personal data: stored only for a participant the caller may
+      // touch, asked of randomisation now (a partner must not redirect another site's mail).
+      absl::StatusOr<std::optional<std::string>> site =
+          SiteOf(request.trial_id(), contact.participant_id);
+      if (!site.ok()) return site.status();
+      if (absl::Status in_scope = scope.CheckParticipant(contact.participant_id, *site);
+          !in_scope.ok()) {
+        if (in_scope.code() == absl::StatusCode::kPermissionDenied) {
+          return absl::PermissionDeniedError(absl::StrCat("contacts row ", i + 1, ": ",
+                                                          in_scope.message(), "; nothing stored"));
+        }
+        valid = absl::InvalidArgumentError(
+            absl::StrCat("participant_id: not enrolled in trial ", request.trial_id()));
       }
     }
     if (!valid.ok()) {
@@ -103,9 +135,12 @@ absl::StatusOr<fieldwork::v1::UpsertContactsResponse> Messenger::UpsertContacts(
 }
 
 absl::StatusOr<fieldwork::v1::OptOutResponse> Messenger::OptOut(
-    const fieldwork::v1::OptOutRequest& request) {
+    const fieldwork::v1::OptOutRequest& request, const ParticipantScope& scope) {
   if (absl::Status s = ValidateId("trial_id", request.trial_id()); !s.ok()) return s;
   if (absl::Status s = ValidateId("participant_id", request.participant_id()); !s.ok()) return s;
+  if (absl::Status s = CheckScope(request.trial_id(), request.participant_id(), scope); !s.ok()) {
+    return s;
+  }
   if (request.scope() == fieldwork::v1::OPT_OUT_SCOPE_UNSPECIFIED) {
     return absl::InvalidArgumentError("scope: must be EMAIL, SMS or ALL");
   }
@@ -118,9 +153,12 @@ absl::StatusOr<fieldwork::v1::OptOutResponse> Messenger::OptOut(
 }
 
 absl::StatusOr<fieldwork::v1::ForgetResponse> Messenger::Forget(
-    const fieldwork::v1::ForgetRequest& request) {
+    const fieldwork::v1::ForgetRequest& request, const ParticipantScope& scope) {
   if (absl::Status s = ValidateId("trial_id", request.trial_id()); !s.ok()) return s;
   if (absl::Status s = ValidateId("participant_id", request.participant_id()); !s.ok()) return s;
+  if (absl::Status s = CheckScope(request.trial_id(), request.participant_id(), scope); !s.ok()) {
+    return s;
+  }
   absl::StatusOr<bool> existed = store_.Forget(request.trial_id(), request.participant_id());
   if (!existed.ok()) return existed.status();
   fieldwork::v1::ForgetResponse response;

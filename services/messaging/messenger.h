@@ -6,11 +6,13 @@
 #define FIELDWORK_SERVICES_MESSAGING_MESSENGER_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "fieldwork/v1/messaging.pb.h"
+#include "services/common/access.h"
 #include "services/common/clock.h"
 #include "services/messaging/message_store.h"
 #include "services/messaging/send_queue.h"
@@ -25,10 +27,16 @@ class Messenger {
             const Clock& clock, ResponseLookup* waves = nullptr)
       : store_(store), queue_(queue), allocations_(allocations), clock_(clock), waves_(waves) {}
 
+  // Contacts, opt-outs and erasure act on participants the caller may touch (`scope`), asked
+  // of randomisation at call time. A contact is stored only for a participant enrolled in the
+  // trial (a row error otherwise); a site-scoped caller naming any participant outside its
+  // sites (or unknown) is refused the whole request with PERMISSION_DENIED, nothing stored.
   absl::StatusOr<fieldwork::v1::UpsertContactsResponse> UpsertContacts(
-      const fieldwork::v1::UpsertContactsRequest& request);
-  absl::StatusOr<fieldwork::v1::OptOutResponse> OptOut(const fieldwork::v1::OptOutRequest& request);
-  absl::StatusOr<fieldwork::v1::ForgetResponse> Forget(const fieldwork::v1::ForgetRequest& request);
+      const fieldwork::v1::UpsertContactsRequest& request, const ParticipantScope& scope);
+  absl::StatusOr<fieldwork::v1::OptOutResponse> OptOut(const fieldwork::v1::OptOutRequest& request,
+                                                       const ParticipantScope& scope);
+  absl::StatusOr<fieldwork::v1::ForgetResponse> Forget(const fieldwork::v1::ForgetRequest& request,
+                                                       const ParticipantScope& scope);
   absl::StatusOr<fieldwork::v1::UpdateTemplateResponse> UpdateTemplate(
       const fieldwork::v1::UpdateTemplateRequest& request);
   absl::StatusOr<fieldwork::v1::CreateCampaignResponse> CreateCampaign(
@@ -52,6 +60,12 @@ class Messenger {
 
  private:
   absl::Status CheckCampaignExists(const std::string& trial, const std::string& campaign);
+  // The participant's site as randomisation holds it now; nullopt when not enrolled.
+  absl::StatusOr<std::optional<std::string>> SiteOf(const std::string& trial,
+                                                    const std::string& participant_id);
+  // OK when `scope` covers the participant; an unscoped caller passes without a lookup.
+  absl::Status CheckScope(const std::string& trial, const std::string& participant_id,
+                          const ParticipantScope& scope);
 
   MessageStore& store_;
   SendQueue& queue_;

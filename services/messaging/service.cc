@@ -6,19 +6,28 @@ namespace fieldwork::messaging {
 
 namespace v1 = ::fieldwork::v1;
 
-absl::Status MessagingServiceImpl::Allow(grpc::ServerContext* context,
-                                         std::initializer_list<Role> roles,
-                                         const std::string& trial) {
+absl::StatusOr<ParticipantScope> MessagingServiceImpl::AllowParticipants(
+    grpc::ServerContext* context, std::initializer_list<Role> roles, const std::string& trial) {
   absl::StatusOr<Principal> principal = authenticator_.Authenticate(*context);
   if (!principal.ok()) return principal.status();
-  return Authorize(*principal, roles, trial);
+  if (absl::Status allowed = Authorize(*principal, roles, trial); !allowed.ok()) return allowed;
+  return ParticipantScope::Of(*principal);
+}
+
+absl::Status MessagingServiceImpl::AllowWholeTrial(grpc::ServerContext* context,
+                                                   std::initializer_list<Role> roles,
+                                                   const std::string& trial) {
+  absl::StatusOr<Principal> principal = authenticator_.Authenticate(*context);
+  if (!principal.ok()) return principal.status();
+  return AuthorizeWholeTrial(*principal, roles, trial);
 }
 
 grpc::Status MessagingServiceImpl::UpsertContacts(grpc::ServerContext* context,
                                                   const v1::UpsertContactsRequest* request,
                                                   v1::UpsertContactsResponse* response) {
-  FW_GRPC_RETURN_IF_ERROR(Allow(context, {Role::kPartner, Role::kResearcher}, request->trial_id()));
-  FW_GRPC_ASSIGN_OR_RETURN(result, messenger_.UpsertContacts(*request));
+  FW_GRPC_ASSIGN_OR_RETURN(scope, AllowParticipants(context, {Role::kPartner, Role::kResearcher},
+                                                    request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(result, messenger_.UpsertContacts(*request, scope));
   *response = std::move(result);
   return grpc::Status::OK;
 }
@@ -26,8 +35,9 @@ grpc::Status MessagingServiceImpl::UpsertContacts(grpc::ServerContext* context,
 grpc::Status MessagingServiceImpl::OptOut(grpc::ServerContext* context,
                                           const v1::OptOutRequest* request,
                                           v1::OptOutResponse* response) {
-  FW_GRPC_RETURN_IF_ERROR(Allow(context, {Role::kPartner, Role::kResearcher}, request->trial_id()));
-  FW_GRPC_ASSIGN_OR_RETURN(result, messenger_.OptOut(*request));
+  FW_GRPC_ASSIGN_OR_RETURN(scope, AllowParticipants(context, {Role::kPartner, Role::kResearcher},
+                                                    request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(result, messenger_.OptOut(*request, scope));
   *response = std::move(result);
   return grpc::Status::OK;
 }
@@ -35,8 +45,9 @@ grpc::Status MessagingServiceImpl::OptOut(grpc::ServerContext* context,
 grpc::Status MessagingServiceImpl::Forget(grpc::ServerContext* context,
                                           const v1::ForgetRequest* request,
                                           v1::ForgetResponse* response) {
-  FW_GRPC_RETURN_IF_ERROR(Allow(context, {Role::kPartner, Role::kResearcher}, request->trial_id()));
-  FW_GRPC_ASSIGN_OR_RETURN(result, messenger_.Forget(*request));
+  FW_GRPC_ASSIGN_OR_RETURN(scope, AllowParticipants(context, {Role::kPartner, Role::kResearcher},
+                                                    request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(result, messenger_.Forget(*request, scope));
   *response = std::move(result);
   return grpc::Status::OK;
 }
@@ -44,7 +55,7 @@ grpc::Status MessagingServiceImpl::Forget(grpc::ServerContext* context,
 grpc::Status MessagingServiceImpl::UpdateTemplate(grpc::ServerContext* context,
                                                   const v1::UpdateTemplateRequest* request,
                                                   v1::UpdateTemplateResponse* response) {
-  FW_GRPC_RETURN_IF_ERROR(Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(AllowWholeTrial(context, {Role::kResearcher}, request->trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(result, messenger_.UpdateTemplate(*request));
   *response = std::move(result);
   return grpc::Status::OK;
@@ -53,7 +64,7 @@ grpc::Status MessagingServiceImpl::UpdateTemplate(grpc::ServerContext* context,
 grpc::Status MessagingServiceImpl::CreateCampaign(grpc::ServerContext* context,
                                                   const v1::CreateCampaignRequest* request,
                                                   v1::CreateCampaignResponse* response) {
-  FW_GRPC_RETURN_IF_ERROR(Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(AllowWholeTrial(context, {Role::kResearcher}, request->trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(result, messenger_.CreateCampaign(*request));
   *response = std::move(result);
   return grpc::Status::OK;
@@ -62,7 +73,7 @@ grpc::Status MessagingServiceImpl::CreateCampaign(grpc::ServerContext* context,
 grpc::Status MessagingServiceImpl::StartCampaign(grpc::ServerContext* context,
                                                  const v1::StartCampaignRequest* request,
                                                  v1::StartCampaignResponse* response) {
-  FW_GRPC_RETURN_IF_ERROR(Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(AllowWholeTrial(context, {Role::kResearcher}, request->trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(result, messenger_.StartCampaign(*request));
   *response = std::move(result);
   return grpc::Status::OK;
@@ -71,7 +82,7 @@ grpc::Status MessagingServiceImpl::StartCampaign(grpc::ServerContext* context,
 grpc::Status MessagingServiceImpl::PauseCampaign(grpc::ServerContext* context,
                                                  const v1::PauseCampaignRequest* request,
                                                  v1::PauseCampaignResponse*) {
-  FW_GRPC_RETURN_IF_ERROR(Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(AllowWholeTrial(context, {Role::kResearcher}, request->trial_id()));
   FW_GRPC_RETURN_IF_ERROR(messenger_.PauseCampaign(request->trial_id(), request->campaign_id()));
   return grpc::Status::OK;
 }
@@ -79,7 +90,7 @@ grpc::Status MessagingServiceImpl::PauseCampaign(grpc::ServerContext* context,
 grpc::Status MessagingServiceImpl::ResumeCampaign(grpc::ServerContext* context,
                                                   const v1::ResumeCampaignRequest* request,
                                                   v1::ResumeCampaignResponse*) {
-  FW_GRPC_RETURN_IF_ERROR(Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(AllowWholeTrial(context, {Role::kResearcher}, request->trial_id()));
   FW_GRPC_RETURN_IF_ERROR(messenger_.ResumeCampaign(request->trial_id(), request->campaign_id()));
   return grpc::Status::OK;
 }
@@ -87,7 +98,7 @@ grpc::Status MessagingServiceImpl::ResumeCampaign(grpc::ServerContext* context,
 grpc::Status MessagingServiceImpl::CancelCampaign(grpc::ServerContext* context,
                                                   const v1::CancelCampaignRequest* request,
                                                   v1::CancelCampaignResponse* response) {
-  FW_GRPC_RETURN_IF_ERROR(Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(AllowWholeTrial(context, {Role::kResearcher}, request->trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(result, messenger_.CancelCampaign(*request));
   *response = std::move(result);
   return grpc::Status::OK;
@@ -96,7 +107,7 @@ grpc::Status MessagingServiceImpl::CancelCampaign(grpc::ServerContext* context,
 grpc::Status MessagingServiceImpl::GetCampaignStatus(grpc::ServerContext* context,
                                                      const v1::GetCampaignStatusRequest* request,
                                                      v1::GetCampaignStatusResponse* response) {
-  FW_GRPC_RETURN_IF_ERROR(Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(AllowWholeTrial(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(result, messenger_.GetCampaignStatus(*request));
   *response = std::move(result);
   return grpc::Status::OK;
@@ -105,7 +116,7 @@ grpc::Status MessagingServiceImpl::GetCampaignStatus(grpc::ServerContext* contex
 grpc::Status MessagingServiceImpl::ListEvents(grpc::ServerContext* context,
                                               const v1::ListEventsRequest* request,
                                               grpc::ServerWriter<v1::ListEventsResponse>* writer) {
-  FW_GRPC_RETURN_IF_ERROR(Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(AllowWholeTrial(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
   FW_GRPC_RETURN_IF_ERROR(messenger_.ListEvents(*request, [&](const v1::ListEventsResponse& page) {
     return !context->IsCancelled() && writer->Write(page);
   }));
@@ -115,7 +126,7 @@ grpc::Status MessagingServiceImpl::ListEvents(grpc::ServerContext* context,
 grpc::Status MessagingServiceImpl::ListDeadLetters(grpc::ServerContext* context,
                                                    const v1::ListDeadLettersRequest* request,
                                                    v1::ListDeadLettersResponse* response) {
-  FW_GRPC_RETURN_IF_ERROR(Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(AllowWholeTrial(context, {Role::kResearcher}, request->trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(result, messenger_.ListDeadLetters(*request));
   *response = std::move(result);
   return grpc::Status::OK;
@@ -124,7 +135,7 @@ grpc::Status MessagingServiceImpl::ListDeadLetters(grpc::ServerContext* context,
 grpc::Status MessagingServiceImpl::RetryDeadLetters(grpc::ServerContext* context,
                                                     const v1::RetryDeadLettersRequest* request,
                                                     v1::RetryDeadLettersResponse* response) {
-  FW_GRPC_RETURN_IF_ERROR(Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(AllowWholeTrial(context, {Role::kResearcher}, request->trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(result, messenger_.RetryDeadLetters(*request));
   *response = std::move(result);
   return grpc::Status::OK;

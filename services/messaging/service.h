@@ -7,7 +7,7 @@
 #include <string>
 
 #include "fieldwork/v1/messaging.grpc.pb.h"
-#include "services/common/auth.h"
+#include "services/common/access.h"
 #include "services/common/grpc_auth.h"
 #include "services/messaging/messenger.h"
 
@@ -57,8 +57,14 @@ class MessagingServiceImpl final : public fieldwork::v1::MessagingService::Servi
                                 fieldwork::v1::RetryDeadLettersResponse* response) override;
 
  private:
-  absl::Status Allow(grpc::ServerContext* context, std::initializer_list<Role> roles,
-                     const std::string& trial);
+  // The caller's participant scope, if it holds one of `roles` on `trial` (access.h).
+  absl::StatusOr<ParticipantScope> AllowParticipants(grpc::ServerContext* context,
+                                                     std::initializer_list<Role> roles,
+                                                     const std::string& trial);
+  // For calls over every site's participants: campaigns, templates, status, events, dead
+  // letters (events and sends are not filtered by site, so a site-scoped caller is refused).
+  absl::Status AllowWholeTrial(grpc::ServerContext* context, std::initializer_list<Role> roles,
+                               const std::string& trial);
 
   Messenger& messenger_;
   const Authenticator& authenticator_;

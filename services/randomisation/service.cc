@@ -67,26 +67,31 @@ absl::StatusOr<Principal> RandomisationServiceImpl::Allow(grpc::ServerContext* c
   return principal;
 }
 
+absl::StatusOr<Principal> RandomisationServiceImpl::AllowWholeTrial(
+    grpc::ServerContext* context, std::initializer_list<Role> roles, const std::string& trial) {
+  absl::StatusOr<Principal> principal = authenticator_.Authenticate(*context);
+  if (!principal.ok()) return principal.status();
+  if (absl::Status allowed = AuthorizeWholeTrial(*principal, roles, trial); !allowed.ok()) {
+    return allowed;
+  }
+  return principal;
+}
+
 absl::Status RandomisationServiceImpl::AllowParticipant(const Principal& principal,
                                                         const std::string& trial,
                                                         const std::string& participant_id) {
-  if (principal.HasRole(Role::kAdmin) || principal.HasRole(Role::kResearcher) ||
-      principal.HasRole(Role::kAnalyst)) {
-    return absl::OkStatus();
-  }
+  const ParticipantScope scope = ParticipantScope::Of(principal);
+  if (!scope.site_scoped()) return absl::OkStatus();  // the domain answers NOT_FOUND itself
   absl::StatusOr<std::string> site = randomiser_.SiteOf(trial, participant_id);
-  if (!site.ok()) return site.status();
-  if (!principal.MayTouchSite(*site)) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(principal.name, " may not touch participants of site \"", *site, "\""));
-  }
-  return absl::OkStatus();
+  if (!site.ok() && site.status().code() != absl::StatusCode::kNotFound) return site.status();
+  return scope.CheckParticipant(participant_id,
+                                site.ok() ? std::optional<std::string>(*site) : std::nullopt);
 }
 
 grpc::Status RandomisationServiceImpl::CreateTrial(grpc::ServerContext* context,
                                                    const v1::CreateTrialRequest* request,
                                                    v1::CreateTrialResponse* response) {
-  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher}, request->design().trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher}, request->design().trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.CreateTrial(request->design(), principal.name));
   *response->mutable_trial() = std::move(trial);
   return grpc::Status::OK;
@@ -95,7 +100,7 @@ grpc::Status RandomisationServiceImpl::CreateTrial(grpc::ServerContext* context,
 grpc::Status RandomisationServiceImpl::UpdateDesign(grpc::ServerContext* context,
                                                     const v1::UpdateDesignRequest* request,
                                                     v1::UpdateDesignResponse* response) {
-  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher}, request->design().trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher}, request->design().trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.UpdateDesign(request->design(), principal.name));
   *response->mutable_trial() = std::move(trial);
   return grpc::Status::OK;
@@ -125,7 +130,7 @@ grpc::Status RandomisationServiceImpl::ListTrials(grpc::ServerContext* context,
 grpc::Status RandomisationServiceImpl::LockDesign(grpc::ServerContext* context,
                                                   const v1::LockDesignRequest* request,
                                                   v1::LockDesignResponse* response) {
-  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher}, request->trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.LockDesign(request->trial_id(), principal.name));
   response->set_design_sha256(trial.design_sha256());
   *response->mutable_trial() = std::move(trial);
@@ -135,22 +140,21 @@ grpc::Status RandomisationServiceImpl::LockDesign(grpc::ServerContext* context,
 grpc::Status RandomisationServiceImpl::CloseTrial(grpc::ServerContext* context,
                                                   const v1::CloseTrialRequest* request,
                                                   v1::CloseTrialResponse* response) {
-  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher}, request->trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.CloseTrial(request->trial_id(), principal.name));
   *response->mutable_trial() = std::move(trial);
   return grpc::Status::OK;
 }
 
-grpc::Status RandomisationServiceImpl::EnrolRows(grpc::ServerContext* context,
+grpc::Status RandomisationServiceImpl::EnrolRows(const Principal& principal,
                                                  const std::string& trial,
                                                  const std::vector<v1::Participant>& rows,
                                                  bool all_or_nothing, v1::EnrolResponse* response) {
-  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner}, trial));
   for (size_t i = 0; i < rows.size(); ++i) {
     if (!principal.MayTouchSite(rows[i].site())) {
       return ToGrpcStatus(absl::PermissionDeniedError(
-          absl::StrCat("row ", i + 1, ": ", principal.name, " may not enrol into site \"",
-                       rows[i].site(), "\"")));
+          absl::StrCat("row ", i + 1, ": site: ", principal.name,
+                       " may not enrol participants at this site")));
     }
   }
   FW_GRPC_ASSIGN_OR_RETURN(result, randomiser_.Enrol(trial, rows, all_or_nothing, principal.name));
@@ -166,13 +170,18 @@ grpc::Status RandomisationServiceImpl::Enrol(grpc::ServerContext* context,
         "participants: at most ", kMaxEnrolmentBatch, " rows per Enrol request, got ",
         request->participants_size(), "; use EnrolStream for larger rosters")));
   }
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner},
+                                            request->trial_id()));
   const std::vector<v1::Participant> rows(request->participants().begin(), request->participants().end());
-  return EnrolRows(context, request->trial_id(), rows, request->all_or_nothing(), response);
+  return EnrolRows(principal, request->trial_id(), rows, request->all_or_nothing(), response);
 }
 
 grpc::Status RandomisationServiceImpl::EnrolStream(grpc::ServerContext* context,
                                                    grpc::ServerReader<v1::EnrolRequest>* reader,
                                                    v1::EnrolResponse* response) {
+  // The token and then the trial are checked before any more of the stream is read: an
+  // unauthorised caller must not make the server buffer its rows.
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner}, ""));
   std::vector<v1::Participant> rows;
   std::string trial;
   bool all_or_nothing = false;
@@ -181,6 +190,7 @@ grpc::Status RandomisationServiceImpl::EnrolStream(grpc::ServerContext* context,
     if (trial.empty()) {
       trial = message.trial_id();
       all_or_nothing = message.all_or_nothing();
+      FW_GRPC_RETURN_IF_ERROR(Authorize(principal, {Role::kResearcher, Role::kPartner}, trial));
     } else if (!message.trial_id().empty() && message.trial_id() != trial) {
       return ToGrpcStatus(absl::InvalidArgumentError("trial_id: every message of a stream must name the same trial"));
     }
@@ -190,13 +200,13 @@ grpc::Status RandomisationServiceImpl::EnrolStream(grpc::ServerContext* context,
     }
     for (auto& p : *message.mutable_participants()) rows.push_back(std::move(p));
   }
-  return EnrolRows(context, trial, rows, all_or_nothing, response);
+  return EnrolRows(principal, trial, rows, all_or_nothing, response);
 }
 
 grpc::Status RandomisationServiceImpl::Randomise(grpc::ServerContext* context,
                                                  const v1::RandomiseRequest* request,
                                                  v1::RandomiseResponse* response) {
-  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher}, request->trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(result, randomiser_.Randomise(request->trial_id(), request->cohort(), principal.name));
   *response = std::move(result);
   return grpc::Status::OK;
@@ -206,6 +216,7 @@ grpc::Status RandomisationServiceImpl::AllocateNext(grpc::ServerContext* context
                                                     const v1::AllocateNextRequest* request,
                                                     v1::AllocateNextResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(AllowParticipant(principal, request->trial_id(), request->participant_id()));
   FW_GRPC_ASSIGN_OR_RETURN(result, randomiser_.AllocateNext(request->trial_id(), request->participant_id(),
                                                        principal.name));
   *response = std::move(result);
@@ -216,6 +227,7 @@ grpc::Status RandomisationServiceImpl::GetAllocation(grpc::ServerContext* contex
                                                      const v1::GetAllocationRequest* request,
                                                      v1::GetAllocationResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(AllowParticipant(principal, request->trial_id(), request->participant_id()));
   FW_GRPC_ASSIGN_OR_RETURN(allocation, randomiser_.GetAllocation(request->trial_id(), request->participant_id()));
   *response->mutable_allocation() = std::move(allocation);
   return grpc::Status::OK;
@@ -228,8 +240,10 @@ grpc::Status RandomisationServiceImpl::ListAllocations(
   FW_GRPC_ASSIGN_OR_RETURN(allocations, randomiser_.ListAllocations(
                                        request->trial_id(),
                                        {request->factor(), request->arm(), request->site(), request->cohort()}));
+  const ParticipantScope scope = ParticipantScope::Of(principal);
   v1::ListAllocationsResponse message;
   for (auto& allocation : allocations) {
+    if (!scope.MayTouchSite(allocation.site())) continue;
     *message.mutable_allocation() = std::move(allocation);
     if (!writer->Write(message)) break;  // the client went away
   }
@@ -241,12 +255,8 @@ grpc::Status RandomisationServiceImpl::GetParticipant(grpc::ServerContext* conte
                                                       v1::GetParticipantResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst},
                                        request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(AllowParticipant(principal, request->trial_id(), request->participant_id()));
   FW_GRPC_ASSIGN_OR_RETURN(status, randomiser_.GetParticipant(request->trial_id(), request->participant_id()));
-  if (!principal.MayTouchSite(status.participant().site()) && principal.HasRole(Role::kPartner) &&
-      !principal.HasRole(Role::kResearcher) && !principal.HasRole(Role::kAnalyst)) {
-    return ToGrpcStatus(absl::PermissionDeniedError(
-        absl::StrCat(principal.name, " may not read participants of site \"", status.participant().site(), "\"")));
-  }
   *response->mutable_status() = std::move(status);
   return grpc::Status::OK;
 }
@@ -258,11 +268,10 @@ grpc::Status RandomisationServiceImpl::ListParticipants(
                                        request->trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(statuses, randomiser_.ListParticipants(request->trial_id(), request->site(),
                                                              request->cohort()));
-  const bool site_scoped = !principal.HasRole(Role::kAdmin) && !principal.HasRole(Role::kResearcher) &&
-                           !principal.HasRole(Role::kAnalyst);
+  const ParticipantScope scope = ParticipantScope::Of(principal);
   v1::ListParticipantsResponse message;
   for (auto& status : statuses) {
-    if (site_scoped && !principal.MayTouchSite(status.participant().site())) continue;
+    if (!scope.MayTouchSite(status.participant().site())) continue;
     *message.mutable_status() = std::move(status);
     if (!writer->Write(message)) break;
   }
@@ -294,7 +303,7 @@ grpc::Status RandomisationServiceImpl::RecordLeaver(grpc::ServerContext* context
 grpc::Status RandomisationServiceImpl::Balance(grpc::ServerContext* context,
                                                const v1::BalanceRequest* request,
                                                v1::BalanceResponse* response) {
-  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(balance, randomiser_.Balance(request->trial_id(), request->factor(), request->cohort()));
   *response = std::move(balance);
   return grpc::Status::OK;
@@ -303,7 +312,7 @@ grpc::Status RandomisationServiceImpl::Balance(grpc::ServerContext* context,
 grpc::Status RandomisationServiceImpl::AuditLog(grpc::ServerContext* context,
                                                 const v1::AuditLogRequest* request,
                                                 grpc::ServerWriter<v1::AuditLogResponse>* writer) {
-  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(entries, randomiser_.AuditLog(request->trial_id()));
   v1::AuditLogResponse message;
   for (auto& entry : entries) {
@@ -316,7 +325,7 @@ grpc::Status RandomisationServiceImpl::AuditLog(grpc::ServerContext* context,
 grpc::Status RandomisationServiceImpl::VerifyAuditLog(grpc::ServerContext* context,
                                                       const v1::VerifyAuditLogRequest* request,
                                                       v1::VerifyAuditLogResponse* response) {
-  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(result, randomiser_.VerifyAuditLog(request->trial_id()));
   *response = std::move(result);
   return grpc::Status::OK;

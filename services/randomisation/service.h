@@ -9,6 +9,7 @@
 #include <prometheus/registry.h>
 
 #include "fieldwork/v1/randomisation.grpc.pb.h"
+#include "services/common/access.h"
 #include "services/common/grpc_auth.h"
 #include "services/randomisation/randomiser.h"
 
@@ -81,11 +82,17 @@ class RandomisationServiceImpl final : public fieldwork::v1::RandomisationServic
   // The caller, if it holds one of `roles` on `trial` (and `site` when not empty).
   absl::StatusOr<Principal> Allow(grpc::ServerContext* context, std::initializer_list<Role> roles,
                                   const std::string& trial, const std::string& site = "");
-  // Enrolment shared by Enrol and EnrolStream; every row's site must be the caller's.
-  grpc::Status EnrolRows(grpc::ServerContext* context, const std::string& trial,
+  // Allow, for a call that acts on every site's participants (access.h).
+  absl::StatusOr<Principal> AllowWholeTrial(grpc::ServerContext* context,
+                                            std::initializer_list<Role> roles,
+                                            const std::string& trial);
+  // Enrolment shared by Enrol and EnrolStream, for an authorised caller; every row's site must
+  // be the caller's.
+  grpc::Status EnrolRows(const Principal& principal, const std::string& trial,
                          const std::vector<fieldwork::v1::Participant>& rows, bool all_or_nothing,
                          fieldwork::v1::EnrolResponse* response);
-  // A partner may act on a participant only in its own sites.
+  // The caller may act on this participant (its site is in the caller's scope); the denial
+  // does not reveal the participant's site or existence.
   absl::Status AllowParticipant(const Principal& principal, const std::string& trial,
                                 const std::string& participant_id);
 

@@ -48,6 +48,20 @@ struct Ingestor::Candidate {
 
 namespace {
 
+// Why a row may not be taken for this participant, or nullopt. The caller's site scope is
+// checked first, and a site-scoped caller is told the same for another site's participant as
+// for an unknown one (access.h): neither the site nor the existence leaks. An unknown
+// participant's row is kept in the rejects for replay; another site's is not.
+std::optional<std::string> ParticipantProblem(const RosterEntry& entry, const std::string& trial,
+                                              const Caller& caller) {
+  if (caller.may_touch_site && (!entry.enrolled || !caller.may_touch_site(entry.site))) {
+    return std::string("not permitted: no participant with this id at the caller's sites");
+  }
+  if (!entry.enrolled) return absl::StrCat("unknown participant: not enrolled in trial ", trial);
+  if (entry.withdrawn) return absl::StrCat("participant withdrawn from trial ", trial);
+  return std::nullopt;
+}
+
 constexpr size_t kCsvChunk = 5000;
 
 absl::Time TimeOf(const google::protobuf::Timestamp& t) {
@@ -370,19 +384,9 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
       } else {
         const RosterEntry& entry = roster[s.participant_id()];
         c.site = entry.site;
-        if (!entry.enrolled) {
-          error("participant_id",
-                absl::StrCat("unknown participant: not enrolled in trial ", trial),
-                s.participant_id());
-        } else if (entry.withdrawn) {
-          error("participant_id", absl::StrCat("participant withdrawn from trial ", trial),
-                s.participant_id());
-        } else if (caller.may_touch_site && !caller.may_touch_site(entry.site)) {
-          c.permitted = false;
-          error("participant_id",
-                absl::StrCat("not permitted: the participant belongs to site \"", entry.site,
-                             "\", outside the caller's sites"),
-                s.participant_id());
+        if (std::optional<std::string> reason = ParticipantProblem(entry, trial, caller)) {
+          c.permitted = entry.enrolled ? false : c.permitted;
+          error("participant_id", *std::move(reason), s.participant_id());
         }
       }
     }
@@ -755,18 +759,9 @@ absl::StatusOr<v1::RecordOutcomesResponse> Ingestor::RecordOutcomes(
     } else {
       const RosterEntry& entry = roster[o.participant_id()];
       site = entry.site;
-      if (!entry.enrolled) {
-        error("participant_id", absl::StrCat("unknown participant: not enrolled in trial ", trial),
-              o.participant_id());
-      } else if (entry.withdrawn) {
-        error("participant_id", absl::StrCat("participant withdrawn from trial ", trial),
-              o.participant_id());
-      } else if (caller.may_touch_site && !caller.may_touch_site(entry.site)) {
-        permitted = false;
-        error("participant_id",
-              absl::StrCat("not permitted: the participant belongs to site \"", entry.site,
-                           "\", outside the caller's sites"),
-              o.participant_id());
+      if (std::optional<std::string> reason = ParticipantProblem(entry, trial, caller)) {
+        permitted = entry.enrolled ? false : permitted;
+        error("participant_id", *std::move(reason), o.participant_id());
       }
     }
     if (absl::Status s = CheckId("outcome", o.outcome()); !s.ok()) {
@@ -984,6 +979,12 @@ absl::StatusOr<std::vector<v1::Response>> Ingestor::ListResponses(
     for (v1::Response& r : selected) out.push_back(std::move(r));
   }
   return out;
+}
+
+absl::StatusOr<RosterEntries> Ingestor::RosterOf(const std::string& trial,
+                                                const std::vector<std::string>& participant_ids) {
+  if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
+  return roster_.Lookup(trial, participant_ids);
 }
 
 absl::StatusOr<v1::GetResponseStatusResponse> Ingestor::GetResponseStatus(

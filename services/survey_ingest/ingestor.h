@@ -40,8 +40,9 @@ struct IngestObserver {
 // Who is calling, as far as the domain cares. Empty functions allow everything.
 struct Caller {
   std::string name;  // recorded in the rejects it causes
-  // Whether the caller may act in a trial, and on participants of a site (partners: their own
-  // sites only). A submission outside them is rejected and not kept in the rejects log.
+  // Whether the caller may act in a trial, and on participants of a site (set for a
+  // site-scoped caller, any role: access.h). A submission outside them is rejected and not
+  // kept in the rejects log.
   std::function<bool(const std::string& trial)> may_touch_trial;
   std::function<bool(const std::string& site)> may_touch_site;
 };
@@ -97,6 +98,10 @@ class Ingestor {
   // Responses with composites standardised against the norms wave's counted responses.
   absl::StatusOr<std::vector<fieldwork::v1::Response>> ListResponses(
       const fieldwork::v1::ListResponsesRequest& request);
+  // The roster's entries for `participant_ids` (unknown ones: enrolled = false), for access
+  // checks on reads.
+  absl::StatusOr<RosterEntries> RosterOf(const std::string& trial,
+                                         const std::vector<std::string>& participant_ids);
   absl::StatusOr<fieldwork::v1::GetResponseStatusResponse> GetResponseStatus(
       const fieldwork::v1::GetResponseStatusRequest& request);
   absl::StatusOr<std::vector<fieldwork::v1::Outcome>> ListOutcomes(const std::string& trial,

@@ -61,11 +61,30 @@ void IngestMetrics::Seed(Ingestor& ingestor, IngestStore& store) {
 
 absl::StatusOr<Principal> SurveyIngestServiceImpl::Allow(grpc::ServerContext* context,
                                                          std::initializer_list<Role> roles,
-                                                         const std::string& trial) {
+                                                         const std::string& trial,
+                                                         bool whole_trial) {
   absl::StatusOr<Principal> principal = authenticator_.Authenticate(*context);
   if (!principal.ok()) return principal.status();
-  if (absl::Status allowed = Authorize(*principal, roles, trial); !allowed.ok()) return allowed;
+  const absl::Status allowed = whole_trial ? AuthorizeWholeTrial(*principal, roles, trial)
+                                           : Authorize(*principal, roles, trial);
+  if (!allowed.ok()) return allowed;
   return principal;
+}
+
+absl::StatusOr<std::set<std::string>> SurveyIngestServiceImpl::InScope(
+    const Principal& principal, const std::string& trial,
+    const std::vector<std::string>& participant_ids) {
+  const ParticipantScope scope = ParticipantScope::Of(principal);
+  absl::StatusOr<RosterEntries> roster = ingestor_.RosterOf(trial, participant_ids);
+  if (!roster.ok()) return roster.status();
+  std::set<std::string> in_scope;
+  for (const std::string& id : participant_ids) {
+    auto it = roster->find(id);
+    if (it != roster->end() && it->second.enrolled && scope.MayTouchSite(it->second.site)) {
+      in_scope.insert(id);
+    }
+  }
+  return in_scope;
 }
 
 Caller SurveyIngestServiceImpl::CallerOf(const Principal& principal) {
@@ -74,12 +93,9 @@ Caller SurveyIngestServiceImpl::CallerOf(const Principal& principal) {
   caller.may_touch_trial = [principal](const std::string& trial) {
     return principal.HasRole(Role::kAdmin) || principal.MayTouchTrial(trial);
   };
-  const bool site_scoped =
-      !principal.HasRole(Role::kAdmin) && !principal.HasRole(Role::kResearcher);
-  if (site_scoped) {
-    caller.may_touch_site = [principal](const std::string& site) {
-      return principal.MayTouchSite(site);
-    };
+  const ParticipantScope scope = ParticipantScope::Of(principal);
+  if (scope.site_scoped()) {
+    caller.may_touch_site = [scope](const std::string& site) { return scope.MayTouchSite(site); };
   }
   return caller;
 }
@@ -99,7 +115,7 @@ grpc::Status SurveyIngestServiceImpl::ListInstruments(grpc::ServerContext* conte
                                                       v1::ListInstrumentsResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(
       principal,
-      Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst}, request->trial_id()));
+      Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst}, request->trial_id(), /*whole_trial=*/false));
   FW_GRPC_ASSIGN_OR_RETURN(instruments, ingestor_.ListInstruments(request->trial_id()));
   for (auto& instrument : instruments) *response->add_instruments() = std::move(instrument);
   return grpc::Status::OK;
@@ -120,7 +136,7 @@ grpc::Status SurveyIngestServiceImpl::ListWaves(grpc::ServerContext* context,
                                                 v1::ListWavesResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(
       principal,
-      Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst}, request->trial_id()));
+      Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst}, request->trial_id(), /*whole_trial=*/false));
   FW_GRPC_ASSIGN_OR_RETURN(waves, ingestor_.ListWaves(request->trial_id()));
   for (auto& wave : waves) *response->add_waves() = std::move(wave);
   return grpc::Status::OK;
@@ -130,7 +146,7 @@ grpc::Status SurveyIngestServiceImpl::SubmitResponse(grpc::ServerContext* contex
                                                      const v1::SubmitResponseRequest* request,
                                                      v1::SubmitResponseResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner},
-                                            request->submission().trial_id()));
+                                            request->submission().trial_id(), /*whole_trial=*/false));
   FW_GRPC_ASSIGN_OR_RETURN(results,
                            ingestor_.Submit({request->submission()}, 1, CallerOf(principal)));
   SubmissionResult& result = results.front();
@@ -145,7 +161,7 @@ grpc::Status SurveyIngestServiceImpl::SubmitResponses(
     grpc::ServerContext* context, grpc::ServerReader<v1::SubmitResponsesRequest>* reader,
     v1::SubmitResponsesResponse* response) {
   // The trial is checked per submission (a stream may serve several trials).
-  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner}, ""));
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner}, "", /*whole_trial=*/false));
   const Caller caller = CallerOf(principal);
   std::vector<v1::Submission> batch;
   batch.reserve(kStreamBatch);
@@ -174,7 +190,21 @@ grpc::Status SurveyIngestServiceImpl::SubmitResponses(
     return absl::OkStatus();
   };
   v1::SubmitResponsesRequest message;
+  std::set<std::string> trials_allowed;
   while (reader->Read(&message)) {
+    // Each trial is authorised the first time it appears, before the stream is read further:
+    // a caller may not make the server buffer rows for a trial it may not touch.
+    const std::string& trial = message.submission().trial_id();
+    if (trials_allowed.count(trial) == 0) {
+      if (absl::Status allowed = Authorize(principal, {Role::kResearcher, Role::kPartner}, trial);
+          !allowed.ok()) {
+        return ToGrpcStatus(absl::Status(
+            allowed.code(), absl::StrCat("row ", next_row + static_cast<int64_t>(batch.size()),
+                                         ": ", allowed.message(), "; rows from ", next_row,
+                                         " not stored")));
+      }
+      trials_allowed.insert(trial);
+    }
     batch.push_back(std::move(*message.mutable_submission()));
     if (batch.size() >= kStreamBatch) {
       // What was stored before a failure stays stored; the error says from which row to retry
@@ -196,7 +226,7 @@ grpc::Status SurveyIngestServiceImpl::ImportCsv(grpc::ServerContext* context,
                                                 const v1::ImportCsvRequest* request,
                                                 v1::ImportCsvResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(
-      principal, Allow(context, {Role::kResearcher, Role::kPartner}, request->trial_id()));
+      principal, Allow(context, {Role::kResearcher, Role::kPartner}, request->trial_id(), /*whole_trial=*/false));
   FW_GRPC_ASSIGN_OR_RETURN(result, ingestor_.ImportCsv(*request, CallerOf(principal)));
   *response = std::move(result);
   return grpc::Status::OK;
@@ -206,7 +236,7 @@ grpc::Status SurveyIngestServiceImpl::RecordOutcomes(grpc::ServerContext* contex
                                                      const v1::RecordOutcomesRequest* request,
                                                      v1::RecordOutcomesResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(
-      principal, Allow(context, {Role::kResearcher, Role::kPartner}, request->trial_id()));
+      principal, Allow(context, {Role::kResearcher, Role::kPartner}, request->trial_id(), /*whole_trial=*/false));
   FW_GRPC_ASSIGN_OR_RETURN(result, ingestor_.RecordOutcomes(*request, CallerOf(principal)));
   *response = std::move(result);
   return grpc::Status::OK;
@@ -226,10 +256,12 @@ grpc::Status SurveyIngestServiceImpl::ListResponses(
     grpc::ServerContext* context, const v1::ListResponsesRequest* request,
     grpc::ServerWriter<v1::ListResponsesResponse>* writer) {
   FW_GRPC_ASSIGN_OR_RETURN(
-      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id(), /*whole_trial=*/false));
   FW_GRPC_ASSIGN_OR_RETURN(responses, ingestor_.ListResponses(*request));
+  const ParticipantScope scope = ParticipantScope::Of(principal);
   v1::ListResponsesResponse message;
   for (auto& r : responses) {
+    if (!scope.MayTouchSite(r.site())) continue;
     *message.mutable_response() = std::move(r);
     if (!writer->Write(message)) break;
   }
@@ -240,7 +272,12 @@ grpc::Status SurveyIngestServiceImpl::GetResponseStatus(grpc::ServerContext* con
                                                         const v1::GetResponseStatusRequest* request,
                                                         v1::GetResponseStatusResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(
-      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id(), /*whole_trial=*/false));
+  if (ParticipantScope::Of(principal).site_scoped()) {
+    FW_GRPC_ASSIGN_OR_RETURN(in_scope, InScope(principal, request->trial_id(),
+                                               {request->participant_id()}));
+    if (in_scope.empty()) return ToGrpcStatus(NotPermitted(request->participant_id()));
+  }
   FW_GRPC_ASSIGN_OR_RETURN(status, ingestor_.GetResponseStatus(*request));
   *response = std::move(status);
   return grpc::Status::OK;
@@ -250,11 +287,21 @@ grpc::Status SurveyIngestServiceImpl::ListOutcomes(
     grpc::ServerContext* context, const v1::ListOutcomesRequest* request,
     grpc::ServerWriter<v1::ListOutcomesResponse>* writer) {
   FW_GRPC_ASSIGN_OR_RETURN(
-      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id(), /*whole_trial=*/false));
   FW_GRPC_ASSIGN_OR_RETURN(outcomes,
                            ingestor_.ListOutcomes(request->trial_id(), request->outcome()));
+  // Outcomes carry no site: a site-scoped caller's are those of the roster's participants at
+  // its sites.
+  std::optional<std::set<std::string>> visible;
+  if (ParticipantScope::Of(principal).site_scoped()) {
+    std::vector<std::string> ids;
+    for (const auto& o : outcomes) ids.push_back(o.participant_id());
+    FW_GRPC_ASSIGN_OR_RETURN(in_scope, InScope(principal, request->trial_id(), ids));
+    visible = std::move(in_scope);
+  }
   v1::ListOutcomesResponse message;
   for (auto& o : outcomes) {
+    if (visible.has_value() && visible->count(o.participant_id()) == 0) continue;
     *message.mutable_outcome() = std::move(o);
     if (!writer->Write(message)) break;
   }
@@ -276,17 +323,15 @@ grpc::Status SurveyIngestServiceImpl::ListRejects(
     grpc::ServerWriter<v1::ListRejectsResponse>* writer) {
   FW_GRPC_ASSIGN_OR_RETURN(
       principal,
-      Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst}, request->trial_id()));
+      Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst}, request->trial_id(), /*whole_trial=*/false));
   FW_GRPC_ASSIGN_OR_RETURN(rejects, ingestor_.ListRejects(*request));
-  // A partner sees the rejects of its own sites and those it caused (e.g. unknown
+  // A site-scoped caller sees the rejects of its own sites and those it caused (e.g. unknown
   // participants, who have no site yet).
-  const bool site_scoped = !principal.HasRole(Role::kAdmin) &&
-                           !principal.HasRole(Role::kResearcher) &&
-                           !principal.HasRole(Role::kAnalyst);
+  const ParticipantScope scope = ParticipantScope::Of(principal);
   v1::ListRejectsResponse message;
   for (auto& reject : rejects) {
-    if (site_scoped && reject.submitted_by() != principal.name &&
-        (reject.site().empty() || !principal.MayTouchSite(reject.site()))) {
+    if (scope.site_scoped() && reject.submitted_by() != principal.name &&
+        (reject.site().empty() || !scope.MayTouchSite(reject.site()))) {
       continue;
     }
     *message.mutable_reject() = std::move(reject);

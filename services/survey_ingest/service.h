@@ -10,9 +10,12 @@
 #include <prometheus/registry.h>
 
 #include <initializer_list>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "fieldwork/v1/survey_ingest.grpc.pb.h"
+#include "services/common/access.h"
 #include "services/common/grpc_auth.h"
 #include "services/survey_ingest/ingestor.h"
 
@@ -74,10 +77,15 @@ class SurveyIngestServiceImpl final : public fieldwork::v1::SurveyIngestService:
   static constexpr size_t kStreamBatch = 1000;
 
  private:
-  // The caller, if it holds one of `roles` on `trial`.
+  // The caller, if it holds one of `roles` on `trial`. Unless told otherwise the call covers
+  // every site's participants (whole_trial: refused to a site-scoped caller, access.h).
   absl::StatusOr<Principal> Allow(grpc::ServerContext* context, std::initializer_list<Role> roles,
-                                  const std::string& trial);
-  // What the domain needs to know of the caller (site scope for partners).
+                                  const std::string& trial, bool whole_trial = true);
+  // Which of `participant_ids` are enrolled at a site the caller may touch (the roster's view).
+  absl::StatusOr<std::set<std::string>> InScope(const Principal& principal,
+                                                const std::string& trial,
+                                                const std::vector<std::string>& participant_ids);
+  // What the domain needs to know of the caller (its site scope).
   static Caller CallerOf(const Principal& principal);
 
   Ingestor& ingestor_;

@@ -1,6 +1,7 @@
 #include "tests/testing/test_service.h"
 
 #include "absl/time/clock.h"
+#include "services/common/access.h"
 #include "services/common/grpc_status.h"
 
 namespace fieldwork::testing {

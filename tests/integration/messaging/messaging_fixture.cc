@@ -120,7 +120,7 @@ std::map<std::string, std::string> MessagingTest::CreateTwoArmTrial(const std::s
   v1::RandomiseResponse randomised;
   s = randomisation_->stub().Randomise(ContextWith(kResearcherToken).get(), randomise, &randomised);
   EXPECT_TRUE(s.ok()) << s.error_message();
-  absl::StatusOr<v1::UpsertContactsResponse> up = messenger_->UpsertContacts(contacts);
+  absl::StatusOr<v1::UpsertContactsResponse> up = messenger_->UpsertContacts(contacts, ParticipantScope());
   EXPECT_TRUE(up.ok()) << up.status();
   EXPECT_EQ(up->upserted(), n);
 

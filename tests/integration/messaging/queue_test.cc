@@ -395,7 +395,7 @@ TEST_F(QueueTest, BadInputIsRefusedNamingTheField) {
   bad_zone->set_participant_id("p3");
   bad_zone->set_phone("+447700900123");
   bad_zone->set_time_zone("Nowhere/Land");
-  absl::StatusOr<v1::UpsertContactsResponse> upserted = messenger_->UpsertContacts(contacts);
+  absl::StatusOr<v1::UpsertContactsResponse> upserted = messenger_->UpsertContacts(contacts, ParticipantScope());
   ASSERT_TRUE(upserted.ok()) << upserted.status();
   EXPECT_EQ(upserted->upserted(), 1);
   ASSERT_EQ(upserted->errors_size(), 3);

@@ -1,4 +1,5 @@
 #include "services/common/auth.h"
+#include "services/common/access.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
