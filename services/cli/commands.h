@@ -43,6 +43,9 @@ int Report(CliContext& cli, const Args& args, const CommandOptions& options);
 int Simulate(CliContext& cli, const Args& args, const CommandOptions& options);
 // leavers import TRIAL LEAVERS.csv
 int Leavers(CliContext& cli, const Args& args, const CommandOptions& options);
+// audit anchor TRIAL [--out=FILE], audit verify TRIAL [--anchors=FILE] (audit_commands.cc)
+int AuditAnchor(CliContext& cli, const Args& args, const CommandOptions& options);
+int AuditVerify(CliContext& cli, const Args& args, const CommandOptions& options);
 
 }  // namespace fieldwork::cli
 

@@ -63,6 +63,19 @@ const std::vector<CommandHelp>& Commands() {
        "Writes a self-contained HTML report (tables and SVG figures; nothing fetched from the "
        "network).",
        {"html", "plan", "allow_unlocked", "candidate_groups"}},
+      {"audit anchor", "TRIAL [--out=FILE]",
+       "Verifies the trial's audit log (against the anchors already in FILE) and appends its "
+       "head, RECORDED_AT TRIAL LENGTH SHA256, to FILE (default TRIAL.audit-anchors). Keep the "
+       "file, or the printed line, where the Redis administrators cannot write: a later verify "
+       "then detects a log cut back (rolled back) or rewritten behind it. Exit 1 when the log "
+       "already fails verification (nothing is recorded).",
+       {"out"}},
+      {"audit verify", "TRIAL [--anchors=FILE]",
+       "Verifies the trial's audit log: the hash chain, the records its entries cover, and every "
+       "anchor in FILE (default TRIAL.audit-anchors when it exists). Prints each anchor as "
+       "matched, TRUNCATED (the log is shorter: rolled back) or REWRITTEN. Exit 1 when any "
+       "check fails.",
+       {"anchors"}},
       {"simulate roster", "PROTOCOL.yaml --out=DIR",
        "Writes DIR/roster.csv and DIR/contacts.csv for a trial without real people.",
        {"n", "seed", "out"}},

@@ -20,6 +20,8 @@
 //   simulate clicks MAIL_DIR --rate=R --seed=S
 //   analyse TRIAL [--plan=P] [--allow_unlocked]   the report's tables, attrition, MDES ledger
 //   report TRIAL --html OUT.html [--plan=P] [--candidate_groups=NAME=GROUP,...]
+//   audit anchor TRIAL [--out=FILE]     append the audit log's head to FILE (TRIAL.audit-anchors)
+//   audit verify TRIAL [--anchors=FILE]   verify the audit log against the heads in FILE
 // Flags (or FIELDWORK_<FLAG> environment variables): --randomisation_address,
 // --survey_ingest_address, --messaging_address, --analysis_address, --token, --tls_ca_file.
 // Exit codes: 0 done; 1 rows rejected or a change refused; 2 bad command line or input file;
@@ -74,6 +76,8 @@ const std::map<std::string, Command>& Commands() {
       {"report", &fieldwork::cli::Report},
       {"simulate", &fieldwork::cli::Simulate},  // roster|responses|outcomes|clicks as its first argument
       {"leavers", &fieldwork::cli::Leavers},    // leavers import TRIAL LEAVERS.csv
+      {"audit anchor", &fieldwork::cli::AuditAnchor},
+      {"audit verify", &fieldwork::cli::AuditVerify},
   };
   return *commands;
 }
@@ -94,7 +98,7 @@ int main(int argc, char** argv) {
   }
   std::string name = words[0];
   size_t consumed = 1;
-  if ((name == "responses" || name == "outcomes" || name == "campaign") && words.size() > 1) {
+  if ((name == "responses" || name == "outcomes" || name == "campaign" || name == "audit") && words.size() > 1) {
     name += " " + words[1];
     consumed = 2;
   }

@@ -27,7 +27,9 @@
 
 ABSL_FLAG(std::string, n, "100", "simulate roster: participants, in all or per cohort (\"281,867\")");
 ABSL_FLAG(uint64_t, seed, 1, "simulate: the seed every draw derives from");
-ABSL_FLAG(std::string, out, "", "simulate: output directory (roster, outcomes) or file (responses)");
+ABSL_FLAG(std::string, out, "",
+          "simulate: output directory (roster, outcomes) or file (responses); audit anchor: the "
+          "anchor file (default TRIAL.audit-anchors)");
 ABSL_FLAG(std::string, wave, "", "simulate responses: the wave");
 ABSL_FLAG(double, effect, 0, "simulate responses, outcomes: standardised effect, treated minus control");
 ABSL_FLAG(double, response_rate, 0.8, "simulate responses: share responding, 0-1");

@@ -36,6 +36,36 @@ std::string DesignHash(const fieldwork::v1::TrialDesign& design) {
   return Sha256Hex(DeterministicBytes(design));
 }
 
+namespace {
+
+// Why entry `i` breaks the chain after `previous` (the hash before it), or "" when it holds.
+std::string ChainError(const AuditEntry& entry, size_t i, const std::string& previous) {
+  if (entry.sequence() != static_cast<int64_t>(i)) return absl::StrCat("entry ", i, " carries sequence ", entry.sequence());
+  if (entry.previous_hash() != previous) return "previous_hash does not match the entry before it";
+  if (entry.hash() != AuditEntryHash(entry)) return "the entry's content does not match its hash";
+  return "";
+}
+
+}  // namespace
+
+fieldwork::v1::VerifyAuditLogResponse VerifyChain(const std::vector<AuditEntry>& entries) {
+  fieldwork::v1::VerifyAuditLogResponse result;
+  result.set_entries(static_cast<int64_t>(entries.size()));
+  std::string previous;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (std::string error = ChainError(entries[i], i, previous); !error.empty()) {
+      result.set_valid(false);
+      result.set_first_bad_sequence(static_cast<int64_t>(i));
+      result.set_reason(std::move(error));
+      return result;
+    }
+    previous = entries[i].hash();
+  }
+  result.set_valid(true);
+  result.set_first_bad_sequence(-1);
+  return result;
+}
+
 fieldwork::v1::VerifyAuditLogResponse VerifyAudit(
     const std::vector<AuditEntry>& entries,
     const std::map<std::string, const fieldwork::v1::Participant*>& participants,
@@ -52,15 +82,7 @@ fieldwork::v1::VerifyAuditLogResponse VerifyAudit(
   for (size_t i = 0; i < entries.size(); ++i) {
     const AuditEntry& entry = entries[i];
     const auto sequence = static_cast<int64_t>(i);
-    if (entry.sequence() != sequence) {
-      return fail(sequence, absl::StrCat("entry ", i, " carries sequence ", entry.sequence()));
-    }
-    if (entry.previous_hash() != previous) {
-      return fail(sequence, "previous_hash does not match the entry before it");
-    }
-    if (entry.hash() != AuditEntryHash(entry)) {
-      return fail(sequence, "the entry's content does not match its hash");
-    }
+    if (std::string error = ChainError(entry, i, previous); !error.empty()) return fail(sequence, std::move(error));
     if (entry.kind() == AuditEntry::KIND_ENROLMENT || entry.kind() == AuditEntry::KIND_ALLOCATION) {
       std::map<std::string, std::string> records;
       for (const std::string& id : entry.participant_ids()) {

@@ -26,6 +26,11 @@ std::string ContentHash(const std::map<std::string, std::string>& records_by_id)
 // The design's SHA-256 (hex), as returned by LockDesign.
 std::string DesignHash(const fieldwork::v1::TrialDesign& design);
 
+// Checks sequence numbers, links and hashes only, not the records the entries cover: the check
+// anyone holding the streamed log can make (fieldwork-replay). valid, entries,
+// first_bad_sequence (-1 when valid) and reason are set.
+fieldwork::v1::VerifyAuditLogResponse VerifyChain(const std::vector<fieldwork::v1::AuditEntry>& entries);
+
 // Checks the chain and, for enrolment and allocation entries, that the stored records of the
 // entry's participants still hash to its content_sha256.
 fieldwork::v1::VerifyAuditLogResponse VerifyAudit(

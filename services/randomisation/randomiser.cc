@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "services/randomisation/anchors/anchor_check.h"
 #include "services/randomisation/audit.h"
 #include "services/randomisation/design_validation.h"
 #include "services/randomisation/enrolment.h"
@@ -102,6 +103,13 @@ struct Randomiser::TrialState {
     sequential.clear();
   }
   const std::string& id() const { return record.trial.design().trial_id(); }
+  // The audit log's head as this state knows it (after its own commits, the current one).
+  void ReportHead(fieldwork::v1::AuditHead* head) const {
+    if (head == nullptr) return;
+    head->Clear();
+    head->set_length(record.audit_length);
+    head->set_sha256(record.audit_head);
+  }
   const Participant* FindParticipant(const std::string& pid) const {
     auto it = participant_index.find(pid);
     return it == participant_index.end() ? nullptr : &record.participants[it->second];
@@ -220,7 +228,8 @@ absl::Status Randomiser::Commit(TrialState& state, TrialWrite write) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Trial> Randomiser::CreateTrial(const TrialDesign& design, const std::string& actor) {
+absl::StatusOr<Trial> Randomiser::CreateTrial(const TrialDesign& design, const std::string& actor,
+                                              fieldwork::v1::AuditHead* head) {
   if (absl::Status status = ValidateDesign(design); !status.ok()) return status;
   const std::string& trial_id = design.trial_id();
   std::shared_ptr<TrialState> state = StateFor(trial_id);
@@ -247,6 +256,10 @@ absl::StatusOr<Trial> Randomiser::CreateTrial(const TrialDesign& design, const s
     if (!existing.ok()) return existing.status();
     state->loaded = false;
     if (google::protobuf::util::MessageDifferencer::Equals(existing->trial.design(), design)) {
+      if (head != nullptr) {
+        head->set_length(existing->audit_length);
+        head->set_sha256(existing->audit_head);
+      }
       Trial view = existing->trial;
       view.set_enrolled(static_cast<int64_t>(existing->participants.size()));
       view.set_allocated(static_cast<int64_t>(existing->allocations.size()));
@@ -257,10 +270,15 @@ absl::StatusOr<Trial> Randomiser::CreateTrial(const TrialDesign& design, const s
   }
   if (!status.ok()) return status;
   state->loaded = false;
+  if (head != nullptr) {
+    head->set_length(1);
+    head->set_sha256(write.entry.hash());
+  }
   return trial;
 }
 
-absl::StatusOr<Trial> Randomiser::UpdateDesign(const TrialDesign& design, const std::string& actor) {
+absl::StatusOr<Trial> Randomiser::UpdateDesign(const TrialDesign& design, const std::string& actor,
+                                               fieldwork::v1::AuditHead* head) {
   if (absl::Status status = ValidateDesign(design); !status.ok()) return status;
   Trial result;
   absl::Status status = WithTrial(design.trial_id(), [&](TrialState& state) -> absl::Status {
@@ -283,6 +301,7 @@ absl::StatusOr<Trial> Randomiser::UpdateDesign(const TrialDesign& design, const 
     write.entry = NewEntry(AuditEntry::KIND_DESIGN_UPDATED, actor, "design updated");
     write.entry.set_content_sha256(DesignHash(design));
     if (absl::Status s = Commit(state, std::move(write)); !s.ok()) return s;
+    state.ReportHead(head);
     result = state.TrialView();
     return absl::OkStatus();
   });
@@ -311,12 +330,14 @@ absl::StatusOr<std::vector<Trial>> Randomiser::ListTrials() {
   return trials;
 }
 
-absl::StatusOr<Trial> Randomiser::LockDesign(const std::string& trial_id, const std::string& actor) {
+absl::StatusOr<Trial> Randomiser::LockDesign(const std::string& trial_id, const std::string& actor,
+                                             fieldwork::v1::AuditHead* head) {
   Trial result;
   absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
     const auto current = state.record.trial.state();
     if (current != fieldwork::v1::TRIAL_STATE_DRAFT) {
       if (current == fieldwork::v1::TRIAL_STATE_LOCKED) {  // a retry
+        state.ReportHead(head);
         result = state.TrialView();
         return absl::OkStatus();
       }
@@ -331,6 +352,7 @@ absl::StatusOr<Trial> Randomiser::LockDesign(const std::string& trial_id, const 
                            absl::StrCat("design locked; sha256 ", write.trial->design_sha256()));
     write.entry.set_content_sha256(write.trial->design_sha256());
     if (absl::Status s = Commit(state, std::move(write)); !s.ok()) return s;
+    state.ReportHead(head);
     result = state.TrialView();
     return absl::OkStatus();
   });
@@ -338,7 +360,8 @@ absl::StatusOr<Trial> Randomiser::LockDesign(const std::string& trial_id, const 
   return result;
 }
 
-absl::StatusOr<Trial> Randomiser::CloseTrial(const std::string& trial_id, const std::string& actor) {
+absl::StatusOr<Trial> Randomiser::CloseTrial(const std::string& trial_id, const std::string& actor,
+                                             fieldwork::v1::AuditHead* head) {
   Trial result;
   absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
     if (state.record.trial.state() != fieldwork::v1::TRIAL_STATE_CLOSED) {
@@ -349,6 +372,7 @@ absl::StatusOr<Trial> Randomiser::CloseTrial(const std::string& trial_id, const 
       write.entry = NewEntry(AuditEntry::KIND_TRIAL_CLOSED, actor, "trial closed");
       if (absl::Status s = Commit(state, std::move(write)); !s.ok()) return s;
     }
+    state.ReportHead(head);
     result = state.TrialView();
     return absl::OkStatus();
   });
@@ -374,6 +398,7 @@ absl::StatusOr<fieldwork::v1::EnrolResponse> Randomiser::Enrol(
     response.set_rejected(static_cast<int64_t>(bad_rows.size()));
     if (all_or_nothing && !bad_rows.empty()) return AllOrNothingRejection(response);
     response.set_unchanged(check.unchanged);
+    state.ReportHead(response.mutable_audit_head());
     if (check.accepted.empty()) return absl::OkStatus();
     // Committed in chunks, each atomic with its audit entry. Every row was checked before the
     // first chunk; if Redis fails between chunks, a retry finds the committed rows unchanged.
@@ -395,6 +420,7 @@ absl::StatusOr<fieldwork::v1::EnrolResponse> Randomiser::Enrol(
       write.entry.set_content_sha256(ContentHash(records));
       if (absl::Status s = Commit(state, std::move(write)); !s.ok()) return s;
     }
+    state.ReportHead(response.mutable_audit_head());
     response.set_enrolled(enrolled);
     if (observer_.on_enrolled) observer_.on_enrolled(trial_id, enrolled);
     return absl::OkStatus();
@@ -477,6 +503,7 @@ absl::StatusOr<fieldwork::v1::RandomiseResponse> Randomiser::Randomise(const std
         if (absl::Status s = Commit(state, std::move(write)); !s.ok()) return s;
       }
     }
+    state.ReportHead(response.mutable_audit_head());
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -604,6 +631,7 @@ absl::Status Randomiser::AllocateArrivals(TrialState& state, const std::vector<A
     }
   }
   for (size_t i = 0; i < batch.size(); ++i) {
+    state.ReportHead(responses[i].mutable_audit_head());
     batch[i]->status = statuses[i];
     if (statuses[i].ok() && responses[i].has_allocation()) {
       *responses[i].mutable_allocation() = state.View(responses[i].allocation());
@@ -719,7 +747,7 @@ absl::StatusOr<std::string> Randomiser::SiteOf(const std::string& trial_id,
 }
 
 absl::StatusOr<int64_t> Randomiser::Withdraw(const fieldwork::v1::WithdrawRequest& request,
-                                             const std::string& actor) {
+                                             const std::string& actor, fieldwork::v1::AuditHead* head) {
   if (request.target_case() == fieldwork::v1::WithdrawRequest::TARGET_NOT_SET) {
     return absl::InvalidArgumentError("target: give participant_id or site");
   }
@@ -753,6 +781,7 @@ absl::StatusOr<int64_t> Randomiser::Withdraw(const fieldwork::v1::WithdrawReques
       updated.clear_allocated();
       write.statuses.push_back(std::move(updated));
     }
+    state.ReportHead(head);
     if (write.statuses.empty()) return absl::OkStatus();
     withdrawn = static_cast<int64_t>(write.statuses.size());
     write.entry = NewEntry(AuditEntry::KIND_WITHDRAWAL, actor,
@@ -760,14 +789,16 @@ absl::StatusOr<int64_t> Randomiser::Withdraw(const fieldwork::v1::WithdrawReques
                                         request.site().empty() ? "" : " with site " + request.site(),
                                         request.reason().empty() ? "" : ": " + request.reason()));
     for (const auto& s : write.statuses) write.entry.add_participant_ids(s.participant().participant_id());
-    return Commit(state, std::move(write));
+    if (absl::Status s = Commit(state, std::move(write)); !s.ok()) return s;
+    state.ReportHead(head);
+    return absl::OkStatus();
   });
   if (!status.ok()) return status;
   return withdrawn;
 }
 
 absl::Status Randomiser::RecordLeaver(const fieldwork::v1::RecordLeaverRequest& request,
-                                      const std::string& actor) {
+                                      const std::string& actor, fieldwork::v1::AuditHead* head) {
   if (!request.has_left_on()) return absl::InvalidArgumentError("left_on is required");
   if (absl::Status s = ValidateDate(request.left_on(), "left_on"); !s.ok()) return s;
   return WithTrial(request.trial_id(), [&](TrialState& state) -> absl::Status {
@@ -776,6 +807,7 @@ absl::Status Randomiser::RecordLeaver(const fieldwork::v1::RecordLeaverRequest& 
     ParticipantStatus status = state.StatusView(*p);
     if (status.has_left_on() &&
         google::protobuf::util::MessageDifferencer::Equals(status.left_on(), request.left_on())) {
+      state.ReportHead(head);
       return absl::OkStatus();  // a retry
     }
     *status.mutable_left_on() = request.left_on();
@@ -786,7 +818,9 @@ absl::Status Randomiser::RecordLeaver(const fieldwork::v1::RecordLeaverRequest& 
                            absl::StrCat("left the organisation on ", request.left_on().year(), "-",
                                         request.left_on().month(), "-", request.left_on().day()));
     write.entry.add_participant_ids(request.participant_id());
-    return Commit(state, std::move(write));
+    if (absl::Status s = Commit(state, std::move(write)); !s.ok()) return s;
+    state.ReportHead(head);
+    return absl::OkStatus();
   });
 }
 
@@ -893,7 +927,8 @@ absl::StatusOr<std::vector<AuditEntry>> Randomiser::AuditLog(const std::string& 
 }
 
 absl::StatusOr<fieldwork::v1::VerifyAuditLogResponse> Randomiser::VerifyAuditLog(
-    const std::string& trial_id) {
+    const std::string& trial_id, const google::protobuf::RepeatedPtrField<fieldwork::v1::AuditHead>& anchors) {
+  if (absl::Status s = ValidateAnchors(anchors); !s.ok()) return s;
   // Verify against what is stored now, not the cache.
   absl::StatusOr<TrialRecord> record = store_.Load(trial_id);
   if (!record.ok()) return record.status();
@@ -904,6 +939,7 @@ absl::StatusOr<fieldwork::v1::VerifyAuditLogResponse> Randomiser::VerifyAuditLog
   std::map<std::string, const Allocation*> allocations;
   for (const Allocation& a : record->allocations) allocations[a.participant_id()] = &a;
   fieldwork::v1::VerifyAuditLogResponse result = VerifyAudit(*entries, participants, allocations);
+  CheckAnchors(*entries, anchors, result);
   if (result.valid() && !entries->empty() && entries->back().hash() != record->audit_head) {
     result.set_valid(false);
     result.set_first_bad_sequence(static_cast<int64_t>(entries->size()) - 1);
@@ -922,6 +958,7 @@ absl::StatusOr<fieldwork::v1::RevealSecretResponse> Randomiser::RevealSecret(con
     TrialWrite write;
     write.entry = NewEntry(AuditEntry::KIND_SECRET_REVEALED, actor, "trial secret revealed");
     if (absl::Status s = Commit(state, std::move(write)); !s.ok()) return s;
+    state.ReportHead(response.mutable_audit_head());
     response.set_secret_hex(HexEncode(state.record.secret));
     response.set_secret_commitment(state.record.trial.secret_commitment());
     return absl::OkStatus();

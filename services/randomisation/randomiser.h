@@ -33,18 +33,25 @@ struct AllocationFilter {
   std::string cohort;
 };
 
+// Calls that append to a trial's audit log report the log's head after them (AuditHead: length
+// and newest hash) so that callers can keep it outside the store as an anchor: in their
+// response's audit_head field, or through the optional `head` argument.
 class Randomiser {
  public:
   Randomiser(RandomisationStore& store, const Clock& clock, RandomiserObserver observer = {});
 
   absl::StatusOr<fieldwork::v1::Trial> CreateTrial(const fieldwork::v1::TrialDesign& design,
-                                                   const std::string& actor);
+                                                   const std::string& actor,
+                                                   fieldwork::v1::AuditHead* head = nullptr);
   absl::StatusOr<fieldwork::v1::Trial> UpdateDesign(const fieldwork::v1::TrialDesign& design,
-                                                    const std::string& actor);
+                                                    const std::string& actor,
+                                                    fieldwork::v1::AuditHead* head = nullptr);
   absl::StatusOr<fieldwork::v1::Trial> GetTrial(const std::string& trial_id);
   absl::StatusOr<std::vector<fieldwork::v1::Trial>> ListTrials();
-  absl::StatusOr<fieldwork::v1::Trial> LockDesign(const std::string& trial_id, const std::string& actor);
-  absl::StatusOr<fieldwork::v1::Trial> CloseTrial(const std::string& trial_id, const std::string& actor);
+  absl::StatusOr<fieldwork::v1::Trial> LockDesign(const std::string& trial_id, const std::string& actor,
+                                                  fieldwork::v1::AuditHead* head = nullptr);
+  absl::StatusOr<fieldwork::v1::Trial> CloseTrial(const std::string& trial_id, const std::string& actor,
+                                                  fieldwork::v1::AuditHead* head = nullptr);
 
   // Every bad row is reported (row numbers from 1) and the good rows kept; with
   // all_or_nothing any bad row rejects the whole batch with INVALID_ARGUMENT listing them.
@@ -72,16 +79,20 @@ class Randomiser {
   absl::StatusOr<std::string> SiteOf(const std::string& trial_id, const std::string& participant_id);
 
   absl::StatusOr<int64_t> Withdraw(const fieldwork::v1::WithdrawRequest& request,
-                                   const std::string& actor);
+                                   const std::string& actor, fieldwork::v1::AuditHead* head = nullptr);
   absl::Status RecordLeaver(const fieldwork::v1::RecordLeaverRequest& request,
-                            const std::string& actor);
+                            const std::string& actor, fieldwork::v1::AuditHead* head = nullptr);
 
   absl::StatusOr<fieldwork::v1::BalanceResponse> Balance(const std::string& trial_id,
                                                          const std::string& factor,
                                                          const std::string& cohort);
 
   absl::StatusOr<std::vector<fieldwork::v1::AuditEntry>> AuditLog(const std::string& trial_id);
-  absl::StatusOr<fieldwork::v1::VerifyAuditLogResponse> VerifyAuditLog(const std::string& trial_id);
+  // Verifies the stored log: the chain, the records its entries cover, and each of `anchors`
+  // (heads recorded earlier; INVALID_ARGUMENT when one is malformed).
+  absl::StatusOr<fieldwork::v1::VerifyAuditLogResponse> VerifyAuditLog(
+      const std::string& trial_id,
+      const google::protobuf::RepeatedPtrField<fieldwork::v1::AuditHead>& anchors = {});
   absl::StatusOr<fieldwork::v1::RevealSecretResponse> RevealSecret(const std::string& trial_id,
                                                                    const std::string& actor);
 

@@ -4,7 +4,10 @@
 // Usage:
 //   fieldwork-replay --address=HOST:50051 --token=ADMIN_TOKEN --trial=TRIAL_ID
 //       [--secret_hex=HEX]   (default: ask RevealSecret, which needs an admin token)
-// Exit codes: 0 every allocation reproduced; 1 differences (listed); 2 an error.
+//       [--anchors=FILE]     also check the audit log, as streamed, against the heads recorded
+//                            in FILE (`fieldwork audit anchor`; format in anchors/anchor_file.h)
+// Exit codes: 0 every allocation reproduced (and, with --anchors, the log's chain holds and
+// every anchor matched); 1 differences or a failed anchor (listed); 2 an error.
 #include <iostream>
 #include <memory>
 #include <string>
@@ -16,6 +19,9 @@
 #include "fieldwork/v1/randomisation.grpc.pb.h"
 #include "services/common/flags.h"
 #include "services/common/grpc_auth.h"
+#include "services/randomisation/anchors/anchor_check.h"
+#include "services/randomisation/anchors/anchor_file.h"
+#include "services/randomisation/audit.h"
 #include "services/randomisation/methods/generator.h"
 #include "services/randomisation/replay.h"
 
@@ -23,6 +29,7 @@ ABSL_FLAG(std::string, address, "127.0.0.1:50051", "randomisation service addres
 ABSL_FLAG(std::string, token, "", "bearer token (admin to reveal the secret)");
 ABSL_FLAG(std::string, trial, "", "trial id");
 ABSL_FLAG(std::string, secret_hex, "", "the revealed secret; fetched with RevealSecret if empty");
+ABSL_FLAG(std::string, anchors, "", "an anchor file: check the audit log against the heads in it");
 
 namespace {
 
@@ -39,6 +46,46 @@ std::unique_ptr<grpc::ClientContext> Context() {
   return context;
 }
 
+// Checks the streamed audit log here, not with VerifyAuditLog: the chain and every anchor in
+// `path`. Prints one line per anchor; false when the chain or an anchor fails (or on an error,
+// with *error set).
+bool CheckAuditLog(v1::RandomisationService::Stub& stub, const std::string& trial_id,
+                   const std::string& path, bool* error) {
+  absl::StatusOr<std::vector<v1::AuditHead>> anchors = fieldwork::randomisation::ReadAnchorFile(path, trial_id);
+  if (!anchors.ok()) {
+    std::cerr << "fieldwork-replay: --anchors: " << anchors.status().message() << "\n";
+    *error = true;
+    return false;
+  }
+  std::vector<v1::AuditEntry> entries;
+  v1::AuditLogRequest request;
+  request.set_trial_id(trial_id);
+  auto context = Context();
+  auto reader = stub.AuditLog(context.get(), request);
+  v1::AuditLogResponse message;
+  while (reader->Read(&message)) entries.push_back(message.entry());
+  if (auto s = reader->Finish(); !s.ok()) {
+    Fail("AuditLog", s);
+    *error = true;
+    return false;
+  }
+  v1::VerifyAuditLogResponse result = fieldwork::randomisation::VerifyChain(entries);
+  const google::protobuf::RepeatedPtrField<v1::AuditHead> wanted(anchors->begin(), anchors->end());
+  fieldwork::randomisation::CheckAnchors(entries, wanted, result);
+  int failed = 0;
+  for (const v1::AnchorCheck& check : result.anchors()) {
+    const bool matched = check.result() == v1::AnchorCheck::RESULT_MATCHED;
+    failed += matched ? 0 : 1;
+    std::cout << "ANCHOR " << (matched ? "MATCHED" : check.result() == v1::AnchorCheck::RESULT_TRUNCATED ? "TRUNCATED" : "REWRITTEN")
+              << " length " << check.anchor().length() << " sha256 " << check.anchor().sha256()
+              << (matched ? "" : ": " + check.reason()) << "\n";
+  }
+  std::cout << "audit log of trial " << trial_id << ": " << entries.size() << " entries, "
+            << (result.valid() ? "valid" : "NOT valid: " + result.reason()) << "; " << result.anchors_size()
+            << " anchor(s), " << failed << " failed\n";
+  return result.valid();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,6 +97,12 @@ int main(int argc, char** argv) {
   }
   auto stub = v1::RandomisationService::NewStub(
       grpc::CreateChannel(absl::GetFlag(FLAGS_address), grpc::InsecureChannelCredentials()));
+  bool log_valid = true;
+  if (const std::string anchors = absl::GetFlag(FLAGS_anchors); !anchors.empty()) {
+    bool error = false;
+    log_valid = CheckAuditLog(*stub, trial_id, anchors, &error);
+    if (error) return 2;
+  }
 
   v1::GetTrialRequest get;
   get.set_trial_id(trial_id);
@@ -103,5 +156,5 @@ int main(int argc, char** argv) {
   }
   std::cout << "replayed " << report->participants << " allocation(s) of trial " << trial_id << ": "
             << report->differences.size() << " difference(s)\n";
-  return report->differences.empty() ? 0 : 1;
+  return report->differences.empty() && log_valid ? 0 : 1;
 }

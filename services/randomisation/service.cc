@@ -92,7 +92,8 @@ grpc::Status RandomisationServiceImpl::CreateTrial(grpc::ServerContext* context,
                                                    const v1::CreateTrialRequest* request,
                                                    v1::CreateTrialResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher}, request->design().trial_id()));
-  FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.CreateTrial(request->design(), principal.name));
+  FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.CreateTrial(request->design(), principal.name,
+                                                         response->mutable_audit_head()));
   *response->mutable_trial() = std::move(trial);
   return grpc::Status::OK;
 }
@@ -101,7 +102,8 @@ grpc::Status RandomisationServiceImpl::UpdateDesign(grpc::ServerContext* context
                                                     const v1::UpdateDesignRequest* request,
                                                     v1::UpdateDesignResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher}, request->design().trial_id()));
-  FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.UpdateDesign(request->design(), principal.name));
+  FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.UpdateDesign(request->design(), principal.name,
+                                                          response->mutable_audit_head()));
   *response->mutable_trial() = std::move(trial);
   return grpc::Status::OK;
 }
@@ -131,7 +133,8 @@ grpc::Status RandomisationServiceImpl::LockDesign(grpc::ServerContext* context,
                                                   const v1::LockDesignRequest* request,
                                                   v1::LockDesignResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher}, request->trial_id()));
-  FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.LockDesign(request->trial_id(), principal.name));
+  FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.LockDesign(request->trial_id(), principal.name,
+                                                        response->mutable_audit_head()));
   response->set_design_sha256(trial.design_sha256());
   *response->mutable_trial() = std::move(trial);
   return grpc::Status::OK;
@@ -141,7 +144,8 @@ grpc::Status RandomisationServiceImpl::CloseTrial(grpc::ServerContext* context,
                                                   const v1::CloseTrialRequest* request,
                                                   v1::CloseTrialResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher}, request->trial_id()));
-  FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.CloseTrial(request->trial_id(), principal.name));
+  FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.CloseTrial(request->trial_id(), principal.name,
+                                                        response->mutable_audit_head()));
   *response->mutable_trial() = std::move(trial);
   return grpc::Status::OK;
 }
@@ -286,17 +290,17 @@ grpc::Status RandomisationServiceImpl::Withdraw(grpc::ServerContext* context,
   if (request->target_case() == v1::WithdrawRequest::kParticipantId) {
     FW_GRPC_RETURN_IF_ERROR(AllowParticipant(principal, request->trial_id(), request->participant_id()));
   }
-  FW_GRPC_ASSIGN_OR_RETURN(withdrawn, randomiser_.Withdraw(*request, principal.name));
+  FW_GRPC_ASSIGN_OR_RETURN(withdrawn, randomiser_.Withdraw(*request, principal.name, response->mutable_audit_head()));
   response->set_withdrawn(withdrawn);
   return grpc::Status::OK;
 }
 
 grpc::Status RandomisationServiceImpl::RecordLeaver(grpc::ServerContext* context,
                                                     const v1::RecordLeaverRequest* request,
-                                                    v1::RecordLeaverResponse* /*response*/) {
+                                                    v1::RecordLeaverResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner}, request->trial_id()));
   FW_GRPC_RETURN_IF_ERROR(AllowParticipant(principal, request->trial_id(), request->participant_id()));
-  FW_GRPC_RETURN_IF_ERROR(randomiser_.RecordLeaver(*request, principal.name));
+  FW_GRPC_RETURN_IF_ERROR(randomiser_.RecordLeaver(*request, principal.name, response->mutable_audit_head()));
   return grpc::Status::OK;
 }
 
@@ -326,7 +330,7 @@ grpc::Status RandomisationServiceImpl::VerifyAuditLog(grpc::ServerContext* conte
                                                       const v1::VerifyAuditLogRequest* request,
                                                       v1::VerifyAuditLogResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
-  FW_GRPC_ASSIGN_OR_RETURN(result, randomiser_.VerifyAuditLog(request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(result, randomiser_.VerifyAuditLog(request->trial_id(), request->anchors()));
   *response = std::move(result);
   return grpc::Status::OK;
 }

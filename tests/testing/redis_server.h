@@ -24,6 +24,9 @@ class RedisServer {
   ~RedisServer();
 
   int port() const { return port_; }
+  // The server's working directory: its AOF (appendonlydir/) is there, e.g. for a test that
+  // restores an older copy of it.
+  const std::string& dir() const { return dir_.path(); }
   std::string url() const;
   // A client with short timeouts, for test code.
   std::unique_ptr<RedisClient> NewClient() const;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "services/common/auth.h"
+#include "services/randomisation/keys.h"
 #include "tests/testing/grpc_harness.h"
 #include "tests/testing/ports.h"
 #include "tests/testing/process.h"
@@ -149,6 +150,84 @@ TEST_F(CliTest, ExitCodesForBadInputAndUnreachableServices) {
   EXPECT_EQ(down.exit_code, 3) << down.output;
 }
 
+std::vector<std::string> Lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// audit anchor keeps the audit log's head in a file; audit verify checks the log against it,
+// and catches the log cut back behind it (as a Redis rollback leaves it), which the chain
+// alone cannot show.
+TEST_F(CliTest, AuditAnchorRecordsTheHeadAndVerifyCatchesARollback) {
+  const std::string protocol = dir_.path() + "/mod-ing.yaml";
+  Write(protocol, kProtocol);
+  ASSERT_EQ(Fieldwork({"apply", protocol}).exit_code, 0);
+  const std::string roster = dir_.path() + "/roster.csv";
+  Write(roster, "participant_id,site,age\na1,army,30\na2,army,31\nn1,navy,32\nn2,navy,33\n");
+  ASSERT_EQ(Fieldwork({"enrol", "mod-ing", roster}).exit_code, 0);
+  const std::string anchors = dir_.path() + "/mod-ing.audit-anchors";
+  CliRun first = Fieldwork({"audit", "anchor", "mod-ing", "--out=" + anchors});
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  ASSERT_EQ(Fieldwork({"randomise", "mod-ing"}).exit_code, 0);
+  CliRun second = Fieldwork({"audit", "anchor", "mod-ing", "--out=" + anchors});
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_THAT(second.output, HasSubstr("the log matched 1 earlier anchor(s)"));
+
+  // The file: a comment naming the format, then RECORDED_AT TRIAL LENGTH SHA256 per anchor.
+  const std::vector<std::string> lines = Lines(anchors);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "# fieldwork audit anchors: RECORDED_AT TRIAL LENGTH SHA256 (docs/audit-anchors.md)");
+  const std::vector<std::string> before = absl::StrSplit(lines[1], ' ');
+  const std::vector<std::string> after = absl::StrSplit(lines[2], ' ');
+  ASSERT_EQ(before.size(), 4u) << lines[1];
+  ASSERT_EQ(after.size(), 4u) << lines[2];
+  EXPECT_THAT(before[0], ::testing::MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"));
+  EXPECT_EQ(before[1], "mod-ing");
+  EXPECT_THAT(after[3], ::testing::MatchesRegex("[0-9a-f]{64}"));
+  EXPECT_EQ(std::stoi(after[2]), std::stoi(before[2]) + 1) << "randomise appended one entry";
+  EXPECT_THAT(second.output, HasSubstr(lines[2]));
+
+  CliRun verified = Fieldwork({"audit", "verify", "mod-ing", "--anchors=" + anchors});
+  EXPECT_EQ(verified.exit_code, 0) << verified.output;
+  EXPECT_THAT(verified.output, HasSubstr(absl::StrCat("anchor ", after[2], " ", after[3], " recorded ", after[0],
+                                                      ": matched")));
+  EXPECT_THAT(verified.output, HasSubstr("2 anchor(s) checked: valid"));
+
+  // The rollback: the allocation entry and the allocations gone, the head back at the entry
+  // before, as a restore of an older copy of Redis leaves them.
+  std::unique_ptr<RedisClient> redis = redis_.NewClient();
+  ASSERT_TRUE(redis->Command({"RPOP", randomisation::keys::Audit("mod-ing")}).ok());
+  ASSERT_TRUE(redis->Command({"SET", randomisation::keys::AuditHead("mod-ing"), before[3]}).ok());
+  ASSERT_TRUE(redis->Command({"DEL", randomisation::keys::Allocations("mod-ing")}).ok());
+
+  const std::string none = dir_.path() + "/none.audit-anchors";
+  Write(none, "# no anchors yet\n");
+  CliRun chain_only = Fieldwork({"audit", "verify", "mod-ing", "--anchors=" + none});
+  EXPECT_EQ(chain_only.exit_code, 0) << "the chain alone cannot tell: " << chain_only.output;
+  EXPECT_THAT(chain_only.output, HasSubstr("no anchors in"));
+  CliRun caught = Fieldwork({"audit", "verify", "mod-ing", "--anchors=" + anchors});
+  EXPECT_EQ(caught.exit_code, 1) << caught.output;
+  EXPECT_THAT(caught.output, HasSubstr(absl::StrCat(": matched")));
+  EXPECT_THAT(caught.output, HasSubstr(absl::StrCat("TRUNCATED: the log has ", before[2], " entries but an anchor recorded at ",
+                                                    after[0], " has ", after[2])));
+  EXPECT_THAT(caught.output, HasSubstr("NOT VALID at entry " + before[2]));
+  CliRun refused = Fieldwork({"audit", "anchor", "mod-ing", "--out=" + anchors});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_THAT(refused.output, HasSubstr("no anchor recorded"));
+  EXPECT_EQ(Lines(anchors).size(), 3u) << "nothing appended";
+
+  const std::string bad = dir_.path() + "/bad.anchors";
+  Write(bad, absl::StrCat(after[0], " mod-ing x ", after[3], "\n"));
+  CliRun malformed = Fieldwork({"audit", "verify", "mod-ing", "--anchors=" + bad});
+  EXPECT_EQ(malformed.exit_code, 2) << malformed.output;
+  EXPECT_THAT(malformed.output, HasSubstr("bad.anchors:1: length: is not a positive whole number (\"x\")"));
+  CliRun missing = Fieldwork({"audit", "verify", "mod-ing", "--anchors=" + dir_.path() + "/missing"});
+  EXPECT_EQ(missing.exit_code, 2) << missing.output;
+  EXPECT_THAT(missing.output, HasSubstr("no such anchor file"));
+}
+
 // Every command answers --help with its own usage, what it does and its flags, and exits 0;
 // an unknown command's help lists the commands and exits 2.
 TEST(CliHelpTest, EveryCommandHasItsOwnHelp) {
@@ -163,7 +242,8 @@ TEST(CliHelpTest, EveryCommandHasItsOwnHelp) {
       {{"campaign", "status"}, "CAMPAIGN"}, {{"status"}, "--cohort"},
       {{"analyse"}, "--allow_unlocked"},   {{"report"}, "--candidate_groups"},
       {{"simulate", "roster"}, "--n"},     {{"simulate", "responses"}, "--differential_attrition"},
-      {{"simulate", "outcomes"}, "--leaver_rate"}, {{"simulate", "clicks"}, "--rate"}};
+      {{"simulate", "outcomes"}, "--leaver_rate"}, {{"simulate", "clicks"}, "--rate"},
+      {{"audit", "anchor"}, "--out"},      {{"audit", "verify"}, "--anchors"}};
   int run = 0;
   for (const auto& [words, expected_flag] : commands) {
     std::vector<std::string> argv = {BinaryPath("fieldwork")};

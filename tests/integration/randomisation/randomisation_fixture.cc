@@ -145,17 +145,19 @@ v1::VerifyAuditLogResponse RandomisationTest::Verify(const std::string& trial) {
   return response;
 }
 
-int RandomisationTest::CloseAndReplay(const std::string& trial, std::string* output) {
+int RandomisationTest::CloseAndReplay(const std::string& trial, std::string* output,
+                                      const std::vector<std::string>& extra_flags) {
   v1::CloseTrialRequest close;
   close.set_trial_id(trial);
   v1::CloseTrialResponse closed;
   grpc::Status status = stub().CloseTrial(ContextWith(kResearcher).get(), close, &closed);
   EXPECT_TRUE(status.ok()) << status.error_message();
   fieldwork::testing::TempDir dir;
-  fieldwork::testing::ChildProcess replay(
-      {fieldwork::testing::BinaryPath("fieldwork-replay"), "--address=" + stack_->address(),
-       std::string("--token=") + kAdmin, "--trial=" + trial},
-      {}, dir.path() + "/replay.log");
+  std::vector<std::string> argv = {fieldwork::testing::BinaryPath("fieldwork-replay"),
+                                   "--address=" + stack_->address(), std::string("--token=") + kAdmin,
+                                   "--trial=" + trial};
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+  fieldwork::testing::ChildProcess replay(argv, {}, dir.path() + "/replay.log");
   const std::optional<int> code = replay.WaitForExit(absl::Seconds(120));
   *output = replay.ReadLog();
   return code.value_or(-1);

@@ -69,9 +69,10 @@ class RandomisationTest : public ::testing::Test {
   fieldwork::v1::RandomiseResponse Randomise(const std::string& trial, const std::string& cohort = "");
   std::vector<fieldwork::v1::Allocation> Allocations(const std::string& trial);
   fieldwork::v1::VerifyAuditLogResponse Verify(const std::string& trial);
-  // Closes the trial and runs fieldwork-replay (a separate process) with the admin token;
-  // returns its exit code and puts its output in `output`.
-  int CloseAndReplay(const std::string& trial, std::string* output);
+  // Closes the trial and runs fieldwork-replay (a separate process) with the admin token and
+  // `extra_flags`; returns its exit code and puts its output in `output`.
+  int CloseAndReplay(const std::string& trial, std::string* output,
+                     const std::vector<std::string>& extra_flags = {});
 
   std::unique_ptr<fieldwork::testing::RedisServer> redis_;
   std::unique_ptr<ServiceStack> stack_;
