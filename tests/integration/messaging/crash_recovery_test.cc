@@ -74,12 +74,15 @@ TEST_F(CrashRecoveryTest, LiveSlowWorkerKeepsItsSendsPastTheLease) {
   ASSERT_TRUE(scheduler_->RunOnce().ok());
   BackgroundScheduler scheduler(*queue_);
   Answer("hold");
-  std::unique_ptr<fieldwork::testing::ChildProcess> slow = StartWorkerProcess("slow");
+  // Lease 6 s and reclaim idle 3 s, renewed every 0.75 s: only a stall of seconds (a badly
+  // overloaded machine) could lose a claim; the hold lasts longer than both together.
+  const std::vector<std::string> flags = {"--lease=6s"};
+  std::unique_ptr<fieldwork::testing::ChildProcess> slow = StartWorkerProcess("slow", flags);
   ASSERT_TRUE(
       WaitFor([&] { return std::ifstream(control_path_ + ".held").good(); }, absl::Seconds(30)))
       << slow->ReadLog();
-  std::unique_ptr<fieldwork::testing::ChildProcess> other = StartWorkerProcess("other");
-  absl::SleepFor(absl::Seconds(10));  // lease 3 s, reclaim idle 3 s: both long past
+  std::unique_ptr<fieldwork::testing::ChildProcess> other = StartWorkerProcess("other", flags);
+  absl::SleepFor(absl::Seconds(12));
   Answer("");
   EXPECT_TRUE(WaitFor([&] { return SentCount("slow-trial") >= n; }, absl::Seconds(60)))
       << slow->ReadLog() << other->ReadLog();
