@@ -521,8 +521,7 @@ absl::StatusOr<std::vector<bool>> SendQueue::RenewLeases(absl::string_view trial
   std::vector<bool> out;
   if (entries.empty()) return out;
   std::vector<std::string> args = {keys::Prefix(trial), std::string(keys::kGroup),
-                                   std::string(consumer), absl::StrCat(now_ms),
-                                   Ms(options_.lease)};
+                                   std::string(consumer), absl::StrCat(now_ms), Ms(options_.lease)};
   for (size_t i = 0; i < entries.size(); ++i) {
     args.push_back(entries[i].id);
     args.push_back(entries[i].key);
@@ -665,8 +664,8 @@ absl::StatusOr<SendQueue::Depth> SendQueue::QueueDepth(absl::string_view trial) 
   if (!last_delivered.has_value()) {
     depth.unread = length;  // no group yet: nothing has been delivered
   } else if (length > 0) {
-    absl::StatusOr<RedisReply> next = redis_.Command(
-        {"XRANGE", stream, absl::StrCat("(", *last_delivered), "+", "COUNT", "1"});
+    absl::StatusOr<RedisReply> next =
+        redis_.Command({"XRANGE", stream, absl::StrCat("(", *last_delivered), "+", "COUNT", "1"});
     if (!next.ok()) return next.status();
     // Handled entries are deleted with their acknowledgement, so the stream holds the pending
     // entries and the unread ones: the unread count is the rest of its length (at least the

@@ -32,8 +32,8 @@ class CrashRecoveryTest : public SmtpTest {
     ASSERT_TRUE(WaitFor([&] { return Received().size() >= delivered; }, absl::Seconds(90)))
         << worker.ReadLog();
     Answer("hold");
-    ASSERT_TRUE(WaitFor([&] { return std::ifstream(control_path_ + ".held").good(); },
-                        absl::Seconds(30)));
+    ASSERT_TRUE(
+        WaitFor([&] { return std::ifstream(control_path_ + ".held").good(); }, absl::Seconds(30)));
     worker.Signal(SIGKILL);
     ASSERT_TRUE(worker.WaitForExit(absl::Seconds(10)).has_value());
     Answer("");
@@ -101,8 +101,8 @@ TEST_F(CrashRecoveryTest, LiveSlowWorkerKeepsItsSendsPastTheLease) {
 // and step 1 before step 2. Before, the successor delivered the fresh steps 1 and 2 at once
 // and the stranded step 0 only after the reclaim idle time.
 TEST_F(CrashRecoveryTest, LaterStepsNeverReachTheServerBeforeAStrandedEarlierStep) {
-  const absl::Time t0 = absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0),
-                                        absl::UTCTimeZone());
+  const absl::Time t0 =
+      absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0), absl::UTCTimeZone());
   const int n = 300;
   ASSERT_EQ(StartCampaignNow("order-trial", n, t0, 3), 3 * n);
   SimulatedClock simulated(*redis_, t0);
@@ -161,8 +161,8 @@ TEST_F(CrashRecoveryTest, LaterStepsNeverReachTheServerBeforeAStrandedEarlierSte
 // claimed. Recording step 0 releases that participant's step 1 at once; the other participants'
 // step 1 follows their step 0 once the successor has reclaimed it.
 TEST_F(CrashRecoveryTest, DeferredStepIsReleasedWhenTheEarlierStepIsRecorded) {
-  const absl::Time t0 = absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0),
-                                        absl::UTCTimeZone());
+  const absl::Time t0 =
+      absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0), absl::UTCTimeZone());
   ASSERT_EQ(StartCampaignNow("defer-trial", 4, t0, 2), 8);
   ASSERT_TRUE(scheduler_->RunOnce().ok());
   absl::StatusOr<std::vector<StreamEntry>> step0 =
@@ -227,8 +227,8 @@ TEST_F(CrashRecoveryTest, QueueDepthAfterRedisRestartCountsOnlyWhatIsPending) {
   const std::string stream = keys::Stream("lag-trial");
   absl::StatusOr<RedisReply> stale;
   for (int i = 0; i < 50; ++i) {  // the first commands after the restart may find it away
-    stale = redis_->Command({"XGROUP", "SETID", stream, std::string(keys::kGroup), "$",
-                             "ENTRIESREAD", "0"});
+    stale = redis_->Command(
+        {"XGROUP", "SETID", stream, std::string(keys::kGroup), "$", "ENTRIESREAD", "0"});
     if (stale.ok()) break;
     absl::SleepFor(absl::Milliseconds(100));
   }

@@ -138,14 +138,20 @@ class SmtpTest : public MessagingTest {
     std::ofstream(token_file) << kAnalystToken << "\n";
     std::ofstream(contact_key) << kContactKeyHex << "\n";
     std::ofstream(link_key) << kLinkKeyHex << "\n";
-    std::vector<std::string> argv = {
-        fieldwork::testing::BinaryPath("fieldwork-messaging"), "--role=worker",
-        "--redis_url=" + redis_server_->url(), "--insecure_no_auth", "--metrics_port=0",
-        "--randomisation_address=" + randomisation_->address(),
-        "--service_token_file=" + token_file, "--contact_key_file=" + contact_key,
-        "--link_key_file=" + link_key, absl::StrCat("--smtp_url=smtp://127.0.0.1:", port_),
-        "--from_address=Study team <study@fieldwork.example>", "--worker_threads=2",
-        "--retry_initial_delay=1s", "--worker_name=" + name};
+    std::vector<std::string> argv = {fieldwork::testing::BinaryPath("fieldwork-messaging"),
+                                     "--role=worker",
+                                     "--redis_url=" + redis_server_->url(),
+                                     "--insecure_no_auth",
+                                     "--metrics_port=0",
+                                     "--randomisation_address=" + randomisation_->address(),
+                                     "--service_token_file=" + token_file,
+                                     "--contact_key_file=" + contact_key,
+                                     "--link_key_file=" + link_key,
+                                     absl::StrCat("--smtp_url=smtp://127.0.0.1:", port_),
+                                     "--from_address=Study team <study@fieldwork.example>",
+                                     "--worker_threads=2",
+                                     "--retry_initial_delay=1s",
+                                     "--worker_name=" + name};
     if (short_lease) argv.insert(argv.end(), {"--lease=3s", "--reclaim_idle=3s"});
     argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
     return std::make_unique<fieldwork::testing::ChildProcess>(
@@ -156,7 +162,8 @@ class SmtpTest : public MessagingTest {
     fieldwork::v1::GetCampaignStatusRequest request;
     request.set_trial_id(trial);
     request.set_campaign_id("invite");
-    absl::StatusOr<fieldwork::v1::GetCampaignStatusResponse> status = messenger_->GetCampaignStatus(request);
+    absl::StatusOr<fieldwork::v1::GetCampaignStatusResponse> status =
+        messenger_->GetCampaignStatus(request);
     return status.ok() && status->steps_size() > step ? status->steps(step).sent() : -1;
   }
 

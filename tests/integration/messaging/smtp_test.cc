@@ -117,7 +117,7 @@ TEST_F(SmtpTest, PermanentFailureIsDeadLetteredWithTheReasonAndCanBeRetried) {
 // messages have gone (the safety property), and with enough work waiting exactly that many.
 TEST_F(SmtpTest, SendsFollowTheTokenBucketScheduleOnTheManualClock) {
   constexpr int kBurst = 5;
-  constexpr double kRate = 20.0;                       // per second: one token per 50 ms
+  constexpr double kRate = 20.0;                        // per second: one token per 50 ms
   const absl::Duration kTick = absl::Milliseconds(50);  // exactly one token
   const int n = StartCampaignNow("rate-trial", 40);
   WorkerOptions options;
