@@ -69,16 +69,21 @@ clock_now() { "$bin/fieldwork-simclock" --redis_url="$FIELDWORK_REDIS_URL" get; 
 redis() { redis-cli -h 127.0.0.1 -p "${FIELDWORK_REDIS_ADDRESS##*:}" "$@"; }
 
 # Waits until messaging has delivered every send due by the simulated clock's time: nothing due
-# is left waiting in the schedule, and the delivery stream has no unread or unacknowledged
-# entries (Redis keys of services/messaging/keys.h).
+# is left waiting in the schedule, and the delivery stream has no unacknowledged entries and
+# none after the workers' last-delivered id (Redis keys of services/messaging/keys.h). Not the
+# group's "lag": Redis 7.0 can report it stale after a restart (1,600 for an empty stream).
 wait_for_deliveries() {
-  local now_ms due lag pending
+  local now_ms due pending last unread_lines
+  local stream='fw:{swing}:msg:stream'
   now_ms=$(( $(date -d "$(clock_now)" +%s) * 1000 ))
   for _ in $(seq 1 600); do
     due=$(redis zcount 'fw:{swing}:msg:due' -inf "$now_ms")
-    read -r lag pending < <(redis xinfo groups 'fw:{swing}:msg:stream' 2>/dev/null |
-      awk 'prev == "lag" {l = $1} prev == "pending" {p = $1} {prev = $1} END {print (l == "" ? 0 : l), (p == "" ? 0 : p)}')
-    [[ $due == 0 && $lag == 0 && $pending == 0 ]] && return 0
+    read -r pending last < <(redis xinfo groups "$stream" 2>/dev/null |
+      awk 'prev == "pending" {p = $1} prev == "last-delivered-id" {l = $1} {prev = $1}
+           END {print (p == "" ? 0 : p), (l == "" ? "0-0" : l)}')
+    # The first entry after the last-delivered id, if any (its lines; 0 when there is none).
+    unread_lines=$(redis xrange "$stream" "($last" + count 1 | grep -c . || true)
+    [[ $due == 0 && $pending == 0 && $unread_lines == 0 ]] && return 0
     sleep 0.2
   done
   die "messages due by $(clock_now) were still undelivered after 2 minutes (see $var/logs/messaging.log)"

@@ -56,7 +56,7 @@ ABSL_FLAG(int, metrics_port, 9465, "Port of the Prometheus /metrics endpoint");
 ABSL_FLAG(std::string, metrics_bind_address, "0.0.0.0", "Address the /metrics endpoint binds");
 ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "Redis URL (redis:// or unix://)");
 ABSL_FLAG(int, redis_pool_size, 16,
-          "Redis connections (at least 2 per worker thread + 4 are opened)");
+          "Redis connections (at least 3 per worker thread + 4 are opened)");
 ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(5), "Redis command timeout");
 ABSL_FLAG(std::string, tokens_file, "", "YAML file of hashed bearer tokens");
 ABSL_FLAG(bool, insecure_no_auth, false, "Accept every call as an admin (development only)");
@@ -91,8 +91,13 @@ ABSL_FLAG(std::string, http_bind_address, "0.0.0.0", "Address the HTTP endpoint 
 ABSL_FLAG(std::string, link_base_url, "http://localhost:8080", "Public base URL of the links");
 ABSL_FLAG(double, email_rate, 0, "E-mails per second, shared by all workers (0: no limit)");
 ABSL_FLAG(double, sms_rate, 0, "SMS per second, shared by all workers (0: no limit)");
-ABSL_FLAG(absl::Duration, lease, absl::Minutes(5), "Claim lease (several delivery timeouts)");
-ABSL_FLAG(absl::Duration, reclaim_idle, absl::Minutes(5), "Idle time before XAUTOCLAIM");
+ABSL_FLAG(absl::Duration, lease, absl::Seconds(10),
+          "Claim lease; renewed while a worker works, so a dead worker's sends are free this "
+          "long after its last renewal");
+ABSL_FLAG(absl::Duration, reclaim_idle, absl::Seconds(5),
+          "Idle time before XAUTOCLAIM hands a dead worker's stream entries to another");
+ABSL_FLAG(absl::Duration, order_recheck, absl::Seconds(30),
+          "When a send deferred behind an earlier step of its campaign is looked at again");
 ABSL_FLAG(int, max_attempts, 8, "Delivery attempts before dead-lettering");
 ABSL_FLAG(absl::Duration, retry_initial_delay, absl::Seconds(30),
           "Backoff after the first failure");
@@ -136,9 +141,10 @@ int main(int argc, char** argv) {
   options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   options.redis_url = absl::GetFlag(FLAGS_redis_url);
   // A delivery worker holds one connection for its batch's "sent" records while it uses
-  // another for everything else: fewer would leave workers waiting for the pool.
+  // another for everything else and its lease heartbeat a third: fewer would leave workers
+  // waiting for the pool.
   options.redis_pool_size = std::max(absl::GetFlag(FLAGS_redis_pool_size),
-                                     2 * std::max(1, absl::GetFlag(FLAGS_worker_threads)) + 4);
+                                     3 * std::max(1, absl::GetFlag(FLAGS_worker_threads)) + 4);
   options.redis_timeout = absl::GetFlag(FLAGS_redis_timeout);
   options.tokens_file = absl::GetFlag(FLAGS_tokens_file);
   options.insecure_no_auth = absl::GetFlag(FLAGS_insecure_no_auth);
@@ -171,6 +177,8 @@ int main(int argc, char** argv) {
   QueueOptions queue_options;
   queue_options.lease = absl::GetFlag(FLAGS_lease);
   queue_options.reclaim_idle = absl::GetFlag(FLAGS_reclaim_idle);
+  queue_options.order_recheck = absl::GetFlag(FLAGS_order_recheck);
+  if (absl::Status s = ValidateQueueOptions(queue_options); !s.ok()) return Fail(s);
   SendQueue queue(rt.redis(), queue_options);
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> upstream =
       fieldwork::UpstreamCredentials(absl::GetFlag(FLAGS_upstream_tls),

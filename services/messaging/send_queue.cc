@@ -1,5 +1,8 @@
 #include "services/messaging/send_queue.h"
 
+#include <algorithm>
+#include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +40,29 @@ local FINAL = {sent = true, dead = true, skipped = true, cancelled = true}
 local function done_with(stream, group, id)
   redis.call('XACK', stream, group, id)
   redis.call('XDEL', stream, id)
+end
+-- Order within a campaign: a participant's step is not delivered while an earlier step of the
+-- same campaign is still pending for them. Returns the first such earlier key, or nil. One
+-- HGET per earlier step (a campaign has a handful), never a scan of the queue.
+local function pending_before(key)
+  local t, c, s, p = string.match(key, '^([^:]+):([^:]+):([^:]+):(.+)$')
+  for j = 0, (tonumber(s) or 0) - 1 do
+    local earlier = t .. ':' .. c .. ':' .. j .. ':' .. p
+    local st = redis.call('HGET', P .. 'rec:' .. earlier, 'state')
+    if st and not FINAL[st] then return earlier end
+  end
+  return nil
+end
+-- A step of (c, p) became final: the later steps deferred behind it are due again at their own
+-- due times (only those still waiting in the sorted set; one already back in the stream is
+-- checked again when claimed).
+local function release_after(c, p)
+  local w = P .. 'after:' .. c .. ':' .. p
+  local waiting = redis.call('ZRANGE', w, 0, -1, 'WITHSCORES')
+  for i = 1, #waiting, 2 do
+    redis.call('ZADD', P .. 'due', 'XX', waiting[i + 1], waiting[i])
+  end
+  if #waiting > 0 then redis.call('DEL', w) end
 end
 )lua";
 
@@ -81,14 +107,15 @@ return #due / 2
   return *script;
 }
 
-// KEYS: 1 stream. ARGV: 1 prefix, 2 group, 3 owner, 4 now, 5 lease ms, then (id, key, due)
-// triples. Returns a flat array of (kind, attempt) pairs: kind 1 claimed, 2 done, 3 held,
-// 4 cancelled, 5 busy.
+// KEYS: 1 stream. ARGV: 1 prefix, 2 group, 3 owner, 4 now, 5 lease ms, 6 recheck ms, then
+// (id, key, due) triples. Returns a flat array of (kind, attempt) pairs: kind 1 claimed,
+// 2 done, 3 held, 4 cancelled, 5 busy, 6 deferred.
 const LuaScript& ClaimScript() {
   static const LuaScript* script = MakeScript(R"lua(
 local group, owner, now, lease = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local recheck = tonumber(ARGV[6])
 local out = {}
-for i = 6, #ARGV, 3 do
+for i = 7, #ARGV, 3 do
   local id, key, due = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local c, s, p = split(key)
   local rec = P .. 'rec:' .. key
@@ -96,9 +123,24 @@ for i = 6, #ARGV, 3 do
   local state = st[1]
   local live = state == 'claimed' and tonumber(st[4]) >= now
   local cs = redis.call('GET', P .. 'cstate:' .. c)
+  local earlier = nil
+  if not (state and FINAL[state]) and not live and cs == 'running' then
+    earlier = pending_before(key)
+  end
   if state and FINAL[state] then
     done_with(KEYS[1], group, id)
     out[#out + 1] = 2; out[#out + 1] = 0
+  elseif earlier then
+    -- Deferred behind the earlier step: released when that one becomes final, and looked at
+    -- again after `recheck` (or just after the earlier one's own due time) in any case. The
+    -- record is left as it was, so the attempt count does not grow.
+    redis.call('ZADD', P .. 'after:' .. c .. ':' .. p, due, key)
+    local at = now + recheck
+    local earlier_due = tonumber(redis.call('ZSCORE', P .. 'due', earlier))
+    if earlier_due and earlier_due + 1 > at then at = earlier_due + 1 end
+    redis.call('ZADD', P .. 'due', at, key)
+    done_with(KEYS[1], group, id)
+    out[#out + 1] = 6; out[#out + 1] = 0
   elseif live then
     out[#out + 1] = 5; out[#out + 1] = 0
   elseif cs == 'paused' then
@@ -110,6 +152,7 @@ for i = 6, #ARGV, 3 do
     local arm = arm_of(c, p)
     count(c, s, arm, 'cancelled')
     emit('cancelled', c, s, p, now, {'arm', arm})
+    release_after(c, p)
     done_with(KEYS[1], group, id)
     out[#out + 1] = 4; out[#out + 1] = 0
   else
@@ -124,17 +167,23 @@ return out
   return *script;
 }
 
-// ARGV: 1 prefix, 2 owner, 3 now, 4 lease ms, then (key, attempt) pairs. 1 when still held.
+// KEYS: 1 stream. ARGV: 1 prefix, 2 group, 3 owner, 4 now, 5 lease ms, then (id, key, attempt)
+// triples. 1 when still held. The compare-and-set is on (owner, attempt) alone: a lease that
+// ran out (a simulated clock jumped, the worker stalled) while nobody took the send over is
+// still this worker's, since any takeover changes owner and attempt. The stream entry is
+// claimed again for this consumer (XCLAIM resets its idle time), so XAUTOCLAIM does not hand
+// a live worker's entries to another.
 const LuaScript& RenewScript() {
   static const LuaScript* script = MakeScript(R"lua(
-local owner, now, lease = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local group, owner, now, lease = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local out = {}
-for i = 5, #ARGV, 2 do
-  local rec = P .. 'rec:' .. ARGV[i]
-  local st = redis.call('HMGET', rec, 'state', 'owner', 'attempt', 'lease')
-  if st[1] == 'claimed' and st[2] == owner and st[3] == ARGV[i + 1] and
-     tonumber(st[4]) >= now then
+for i = 6, #ARGV, 3 do
+  local id = ARGV[i]
+  local rec = P .. 'rec:' .. ARGV[i + 1]
+  local st = redis.call('HMGET', rec, 'state', 'owner', 'attempt')
+  if st[1] == 'claimed' and st[2] == owner and st[3] == ARGV[i + 2] then
     redis.call('HSET', rec, 'lease', now + lease)
+    redis.call('XCLAIM', KEYS[1], group, owner, 0, id, 'JUSTID')
     out[#out + 1] = 1
   else
     out[#out + 1] = 0
@@ -164,6 +213,7 @@ for i = 5, #ARGV, 8 do
       count(c, s, arm, 'sent')
       emit('sent', c, s, p, now, {'arm', arm, 'ch', ch, 'v', version, 'a', attempt})
     end
+    release_after(c, p)
   elseif mine then
     if kind == 'retry' then
       redis.call('HSET', rec, 'state', 'retry', 'error', detail)
@@ -176,10 +226,12 @@ for i = 5, #ARGV, 8 do
                  'ch', ch, 't', now)
       count(c, s, arm, 'dead')
       emit('dead_lettered', c, s, p, now, {'arm', arm, 'ch', ch, 'a', attempt, 'd', detail})
+      release_after(c, p)
     else
       redis.call('HSET', rec, 'state', 'skipped', 'error', detail)
       count(c, s, arm, 'skipped')
       emit('skipped', c, s, p, now, {'arm', arm, 'd', detail})
+      release_after(c, p)
     end
   end
   done_with(KEYS[1], group, id)
@@ -312,6 +364,19 @@ absl::StatusOr<SendRef> ParseSendRef(absl::string_view idempotency_key) {
   return SendRef{parts[0], parts[1], step, parts[3]};
 }
 
+absl::Status ValidateQueueOptions(const QueueOptions& options) {
+  if (options.lease <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("lease: must be a positive duration");
+  }
+  if (options.reclaim_idle <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("reclaim_idle: must be a positive duration");
+  }
+  if (options.order_recheck <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("order_recheck: must be a positive duration");
+  }
+  return absl::OkStatus();
+}
+
 SendQueue::SendQueue(RedisClient& redis, QueueOptions options) : redis_(redis), options_(options) {}
 
 absl::Status SendQueue::EnsureGroup(absl::string_view trial) {
@@ -407,8 +472,9 @@ absl::StatusOr<std::vector<ClaimResult>> SendQueue::Claim(absl::string_view tria
                                                           int64_t now_ms) {
   std::vector<ClaimResult> results;
   if (entries.empty()) return results;
-  std::vector<std::string> args = {keys::Prefix(trial), std::string(keys::kGroup),
-                                   std::string(consumer), absl::StrCat(now_ms), Ms(options_.lease)};
+  std::vector<std::string> args = {keys::Prefix(trial),   std::string(keys::kGroup),
+                                   std::string(consumer), absl::StrCat(now_ms),
+                                   Ms(options_.lease),    Ms(options_.order_recheck)};
   for (const StreamEntry& e : entries) {
     args.push_back(e.id);
     args.push_back(e.key);
@@ -434,6 +500,9 @@ absl::StatusOr<std::vector<ClaimResult>> SendQueue::Claim(absl::string_view tria
       case 5:
         r.kind = ClaimResult::Kind::kBusy;
         break;
+      case 6:
+        r.kind = ClaimResult::Kind::kDeferred;
+        break;
       default:
         r.kind = ClaimResult::Kind::kDone;
         break;
@@ -451,9 +520,10 @@ absl::StatusOr<std::vector<bool>> SendQueue::RenewLeases(absl::string_view trial
                                                          int64_t now_ms) {
   std::vector<bool> out;
   if (entries.empty()) return out;
-  std::vector<std::string> args = {keys::Prefix(trial), std::string(consumer), absl::StrCat(now_ms),
-                                   Ms(options_.lease)};
+  std::vector<std::string> args = {keys::Prefix(trial), std::string(keys::kGroup),
+                                   std::string(consumer), absl::StrCat(now_ms), Ms(options_.lease)};
   for (size_t i = 0; i < entries.size(); ++i) {
+    args.push_back(entries[i].id);
     args.push_back(entries[i].key);
     args.push_back(absl::StrCat(attempts[i]));
   }
@@ -554,16 +624,55 @@ absl::StatusOr<std::string> SendQueue::State(absl::string_view trial, absl::stri
 }
 
 absl::StatusOr<SendQueue::Depth> SendQueue::QueueDepth(absl::string_view trial) {
+  const std::string stream = keys::Stream(trial);
   absl::StatusOr<std::vector<RedisReply>> replies =
       redis_.Pipeline({{"ZCARD", keys::Due(trial)},
                        {"ZRANGE", keys::Due(trial), "0", "0", "WITHSCORES"},
-                       {"XLEN", keys::Stream(trial)}});
+                       {"XLEN", stream},
+                       {"XINFO", "GROUPS", stream}});
   if (!replies.ok()) return replies.status();
   Depth depth;
   depth.waiting = (*replies)[0].integer();
   if ((*replies)[1].size() == 2) depth.oldest_due_ms = ParseInt((*replies)[1][1].str());
-  depth.in_stream =
+  const int64_t length =
       (*replies)[2].type() == RedisReply::Type::kInteger ? (*replies)[2].integer() : 0;
+  // The group's own "lag" is not used: Redis 7.0 keeps it from a counter of entries read that
+  // a restart (the AOF replays reads as XCLAIMs) or deletions leave unknown or stale, and it
+  // was seen reporting 1,600 for an empty stream. What is pending is the group's pending count
+  // (delivered, not acknowledged) plus the entries after its last-delivered id.
+  std::optional<std::string> last_delivered;
+  const RedisReply& groups = (*replies)[3];
+  if (groups.type() == RedisReply::Type::kArray) {
+    for (size_t g = 0; g < groups.size(); ++g) {
+      const RedisReply group = groups[g];
+      std::map<std::string, RedisReply> fields;
+      for (size_t f = 0; f + 1 < group.size(); f += 2) {
+        fields.emplace(std::string(group[f].str()), group[f + 1]);
+      }
+      if (auto name = fields.find("name");
+          name == fields.end() || name->second.str() != keys::kGroup) {
+        continue;
+      }
+      if (auto p = fields.find("pending"); p != fields.end()) {
+        depth.pending = p->second.integer();
+      }
+      if (auto l = fields.find("last-delivered-id"); l != fields.end()) {
+        last_delivered = std::string(l->second.str());
+      }
+    }
+  }
+  if (!last_delivered.has_value()) {
+    depth.unread = length;  // no group yet: nothing has been delivered
+  } else if (length > 0) {
+    absl::StatusOr<RedisReply> next =
+        redis_.Command({"XRANGE", stream, absl::StrCat("(", *last_delivered), "+", "COUNT", "1"});
+    if (!next.ok()) return next.status();
+    // Handled entries are deleted with their acknowledgement, so the stream holds the pending
+    // entries and the unread ones: the unread count is the rest of its length (at least the
+    // one just seen), and zero when nothing follows the last-delivered id.
+    if (next->size() > 0) depth.unread = std::max<int64_t>(1, length - depth.pending);
+  }
+  depth.in_stream = depth.pending + depth.unread;
   return depth;
 }
 

@@ -5,6 +5,7 @@
 #ifndef FIELDWORK_SERVICES_MESSAGING_SEND_QUEUE_H_
 #define FIELDWORK_SERVICES_MESSAGING_SEND_QUEUE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -49,6 +50,8 @@ struct ClaimResult {
     kHeld,       // the campaign is paused: moved to its held set and acknowledged
     kCancelled,  // the campaign is cancelled: recorded and acknowledged
     kBusy,       // another worker holds an unexpired lease: left pending for later
+    kDeferred,   // an earlier step of the campaign is still pending for the participant:
+                 // put back in the sorted set until that one is final (acknowledged here)
   };
   Kind kind = Kind::kDone;
   int attempt = 0;
@@ -90,12 +93,25 @@ class SentRecorder {
 };
 
 struct QueueOptions {
-  // How long a claim stays valid: a worker that has not finished by then may be taken over.
-  // Several times the delivery timeout (README, window 9).
-  absl::Duration lease = absl::Minutes(5);
-  // The idle time after which XAUTOCLAIM hands a dead worker's entries to a live one.
-  absl::Duration reclaim_idle = absl::Minutes(5);
+  // How long a claim stays valid without renewal: a worker renews the claims it holds every
+  // HeartbeatInterval() while it works on them (LeaseHeartbeat), so a live worker, however
+  // slow its provider, keeps them, and a dead one's are free this long after its last renewal
+  // (README, windows 4 and 9).
+  absl::Duration lease = absl::Seconds(10);
+  // The idle time after which XAUTOCLAIM hands a dead worker's stream entries to a live one.
+  // A live worker's heartbeat resets the idle time of its entries.
+  absl::Duration reclaim_idle = absl::Seconds(5);
+  // A send deferred behind an earlier step of its campaign is released as soon as that step
+  // is final; it is also looked at again after this long, in case that release was missed.
+  absl::Duration order_recheck = absl::Seconds(30);
+
+  // How often a worker renews the claims it holds: a quarter of the lease or of the reclaim
+  // idle time, whichever is shorter, so neither runs out while it is alive.
+  absl::Duration HeartbeatInterval() const { return std::min(lease, reclaim_idle) / 4; }
 };
+
+// INVALID_ARGUMENT naming the flag when a duration is not positive.
+absl::Status ValidateQueueOptions(const QueueOptions& options);
 
 class SendQueue {
  public:
@@ -123,14 +139,18 @@ class SendQueue {
   // Takes the idempotency record of each entry for `consumer` (one script for the batch):
   // new → claimed{attempt 1}; retry{n} → claimed{n+1}; claimed with an expired lease →
   // claimed{n+1} for this consumer; anything final → acknowledged. Checks the campaign's state
-  // first: a paused campaign's sends are held, a cancelled one's recorded as cancelled.
+  // first: a paused campaign's sends are held, a cancelled one's recorded as cancelled. A
+  // participant's step is deferred while an earlier step of the same campaign is pending for
+  // them (planned, claimed or retrying): it goes back into the sorted set and is due again
+  // when that step is sent, dead-lettered, skipped or cancelled (kDeferred).
   absl::StatusOr<std::vector<ClaimResult>> Claim(absl::string_view trial,
                                                  absl::string_view consumer,
                                                  const std::vector<StreamEntry>& entries,
                                                  int64_t now_ms);
 
-  // True for each entry whose claim `consumer` still holds with an unexpired lease, extending
-  // it (the check just before handing messages to the provider, README window 9).
+  // True for each entry whose claim `consumer` still holds (nobody has taken it over),
+  // extending its lease and resetting the stream entry's idle time (the heartbeat, and the
+  // check before handing messages to the provider, README window 9).
   absl::StatusOr<std::vector<bool>> RenewLeases(absl::string_view trial, absl::string_view consumer,
                                                 const std::vector<StreamEntry>& entries,
                                                 const std::vector<int>& attempts, int64_t now_ms);
@@ -159,11 +179,15 @@ class SendQueue {
   // "" when the campaign has no state.
   absl::StatusOr<std::string> State(absl::string_view trial, absl::string_view campaign);
 
-  // Sends waiting in the sorted set, and the due time of the oldest (0 when empty).
+  // Sends waiting in the sorted set, and the due time of the oldest (0 when empty); due sends
+  // in the stream, from the group's pending list and the entries after its last-delivered id
+  // (never from XINFO's "lag", which Redis 7.0 can report stale after a restart).
   struct Depth {
     int64_t waiting = 0;
     int64_t oldest_due_ms = 0;
-    int64_t in_stream = 0;  // entries not yet acknowledged
+    int64_t pending = 0;    // delivered to a worker, not yet acknowledged
+    int64_t unread = 0;     // not yet delivered to any worker
+    int64_t in_stream = 0;  // pending + unread
   };
   absl::StatusOr<Depth> QueueDepth(absl::string_view trial);
 

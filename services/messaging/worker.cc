@@ -13,6 +13,7 @@
 #include "services/messaging/domain/schedule.h"
 #include "services/messaging/domain/template.h"
 #include "services/messaging/keys.h"
+#include "services/messaging/lease_heartbeat.h"
 
 namespace fieldwork::messaging {
 namespace {
@@ -138,6 +139,16 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
   absl::StatusOr<std::vector<ClaimResult>> claims =
       queue.Claim(trial, options_.consumer, *entries, ToMs(claimed_at));
   if (!claims.ok()) return claims.status();
+
+  // From here on the claims are renewed in the background until the batch is recorded, so
+  // slow guards, a wait for the rate limit or a slow provider never let them lapse.
+  std::vector<std::pair<StreamEntry, int>> claimed;
+  for (size_t i = 0; i < entries->size(); ++i) {
+    if ((*claims)[i].kind == ClaimResult::Kind::kClaimed) {
+      claimed.emplace_back((*entries)[i], (*claims)[i].attempt);
+    }
+  }
+  LeaseHeartbeat heartbeat(queue, *deps_.clock, trial, options_.consumer, claimed, claimed_at);
 
   std::vector<Item> items;
   std::vector<Completion> completions;
@@ -349,41 +360,17 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
   if (absl::Status s = TakeTokens(DeliveryChannel::kEmail, n_email); !s.ok()) return s;
   if (absl::Status s = TakeTokens(DeliveryChannel::kSms, n_sms); !s.ok()) return s;
 
-  // Window 9: before handing a message over, the claim must still be this worker's. Leases
-  // are checked and extended by compare-and-set, for every message not yet delivered, whenever
-  // a quarter of the lease has passed since the last check (the claim counts as one): a long
-  // batch or a wait for the rate limit never runs on an expired lease.
-  std::vector<bool> still_held(ready.size(), true);
-  absl::Time last_check = claimed_at;
-  auto renew_from = [&](size_t first) -> absl::Status {
-    std::vector<StreamEntry> held_entries;
-    std::vector<int> attempts;
-    std::vector<size_t> index;
-    for (size_t j = first; j < ready.size(); ++j) {
-      if (!still_held[j]) continue;
-      held_entries.push_back(ready[j].item.entry);
-      attempts.push_back(ready[j].item.attempt);
-      index.push_back(j);
-    }
-    last_check = deps_.clock->Now();
-    absl::StatusOr<std::vector<bool>> renewed =
-        queue.RenewLeases(trial, options_.consumer, held_entries, attempts, ToMs(last_check));
-    if (!renewed.ok()) return renewed.status();
-    for (size_t k = 0; k < index.size() && k < renewed->size(); ++k) {
-      still_held[index[k]] = (*renewed)[k];
-    }
-    return absl::OkStatus();
-  };
-
+  // Window 9: before handing a message over, the claim must still be this worker's. The
+  // heartbeat renews every claim of the batch (compare-and-set on owner and attempt); before
+  // each delivery the last renewal must be less than a quarter of a lease old, or it is done
+  // again here: a message whose claim was taken over is left to its new owner.
   SentRecorder recorder = queue.RecordSent(trial, options_.consumer);
   absl::Status stopped;  // why delivery stopped early; what was sent is still recorded first
   for (size_t i = 0; i < ready.size(); ++i) {
     Ready& r = ready[i];
-    if (deps_.clock->Now() - last_check > queue.options().lease / 4) {
-      stopped = renew_from(i);
-      if (!stopped.ok()) break;
-    }
-    if (!still_held[i]) continue;  // another worker took it over: it is theirs now
+    stopped = heartbeat.EnsureFresh();
+    if (!stopped.ok()) break;
+    if (!heartbeat.Held(r.item.entry.id)) continue;  // taken over: it is theirs now
     const std::string channel_name(DeliveryChannelName(r.message.channel));
     MessageChannel* channel =
         r.message.channel == DeliveryChannel::kEmail ? deps_.email : deps_.sms;
@@ -409,6 +396,7 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
         // Window 5: "sent" goes to Redis the moment the provider accepts, before the next
         // delivery, so a crash can leave at most the message in flight unrecorded.
         recorder.Record(c, ToMs(done_at));
+        heartbeat.Release(r.item.entry.id);
         if (deps_.metrics != nullptr) {
           deps_.metrics->ObserveLatency(
               channel_name,
