@@ -11,6 +11,9 @@
 //        --from_address="Study <study@example.org>"]
 //       [--sms_gateway_url=https://gw/send --sms_token_file=F --sms_from=Study]
 //       [--file_channel_path=messages.jsonl] [--http_port=8080 --link_base_url=https://...]
+//       [--http_max_body_bytes=65536 --http_header_timeout=10s --http_body_timeout=30s
+//        --http_max_connections=512 --http_max_connections_per_address=32
+//        --http_keep_alive_max_requests=100 --http_keep_alive_timeout=5s ...] (services/http)
 //       [--role=all|scheduler|worker] [--worker_threads=4] [--email_rate=10 --sms_rate=5]
 //       [--listen_address=0.0.0.0:50052] [--metrics_port=9465] [--simulated_clock]
 //       [--upstream_tls | --upstream_ca_file=F]   (TLS to randomisation and survey-ingest)
@@ -37,6 +40,7 @@
 #include "services/common/grpc_client.h"
 #include "services/common/logging.h"
 #include "services/common/service_runtime.h"
+#include "services/http/http_flags.h"
 #include "services/messaging/domain/contact_crypto.h"
 #include "services/messaging/domain/link_token.h"
 #include "services/messaging/file_channel.h"
@@ -129,6 +133,8 @@ int main(int argc, char** argv) {
   if (role != "all" && role != "scheduler" && role != "worker") {
     return Fail(absl::InvalidArgumentError("role: must be all, scheduler or worker"));
   }
+  absl::StatusOr<fieldwork::http::HttpLimits> http_limits = fieldwork::http::HttpLimitsFromFlags();
+  if (!http_limits.ok()) return Fail(http_limits.status());
 
   fieldwork::ServiceRuntimeOptions options;
   options.service_name = "messaging";
@@ -280,7 +286,7 @@ int main(int argc, char** argv) {
     absl::StatusOr<std::string> webhook_token =
         ReadSecret(absl::GetFlag(FLAGS_sms_webhook_token_file), "sms_webhook_token_file");
     if (!webhook_token.ok()) return Fail(webhook_token.status());
-    TrackingServer tracking(store, *signer, rt.clock(), &metrics, *webhook_token);
+    TrackingServer tracking(store, *signer, rt.clock(), &metrics, *webhook_token, *http_limits);
     if (absl::Status s =
             tracking.Start(absl::GetFlag(FLAGS_http_bind_address), absl::GetFlag(FLAGS_http_port));
         !s.ok()) {

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/logging.h"
+#include "services/http/hardened_server.h"
 #include "services/messaging/domain/opt_out.h"
 
 namespace fieldwork::messaging {
@@ -25,17 +26,22 @@ void Refuse(httplib::Response& res, int status, const std::string& text) {
 }  // namespace
 
 TrackingServer::TrackingServer(MessageStore& store, const LinkSigner& signer, const Clock& clock,
-                               MessagingMetrics* metrics, std::string sms_webhook_token)
+                               MessagingMetrics* metrics, std::string sms_webhook_token,
+                               const http::HttpLimits& limits)
     : store_(store),
       signer_(signer),
       clock_(clock),
       metrics_(metrics),
       sms_webhook_token_(std::move(sms_webhook_token)),
-      server_(std::make_unique<httplib::Server>()) {}
+      limits_(limits),
+      server_(std::make_unique<http::HardenedServer>(limits)) {}
 
 TrackingServer::~TrackingServer() { Stop(); }
 
+http::HttpServerStats TrackingServer::http_stats() const { return server_->stats(); }
+
 absl::Status TrackingServer::Start(const std::string& host, int port) {
+  if (absl::Status s = http::ValidateHttpLimits(limits_); !s.ok()) return s;
   httplib::Server& server = *server_;
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
@@ -117,7 +123,7 @@ absl::Status TrackingServer::Start(const std::string& host, int port) {
     res.set_content("opted out\n", "text/plain");
   });
 
-  port_ = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
+  port_ = server_->Bind(host, port);
   if (port_ <= 0) {
     return absl::UnavailableError(absl::StrCat("http_port: cannot bind ", host, ":", port));
   }

@@ -1,7 +1,8 @@
 // The messaging service's HTTP endpoint (cpp-httplib): tracked links (record the click,
 // redirect), the open pixel, unsubscribe links, and the SMS gateway's inbound webhook (STOP and
 // its variants opt the sender out). Tokens are verified before anything is recorded; forged or
-// altered tokens get 403 and change nothing.
+// altered tokens get 403 and change nothing. It serves behind http::HardenedServer, so slow,
+// oversized or too many clients are cut or refused (HttpLimits) instead of taking it down.
 #ifndef FIELDWORK_SERVICES_MESSAGING_TRACKING_SERVER_H_
 #define FIELDWORK_SERVICES_MESSAGING_TRACKING_SERVER_H_
 
@@ -11,13 +12,15 @@
 
 #include "absl/status/status.h"
 #include "services/common/clock.h"
+#include "services/http/http_limits.h"
+#include "services/http/server_stats.h"
 #include "services/messaging/domain/link_token.h"
 #include "services/messaging/message_store.h"
 #include "services/messaging/messaging_metrics.h"
 
-namespace httplib {
-class Server;
-}  // namespace httplib
+namespace fieldwork::http {
+class HardenedServer;
+}  // namespace fieldwork::http
 
 namespace fieldwork::messaging {
 
@@ -28,17 +31,21 @@ namespace fieldwork::messaging {
 //   POST /u/<token>     unsubscribe (also RFC 8058 one-click): opts out of all messages
 //   POST /sms/inbound   gateway webhook, form fields From and Body, "Authorization: Bearer
 //                       <sms_webhook_token>"; an opt-out keyword opts the sender out of SMS
-//   GET  /healthz
+//   GET  /healthz       200 "ok" (the HTTP probe: answered however busy the link routes are)
 class TrackingServer {
  public:
   TrackingServer(MessageStore& store, const LinkSigner& signer, const Clock& clock,
-                 MessagingMetrics* metrics, std::string sms_webhook_token);
+                 MessagingMetrics* metrics, std::string sms_webhook_token,
+                 const http::HttpLimits& limits = {});
   ~TrackingServer();
 
-  // Binds `host`:`port` (0: any free port) and serves on a thread of its own.
+  // Binds `host`:`port` (0: any free port) and serves on threads of its own. INVALID_ARGUMENT
+  // naming the limit when the limits are out of range.
   absl::Status Start(const std::string& host, int port);
   void Stop();
   int port() const { return port_; }
+  // What the HTTP server refused or cut so far.
+  http::HttpServerStats http_stats() const;
 
  private:
   MessageStore& store_;
@@ -46,7 +53,8 @@ class TrackingServer {
   const Clock& clock_;
   MessagingMetrics* metrics_;
   std::string sms_webhook_token_;
-  std::unique_ptr<httplib::Server> server_;
+  http::HttpLimits limits_;
+  std::unique_ptr<http::HardenedServer> server_;
   std::thread thread_;
   int port_ = 0;
 };

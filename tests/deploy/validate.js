@@ -48,7 +48,13 @@ const envName = (flag) => 'FIELDWORK_' + flag.toUpperCase();
 function serviceFlags(repo, svc) {
   const main = path.join(repo, 'services', svc.replace('-', '_'), 'main.cc');
   if (fs.existsSync(main)) {
-    const flags = [...fs.readFileSync(main, 'utf8').matchAll(/ABSL_FLAG\(\s*[\w:]+\s*,\s*(\w+)/g)].map((m) => m[1]);
+    const text = fs.readFileSync(main, 'utf8');
+    const flagsOf = (source) => [...source.matchAll(/ABSL_FLAG\(\s*[\w:]+\s*,\s*(\w+)/g)].map((m) => m[1]);
+    const flags = flagsOf(text);
+    // The --http_* limits are defined once in services/http for every binary that serves HTTP.
+    if (text.includes('"services/http/http_flags.h"')) {
+      flags.push(...flagsOf(fs.readFileSync(path.join(repo, 'services', 'http', 'http_flags.cc'), 'utf8')));
+    }
     if (flags.length) return flags;
   }
   return COMMON_FLAGS.concat(EXTRA_FLAGS[svc]);
