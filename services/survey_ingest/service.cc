@@ -227,12 +227,13 @@ grpc::Status SurveyIngestServiceImpl::ListResponses(
     grpc::ServerWriter<v1::ListResponsesResponse>* writer) {
   FW_GRPC_ASSIGN_OR_RETURN(
       principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
-  FW_GRPC_ASSIGN_OR_RETURN(responses, ingestor_.ListResponses(*request));
+  // Each response is written as it is read (Write blocks while the client is behind), so the
+  // service holds a page of the wave, never all of it.
   v1::ListResponsesResponse message;
-  for (auto& r : responses) {
+  FW_GRPC_RETURN_IF_ERROR(ingestor_.ListResponses(*request, [&](v1::Response& r) {
     *message.mutable_response() = std::move(r);
-    if (!writer->Write(message)) break;
-  }
+    return writer->Write(message);  // false: the client went away
+  }));
   return grpc::Status::OK;
 }
 
@@ -251,13 +252,13 @@ grpc::Status SurveyIngestServiceImpl::ListOutcomes(
     grpc::ServerWriter<v1::ListOutcomesResponse>* writer) {
   FW_GRPC_ASSIGN_OR_RETURN(
       principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
-  FW_GRPC_ASSIGN_OR_RETURN(outcomes,
-                           ingestor_.ListOutcomes(request->trial_id(), request->outcome()));
+  // Streamed as ListResponses is.
   v1::ListOutcomesResponse message;
-  for (auto& o : outcomes) {
-    *message.mutable_outcome() = std::move(o);
-    if (!writer->Write(message)) break;
-  }
+  FW_GRPC_RETURN_IF_ERROR(
+      ingestor_.ListOutcomes(request->trial_id(), request->outcome(), [&](v1::Outcome& o) {
+        *message.mutable_outcome() = std::move(o);
+        return writer->Write(message);  // false: the client went away
+      }));
   return grpc::Status::OK;
 }
 
