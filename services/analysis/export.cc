@@ -28,8 +28,8 @@ std::string FormatNumber(double value) {
   return std::string(buffer, end);
 }
 
-Dataset BuildDataset(const v1::AnalysisPlan& plan, const JoinedTrial& joined) {
-  Dataset dataset;
+DatasetLayout LayoutDataset(const v1::AnalysisPlan& plan, const JoinedTrial& joined) {
+  DatasetLayout dataset;
   auto column = [&dataset](std::string name, std::string description, std::string type) {
     v1::ExportDatasetResponse::Column c;
     c.set_name(std::move(name));
@@ -64,7 +64,7 @@ Dataset BuildDataset(const v1::AnalysisPlan& plan, const JoinedTrial& joined) {
     if (outcome.has_baseline())
       column(absl::StrCat(outcome.name(), "_baseline"), "baseline of the outcome", "number");
   }
-  std::vector<std::string> waves;
+  std::vector<std::string>& waves = dataset.waves;
   for (const auto& wave : joined.waves) waves.push_back(wave.wave_id());
   for (const std::string& wave : waves) {
     column(absl::StrCat("responded_", wave),
@@ -79,10 +79,16 @@ Dataset BuildDataset(const v1::AnalysisPlan& plan, const JoinedTrial& joined) {
     column(absl::StrCat("took_up_", campaign),
            "1 when the campaign's message was opened or clicked", "integer");
   }
+  dataset.campaigns.assign(campaigns.begin(), campaigns.end());
   std::vector<std::string> names;
   for (const auto& c : dataset.codebook) names.push_back(CsvField(c.name()));
   dataset.header = absl::StrCat(absl::StrJoin(names, ","), "\n");
+  return dataset;
+}
 
+void ForEachDatasetLine(const v1::AnalysisPlan& plan, const JoinedTrial& joined,
+                        const DatasetLayout& layout,
+                        const std::function<bool(const std::string& line)>& write) {
   for (const JoinedParticipant& p : joined.participants) {
     const std::string* arm = p.Arm(plan.factor());
     if (arm == nullptr) continue;
@@ -107,12 +113,23 @@ Dataset BuildDataset(const v1::AnalysisPlan& plan, const JoinedTrial& joined) {
         cells.push_back(baseline.has_value() ? FormatNumber(*baseline) : "");
       }
     }
-    for (const std::string& wave : waves)
+    for (const std::string& wave : layout.waves)
       cells.push_back(p.response_by_wave.contains(wave) ? "1" : "0");
-    for (const std::string& campaign : campaigns)
+    for (const std::string& campaign : layout.campaigns)
       cells.push_back(p.took_up.contains(campaign) ? "1" : "0");
-    dataset.lines.push_back(absl::StrCat(absl::StrJoin(cells, ","), "\n"));
+    if (!write(absl::StrCat(absl::StrJoin(cells, ","), "\n"))) return;
   }
+}
+
+Dataset BuildDataset(const v1::AnalysisPlan& plan, const JoinedTrial& joined) {
+  DatasetLayout layout = LayoutDataset(plan, joined);
+  Dataset dataset;
+  ForEachDatasetLine(plan, joined, layout, [&](const std::string& line) {
+    dataset.lines.push_back(line);
+    return true;
+  });
+  dataset.codebook = std::move(layout.codebook);
+  dataset.header = std::move(layout.header);
   return dataset;
 }
 

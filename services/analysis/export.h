@@ -3,6 +3,7 @@
 #ifndef FIELDWORK_SERVICES_ANALYSIS_EXPORT_H_
 #define FIELDWORK_SERVICES_ANALYSIS_EXPORT_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,14 @@
 #include "services/analysis/join.h"
 
 namespace fieldwork::analysis {
+
+// The dataset's columns, known before any line is written.
+struct DatasetLayout {
+  std::vector<fieldwork::v1::ExportDatasetResponse::Column> codebook;
+  std::string header;  // the CSV header line, "\n"-terminated
+  std::vector<std::string> waves;      // one responded_<wave> column each
+  std::vector<std::string> campaigns;  // one took_up_<campaign> column each
+};
 
 struct Dataset {
   std::vector<fieldwork::v1::ExportDatasetResponse::Column> codebook;
@@ -22,6 +31,14 @@ struct Dataset {
 // wave, took_up_<campaign> with engagement data. Missing values are empty cells; numbers are
 // written in the shortest form that reads back exactly.
 Dataset BuildDataset(const fieldwork::v1::AnalysisPlan& plan, const JoinedTrial& joined);
+
+// The same in two steps, so that an export can write each line as it is made instead of
+// holding the whole CSV: the columns, then `write` called with each "\n"-terminated line in
+// participant id order (stopping when it returns false).
+DatasetLayout LayoutDataset(const fieldwork::v1::AnalysisPlan& plan, const JoinedTrial& joined);
+void ForEachDatasetLine(const fieldwork::v1::AnalysisPlan& plan, const JoinedTrial& joined,
+                        const DatasetLayout& layout,
+                        const std::function<bool(const std::string& line)>& write);
 
 // A CSV field quoted as RFC 4180 requires (when it holds a comma, quote, CR or LF).
 std::string CsvField(const std::string& value);

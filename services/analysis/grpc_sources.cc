@@ -116,9 +116,14 @@ absl::StatusOr<std::vector<v1::Response>> GrpcSurveyIngestSource::ListResponses(
   auto context = NewContext(token_, deadline_);
   v1::ListResponsesRequest request;
   request.set_trial_id(trial);
+  // Every analysis reads a response's scores and times, never its raw answers: they are dropped
+  // as each response arrives, so the join holds a fraction of what survey-ingest sends.
   return Drain<v1::ListResponsesResponse, v1::Response>(
       stub_->ListResponses(context.get(), request), "survey-ingest ListResponses",
-      [](v1::ListResponsesResponse& m) { return m.mutable_response(); });
+      [](v1::ListResponsesResponse& m) {
+        m.mutable_response()->clear_answers();
+        return m.mutable_response();
+      });
 }
 
 absl::StatusOr<std::vector<v1::Outcome>> GrpcSurveyIngestSource::ListOutcomes(

@@ -159,20 +159,26 @@ grpc::Status AnalysisServiceImpl::ExportDataset(
       principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(record, plans_.Get(request->trial_id(), request->plan_id()));
   FW_GRPC_ASSIGN_OR_RETURN(joined, LoadTrial(sources_, request->trial_id()));
-  const Dataset dataset = BuildDataset(record.plan(), joined);
+  // The join is held whole (a participant's row needs every source); the CSV is not: each
+  // message of lines is written as soon as it is made.
+  const DatasetLayout layout = LayoutDataset(record.plan(), joined);
   v1::ExportDatasetResponse message;
-  for (const auto& column : dataset.codebook) *message.add_codebook() = column;
-  message.set_csv(dataset.header);
+  for (const auto& column : layout.codebook) *message.add_codebook() = column;
+  message.set_csv(layout.header);
   if (!writer->Write(message)) return grpc::Status::OK;
   constexpr size_t kLinesPerMessage = 1000;
   message.Clear();
-  for (size_t i = 0; i < dataset.lines.size(); ++i) {
-    message.mutable_csv()->append(dataset.lines[i]);
-    if ((i + 1) % kLinesPerMessage == 0 || i + 1 == dataset.lines.size()) {
-      if (!writer->Write(message)) break;  // the client went away
-      message.Clear();
-    }
-  }
+  size_t lines = 0;  // in `message`
+  bool open = true;  // false once the client went away
+  ForEachDatasetLine(record.plan(), joined, layout, [&](const std::string& line) {
+    message.mutable_csv()->append(line);
+    if (++lines < kLinesPerMessage) return true;
+    open = writer->Write(message);
+    message.Clear();
+    lines = 0;
+    return open;
+  });
+  if (open && lines > 0) writer->Write(message);
   return grpc::Status::OK;
 }
 

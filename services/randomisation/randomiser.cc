@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include <google/protobuf/util/message_differencer.h>
@@ -32,6 +33,8 @@ using google::protobuf::util::TimeUtil;
 // entry: a chunk and its entry are atomic, and no single Redis script holds the server long.
 constexpr size_t kWriteChunk = 20'000;
 constexpr int kCommitAttempts = 5;
+// Entries a List* call copies per hold of the trial's lock.
+constexpr size_t kListPage = 500;
 
 google::protobuf::Timestamp ToProto(absl::Time time) {
   return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
@@ -684,28 +687,55 @@ absl::StatusOr<Allocation> Randomiser::GetAllocation(const std::string& trial_id
   return result;
 }
 
-absl::StatusOr<std::vector<Allocation>> Randomiser::ListAllocations(const std::string& trial_id,
-                                                                    const AllocationFilter& filter) {
-  std::vector<Allocation> result;
-  absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
-    result.clear();
-    for (const Allocation& a : state.record.allocations) {
-      if (!filter.site.empty() && a.site() != filter.site) continue;
-      if (!filter.cohort.empty() && a.cohort() != filter.cohort) continue;
-      if (!filter.factor.empty()) {
-        bool match = false;
-        for (const auto& assignment : a.assignments()) {
-          match = match || (assignment.factor() == filter.factor &&
-                            (filter.arm.empty() || assignment.arm() == filter.arm));
-        }
-        if (!match) continue;
+absl::Status Randomiser::WalkIndex(const std::string& trial_id,
+                                   const std::function<const std::map<std::string, size_t>&(TrialState&)>& index,
+                                   const std::function<void(TrialState&, size_t position)>& copy,
+                                   const std::function<bool()>& visit_page) {
+  std::optional<std::string> after;  // the last id of the previous page
+  bool done = false;
+  while (!done) {
+    absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
+      const std::map<std::string, size_t>& entries = index(state);
+      auto it = after.has_value() ? entries.upper_bound(*after) : entries.begin();
+      for (size_t n = 0; it != entries.end() && n < kListPage; ++it, ++n) {
+        copy(state, it->second);
+        after = it->first;
       }
-      result.push_back(state.View(a));
-    }
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return result;
+      done = it == entries.end();
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+    if (!visit_page()) return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Randomiser::ListAllocations(const std::string& trial_id, const AllocationFilter& filter,
+                                         const std::function<bool(Allocation&)>& visit) {
+  std::vector<Allocation> page;
+  return WalkIndex(
+      trial_id, [](TrialState& state) -> const std::map<std::string, size_t>& { return state.allocation_index; },
+      [&](TrialState& state, size_t position) {
+        const Allocation& a = state.record.allocations[position];
+        if (!filter.site.empty() && a.site() != filter.site) return;
+        if (!filter.cohort.empty() && a.cohort() != filter.cohort) return;
+        if (!filter.factor.empty()) {
+          bool match = false;
+          for (const auto& assignment : a.assignments()) {
+            match = match || (assignment.factor() == filter.factor &&
+                              (filter.arm.empty() || assignment.arm() == filter.arm));
+          }
+          if (!match) return;
+        }
+        page.push_back(state.View(a));
+      },
+      [&] {
+        for (Allocation& a : page) {
+          if (!visit(a)) return false;
+        }
+        page.clear();
+        return true;
+      });
 }
 
 absl::StatusOr<ParticipantStatus> Randomiser::GetParticipant(const std::string& trial_id,
@@ -723,20 +753,25 @@ absl::StatusOr<ParticipantStatus> Randomiser::GetParticipant(const std::string& 
   return result;
 }
 
-absl::StatusOr<std::vector<ParticipantStatus>> Randomiser::ListParticipants(
-    const std::string& trial_id, const std::string& site, const std::string& cohort) {
-  std::vector<ParticipantStatus> result;
-  absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
-    result.clear();
-    for (const Participant& p : state.record.participants) {
-      if ((site.empty() || p.site() == site) && (cohort.empty() || p.cohort() == cohort)) {
-        result.push_back(state.StatusView(p));
-      }
-    }
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return result;
+absl::Status Randomiser::ListParticipants(const std::string& trial_id, const std::string& site,
+                                          const std::string& cohort,
+                                          const std::function<bool(ParticipantStatus&)>& visit) {
+  std::vector<ParticipantStatus> page;
+  return WalkIndex(
+      trial_id, [](TrialState& state) -> const std::map<std::string, size_t>& { return state.participant_index; },
+      [&](TrialState& state, size_t position) {
+        const Participant& p = state.record.participants[position];
+        if ((site.empty() || p.site() == site) && (cohort.empty() || p.cohort() == cohort)) {
+          page.push_back(state.StatusView(p));
+        }
+      },
+      [&] {
+        for (ParticipantStatus& status : page) {
+          if (!visit(status)) return false;
+        }
+        page.clear();
+        return true;
+      });
 }
 
 absl::StatusOr<std::string> Randomiser::SiteOf(const std::string& trial_id,

@@ -69,12 +69,19 @@ class Randomiser {
   // Allocations carry the participant's current withdrawal and leaving date.
   absl::StatusOr<fieldwork::v1::Allocation> GetAllocation(const std::string& trial_id,
                                                           const std::string& participant_id);
-  absl::StatusOr<std::vector<fieldwork::v1::Allocation>> ListAllocations(
-      const std::string& trial_id, const AllocationFilter& filter);
+  // Calls `visit` with each allocation matching `filter`, in participant id order. The
+  // trial's state is read a page at a time under its lock and each page visited outside it, so
+  // a slow visitor (a gRPC client) neither holds up writers nor needs a copy of the whole list.
+  // Stops, OK, when `visit` returns false. Allocations made meanwhile may or may not be visited.
+  absl::Status ListAllocations(const std::string& trial_id, const AllocationFilter& filter,
+                               const std::function<bool(fieldwork::v1::Allocation&)>& visit);
   absl::StatusOr<fieldwork::v1::ParticipantStatus> GetParticipant(const std::string& trial_id,
                                                                   const std::string& participant_id);
-  absl::StatusOr<std::vector<fieldwork::v1::ParticipantStatus>> ListParticipants(
-      const std::string& trial_id, const std::string& site, const std::string& cohort);
+  // Calls `visit` with each participant of `site` and `cohort` (each when empty), in
+  // participant id order, a page at a time as ListAllocations.
+  absl::Status ListParticipants(const std::string& trial_id, const std::string& site,
+                                const std::string& cohort,
+                                const std::function<bool(fieldwork::v1::ParticipantStatus&)>& visit);
   // The site a participant is enrolled in (for the adapter's site-scoped authorisation).
   absl::StatusOr<std::string> SiteOf(const std::string& trial_id, const std::string& participant_id);
 
@@ -116,6 +123,13 @@ class Randomiser {
   fieldwork::v1::AuditEntry NewEntry(fieldwork::v1::AuditEntry::Kind kind, const std::string& actor,
                                      std::string summary) const;
   std::shared_ptr<TrialState> StateFor(const std::string& trial_id);
+  // Walks `index` (participant id -> position) of the trial's state in id order: `copy` is
+  // called under the lock for each entry of a page and `visit_page` outside it after each
+  // page; it returns false to stop.
+  absl::Status WalkIndex(const std::string& trial_id,
+                         const std::function<const std::map<std::string, size_t>&(TrialState&)>& index,
+                         const std::function<void(TrialState&, size_t position)>& copy,
+                         const std::function<bool()>& visit_page);
   // Allocates a group of AllocateNext arrivals and commits them together.
   absl::Status AllocateArrivals(TrialState& state, const std::vector<Arrival*>& batch);
   // The cohort's sequential state, rebuilt (and checked) from what is stored plus `pending`.

@@ -50,10 +50,14 @@ void RandomisationMetrics::Seed(Randomiser& randomiser) {
   absl::StatusOr<std::vector<v1::Trial>> trials = randomiser.ListTrials();
   if (!trials.ok()) return;
   for (const v1::Trial& trial : *trials) {
-    absl::StatusOr<std::vector<v1::Allocation>> allocations =
-        randomiser.ListAllocations(trial.design().trial_id(), {});
-    if (!allocations.ok()) continue;
-    for (const auto& allocation : *allocations) OnAllocated(trial.design().trial_id(), allocation, false);
+    // A trial that cannot be read now is left out of the gauges (as before), not retried.
+    randomiser
+        .ListAllocations(trial.design().trial_id(), {},
+                         [&](v1::Allocation& allocation) {
+                           OnAllocated(trial.design().trial_id(), allocation, false);
+                           return true;
+                         })
+        .IgnoreError();
   }
 }
 
@@ -241,16 +245,17 @@ grpc::Status RandomisationServiceImpl::ListAllocations(
     grpc::ServerContext* context, const v1::ListAllocationsRequest* request,
     grpc::ServerWriter<v1::ListAllocationsResponse>* writer) {
   FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
-  FW_GRPC_ASSIGN_OR_RETURN(allocations, randomiser_.ListAllocations(
-                                       request->trial_id(),
-                                       {request->factor(), request->arm(), request->site(), request->cohort()}));
+  // Each page of allocations is written before the next is read (Write blocks while the client is
+  // behind), so no copy of the whole list is held.
   const ParticipantScope scope = ParticipantScope::Of(principal);
   v1::ListAllocationsResponse message;
-  for (auto& allocation : allocations) {
-    if (!scope.MayTouchSite(allocation.site())) continue;
-    *message.mutable_allocation() = std::move(allocation);
-    if (!writer->Write(message)) break;  // the client went away
-  }
+  FW_GRPC_RETURN_IF_ERROR(randomiser_.ListAllocations(
+      request->trial_id(), {request->factor(), request->arm(), request->site(), request->cohort()},
+      [&](v1::Allocation& allocation) {
+        if (!scope.MayTouchSite(allocation.site())) return true;
+        *message.mutable_allocation() = std::move(allocation);
+        return writer->Write(message);  // false: the client went away
+      }));
   return grpc::Status::OK;
 }
 
@@ -270,15 +275,15 @@ grpc::Status RandomisationServiceImpl::ListParticipants(
     grpc::ServerWriter<v1::ListParticipantsResponse>* writer) {
   FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst},
                                        request->trial_id()));
-  FW_GRPC_ASSIGN_OR_RETURN(statuses, randomiser_.ListParticipants(request->trial_id(), request->site(),
-                                                             request->cohort()));
+  // Streamed a page at a time as ListAllocations; the site check is per participant.
   const ParticipantScope scope = ParticipantScope::Of(principal);
   v1::ListParticipantsResponse message;
-  for (auto& status : statuses) {
-    if (!scope.MayTouchSite(status.participant().site())) continue;
-    *message.mutable_status() = std::move(status);
-    if (!writer->Write(message)) break;
-  }
+  FW_GRPC_RETURN_IF_ERROR(randomiser_.ListParticipants(
+      request->trial_id(), request->site(), request->cohort(), [&](v1::ParticipantStatus& status) {
+        if (!scope.MayTouchSite(status.participant().site())) return true;
+        *message.mutable_status() = std::move(status);
+        return writer->Write(message);  // false: the client went away
+      }));
   return grpc::Status::OK;
 }
 

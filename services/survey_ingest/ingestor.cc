@@ -812,22 +812,12 @@ absl::StatusOr<v1::RecordOutcomesResponse> Ingestor::RecordOutcomes(
   return response;
 }
 
-absl::StatusOr<std::vector<v1::Outcome>> Ingestor::ListOutcomes(const std::string& trial,
-                                                                const std::string& outcome) {
+absl::Status Ingestor::ListOutcomes(const std::string& trial, const std::string& outcome,
+                                    const std::function<bool(v1::Outcome&)>& visit) {
   if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
-  absl::StatusOr<std::vector<v1::Outcome>> all = store_.LoadOutcomes(trial);
-  if (!all.ok()) return all.status();
-  std::vector<v1::Outcome> out;
-  for (v1::Outcome& o : *all) {
-    if (outcome.empty() || o.outcome() == outcome) out.push_back(std::move(o));
-  }
-  auto key = [](const v1::Outcome& o) {
-    return std::make_tuple(o.participant_id(), o.outcome(), o.period_start().year(),
-                           o.period_start().month(), o.period_start().day());
-  };
-  std::sort(out.begin(), out.end(),
-            [&](const v1::Outcome& a, const v1::Outcome& b) { return key(a) < key(b); });
-  return out;
+  return store_.ForEachOutcome(trial, [&](v1::Outcome& o) {
+    return (!outcome.empty() && o.outcome() != outcome) || visit(o);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -918,17 +908,29 @@ absl::StatusOr<ScaleNorms> Ingestor::NormsFor(const std::string& trial, const Tr
   if (instrument == context.instruments.end()) return ScaleNorms{};
   absl::StatusOr<std::shared_ptr<const Scorer>> scorer = ScorerFor(trial, instrument->second);
   if (!scorer.ok()) return scorer.status();
-  absl::StatusOr<std::vector<v1::Response>> responses = store_.LoadResponses(trial, norms_wave_id);
-  if (!responses.ok()) return responses.status();
-  std::vector<ScoredResponse> scored;
-  for (const v1::Response& r : *responses) {
-    if (r.counted() && !r.partial()) scored.push_back(ScalesOf(r));
+  // Only the scores are kept (one double per scale and counted response), not the responses.
+  std::map<std::string, std::vector<double>, std::less<>> values;
+  for (const Scale& scale : (*scorer)->instrument().scales) values[scale.id];
+  absl::Status read = store_.ForEachResponse(trial, norms_wave_id, "", [&](v1::Response& r) {
+    if (!r.counted() || r.partial()) return true;
+    for (const v1::Score& score : r.scales()) {
+      if (!score.present()) continue;
+      if (auto it = values.find(score.id()); it != values.end()) {
+        it->second.push_back(score.value());
+      }
+    }
+    return true;
+  });
+  if (!read.ok()) return read;
+  ScaleNorms norms;
+  for (const auto& [scale_id, scores] : values) {
+    if (std::optional<Norm> norm = NormOf(scores)) norms.emplace(scale_id, *norm);
   }
-  return ComputeNorms((*scorer)->instrument(), scored);
+  return norms;
 }
 
-absl::StatusOr<std::vector<v1::Response>> Ingestor::ListResponses(
-    const v1::ListResponsesRequest& request) {
+absl::Status Ingestor::ListResponses(const v1::ListResponsesRequest& request,
+                                     const std::function<bool(v1::Response&)>& visit) {
   const std::string& trial = request.trial_id();
   if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
   absl::StatusOr<TrialContext> context = LoadContext(trial);
@@ -942,43 +944,41 @@ absl::StatusOr<std::vector<v1::Response>> Ingestor::ListResponses(
     return absl::NotFoundError(
         absl::StrCat("wave_id: no wave \"", request.wave_id(), "\" in trial ", trial));
   }
-  std::vector<v1::Response> out;
   for (const v1::Wave* wave : waves) {
-    absl::StatusOr<std::vector<v1::Response>> responses =
-        store_.LoadResponses(trial, wave->wave_id());
-    if (!responses.ok()) return responses.status();
     absl::StatusOr<ScaleNorms> norms = NormsFor(trial, *context, *wave);
     if (!norms.ok()) return norms.status();
-    std::vector<v1::Response> selected;
-    for (v1::Response& r : *responses) {
-      if (!request.participant_id().empty() && r.participant_id() != request.participant_id()) {
-        continue;
-      }
-      if (!r.counted() && !request.include_not_counted()) continue;
-      auto instrument =
-          context->instruments.find(InstrumentKey(r.instrument_id(), r.instrument_version()));
-      if (instrument != context->instruments.end()) {
-        absl::StatusOr<std::shared_ptr<const Scorer>> scorer = ScorerFor(trial, instrument->second);
-        if (!scorer.ok()) return scorer.status();
-        ScoredResponse scored = ScalesOf(r);
-        (*scorer)->ScoreComposites(scored, &*norms);
-        r.clear_composites();
-        for (const CompositeScore& composite : scored.composites) {
-          v1::Score* score = r.add_composites();
-          score->set_id(composite.composite_id);
-          score->set_present(composite.value.has_value());
-          if (composite.value.has_value()) score->set_value(*composite.value);
-        }
-      }
-      selected.push_back(std::move(r));
-    }
-    std::sort(selected.begin(), selected.end(), [](const v1::Response& a, const v1::Response& b) {
-      return std::make_tuple(a.participant_id(), TimeOf(a.submitted_at()), a.submission_id()) <
-             std::make_tuple(b.participant_id(), TimeOf(b.submitted_at()), b.submission_id());
-    });
-    for (v1::Response& r : selected) out.push_back(std::move(r));
+    absl::Status failure;  // a scorer that cannot be built stops the walk
+    bool stopped = false;  // by the visitor
+    absl::Status read = store_.ForEachResponse(
+        trial, wave->wave_id(), request.participant_id(), [&](v1::Response& r) {
+          if (!r.counted() && !request.include_not_counted()) return true;
+          auto instrument =
+              context->instruments.find(InstrumentKey(r.instrument_id(), r.instrument_version()));
+          if (instrument != context->instruments.end()) {
+            absl::StatusOr<std::shared_ptr<const Scorer>> scorer =
+                ScorerFor(trial, instrument->second);
+            if (!scorer.ok()) {
+              failure = scorer.status();
+              return false;
+            }
+            ScoredResponse scored = ScalesOf(r);
+            (*scorer)->ScoreComposites(scored, &*norms);
+            r.clear_composites();
+            for (const CompositeScore& composite : scored.composites) {
+              v1::Score* score = r.add_composites();
+              score->set_id(composite.composite_id);
+              score->set_present(composite.value.has_value());
+              if (composite.value.has_value()) score->set_value(*composite.value);
+            }
+          }
+          stopped = !visit(r);
+          return !stopped;
+        });
+    if (!failure.ok()) return failure;
+    if (!read.ok()) return read;
+    if (stopped) break;
   }
-  return out;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<RosterEntries> Ingestor::RosterOf(const std::string& trial,
@@ -1016,14 +1016,13 @@ absl::StatusOr<v1::ResponseCountsResponse> Ingestor::ResponseCounts(const std::s
     return c;
   };
   for (const v1::Wave& wave : *waves) {
-    absl::StatusOr<std::vector<v1::Response>> responses =
-        store_.LoadResponses(trial, wave.wave_id());
-    if (!responses.ok()) return responses.status();
-    for (const v1::Response& r : *responses) {
+    absl::Status read = store_.ForEachResponse(trial, wave.wave_id(), "", [&](v1::Response& r) {
       auto& c = count(wave.wave_id(), r.site());
       c.set_responses(c.responses() + 1);
       if (r.counted()) c.set_respondents(c.respondents() + 1);
-    }
+      return true;
+    });
+    if (!read.ok()) return read;
   }
   absl::StatusOr<std::vector<v1::Reject>> rejects = store_.LoadRejects(trial);
   if (!rejects.ok()) return rejects.status();

@@ -95,17 +95,23 @@ class Ingestor {
   absl::StatusOr<fieldwork::v1::ReplayRejectsResponse> ReplayRejects(const std::string& trial,
                                                                      const std::string& wave);
 
-  // Responses with composites standardised against the norms wave's counted responses.
-  absl::StatusOr<std::vector<fieldwork::v1::Response>> ListResponses(
-      const fieldwork::v1::ListResponsesRequest& request);
+  // Calls `visit` with each selected response, composites standardised against the norms
+  // wave's counted responses: wave by wave in wave id order, within a wave in (participant,
+  // submitted_at, submission id) order. Read from the store a page at a time, so memory does
+  // not grow with the wave (the norms need one number per scale and counted response of the
+  // norms wave). Stops, OK, when `visit` returns false; an error after some visits ends it.
+  absl::Status ListResponses(const fieldwork::v1::ListResponsesRequest& request,
+                             const std::function<bool(fieldwork::v1::Response&)>& visit);
   // The roster's entries for `participant_ids` (unknown ones: enrolled = false), for access
   // checks on reads.
   absl::StatusOr<RosterEntries> RosterOf(const std::string& trial,
                                          const std::vector<std::string>& participant_ids);
   absl::StatusOr<fieldwork::v1::GetResponseStatusResponse> GetResponseStatus(
       const fieldwork::v1::GetResponseStatusRequest& request);
-  absl::StatusOr<std::vector<fieldwork::v1::Outcome>> ListOutcomes(const std::string& trial,
-                                                                   const std::string& outcome);
+  // Calls `visit` with each outcome (only `outcome`'s when not empty) in (participant, outcome,
+  // period start, period end) order, as ListResponses.
+  absl::Status ListOutcomes(const std::string& trial, const std::string& outcome,
+                            const std::function<bool(fieldwork::v1::Outcome&)>& visit);
   absl::StatusOr<fieldwork::v1::ResponseCountsResponse> ResponseCounts(const std::string& trial);
   absl::StatusOr<std::vector<fieldwork::v1::Reject>> ListRejects(
       const fieldwork::v1::ListRejectsRequest& request);

@@ -27,6 +27,13 @@ inline std::string Submissions(absl::string_view trial) {
 inline std::string Responses(absl::string_view trial, absl::string_view wave) {
   return absl::StrCat("fw:{", trial, "}:ing:responses:", wave);
 }
+// ZSET (every score 0, so ordered by member bytes) of
+// "<participant>\0<19-digit submitted micros>\0<submission id>", one per member of Responses:
+// the order ListResponses streams in, read a page at a time (written with the response, by the
+// same script; rebuilt from Responses when it has fewer members, as for data written before it)
+inline std::string ResponseOrder(absl::string_view trial, absl::string_view wave) {
+  return absl::StrCat("fw:{", trial, "}:ing:response_order:", wave);
+}
 // HASH participant id -> "<19-digit submitted micros>|<submission id>" of the complete
 // response that counts under the wave's rule
 inline std::string Counted(absl::string_view trial, absl::string_view wave) {
@@ -48,6 +55,12 @@ inline std::string Imports(absl::string_view trial) {
 // HASH "<participant>|<outcome>|<period start>|<period end>" -> fieldwork.v1.Outcome
 inline std::string Outcomes(absl::string_view trial) {
   return absl::StrCat("fw:{", trial, "}:ing:outcomes");
+}
+// ZSET (scores 0) of "<participant>\0<outcome>\0<period start>\0<period end>", one per field
+// of Outcomes (the same with '|' for '\0'): the order ListOutcomes streams in (kept and rebuilt
+// as ResponseOrder is)
+inline std::string OutcomeOrder(absl::string_view trial) {
+  return absl::StrCat("fw:{", trial, "}:ing:outcome_order");
 }
 // SET of every trial id with survey-ingest data (not trial-scoped: one key for the index)
 inline std::string TrialIndex() { return "fw:{index}:ing:trials"; }

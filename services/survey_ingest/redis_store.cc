@@ -1,6 +1,8 @@
 #include "services/survey_ingest/redis_store.h"
 
+#include <algorithm>
 #include <map>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -14,9 +16,10 @@ namespace v1 = ::fieldwork::v1;
 
 constexpr int64_t kPointerOffset = 100000000000000000;  // 10^17 us: keeps pre-1970 times sortable
 
-// KEYS: 1 submissions, 2 rejects, 3 imports, then per wave: responses, counted, first.
-// ARGV: 1 import sha ('' = none), 2 response count n, then n groups of six (wave index from 1,
-// submission id, participant, pointer ('' = not complete), rule 'F' or 'L', response bytes),
+// KEYS: 1 submissions, 2 rejects, 3 imports, then per wave: responses, counted, first, order.
+// ARGV: 1 import sha ('' = none), 2 response count n, then n groups of seven (wave index from
+// 1, submission id, participant, pointer ('' = not complete), rule 'F' or 'L', response bytes,
+// order member),
 // then a count and (id, bytes) pairs of new rejects, then the same of replaced rejects.
 // Returns one integer per response: 0 duplicate, 1 accepted, 2 accepted as a new respondent.
 // Checks come before writes only where a check can fail; the writes themselves cannot, so a
@@ -29,12 +32,14 @@ local i = 3
 for r = 1, n do
   local w = tonumber(ARGV[i])
   local sid, participant, pointer, rule, bytes = ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5]
-  i = i + 6
-  local responses, counted, first = KEYS[1 + 3 * w], KEYS[2 + 3 * w], KEYS[3 + 3 * w]
+  local member = ARGV[i+6]
+  i = i + 7
+  local responses, counted, first = KEYS[4 * w], KEYS[1 + 4 * w], KEYS[2 + 4 * w]
   if redis.call('HSETNX', KEYS[1], sid, responses) == 0 then
     out[r] = 0
   else
     redis.call('HSET', responses, sid, bytes)
+    redis.call('ZADD', KEYS[3 + 4 * w], 0, member)
     out[r] = 1
     if pointer ~= '' then
       local value = pointer .. '|' .. sid
@@ -85,16 +90,18 @@ return 1
   return *script;
 }
 
-// KEYS: 1 outcomes. ARGV: (field, bytes) pairs. Returns 1 per pair that changed something.
+// KEYS: 1 outcomes, 2 outcome order. ARGV: (field, order member, bytes) triples. Returns 1 per
+// triple that changed something.
 const LuaScript& OutcomesScript() {
   static const LuaScript* script = new LuaScript(R"lua(
 local out = {}
-for j = 1, #ARGV, 2 do
+for j = 1, #ARGV, 3 do
   local current = redis.call('HGET', KEYS[1], ARGV[j])
-  if current == ARGV[j + 1] then
+  if current == ARGV[j + 2] then
     out[#out + 1] = 0
   else
-    redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1])
+    redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 2])
+    redis.call('ZADD', KEYS[2], 0, ARGV[j + 1])
     out[#out + 1] = 1
   end
 end
@@ -126,11 +133,44 @@ std::string DateText(const v1::CivilDate& date) {
   return absl::StrFormat("%04d-%02d-%02d", date.year(), date.month(), date.day());
 }
 
+// Separates the parts of an order member: it sorts before every other byte, so a member sorts
+// as the tuple of its parts ("a" before "ab" whatever follows).
+constexpr char kSeparator = '\0';
+constexpr char kAfterSeparator = '\x01';
+
+std::string OutcomeField(const v1::Outcome& outcome) {
+  return absl::StrCat(outcome.participant_id(), "|", outcome.outcome(), "|",
+                      DateText(outcome.period_start()), "|", DateText(outcome.period_end()));
+}
+
+// ZRANGE BYLEX bounds: everything, or the members that start with `prefix` and a separator.
+std::pair<std::string, std::string> PrefixRange(const std::string& prefix) {
+  if (prefix.empty()) return {"-", "+"};
+  return {absl::StrCat("[", prefix, std::string(1, kSeparator)),
+          absl::StrCat("(", prefix, std::string(1, kAfterSeparator))};
+}
+
 }  // namespace
 
 std::string ResponsePointer(absl::Time submitted, const std::string& submission_id) {
   const int64_t micros = absl::ToUnixMicros(submitted) + kPointerOffset;
   return absl::StrCat(absl::StrFormat("%019d", micros), "|", submission_id);
+}
+
+std::string ResponseOrderMember(const v1::Response& response) {
+  const absl::Time submitted = absl::FromUnixSeconds(response.submitted_at().seconds()) +
+                               absl::Nanoseconds(response.submitted_at().nanos());
+  const std::string pointer = ResponsePointer(submitted, "");
+  return absl::StrCat(response.participant_id(), std::string(1, kSeparator),
+                      absl::string_view(pointer).substr(0, 19), std::string(1, kSeparator),
+                      response.submission_id());
+}
+
+std::string OutcomeOrderMember(const v1::Outcome& outcome) {
+  const std::string separator(1, kSeparator);
+  return absl::StrCat(outcome.participant_id(), separator, outcome.outcome(), separator,
+                      DateText(outcome.period_start()), separator,
+                      DateText(outcome.period_end()));
 }
 
 absl::Time PointerTime(absl::string_view pointer) {
@@ -181,7 +221,7 @@ absl::StatusOr<std::vector<WriteResult>> RedisIngestStore::Write(const std::stri
                                    keys::Imports(trial)};
   std::map<std::string, int> wave_index;
   std::vector<std::string> args;
-  args.reserve(3 + 6 * batch.responses.size() + 2 * batch.new_rejects.size() +
+  args.reserve(3 + 7 * batch.responses.size() + 2 * batch.new_rejects.size() +
                2 * batch.replaced_rejects.size() + 2);
   args.push_back(batch.import_sha256);
   args.push_back(std::to_string(batch.responses.size()));
@@ -193,6 +233,7 @@ absl::StatusOr<std::vector<WriteResult>> RedisIngestStore::Write(const std::stri
       keys.push_back(keys::Responses(trial, response.wave_id()));
       keys.push_back(keys::Counted(trial, response.wave_id()));
       keys.push_back(keys::First(trial, response.wave_id()));
+      keys.push_back(keys::ResponseOrder(trial, response.wave_id()));
     }
     args.push_back(std::to_string(it->second));
     args.push_back(response.submission_id());
@@ -205,6 +246,7 @@ absl::StatusOr<std::vector<WriteResult>> RedisIngestStore::Write(const std::stri
     }
     args.push_back(pending.last_complete_rule ? "L" : "F");
     args.push_back(response.SerializeAsString());
+    args.push_back(ResponseOrderMember(response));
   }
   for (const auto* rejects : {&batch.new_rejects, &batch.replaced_rejects}) {
     args.push_back(std::to_string(rejects->size()));
@@ -236,28 +278,114 @@ absl::StatusOr<bool> RedisIngestStore::IsImported(const std::string& trial,
   return reply->integer() == 1;
 }
 
-absl::StatusOr<std::vector<v1::Response>> RedisIngestStore::LoadResponses(const std::string& trial,
-                                                                          const std::string& wave) {
-  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Transaction({
-      {"HGETALL", keys::Responses(trial, wave)},
-      {"HGETALL", keys::Counted(trial, wave)},
-  });
-  if (!replies.ok()) return replies.status();
-  auto responses = ParseHash<v1::Response>((*replies)[0], "response");
-  if (!responses.ok()) return responses.status();
-  std::map<std::string, std::string, std::less<>> counted;  // participant -> submission id
-  const RedisReply& pointers = (*replies)[1];
-  for (size_t i = 0; i + 1 < pointers.size(); i += 2) {
-    const absl::string_view pointer = pointers[i + 1].str();
-    const size_t bar = pointer.find('|');
-    if (bar == absl::string_view::npos) continue;
-    counted.emplace(std::string(pointers[i].str()), std::string(pointer.substr(bar + 1)));
+absl::Status RedisIngestStore::Backfill(
+    const std::string& hash, const std::string& order,
+    const std::function<absl::StatusOr<std::string>(absl::string_view field,
+                                                    absl::string_view value)>& member_of) {
+  absl::StatusOr<std::vector<RedisReply>> counts =
+      redis_.Pipeline({{"HLEN", hash}, {"ZCARD", order}});
+  if (!counts.ok()) return counts.status();
+  for (const RedisReply& count : *counts) {
+    if (count.type() != RedisReply::Type::kInteger) {
+      return absl::InternalError(absl::StrCat("counting ", hash, ": ", count.str()));
+    }
   }
-  for (v1::Response& response : *responses) {
-    auto it = counted.find(response.participant_id());
-    response.set_counted(it != counted.end() && it->second == response.submission_id());
+  if ((*counts)[0].integer() <= (*counts)[1].integer()) return absl::OkStatus();
+  // ZADD of a member already there changes nothing, so concurrent writers and a second
+  // backfill running at the same time do no harm.
+  const std::string count = std::to_string(page_size_);
+  std::string cursor = "0";
+  do {
+    absl::StatusOr<RedisReply> reply = redis_.Command({"HSCAN", hash, cursor, "COUNT", count});
+    if (!reply.ok()) return reply.status();
+    cursor = std::string((*reply)[0].str());
+    const RedisReply fields = (*reply)[1];
+    std::vector<std::string> zadd = {"ZADD", order};
+    for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+      absl::StatusOr<std::string> member = member_of(fields[i].str(), fields[i + 1].str());
+      if (!member.ok()) return member.status();
+      zadd.push_back("0");
+      zadd.push_back(*std::move(member));
+    }
+    if (zadd.size() > 2) {
+      if (absl::StatusOr<RedisReply> added = redis_.Command(zadd); !added.ok()) {
+        return added.status();
+      }
+    }
+  } while (cursor != "0");
+  return absl::OkStatus();
+}
+
+absl::Status RedisIngestStore::WalkOrder(
+    const std::string& order, std::string min, const std::string& max,
+    const std::function<absl::StatusOr<bool>(const RedisReply& members)>& page) {
+  const std::string limit = std::to_string(page_size_);
+  while (true) {
+    absl::StatusOr<RedisReply> members =
+        redis_.Command({"ZRANGE", order, min, max, "BYLEX", "LIMIT", "0", limit});
+    if (!members.ok()) return members.status();
+    const size_t n = members->size();
+    if (n == 0) return absl::OkStatus();
+    absl::StatusOr<bool> more = page(*members);
+    if (!more.ok()) return more.status();
+    if (!*more || n < static_cast<size_t>(page_size_)) return absl::OkStatus();
+    min = absl::StrCat("(", (*members)[n - 1].str());
   }
-  return responses;
+}
+
+absl::Status RedisIngestStore::ForEachResponse(
+    const std::string& trial, const std::string& wave, const std::string& participant,
+    const std::function<bool(v1::Response&)>& visit) {
+  const std::string responses_key = keys::Responses(trial, wave);
+  const std::string counted_key = keys::Counted(trial, wave);
+  const std::string order = keys::ResponseOrder(trial, wave);
+  absl::Status backfilled = Backfill(
+      responses_key, order,
+      [](absl::string_view, absl::string_view bytes) -> absl::StatusOr<std::string> {
+        v1::Response response;
+        if (!response.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+          return absl::DataLossError("stored response does not parse");
+        }
+        return ResponseOrderMember(response);
+      });
+  if (!backfilled.ok()) return backfilled;
+  auto [min, max] = PrefixRange(participant);
+  v1::Response response;
+  return WalkOrder(
+      order, std::move(min), max, [&](const RedisReply& members) -> absl::StatusOr<bool> {
+        std::vector<std::string> get_responses = {"HMGET", responses_key};
+        std::vector<std::string> get_counted = {"HMGET", counted_key};
+        for (size_t i = 0; i < members.size(); ++i) {
+          const absl::string_view member = members[i].str();
+          const size_t first = member.find(kSeparator);
+          const size_t second = member.find(kSeparator, first + 1);
+          if (first == absl::string_view::npos || second == absl::string_view::npos) {
+            return absl::DataLossError(absl::StrCat("malformed member in ", order));
+          }
+          get_counted.emplace_back(member.substr(0, first));
+          get_responses.emplace_back(member.substr(second + 1));
+        }
+        // One transaction, so that a response and the counting pointer agree.
+        absl::StatusOr<std::vector<RedisReply>> replies =
+            redis_.Transaction({get_responses, get_counted});
+        if (!replies.ok()) return replies.status();
+        const RedisReply& bytes = (*replies)[0];
+        const RedisReply& pointers = (*replies)[1];
+        for (size_t i = 0; i < members.size(); ++i) {
+          // The order member is written with the response by one script and responses are
+          // never deleted, so a missing one is a trial deleted under our feet: skip it.
+          if (bytes[i].is_nil()) continue;
+          response.Clear();
+          if (absl::Status s = ParseInto(bytes[i], response, "response"); !s.ok()) return s;
+          const absl::string_view pointer =
+              pointers[i].is_nil() ? absl::string_view() : pointers[i].str();
+          const size_t bar = pointer.find('|');
+          response.set_counted(bar != absl::string_view::npos &&
+                               pointer.substr(bar + 1) == response.submission_id());
+          if (!visit(response)) return false;
+        }
+        return true;
+      });
 }
 
 absl::StatusOr<RespondentStatus> RedisIngestStore::GetRespondentStatus(
@@ -283,24 +411,52 @@ absl::StatusOr<std::vector<bool>> RedisIngestStore::WriteOutcomes(
   if (outcomes.empty()) return std::vector<bool>{};
   if (absl::Status s = IndexTrial(trial); !s.ok()) return s;
   std::vector<std::string> args;
-  args.reserve(2 * outcomes.size());
+  args.reserve(3 * outcomes.size());
   for (const v1::Outcome& outcome : outcomes) {
-    args.push_back(absl::StrCat(outcome.participant_id(), "|", outcome.outcome(), "|",
-                                DateText(outcome.period_start()), "|",
-                                DateText(outcome.period_end())));
+    args.push_back(OutcomeField(outcome));
+    args.push_back(OutcomeOrderMember(outcome));
     args.push_back(outcome.SerializeAsString());
   }
-  absl::StatusOr<RedisReply> reply = redis_.Eval(OutcomesScript(), {keys::Outcomes(trial)}, args);
+  absl::StatusOr<RedisReply> reply =
+      redis_.Eval(OutcomesScript(), {keys::Outcomes(trial), keys::OutcomeOrder(trial)}, args);
   if (!reply.ok()) return reply.status();
   std::vector<bool> changed;
   for (size_t i = 0; i < reply->size(); ++i) changed.push_back((*reply)[i].integer() == 1);
   return changed;
 }
 
-absl::StatusOr<std::vector<v1::Outcome>> RedisIngestStore::LoadOutcomes(const std::string& trial) {
-  absl::StatusOr<RedisReply> reply = redis_.Command({"HGETALL", keys::Outcomes(trial)});
-  if (!reply.ok()) return reply.status();
-  return ParseHash<v1::Outcome>(*reply, "outcome");
+absl::Status RedisIngestStore::ForEachOutcome(const std::string& trial,
+                                              const std::function<bool(v1::Outcome&)>& visit) {
+  const std::string outcomes_key = keys::Outcomes(trial);
+  const std::string order = keys::OutcomeOrder(trial);
+  absl::Status backfilled =
+      Backfill(outcomes_key, order,
+               [](absl::string_view, absl::string_view bytes) -> absl::StatusOr<std::string> {
+                 v1::Outcome outcome;
+                 if (!outcome.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+                   return absl::DataLossError("stored outcome does not parse");
+                 }
+                 return OutcomeOrderMember(outcome);
+               });
+  if (!backfilled.ok()) return backfilled;
+  v1::Outcome outcome;
+  return WalkOrder(order, "-", "+", [&](const RedisReply& members) -> absl::StatusOr<bool> {
+    std::vector<std::string> get = {"HMGET", outcomes_key};
+    for (size_t i = 0; i < members.size(); ++i) {
+      std::string field(members[i].str());
+      std::replace(field.begin(), field.end(), kSeparator, '|');
+      get.push_back(std::move(field));
+    }
+    absl::StatusOr<RedisReply> bytes = redis_.Command(get);
+    if (!bytes.ok()) return bytes.status();
+    for (size_t i = 0; i < members.size(); ++i) {
+      if ((*bytes)[i].is_nil()) continue;  // as in ForEachResponse
+      outcome.Clear();
+      if (absl::Status s = ParseInto((*bytes)[i], outcome, "outcome"); !s.ok()) return s;
+      if (!visit(outcome)) return false;
+    }
+    return true;
+  });
 }
 
 absl::StatusOr<std::vector<std::string>> RedisIngestStore::ListTrials() {

@@ -256,15 +256,17 @@ grpc::Status SurveyIngestServiceImpl::ListResponses(
     grpc::ServerContext* context, const v1::ListResponsesRequest* request,
     grpc::ServerWriter<v1::ListResponsesResponse>* writer) {
   FW_GRPC_ASSIGN_OR_RETURN(
-      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id(), /*whole_trial=*/false));
-  FW_GRPC_ASSIGN_OR_RETURN(responses, ingestor_.ListResponses(*request));
+      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id(),
+                       /*whole_trial=*/false));
+  // Each response is written as it is read (Write blocks while the client is behind), so the
+  // service holds a page of the wave, never all of it.
   const ParticipantScope scope = ParticipantScope::Of(principal);
   v1::ListResponsesResponse message;
-  for (auto& r : responses) {
-    if (!scope.MayTouchSite(r.site())) continue;
+  FW_GRPC_RETURN_IF_ERROR(ingestor_.ListResponses(*request, [&](v1::Response& r) {
+    if (!scope.MayTouchSite(r.site())) return true;
     *message.mutable_response() = std::move(r);
-    if (!writer->Write(message)) break;
-  }
+    return writer->Write(message);  // false: the client went away
+  }));
   return grpc::Status::OK;
 }
 
@@ -287,24 +289,33 @@ grpc::Status SurveyIngestServiceImpl::ListOutcomes(
     grpc::ServerContext* context, const v1::ListOutcomesRequest* request,
     grpc::ServerWriter<v1::ListOutcomesResponse>* writer) {
   FW_GRPC_ASSIGN_OR_RETURN(
-      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id(), /*whole_trial=*/false));
-  FW_GRPC_ASSIGN_OR_RETURN(outcomes,
-                           ingestor_.ListOutcomes(request->trial_id(), request->outcome()));
-  // Outcomes carry no site: a site-scoped caller's are those of the roster's participants at
-  // its sites.
-  std::optional<std::set<std::string>> visible;
-  if (ParticipantScope::Of(principal).site_scoped()) {
-    std::vector<std::string> ids;
-    for (const auto& o : outcomes) ids.push_back(o.participant_id());
-    FW_GRPC_ASSIGN_OR_RETURN(in_scope, InScope(principal, request->trial_id(), ids));
-    visible = std::move(in_scope);
-  }
+      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id(),
+                       /*whole_trial=*/false));
+  // Streamed as ListResponses is. Outcomes carry no site: a site-scoped caller's are those of
+  // the roster's participants at its sites, asked once per participant (outcomes arrive in
+  // participant order).
+  const bool site_scoped = ParticipantScope::Of(principal).site_scoped();
+  std::string last_participant;
+  bool last_visible = false;
+  absl::Status roster_error;
   v1::ListOutcomesResponse message;
-  for (auto& o : outcomes) {
-    if (visible.has_value() && visible->count(o.participant_id()) == 0) continue;
-    *message.mutable_outcome() = std::move(o);
-    if (!writer->Write(message)) break;
-  }
+  FW_GRPC_RETURN_IF_ERROR(
+      ingestor_.ListOutcomes(request->trial_id(), request->outcome(), [&](v1::Outcome& o) {
+        if (site_scoped && o.participant_id() != last_participant) {
+          last_participant = o.participant_id();
+          absl::StatusOr<std::set<std::string>> in_scope =
+              InScope(principal, request->trial_id(), {last_participant});
+          if (!in_scope.ok()) {
+            roster_error = in_scope.status();
+            return false;
+          }
+          last_visible = !in_scope->empty();
+        }
+        if (site_scoped && !last_visible) return true;
+        *message.mutable_outcome() = std::move(o);
+        return writer->Write(message);  // false: the client went away
+      }));
+  FW_GRPC_RETURN_IF_ERROR(roster_error);
   return grpc::Status::OK;
 }
 

@@ -4,6 +4,7 @@
 #define FIELDWORK_SERVICES_SURVEY_INGEST_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,9 +66,13 @@ class IngestStore {
                                                          const WriteBatch& batch) = 0;
   virtual absl::StatusOr<bool> IsImported(const std::string& trial, const std::string& sha256) = 0;
 
-  // Every stored response of the wave with `counted` set.
-  virtual absl::StatusOr<std::vector<fieldwork::v1::Response>> LoadResponses(
-      const std::string& trial, const std::string& wave) = 0;
+  // Calls `visit` with each stored response of the wave (`counted` set), or only
+  // `participant`'s when it is not empty, in (participant, submitted_at, submission id) order,
+  // reading them a page at a time so that memory does not grow with the wave. Stops, OK, when
+  // `visit` returns false. Responses stored while it runs may or may not be visited.
+  virtual absl::Status ForEachResponse(
+      const std::string& trial, const std::string& wave, const std::string& participant,
+      const std::function<bool(fieldwork::v1::Response&)>& visit) = 0;
   virtual absl::StatusOr<RespondentStatus> GetRespondentStatus(const std::string& trial,
                                                                const std::string& wave,
                                                                const std::string& participant) = 0;
@@ -78,8 +83,10 @@ class IngestStore {
   // something (new or a different value), false when the same was already stored.
   virtual absl::StatusOr<std::vector<bool>> WriteOutcomes(
       const std::string& trial, const std::vector<fieldwork::v1::Outcome>& outcomes) = 0;
-  virtual absl::StatusOr<std::vector<fieldwork::v1::Outcome>> LoadOutcomes(
-      const std::string& trial) = 0;
+  // Calls `visit` with each stored outcome in (participant, outcome, period start, period end)
+  // order, a page at a time, as ForEachResponse.
+  virtual absl::Status ForEachOutcome(
+      const std::string& trial, const std::function<bool(fieldwork::v1::Outcome&)>& visit) = 0;
 
   // Every trial with survey-ingest data (to seed gauges at start-up).
   virtual absl::StatusOr<std::vector<std::string>> ListTrials() = 0;

@@ -296,23 +296,27 @@ ScaleNorms ComputeNorms(const Instrument& instrument, std::span<const ScoredResp
       const ScaleScore* score = response.FindScale(scale.id);
       if (score != nullptr && score->value.has_value()) values.push_back(*score->value);
     }
-    if (values.size() < 2) continue;
-    // Long double and a correction pass, as R's mean() and var(), so that reference values
-    // computed in R agree to the last few bits.
-    const auto n = static_cast<long double>(values.size());
-    long double mean = 0;
-    for (double x : values) mean += x;
-    mean /= n;
-    long double correction = 0;
-    for (double x : values) correction += x - mean;
-    mean += correction / n;
-    long double squares = 0;
-    for (double x : values) squares += (x - mean) * (x - mean);
-    const double sd = std::sqrt(static_cast<double>(squares / (n - 1)));
-    if (!(sd > 0) || !std::isfinite(sd)) continue;
-    norms.emplace(scale.id, Norm{static_cast<double>(mean), sd});
+    if (std::optional<Norm> norm = NormOf(values)) norms.emplace(scale.id, *norm);
   }
   return norms;
+}
+
+std::optional<Norm> NormOf(std::span<const double> values) {
+  if (values.size() < 2) return std::nullopt;
+  // Long double and a correction pass, as R's mean() and var(), so that reference values
+  // computed in R agree to the last few bits.
+  const auto n = static_cast<long double>(values.size());
+  long double mean = 0;
+  for (double x : values) mean += x;
+  mean /= n;
+  long double correction = 0;
+  for (double x : values) correction += x - mean;
+  mean += correction / n;
+  long double squares = 0;
+  for (double x : values) squares += (x - mean) * (x - mean);
+  const double sd = std::sqrt(static_cast<double>(squares / (n - 1)));
+  if (!(sd > 0) || !std::isfinite(sd)) return std::nullopt;
+  return Norm{static_cast<double>(mean), sd};
 }
 
 }  // namespace fieldwork::survey_ingest

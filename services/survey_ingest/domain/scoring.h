@@ -140,6 +140,8 @@ class Scorer {
 // denominator, as R's sd()). Scales with fewer than two scores or a zero SD are left out,
 // so composites using them are reported missing rather than dividing by zero.
 ScaleNorms ComputeNorms(const Instrument& instrument, std::span<const ScoredResponse> responses);
+// The norm of one scale's scores, as ComputeNorms: nullopt for fewer than two or a zero SD.
+std::optional<Norm> NormOf(std::span<const double> values);
 
 }  // namespace fieldwork::survey_ingest
 
