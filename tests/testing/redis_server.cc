@@ -39,6 +39,7 @@ void RedisServer::Start() {
   } else {
     argv.insert(argv.end(), {"--appendonly", "no"});
   }
+  argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   process_ = std::make_unique<ChildProcess>(argv, std::map<std::string, std::string>{},
                                             dir_.path() + "/redis.log");
   WaitUntilReady();

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -16,6 +17,9 @@ struct RedisServerOptions {
   // AOF persistence with appendfsync always: what a durability test needs (acknowledged
   // writes survive a crash). Off, the server keeps everything in memory only.
   bool durable = false;
+  // More redis-server arguments, after the persistence ones (so they win): e.g.
+  // {"--rename-command", "CONFIG", ""} for a managed Redis that hides CONFIG.
+  std::vector<std::string> extra_args;
 };
 
 class RedisServer {
