@@ -17,14 +17,13 @@ struct RedisServerOptions {
   // AOF persistence with appendfsync always: what a durability test needs (acknowledged
   // writes survive a crash). Off, the server keeps everything in memory only.
   bool durable = false;
-  // More redis-server arguments, after the persistence ones (so they win): e.g.
-  // {"--rename-command", "CONFIG", ""} for a managed Redis that hides CONFIG.
-  std::vector<std::string> extra_args;
 };
 
 class RedisServer {
  public:
-  explicit RedisServer(RedisServerOptions options = {});
+  // `extra_args` go to redis-server after the persistence ones (so they win): e.g.
+  // {"--rename-command", "CONFIG", ""} for a managed Redis that hides CONFIG.
+  explicit RedisServer(RedisServerOptions options = {}, std::vector<std::string> extra_args = {});
   ~RedisServer();
 
   int port() const { return port_; }
@@ -46,6 +45,7 @@ class RedisServer {
  private:
   void WaitUntilReady();
   RedisServerOptions options_;
+  std::vector<std::string> extra_args_;
   TempDir dir_;
   int port_;
   std::unique_ptr<ChildProcess> process_;

@@ -19,19 +19,18 @@ using ::fieldwork::testing::RedisServer;
 using ::fieldwork::testing::RedisServerOptions;
 using ::testing::HasSubstr;
 
-RedisServerOptions Volatile(std::vector<std::string> extra_args) {
-  return RedisServerOptions{.durable = false, .extra_args = std::move(extra_args)};
-}
+constexpr RedisServerOptions kDurable{.durable = true};
+constexpr RedisServerOptions kNoAof{.durable = false};
 
 TEST(RedisDurabilityTest, AofWithFsyncAlwaysIsDurable) {
-  RedisServer server(RedisServerOptions{.durable = true});
+  RedisServer server(kDurable);
   absl::StatusOr<RedisDurability> checked = CheckRedisDurability(*server.NewClient());
   ASSERT_TRUE(checked.ok()) << checked.status();
   EXPECT_TRUE(checked->durable) << checked->reason;
 }
 
 TEST(RedisDurabilityTest, NoAofIsVolatileNamingTheSetting) {
-  RedisServer server(Volatile({}));
+  RedisServer server(kNoAof);
   absl::StatusOr<RedisDurability> checked = CheckRedisDurability(*server.NewClient());
   ASSERT_TRUE(checked.ok()) << checked.status();
   EXPECT_FALSE(checked->durable);
@@ -39,7 +38,7 @@ TEST(RedisDurabilityTest, NoAofIsVolatileNamingTheSetting) {
 }
 
 TEST(RedisDurabilityTest, FsyncEverySecondIsVolatileNamingTheSetting) {
-  RedisServer server(Volatile({"--appendonly", "yes", "--appendfsync", "everysec"}));
+  RedisServer server(kNoAof, {"--appendonly", "yes", "--appendfsync", "everysec"});
   absl::StatusOr<RedisDurability> checked = CheckRedisDurability(*server.NewClient());
   ASSERT_TRUE(checked.ok()) << checked.status();
   EXPECT_FALSE(checked->durable);
@@ -48,8 +47,7 @@ TEST(RedisDurabilityTest, FsyncEverySecondIsVolatileNamingTheSetting) {
 
 TEST(RedisDurabilityTest, RenamedConfigCannotBeVerifiedAndSaysSo) {
   // Durable in fact, but nobody can ask: unverified counts as volatile.
-  RedisServer server(RedisServerOptions{.durable = true,
-                                        .extra_args = {"--rename-command", "CONFIG", ""}});
+  RedisServer server(kDurable, {"--rename-command", "CONFIG", ""});
   absl::StatusOr<RedisDurability> checked = CheckRedisDurability(*server.NewClient());
   ASSERT_TRUE(checked.ok()) << checked.status();
   EXPECT_FALSE(checked->durable);
@@ -60,7 +58,7 @@ TEST(RedisDurabilityTest, RenamedConfigCannotBeVerifiedAndSaysSo) {
 TEST(RedisDurabilityTest, UnreachableRedisIsAnError) {
   std::unique_ptr<RedisClient> client;
   {
-    RedisServer server(RedisServerOptions{.durable = true});
+    RedisServer server(kDurable);
     client = server.NewClient();
   }  // killed
   absl::StatusOr<RedisDurability> checked = CheckRedisDurability(*client);
@@ -84,7 +82,7 @@ std::string Metrics(ServiceRuntime& runtime) {
 }
 
 TEST(ServiceRuntimeDurabilityTest, StartsOnADurableRedisAndExportsZero) {
-  RedisServer server(RedisServerOptions{.durable = true});
+  RedisServer server(kDurable);
   absl::StatusOr<std::unique_ptr<ServiceRuntime>> runtime =
       ServiceRuntime::Create(RuntimeOptions(server, false));
   ASSERT_TRUE(runtime.ok()) << runtime.status();
@@ -93,22 +91,21 @@ TEST(ServiceRuntimeDurabilityTest, StartsOnADurableRedisAndExportsZero) {
 }
 
 TEST(ServiceRuntimeDurabilityTest, RefusesAVolatileRedisNamingTheFlag) {
-  RedisServer no_aof(Volatile({}));
+  RedisServer no_aof(kNoAof);
   absl::StatusOr<std::unique_ptr<ServiceRuntime>> runtime =
       ServiceRuntime::Create(RuntimeOptions(no_aof, false));
   EXPECT_EQ(runtime.status().code(), absl::StatusCode::kFailedPrecondition) << runtime.status();
   EXPECT_THAT(runtime.status().message(), HasSubstr("refusing to start: Redis appendonly is no"));
   EXPECT_THAT(runtime.status().message(), HasSubstr("--allow_volatile_redis"));
 
-  RedisServer hidden_config(RedisServerOptions{.durable = true,
-                                               .extra_args = {"--rename-command", "CONFIG", ""}});
+  RedisServer hidden_config(kDurable, {"--rename-command", "CONFIG", ""});
   runtime = ServiceRuntime::Create(RuntimeOptions(hidden_config, false));
   EXPECT_EQ(runtime.status().code(), absl::StatusCode::kFailedPrecondition) << runtime.status();
   EXPECT_THAT(runtime.status().message(), HasSubstr("cannot verify Redis persistence"));
 }
 
 TEST(ServiceRuntimeDurabilityTest, RunsOnAVolatileRedisWhenAllowedAndExportsOne) {
-  RedisServer server(Volatile({"--appendonly", "yes", "--appendfsync", "no"}));
+  RedisServer server(kNoAof, {"--appendonly", "yes", "--appendfsync", "no"});
   absl::StatusOr<std::unique_ptr<ServiceRuntime>> runtime =
       ServiceRuntime::Create(RuntimeOptions(server, true));
   ASSERT_TRUE(runtime.ok()) << runtime.status();
@@ -119,7 +116,7 @@ TEST(ServiceRuntimeDurabilityTest, RunsOnAVolatileRedisWhenAllowedAndExportsOne)
 TEST(ServiceRuntimeDurabilityTest, UnreachableRedisIsRefusedAfterTheWait) {
   std::string url;
   {
-    RedisServer server(RedisServerOptions{.durable = true});
+    RedisServer server(kDurable);
     url = server.url();
   }
   ServiceRuntimeOptions options;
