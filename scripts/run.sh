@@ -8,6 +8,7 @@
 #   scripts/run.sh start [--dir DIR] [--simulated-clock] [--prometheus] [--partner-trial TRIAL]...
 #   scripts/run.sh stop [--dir DIR]      # stops exactly what `start` started; exit 0 if stopped
 #   scripts/run.sh status [--dir DIR]    # exit 0 when everything started is running, else 1
+#   scripts/run.sh start-redis [--dir DIR]  # starts Redis again after it died (same port and data)
 #
 # DIR defaults to ./var. `start` waits until every service answers the gRPC health check, then
 # writes DIR/env (KEY=VALUE lines, shell-sourceable): the four FIELDWORK_*_ADDRESS (the CLI's
@@ -16,6 +17,13 @@
 # FIELDWORK_TRACKING_URL, FIELDWORK_MAIL_DIR and, with --prometheus, FIELDWORK_PROMETHEUS_URL.
 # With --simulated-clock every service reads the simulated clock in Redis; move it with
 # fieldwork-simclock (FIELDWORK_REDIS_URL is in DIR/env too).
+#
+# Redis is durable, as the services require (they refuse to start otherwise): the append-only
+# file in DIR/redis, fsynced before every reply (appendonly yes, appendfsync always; no RDB
+# snapshots), so a Redis crash loses nothing acknowledged. `start-redis` brings a Redis that
+# crashed or was killed back on the same port and DIR/redis, reloading the AOF, while the
+# services keep running (they reconnect); it refuses when Redis is running. A later `start` on
+# the same DIR reloads the same data too.
 #
 # Binaries come from $FIELDWORK_BIN_DIR, else build/release/bin, else build/debug/bin.
 # Tokens and keys are made fresh under DIR/secrets on the first start and kept after that, so
@@ -29,7 +37,7 @@ services=(randomisation survey-ingest messaging analysis)
 die() { echo "run.sh: $*" >&2; exit 1; }
 usage() {
   echo "usage: scripts/run.sh start [--dir DIR] [--simulated-clock] [--prometheus] [--partner-trial TRIAL]..." >&2
-  echo "       scripts/run.sh stop|status [--dir DIR]" >&2
+  echo "       scripts/run.sh stop|status|start-redis [--dir DIR]" >&2
   exit 2
 }
 
@@ -149,7 +157,17 @@ wait_until() {
   done
 }
 
+# PONG only once Redis has loaded its data (while loading the AOF it answers LOADING).
 redis_ready() { [[ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" == PONG ]]; }
+
+# launch_redis PORT: Redis on loopback with its data in DIR/redis, every write in the
+# append-only file and fsynced before Redis replies (what the services check for at start-up);
+# no RDB snapshots, the AOF is the one copy. Waits until it has loaded what was there.
+launch_redis() {
+  launch redis redis-server --bind 127.0.0.1 --port "$1" --dir "$dir/redis" \
+    --appendonly yes --appendfsync always --save "" --protected-mode yes
+  wait_until redis 60 redis_ready "$1"
+}
 
 binary_dir() {
   local candidate
@@ -240,10 +258,7 @@ start() {
   # If anything fails from here on, stop what was started.
   trap 'echo "run.sh: start failed; stopping what was started" >&2; stop >/dev/null' ERR
 
-  # Redis keeps its data in DIR/redis (snapshot on stop), loopback only.
-  launch redis redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$dir/redis" \
-    --dbfilename dump.rdb --save 60 1 --appendonly no --protected-mode yes
-  wait_until redis 20 redis_ready "$redis_port"
+  launch_redis "$redis_port"
 
   launch smtp-sink "$system_python" "$repo/scripts/smtp_sink.py" "$smtp_port" "$sms_port" "$dir/mail"
   wait_until smtp-sink 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$smtp_port" 2>/dev/null
@@ -330,6 +345,21 @@ stop() {
   rm -f "$dir/env"
 }
 
+# Redis again on the port recorded in DIR/env, after it crashed or was killed (the services are
+# still running and reconnect). Nothing else is touched.
+start_redis() {
+  [[ -f "$dir/env" ]] || die "no stack under $dir (no $dir/env): use 'start'"
+  if running_pid redis >/dev/null; then
+    die "Redis is running under $dir; start-redis only brings back a Redis that died"
+  fi
+  local address
+  address="$(sed -n 's/^FIELDWORK_REDIS_ADDRESS=//p' "$dir/env")"
+  [[ "$address" =~ ^127\.0\.0\.1:([0-9]+)$ ]] || die "$dir/env has no FIELDWORK_REDIS_ADDRESS"
+  [[ -f "$logs/redis.log" ]] && mv -f "$logs/redis.log" "$logs/redis.previous.log"
+  launch_redis "${BASH_REMATCH[1]}"
+  echo "redis running again on $address (data: $dir/redis)"
+}
+
 status() {
   local name pid all=0
   for name in redis smtp-sink "${services[@]}"; do
@@ -355,5 +385,6 @@ case "$command_name" in
   start) start ;;
   stop) stop ;;
   status) status ;;
+  start-redis) start_redis ;;
   *) usage ;;
 esac

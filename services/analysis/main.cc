@@ -10,7 +10,8 @@
 //       [--tls_cert_file=F --tls_key_file=F] [--upstream_tls] [--upstream_ca_file=F]
 //       [--simulated_clock]
 //       [--insecure_no_auth]
-// Every flag can also be set as FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins.
+// Every flag can also be set as FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins. It refuses
+// a Redis without appendonly yes and appendfsync always unless --allow_volatile_redis.
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -27,6 +28,7 @@
 #include "services/common/flags.h"
 #include "services/common/grpc_client.h"
 #include "services/common/logging.h"
+#include "services/common/server_flags.h"
 #include "services/common/service_runtime.h"
 
 ABSL_FLAG(std::string, listen_address, "0.0.0.0:50054", "gRPC listen address (host:port)");
@@ -85,6 +87,7 @@ int main(int argc, char** argv) {
   options.tokens_file = absl::GetFlag(FLAGS_tokens_file);
   options.insecure_no_auth = absl::GetFlag(FLAGS_insecure_no_auth);
   options.simulated_clock = absl::GetFlag(FLAGS_simulated_clock);
+  fieldwork::ApplyServerFlags(options);  // the shared flags defined in services/common
 
   absl::StatusOr<std::string> token = ReadToken(absl::GetFlag(FLAGS_service_token_file));
   if (!token.ok()) {

@@ -1,10 +1,54 @@
 #include "services/common/service_runtime.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "services/common/logging.h"
+#include "services/common/redis_durability.h"
 #include "services/common/simulated_clock.h"
 
 namespace fieldwork {
+namespace {
+
+// Refuses a Redis that may lose acknowledged writes unless options.allow_volatile_redis; then
+// warns and exports fieldwork_redis_volatile 1. Waits for a Redis that is not up yet (a pod
+// started beside it) up to options.redis_startup_wait.
+absl::Status RequireDurableRedis(const ServiceRuntimeOptions& options, RedisClient& redis,
+                                 prometheus::Registry& registry) {
+  const absl::Time deadline = absl::Now() + options.redis_startup_wait;
+  absl::StatusOr<RedisDurability> checked = CheckRedisDurability(redis);
+  bool waiting_logged = false;
+  while (!checked.ok() && absl::IsUnavailable(checked.status()) && absl::Now() < deadline) {
+    if (!waiting_logged) {
+      logging::Info("waiting for Redis to check its persistence",
+                    {{"redis", redis.endpoint().Describe()},
+                     {"error", checked.status().ToString()}});
+      waiting_logged = true;
+    }
+    absl::SleepFor(absl::Milliseconds(500));
+    checked = CheckRedisDurability(redis);
+  }
+  if (!checked.ok()) {
+    return absl::Status(checked.status().code(),
+                        absl::StrCat("cannot check the persistence of Redis at ",
+                                     redis.endpoint().Describe(), ": ",
+                                     checked.status().message()));
+  }
+  if (!checked->durable && !options.allow_volatile_redis) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to start: ", checked->reason,
+        ". Run Redis with appendonly yes and appendfsync always, or start with "
+        "--allow_volatile_redis to accept losing acknowledged writes (tests and demos only)"));
+  }
+  if (!checked->durable) {
+    logging::Warning(
+        "Redis may lose acknowledged writes: running anyway because of --allow_volatile_redis",
+        {{"redis", redis.endpoint().Describe()}, {"reason", checked->reason}});
+  }
+  ExportRedisVolatile(registry, options.service_name, !checked->durable);
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(ServiceRuntimeOptions options) {
   logging::Init(options.service_name);
@@ -27,6 +71,10 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(ServiceRu
   absl::StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Create(redis);
   if (!client.ok()) return client.status();
   runtime->redis_ = *std::move(client);
+  if (absl::Status durable = RequireDurableRedis(options, *runtime->redis_, runtime->registry());
+      !durable.ok()) {
+    return durable;
+  }
 
   if (options.insecure_no_auth) {
     runtime->authenticator_ = std::make_unique<Authenticator>(Authenticator::Insecure());

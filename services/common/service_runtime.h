@@ -28,12 +28,18 @@ struct ServiceRuntimeOptions {
   std::string tokens_file;
   bool insecure_no_auth = false;
   bool simulated_clock = false;
+  // Start even when Redis may lose acknowledged writes (see CheckRedisDurability): a warning
+  // in the log and fieldwork_redis_volatile 1 instead of a refusal.
+  bool allow_volatile_redis = false;
+  // How long to wait for an unreachable Redis to answer the durability check at start-up.
+  absl::Duration redis_startup_wait = absl::Seconds(30);
 };
 
 class ServiceRuntime {
  public:
   // Fails naming what could not be set up (unreadable tokens file, bad Redis URL, metrics
-  // port taken). Without a tokens file and without insecure_no_auth it refuses to start.
+  // port taken). Without a tokens file and without insecure_no_auth it refuses to start; so
+  // it does against a Redis that may lose acknowledged writes, unless allow_volatile_redis.
   static absl::StatusOr<std::unique_ptr<ServiceRuntime>> Create(ServiceRuntimeOptions options);
 
   RedisClient& redis() { return *redis_; }

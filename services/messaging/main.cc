@@ -19,7 +19,8 @@
 //       [--upstream_tls | --upstream_ca_file=F]   (TLS to randomisation and survey-ingest)
 // --role=worker runs only delivery workers (no gRPC API, no HTTP): run several such processes
 // beside one --role=all (or --role=scheduler) process. Every flag can also be set as
-// FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins.
+// FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins. It refuses a Redis without appendonly
+// yes and appendfsync always unless --allow_volatile_redis.
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,6 +40,7 @@
 #include "services/common/flags.h"
 #include "services/common/grpc_client.h"
 #include "services/common/logging.h"
+#include "services/common/server_flags.h"
 #include "services/common/service_runtime.h"
 #include "services/http/http_flags.h"
 #include "services/messaging/domain/contact_crypto.h"
@@ -155,6 +157,7 @@ int main(int argc, char** argv) {
   options.tokens_file = absl::GetFlag(FLAGS_tokens_file);
   options.insecure_no_auth = absl::GetFlag(FLAGS_insecure_no_auth);
   options.simulated_clock = absl::GetFlag(FLAGS_simulated_clock);
+  fieldwork::ApplyServerFlags(options);  // the shared flags defined in services/common
   absl::StatusOr<std::unique_ptr<fieldwork::ServiceRuntime>> runtime =
       fieldwork::ServiceRuntime::Create(options);
   if (!runtime.ok()) return Fail(runtime.status());

@@ -6,7 +6,8 @@
 //   fieldwork-randomisation --redis_url=redis://127.0.0.1:6379 --tokens_file=tokens.yaml
 //       [--listen_address=0.0.0.0:50051] [--metrics_port=9464]
 //       [--tls_cert_file=F --tls_key_file=F] [--simulated_clock] [--insecure_no_auth]
-// Every flag can also be set as FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins.
+// Every flag can also be set as FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins. It refuses
+// a Redis without appendonly yes and appendfsync always unless --allow_volatile_redis.
 #include <iostream>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "absl/time/time.h"
 #include "services/common/flags.h"
 #include "services/common/logging.h"
+#include "services/common/server_flags.h"
 #include "services/common/service_runtime.h"
 #include "services/randomisation/randomiser.h"
 #include "services/randomisation/redis_store.h"
@@ -52,6 +54,7 @@ int main(int argc, char** argv) {
   options.tokens_file = absl::GetFlag(FLAGS_tokens_file);
   options.insecure_no_auth = absl::GetFlag(FLAGS_insecure_no_auth);
   options.simulated_clock = absl::GetFlag(FLAGS_simulated_clock);
+  fieldwork::ApplyServerFlags(options);  // the shared flags defined in services/common
 
   absl::StatusOr<std::unique_ptr<fieldwork::ServiceRuntime>> runtime =
       fieldwork::ServiceRuntime::Create(options);

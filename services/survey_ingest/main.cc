@@ -10,7 +10,8 @@
 //       [--tls_cert_file=F --tls_key_file=F] [--randomisation_ca_file=F]
 //       [--roster_cache_ttl=30s] [--max_receive_message_mb=256]
 //       [--simulated_clock] [--insecure_no_auth]
-// Every flag can also be set as FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins.
+// Every flag can also be set as FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins. It refuses
+// a Redis without appendonly yes and appendfsync always unless --allow_volatile_redis.
 // The service token file holds the bearer token this service calls randomisation with (one
 // line; a researcher or analyst token on the trials served).
 #include <grpcpp/security/credentials.h>
@@ -26,6 +27,7 @@
 #include "services/common/flags.h"
 #include "services/common/grpc_client.h"
 #include "services/common/logging.h"
+#include "services/common/server_flags.h"
 #include "services/common/service_runtime.h"
 #include "services/survey_ingest/grpc_roster.h"
 #include "services/survey_ingest/ingestor.h"
@@ -88,6 +90,7 @@ int main(int argc, char** argv) {
   options.tokens_file = absl::GetFlag(FLAGS_tokens_file);
   options.insecure_no_auth = absl::GetFlag(FLAGS_insecure_no_auth);
   options.simulated_clock = absl::GetFlag(FLAGS_simulated_clock);
+  fieldwork::ApplyServerFlags(options);  // the shared flags defined in services/common
 
   std::string service_token;
   if (const std::string path = absl::GetFlag(FLAGS_service_token_file); !path.empty()) {

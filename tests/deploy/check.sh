@@ -156,6 +156,7 @@ refuse "external Redis without a URL" "redis.external.url" 'redis:\n  external:\
 refuse "external Redis without NetworkPolicy peers" "redis.external.networkPolicyPeers" 'redis:\n  external:\n    enabled: true\n    url: redis://r:6379/0\n'
 refuse "an unknown messaging role" "messaging.role" 'messaging:\n  role: sender\n'
 refuse "an unknown appendfsync" "redis.internal.appendfsync" 'redis:\n  internal:\n    appendfsync: sometimes\n'
+refuse "appendfsync everysec without config.allowVolatileRedis" "config.allowVolatileRedis" 'redis:\n  internal:\n    appendfsync: everysec\n'
 refuse "TLS without a certificate" "tls.cert" 'tls:\n  enabled: true\n'
 
 # --- One source of truth for the alert rules and the dashboard ----------------------------

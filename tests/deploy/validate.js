@@ -29,7 +29,7 @@ const SERVICES = Object.keys(CALLS);
 // The flags each binary accepts (services/*/main.cc), as FIELDWORK_* variables.
 const COMMON_FLAGS = ['listen_address', 'metrics_port', 'metrics_bind_address', 'redis_url',
   'redis_pool_size', 'redis_timeout', 'tokens_file', 'insecure_no_auth', 'tls_cert_file',
-  'tls_key_file', 'drain_delay', 'shutdown_grace', 'simulated_clock'];
+  'tls_key_file', 'drain_delay', 'shutdown_grace', 'simulated_clock', 'allow_volatile_redis'];
 const EXTRA_FLAGS = {
   randomisation: [],
   'survey-ingest': ['randomisation_address', 'service_token_file'],
@@ -43,21 +43,20 @@ const EXTRA_FLAGS = {
 };
 const envName = (flag) => 'FIELDWORK_' + flag.toUpperCase();
 
-// The flags of a service: its main.cc's ABSL_FLAGs where the service exists, else the flags
-// it is specified to have (above).
+// The flags of a service: its main.cc's ABSL_FLAGs and the shared ones defined once in
+// services/common/server_flags.cc where the service exists, else the flags it is specified to
+// have (above).
 function serviceFlags(repo, svc) {
+  const defined = (file) => (fs.existsSync(file)
+    ? [...fs.readFileSync(file, 'utf8').matchAll(/ABSL_FLAG\(\s*[\w:]+\s*,\s*(\w+)/g)].map((m) => m[1]) : []);
   const main = path.join(repo, 'services', svc.replace('-', '_'), 'main.cc');
-  if (fs.existsSync(main)) {
-    const text = fs.readFileSync(main, 'utf8');
-    const flagsOf = (source) => [...source.matchAll(/ABSL_FLAG\(\s*[\w:]+\s*,\s*(\w+)/g)].map((m) => m[1]);
-    const flags = flagsOf(text);
-    // The --http_* limits are defined once in services/http for every binary that serves HTTP.
-    if (text.includes('"services/http/http_flags.h"')) {
-      flags.push(...flagsOf(fs.readFileSync(path.join(repo, 'services', 'http', 'http_flags.cc'), 'utf8')));
-    }
-    if (flags.length) return flags;
+  const flags = defined(main);
+  if (!flags.length) return COMMON_FLAGS.concat(EXTRA_FLAGS[svc]);
+  // The --http_* limits are defined once in services/http for every binary that serves HTTP.
+  if (fs.readFileSync(main, 'utf8').includes('"services/http/http_flags.h"')) {
+    flags.push(...defined(path.join(repo, 'services', 'http', 'http_flags.cc')));
   }
-  return COMMON_FLAGS.concat(EXTRA_FLAGS[svc]);
+  return flags.concat(defined(path.join(repo, 'services', 'common', 'server_flags.cc')));
 }
 
 function parseArgs(argv) {
@@ -230,6 +229,12 @@ function check(objects, values, opts) {
     for (const req of ['listen_address', 'metrics_port', 'redis_url', 'tokens_file']) {
       if (!env[envName(req)]) fail(d, `${envName(req)} is not set`);
     }
+    // A volatile Redis is accepted only when the values ask for it, never by default.
+    const volatileAllowed = Boolean(env.FIELDWORK_ALLOW_VOLATILE_REDIS) &&
+      String(env.FIELDWORK_ALLOW_VOLATILE_REDIS.value) !== 'false';
+    if (volatileAllowed !== Boolean(values.config.allowVolatileRedis)) {
+      fail(d, `FIELDWORK_ALLOW_VOLATILE_REDIS does not follow config.allowVolatileRedis (${values.config.allowVolatileRedis})`);
+    }
     const v = values[VALUES_KEY[svc]];
     if (env.FIELDWORK_LISTEN_ADDRESS && !String(env.FIELDWORK_LISTEN_ADDRESS.value).endsWith(`:${v.grpcPort}`)) {
       fail(d, 'FIELDWORK_LISTEN_ADDRESS does not use grpcPort');
@@ -335,6 +340,10 @@ function check(objects, values, opts) {
     if (!/^appendonly yes$/m.test(conf)) fail(redis, 'redis.conf lacks appendonly yes');
     if (!new RegExp(`^appendfsync ${values.redis.internal.appendfsync}$`, 'm').test(conf)) {
       fail(redis, `redis.conf lacks appendfsync ${values.redis.internal.appendfsync}`);
+    }
+    // The services refuse anything but appendfsync always unless allowed to run volatile.
+    if (!/^appendfsync always$/m.test(conf) && !values.config.allowVolatileRedis) {
+      fail(redis, 'redis.conf does not fsync every write (appendfsync always), and the services are not allowed a volatile Redis');
     }
     const claim = (redis.spec.volumeClaimTemplates || []).find((t) => t.metadata.name === 'data');
     if (!claim) fail(redis, 'no PersistentVolumeClaim template "data"');
@@ -533,6 +542,7 @@ function selfTest(objects, values, opts) {
     'extra edge randomisation -> analysis': (o) => { pol(o, 'randomisation').spec.egress.push({ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/component': 'analysis' } } }], ports: [{ port: 50054, protocol: 'TCP' }] }); },
     'missing edge messaging -> survey-ingest': (o) => { const p = pol(o, 'survey-ingest'); p.spec.ingress = p.spec.ingress.filter((r) => !JSON.stringify(r.from).includes('"messaging"')); },
     'allow-all ingress': (o) => { pol(o, 'randomisation').spec.ingress.push({}); },
+    'volatile Redis allowed by default': (o) => { dep(o, 'analysis').spec.template.spec.containers[0].env.push({ name: 'FIELDWORK_ALLOW_VOLATILE_REDIS', value: 'true' }); },
     'Redis without AOF': (o) => { const cm = o.find((x) => x.kind === 'ConfigMap' && component(x) === 'redis'); cm.data['redis.conf'] = cm.data['redis.conf'].replace('appendonly yes', 'appendonly no'); },
     'schema violation': (o) => { dep(o, 'analysis').spec.template.spec.containers[0].ports[0].containerPort = 'fifty'; },
     'Service port not on a container': (o) => { o.find((x) => x.kind === 'Service' && component(x) === 'messaging').spec.ports[0].targetPort = 'nope'; },

@@ -10,7 +10,8 @@
 
 namespace fieldwork::testing {
 
-RedisServer::RedisServer(RedisServerOptions options) : options_(options), port_(PickFreePort()) {
+RedisServer::RedisServer(RedisServerOptions options, std::vector<std::string> extra_args)
+    : options_(options), extra_args_(std::move(extra_args)), port_(PickFreePort()) {
   Start();
 }
 
@@ -39,6 +40,7 @@ void RedisServer::Start() {
   } else {
     argv.insert(argv.end(), {"--appendonly", "no"});
   }
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   process_ = std::make_unique<ChildProcess>(argv, std::map<std::string, std::string>{},
                                             dir_.path() + "/redis.log");
   WaitUntilReady();

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -20,7 +21,9 @@ struct RedisServerOptions {
 
 class RedisServer {
  public:
-  explicit RedisServer(RedisServerOptions options = {});
+  // `extra_args` go to redis-server after the persistence ones (so they win): e.g.
+  // {"--rename-command", "CONFIG", ""} for a managed Redis that hides CONFIG.
+  explicit RedisServer(RedisServerOptions options = {}, std::vector<std::string> extra_args = {});
   ~RedisServer();
 
   int port() const { return port_; }
@@ -45,6 +48,7 @@ class RedisServer {
  private:
   void WaitUntilReady();
   RedisServerOptions options_;
+  std::vector<std::string> extra_args_;
   TempDir dir_;
   int port_;
   std::unique_ptr<ChildProcess> process_;

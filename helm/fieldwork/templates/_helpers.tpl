@@ -92,6 +92,9 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- if not (has .Values.redis.internal.appendfsync (list "always" "everysec" "no")) -}}
 {{- fail (printf "redis.internal.appendfsync is %q: it must be always, everysec or no" .Values.redis.internal.appendfsync) -}}
 {{- end -}}
+{{- if and (not .Values.redis.external.enabled) (ne .Values.redis.internal.appendfsync "always") (not .Values.config.allowVolatileRedis) -}}
+{{- fail (printf "redis.internal.appendfsync is %q: the services refuse a Redis that may lose acknowledged writes; use always, or set config.allowVolatileRedis to accept that loss" .Values.redis.internal.appendfsync) -}}
+{{- end -}}
 {{- if and .Values.tls.enabled .Values.tls.existingSecret (or .Values.tls.cert .Values.tls.key) -}}
 {{- fail "tls: set either tls.existingSecret or tls.cert and tls.key, not both" -}}
 {{- end -}}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/run.sh end to end: `start --simulated-clock --prometheus --partner-trial T` brings up
-# redis-server, the four service binaries, the SMTP sink and Prometheus; every service answers
-# the gRPC health check as SERVING and serves /metrics; DIR/env has every agreed key; the admin
+# redis-server (durable: AOF, appendfsync always), the four service binaries, the SMTP sink and
+# Prometheus; every service answers the gRPC health check as SERVING and serves /metrics with
+# fieldwork_redis_volatile 0; DIR/env has every agreed key; the admin
 # token is accepted and an unknown one refused; the simulated clock moves with
 # fieldwork-simclock; the sink writes a mail and a text to DIR/mail; Prometheus scrapes the four services;
 # a second start is refused; `stop` leaves none of the recorded processes alive and a second
@@ -62,7 +63,18 @@ for service in RANDOMISATION SURVEY_INGEST MESSAGING ANALYSIS; do
   [[ $status == SERVING ]] || fail "$service health: $status"
   curl -sf "http://127.0.0.1:${!port_var}/metrics" >"$work/$service.metrics" || fail "$service /metrics did not answer"
   grep -q '^# TYPE ' "$work/$service.metrics" || fail "$service /metrics has no metric families"
+  # It checked Redis's persistence at start-up and found it durable.
+  grep -q '^fieldwork_redis_volatile{.*} 0$' "$work/$service.metrics" ||
+    fail "$service /metrics lacks fieldwork_redis_volatile 0"
 done
+
+# Redis is durable (what the services require): the append-only file in DIR/redis, fsynced
+# before every reply, no RDB snapshots.
+redis_config() { redis-cli -h 127.0.0.1 -p "${FIELDWORK_REDIS_ADDRESS##*:}" config get "$1" | tail -n 1; }
+[[ $(redis_config appendonly) == yes ]] || fail "Redis appendonly is $(redis_config appendonly)"
+[[ $(redis_config appendfsync) == always ]] || fail "Redis appendfsync is $(redis_config appendfsync)"
+[[ $(redis_config save) == "" ]] || fail "Redis saves RDB snapshots: save '$(redis_config save)'"
+[[ $(redis_config dir) == "$stack/redis" ]] || fail "Redis data dir is $(redis_config dir)"
 
 # The admin token is accepted (the service looks and finds no such trial); an unknown token is
 # refused before that.
@@ -115,6 +127,11 @@ code=0
 "$run_sh" start --dir "$stack" >"$work/again.log" 2>&1 || code=$?
 [[ $code == 1 ]] && grep -q 'already running' "$work/again.log" || fail "second start: exit $code: $(cat "$work/again.log")"
 "$run_sh" status --dir "$stack" >"$work/status.log" || fail "status after start: $(cat "$work/status.log")"
+# start-redis only brings back a Redis that died.
+code=0
+"$run_sh" start-redis --dir "$stack" >"$work/start-redis.log" 2>&1 || code=$?
+[[ $code == 1 ]] && grep -q 'Redis is running' "$work/start-redis.log" ||
+  fail "start-redis while Redis runs: exit $code: $(cat "$work/start-redis.log")"
 
 # Stop: every recorded process gone (zombies awaiting their reaper count as gone).
 recorded=$(cat "$stack"/pids/*.pid "$stack/prometheus/prometheus.pid")

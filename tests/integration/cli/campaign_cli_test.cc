@@ -111,6 +111,7 @@ class CampaignCliTest : public ::testing::Test {
   std::vector<std::string> Common(const std::string& listen) const {
     return {"--listen_address=" + listen, absl::StrCat("--metrics_port=", fieldwork::testing::PickFreePort()),
             "--metrics_bind_address=127.0.0.1", "--redis_url=" + redis_.url(),
+            "--allow_volatile_redis",  // an in-memory test Redis: durability is not the point here
             "--tokens_file=" + dir_.path() + "/tokens.yaml", "--drain_delay=0s"};
   }
 

@@ -163,6 +163,8 @@ class CliServices {
             absl::StrCat("--metrics_port=", PickFreePort()),
             "--metrics_bind_address=127.0.0.1",
             "--redis_url=" + redis_.url(),
+            // An in-memory test Redis: these tests are about the CLI, not durability.
+            "--allow_volatile_redis",
             "--tokens_file=" + dir_.path() + "/tokens.yaml",
             "--drain_delay=0s"};
   }

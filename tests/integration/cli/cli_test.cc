@@ -46,7 +46,8 @@ class CliTest : public ::testing::Test {
         std::vector<std::string>{"--listen_address=" + address_,
                                  absl::StrCat("--metrics_port=", fieldwork::testing::PickFreePort()),
                                  "--redis_url=" + redis_.url(), "--tokens_file=" + tokens,
-                                 "--drain_delay=0s"},
+                                 // An in-memory test Redis: these tests are about the CLI.
+                                 "--allow_volatile_redis", "--drain_delay=0s"},
         address_, dir_.path());
   }
 

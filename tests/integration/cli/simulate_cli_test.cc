@@ -96,7 +96,8 @@ class SimulateCliTest : public ::testing::Test {
         "fieldwork-randomisation",
         std::vector<std::string>{"--listen_address=" + randomisation_address_,
                                  absl::StrCat("--metrics_port=", fieldwork::testing::PickFreePort()),
-                                 "--redis_url=" + redis_.url(), "--tokens_file=" + tokens, "--drain_delay=0s"},
+                                 "--redis_url=" + redis_.url(), "--allow_volatile_redis",  // in-memory test Redis
+                                 "--tokens_file=" + tokens, "--drain_delay=0s"},
         randomisation_address_, dir_.path());
     ingest_address_ = absl::StrCat("127.0.0.1:", fieldwork::testing::PickFreePort());
     ingest_ = std::make_unique<fieldwork::testing::ServiceProcess>(
@@ -104,7 +105,8 @@ class SimulateCliTest : public ::testing::Test {
         std::vector<std::string>{"--listen_address=" + ingest_address_,
                                  absl::StrCat("--metrics_port=", fieldwork::testing::PickFreePort()),
                                  "--metrics_bind_address=127.0.0.1", "--redis_url=" + redis_.url(),
-                                 "--tokens_file=" + tokens, "--randomisation_address=" + randomisation_address_,
+                                 "--allow_volatile_redis", "--tokens_file=" + tokens,
+                                 "--randomisation_address=" + randomisation_address_,
                                  "--service_token_file=" + dir_.path() + "/ingest.token", "--drain_delay=0s"},
         ingest_address_, dir_.path());
     std::filesystem::create_directories(dir_.path() + "/instruments");
