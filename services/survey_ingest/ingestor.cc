@@ -48,17 +48,27 @@ struct Ingestor::Candidate {
 
 namespace {
 
-// Why a row may not be taken for this participant, or nullopt. The caller's site scope is
-// checked first, and a site-scoped caller is told the same for another site's participant as
-// for an unknown one (access.h): neither the site nor the existence leaks. An unknown
-// participant's row is kept in the rejects for replay; another site's is not.
-std::optional<std::string> ParticipantProblem(const RosterEntry& entry, const std::string& trial,
+// Why a row may not be taken for this participant, and whether it may be kept in the rejects.
+// The caller's site scope is checked first, and a site-scoped caller is told the same for
+// another site's participant as for an unknown one (access.h): neither the site nor the
+// existence leaks. An unknown participant's row is kept for replay; another site's is not.
+struct ParticipantProblem {
+  std::string reason;
+  bool keep = true;
+};
+std::optional<ParticipantProblem> ProblemWith(const RosterEntry& entry, const std::string& trial,
                                               const Caller& caller) {
   if (caller.may_touch_site && (!entry.enrolled || !caller.may_touch_site(entry.site))) {
-    return std::string("not permitted: no participant with this id at the caller's sites");
+    return ParticipantProblem{
+        absl::StrCat("unknown participant: not enrolled in trial ", trial, " at the caller's sites"),
+        !entry.enrolled};
   }
-  if (!entry.enrolled) return absl::StrCat("unknown participant: not enrolled in trial ", trial);
-  if (entry.withdrawn) return absl::StrCat("participant withdrawn from trial ", trial);
+  if (!entry.enrolled) {
+    return ParticipantProblem{absl::StrCat("unknown participant: not enrolled in trial ", trial)};
+  }
+  if (entry.withdrawn) {
+    return ParticipantProblem{absl::StrCat("participant withdrawn from trial ", trial)};
+  }
   return std::nullopt;
 }
 
@@ -384,9 +394,9 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
       } else {
         const RosterEntry& entry = roster[s.participant_id()];
         c.site = entry.site;
-        if (std::optional<std::string> reason = ParticipantProblem(entry, trial, caller)) {
-          c.permitted = entry.enrolled ? false : c.permitted;
-          error("participant_id", *std::move(reason), s.participant_id());
+        if (std::optional<ParticipantProblem> problem = ProblemWith(entry, trial, caller)) {
+          c.permitted = c.permitted && problem->keep;
+          error("participant_id", std::move(problem->reason), s.participant_id());
         }
       }
     }
@@ -759,9 +769,9 @@ absl::StatusOr<v1::RecordOutcomesResponse> Ingestor::RecordOutcomes(
     } else {
       const RosterEntry& entry = roster[o.participant_id()];
       site = entry.site;
-      if (std::optional<std::string> reason = ParticipantProblem(entry, trial, caller)) {
-        permitted = entry.enrolled ? false : permitted;
-        error("participant_id", *std::move(reason), o.participant_id());
+      if (std::optional<ParticipantProblem> problem = ProblemWith(entry, trial, caller)) {
+        permitted = permitted && problem->keep;
+        error("participant_id", std::move(problem->reason), o.participant_id());
       }
     }
     if (absl::Status s = CheckId("outcome", o.outcome()); !s.ok()) {
