@@ -104,12 +104,12 @@ contains again "responses.csv: accepted 0, duplicate 5, rejected 2"
 # The partner token may not touch another trial.
 expect refused 4 run_client partner-other --roster "$src/examples/clients/roster.csv"
 contains refused "PERMISSION_DENIED"
-# A stream of submissions may mix trials, so each one to a trial the token may not touch is a
-# rejected row (kept in the rejects log), not a refused call.
-expect refused_rows 1 run_client partner-other --responses "$src/examples/clients/responses.csv" \
+# A stream of submissions is refused at its first row for a trial the token may not touch,
+# before the rest is read.
+expect refused_rows 4 run_client partner-other --responses "$src/examples/clients/responses.csv" \
   --wave baseline
-contains refused_rows "responses.csv: accepted 0, duplicate 0, rejected 5"
-contains refused_rows "responses.csv line 2, field trial_id: not permitted"
+contains refused_rows "PERMISSION_DENIED"
+contains refused_rows "may not touch trial"
 # An unknown token is refused before anything is read.
 expect unknown_token 4 "$python" "$client" --token not-a-token partner-demo \
   --roster "$src/examples/clients/roster.csv"
