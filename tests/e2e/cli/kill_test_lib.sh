@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sets variables for the scripts that source it
 # Sourced by the kill tests on scripts/run.sh's stack (redis_kill_test.sh,
 # messaging_kill_test.sh): the stack in a temporary directory, stopped and removed on exit;
 # failure counting; the mail at the sink; and a background killer that SIGKILLs one process of
@@ -20,7 +21,7 @@ mail_count() { find "$FIELDWORK_MAIL_DIR" -name '*.eml' | wc -l; }
 
 killer=
 kill_test_cleanup() {
-  [[ -n $killer ]] && kill "$killer" 2>/dev/null || true
+  if [[ -n $killer ]]; then kill "$killer" 2>/dev/null || true; fi
   "$run_sh" stop --dir "$stack" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -37,7 +38,7 @@ kill_test_start() {
   # shellcheck disable=SC1091
   source "$stack/env"
   set +a
-  cd "$work"
+  cd "$work" || exit 1
 }
 
 # kill_when SERVICE NAME THRESHOLD COUNT_COMMAND...: once COUNT_COMMAND prints a number >=

@@ -26,7 +26,7 @@ python=/usr/bin/python3
 n=${FIELDWORK_KILL_TEST_N:-1000}
 protocol=${FIELDWORK_SOURCE_DIR:?}/examples/dictation.yaml
 trial=dictation campaign=dictation-tips steps=4 arm=dictation
-# shellcheck source=kill_test_lib.sh
+# shellcheck source-path=SCRIPTDIR source=kill_test_lib.sh
 source "$(dirname "$0")/kill_test_lib.sh"
 kill_test_start messaging-kill
 

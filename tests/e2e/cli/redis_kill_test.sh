@@ -24,7 +24,7 @@ python=${FIELDWORK_PYTHON:?}
 export PYTHONPATH=${FIELDWORK_PYTHON_STUBS_DIR:?}
 n=${FIELDWORK_KILL_TEST_N:-2000}
 protocol=${FIELDWORK_SOURCE_DIR:?}/examples/dictation.yaml
-# shellcheck source=kill_test_lib.sh
+# shellcheck source-path=SCRIPTDIR source=kill_test_lib.sh
 source "$(dirname "$0")/kill_test_lib.sh"
 
 # Messaging reclaims stream entries a worker read but could not finish (Redis died under it)
