@@ -8,7 +8,8 @@
 #   scripts/run.sh start [--dir DIR] [--simulated-clock] [--prometheus] [--partner-trial TRIAL]...
 #   scripts/run.sh stop [--dir DIR]      # stops exactly what `start` started; exit 0 if stopped
 #   scripts/run.sh status [--dir DIR]    # exit 0 when everything started is running, else 1
-#   scripts/run.sh start-redis [--dir DIR]  # starts Redis again after it died (same port and data)
+#   scripts/run.sh start-service NAME [--dir DIR]  # starts NAME again after it died (see below)
+#   scripts/run.sh start-redis [--dir DIR]  # the same as `start-service redis`
 #
 # DIR defaults to ./var. `start` waits until every service answers the gRPC health check, then
 # writes DIR/env (KEY=VALUE lines, shell-sourceable): the four FIELDWORK_*_ADDRESS (the CLI's
@@ -25,6 +26,13 @@
 # services keep running (they reconnect); it refuses when Redis is running. A later `start` on
 # the same DIR reloads the same data too.
 #
+# `start-service NAME` (NAME: redis, smtp-sink, randomisation, survey-ingest, messaging,
+# analysis) brings back one process of a running stack that crashed or was killed, with exactly
+# the command line `start` gave it (same ports, keys, clock) and the FIELDWORK_* variables it
+# had then (recorded in DIR/pids/NAME.cmd), and waits until it is ready (a service: gRPC health
+# and /metrics); nothing else is touched, the others reconnect to it. It refuses while NAME is
+# still running. Its previous log is kept as DIR/logs/NAME.previous.log.
+#
 # Binaries come from $FIELDWORK_BIN_DIR, else build/release/bin, else build/debug/bin.
 # Tokens and keys are made fresh under DIR/secrets on the first start and kept after that, so
 # the contacts stored in Redis stay readable across restarts. Logs: DIR/logs; pids: DIR/pids.
@@ -38,13 +46,14 @@ die() { echo "run.sh: $*" >&2; exit 1; }
 usage() {
   echo "usage: scripts/run.sh start [--dir DIR] [--simulated-clock] [--prometheus] [--partner-trial TRIAL]..." >&2
   echo "       scripts/run.sh stop|status|start-redis [--dir DIR]" >&2
+  echo "       scripts/run.sh start-service NAME [--dir DIR]   # NAME: redis, smtp-sink, ${services[*]}" >&2
   exit 2
 }
 
 command_name="${1:-}"
 [[ -n "$command_name" ]] || usage
 shift
-dir=./var simulated_clock=0 prometheus=0 partner_trials=()
+dir=./var simulated_clock=0 prometheus=0 partner_trials=() service_name=
 while (( $# > 0 )); do
   case "$1" in
     --dir) [[ $# -ge 2 ]] || usage; dir="$2"; shift 2 ;;
@@ -53,7 +62,11 @@ while (( $# > 0 )); do
     --prometheus) prometheus=1; shift ;;
     --partner-trial) [[ $# -ge 2 ]] || usage; partner_trials+=("$2"); shift 2 ;;
     --partner-trial=*) partner_trials+=("${1#--partner-trial=}"); shift ;;
-    *) echo "run.sh: unknown option '$1'" >&2; usage ;;
+    -*) echo "run.sh: unknown option '$1'" >&2; usage ;;
+    *)
+      [[ "$command_name" == start-service && -z "$service_name" ]] ||
+        { echo "run.sh: unexpected argument '$1'" >&2; usage; }
+      service_name="$1"; shift ;;
   esac
 done
 dir="$(realpath -m "$dir")"
@@ -74,12 +87,28 @@ running_pid() {
   echo "$pid"
 }
 
-# launch NAME COMMAND...: starts COMMAND in its own session, logging to DIR/logs/NAME.log.
-launch() {
+# spawn NAME COMMAND...: starts COMMAND in its own session, logging to DIR/logs/NAME.log.
+spawn() {
   local name="$1"
   shift
   (cd "$dir" && exec setsid "$@" >"$logs/$name.log" 2>&1 </dev/null) &
   echo $! >"$pids/$name.pid"
+}
+
+# launch NAME COMMAND...: spawns COMMAND and records it in DIR/pids/NAME.cmd (NUL-separated
+# words) with the FIELDWORK_* variables it inherits, which set a service's flags as much as its
+# command line does, so that start-service can start exactly the same process again. The record
+# may hold a token from the environment: only the owner reads it.
+launch() {
+  local name="$1" variable
+  shift
+  local record=(env)
+  for variable in $(compgen -e); do
+    if [[ "$variable" == FIELDWORK_* ]]; then record+=("$variable=${!variable}"); fi
+  done
+  record+=("$@")
+  (umask 077 && printf '%s\0' "${record[@]}" >"$pids/$name.cmd")
+  spawn "$name" "${record[@]}"
 }
 
 # PID is a live process (a zombie, exited but not yet reaped by its new parent, is not).
@@ -105,7 +134,7 @@ stop_all() {
     fi
     echo "stopped $name (pid $pid)"
   done
-  for name in "$@"; do rm -f "$pids/$name.pid"; done
+  for name in "$@"; do rm -f "$pids/$name.pid" "$pids/$name.cmd"; done
 }
 
 # Fails naming NAME and showing its log when it has exited.
@@ -345,19 +374,51 @@ stop() {
   rm -f "$dir/env"
 }
 
-# Redis again on the port recorded in DIR/env, after it crashed or was killed (the services are
-# still running and reconnect). Nothing else is touched.
-start_redis() {
+# env_value KEY: KEY's value in DIR/env.
+env_value() { sed -n "s/^$1=//p" "$dir/env"; }
+
+# One process of the stack again, after it crashed or was killed, from the command recorded when
+# `start` launched it (the others are still running and reconnect). Nothing else is touched.
+start_service() {
+  local name="$service_name" known
+  [[ -n "$name" ]] || { echo "run.sh: start-service needs a NAME" >&2; usage; }
+  for known in redis smtp-sink "${services[@]}"; do
+    [[ "$name" == "$known" ]] && break
+  done
+  [[ "$name" == "$known" ]] ||
+    die "start-service: NAME '$name' is not one of redis, smtp-sink, ${services[*]}"
   [[ -f "$dir/env" ]] || die "no stack under $dir (no $dir/env): use 'start'"
-  if running_pid redis >/dev/null; then
-    die "Redis is running under $dir; start-redis only brings back a Redis that died"
+  local pid
+  if pid="$(running_pid "$name")"; then
+    [[ "$name" == redis ]] && name=Redis
+    die "$name is running under $dir (pid $pid); start-service only brings back a process that died"
   fi
+  [[ -s "$pids/$name.cmd" ]] ||
+    die "no record of how $name was started ($pids/$name.cmd): 'stop' and 'start' the stack"
+  local command
+  mapfile -d '' -t command <"$pids/$name.cmd"
+  [[ -f "$logs/$name.log" ]] && mv -f "$logs/$name.log" "$logs/$name.previous.log"
+  spawn "$name" "${command[@]}"
+
   local address
-  address="$(sed -n 's/^FIELDWORK_REDIS_ADDRESS=//p' "$dir/env")"
-  [[ "$address" =~ ^127\.0\.0\.1:([0-9]+)$ ]] || die "$dir/env has no FIELDWORK_REDIS_ADDRESS"
-  [[ -f "$logs/redis.log" ]] && mv -f "$logs/redis.log" "$logs/redis.previous.log"
-  launch_redis "${BASH_REMATCH[1]}"
-  echo "redis running again on $address (data: $dir/redis)"
+  case "$name" in
+    redis)
+      address="$(env_value FIELDWORK_REDIS_ADDRESS)"
+      wait_until redis 60 redis_ready "${address##*:}"
+      echo "redis running again on $address (data: $dir/redis)"
+      return 0 ;;
+    smtp-sink)
+      # It prints its ports once both servers listen.
+      wait_until smtp-sink 20 grep -q '^smtp sink on' "$logs/smtp-sink.log" ;;
+    *)
+      local key="${name^^}"
+      key="${key//-/_}"
+      address="$(env_value "FIELDWORK_${key}_ADDRESS")"
+      wait_until "$name" 60 grpc_healthy "$address" "$(cat "$dir/secrets/admin.token")"
+      wait_until "$name" 20 curl -sf -o /dev/null \
+        "http://127.0.0.1:$(env_value "FIELDWORK_${key}_METRICS_PORT")/metrics" ;;
+  esac
+  echo "$name running again (pid $(cat "$pids/$name.pid"))"
 }
 
 status() {
@@ -385,6 +446,7 @@ case "$command_name" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  start-redis) start_redis ;;
+  start-redis) service_name=redis; start_service ;;
+  start-service) start_service ;;
   *) usage ;;
 esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Redis killed with SIGKILL in the middle of the work, on scripts/run.sh's stack (the real
 # binaries, Redis with appendonly yes and appendfsync always), and brought back on the same port
-# and data directory with `scripts/run.sh start-redis` while the services keep running:
+# and data directory with `scripts/run.sh start-service redis` while the services keep running:
 #  (b) an enrolment: the dictation pilot's simulated roster enrolled in chunks (`fieldwork
 #      enrol`, one call per chunk, each acknowledged chunk logged) while Redis is killed;
 #  (a) a messaging campaign: the pre-survey invitation to everyone, killed once part of the
@@ -20,39 +20,17 @@
 # sets the number of participants (default 2000).
 set -euo pipefail
 
-src=${FIELDWORK_SOURCE_DIR:?}
 python=${FIELDWORK_PYTHON:?}
-export FIELDWORK_BIN_DIR=${FIELDWORK_BIN_DIR:?}
 export PYTHONPATH=${FIELDWORK_PYTHON_STUBS_DIR:?}
 n=${FIELDWORK_KILL_TEST_N:-2000}
-run_sh=$src/scripts/run.sh
-fieldwork=$FIELDWORK_BIN_DIR/fieldwork
-simclock=$FIELDWORK_BIN_DIR/fieldwork-simclock
-protocol=$src/examples/dictation.yaml
-work=$(mktemp -d /tmp/fieldwork-redis-kill-e2e.XXXXXX)
-stack=$work/stack
-killer=
-cleanup() {
-  [[ -n $killer ]] && kill "$killer" 2>/dev/null || true
-  "$run_sh" stop --dir "$stack" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-number_after() { sed -n "s/.*$1 \([0-9][0-9]*\).*/\1/p" <<<"$2" | head -n 1; }
+protocol=${FIELDWORK_SOURCE_DIR:?}/examples/dictation.yaml
+# shellcheck source-path=SCRIPTDIR source=kill_test_lib.sh
+source "$(dirname "$0")/kill_test_lib.sh"
 
 # Messaging reclaims stream entries a worker read but could not finish (Redis died under it)
 # once they have been idle this long; the default, 5 minutes, is for production.
 export FIELDWORK_RECLAIM_IDLE=10s
-"$run_sh" start --dir "$stack" --simulated-clock >"$work/start.log" 2>&1 ||
-  { cat "$work/start.log" >&2; echo "FAIL: run.sh start" >&2; exit 1; }
-set -a
-# shellcheck disable=SC1091
-source "$stack/env"
-set +a
-cd "$work"
+kill_test_start redis-kill
 
 # The services checked run.sh's Redis at start-up and found it durable.
 for service in RANDOMISATION SURVEY_INGEST MESSAGING ANALYSIS; do
@@ -62,43 +40,6 @@ for service in RANDOMISATION SURVEY_INGEST MESSAGING ANALYSIS; do
     fail "$service does not export fieldwork_redis_volatile 0"
 done
 
-# kill_redis_when NAME THRESHOLD COUNT_COMMAND: in the background, once COUNT_COMMAND prints a
-# number >= THRESHOLD, SIGKILLs Redis, writes that number to NAME.killed, waits a second (calls
-# fail meanwhile) and starts Redis again on the same port and data (run.sh start-redis).
-kill_redis_when() {
-  local name=$1 threshold=$2 count
-  shift 2
-  for _ in $(seq 1 1200); do
-    count=$("$@" 2>/dev/null || echo 0)
-    if ((count >= threshold)); then
-      kill -KILL "$(cat "$stack/pids/redis.pid")"
-      echo "$count" >"$work/$name.killed"
-      sleep 1
-      "$run_sh" start-redis --dir "$stack" >"$work/$name.restart.log" 2>&1 ||
-        echo "start-redis failed" >>"$work/$name.killed"
-      return 0
-    fi
-    sleep 0.05
-  done
-  echo never >"$work/$name.killed"
-}
-start_killer() {
-  kill_redis_when "$@" &
-  killer=$!
-}
-# wait_killer NAME: waits for the killer; killed_at is the count at the kill (0: no kill).
-wait_killer() {
-  wait "$killer" || true
-  killer=
-  local killed
-  killed=$(cat "$work/$1.killed" 2>/dev/null || echo never)
-  killed_at=0
-  if [[ $killed =~ ^[0-9]+$ ]]; then
-    killed_at=$killed
-  else
-    fail "$1: Redis was not killed and restarted: $killed $(cat "$work/$1.restart.log" 2>/dev/null)"
-  fi
-}
 # retry NAME COMMAND...: runs COMMAND until it exits 0 (at most 240 tries, 0.25 s apart),
 # keeping its last output in $work/NAME.out and the failed tries' exit codes in NAME.codes.
 retry() {
@@ -119,7 +60,6 @@ acked_lines() { wc -l <"$1" 2>/dev/null || echo 0; }
 # --- (b) enrolment ---------------------------------------------------------------------------
 "$fieldwork" apply "$protocol" >"$work/apply.log"
 "$fieldwork" simulate roster "$protocol" --n="$n" --seed=14 --out=sim >/dev/null
-"$fieldwork" contacts dictation sim/contacts.csv >/dev/null
 # chunk_files CSV HEADER_ROWS ROWS PREFIX: CSV split into files of ROWS records, each with the
 # HEADER_ROWS header records (a Qualtrics export has three); prints the files' names.
 chunk_files() {
@@ -150,7 +90,7 @@ PY
 }
 mapfile -t roster_chunks < <(chunk_files sim/roster.csv 1 25 roster)
 : >enrol.acked
-start_killer enrol $((${#roster_chunks[@]} * 3 / 8)) acked_lines enrol.acked
+start_killer redis enrol $((${#roster_chunks[@]} * 3 / 8)) acked_lines enrol.acked
 enrol_stored=0
 for chunk in "${roster_chunks[@]}"; do
   retry enrol "$fieldwork" enrol dictation "$chunk" || break
@@ -196,15 +136,16 @@ enrol_lost=$(comm -23 enrol.before participants.present | wc -l)
 cmp -s participants.all participants.present ||
   fail "enrol: $(wc -l <participants.present) participants present, wanted the roster's $n"
 
+# Contacts only for enrolled participants (messaging asks randomisation).
+"$fieldwork" contacts dictation sim/contacts.csv >/dev/null
 "$fieldwork" randomise dictation >/dev/null
 "$fieldwork" export dictation >allocations.csv
 [[ $(($(wc -l <allocations.csv) - 1)) == "$n" ]] || fail "randomise: $(($(wc -l <allocations.csv) - 1)) allocations, wanted $n"
 
 # --- (a) a messaging campaign ----------------------------------------------------------------
-mail_count() { find "$FIELDWORK_MAIL_DIR" -name '*.eml' | wc -l; }
 "$simclock" set 2021-05-09T07:00:00Z
 "$fieldwork" campaign start dictation dictation-pre-invitation >/dev/null
-start_killer campaign $((n / 5)) mail_count
+start_killer redis campaign $((n / 5)) mail_count
 "$simclock" advance 48h >/dev/null
 # Until every participant has mail, or nothing new arrived for 60 s. Sends whose attempt failed
 # while Redis was down are retried after a backoff on the simulated clock, so once Redis is back
@@ -259,7 +200,7 @@ ids_in 3 ExternalReference pre.csv >responses.all
 responses_total=$(wc -l <responses.all)
 mapfile -t response_chunks < <(chunk_files pre.csv 3 50 responses)
 : >import.acked
-start_killer import $((${#response_chunks[@]} * 3 / 8)) acked_lines import.acked
+start_killer redis import $((${#response_chunks[@]} * 3 / 8)) acked_lines import.acked
 already_imported=0
 for chunk in "${response_chunks[@]}"; do
   retry import "$fieldwork" responses import dictation pre "$chunk" || break

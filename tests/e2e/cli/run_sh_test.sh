@@ -5,7 +5,8 @@
 # fieldwork_redis_volatile 0; DIR/env has every agreed key; the admin
 # token is accepted and an unknown one refused; the simulated clock moves with
 # fieldwork-simclock; the sink writes a mail and a text to DIR/mail; Prometheus scrapes the four services;
-# a second start is refused; `stop` leaves none of the recorded processes alive and a second
+# a second start is refused; `start-service` refuses a running process and an unknown name, and
+# brings back a service killed with SIGKILL (analysis) on its old address; `stop` leaves none of the recorded processes alive and a second
 # `stop` still exits 0.
 #
 # Environment (set by tests/e2e/cli/CMakeLists.txt): FIELDWORK_SOURCE_DIR, FIELDWORK_BIN_DIR.
@@ -132,6 +133,32 @@ code=0
 "$run_sh" start-redis --dir "$stack" >"$work/start-redis.log" 2>&1 || code=$?
 [[ $code == 1 ]] && grep -q 'Redis is running' "$work/start-redis.log" ||
   fail "start-redis while Redis runs: exit $code: $(cat "$work/start-redis.log")"
+code=0
+"$run_sh" start-service messaging --dir "$stack" >"$work/start-service.log" 2>&1 || code=$?
+[[ $code == 1 ]] && grep -q 'messaging is running' "$work/start-service.log" ||
+  fail "start-service messaging while it runs: exit $code: $(cat "$work/start-service.log")"
+code=0
+"$run_sh" start-service mailman --dir "$stack" >"$work/start-service.log" 2>&1 || code=$?
+[[ $code == 1 ]] && grep -q "NAME 'mailman' is not one of" "$work/start-service.log" ||
+  fail "start-service of an unknown name: exit $code: $(cat "$work/start-service.log")"
+# A killed service comes back with the same command line, on the address in DIR/env.
+old_pid=$(cat "$stack/pids/analysis.pid")
+old_command=$(tr '\0' ' ' <"/proc/$old_pid/cmdline")
+kill -KILL "$old_pid"
+while grep -q '^State:[[:space:]]*[^Z]' "/proc/$old_pid/status" 2>/dev/null; do sleep 0.1; done
+code=0
+"$run_sh" status --dir "$stack" >"$work/status.log" || code=$?
+[[ $code == 1 ]] && grep -q '^analysis: stopped' "$work/status.log" ||
+  fail "status with analysis killed: exit $code: $(cat "$work/status.log")"
+"$run_sh" start-service analysis --dir "$stack" >"$work/start-service.log" 2>&1 ||
+  fail "start-service analysis: $(cat "$work/start-service.log")"
+new_pid=$(cat "$stack/pids/analysis.pid")
+[[ $new_pid != "$old_pid" && $(tr '\0' ' ' <"/proc/$new_pid/cmdline" 2>/dev/null) == "$old_command" ]] ||
+  fail "analysis restarted as pid $new_pid with another command line than pid $old_pid's"
+grep -q 'analysis running again' "$work/start-service.log" ||
+  fail "start-service analysis: $(cat "$work/start-service.log")"
+status=$(health "$FIELDWORK_ANALYSIS_ADDRESS" "$FIELDWORK_TOKEN" 2>&1) || true
+[[ $status == SERVING ]] || fail "analysis health after start-service: $status"
 
 # Stop: every recorded process gone (zombies awaiting their reaper count as gone).
 recorded=$(cat "$stack"/pids/*.pid "$stack/prometheus/prometheus.pid")
