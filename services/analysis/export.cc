@@ -29,6 +29,15 @@ std::string FormatNumber(double value) {
 }
 
 DatasetLayout LayoutDataset(const v1::AnalysisPlan& plan, const JoinedTrial& joined) {
+  if (!joined.has_engagement) return LayoutDataset(plan, joined.trial, joined.waves, nullptr);
+  std::set<std::string> taken_up;
+  for (const auto& p : joined.participants) taken_up.insert(p.took_up.begin(), p.took_up.end());
+  return LayoutDataset(plan, joined.trial, joined.waves, &taken_up);
+}
+
+DatasetLayout LayoutDataset(const v1::AnalysisPlan& plan, const v1::Trial& trial,
+                            const std::vector<v1::Wave>& waves_read,
+                            const std::set<std::string>* taken_up) {
   DatasetLayout dataset;
   auto column = [&dataset](std::string name, std::string description, std::string type) {
     v1::ExportDatasetResponse::Column c;
@@ -47,7 +56,7 @@ DatasetLayout LayoutDataset(const v1::AnalysisPlan& plan, const JoinedTrial& joi
   column("withdrawn", "1 when withdrawn (excluded from the analysis)", "integer");
   column("left", "1 when the participant left the organisation (kept in the analysis)", "integer");
   for (const std::string& name : plan.covariates()) {
-    const v1::Covariate* covariate = FindCovariate(joined.trial.design(), name);
+    const v1::Covariate* covariate = FindCovariate(trial.design(), name);
     const bool categorical =
         covariate != nullptr && covariate->kind() == v1::Covariate::KIND_CATEGORICAL;
     column(name, "baseline covariate from enrolment", categorical ? "string" : "number");
@@ -65,15 +74,15 @@ DatasetLayout LayoutDataset(const v1::AnalysisPlan& plan, const JoinedTrial& joi
       column(absl::StrCat(outcome.name(), "_baseline"), "baseline of the outcome", "number");
   }
   std::vector<std::string>& waves = dataset.waves;
-  for (const auto& wave : joined.waves) waves.push_back(wave.wave_id());
+  for (const auto& wave : waves_read) waves.push_back(wave.wave_id());
   for (const std::string& wave : waves) {
     column(absl::StrCat("responded_", wave),
            absl::StrCat("1 when a counted response to wave ", wave, " exists"), "integer");
   }
   std::set<std::string> campaigns;
-  if (joined.has_engagement) {
+  if (taken_up != nullptr) {
     if (!plan.takeup_campaign().empty()) campaigns.insert(plan.takeup_campaign());
-    for (const auto& p : joined.participants) campaigns.insert(p.took_up.begin(), p.took_up.end());
+    campaigns.insert(taken_up->begin(), taken_up->end());
   }
   for (const std::string& campaign : campaigns) {
     column(absl::StrCat("took_up_", campaign),

@@ -4,6 +4,7 @@
 #define FIELDWORK_SERVICES_ANALYSIS_EXPORT_H_
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,12 @@ Dataset BuildDataset(const fieldwork::v1::AnalysisPlan& plan, const JoinedTrial&
 // holding the whole CSV: the columns, then `write` called with each "\n"-terminated line in
 // participant id order (stopping when it returns false).
 DatasetLayout LayoutDataset(const fieldwork::v1::AnalysisPlan& plan, const JoinedTrial& joined);
+// The same from the parts the columns depend on: `taken_up` holds the campaigns some enrolled
+// participant opened or clicked, null when there is no engagement source.
+DatasetLayout LayoutDataset(const fieldwork::v1::AnalysisPlan& plan,
+                            const fieldwork::v1::Trial& trial,
+                            const std::vector<fieldwork::v1::Wave>& waves,
+                            const std::set<std::string>* taken_up);
 void ForEachDatasetLine(const fieldwork::v1::AnalysisPlan& plan, const JoinedTrial& joined,
                         const DatasetLayout& layout,
                         const std::function<bool(const std::string& line)>& write);

@@ -4,6 +4,8 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include <functional>
+
 #include "absl/strings/str_cat.h"
 #include "services/common/grpc_client.h"
 #include "services/common/grpc_auth.h"
@@ -35,6 +37,51 @@ absl::StatusOr<std::vector<Item>> Drain(Reader reader, absl::string_view call, G
   absl::Status status = FromGrpc(reader->Finish(), call);
   if (!status.ok()) return status;
   return items;
+}
+
+// A server stream read one message at a time: `get` moves the item out of each message. A
+// stream dropped before its end is cancelled, so the server stops sending.
+template <typename Response, typename Item>
+class GrpcItemStream final : public ItemStream<Item> {
+ public:
+  using Get = std::function<Item*(Response&)>;
+  GrpcItemStream(std::unique_ptr<grpc::ClientContext> context,
+                 std::unique_ptr<grpc::ClientReader<Response>> reader, std::string call, Get get)
+      : context_(std::move(context)),
+        reader_(std::move(reader)),
+        call_(std::move(call)),
+        get_(std::move(get)) {}
+  ~GrpcItemStream() override {
+    if (finished_) return;
+    context_->TryCancel();
+    reader_->Finish();
+  }
+  bool Next(Item& item) override {
+    if (finished_) return false;
+    if (reader_->Read(&message_)) {
+      item = std::move(*get_(message_));
+      return true;
+    }
+    finished_ = true;
+    status_ = FromGrpc(reader_->Finish(), call_);
+    return false;
+  }
+  absl::Status Finish() override { return status_; }
+
+ private:
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientReader<Response>> reader_;
+  std::string call_;
+  Get get_;
+  Response message_;
+  bool finished_ = false;
+  absl::Status status_;
+};
+
+// Drops a response's raw answers: every analysis reads a response's scores and times only.
+v1::Response* WithoutAnswers(v1::ListResponsesResponse& m) {
+  m.mutable_response()->clear_answers();
+  return m.mutable_response();
 }
 
 }  // namespace
@@ -94,6 +141,28 @@ absl::StatusOr<std::vector<v1::Allocation>> GrpcAllocationSource::ListAllocation
       [](v1::ListAllocationsResponse& m) { return m.mutable_allocation(); });
 }
 
+std::unique_ptr<ItemStream<v1::ParticipantStatus>> GrpcAllocationSource::StreamParticipants(
+    const std::string& trial) {
+  auto context = NewContext(token_, deadline_);
+  v1::ListParticipantsRequest request;
+  request.set_trial_id(trial);
+  auto reader = stub_->ListParticipants(context.get(), request);
+  return std::make_unique<GrpcItemStream<v1::ListParticipantsResponse, v1::ParticipantStatus>>(
+      std::move(context), std::move(reader), "randomisation ListParticipants",
+      [](v1::ListParticipantsResponse& m) { return m.mutable_status(); });
+}
+
+std::unique_ptr<ItemStream<v1::Allocation>> GrpcAllocationSource::StreamAllocations(
+    const std::string& trial) {
+  auto context = NewContext(token_, deadline_);
+  v1::ListAllocationsRequest request;
+  request.set_trial_id(trial);
+  auto reader = stub_->ListAllocations(context.get(), request);
+  return std::make_unique<GrpcItemStream<v1::ListAllocationsResponse, v1::Allocation>>(
+      std::move(context), std::move(reader), "randomisation ListAllocations",
+      [](v1::ListAllocationsResponse& m) { return m.mutable_allocation(); });
+}
+
 GrpcSurveyIngestSource::GrpcSurveyIngestSource(std::shared_ptr<grpc::Channel> channel,
                                                std::string token, absl::Duration deadline)
     : stub_(v1::SurveyIngestService::NewStub(std::move(channel))),
@@ -119,11 +188,29 @@ absl::StatusOr<std::vector<v1::Response>> GrpcSurveyIngestSource::ListResponses(
   // Every analysis reads a response's scores and times, never its raw answers: they are dropped
   // as each response arrives, so the join holds a fraction of what survey-ingest sends.
   return Drain<v1::ListResponsesResponse, v1::Response>(
-      stub_->ListResponses(context.get(), request), "survey-ingest ListResponses",
-      [](v1::ListResponsesResponse& m) {
-        m.mutable_response()->clear_answers();
-        return m.mutable_response();
-      });
+      stub_->ListResponses(context.get(), request), "survey-ingest ListResponses", WithoutAnswers);
+}
+
+std::unique_ptr<ItemStream<v1::Response>> GrpcSurveyIngestSource::StreamResponses(
+    const std::string& trial, const std::string& wave) {
+  auto context = NewContext(token_, deadline_);
+  v1::ListResponsesRequest request;
+  request.set_trial_id(trial);
+  request.set_wave_id(wave);
+  auto reader = stub_->ListResponses(context.get(), request);
+  return std::make_unique<GrpcItemStream<v1::ListResponsesResponse, v1::Response>>(
+      std::move(context), std::move(reader), "survey-ingest ListResponses", WithoutAnswers);
+}
+
+std::unique_ptr<ItemStream<v1::Outcome>> GrpcSurveyIngestSource::StreamOutcomes(
+    const std::string& trial) {
+  auto context = NewContext(token_, deadline_);
+  v1::ListOutcomesRequest request;
+  request.set_trial_id(trial);
+  auto reader = stub_->ListOutcomes(context.get(), request);
+  return std::make_unique<GrpcItemStream<v1::ListOutcomesResponse, v1::Outcome>>(
+      std::move(context), std::move(reader), "survey-ingest ListOutcomes",
+      [](v1::ListOutcomesResponse& m) { return m.mutable_outcome(); });
 }
 
 absl::StatusOr<std::vector<v1::Outcome>> GrpcSurveyIngestSource::ListOutcomes(
@@ -144,6 +231,15 @@ GrpcEngagementSource::GrpcEngagementSource(std::shared_ptr<grpc::Channel> channe
 
 absl::StatusOr<std::vector<EngagementEvent>> GrpcEngagementSource::ListEngagement(
     const std::string& trial) {
+  std::vector<EngagementEvent> events;
+  absl::Status status = ForEachEngagement(
+      trial, [&](const EngagementEvent& event) { events.push_back(event); });
+  if (!status.ok()) return status;
+  return events;
+}
+
+absl::Status GrpcEngagementSource::ForEachEngagement(
+    const std::string& trial, const std::function<void(const EngagementEvent&)>& visit) {
   auto context = NewContext(token_, deadline_);
   v1::ListEventsRequest request;
   request.set_trial_id(trial);
@@ -151,24 +247,21 @@ absl::StatusOr<std::vector<EngagementEvent>> GrpcEngagementSource::ListEngagemen
   request.add_kinds(v1::EVENT_KIND_CLICKED);
   std::unique_ptr<grpc::ClientReader<v1::ListEventsResponse>> reader =
       stub_->ListEvents(context.get(), request);
-  std::vector<EngagementEvent> events;
   v1::ListEventsResponse message;
+  EngagementEvent e;
   while (reader->Read(&message)) {
     for (const v1::MessageEvent& event : message.events()) {
       if (event.kind() != v1::EVENT_KIND_OPENED && event.kind() != v1::EVENT_KIND_CLICKED) continue;
-      EngagementEvent e;
       e.participant_id = event.participant_id();
       e.campaign = event.campaign_id();
       e.kind = event.kind() == v1::EVENT_KIND_OPENED ? EngagementEvent::Kind::kOpened
                                                      : EngagementEvent::Kind::kClicked;
       e.time = absl::FromUnixNanos(
           google::protobuf::util::TimeUtil::TimestampToNanoseconds(event.time()));
-      events.push_back(std::move(e));
+      visit(e);
     }
   }
-  if (absl::Status status = FromGrpc(reader->Finish(), "messaging ListEvents"); !status.ok())
-    return status;
-  return events;
+  return FromGrpc(reader->Finish(), "messaging ListEvents");
 }
 
 }  // namespace fieldwork::analysis

@@ -18,6 +18,12 @@
 
 namespace fieldwork::analysis {
 
+// The receive window of each stream from the other services. The export holds one stream per
+// source open at once (export_join.h); a fixed window keeps what gRPC buffers ahead of the join
+// to this much per stream (gRPC's bandwidth-delay probe grew it until, on loopback, streams
+// buffered most of a 100,000-participant trial).
+inline constexpr int kStreamWindowBytes = 256 << 10;
+
 // fieldwork::UpstreamChannel (services/common/grpc_client.h), insecure or TLS with the system
 // roots when `tls` (tests).
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, bool tls);
@@ -31,6 +37,10 @@ class GrpcAllocationSource final : public AllocationSource {
   absl::StatusOr<std::vector<fieldwork::v1::ParticipantStatus>> ListParticipants(
       const std::string& trial) override;
   absl::StatusOr<std::vector<fieldwork::v1::Allocation>> ListAllocations(
+      const std::string& trial) override;
+  std::unique_ptr<ItemStream<fieldwork::v1::ParticipantStatus>> StreamParticipants(
+      const std::string& trial) override;
+  std::unique_ptr<ItemStream<fieldwork::v1::Allocation>> StreamAllocations(
       const std::string& trial) override;
 
  private:
@@ -48,6 +58,10 @@ class GrpcSurveyIngestSource final : public ResponseSource, public OutcomeSource
       const std::string& trial) override;
   absl::StatusOr<std::vector<fieldwork::v1::Outcome>> ListOutcomes(
       const std::string& trial) override;
+  std::unique_ptr<ItemStream<fieldwork::v1::Response>> StreamResponses(
+      const std::string& trial, const std::string& wave) override;
+  std::unique_ptr<ItemStream<fieldwork::v1::Outcome>> StreamOutcomes(
+      const std::string& trial) override;
 
  private:
   std::unique_ptr<fieldwork::v1::SurveyIngestService::Stub> stub_;
@@ -61,6 +75,8 @@ class GrpcEngagementSource final : public EngagementSource {
   GrpcEngagementSource(std::shared_ptr<grpc::Channel> channel, std::string token,
                        absl::Duration deadline = absl::Seconds(120));
   absl::StatusOr<std::vector<EngagementEvent>> ListEngagement(const std::string& trial) override;
+  absl::Status ForEachEngagement(const std::string& trial,
+                                 const std::function<void(const EngagementEvent&)>& visit) override;
 
  private:
   std::unique_ptr<fieldwork::v1::MessagingService::Stub> stub_;

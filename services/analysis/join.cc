@@ -27,6 +27,29 @@ std::tuple<int, int, int> DateKey(const v1::CivilDate& date) {
 
 }  // namespace
 
+void SetEnrolment(const v1::ParticipantStatus& status, JoinedParticipant& p) {
+  p.id = status.participant().participant_id();
+  p.site = status.participant().site();
+  p.cohort = status.participant().cohort();
+  p.cluster = status.participant().cluster();
+  p.participant = &status.participant();
+  p.withdrawn = status.has_withdrawal();
+  p.left = status.has_left_on();
+}
+
+void ApplyAllocation(const v1::Allocation& allocation, JoinedParticipant& p) {
+  p.allocated = true;
+  p.batch = allocation.batch();
+  p.allocated_at = absl::FromUnixSeconds(allocation.allocated_at().seconds()) +
+                   absl::Nanoseconds(allocation.allocated_at().nanos());
+  for (const auto& assignment : allocation.assignments()) {
+    p.arm_by_factor[assignment.factor()] = assignment.arm();
+  }
+  // The allocation carries the status too when the source merges them.
+  p.withdrawn = p.withdrawn || allocation.has_withdrawal();
+  p.left = p.left || allocation.has_left_on();
+}
+
 JoinedTrial JoinTrial(v1::Trial trial, std::vector<v1::ParticipantStatus> statuses,
                       const std::vector<v1::Allocation>& allocations,
                       std::optional<std::vector<v1::Wave>> waves,
@@ -43,15 +66,8 @@ JoinedTrial JoinTrial(v1::Trial trial, std::vector<v1::ParticipantStatus> status
   absl::flat_hash_map<std::string, size_t> index;
   index.reserve(joined.statuses.size());
   for (size_t i = 0; i < joined.statuses.size(); ++i) {
-    const v1::ParticipantStatus& status = joined.statuses[i];
     JoinedParticipant& p = joined.participants[i];
-    p.id = status.participant().participant_id();
-    p.site = status.participant().site();
-    p.cohort = status.participant().cohort();
-    p.cluster = status.participant().cluster();
-    p.participant = &status.participant();
-    p.withdrawn = status.has_withdrawal();
-    p.left = status.has_left_on();
+    SetEnrolment(joined.statuses[i], p);
     index.emplace(p.id, i);
   }
   int64_t unknown_allocations = 0;
@@ -61,17 +77,7 @@ JoinedTrial JoinTrial(v1::Trial trial, std::vector<v1::ParticipantStatus> status
       ++unknown_allocations;
       continue;
     }
-    JoinedParticipant& p = joined.participants[it->second];
-    p.allocated = true;
-    p.batch = allocation.batch();
-    p.allocated_at = absl::FromUnixSeconds(allocation.allocated_at().seconds()) +
-                     absl::Nanoseconds(allocation.allocated_at().nanos());
-    for (const auto& assignment : allocation.assignments()) {
-      p.arm_by_factor[assignment.factor()] = assignment.arm();
-    }
-    // The allocation carries the status too when the source merges them.
-    p.withdrawn = p.withdrawn || allocation.has_withdrawal();
-    p.left = p.left || allocation.has_left_on();
+    ApplyAllocation(allocation, joined.participants[it->second]);
   }
   if (unknown_allocations > 0) {
     joined.warnings.push_back(absl::StrCat(

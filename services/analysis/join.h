@@ -63,6 +63,11 @@ struct JoinedTrial {
                                             const std::string& wave) const;
 };
 
+// A participant's fields from its enrolment record (`status` must outlive `participant`), and
+// then from its allocation: the parts of JoinTrial that the export's merge join shares.
+void SetEnrolment(const fieldwork::v1::ParticipantStatus& status, JoinedParticipant& participant);
+void ApplyAllocation(const fieldwork::v1::Allocation& allocation, JoinedParticipant& participant);
+
 // Joins what the sources returned. The optional parts are absent when their source is not
 // configured. Responses, outcomes and engagement of participants who are not enrolled are
 // dropped and counted in a warning. Pure: no I/O.

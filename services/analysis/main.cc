@@ -109,20 +109,22 @@ int main(int argc, char** argv) {
     return 1;
   }
   analysis::GrpcAllocationSource allocations(
-      fieldwork::UpstreamChannel(absl::GetFlag(FLAGS_randomisation_address), *upstream), *token);
+      fieldwork::UpstreamChannel(absl::GetFlag(FLAGS_randomisation_address), *upstream,
+                                 analysis::kStreamWindowBytes),
+      *token);
   std::unique_ptr<analysis::GrpcSurveyIngestSource> survey;
   std::unique_ptr<analysis::GrpcEngagementSource> engagement;
   analysis::Sources sources;
   sources.allocations = &allocations;
   if (const std::string address = absl::GetFlag(FLAGS_survey_ingest_address); !address.empty()) {
     survey = std::make_unique<analysis::GrpcSurveyIngestSource>(
-        fieldwork::UpstreamChannel(address, *upstream), *token);
+        fieldwork::UpstreamChannel(address, *upstream, analysis::kStreamWindowBytes), *token);
     sources.responses = survey.get();
     sources.outcomes = survey.get();
   }
   if (const std::string address = absl::GetFlag(FLAGS_messaging_address); !address.empty()) {
     engagement = std::make_unique<analysis::GrpcEngagementSource>(
-        fieldwork::UpstreamChannel(address, *upstream), *token);
+        fieldwork::UpstreamChannel(address, *upstream, analysis::kStreamWindowBytes), *token);
     sources.engagement = engagement.get();
   }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "services/analysis/analyser.h"
 #include "services/analysis/export.h"
+#include "services/analysis/export_join.h"
 #include "services/analysis/join.h"
 #include "services/analysis/plan_validation.h"
 #include "services/common/grpc_status.h"
@@ -158,26 +159,30 @@ grpc::Status AnalysisServiceImpl::ExportDataset(
   FW_GRPC_ASSIGN_OR_RETURN(
       principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
   FW_GRPC_ASSIGN_OR_RETURN(record, plans_.Get(request->trial_id(), request->plan_id()));
-  FW_GRPC_ASSIGN_OR_RETURN(joined, LoadTrial(sources_, request->trial_id()));
-  // The join is held whole (a participant's row needs every source); the CSV is not: each
-  // message of lines is written as soon as it is made.
-  const DatasetLayout layout = LayoutDataset(record.plan(), joined);
-  v1::ExportDatasetResponse message;
-  for (const auto& column : layout.codebook) *message.add_codebook() = column;
-  message.set_csv(layout.header);
-  if (!writer->Write(message)) return grpc::Status::OK;
+  // A merge join of the sources' streams: each line is made as soon as every source has moved
+  // past its participant, and sent in messages of kLinesPerMessage lines.
   constexpr size_t kLinesPerMessage = 1000;
-  message.Clear();
+  v1::ExportDatasetResponse message;
   size_t lines = 0;  // in `message`
   bool open = true;  // false once the client went away
-  ForEachDatasetLine(record.plan(), joined, layout, [&](const std::string& line) {
-    message.mutable_csv()->append(line);
-    if (++lines < kLinesPerMessage) return true;
-    open = writer->Write(message);
-    message.Clear();
-    lines = 0;
-    return open;
-  });
+  absl::Status status = StreamDataset(
+      sources_, record.plan(), request->trial_id(),
+      [&](const DatasetLayout& layout) {
+        for (const auto& column : layout.codebook) *message.add_codebook() = column;
+        message.set_csv(layout.header);
+        open = writer->Write(message);
+        message.Clear();
+        return open;
+      },
+      [&](const std::string& line) {
+        message.mutable_csv()->append(line);
+        if (++lines < kLinesPerMessage) return true;
+        open = writer->Write(message);
+        message.Clear();
+        lines = 0;
+        return open;
+      });
+  if (!status.ok()) return ToGrpcStatus(status);
   if (open && lines > 0) writer->Write(message);
   return grpc::Status::OK;
 }

@@ -3,7 +3,11 @@
 #ifndef FIELDWORK_SERVICES_ANALYSIS_SOURCES_H_
 #define FIELDWORK_SERVICES_ANALYSIS_SOURCES_H_
 
+#include <algorithm>
+#include <functional>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -12,6 +16,43 @@
 #include "fieldwork/v1/survey_ingest.pb.h"
 
 namespace fieldwork::analysis {
+
+// Items read one at a time, so that the export can hold a stream of each source open side by
+// side (a merge join) instead of whole lists.
+template <typename T>
+class ItemStream {
+ public:
+  virtual ~ItemStream() = default;
+  // Moves the next item into `item`; false at the end or on a failure (see Finish).
+  virtual bool Next(T& item) = 0;
+  // Once Next returned false: OK at the end of the stream, else the failure.
+  virtual absl::Status Finish() = 0;
+};
+
+// A list read whole, served as a stream in participant id order (stable: items of one
+// participant keep the list's order). The default of the Stream* methods below, for sources
+// that cannot stream (in-memory data in tests).
+template <typename T>
+class SortedListStream final : public ItemStream<T> {
+ public:
+  template <typename IdOf>
+  SortedListStream(absl::StatusOr<std::vector<T>> items, IdOf id_of) : items_(std::move(items)) {
+    if (items_.ok()) {
+      std::stable_sort(items_->begin(), items_->end(),
+                       [&](const T& a, const T& b) { return id_of(a) < id_of(b); });
+    }
+  }
+  bool Next(T& item) override {
+    if (!items_.ok() || next_ == items_->size()) return false;
+    item = std::move((*items_)[next_++]);
+    return true;
+  }
+  absl::Status Finish() override { return items_.status(); }
+
+ private:
+  absl::StatusOr<std::vector<T>> items_;
+  size_t next_ = 0;
+};
 
 // Trials, participants and allocations (the randomisation service).
 class AllocationSource {
@@ -26,6 +67,22 @@ class AllocationSource {
       const std::string& trial) = 0;
   virtual absl::StatusOr<std::vector<fieldwork::v1::Allocation>> ListAllocations(
       const std::string& trial) = 0;
+
+  // The same two lists as streams in participant id order (the randomisation service lists
+  // them so). The defaults read the list whole and sort it.
+  virtual std::unique_ptr<ItemStream<fieldwork::v1::ParticipantStatus>> StreamParticipants(
+      const std::string& trial) {
+    return std::make_unique<SortedListStream<fieldwork::v1::ParticipantStatus>>(
+        ListParticipants(trial), [](const fieldwork::v1::ParticipantStatus& s) -> const auto& {
+          return s.participant().participant_id();
+        });
+  }
+  virtual std::unique_ptr<ItemStream<fieldwork::v1::Allocation>> StreamAllocations(
+      const std::string& trial) {
+    return std::make_unique<SortedListStream<fieldwork::v1::Allocation>>(
+        ListAllocations(trial),
+        [](const fieldwork::v1::Allocation& a) -> const auto& { return a.participant_id(); });
+  }
 };
 
 // Waves and scored responses (survey-ingest). Only counted responses are returned: one per
@@ -36,6 +93,19 @@ class ResponseSource {
   virtual absl::StatusOr<std::vector<fieldwork::v1::Wave>> ListWaves(const std::string& trial) = 0;
   virtual absl::StatusOr<std::vector<fieldwork::v1::Response>> ListResponses(
       const std::string& trial) = 0;
+
+  // The counted responses to one wave, in participant id order (survey-ingest lists a wave in
+  // (participant, submitted_at, submission) order). The default filters ListResponses.
+  virtual std::unique_ptr<ItemStream<fieldwork::v1::Response>> StreamResponses(
+      const std::string& trial, const std::string& wave) {
+    absl::StatusOr<std::vector<fieldwork::v1::Response>> all = ListResponses(trial);
+    if (all.ok()) {
+      std::erase_if(*all, [&](const fieldwork::v1::Response& r) { return r.wave_id() != wave; });
+    }
+    return std::make_unique<SortedListStream<fieldwork::v1::Response>>(
+        std::move(all),
+        [](const fieldwork::v1::Response& r) -> const auto& { return r.participant_id(); });
+  }
 };
 
 // Administrative outcomes recorded by partners (survey-ingest).
@@ -44,6 +114,15 @@ class OutcomeSource {
   virtual ~OutcomeSource() = default;
   virtual absl::StatusOr<std::vector<fieldwork::v1::Outcome>> ListOutcomes(
       const std::string& trial) = 0;
+
+  // The same in participant id order (survey-ingest lists them in (participant, outcome,
+  // period) order). The default reads the list whole and sorts it.
+  virtual std::unique_ptr<ItemStream<fieldwork::v1::Outcome>> StreamOutcomes(
+      const std::string& trial) {
+    return std::make_unique<SortedListStream<fieldwork::v1::Outcome>>(
+        ListOutcomes(trial),
+        [](const fieldwork::v1::Outcome& o) -> const auto& { return o.participant_id(); });
+  }
 };
 
 // One engagement with a campaign's message by a participant (messaging).
@@ -59,6 +138,16 @@ class EngagementSource {
  public:
   virtual ~EngagementSource() = default;
   virtual absl::StatusOr<std::vector<EngagementEvent>> ListEngagement(const std::string& trial) = 0;
+
+  // The same events one at a time, without holding them (messaging lists them in time order,
+  // not by participant). The default reads the list whole.
+  virtual absl::Status ForEachEngagement(const std::string& trial,
+                                         const std::function<void(const EngagementEvent&)>& visit) {
+    absl::StatusOr<std::vector<EngagementEvent>> events = ListEngagement(trial);
+    if (!events.ok()) return events.status();
+    for (const EngagementEvent& event : *events) visit(event);
+    return absl::OkStatus();
+  }
 };
 
 // The sources a service instance has; any but allocations may be null (not configured), in which

@@ -29,8 +29,13 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> UpstreamCredentials(
 }
 
 std::shared_ptr<grpc::Channel> UpstreamChannel(
-    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials,
+    int stream_window_bytes) {
   grpc::ChannelArguments arguments;
+  if (stream_window_bytes > 0) {
+    arguments.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    arguments.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, stream_window_bytes);
+  }
   arguments.SetMaxReceiveMessageSize(256 << 20);
   arguments.SetMaxSendMessageSize(64 << 20);
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);

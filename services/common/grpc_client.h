@@ -22,9 +22,14 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> UpstreamCredentials(
 // A channel to another service. Reconnection back-off is capped at 2 s (gRPC's default grows
 // to 2 minutes): services start in any order — a pod restarts, run.sh starts them together —
 // and a callee that was down a moment ago must be usable by the next call, not minutes later.
-// Messages up to 256 MiB are received (whole-trial streams), 64 MiB sent.
+// Messages up to 256 MiB are received (whole-trial streams), 64 MiB sent. With
+// `stream_window_bytes` > 0, each stream's receive window is fixed at that size instead of grown
+// by gRPC's bandwidth-delay probe, which on a fast link lets a stream read faster than it is
+// consumed buffer megabytes: a caller that holds several streams open side by side (the
+// analysis export's merge join) bounds its memory so.
 std::shared_ptr<grpc::Channel> UpstreamChannel(
-    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials);
+    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials,
+    int stream_window_bytes = 0);
 
 }  // namespace fieldwork
 
