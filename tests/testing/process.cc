@@ -12,6 +12,10 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 
 extern char** environ;
@@ -113,6 +117,24 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ignored;
   std::filesystem::remove_all(path_, ignored);
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path);
+  out << content;
+}
+
+int64_t ProcStatusKb(pid_t pid, const std::string& field) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    absl::string_view rest = line;
+    if (!absl::ConsumePrefix(&rest, field + ":")) continue;
+    rest = absl::StripSuffix(absl::StripAsciiWhitespace(rest), " kB");
+    int64_t kb = 0;
+    if (absl::SimpleAtoi(rest, &kb)) return kb;
+  }
+  return -1;
 }
 
 }  // namespace fieldwork::testing

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -48,6 +49,28 @@ std::string BinaryPath(const std::string& name);
 std::string SourcePath(const std::string& relative);
 
 // A fresh temporary directory, removed when the object goes.
+// Writes `content` to `path` (a tokens file, a key) for a process a test starts.
+void WriteFile(const std::string& path, const std::string& content);
+
+// A line "<field>: <n> kB" of /proc/<pid>/status (e.g. "VmHWM", the peak resident memory), in
+// kB; -1 when absent.
+int64_t ProcStatusKb(pid_t pid, const std::string& field);
+
+// Whether a process's resident memory says what the code keeps: not under AddressSanitizer,
+// whose shadow memory and quarantine of freed blocks dominate it. Memory-bound tests check
+// their bound only when true.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kResidentMemoryIsMeaningful = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kResidentMemoryIsMeaningful = false;
+#else
+inline constexpr bool kResidentMemoryIsMeaningful = true;
+#endif
+#else
+inline constexpr bool kResidentMemoryIsMeaningful = true;
+#endif
+
 class TempDir {
  public:
   TempDir();

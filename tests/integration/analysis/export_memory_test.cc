@@ -57,19 +57,6 @@ constexpr int kWriteBatch = 1000;
 // leaves room for allocator and build differences and fails both earlier versions.
 constexpr int64_t kPeakRssBoundKb = 40 * 1024;
 
-// AddressSanitizer's shadow memory and quarantine make RSS say little about what the code
-// keeps, so the sanitizer build checks the export but not the bound.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kCheckRss = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kCheckRss = false;
-#else
-constexpr bool kCheckRss = true;
-#endif
-#else
-constexpr bool kCheckRss = true;
-#endif
 
 constexpr char kInstrument[] = R"yaml(
 id: wb
@@ -94,29 +81,10 @@ std::string TokensYaml() {
                       "\n    roles: [analyst]\n    trials: [\"*\"]\n");
 }
 
-void WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path);
-  out << content;
-}
-
 std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
   auto context = std::make_unique<grpc::ClientContext>();
   AttachBearerToken(*context, token);
   return context;
-}
-
-// A line "<field>: <n> kB" of /proc/<pid>/status, in kB (-1 when absent).
-int64_t ProcStatusKb(int pid, const std::string& field) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    absl::string_view rest = line;
-    if (!absl::ConsumePrefix(&rest, field + ":")) continue;
-    rest = absl::StripSuffix(absl::StripAsciiWhitespace(rest), " kB");
-    int64_t kb = 0;
-    if (absl::SimpleAtoi(rest, &kb)) return kb;
-  }
-  return -1;
 }
 
 std::string Id(int i) { return absl::StrFormat("P%06d", i); }
@@ -299,8 +267,8 @@ TEST_F(ExportMemoryTest, ExportsATrialOf100000InBoundedMemory) {
   ASSERT_NO_FATAL_FAILURE(EnrolAndRandomise());
   ASSERT_NO_FATAL_FAILURE(StoreResponsesAndOutcomes());
   fieldwork::testing::TempDir dir;
-  WriteFile(dir.path() + "/tokens.yaml", TokensYaml());
-  WriteFile(dir.path() + "/analysis.token", absl::StrCat(kAnalysisService, "\n"));
+  fieldwork::testing::WriteFile(dir.path() + "/tokens.yaml", TokensYaml());
+  fieldwork::testing::WriteFile(dir.path() + "/analysis.token", absl::StrCat(kAnalysisService, "\n"));
   const std::string address = absl::StrCat("127.0.0.1:", fieldwork::testing::PickFreePort());
   fieldwork::testing::ServiceProcess analysis(
       "fieldwork-analysis",
@@ -331,7 +299,7 @@ TEST_F(ExportMemoryTest, ExportsATrialOf100000InBoundedMemory) {
   grpc::Status status = stub->RegisterPlan(As(kResearcher).get(), request, &registered);
   ASSERT_TRUE(status.ok()) << status.error_message();
   const int pid = analysis.process().pid();
-  const int64_t idle_kb = ProcStatusKb(pid, "VmHWM");
+  const int64_t idle_kb = fieldwork::testing::ProcStatusKb(pid, "VmHWM");
   ASSERT_GT(idle_kb, 0);
 
   v1::ExportDatasetRequest export_request;
@@ -380,10 +348,10 @@ TEST_F(ExportMemoryTest, ExportsATrialOf100000InBoundedMemory) {
   EXPECT_EQ(wrong, 0);
   EXPECT_TRUE(partial.empty());
 
-  const int64_t peak_kb = ProcStatusKb(pid, "VmHWM");
+  const int64_t peak_kb = fieldwork::testing::ProcStatusKb(pid, "VmHWM");
   std::cout << "fieldwork-analysis VmHWM: " << idle_kb / 1024 << " MB before the export, "
             << peak_kb / 1024 << " MB after exporting " << kParticipants << " participants\n";
-  if (kCheckRss) {
+  if (fieldwork::testing::kResidentMemoryIsMeaningful) {
     EXPECT_LT(peak_kb, kPeakRssBoundKb) << "peak RSS " << peak_kb / 1024 << " MB";
   }
 }

@@ -500,11 +500,6 @@ class Suite {
  private:
   static constexpr char kServiceToken[] = "matrix-service-token";
 
-  static void WriteFile(const std::string& path, const std::string& text) {
-    std::FILE* f = std::fopen(path.c_str(), "w");
-    std::fputs(text.c_str(), f);
-    std::fclose(f);
-  }
   static std::string Address() { return absl::StrCat("127.0.0.1:", PickFreePort()); }
   static std::vector<std::string> With(std::vector<std::string> args,
                                        std::vector<std::string> more) {

@@ -32,38 +32,6 @@ constexpr int kBatch = 500;  // one script well inside the test client's 2 s tim
 // below the old figure.
 constexpr int64_t kPeakRssBoundKb = 100 * 1024;
 
-// AddressSanitizer's shadow memory and quarantine of freed blocks make RSS say little about
-// what the code keeps, so the sanitizer build checks the listing but not the bound.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kCheckRss = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kCheckRss = false;
-#else
-constexpr bool kCheckRss = true;
-#endif
-#else
-constexpr bool kCheckRss = true;
-#endif
-
-void WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path);
-  out << content;
-}
-
-// A line "<field>: <n> kB" of /proc/<pid>/status, in kB (-1 when absent).
-int64_t ProcStatusKb(int pid, const std::string& field) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    absl::string_view rest = line;
-    if (!absl::ConsumePrefix(&rest, field + ":")) continue;
-    rest = absl::StripSuffix(absl::StripAsciiWhitespace(rest), " kB");
-    int64_t kb = 0;
-    if (absl::SimpleAtoi(rest, &kb)) return kb;
-  }
-  return -1;
-}
 
 // Stores kResponses complete responses to `wave` straight through the store (what accepted
 // submissions become), kBatch per atomic write: much faster than validating each.
@@ -108,8 +76,8 @@ TEST_F(IngestTest, ListResponsesStreamsAWaveOf200000InBoundedMemory) {
   PutInstrument("big", kWellbeingYaml);
   PutWave("big", "baseline", "wb");
   fieldwork::testing::TempDir dir;
-  WriteFile(dir.path() + "/tokens.yaml", TestTokensYaml());
-  WriteFile(dir.path() + "/ingest.token", std::string(kIngestService) + "\n");
+  fieldwork::testing::WriteFile(dir.path() + "/tokens.yaml", TestTokensYaml());
+  fieldwork::testing::WriteFile(dir.path() + "/ingest.token", std::string(kIngestService) + "\n");
   const std::string address = absl::StrCat("127.0.0.1:", fieldwork::testing::PickFreePort());
   // Started before the data is stored, so that its peak is the listing's, not start-up's.
   ServiceProcess service(
@@ -124,7 +92,7 @@ TEST_F(IngestTest, ListResponsesStreamsAWaveOf200000InBoundedMemory) {
   std::unique_ptr<RedisClient> redis = redis_->NewClient();
   ASSERT_NO_FATAL_FAILURE(StoreResponses(*redis, "big", "baseline"));
   const int pid = service.process().pid();
-  const int64_t idle_kb = ProcStatusKb(pid, "VmHWM");
+  const int64_t idle_kb = fieldwork::testing::ProcStatusKb(pid, "VmHWM");
   ASSERT_GT(idle_kb, 0);
 
   auto stub = v1::SurveyIngestService::NewStub(
@@ -152,10 +120,10 @@ TEST_F(IngestTest, ListResponsesStreamsAWaveOf200000InBoundedMemory) {
   EXPECT_EQ(out_of_order, 0);
   EXPECT_EQ(without_composite, 0);
 
-  const int64_t peak_kb = ProcStatusKb(pid, "VmHWM");
+  const int64_t peak_kb = fieldwork::testing::ProcStatusKb(pid, "VmHWM");
   std::cout << "survey-ingest VmHWM: " << idle_kb / 1024 << " MB before listing, "
             << peak_kb / 1024 << " MB after listing " << kResponses << " responses\n";
-  if (kCheckRss) {
+  if (fieldwork::testing::kResidentMemoryIsMeaningful) {
     EXPECT_LT(peak_kb, kPeakRssBoundKb) << "peak RSS " << peak_kb / 1024 << " MB";
   }
 }
