@@ -32,6 +32,7 @@
 #include "services/survey_ingest/redis_store.h"
 #include "services/survey_ingest/roster.h"
 #include "services/survey_ingest/service.h"
+#include "tests/integration/analysis/upstream_services.h"
 #include "tests/testing/grpc_harness.h"
 #include "tests/testing/ports.h"
 #include "tests/testing/process.h"
@@ -100,54 +101,20 @@ class ExportMemoryTest : public ::testing::Test {
     options.command_timeout = absl::Seconds(60);
     redis_client_ = *RedisClient::Create(options);
     authenticator_ = std::make_unique<Authenticator>(*TokenStore::FromYaml(TokensYaml(), "test"));
-    rnd_store_ = std::make_unique<randomisation::RedisRandomisationStore>(*redis_client_);
-    rnd_metrics_ = std::make_unique<randomisation::RandomisationMetrics>(rnd_registry_);
-    randomiser_ =
-        std::make_unique<randomisation::Randomiser>(*rnd_store_, clock_, rnd_metrics_->Observer());
-    rnd_service_ =
-        std::make_unique<randomisation::RandomisationServiceImpl>(*randomiser_, *authenticator_);
-    rnd_server_ = std::make_unique<fieldwork::testing::InProcessServer>(
-        std::vector<grpc::Service*>{rnd_service_.get()});
-    rnd_stub_ = v1::RandomisationService::NewStub(MakeChannel(rnd_server_->address(), false));
-    grpc_roster_ = std::make_unique<survey_ingest::GrpcRoster>(
-        MakeChannel(rnd_server_->address(), false), kIngestService);
-    roster_ =
-        std::make_unique<survey_ingest::CachedRoster>(*grpc_roster_, clock_, absl::Seconds(30));
-    ingest_store_ = std::make_unique<survey_ingest::RedisIngestStore>(*redis_client_);
-    ingest_metrics_ = std::make_unique<survey_ingest::IngestMetrics>(ingest_registry_);
-    ingestor_ = std::make_unique<survey_ingest::Ingestor>(*ingest_store_, *roster_, clock_,
-                                                          ingest_metrics_->Observer());
-    ingest_service_ =
-        std::make_unique<survey_ingest::SurveyIngestServiceImpl>(*ingestor_, *authenticator_);
-    ingest_server_ = std::make_unique<fieldwork::testing::InProcessServer>(
-        std::vector<grpc::Service*>{ingest_service_.get()});
-    ingest_stub_ = v1::SurveyIngestService::NewStub(MakeChannel(ingest_server_->address(), false));
+    upstream_ = std::make_unique<UpstreamServices>(*redis_client_, *authenticator_, clock_,
+                                                   kIngestService);
   }
 
   // Creates, enrols (in batches) and randomises the trial.
   void EnrolAndRandomise() {
     v1::CreateTrialRequest create;
-    v1::TrialDesign& design = *create.mutable_design();
-    design.set_trial_id(kTrial);
-    v1::Factor& factor = *design.add_factors();
-    factor.set_name("arm");
-    factor.set_method(v1::RANDOMISATION_METHOD_COMPLETE_WITHIN_STRATA);
-    factor.add_strata("site");
-    for (const char* arm : {"treatment", "control"}) {
-      v1::Arm& a = *factor.add_arms();
-      a.set_name(arm);
-      a.set_weight(1);
-    }
-    for (const char* site : {"LA1", "LA2", "LA3"}) design.add_sites()->set_id(site);
-    v1::Covariate& age = *design.add_covariates();
-    age.set_name("age");
-    age.set_kind(v1::Covariate::KIND_NUMERIC);
+    *create.mutable_design() = ThreeSiteDesign(kTrial);
     v1::CreateTrialResponse created;
-    ASSERT_TRUE(rnd_stub_->CreateTrial(As(kResearcher).get(), create, &created).ok());
+    ASSERT_TRUE(upstream_->randomisation().CreateTrial(As(kResearcher).get(), create, &created).ok());
     v1::LockDesignRequest lock;
     lock.set_trial_id(kTrial);
     v1::LockDesignResponse locked;
-    ASSERT_TRUE(rnd_stub_->LockDesign(As(kResearcher).get(), lock, &locked).ok());
+    ASSERT_TRUE(upstream_->randomisation().LockDesign(As(kResearcher).get(), lock, &locked).ok());
     for (int start = 0; start < kParticipants; start += kEnrolBatch) {
       v1::EnrolRequest enrol;
       enrol.set_trial_id(kTrial);
@@ -158,14 +125,14 @@ class ExportMemoryTest : public ::testing::Test {
         (*p.mutable_covariates())["age"].set_number(25 + i % 40);
       }
       v1::EnrolResponse enrolled;
-      grpc::Status status = rnd_stub_->Enrol(As(kResearcher).get(), enrol, &enrolled);
+      grpc::Status status = upstream_->randomisation().Enrol(As(kResearcher).get(), enrol, &enrolled);
       ASSERT_TRUE(status.ok()) << status.error_message();
       ASSERT_EQ(enrolled.enrolled(), kEnrolBatch);
     }
     v1::RandomiseRequest randomise;
     randomise.set_trial_id(kTrial);
     v1::RandomiseResponse randomised;
-    grpc::Status status = rnd_stub_->Randomise(As(kResearcher).get(), randomise, &randomised);
+    grpc::Status status = upstream_->randomisation().Randomise(As(kResearcher).get(), randomise, &randomised);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
@@ -178,7 +145,7 @@ class ExportMemoryTest : public ::testing::Test {
     instrument.mutable_instrument()->set_definition_yaml(kInstrument);
     v1::PutInstrumentResponse put_instrument;
     grpc::Status status =
-        ingest_stub_->PutInstrument(As(kResearcher).get(), instrument, &put_instrument);
+        upstream_->ingest().PutInstrument(As(kResearcher).get(), instrument, &put_instrument);
     ASSERT_TRUE(status.ok()) << status.error_message();
     v1::PutWaveRequest put_wave;
     v1::Wave& wave = *put_wave.mutable_wave();
@@ -190,7 +157,7 @@ class ExportMemoryTest : public ::testing::Test {
     *wave.mutable_opens_at() = Ts(now - absl::Hours(24));
     *wave.mutable_closes_at() = Ts(now + absl::Hours(24 * 60));
     v1::PutWaveResponse wave_response;
-    status = ingest_stub_->PutWave(As(kResearcher).get(), put_wave, &wave_response);
+    status = upstream_->ingest().PutWave(As(kResearcher).get(), put_wave, &wave_response);
     ASSERT_TRUE(status.ok()) << status.error_message();
     for (int start = 0; start < kParticipants; start += kWriteBatch) {
       survey_ingest::WriteBatch batch;
@@ -230,9 +197,9 @@ class ExportMemoryTest : public ::testing::Test {
         o.set_value(Absence(i));
       }
       absl::StatusOr<std::vector<survey_ingest::WriteResult>> written =
-          ingest_store_->Write(kTrial, batch);
+          upstream_->ingest_store().Write(kTrial, batch);
       ASSERT_TRUE(written.ok()) << written.status();
-      absl::StatusOr<std::vector<bool>> stored = ingest_store_->WriteOutcomes(kTrial, outcomes);
+      absl::StatusOr<std::vector<bool>> stored = upstream_->ingest_store().WriteOutcomes(kTrial, outcomes);
       ASSERT_TRUE(stored.ok()) << stored.status();
     }
   }
@@ -245,22 +212,7 @@ class ExportMemoryTest : public ::testing::Test {
   std::unique_ptr<fieldwork::testing::RedisServer> redis_;
   std::unique_ptr<RedisClient> redis_client_;
   std::unique_ptr<Authenticator> authenticator_;
-  prometheus::Registry rnd_registry_;
-  std::unique_ptr<randomisation::RedisRandomisationStore> rnd_store_;
-  std::unique_ptr<randomisation::RandomisationMetrics> rnd_metrics_;
-  std::unique_ptr<randomisation::Randomiser> randomiser_;
-  std::unique_ptr<randomisation::RandomisationServiceImpl> rnd_service_;
-  std::unique_ptr<fieldwork::testing::InProcessServer> rnd_server_;
-  std::unique_ptr<v1::RandomisationService::Stub> rnd_stub_;
-  std::unique_ptr<survey_ingest::GrpcRoster> grpc_roster_;
-  std::unique_ptr<survey_ingest::CachedRoster> roster_;
-  std::unique_ptr<survey_ingest::RedisIngestStore> ingest_store_;
-  prometheus::Registry ingest_registry_;
-  std::unique_ptr<survey_ingest::IngestMetrics> ingest_metrics_;
-  std::unique_ptr<survey_ingest::Ingestor> ingestor_;
-  std::unique_ptr<survey_ingest::SurveyIngestServiceImpl> ingest_service_;
-  std::unique_ptr<fieldwork::testing::InProcessServer> ingest_server_;
-  std::unique_ptr<v1::SurveyIngestService::Stub> ingest_stub_;
+  std::unique_ptr<UpstreamServices> upstream_;
 };
 
 TEST_F(ExportMemoryTest, ExportsATrialOf100000InBoundedMemory) {
@@ -277,8 +229,8 @@ TEST_F(ExportMemoryTest, ExportsATrialOf100000InBoundedMemory) {
        "--metrics_bind_address=127.0.0.1", "--redis_url=" + redis_->url(), "--allow_volatile_redis",
        "--tokens_file=" + dir.path() + "/tokens.yaml",
        "--service_token_file=" + dir.path() + "/analysis.token",
-       "--randomisation_address=" + rnd_server_->address(),
-       "--survey_ingest_address=" + ingest_server_->address(), "--monitor_interval=0s"},
+       "--randomisation_address=" + upstream_->randomisation_address(),
+       "--survey_ingest_address=" + upstream_->ingest_address(), "--monitor_interval=0s"},
       address, dir.path());
   auto stub = v1::AnalysisService::NewStub(MakeChannel(address, false));
   v1::RegisterPlanRequest request;

@@ -1,0 +1,49 @@
+#include "tests/integration/analysis/upstream_services.h"
+
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace fieldwork::analysis {
+
+namespace v1 = ::fieldwork::v1;
+
+UpstreamServices::UpstreamServices(RedisClient& redis, const Authenticator& authenticator,
+                                   const Clock& clock, const std::string& ingest_token)
+    : rnd_store_(redis),
+      rnd_metrics_(rnd_registry_),
+      randomiser_(rnd_store_, clock, rnd_metrics_.Observer()),
+      rnd_service_(randomiser_, authenticator),
+      rnd_server_(std::make_unique<fieldwork::testing::InProcessServer>(
+          std::vector<grpc::Service*>{&rnd_service_})),
+      rnd_stub_(v1::RandomisationService::NewStub(MakeChannel(rnd_server_->address(), false))),
+      grpc_roster_(MakeChannel(rnd_server_->address(), false), ingest_token),
+      roster_(grpc_roster_, clock, absl::Seconds(30)),
+      ingest_store_(redis),
+      ingest_metrics_(ingest_registry_),
+      ingestor_(ingest_store_, roster_, clock, ingest_metrics_.Observer()),
+      ingest_service_(ingestor_, authenticator),
+      ingest_server_(std::make_unique<fieldwork::testing::InProcessServer>(
+          std::vector<grpc::Service*>{&ingest_service_})),
+      ingest_stub_(v1::SurveyIngestService::NewStub(MakeChannel(ingest_server_->address(), false))) {}
+
+v1::TrialDesign ThreeSiteDesign(const std::string& trial) {
+  v1::TrialDesign design;
+  design.set_trial_id(trial);
+  v1::Factor& factor = *design.add_factors();
+  factor.set_name("arm");
+  factor.set_method(v1::RANDOMISATION_METHOD_COMPLETE_WITHIN_STRATA);
+  factor.add_strata("site");
+  for (const char* arm : {"treatment", "control"}) {
+    v1::Arm& a = *factor.add_arms();
+    a.set_name(arm);
+    a.set_weight(1);
+  }
+  for (const char* site : {"LA1", "LA2", "LA3"}) design.add_sites()->set_id(site);
+  v1::Covariate& age = *design.add_covariates();
+  age.set_name("age");
+  age.set_kind(v1::Covariate::KIND_NUMERIC);
+  return design;
+}
+
+}  // namespace fieldwork::analysis
