@@ -41,6 +41,10 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
 
 MetricsServer::~MetricsServer() = default;
 
+void MetricsServer::AddCollectable(const std::weak_ptr<prometheus::Collectable>& collectable) {
+  exposer_->RegisterCollectable(collectable, "/metrics");
+}
+
 void RegisterBuildInfo(prometheus::Registry& registry, const std::string& service_name) {
   prometheus::BuildGauge()
       .Name("fieldwork_build_info")

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 
 namespace prometheus {
+class Collectable;
 class Exposer;
 class Registry;
 }  // namespace prometheus
@@ -29,6 +30,9 @@ class MetricsServer {
   ~MetricsServer();
 
   prometheus::Registry& registry() { return *registry_; }
+  // Serves `collectable` on /metrics beside the registry, for metrics read from elsewhere at
+  // each scrape (http::HttpStatsCollector). Held weakly: it stops when the owner drops it.
+  void AddCollectable(const std::weak_ptr<prometheus::Collectable>& collectable);
   int port() const { return port_; }
 
  private:

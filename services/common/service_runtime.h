@@ -47,6 +47,10 @@ class ServiceRuntime {
   const Authenticator& authenticator() const { return *authenticator_; }
   const Clock& clock() const { return *clock_; }
   int metrics_port() const { return metrics_->port(); }
+  // See MetricsServer::AddCollectable.
+  void ExportCollectable(const std::weak_ptr<prometheus::Collectable>& collectable) {
+    metrics_->AddCollectable(collectable);
+  }
 
   // Serves `services` until SIGTERM or SIGINT, then stops in order. The caller must have
   // called BlockTerminationSignals() first thing in main().

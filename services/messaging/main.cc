@@ -43,6 +43,7 @@
 #include "services/common/server_flags.h"
 #include "services/common/service_runtime.h"
 #include "services/http/http_flags.h"
+#include "services/http/http_metrics.h"
 #include "services/messaging/domain/contact_crypto.h"
 #include "services/messaging/domain/link_token.h"
 #include "services/messaging/file_channel.h"
@@ -298,9 +299,13 @@ int main(int argc, char** argv) {
       return Fail(s);
     }
     fieldwork::logging::Info("tracking endpoint", {{"port", tracking.port()}});
+    auto tracking_http_metrics = std::make_shared<fieldwork::http::HttpStatsCollector>(
+        "tracking", [&tracking] { return tracking.http_stats(); });
+    rt.ExportCollectable(tracking_http_metrics);
     Messenger messenger(store, queue, allocations, rt.clock(), responses.get());
     MessagingServiceImpl service(messenger, rt.authenticator());
     served = rt.Serve({&service});
+    tracking_http_metrics->Detach();
     tracking.Stop();
   }
   stop = true;

@@ -4,8 +4,9 @@ Prometheus scrapes it, evaluates the rules on it and answers every dashboard que
 The values describe a trial in trouble, so that every alert but FieldworkServiceMissing fires:
 the treatment arm responds far below plan after 20 days, the arms differ by 30 points (p=0.001),
 achieved MDES is 1.5 x planned, allocation p=0.0001, the oldest due send is 1000+ s old and
-ageing, dead letters and monitor errors keep rising, 10% of RPCs end INTERNAL, and monitor passes
-take 45 s. Counters grow with the time since the page started.
+ageing, dead letters and monitor errors keep rising, 10% of RPCs end INTERNAL, monitor passes take
+45 s, the tracked-link listener refuses 100 connections a second, and every service runs
+on a volatile Redis. Counters grow with the time since the page started.
 """
 
 import http.server
@@ -47,11 +48,16 @@ def _value(name, labels, elapsed):
         "fieldwork_randomisation_allocated_participants": 100,
         "fieldwork_analysis_monitor_trials": 1,
         "fieldwork_build_info": 1,
+        "fieldwork_redis_volatile": 1,
     }
     if name in fixed:
         return fixed[name]
     if name == "grpc_server_handled_total":
         return (10 if code == "INTERNAL" else 90) * elapsed
+    if name == "fieldwork_http_refused_total":
+        # Steep enough that rate()[5m], extrapolated over the few seconds scraped so far, is
+        # already above the 1/s threshold.
+        return 100 * elapsed
     return 5 * elapsed  # every other counter
 
 

@@ -21,7 +21,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/metrics.h"
 #include "services/http/http_limits.h"
+#include "services/http/http_metrics.h"
 #include "services/messaging/tracking_server.h"
 #include "tests/integration/messaging/messaging_fixture.h"
 
@@ -194,6 +196,30 @@ TEST_F(TrackingHardeningTest, SlowAndOversizedClientsAreCutWhileProbesAreAnswere
   const http::HttpServerStats stats = server_->http_stats();
   EXPECT_GE(stats.header_deadlines, 70);
   EXPECT_EQ(stats.bodies_too_large, 2);
+
+  // The operator sees the same on /metrics, scraped over HTTP from a real metrics endpoint.
+  absl::StatusOr<std::unique_ptr<MetricsServer>> metrics =
+      MetricsServer::Start({.bind_address = "127.0.0.1", .port = 0, .service_name = "test"});
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  auto collector = std::make_shared<http::HttpStatsCollector>(
+      "tracking", [this] { return server_->http_stats(); });
+  (*metrics)->AddCollectable(collector);
+  httplib::Client scraper("127.0.0.1", (*metrics)->port());
+  auto page = scraper.Get("/metrics");
+  ASSERT_TRUE(page && page->status == 200);
+  EXPECT_TRUE(absl::StrContains(
+      page->body,
+      "fieldwork_http_refused_total{listener=\"tracking\",reason=\"body_too_large\"} 2\n"))
+      << page->body;
+  EXPECT_TRUE(absl::StrContains(
+      page->body, absl::StrCat("fieldwork_http_refused_total{listener=\"tracking\",reason="
+                               "\"header_deadline\"} ",
+                               server_->http_stats().header_deadlines, "\n")))
+      << page->body;
+  collector->Detach();
+  page = scraper.Get("/metrics");
+  ASSERT_TRUE(page && page->status == 200);
+  EXPECT_FALSE(absl::StrContains(page->body, "fieldwork_http_refused_total")) << page->body;
 }
 
 TEST_F(TrackingHardeningTest, SlowBodiesAreCutAndBodilessPostsDoNotHang) {
