@@ -11,6 +11,12 @@
 //    audit log) are refused to it, since they read or change every site's participants;
 //  - a denial about a participant says "not permitted" and nothing else: never the
 //    participant's site, nor whether the participant exists.
+//
+// What it cannot hide: participant ids are unique within a trial, so a site-scoped caller that
+// enrols an id already enrolled at another site is told the id is taken (an answer other than
+// success is unavoidable, and any answer other than success says the id exists). Trials should
+// use opaque pseudonymous ids (never names, e-mail addresses or staff numbers), so that knowing
+// an id is taken tells nothing about a person.
 #ifndef FIELDWORK_SERVICES_COMMON_ACCESS_H_
 #define FIELDWORK_SERVICES_COMMON_ACCESS_H_
 
