@@ -5,7 +5,10 @@
 
 #include <chrono>
 #include <csignal>
+#include <algorithm>
 #include <mutex>
+#include <optional>
+#include <thread>
 #include <utility>
 
 #include <hiredis/hiredis.h>
@@ -14,8 +17,11 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "services/common/redis_slots.h"
 
 namespace fieldwork {
 namespace {
@@ -77,8 +83,11 @@ absl::Status StatusFromRedisError(absl::string_view error_text) {
     }
   }
   // Redis loading its data set after a restart is transient.
+  // So are a Redis Cluster's redirects and failovers, met where the client cannot follow them
+  // (the replies of a script pipeline).
   if (absl::StartsWith(error_text, "LOADING") || absl::StartsWith(error_text, "BUSY") ||
-      absl::StartsWith(error_text, "TRYAGAIN")) {
+      absl::StartsWith(error_text, "TRYAGAIN") || absl::StartsWith(error_text, "MOVED ") ||
+      absl::StartsWith(error_text, "ASK ") || absl::StartsWith(error_text, "CLUSTERDOWN")) {
     return absl::UnavailableError(absl::StrCat("redis: ", error_text));
   }
   return absl::InternalError(absl::StrCat("redis: ", error_text));
@@ -218,23 +227,119 @@ class RedisConnection {
   redisContext* context_ = nullptr;
 };
 
+// ---- ConnectionPool: the connections to one Redis node ----
+
+class RedisClient::ConnectionPool {
+ public:
+  ConnectionPool(RedisEndpoint endpoint, const RedisClientOptions& options)
+      : endpoint_(std::move(endpoint)), options_(options) {}
+
+  absl::StatusOr<Lease> Acquire();
+  void Release(std::unique_ptr<RedisConnection> connection) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      idle_.push_back(std::move(connection));
+    }
+    available_.notify_one();
+  }
+  const RedisEndpoint& endpoint() const { return endpoint_; }
+
+ private:
+  const RedisEndpoint endpoint_;
+  const RedisClientOptions& options_;
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<RedisConnection>> idle_;
+  int open_connections_ = 0;
+};
+
 // ---- Lease: a pooled connection, returned on destruction ----
 
 class RedisClient::Lease {
  public:
-  Lease(RedisClient* client, std::unique_ptr<RedisConnection> connection)
-      : client_(client), connection_(std::move(connection)) {}
+  Lease(ConnectionPool* pool, std::unique_ptr<RedisConnection> connection)
+      : pool_(pool), connection_(std::move(connection)) {}
   Lease(Lease&& other) noexcept = default;
   Lease& operator=(Lease&&) = delete;
   ~Lease() {
-    if (connection_ != nullptr) client_->Release(std::move(connection_));
+    if (connection_ != nullptr) pool_->Release(std::move(connection_));
   }
   RedisConnection* operator->() { return connection_.get(); }
+  const RedisEndpoint& node() const { return pool_->endpoint(); }
 
  private:
-  RedisClient* client_;
+  ConnectionPool* pool_;
   std::unique_ptr<RedisConnection> connection_;
 };
+
+absl::StatusOr<RedisClient::Lease> RedisClient::ConnectionPool::Acquire() {
+  std::unique_ptr<RedisConnection> connection;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const bool got = available_.wait_for(
+        lock, absl::ToChronoNanoseconds(options_.command_timeout),
+        [&] { return !idle_.empty() || open_connections_ < options_.pool_size; });
+    if (!got) return absl::UnavailableError("redis: every pooled connection is busy");
+    if (!idle_.empty()) {
+      connection = std::move(idle_.back());
+      idle_.pop_back();
+    } else {
+      ++open_connections_;
+      connection = std::make_unique<RedisConnection>(endpoint_, options_);
+    }
+  }
+  Lease lease(this, std::move(connection));
+  if (absl::Status status = lease->EnsureConnected(); !status.ok()) return status;
+  return lease;
+}
+
+// ---- Cluster redirects ----
+
+namespace {
+
+// What a cluster node's error reply tells the client to do instead.
+struct Redirect {
+  enum class Kind { kMoved, kAsk, kRetryLater } kind;
+  uint16_t slot = 0;
+  std::string host;  // kMoved, kAsk: the node to go to
+  int port = 0;
+};
+
+// "MOVED 3999 127.0.0.1:6381", "ASK 3999 127.0.0.1:6381" (an empty host means the host of the
+// node that answered), "TRYAGAIN ...", "CLUSTERDOWN ..."; none for any other reply.
+std::optional<Redirect> ParseRedirect(const RedisReply& reply, const RedisEndpoint& node) {
+  if (reply.type() != RedisReply::Type::kError) return std::nullopt;
+  const absl::string_view text = reply.str();
+  if (absl::StartsWith(text, "TRYAGAIN") || absl::StartsWith(text, "CLUSTERDOWN")) {
+    return Redirect{Redirect::Kind::kRetryLater, 0, "", 0};
+  }
+  const bool moved = absl::StartsWith(text, "MOVED ");
+  if (!moved && !absl::StartsWith(text, "ASK ")) return std::nullopt;
+  const std::vector<absl::string_view> parts = absl::StrSplit(text, ' ');
+  int slot = 0;
+  if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &slot) || slot < 0 ||
+      slot >= kRedisClusterSlots) {
+    return std::nullopt;
+  }
+  const size_t colon = parts[2].rfind(':');
+  int port = 0;
+  if (colon == absl::string_view::npos || !absl::SimpleAtoi(parts[2].substr(colon + 1), &port)) {
+    return std::nullopt;
+  }
+  Redirect redirect{moved ? Redirect::Kind::kMoved : Redirect::Kind::kAsk,
+                    static_cast<uint16_t>(slot), std::string(parts[2].substr(0, colon)), port};
+  if (redirect.host.empty()) redirect.host = node.host;
+  return redirect;
+}
+
+std::string NodeName(absl::string_view host, int port) { return absl::StrCat(host, ":", port); }
+
+// How long the slot map is trusted without a redirect or an error saying it is wrong.
+constexpr auto kSlotMapMaxAge = std::chrono::seconds(60);
+// Redirects followed for one call before giving up (a slot cannot move that often).
+constexpr int kMaxRedirects = 16;
+
+}  // namespace
 
 // ---- RedisClient ----
 
@@ -258,37 +363,213 @@ RedisClient::RedisClient(RedisEndpoint endpoint, const RedisClientOptions& optio
                            .Help("Time from sending a Redis command to reading its reply.")
                            .Register(*options_.registry);
   }
+  if (endpoint_.cluster) {
+    slot_masters_.assign(kRedisClusterSlots, nullptr);
+    for (const auto& [host, port] : endpoint_.cluster_seeds) NodePool(host, port);
+  } else {
+    single_pool_ = std::make_unique<ConnectionPool>(endpoint_, options_);
+  }
 }
 
 RedisClient::~RedisClient() = default;
 
-absl::StatusOr<RedisClient::Lease> RedisClient::Acquire() {
-  std::unique_ptr<RedisConnection> connection;
-  {
-    std::unique_lock<std::mutex> lock(pool_mutex_);
-    const bool got = pool_available_.wait_for(
-        lock, absl::ToChronoNanoseconds(options_.command_timeout),
-        [&] { return !idle_.empty() || open_connections_ < options_.pool_size; });
-    if (!got) return absl::UnavailableError("redis: every pooled connection is busy");
-    if (!idle_.empty()) {
-      connection = std::move(idle_.back());
-      idle_.pop_back();
-    } else {
-      ++open_connections_;
-      connection = std::make_unique<RedisConnection>(endpoint_, options_);
-    }
+RedisClient::ConnectionPool& RedisClient::NodePool(const std::string& host, int port) {
+  std::lock_guard<std::mutex> lock(cluster_mutex_);
+  std::unique_ptr<ConnectionPool>& pool = nodes_[NodeName(host, port)];
+  if (pool == nullptr) {
+    RedisEndpoint node = endpoint_;
+    node.host = host;
+    node.port = port;
+    node.cluster_seeds.clear();
+    pool = std::make_unique<ConnectionPool>(std::move(node), options_);
   }
-  Lease lease(this, std::move(connection));
-  if (absl::Status status = lease->EnsureConnected(); !status.ok()) return status;
-  return lease;
+  return *pool;
 }
 
-void RedisClient::Release(std::unique_ptr<RedisConnection> connection) {
+absl::Status RedisClient::RefreshSlots() {
+  std::lock_guard<std::mutex> refreshing(refresh_mutex_);
+  std::vector<ConnectionPool*> candidates;
   {
-    std::lock_guard<std::mutex> lock(pool_mutex_);
-    idle_.push_back(std::move(connection));
+    std::lock_guard<std::mutex> lock(cluster_mutex_);
+    // A refresh that finished while this caller waited for its turn serves it too.
+    if (!slots_stale_ && std::chrono::steady_clock::now() - slots_read_at_ < kSlotMapMaxAge) {
+      return absl::OkStatus();
+    }
+    for (const auto& [name, pool] : nodes_) candidates.push_back(pool.get());
   }
-  pool_available_.notify_one();
+  absl::Status last = absl::UnavailableError("redis cluster: no node known");
+  for (ConnectionPool* candidate : candidates) {
+    absl::StatusOr<Lease> lease = candidate->Acquire();
+    if (!lease.ok()) {
+      last = lease.status();
+      continue;
+    }
+    absl::StatusOr<std::vector<RedisReply>> replies = (*lease)->RunAll({{"CLUSTER", "SLOTS"}});
+    if (!replies.ok()) {
+      last = replies.status();
+      continue;
+    }
+    const RedisReply& slots = replies->front();
+    if (slots.type() != RedisReply::Type::kArray) {
+      last = absl::UnavailableError(absl::StrCat("redis cluster: CLUSTER SLOTS on ",
+                                                 candidate->endpoint().Describe(), ": ",
+                                                 slots.str()));
+      continue;
+    }
+    std::vector<ConnectionPool*> masters(kRedisClusterSlots, nullptr);
+    for (size_t i = 0; i < slots.size(); ++i) {
+      const RedisReply range = slots[i];
+      if (range.size() < 3 || range[2].size() < 2) continue;
+      std::string host(range[2][0].str());
+      if (host.empty() || host == "?") host = candidate->endpoint().host;
+      ConnectionPool* master = &NodePool(host, static_cast<int>(range[2][1].integer()));
+      for (long long slot = range[0].integer(); slot <= range[1].integer(); ++slot) {
+        if (slot >= 0 && slot < kRedisClusterSlots) masters[static_cast<size_t>(slot)] = master;
+      }
+    }
+    std::lock_guard<std::mutex> lock(cluster_mutex_);
+    slot_masters_ = std::move(masters);
+    slots_read_at_ = std::chrono::steady_clock::now();
+    slots_stale_ = false;
+    return absl::OkStatus();
+  }
+  return last;
+}
+
+absl::StatusOr<RedisClient::Lease> RedisClient::Acquire(std::optional<uint16_t> slot) {
+  if (single_pool_ != nullptr) return single_pool_->Acquire();
+  ConnectionPool* pool = nullptr;
+  for (int attempt = 0; attempt < 2 && pool == nullptr; ++attempt) {
+    bool refresh = false;
+    {
+      std::lock_guard<std::mutex> lock(cluster_mutex_);
+      refresh = slots_stale_ || std::chrono::steady_clock::now() - slots_read_at_ > kSlotMapMaxAge;
+      if (!refresh || attempt > 0) {
+        // A keyless command (PING, SCRIPT LOAD, CONFIG) goes to a master too: a replica would
+        // refuse what it may not do, and cannot answer WAIT.
+        pool = slot_masters_[slot.value_or(0)];
+      }
+    }
+    if (refresh && attempt == 0) {
+      // A failed refresh keeps the old map: a stale master still answers or redirects.
+      (void)RefreshSlots();
+    }
+  }
+  if (pool == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("redis cluster: no master serves slot ", slot.value_or(0)));
+  }
+  return pool->Acquire();
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisClient::Run(
+    const std::vector<std::vector<std::string>>& commands, bool atomic) {
+  if (single_pool_ != nullptr) {
+#ifndef NDEBUG
+    // Debug builds hold a single Redis to the cluster's rule, so that a pipeline, transaction
+    // or script spanning two slots fails in the tests, not first on a customer's cluster.
+    // (Commands the routing does not know are left to the cluster client to refuse.)
+    if (absl::StatusOr<std::optional<uint16_t>> slot = RedisCommandsSlot(commands);
+        !slot.ok() && absl::StartsWith(slot.status().message(), "CROSSSLOT")) {
+      return slot.status();
+    }
+#endif
+    absl::StatusOr<Lease> lease = single_pool_->Acquire();
+    if (!lease.ok()) return lease.status();
+    return (*lease)->RunAll(commands);
+  }
+  absl::StatusOr<std::optional<uint16_t>> slot = RedisCommandsSlot(commands);
+  if (!slot.ok()) return slot.status();
+
+  const auto deadline =
+      std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(options_.command_timeout);
+  std::vector<std::optional<RedisReply>> replies(commands.size());
+  std::vector<size_t> pending(commands.size());
+  for (size_t i = 0; i < pending.size(); ++i) pending[i] = i;
+  ConnectionPool* ask_node = nullptr;  // after ASK: the importing node, for one try
+  auto backoff = std::chrono::milliseconds(5);
+  absl::Status last;
+  for (int round = 0; !pending.empty(); ++round) {
+    if (round > kMaxRedirects || (round > 0 && std::chrono::steady_clock::now() > deadline)) {
+      return absl::UnavailableError(
+          absl::StrCat("redis cluster: gave up after ", round, " redirects: ", last.message()));
+    }
+    std::vector<std::vector<std::string>> batch;
+    for (size_t i : pending) {
+      if (ask_node != nullptr) batch.push_back({"ASKING"});
+      batch.push_back(commands[i]);
+    }
+    const bool wait = options_.cluster_wait_replicas > 0 && slot->has_value();
+    if (wait) {
+      batch.push_back({"WAIT", std::to_string(options_.cluster_wait_replicas),
+                       std::to_string(absl::ToInt64Milliseconds(options_.command_timeout))});
+    }
+    absl::StatusOr<Lease> lease = ask_node != nullptr ? ask_node->Acquire() : Acquire(*slot);
+    ask_node = nullptr;
+    absl::StatusOr<std::vector<RedisReply>> got =
+        lease.ok() ? (*lease)->RunAll(batch) : absl::StatusOr<std::vector<RedisReply>>(
+                                                   lease.status());
+    if (!got.ok()) {
+      // The master may have died and a replica be taking over: read the map again and retry,
+      // within the command timeout. A pipeline's writes may or may not have run; the callers'
+      // writes are idempotent (DESIGN.md), so running them again is safe.
+      if (got.status().code() != absl::StatusCode::kUnavailable) return got.status();
+      last = got.status();
+      {
+        std::lock_guard<std::mutex> lock(cluster_mutex_);
+        slots_stale_ = true;
+      }
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(200));
+      continue;
+    }
+    const RedisEndpoint node = lease->node();
+    if (wait) {
+      const RedisReply& acked = got->back();
+      if (acked.type() != RedisReply::Type::kInteger ||
+          acked.integer() < options_.cluster_wait_replicas) {
+        return absl::UnavailableError(absl::StrCat(
+            "redis cluster: the writes reached ",
+            acked.type() == RedisReply::Type::kInteger ? absl::StrCat(acked.integer())
+                                                       : absl::StrCat("(", acked.str(), ")"),
+            " of ", options_.cluster_wait_replicas, " replicas of ", node.Describe(),
+            " in time"));
+      }
+      got->pop_back();
+    }
+    std::vector<size_t> redirected;
+    std::optional<Redirect> redirect;
+    const size_t stride = got->size() / pending.size();  // 2 with ASKING before each command
+    for (size_t k = 0; k < pending.size(); ++k) {
+      const RedisReply& reply = (*got)[k * stride + stride - 1];
+      if (std::optional<Redirect> r = ParseRedirect(reply, node); r.has_value()) {
+        redirected.push_back(pending[k]);
+        redirect = r;
+        last = absl::UnavailableError(reply.str());
+      } else {
+        replies[pending[k]] = reply;
+      }
+    }
+    if (!redirect.has_value()) break;
+    // A transaction with any command redirected ran nothing (EXECABORT): all of it again.
+    pending = atomic ? pending : redirected;
+    if (redirect->kind == Redirect::Kind::kMoved) {
+      ConnectionPool* master = &NodePool(redirect->host, redirect->port);
+      std::lock_guard<std::mutex> lock(cluster_mutex_);
+      slot_masters_[redirect->slot] = master;
+      slots_stale_ = true;  // more slots may have moved with it: read the whole map soon
+    } else if (redirect->kind == Redirect::Kind::kAsk && !atomic) {
+      ask_node = &NodePool(redirect->host, redirect->port);
+    } else {
+      // TRYAGAIN, CLUSTERDOWN, or a transaction caught in a slot migration: wait and retry.
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(200));
+    }
+  }
+  std::vector<RedisReply> out;
+  out.reserve(replies.size());
+  for (std::optional<RedisReply>& reply : replies) out.push_back(*std::move(reply));
+  return out;
 }
 
 void RedisClient::ObserveLatency(absl::string_view command, double seconds) {
@@ -326,22 +607,19 @@ absl::StatusOr<RedisReply> RedisClient::Command(std::initializer_list<absl::stri
 absl::StatusOr<RedisReply> RedisClient::Command(absl::Span<const std::string> args) {
   if (args.empty()) return absl::InvalidArgumentError("redis: empty command");
   const std::string name = absl::AsciiStrToUpper(args.front());
-  std::vector<std::string> command(args.begin(), args.end());
   const auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<Lease> lease = Acquire();
-  if (!lease.ok()) return lease.status();
-  absl::StatusOr<RedisReply> reply = (*lease)->Run(command);
+  absl::StatusOr<std::vector<RedisReply>> replies =
+      Run({std::vector<std::string>(args.begin(), args.end())}, /*atomic=*/false);
   ObserveLatency(name, SecondsSince(start));
-  return ErrorReplyToStatus(std::move(reply));
+  if (!replies.ok()) return replies.status();
+  return ErrorReplyToStatus(std::move(replies->front()));
 }
 
 absl::StatusOr<std::vector<RedisReply>> RedisClient::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
   if (commands.empty()) return std::vector<RedisReply>{};
   const auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<Lease> lease = Acquire();
-  if (!lease.ok()) return lease.status();
-  absl::StatusOr<std::vector<RedisReply>> replies = (*lease)->RunAll(commands);
+  absl::StatusOr<std::vector<RedisReply>> replies = Run(commands, /*atomic=*/false);
   ObserveLatency("PIPELINE", SecondsSince(start));
   return replies;
 }
@@ -354,9 +632,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Transaction(
   wrapped.insert(wrapped.end(), commands.begin(), commands.end());
   wrapped.push_back({"EXEC"});
   const auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<Lease> lease = Acquire();
-  if (!lease.ok()) return lease.status();
-  absl::StatusOr<std::vector<RedisReply>> replies = (*lease)->RunAll(wrapped);
+  absl::StatusOr<std::vector<RedisReply>> replies = Run(wrapped, /*atomic=*/true);
   ObserveLatency("MULTI", SecondsSince(start));
   if (!replies.ok()) return replies.status();
   // A command rejected while queueing makes EXEC fail with EXECABORT: report that command's
@@ -394,19 +670,23 @@ absl::StatusOr<RedisReply> RedisClient::Eval(const LuaScript& script,
                                              const std::vector<std::string>& keys,
                                              const std::vector<std::string>& args) {
   for (bool reload : {false, true}) {
-    absl::StatusOr<std::string> sha = ScriptSha(script, reload);
+    absl::StatusOr<std::string> sha = ScriptSha(script, reload && single_pool_ != nullptr);
     if (!sha.ok()) return sha.status();
     std::vector<std::string> command = {"EVALSHA", *sha, std::to_string(keys.size())};
     command.insert(command.end(), keys.begin(), keys.end());
     command.insert(command.end(), args.begin(), args.end());
+    // On a cluster each master has its own script cache: the script is loaded on the master
+    // that runs it, in the same round trip, by routing SCRIPT LOAD with the keys' slot.
+    std::vector<std::vector<std::string>> commands;
+    if (reload && single_pool_ == nullptr) commands.push_back({"SCRIPT", "LOAD", script.source()});
+    commands.push_back(std::move(command));
     const auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<Lease> lease = Acquire();
-    if (!lease.ok()) return lease.status();
-    absl::StatusOr<RedisReply> reply = (*lease)->Run(command);
+    absl::StatusOr<std::vector<RedisReply>> replies = Run(commands, /*atomic=*/false);
     ObserveLatency("EVALSHA", SecondsSince(start));
-    if (!reply.ok()) return reply.status();
+    if (!replies.ok()) return replies.status();
+    RedisReply reply = replies->back();
     // NOSCRIPT: Redis restarted or its script cache was flushed; load again and retry once.
-    if (reply->type() == RedisReply::Type::kError && absl::StartsWith(reply->str(), "NOSCRIPT")) {
+    if (reply.type() == RedisReply::Type::kError && absl::StartsWith(reply.str(), "NOSCRIPT")) {
       continue;
     }
     return ErrorReplyToStatus(std::move(reply));
@@ -417,7 +697,13 @@ absl::StatusOr<RedisReply> RedisClient::Eval(const LuaScript& script,
 RedisClient::ScriptPipeline RedisClient::OpenScriptPipeline(const LuaScript& script) {
   absl::StatusOr<std::string> sha = ScriptSha(script, /*reload=*/false);
   if (!sha.ok()) return ScriptPipeline(this, sha.status(), "");
-  return ScriptPipeline(this, Acquire(), *std::move(sha));
+  if (single_pool_ == nullptr) {
+    ScriptPipeline pipeline(this, absl::FailedPreconditionError("not connected yet"),
+                            *std::move(sha));
+    pipeline.connect_at_first_send_ = true;
+    return pipeline;
+  }
+  return ScriptPipeline(this, single_pool_->Acquire(), *std::move(sha));
 }
 
 RedisClient::ScriptPipeline::ScriptPipeline(RedisClient* client, absl::StatusOr<Lease> lease,
@@ -439,10 +725,23 @@ RedisClient::ScriptPipeline::~ScriptPipeline() {
 absl::Status RedisClient::ScriptPipeline::Send(const std::vector<std::string>& keys,
                                                const std::vector<std::string>& args) {
   ++runs_;  // a failed write may or may not have reached Redis: Finish reports it unanswered
-  if (lease_ == nullptr) return broken_;
   std::vector<std::string> command = {"EVALSHA", sha_, std::to_string(keys.size())};
   command.insert(command.end(), keys.begin(), keys.end());
   command.insert(command.end(), args.begin(), args.end());
+  if (connect_at_first_send_) {
+    absl::StatusOr<std::optional<uint16_t>> slot = RedisCommandsSlot({command});
+    if (!slot.ok()) return slot.status();
+    if (runs_ == 1) {
+      slot_ = *slot;
+      absl::StatusOr<Lease> lease = client_->Acquire(slot_);
+      broken_ = lease.status();
+      if (lease.ok()) lease_ = std::make_unique<Lease>(*std::move(lease));
+    } else if (*slot != slot_) {
+      return absl::InvalidArgumentError(
+          "CROSSSLOT: a script pipeline's runs must keep their keys in one slot");
+    }
+  }
+  if (lease_ == nullptr) return broken_;
   if (absl::Status status = (*lease_)->SendNow(command); !status.ok()) {
     broken_ = status;
     lease_.reset();  // the failed connection was closed; it goes back to reconnect

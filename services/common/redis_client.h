@@ -1,5 +1,6 @@
 // A Redis client over hiredis for multi-threaded servers: a connection pool with timeouts,
-// transparent reconnection, pipelines, MULTI/EXEC and Lua scripts run by EVALSHA.
+// transparent reconnection, pipelines, MULTI/EXEC and Lua scripts run by EVALSHA. It speaks a
+// single Redis and a Redis Cluster alike (redis-cluster:// URLs): no caller knows which.
 #ifndef FIELDWORK_SERVICES_COMMON_REDIS_CLIENT_H_
 #define FIELDWORK_SERVICES_COMMON_REDIS_CLIENT_H_
 
@@ -10,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
 #include <vector>
@@ -70,6 +72,11 @@ struct RedisClientOptions {
   absl::Duration connect_timeout = absl::Seconds(1);
   absl::Duration command_timeout = absl::Seconds(2);
   int pool_size = 8;
+  // Redis Cluster only: every call waits (WAIT) until this many replicas of its master have
+  // its writes, so a master killed right after acknowledging loses nothing its replica does
+  // not have; a call whose writes did not reach them in command_timeout fails UNAVAILABLE
+  // (the writes are idempotent: the caller retries). 0: do not wait.
+  int cluster_wait_replicas = 1;
   // Where to record fieldwork_redis_command_duration_seconds{command}; may be null.
   prometheus::Registry* registry = nullptr;
 };
@@ -80,6 +87,16 @@ class RedisConnection;
 // does not answer within the timeout (retryable), INTERNAL for an error reply from Redis.
 // An error reply whose text starts with an absl code name and a colon (as our Lua scripts
 // return, e.g. "FAILED_PRECONDITION: design is locked") maps to that code.
+//
+// On a Redis Cluster every call goes to the master serving its keys' slot, from a slot map read
+// with CLUSTER SLOTS (at first use, after a connection error, and every minute), with one pool
+// of connections per master. A pipeline, transaction or script must keep its keys in one slot
+// (every key of a trial shares its hash tag): INVALID_ARGUMENT "CROSSSLOT ..." before anything
+// is sent otherwise. Redirects are followed within the command timeout: MOVED (the slot map is
+// updated and the call retried), ASK (ASKING, then once on the importing node; a transaction
+// waits for the migration instead), TRYAGAIN and CLUSTERDOWN (retried with back-off), a master
+// that vanished (the map is read again). Commands of a pipeline that ran before a redirect are
+// not sent again.
 class RedisClient {
  public:
   // Parses the URL; connections are opened lazily, so Redis need not be up yet.
@@ -105,7 +122,7 @@ class RedisClient {
   absl::StatusOr<RedisReply> Eval(const LuaScript& script, const std::vector<std::string>& keys,
                                   const std::vector<std::string>& args);
 
-  // PING: OK when Redis answers.
+  // PING: OK when Redis answers (on a cluster: one of its nodes).
   absl::Status Ping();
 
   // One script run many times on one held connection, each run written to Redis at once but
@@ -119,20 +136,34 @@ class RedisClient {
   const RedisEndpoint& endpoint() const { return endpoint_; }
 
  private:
+  class ConnectionPool;
   class Lease;
   RedisClient(RedisEndpoint endpoint, const RedisClientOptions& options);
-  absl::StatusOr<Lease> Acquire();
-  void Release(std::unique_ptr<RedisConnection> connection);
+  // A connection to the master serving `slot` (slot 0's for a keyless command); the one Redis
+  // when this is not a cluster.
+  absl::StatusOr<Lease> Acquire(std::optional<uint16_t> slot = std::nullopt);
+  // Runs `commands` and returns one reply per command; on a cluster, routed by their one slot
+  // and following redirects (see the class comment). `atomic`: a MULTI ... EXEC block, retried
+  // whole, since a redirected transaction ran nothing.
+  absl::StatusOr<std::vector<RedisReply>> Run(const std::vector<std::vector<std::string>>& commands,
+                                              bool atomic);
+  ConnectionPool& NodePool(const std::string& host, int port);
+  // Reads the slot map from the first node that answers CLUSTER SLOTS.
+  absl::Status RefreshSlots();
   void ObserveLatency(absl::string_view command, double seconds);
   absl::StatusOr<std::string> ScriptSha(const LuaScript& script, bool reload);
 
   const RedisEndpoint endpoint_;
   const RedisClientOptions options_;
+  std::unique_ptr<ConnectionPool> single_pool_;  // a single Redis
 
-  std::mutex pool_mutex_;
-  std::condition_variable pool_available_;
-  std::vector<std::unique_ptr<RedisConnection>> idle_;
-  int open_connections_ = 0;
+  // A Redis Cluster: a pool per node ("host:port"), the master of each slot (null: unknown).
+  std::mutex cluster_mutex_;
+  std::map<std::string, std::unique_ptr<ConnectionPool>, std::less<>> nodes_;
+  std::vector<ConnectionPool*> slot_masters_;
+  std::chrono::steady_clock::time_point slots_read_at_;
+  bool slots_stale_ = true;
+  std::mutex refresh_mutex_;  // one CLUSTER SLOTS read at a time
 
   std::mutex scripts_mutex_;
   std::map<std::string, std::string, std::less<>> script_shas_;  // source -> sha1
@@ -164,6 +195,10 @@ class RedisClient::ScriptPipeline {
   RedisClient* client_;
   std::unique_ptr<Lease> lease_;  // null when broken_ says why, or once Finish ran
   absl::Status broken_;
+  // On a cluster the connection is taken at the first Send, from the master of its keys' slot;
+  // every later Send must stay in that slot.
+  bool connect_at_first_send_ = false;
+  std::optional<uint16_t> slot_;
   std::string sha_;
   size_t runs_ = 0;  // Sends since the last Finish
   std::chrono::steady_clock::time_point start_;

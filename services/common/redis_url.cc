@@ -48,8 +48,8 @@ absl::StatusOr<RedisEndpoint> ParseUnix(absl::string_view rest) {
   return endpoint;
 }
 
-absl::StatusOr<RedisEndpoint> ParseTcp(absl::string_view rest) {
-  RedisEndpoint endpoint;
+// Takes [[user]:password@] off the front of `rest` into `endpoint`.
+void ConsumeCredentials(absl::string_view& rest, RedisEndpoint& endpoint) {
   if (size_t at = rest.rfind('@'); at != absl::string_view::npos) {
     absl::string_view credentials = rest.substr(0, at);
     rest = rest.substr(at + 1);
@@ -60,14 +60,10 @@ absl::StatusOr<RedisEndpoint> ParseTcp(absl::string_view rest) {
       endpoint.password = std::string(credentials);
     }
   }
-  absl::string_view authority = rest;
-  if (size_t slash = rest.find('/'); slash != absl::string_view::npos) {
-    authority = rest.substr(0, slash);
-    absl::string_view db = rest.substr(slash + 1);
-    if (!db.empty()) {
-      if (absl::Status s = ParseDatabase(db, endpoint); !s.ok()) return s;
-    }
-  }
+}
+
+// host[:port] or [IPv6][:port] into endpoint.host and endpoint.port.
+absl::Status ParseAuthority(absl::string_view authority, RedisEndpoint& endpoint) {
   absl::string_view port_text;
   if (absl::StartsWith(authority, "[")) {
     size_t close = authority.find(']');
@@ -92,6 +88,39 @@ absl::StatusOr<RedisEndpoint> ParseTcp(absl::string_view rest) {
     return absl::InvalidArgumentError(
         absl::StrCat("redis URL: port \"", port_text, "\" is not a number in 1-65535"));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RedisEndpoint> ParseTcp(absl::string_view rest) {
+  RedisEndpoint endpoint;
+  ConsumeCredentials(rest, endpoint);
+  absl::string_view authority = rest;
+  if (size_t slash = rest.find('/'); slash != absl::string_view::npos) {
+    authority = rest.substr(0, slash);
+    absl::string_view db = rest.substr(slash + 1);
+    if (!db.empty()) {
+      if (absl::Status s = ParseDatabase(db, endpoint); !s.ok()) return s;
+    }
+  }
+  if (absl::Status s = ParseAuthority(authority, endpoint); !s.ok()) return s;
+  return endpoint;
+}
+
+absl::StatusOr<RedisEndpoint> ParseCluster(absl::string_view rest) {
+  RedisEndpoint endpoint;
+  endpoint.cluster = true;
+  ConsumeCredentials(rest, endpoint);
+  if (absl::StrContains(rest, '/')) {
+    return absl::InvalidArgumentError(
+        "redis URL: a Redis Cluster has no databases (nothing may follow the nodes)");
+  }
+  for (absl::string_view node : absl::StrSplit(rest, ',')) {
+    RedisEndpoint seed;
+    if (absl::Status s = ParseAuthority(node, seed); !s.ok()) return s;
+    endpoint.cluster_seeds.emplace_back(seed.host, seed.port);
+  }
+  endpoint.host = endpoint.cluster_seeds.front().first;
+  endpoint.port = endpoint.cluster_seeds.front().second;
   return endpoint;
 }
 
@@ -106,9 +135,10 @@ absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
   absl::string_view rest = url;
   if (absl::ConsumePrefix(&rest, "redis://")) return ParseTcp(rest);
   if (absl::ConsumePrefix(&rest, "unix://")) return ParseUnix(rest);
+  if (absl::ConsumePrefix(&rest, "redis-cluster://")) return ParseCluster(rest);
   return absl::InvalidArgumentError(absl::StrCat(
       "redis URL \"", url.substr(0, url.find('@') == absl::string_view::npos ? url.size() : 0),
-      "\" must start with redis:// or unix://"));
+      "\" must start with redis://, unix:// or redis-cluster://"));
 }
 
 }  // namespace fieldwork

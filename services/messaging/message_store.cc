@@ -32,7 +32,18 @@ std::string MessageStore::PhoneHash(absl::string_view phone) const {
 
 absl::Status MessageStore::PutContacts(absl::string_view trial,
                                        const std::vector<Contact>& contacts) {
+  // Two pipelines: the trial's keys share its slot, the service-wide phone index has its own
+  // (a pipeline must stay in one slot on a Redis Cluster).
   std::vector<std::vector<std::string>> commands;
+  std::vector<std::vector<std::string>> phone_trials;
+  auto flush = [&]() -> absl::Status {
+    for (auto* batch : {&commands, &phone_trials}) {
+      if (batch->empty()) continue;
+      if (absl::Status s = redis_.Pipeline(*batch).status(); !s.ok()) return s;
+      batch->clear();
+    }
+    return absl::OkStatus();
+  };
   for (const Contact& contact : contacts) {
     absl::StatusOr<std::string> sealed =
         cipher_.Seal(contact.participant_id, ContactToProto(contact).SerializeAsString());
@@ -41,15 +52,13 @@ absl::Status MessageStore::PutContacts(absl::string_view trial,
     if (!contact.phone.empty()) {
       const std::string hash = PhoneHash(contact.phone);
       commands.push_back({"HSET", keys::PhoneIndex(trial), hash, contact.participant_id});
-      commands.push_back({"HSET", keys::PhoneTrials(), hash, std::string(trial)});
+      phone_trials.push_back({"HSET", keys::PhoneTrials(), hash, std::string(trial)});
     }
     if (commands.size() >= 3000) {
-      if (absl::Status s = redis_.Pipeline(commands).status(); !s.ok()) return s;
-      commands.clear();
+      if (absl::Status s = flush(); !s.ok()) return s;
     }
   }
-  if (!commands.empty()) return redis_.Pipeline(commands).status();
-  return absl::OkStatus();
+  return flush();
 }
 
 absl::StatusOr<std::map<std::string, Contact>> MessageStore::GetContacts(
@@ -78,12 +87,17 @@ absl::StatusOr<bool> MessageStore::Forget(absl::string_view trial, absl::string_
   std::vector<std::vector<std::string>> commands = {
       {"HDEL", keys::Contacts(trial), std::string(participant)}};
   auto it = existing->find(std::string(participant));
-  if (it != existing->end() && !it->second.phone.empty()) {
+  const bool has_phone = it != existing->end() && !it->second.phone.empty();
+  if (has_phone) {
     commands.push_back({"HDEL", keys::PhoneIndex(trial), PhoneHash(it->second.phone)});
-    commands.push_back({"HDEL", keys::PhoneTrials(), PhoneHash(it->second.phone)});
   }
   absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline(commands);
   if (!replies.ok()) return replies.status();
+  if (has_phone) {  // the service-wide index lives in a slot of its own
+    absl::StatusOr<RedisReply> unindexed =
+        redis_.Command({"HDEL", keys::PhoneTrials(), PhoneHash(it->second.phone)});
+    if (!unindexed.ok()) return unindexed.status();
+  }
   return (*replies)[0].integer() == 1;
 }
 

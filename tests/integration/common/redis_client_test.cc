@@ -25,6 +25,17 @@ using ::testing::HasSubstr;
 
 class RedisClientTest : public RedisTest {};
 
+#ifndef NDEBUG
+TEST_F(RedisClientTest, DebugBuildsRefuseCallsThatWouldSpanTwoClusterSlots) {
+  const std::vector<std::vector<std::string>> two_trials = {{"SET", "fw:{a}:x", "1"},
+                                                            {"SET", "fw:{b}:x", "1"}};
+  EXPECT_THAT(redis().Pipeline(two_trials).status().message(), HasSubstr("CROSSSLOT"));
+  EXPECT_THAT(redis().Transaction(two_trials).status().message(), HasSubstr("CROSSSLOT"));
+  EXPECT_TRUE(redis().Command({"GET", "fw:{a}:x"})->is_nil()) << "nothing was written";
+  EXPECT_TRUE(redis().Pipeline({{"SET", "fw:{a}:x", "1"}, {"GET", "fw:{a}:y"}}).ok());
+}
+#endif
+
 TEST_F(RedisClientTest, CommandsReturnTypedReplies) {
   ASSERT_TRUE(redis().Command({"SET", "fw:{t}:k", std::string("a\0b", 3)}).ok());
   absl::StatusOr<RedisReply> value = redis().Command({"GET", "fw:{t}:k"});

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "services/common/redis_slots.h"
+#include "tests/testing/ports.h"
 #include "tests/testing/redis_server.h"
 
 namespace fieldwork {
@@ -17,7 +18,8 @@ namespace {
 using Command = std::vector<std::string>;
 
 TEST(RedisSlotsLiveTest, SlotsAndKeysAgreeWithARealClusterNode) {
-  testing::RedisServer server({}, {"--cluster-enabled", "yes"});
+  testing::RedisServer server(
+      {}, {"--cluster-enabled", "yes", "--cluster-port", std::to_string(testing::PickFreePort())});
   std::unique_ptr<RedisClient> redis = server.NewClient();
 
   // Keys as the suite writes them, and awkward ones: braces anywhere, empty tags, binary.

@@ -56,6 +56,29 @@ TEST(RedisUrlTest, ParsesUnixSocket) {
   EXPECT_EQ(endpoint->password, "x");
 }
 
+TEST(RedisUrlTest, ParsesAClusterOfSeedNodes) {
+  absl::StatusOr<RedisEndpoint> endpoint =
+      ParseRedisUrl("redis-cluster://app:s3cret@10.0.0.1:7000,10.0.0.2,[::1]:7002");
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  EXPECT_TRUE(endpoint->cluster);
+  EXPECT_EQ(endpoint->username, "app");
+  EXPECT_EQ(endpoint->password, "s3cret");
+  const std::vector<std::pair<std::string, int>> seeds = {
+      {"10.0.0.1", 7000}, {"10.0.0.2", 6379}, {"::1", 7002}};
+  EXPECT_EQ(endpoint->cluster_seeds, seeds);
+  EXPECT_EQ(endpoint->host, "10.0.0.1");
+  EXPECT_EQ(endpoint->port, 7000);
+  EXPECT_FALSE(ParseRedisUrl("redis://host:7000")->cluster);
+}
+
+TEST(RedisUrlTest, RejectsBadClusterUrlsNamingThePart) {
+  EXPECT_THAT(ParseRedisUrl("redis-cluster://h:7000/1").status().message(),
+              HasSubstr("no databases"));
+  EXPECT_THAT(ParseRedisUrl("redis-cluster://h:7000,,h:7001").status().message(),
+              HasSubstr("host is empty"));
+  EXPECT_THAT(ParseRedisUrl("redis-cluster://h:7000,h:x").status().message(), HasSubstr("port"));
+}
+
 TEST(RedisUrlTest, RejectsBadUrlsNamingThePart) {
   EXPECT_THAT(ParseRedisUrl("http://host").status().message(), HasSubstr("redis://"));
   EXPECT_THAT(ParseRedisUrl("redis://host:notaport").status().message(), HasSubstr("port"));

@@ -1,0 +1,99 @@
+#include "tests/testing/redis_cluster.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "tests/testing/ports.h"
+#include "tests/testing/process.h"
+
+namespace fieldwork::testing {
+namespace {
+
+constexpr int kNodes = 6;  // 3 masters, each with a replica
+// Far above what the cluster needs on a healthy machine: bounds the wait, times nothing.
+constexpr absl::Duration kPatience = absl::Seconds(60);
+
+std::unique_ptr<RedisClient> NodeClient(const RedisServer& node) { return node.NewClient(); }
+
+}  // namespace
+
+RedisCluster::RedisCluster() { Create(); }
+
+void RedisCluster::Create() {
+  for (int i = 0; i < kNodes; ++i) {
+    // A short node timeout so that a killed master's replica takes over within seconds.
+    nodes_.push_back(std::make_unique<RedisServer>(
+        RedisServerOptions{.durable = true},
+        // The cluster bus on a free port of its own: the default, port + 10000, may be taken
+        // or beyond 65535.
+        std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-node-timeout", "2000",
+                                 "--cluster-port", std::to_string(PickFreePort())}));
+  }
+  std::vector<std::string> argv = {"redis-cli", "--cluster", "create"};
+  for (const auto& node : nodes_) argv.push_back(absl::StrCat("127.0.0.1:", node->port()));
+  for (const char* arg : {"--cluster-replicas", "1", "--cluster-yes"}) argv.push_back(arg);
+  ChildProcess create(argv, {}, absl::StrCat(nodes_.front()->dir(), "/cluster-create.log"));
+  std::optional<int> exit_code = create.WaitForExit(kPatience);
+  ASSERT_EQ(exit_code, 0) << create.ReadLog();
+  AwaitHealthy();
+}
+
+void RedisCluster::AwaitHealthy() {
+  const absl::Time give_up = absl::Now() + kPatience;
+  for (const auto& node : nodes_) {
+    std::unique_ptr<RedisClient> client = NodeClient(*node);
+    for (;;) {
+      absl::StatusOr<RedisReply> info = client->Command({"CLUSTER", "INFO"});
+      if (!info.ok() && absl::Now() > give_up) break;  // a killed node: skip it
+      // Healthy: every slot served, and a master's replica in sync (WAIT counts on it).
+      absl::StatusOr<RedisReply> replication = client->Command({"INFO", "replication"});
+      const bool in_sync =
+          replication.ok() && (!absl::StrContains(replication->str(), "role:master") ||
+                               absl::StrContains(replication->str(), "state=online"));
+      if (info.ok() && absl::StrContains(info->str(), "cluster_state:ok") &&
+          absl::StrContains(info->str(), "cluster_slots_ok:16384") && in_sync) {
+        break;
+      }
+      ASSERT_LT(absl::Now(), give_up) << "cluster not healthy: "
+                                      << (info.ok() ? std::string(info->str())
+                                                    : info.status().ToString());
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
+}
+
+std::string RedisCluster::url() const {
+  std::vector<std::string> addresses;
+  for (const auto& node : nodes_) addresses.push_back(absl::StrCat("127.0.0.1:", node->port()));
+  return absl::StrCat("redis-cluster://", absl::StrJoin(addresses, ","));
+}
+
+std::unique_ptr<RedisClient> RedisCluster::NewClient() const {
+  absl::StatusOr<std::unique_ptr<RedisClient>> client =
+      RedisClient::Create({.url = url(), .command_timeout = absl::Seconds(10), .pool_size = 4});
+  EXPECT_TRUE(client.ok()) << client.status();
+  return client.ok() ? *std::move(client) : nullptr;
+}
+
+RedisServer& RedisCluster::MasterOf(uint16_t slot) {
+  for (const auto& node : nodes_) {
+    absl::StatusOr<RedisReply> slots = NodeClient(*node)->Command({"CLUSTER", "SLOTS"});
+    if (!slots.ok()) continue;
+    for (size_t i = 0; i < slots->size(); ++i) {
+      const RedisReply range = (*slots)[i];
+      if (range[0].integer() <= slot && slot <= range[1].integer()) {
+        const long long port = range[2][1].integer();
+        for (const auto& candidate : nodes_) {
+          if (candidate->port() == port) return *candidate;
+        }
+      }
+    }
+  }
+  ADD_FAILURE() << "no node serves slot " << slot;
+  return *nodes_.front();
+}
+
+}  // namespace fieldwork::testing
