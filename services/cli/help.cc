@@ -21,8 +21,10 @@ const std::vector<CommandHelp>& Commands() {
   static const auto* commands = new std::vector<CommandHelp>{
       {"apply", "PROTOCOL.yaml",
        "Creates or updates the trial the protocol describes across the four services: design, "
-       "instruments, waves, templates, campaigns and analysis plan. Prints what will change; a "
-       "second run changes nothing. Refuses changes a locked design or plan forbids, naming them.",
+       "instruments, waves, templates, campaigns and analysis plan. First checks the whole file "
+       "with the services' rules (the same with --dry_run) and lists every problem as FILE: "
+       "FIELD.PATH reason; then nothing is written. Prints what will change; a second run "
+       "changes nothing. Refuses changes a locked design or plan forbids, naming them.",
        {"dry_run", "deviation_reason"}},
       {"enrol", "TRIAL ROSTER.csv",
        "Enrols the roster (participant_id, site, cohort, cluster, strata and covariate columns). "

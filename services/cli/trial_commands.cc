@@ -1,5 +1,6 @@
 // apply, randomise, balance, export: the commands about a trial's design and
 // allocation.
+#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "services/cli/commands.h"
 #include "services/cli/protocol.h"
+#include "services/cli/protocol_validation.h"
 #include "services/survey_ingest/domain/csv_reader.h"
 
 namespace fieldwork::cli {
@@ -176,14 +178,41 @@ std::optional<int> PlanApply(CliContext& cli, const Protocol& protocol, const Co
   return std::nullopt;
 }
 
+// One write of an apply: `run` makes the call and prints what it did; `what` names the call.
+struct Write {
+  std::string what;
+  std::function<grpc::Status()> run;
+};
+
+// Runs `writes` in order. The protocol was validated, so a refusal here means the services
+// changed under the apply (or hold a rule the validation does not know): the account of what
+// was and was not written lets the researcher see where the trial stands.
+int RunWrites(const std::vector<Write>& writes) {
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const grpc::Status s = writes[i].run();
+    if (s.ok()) continue;
+    const int code = ReportFailure(writes[i].what, s);
+    std::vector<std::string> written, not_written;
+    for (size_t j = 0; j < writes.size(); ++j) (j < i ? written : not_written).push_back(writes[j].what);
+    std::cerr << "fieldwork: apply stopped at " << writes[i].what << "\n"
+              << "  written: " << (written.empty() ? "nothing" : absl::StrJoin(written, ", ")) << "\n"
+              << "  not written: " << absl::StrJoin(not_written, ", ") << "\n"
+              << "fieldwork: once the cause is fixed, apply again: it writes only what is still missing\n";
+    return code;
+  }
+  return kOk;
+}
+
 }  // namespace
 
 int Apply(CliContext& cli, const Args& args, const CommandOptions& options) {
   if (!Usage(args, 1, "apply PROTOCOL.yaml [--dry_run]")) return kUsage;
-  absl::StatusOr<std::string> text = ReadFile(args[0]);
-  if (!text.ok()) return std::cerr << "fieldwork: " << text.status().message() << "\n", kUsage;
-  absl::StatusOr<Protocol> protocol = ParseProtocol(*text, args[0], ReadFile);
-  if (!protocol.ok()) return std::cerr << "fieldwork: " << protocol.status().message() << "\n", kUsage;
+  // The same validation for a dry run and a real apply, before any service is asked anything.
+  absl::StatusOr<Protocol> protocol = LoadProtocol(args[0]);
+  if (!protocol.ok()) {
+    std::cerr << protocol.status().message() << "\nfieldwork: " << args[0] << " was not applied: nothing was changed\n";
+    return kUsage;
+  }
   const std::string& trial_id = protocol->design.trial_id();
 
   ApplyPlan plan;
@@ -201,93 +230,120 @@ int Apply(CliContext& cli, const Args& args, const CommandOptions& options) {
     return kOk;
   }
 
+  // The writes in order. Each prints what it did; `what` names it if the apply stops there.
+  std::vector<Write> writes;
+  const Protocol& p = *protocol;
   if (!plan.trial_exists) {
-    v1::CreateTrialRequest create;
-    *create.mutable_design() = protocol->design;
-    v1::CreateTrialResponse created;
-    if (auto s = cli.randomisation().CreateTrial(cli.Call().get(), create, &created); !s.ok()) return ReportFailure("CreateTrial", s);
-    std::cout << "created trial " << trial_id << "; secret commitment (publish it in the pre-registration): "
-              << created.trial().secret_commitment() << "\n";
+    writes.push_back({"CreateTrial " + trial_id, [&] {
+      v1::CreateTrialRequest create;
+      *create.mutable_design() = p.design;
+      v1::CreateTrialResponse created;
+      grpc::Status s = cli.randomisation().CreateTrial(cli.Call().get(), create, &created);
+      if (s.ok()) {
+        std::cout << "created trial " << trial_id << "; secret commitment (publish it in the pre-registration): "
+                  << created.trial().secret_commitment() << "\n";
+      }
+      return s;
+    }});
   } else if (!plan.design_differences.empty()) {
-    v1::UpdateDesignRequest update;
-    *update.mutable_design() = protocol->design;
-    v1::UpdateDesignResponse updated;
-    if (auto s = cli.randomisation().UpdateDesign(cli.Call().get(), update, &updated); !s.ok()) return ReportFailure("UpdateDesign", s);
-    std::cout << "updated the design of " << trial_id << "\n";
+    writes.push_back({"UpdateDesign " + trial_id, [&] {
+      v1::UpdateDesignRequest update;
+      *update.mutable_design() = p.design;
+      v1::UpdateDesignResponse updated;
+      grpc::Status s = cli.randomisation().UpdateDesign(cli.Call().get(), update, &updated);
+      if (s.ok()) std::cout << "updated the design of " << trial_id << "\n";
+      return s;
+    }});
   }
   for (const Protocol::InstrumentFile* file : plan.instruments_to_put) {
-    v1::PutInstrumentRequest put;
-    put.set_trial_id(trial_id);
-    put.mutable_instrument()->set_definition_yaml(file->definition_yaml);
-    v1::PutInstrumentResponse instrument;
-    if (auto s = cli.survey_ingest().PutInstrument(cli.Call().get(), put, &instrument); !s.ok()) {
-      return ReportFailure(absl::StrCat("PutInstrument ", file->path), s);
-    }
-    std::cout << "instrument " << instrument.instrument().instrument_id() << " v" << instrument.instrument().version() << ": ok\n";
+    writes.push_back({"PutInstrument " + file->path, [&, file] {
+      v1::PutInstrumentRequest put;
+      put.set_trial_id(trial_id);
+      put.mutable_instrument()->set_definition_yaml(file->definition_yaml);
+      v1::PutInstrumentResponse instrument;
+      grpc::Status s = cli.survey_ingest().PutInstrument(cli.Call().get(), put, &instrument);
+      if (s.ok()) std::cout << "instrument " << instrument.instrument().instrument_id() << " v" << instrument.instrument().version() << ": ok\n";
+      return s;
+    }});
   }
   for (const v1::Wave* wave : plan.waves_to_put) {
-    v1::PutWaveRequest put;
-    *put.mutable_wave() = *wave;
-    v1::PutWaveResponse done;
-    if (auto s = cli.survey_ingest().PutWave(cli.Call().get(), put, &done); !s.ok()) {
-      return ReportFailure(absl::StrCat("PutWave ", wave->wave_id()), s);
-    }
-    std::cout << "wave " << wave->wave_id() << ": ok\n";
+    writes.push_back({"PutWave " + wave->wave_id(), [&, wave] {
+      v1::PutWaveRequest put;
+      *put.mutable_wave() = *wave;
+      v1::PutWaveResponse done;
+      grpc::Status s = cli.survey_ingest().PutWave(cli.Call().get(), put, &done);
+      if (s.ok()) std::cout << "wave " << wave->wave_id() << ": ok\n";
+      return s;
+    }});
   }
-  if (protocol->lock_design && !plan.design_locked) {
-    v1::LockDesignRequest lock;
-    lock.set_trial_id(trial_id);
-    v1::LockDesignResponse response;
-    if (auto s = cli.randomisation().LockDesign(cli.Call().get(), lock, &response); !s.ok()) return ReportFailure("LockDesign", s);
-    std::cout << "locked the design; sha256 " << response.design_sha256() << "\n";
+  if (p.lock_design && !plan.design_locked) {
+    writes.push_back({"LockDesign " + trial_id, [&] {
+      v1::LockDesignRequest lock;
+      lock.set_trial_id(trial_id);
+      v1::LockDesignResponse response;
+      grpc::Status s = cli.randomisation().LockDesign(cli.Call().get(), lock, &response);
+      if (s.ok()) std::cout << "locked the design; sha256 " << response.design_sha256() << "\n";
+      return s;
+    }});
   }
-  for (const auto& t : protocol->templates) {
-    v1::UpdateTemplateRequest update;
-    update.set_trial_id(trial_id);
-    update.set_template_id(t.id);
-    *update.mutable_content() = t.content;
-    v1::UpdateTemplateResponse saved;
-    if (auto s = cli.messaging().UpdateTemplate(cli.Call().get(), update, &saved); !s.ok()) {
-      return ReportFailure(absl::StrCat("UpdateTemplate ", t.id), s);
-    }
-    std::cout << "template " << t.id << ": v" << saved.version() << "\n";
+  for (const Protocol::Template& t : p.templates) {
+    writes.push_back({"UpdateTemplate " + t.id, [&, tmpl = &t] {
+      v1::UpdateTemplateRequest update;
+      update.set_trial_id(trial_id);
+      update.set_template_id(tmpl->id);
+      *update.mutable_content() = tmpl->content;
+      v1::UpdateTemplateResponse saved;
+      grpc::Status s = cli.messaging().UpdateTemplate(cli.Call().get(), update, &saved);
+      if (s.ok()) std::cout << "template " << tmpl->id << ": v" << saved.version() << "\n";
+      return s;
+    }});
   }
   for (const v1::CampaignDefinition* campaign : plan.campaigns_to_create) {
-    v1::CreateCampaignRequest create;
-    create.set_trial_id(trial_id);
-    *create.mutable_campaign() = *campaign;
-    v1::CreateCampaignResponse created;
-    if (auto s = cli.messaging().CreateCampaign(cli.Call().get(), create, &created); !s.ok()) {
-      return ReportFailure(absl::StrCat("CreateCampaign ", campaign->campaign_id()), s);
-    }
-    std::cout << "campaign " << campaign->campaign_id() << ": created (" << campaign->steps_size()
-              << (campaign->steps_size() == 1 ? " step)\n" : " steps)\n");
-  }
-  if (protocol->plan.has_value()) {
-    const v1::AnalysisPlan& wanted = *protocol->plan;
-    if (!plan.plan_exists || !plan.plan_differences.empty()) {
-      v1::RegisterPlanRequest request;
-      *request.mutable_plan() = wanted;
-      if (plan.plan_locked) request.set_deviation_reason(options.deviation_reason);
-      v1::RegisterPlanResponse registered;
-      if (auto s = cli.analysis().RegisterPlan(cli.Call().get(), request, &registered); !s.ok()) return ReportFailure("RegisterPlan", s);
-      std::cout << "analysis plan " << wanted.plan_id() << ": registered, version " << registered.record().version() << "\n";
-      if (plan.plan_locked && registered.record().deviations_size() > 0) {
-        const v1::Deviation& d = registered.record().deviations(registered.record().deviations_size() - 1);
-        std::cout << "recorded deviation " << d.sequence() << " (" << absl::StrJoin(d.changed_fields(), ", ")
-                  << "); plan sha256 " << d.plan_sha256_after() << "\n";
+    writes.push_back({"CreateCampaign " + campaign->campaign_id(), [&, campaign] {
+      v1::CreateCampaignRequest create;
+      create.set_trial_id(trial_id);
+      *create.mutable_campaign() = *campaign;
+      v1::CreateCampaignResponse created;
+      grpc::Status s = cli.messaging().CreateCampaign(cli.Call().get(), create, &created);
+      if (s.ok()) {
+        std::cout << "campaign " << campaign->campaign_id() << ": created (" << campaign->steps_size()
+                  << (campaign->steps_size() == 1 ? " step)\n" : " steps)\n");
       }
+      return s;
+    }});
+  }
+  if (p.plan.has_value()) {
+    const v1::AnalysisPlan* wanted = &*p.plan;
+    if (!plan.plan_exists || !plan.plan_differences.empty()) {
+      writes.push_back({"RegisterPlan " + wanted->plan_id(), [&, wanted] {
+        v1::RegisterPlanRequest request;
+        *request.mutable_plan() = *wanted;
+        if (plan.plan_locked) request.set_deviation_reason(options.deviation_reason);
+        v1::RegisterPlanResponse registered;
+        grpc::Status s = cli.analysis().RegisterPlan(cli.Call().get(), request, &registered);
+        if (!s.ok()) return s;
+        std::cout << "analysis plan " << wanted->plan_id() << ": registered, version " << registered.record().version() << "\n";
+        if (plan.plan_locked && registered.record().deviations_size() > 0) {
+          const v1::Deviation& d = registered.record().deviations(registered.record().deviations_size() - 1);
+          std::cout << "recorded deviation " << d.sequence() << " (" << absl::StrJoin(d.changed_fields(), ", ")
+                    << "); plan sha256 " << d.plan_sha256_after() << "\n";
+        }
+        return s;
+      }});
     }
-    if (protocol->lock_plan && !plan.plan_locked) {
-      v1::LockPlanRequest lock;
-      lock.set_trial_id(trial_id);
-      lock.set_plan_id(wanted.plan_id());
-      v1::LockPlanResponse locked;
-      if (auto s = cli.analysis().LockPlan(cli.Call().get(), lock, &locked); !s.ok()) return ReportFailure("LockPlan", s);
-      std::cout << "locked the analysis plan " << wanted.plan_id() << "; sha256 " << locked.record().locked_sha256() << "\n";
+    if (p.lock_plan && !plan.plan_locked) {
+      writes.push_back({"LockPlan " + wanted->plan_id(), [&, wanted] {
+        v1::LockPlanRequest lock;
+        lock.set_trial_id(trial_id);
+        lock.set_plan_id(wanted->plan_id());
+        v1::LockPlanResponse locked;
+        grpc::Status s = cli.analysis().LockPlan(cli.Call().get(), lock, &locked);
+        if (s.ok()) std::cout << "locked the analysis plan " << wanted->plan_id() << "; sha256 " << locked.record().locked_sha256() << "\n";
+        return s;
+      }});
     }
   }
-  return kOk;
+  return RunWrites(writes);
 }
 
 int Randomise(CliContext& cli, const Args& args, const CommandOptions& options) {

@@ -100,6 +100,18 @@ class CliServices {
   }
 
   std::string messages_path() const { return dir_.path() + "/messages.jsonl"; }
+
+  // Stops the messaging binary (a service that fails while the CLI is using the others).
+  void StopMessaging() { messaging_.reset(); }
+
+  // The Redis keys matching `pattern` (KEYS: a test's small database only).
+  std::vector<std::string> RedisKeys(const std::string& pattern) const {
+    std::vector<std::string> keys;
+    absl::StatusOr<RedisReply> reply = redis_.NewClient()->Command({"KEYS", pattern});
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    for (size_t i = 0; reply.ok() && i < reply->size(); ++i) keys.emplace_back((*reply)[i].str());
+    return keys;
+  }
   int http_port() const { return http_port_; }
 
   std::unique_ptr<fieldwork::v1::MessagingService::Stub> Messaging() const {
