@@ -13,7 +13,7 @@
 #include "services/messaging/convert.h"
 #include "services/messaging/domain/campaign.h"
 #include "services/messaging/domain/template.h"
-#include "services/randomisation/design_validation.h"
+#include "services/randomisation/engine/design_validation.h"
 
 namespace fieldwork::cli {
 namespace {
