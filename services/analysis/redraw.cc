@@ -5,7 +5,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
-#include "services/randomisation/engine.h"
+#include "services/randomisation/engine/engine.h"
 #include "services/randomisation/methods/generator.h"
 
 namespace fieldwork::analysis {

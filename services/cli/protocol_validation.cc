@@ -14,7 +14,7 @@
 #include "services/messaging/domain/campaign.h"
 #include "services/messaging/domain/ids.h"
 #include "services/messaging/domain/template.h"
-#include "services/randomisation/design_validation.h"
+#include "services/randomisation/engine/design_validation.h"
 #include "services/survey_ingest/domain/instrument.h"
 #include "services/survey_ingest/domain/instrument_yaml.h"
 

@@ -19,8 +19,9 @@
 //       [--upstream_tls | --upstream_ca_file=F]   (TLS to randomisation and survey-ingest)
 // --role=worker runs only delivery workers (no gRPC API, no HTTP): run several such processes
 // beside one --role=all (or --role=scheduler) process. Every flag can also be set as
-// FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins. It refuses a Redis without appendonly
-// yes and appendfsync always unless --allow_volatile_redis.
+// FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins. The flags every server shares are
+// defined in services/common/server_flags.cc. It refuses a Redis without appendonly yes and
+// appendfsync always unless --allow_volatile_redis.
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,11 +38,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
-#include "services/common/flags.h"
 #include "services/common/grpc_client.h"
 #include "services/common/logging.h"
+#include "services/common/randomisation_caller_flags.h"
 #include "services/common/server_flags.h"
 #include "services/common/service_runtime.h"
+#include "services/common/upstream_flags.h"
 #include "services/http/http_flags.h"
 #include "services/http/http_metrics.h"
 #include "services/messaging/domain/contact_crypto.h"
@@ -58,29 +60,9 @@
 #include "services/messaging/tracking_server.h"
 #include "services/messaging/worker.h"
 
-ABSL_FLAG(std::string, listen_address, "0.0.0.0:50052", "gRPC listen address (host:port)");
-ABSL_FLAG(int, metrics_port, 9465, "Port of the Prometheus /metrics endpoint");
-ABSL_FLAG(std::string, metrics_bind_address, "0.0.0.0", "Address the /metrics endpoint binds");
-ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "Redis URL (redis:// or unix://)");
-ABSL_FLAG(int, redis_pool_size, 16,
-          "Redis connections (at least 3 per worker thread + 4 are opened)");
-ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(5), "Redis command timeout");
-ABSL_FLAG(std::string, tokens_file, "", "YAML file of hashed bearer tokens");
-ABSL_FLAG(bool, insecure_no_auth, false, "Accept every call as an admin (development only)");
-ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate for TLS");
-ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for TLS");
-ABSL_FLAG(absl::Duration, drain_delay, absl::Seconds(2), "NOT_SERVING time before stopping");
-ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10), "Grace for in-flight calls");
-ABSL_FLAG(bool, simulated_clock, false, "Use the simulated clock in Redis (demo and tests)");
 ABSL_FLAG(std::string, role, "all", "all | scheduler | worker");
 ABSL_FLAG(int, worker_threads, 4, "Delivery worker threads in this process");
 ABSL_FLAG(std::string, worker_name, "", "Consumer name prefix (default: host and pid)");
-ABSL_FLAG(std::string, randomisation_address, "localhost:50051", "RandomisationService");
-ABSL_FLAG(std::string, survey_ingest_address, "", "SurveyIngestService (for reminders)");
-ABSL_FLAG(std::string, service_token_file, "", "Bearer token (analyst role) for other services");
-ABSL_FLAG(bool, upstream_tls, false, "Call the other services over TLS (system roots)");
-ABSL_FLAG(std::string, upstream_ca_file, "",
-          "CA certificate (PEM) that verifies the other services' TLS (implies TLS)");
 ABSL_FLAG(std::string, contact_key_file, "", "32-byte contact encryption key (hex or base64)");
 ABSL_FLAG(std::string, link_key_file, "", "32-byte link signing key (hex or base64)");
 ABSL_FLAG(std::string, smtp_url, "", "smtp://host:port (STARTTLS when offered) or smtps://");
@@ -131,7 +113,10 @@ int Fail(const absl::Status& status) {
 
 int main(int argc, char** argv) {
   fieldwork::BlockTerminationSignals();
-  fieldwork::ParseFlagsWithEnvironment(argc, argv);
+  fieldwork::ServiceRuntimeOptions options = fieldwork::ParseServerFlags(
+      argc, argv,
+      {.service_name = "messaging", .listen_address = "0.0.0.0:50052",
+       .metrics_port = 9465, .redis_pool_size = 16});
   const std::string role = absl::GetFlag(FLAGS_role);
   if (role != "all" && role != "scheduler" && role != "worker") {
     return Fail(absl::InvalidArgumentError("role: must be all, scheduler or worker"));
@@ -139,26 +124,11 @@ int main(int argc, char** argv) {
   absl::StatusOr<fieldwork::http::HttpLimits> http_limits = fieldwork::http::HttpLimitsFromFlags();
   if (!http_limits.ok()) return Fail(http_limits.status());
 
-  fieldwork::ServiceRuntimeOptions options;
-  options.service_name = "messaging";
-  options.grpc.listen_address = absl::GetFlag(FLAGS_listen_address);
-  options.grpc.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
-  options.grpc.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
-  options.grpc.drain_delay = absl::GetFlag(FLAGS_drain_delay);
-  options.grpc.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
-  options.metrics_bind_address = absl::GetFlag(FLAGS_metrics_bind_address);
-  options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
-  options.redis_url = absl::GetFlag(FLAGS_redis_url);
   // A delivery worker holds one connection for its batch's "sent" records while it uses
   // another for everything else and its lease heartbeat a third: fewer would leave workers
   // waiting for the pool.
-  options.redis_pool_size = std::max(absl::GetFlag(FLAGS_redis_pool_size),
-                                     3 * std::max(1, absl::GetFlag(FLAGS_worker_threads)) + 4);
-  options.redis_timeout = absl::GetFlag(FLAGS_redis_timeout);
-  options.tokens_file = absl::GetFlag(FLAGS_tokens_file);
-  options.insecure_no_auth = absl::GetFlag(FLAGS_insecure_no_auth);
-  options.simulated_clock = absl::GetFlag(FLAGS_simulated_clock);
-  fieldwork::ApplyServerFlags(options);  // the shared flags defined in services/common
+  options.redis_pool_size =
+      std::max(options.redis_pool_size, 3 * std::max(1, absl::GetFlag(FLAGS_worker_threads)) + 4);
   absl::StatusOr<std::unique_ptr<fieldwork::ServiceRuntime>> runtime =
       fieldwork::ServiceRuntime::Create(options);
   if (!runtime.ok()) return Fail(runtime.status());

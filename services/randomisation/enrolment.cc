@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "services/randomisation/design_validation.h"
+#include "services/randomisation/engine/design_validation.h"
 
 namespace fieldwork::randomisation {
 namespace {

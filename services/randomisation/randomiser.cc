@@ -13,7 +13,7 @@
 #include "absl/time/time.h"
 #include "services/randomisation/anchors/anchor_check.h"
 #include "services/randomisation/audit.h"
-#include "services/randomisation/design_validation.h"
+#include "services/randomisation/engine/design_validation.h"
 #include "services/randomisation/enrolment.h"
 #include "services/randomisation/methods/balance.h"
 #include "services/randomisation/methods/generator.h"

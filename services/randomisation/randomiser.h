@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "fieldwork/v1/randomisation.pb.h"
 #include "services/common/clock.h"
-#include "services/randomisation/engine.h"
+#include "services/randomisation/engine/engine.h"
 #include "services/randomisation/store.h"
 
 namespace fieldwork::randomisation {

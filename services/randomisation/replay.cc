@@ -4,8 +4,8 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
-#include "services/randomisation/design_validation.h"
-#include "services/randomisation/engine.h"
+#include "services/randomisation/engine/design_validation.h"
+#include "services/randomisation/engine/engine.h"
 #include "services/randomisation/methods/generator.h"
 
 namespace fieldwork::randomisation {

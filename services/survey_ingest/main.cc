@@ -10,8 +10,9 @@
 //       [--tls_cert_file=F --tls_key_file=F] [--randomisation_ca_file=F]
 //       [--roster_cache_ttl=30s] [--max_receive_message_mb=256]
 //       [--simulated_clock] [--insecure_no_auth]
-// Every flag can also be set as FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins. It refuses
-// a Redis without appendonly yes and appendfsync always unless --allow_volatile_redis.
+// Every flag can also be set as FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins. The flags
+// every server shares are defined in services/common/server_flags.cc. It refuses a Redis
+// without appendonly yes and appendfsync always unless --allow_volatile_redis.
 // The service token file holds the bearer token this service calls randomisation with (one
 // line; a researcher or analyst token on the trials served).
 #include <grpcpp/security/credentials.h>
@@ -24,9 +25,9 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
 #include "absl/time/time.h"
-#include "services/common/flags.h"
 #include "services/common/grpc_client.h"
 #include "services/common/logging.h"
+#include "services/common/randomisation_caller_flags.h"
 #include "services/common/server_flags.h"
 #include "services/common/service_runtime.h"
 #include "services/survey_ingest/grpc_roster.h"
@@ -35,25 +36,8 @@
 #include "services/survey_ingest/roster.h"
 #include "services/survey_ingest/service.h"
 
-ABSL_FLAG(std::string, listen_address, "0.0.0.0:50053", "gRPC listen address (host:port)");
-ABSL_FLAG(int, metrics_port, 9466, "Port of the Prometheus /metrics endpoint");
-ABSL_FLAG(std::string, metrics_bind_address, "0.0.0.0", "Address the /metrics endpoint binds");
-ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "Redis URL (redis:// or unix://)");
-ABSL_FLAG(int, redis_pool_size, 8, "Redis connections");
-ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(5), "Redis command timeout");
-ABSL_FLAG(std::string, tokens_file, "", "YAML file of hashed bearer tokens");
-ABSL_FLAG(bool, insecure_no_auth, false, "Accept every call as an admin (development only)");
-ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate for TLS");
-ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for TLS");
-ABSL_FLAG(absl::Duration, drain_delay, absl::Seconds(2), "NOT_SERVING time before stopping");
-ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10), "Grace for in-flight calls");
-ABSL_FLAG(bool, simulated_clock, false, "Use the simulated clock in Redis (demo and tests)");
-ABSL_FLAG(std::string, randomisation_address, "127.0.0.1:50051",
-          "The randomisation service (host:port), asked whether participants are enrolled");
 ABSL_FLAG(std::string, randomisation_ca_file, "",
           "PEM roots to verify the randomisation service's TLS certificate (plaintext if empty)");
-ABSL_FLAG(std::string, service_token_file, "",
-          "File holding the bearer token this service calls randomisation with");
 ABSL_FLAG(absl::Duration, roster_cache_ttl, absl::Seconds(30),
           "How long answers from the randomisation service are reused");
 ABSL_FLAG(int, max_receive_message_mb, 256, "Largest request accepted (a whole CSV export)");
@@ -72,25 +56,11 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view 
 
 int main(int argc, char** argv) {
   fieldwork::BlockTerminationSignals();
-  fieldwork::ParseFlagsWithEnvironment(argc, argv);
-
-  fieldwork::ServiceRuntimeOptions options;
-  options.service_name = "survey-ingest";
-  options.grpc.listen_address = absl::GetFlag(FLAGS_listen_address);
-  options.grpc.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
-  options.grpc.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
-  options.grpc.drain_delay = absl::GetFlag(FLAGS_drain_delay);
-  options.grpc.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  fieldwork::ServiceRuntimeOptions options = fieldwork::ParseServerFlags(
+      argc, argv,
+      {.service_name = "survey-ingest", .listen_address = "0.0.0.0:50053",
+       .metrics_port = 9466});
   options.grpc.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_mb) << 20;
-  options.metrics_bind_address = absl::GetFlag(FLAGS_metrics_bind_address);
-  options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
-  options.redis_url = absl::GetFlag(FLAGS_redis_url);
-  options.redis_pool_size = absl::GetFlag(FLAGS_redis_pool_size);
-  options.redis_timeout = absl::GetFlag(FLAGS_redis_timeout);
-  options.tokens_file = absl::GetFlag(FLAGS_tokens_file);
-  options.insecure_no_auth = absl::GetFlag(FLAGS_insecure_no_auth);
-  options.simulated_clock = absl::GetFlag(FLAGS_simulated_clock);
-  fieldwork::ApplyServerFlags(options);  // the shared flags defined in services/common
 
   std::string service_token;
   if (const std::string path = absl::GetFlag(FLAGS_service_token_file); !path.empty()) {

@@ -26,7 +26,7 @@ const VALUES_KEY = {
 };
 const SERVICES = Object.keys(CALLS);
 
-// The flags each binary accepts (services/*/main.cc), as FIELDWORK_* variables.
+// The flags each binary accepts, as FIELDWORK_* variables, when its main.cc is not there to read.
 const COMMON_FLAGS = ['listen_address', 'metrics_port', 'metrics_bind_address', 'redis_url',
   'redis_pool_size', 'redis_timeout', 'tokens_file', 'insecure_no_auth', 'tls_cert_file',
   'tls_key_file', 'drain_delay', 'shutdown_grace', 'simulated_clock', 'allow_volatile_redis'];
@@ -43,20 +43,19 @@ const EXTRA_FLAGS = {
 };
 const envName = (flag) => 'FIELDWORK_' + flag.toUpperCase();
 
-// The flags of a service: its main.cc's ABSL_FLAGs and the shared ones defined once in
-// services/common/server_flags.cc where the service exists, else the flags it is specified to
-// have (above).
+// The flags of a service where it exists, else the flags it is specified to have (above): its
+// main.cc's ABSL_FLAGs and the shared ones of every services/<dir>/<name>_flags.h it includes,
+// defined once in the .cc beside that header (server_flags, http_flags, upstream_flags, ...).
 function serviceFlags(repo, svc) {
   const defined = (file) => (fs.existsSync(file)
     ? [...fs.readFileSync(file, 'utf8').matchAll(/ABSL_FLAG\(\s*[\w:]+\s*,\s*(\w+)/g)].map((m) => m[1]) : []);
   const main = path.join(repo, 'services', svc.replace('-', '_'), 'main.cc');
+  if (!fs.existsSync(main)) return COMMON_FLAGS.concat(EXTRA_FLAGS[svc]);
   const flags = defined(main);
-  if (!flags.length) return COMMON_FLAGS.concat(EXTRA_FLAGS[svc]);
-  // The --http_* limits are defined once in services/http for every binary that serves HTTP.
-  if (fs.readFileSync(main, 'utf8').includes('"services/http/http_flags.h"')) {
-    flags.push(...defined(path.join(repo, 'services', 'http', 'http_flags.cc')));
+  for (const m of fs.readFileSync(main, 'utf8').matchAll(/#include "(services\/\w+\/\w+_flags)\.h"/g)) {
+    flags.push(...defined(path.join(repo, `${m[1]}.cc`)));
   }
-  return flags.concat(defined(path.join(repo, 'services', 'common', 'server_flags.cc')));
+  return flags;
 }
 
 function parseArgs(argv) {

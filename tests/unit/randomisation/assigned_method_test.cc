@@ -8,8 +8,8 @@
 
 #include "absl/time/civil_time.h"
 #include "services/common/clock.h"
-#include "services/randomisation/design_validation.h"
-#include "services/randomisation/engine.h"
+#include "services/randomisation/engine/design_validation.h"
+#include "services/randomisation/engine/engine.h"
 #include "services/randomisation/randomiser.h"
 #include "services/randomisation/redis_store.h"
 #include "tests/testing/redis_server.h"

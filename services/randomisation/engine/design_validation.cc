@@ -1,4 +1,4 @@
-#include "services/randomisation/design_validation.h"
+#include "services/randomisation/engine/design_validation.h"
 
 #include <set>
 #include <string>

@@ -1,11 +1,11 @@
-#include "services/randomisation/engine.h"
+#include "services/randomisation/engine/engine.h"
 
 #include <cmath>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "services/randomisation/design_validation.h"
+#include "services/randomisation/engine/design_validation.h"
 #include "services/randomisation/methods/design.h"
 #include "services/randomisation/methods/generator.h"
 #include "services/randomisation/methods/orders.h"

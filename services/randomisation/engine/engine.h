@@ -1,8 +1,8 @@
 // Turns enrolled participants into allocations with the methods library: the batch
 // allocation of Randomise, the one-at-a-time allocation of AllocateNext, and the replay of a
 // whole trial from its revealed secret. Pure: no I/O.
-#ifndef FIELDWORK_SERVICES_RANDOMISATION_ENGINE_H_
-#define FIELDWORK_SERVICES_RANDOMISATION_ENGINE_H_
+#ifndef FIELDWORK_SERVICES_RANDOMISATION_ENGINE_ENGINE_H_
+#define FIELDWORK_SERVICES_RANDOMISATION_ENGINE_ENGINE_H_
 
 #include <map>
 #include <string>
@@ -64,4 +64,4 @@ class SequentialAllocator {
 
 }  // namespace fieldwork::randomisation
 
-#endif  // FIELDWORK_SERVICES_RANDOMISATION_ENGINE_H_
+#endif  // FIELDWORK_SERVICES_RANDOMISATION_ENGINE_ENGINE_H_

@@ -1,6 +1,6 @@
 // Checks a trial design before it is stored: every error names the field and the reason.
-#ifndef FIELDWORK_SERVICES_RANDOMISATION_DESIGN_VALIDATION_H_
-#define FIELDWORK_SERVICES_RANDOMISATION_DESIGN_VALIDATION_H_
+#ifndef FIELDWORK_SERVICES_RANDOMISATION_ENGINE_DESIGN_VALIDATION_H_
+#define FIELDWORK_SERVICES_RANDOMISATION_ENGINE_DESIGN_VALIDATION_H_
 
 #include "absl/status/status.h"
 #include "fieldwork/v1/randomisation.pb.h"
@@ -23,4 +23,4 @@ bool NeedsClusters(const fieldwork::v1::TrialDesign& design);
 
 }  // namespace fieldwork::randomisation
 
-#endif  // FIELDWORK_SERVICES_RANDOMISATION_DESIGN_VALIDATION_H_
+#endif  // FIELDWORK_SERVICES_RANDOMISATION_ENGINE_DESIGN_VALIDATION_H_
