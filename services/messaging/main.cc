@@ -8,7 +8,8 @@
 //       --randomisation_address=localhost:50051 --service_token_file=messaging.token
 //       [--survey_ingest_address=localhost:50053]
 //       [--smtp_url=smtp://mail:587 --smtp_user=U --smtp_password_file=F
-//        --from_address="Study <study@example.org>"]
+//        --from_address="Study <study@example.org>"
+//        --smtp_sessions=4 --smtp_session_messages=100 --smtp_session_idle=10s]
 //       [--sms_gateway_url=https://gw/send --sms_token_file=F --sms_from=Study]
 //       [--file_channel_path=messages.jsonl] [--http_port=8080 --link_base_url=https://...]
 //       [--http_max_body_bytes=65536 --http_header_timeout=10s --http_body_timeout=30s
@@ -69,6 +70,10 @@ ABSL_FLAG(std::string, smtp_url, "", "smtp://host:port (STARTTLS when offered) o
 ABSL_FLAG(std::string, smtp_user, "", "SMTP AUTH user");
 ABSL_FLAG(std::string, smtp_password_file, "", "File holding the SMTP password");
 ABSL_FLAG(bool, smtp_require_tls, false, "Refuse to send e-mail without TLS");
+ABSL_FLAG(int, smtp_sessions, 4, "SMTP connections open at once in this process, each reused");
+ABSL_FLAG(int, smtp_session_messages, 100, "Messages per SMTP connection before a new one");
+ABSL_FLAG(absl::Duration, smtp_session_idle, absl::Seconds(10),
+          "An SMTP connection unused this long is closed");
 ABSL_FLAG(std::string, from_address, "fieldwork@localhost", "E-mail From address");
 ABSL_FLAG(std::string, sms_gateway_url, "", "SMS gateway send URL (form POST)");
 ABSL_FLAG(std::string, sms_token_file, "", "File holding the SMS gateway bearer token");
@@ -193,6 +198,9 @@ int main(int argc, char** argv) {
     smtp.password = *password;
     smtp.from_address = absl::GetFlag(FLAGS_from_address);
     smtp.require_tls = absl::GetFlag(FLAGS_smtp_require_tls);
+    smtp.max_sessions = absl::GetFlag(FLAGS_smtp_sessions);
+    smtp.max_messages_per_session = absl::GetFlag(FLAGS_smtp_session_messages);
+    smtp.max_idle = absl::GetFlag(FLAGS_smtp_session_idle);
     email = std::make_unique<SmtpChannel>(smtp);
   }
   if (!absl::GetFlag(FLAGS_sms_gateway_url).empty()) {

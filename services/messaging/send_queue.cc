@@ -564,7 +564,11 @@ absl::Status SendQueue::Complete(absl::string_view trial, absl::string_view cons
 }
 
 SentRecorder::SentRecorder(RedisClient& redis, std::string trial, std::string consumer)
-    : redis_(redis), trial_(std::move(trial)), consumer_(std::move(consumer)) {}
+    : redis_(redis), trial_(std::move(trial)), consumer_(std::move(consumer)) {
+  // Opened before the first delivery, so that taking a pooled connection (perhaps connecting,
+  // perhaps loading the script) never stands between a provider's acceptance and its record.
+  pipeline_.emplace(redis_.OpenScriptPipeline(CompleteScript()));
+}
 
 void SentRecorder::Record(const Completion& sent, int64_t now_ms) {
   written_.push_back(sent);

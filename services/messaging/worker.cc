@@ -374,6 +374,10 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
     const std::string channel_name(DeliveryChannelName(r.message.channel));
     MessageChannel* channel =
         r.message.channel == DeliveryChannel::kEmail ? deps_.email : deps_.sms;
+    // Window 5: nothing between the provider's acceptance and the "sent" record may wait on
+    // the network, and the simulated clock is a Redis read: a sent message is recorded with
+    // the time it was handed over, read before.
+    const absl::Time handed_over_at = deps_.clock->Now();
     DeliveryOutcome outcome;
     if (channel == nullptr) {
       outcome = {DeliveryOutcome::Kind::kInvalidAddress, 0,
@@ -381,9 +385,12 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
     } else {
       outcome = channel->Deliver(r.message);
     }
-    const absl::Time done_at = deps_.clock->Now();
-    const RetryDecision d =
-        DecideRetry(options_.retry, r.item.entry.key, r.item.attempt, outcome, done_at);
+    RetryDecision d =
+        DecideRetry(options_.retry, r.item.entry.key, r.item.attempt, outcome, handed_over_at);
+    if (d.action != RetryDecision::Action::kDone) {
+      d = DecideRetry(options_.retry, r.item.entry.key, r.item.attempt, outcome,
+                      deps_.clock->Now());
+    }
     Completion c;
     c.entry = r.item.entry;
     c.attempt = r.item.attempt;
@@ -395,12 +402,13 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
         c.kind = Completion::Kind::kSent;
         // Window 5: "sent" goes to Redis the moment the provider accepts, before the next
         // delivery, so a crash can leave at most the message in flight unrecorded.
-        recorder.Record(c, ToMs(done_at));
+        recorder.Record(c, ToMs(handed_over_at));
         heartbeat.Release(r.item.entry.id);
         if (deps_.metrics != nullptr) {
           deps_.metrics->ObserveLatency(
-              channel_name,
-              std::max(0.0, static_cast<double>(ToMs(done_at) - r.item.entry.due_ms) / 1000.0));
+              channel_name, std::max(0.0, static_cast<double>(ToMs(deps_.clock->Now()) -
+                                                              r.item.entry.due_ms) /
+                                              1000.0));
         }
         break;
       case RetryDecision::Action::kRetry:
