@@ -389,8 +389,8 @@ class RowImporter {
     }
     const absl::string_view source_id = TrimBlanks(field(plan_.response_id));
     if (!source_id.empty()) {
-      auto [first, fresh] = first_seen_.try_emplace(
-          std::string(source_id), record.line, response.participant_id);
+      auto [first, fresh] =
+          first_seen_.try_emplace(std::string(source_id), record.line, response.participant_id);
       const auto& [first_line, first_participant] = first->second;
       if (!fresh && first_participant == response.participant_id) {
         result_.repeated.push_back({record.line, first_line, std::string(source_id)});
@@ -446,7 +446,8 @@ class RowImporter {
         const int column = not_finished ? plan_.finished : plan_.progress;
         std::string reason = "response not finished";
         if (short_progress) {
-          absl::StrAppend(&reason, not_finished ? " (progress " : ": Finished is True but progress is ",
+          absl::StrAppend(&reason,
+                          not_finished ? " (progress " : ": Finished is True but progress is ",
                           FormatNumber(*response.progress), not_finished ? "%)" : "%");
         }
         error(name(column), std::move(reason), std::string(field(column)));

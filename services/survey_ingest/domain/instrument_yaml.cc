@@ -246,11 +246,11 @@ class Parser {
     }
     const double points = item.max - item.min + 1;
     if (static_cast<double>(node.size()) != points) {
-      Error(where, "labels",
-            absl::StrCat("expected one label per point from ", FormatNumber(item.min), " to ",
-                         FormatNumber(item.max), " (", FormatNumber(points), "), got ",
-                         node.size()),
-            node);
+      Error(
+          where, "labels",
+          absl::StrCat("expected one label per point from ", FormatNumber(item.min), " to ",
+                       FormatNumber(item.max), " (", FormatNumber(points), "), got ", node.size()),
+          node);
       return;
     }
     for (size_t i = 0; i < node.size(); ++i) {
@@ -258,8 +258,7 @@ class Parser {
         Error(where, "labels", "expected a list of texts", node[i]);
         continue;
       }
-      item.labels.push_back(
-          {node[i].Scalar(), FormatNumber(item.min + static_cast<double>(i))});
+      item.labels.push_back({node[i].Scalar(), FormatNumber(item.min + static_cast<double>(i))});
     }
   }
 

@@ -315,6 +315,8 @@ TEST(CsvImportTest, UnknownColumnsAreReported) {
   EXPECT_THAT(result->rows[1].errors,
               ElementsAre(AllOf(Field(&RowError::field, "surprise"),
                                 Field(&RowError::reason, HasSubstr("unknown column")),
+                                // The flag that exists, not the `ignored_columns` that did not.
+                                Field(&RowError::reason, HasSubstr("--ignore_columns")),
                                 Field(&RowError::value, "boo"))));
 
   options.unknown_columns = UnknownColumnPolicy::kIgnore;
@@ -347,7 +349,8 @@ TEST(CsvImportTest, ImportIdTakesPrecedenceOverName) {
 TEST(CsvImportTest, DeclaredTimeZonesFollowSummerTime) {
   const Scorer scorer = MakeScorer();
   auto export_in = [](absl::string_view zone) {
-    return Lines({"StartDate,EndDate,RecordedDate,ExternalReference,sat", "Start,End,Recorded,Ref,Sat",
+    return Lines({"StartDate,EndDate,RecordedDate,ExternalReference,sat",
+                  "Start,End,Recorded,Ref,Sat",
                   absl::StrCat(R"("{""ImportId"":""startDate"",""timeZone"":"")", zone,
                                R"(""}","{""ImportId"":""endDate"",""timeZone"":"")", zone,
                                R"(""}","{""ImportId"":""recordedDate"",""timeZone"":"")", zone,
@@ -387,8 +390,8 @@ TEST(CsvImportTest, SurveyPreviewRowsAreSkippedAndCounted) {
   const std::string content = Lines({"pid,Status,DistributionChannel,sat",
                                      "P1,IP Address,anonymous,5",  // line 2: real
                                      "P2,Survey Preview,preview,5",
-                                     "P3,1,email,5",       // status code 1: preview
-                                     ",0,preview,",        // a preview without a participant
+                                     "P3,1,email,5",        // status code 1: preview
+                                     ",0,preview,",         // a preview without a participant
                                      "P4,0,anonymous,5"});  // line 6: real
   const absl::StatusOr<ImportResult> result = ImportSurveyCsv(content, scorer, options);
   ASSERT_TRUE(result.ok()) << result.status();
@@ -434,11 +437,11 @@ TEST(CsvImportTest, FinishedAndProgressMustBothSayComplete) {
       Lines({"pid,Finished,Progress,sat", "A,True,60,5", "B,False,100,5", "C,True,100,5"});
   absl::StatusOr<ImportResult> result = ImportSurveyCsv(content, scorer, options);
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_THAT(result->rows[0].errors,
-              ElementsAre(AllOf(
-                  Field(&RowError::field, "Progress"), Field(&RowError::value, "60"),
-                  Field(&RowError::reason,
-                        "response not finished: Finished is True but progress is 60%"))));
+  EXPECT_THAT(
+      result->rows[0].errors,
+      ElementsAre(AllOf(Field(&RowError::field, "Progress"), Field(&RowError::value, "60"),
+                        Field(&RowError::reason,
+                              "response not finished: Finished is True but progress is 60%"))));
   EXPECT_THAT(result->rows[1].errors, ElementsAre(AllOf(Field(&RowError::field, "Finished"),
                                                         Field(&RowError::value, "False"))));
   EXPECT_TRUE(result->rows[2].response.has_value());
@@ -482,11 +485,9 @@ scales:
   const Scorer scorer = *Scorer::Create(*std::move(instrument));
   ImportOptions options;
   options.participant_column = "pid";
-  const std::string content = Lines({"pid,agree,hours,team,Q5_DO,Q7_DO_1,FL_3_DO",
-                                     "A,Strongly agree,None,beta team,4|1|2,x,y",
-                                     "B, agree ,-98,2,,,",
-                                     "C,-99,40,1,,,",
-                                     "D,Quite agree,12,1,,,"});
+  const std::string content = Lines(
+      {"pid,agree,hours,team,Q5_DO,Q7_DO_1,FL_3_DO", "A,Strongly agree,None,beta team,4|1|2,x,y",
+       "B, agree ,-98,2,,,", "C,-99,40,1,,,", "D,Quite agree,12,1,,,"});
   const absl::StatusOr<ImportResult> result = ImportSurveyCsv(content, scorer, options);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_THAT(result->unknown_columns, IsEmpty());
