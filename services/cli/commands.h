@@ -16,6 +16,9 @@ struct CommandOptions {
   bool all_or_nothing = false;  // enrol: reject the whole roster if a row is bad
   std::string cohort;           // randomise, status: one cohort only
   bool keep_unfinished = false;  // responses import
+  std::string participant_column;  // responses import: the column of participant ids
+  std::string ignore_columns;      // responses import: "a,b,Q7_*", columns not to import
+  std::string wave;                // responses replay: one wave only
   std::string plan;              // analyse, report: the analysis plan (default "main")
   bool allow_unlocked = false;   // analyse, report: analyse a plan that is not locked
   std::string html;              // report: the HTML file to write
@@ -30,6 +33,8 @@ int Randomise(CliContext& cli, const Args& args, const CommandOptions& options);
 int Balance(CliContext& cli, const Args& args, const CommandOptions& options);
 int ExportAllocations(CliContext& cli, const Args& args, const CommandOptions& options);
 int ImportResponses(CliContext& cli, const Args& args, const CommandOptions& options);
+// responses replay TRIAL [--wave=W]: validates the stored rejects again
+int ReplayResponses(CliContext& cli, const Args& args, const CommandOptions& options);
 int ImportOutcomes(CliContext& cli, const Args& args, const CommandOptions& options);
 int Status(CliContext& cli, const Args& args, const CommandOptions& options);
 int ImportContacts(CliContext& cli, const Args& args, const CommandOptions& options);

@@ -1,8 +1,12 @@
-// enrol, responses import, outcomes import: the commands that upload a partner's files.
+// enrol, responses import|replay, outcomes import: the commands that upload a partner's files.
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "services/cli/commands.h"
 #include "services/cli/protocol.h"
@@ -30,6 +34,38 @@ bool ParseDate(absl::string_view text, v1::CivilDate& date) {
   date.set_month(day.month());
   date.set_day(day.day());
   return true;
+}
+
+// A file imported before changes nothing; what the user needs then is what of it is still
+// rejected (e.g. rows that arrived before their participants were enrolled), found by the
+// rejects' source in whichever wave the file went to.
+int ReportEarlierImport(CliContext& cli, const std::string& trial, const std::string& path,
+                        const v1::ImportCsvResponse& response) {
+  std::cout << "already imported (sha256 " << response.content_sha256() << "): nothing changed\n";
+  v1::ListRejectsRequest request;
+  request.set_trial_id(trial);
+  auto context = cli.Call();
+  auto reader = cli.survey_ingest().ListRejects(context.get(), request);
+  const std::string source = "csv:" + response.content_sha256();
+  constexpr int kShown = 5;
+  int64_t remaining = 0;
+  std::string wave;
+  v1::ListRejectsResponse item;
+  while (reader->Read(&item)) {
+    const v1::Reject& reject = item.reject();
+    if (reject.source() != source || reject.replayed()) continue;
+    wave = reject.wave_id();
+    if (++remaining <= kShown) {
+      for (const auto& e : reject.errors()) PrintRowError(path, e.row(), e.field(), e.reason(), e.value());
+    }
+  }
+  if (auto s = reader->Finish(); !s.ok()) return ReportFailure("ListRejects", s);
+  if (remaining == 0) return kOk;
+  if (remaining > kShown) std::cerr << path << ": ... and " << remaining - kShown << " more rejected rows\n";
+  std::cout << remaining << " rows of it are still rejected; rows rejected for their participant (not yet "
+            << "enrolled) are validated again by `fieldwork responses replay " << trial << " --wave=" << wave
+            << "`\n";
+  return kRejected;
 }
 
 }  // namespace
@@ -87,27 +123,58 @@ int Enrol(CliContext& cli, const Args& args, const CommandOptions& options) {
 
 int ImportResponses(CliContext& cli, const Args& args, const CommandOptions& options) {
   if (args.size() != 3) {
-    std::cerr << "usage: fieldwork responses import TRIAL WAVE FILE.csv [--keep_unfinished]\n";
+    std::cerr << "usage: fieldwork responses import TRIAL WAVE FILE.csv [--keep_unfinished] "
+                 "[--participant_column=NAME] [--ignore_columns=A,B,...]\n";
     return kUsage;
   }
-  absl::StatusOr<std::string> csv = ReadFile(args[2]);
+  const std::string& path = args[2];
+  absl::StatusOr<std::string> csv = ReadFile(path);
   if (!csv.ok()) return std::cerr << "fieldwork: " << csv.status().message() << "\n", kUsage;
   v1::ImportCsvRequest request;
   request.set_trial_id(args[0]);
   request.set_wave_id(args[1]);
   request.set_content(*csv);
-  request.set_file_name(args[2]);
+  request.set_file_name(path);
   request.set_keep_unfinished(options.keep_unfinished);
+  request.set_participant_column(options.participant_column);
+  for (absl::string_view column : absl::StrSplit(options.ignore_columns, ',', absl::SkipWhitespace())) {
+    request.add_ignore_columns(std::string(absl::StripAsciiWhitespace(column)));
+  }
   v1::ImportCsvResponse response;
   if (auto s = cli.survey_ingest().ImportCsv(cli.Call(1800).get(), request, &response); !s.ok()) {
-    return ReportFailure("ImportCsv " + args[2], s);
+    return ReportFailure("ImportCsv " + path, s);
   }
-  for (const auto& e : response.errors()) PrintRowError(args[2], e.row(), e.field(), e.reason(), e.value());
-  for (const auto& w : response.warnings()) std::cerr << args[2] << ": warning: " << w << "\n";
-  if (response.already_imported()) std::cout << "already imported (sha256 " << response.content_sha256() << "): nothing changed\n";
+  if (response.already_imported()) return ReportEarlierImport(cli, args[0], path, response);
+  for (const auto& e : response.errors()) PrintRowError(path, e.row(), e.field(), e.reason(), e.value());
+  for (const auto& r : response.repeated_response_ids()) {
+    PrintRowError(path, r.row(), r.field(), r.reason() + ", not imported again", r.value());
+  }
+  for (const auto& w : response.warnings()) std::cerr << path << ": warning: " << w << "\n";
+  if (response.ignored_columns_size() > 0) {
+    std::vector<std::string> ignored;
+    for (const auto& c : response.ignored_columns()) ignored.push_back(absl::StrCat(c.name(), " (", c.reason(), ")"));
+    std::cout << "columns not imported: " << absl::StrJoin(ignored, ", ") << "\n";
+  }
   std::cout << "accepted " << response.accepted() << ", duplicate " << response.duplicate() << ", rejected "
-            << response.rejected() << "\n";
+            << response.rejected() << ", survey previews skipped " << response.preview() << "\n";
   return response.rejected() == 0 ? kOk : kRejected;
+}
+
+int ReplayResponses(CliContext& cli, const Args& args, const CommandOptions& options) {
+  if (args.size() != 1) {
+    std::cerr << "usage: fieldwork responses replay TRIAL [--wave=W]\n";
+    return kUsage;
+  }
+  v1::ReplayRejectsRequest request;
+  request.set_trial_id(args[0]);
+  request.set_wave_id(options.wave);
+  v1::ReplayRejectsResponse response;
+  if (auto s = cli.survey_ingest().ReplayRejects(cli.Call(1800).get(), request, &response); !s.ok()) {
+    return ReportFailure("ReplayRejects", s);
+  }
+  std::cout << "replayed: accepted " << response.accepted() << ", still rejected " << response.still_rejected()
+            << "\n";
+  return response.still_rejected() == 0 ? kOk : kRejected;
 }
 
 int ImportOutcomes(CliContext& cli, const Args& args, const CommandOptions& /*options*/) {

@@ -40,9 +40,16 @@ const std::vector<CommandHelp>& Commands() {
                            "baseline balance.", {"cohort"}},
       {"export", "TRIAL", "The allocations as CSV on stdout.", {"cohort"}},
       {"responses import", "TRIAL WAVE FILE.csv",
-       "Imports survey responses, a Qualtrics export or a plain CSV; prints accepted, duplicate "
-       "and rejected rows with the reason for each rejected one.",
-       {"keep_unfinished"}},
+       "Imports survey responses, a Qualtrics export or a plain CSV (docs/responses-import.md); "
+       "prints accepted, duplicate and rejected rows with the reason for each rejected one, the "
+       "Survey Preview rows skipped and every column not imported. A file imported before "
+       "changes nothing: its rows still rejected are shown, and the exit code is 1 while any "
+       "remain.",
+       {"keep_unfinished", "participant_column", "ignore_columns"}},
+      {"responses replay", "TRIAL [--wave=W]",
+       "Validates the trial's rejected responses again (e.g. once the roster is complete); the "
+       "accepted ones are stored. Exit 1 while some are still rejected.",
+       {"wave"}},
       {"outcomes import", "TRIAL FILE.csv",
        "Imports administrative outcomes (participant_id, outcome, period, value).", {}},
       {"leavers import", "TRIAL LEAVERS.csv",

@@ -7,7 +7,9 @@
 //   randomise TRIAL [--cohort=C]
 //   balance TRIAL [--cohort=C]
 //   export TRIAL                        allocations as CSV on stdout
-//   responses import TRIAL WAVE FILE.csv [--keep_unfinished]   (Qualtrics or plain CSV)
+//   responses import TRIAL WAVE FILE.csv [--keep_unfinished] [--participant_column=NAME]
+//                    [--ignore_columns=A,B,...]   (Qualtrics or plain CSV)
+//   responses replay TRIAL [--wave=W]   validate the rejects again (after the roster changed)
 //   outcomes import TRIAL FILE.csv
 //   status TRIAL
 //   contacts TRIAL CONTACTS.csv
@@ -30,6 +32,7 @@
 #include <map>
 #include <string>
 
+#include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/usage.h"
 #include "services/cli/commands.h"
@@ -47,6 +50,11 @@ ABSL_FLAG(std::string, deviation_reason, "", "apply: change a locked analysis pl
 ABSL_FLAG(bool, all_or_nothing, false, "enrol: reject the whole roster if any row is bad");
 ABSL_FLAG(std::string, cohort, "", "randomise, balance, export: one cohort only");
 ABSL_FLAG(bool, keep_unfinished, false, "responses import: keep unfinished responses, flagged partial");
+ABSL_FLAG(std::string, participant_column, "",
+          "responses import: the column holding the participant id (default ExternalReference)");
+ABSL_FLAG(std::string, ignore_columns, "",
+          "responses import: columns not to import, comma-separated: names, or a prefix and '*'");
+ABSL_DECLARE_FLAG(std::string, wave);  // simulate_commands.cc
 ABSL_FLAG(std::string, plan, "", "analyse, report: the analysis plan (default main)");
 ABSL_FLAG(bool, allow_unlocked, false, "analyse, report: analyse a plan that is not locked");
 ABSL_FLAG(std::string, html, "", "report: the HTML file to write");
@@ -65,6 +73,7 @@ const std::map<std::string, Command>& Commands() {
       {"balance", &fieldwork::cli::Balance},
       {"export", &fieldwork::cli::ExportAllocations},
       {"responses import", &fieldwork::cli::ImportResponses},
+      {"responses replay", &fieldwork::cli::ReplayResponses},
       {"outcomes import", &fieldwork::cli::ImportOutcomes},
       {"status", &fieldwork::cli::Status},
       {"contacts", &fieldwork::cli::ImportContacts},
@@ -120,6 +129,9 @@ int main(int argc, char** argv) {
   options.all_or_nothing = absl::GetFlag(FLAGS_all_or_nothing);
   options.cohort = absl::GetFlag(FLAGS_cohort);
   options.keep_unfinished = absl::GetFlag(FLAGS_keep_unfinished);
+  options.participant_column = absl::GetFlag(FLAGS_participant_column);
+  options.ignore_columns = absl::GetFlag(FLAGS_ignore_columns);
+  options.wave = absl::GetFlag(FLAGS_wave);
   options.plan = absl::GetFlag(FLAGS_plan);
   options.allow_unlocked = absl::GetFlag(FLAGS_allow_unlocked);
   options.html = absl::GetFlag(FLAGS_html);

@@ -657,6 +657,7 @@ absl::StatusOr<v1::ImportCsvResponse> Ingestor::ImportCsv(const v1::ImportCsvReq
   }
   options.unfinished =
       request.keep_unfinished() ? UnfinishedPolicy::kKeepPartial : UnfinishedPolicy::kReject;
+  options.ignored_columns.assign(request.ignore_columns().begin(), request.ignore_columns().end());
 
   const std::string source = absl::StrCat("csv:", sha);
   std::vector<Candidate> chunk;
@@ -727,6 +728,29 @@ absl::StatusOr<v1::ImportCsvResponse> Ingestor::ImportCsv(const v1::ImportCsvReq
   if (absl::Status s = flush(sha); !s.ok()) return s;  // the last chunk records the file
   for (const std::string& column : result->unknown_columns) response.add_unknown_columns(column);
   for (const std::string& warning : result->warnings) response.add_warnings(warning);
+  response.set_preview(static_cast<int64_t>(result->preview_rows));
+  for (const RepeatedResponse& repeat : result->repeated) {
+    *response.add_repeated_response_ids() = MakeRowError(
+        repeat.line, options.response_id_column,
+        absl::StrCat("the same response as line ", repeat.first_line), repeat.response_id);
+  }
+  response.set_duplicate(response.duplicate() + static_cast<int64_t>(result->repeated.size()));
+  for (const ImportColumn& column : result->columns) {
+    switch (column.role) {
+      case ColumnRole::kMetadata:
+      case ColumnRole::kDisplayOrder:
+      case ColumnRole::kPersonalData:
+      case ColumnRole::kIgnored:
+      case ColumnRole::kUnknown: {
+        v1::IgnoredColumn* ignored = response.add_ignored_columns();
+        ignored->set_name(column.name);
+        ignored->set_reason(std::string(ColumnRoleName(column.role)));
+        break;
+      }
+      default:
+        break;
+    }
+  }
   return response;
 }
 

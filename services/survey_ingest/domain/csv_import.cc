@@ -5,6 +5,8 @@
 #include <map>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
@@ -94,6 +96,16 @@ bool AnyPattern(absl::string_view name, const std::vector<std::string>& patterns
                      [&](const std::string& p) { return MatchesPattern(name, p); });
 }
 
+// Q5_DO, Q7_DO_1, FL_12_DO: Qualtrics' record of the order in which choices, questions or
+// blocks were shown ("display order"), exported when the survey randomises them.
+bool IsDisplayOrderColumn(absl::string_view name) {
+  for (size_t pos = name.find("_DO"); pos != absl::string_view::npos;
+       pos = name.find("_DO", pos + 1)) {
+    if (pos > 0 && (pos + 3 == name.size() || name[pos + 3] == '_')) return true;
+  }
+  return false;
+}
+
 std::optional<bool> ParseFinished(absl::string_view text) {
   text = TrimBlanks(text);
   if (text == "1" || text == "True" || text == "true" || text == "TRUE") return true;
@@ -112,9 +124,14 @@ struct Plan {
   int recorded_date = -1;
   int finished = -1;
   int progress = -1;
+  int status = -1;                // Qualtrics' response type: 1 is a preview
+  int distribution_channel = -1;  // "preview" for a preview
   std::vector<int> unknown;
   std::vector<int> personal;
   std::vector<absl::TimeZone> zones;  // per column, for date columns
+  // Per instrument item: lower-cased label -> code.
+  std::vector<std::map<std::string, std::string, std::less<>>> labels;
+  std::vector<std::string> missing_codes;  // the instrument's
 };
 
 absl::StatusOr<Plan> MakePlan(const CsvRecord& header, const CsvRecord* questions,
@@ -126,6 +143,13 @@ absl::StatusOr<Plan> MakePlan(const CsvRecord& header, const CsvRecord* question
   plan.columns.resize(n);
   plan.zones.assign(n, options.time_zone);
   plan.item_column.assign(instrument.items.size(), -1);
+  plan.labels.resize(instrument.items.size());
+  for (size_t i = 0; i < instrument.items.size(); ++i) {
+    for (const AnswerLabel& label : instrument.items[i].labels) {
+      plan.labels[i].emplace(absl::AsciiStrToLower(TrimBlanks(label.label)), label.code);
+    }
+  }
+  plan.missing_codes = instrument.missing_codes;
 
   std::map<std::string, int, std::less<>> item_by_import_id;
   std::map<std::string, int, std::less<>> item_by_column;
@@ -235,6 +259,8 @@ absl::StatusOr<Plan> MakePlan(const CsvRecord& header, const CsvRecord* question
           plan.personal.push_back(index);
           break;
         default:
+          if (known->import_id == "status") slot = &plan.status;
+          if (known->import_id == "distributionChannel") slot = &plan.distribution_channel;
           break;
       }
       if (slot != nullptr) {
@@ -243,6 +269,10 @@ absl::StatusOr<Plan> MakePlan(const CsvRecord& header, const CsvRecord* question
         }
         *slot = index;
       }
+      continue;
+    }
+    if (IsDisplayOrderColumn(column.name) || IsDisplayOrderColumn(column.import_id)) {
+      column.role = ColumnRole::kDisplayOrder;
       continue;
     }
     if (AnyPattern(column.name, options.ignored_columns)) {
@@ -259,21 +289,13 @@ absl::StatusOr<Plan> MakePlan(const CsvRecord& header, const CsvRecord* question
     if (index < 0) continue;
     const ImportColumn& column = plan.columns[static_cast<size_t>(index)];
     if (column.time_zone.empty()) continue;
-    std::optional<absl::TimeZone> zone;
-    if (column.time_zone == options.time_zone.name()) {
-      zone = options.time_zone;
-    } else if (column.time_zone == "UTC" || column.time_zone == "Etc/UTC" ||
-               column.time_zone == "GMT" || column.time_zone == "Etc/GMT") {
-      zone = absl::UTCTimeZone();
-    } else if (options.resolve_time_zone) {
-      zone = options.resolve_time_zone(column.time_zone);
-    }
-    if (zone.has_value()) {
-      plan.zones[static_cast<size_t>(index)] = *zone;
+    absl::TimeZone zone;
+    if (absl::LoadTimeZone(column.time_zone, &zone)) {
+      plan.zones[static_cast<size_t>(index)] = zone;
     } else {
-      result.warnings.push_back(absl::StrCat("column '", column.name, "' declares time zone '",
-                                             column.time_zone, "', which could not be resolved; ",
-                                             "its times are read in ", options.time_zone.name()));
+      problems.push_back(absl::StrCat("column '", column.name, "' declares time zone '",
+                                      column.time_zone,
+                                      "', which is not in the time-zone database (tzdata)"));
     }
   }
 
@@ -320,14 +342,22 @@ std::string RedactedRaw(const CsvRecord& record, const Plan& plan) {
   return out;
 }
 
+bool IsPreview(absl::string_view status, absl::string_view channel) {
+  status = TrimBlanks(status);
+  return status == "1" || absl::EqualsIgnoreCase(status, "Survey Preview") ||
+         absl::EqualsIgnoreCase(TrimBlanks(channel), "preview");
+}
+
 class RowImporter {
  public:
-  RowImporter(const Plan& plan, const Scorer& scorer, const ImportOptions& options)
-      : plan_(plan), scorer_(scorer), options_(options) {
+  RowImporter(const Plan& plan, const Scorer& scorer, const ImportOptions& options,
+              ImportResult& result)
+      : plan_(plan), scorer_(scorer), options_(options), result_(result) {
     raw_.resize(scorer.instrument().items.size());
   }
 
-  ImportedRow Import(const CsvRecord& record) {
+  // The row, or nullopt for a preview or a repeated response (counted in the result).
+  std::optional<ImportedRow> Import(const CsvRecord& record) {
     ImportedRow row;
     row.line = record.line;
     row.raw = RedactedRaw(record, plan_);
@@ -347,11 +377,31 @@ class RowImporter {
     auto name = [&](int index) -> const std::string& {
       return plan_.columns[static_cast<size_t>(index)].name;
     };
+    if (IsPreview(field(plan_.status), field(plan_.distribution_channel))) {
+      ++result_.preview_rows;
+      return std::nullopt;
+    }
 
     ImportedResponse response;
     response.participant_id = std::string(TrimBlanks(field(plan_.participant)));
     if (response.participant_id.empty()) {
       error(name(plan_.participant), "missing participant id", "");
+    }
+    const absl::string_view source_id = TrimBlanks(field(plan_.response_id));
+    if (!source_id.empty()) {
+      auto [first, fresh] =
+          first_seen_.try_emplace(std::string(source_id), record.line, response.participant_id);
+      const auto& [first_line, first_participant] = first->second;
+      if (!fresh && first_participant == response.participant_id) {
+        result_.repeated.push_back({record.line, first_line, std::string(source_id)});
+        return std::nullopt;
+      }
+      if (!fresh) {
+        error(name(plan_.response_id),
+              absl::StrCat("duplicate response id: line ", first_line,
+                           " has the same id for participant ", first_participant),
+              std::string(source_id));
+      }
     }
 
     auto timestamp = [&](int index, std::optional<absl::Time>& out) {
@@ -387,17 +437,20 @@ class RowImporter {
               std::string(field(plan_.progress)));
       }
     }
-    const bool unfinished = response.finished.has_value()
-                                ? !*response.finished
-                                : response.progress.has_value() && *response.progress < 100;
-    if (finished_ok && unfinished) {
+    // Complete needs both: Qualtrics can mark a response Finished that stopped short of the
+    // end (a closed partial response, an edited record), and such a row is not complete.
+    const bool not_finished = response.finished.has_value() && !*response.finished;
+    const bool short_progress = response.progress.has_value() && *response.progress < 100;
+    if (finished_ok && (not_finished || short_progress)) {
       if (options_.unfinished == UnfinishedPolicy::kReject) {
-        const int column = response.finished.has_value() ? plan_.finished : plan_.progress;
-        error(name(column),
-              response.progress.has_value() ? absl::StrCat("response not finished (progress ",
-                                                           FormatNumber(*response.progress), "%)")
-                                            : std::string("response not finished"),
-              std::string(field(column)));
+        const int column = not_finished ? plan_.finished : plan_.progress;
+        std::string reason = "response not finished";
+        if (short_progress) {
+          absl::StrAppend(&reason,
+                          not_finished ? " (progress " : ": Finished is True but progress is ",
+                          FormatNumber(*response.progress), not_finished ? "%)" : "%");
+        }
+        error(name(column), std::move(reason), std::string(field(column)));
       } else {
         response.partial = true;
       }
@@ -409,7 +462,8 @@ class RowImporter {
         error(
             name(index),
             absl::StrCat("unknown column: not an item of instrument ", scorer_.instrument().Name(),
-                         " nor a known Qualtrics column (list it in ignored_columns to skip it)"),
+                         " nor a known Qualtrics column (name it in --ignore_columns, "
+                         "ImportCsvRequest.ignore_columns, to skip it)"),
             std::string(field(index)));
       }
     }
@@ -417,7 +471,7 @@ class RowImporter {
     const std::vector<Item>& items = scorer_.instrument().items;
     for (size_t i = 0; i < items.size(); ++i) {
       const int column = plan_.item_column[i];
-      raw_[i] = column < 0 ? RawRef() : RawRef(field(column));
+      raw_[i] = column < 0 ? RawRef() : Recode(i, field(column));
     }
     ScoreOptions score_options;
     score_options.enforce_required = !response.partial;
@@ -441,7 +495,6 @@ class RowImporter {
 
     response.scored = std::move(scored.scored);
 
-    const absl::string_view source_id = TrimBlanks(field(plan_.response_id));
     if (!source_id.empty()) {
       response.submission_id = std::string(source_id);
       response.submission_id_from_source = true;
@@ -461,10 +514,29 @@ class RowImporter {
   }
 
  private:
+  // A missing-value code is no answer; a declared label stands for its code.
+  RawRef Recode(size_t item, absl::string_view text) const {
+    const absl::string_view trimmed = TrimBlanks(text);
+    for (const std::string& code : plan_.missing_codes) {
+      if (trimmed == code) return RawRef();
+    }
+    const auto& labels = plan_.labels[item];
+    if (!labels.empty() && !trimmed.empty()) {
+      if (auto it = labels.find(absl::AsciiStrToLower(trimmed)); it != labels.end()) {
+        return absl::string_view(it->second);
+      }
+    }
+    return text;
+  }
+
   const Plan& plan_;
   const Scorer& scorer_;
   const ImportOptions& options_;
+  ImportResult& result_;
   std::vector<RawRef> raw_;
+  // Response id -> the line and participant it was first seen with, to tell a repeat (same
+  // participant) from a clash (another participant).
+  std::map<std::string, std::pair<int, std::string>, std::less<>> first_seen_;
 };
 
 }  // namespace
@@ -489,6 +561,8 @@ absl::string_view ColumnRoleName(ColumnRole role) {
       return "progress";
     case ColumnRole::kMetadata:
       return "metadata";
+    case ColumnRole::kDisplayOrder:
+      return "display_order";
     case ColumnRole::kPersonalData:
       return "personal_data";
     case ColumnRole::kIgnored:
@@ -557,10 +631,13 @@ absl::StatusOr<ImportResult> ImportSurveyCsv(absl::string_view content, const Sc
   if (!plan.ok()) return plan.status();
   result.columns = plan->columns;
 
-  RowImporter importer(*plan, scorer, options);
+  RowImporter importer(*plan, scorer, options, result);
   auto emit = [&](ImportedRow row) {
     ++(row.response.has_value() ? result.accepted_rows : result.rejected_rows);
     sink(std::move(row));
+  };
+  auto import = [&](const CsvRecord& record) {
+    if (std::optional<ImportedRow> row = importer.Import(record)) emit(*std::move(row));
   };
   auto malformed = [&](const CsvError& e) {
     ImportedRow row;
@@ -573,7 +650,7 @@ absl::StatusOr<ImportResult> ImportSurveyCsv(absl::string_view content, const Sc
     if (head_errors[i].has_value()) {
       malformed(*head_errors[i]);
     } else {
-      emit(importer.Import(head[i]));
+      import(head[i]);
     }
   }
   CsvRecord record;
@@ -583,7 +660,7 @@ absl::StatusOr<ImportResult> ImportSurveyCsv(absl::string_view content, const Sc
     if (read == CsvReader::Result::kError) {
       malformed(error);
     } else {
-      emit(importer.Import(record));
+      import(record);
     }
   }
   return result;

@@ -42,20 +42,18 @@ struct ImportOptions {
   UnfinishedPolicy unfinished = UnfinishedPolicy::kReject;
   UnknownColumnPolicy unknown_columns = UnknownColumnPolicy::kRejectRowsWithValues;
   // Further columns that are known and deliberately not imported: exact names, or a prefix
-  // followed by '*' ("Q7_DO_*").
+  // followed by '*' ("Q7_*"). Display-order columns (Q5_DO, Q7_DO_1) need no listing.
   std::vector<std::string> ignored_columns;
   // Columns with personal data (contact details, IP address, location). They are never
   // imported, and their values are blanked in the raw row content kept for rejects.
   std::vector<std::string> personal_data_columns = {"RecipientEmail",    "RecipientFirstName",
                                                     "RecipientLastName", "IPAddress",
                                                     "LocationLatitude",  "LocationLongitude"};
-  // The zone of timestamps without an offset.
+  // The zone of timestamps without an offset, unless the file declares one: Qualtrics names
+  // the zone of its date columns in their ImportId ({"ImportId":"startDate","timeZone":
+  // "Europe/London"}), which is loaded from the system's time-zone database (tzdata). A
+  // declared zone that is not there makes the whole file an error.
   absl::TimeZone time_zone = absl::UTCTimeZone();
-  // Qualtrics declares the zone of its date columns in their ImportId
-  // ({"ImportId":"startDate","timeZone":"Europe/London"}). This maps such a name to a zone
-  // (the caller loads the time-zone database: this library does no I/O). When it is unset or
-  // returns nullopt, `time_zone` is used and ImportResult::warnings says so.
-  std::function<std::optional<absl::TimeZone>(absl::string_view name)> resolve_time_zone;
   // Reference norms for composites; without them composites are missing.
   const ScaleNorms* norms = nullptr;
 };
@@ -70,6 +68,7 @@ enum class ColumnRole {
   kFinished,
   kProgress,
   kMetadata,      // a known Qualtrics column that is not imported (Status, Duration, ...)
+  kDisplayOrder,  // Qualtrics' record of the order choices or questions were shown (Q5_DO)
   kPersonalData,  // never imported, blanked in raw content
   kIgnored,       // listed in ImportOptions::ignored_columns
   kUnknown,
@@ -115,6 +114,14 @@ struct RowError {
   std::string value;   // the offending value as received
 };
 
+// A ResponseId seen on an earlier line for the same participant: the same response exported
+// twice. Not imported again.
+struct RepeatedResponse {
+  int line = 0;
+  int first_line = 0;
+  std::string response_id;
+};
+
 struct ImportedRow {
   int line = 0;                              // physical line of the record's first line
   std::string raw;                           // the record as in the file, personal data blanked
@@ -133,6 +140,12 @@ struct ImportResult {
   std::vector<ImportedRow> rows;
   size_t accepted_rows = 0;
   size_t rejected_rows = 0;
+  // Qualtrics "Survey Preview" rows (DistributionChannel preview, or Status "Survey Preview"
+  // or 1): the survey's authors trying it, never responses. Skipped, not in `rows`.
+  size_t preview_rows = 0;
+  // Rows repeating an earlier row's ResponseId for the same participant; not in `rows`.
+  // (The same ResponseId for another participant is a row error.)
+  std::vector<RepeatedResponse> repeated;
 
   size_t accepted() const { return accepted_rows; }
   size_t rejected() const { return rejected_rows; }
@@ -143,10 +156,15 @@ using ImportedRowSink = std::function<void(ImportedRow row)>;
 
 // Reads `content` (the file's bytes) as a survey export for `scorer`'s instrument version.
 // Columns map to items by the item's qualtrics_import_id first, then by its column name
-// (Item::ColumnName()). Every data record yields exactly one ImportedRow.
+// (Item::ColumnName()). An item answer equal to one of the instrument's missing_codes is
+// unanswered; one equal to an item's label (ignoring case and surrounding blanks) is read as
+// its code. A row is unfinished when Finished is false or Progress is below 100 (either one:
+// Finished=True with Progress 60 is unfinished), and is then rejected or kept as partial as
+// `options.unfinished` says. Every data record yields exactly one ImportedRow, except preview
+// rows and repeated ResponseIds (counted in ImportResult).
 // Fails (INVALID_ARGUMENT) only when the file as a whole cannot be read: no header, a
-// malformed header, no participant column, two columns for one item, or kQualtrics forced on
-// a file without an ImportId row.
+// malformed header, no participant column, two columns for one item, a declared time zone
+// not in tzdata, or kQualtrics forced on a file without an ImportId row.
 absl::StatusOr<ImportResult> ImportSurveyCsv(absl::string_view content, const Scorer& scorer,
                                              const ImportOptions& options = {});
 

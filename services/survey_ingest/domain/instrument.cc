@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/survey_ingest/domain/number_format.h"
@@ -39,6 +40,46 @@ class Errors {
   std::string instrument_;
   std::vector<DefinitionError> errors_;
 };
+
+// Whether `code` is an answer the item accepts as it stands (a number in range, an option
+// code, any text for free text).
+bool ValidAnswer(const Item& item, absl::string_view code) {
+  switch (item.type) {
+    case ItemType::kLikert:
+    case ItemType::kNumeric: {
+      const std::optional<double> x = ParseNumber(code);
+      if (!x.has_value() || *x < item.min || *x > item.max) return false;
+      return !(item.type == ItemType::kLikert || item.integer) || IsWhole(*x);
+    }
+    case ItemType::kSingleChoice:
+      return std::any_of(item.options.begin(), item.options.end(),
+                         [&](const ChoiceOption& o) { return o.code == code; });
+    case ItemType::kFreeText:
+      return true;
+  }
+  return false;
+}
+
+void ValidateLabels(const Item& item, const std::string& where, Errors& errors) {
+  if (item.labels.empty()) return;
+  if (item.type == ItemType::kFreeText) {
+    errors.Add(where, "labels", "a free_text item has no labels");
+    return;
+  }
+  std::set<std::string, std::less<>> seen;
+  for (const AnswerLabel& label : item.labels) {
+    if (TrimBlanks(label.label).empty()) {
+      errors.Add(where, "labels", "a label may not be blank");
+    } else if (!seen.insert(absl::AsciiStrToLower(TrimBlanks(label.label))).second) {
+      errors.Add(where, "labels", absl::StrCat("label '", label.label, "' is declared twice"));
+    }
+    if (!ValidAnswer(item, label.code)) {
+      errors.Add(where, "labels",
+                 absl::StrCat("label '", label.label, "' stands for '", label.code,
+                              "', which is not a valid answer to the item"));
+    }
+  }
+}
 
 std::string ItemWhere(const Item& item, size_t index) {
   return item.id.empty() ? absl::StrCat("items[", index, "]")
@@ -108,6 +149,7 @@ void ValidateItem(const Item& item, size_t index, Errors& errors) {
       }
       break;
   }
+  ValidateLabels(item, where, errors);
 }
 
 void ValidateScale(const Instrument& instrument, const Scale& scale, size_t index, Errors& errors) {
@@ -199,8 +241,14 @@ void ValidateComposite(const Instrument& instrument, const Composite& composite,
 
 bool SameItem(const Item& a, const Item& b) {
   if (a.type != b.type || a.id != b.id || a.label != b.label || a.required != b.required ||
-      a.qualtrics_import_id != b.qualtrics_import_id || a.column != b.column) {
+      a.qualtrics_import_id != b.qualtrics_import_id || a.column != b.column ||
+      a.labels.size() != b.labels.size()) {
     return false;
+  }
+  for (size_t i = 0; i < a.labels.size(); ++i) {
+    if (a.labels[i].label != b.labels[i].label || a.labels[i].code != b.labels[i].code) {
+      return false;
+    }
   }
   if ((a.type == ItemType::kLikert || a.type == ItemType::kNumeric) &&
       (a.min != b.min || a.max != b.max || a.integer != b.integer)) {
@@ -347,6 +395,24 @@ std::vector<DefinitionError> ValidateInstrument(const Instrument& instrument) {
     }
   }
 
+  std::set<std::string, std::less<>> missing_codes;
+  for (const std::string& code : instrument.missing_codes) {
+    if (TrimBlanks(code).empty()) {
+      errors.Add("", "missing_codes", "a missing-value code may not be blank");
+      continue;
+    }
+    if (!missing_codes.insert(code).second) {
+      errors.Add("", "missing_codes", absl::StrCat("code '", code, "' is listed twice"));
+    }
+    // A code that is also a real answer would silently erase that answer.
+    for (const Item& item : instrument.items) {
+      if (item.type != ItemType::kFreeText && ValidAnswer(item, code)) {
+        errors.Add("", "missing_codes",
+                   absl::StrCat("code '", code, "' is a valid answer to item '", item.id, "'"));
+      }
+    }
+  }
+
   // Scales and composites share one namespace: their scores are stored side by side.
   std::set<std::string, std::less<>> score_ids;
   for (size_t i = 0; i < instrument.scales.size(); ++i) {
@@ -427,7 +493,8 @@ absl::Status ErrorsToStatus(const std::vector<DefinitionError>& errors) {
 bool SameDefinition(const Instrument& a, const Instrument& b) {
   if (a.id != b.id || a.version != b.version || a.title != b.title ||
       a.description != b.description || a.items.size() != b.items.size() ||
-      a.scales.size() != b.scales.size() || a.composites.size() != b.composites.size()) {
+      a.scales.size() != b.scales.size() || a.composites.size() != b.composites.size() ||
+      a.missing_codes != b.missing_codes) {
     return false;
   }
   for (size_t i = 0; i < a.items.size(); ++i) {

@@ -30,6 +30,13 @@ struct ChoiceOption {
   std::optional<double> score;
 };
 
+// An answer's text as a source may export it ("Strongly agree") and the code it stands for
+// ("5"): declared per item, so that an export of choice texts is recoded, not rejected.
+struct AnswerLabel {
+  std::string label;
+  std::string code;
+};
+
 struct Item {
   std::string id;  // stable across versions of the instrument
   std::string label;
@@ -43,6 +50,9 @@ struct Item {
   std::string qualtrics_import_id;
   // The CSV column holding the item; empty means the item id.
   std::string column;
+  // Texts an export may hold instead of the code, in declaration order. Each code is a valid
+  // answer to the item; labels are unique ignoring case.
+  std::vector<AnswerLabel> labels;
 
   const std::string& ColumnName() const { return column.empty() ? id : column; }
   // True when the item has a numeric score and can be used in a scale.
@@ -97,6 +107,9 @@ struct Instrument {
   std::vector<Item> items;
   std::vector<Scale> scales;
   std::vector<Composite> composites;
+  // Answers that mean "no answer" (e.g. "-99", "-98" for refused / don't know): an imported
+  // row holding one leaves the item unanswered. None is a valid answer to any item.
+  std::vector<std::string> missing_codes;
 
   const Item* FindItem(absl::string_view item_id) const;
   const Scale* FindScale(absl::string_view scale_id) const;

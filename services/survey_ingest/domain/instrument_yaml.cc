@@ -156,7 +156,7 @@ class Parser {
     }
     CheckKeys(node, where,
               {"id", "label", "type", "min", "max", "integer", "required", "options",
-               "qualtrics_import_id", "column"});
+               "qualtrics_import_id", "column", "labels"});
     String(node, where, "label", &item.label, true);
     std::string type;
     if (String(node, where, "type", &type, true)) {
@@ -215,7 +215,51 @@ class Parser {
         }
       }
     }
+    ParseLabels(node["labels"], where, item);
     return item;
+  }
+
+  // `labels: [Never, Rarely, ...]` names a Likert item's points from min up; `labels: {Never:
+  // "0", ...}` maps each text to its code, for any item type.
+  void ParseLabels(const YAML::Node& node, const std::string& where, Item& item) {
+    if (!node.IsDefined() || node.IsNull()) return;
+    if (node.IsMap()) {
+      for (const auto& entry : node) {
+        if (!entry.first.IsScalar() || !entry.second.IsScalar()) {
+          Error(where, "labels", "expected label: code pairs", entry.first);
+          continue;
+        }
+        item.labels.push_back({entry.first.Scalar(), entry.second.Scalar()});
+      }
+      return;
+    }
+    if (!node.IsSequence()) {
+      Error(where, "labels", "expected a list of labels or a map of label: code", node);
+      return;
+    }
+    if (item.type != ItemType::kLikert) {
+      Error(where, "labels",
+            "a list of labels needs a likert item (one label per point from min to max); "
+            "otherwise map each label to its code",
+            node);
+      return;
+    }
+    const double points = item.max - item.min + 1;
+    if (static_cast<double>(node.size()) != points) {
+      Error(
+          where, "labels",
+          absl::StrCat("expected one label per point from ", FormatNumber(item.min), " to ",
+                       FormatNumber(item.max), " (", FormatNumber(points), "), got ", node.size()),
+          node);
+      return;
+    }
+    for (size_t i = 0; i < node.size(); ++i) {
+      if (!node[i].IsScalar()) {
+        Error(where, "labels", "expected a list of texts", node[i]);
+        continue;
+      }
+      item.labels.push_back({node[i].Scalar(), FormatNumber(item.min + static_cast<double>(i))});
+    }
   }
 
   Scale ParseScale(const YAML::Node& node, size_t index) {
@@ -325,9 +369,11 @@ absl::StatusOr<Instrument> ParseInstrumentYaml(absl::string_view yaml) {
     // Errors found so far were named "(unnamed)"; name them now that the id is known.
     for (DefinitionError& error : parser.errors()) error.instrument = parser.instrument();
     parser.CheckKeys(root, "",
-                     {"id", "version", "title", "description", "items", "scales", "composites"});
+                     {"id", "version", "title", "description", "missing_codes", "items", "scales",
+                      "composites"});
     parser.String(root, "", "title", &instrument.title, false);
     parser.String(root, "", "description", &instrument.description, false);
+    instrument.missing_codes = parser.StringList(root, "", "missing_codes", false);
     instrument.items = parser.ParseList<Item>(
         root, "items", true, [&](const YAML::Node& n, size_t i) { return parser.ParseItem(n, i); });
     instrument.scales = parser.ParseList<Scale>(

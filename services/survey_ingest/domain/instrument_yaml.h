@@ -15,6 +15,7 @@ namespace fieldwork::survey_ingest {
 //   version: 1                    # required; >= 1
 //   title: ...                    # optional
 //   description: ...              # optional
+//   missing_codes: ["-99", "-98"] # optional: answers that mean "no answer" in an import
 //   items:                        # required, at least one
 //     - id: life_satisfaction     # required, unique
 //       label: ...                # required: the question as asked
@@ -25,6 +26,8 @@ namespace fieldwork::survey_ingest {
 //       required: false           # default false
 //       qualtrics_import_id: QID1 # optional; matched before the column name
 //       column: Q1                # optional; default the item id
+//       labels: [Never, ..., Always]  # optional, likert: one text per point from min to max
+//       labels: {Never: "0", Always: "10"}  # or any item but free text: text -> code
 //       options:                  # single_choice only
 //         - {code: "1", label: Progress to interview, score: 1}
 //   scales:                       # optional

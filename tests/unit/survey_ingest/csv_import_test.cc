@@ -17,7 +17,6 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::Contains;
-using ::testing::Each;
 using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::HasSubstr;
@@ -298,13 +297,13 @@ TEST(CsvImportTest, UnknownColumnsAreReported) {
   const Scorer scorer = MakeScorer();
   ImportOptions options;
   options.participant_column = "pid";
-  options.ignored_columns = {"Q7_DO_*", "site"};
+  options.ignored_columns = {"site"};
   const std::string content = Lines(
       {"pid,sat,surprise,Q7_DO_1,site,Status,UserLanguage", "A,1,,x,s1,0,EN", "B,2,boo,x,s2,0,EN"});
   absl::StatusOr<ImportResult> result = ImportSurveyCsv(content, scorer, options);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_THAT(result->unknown_columns, ElementsAre("surprise"));
-  EXPECT_EQ(result->columns[3].role, ColumnRole::kIgnored);
+  EXPECT_EQ(result->columns[3].role, ColumnRole::kDisplayOrder);  // known without listing
   EXPECT_EQ(result->columns[4].role, ColumnRole::kIgnored);
   EXPECT_EQ(result->columns[5].role, ColumnRole::kMetadata);
   EXPECT_EQ(result->columns[6].role, ColumnRole::kMetadata);
@@ -316,6 +315,8 @@ TEST(CsvImportTest, UnknownColumnsAreReported) {
   EXPECT_THAT(result->rows[1].errors,
               ElementsAre(AllOf(Field(&RowError::field, "surprise"),
                                 Field(&RowError::reason, HasSubstr("unknown column")),
+                                // The flag that exists, not the `ignored_columns` that did not.
+                                Field(&RowError::reason, HasSubstr("--ignore_columns")),
                                 Field(&RowError::value, "boo"))));
 
   options.unknown_columns = UnknownColumnPolicy::kIgnore;
@@ -343,31 +344,172 @@ TEST(CsvImportTest, ImportIdTakesPrecedenceOverName) {
   EXPECT_THAT(result->rows[0].response->scored.FindItem("sat")->number, Optional(9.0));
 }
 
-TEST(CsvImportTest, DeclaredTimeZones) {
+// The zone Qualtrics declares in the ImportId row is loaded from tzdata, so times are right on
+// both sides of a clock change; an explicit offset still wins.
+TEST(CsvImportTest, DeclaredTimeZonesFollowSummerTime) {
   const Scorer scorer = MakeScorer();
-  const std::string content = Lines(
-      {"StartDate,ExternalReference,sat", "Start Date,Ref,Sat",
-       R"("{""ImportId"":""startDate"",""timeZone"":""Europe/London""}","{""ImportId"":""externalDataReference""}","{""ImportId"":""QID1""}")",
-       "2021-06-01 10:00:00,P1,5", "2021-06-01T10:00:00Z,P2,5"});
-  // No resolver: read in the default zone (UTC), with a warning.
-  absl::StatusOr<ImportResult> result = ImportSurveyCsv(content, scorer);
-  ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_THAT(result->warnings, Contains(HasSubstr("time zone 'Europe/London'")));
-  const absl::Time ten_utc =
-      absl::FromCivil(absl::CivilSecond(2021, 6, 1, 10, 0, 0), absl::UTCTimeZone());
-  EXPECT_EQ(result->rows[0].response->start_date, ten_utc);
-
-  ImportOptions options;
-  options.resolve_time_zone = [](absl::string_view name) -> std::optional<absl::TimeZone> {
-    if (name == "Europe/London") return absl::FixedTimeZone(3600);  // BST in June
-    return std::nullopt;
+  auto export_in = [](absl::string_view zone) {
+    return Lines({"StartDate,EndDate,RecordedDate,ExternalReference,sat",
+                  "Start,End,Recorded,Ref,Sat",
+                  absl::StrCat(R"("{""ImportId"":""startDate"",""timeZone"":"")", zone,
+                               R"(""}","{""ImportId"":""endDate"",""timeZone"":"")", zone,
+                               R"(""}","{""ImportId"":""recordedDate"",""timeZone"":"")", zone,
+                               R"(""}","{""ImportId"":""externalDataReference""}",)"
+                               R"("{""ImportId"":""QID1""}")"),
+                  // BST (UTC+1), GMT, and an ISO time with its own offset.
+                  "2021-06-01 10:00:00,2021-06-01 10:05:00,2021-06-01 10:05:01,P1,5",
+                  "2021-01-15 10:00:00,2021-01-15 10:05:00,2021-01-15 10:05:01,P2,5",
+                  "2021-06-01T10:00:00Z,2021-06-01T10:05:00Z,2021-06-01T10:05:01Z,P3,5"});
   };
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  absl::StatusOr<ImportResult> result = ImportSurveyCsv(export_in("Europe/London"), scorer);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->accepted(), 3u);
+  const ImportedResponse& summer = *result->rows[0].response;
+  EXPECT_EQ(summer.start_date, absl::FromCivil(absl::CivilSecond(2021, 6, 1, 9, 0, 0), utc));
+  EXPECT_EQ(summer.end_date, absl::FromCivil(absl::CivilSecond(2021, 6, 1, 9, 5, 0), utc));
+  EXPECT_EQ(summer.recorded_date, absl::FromCivil(absl::CivilSecond(2021, 6, 1, 9, 5, 1), utc));
+  EXPECT_EQ(result->rows[1].response->start_date,
+            absl::FromCivil(absl::CivilSecond(2021, 1, 15, 10, 0, 0), utc));
+  EXPECT_EQ(result->rows[2].response->start_date,
+            absl::FromCivil(absl::CivilSecond(2021, 6, 1, 10, 0, 0), utc));
+
+  // A zone tzdata does not know is a whole-file error naming the column and the zone.
+  result = ImportSurveyCsv(export_in("Europe/Atlantis"), scorer);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(result.status().message()),
+              AllOf(HasSubstr("column 'StartDate' declares time zone 'Europe/Atlantis'"),
+                    HasSubstr("not in the time-zone database")));
+}
+
+// Qualtrics' own previews are the survey's authors trying it: skipped and counted, never rows.
+TEST(CsvImportTest, SurveyPreviewRowsAreSkippedAndCounted) {
+  const Scorer scorer = MakeScorer();
+  ImportOptions options;
+  options.participant_column = "pid";
+  const std::string content = Lines({"pid,Status,DistributionChannel,sat",
+                                     "P1,IP Address,anonymous,5",  // line 2: real
+                                     "P2,Survey Preview,preview,5",
+                                     "P3,1,email,5",        // status code 1: preview
+                                     ",0,preview,",         // a preview without a participant
+                                     "P4,0,anonymous,5"});  // line 6: real
+  const absl::StatusOr<ImportResult> result = ImportSurveyCsv(content, scorer, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->preview_rows, 3u);
+  EXPECT_EQ(result->accepted(), 2u);
+  EXPECT_EQ(result->rejected(), 0u);
+  ASSERT_THAT(result->rows, SizeIs(2));
+  EXPECT_EQ(result->rows[0].line, 2);
+  EXPECT_EQ(result->rows[1].line, 6);
+}
+
+// A ResponseId seen again for the same participant is the same response exported twice
+// (reported with both lines); for another participant it is an error, not a silent drop.
+TEST(CsvImportTest, RepeatedResponseIds) {
+  const Scorer scorer = MakeScorer();
+  ImportOptions options;
+  options.participant_column = "pid";
+  const std::string content =
+      Lines({"pid,ResponseId,sat", "P1,R_1,5", "P2,R_2,6", "P1,R_1,5", "P3,R_1,7", "P4,R_4,8"});
+  const absl::StatusOr<ImportResult> result = ImportSurveyCsv(content, scorer, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result->repeated, SizeIs(1));
+  EXPECT_EQ(result->repeated[0].line, 4);
+  EXPECT_EQ(result->repeated[0].first_line, 2);
+  EXPECT_EQ(result->repeated[0].response_id, "R_1");
+  EXPECT_EQ(result->accepted(), 3u);
+  ASSERT_THAT(result->rows, SizeIs(4));
+  EXPECT_EQ(result->rows[2].line, 5);
+  EXPECT_THAT(result->rows[2].errors,
+              ElementsAre(AllOf(Field(&RowError::row, 5), Field(&RowError::field, "ResponseId"),
+                                Field(&RowError::reason,
+                                      "duplicate response id: line 2 has the same id for "
+                                      "participant P1"),
+                                Field(&RowError::value, "R_1"))));
+}
+
+// Finished=True does not make a response complete when Progress says it stopped short.
+TEST(CsvImportTest, FinishedAndProgressMustBothSayComplete) {
+  const Scorer scorer = MakeScorer();
+  ImportOptions options;
+  options.participant_column = "pid";
+  const std::string content =
+      Lines({"pid,Finished,Progress,sat", "A,True,60,5", "B,False,100,5", "C,True,100,5"});
+  absl::StatusOr<ImportResult> result = ImportSurveyCsv(content, scorer, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_THAT(
+      result->rows[0].errors,
+      ElementsAre(AllOf(Field(&RowError::field, "Progress"), Field(&RowError::value, "60"),
+                        Field(&RowError::reason,
+                              "response not finished: Finished is True but progress is 60%"))));
+  EXPECT_THAT(result->rows[1].errors, ElementsAre(AllOf(Field(&RowError::field, "Finished"),
+                                                        Field(&RowError::value, "False"))));
+  EXPECT_TRUE(result->rows[2].response.has_value());
+
+  options.unfinished = UnfinishedPolicy::kKeepPartial;
   result = ImportSurveyCsv(content, scorer, options);
   ASSERT_TRUE(result.ok());
-  EXPECT_THAT(result->warnings, Each(Not(HasSubstr("time zone"))));
-  EXPECT_EQ(result->rows[0].response->start_date, ten_utc - absl::Hours(1));
-  // An explicit offset wins over the declared zone.
-  EXPECT_EQ(result->rows[1].response->start_date, ten_utc);
+  ASSERT_EQ(result->accepted(), 3u);
+  EXPECT_TRUE(result->rows[0].response->partial);
+  EXPECT_TRUE(result->rows[1].response->partial);
+  EXPECT_FALSE(result->rows[2].response->partial);
+}
+
+// Missing-value codes and choice texts as the instrument declares them; display-order columns
+// are known without being listed.
+TEST(CsvImportTest, MissingCodesLabelsAndDisplayOrderColumns) {
+  absl::StatusOr<Instrument> instrument = ParseInstrumentYaml(R"yaml(
+id: att
+version: 1
+missing_codes: ["-99", "-98"]
+items:
+  - id: agree
+    label: I like my job
+    type: likert
+    min: 1
+    max: 5
+    required: true
+    labels: [Strongly disagree, Disagree, Neither, Agree, Strongly agree]
+  - {id: hours, label: Hours, type: numeric, min: 0, max: 80, labels: {None: "0"}}
+  - id: team
+    label: Team
+    type: single_choice
+    options:
+      - {code: "1", label: Alpha, score: 1}
+      - {code: "2", label: Beta, score: 2}
+    labels: {Alpha team: "1", Beta team: "2"}
+scales:
+  - {id: s, label: S, items: [agree, team], min_answered: 1}
+)yaml");
+  ASSERT_TRUE(instrument.ok()) << instrument.status();
+  const Scorer scorer = *Scorer::Create(*std::move(instrument));
+  ImportOptions options;
+  options.participant_column = "pid";
+  const std::string content = Lines(
+      {"pid,agree,hours,team,Q5_DO,Q7_DO_1,FL_3_DO", "A,Strongly agree,None,beta team,4|1|2,x,y",
+       "B, agree ,-98,2,,,", "C,-99,40,1,,,", "D,Quite agree,12,1,,,"});
+  const absl::StatusOr<ImportResult> result = ImportSurveyCsv(content, scorer, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_THAT(result->unknown_columns, IsEmpty());
+  EXPECT_EQ(result->columns[4].role, ColumnRole::kDisplayOrder);
+  EXPECT_EQ(result->columns[5].role, ColumnRole::kDisplayOrder);
+  EXPECT_EQ(result->columns[6].role, ColumnRole::kDisplayOrder);
+
+  const ScoredResponse& a = result->rows[0].response->scored;
+  EXPECT_THAT(a.FindItem("agree")->number, Optional(5.0));
+  EXPECT_EQ(a.FindItem("agree")->raw, "5");
+  EXPECT_THAT(a.FindItem("hours")->number, Optional(0.0));
+  EXPECT_EQ(a.FindItem("team")->text, "2");
+  const ScoredResponse& b = result->rows[1].response->scored;
+  EXPECT_THAT(b.FindItem("agree")->number, Optional(4.0));
+  EXPECT_FALSE(b.FindItem("hours")->answered);  // -98: declared missing, not out of range
+  // -99 for a required item is a missing answer, not a value out of range.
+  EXPECT_THAT(result->rows[2].errors,
+              ElementsAre(AllOf(Field(&RowError::field, "agree"),
+                                Field(&RowError::reason, "missing required item"))));
+  // A text that is not a declared label is still an error.
+  EXPECT_THAT(result->rows[3].errors, ElementsAre(AllOf(Field(&RowError::field, "agree"),
+                                                        Field(&RowError::value, "Quite agree"))));
 }
 
 TEST(CsvImportTest, WholeFileProblems) {

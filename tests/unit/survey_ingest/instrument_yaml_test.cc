@@ -160,5 +160,62 @@ TEST(InstrumentYamlTest, StructuralProblems) {
               HasSubstr("scale 's', field 'method': expected mean or sum, got 'median'"));
 }
 
+// Labels (a list per Likert point, or a map of text to code) and missing-value codes parse,
+// and the traps they open are refused: a label for an invalid code, a list of the wrong
+// length, a missing code that is a real answer.
+TEST(InstrumentYamlTest, LabelsAndMissingCodes) {
+  const absl::StatusOr<Instrument> parsed = ParseInstrumentYaml(R"yaml(
+id: att
+version: 1
+missing_codes: ["-99", "-98"]
+items:
+  - {id: a, label: A, type: likert, min: 0, max: 2, labels: [Never, Sometimes, Always]}
+  - id: b
+    label: B
+    type: single_choice
+    options: [{code: x, label: X}, {code: y, label: Y}]
+    labels: {Ex: x, Why: y}
+)yaml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->missing_codes, (std::vector<std::string>{"-99", "-98"}));
+  ASSERT_EQ(parsed->items[0].labels.size(), 3u);
+  EXPECT_EQ(parsed->items[0].labels[2].label, "Always");
+  EXPECT_EQ(parsed->items[0].labels[2].code, "2");
+  ASSERT_EQ(parsed->items[1].labels.size(), 2u);
+  EXPECT_EQ(parsed->items[1].labels[1].label, "Why");
+  EXPECT_EQ(parsed->items[1].labels[1].code, "y");
+
+  const std::string message(ParseInstrumentYaml(R"yaml(
+id: att
+version: 1
+missing_codes: ["3", "-99"]
+items:
+  - {id: a, label: A, type: likert, min: 1, max: 5, labels: [Low, High]}
+  - {id: b, label: B, type: numeric, min: 0, max: 10, labels: {Lots: "11", lots: "10"}}
+  - {id: c, label: C, type: free_text, labels: {Hi: hi}}
+  - {id: d, label: D, type: single_choice, options: [{code: x, label: X}], labels: [X]}
+)yaml")
+                                .status()
+                                .message());
+  EXPECT_THAT(message, HasSubstr("item 'a', field 'labels': expected one label per point from 1 "
+                                 "to 5 (5), got 2"));
+  EXPECT_THAT(message, HasSubstr("item 'd', field 'labels': a list of labels needs a likert item"));
+  const std::string valid(ParseInstrumentYaml(R"yaml(
+id: att
+version: 1
+missing_codes: ["3", "-99"]
+items:
+  - {id: b, label: B, type: numeric, min: 0, max: 10, labels: {Lots: "11", lots: "10"}}
+  - {id: c, label: C, type: free_text, labels: {Hi: hi}}
+)yaml")
+                              .status()
+                              .message());
+  EXPECT_THAT(valid, HasSubstr("field 'missing_codes': code '3' is a valid answer to item 'b'"));
+  EXPECT_THAT(valid, HasSubstr("item 'b', field 'labels': label 'Lots' stands for '11', which is "
+                               "not a valid answer to the item"));
+  EXPECT_THAT(valid, HasSubstr("item 'b', field 'labels': label 'lots' is declared twice"));
+  EXPECT_THAT(valid, HasSubstr("item 'c', field 'labels': a free_text item has no labels"));
+}
+
 }  // namespace
 }  // namespace fieldwork::survey_ingest

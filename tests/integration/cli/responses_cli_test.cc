@@ -1,0 +1,163 @@
+// fieldwork responses import and replay against the real services (redis-server, the
+// randomisation, survey-ingest and analysis binaries, the fieldwork binary): a Qualtrics export
+// with the traps partners' exports have — an embedded-data participant column, an extra column,
+// a Survey Preview row, a ResponseId exported twice and one reused for another participant, a
+// response marked Finished that stopped at 60%, choice texts, a missing-value code, a
+// display-order column — then a re-import and a replay after the roster is complete.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "tests/integration/cli/cli_services.h"
+
+namespace fieldwork {
+namespace {
+
+using ::fieldwork::testing::CliRun;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kInstrument[] = R"(id: att
+version: 1
+title: Attitudes
+missing_codes: ["-99"]
+items:
+  - id: agree
+    label: I like my job
+    type: likert
+    min: 1
+    max: 5
+    required: true
+    column: Q1
+    labels: [Strongly disagree, Disagree, Neither, Agree, Strongly agree]
+  - {id: hours, label: Hours worked, type: numeric, min: 0, max: 80, column: Q2}
+)";
+
+constexpr char kProtocol[] = R"(trial:
+  id: qx
+  title: Qualtrics traps
+  sites: [north, south]
+  factors:
+    - {name: arm, method: complete_within_strata, strata: [site], arms: [control, treatment]}
+instruments:
+  - att.yaml
+waves:
+  - {id: endline, instrument: att, opens: 2021-03-01T00:00:00Z, closes: 2021-04-01T00:00:00Z}
+lock_design: true
+)";
+
+// A CSV cell with its quotes doubled.
+std::string Quoted(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string QualtricsExport() {
+  const std::vector<std::string> import_ids = {
+      R"({"ImportId":"startDate","timeZone":"Europe/London"})",
+      R"({"ImportId":"endDate","timeZone":"Europe/London"})",
+      R"({"ImportId":"status"})",
+      R"({"ImportId":"progress"})",
+      R"({"ImportId":"finished"})",
+      R"({"ImportId":"recordedDate","timeZone":"Europe/London"})",
+      R"({"ImportId":"_recordId"})",
+      R"({"ImportId":"distributionChannel"})",
+      R"({"ImportId":"pid"})",
+      R"({"ImportId":"site"})",
+      R"({"ImportId":"QID1"})",
+      R"({"ImportId":"QID1_DO"})",
+      R"({"ImportId":"QID2_TEXT"})"};
+  std::vector<std::string> quoted;
+  for (const std::string& id : import_ids) quoted.push_back(Quoted(id));
+  const std::string t = "2021-03-30 10:00:00,2021-03-30 10:05:00,";
+  return absl::StrCat(
+      "StartDate,EndDate,Status,Progress,Finished,RecordedDate,ResponseId,DistributionChannel,"
+      "pid,site,Q1,Q1_DO,Q2\n",
+      "Start Date,End Date,Response Type,Progress,Finished,Recorded Date,Response ID,"
+      "Distribution Channel,pid,site,I like my job,I like my job - Display Order,Hours\n",
+      absl::StrJoin(quoted, ","), "\n",
+      // line 4: choice text, a missing-value code, a display order
+      t, "IP Address,100,True,2021-03-30 10:05:01,R_1,anonymous,p1,north,Agree,5|4|3|2|1,-99\n",
+      // line 5: the authors' preview
+      t, "Survey Preview,100,True,2021-03-30 10:05:01,R_prev,preview,,,Agree,,\n",
+      // lines 6 and 7: one response exported twice
+      t, "IP Address,100,True,2021-03-30 10:05:01,R_2,anonymous,p2,south,Strongly agree,,40\n",
+      t, "IP Address,100,True,2021-03-30 10:05:01,R_2,anonymous,p2,south,Strongly agree,,40\n",
+      // line 8: the same ResponseId for another participant
+      t, "IP Address,100,True,2021-03-30 10:05:01,R_2,anonymous,p3,north,Neither,,30\n",
+      // line 9: a participant not enrolled yet
+      t, "IP Address,100,True,2021-03-30 10:05:01,R_5,anonymous,p5,north,Disagree,,20\n",
+      // line 10: Finished, but only 60% of the way
+      t, "IP Address,60,True,2021-03-30 10:05:01,R_4,anonymous,p4,south,Agree,,\n");
+}
+
+TEST(ResponsesCliTest, QualtricsExportReimportAndReplay) {
+  fieldwork::testing::CliServices services;
+  const std::string dir = services.dir();
+  fieldwork::testing::WriteText(dir + "/att.yaml", kInstrument);
+  fieldwork::testing::WriteText(dir + "/qx.yaml", kProtocol);
+  CliRun applied = services.Fieldwork({"apply", dir + "/qx.yaml"});
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  fieldwork::testing::WriteText(dir + "/roster.csv",
+                                "participant_id,site\np1,north\np2,south\np3,north\np4,south\n");
+  CliRun enrolled = services.Fieldwork({"enrol", "qx", dir + "/roster.csv"});
+  ASSERT_EQ(enrolled.exit_code, 0) << enrolled.output;
+  const std::string file = dir + "/export.csv";
+  fieldwork::testing::WriteText(file, QualtricsExport());
+
+  // The participant ids are in the embedded-data column pid, not ExternalReference.
+  CliRun no_column = services.Fieldwork({"responses", "import", "qx", "endline", file});
+  EXPECT_EQ(no_column.exit_code, 1) << no_column.output;
+  EXPECT_THAT(no_column.output, HasSubstr("no participant column 'ExternalReference'"));
+
+  const std::vector<std::string> import = {"responses", "import",
+                                           "qx",        "endline",
+                                           file,        "--participant_column=pid",
+                                           "--ignore_columns=site"};
+  CliRun first = services.Fieldwork(import);
+  EXPECT_EQ(first.exit_code, 1) << first.output;
+  EXPECT_THAT(first.output,
+              HasSubstr("accepted 2, duplicate 1, rejected 3, survey previews skipped 1"));
+  EXPECT_THAT(first.output, HasSubstr(file + ":7: ResponseId: the same response as line 6, not "
+                                             "imported again (\"R_2\")"));
+  EXPECT_THAT(first.output, HasSubstr(file + ":8: ResponseId: duplicate response id: line 6 has "
+                                             "the same id for participant p2 (\"R_2\")"));
+  EXPECT_THAT(first.output, HasSubstr(file + ":9: "));
+  EXPECT_THAT(first.output, HasSubstr(file + ":10: Progress: response not finished: Finished is "
+                                             "True but progress is 60%"));
+  EXPECT_THAT(first.output,
+              HasSubstr("columns not imported: Status (metadata), DistributionChannel (metadata), "
+                        "site (ignored), Q1_DO (display_order)"));
+  EXPECT_THAT(first.output, Not(HasSubstr("unknown column")));
+
+  // The same file again changes nothing, but says what of it is still rejected, and fails.
+  CliRun again = services.Fieldwork(import);
+  EXPECT_EQ(again.exit_code, 1) << again.output;
+  EXPECT_THAT(again.output, AllOf(HasSubstr("already imported"),
+                                  HasSubstr("3 rows of it are still rejected"),
+                                  HasSubstr(file + ":9: "), HasSubstr("unknown participant"),
+                                  HasSubstr("fieldwork responses replay qx --wave=endline")));
+
+  // Once p5 is enrolled, a replay accepts its row; the two bad rows stay rejected.
+  fieldwork::testing::WriteText(dir + "/late.csv", "participant_id,site\np5,north\n");
+  CliRun late = services.Fieldwork({"enrol", "qx", dir + "/late.csv"});
+  ASSERT_EQ(late.exit_code, 0) << late.output;
+  CliRun replayed = services.Fieldwork({"responses", "replay", "qx", "--wave=endline"});
+  EXPECT_EQ(replayed.exit_code, 1) << replayed.output;
+  EXPECT_THAT(replayed.output, HasSubstr("replayed: accepted 1, still rejected 2"));
+  CliRun after = services.Fieldwork(import);
+  EXPECT_EQ(after.exit_code, 1) << after.output;
+  EXPECT_THAT(after.output, HasSubstr("2 rows of it are still rejected"));
+  EXPECT_THAT(after.output, Not(HasSubstr(file + ":9: ")));
+
+  EXPECT_EQ(services.Fieldwork({"responses", "replay"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace fieldwork
