@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "services/cli/commands.h"
+#include "services/cli/input_file.h"
 #include "services/cli/protocol.h"
 #include "services/cli/roster.h"
 #include "services/survey_ingest/domain/csv_reader.h"
@@ -41,7 +42,7 @@ int Enrol(CliContext& cli, const Args& args, const CommandOptions& options) {
   }
   const std::string& trial_id = args[0];
   const std::string& path = args[1];
-  absl::StatusOr<std::string> csv = ReadFile(path);
+  absl::StatusOr<std::string> csv = ReadCsvFile(path);
   if (!csv.ok()) return std::cerr << "fieldwork: " << csv.status().message() << "\n", kUsage;
   v1::GetTrialRequest get;
   get.set_trial_id(trial_id);
@@ -90,7 +91,7 @@ int ImportResponses(CliContext& cli, const Args& args, const CommandOptions& opt
     std::cerr << "usage: fieldwork responses import TRIAL WAVE FILE.csv [--keep_unfinished]\n";
     return kUsage;
   }
-  absl::StatusOr<std::string> csv = ReadFile(args[2]);
+  absl::StatusOr<std::string> csv = ReadCsvFile(args[2]);
   if (!csv.ok()) return std::cerr << "fieldwork: " << csv.status().message() << "\n", kUsage;
   v1::ImportCsvRequest request;
   request.set_trial_id(args[0]);
@@ -117,7 +118,7 @@ int ImportOutcomes(CliContext& cli, const Args& args, const CommandOptions& /*op
     return kUsage;
   }
   const std::string& path = args[1];
-  absl::StatusOr<std::string> csv = ReadFile(path);
+  absl::StatusOr<std::string> csv = ReadCsvFile(path);
   if (!csv.ok()) return std::cerr << "fieldwork: " << csv.status().message() << "\n", kUsage;
   survey_ingest::CsvReader reader(*csv);
   survey_ingest::CsvRecord record;
