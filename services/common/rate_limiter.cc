@@ -1,9 +1,7 @@
 #include "services/common/rate_limiter.h"
 
 #include <algorithm>
-#include <cmath>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace fieldwork {

@@ -4,6 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sstream>
+#include <string>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "tests/integration/randomisation/randomisation_fixture.h"
@@ -53,11 +57,19 @@ class EnrolBatchTest : public RandomisationTest {
   // test look at what it wrote (a cut call returns to the client before the handler ends).
   void WaitUntilEnrolStreamHandled() {
     const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    while (GrpcMetricsText().find("grpc_method=\"EnrolStream\"") == std::string::npos &&
-           absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(20));
+    while (!EnrolStreamHandled() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+    ASSERT_TRUE(EnrolStreamHandled()) << GrpcMetricsText();
+  }
+
+  bool EnrolStreamHandled() const {
+    std::istringstream text(GrpcMetricsText());
+    for (std::string line; std::getline(text, line);) {
+      if (absl::StartsWith(line, "grpc_server_handled_total{") &&
+          absl::StrContains(line, "grpc_method=\"EnrolStream\"")) {
+        return true;
+      }
     }
-    ASSERT_THAT(GrpcMetricsText(), HasSubstr("grpc_method=\"EnrolStream\""));
+    return false;
   }
 };
 
