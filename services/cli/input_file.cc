@@ -19,18 +19,20 @@ size_t FirstNonText(absl::string_view text) {
   while (i < text.size()) {
     const auto lead = static_cast<uint8_t>(text[i]);
     if (lead == 0) return i;
-    size_t length = 0;
+    // The sequence's length from its lead byte, and the smallest code point it may encode.
+    size_t length = 1;
     uint32_t min = 0;
-    if (lead < 0x80) {
-      length = 1;
-    } else if ((lead & 0xE0) == 0xC0) {
-      length = 2, min = 0x80;
+    if ((lead & 0xE0) == 0xC0) {
+      length = 2;
+      min = 0x80;
     } else if ((lead & 0xF0) == 0xE0) {
-      length = 3, min = 0x800;
+      length = 3;
+      min = 0x800;
     } else if ((lead & 0xF8) == 0xF0) {
-      length = 4, min = 0x10000;
-    } else {
-      return i;
+      length = 4;
+      min = 0x10000;
+    } else if (lead >= 0x80) {
+      return i;  // a continuation byte, or no UTF-8 lead byte at all
     }
     if (i + length > text.size()) return i;
     uint32_t code = length == 1 ? lead : lead & (0xFFu >> (length + 1));
