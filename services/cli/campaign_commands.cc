@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "services/cli/commands.h"
+#include "services/cli/input_file.h"
 #include "services/cli/contacts.h"
 #include "services/cli/protocol.h"
 
@@ -87,7 +88,7 @@ int ImportContacts(CliContext& cli, const Args& args, const CommandOptions& /*op
   }
   const std::string& trial_id = args[0];
   const std::string& path = args[1];
-  absl::StatusOr<std::string> csv = ReadFile(path);
+  absl::StatusOr<std::string> csv = ReadCsvFile(path);
   if (!csv.ok()) return std::cerr << "fieldwork: " << csv.status().message() << "\n", kUsage;
   absl::StatusOr<ContactFile> contacts = ReadContacts(*csv, path);
   if (!contacts.ok()) return std::cerr << "fieldwork: " << contacts.status().message() << "\n", kUsage;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "services/cli/commands.h"
+#include "services/cli/input_file.h"
 #include "services/cli/protocol.h"
 #include "services/cli/roster.h"
 #include "services/survey_ingest/domain/csv_reader.h"
@@ -77,7 +78,7 @@ int Enrol(CliContext& cli, const Args& args, const CommandOptions& options) {
   }
   const std::string& trial_id = args[0];
   const std::string& path = args[1];
-  absl::StatusOr<std::string> csv = ReadFile(path);
+  absl::StatusOr<std::string> csv = ReadCsvFile(path);
   if (!csv.ok()) return std::cerr << "fieldwork: " << csv.status().message() << "\n", kUsage;
   v1::GetTrialRequest get;
   get.set_trial_id(trial_id);
@@ -128,7 +129,7 @@ int ImportResponses(CliContext& cli, const Args& args, const CommandOptions& opt
     return kUsage;
   }
   const std::string& path = args[2];
-  absl::StatusOr<std::string> csv = ReadFile(path);
+  absl::StatusOr<std::string> csv = ReadCsvFile(path);
   if (!csv.ok()) return std::cerr << "fieldwork: " << csv.status().message() << "\n", kUsage;
   v1::ImportCsvRequest request;
   request.set_trial_id(args[0]);
@@ -184,7 +185,7 @@ int ImportOutcomes(CliContext& cli, const Args& args, const CommandOptions& /*op
     return kUsage;
   }
   const std::string& path = args[1];
-  absl::StatusOr<std::string> csv = ReadFile(path);
+  absl::StatusOr<std::string> csv = ReadCsvFile(path);
   if (!csv.ok()) return std::cerr << "fieldwork: " << csv.status().message() << "\n", kUsage;
   survey_ingest::CsvReader reader(*csv);
   survey_ingest::CsvRecord record;

@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "services/cli/commands.h"
+#include "services/cli/input_file.h"
 #include "services/cli/protocol.h"
 #include "services/survey_ingest/domain/csv_reader.h"
 
@@ -56,7 +57,7 @@ int Leavers(CliContext& cli, const Args& args, const CommandOptions& /*options*/
   }
   const std::string& trial_id = args[1];
   const std::string& path = args[2];
-  absl::StatusOr<std::string> csv = ReadFile(path);
+  absl::StatusOr<std::string> csv = ReadCsvFile(path);
   if (!csv.ok()) return std::cerr << "fieldwork: " << csv.status().message() << "\n", kUsage;
 
   // The whole file is checked before anything is sent: a bad file changes nothing.

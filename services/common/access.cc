@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/common/excerpt.h"
 
 namespace fieldwork {
 
@@ -21,11 +22,11 @@ absl::Status Authorize(const Principal& principal, std::initializer_list<Role> a
   }
   if (!trial.empty() && !principal.MayTouchTrial(trial)) {
     return absl::PermissionDeniedError(
-        absl::StrCat(principal.name, " may not touch trial \"", trial, "\""));
+        absl::StrCat(principal.name, " may not touch trial ", Excerpt(trial)));
   }
   if (!site.empty() && !principal.MayTouchSite(site)) {
     return absl::PermissionDeniedError(
-        absl::StrCat(principal.name, " may not touch site \"", site, "\""));
+        absl::StrCat(principal.name, " may not touch site ", Excerpt(site)));
   }
   return absl::OkStatus();
 }
@@ -62,12 +63,12 @@ absl::Status ParticipantScope::CheckParticipant(absl::string_view participant_id
   if (site.has_value() && MayTouchSite(*site)) return absl::OkStatus();
   if (site_scoped()) return NotPermitted(participant_id);
   return absl::NotFoundError(
-      absl::StrCat("participant \"", participant_id, "\" is not enrolled in the trial"));
+      absl::StrCat("participant ", Excerpt(participant_id), " is not enrolled in the trial"));
 }
 
 absl::Status NotPermitted(absl::string_view participant_id) {
   return absl::PermissionDeniedError(absl::StrCat(
-      "not permitted: participant \"", participant_id, "\" is not one the caller may touch"));
+      "not permitted: participant ", Excerpt(participant_id), " is not one the caller may touch"));
 }
 
 }  // namespace fieldwork

@@ -14,6 +14,13 @@ Authenticator Authenticator::Insecure() {
 }
 
 absl::StatusOr<Principal> Authenticator::Authenticate(const grpc::ServerContext& context) const {
+  absl::StatusOr<Principal> principal = Identify(context);
+  if (!principal.ok() || limiter_ == nullptr) return principal;
+  if (absl::Status admitted = limiter_->Admit(principal->name); !admitted.ok()) return admitted;
+  return principal;
+}
+
+absl::StatusOr<Principal> Authenticator::Identify(const grpc::ServerContext& context) const {
   if (!tokens_.has_value()) return InsecureAdminPrincipal();
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");

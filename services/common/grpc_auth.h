@@ -2,6 +2,7 @@
 #ifndef FIELDWORK_SERVICES_COMMON_GRPC_AUTH_H_
 #define FIELDWORK_SERVICES_COMMON_GRPC_AUTH_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -9,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/common/auth.h"
+#include "services/common/rate_limiter.h"
 
 namespace fieldwork {
 
@@ -19,13 +21,19 @@ class Authenticator {
   // Auth switched off (--insecure_no_auth): every call is the insecure admin. Logs a warning.
   static Authenticator Insecure();
 
+  // Every call authenticates first, so this is where each principal's request rate is
+  // limited (off until set).
+  void LimitRate(std::shared_ptr<RateLimiter> limiter) { limiter_ = std::move(limiter); }
+
   // The caller of `context`: UNAUTHENTICATED when the "authorization: Bearer <token>" metadata
-  // is missing, malformed or unknown.
+  // is missing, malformed or unknown; RESOURCE_EXHAUSTED when the caller is over its rate.
   absl::StatusOr<Principal> Authenticate(const grpc::ServerContext& context) const;
 
  private:
   Authenticator() = default;
+  absl::StatusOr<Principal> Identify(const grpc::ServerContext& context) const;
   std::optional<TokenStore> tokens_;
+  std::shared_ptr<RateLimiter> limiter_;
 };
 
 // The metadata a client attaches: {"authorization", "Bearer <token>"}.

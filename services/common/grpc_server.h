@@ -1,5 +1,6 @@
 // Builds and runs a gRPC server the same way for every service: TLS when configured, the
-// standard health and reflection services, the metrics interceptor, and an orderly stop.
+// standard health service (by server and by service name) and reflection (v1 and v1alpha),
+// the metrics interceptor, and an orderly stop.
 #ifndef FIELDWORK_SERVICES_COMMON_GRPC_SERVER_H_
 #define FIELDWORK_SERVICES_COMMON_GRPC_SERVER_H_
 
@@ -12,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/common/reflection_v1.h"
 
 namespace prometheus {
 class Registry;
@@ -58,6 +60,7 @@ class GrpcServer {
  private:
   GrpcServer() = default;
   GrpcServerOptions options_;
+  ReflectionV1Service reflection_v1_;  // outlives server_
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool stopped_ = false;

@@ -88,6 +88,15 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(ServiceRu
     runtime->authenticator_ = std::make_unique<Authenticator>(*std::move(tokens));
   }
 
+  if (options.rate_limit_per_token < 0) {
+    return absl::InvalidArgumentError("--rate_limit_per_token must be 0 (no limit) or more");
+  }
+  if (options.rate_limit_per_token > 0) {
+    // Real time even on the simulated clock: the limit protects the real machine.
+    runtime->authenticator_->LimitRate(
+        std::make_shared<RateLimiter>(RealClock::Get(), options.rate_limit_per_token));
+  }
+
   if (options.simulated_clock) {
     logging::Warning("running on the SIMULATED clock kept in Redis: for demos and tests only");
     runtime->owned_clock_ = std::make_unique<SimulatedClock>(*runtime->redis_, RealClock::Get().Now());

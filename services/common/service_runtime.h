@@ -33,6 +33,8 @@ struct ServiceRuntimeOptions {
   bool allow_volatile_redis = false;
   // How long to wait for an unreachable Redis to answer the durability check at start-up.
   absl::Duration redis_startup_wait = absl::Seconds(30);
+  // Requests a second each bearer token may make (see RateLimiter); 0: no limit.
+  double rate_limit_per_token = 0;
 };
 
 class ServiceRuntime {

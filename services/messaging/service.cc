@@ -1,5 +1,6 @@
 #include "services/messaging/service.h"
 
+#include "services/common/enum_check.h"
 #include "services/common/grpc_status.h"
 
 namespace fieldwork::messaging {
@@ -27,6 +28,7 @@ grpc::Status MessagingServiceImpl::UpsertContacts(grpc::ServerContext* context,
                                                   v1::UpsertContactsResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(scope, AllowParticipants(context, {Role::kPartner, Role::kResearcher},
                                                     request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(CheckEnumValuesKnown(*request));
   FW_GRPC_ASSIGN_OR_RETURN(result, messenger_.UpsertContacts(*request, scope));
   *response = std::move(result);
   return grpc::Status::OK;
@@ -37,6 +39,7 @@ grpc::Status MessagingServiceImpl::OptOut(grpc::ServerContext* context,
                                           v1::OptOutResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(scope, AllowParticipants(context, {Role::kPartner, Role::kResearcher},
                                                     request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(CheckEnumValuesKnown(*request));
   FW_GRPC_ASSIGN_OR_RETURN(result, messenger_.OptOut(*request, scope));
   *response = std::move(result);
   return grpc::Status::OK;
@@ -65,6 +68,7 @@ grpc::Status MessagingServiceImpl::CreateCampaign(grpc::ServerContext* context,
                                                   const v1::CreateCampaignRequest* request,
                                                   v1::CreateCampaignResponse* response) {
   FW_GRPC_RETURN_IF_ERROR(AllowWholeTrial(context, {Role::kResearcher}, request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(CheckEnumValuesKnown(*request));
   FW_GRPC_ASSIGN_OR_RETURN(result, messenger_.CreateCampaign(*request));
   *response = std::move(result);
   return grpc::Status::OK;
@@ -117,6 +121,7 @@ grpc::Status MessagingServiceImpl::ListEvents(grpc::ServerContext* context,
                                               const v1::ListEventsRequest* request,
                                               grpc::ServerWriter<v1::ListEventsResponse>* writer) {
   FW_GRPC_RETURN_IF_ERROR(AllowWholeTrial(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(CheckEnumValuesKnown(*request));
   FW_GRPC_RETURN_IF_ERROR(messenger_.ListEvents(*request, [&](const v1::ListEventsResponse& page) {
     return !context->IsCancelled() && writer->Write(page);
   }));

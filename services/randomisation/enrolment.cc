@@ -7,7 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/common/excerpt.h"
 #include "services/randomisation/engine/design_validation.h"
+#include "services/randomisation/ids.h"
 
 namespace fieldwork::randomisation {
 namespace {
@@ -15,8 +17,6 @@ namespace {
 using fieldwork::v1::Covariate;
 using fieldwork::v1::Participant;
 using fieldwork::v1::RowError;
-
-constexpr size_t kMaxIdLength = 128;
 
 // The categorical variables a participant must carry: strata and minimisation variables.
 std::set<std::string> RequiredCategoricals(const fieldwork::v1::TrialDesign& design) {
@@ -35,12 +35,13 @@ class RowChecker {
   RowChecker(int64_t row, const Participant& p, std::vector<RowError>& errors)
       : row_(row), participant_(p), errors_(errors) {}
 
+  // A long value is shown as an excerpt: the errors go back to the caller, some in a status.
   void Fail(absl::string_view field, absl::string_view reason, absl::string_view value = "") {
     RowError& error = errors_.emplace_back();
     error.set_row(row_);
     error.set_field(std::string(field));
     error.set_reason(std::string(reason));
-    error.set_value(std::string(value));
+    error.set_value(value.size() <= kExcerptBytes ? std::string(value) : Excerpt(value));
     failed_ = true;
   }
   bool failed() const { return failed_; }
@@ -52,17 +53,6 @@ class RowChecker {
   std::vector<RowError>& errors_;
   bool failed_ = false;
 };
-
-bool ValidParticipantId(const std::string& id) {
-  if (id.empty() || id.size() > kMaxIdLength) return false;
-  // The same alphabet the messaging service accepts in its keys and links.
-  for (char c : id) {
-    const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                         c == '.' || c == '_' || c == '-';
-    if (!allowed) return false;
-  }
-  return true;
-}
 
 void CheckCovariates(const fieldwork::v1::TrialDesign& design,
                      const std::set<std::string>& required_categoricals, RowChecker& check) {
@@ -86,10 +76,12 @@ void CheckCovariates(const fieldwork::v1::TrialDesign& design,
     } else {
       if (value.kind_case() != fieldwork::v1::Value::kCategory || value.category().empty()) {
         check.Fail(field, "must be a category", absl::StrCat(value.number()));
+      } else if (value.category().size() > kMaxTextLength) {
+        check.Fail(field, absl::StrCat("must be at most ", kMaxTextLength, " bytes"), value.category());
       } else if (covariate.levels_size() > 0 &&
                  std::find(covariate.levels().begin(), covariate.levels().end(),
                            value.category()) == covariate.levels().end()) {
-        check.Fail(field, absl::StrCat("\"", value.category(), "\" is not one of its levels (",
+        check.Fail(field, absl::StrCat(Excerpt(value.category()), " is not one of its levels (",
                                        absl::StrJoin(covariate.levels(), ", "), ")"),
                    value.category());
       }
@@ -119,7 +111,7 @@ bool SameEnrolment(const Participant& a, const Participant& b) {
 EnrolmentCheck CheckEnrolment(const fieldwork::v1::TrialDesign& design,
                               const std::vector<Participant>& rows,
                               const std::map<std::string, const Participant*>& existing,
-                              int64_t first_row) {
+                              const std::vector<int64_t>& row_numbers) {
   EnrolmentCheck result;
   std::set<std::string> sites;
   for (const auto& site : design.sites()) sites.insert(site.id());
@@ -137,7 +129,7 @@ EnrolmentCheck CheckEnrolment(const fieldwork::v1::TrialDesign& design,
   std::map<std::string, int64_t> first_row_of_id;
 
   for (size_t i = 0; i < rows.size(); ++i) {
-    const int64_t row = first_row + static_cast<int64_t>(i);
+    const int64_t row = row_numbers.empty() ? static_cast<int64_t>(i) + 1 : row_numbers[i];
     const Participant& p = rows[i];
     RowChecker check(row, p, result.errors);
     if (!ValidParticipantId(p.participant_id())) {
@@ -157,6 +149,8 @@ EnrolmentCheck CheckEnrolment(const fieldwork::v1::TrialDesign& design,
     }
     if (needs_cluster && p.cluster().empty()) {
       check.Fail("cluster", "is required: the design randomises clusters");
+    } else if (p.cluster().size() > kMaxClusterLength) {
+      check.Fail("cluster", absl::StrCat("must be at most ", kMaxClusterLength, " bytes"), p.cluster());
     }
     CheckCovariates(design, required_categoricals, check);
     if (check.failed()) continue;
@@ -172,7 +166,7 @@ EnrolmentCheck CheckEnrolment(const fieldwork::v1::TrialDesign& design,
     if (!p.cluster().empty() && !design.allow_clusters_across_sites()) {
       auto [it, inserted] = cluster_site.emplace(p.cluster(), p.site());
       if (!inserted && it->second != p.site()) {
-        check.Fail("cluster", absl::StrCat("\"", p.cluster(), "\" is already in site \"", it->second,
+        check.Fail("cluster", absl::StrCat(Excerpt(p.cluster()), " is already in site \"", it->second,
                                            "\"; the design forbids clusters across sites"),
                    p.cluster());
         continue;

@@ -24,13 +24,14 @@ struct EnrolmentCheck {
   std::vector<fieldwork::v1::RowError> errors;
 };
 
-// Checks `rows` (row numbers start at `first_row`) against `design` and against the
-// participants already enrolled (`existing`, by id). A row with any error is not accepted;
-// the other rows are, so a bad row never takes a good one down with it.
+// Checks `rows` against `design` and against the participants already enrolled (`existing`,
+// by id). Errors name each row by its number in `row_numbers` (empty: 1, 2, ...; the caller
+// may have set rows of the request aside). A row with any error is not accepted; the other
+// rows are, so a bad row never takes a good one down with it.
 EnrolmentCheck CheckEnrolment(const fieldwork::v1::TrialDesign& design,
                               const std::vector<fieldwork::v1::Participant>& rows,
                               const std::map<std::string, const fieldwork::v1::Participant*>& existing,
-                              int64_t first_row = 1);
+                              const std::vector<int64_t>& row_numbers = {});
 
 // True when two enrolments of a participant carry the same data (enrolled_at ignored).
 bool SameEnrolment(const fieldwork::v1::Participant& a, const fieldwork::v1::Participant& b);

@@ -11,10 +11,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "services/common/excerpt.h"
 #include "services/randomisation/anchors/anchor_check.h"
 #include "services/randomisation/audit.h"
 #include "services/randomisation/engine/design_validation.h"
 #include "services/randomisation/enrolment.h"
+#include "services/randomisation/ids.h"
 #include "services/randomisation/methods/balance.h"
 #include "services/randomisation/methods/generator.h"
 
@@ -59,17 +61,21 @@ absl::Status ValidateDate(const fieldwork::v1::CivilDate& date, absl::string_vie
   return absl::OkStatus();
 }
 
-// An all-or-nothing batch with bad rows is refused whole: INVALID_ARGUMENT listing the rows.
-absl::Status AllOrNothingRejection(const fieldwork::v1::EnrolResponse& response) {
+// A refused batch: nothing enrolled, and the status (the only thing a failed call returns)
+// lists the first errors and how many there are in all.
+absl::Status BatchRejection(absl::StatusCode code, absl::string_view why,
+                            const fieldwork::v1::EnrolResponse& response) {
   constexpr int kListed = 20;
-  std::string message = absl::StrCat("all_or_nothing: nothing enrolled; ", response.rejected(),
+  std::string message = absl::StrCat(why, ": nothing enrolled; ", response.rejected(),
                                      " bad row(s):");
   for (int i = 0; i < response.errors_size() && i < kListed; ++i) {
     const auto& e = response.errors(i);
     absl::StrAppend(&message, " row ", e.row(), " ", e.field(), ": ", e.reason(), ";");
   }
-  if (response.errors_size() > kListed) absl::StrAppend(&message, " ...");
-  return absl::InvalidArgumentError(message);
+  if (response.errors_size() > kListed) {
+    absl::StrAppend(&message, " ... (", response.errors_size(), " errors in all)");
+  }
+  return absl::Status(code, message);
 }
 
 std::vector<std::string> CohortsOf(const TrialDesign& design) {
@@ -161,6 +167,7 @@ std::shared_ptr<Randomiser::TrialState> Randomiser::StateFor(const std::string& 
 
 absl::Status Randomiser::WithTrial(const std::string& trial_id, const Operation& operation,
                                    Freshness freshness) {
+  if (absl::Status s = CheckTrialId(trial_id); !s.ok()) return s;
   std::shared_ptr<TrialState> state = StateFor(trial_id);
   std::lock_guard<std::mutex> lock(state->mutex);
   for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
@@ -385,7 +392,24 @@ absl::StatusOr<Trial> Randomiser::CloseTrial(const std::string& trial_id, const 
 
 absl::StatusOr<fieldwork::v1::EnrolResponse> Randomiser::Enrol(
     const std::string& trial_id, const std::vector<Participant>& participants, bool all_or_nothing,
-    const std::string& actor) {
+    const std::string& actor, const EnrolGuards& guards) {
+  // Rows at a site the caller may not enrol at are set aside before any check; the others
+  // are checked under their row numbers in the request.
+  std::vector<bool> is_forbidden(participants.size(), false);
+  std::vector<int64_t> forbidden;
+  for (size_t i = 0; guards.may_enrol_at && i < participants.size(); ++i) {
+    if (!guards.may_enrol_at(participants[i].site())) {
+      is_forbidden[i] = true;
+      forbidden.push_back(static_cast<int64_t>(i) + 1);
+    }
+  }
+  std::vector<Participant> permitted;  // only when some rows were set aside
+  std::vector<int64_t> row_of;         // the request row of each of them
+  for (size_t i = 0; !forbidden.empty() && i < participants.size(); ++i) {
+    if (is_forbidden[i]) continue;
+    permitted.push_back(participants[i]);
+    row_of.push_back(static_cast<int64_t>(i) + 1);
+  }
   fieldwork::v1::EnrolResponse response;
   absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
     response.Clear();
@@ -394,15 +418,36 @@ absl::StatusOr<fieldwork::v1::EnrolResponse> Randomiser::Enrol(
     }
     std::map<std::string, const Participant*> existing;
     for (const Participant& p : state.record.participants) existing[p.participant_id()] = &p;
-    EnrolmentCheck check = CheckEnrolment(state.record.trial.design(), participants, existing);
-    for (auto& error : check.errors) *response.add_errors() = std::move(error);
+    EnrolmentCheck check = CheckEnrolment(state.record.trial.design(),
+                                          forbidden.empty() ? participants : permitted, existing, row_of);
+    std::vector<fieldwork::v1::RowError> errors = std::move(check.errors);
+    for (int64_t row : forbidden) {
+      fieldwork::v1::RowError& error = errors.emplace_back();
+      error.set_row(row);
+      error.set_field("site");
+      error.set_reason("not permitted");
+    }
+    std::stable_sort(errors.begin(), errors.end(),
+                     [](const auto& a, const auto& b) { return a.row() < b.row(); });
     std::set<int64_t> bad_rows;
-    for (const auto& error : response.errors()) bad_rows.insert(error.row());
+    for (auto& error : errors) {
+      bad_rows.insert(error.row());
+      *response.add_errors() = std::move(error);
+    }
     response.set_rejected(static_cast<int64_t>(bad_rows.size()));
-    if (all_or_nothing && !bad_rows.empty()) return AllOrNothingRejection(response);
+    if (!forbidden.empty()) {
+      return BatchRejection(absl::StatusCode::kPermissionDenied,
+                            "a row names a site this caller may not enrol at", response);
+    }
+    if (all_or_nothing && !bad_rows.empty()) {
+      return BatchRejection(absl::StatusCode::kInvalidArgument, "all_or_nothing", response);
+    }
     response.set_unchanged(check.unchanged);
     state.ReportHead(response.mutable_audit_head());
     if (check.accepted.empty()) return absl::OkStatus();
+    if (guards.still_wanted && !guards.still_wanted()) {
+      return absl::CancelledError("the caller went away before the batch was written: nothing enrolled");
+    }
     // Committed in chunks, each atomic with its audit entry. Every row was checked before the
     // first chunk; if Redis fails between chunks, a retry finds the committed rows unchanged.
     const auto now = ToProto(clock_.Now());
@@ -526,6 +571,8 @@ struct Randomiser::Arrival {
 
 absl::StatusOr<fieldwork::v1::AllocateNextResponse> Randomiser::AllocateNext(
     const std::string& trial_id, const std::string& participant_id, const std::string& actor) {
+  if (absl::Status s = CheckTrialId(trial_id); !s.ok()) return s;
+  if (absl::Status s = CheckParticipantId(participant_id); !s.ok()) return s;
   std::shared_ptr<TrialState> state = StateFor(trial_id);
   Arrival me;
   me.participant_id = participant_id;
@@ -674,6 +721,7 @@ absl::StatusOr<SequentialAllocator*> Randomiser::CohortAllocator(
 
 absl::StatusOr<Allocation> Randomiser::GetAllocation(const std::string& trial_id,
                                                      const std::string& participant_id) {
+  if (absl::Status s = CheckParticipantId(participant_id); !s.ok()) return s;
   Allocation result;
   absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
     const Allocation* allocation = state.FindAllocation(participant_id);
@@ -740,6 +788,7 @@ absl::Status Randomiser::ListAllocations(const std::string& trial_id, const Allo
 
 absl::StatusOr<ParticipantStatus> Randomiser::GetParticipant(const std::string& trial_id,
                                                              const std::string& participant_id) {
+  if (absl::Status s = CheckParticipantId(participant_id); !s.ok()) return s;
   ParticipantStatus result;
   absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
     const Participant* participant = state.FindParticipant(participant_id);
@@ -786,8 +835,14 @@ absl::StatusOr<int64_t> Randomiser::Withdraw(const fieldwork::v1::WithdrawReques
   if (request.target_case() == fieldwork::v1::WithdrawRequest::TARGET_NOT_SET) {
     return absl::InvalidArgumentError("target: give participant_id or site");
   }
+  if (request.target_case() == fieldwork::v1::WithdrawRequest::kParticipantId) {
+    if (absl::Status s = CheckParticipantId(request.participant_id()); !s.ok()) return s;
+  }
   if (request.has_date()) {
     if (absl::Status s = ValidateDate(request.date(), "date"); !s.ok()) return s;
+  }
+  if (request.reason().size() > kMaxTextLength) {
+    return absl::InvalidArgumentError(absl::StrCat("reason: must be at most ", kMaxTextLength, " bytes"));
   }
   int64_t withdrawn = 0;
   absl::Status status = WithTrial(request.trial_id(), [&](TrialState& state) -> absl::Status {
@@ -800,7 +855,7 @@ absl::StatusOr<int64_t> Randomiser::Withdraw(const fieldwork::v1::WithdrawReques
     } else {
       bool known = false;
       for (const auto& site : state.record.trial.design().sites()) known = known || site.id() == request.site();
-      if (!known) return absl::NotFoundError(absl::StrCat("site \"", request.site(), "\" is not a site of the trial"));
+      if (!known) return absl::NotFoundError(absl::StrCat("site ", Excerpt(request.site()), " is not a site of the trial"));
       for (const Participant& p : state.record.participants) {
         if (p.site() == request.site()) targets.push_back(&p);
       }
@@ -834,6 +889,7 @@ absl::StatusOr<int64_t> Randomiser::Withdraw(const fieldwork::v1::WithdrawReques
 
 absl::Status Randomiser::RecordLeaver(const fieldwork::v1::RecordLeaverRequest& request,
                                       const std::string& actor, fieldwork::v1::AuditHead* head) {
+  if (absl::Status s = CheckParticipantId(request.participant_id()); !s.ok()) return s;
   if (!request.has_left_on()) return absl::InvalidArgumentError("left_on is required");
   if (absl::Status s = ValidateDate(request.left_on(), "left_on"); !s.ok()) return s;
   return WithTrial(request.trial_id(), [&](TrialState& state) -> absl::Status {
@@ -963,6 +1019,7 @@ absl::StatusOr<std::vector<AuditEntry>> Randomiser::AuditLog(const std::string& 
 
 absl::StatusOr<fieldwork::v1::VerifyAuditLogResponse> Randomiser::VerifyAuditLog(
     const std::string& trial_id, const google::protobuf::RepeatedPtrField<fieldwork::v1::AuditHead>& anchors) {
+  if (absl::Status s = CheckTrialId(trial_id); !s.ok()) return s;
   if (absl::Status s = ValidateAnchors(anchors); !s.ok()) return s;
   // Verify against what is stored now, not the cache.
   absl::StatusOr<TrialRecord> record = store_.Load(trial_id);

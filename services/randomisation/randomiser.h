@@ -26,6 +26,18 @@ struct RandomiserObserver {
   std::function<void(const std::string& trial, const fieldwork::v1::Allocation&)> on_allocated;
 };
 
+// What the caller of Enrol adds to the rows: who may enrol where, and whether it still wants
+// the batch once it has been checked.
+struct EnrolGuards {
+  // The sites the caller may enrol at (null: every site). A row at any other site is reported
+  // as "site: not permitted", is checked no further (its other errors could tell the caller
+  // about the other site), and fails the whole batch with PERMISSION_DENIED.
+  std::function<bool(const std::string& site)> may_enrol_at;
+  // Asked after every row was checked, just before the first write (null: always). False, the
+  // caller went away (a cut stream): nothing is written and the call answers CANCELLED.
+  std::function<bool()> still_wanted;
+};
+
 struct AllocationFilter {
   std::string factor;
   std::string arm;
@@ -55,9 +67,10 @@ class Randomiser {
 
   // Every bad row is reported (row numbers from 1) and the good rows kept; with
   // all_or_nothing any bad row rejects the whole batch with INVALID_ARGUMENT listing them.
+  // `guards` may refuse the whole batch (see EnrolGuards); then nothing is written.
   absl::StatusOr<fieldwork::v1::EnrolResponse> Enrol(
       const std::string& trial_id, const std::vector<fieldwork::v1::Participant>& participants,
-      bool all_or_nothing, const std::string& actor);
+      bool all_or_nothing, const std::string& actor, const EnrolGuards& guards = {});
 
   absl::StatusOr<fieldwork::v1::RandomiseResponse> Randomise(const std::string& trial_id,
                                                              const std::string& cohort,

@@ -1,6 +1,7 @@
 #include "services/randomisation/service.h"
 
 #include "absl/strings/str_cat.h"
+#include "services/common/enum_check.h"
 #include "services/common/grpc_status.h"
 #include "services/randomisation/enrolment.h"
 
@@ -96,6 +97,7 @@ grpc::Status RandomisationServiceImpl::CreateTrial(grpc::ServerContext* context,
                                                    const v1::CreateTrialRequest* request,
                                                    v1::CreateTrialResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher}, request->design().trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(CheckEnumValuesKnown(*request));
   FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.CreateTrial(request->design(), principal.name,
                                                          response->mutable_audit_head()));
   *response->mutable_trial() = std::move(trial);
@@ -106,6 +108,7 @@ grpc::Status RandomisationServiceImpl::UpdateDesign(grpc::ServerContext* context
                                                     const v1::UpdateDesignRequest* request,
                                                     v1::UpdateDesignResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher}, request->design().trial_id()));
+  FW_GRPC_RETURN_IF_ERROR(CheckEnumValuesKnown(*request));
   FW_GRPC_ASSIGN_OR_RETURN(trial, randomiser_.UpdateDesign(request->design(), principal.name,
                                                           response->mutable_audit_head()));
   *response->mutable_trial() = std::move(trial);
@@ -154,18 +157,15 @@ grpc::Status RandomisationServiceImpl::CloseTrial(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status RandomisationServiceImpl::EnrolRows(const Principal& principal,
+grpc::Status RandomisationServiceImpl::EnrolRows(grpc::ServerContext* context,
+                                                 const Principal& principal,
                                                  const std::string& trial,
                                                  const std::vector<v1::Participant>& rows,
                                                  bool all_or_nothing, v1::EnrolResponse* response) {
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (!principal.MayTouchSite(rows[i].site())) {
-      return ToGrpcStatus(absl::PermissionDeniedError(
-          absl::StrCat("row ", i + 1, ": site: ", principal.name,
-                       " may not enrol participants at this site")));
-    }
-  }
-  FW_GRPC_ASSIGN_OR_RETURN(result, randomiser_.Enrol(trial, rows, all_or_nothing, principal.name));
+  EnrolGuards guards;
+  guards.may_enrol_at = [&principal](const std::string& site) { return principal.MayTouchSite(site); };
+  guards.still_wanted = [context] { return !context->IsCancelled(); };
+  FW_GRPC_ASSIGN_OR_RETURN(result, randomiser_.Enrol(trial, rows, all_or_nothing, principal.name, guards));
   *response = std::move(result);
   return grpc::Status::OK;
 }
@@ -181,7 +181,7 @@ grpc::Status RandomisationServiceImpl::Enrol(grpc::ServerContext* context,
   FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner},
                                             request->trial_id()));
   const std::vector<v1::Participant> rows(request->participants().begin(), request->participants().end());
-  return EnrolRows(principal, request->trial_id(), rows, request->all_or_nothing(), response);
+  return EnrolRows(context, principal, request->trial_id(), rows, request->all_or_nothing(), response);
 }
 
 grpc::Status RandomisationServiceImpl::EnrolStream(grpc::ServerContext* context,
@@ -208,7 +208,14 @@ grpc::Status RandomisationServiceImpl::EnrolStream(grpc::ServerContext* context,
     }
     for (auto& p : *message.mutable_participants()) rows.push_back(std::move(p));
   }
-  return EnrolRows(principal, trial, rows, all_or_nothing, response);
+  // Read() ends the same way for a half-close and for a cut stream (cancel, deadline, a client
+  // that died); only the latter marks the call cancelled. The batch is the whole stream, so a
+  // cut one enrols nothing (checked again just before the write: see EnrolGuards).
+  if (context->IsCancelled()) {
+    return ToGrpcStatus(absl::CancelledError(absl::StrCat(
+        "the stream was cut after ", rows.size(), " row(s) (cancelled, deadline or client gone): nothing enrolled")));
+  }
+  return EnrolRows(context, principal, trial, rows, all_or_nothing, response);
 }
 
 grpc::Status RandomisationServiceImpl::Randomise(grpc::ServerContext* context,

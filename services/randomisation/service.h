@@ -86,9 +86,10 @@ class RandomisationServiceImpl final : public fieldwork::v1::RandomisationServic
   absl::StatusOr<Principal> AllowWholeTrial(grpc::ServerContext* context,
                                             std::initializer_list<Role> roles,
                                             const std::string& trial);
-  // Enrolment shared by Enrol and EnrolStream, for an authorised caller; every row's site must
-  // be the caller's.
-  grpc::Status EnrolRows(const Principal& principal, const std::string& trial,
+  // Enrolment shared by Enrol and EnrolStream, for an authorised caller: a row at a site not
+  // the caller's refuses the whole batch, and nothing is written once the call is cancelled.
+  grpc::Status EnrolRows(grpc::ServerContext* context, const Principal& principal,
+                         const std::string& trial,
                          const std::vector<fieldwork::v1::Participant>& rows, bool all_or_nothing,
                          fieldwork::v1::EnrolResponse* response);
   // The caller may act on this participant (its site is in the caller's scope); the denial

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/enum_check.h"
 #include "services/common/grpc_status.h"
 #include "services/common/logging.h"
 
@@ -227,6 +228,7 @@ grpc::Status SurveyIngestServiceImpl::ImportCsv(grpc::ServerContext* context,
                                                 v1::ImportCsvResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(
       principal, Allow(context, {Role::kResearcher, Role::kPartner}, request->trial_id(), /*whole_trial=*/false));
+  FW_GRPC_RETURN_IF_ERROR(CheckEnumValuesKnown(*request));  // the layout
   FW_GRPC_ASSIGN_OR_RETURN(result, ingestor_.ImportCsv(*request, CallerOf(principal)));
   *response = std::move(result);
   return grpc::Status::OK;

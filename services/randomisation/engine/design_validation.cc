@@ -5,6 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/common/excerpt.h"
+#include "services/randomisation/ids.h"
 
 namespace fieldwork::randomisation {
 namespace {
@@ -16,14 +18,6 @@ using fieldwork::v1::TrialDesign;
 
 absl::Status Invalid(absl::string_view field, absl::string_view reason) {
   return absl::InvalidArgumentError(absl::StrCat(field, " ", reason));
-}
-
-bool ValidId(const std::string& id, size_t max_length) {
-  if (id.empty() || id.size() > max_length) return false;
-  for (char c : id) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return true;
 }
 
 bool IsBatchOnly(RandomisationMethod method) {
@@ -166,9 +160,9 @@ bool NeedsClusters(const TrialDesign& design) {
 }
 
 absl::Status ValidateDesign(const TrialDesign& design) {
-  if (!ValidId(design.trial_id(), 64)) {
-    return Invalid("trial_id", absl::StrCat("\"", design.trial_id(),
-                                            "\" must be 1-64 lowercase letters, digits or '-'"));
+  if (!ValidTrialId(design.trial_id())) {
+    return Invalid("trial_id", absl::StrCat(Excerpt(design.trial_id()),
+                                            " must be 1-64 lowercase letters, digits or '-'"));
   }
   std::set<std::string> sites;
   for (int s = 0; s < design.sites_size(); ++s) {

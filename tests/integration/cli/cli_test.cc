@@ -151,6 +151,39 @@ TEST_F(CliTest, ExitCodesForBadInputAndUnreachableServices) {
   EXPECT_EQ(down.exit_code, 3) << down.output;
 }
 
+// An empty or binary file is the caller's mistake (exit 2, naming the file), found before any
+// service is called; it used to reach the service and come back as rejected rows or a failure.
+TEST_F(CliTest, EmptyAndBinaryInputFilesAreUsageErrors) {
+  const std::string protocol = dir_.path() + "/trial.yaml";
+  Write(protocol, kProtocol);
+  ASSERT_EQ(Fieldwork({"apply", protocol}).exit_code, 0);
+  const std::string empty = dir_.path() + "/empty.csv";
+  Write(empty, "\xEF\xBB\xBF \r\n");
+  const std::string binary = dir_.path() + "/roster.xlsx";
+  Write(binary, std::string("PK\x03\x04\x14\x00\x06\x00", 8) + "[Content_Types].xml");
+  const std::string latin1 = dir_.path() + "/latin1.csv";
+  Write(latin1, "participant_id,site\nJos\xE9,army\n");
+  for (const std::string& file : {empty, binary, latin1}) {
+    for (const std::vector<std::string>& command :
+         std::vector<std::vector<std::string>>{{"enrol", "mod-ing", file},
+                                               {"contacts", "mod-ing", file},
+                                               {"responses", "import", "mod-ing", "baseline", file},
+                                               {"outcomes", "import", "mod-ing", file},
+                                               {"leavers", "import", "mod-ing", file}}) {
+      const CliRun run = Fieldwork(command);
+      SCOPED_TRACE(absl::StrJoin(command, " "));
+      EXPECT_EQ(run.exit_code, 2) << run.output;
+      EXPECT_THAT(run.output, HasSubstr(file + ": "));
+    }
+  }
+  CliRun run = Fieldwork({"enrol", "mod-ing", empty});
+  EXPECT_THAT(run.output, HasSubstr("the file is empty"));
+  run = Fieldwork({"enrol", "mod-ing", binary});
+  EXPECT_THAT(run.output, HasSubstr("byte 5 is NUL"));
+  run = Fieldwork({"enrol", "mod-ing", latin1});
+  EXPECT_THAT(run.output, HasSubstr("byte 23 is not UTF-8"));
+}
+
 std::vector<std::string> Lines(const std::string& path) {
   std::ifstream in(path);
   std::vector<std::string> lines;

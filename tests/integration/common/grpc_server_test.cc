@@ -16,6 +16,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "absl/time/clock.h"
 #include "services/common/auth.h"
 #include "services/common/grpc_auth.h"
@@ -89,6 +90,28 @@ TEST(GrpcServerTest, InProcessServerOnPortZeroRecordsCallMetrics) {
   EXPECT_THAT(text, HasSubstr("grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Sleep\","
                               "grpc_service=\"fieldwork.testing.TestService\",grpc_type=\"unary\"} 1"));
   EXPECT_THAT(text, HasSubstr("grpc_server_handling_seconds_count{grpc_method=\"Sleep\""));
+}
+
+// Kubernetes and grpc_health_probe may ask for a service by its full name; that answered
+// NOT_FOUND before (only "" was registered).
+TEST(GrpcServerTest, HealthAnswersForEachServiceByItsFullName) {
+  Authenticator authenticator = Authenticator::Insecure();
+  fieldwork::testing::TestServiceImpl service(authenticator);
+  fieldwork::testing::InProcessServer server({&service});
+  auto health = grpc::health::v1::Health::NewStub(server.NewChannel());
+  auto check = [&](const std::string& name, grpc::health::v1::HealthCheckResponse* response) {
+    grpc::ClientContext context;
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(name);
+    return health->Check(&context, request, response);
+  };
+  grpc::health::v1::HealthCheckResponse response;
+  for (const std::string name : {"", "fieldwork.testing.TestService"}) {
+    const grpc::Status status = check(name, &response);
+    ASSERT_TRUE(status.ok()) << name << ": " << status.error_message();
+    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING) << name;
+  }
+  EXPECT_EQ(check("fieldwork.testing.NoSuchService", &response).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 class ServerProcessTest : public ::testing::Test {

@@ -43,6 +43,44 @@ class ServiceTest : public MessagingTest {
   std::unique_ptr<v1::MessagingService::Stub> stub_;
 };
 
+// Proto3 keeps an enum number it does not know: an OptOut with scope 7 used to be stored (as
+// no channel at all) and a contact's preference 9 read as "no preference", silently.
+TEST_F(ServiceTest, EnumValuesOutOfRangeAreRefusedNamingTheField) {
+  CreateTwoArmTrial("svc", 2);
+  v1::OptOutRequest opt_out;
+  opt_out.set_trial_id("svc");
+  opt_out.set_participant_id("p0");
+  opt_out.set_scope(static_cast<v1::OptOutScope>(7));
+  v1::OptOutResponse opted_out;
+  grpc::Status s = stub_->OptOut(ContextWith(kPartner).get(), opt_out, &opted_out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("scope: 7 is not a value of fieldwork.v1.OptOutScope"));
+
+  v1::UpsertContactsRequest contacts;
+  contacts.set_trial_id("svc");
+  v1::Contact* c = contacts.add_contacts();
+  c->set_participant_id("p0");
+  c->set_email("p0@example.org");
+  c->set_preference(static_cast<v1::MessageChannel>(9));
+  v1::UpsertContactsResponse upserted;
+  s = stub_->UpsertContacts(ContextWith(kPartner).get(), contacts, &upserted);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("contacts[0].preference: 9"));
+  EXPECT_EQ(upserted.upserted(), 0);
+
+  v1::ListEventsRequest list;
+  list.set_trial_id("svc");
+  list.add_kinds(static_cast<v1::EventKind>(42));
+  auto context = ContextWith(kResearcher);
+  auto reader = stub_->ListEvents(context.get(), list);
+  v1::ListEventsResponse page;
+  while (reader->Read(&page)) {
+  }
+  s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("kinds[0]: 42"));
+}
+
 TEST_F(ServiceTest, RolesAreEnforcedAndEventsStream) {
   CreateTwoArmTrial("svc", 6);
   v1::UpdateTemplateRequest tmpl;

@@ -52,6 +52,10 @@ std::string ServiceStack::MetricsText() const {
   return prometheus::TextSerializer().Serialize(metrics_registry_->Collect());
 }
 
+std::string ServiceStack::GrpcMetricsText() const {
+  return prometheus::TextSerializer().Serialize(server_->registry().Collect());
+}
+
 std::unique_ptr<grpc::ClientContext> ContextWith(const std::string& token) {
   auto context = std::make_unique<grpc::ClientContext>();
   AttachBearerToken(*context, token);

@@ -33,6 +33,9 @@ class ServiceStack {
   const std::string& address() const { return address_; }
   // The service's own metrics (fieldwork_randomisation_*), as Prometheus text.
   std::string MetricsText() const;
+  // The server's gRPC metrics (grpc_server_*), as Prometheus text: a call is counted in
+  // grpc_server_handled_total once its handler has returned.
+  std::string GrpcMetricsText() const;
 
  private:
   std::unique_ptr<RedisClient> redis_;
@@ -54,6 +57,7 @@ class RandomisationTest : public ::testing::Test {
 
   fieldwork::v1::RandomisationService::Stub& stub() { return stack_->stub(); }
   std::string MetricsText() const { return stack_->MetricsText(); }
+  std::string GrpcMetricsText() const { return stack_->GrpcMetricsText(); }
   void RestartService() { stack_ = std::make_unique<ServiceStack>(redis_->url()); }
 
   // Calls with a token; fails the test on error unless the caller checks the status.
