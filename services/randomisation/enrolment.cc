@@ -9,7 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "services/common/excerpt.h"
 #include "services/randomisation/engine/design_validation.h"
-#include "services/randomisation/ids.h"
+#include "services/randomisation/engine/ids.h"
 
 namespace fieldwork::randomisation {
 namespace {

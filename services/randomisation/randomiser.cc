@@ -16,7 +16,7 @@
 #include "services/randomisation/audit.h"
 #include "services/randomisation/engine/design_validation.h"
 #include "services/randomisation/enrolment.h"
-#include "services/randomisation/ids.h"
+#include "services/randomisation/engine/ids.h"
 #include "services/randomisation/methods/balance.h"
 #include "services/randomisation/methods/generator.h"
 

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/common/excerpt.h"
-#include "services/randomisation/ids.h"
+#include "services/randomisation/engine/ids.h"
 
 namespace fieldwork::randomisation {
 namespace {

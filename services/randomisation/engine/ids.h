@@ -1,7 +1,7 @@
 // The documented forms of the ids the randomisation service is given, checked before any
 // lookup so that a junk or oversized id costs neither a Redis key nor an echo in an error.
-#ifndef FIELDWORK_SERVICES_RANDOMISATION_IDS_H_
-#define FIELDWORK_SERVICES_RANDOMISATION_IDS_H_
+#ifndef FIELDWORK_SERVICES_RANDOMISATION_ENGINE_IDS_H_
+#define FIELDWORK_SERVICES_RANDOMISATION_ENGINE_IDS_H_
 
 #include <cstddef>
 
@@ -28,4 +28,4 @@ absl::Status CheckParticipantId(absl::string_view id, absl::string_view field = 
 
 }  // namespace fieldwork::randomisation
 
-#endif  // FIELDWORK_SERVICES_RANDOMISATION_IDS_H_
+#endif  // FIELDWORK_SERVICES_RANDOMISATION_ENGINE_IDS_H_

@@ -1,4 +1,4 @@
-#include "services/randomisation/ids.h"
+#include "services/randomisation/engine/ids.h"
 
 #include "absl/strings/str_cat.h"
 #include "services/common/excerpt.h"
