@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/analysis/plan_validation.h"
 #include "services/analysis/redraw.h"
@@ -208,10 +209,18 @@ void AddEffects(const IttResult& itt, google::protobuf::RepeatedPtrField<v1::Eff
   }
 }
 
+// `message` under `prefix` ("attrition: ..."), once: the stats library's own messages may
+// already name their part.
+std::string Prefixed(const std::string& prefix, absl::string_view message) {
+  if (prefix.empty() || absl::StartsWith(message, absl::StrCat(prefix, ": "))) {
+    return std::string(message);
+  }
+  return absl::StrCat(prefix, ": ", message);
+}
+
 void AddWarnings(const std::vector<std::string>& warnings, const std::string& prefix,
                  google::protobuf::RepeatedPtrField<std::string>& out) {
-  for (const std::string& w : warnings)
-    *out.Add() = prefix.empty() ? w : absl::StrCat(prefix, ": ", w);
+  for (const std::string& w : warnings) *out.Add() = Prefixed(prefix, w);
 }
 
 std::string SubgroupLevel(const JoinedParticipant& p, const std::string& variable) {
@@ -278,7 +287,21 @@ void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& plan
     AddWarnings(attrition->warnings, "attrition", *result.mutable_warnings());
     actual_rate = attrition->overall_rate;
   } else {
-    *result.add_warnings() = absl::StrCat("attrition: ", attrition.status().message());
+    *result.add_warnings() = Prefixed("attrition", attrition.status().message());
+  }
+
+  // The planned side of the MDES ledger comes from the plan alone, so it is shown before
+  // anyone has responded; the rest needs the fitted effect below.
+  v1::MdesLedger& ledger = *result.mutable_mdes();
+  ledger.set_actual_response_rate(actual_rate);
+  if (plan.has_power()) {
+    absl::StatusOr<Mdes> planned_mdes = PlannedMdesOf(plan.power());
+    if (planned_mdes.ok()) {
+      ledger.set_planned(planned_mdes->mdes);
+      ledger.set_planned_response_rate(plan.power().response_rate());
+    } else {
+      *result.add_warnings() = Prefixed("planned MDES", planned_mdes.status().message());
+    }
   }
 
   IttInput input = MakeIttInput(plan, rows, y, respondents, extra, warnings);
@@ -305,6 +328,8 @@ void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& plan
   AddEffects(*itt, *result.mutable_effects());
   if (itt->arms.size() > 2) {
     result.set_joint_f(itt->joint_test.f_statistic);
+    result.set_joint_df1(itt->joint_test.numerator_df);
+    result.set_joint_df2(itt->joint_test.denominator_df);
     result.set_joint_p_value(itt->joint_test.p_value);
   } else if (!itt->effects.empty()) {
     result.set_joint_p_value(itt->effects[0].effect.p_value);
@@ -322,12 +347,11 @@ void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& plan
     }
     absl::StatusOr<AchievedMdes> achieved =
         ComputeAchievedMdes(effect.std_error, effect.df, itt->arm_summaries[0].raw_sd, test);
-    v1::MdesLedger& ledger = *result.mutable_mdes();
     if (achieved.ok()) {
       ledger.set_achieved(achieved->mdes);
       ledger.set_achieved_raw(achieved->mdes_raw);
     } else {
-      *result.add_warnings() = absl::StrCat("achieved MDES: ", achieved.status().message());
+      *result.add_warnings() = Prefixed("achieved MDES", achieved.status().message());
     }
     if (plan.has_power() && achieved.ok()) {
       absl::StatusOr<MdesLedger> built =
@@ -368,7 +392,7 @@ void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& plan
       a.set_lee_trim_share(lee->trim_share);
       a.set_lee_trimmed_arm(lee->trimmed_arm);
     } else {
-      *result.add_warnings() = absl::StrCat("Lee bounds: ", lee.status().message());
+      *result.add_warnings() = Prefixed("Lee bounds", lee.status().message());
     }
   }
 
@@ -432,7 +456,7 @@ void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& plan
         b.set_label(bin.label);
       }
     } else {
-      *result.add_warnings() = absl::StrCat("time bins: ", effects.status().message());
+      *result.add_warnings() = Prefixed("time bins", effects.status().message());
     }
   }
 
@@ -477,7 +501,7 @@ void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& plan
         out.set_monte_carlo_se(ri->monte_carlo_se);
         out.set_method(rows.redrawer->method());
       } else {
-        *result.add_warnings() = absl::StrCat("randomisation inference: ", ri.status().message());
+        *result.add_warnings() = Prefixed("randomisation inference", ri.status().message());
       }
     }
   }
@@ -514,8 +538,8 @@ void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& plan
         if (!iv->first_stages.empty()) cace.set_first_stage_f(iv->first_stages[0].f_statistic);
         AddWarnings(iv->warnings, "take-up", *result.mutable_warnings());
       } else {
-        *result.add_warnings() = absl::StrCat(
-            "take-up effect: ", iv.ok() ? "no took_up coefficient" : iv.status().message());
+        *result.add_warnings() =
+            Prefixed("take-up", iv.ok() ? "no took_up coefficient" : iv.status().message());
       }
     }
   }
@@ -598,6 +622,9 @@ std::optional<SeType> ToSeType(v1::SeType type) {
 absl::StatusOr<v1::AnalyseResponse> RunPlan(const v1::PlanRecord& record, const JoinedTrial& joined,
                                             absl::Time now) {
   const v1::AnalysisPlan& plan = record.plan();
+  if (absl::Status ri = CheckRandomisationInference(joined.trial.design(), plan); !ri.ok()) {
+    return ri;
+  }
   if (plan.estimator() == v1::ESTIMATOR_LONG_INTERACTION) {
     return absl::FailedPreconditionError(
         "plan.estimator: the long-format interaction needs per-decision data, which no source "
@@ -606,6 +633,7 @@ absl::StatusOr<v1::AnalyseResponse> RunPlan(const v1::PlanRecord& record, const 
   v1::AnalyseResponse response;
   *response.mutable_plan() = record;
   *response.mutable_computed_at() = ToTimestamp(now);
+  response.set_descriptive(IsAssignedFactor(joined.trial.design(), plan.factor()));
   if (record.state() != v1::PLAN_STATE_LOCKED) {
     response.add_warnings("the plan is not locked: these results are not pre-registered");
   }

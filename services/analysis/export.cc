@@ -51,7 +51,10 @@ DatasetLayout LayoutDataset(const v1::AnalysisPlan& plan, const v1::Trial& trial
   column("cohort", "cohort (empty when the design has none)", "string");
   column("cluster", "cluster (e.g. team)", "string");
   column("arm",
-         absl::StrCat("arm of factor ", plan.factor(), " (control: ", plan.control_arm(), ")"),
+         absl::StrCat("arm of factor ", plan.factor(), " (control: ", plan.control_arm(), ")",
+                      IsAssignedFactor(trial.design(), plan.factor())
+                          ? "; assigned, not randomised: comparisons of its arms are descriptive"
+                          : ""),
          "string");
   column("withdrawn", "1 when withdrawn (excluded from the analysis)", "integer");
   column("left", "1 when the participant left the organisation (kept in the analysis)", "integer");

@@ -72,6 +72,7 @@ absl::StatusOr<RegisterResult> PlanRegistry::Register(const std::string& actor,
   if (!trial.ok()) return trial.status();
   NormalisePlan(*trial, plan);
   if (absl::Status valid = ValidatePlan(*trial, plan); !valid.ok()) return valid;
+  if (absl::Status ri = CheckRandomisationInference(trial->design(), plan); !ri.ok()) return ri;
   const std::string sha = PlanSha256(plan);
 
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {

@@ -17,6 +17,22 @@ const v1::Factor* FindFactor(const v1::TrialDesign& design, const std::string& n
   return nullptr;
 }
 
+bool IsAssignedFactor(const v1::TrialDesign& design, const std::string& name) {
+  const v1::Factor* factor = FindFactor(design, name);
+  return factor != nullptr && factor->method() == v1::RANDOMISATION_METHOD_ASSIGNED;
+}
+
+absl::Status CheckRandomisationInference(const v1::TrialDesign& design,
+                                         const v1::AnalysisPlan& plan) {
+  if (plan.randomisation_inference_draws() <= 0 || !IsAssignedFactor(design, plan.factor())) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "plan.randomisation_inference_draws: factor \"", plan.factor(),
+      "\" is assigned, not randomised; there is no randomisation to redraw, so randomisation "
+      "inference is not defined (its comparisons are descriptive)"));
+}
+
 const v1::Covariate* FindCovariate(const v1::TrialDesign& design, const std::string& name) {
   for (const auto& covariate : design.covariates()) {
     if (covariate.name() == name) return &covariate;

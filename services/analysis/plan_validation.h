@@ -21,6 +21,17 @@ void NormalisePlan(const fieldwork::v1::Trial& trial, fieldwork::v1::AnalysisPla
 absl::Status ValidatePlan(const fieldwork::v1::Trial& trial,
                           const fieldwork::v1::AnalysisPlan& plan);
 
+// True when the design's factor `name` is assigned (RANDOMISATION_METHOD_ASSIGNED), not
+// randomised: its arms' comparisons are descriptive.
+bool IsAssignedFactor(const fieldwork::v1::TrialDesign& design, const std::string& name);
+
+// FAILED_PRECONDITION naming the factor when the plan asks for randomisation inference on an
+// assigned factor: there is no randomisation to redraw, and redrawing the fixed assignment
+// would give p = 1 for any data. Checked on registration and again by Analyse, for plans stored
+// before the check existed.
+absl::Status CheckRandomisationInference(const fieldwork::v1::TrialDesign& design,
+                                         const fieldwork::v1::AnalysisPlan& plan);
+
 // The design's factor named `name`, or nullptr.
 const fieldwork::v1::Factor* FindFactor(const fieldwork::v1::TrialDesign& design,
                                         const std::string& name);

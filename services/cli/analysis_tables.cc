@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "services/cli/report_format.h"
 
 namespace fieldwork::cli {
@@ -20,10 +21,53 @@ double ConfidencePercent(const v1::AnalyseResponse& analysis) {
   return 100 * (1 - alpha);
 }
 
-void PrintOutcome(const v1::OutcomeResult& outcome, double confidence, std::ostream& out) {
-  out << "\n" << Title(outcome) << ": n = " << outcome.n() << ", SEs " << outcome.se_type() << "\n";
-  out << absl::StrFormat("  %-16s %7s %9s %8s %9s %-20s %8s %10s\n", "arm", "n", "M", "SE",
-                         "estimate", FormatFixed(confidence, 0) + "% CI", "p", "adjusted p");
+std::string Interval(double low, double high) {
+  return absl::StrCat("[", FormatFixed(low, 2), ", ", FormatFixed(high, 2), "]");
+}
+
+// "control 0.0%, treatment 25.0%"
+std::string TakeUpRates(const std::map<std::string, double>& rates) {
+  return absl::StrJoin(rates, ", ", [](std::string* out, const auto& rate) {
+    absl::StrAppend(out, rate.first, " ", FormatPercent(rate.second));
+  });
+}
+
+std::optional<ReportJointTest> JointTestOf(const v1::OutcomeResult& outcome) {
+  if (outcome.joint_df1() <= 0) return std::nullopt;
+  return ReportJointTest{outcome.joint_f(), outcome.joint_df1(), outcome.joint_df2(),
+                         outcome.joint_p_value()};
+}
+
+std::optional<ReportCace> CaceOf(const v1::OutcomeResult& outcome) {
+  if (!outcome.has_cace() || !outcome.cace().has_effect()) return std::nullopt;
+  const v1::Cace& c = outcome.cace();
+  const v1::Inference& e = c.effect();
+  return ReportCace{c.campaign(),
+                    e.estimate(),
+                    e.std_error(),
+                    e.df(),
+                    e.conf_low(),
+                    e.conf_high(),
+                    e.p_value(),
+                    c.first_stage_f(),
+                    {c.takeup_rate_by_arm().begin(), c.takeup_rate_by_arm().end()}};
+}
+
+std::optional<ReportRandomisationInference> RandomisationInferenceOf(
+    const v1::OutcomeResult& outcome) {
+  if (!outcome.has_randomisation_inference()) return std::nullopt;
+  const v1::RandomisationInference& ri = outcome.randomisation_inference();
+  return ReportRandomisationInference{ri.draws(), ri.p_value(), ri.monte_carlo_se(), ri.method()};
+}
+
+void PrintOutcome(const v1::OutcomeResult& outcome, double confidence, bool descriptive,
+                  std::ostream& out) {
+  const std::string ci = FormatFixed(confidence, 0) + "% CI";
+  out << "\n"
+      << Title(outcome) << ": n = " << outcome.n() << ", SEs " << outcome.se_type()
+      << (descriptive ? ", descriptive comparison" : "") << "\n";
+  out << absl::StrFormat("  %-16s %7s %9s %8s %9s %8s %7s %-20s %8s %10s\n", "arm", "n", "M", "SE",
+                         "estimate", "SE", "df", ci, "p", "adjusted p");
   for (const v1::ArmFigures& arm : outcome.arms()) {
     const v1::Effect* effect = nullptr;
     for (const v1::Effect& e : outcome.effects()) {
@@ -37,10 +81,27 @@ void PrintOutcome(const v1::OutcomeResult& outcome, double confidence, std::ostr
       continue;
     }
     const v1::Inference& e = effect->effect();
-    out << absl::StrFormat(
-        " %9s %-20s %8s %10s\n", FormatFixed(e.estimate(), 2),
-        absl::StrCat("[", FormatFixed(e.conf_low(), 2), ", ", FormatFixed(e.conf_high(), 2), "]"),
-        FormatP(e.p_value()), FormatP(effect->adjusted_p_value()));
+    out << absl::StrFormat(" %9s %8s %7s %-20s %8s %10s\n", FormatFixed(e.estimate(), 2),
+                           FormatFixed(e.std_error(), 2), FormatDf(e.df()),
+                           Interval(e.conf_low(), e.conf_high()), FormatP(e.p_value()),
+                           FormatP(effect->adjusted_p_value()));
+  }
+  if (std::optional<ReportJointTest> joint = JointTestOf(outcome)) {
+    out << "  joint test that all effects are zero: F(" << joint->df1 << ", " << FormatDf(joint->df2)
+        << ") = " << FormatFixed(joint->f, 2) << ", p = " << FormatP(joint->p_value) << "\n";
+  }
+  if (std::optional<ReportRandomisationInference> ri = RandomisationInferenceOf(outcome)) {
+    out << "  randomisation inference (" << ri->draws << " redraws, " << ri->method
+        << "): p = " << FormatP(ri->p_value) << " (Monte Carlo SE "
+        << FormatFixed(ri->monte_carlo_se, 3) << ")\n";
+  }
+  if (std::optional<ReportCace> cace = CaceOf(outcome)) {
+    out << "  take-up effect (CACE, 2SLS; campaign " << cace->campaign
+        << "): " << FormatFixed(cace->estimate, 2) << ", SE " << FormatFixed(cace->std_error, 2)
+        << ", df " << FormatDf(cace->df) << ", " << ci << " "
+        << Interval(cace->conf_low, cace->conf_high) << ", p = " << FormatP(cace->p_value)
+        << "; first-stage F " << FormatFixed(cace->first_stage_f, 2) << "; take-up "
+        << TakeUpRates(cace->takeup_rate_by_arm) << "\n";
   }
   for (const std::string& w : outcome.warnings()) out << "  warning: " << w << "\n";
 }
@@ -64,21 +125,28 @@ void PrintAttrition(const v1::OutcomeResult& outcome, std::ostream& out) {
 }
 
 void PrintLedger(const v1::AnalyseResponse& analysis, std::ostream& out) {
+  const bool planned = analysis.plan().plan().has_power();
   out << "\nMDES ledger (standardised)\n"
-      << absl::StrFormat("  %-24s %8s %9s %9s %10s %9s %8s %13s\n", "outcome", "planned",
+      << absl::StrFormat("  %-24s %12s %9s %9s %11s %13s %8s %13s\n", "outcome", "planned",
                          "plan resp", "actual", "plan@actual", "achieved", "change",
                          "due to resp.");
   for (const v1::OutcomeResult& outcome : analysis.outcomes()) {
     const v1::MdesLedger& m = outcome.mdes();
-    out << absl::StrFormat("  %-24s %8s %9s %9s %10s %9s %8s %13s\n", outcome.outcome(),
-                           FormatFixed(m.planned(), 3), FormatPercent(m.planned_response_rate()),
-                           FormatPercent(m.actual_response_rate()),
-                           FormatFixed(m.planned_at_actual_response(), 3),
-                           FormatFixed(m.achieved(), 3), FormatFixed(m.change_total(), 3),
-                           absl::StrCat(FormatFixed(m.change_due_to_response_rate(), 3), " (",
-                                        FormatPercent(m.share_due_to_response_rate()), ")"));
+    // The comparison columns need both a plan and an achieved MDES.
+    const bool compared = planned && m.achieved() > 0;
+    out << absl::StrFormat(
+        "  %-24s %12s %9s %9s %11s %13s %8s %13s\n", outcome.outcome(),
+        FormatPlannedMdes(planned, m.planned()),
+        planned ? FormatPercent(m.planned_response_rate()) : "-",
+        FormatPercent(m.actual_response_rate()),
+        compared ? FormatFixed(m.planned_at_actual_response(), 3) : "-",
+        FormatAchievedMdes(m.achieved()), compared ? FormatFixed(m.change_total(), 3) : "-",
+        compared ? absl::StrCat(FormatFixed(m.change_due_to_response_rate(), 3), " (",
+                                FormatPercent(m.share_due_to_response_rate()), ")")
+                 : "-");
     if (!m.summary().empty()) out << "    " << m.summary() << "\n";
   }
+  if (!planned) out << "  no MDES was planned: the plan has no power section\n";
 }
 
 }  // namespace
@@ -95,10 +163,11 @@ void PrintAnalysis(const v1::AnalyseResponse& analysis, std::ostream& out) {
       << ")\n"
       << "allocated " << analysis.allocated() << ", withdrawn (excluded) " << analysis.withdrawn()
       << ", leavers (kept) " << analysis.leavers() << "\n";
+  if (analysis.descriptive()) out << DescriptiveNote(record.plan().factor()) << "\n";
   for (const std::string& w : analysis.warnings()) out << "warning: " << w << "\n";
   const double confidence = ConfidencePercent(analysis);
   for (const v1::OutcomeResult& outcome : analysis.outcomes())
-    PrintOutcome(outcome, confidence, out);
+    PrintOutcome(outcome, confidence, analysis.descriptive(), out);
   for (const v1::OutcomeResult& outcome : analysis.outcomes()) PrintAttrition(outcome, out);
   PrintLedger(analysis, out);
 }
@@ -108,22 +177,29 @@ void AddAnalysisToReport(const v1::AnalyseResponse& analysis, ReportData& report
   report.plan_id = record.plan().plan_id().empty() ? "main" : record.plan().plan_id();
   report.plan_sha256 = record.state() == v1::PLAN_STATE_LOCKED ? record.locked_sha256() : "";
   report.confidence_percent = ConfidencePercent(analysis);
+  if (analysis.descriptive()) report.descriptive_factor = record.plan().factor();
   if (analysis.has_computed_at()) {
     report.computed_at = google::protobuf::util::TimeUtil::ToString(analysis.computed_at());
   }
   report.warnings.insert(report.warnings.end(), analysis.warnings().begin(),
                          analysis.warnings().end());
   for (const v1::OutcomeResult& outcome : analysis.outcomes()) {
-    ReportOutcome table{outcome.outcome(), outcome.primary(), {}, {}, {}};
+    ReportOutcome table;
+    table.outcome = outcome.outcome();
+    table.primary = outcome.primary();
     table.warnings.assign(outcome.warnings().begin(), outcome.warnings().end());
     for (const v1::ArmFigures& arm : outcome.arms()) {
       table.arms.push_back(
           {arm.arm(), arm.n(), arm.adjusted_mean().estimate(), arm.adjusted_mean().std_error()});
     }
     for (const v1::Effect& e : outcome.effects()) {
-      table.effects.push_back({e.arm(), e.versus(), e.effect().estimate(), e.effect().conf_low(),
-                               e.effect().conf_high(), e.effect().p_value(), e.adjusted_p_value()});
+      const v1::Inference& i = e.effect();
+      table.effects.push_back({e.arm(), e.versus(), i.estimate(), i.conf_low(), i.conf_high(),
+                               i.p_value(), e.adjusted_p_value(), i.std_error(), i.df()});
     }
+    table.joint_test = JointTestOf(outcome);
+    table.cace = CaceOf(outcome);
+    table.randomisation_inference = RandomisationInferenceOf(outcome);
     report.outcomes.push_back(std::move(table));
     ReportAttrition attrition{outcome.outcome(),
                               {},
@@ -134,9 +210,9 @@ void AddAnalysisToReport(const v1::AnalyseResponse& analysis, ReportData& report
     }
     report.attrition.push_back(std::move(attrition));
     const v1::MdesLedger& m = outcome.mdes();
-    report.mdes.push_back({outcome.outcome(), m.planned(), m.planned_response_rate(),
-                           m.actual_response_rate(), m.achieved(), m.change_due_to_response_rate(),
-                           m.share_due_to_response_rate()});
+    report.mdes.push_back({outcome.outcome(), record.plan().has_power(), m.planned(),
+                           m.planned_response_rate(), m.actual_response_rate(), m.achieved(),
+                           m.change_due_to_response_rate(), m.share_due_to_response_rate()});
   }
 }
 

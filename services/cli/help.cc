@@ -51,7 +51,10 @@ const std::vector<CommandHelp>& Commands() {
        "accepted ones are stored. Exit 1 while some are still rejected.",
        {"wave"}},
       {"outcomes import", "TRIAL FILE.csv",
-       "Imports administrative outcomes (participant_id, outcome, period, value).", {}},
+       "Imports administrative outcomes. The header must be "
+       "participant_id,outcome,period_start,period_end,value (dates YYYY-MM-DD); every bad row is "
+       "reported with its line and field.",
+       {}},
       {"leavers import", "TRIAL LEAVERS.csv",
        "Records leavers (participant_id, left_on) and, with a withdraw_reason, withdrawals.", {}},
       {"campaign start", "TRIAL CAMPAIGN", "Starts a campaign the protocol created.", {}},

@@ -201,6 +201,11 @@ v1::AnalysisPlan ParseAnalysisPlan(const YAML::Node& node, const Protocol& proto
   }
   const int64_t draws = Integer(node["randomisation_inference_draws"], at + ".randomisation_inference_draws", 0);
   if (draws < 0 || draws > 100000) Fail(at + ".randomisation_inference_draws", "must be 0 to 100000");
+  if (draws > 0 && factor->method() == v1::RANDOMISATION_METHOD_ASSIGNED) {
+    Fail(at + ".randomisation_inference_draws",
+         absl::StrCat("factor ", factor_name, " is assigned, not randomised: there is no randomisation to redraw, so "
+                      "randomisation inference is not defined (its comparisons are descriptive)"));
+  }
   plan.set_randomisation_inference_draws(static_cast<int32_t>(draws));
   return plan;
 }

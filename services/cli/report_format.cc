@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace fieldwork::cli {
@@ -23,6 +24,25 @@ std::string FormatP(double p) {
 std::string FormatPercent(double share) {
   if (!std::isfinite(share)) return "NA";
   return FormatFixed(100.0 * share, 1) + "%";
+}
+
+std::string FormatDf(double df) {
+  if (!std::isfinite(df)) return "NA";
+  return FormatFixed(df, df == std::round(df) ? 0 : 1);
+}
+
+std::string FormatPlannedMdes(bool planned_known, double planned) {
+  return planned_known ? FormatFixed(planned, 3) : "none planned";
+}
+
+std::string FormatAchievedMdes(double achieved) {
+  return achieved > 0 ? FormatFixed(achieved, 3) : "not estimated";
+}
+
+std::string DescriptiveNote(const std::string& factor) {
+  return absl::StrCat("descriptive: factor ", factor,
+                      " was assigned, not randomised, so the differences between its arms are "
+                      "not causal effects");
 }
 
 }  // namespace fieldwork::cli

@@ -12,6 +12,15 @@ std::string FormatFixed(double value, int decimals);
 std::string FormatP(double p);
 // A share in [0, 1] as "62.5%".
 std::string FormatPercent(double share);
+// Degrees of freedom: whole numbers as they are ("52"), others (Bell–McCaffrey, 2SLS with
+// clusters) to 1 decimal ("17.3").
+std::string FormatDf(double df);
+// The MDES ledger's standardised MDES to 3 decimals; a planned one the plan has no power section
+// for, or an achieved one not estimated (0: nobody has responded yet), in words, not "0.000".
+std::string FormatPlannedMdes(bool planned_known, double planned);
+std::string FormatAchievedMdes(double achieved);
+// Said wherever an assigned (non-random) factor's comparisons are shown.
+std::string DescriptiveNote(const std::string& factor);
 
 }  // namespace fieldwork::cli
 

@@ -44,14 +44,60 @@ std::string OutcomeLabel(const ReportOutcome& outcome) {
   return outcome.outcome + (outcome.primary ? " (primary)" : "");
 }
 
+std::string Interval(double low, double high) {
+  return absl::StrCat("[", FormatFixed(low, 2), ", ", FormatFixed(high, 2), "]");
+}
+
+// The joint test, the randomisation-inference p and the take-up effect of one outcome.
+std::string OutcomeExtras(const ReportOutcome& outcome, const std::string& ci) {
+  std::string out;
+  if (outcome.joint_test.has_value()) {
+    const ReportJointTest& j = *outcome.joint_test;
+    absl::StrAppend(&out, "<p class=\"joint-test\">Joint test that all effects are zero: F(",
+                    j.df1, ", ", HtmlEscape(FormatDf(j.df2)), ") = ", FormatFixed(j.f, 2),
+                    ", p = ", HtmlEscape(FormatP(j.p_value)), "</p>");
+  }
+  if (outcome.randomisation_inference.has_value()) {
+    const ReportRandomisationInference& ri = *outcome.randomisation_inference;
+    absl::StrAppend(&out, "<p class=\"randomisation-inference\">Randomisation inference (",
+                    ri.draws, " redraws, ", HtmlEscape(ri.method),
+                    "): p = ", HtmlEscape(FormatP(ri.p_value)), " (Monte Carlo SE ",
+                    FormatFixed(ri.monte_carlo_se, 3), ")</p>");
+  }
+  if (outcome.cace.has_value()) {
+    const ReportCace& c = *outcome.cace;
+    std::string rates;
+    for (const auto& [arm, rate] : c.takeup_rate_by_arm) {
+      absl::StrAppend(&rates, rates.empty() ? "" : ", ", arm, " ", FormatPercent(rate));
+    }
+    absl::StrAppend(
+        &out, "<table class=\"cace-table\"><caption>",
+        HtmlEscape(absl::StrCat(OutcomeLabel(outcome), ": take-up effect (CACE, 2SLS), campaign ",
+                                c.campaign)),
+        "</caption>",
+        Header({"Estimate", "SE", "df", ci, "p", "First-stage F", "Take-up by arm"}), "<tr>",
+        Cell(FormatFixed(c.estimate, 2), true), Cell(FormatFixed(c.std_error, 2), true),
+        Cell(FormatDf(c.df), true), Cell(Interval(c.conf_low, c.conf_high), true),
+        Cell(FormatP(c.p_value), true), Cell(FormatFixed(c.first_stage_f, 2), true), Cell(rates),
+        "</tr></table>");
+  }
+  return out;
+}
+
 std::string OutcomeTables(const ReportData& report) {
   std::string out = "<h2>Outcomes</h2>";
   if (report.outcomes.empty()) return out + "<p class=\"empty\">No outcomes analysed.</p>";
+  if (!report.descriptive_factor.empty()) {
+    absl::StrAppend(&out, "<p class=\"descriptive\">",
+                    HtmlEscape(DescriptiveNote(report.descriptive_factor)), "</p>");
+  }
   const std::string ci = FormatFixed(report.confidence_percent, 0) + "% CI";
   for (const ReportOutcome& outcome : report.outcomes) {
     absl::StrAppend(&out, "<table class=\"outcome-table\"><caption>",
-                    HtmlEscape(OutcomeLabel(outcome)), "</caption>",
-                    Header({"Arm", "n", "M", "SE", "Estimate", ci, "p", "Adjusted p"}));
+                    HtmlEscape(OutcomeLabel(outcome)),
+                    report.descriptive_factor.empty() ? "" : " (descriptive)", "</caption>",
+                    Header({"Arm", "n", "M", "SE", "Estimate", "SE of estimate", "df", ci, "p",
+                            "Adjusted p"}));
     std::map<std::string, const ReportEffect*> effects;
     for (const ReportEffect& effect : outcome.effects) effects[effect.arm] = &effect;
     for (const ReportArm& arm : outcome.arms) {
@@ -59,18 +105,17 @@ std::string OutcomeTables(const ReportData& report) {
                       Cell(FormatFixed(arm.mean, 2), true), Cell(FormatFixed(arm.se, 2), true));
       auto it = effects.find(arm.arm);
       if (it == effects.end()) {
-        absl::StrAppend(&out, "<td colspan=\"4\">reference</td>");
+        absl::StrAppend(&out, "<td colspan=\"6\">reference</td>");
       } else {
         const ReportEffect& e = *it->second;
         absl::StrAppend(&out, Cell(FormatFixed(e.estimate, 2), true),
-                        Cell(absl::StrCat("[", FormatFixed(e.conf_low, 2), ", ",
-                                          FormatFixed(e.conf_high, 2), "]"),
-                             true),
-                        Cell(FormatP(e.p_value), true), Cell(FormatP(e.adjusted_p_value), true));
+                        Cell(FormatFixed(e.std_error, 2), true), Cell(FormatDf(e.df), true),
+                        Cell(Interval(e.conf_low, e.conf_high), true), Cell(FormatP(e.p_value), true),
+                        Cell(FormatP(e.adjusted_p_value), true));
       }
       absl::StrAppend(&out, "</tr>");
     }
-    absl::StrAppend(&out, "</table>");
+    absl::StrAppend(&out, "</table>", OutcomeExtras(outcome, ci));
     if (!outcome.warnings.empty()) {
       absl::StrAppend(&out, "<ul class=\"outcome-notes\">");
       for (const std::string& w : outcome.warnings)
@@ -143,14 +188,22 @@ std::string MdesTable(const ReportData& report) {
                    Header({"Outcome", "Planned MDES", "Planned response", "Actual response",
                            "Achieved MDES", "Change due to response rate", "Share of change"}));
   for (const ReportMdes& m : report.mdes) {
-    absl::StrAppend(&out, "<tr>", Cell(m.outcome), Cell(FormatFixed(m.planned, 3), true),
-                    Cell(FormatPercent(m.planned_response_rate), true),
+    const bool compared = m.planned_known && m.achieved > 0;
+    absl::StrAppend(&out, "<tr>", Cell(m.outcome),
+                    Cell(FormatPlannedMdes(m.planned_known, m.planned), true),
+                    Cell(m.planned_known ? FormatPercent(m.planned_response_rate) : "-", true),
                     Cell(FormatPercent(m.actual_response_rate), true),
-                    Cell(FormatFixed(m.achieved, 3), true),
-                    Cell(FormatFixed(m.change_due_to_response_rate, 3), true),
-                    Cell(FormatPercent(m.share_due_to_response_rate), true), "</tr>");
+                    Cell(FormatAchievedMdes(m.achieved), true),
+                    Cell(compared ? FormatFixed(m.change_due_to_response_rate, 3) : "-", true),
+                    Cell(compared ? FormatPercent(m.share_due_to_response_rate) : "-", true),
+                    "</tr>");
   }
-  return out + "</table>";
+  absl::StrAppend(&out, "</table>");
+  if (!report.mdes.empty() && !report.mdes[0].planned_known) {
+    absl::StrAppend(&out, "<p class=\"mdes-note\">No MDES was planned: the plan has no power "
+                          "section.</p>");
+  }
+  return out;
 }
 
 std::string ResponseFigures(const ReportData& report) {

@@ -5,6 +5,8 @@
 #define FIELDWORK_SERVICES_CLI_REPORT_HTML_H_
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,36 @@ struct ReportEffect {
   double conf_high = 0;
   double p_value = 0;
   double adjusted_p_value = 0;
+  double std_error = 0;
+  double df = 0;
+};
+
+// The Wald test that every arm's effect is zero (three or more arms).
+struct ReportJointTest {
+  double f = 0;
+  int df1 = 0;
+  double df2 = 0;
+  double p_value = 0;
+};
+
+// The effect of taking the intervention up (CACE, by 2SLS with assignment as the instrument).
+struct ReportCace {
+  std::string campaign;
+  double estimate = 0;
+  double std_error = 0;
+  double df = 0;
+  double conf_low = 0;
+  double conf_high = 0;
+  double p_value = 0;
+  double first_stage_f = 0;
+  std::map<std::string, double> takeup_rate_by_arm;  // share, 0..1
+};
+
+struct ReportRandomisationInference {
+  int64_t draws = 0;
+  double p_value = 0;
+  double monte_carlo_se = 0;
+  std::string method;
 };
 
 struct ReportOutcome {
@@ -33,6 +65,9 @@ struct ReportOutcome {
   std::vector<ReportArm> arms;  // control first
   std::vector<ReportEffect> effects;
   std::vector<std::string> warnings;  // the analysis' notes on this outcome
+  std::optional<ReportJointTest> joint_test;
+  std::optional<ReportCace> cace;
+  std::optional<ReportRandomisationInference> randomisation_inference;
 };
 
 struct ReportAttritionArm {
@@ -51,10 +86,11 @@ struct ReportAttrition {
 
 struct ReportMdes {
   std::string outcome;
+  bool planned_known = false;  // false: the plan has no power section
   double planned = 0;
   double planned_response_rate = 0;
   double actual_response_rate = 0;
-  double achieved = 0;
+  double achieved = 0;  // 0: not yet estimated (nobody responded)
   double change_due_to_response_rate = 0;
   double share_due_to_response_rate = 0;
 };
@@ -84,6 +120,8 @@ struct ReportData {
   std::string plan_sha256;         // empty: the plan is not locked
   std::string computed_at;         // as printed
   double confidence_percent = 95;  // the plan's 1 - alpha
+  // The plan's factor was assigned, not randomised: the comparisons are descriptive.
+  std::string descriptive_factor;
   std::vector<std::string> warnings;
   std::vector<ReportOutcome> outcomes;
   std::vector<ReportAttrition> attrition;

@@ -214,8 +214,12 @@ bool PrintAnalysis(CliContext& cli, const std::string& trial_id, std::string& fa
         "    %-*s response %s, differential attrition %s points (p = %s); MDES planned %s, "
         "achieved %s\n",
         width, outcome.outcome(), FormatPercent(a.overall_rate()),
-        FormatFixed(a.differential_points(), 1), FormatP(a.p_value()), FormatFixed(m.planned(), 3),
-        FormatFixed(m.achieved(), 3));
+        FormatFixed(a.differential_points(), 1), FormatP(a.p_value()),
+        FormatPlannedMdes(analysis.plan().plan().has_power(), m.planned()),
+        FormatAchievedMdes(m.achieved()));
+  }
+  if (analysis.descriptive()) {
+    std::cout << "  " << DescriptiveNote(analysis.plan().plan().factor()) << "\n";
   }
   for (const std::string& w : AnalysisWarnings(analysis)) std::cout << "  WARNING: " << w << "\n";
   for (const std::string& w : analysis.warnings()) std::cout << "    note: " << w << "\n";

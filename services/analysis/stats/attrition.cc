@@ -87,14 +87,17 @@ absl::StatusOr<AttritionReport> AnalyseAttrition(const std::vector<std::string>&
   out.chi_square = chi;
   out.chi_square_df = static_cast<int>(k) - 1;
   if (total_responded == 0.0 || total_responded == static_cast<double>(n)) {
+    // No test, so no caveat about its approximation either.
     out.chi_square_p_value = std::nan("");
-    out.warnings.push_back("attrition: everyone (or no one) responded; no test of differences");
+    out.warnings.push_back(absl::StrCat("attrition: ",
+                                        total_responded == 0.0 ? "no one" : "everyone",
+                                        " responded; no test of differences"));
   } else {
     out.chi_square_p_value = ChiSquareUpperTail(chi, out.chi_square_df);
-  }
-  if (small_expected) {
-    out.warnings.push_back(
-        "attrition: an expected count is below 5; the chi-square approximation may be poor");
+    if (small_expected) {
+      out.warnings.push_back(
+          "attrition: an expected count is below 5; the chi-square approximation may be poor");
+    }
   }
   if (k < 2) {
     return absl::InvalidArgumentError("attrition: needs at least two arms");

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <map>
 #include <regex>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -26,6 +27,11 @@ namespace {
 namespace v1 = ::fieldwork::v1;
 using ::fieldwork::testing::CliRun;
 using ::testing::HasSubstr;
+
+// `text` as a regular expression matching itself (the numbers' dots and the CIs' brackets).
+std::string Literal(const std::string& text) {
+  return std::regex_replace(text, std::regex(R"([.\[\]()+*?^$|{}\\])"), R"(\$&)");
+}
 
 constexpr char kInstrument[] = R"(id: wb
 version: 1
@@ -83,6 +89,7 @@ class AnalyseCliTest : public ::testing::Test {
       const bool treated = arm == "treatment";
       int& seen = treated ? treatment : control;
       if (seen++ >= (treated ? 24 : 30)) continue;
+      respondents_.insert(id);
       absl::StrAppend(&csv, "R_", id, ",", id, ",",
                       absl::StrFormat("2021-03-%02dT10:00:00Z", 2 + seen % 10), ",1,",
                       (seen % 7) - 3 + (treated ? 2 : 0), "\n");
@@ -105,6 +112,7 @@ class AnalyseCliTest : public ::testing::Test {
     plan.mutable_power()->set_n(160);
     plan.mutable_power()->set_treated_share(0.5);
     plan.mutable_power()->set_response_rate(0.95);
+    plan_ = plan;
     ASSERT_EQ(services_.RegisterAndLock(plan), "");
     v1::AnalyseRequest analyse;
     analyse.set_trial_id("small");
@@ -113,7 +121,22 @@ class AnalyseCliTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
+  // Registers and locks `plan` and returns its Analyse result over gRPC, to compare with the CLI.
+  v1::AnalyseResponse AnalyseOverGrpc(const v1::AnalysisPlan& plan) {
+    EXPECT_EQ(services_.RegisterAndLock(plan), "");
+    v1::AnalyseRequest request;
+    request.set_trial_id(plan.trial_id());
+    request.set_plan_id(plan.plan_id());
+    v1::AnalyseResponse response;
+    const grpc::Status s =
+        services_.Analysis()->Analyse(services_.Researcher().get(), request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response;
+  }
+
   fieldwork::testing::CliServices services_;
+  v1::AnalysisPlan plan_;  // the locked "main" plan
+  std::set<std::string> respondents_;
   std::map<std::string, int> responded_;
   std::map<std::string, std::string> arm_of;  // participant → arm
   v1::AnalyseResponse analysis_;
@@ -147,6 +170,15 @@ TEST_F(AnalyseCliTest, AnalyseStatusAndReportAgreeWithTheServices) {
               HasSubstr(absl::StrCat("[", cli::FormatFixed(effect.effect().conf_low(), 2), ", ",
                                      cli::FormatFixed(effect.effect().conf_high(), 2), "]")));
   EXPECT_THAT(analysed.output, HasSubstr("locked, sha256 " + analysis_.plan().locked_sha256()));
+  // The effect's SE and df (HC2: n - 2 = 52) beside its estimate.
+  const v1::Inference& e = effect.effect();
+  EXPECT_EQ(e.df(), 52);
+  const std::string effect_row = absl::StrCat(
+      R"(treatment\s+24\s+\S+\s+\S+\s+)", Literal(cli::FormatFixed(e.estimate(), 2)), R"(\s+)",
+      Literal(cli::FormatFixed(e.std_error(), 2)), R"(\s+52\s+)",
+      Literal(absl::StrCat("[", cli::FormatFixed(e.conf_low(), 2), ", ")));
+  EXPECT_TRUE(std::regex_search(analysed.output, std::regex(effect_row)))
+      << effect_row << "\n" << analysed.output;
   // The attrition table and the ledger.
   EXPECT_TRUE(std::regex_search(analysed.output, std::regex(R"(control\s+40\s+30\s+75\.0%)")))
       << analysed.output;
@@ -201,6 +233,41 @@ TEST_F(AnalyseCliTest, AnalyseStatusAndReportAgreeWithTheServices) {
   EXPECT_THAT(page, HasSubstr(absl::StrCat("<td>treatment</td><td class=\"num\">",
                                            responded_["treatment"], "</td>")));
   EXPECT_THAT(page, HasSubstr("A small simulated trial"));
+  EXPECT_THAT(page, HasSubstr(absl::StrCat(
+                        "<td class=\"num\">", cli::FormatFixed(e.estimate(), 2),
+                        "</td><td class=\"num\">", cli::FormatFixed(e.std_error(), 2),
+                        "</td><td class=\"num\">52</td>")));
+
+  // A second plan without a power section and with randomisation inference: the ledger gives the
+  // real response rate and says no MDES was planned; the randomisation-inference p is shown.
+  v1::AnalysisPlan extra = plan_;
+  extra.set_plan_id("extra");
+  extra.clear_power();
+  extra.set_randomisation_inference_draws(200);
+  const v1::AnalyseResponse extra_analysis = AnalyseOverGrpc(extra);
+  ASSERT_EQ(extra_analysis.outcomes_size(), 1);
+  const v1::RandomisationInference& ri = extra_analysis.outcomes(0).randomisation_inference();
+  ASSERT_EQ(ri.draws(), 200);
+  CliRun extra_run = Fieldwork({"analyse", "small", "--plan=extra"});
+  ASSERT_EQ(extra_run.exit_code, 0) << extra_run.output;
+  const std::string ri_line =
+      absl::StrCat("randomisation inference (200 redraws, RANDOMISATION_METHOD_COMPLETE_WITHIN_",
+                   "STRATA): p = ", cli::FormatP(ri.p_value()), " (Monte Carlo SE ",
+                   cli::FormatFixed(ri.monte_carlo_se(), 3), ")");
+  EXPECT_THAT(extra_run.output, HasSubstr(ri_line));
+  EXPECT_TRUE(std::regex_search(
+      extra_run.output, std::regex(R"(wellbeing_endline\s+none planned\s+-\s+67\.5%\s+-\s+)" +
+                                   Literal(cli::FormatFixed(extra_analysis.outcomes(0).mdes().achieved(), 3)))))
+      << extra_run.output;
+  EXPECT_THAT(extra_run.output, HasSubstr("no MDES was planned: the plan has no power section"));
+  const std::string extra_html = services_.dir() + "/extra.html";
+  ASSERT_EQ(Fieldwork({"report", "small", "--html", extra_html, "--plan=extra"}).exit_code, 0);
+  const std::string extra_page = fieldwork::testing::ReadText(extra_html);
+  EXPECT_THAT(extra_page, HasSubstr("<p class=\"randomisation-inference\">Randomisation inference "
+                                    "(200 redraws, RANDOMISATION_METHOD_COMPLETE_WITHIN_STRATA): "
+                                    "p = " + cli::FormatP(ri.p_value())));
+  EXPECT_THAT(extra_page, HasSubstr("<td class=\"num\">none planned</td><td class=\"num\">-</td>"
+                                    "<td class=\"num\">67.5%</td>"));
 
   EXPECT_EQ(Fieldwork({"report", "small"}).exit_code, 2);  // no --html
   EXPECT_EQ(Fieldwork({"analyse", "no-such-trial"}).exit_code, 4);
@@ -297,7 +364,9 @@ TEST_F(StatusWithMessagingTest, ShowsSendsAndClicksByArm) {
     const size_t at_email = message.find("@example.org");
     const size_t start_id = message.rfind('"', at_email) + 1;
     ASSERT_NE(at_email, std::string::npos) << message;
-    if (arm_of[message.substr(start_id, at_email - start_id)] != "treatment") continue;
+    const std::string id = message.substr(start_id, at_email - start_id);
+    // Treated respondents, so that the take-up effect below has take-up among respondents.
+    if (arm_of[id] != "treatment" || !respondents_.contains(id)) continue;
     const size_t at = message.find("/c/");
     ASSERT_NE(at, std::string::npos) << "no tracked link in " << message;
     const size_t end = message.find_first_of(" \\\"", at);
@@ -321,6 +390,36 @@ TEST_F(StatusWithMessagingTest, ShowsSendsAndClicksByArm) {
           R"(treatment\s+sent\s+40 to\s+40, opened\s+\d+ \([0-9.]+%\), clicked\s+10 \(25\.0%\))")))
       << status.output;
   EXPECT_THAT(status.output, ::testing::Not(HasSubstr("unavailable")));
+
+  // The take-up effect of a plan naming the campaign, in analyse and on the page as the service
+  // computed it.
+  v1::AnalysisPlan takeup = plan_;
+  takeup.set_plan_id("takeup");
+  takeup.set_takeup_campaign("nudge");
+  const v1::AnalyseResponse analysed = AnalyseOverGrpc(takeup);
+  ASSERT_EQ(analysed.outcomes_size(), 1);
+  const v1::Cace& cace = analysed.outcomes(0).cace();
+  ASSERT_TRUE(cace.has_effect()) << analysed.DebugString();
+  EXPECT_EQ(cace.takeup_rate_by_arm().at("treatment"), 0.25);
+  const v1::Inference& e = cace.effect();
+  CliRun text = Fieldwork({"analyse", "small", "--plan=takeup"});
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  std::cout << text.output;  // for the test log
+  EXPECT_THAT(text.output,
+              HasSubstr(absl::StrCat(
+                  "take-up effect (CACE, 2SLS; campaign nudge): ", cli::FormatFixed(e.estimate(), 2),
+                  ", SE ", cli::FormatFixed(e.std_error(), 2), ", df ", cli::FormatDf(e.df()),
+                  ", 95% CI [", cli::FormatFixed(e.conf_low(), 2), ", ",
+                  cli::FormatFixed(e.conf_high(), 2), "], p = ", cli::FormatP(e.p_value()),
+                  "; first-stage F ", cli::FormatFixed(cace.first_stage_f(), 2),
+                  "; take-up control 0.0%, treatment 25.0%")));
+  const std::string html = services_.dir() + "/takeup.html";
+  ASSERT_EQ(Fieldwork({"report", "small", "--html", html, "--plan=takeup"}).exit_code, 0);
+  EXPECT_THAT(fieldwork::testing::ReadText(html),
+              HasSubstr(absl::StrCat(
+                  "<td class=\"num\">", cli::FormatFixed(e.estimate(), 2),
+                  "</td><td class=\"num\">", cli::FormatFixed(e.std_error(), 2),
+                  "</td><td class=\"num\">", cli::FormatDf(e.df()), "</td>")));
 }
 
 }  // namespace

@@ -270,7 +270,7 @@ TEST(CliHelpTest, EveryCommandHasItsOwnHelp) {
       {{"apply"}, "--dry_run"},           {{"enrol"}, "--all_or_nothing"},
       {{"contacts"}, "CONTACTS.csv"},     {{"randomise"}, "--cohort"},
       {{"balance"}, "--cohort"},          {{"export"}, "--cohort"},
-      {{"responses", "import"}, "--keep_unfinished"}, {{"outcomes", "import"}, "FILE.csv"},
+      {{"responses", "import"}, "--keep_unfinished"}, {{"outcomes", "import"}, "participant_id,outcome,period_start,period_end,value"},
       {{"leavers", "import"}, "LEAVERS.csv"},  {{"campaign", "start"}, "CAMPAIGN"},
       {{"campaign", "pause"}, "CAMPAIGN"}, {{"campaign", "resume"}, "CAMPAIGN"},
       {{"campaign", "status"}, "CAMPAIGN"}, {{"status"}, "--cohort"},

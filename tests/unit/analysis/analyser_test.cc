@@ -208,6 +208,101 @@ TEST(AnalyserTest, UnlockedAndDeviatedPlansAreFlaggedAndLongFormatRefused) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+// A small trial where everyone in both arms responded: the chi-square test of attrition is not
+// run, and its warnings say so once, without the "attrition: " prefix twice and without a
+// caveat about expected counts below 5 of a test that did not happen.
+TEST(AnalyserTest, AttritionWarningsNameTheirPartOnce) {
+  MemorySources sources;
+  MemoryTrialData& data = sources.trials()["t1"];
+  data.trial = testing::MakeTrial("t1");
+  testing::AddWave(data, "endline");
+  for (int i = 0; i < 8; ++i) {
+    const std::string id = absl::StrCat("p", i);
+    testing::AddParticipant(data, id, "LA1", i % 2 ? "treatment" : "control");
+    testing::AddResponse(data, id, "endline", "wellbeing", i * 0.5 + (i % 3));
+  }
+  absl::StatusOr<JoinedTrial> joined = LoadTrial(sources.AsSources(), "t1");
+  ASSERT_TRUE(joined.ok());
+  absl::StatusOr<v1::AnalyseResponse> result =
+      RunPlan(LockedRecord(testing::MakePlan("t1")), *joined, absl::Now());
+  ASSERT_TRUE(result.ok()) << result.status();
+  const v1::OutcomeResult& o = result->outcomes(0);
+  EXPECT_THAT(o.warnings(), ::testing::Contains("attrition: everyone responded; no test of "
+                                                "differences"));
+  for (const std::string& w : o.warnings()) {
+    EXPECT_THAT(w, ::testing::Not(HasSubstr("attrition: attrition")));
+    EXPECT_THAT(w, ::testing::Not(HasSubstr("expected count")));
+  }
+}
+
+// The planned MDES comes from the power section alone, so it is in the ledger before anyone
+// responds; without a power section the ledger still has the actual response rate.
+TEST(AnalyserTest, MdesLedgerBeforeResponsesAndWithoutAPowerSection) {
+  auto sim = Simulate(200, 0.3);
+  MemoryTrialData& data = sim->sources.trials()["t1"];
+  data.responses.clear();
+  absl::StatusOr<JoinedTrial> nobody = LoadTrial(sim->sources.AsSources(), "t1");
+  ASSERT_TRUE(nobody.ok());
+  v1::AnalysisPlan plan = testing::MakePlan("t1");
+  plan.mutable_power()->set_n(200);
+  plan.mutable_power()->set_treated_share(0.5);
+  plan.mutable_power()->set_alpha(0.05);
+  plan.mutable_power()->set_power(0.8);
+  plan.mutable_power()->set_response_rate(0.6);
+  absl::StatusOr<v1::AnalyseResponse> before = RunPlan(LockedRecord(plan), *nobody, absl::Now());
+  ASSERT_TRUE(before.ok()) << before.status();
+  const v1::MdesLedger& ledger = before->outcomes(0).mdes();
+  IndividualDesign design;
+  design.n = 200;
+  design.response_rate = 0.6;
+  EXPECT_DOUBLE_EQ(ledger.planned(), PlannedMdes(design)->mdes);
+  EXPECT_GT(ledger.planned(), 0);
+  EXPECT_DOUBLE_EQ(ledger.planned_response_rate(), 0.6);
+  EXPECT_EQ(ledger.actual_response_rate(), 0);
+  EXPECT_EQ(ledger.achieved(), 0);  // not estimated yet
+
+  auto responded = Simulate(200, 0.3);
+  absl::StatusOr<JoinedTrial> joined = LoadTrial(responded->sources.AsSources(), "t1");
+  ASSERT_TRUE(joined.ok());
+  absl::StatusOr<v1::AnalyseResponse> unplanned =
+      RunPlan(LockedRecord(testing::MakePlan("t1")), *joined, absl::Now());
+  ASSERT_TRUE(unplanned.ok()) << unplanned.status();
+  const v1::OutcomeResult& o = unplanned->outcomes(0);
+  EXPECT_GT(o.attrition().overall_rate(), 0.5);
+  EXPECT_DOUBLE_EQ(o.mdes().actual_response_rate(), o.attrition().overall_rate());
+  EXPECT_EQ(o.mdes().planned(), 0);
+  EXPECT_GT(o.mdes().achieved(), 0);
+}
+
+// An assigned factor (a non-randomised pilot) has no randomisation to redraw: randomisation
+// inference is refused, naming the factor, where it used to give p = 1 silently; without it the
+// analysis runs and is flagged descriptive.
+TEST(AnalyserTest, AssignedFactorIsDescriptiveAndRefusesRandomisationInference) {
+  auto sim = Simulate(200, 0.3);
+  MemoryTrialData& data = sim->sources.trials()["t1"];
+  data.trial.mutable_design()->mutable_factors(0)->set_method(v1::RANDOMISATION_METHOD_ASSIGNED);
+  absl::StatusOr<JoinedTrial> joined = LoadTrial(sim->sources.AsSources(), "t1");
+  ASSERT_TRUE(joined.ok());
+  v1::AnalysisPlan plan = testing::MakePlan("t1");
+  absl::StatusOr<v1::AnalyseResponse> described = RunPlan(LockedRecord(plan), *joined, absl::Now());
+  ASSERT_TRUE(described.ok()) << described.status();
+  EXPECT_TRUE(described->descriptive());
+  plan.set_randomisation_inference_draws(100);
+  absl::StatusOr<v1::AnalyseResponse> refused = RunPlan(LockedRecord(plan), *joined, absl::Now());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("plan.randomisation_inference_draws: factor \"arm\" is assigned"));
+  // A randomised factor: not descriptive.
+  data.trial.mutable_design()->mutable_factors(0)->set_method(
+      v1::RANDOMISATION_METHOD_COMPLETE_WITHIN_STRATA);
+  absl::StatusOr<JoinedTrial> randomised = LoadTrial(sim->sources.AsSources(), "t1");
+  ASSERT_TRUE(randomised.ok());
+  plan.set_randomisation_inference_draws(0);
+  absl::StatusOr<v1::AnalyseResponse> causal = RunPlan(LockedRecord(plan), *randomised, absl::Now());
+  ASSERT_TRUE(causal.ok()) << causal.status();
+  EXPECT_FALSE(causal->descriptive());
+}
+
 TEST(AnalyserTest, SubgroupsAndExploratoryTimeBins) {
   auto sim = Simulate(800, 0.3);
   absl::StatusOr<JoinedTrial> joined = LoadTrial(sim->sources.AsSources(), "t1");

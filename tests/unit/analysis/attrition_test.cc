@@ -136,6 +136,27 @@ TEST(AttritionTest, Errors) {
       FitLogistic(Eigen::MatrixXd::Ones(2, 1), {"(Intercept)"}, Eigen::Vector2d(0, 3)).ok());
 }
 
+// With everyone (or no one) responding there is no test, so neither its p nor a caveat about its
+// small expected counts; with a test, the caveat stays.
+TEST(AttritionTest, NoTestNoCaveatWhenEveryoneOrNoOneResponded) {
+  const std::vector<std::string> arm = {"control", "control", "treatment", "treatment"};
+  absl::StatusOr<AttritionReport> everyone =
+      AnalyseAttrition(arm, Eigen::Vector4d(1, 1, 1, 1), "control");
+  ASSERT_TRUE(everyone.ok()) << everyone.status();
+  EXPECT_TRUE(std::isnan(everyone->chi_square_p_value));
+  EXPECT_THAT(everyone->warnings,
+              ::testing::ElementsAre("attrition: everyone responded; no test of differences"));
+  absl::StatusOr<AttritionReport> no_one =
+      AnalyseAttrition(arm, Eigen::Vector4d(0, 0, 0, 0), "control");
+  ASSERT_TRUE(no_one.ok()) << no_one.status();
+  EXPECT_THAT(no_one->warnings,
+              ::testing::ElementsAre("attrition: no one responded; no test of differences"));
+  absl::StatusOr<AttritionReport> small =
+      AnalyseAttrition(arm, Eigen::Vector4d(1, 0, 1, 1), "control");
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_THAT(small->warnings, ::testing::ElementsAre(HasSubstr("an expected count is below 5")));
+}
+
 TEST(AttritionTest, SeparationWarns) {
   Eigen::MatrixXd x(6, 2);
   x << 1, 1, 1, 2, 1, 3, 1, 4, 1, 5, 1, 6;

@@ -130,6 +130,21 @@ TEST_F(PlanRegistryTest, BadPlansNameEveryBadField) {
   EXPECT_EQ(registry_.Get("t1", "main").status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(PlanRegistryTest, RandomisationInferenceOnAnAssignedFactorIsRefused) {
+  sources_.trials()["t1"].trial.mutable_design()->mutable_factors(0)->set_method(
+      v1::RANDOMISATION_METHOD_ASSIGNED);
+  v1::AnalysisPlan plan = testing::MakePlan("t1");
+  plan.set_randomisation_inference_draws(1000);
+  absl::StatusOr<RegisterResult> refused = registry_.Register("alice", plan, "");
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("plan.randomisation_inference_draws: factor \"arm\" is assigned, not "
+                        "randomised"));
+  EXPECT_EQ(registry_.Get("t1", "main").status().code(), absl::StatusCode::kNotFound);
+  plan.set_randomisation_inference_draws(0);  // the descriptive comparison itself is fine
+  EXPECT_TRUE(registry_.Register("alice", plan, "").ok());
+}
+
 TEST(PlanSha256Test, DependsOnContentOnly) {
   v1::AnalysisPlan a = testing::MakePlan("t1");
   v1::AnalysisPlan b = testing::MakePlan("t1");

@@ -289,6 +289,32 @@ TEST(ProtocolTest, MessagingAndPlanErrorsNameTheFieldPath) {
   EXPECT_THAT(error("campaign: []\n"), HasSubstr("swing.yaml: campaign is not a known key"));
 }
 
+// A non-randomised pilot: its factor is assigned from a roster column, so there is no
+// randomisation for randomisation inference to redraw; apply refuses the plan naming the field.
+TEST(ProtocolTest, RandomisationInferenceOnAnAssignedFactorIsRefused) {
+  const std::string pilot = R"(
+trial:
+  id: pilot
+  title: Dictation pilot
+  sites: [a]
+  covariates:
+    - {name: app, kind: categorical, levels: [dictation, comparison], required: true}
+  factors:
+    - {name: app, method: assigned, arms: [dictation, comparison]}
+instruments: [instruments/ons4.yaml]
+waves:
+  - {id: post, instrument: ons4, opens: 2021-06-21T00:00:00Z, closes: 2021-07-05T00:00:00Z}
+analysis: {control_arm: comparison, outcomes: [{name: w, wave: post, scale: s}])";
+  absl::StatusOr<Protocol> plain = ParseProtocol(pilot + "}\n", "dir/pilot.yaml", NoFiles);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  absl::StatusOr<Protocol> ri = ParseProtocol(
+      pilot + ", randomisation_inference_draws: 1000}\n", "dir/pilot.yaml", NoFiles);
+  ASSERT_FALSE(ri.ok());
+  EXPECT_THAT(std::string(ri.status().message()),
+              HasSubstr("pilot.yaml: analysis.randomisation_inference_draws factor app is "
+                        "assigned, not randomised"));
+}
+
 TEST(ContactsTest, ReadsRowsAndReportsBadOnesWithoutEchoingAddresses) {
   const std::string csv =
       "participant_id,first_name,email,phone,preferred_channel,time_zone\n"

@@ -29,21 +29,21 @@ ReportData TwoOutcomes() {
   r.plan_id = "main";
   r.plan_sha256 = "abc123";
   r.warnings = {"missing baseline for 3 <participants>"};
-  r.outcomes.push_back({"wellbeing",
-                        true,
-                        {{"control", 120, 16.284, 0.5012}, {"treatment", 118, 15.789, 0.4966}},
-                        {{"treatment", "control", -0.495, -1.876, 0.886, 0.2104, 0.4208}},
-                        {}});
-  r.outcomes.push_back({"burnout",
-                        false,
-                        {{"control", 110, 2.5, 0.1}, {"treatment", 111, 2.1, 0.1}},
-                        {{"treatment", "control", -0.4, -0.67, -0.13, 0.00004, 0.00004}},
-                        {}});
+  ReportOutcome& wellbeing = r.outcomes.emplace_back();
+  wellbeing.outcome = "wellbeing";
+  wellbeing.primary = true;
+  wellbeing.arms = {{"control", 120, 16.284, 0.5012}, {"treatment", 118, 15.789, 0.4966}};
+  wellbeing.effects = {
+      {"treatment", "control", -0.495, -1.876, 0.886, 0.2104, 0.4208, 0.7012, 234}};
+  ReportOutcome& burnout = r.outcomes.emplace_back();
+  burnout.outcome = "burnout";
+  burnout.arms = {{"control", 110, 2.5, 0.1}, {"treatment", 111, 2.1, 0.1}};
+  burnout.effects = {{"treatment", "control", -0.4, -0.67, -0.13, 0.00004, 0.00004, 0.137, 17.26}};
   r.attrition.push_back({"wellbeing",
                          {{"control", 150, 120, 0.8}, {"treatment", 150, 118, 118.0 / 150}},
                          -1.333,
                          0.7712});
-  r.mdes.push_back({"wellbeing", 0.2, 0.8, 0.786, 0.262, 0.004, 0.0625});
+  r.mdes.push_back({"wellbeing", true, 0.2, 0.8, 0.786, 0.262, 0.004, 0.0625});
   r.outcomes[0].warnings = {"covariate baseline: 3 missing values set to the mean"};
   r.response_over_time.push_back({"endline", "control", {{1, 0.2}, {3, 0.5}, {10, 0.8}}});
   r.response_over_time.push_back({"endline", "treatment", {{2, 0.3}, {10, 0.787}}});
@@ -95,16 +95,20 @@ TEST(ReportHtmlTest, EveryTableAndFigureIsOnThePage) {
 
 TEST(ReportHtmlTest, NumbersInTheTablesAreFormattedAsGiven) {
   const std::string html = RenderReportHtml(TwoOutcomes());
-  // n, M, SE, estimate, CI, p, adjusted p of the treated arm.
+  // n, M, SE, estimate, its SE and df, CI, p, adjusted p of the treated arm.
   EXPECT_THAT(html,
               HasSubstr("<td>treatment</td><td class=\"num\">118</td><td class=\"num\">15.79</td>"
                         "<td class=\"num\">0.50</td><td class=\"num\">-0.49</td>"
+                        "<td class=\"num\">0.70</td><td class=\"num\">234</td>"
                         "<td class=\"num\">[-1.88, 0.89]</td><td class=\"num\">0.210</td>"
                         "<td class=\"num\">0.421</td>"));
+  EXPECT_THAT(html, HasSubstr("<th>SE of estimate</th><th>df</th>"));
+  // Bell-McCaffrey df are fractional.
+  EXPECT_THAT(html, HasSubstr("<td class=\"num\">0.14</td><td class=\"num\">17.3</td>"));
   EXPECT_THAT(html, HasSubstr("<td class=\"num\">&lt;0.001</td><td class=\"num\">&lt;0.001</td>"));
   EXPECT_THAT(html,
               HasSubstr("<td>control</td><td class=\"num\">120</td><td class=\"num\">16.28</td>"
-                        "<td class=\"num\">0.50</td><td colspan=\"4\">reference</td>"));
+                        "<td class=\"num\">0.50</td><td colspan=\"6\">reference</td>"));
   EXPECT_THAT(html, HasSubstr("<td class=\"num\">78.7%</td>"));  // 118/150
   EXPECT_THAT(html, HasSubstr("-1.3, p = 0.771"));               // differential attrition
   EXPECT_THAT(html, HasSubstr("<td class=\"num\">0.200</td><td class=\"num\">80.0%</td>"
@@ -169,6 +173,8 @@ TEST(AnalysisTablesTest, AnalyseResultBecomesTheReportAndTheText) {
   effect->mutable_effect()->set_conf_low(0.1);
   effect->mutable_effect()->set_conf_high(0.63);
   effect->mutable_effect()->set_p_value(0.03);
+  effect->mutable_effect()->set_std_error(0.151);
+  effect->mutable_effect()->set_df(100);
   effect->set_adjusted_p_value(0.03);
   outcome->add_warnings("take-up: not estimated");
   outcome->mutable_mdes()->set_planned(0.25);
@@ -194,7 +200,111 @@ TEST(AnalysisTablesTest, AnalyseResultBecomesTheReportAndTheText) {
   EXPECT_TRUE(std::regex_search(
       text.str(),
       std::regex(
-          R"(treatment\s+52\s+1\.60\s+0\.12\s+0\.37\s+\[0\.10, 0\.63\]\s+0\.030\s+0\.030)")));
+          R"(treatment\s+52\s+1\.60\s+0\.12\s+0\.37\s+0\.15\s+100\s+\[0\.10, 0\.63\]\s+0\.030\s+0\.030)")))
+      << text.str();
+}
+
+// A three-arm outcome's joint F with df1 and df2, randomisation inference and the take-up effect
+// of a two-arm outcome, an assigned factor's comparisons labelled descriptive, and a plan without
+// a power section: in `fieldwork analyse`'s text and on the HTML page.
+fieldwork::v1::AnalyseResponse EverythingComputed() {
+  fieldwork::v1::AnalyseResponse analysis;
+  auto& plan = *analysis.mutable_plan()->mutable_plan();
+  plan.set_trial_id("pilot");
+  plan.set_factor("rota");
+  analysis.set_descriptive(true);
+  auto* three = analysis.add_outcomes();
+  three->set_outcome("burnout");
+  for (const char* name : {"control", "letter", "video"}) {
+    auto* arm = three->add_arms();
+    arm->set_arm(name);
+    arm->set_n(200);
+  }
+  three->set_joint_f(3.2071);
+  three->set_joint_df1(2);
+  three->set_joint_df2(592);
+  three->set_joint_p_value(0.0412);
+  three->mutable_attrition()->set_overall_rate(0.296);
+  three->mutable_mdes()->set_actual_response_rate(0.296);
+  three->mutable_mdes()->set_achieved(0.461);
+  auto* two = analysis.add_outcomes();
+  two->set_outcome("wellbeing");
+  two->mutable_mdes()->set_actual_response_rate(0.5);
+  auto* ri = two->mutable_randomisation_inference();
+  ri->set_draws(1000);
+  ri->set_p_value(0.0479);
+  ri->set_monte_carlo_se(0.0068);
+  ri->set_method("RANDOMISATION_METHOD_COMPLETE");
+  auto* cace = two->mutable_cace();
+  cace->set_campaign("nudge");
+  cace->mutable_effect()->set_estimate(1.234);
+  cace->mutable_effect()->set_std_error(0.456);
+  cace->mutable_effect()->set_df(52);
+  cace->mutable_effect()->set_conf_low(0.32);
+  cace->mutable_effect()->set_conf_high(2.15);
+  cace->mutable_effect()->set_p_value(0.009);
+  cace->set_first_stage_f(45.6);
+  (*cace->mutable_takeup_rate_by_arm())["control"] = 0;
+  (*cace->mutable_takeup_rate_by_arm())["treatment"] = 0.25;
+  return analysis;
+}
+
+TEST(AnalysisTablesTest, EveryComputedNumberIsPrinted) {
+  std::ostringstream text;
+  PrintAnalysis(EverythingComputed(), text);
+  const std::string out = text.str();
+  EXPECT_THAT(out, HasSubstr("joint test that all effects are zero: F(2, 592) = 3.21, p = 0.041"));
+  EXPECT_THAT(out, HasSubstr("randomisation inference (1000 redraws, "
+                             "RANDOMISATION_METHOD_COMPLETE): p = 0.048 (Monte Carlo SE 0.007)"));
+  EXPECT_THAT(out, HasSubstr("take-up effect (CACE, 2SLS; campaign nudge): 1.23, SE 0.46, df 52, "
+                             "95% CI [0.32, 2.15], p = 0.009; first-stage F 45.60; take-up "
+                             "control 0.0%, treatment 25.0%"));
+  EXPECT_THAT(out, HasSubstr("descriptive: factor rota was assigned, not randomised"));
+  EXPECT_THAT(out, HasSubstr(", descriptive comparison\n"));
+  // No power section: no planned MDES, but the real response rate and the achieved MDES.
+  EXPECT_TRUE(std::regex_search(
+      out, std::regex(R"(burnout\s+none planned\s+-\s+29\.6%\s+-\s+0\.461\s+-\s+-)")))
+      << out;
+  EXPECT_TRUE(std::regex_search(
+      out, std::regex(R"(wellbeing\s+none planned\s+-\s+50\.0%\s+-\s+not estimated)")))
+      << out;
+  EXPECT_THAT(out, HasSubstr("no MDES was planned: the plan has no power section"));
+  EXPECT_THAT(out, Not(HasSubstr("0.000")));
+}
+
+TEST(AnalysisTablesTest, EveryComputedNumberIsOnThePage) {
+  ReportData report;
+  AddAnalysisToReport(EverythingComputed(), report);
+  const std::string html = RenderReportHtml(report);
+  EXPECT_THAT(html, HasSubstr("<p class=\"joint-test\">Joint test that all effects are zero: "
+                              "F(2, 592) = 3.21, p = 0.041</p>"));
+  EXPECT_THAT(html, HasSubstr("<p class=\"randomisation-inference\">Randomisation inference (1000 "
+                              "redraws, RANDOMISATION_METHOD_COMPLETE): p = 0.048 (Monte Carlo SE "
+                              "0.007)</p>"));
+  EXPECT_THAT(html, HasSubstr("<table class=\"cace-table\"><caption>wellbeing: take-up effect "
+                              "(CACE, 2SLS), campaign nudge</caption>"));
+  EXPECT_THAT(html, HasSubstr("<td class=\"num\">1.23</td><td class=\"num\">0.46</td>"
+                              "<td class=\"num\">52</td><td class=\"num\">[0.32, 2.15]</td>"
+                              "<td class=\"num\">0.009</td><td class=\"num\">45.60</td>"
+                              "<td>control 0.0%, treatment 25.0%</td>"));
+  EXPECT_THAT(html, HasSubstr("<p class=\"descriptive\">descriptive: factor rota was assigned"));
+  EXPECT_THAT(html, HasSubstr("<caption>burnout (descriptive)</caption>"));
+  EXPECT_THAT(html, HasSubstr("<td>burnout</td><td class=\"num\">none planned</td>"
+                              "<td class=\"num\">-</td><td class=\"num\">29.6%</td>"
+                              "<td class=\"num\">0.461</td>"));
+  EXPECT_THAT(html, HasSubstr("<td class=\"num\">not estimated</td>"));
+  EXPECT_THAT(html, HasSubstr("No MDES was planned: the plan has no power section."));
+  EXPECT_EQ(Count(html, "<p class=\"joint-test\">"), 1);  // the two-arm outcome has none
+  EXPECT_EQ(Count(html, "<table class=\"cace-table\">"), 1);
+}
+
+TEST(ReportFormatTest, DegreesOfFreedomAndMdesInWords) {
+  EXPECT_EQ(FormatDf(592), "592");
+  EXPECT_EQ(FormatDf(17.263), "17.3");
+  EXPECT_EQ(FormatPlannedMdes(false, 0), "none planned");
+  EXPECT_EQ(FormatPlannedMdes(true, 0.4612), "0.461");
+  EXPECT_EQ(FormatAchievedMdes(0), "not estimated");
+  EXPECT_EQ(FormatAchievedMdes(0.3), "0.300");
 }
 
 }  // namespace
