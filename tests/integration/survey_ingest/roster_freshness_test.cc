@@ -1,64 +1,113 @@
-// The roster cache in front of the randomisation service: one question per participant within
-// the TTL, unknown participants remembered too, and Invalidate for ReplayRejects.
+// The roster cache never answers stale: a withdrawal or an enrolment made a moment ago is seen
+// by the next submission, one at a time (GetParticipant) or in a batch (the whole roster), with
+// the real randomisation service and no time passing.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "services/common/clock.h"
-#include "services/survey_ingest/roster.h"
+#include "absl/strings/str_cat.h"
+#include "tests/integration/survey_ingest/ingest_fixture.h"
 
 namespace fieldwork::survey_ingest {
 namespace {
 
-// A roster that counts the participants it is asked about.
-class CountingRoster final : public Roster {
- public:
-  absl::StatusOr<RosterEntries> Lookup(const std::string& /*trial*/,
-                                       const std::vector<std::string>& ids) override {
-    asked += static_cast<int>(ids.size());
-    RosterEntries entries;
-    for (const std::string& id : ids) {
-      if (id == known) entries[id] = RosterEntry{true, false, "LA1"};
-    }
-    return entries;
-  }
-  std::string known = "A1";
-  int asked = 0;
-};
+namespace v1 = ::fieldwork::v1;
+using ::testing::HasSubstr;
 
-TEST(RosterCacheTest, AsksOncePerParticipantWithinTheTtl) {
-  CountingRoster source;
-  ManualClock clock(absl::UnixEpoch());
-  CachedRoster roster(source, clock, absl::Seconds(30));
-  absl::StatusOr<RosterEntries> first = roster.Lookup("t", {"A1", "B1"});
-  ASSERT_TRUE(first.ok());
-  EXPECT_TRUE((*first)["A1"].enrolled);
-  EXPECT_EQ((*first)["A1"].site, "LA1");
-  EXPECT_FALSE((*first)["B1"].enrolled) << "not answered: unknown";
-  EXPECT_EQ(source.asked, 2);
-  ASSERT_TRUE(roster.Lookup("t", {"A1", "B1"}).ok());
-  EXPECT_EQ(source.asked, 2) << "both remembered, the unknown one too";
-  ASSERT_TRUE(roster.Lookup("other-trial", {"A1"}).ok());
-  EXPECT_EQ(source.asked, 3) << "per trial";
+constexpr char kTrial[] = "fresh-roster";
 
-  clock.Advance(absl::Seconds(31));
-  source.known = "B1";
-  absl::StatusOr<RosterEntries> later = roster.Lookup("t", {"B1"});
-  ASSERT_TRUE(later.ok());
-  EXPECT_TRUE((*later)["B1"].enrolled) << "expired: asked again";
-  EXPECT_EQ(source.asked, 4);
+v1::Submission Answer(const std::string& participant, const std::string& id) {
+  v1::Submission s;
+  s.set_trial_id(kTrial);
+  s.set_wave_id("baseline");
+  s.set_participant_id(participant);
+  s.set_submission_id(id);
+  (*s.mutable_answers())["wb_1"] = "7";
+  (*s.mutable_answers())["wb_2"] = "8";
+  (*s.mutable_answers())["wb_3"] = "2";
+  *s.mutable_submitted_at() = At(2021, 3, 10);
+  s.set_finished(true);
+  return s;
 }
 
-TEST(RosterCacheTest, InvalidateForgetsTheTrial) {
-  CountingRoster source;
-  ManualClock clock(absl::UnixEpoch());
-  CachedRoster roster(source, clock, absl::Minutes(5));
-  ASSERT_TRUE(roster.Lookup("t", {"B1"}).ok());
-  source.known = "B1";  // enrolled since
-  EXPECT_FALSE((*roster.Lookup("t", {"B1"}))["B1"].enrolled) << "cached";
-  roster.Invalidate("t");
-  EXPECT_TRUE((*roster.Lookup("t", {"B1"}))["B1"].enrolled);
+class RosterFreshnessTest : public IngestTest {
+ protected:
+  void SetUp() override {
+    IngestTest::SetUp();
+    CreateTrial(kTrial);
+    std::vector<std::pair<std::string, std::string>> roster;
+    for (int i = 1; i <= 20; ++i) roster.emplace_back(absl::StrCat("A", i), "LA1");
+    Enrol(kTrial, roster);
+    PutInstrument(kTrial, kWellbeingYaml);
+    PutWave(kTrial, "baseline", "wb");
+  }
+
+  v1::SubmitResponseResponse SubmitOne(const v1::Submission& s) {
+    v1::SubmitResponseRequest request;
+    *request.mutable_submission() = s;
+    v1::SubmitResponseResponse response;
+    const grpc::Status status =
+        ingest().SubmitResponse(ContextWith(kResearcher).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  // One SubmitResponses stream: more participants than GrpcRoster asks one by one, so the
+  // whole roster is fetched (and cached).
+  v1::SubmitResponsesResponse SubmitBatch(const std::vector<v1::Submission>& submissions) {
+    auto context = ContextWith(kResearcher);
+    v1::SubmitResponsesResponse response;
+    auto writer = ingest().SubmitResponses(context.get(), &response);
+    v1::SubmitResponsesRequest request;
+    for (const v1::Submission& s : submissions) {
+      *request.mutable_submission() = s;
+      writer->Write(request);
+    }
+    writer->WritesDone();
+    const grpc::Status status = writer->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+};
+
+TEST_F(RosterFreshnessTest, WithdrawalAndEnrolmentAreSeenAtOnceOneByOne) {
+  ASSERT_EQ(SubmitOne(Answer("A1", "a1-first")).status(), v1::SUBMISSION_STATUS_ACCEPTED);
+  const v1::SubmitResponseResponse unknown = SubmitOne(Answer("N1", "n1-first"));
+  ASSERT_EQ(unknown.status(), v1::SUBMISSION_STATUS_REJECTED);
+
+  Withdraw(kTrial, "A1");
+  Enrol(kTrial, {{"N1", "LA1"}});
+
+  const v1::SubmitResponseResponse withdrawn = SubmitOne(Answer("A1", "a1-second"));
+  EXPECT_EQ(withdrawn.status(), v1::SUBMISSION_STATUS_REJECTED);
+  ASSERT_EQ(withdrawn.errors_size(), 1);
+  EXPECT_THAT(withdrawn.errors(0).reason(), HasSubstr("withdrawn"));
+  EXPECT_EQ(SubmitOne(Answer("N1", "n1-second")).status(), v1::SUBMISSION_STATUS_ACCEPTED)
+      << "enrolled a moment ago";
+}
+
+TEST_F(RosterFreshnessTest, WithdrawalAndEnrolmentAreSeenAtOnceInABatch) {
+  std::vector<v1::Submission> first;
+  for (int i = 1; i <= 20; ++i) first.push_back(Answer(absl::StrCat("A", i), absl::StrCat("f", i)));
+  first.push_back(Answer("N1", "n1-first"));
+  const v1::SubmitResponsesResponse before = SubmitBatch(first);
+  ASSERT_EQ(before.accepted(), 20);
+  ASSERT_EQ(before.rejected(), 1);  // N1, not enrolled yet
+
+  Withdraw(kTrial, "A2");
+  Enrol(kTrial, {{"N1", "LA1"}});
+
+  std::vector<v1::Submission> second;
+  for (int i = 1; i <= 20; ++i) second.push_back(Answer(absl::StrCat("A", i), absl::StrCat("s", i)));
+  second.push_back(Answer("N1", "n1-second"));
+  const v1::SubmitResponsesResponse after = SubmitBatch(second);
+  EXPECT_EQ(after.accepted(), 20) << "19 of the A's and N1";
+  EXPECT_EQ(after.rejected(), 1);
+  ASSERT_EQ(after.errors_size(), 1);
+  EXPECT_EQ(after.errors(0).value(), "A2");
+  EXPECT_THAT(after.errors(0).reason(), HasSubstr("withdrawn"));
 }
 
 }  // namespace
