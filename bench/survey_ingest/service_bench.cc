@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
   si::GrpcRoster grpc_roster(
       grpc::CreateChannel(randomisation_server.address(), grpc::InsecureChannelCredentials()),
       kToken);
-  si::CachedRoster roster(grpc_roster, clock, absl::Minutes(5));
+  si::CachedRoster roster(grpc_roster);
   si::RedisIngestStore store(*client);
   prometheus::Registry registry;
   si::IngestMetrics metrics(registry);

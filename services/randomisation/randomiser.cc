@@ -1012,6 +1012,16 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
   return response;
 }
 
+absl::StatusOr<fieldwork::v1::AuditHead> Randomiser::GetAuditHead(const std::string& trial_id) {
+  fieldwork::v1::AuditHead head;
+  absl::Status status = WithTrial(trial_id, [&](TrialState& state) {
+    state.ReportHead(&head);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return head;
+}
+
 absl::StatusOr<std::vector<AuditEntry>> Randomiser::AuditLog(const std::string& trial_id) {
   if (absl::StatusOr<Trial> trial = GetTrial(trial_id); !trial.ok()) return trial.status();
   return store_.ReadAudit(trial_id);

@@ -113,6 +113,8 @@ class Randomiser {
   absl::StatusOr<fieldwork::v1::VerifyAuditLogResponse> VerifyAuditLog(
       const std::string& trial_id,
       const google::protobuf::RepeatedPtrField<fieldwork::v1::AuditHead>& anchors = {});
+  // The log's current head (length and hash), from the trial's state: no log read.
+  absl::StatusOr<fieldwork::v1::AuditHead> GetAuditHead(const std::string& trial_id);
   absl::StatusOr<fieldwork::v1::RevealSecretResponse> RevealSecret(const std::string& trial_id,
                                                                    const std::string& actor);
 

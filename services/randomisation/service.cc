@@ -347,6 +347,15 @@ grpc::Status RandomisationServiceImpl::VerifyAuditLog(grpc::ServerContext* conte
   return grpc::Status::OK;
 }
 
+grpc::Status RandomisationServiceImpl::GetAuditHead(grpc::ServerContext* context,
+                                                    const v1::GetAuditHeadRequest* request,
+                                                    v1::GetAuditHeadResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(head, randomiser_.GetAuditHead(request->trial_id()));
+  *response->mutable_audit_head() = std::move(head);
+  return grpc::Status::OK;
+}
+
 grpc::Status RandomisationServiceImpl::RevealSecret(grpc::ServerContext* context,
                                                     const v1::RevealSecretRequest* request,
                                                     v1::RevealSecretResponse* response) {

@@ -75,6 +75,8 @@ class RandomisationServiceImpl final : public fieldwork::v1::RandomisationServic
                         grpc::ServerWriter<fieldwork::v1::AuditLogResponse>*) override;
   grpc::Status VerifyAuditLog(grpc::ServerContext*, const fieldwork::v1::VerifyAuditLogRequest*,
                               fieldwork::v1::VerifyAuditLogResponse*) override;
+  grpc::Status GetAuditHead(grpc::ServerContext*, const fieldwork::v1::GetAuditHeadRequest*,
+                            fieldwork::v1::GetAuditHeadResponse*) override;
   grpc::Status RevealSecret(grpc::ServerContext*, const fieldwork::v1::RevealSecretRequest*,
                             fieldwork::v1::RevealSecretResponse*) override;
 

@@ -34,6 +34,22 @@ GrpcRoster::GrpcRoster(std::shared_ptr<grpc::Channel> channel, std::string token
       token_(std::move(token)),
       deadline_(deadline) {}
 
+void GrpcRoster::Prepare(grpc::ClientContext& context) const {
+  AttachBearerToken(context, token_);
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+}
+
+absl::StatusOr<std::string> GrpcRoster::Version(const std::string& trial) {
+  grpc::ClientContext context;
+  Prepare(context);
+  v1::GetAuditHeadRequest request;
+  request.set_trial_id(trial);
+  v1::GetAuditHeadResponse response;
+  const grpc::Status status = stub_->GetAuditHead(&context, request, &response);
+  if (!status.ok()) return FromRandomisation(status);
+  return absl::StrCat(response.audit_head().length(), ":", response.audit_head().sha256());
+}
+
 absl::StatusOr<RosterEntries> GrpcRoster::Lookup(const std::string& trial,
                                                  const std::vector<std::string>& participant_ids) {
   if (participant_ids.size() > kStreamThreshold) return LookupByStream(trial, participant_ids);
@@ -45,8 +61,7 @@ absl::StatusOr<RosterEntries> GrpcRoster::LookupOneByOne(
   RosterEntries entries;
   for (const std::string& id : participant_ids) {
     grpc::ClientContext context;
-    AttachBearerToken(context, token_);
-    context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+    Prepare(context);
     v1::GetParticipantRequest request;
     request.set_trial_id(trial);
     request.set_participant_id(id);
@@ -68,8 +83,7 @@ absl::StatusOr<RosterEntries> GrpcRoster::LookupOneByOne(
 absl::StatusOr<RosterEntries> GrpcRoster::LookupByStream(
     const std::string& trial, const std::vector<std::string>& participant_ids) {
   grpc::ClientContext context;
-  AttachBearerToken(context, token_);
-  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+  Prepare(context);
   v1::ListParticipantsRequest request;
   request.set_trial_id(trial);
   std::unique_ptr<grpc::ClientReader<v1::ListParticipantsResponse>> reader =

@@ -1,5 +1,6 @@
 // The roster as the randomisation service tells it over gRPC (GetParticipant for a few
-// participants, one ListParticipants stream for many), with this service's own bearer token.
+// participants, one ListParticipants stream for many; its version is the trial's audit head),
+// with this service's own bearer token.
 #ifndef FIELDWORK_SERVICES_SURVEY_INGEST_GRPC_ROSTER_H_
 #define FIELDWORK_SERVICES_SURVEY_INGEST_GRPC_ROSTER_H_
 
@@ -23,6 +24,9 @@ class GrpcRoster final : public Roster {
 
   absl::StatusOr<RosterEntries> Lookup(const std::string& trial,
                                        const std::vector<std::string>& participant_ids) override;
+  // "<length>:<sha256>" of the trial's audit log (GetAuditHead): every enrolment and
+  // withdrawal extends the log.
+  absl::StatusOr<std::string> Version(const std::string& trial) override;
 
   // Above this many participants one ListParticipants stream is cheaper than GetParticipant
   // calls.
@@ -33,6 +37,8 @@ class GrpcRoster final : public Roster {
                                                const std::vector<std::string>& participant_ids);
   absl::StatusOr<RosterEntries> LookupByStream(const std::string& trial,
                                                const std::vector<std::string>& participant_ids);
+
+  void Prepare(grpc::ClientContext& context) const;
 
   std::unique_ptr<fieldwork::v1::RandomisationService::Stub> stub_;
   std::string token_;

@@ -14,10 +14,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
+#include "services/common/logging.h"
+#include "services/common/quote.h"
 #include "services/survey_ingest/domain/content_hash.h"
 #include "services/survey_ingest/domain/csv_import.h"
 #include "services/survey_ingest/domain/instrument_yaml.h"
 #include "services/survey_ingest/domain/number_format.h"
+#include "services/survey_ingest/submission_checks.h"
 
 namespace fieldwork::survey_ingest {
 
@@ -38,9 +41,11 @@ struct Ingestor::Candidate {
   std::string raw;                      // as received; empty: the submission as JSON
   std::string reject_id;                // empty: derived from the content
   std::optional<v1::Reject> replaying;  // the stored reject being replayed
+  // False when a string of the submission is not UTF-8 (a CSV row): the reject keeps the raw
+  // row only, since a proto string cannot hold the parsed one.
+  bool text_ok = true;
   // Results.
-  std::string site;
-  bool permitted = true;
+  std::string site;  // the participant's, when the caller may touch it
   std::optional<PendingResponse> pending;
   SubmissionResult result;
   bool new_respondent = false;
@@ -48,28 +53,45 @@ struct Ingestor::Candidate {
 
 namespace {
 
-// Why a row may not be taken for this participant, and whether it may be kept in the rejects.
-// The caller's site scope is checked first, and a site-scoped caller is told the same for
-// another site's participant as for an unknown one (access.h): neither the site nor the
-// existence leaks. An unknown participant's row is kept for replay; another site's is not.
-struct ParticipantProblem {
-  std::string reason;
-  bool keep = true;
-};
-std::optional<ParticipantProblem> ProblemWith(const RosterEntry& entry, const std::string& trial,
-                                              const Caller& caller) {
-  if (caller.may_touch_site && (!entry.enrolled || !caller.may_touch_site(entry.site))) {
-    return ParticipantProblem{
-        absl::StrCat("unknown participant: not enrolled in trial ", trial, " at the caller's sites"),
-        !entry.enrolled};
+bool MayTouchSite(const Caller& caller, const std::string& site) {
+  return !caller.sites.has_value() || caller.sites->count(site) > 0;
+}
+
+// Why a row may not be taken for this participant. The caller's site scope is checked first,
+// and a site-scoped caller is told the same for another site's participant as for an unknown
+// one (access.h): neither the site nor the existence leaks. Both rows are kept alike.
+std::optional<std::string> ProblemWith(const RosterEntry& entry, const std::string& trial,
+                                       const Caller& caller) {
+  if (caller.sites.has_value() && (!entry.enrolled || !MayTouchSite(caller, entry.site))) {
+    return absl::StrCat("unknown participant: not enrolled in trial ", trial,
+                        " at the caller's sites");
   }
-  if (!entry.enrolled) {
-    return ParticipantProblem{absl::StrCat("unknown participant: not enrolled in trial ", trial)};
-  }
-  if (entry.withdrawn) {
-    return ParticipantProblem{absl::StrCat("participant withdrawn from trial ", trial)};
-  }
+  if (!entry.enrolled) return absl::StrCat("unknown participant: not enrolled in trial ", trial);
+  if (entry.withdrawn) return absl::StrCat("participant withdrawn from trial ", trial);
   return std::nullopt;
+}
+
+// The caller a stored reject was submitted by, as far as its site scope goes: a replay
+// accepts only what its submitter could have sent.
+Caller SubmitterOf(const v1::Reject& reject) {
+  Caller caller;
+  caller.name = reject.submitted_by();
+  if (reject.submitter_sites_size() > 0) {
+    caller.sites.emplace(reject.submitter_sites().begin(), reject.submitter_sites().end());
+  }
+  return caller;
+}
+
+// Whether every string of `s` can be held in a proto string field.
+bool TextOk(const v1::Submission& s) {
+  if (!IsUtf8(s.trial_id()) || !IsUtf8(s.wave_id()) || !IsUtf8(s.participant_id()) ||
+      !IsUtf8(s.submission_id())) {
+    return false;
+  }
+  for (const auto& [item, answer] : s.answers()) {
+    if (!IsUtf8(item) || !IsUtf8(answer)) return false;
+  }
+  return true;
 }
 
 constexpr size_t kCsvChunk = 5000;
@@ -102,7 +124,7 @@ absl::Status CheckId(absl::string_view field, absl::string_view id) {
                     c == '.' || c == '_' || c == '-';
     if (!ok) {
       return absl::InvalidArgumentError(
-          absl::StrCat(field, ": \"", id, "\" may hold only letters, digits, '.', '_' and '-'"));
+          absl::StrCat(field, ": \"", Quoted(id), "\" may hold only letters, digits, '.', '_' and '-'"));
     }
   }
   return absl::OkStatus();
@@ -129,12 +151,15 @@ std::string Json(const google::protobuf::Message& message) {
   return json;
 }
 
-v1::RowError MakeRowError(int64_t row, std::string field, std::string reason, std::string value) {
+// The field and the value are quoted short and escaped (they may be anything a partner sent,
+// CSV bytes included); a reason is our text, escaped only if it quotes bytes that are not UTF-8.
+v1::RowError MakeRowError(int64_t row, absl::string_view field, std::string reason,
+                          absl::string_view value) {
   v1::RowError error;
   error.set_row(row);
-  error.set_field(std::move(field));
-  error.set_reason(std::move(reason));
-  error.set_value(std::move(value));
+  error.set_field(Quoted(field, 2 * kQuoteBytes));
+  error.set_reason(IsUtf8(reason) ? std::move(reason) : Escaped(reason));
+  error.set_value(Quoted(value));
   return error;
 }
 
@@ -198,7 +223,7 @@ std::string RejectCategory(absl::string_view reason) {
   return "invalid";
 }
 
-Ingestor::Ingestor(IngestStore& store, CachedRoster& roster, const Clock& clock,
+Ingestor::Ingestor(IngestStore& store, Roster& roster, const Clock& clock,
                    IngestObserver observer)
     : store_(store), roster_(roster), clock_(clock), observer_(std::move(observer)) {}
 
@@ -353,8 +378,13 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
                                bool replay, const std::string& import_sha256) {
   const absl::Time received = clock_.Now();
   std::vector<std::string> ids;
-  for (const Candidate& c : candidates) {
-    if (c.has_submission && !c.submission.participant_id().empty()) {
+  for (Candidate& c : candidates) {
+    if (!c.has_submission) continue;
+    c.text_ok = TextOk(c.submission);
+    for (const FieldError& e : CheckSubmission(c.submission, received)) {
+      c.result.errors.push_back(MakeRowError(c.row, e.field, e.reason, e.raw));
+    }
+    if (c.result.errors.empty() && !c.submission.participant_id().empty()) {
       ids.push_back(c.submission.participant_id());
     }
   }
@@ -373,18 +403,18 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
   for (size_t index = 0; index < candidates.size(); ++index) {
     Candidate& c = candidates[index];
     std::vector<v1::RowError>& errors = c.result.errors;
-    auto error = [&](std::string field, std::string reason, std::string value = "") {
-      errors.push_back(MakeRowError(c.row, std::move(field), std::move(reason), std::move(value)));
+    auto error = [&](absl::string_view field, std::string reason, absl::string_view value = "") {
+      errors.push_back(MakeRowError(c.row, field, std::move(reason), value));
     };
     const v1::Submission& s = c.submission;
     const v1::Wave* wave = nullptr;
     if (!c.has_submission) {
       errors = c.prior_errors;
-    } else {
+    } else if (errors.empty()) {  // else CheckSubmission's errors: not looked at further
       if (s.wave_id().empty()) {
         error("wave_id", "missing wave id");
       } else if (auto it = context.waves.find(s.wave_id()); it == context.waves.end()) {
-        error("wave_id", absl::StrCat("unknown wave \"", s.wave_id(), "\" in trial ", trial),
+        error("wave_id", absl::StrCat("unknown wave \"", Quoted(s.wave_id()), "\" in trial ", trial),
               s.wave_id());
       } else {
         wave = &it->second;
@@ -393,10 +423,10 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
         error("participant_id", "missing participant id");
       } else {
         const RosterEntry& entry = roster[s.participant_id()];
-        c.site = entry.site;
-        if (std::optional<ParticipantProblem> problem = ProblemWith(entry, trial, caller)) {
-          c.permitted = c.permitted && problem->keep;
-          error("participant_id", std::move(problem->reason), s.participant_id());
+        const Caller submitter = c.replaying.has_value() ? SubmitterOf(*c.replaying) : caller;
+        if (MayTouchSite(submitter, entry.site)) c.site = entry.site;
+        if (std::optional<std::string> problem = ProblemWith(entry, trial, submitter)) {
+          error("participant_id", *std::move(problem), s.participant_id());
         }
       }
     }
@@ -447,7 +477,7 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
         options.enforce_required = !unfinished;
         ScoringResult scored = item_scorer.ScoreAligned(aligned, options);
         for (FieldError& e : scored.errors) {
-          error(std::move(e.field), std::move(e.reason), std::move(e.raw));
+          error(e.field, std::move(e.reason), e.raw);
         }
         for (v1::RowError& e : unknown) errors.push_back(std::move(e));
         if (errors.empty()) {
@@ -498,7 +528,7 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
       continue;
     }
     c.result.status = v1::SUBMISSION_STATUS_REJECTED;
-    if (replay || !c.permitted) continue;  // a replayed reject stays as it is
+    if (replay) continue;  // a replayed reject stays as it is
     v1::Reject reject;
     reject.set_trial_id(trial);
     reject.set_wave_id(c.has_submission ? s.wave_id() : c.submission.wave_id());
@@ -507,9 +537,12 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
     for (const v1::RowError& e : errors) *reject.add_errors() = e;
     reject.set_raw(c.raw.empty() ? Json(s) : c.raw);
     *reject.mutable_received_at() = ToTimestamp(received);
-    if (c.has_submission) *reject.mutable_submission() = s;
+    if (c.has_submission && c.text_ok) *reject.mutable_submission() = s;
     reject.set_site(c.site);
     reject.set_submitted_by(caller.name);
+    if (caller.sites.has_value()) {
+      for (const std::string& site : *caller.sites) reject.add_submitter_sites(site);
+    }
     reject.set_reject_id(c.reject_id.empty()
                              ? absl::StrCat("grpc:", Sha256Hex(DeterministicBytes(s)))
                              : c.reject_id);
@@ -761,9 +794,9 @@ absl::StatusOr<v1::RecordOutcomesResponse> Ingestor::RecordOutcomes(
     const v1::RecordOutcomesRequest& request, const Caller& caller) {
   const std::string& trial = request.trial_id();
   if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
-  std::vector<std::string> ids;
+  std::vector<std::string> ids;  // of the documented form: others are not looked up
   for (const v1::Outcome& o : request.outcomes()) {
-    if (!o.participant_id().empty()) ids.push_back(o.participant_id());
+    if (CheckId("participant_id", o.participant_id()).ok()) ids.push_back(o.participant_id());
   }
   RosterEntries roster;
   if (!ids.empty()) {
@@ -779,9 +812,8 @@ absl::StatusOr<v1::RecordOutcomesResponse> Ingestor::RecordOutcomes(
     v1::Outcome o = request.outcomes(i);
     const int64_t row = i + 1;
     std::vector<v1::RowError> errors;
-    bool permitted = true;
-    auto error = [&](std::string field, std::string reason, std::string value = "") {
-      errors.push_back(MakeRowError(row, std::move(field), std::move(reason), std::move(value)));
+    auto error = [&](absl::string_view field, std::string reason, absl::string_view value = "") {
+      errors.push_back(MakeRowError(row, field, std::move(reason), value));
     };
     std::string site;
     if (!o.trial_id().empty() && o.trial_id() != trial) {
@@ -790,12 +822,14 @@ absl::StatusOr<v1::RecordOutcomesResponse> Ingestor::RecordOutcomes(
     o.set_trial_id(trial);
     if (o.participant_id().empty()) {
       error("participant_id", "missing participant id");
+    } else if (absl::Status id = CheckId("participant_id", o.participant_id()); !id.ok()) {
+      error("participant_id", std::string(id.message().substr(id.message().find(':') + 2)),
+            o.participant_id());
     } else {
       const RosterEntry& entry = roster[o.participant_id()];
-      site = entry.site;
-      if (std::optional<ParticipantProblem> problem = ProblemWith(entry, trial, caller)) {
-        permitted = permitted && problem->keep;
-        error("participant_id", std::move(problem->reason), o.participant_id());
+      if (MayTouchSite(caller, entry.site)) site = entry.site;
+      if (std::optional<std::string> problem = ProblemWith(entry, trial, caller)) {
+        error("participant_id", *std::move(problem), o.participant_id());
       }
     }
     if (absl::Status s = CheckId("outcome", o.outcome()); !s.ok()) {
@@ -815,7 +849,6 @@ absl::StatusOr<v1::RecordOutcomesResponse> Ingestor::RecordOutcomes(
     }
     response.set_rejected(response.rejected() + 1);
     for (const v1::RowError& e : errors) *response.add_errors() = e;
-    if (!permitted) continue;
     v1::Reject reject;
     reject.set_trial_id(trial);
     reject.set_source("outcomes");
@@ -825,6 +858,9 @@ absl::StatusOr<v1::RecordOutcomesResponse> Ingestor::RecordOutcomes(
     *reject.mutable_received_at() = ToTimestamp(received);
     reject.set_site(site);
     reject.set_submitted_by(caller.name);
+    if (caller.sites.has_value()) {
+      for (const std::string& s : *caller.sites) reject.add_submitter_sites(s);
+    }
     reject.set_reject_id(absl::StrCat("outcome:", Sha256Hex(DeterministicBytes(o))));
     if (observer_.on_reject) observer_.on_reject(trial, RejectCategory(errors.front().reason()), 1);
     rejects.new_rejects.push_back(std::move(reject));
@@ -860,7 +896,6 @@ absl::Status Ingestor::ListOutcomes(const std::string& trial, const std::string&
 absl::StatusOr<v1::ReplayRejectsResponse> Ingestor::ReplayRejects(const std::string& trial,
                                                                   const std::string& wave) {
   if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
-  roster_.Invalidate(trial);  // the point of a replay is a changed roster
   absl::StatusOr<TrialContext> context = LoadContext(trial);
   if (!context.ok()) return context.status();
   if (!wave.empty() && context->waves.find(wave) == context->waves.end()) {
@@ -871,7 +906,9 @@ absl::StatusOr<v1::ReplayRejectsResponse> Ingestor::ReplayRejects(const std::str
   v1::ReplayRejectsResponse response;
   std::vector<Candidate> candidates;
   for (v1::Reject& reject : *rejects) {
-    if (reject.replayed() || (!wave.empty() && reject.wave_id() != wave)) continue;
+    if (reject.replayed() || reject.has_dismissal() || (!wave.empty() && reject.wave_id() != wave)) {
+      continue;
+    }
     if (!reject.has_submission()) {  // a CSV row with bad values, or an outcome: not replayable
       response.set_still_rejected(response.still_rejected() + 1);
       continue;
@@ -919,6 +956,7 @@ absl::StatusOr<std::vector<v1::Reject>> Ingestor::ListRejects(
   for (v1::Reject& r : *all) {
     if (!request.wave_id().empty() && r.wave_id() != request.wave_id()) continue;
     if (r.replayed() && !request.include_replayed()) continue;
+    if (r.has_dismissal() && !request.include_dismissed()) continue;
     out.push_back(std::move(r));
   }
   std::sort(out.begin(), out.end(), [](const v1::Reject& a, const v1::Reject& b) {
@@ -926,6 +964,43 @@ absl::StatusOr<std::vector<v1::Reject>> Ingestor::ListRejects(
            std::make_tuple(b.source(), b.row(), b.reject_id());
   });
   return out;
+}
+
+absl::StatusOr<v1::Reject> Ingestor::DismissReject(const std::string& trial,
+                                                   const std::string& reject_id,
+                                                   const std::string& reason,
+                                                   const std::string& admin) {
+  if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
+  if (reject_id.empty()) return absl::InvalidArgumentError("reject_id: missing");
+  if (reason.empty()) return absl::InvalidArgumentError("reason: missing (say why)");
+  if (reason.size() > 1000) return absl::InvalidArgumentError("reason: longer than 1000 bytes");
+  absl::StatusOr<std::vector<v1::Reject>> rejects = store_.LoadRejects(trial);
+  if (!rejects.ok()) return rejects.status();
+  auto it = std::find_if(rejects->begin(), rejects->end(),
+                         [&](const v1::Reject& r) { return r.reject_id() == reject_id; });
+  if (it == rejects->end()) {
+    return absl::NotFoundError(
+        absl::StrCat("reject_id: no reject \"", Quoted(reject_id), "\" in trial ", trial));
+  }
+  if (it->has_dismissal()) return *it;
+  if (it->replayed()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("reject \"", Quoted(reject_id), "\" was replayed: it is a response now"));
+  }
+  v1::Dismissal& dismissal = *it->mutable_dismissal();
+  dismissal.set_by(admin);
+  dismissal.set_reason(reason);
+  *dismissal.mutable_at() = ToTimestamp(clock_.Now());
+  WriteBatch batch;
+  batch.replaced_rejects.push_back(*it);
+  if (absl::StatusOr<std::vector<WriteResult>> w = store_.Write(trial, batch); !w.ok()) {
+    return w.status();
+  }
+  logging::Info("reject dismissed", {{"trial", trial},
+                                     {"reject_id", Quoted(reject_id)},
+                                     {"by", admin},
+                                     {"reason", Quoted(reason, 1000)}});
+  return *it;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1061,7 +1136,7 @@ absl::StatusOr<v1::ResponseCountsResponse> Ingestor::ResponseCounts(const std::s
   absl::StatusOr<std::vector<v1::Reject>> rejects = store_.LoadRejects(trial);
   if (!rejects.ok()) return rejects.status();
   for (const v1::Reject& r : *rejects) {
-    if (r.replayed()) continue;
+    if (r.replayed() || r.has_dismissal()) continue;
     auto& c = count(r.wave_id(), r.site());
     c.set_rejected(c.rejected() + 1);
   }

@@ -9,6 +9,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,14 +39,16 @@ struct IngestObserver {
       on_new_respondent;
 };
 
-// Who is calling, as far as the domain cares. Empty functions allow everything.
+// Who is calling, as far as the domain cares. Empty: allowed everything.
 struct Caller {
   std::string name;  // recorded in the rejects it causes
-  // Whether the caller may act in a trial, and on participants of a site (set for a
-  // site-scoped caller, any role: access.h). A submission outside them is rejected and not
+  // Whether the caller may act in a trial. A submission to another trial is rejected and not
   // kept in the rejects log.
   std::function<bool(const std::string& trial)> may_touch_trial;
-  std::function<bool(const std::string& site)> may_touch_site;
+  // The sites whose participants a site-scoped caller (any role: access.h) may touch; nullopt:
+  // every site. A submission for another site's participant is rejected exactly as one for an
+  // unknown participant, and kept as such (with these sites, so that a replay re-checks them).
+  std::optional<std::set<std::string>> sites;
 };
 
 struct SubmissionResult {
@@ -61,7 +65,7 @@ std::string RejectCategory(absl::string_view reason);
 
 class Ingestor {
  public:
-  Ingestor(IngestStore& store, CachedRoster& roster, const Clock& clock,
+  Ingestor(IngestStore& store, Roster& roster, const Clock& clock,
            IngestObserver observer = {});
 
   // Parses and validates the YAML definition (id, version and title come from it) and adds
@@ -90,8 +94,8 @@ class Ingestor {
   absl::StatusOr<fieldwork::v1::RecordOutcomesResponse> RecordOutcomes(
       const fieldwork::v1::RecordOutcomesRequest& request, const Caller& caller = {});
 
-  // Validates stored, not yet replayed rejects again with a fresh roster; the accepted ones
-  // are stored and marked replayed.
+  // Validates stored, not yet replayed rejects again with the current roster; the accepted
+  // ones are stored and marked replayed.
   absl::StatusOr<fieldwork::v1::ReplayRejectsResponse> ReplayRejects(const std::string& trial,
                                                                      const std::string& wave);
 
@@ -115,6 +119,12 @@ class Ingestor {
   absl::StatusOr<fieldwork::v1::ResponseCountsResponse> ResponseCounts(const std::string& trial);
   absl::StatusOr<std::vector<fieldwork::v1::Reject>> ListRejects(
       const fieldwork::v1::ListRejectsRequest& request);
+  // Marks a reject dismissed by `admin`, with `reason`, and logs it. A dismissed reject is kept
+  // but not listed (unless asked), counted or replayed. Dismissing it again changes nothing.
+  absl::StatusOr<fieldwork::v1::Reject> DismissReject(const std::string& trial,
+                                                      const std::string& reject_id,
+                                                      const std::string& reason,
+                                                      const std::string& admin);
 
   // Respondents (participants with a counted response) by wave and site, for the gauges.
   absl::StatusOr<std::map<std::pair<std::string, std::string>, int64_t>> Respondents(
@@ -136,7 +146,7 @@ class Ingestor {
                                       const fieldwork::v1::Wave& wave);
 
   IngestStore& store_;
-  CachedRoster& roster_;
+  Roster& roster_;
   const Clock& clock_;
   IngestObserver observer_;
   std::mutex scorers_mutex_;

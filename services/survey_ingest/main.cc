@@ -8,7 +8,7 @@
 //       --randomisation_address=127.0.0.1:50051 --service_token_file=ingest.token
 //       [--listen_address=0.0.0.0:50053] [--metrics_port=9466]
 //       [--tls_cert_file=F --tls_key_file=F] [--randomisation_ca_file=F]
-//       [--roster_cache_ttl=30s] [--max_receive_message_mb=256]
+//       [--max_receive_message_mb=256]
 //       [--simulated_clock] [--insecure_no_auth]
 // Every flag can also be set as FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins. The flags
 // every server shares are defined in services/common/server_flags.cc. It refuses a Redis
@@ -38,8 +38,6 @@
 
 ABSL_FLAG(std::string, randomisation_ca_file, "",
           "PEM roots to verify the randomisation service's TLS certificate (plaintext if empty)");
-ABSL_FLAG(absl::Duration, roster_cache_ttl, absl::Seconds(30),
-          "How long answers from the randomisation service are reused");
 ABSL_FLAG(int, max_receive_message_mb, 256, "Largest request accepted (a whole CSV export)");
 
 namespace {
@@ -93,7 +91,7 @@ int main(int argc, char** argv) {
   si::GrpcRoster grpc_roster(
       fieldwork::UpstreamChannel(absl::GetFlag(FLAGS_randomisation_address), *credentials),
       service_token);
-  si::CachedRoster roster(grpc_roster, (*runtime)->clock(), absl::GetFlag(FLAGS_roster_cache_ttl));
+  si::CachedRoster roster(grpc_roster);
   si::RedisIngestStore store((*runtime)->redis());
   si::IngestMetrics metrics((*runtime)->registry());
   si::Ingestor ingestor(store, roster, (*runtime)->clock(), metrics.Observer());

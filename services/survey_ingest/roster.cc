@@ -4,17 +4,22 @@ namespace fieldwork::survey_ingest {
 
 absl::StatusOr<RosterEntries> CachedRoster::Lookup(
     const std::string& trial, const std::vector<std::string>& participant_ids) {
+  // The version is read before the answers are fetched: answers newer than the version they
+  // are filed under only make the next change look earlier than it was, never later.
+  absl::StatusOr<std::string> version = source_.Version(trial);
+  if (absl::IsNotFound(version.status())) return source_.Lookup(trial, participant_ids);
+  if (!version.ok()) return version.status();
   RosterEntries found;
   std::vector<std::string> missing;
-  const absl::Time now = clock_.Now();
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto& trial_cache = cache_[trial];
+    TrialCache& cached = cache_[trial];
+    if (cached.version != *version) cached = TrialCache{*version, {}};
     for (const std::string& id : participant_ids) {
-      auto it = trial_cache.find(id);
-      if (it != trial_cache.end() && now - it->second.fetched < ttl_) {
-        found[id] = it->second.entry;
-      } else if (found.find(id) == found.end()) {
+      auto it = cached.entries.find(id);
+      if (it != cached.entries.end()) {
+        found[id] = it->second;
+      } else {
         missing.push_back(id);
       }
     }
@@ -22,20 +27,12 @@ absl::StatusOr<RosterEntries> CachedRoster::Lookup(
   if (missing.empty()) return found;
   absl::StatusOr<RosterEntries> fetched = source_.Lookup(trial, missing);
   if (!fetched.ok()) return fetched.status();
+  for (const std::string& id : missing) fetched->try_emplace(id);  // unknown when not answered
+  for (const std::string& id : missing) found[id] = (*fetched)[id];
   std::lock_guard<std::mutex> lock(mutex_);
-  auto& trial_cache = cache_[trial];
-  for (auto& [id, entry] : *fetched) trial_cache[id] = Cached{entry, now};
-  for (const std::string& id : missing) {
-    auto it = fetched->find(id);
-    found[id] = it == fetched->end() ? RosterEntry{} : it->second;  // unknown when not answered
-    if (it == fetched->end()) trial_cache[id] = Cached{RosterEntry{}, now};
-  }
+  TrialCache& cached = cache_[trial];
+  if (cached.version == *version) cached.entries.merge(*fetched);
   return found;
-}
-
-void CachedRoster::Invalidate(const std::string& trial) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  cache_.erase(trial);
 }
 
 }  // namespace fieldwork::survey_ingest

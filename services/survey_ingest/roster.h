@@ -1,5 +1,5 @@
 // Who is enrolled in a trial, as the randomisation service says: an interface (so the domain
-// needs no gRPC) and a short-lived cache in front of it.
+// needs no gRPC) and a cache in front of it that is never out of date.
 #ifndef FIELDWORK_SERVICES_SURVEY_INGEST_ROSTER_H_
 #define FIELDWORK_SERVICES_SURVEY_INGEST_ROSTER_H_
 
@@ -9,8 +9,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
-#include "services/common/clock.h"
 
 namespace fieldwork::survey_ingest {
 
@@ -30,30 +28,32 @@ class Roster {
   // roster cannot be asked (UNAVAILABLE) or the trial is unknown (NOT_FOUND).
   virtual absl::StatusOr<RosterEntries> Lookup(const std::string& trial,
                                                const std::vector<std::string>& participant_ids) = 0;
+  // A value that changes whenever an answer of Lookup for `trial` may have changed (an
+  // enrolment, a withdrawal). NOT_FOUND for an unknown trial.
+  virtual absl::StatusOr<std::string> Version(const std::string& trial) = 0;
 };
 
-// Remembers answers for `ttl` (unknown participants included), so a batch or a stream of
-// submissions asks the randomisation service about each participant once. Thread-safe.
+// Remembers answers (unknown participants included) for as long as the trial's Version stays
+// the same, and asks for the version on every Lookup: one cheap call instead of one per
+// participant or a whole roster per batch, and never a stale answer. Thread-safe.
 class CachedRoster final : public Roster {
  public:
-  CachedRoster(Roster& source, const Clock& clock, absl::Duration ttl)
-      : source_(source), clock_(clock), ttl_(ttl) {}
+  explicit CachedRoster(Roster& source) : source_(source) {}
 
   absl::StatusOr<RosterEntries> Lookup(const std::string& trial,
                                        const std::vector<std::string>& participant_ids) override;
-  // Forgets what is cached for `trial` (before ReplayRejects: the roster may have changed).
-  void Invalidate(const std::string& trial);
+  absl::StatusOr<std::string> Version(const std::string& trial) override {
+    return source_.Version(trial);
+  }
 
  private:
-  struct Cached {
-    RosterEntry entry;
-    absl::Time fetched;
+  struct TrialCache {
+    std::string version;
+    RosterEntries entries;
   };
   Roster& source_;
-  const Clock& clock_;
-  const absl::Duration ttl_;
   std::mutex mutex_;
-  std::map<std::string, std::map<std::string, Cached, std::less<>>, std::less<>> cache_;
+  std::map<std::string, TrialCache, std::less<>> cache_;
 };
 
 }  // namespace fieldwork::survey_ingest

@@ -6,9 +6,23 @@
 #include "services/common/enum_check.h"
 #include "services/common/grpc_status.h"
 #include "services/common/logging.h"
+#include "services/common/quote.h"
 
 namespace fieldwork::survey_ingest {
 namespace v1 = ::fieldwork::v1;
+
+namespace {
+
+// A trial id longer than any of the documented form (1-128 of A-Z a-z 0-9 . _ -) is refused
+// before it is looked up or quoted in a denial.
+absl::Status CheckTrialIdLength(const std::string& trial) {
+  constexpr size_t kMaxIdBytes = 128;
+  if (trial.size() <= kMaxIdBytes) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("trial_id: longer than ", kMaxIdBytes, " bytes: \"", Quoted(trial), "\""));
+}
+
+}  // namespace
 
 IngestMetrics::IngestMetrics(prometheus::Registry& registry)
     : submissions_(prometheus::BuildCounter()
@@ -66,6 +80,7 @@ absl::StatusOr<Principal> SurveyIngestServiceImpl::Allow(grpc::ServerContext* co
                                                          bool whole_trial) {
   absl::StatusOr<Principal> principal = authenticator_.Authenticate(*context);
   if (!principal.ok()) return principal.status();
+  if (absl::Status s = CheckTrialIdLength(trial); !s.ok()) return s;
   const absl::Status allowed = whole_trial ? AuthorizeWholeTrial(*principal, roles, trial)
                                            : Authorize(*principal, roles, trial);
   if (!allowed.ok()) return allowed;
@@ -94,10 +109,7 @@ Caller SurveyIngestServiceImpl::CallerOf(const Principal& principal) {
   caller.may_touch_trial = [principal](const std::string& trial) {
     return principal.HasRole(Role::kAdmin) || principal.MayTouchTrial(trial);
   };
-  const ParticipantScope scope = ParticipantScope::Of(principal);
-  if (scope.site_scoped()) {
-    caller.may_touch_site = [scope](const std::string& site) { return scope.MayTouchSite(site); };
-  }
+  if (ParticipantScope::Of(principal).site_scoped()) caller.sites = principal.sites;
   return caller;
 }
 
@@ -197,8 +209,9 @@ grpc::Status SurveyIngestServiceImpl::SubmitResponses(
     // a caller may not make the server buffer rows for a trial it may not touch.
     const std::string& trial = message.submission().trial_id();
     if (trials_allowed.count(trial) == 0) {
-      if (absl::Status allowed = Authorize(principal, {Role::kResearcher, Role::kPartner}, trial);
-          !allowed.ok()) {
+      absl::Status allowed = CheckTrialIdLength(trial);
+      if (allowed.ok()) allowed = Authorize(principal, {Role::kResearcher, Role::kPartner}, trial);
+      if (!allowed.ok()) {
         return ToGrpcStatus(absl::Status(
             allowed.code(), absl::StrCat("row ", next_row + static_cast<int64_t>(batch.size()),
                                          ": ", allowed.message(), "; rows from ", next_row,
@@ -338,8 +351,8 @@ grpc::Status SurveyIngestServiceImpl::ListRejects(
       principal,
       Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst}, request->trial_id(), /*whole_trial=*/false));
   FW_GRPC_ASSIGN_OR_RETURN(rejects, ingestor_.ListRejects(*request));
-  // A site-scoped caller sees the rejects of its own sites and those it caused (e.g. unknown
-  // participants, who have no site yet).
+  // A site-scoped caller sees the rejects of its own sites and those it caused (unknown
+  // participants and other sites' alike: neither has a site in the reject).
   const ParticipantScope scope = ParticipantScope::Of(principal);
   v1::ListRejectsResponse message;
   for (auto& reject : rejects) {
@@ -350,6 +363,16 @@ grpc::Status SurveyIngestServiceImpl::ListRejects(
     *message.mutable_reject() = std::move(reject);
     if (!writer->Write(message)) break;
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status SurveyIngestServiceImpl::DismissReject(grpc::ServerContext* context,
+                                                    const v1::DismissRejectRequest* request,
+                                                    v1::DismissRejectResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kAdmin}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(reject, ingestor_.DismissReject(request->trial_id(), request->reject_id(),
+                                                           request->reason(), principal.name));
+  *response->mutable_reject() = std::move(reject);
   return grpc::Status::OK;
 }
 

@@ -72,6 +72,8 @@ class SurveyIngestServiceImpl final : public fieldwork::v1::SurveyIngestService:
                               fieldwork::v1::ResponseCountsResponse*) override;
   grpc::Status ListRejects(grpc::ServerContext*, const fieldwork::v1::ListRejectsRequest*,
                            grpc::ServerWriter<fieldwork::v1::ListRejectsResponse>*) override;
+  grpc::Status DismissReject(grpc::ServerContext*, const fieldwork::v1::DismissRejectRequest*,
+                             fieldwork::v1::DismissRejectResponse*) override;
 
   // Submissions handed to the Ingestor at once from a SubmitResponses stream.
   static constexpr size_t kStreamBatch = 1000;

@@ -37,7 +37,7 @@ enum class WriteResult {
 struct WriteBatch {
   std::vector<PendingResponse> responses;
   std::vector<fieldwork::v1::Reject> new_rejects;       // added unless the id is present
-  std::vector<fieldwork::v1::Reject> replaced_rejects;  // overwritten (marked replayed)
+  std::vector<fieldwork::v1::Reject> replaced_rejects;  // overwritten (replayed, dismissed)
   std::string import_sha256;                            // recorded as imported when set
 };
 

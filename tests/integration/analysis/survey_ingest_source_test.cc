@@ -96,7 +96,7 @@ TEST(AnalysisOverRealServicesTest, ResponsesScoredBySurveyIngestGiveACiCoveringT
 
   // Survey-ingest, checking participants against randomisation.
   survey_ingest::GrpcRoster grpc_roster(MakeChannel(rnd_server.address(), false), kIngestService);
-  survey_ingest::CachedRoster roster(grpc_roster, clock, absl::Seconds(30));
+  survey_ingest::CachedRoster roster(grpc_roster);
   survey_ingest::RedisIngestStore ingest_store(*client);
   prometheus::Registry ingest_registry;
   survey_ingest::IngestMetrics ingest_metrics(ingest_registry);

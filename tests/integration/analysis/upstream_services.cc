@@ -18,7 +18,7 @@ UpstreamServices::UpstreamServices(RedisClient& redis, const Authenticator& auth
           std::vector<grpc::Service*>{&rnd_service_})),
       rnd_stub_(v1::RandomisationService::NewStub(MakeChannel(rnd_server_->address(), false))),
       grpc_roster_(MakeChannel(rnd_server_->address(), false), ingest_token),
-      roster_(grpc_roster_, clock, absl::Seconds(30)),
+      roster_(grpc_roster_),
       ingest_store_(redis),
       ingest_metrics_(ingest_registry_),
       ingestor_(ingest_store_, roster_, clock, ingest_metrics_.Observer()),

@@ -294,6 +294,8 @@ std::vector<Row> Matrix() {
        LIST(randomisation, AuditLog, request.set_trial_id(kTrial))},
       {"fieldwork.v1.RandomisationService/VerifyAuditLog", Roles({kResearcher, kAnalyst}, kWholeTrial),
        UNARY(randomisation, VerifyAuditLog, request.set_trial_id(kTrial))},
+      {"fieldwork.v1.RandomisationService/GetAuditHead", Roles({kResearcher, kAnalyst}, kWholeTrial),
+       UNARY(randomisation, GetAuditHead, request.set_trial_id(kTrial))},
       {"fieldwork.v1.RandomisationService/RevealSecret", Roles({}, kWholeTrial),
        UNARY(randomisation, RevealSecret, request.set_trial_id(kSpare))},
 
@@ -354,8 +356,17 @@ std::vector<Row> Matrix() {
       {"fieldwork.v1.SurveyIngestService/ResponseCounts", Roles({kResearcher, kAnalyst}, kWholeTrial),
        UNARY(ingest, ResponseCounts, request.set_trial_id(kTrial))},
       {"fieldwork.v1.SurveyIngestService/ListRejects",
-       Roles({kResearcher, kPartner, kAnalyst}, kListMaybeEmpty),
+       // The other site's caller sees the rows it submitted above (north's participant, which
+       // read as an unknown one: bad_input_test.cc checks their content), nothing else.
+       [] {
+         std::map<Caller, Expect> allowed = Roles({kResearcher, kPartner, kAnalyst}, kListMaybeEmpty);
+         allowed[kOtherSite] = kAllowed;
+         return allowed;
+       }(),
        LIST(ingest, ListRejects, request.set_trial_id(kTrial))},
+      {"fieldwork.v1.SurveyIngestService/DismissReject", Roles({}, kWholeTrial),
+       UNARY(ingest, DismissReject, request.set_trial_id(kTrial); request.set_reject_id("none");
+             request.set_reason("matrix"))},
 
       // ---- messaging --------------------------------------------------------------------
       {"fieldwork.v1.MessagingService/UpsertContacts", Roles({kResearcher, kPartner}, kOneParticipant),

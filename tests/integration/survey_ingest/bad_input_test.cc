@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@ namespace fieldwork::survey_ingest {
 namespace {
 
 namespace v1 = ::fieldwork::v1;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 constexpr char kTrial[] = "bad-input";
@@ -110,6 +112,7 @@ TEST_F(BadInputTest, SubmitResponseNamesTheFieldAndTheReason) {
   EXPECT_THAT(e.reason(), HasSubstr("unknown wave \"endline\""));
 
   s = Good("A1", "s8");
+  ingest_->clock().Set(absl::FromUnixSeconds(At(2021, 4, 5).seconds()));  // not in the future
   *s.mutable_submitted_at() = At(2021, 4, 2);
   e = OnlyError(s);
   EXPECT_EQ(e.field(), "submitted_at");
@@ -143,6 +146,7 @@ TEST_F(BadInputTest, SubmitResponseNamesTheFieldAndTheReason) {
 
 TEST_F(BadInputTest, LateAndUnfinishedResponsesAreKeptAndFlagged) {
   PutWave(kTrial, "endline", "wb", /*allow_late=*/true);
+  ingest_->clock().Set(absl::FromUnixSeconds(At(2021, 4, 5).seconds()));
   v1::Submission s = Good("A1", "late-1");
   s.set_wave_id("endline");
   *s.mutable_submitted_at() = At(2021, 4, 3);
@@ -198,8 +202,33 @@ TEST_F(BadInputTest, SubmitResponsesNeverStopsHalfWay) {
   EXPECT_THAT(errors[4].reason(), Not(HasSubstr("LA2")));
   EXPECT_EQ(errors[5].field(), "wb_2");
   EXPECT_EQ(ListResponses(kTrial, "baseline").size(), 2u);
-  // The partner sees the rejects it caused; the other site's participant is not logged.
-  EXPECT_EQ(ListRejects(kTrial, kPartnerLa1).size(), 2u);
+  // The partner sees the rejects it caused, and its own list tells the other site's participant
+  // from an unknown one no better: both kept, alike, without a site.
+  const std::vector<v1::Reject> mine = ListRejects(kTrial, kPartnerLa1);
+  ASSERT_EQ(mine.size(), 3u);  // rows 2 (Z1), 4 (B1), 5 (A3)
+  for (size_t i : {0u, 1u}) {
+    EXPECT_EQ(mine[i].site(), "") << mine[i].row();
+    EXPECT_THAT(mine[i].submitter_sites(), ElementsAre("LA1"));
+    ASSERT_EQ(mine[i].errors_size(), 1);
+    EXPECT_TRUE(mine[i].has_submission());
+  }
+  EXPECT_EQ(mine[0].errors(0).reason(), mine[1].errors(0).reason());
+  EXPECT_EQ(mine[2].site(), "LA1");
+
+  // A replay re-checks the submitter's scope: B1 (LA2) is never accepted from LA1's partner,
+  // while Z1, enrolled at LA1 since, is.
+  Enrol(kTrial, {{"Z1", "LA1"}});
+  v1::ReplayRejectsRequest replay;
+  replay.set_trial_id(kTrial);
+  v1::ReplayRejectsResponse replayed;
+  const grpc::Status replay_status =
+      ingest().ReplayRejects(ContextWith(kResearcher).get(), replay, &replayed);
+  ASSERT_TRUE(replay_status.ok()) << replay_status.error_message();
+  EXPECT_EQ(replayed.accepted(), 1);
+  EXPECT_EQ(replayed.still_rejected(), 2);
+  std::set<std::string> responded;
+  for (const v1::Response& r : ListResponses(kTrial, "baseline")) responded.insert(r.participant_id());
+  EXPECT_THAT(responded, ElementsAre("A1", "A2", "Z1"));
 }
 
 TEST_F(BadInputTest, SecondResponseUnderTheLastCompleteRule) {

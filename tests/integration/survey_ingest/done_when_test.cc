@@ -72,6 +72,8 @@ std::string QualtricsExport(const std::vector<Row>& rows) {
 // The hand-computed well-being score: mean of wb_1, wb_2 and the reverse-keyed wb_3 (10 - x).
 double Wellbeing(double a, double b, double c) { return (a + b + (10 - c)) / 3; }
 
+// Imported by the researcher (not site-scoped): a replay may then accept a row for any site
+// (a site-scoped importer's rows replay only for its own sites: bad_input_test.cc).
 v1::ImportCsvResponse Import(v1::SurveyIngestService::Stub& stub, const std::string& content) {
   v1::ImportCsvRequest request;
   request.set_trial_id(kTrial);
@@ -79,7 +81,7 @@ v1::ImportCsvResponse Import(v1::SurveyIngestService::Stub& stub, const std::str
   request.set_content(content);
   request.set_file_name("baseline.csv");
   v1::ImportCsvResponse response;
-  const grpc::Status status = stub.ImportCsv(ContextWith(kPartnerLa1).get(), request, &response);
+  const grpc::Status status = stub.ImportCsv(ContextWith(kResearcher).get(), request, &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
   return response;
 }

@@ -40,7 +40,9 @@ std::string TestTokensYaml() {
                       "  - name: la1-partner\n    sha256: ", HashToken(kPartnerLa1),
                       "\n    roles: [partner]\n    trials: [\"*\"]\n    sites: [LA1]\n",
                       "  - name: survey-ingest\n    sha256: ", HashToken(kIngestService),
-                      "\n    roles: [analyst]\n    trials: [\"*\"]\n");
+                      "\n    roles: [analyst]\n    trials: [\"*\"]\n",
+                      "  - name: the-admin\n    sha256: ", HashToken(kAdmin),
+                      "\n    roles: [admin]\n    trials: [\"*\"]\n");
 }
 
 TokenStore TestTokens() { return *TokenStore::FromYaml(TestTokensYaml(), "test tokens"); }
@@ -89,7 +91,7 @@ IngestStack::IngestStack(const std::string& redis_url, const std::string& random
   grpc_roster_ = std::make_unique<GrpcRoster>(
       grpc::CreateChannel(randomisation_address, grpc::InsecureChannelCredentials()),
       kIngestService);
-  roster_ = std::make_unique<CachedRoster>(*grpc_roster_, clock_, absl::Seconds(30));
+  roster_ = std::make_unique<CachedRoster>(*grpc_roster_);
   store_ = std::make_unique<RedisIngestStore>(*redis_);
   authenticator_ = std::make_unique<Authenticator>(TestTokens());
   registry_ = std::make_unique<prometheus::Registry>();

@@ -1,6 +1,6 @@
 // The survey-ingest service over real gRPC (in-process, port 0) and a real durable
 // redis-server, with the REAL randomisation service (also in-process over gRPC) as its roster.
-// Tokens: researcher, analyst, a partner of site LA1, and the ingest service's own token.
+// Tokens: admin, researcher, analyst, a partner of site LA1, and the ingest service's own token.
 #ifndef FIELDWORK_TESTS_INTEGRATION_SURVEY_INGEST_INGEST_FIXTURE_H_
 #define FIELDWORK_TESTS_INTEGRATION_SURVEY_INGEST_INGEST_FIXTURE_H_
 
@@ -33,6 +33,7 @@ inline constexpr char kResearcher[] = "researcher-token";
 inline constexpr char kAnalyst[] = "analyst-token";
 inline constexpr char kPartnerLa1[] = "partner-la1-token";
 inline constexpr char kIngestService[] = "ingest-service-token";
+inline constexpr char kAdmin[] = "admin-token";
 
 // The tokens file (YAML, hashed tokens) and the store made from it.
 std::string TestTokensYaml();

@@ -1,0 +1,114 @@
+// The roster cache never answers stale: a withdrawal or an enrolment made a moment ago is seen
+// by the next submission, one at a time (GetParticipant) or in a batch (the whole roster), with
+// the real randomisation service and no time passing.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "tests/integration/survey_ingest/ingest_fixture.h"
+
+namespace fieldwork::survey_ingest {
+namespace {
+
+namespace v1 = ::fieldwork::v1;
+using ::testing::HasSubstr;
+
+constexpr char kTrial[] = "fresh-roster";
+
+v1::Submission Answer(const std::string& participant, const std::string& id) {
+  v1::Submission s;
+  s.set_trial_id(kTrial);
+  s.set_wave_id("baseline");
+  s.set_participant_id(participant);
+  s.set_submission_id(id);
+  (*s.mutable_answers())["wb_1"] = "7";
+  (*s.mutable_answers())["wb_2"] = "8";
+  (*s.mutable_answers())["wb_3"] = "2";
+  *s.mutable_submitted_at() = At(2021, 3, 10);
+  s.set_finished(true);
+  return s;
+}
+
+class RosterFreshnessTest : public IngestTest {
+ protected:
+  void SetUp() override {
+    IngestTest::SetUp();
+    CreateTrial(kTrial);
+    std::vector<std::pair<std::string, std::string>> roster;
+    for (int i = 1; i <= 20; ++i) roster.emplace_back(absl::StrCat("A", i), "LA1");
+    Enrol(kTrial, roster);
+    PutInstrument(kTrial, kWellbeingYaml);
+    PutWave(kTrial, "baseline", "wb");
+  }
+
+  v1::SubmitResponseResponse SubmitOne(const v1::Submission& s) {
+    v1::SubmitResponseRequest request;
+    *request.mutable_submission() = s;
+    v1::SubmitResponseResponse response;
+    const grpc::Status status =
+        ingest().SubmitResponse(ContextWith(kResearcher).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  // One SubmitResponses stream: more participants than GrpcRoster asks one by one, so the
+  // whole roster is fetched (and cached).
+  v1::SubmitResponsesResponse SubmitBatch(const std::vector<v1::Submission>& submissions) {
+    auto context = ContextWith(kResearcher);
+    v1::SubmitResponsesResponse response;
+    auto writer = ingest().SubmitResponses(context.get(), &response);
+    v1::SubmitResponsesRequest request;
+    for (const v1::Submission& s : submissions) {
+      *request.mutable_submission() = s;
+      writer->Write(request);
+    }
+    writer->WritesDone();
+    const grpc::Status status = writer->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+};
+
+TEST_F(RosterFreshnessTest, WithdrawalAndEnrolmentAreSeenAtOnceOneByOne) {
+  ASSERT_EQ(SubmitOne(Answer("A1", "a1-first")).status(), v1::SUBMISSION_STATUS_ACCEPTED);
+  const v1::SubmitResponseResponse unknown = SubmitOne(Answer("N1", "n1-first"));
+  ASSERT_EQ(unknown.status(), v1::SUBMISSION_STATUS_REJECTED);
+
+  Withdraw(kTrial, "A1");
+  Enrol(kTrial, {{"N1", "LA1"}});
+
+  const v1::SubmitResponseResponse withdrawn = SubmitOne(Answer("A1", "a1-second"));
+  EXPECT_EQ(withdrawn.status(), v1::SUBMISSION_STATUS_REJECTED);
+  ASSERT_EQ(withdrawn.errors_size(), 1);
+  EXPECT_THAT(withdrawn.errors(0).reason(), HasSubstr("withdrawn"));
+  EXPECT_EQ(SubmitOne(Answer("N1", "n1-second")).status(), v1::SUBMISSION_STATUS_ACCEPTED)
+      << "enrolled a moment ago";
+}
+
+TEST_F(RosterFreshnessTest, WithdrawalAndEnrolmentAreSeenAtOnceInABatch) {
+  std::vector<v1::Submission> first;
+  for (int i = 1; i <= 20; ++i) first.push_back(Answer(absl::StrCat("A", i), absl::StrCat("f", i)));
+  first.push_back(Answer("N1", "n1-first"));
+  const v1::SubmitResponsesResponse before = SubmitBatch(first);
+  ASSERT_EQ(before.accepted(), 20);
+  ASSERT_EQ(before.rejected(), 1);  // N1, not enrolled yet
+
+  Withdraw(kTrial, "A2");
+  Enrol(kTrial, {{"N1", "LA1"}});
+
+  std::vector<v1::Submission> second;
+  for (int i = 1; i <= 20; ++i) second.push_back(Answer(absl::StrCat("A", i), absl::StrCat("s", i)));
+  second.push_back(Answer("N1", "n1-second"));
+  const v1::SubmitResponsesResponse after = SubmitBatch(second);
+  EXPECT_EQ(after.accepted(), 20) << "19 of the A's and N1";
+  EXPECT_EQ(after.rejected(), 1);
+  ASSERT_EQ(after.errors_size(), 1);
+  EXPECT_EQ(after.errors(0).value(), "A2");
+  EXPECT_THAT(after.errors(0).reason(), HasSubstr("withdrawn"));
+}
+
+}  // namespace
+}  // namespace fieldwork::survey_ingest
