@@ -12,8 +12,8 @@ packages=(
   libhiredis-dev prometheus-cpp-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   nlohmann-json3-dev libsodium-dev libcurl4-openssl-dev libeigen3-dev libboost-math1.74-dev
   libboost-dev libcpp-httplib-dev libssl-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and benchmarks; clang and libFuzzer for the fuzz targets (scripts/fuzz.sh)
+  libgtest-dev libgmock-dev libbenchmark-dev clang libfuzzer-14-dev
   # real servers and checkers used by the tests and the demo
   redis-server redis-tools prometheus python3 python3-aiosmtpd python3-grpcio python3-protobuf openssl tzdata python3-yaml
   # the HTML report rendered headless (tests/e2e/cli)
