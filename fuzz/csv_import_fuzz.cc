@@ -70,13 +70,9 @@ ImportOptions OptionsFrom(uint8_t byte) {
   options.unknown_columns = (byte & 0x08) != 0 ? UnknownColumnPolicy::kIgnore
                                                : UnknownColumnPolicy::kRejectRowsWithValues;
   if ((byte & 0x10) != 0) options.ignored_columns = {"Q7_DO_*", "Status"};
-  if ((byte & 0x20) != 0) {
-    options.resolve_time_zone = [](absl::string_view name) -> std::optional<absl::TimeZone> {
-      if (name == "UTC") return absl::UTCTimeZone();
-      if (name == "Europe/London") return absl::FixedTimeZone(3600);
-      return std::nullopt;
-    };
-  }
+  // A declared time zone in the export is resolved by the import itself (tzdata); this is
+  // the zone assumed when none is declared.
+  if ((byte & 0x20) != 0) options.time_zone = absl::FixedTimeZone(3600);
   if ((byte & 0x40) != 0) options.participant_column = "pid";
   return options;
 }

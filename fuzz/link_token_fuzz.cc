@@ -7,7 +7,7 @@
 //         new value). A signed token must verify to the same claims, only as its own kind;
 //         and the token with any one character changed, cut short, lengthened, or with the
 //         edits applied must be refused.
-// The survey-link token has no verifier yet, so it has no target.
+// The survey-link token has a target of its own (survey_link_fuzz.cc).
 #include <cstddef>
 #include <cstdint>
 #include <string>
