@@ -768,6 +768,12 @@ absl::StatusOr<v1::ImportCsvResponse> Ingestor::ImportCsv(const v1::ImportCsvReq
         absl::StrCat("the same response as line ", repeat.first_line), repeat.response_id);
   }
   response.set_duplicate(response.duplicate() + static_cast<int64_t>(result->repeated.size()));
+  // A response repeated within the file is a duplicate like one stored before: counted the same
+  // on /metrics.
+  if (observer_.on_submission && !result->repeated.empty()) {
+    observer_.on_submission(request.trial_id(), request.wave_id(), "duplicate",
+                            static_cast<int64_t>(result->repeated.size()));
+  }
   for (const ImportColumn& column : result->columns) {
     switch (column.role) {
       case ColumnRole::kMetadata:

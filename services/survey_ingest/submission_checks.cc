@@ -91,9 +91,9 @@ std::vector<FieldError> CheckSubmission(const v1::Submission& s, absl::Time now)
   std::optional<absl::Time> started, submitted;
   if (s.has_started_at()) started = CheckTime(s.started_at(), "started_at", errors);
   if (s.has_submitted_at()) submitted = CheckTime(s.submitted_at(), "submitted_at", errors);
-  if (submitted.has_value() && *submitted > now + kMaxClockSkew) {
+  if (submitted.has_value() && *submitted > now + kMaxFuture) {
     errors.push_back({"submitted_at",
-                      absl::StrCat("in the future (the service's time is ", TimeText(now), ")"),
+                      absl::StrCat("more than a year in the future (the service's time is ", TimeText(now), ")"),
                       TimeText(*submitted)});
   }
   if (started.has_value() && (submitted.has_value() || !s.has_submitted_at())) {

@@ -16,9 +16,11 @@ namespace fieldwork::survey_ingest {
 inline constexpr size_t kMaxSubmissionIdBytes = 128;
 inline constexpr size_t kMaxAnswers = 1000;
 inline constexpr size_t kMaxAnswerBytes = 10000;
-// How far in the future (by the service's clock) a submission may say it was started or
-// submitted: clocks of partners' systems drift.
-inline constexpr absl::Duration kMaxClockSkew = absl::Minutes(5);
+// How far ahead of the service's clock a submission may say it was submitted. What is refused
+// is a date that cannot be true — a mistyped year, seconds read as milliseconds — not a date
+// days or weeks ahead: partners' clocks are set wrong, and a rehearsal or demo on the simulated
+// clock imports a whole wave's answers before the clock has reached them.
+inline constexpr absl::Duration kMaxFuture = absl::Hours(24 * 366);
 
 // Every problem of `s` (field, reason and the value as sent: quote it short before showing it),
 // `now` being the service's time of receipt. Empty when none.
