@@ -124,6 +124,22 @@ google::protobuf::Timestamp At(int year, int month, int day, int hour, int minut
   return t;
 }
 
+fieldwork::v1::Submission WellbeingSubmission(const std::string& trial,
+                                              const std::string& participant,
+                                              const std::string& submission_id) {
+  fieldwork::v1::Submission s;
+  s.set_trial_id(trial);
+  s.set_wave_id("baseline");
+  s.set_participant_id(participant);
+  s.set_submission_id(submission_id);
+  (*s.mutable_answers())["wb_1"] = "7";
+  (*s.mutable_answers())["wb_2"] = "8";
+  (*s.mutable_answers())["wb_3"] = "2";
+  *s.mutable_submitted_at() = At(2021, 3, 10);
+  s.set_finished(true);
+  return s;
+}
+
 void IngestTest::SetUp() {
   redis_ = std::make_unique<fieldwork::testing::RedisServer>(
       fieldwork::testing::RedisServerOptions{.durable = true});

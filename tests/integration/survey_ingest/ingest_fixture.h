@@ -129,6 +129,12 @@ google::protobuf::Timestamp At(int year, int month, int day, int hour = 12, int 
 // least 2 answered) and composite "z_wellbeing" (the standardised scale).
 extern const char kWellbeingYaml[];
 
+// A complete, valid answer to kWellbeingYaml in wave "baseline" (submitted 2021-03-10 12:00
+// UTC): what a test alters to make one thing wrong.
+fieldwork::v1::Submission WellbeingSubmission(const std::string& trial,
+                                              const std::string& participant,
+                                              const std::string& submission_id);
+
 }  // namespace fieldwork::survey_ingest
 
 #endif  // FIELDWORK_TESTS_INTEGRATION_SURVEY_INGEST_INGEST_FIXTURE_H_

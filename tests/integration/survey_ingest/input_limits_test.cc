@@ -22,17 +22,7 @@ using ::testing::SizeIs;
 constexpr char kTrial[] = "limits";
 
 v1::Submission Good(const std::string& participant, const std::string& id) {
-  v1::Submission s;
-  s.set_trial_id(kTrial);
-  s.set_wave_id("baseline");
-  s.set_participant_id(participant);
-  s.set_submission_id(id);
-  (*s.mutable_answers())["wb_1"] = "7";
-  (*s.mutable_answers())["wb_2"] = "8";
-  (*s.mutable_answers())["wb_3"] = "2";
-  *s.mutable_submitted_at() = At(2021, 3, 10);
-  s.set_finished(true);
-  return s;
+  return WellbeingSubmission(kTrial, participant, id);
 }
 
 class InputLimitsTest : public IngestTest {
