@@ -18,7 +18,9 @@ inline std::string Instruments(absl::string_view trial) {
 inline std::string Waves(absl::string_view trial) {
   return absl::StrCat("fw:{", trial, "}:ing:waves");
 }
-// HASH submission id -> wave id: the idempotency index (a submission id is accepted once)
+// HASH submission id -> the participant whose response it is: the idempotency index (a
+// submission id is accepted once, for one participant). Entries written before owners were
+// recorded hold the wave's responses key instead.
 inline std::string Submissions(absl::string_view trial) {
   return absl::StrCat("fw:{", trial, "}:ing:submissions");
 }
