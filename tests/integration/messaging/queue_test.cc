@@ -201,6 +201,18 @@ TEST_F(QueueTest, CancelDropsUnsentSendsAndRecordsThem) {
   v1::CancelCampaignRequest cancel;
   cancel.set_trial_id("cancel");
   cancel.set_campaign_id("c");
+  // The reason is stored on every dropped message: a huge or multi-line one is refused, and the
+  // campaign is untouched.
+  for (const std::string& bad : {std::string(501, 'x'), std::string("two\nlines")}) {
+    cancel.set_reason(bad);
+    EXPECT_EQ(messenger_->CancelCampaign(cancel).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  v1::GetCampaignStatusRequest status_request;
+  status_request.set_trial_id("cancel");
+  status_request.set_campaign_id("c");
+  EXPECT_NE(messenger_->GetCampaignStatus(status_request)->state(),
+            v1::CAMPAIGN_STATE_CANCELLED);
   cancel.set_reason("partner withdrew the site");
   absl::StatusOr<v1::CancelCampaignResponse> cancelled = messenger_->CancelCampaign(cancel);
   ASSERT_TRUE(cancelled.ok()) << cancelled.status();
