@@ -48,7 +48,7 @@ size_t AppendEscaped(absl::string_view value, size_t limit, std::string& out, ch
     if (length == 0 || c < 0x20 || c == 0x7F) {
       piece = absl::StrFormat("\\x%02x", c);
     } else if (c == '\\' || (quote != 0 && c == static_cast<unsigned char>(quote))) {
-      piece = absl::StrCat("\\", std::string(1, static_cast<char>(c)));
+      piece = {'\\', static_cast<char>(c)};
     } else {
       piece = std::string(value.substr(at, length));
     }
@@ -85,11 +85,10 @@ std::string Quoted(absl::string_view value, size_t max_bytes) {
 }
 
 std::string Excerpt(absl::string_view value) {
-  std::string out = "\"";
-  const size_t used = AppendEscaped(value, kExcerptBytes + 1, out, '"');
-  out += '"';
-  if (used < value.size()) absl::StrAppend(&out, "... (", value.size(), " bytes)");
-  return out;
+  std::string escaped;
+  const size_t used = AppendEscaped(value, kExcerptBytes, escaped, '"');
+  if (used == value.size()) return absl::StrCat("\"", escaped, "\"");
+  return absl::StrCat("\"", escaped, "\"... (", value.size(), " bytes)");
 }
 
 }  // namespace fieldwork

@@ -49,6 +49,23 @@ class BadInputTest : public IngestTest {
     return response;
   }
 
+  // `submissions` as one SubmitResponses stream.
+  v1::SubmitResponsesResponse SubmitStream(const std::vector<v1::Submission>& submissions,
+                                           const std::string& token = kResearcher) {
+    auto context = ContextWith(token);
+    v1::SubmitResponsesResponse response;
+    auto writer = ingest().SubmitResponses(context.get(), &response);
+    for (const v1::Submission& s : submissions) {
+      v1::SubmitResponsesRequest message;
+      *message.mutable_submission() = s;
+      EXPECT_TRUE(writer->Write(message));
+    }
+    writer->WritesDone();
+    const grpc::Status status = writer->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
   // The one error of a rejected submission.
   v1::RowError OnlyError(const v1::Submission& s) {
     const v1::SubmitResponseResponse response = Submit(s);
@@ -167,20 +184,10 @@ TEST_F(BadInputTest, LateAndUnfinishedResponsesAreKeptAndFlagged) {
 }
 
 TEST_F(BadInputTest, SubmitResponsesNeverStopsHalfWay) {
-  auto context = ContextWith(kPartnerLa1);
-  v1::SubmitResponsesResponse response;
-  auto writer = ingest().SubmitResponses(context.get(), &response);
   std::vector<v1::Submission> stream = {Good("A1", "b1"), Good("Z1", "b2"), Good("A2", "b3"),
                                         Good("B1", "b4"), Good("A3", "b5"), Good("A1", "b1")};
   (*stream[4].mutable_answers())["wb_2"] = "-1";
-  for (const v1::Submission& s : stream) {
-    v1::SubmitResponsesRequest message;
-    *message.mutable_submission() = s;
-    ASSERT_TRUE(writer->Write(message));
-  }
-  writer->WritesDone();
-  const grpc::Status status = writer->Finish();
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  const v1::SubmitResponsesResponse response = SubmitStream(stream, kPartnerLa1);
   EXPECT_EQ(response.accepted(), 2);   // b1, b3
   EXPECT_EQ(response.duplicate(), 1);  // b1 again
   EXPECT_EQ(response.rejected(), 3);   // unknown Z1, LA2's B1 (not the partner's), -1
@@ -254,18 +261,8 @@ TEST_F(BadInputTest, ASubmissionIdOfAnotherParticipantIsRefusedNotADuplicate) {
   EXPECT_THAT(error.reason(), HasSubstr("already belongs to another participant's response"));
   EXPECT_THAT(error.reason(), Not(HasSubstr("A1")));
 
-  auto context = ContextWith(kResearcher);
-  v1::SubmitResponsesResponse batch;
-  auto writer = ingest().SubmitResponses(context.get(), &batch);
-  for (const v1::Submission& s :
-       {Good("A3", "partner-8"), Good("A2", "partner-8"), Good("A3", "partner-8")}) {
-    v1::SubmitResponsesRequest message;
-    *message.mutable_submission() = s;
-    ASSERT_TRUE(writer->Write(message));
-  }
-  writer->WritesDone();
-  const grpc::Status status = writer->Finish();
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  const v1::SubmitResponsesResponse batch =
+      SubmitStream({Good("A3", "partner-8"), Good("A2", "partner-8"), Good("A3", "partner-8")});
   EXPECT_EQ(batch.accepted(), 1);
   EXPECT_EQ(batch.duplicate(), 1);
   ASSERT_EQ(batch.errors_size(), 1);
