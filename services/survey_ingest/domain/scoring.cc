@@ -10,6 +10,13 @@
 namespace fieldwork::survey_ingest {
 namespace {
 
+// Unicode code points in UTF-8 text (every byte that does not continue a sequence).
+size_t CodePoints(absl::string_view text) {
+  size_t n = 0;
+  for (char c : text) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
 template <typename T>
 const T* FindById(const std::vector<T>& list, absl::string_view id, std::string T::*member) {
   for (const T& element : list) {
@@ -105,10 +112,17 @@ void Scorer::ScoreItem(int index, const RawRef& raw, bool enforce_required, Item
   out.raw = is_number ? FormatNumber(number) : std::string(text);
 
   switch (item.type) {
-    case ItemType::kFreeText:
+    case ItemType::kFreeText: {
+      // Characters, not bytes: the limit a form states and a browser's maxlength enforce.
+      const int max = item.max_length > 0 ? item.max_length : kMaxFreeTextLength;
+      if (CodePoints(out.raw) > static_cast<size_t>(max)) {
+        errors.push_back({item.id, absl::StrCat("longer than ", max, " characters"), out.raw});
+        return;
+      }
       out.answered = true;
       out.text = out.raw;
       return;
+    }
     case ItemType::kSingleChoice: {
       const std::string code = is_number ? FormatNumber(number) : std::string(TrimBlanks(text));
       const ChoiceOption* chosen = nullptr;
