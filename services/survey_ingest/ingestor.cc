@@ -630,6 +630,7 @@ absl::StatusOr<std::vector<SubmissionResult>> Ingestor::Submit(
     for (size_t k = 0; k < indices.size(); ++k) {
       candidates[k].submission = std::move(submissions[indices[k]]);
       candidates[k].row = first_row + static_cast<int64_t>(indices[k]);
+      if (!caller.source.empty()) candidates[k].source = caller.source;
     }
     if (absl::Status s = Process(trial, *context, candidates, caller, false, ""); !s.ok()) {
       return s;

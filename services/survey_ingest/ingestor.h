@@ -42,6 +42,8 @@ struct IngestObserver {
 // Who is calling, as far as the domain cares. Empty: allowed everything.
 struct Caller {
   std::string name;  // recorded in the rejects it causes
+  // Recorded as the responses' and rejects' source; empty: "grpc".
+  std::string source;
   // Whether the caller may act in a trial. A submission to another trial is rejected and not
   // kept in the rejects log.
   std::function<bool(const std::string& trial)> may_touch_trial;
