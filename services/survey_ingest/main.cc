@@ -50,14 +50,13 @@
 #include "services/survey_ingest/roster.h"
 #include "services/survey_ingest/service.h"
 #include "services/survey_link/key_ring.h"
+#include "services/survey_link/key_ring_flag.h"
 
 ABSL_FLAG(std::string, randomisation_ca_file, "",
           "PEM roots to verify the randomisation service's TLS certificate (plaintext if empty)");
 ABSL_FLAG(int, max_receive_message_mb, 256, "Largest request accepted (a whole CSV export)");
 ABSL_FLAG(std::string, http_listen_address, "0.0.0.0:8081",
           "host:port of the hosted questionnaire (participants' survey links); empty: no form");
-ABSL_FLAG(std::string, survey_link_keys, "",
-          "Key ring file that opens survey links (required while the form listens)");
 ABSL_FLAG(double, form_rate_limit_per_minute, 60,
           "Form requests a minute per survey link, in bursts of a minute's worth (0: no limit)");
 ABSL_FLAG(double, form_rate_limit_per_address_per_minute, 600,
@@ -112,25 +111,21 @@ int main(int argc, char** argv) {
   int form_port = 0;
   fieldwork::survey_ingest::form::FormServerOptions form_options;
   if (!form_address.empty()) {
-    const std::string keys_path = absl::GetFlag(FLAGS_survey_link_keys);
     absl::Status form_ok = fieldwork::survey_ingest::form::SplitHostPort(
         form_address, "http_listen_address", &form_host, &form_port);
-    if (form_ok.ok() && keys_path.empty()) {
-      form_ok = absl::FailedPreconditionError(absl::StrCat(
-          "the questionnaire form listens on --http_listen_address=", form_address,
-          " but no --survey_link_keys file was given to open participants' links (the key "
-          "ring messaging seals them with); give it, or set --http_listen_address= (empty) to "
-          "run without the form"));
-    }
     if (form_ok.ok()) {
-      absl::StatusOr<std::string> text = ReadFile(keys_path, "--survey_link_keys");
-      absl::StatusOr<fieldwork::survey_link::SurveyLinkKeyRing> ring =
-          text.ok() ? fieldwork::survey_link::SurveyLinkKeyRing::Parse(*text, keys_path)
-                    : absl::StatusOr<fieldwork::survey_link::SurveyLinkKeyRing>(text.status());
-      if (ring.ok()) {
-        link_keys.emplace(*std::move(ring));
-      } else {
+      absl::StatusOr<std::optional<fieldwork::survey_link::SurveyLinkKeyRing>> ring =
+          fieldwork::survey_link::SurveyLinkKeysFromFlag();
+      if (!ring.ok()) {
         form_ok = ring.status();
+      } else if (!ring->has_value()) {
+        form_ok = absl::FailedPreconditionError(absl::StrCat(
+            "the questionnaire form listens on --http_listen_address=", form_address,
+            " but no --survey_link_keys file was given to open participants' links (the key "
+            "ring messaging seals them with); give it, or set --http_listen_address= (empty) "
+            "to run without the form"));
+      } else {
+        link_keys = std::move(*ring);
       }
     }
     absl::StatusOr<fieldwork::http::HttpLimits> limits = fieldwork::http::HttpLimitsFromFlags();

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/common/html_escape.h"
@@ -64,7 +65,7 @@ std::string Paragraphs(absl::string_view text, absl::string_view css_class = "")
   std::string out;
   for (absl::string_view paragraph : absl::StrSplit(text, "\n\n", absl::SkipWhitespace())) {
     absl::StrAppend(&out, "<p", css_class.empty() ? "" : absl::StrCat(" class=\"", css_class, "\""),
-                    ">", HtmlEscape(TrimBlanks(paragraph)), "</p>");
+                    ">", HtmlEscape(absl::StripAsciiWhitespace(paragraph)), "</p>");
   }
   return out;
 }
@@ -269,7 +270,7 @@ std::string RenderPage(const PageView& view) {
   }
   absl::StrAppend(&out, "<form method=\"post\" novalidate>",
                   "<input type=\"hidden\" name=\"csrf\" value=\"", HtmlEscape(view.csrf_token),
-                  "\"><input type=\"hidden\" name=\"page\" value=\"", view.page_index + 1, "\">");
+                  "\"><input type=\"hidden\" name=\"form_page\" value=\"", view.page_index + 1, "\">");
   for (const std::string& id : page.items) {
     if (const Item* item = instrument.FindItem(id)) {
       absl::StrAppend(&out, ItemHtml(*item, view.answers, view.errors));
