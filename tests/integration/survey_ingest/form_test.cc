@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <memory>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -288,6 +290,47 @@ TEST_F(FormTest, AParticipantAnswersThreePagesAndIsCountedOnce) {
   const std::string log = service_->process().ReadLog();
   EXPECT_THAT(log, Not(HasSubstr("\"P1\"")));
   EXPECT_THAT(log, Not(HasSubstr(link.substr(3))));
+}
+
+TEST_F(FormTest, TwoFinalSubmitsAtOnceMakeOneResponse) {
+  ASSERT_NO_FATAL_FAILURE(StartService());
+  const std::string link = Link("P2");
+  ASSERT_EQ(PostPage(link, 1, {{"sat", "1"}})->status, 303);
+  ASSERT_EQ(PostPage(link, 2, {{"hours", "8"}})->status, 303);
+  httplib::Result shown = Get(link);
+  ASSERT_TRUE(shown);
+  const std::string csrf = Field(shown->body, "csrf");
+  // Two clicks racing: both may pass the "completed" check before either submits, so the
+  // submission id derived from (trial, wave, participant) is what keeps it one response.
+  std::vector<int> statuses(2, 0);
+  std::vector<std::thread> clicks;
+  for (int i = 0; i < 2; ++i) {
+    clicks.emplace_back([&, i] {
+      httplib::Client client("127.0.0.1", http_port_);
+      httplib::Params params{{"csrf", csrf}, {"form_page", "3"}, {"q_team", "1"}};
+      httplib::Result r = client.Post(link.c_str(), params);
+      statuses[static_cast<size_t>(i)] = r ? r->status : -1;
+    });
+  }
+  for (std::thread& t : clicks) t.join();
+  for (int status : statuses) EXPECT_TRUE(status == 200 || status == 409) << status;
+  EXPECT_EQ(Responses().size(), 1u);
+  // Without the form's own "completed" mark (lost, say), the stored response still closes
+  // the form: GetResponseStatus answers for it.
+  std::unique_ptr<RedisClient> redis = redis_->NewClient();
+  ASSERT_TRUE(
+      redis->Command({"HDEL", keys::FormProgress("formtrial", "w1", "P2"), "completed"}).ok());
+  httplib::Result reopened = Get(link);
+  ASSERT_TRUE(reopened);
+  EXPECT_THAT(reopened->body, HasSubstr("already completed"));
+  httplib::Result third = PostPage(link, 3, {{"team", "2"}}, csrf);
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->status, 409);
+  EXPECT_EQ(Responses().size(), 1u);
+  absl::StatusOr<std::string> metrics = fieldwork::testing::FetchMetrics(metrics_port_);
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_THAT(*metrics, HasSubstr("fieldwork_survey_ingest_form_funnel_total{stage=\"completed\","
+                                  "trial=\"formtrial\",wave=\"w1\"} 1"));
 }
 
 TEST_F(FormTest, ALinkOpenedAgainResumesAtTheFirstUnansweredPage) {
