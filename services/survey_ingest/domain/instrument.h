@@ -57,8 +57,9 @@ struct Item {
   // when the item has no label per point; empty: the number alone.
   std::string min_label;
   std::string max_label;
-  // kFreeText: the longest answer in characters (Unicode code points); 0: only the
-  // submission's limit of kMaxFreeTextLength.
+  // kFreeText: the longest answer in characters (Unicode code points), 1..kMaxFreeTextLength;
+  // 0: none of its own (a submission's answer is at most 10,000 bytes; the hosted form offers
+  // kMaxFreeTextLength characters).
   int max_length = 0;
 
   const std::string& ColumnName() const { return column.empty() ? id : column; }
@@ -106,9 +107,10 @@ struct Composite {
   int min_components = 0;
 };
 
-// The longest free-text answer an instrument may allow (the submission's limit of 10,000
-// bytes, counted here in characters so that a form can tell the respondent).
-inline constexpr int kMaxFreeTextLength = 10000;
+// The longest max_length of a free-text item, and what the hosted form offers without one:
+// 2,500 characters of at most 4 UTF-8 bytes each always fit a submission's 10,000-byte answer,
+// so a text the form took is never refused at the final submit.
+inline constexpr int kMaxFreeTextLength = 2500;
 
 // One page of the hosted form: a title and the items it asks, in order.
 struct Page {

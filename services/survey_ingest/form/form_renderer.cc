@@ -177,19 +177,20 @@ std::string InputItem(const Item& item, const Answers& answers, const FieldMessa
   std::string out =
       absl::StrCat("<div class=\"q", invalid ? " invalid" : "", "\"><label for=\"", FieldName(item),
                    "\">", Question(item), "</label>");
-  if (item.type == ItemType::kNumeric) {
+  if (item.type != ItemType::kFreeText) {
+    const bool whole = item.integer || item.type == ItemType::kLikert;
     absl::StrAppend(&out, "<p class=\"hint\" id=\"", HintId(item), "\">",
-                    item.integer ? "A whole number" : "A number", " from ",
+                    whole ? "A whole number" : "A number", " from ",
                     FormatNumber(item.min), " to ", FormatNumber(item.max), "</p>",
                     ErrorLine(item, errors), "<input type=\"number\" id=\"", FieldName(item),
                     "\" name=\"", FieldName(item), "\" min=\"", FormatNumber(item.min),
                     "\" max=\"", FormatNumber(item.max), "\" step=\"",
-                    item.integer ? "1" : "any", "\" inputmode=\"",
-                    item.integer && item.min >= 0 ? "numeric" : "decimal", "\" value=\"",
+                    whole ? "1" : "any", "\" inputmode=\"",
+                    whole && item.min >= 0 ? "numeric" : "decimal", "\" value=\"",
                     HtmlEscape(AnswerOf(answers, item)), "\"",
                     invalid ? " aria-invalid=\"true\"" : "", DescribedBy(described), ">");
   } else {
-    const int max = item.max_length > 0 ? item.max_length : kMaxFreeTextLength;
+    const int max = item.max_length > 0 ? item.max_length : kMaxFreeTextLength;  // see there
     absl::StrAppend(&out, "<p class=\"hint\" id=\"", HintId(item), "\">At most ", max,
                     " characters</p>", ErrorLine(item, errors), "<textarea id=\"",
                     FieldName(item), "\" name=\"", FieldName(item), "\" rows=\"5\" maxlength=\"",
@@ -200,9 +201,14 @@ std::string InputItem(const Item& item, const Answers& answers, const FieldMessa
   return out;
 }
 
+// More points than this and a Likert item is a number box (a 0-100 scale would be a wall of
+// buttons on a phone, and the rendering must not grow with a range the definition allows).
+constexpr double kMaxLikertButtons = 21;
+
 std::string ItemHtml(const Item& item, const Answers& answers, const FieldMessages& errors) {
   switch (item.type) {
     case ItemType::kLikert:
+      if (item.max - item.min + 1 > kMaxLikertButtons) return InputItem(item, answers, errors);
       return LikertItem(item, answers, errors);
     case ItemType::kSingleChoice:
       return SingleChoiceItem(item, answers, errors);
@@ -215,7 +221,9 @@ std::string ItemHtml(const Item& item, const Answers& answers, const FieldMessag
 
 // The first focusable element of an item, for the error summary's links.
 std::string FirstInputId(const Item& item) {
-  return item.type == ItemType::kLikert || item.type == ItemType::kSingleChoice
+  const bool buttons =
+      item.type == ItemType::kLikert && item.max - item.min + 1 <= kMaxLikertButtons;
+  return buttons || item.type == ItemType::kSingleChoice
              ? absl::StrCat(FieldName(item), "_0")
              : FieldName(item);
 }

@@ -36,6 +36,15 @@ FieldMessages ValidatePage(const Scorer& scorer, const Page& page, const Answers
     const Item* item = scorer.instrument().FindItem(error.field);
     if (on_page && item != nullptr) messages.emplace(error.field, PlainMessage(*item, error.reason));
   }
+  // What the form offers a text without a limit of its own, so that it fits the submission.
+  for (const std::string& id : page.items) {
+    const Item* item = scorer.instrument().FindItem(id);
+    auto it = answers.find(id);
+    if (item != nullptr && item->type == ItemType::kFreeText && item->max_length == 0 &&
+        it != answers.end() && TextLength(it->second) > kMaxFreeTextLength) {
+      messages.emplace(id, PlainMessage(*item, "longer than the form's limit"));
+    }
+  }
   return messages;
 }
 

@@ -79,6 +79,42 @@ TEST_F(FormPagesTest, ALikertItemIsARadioGroupWithVisibleAnchors) {
   EXPECT_THAT(html, HasSubstr("name=\"q_freq\" value=\"3\"> Always</label>"));
 }
 
+TEST(FormPagesWideScaleTest, ALikertItemOfManyPointsIsANumberBox) {
+  absl::StatusOr<Instrument> parsed = ParseInstrumentYaml(
+      "id: vas\nversion: 1\nitems:\n  - {id: pain, label: Pain, type: likert, min: 0, max: 100}\n");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  PageView view;
+  view.instrument = &*parsed;
+  view.pages = parsed->FormPages();
+  const std::string html = RenderPage(view);
+  EXPECT_THAT(html, HasSubstr("A whole number from 0 to 100"));
+  EXPECT_THAT(html, HasSubstr("type=\"number\" id=\"q_pain\" name=\"q_pain\" min=\"0\" max=\"100\" "
+                              "step=\"1\""));
+  EXPECT_THAT(html, Not(HasSubstr("type=\"radio\"")));
+}
+
+TEST(FormPagesTextLimitTest, ATextWithoutALimitOfItsOwnGetsTheFormsLimit) {
+  absl::StatusOr<Instrument> parsed = ParseInstrumentYaml(
+      "id: t\nversion: 1\nitems:\n  - {id: say, label: Say, type: free_text}\n");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  absl::StatusOr<Scorer> scorer = Scorer::Create(*parsed);
+  ASSERT_TRUE(scorer.ok()) << scorer.status();
+  const std::vector<Page> pages = parsed->FormPages();
+  // 2,500 four-byte characters are exactly a submission's 10,000 bytes: taken.
+  std::string most;
+  for (int i = 0; i < kMaxFreeTextLength; ++i) most += "\xF0\x9F\x98\x80";
+  EXPECT_TRUE(ValidatePage(*scorer, pages[0], {{"say", most}}).empty());
+  EXPECT_THAT(ValidatePage(*scorer, pages[0], {{"say", most + "a"}}),
+              UnorderedElementsAre(
+                  Pair("say", "Please shorten your answer to at most 2500 characters.")));
+  // The scorer itself (gRPC, imports) sets no limit of its own for such an item.
+  EXPECT_TRUE(scorer->Score({{"say", std::string(3000, 'a')}}).ok());
+  PageView view;
+  view.instrument = &*parsed;
+  view.pages = pages;
+  EXPECT_THAT(RenderPage(view), HasSubstr("maxlength=\"2500\""));
+}
+
 TEST_F(FormPagesTest, NumericChoiceAndTextItemsStateTheirRules) {
   PageView view = View(1);
   view.answers = {{"hours", "12"}, {"team", "2"}, {"note", "<b>"}};

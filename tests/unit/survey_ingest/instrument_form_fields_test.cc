@@ -96,7 +96,7 @@ items:
   EXPECT_THAT(message, HasSubstr("item 'n'"));
   EXPECT_THAT(message, HasSubstr("only a likert item has anchor labels"));
   EXPECT_THAT(message, HasSubstr("only a free_text item takes `max_length`"));
-  EXPECT_THAT(message, HasSubstr("expected 1 to 10000 characters, got 0"));
+  EXPECT_THAT(message, HasSubstr("expected 1 to 2500 characters, got 0"));
 }
 
 TEST(InstrumentFormFieldsTest, ALanguageThatIsNoTagIsRefused) {
