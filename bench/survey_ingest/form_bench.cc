@@ -233,7 +233,9 @@ int main(int argc, char** argv) {
   for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
   auto quantile = [&all](double q) {
-    return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(q * all.size()))];
+    if (all.empty()) return 0.0;
+    const auto rank = static_cast<size_t>(q * static_cast<double>(all.size()));
+    return all[std::min(all.size() - 1, rank)];
   };
   const double set_rate = SetRate(redis.port());
   std::printf("hosted form, %d three-page surveys, %d clients, Redis appendfsync always:\n",
