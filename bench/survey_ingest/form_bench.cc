@@ -81,7 +81,8 @@ std::unique_ptr<grpc::ClientContext> Context() {
 }
 
 double SetRate(int port) {
-  const std::string command = absl::StrCat("redis-benchmark -p ", port, " -n 200000 -c 50 -q -t set");
+  const std::string command =
+      absl::StrCat("redis-benchmark -p ", port, " -n 200000 -c 50 -q -t set");
   std::FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) return 0;
   std::string output;

@@ -12,7 +12,8 @@ FormMetrics::FormMetrics(prometheus::Registry& registry)
 
 StageObserver FormMetrics::Observer() {
   return [this](const std::string& trial, const std::string& wave, Stage stage) {
-    funnel_.Add({{"trial", trial}, {"wave", wave}, {"stage", std::string(StageName(stage))}}).Increment();
+    funnel_.Add({{"trial", trial}, {"wave", wave}, {"stage", std::string(StageName(stage))}})
+        .Increment();
   };
 }
 

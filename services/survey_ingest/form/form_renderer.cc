@@ -53,8 +53,7 @@ constexpr char kStylesheet[] =
 std::string Base64Sha256(const std::string& text) {
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
-  char encoded[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES,
-                                         sodium_base64_VARIANT_ORIGINAL)];
+  char encoded[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
   sodium_bin2base64(encoded, sizeof(encoded), digest, sizeof(digest),
                     sodium_base64_VARIANT_ORIGINAL);
   return encoded;
@@ -71,14 +70,14 @@ std::string Paragraphs(absl::string_view text, absl::string_view css_class = "")
 }
 
 std::string Head(absl::string_view language, absl::string_view title) {
-  return absl::StrCat(
-      "<!doctype html>\n<html lang=\"", HtmlEscape(language),
-      "\"><head><meta charset=\"utf-8\">"
-      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-      "<meta name=\"referrer\" content=\"no-referrer\">"
-      "<meta name=\"robots\" content=\"noindex\">"
-      "<title>",
-      HtmlEscape(title), "</title><style>", FormStylesheet(), "</style></head><body><main>");
+  return absl::StrCat("<!doctype html>\n<html lang=\"", HtmlEscape(language),
+                      "\"><head><meta charset=\"utf-8\">"
+                      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+                      "<meta name=\"referrer\" content=\"no-referrer\">"
+                      "<meta name=\"robots\" content=\"noindex\">"
+                      "<title>",
+                      HtmlEscape(title), "</title><style>", FormStylesheet(),
+                      "</style></head><body><main>");
 }
 
 constexpr char kTail[] = "</main></body></html>\n";
@@ -124,12 +123,12 @@ std::string Radio(const Item& item, size_t index, absl::string_view value, const
 // labels; otherwise the numbers in a wrapping row, the end points carrying min_label/max_label.
 std::string LikertItem(const Item& item, const Answers& answers, const FieldMessages& errors) {
   const bool invalid = errors.count(item.id) > 0;
-  std::string out = absl::StrCat("<fieldset", invalid ? " class=\"invalid\"" : "",
-                                 DescribedBy(invalid ? std::vector<std::string>{ErrorId(item)}
-                                                     : std::vector<std::string>{}),
-                                 "><legend>", Question(item), "</legend>", ErrorLine(item, errors));
-  const bool labelled = !item.labels.empty() &&
-                        static_cast<double>(item.labels.size()) == item.max - item.min + 1;
+  std::string out = absl::StrCat(
+      "<fieldset", invalid ? " class=\"invalid\"" : "",
+      DescribedBy(invalid ? std::vector<std::string>{ErrorId(item)} : std::vector<std::string>{}),
+      "><legend>", Question(item), "</legend>", ErrorLine(item, errors));
+  const bool labelled =
+      !item.labels.empty() && static_cast<double>(item.labels.size()) == item.max - item.min + 1;
   absl::StrAppend(&out, labelled ? "<div class=\"choices\">" : "<div class=\"points\">");
   size_t index = 0;
   for (double x = item.min; x <= item.max; x += 1, ++index) {
@@ -151,14 +150,13 @@ std::string LikertItem(const Item& item, const Answers& answers, const FieldMess
 std::string SingleChoiceItem(const Item& item, const Answers& answers,
                              const FieldMessages& errors) {
   const bool invalid = errors.count(item.id) > 0;
-  std::string out = absl::StrCat("<fieldset", invalid ? " class=\"invalid\"" : "",
-                                 DescribedBy(invalid ? std::vector<std::string>{ErrorId(item)}
-                                                     : std::vector<std::string>{}),
-                                 "><legend>", Question(item), "</legend>", ErrorLine(item, errors),
-                                 "<div class=\"choices\">");
+  std::string out = absl::StrCat(
+      "<fieldset", invalid ? " class=\"invalid\"" : "",
+      DescribedBy(invalid ? std::vector<std::string>{ErrorId(item)} : std::vector<std::string>{}),
+      "><legend>", Question(item), "</legend>", ErrorLine(item, errors), "<div class=\"choices\">");
   for (size_t i = 0; i < item.options.size(); ++i) {
-    absl::StrAppend(&out, Radio(item, i, item.options[i].code, answers,
-                                HtmlEscape(item.options[i].label)));
+    absl::StrAppend(
+        &out, Radio(item, i, item.options[i].code, answers, HtmlEscape(item.options[i].label)));
   }
   absl::StrAppend(&out, "</div></fieldset>");
   return out;
@@ -174,28 +172,26 @@ std::string InputItem(const Item& item, const Answers& answers, const FieldMessa
   const bool invalid = errors.count(item.id) > 0;
   std::vector<std::string> described{HintId(item)};
   if (invalid) described.push_back(ErrorId(item));
-  std::string out =
-      absl::StrCat("<div class=\"q", invalid ? " invalid" : "", "\"><label for=\"", FieldName(item),
-                   "\">", Question(item), "</label>");
+  std::string out = absl::StrCat("<div class=\"q", invalid ? " invalid" : "", "\"><label for=\"",
+                                 FieldName(item), "\">", Question(item), "</label>");
   if (item.type != ItemType::kFreeText) {
     const bool whole = item.integer || item.type == ItemType::kLikert;
     absl::StrAppend(&out, "<p class=\"hint\" id=\"", HintId(item), "\">",
-                    whole ? "A whole number" : "A number", " from ",
-                    FormatNumber(item.min), " to ", FormatNumber(item.max), "</p>",
-                    ErrorLine(item, errors), "<input type=\"number\" id=\"", FieldName(item),
-                    "\" name=\"", FieldName(item), "\" min=\"", FormatNumber(item.min),
-                    "\" max=\"", FormatNumber(item.max), "\" step=\"",
-                    whole ? "1" : "any", "\" inputmode=\"",
+                    whole ? "A whole number" : "A number", " from ", FormatNumber(item.min), " to ",
+                    FormatNumber(item.max), "</p>", ErrorLine(item, errors),
+                    "<input type=\"number\" id=\"", FieldName(item), "\" name=\"", FieldName(item),
+                    "\" min=\"", FormatNumber(item.min), "\" max=\"", FormatNumber(item.max),
+                    "\" step=\"", whole ? "1" : "any", "\" inputmode=\"",
                     whole && item.min >= 0 ? "numeric" : "decimal", "\" value=\"",
                     HtmlEscape(AnswerOf(answers, item)), "\"",
                     invalid ? " aria-invalid=\"true\"" : "", DescribedBy(described), ">");
   } else {
     const int max = item.max_length > 0 ? item.max_length : kMaxFreeTextLength;  // see there
     absl::StrAppend(&out, "<p class=\"hint\" id=\"", HintId(item), "\">At most ", max,
-                    " characters</p>", ErrorLine(item, errors), "<textarea id=\"",
-                    FieldName(item), "\" name=\"", FieldName(item), "\" rows=\"5\" maxlength=\"",
-                    max, "\"", invalid ? " aria-invalid=\"true\"" : "", DescribedBy(described),
-                    ">", HtmlEscape(AnswerOf(answers, item)), "</textarea>");
+                    " characters</p>", ErrorLine(item, errors), "<textarea id=\"", FieldName(item),
+                    "\" name=\"", FieldName(item), "\" rows=\"5\" maxlength=\"", max, "\"",
+                    invalid ? " aria-invalid=\"true\"" : "", DescribedBy(described), ">",
+                    HtmlEscape(AnswerOf(answers, item)), "</textarea>");
   }
   absl::StrAppend(&out, "</div>");
   return out;
@@ -223,9 +219,8 @@ std::string ItemHtml(const Item& item, const Answers& answers, const FieldMessag
 std::string FirstInputId(const Item& item) {
   const bool buttons =
       item.type == ItemType::kLikert && item.max - item.min + 1 <= kMaxLikertButtons;
-  return buttons || item.type == ItemType::kSingleChoice
-             ? absl::StrCat(FieldName(item), "_0")
-             : FieldName(item);
+  return buttons || item.type == ItemType::kSingleChoice ? absl::StrCat(FieldName(item), "_0")
+                                                         : FieldName(item);
 }
 
 std::string StudyTitle(const Instrument& instrument) {
@@ -240,9 +235,9 @@ const std::string& FormStylesheet() {
 }
 
 const std::string& ContentSecurityPolicy() {
-  static const std::string* const kPolicy = new std::string(absl::StrCat(
-      "default-src 'none'; style-src 'sha256-", Base64Sha256(FormStylesheet()),
-      "'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"));
+  static const std::string* const kPolicy = new std::string(
+      absl::StrCat("default-src 'none'; style-src 'sha256-", Base64Sha256(FormStylesheet()),
+                   "'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"));
   return *kPolicy;
 }
 
@@ -252,9 +247,8 @@ std::string RenderPage(const PageView& view) {
   const Page& page = view.pages[view.page_index];
   const std::string progress = absl::StrCat("Page ", view.page_index + 1, " of ", count);
   const bool has_errors = !view.errors.empty() || !view.general_errors.empty();
-  std::string out = Head(instrument.language,
-                         absl::StrCat(has_errors ? "Error: " : "", progress, " – ",
-                                      StudyTitle(instrument)));
+  std::string out = Head(instrument.language, absl::StrCat(has_errors ? "Error: " : "", progress,
+                                                           " – ", StudyTitle(instrument)));
   absl::StrAppend(&out, "<h1>", HtmlEscape(StudyTitle(instrument)), "</h1>");
   if (view.page_index == 0 && !instrument.introduction.empty()) {
     absl::StrAppend(&out, Paragraphs(instrument.introduction));
@@ -262,8 +256,7 @@ std::string RenderPage(const PageView& view) {
   absl::StrAppend(&out, "<p class=\"progress\">", progress, "</p>");
   if (!page.title.empty()) absl::StrAppend(&out, "<h2>", HtmlEscape(page.title), "</h2>");
   if (has_errors) {
-    absl::StrAppend(&out,
-                    "<div class=\"summary\" role=\"alert\"><h2>There is a problem</h2><ul>");
+    absl::StrAppend(&out, "<div class=\"summary\" role=\"alert\"><h2>There is a problem</h2><ul>");
     for (const std::string& error : view.general_errors) {
       absl::StrAppend(&out, "<li>", HtmlEscape(error), "</li>");
     }
@@ -271,14 +264,15 @@ std::string RenderPage(const PageView& view) {
       const Item* item = instrument.FindItem(id);
       auto it = view.errors.find(id);
       if (item == nullptr || it == view.errors.end()) continue;
-      absl::StrAppend(&out, "<li><a href=\"#", FirstInputId(*item), "\">",
-                      HtmlEscape(item->label), ": ", HtmlEscape(it->second), "</a></li>");
+      absl::StrAppend(&out, "<li><a href=\"#", FirstInputId(*item), "\">", HtmlEscape(item->label),
+                      ": ", HtmlEscape(it->second), "</a></li>");
     }
     absl::StrAppend(&out, "</ul></div>");
   }
   absl::StrAppend(&out, "<form method=\"post\" novalidate>",
                   "<input type=\"hidden\" name=\"csrf\" value=\"", HtmlEscape(view.csrf_token),
-                  "\"><input type=\"hidden\" name=\"form_page\" value=\"", view.page_index + 1, "\">");
+                  "\"><input type=\"hidden\" name=\"form_page\" value=\"", view.page_index + 1,
+                  "\">");
   for (const std::string& id : page.items) {
     if (const Item* item = instrument.FindItem(id)) {
       absl::StrAppend(&out, ItemHtml(*item, view.answers, view.errors));

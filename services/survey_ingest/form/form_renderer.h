@@ -19,10 +19,10 @@ namespace fieldwork::survey_ingest::form {
 // so the token never appears in the HTML; Back is a link to "?page=<n>".
 struct PageView {
   const Instrument* instrument = nullptr;
-  std::vector<Page> pages;  // instrument->FormPages()
-  size_t page_index = 0;    // from 0
-  Answers answers;          // shown as already given (stored, or as just sent back)
-  FieldMessages errors;     // beside their items
+  std::vector<Page> pages;                  // instrument->FormPages()
+  size_t page_index = 0;                    // from 0
+  Answers answers;                          // shown as already given (stored, or as just sent back)
+  FieldMessages errors;                     // beside their items
   std::vector<std::string> general_errors;  // not about one item (shown at the top)
   std::string csrf_token;
 };

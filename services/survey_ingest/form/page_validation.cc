@@ -34,7 +34,8 @@ FieldMessages ValidatePage(const Scorer& scorer, const Page& page, const Answers
     bool on_page = false;
     for (const std::string& id : page.items) on_page = on_page || id == error.field;
     const Item* item = scorer.instrument().FindItem(error.field);
-    if (on_page && item != nullptr) messages.emplace(error.field, PlainMessage(*item, error.reason));
+    if (on_page && item != nullptr)
+      messages.emplace(error.field, PlainMessage(*item, error.reason));
   }
   // What the form offers a text without a limit of its own, so that it fits the submission.
   for (const std::string& id : page.items) {
@@ -58,8 +59,8 @@ std::string PlainMessage(const Item& item, const std::string& reason) {
       return absl::StrCat("Please choose one of the points from ", FormatNumber(item.min), " to ",
                           FormatNumber(item.max), ".");
     case ItemType::kNumeric:
-      return absl::StrCat("Please enter ", item.integer ? "a whole number" : "a number",
-                          " from ", FormatNumber(item.min), " to ", FormatNumber(item.max), ".");
+      return absl::StrCat("Please enter ", item.integer ? "a whole number" : "a number", " from ",
+                          FormatNumber(item.min), " to ", FormatNumber(item.max), ".");
     case ItemType::kSingleChoice:
       return "Please choose one of the options.";
     case ItemType::kFreeText:

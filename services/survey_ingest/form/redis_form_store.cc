@@ -24,7 +24,8 @@ google::protobuf::Timestamp ToTimestamp(absl::Time time) {
   google::protobuf::Timestamp t;
   const int64_t seconds = absl::ToUnixSeconds(time);
   t.set_seconds(seconds);
-  t.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
+  t.set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
   return t;
 }
 
@@ -83,8 +84,8 @@ absl::StatusOr<bool> RedisFormStore::SavePage(const Respondent& who, int page,
 }
 
 absl::StatusOr<bool> RedisFormStore::Mark(const Respondent& who, Stage stage, absl::Time now) {
-  absl::StatusOr<RedisReply> reply = redis_.Command(
-      {"HSETNX", Key(who), StageName(stage), TimestampBytes(now)});
+  absl::StatusOr<RedisReply> reply =
+      redis_.Command({"HSETNX", Key(who), StageName(stage), TimestampBytes(now)});
   if (!reply.ok()) return reply.status();
   return reply->integer() == 1;
 }

@@ -88,8 +88,8 @@ SurveyForm::SurveyForm(Ingestor& ingestor, FormStore& store,
       csrf_(keys) {}
 
 absl::StatusOr<std::shared_ptr<const Scorer>> SurveyForm::ScorerFor(const v1::Wave& wave) {
-  const std::string key = absl::StrCat(wave.trial_id(), "|", wave.instrument_id(), "@",
-                                       wave.instrument_version());
+  const std::string key =
+      absl::StrCat(wave.trial_id(), "|", wave.instrument_id(), "@", wave.instrument_version());
   {
     std::lock_guard<std::mutex> lock(scorers_mutex_);
     if (auto it = scorers_.find(key); it != scorers_.end()) return it->second;
@@ -111,7 +111,8 @@ absl::StatusOr<std::shared_ptr<const Scorer>> SurveyForm::ScorerFor(const v1::Wa
     scorers_.emplace(key, shared);
     return shared;
   }
-  return absl::NotFoundError(absl::StrCat("wave ", wave.wave_id(), " names an instrument version that is not stored"));
+  return absl::NotFoundError(
+      absl::StrCat("wave ", wave.wave_id(), " names an instrument version that is not stored"));
 }
 
 std::variant<SurveyForm::Session, FormReply> SurveyForm::Open(const std::string& token) {
@@ -179,7 +180,8 @@ std::variant<SurveyForm::Session, FormReply> SurveyForm::Open(const std::string&
   session.completed = session.progress.completed.has_value() || responded->responded();
   if (session.completed) return session;  // shown as completed, whatever the wave's dates
 
-  if (session.wave.has_opens_at() && now < absl::FromUnixSeconds(session.wave.opens_at().seconds())) {
+  if (session.wave.has_opens_at() &&
+      now < absl::FromUnixSeconds(session.wave.opens_at().seconds())) {
     return Notice(403, "This survey is not open yet",
                   absl::StrCat("It opens on ", DateText(session.wave.opens_at()),
                                ". Please use your link again then."),
@@ -258,8 +260,8 @@ FormReply SurveyForm::Post(const std::string& token,
   const size_t first_open = session.FirstOpenPage();
   int posted = 0;
   auto page_field = fields.find("form_page");
-  if (page_field == fields.end() || !absl::SimpleAtoi(page_field->second, &posted) ||
-      posted < 1 || static_cast<size_t>(posted) > first_open + 1) {
+  if (page_field == fields.end() || !absl::SimpleAtoi(page_field->second, &posted) || posted < 1 ||
+      static_cast<size_t>(posted) > first_open + 1) {
     // A page the participant has not reached (or no page at all): show the one to answer.
     return {303, "", absl::StrCat("?page=", first_open + 1)};
   }
@@ -324,14 +326,13 @@ FormReply SurveyForm::Finish(Session& session, size_t index, const Answers& answ
       if (item != nullptr && on_page) {
         errors.emplace(error.field(), PlainMessage(*item, error.reason()));
       } else if (item != nullptr) {
-        general.push_back(absl::StrCat("\"", item->label, "\" on an earlier page: ",
-                                       PlainMessage(*item, error.reason())));
+        general.push_back(absl::StrCat(
+            "\"", item->label, "\" on an earlier page: ", PlainMessage(*item, error.reason())));
       } else {
         general.push_back(absl::StrCat("Your answers could not be accepted: ", error.reason()));
       }
     }
-    return RenderPageOf(session, index, answers, std::move(errors), std::move(general), token,
-                        422);
+    return RenderPageOf(session, index, answers, std::move(errors), std::move(general), token, 422);
   }
   // Accepted, or a duplicate of this participant's earlier final submit: either way done.
   absl::StatusOr<bool> first = store_.Mark(session.who, Stage::kCompleted, clock_.Now());
@@ -341,7 +342,8 @@ FormReply SurveyForm::Finish(Session& session, size_t index, const Answers& answ
     logging::Warning("survey form: completion not marked",
                      {{"trial", session.who.trial}, {"error", first.status().ToString()}});
   }
-  if (result.status == v1::SUBMISSION_STATUS_ACCEPTED) Observe(session.who, Stage::kCompleted, true);
+  if (result.status == v1::SUBMISSION_STATUS_ACCEPTED)
+    Observe(session.who, Stage::kCompleted, true);
   return Notice(200, "Thank you", "Your answers have been recorded. You can close this page.",
                 &session.instrument());
 }

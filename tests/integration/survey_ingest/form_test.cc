@@ -90,17 +90,19 @@ class FormTest : public IngestTest {
     const std::string address = absl::StrCat("127.0.0.1:", fieldwork::testing::PickFreePort());
     http_port_ = fieldwork::testing::PickFreePort();
     metrics_port_ = fieldwork::testing::PickFreePort();
-    std::vector<std::string> args = {
-        "--listen_address=" + address, absl::StrCat("--metrics_port=", metrics_port_),
-        "--metrics_bind_address=127.0.0.1", "--redis_url=" + redis_->url(),
-        "--tokens_file=" + dir_.path() + "/tokens.yaml",
-        "--randomisation_address=" + randomisation_->address(),
-        "--service_token_file=" + dir_.path() + "/ingest.token", "--drain_delay=0s",
-        absl::StrCat("--http_listen_address=127.0.0.1:", http_port_),
-        "--survey_link_keys=" + dir_.path() + "/link.keys"};
+    std::vector<std::string> args = {"--listen_address=" + address,
+                                     absl::StrCat("--metrics_port=", metrics_port_),
+                                     "--metrics_bind_address=127.0.0.1",
+                                     "--redis_url=" + redis_->url(),
+                                     "--tokens_file=" + dir_.path() + "/tokens.yaml",
+                                     "--randomisation_address=" + randomisation_->address(),
+                                     "--service_token_file=" + dir_.path() + "/ingest.token",
+                                     "--drain_delay=0s",
+                                     absl::StrCat("--http_listen_address=127.0.0.1:", http_port_),
+                                     "--survey_link_keys=" + dir_.path() + "/link.keys"};
     args.insert(args.end(), extra.begin(), extra.end());
-    service_ = std::make_unique<ServiceProcess>("fieldwork-survey-ingest", args, address,
-                                                dir_.path());
+    service_ =
+        std::make_unique<ServiceProcess>("fieldwork-survey-ingest", args, address, dir_.path());
     stub_ = v1::SurveyIngestService::NewStub(
         grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
     client_ = std::make_unique<httplib::Client>("127.0.0.1", http_port_);
@@ -277,8 +279,8 @@ TEST_F(FormTest, AParticipantAnswersThreePagesAndIsCountedOnce) {
   ASSERT_TRUE(metrics.ok()) << metrics.status();
   for (const char* stage : {"opened", "started", "completed"}) {
     EXPECT_THAT(*metrics,
-                HasSubstr(absl::StrCat("fieldwork_survey_ingest_form_funnel_total{stage=\"",
-                                       stage, "\",trial=\"formtrial\",wave=\"w1\"} 1")));
+                HasSubstr(absl::StrCat("fieldwork_survey_ingest_form_funnel_total{stage=\"", stage,
+                                       "\",trial=\"formtrial\",wave=\"w1\"} 1")));
   }
   EXPECT_THAT(*metrics, HasSubstr("fieldwork_http_connections_total{listener=\"survey_form\"}"));
   EXPECT_THAT(*metrics, Not(HasSubstr("P1")));
@@ -427,10 +429,10 @@ TEST_F(FormTest, APostWithoutTheLinksCsrfTokenOrTooLargeIsRefusedAndStoresNothin
 
   httplib::Result shown = Get(link);
   ASSERT_TRUE(shown);
-  const std::string body = absl::StrCat("csrf=", Field(shown->body, "csrf"),
-                                        "&form_page=1&q_sat=4&q_pad=", std::string(100 * 1024, 'a'));
-  httplib::Result big =
-      client_->Post(link.c_str(), body, "application/x-www-form-urlencoded");
+  const std::string body =
+      absl::StrCat("csrf=", Field(shown->body, "csrf"),
+                   "&form_page=1&q_sat=4&q_pad=", std::string(100 * 1024, 'a'));
+  httplib::Result big = client_->Post(link.c_str(), body, "application/x-www-form-urlencoded");
   ASSERT_TRUE(big);
   EXPECT_EQ(big->status, 413);
   EXPECT_EQ(StoredFields("P1"), (std::vector<std::string>{"opened"}));

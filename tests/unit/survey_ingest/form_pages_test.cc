@@ -104,9 +104,9 @@ TEST(FormPagesTextLimitTest, ATextWithoutALimitOfItsOwnGetsTheFormsLimit) {
   std::string most;
   for (int i = 0; i < kMaxFreeTextLength; ++i) most += "\xF0\x9F\x98\x80";
   EXPECT_TRUE(ValidatePage(*scorer, pages[0], {{"say", most}}).empty());
-  EXPECT_THAT(ValidatePage(*scorer, pages[0], {{"say", most + "a"}}),
-              UnorderedElementsAre(
-                  Pair("say", "Please shorten your answer to at most 2500 characters.")));
+  EXPECT_THAT(
+      ValidatePage(*scorer, pages[0], {{"say", most + "a"}}),
+      UnorderedElementsAre(Pair("say", "Please shorten your answer to at most 2500 characters.")));
   // The scorer itself (gRPC, imports) sets no limit of its own for such an item.
   EXPECT_TRUE(scorer->Score({{"say", std::string(3000, 'a')}}).ok());
   PageView view;
@@ -140,7 +140,8 @@ TEST_F(FormPagesTest, ThePageHasProgressNavigationTextsAndLanguage) {
   EXPECT_THAT(first, HasSubstr("<h2>Feelings</h2>"));
   EXPECT_THAT(first, HasSubstr(">Next</button>"));
   EXPECT_THAT(first, Not(HasSubstr("Back</a>")));
-  EXPECT_THAT(first, HasSubstr("name=\"csrf\" value=\"tok&quot;en\"><input type=\"hidden\" name=\"form_page\" value=\"1\">"));
+  EXPECT_THAT(first, HasSubstr("name=\"csrf\" value=\"tok&quot;en\"><input type=\"hidden\" "
+                               "name=\"form_page\" value=\"1\">"));
   EXPECT_THAT(first, HasSubstr("<p class=\"privacy\">Kept under a pseudonymous id.</p>"));
   EXPECT_THAT(first, Not(HasSubstr("<script")));
   EXPECT_THAT(first, Not(HasSubstr("action=")));  // posts to its own URL

@@ -110,9 +110,9 @@ items:
   ASSERT_FALSE(parsed.ok());
   EXPECT_THAT(parsed.status().message(), HasSubstr("field 'language': expected a language tag"));
   for (const char* good : {"en", "en-GB", "cy", "zh-Hant-TW"}) {
-    absl::StatusOr<Instrument> ok = ParseInstrumentYaml(absl::StrCat(
-        "id: ok\nversion: 1\nlanguage: ", good,
-        "\nitems:\n  - {id: a, label: A, type: likert, min: 1, max: 5}\n"));
+    absl::StatusOr<Instrument> ok = ParseInstrumentYaml(
+        absl::StrCat("id: ok\nversion: 1\nlanguage: ", good,
+                     "\nitems:\n  - {id: a, label: A, type: likert, min: 1, max: 5}\n"));
     EXPECT_TRUE(ok.ok()) << good << ": " << ok.status();
   }
 }
