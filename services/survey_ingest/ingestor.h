@@ -128,6 +128,12 @@ class Ingestor {
                                                       const std::string& reason,
                                                       const std::string& admin);
 
+  // The scorer of an instrument version of the trial (parsed once: stored versions never
+  // change), e.g. for the hosted form. NOT_FOUND when the trial has no such version.
+  absl::StatusOr<std::shared_ptr<const Scorer>> ScorerOf(const std::string& trial,
+                                                         const std::string& instrument_id,
+                                                         int version);
+
   // Respondents (participants with a counted response) by wave and site, for the gauges.
   absl::StatusOr<std::map<std::pair<std::string, std::string>, int64_t>> Respondents(
       const std::string& trial);

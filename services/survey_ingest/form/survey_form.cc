@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/logging.h"
 #include "services/survey_ingest/domain/content_hash.h"
-#include "services/survey_ingest/domain/instrument_yaml.h"
 #include "services/survey_ingest/form/form_renderer.h"
 #include "services/survey_link/survey_link_token.h"
 
@@ -65,7 +64,7 @@ FormReply InvalidLink() {
 }
 
 std::string DateText(const google::protobuf::Timestamp& t) {
-  return absl::FormatTime("%e %B %Y, %H:%M UTC", absl::FromUnixSeconds(t.seconds()),
+  return absl::FormatTime("%d %B %Y, %H:%M UTC", absl::FromUnixSeconds(t.seconds()),
                           absl::UTCTimeZone());
 }
 
@@ -86,34 +85,6 @@ SurveyForm::SurveyForm(Ingestor& ingestor, FormStore& store,
       clock_(clock),
       observer_(std::move(observer)),
       csrf_(keys) {}
-
-absl::StatusOr<std::shared_ptr<const Scorer>> SurveyForm::ScorerFor(const v1::Wave& wave) {
-  const std::string key =
-      absl::StrCat(wave.trial_id(), "|", wave.instrument_id(), "@", wave.instrument_version());
-  {
-    std::lock_guard<std::mutex> lock(scorers_mutex_);
-    if (auto it = scorers_.find(key); it != scorers_.end()) return it->second;
-  }
-  absl::StatusOr<std::vector<v1::Instrument>> instruments =
-      ingestor_.ListInstruments(wave.trial_id());
-  if (!instruments.ok()) return instruments.status();
-  for (const v1::Instrument& stored : *instruments) {
-    if (stored.instrument_id() != wave.instrument_id() ||
-        stored.version() != wave.instrument_version()) {
-      continue;
-    }
-    absl::StatusOr<Instrument> definition = ParseInstrumentYaml(stored.definition_yaml());
-    if (!definition.ok()) return definition.status();
-    absl::StatusOr<Scorer> scorer = Scorer::Create(*std::move(definition));
-    if (!scorer.ok()) return scorer.status();
-    auto shared = std::make_shared<const Scorer>(*std::move(scorer));
-    std::lock_guard<std::mutex> lock(scorers_mutex_);
-    scorers_.emplace(key, shared);
-    return shared;
-  }
-  return absl::NotFoundError(
-      absl::StrCat("wave ", wave.wave_id(), " names an instrument version that is not stored"));
-}
 
 std::variant<SurveyForm::Session, FormReply> SurveyForm::Open(const std::string& token) {
   const absl::Time now = clock_.Now();
@@ -141,7 +112,8 @@ std::variant<SurveyForm::Session, FormReply> SurveyForm::Open(const std::string&
                   "It may have been withdrawn by the research team. There is nothing to answer.");
   }
   session.wave = *wave;
-  absl::StatusOr<std::shared_ptr<const Scorer>> scorer = ScorerFor(session.wave);
+  absl::StatusOr<std::shared_ptr<const Scorer>> scorer =
+      ingestor_.ScorerOf(trial, session.wave.instrument_id(), session.wave.instrument_version());
   if (!scorer.ok()) {
     if (absl::IsNotFound(scorer.status())) {
       return Notice(404, "This survey is not available", "There is nothing to answer.");

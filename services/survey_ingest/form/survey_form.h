@@ -7,7 +7,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <variant>
@@ -60,7 +59,6 @@ class SurveyForm {
 
   // The session of a valid link, or the notice to show instead.
   std::variant<Session, FormReply> Open(const std::string& token);
-  absl::StatusOr<std::shared_ptr<const Scorer>> ScorerFor(const fieldwork::v1::Wave& wave);
   FormReply Finish(Session& session, size_t index, const Answers& answers,
                    const std::string& token);
   FormReply RenderPageOf(const Session& session, size_t index, Answers answers,
@@ -74,9 +72,6 @@ class SurveyForm {
   const Clock& clock_;
   StageObserver observer_;
   CsrfGuard csrf_;
-  std::mutex scorers_mutex_;
-  // "<trial>|<instrument>@<version>" -> scorer (stored instrument versions never change).
-  std::map<std::string, std::shared_ptr<const Scorer>, std::less<>> scorers_;
 };
 
 }  // namespace fieldwork::survey_ingest::form
