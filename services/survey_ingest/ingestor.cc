@@ -374,6 +374,25 @@ absl::StatusOr<std::shared_ptr<const Scorer>> Ingestor::ScorerFor(const std::str
   return shared;
 }
 
+absl::StatusOr<std::shared_ptr<const Scorer>> Ingestor::ScorerOf(const std::string& trial,
+                                                                 const std::string& instrument_id,
+                                                                 int version) {
+  {
+    std::lock_guard<std::mutex> lock(scorers_mutex_);
+    auto it = scorers_.find(absl::StrCat(trial, "|", InstrumentKey(instrument_id, version)));
+    if (it != scorers_.end()) return it->second;
+  }
+  absl::StatusOr<std::vector<v1::Instrument>> stored = store_.LoadInstruments(trial);
+  if (!stored.ok()) return stored.status();
+  for (const v1::Instrument& instrument : *stored) {
+    if (instrument.instrument_id() == instrument_id && instrument.version() == version) {
+      return ScorerFor(trial, instrument);
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("instrument ", instrument_id, " v", version,
+                                          " is not stored in trial ", trial));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Validation and storage.
 
@@ -668,6 +687,7 @@ absl::StatusOr<std::vector<SubmissionResult>> Ingestor::Submit(
     for (size_t k = 0; k < indices.size(); ++k) {
       candidates[k].submission = std::move(submissions[indices[k]]);
       candidates[k].row = first_row + static_cast<int64_t>(indices[k]);
+      if (!caller.source.empty()) candidates[k].source = caller.source;
     }
     if (absl::Status s = Process(trial, *context, candidates, caller, false, ""); !s.ok()) {
       return s;
