@@ -286,7 +286,7 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
       completions.push_back(
           {Completion::Kind::kSkipped, item.entry, item.attempt, 0,
            absl::StrCat("survey_link_expired: the survey link expired at ",
-                        absl::FormatTime(absl::RFC3339_sec, *campaign.survey.expires,
+                        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", *campaign.survey.expires,
                                          absl::UTCTimeZone())),
            "", arm, 0});
       continue;

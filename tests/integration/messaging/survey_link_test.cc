@@ -45,8 +45,8 @@ SurveyLinkKeyRing Ring() {
 }
 
 // A hosted-survey invitation to wave "baseline", due from `start`, every day and hour: the
-// invitation and `reminders` reminders a day apart.
-v1::CampaignDefinition HostedInvitation(absl::Time start, int reminders) {
+// invitation and `reminders` reminders a day apart, their links valid until `expires`.
+v1::CampaignDefinition HostedInvitation(absl::Time start, int reminders, absl::Time expires = kExpires) {
   v1::CampaignDefinition c;
   c.set_campaign_id("baseline-invite");
   c.set_kind(v1::CAMPAIGN_KIND_SURVEY_INVITATION);
@@ -59,7 +59,7 @@ v1::CampaignDefinition HostedInvitation(absl::Time start, int reminders) {
   c.mutable_audience()->set_all_enrolled(true);
   c.set_wave_id("baseline");
   c.set_hosted_survey(true);
-  *c.mutable_survey_link_expires() = ToTimestamp(kExpires);
+  *c.mutable_survey_link_expires() = ToTimestamp(expires);
   c.set_channel(v1::MESSAGE_CHANNEL_EMAIL);
   for (int d = 1; d <= 7; ++d) c.mutable_window()->add_days(d);
   c.mutable_window()->set_end_hour(24);
@@ -242,6 +242,49 @@ TEST_F(MessagingTest, WithoutAKeyRingAHostedCampaignIsRefusedAndItsSendsDeadLett
   for (const v1::DeadLetter& d : dead->dead_letters()) {
     EXPECT_THAT(d.last_error(), HasSubstr("no survey link key ring (--survey_link_keys)"));
   }
+}
+
+TEST_F(MessagingTest, AReminderDueAfterItsLinkExpiredIsSkippedNotSent) {
+  CreateTwoArmTrial("late", 2);
+  ASSERT_TRUE(messenger_->UpdateTemplate(InviteTemplate("late")).ok());
+  const SurveyLinkKeyRing ring = Ring();
+  const SurveyLinkSettings settings{&ring, kFormUrl};
+  Messenger messenger(*store_, *queue_, *allocations_, clock_, nullptr, settings);
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0), absl::UTCTimeZone()));
+  v1::CreateCampaignRequest create;
+  create.set_trial_id("late");
+  // The link dies 12 hours after the invitation; the reminder is due a day after it.
+  *create.mutable_campaign() = HostedInvitation(clock_.Now(), 1, clock_.Now() + absl::Hours(12));
+  ASSERT_TRUE(messenger.CreateCampaign(create).ok());
+  v1::StartCampaignRequest start;
+  start.set_trial_id("late");
+  start.set_campaign_id("baseline-invite");
+  ASSERT_TRUE(messenger.StartCampaign(start).ok());
+  RespondedSet nobody;
+  WorkerDeps deps;
+  deps.queue = queue_.get();
+  deps.store = store_.get();
+  deps.allocations = allocations_.get();
+  deps.responses = &nobody;
+  deps.signer = signer_.get();
+  deps.email = file_channel_.get();
+  deps.clock = &clock_;
+  deps.survey_links = settings;
+  WorkerOptions options;
+  options.block = absl::ZeroDuration();
+  Worker worker(deps, options);
+  DrainNow(worker);
+  EXPECT_EQ(Delivered().size(), 2u);  // the invitations
+  clock_.Advance(absl::Hours(25));
+  DrainNow(worker);
+  EXPECT_EQ(Delivered().size(), 2u);  // no reminder with a dead link
+  int skipped = 0;
+  for (const v1::MessageEvent& e : Events("late")) {
+    if (e.kind() != v1::EVENT_KIND_SKIPPED) continue;
+    ++skipped;
+    EXPECT_THAT(e.detail(), HasSubstr("survey_link_expired: the survey link expired at 2021-01-04T22:00:00Z"));
+  }
+  EXPECT_EQ(skipped, 2);
 }
 
 }  // namespace
