@@ -230,6 +230,8 @@ absl::StatusOr<fieldwork::v1::StartCampaignResponse> Messenger::StartCampaign(
   if (!def.ok()) return def.status();
   absl::StatusOr<Campaign> campaign = CampaignFromProto(request.trial_id(), *def);
   if (!campaign.ok()) return campaign.status();
+  // Refused before anything is planned: every send would be dead-lettered for want of its link.
+  if (absl::Status s = CheckSurveyLinkSettings(*campaign, survey_links_); !s.ok()) return s;
   absl::StatusOr<std::string> state = queue_.State(request.trial_id(), request.campaign_id());
   if (!state.ok()) return state.status();
   if (*state == "cancelled" || *state == "paused") {

@@ -1,6 +1,5 @@
 // --survey_link_keys, the key ring file of personal survey links: defined once here for every
-// binary that seals or opens them (survey-ingest's form; messaging, which seals them, should
-// read it through here too rather than define its own flag).
+// binary that seals or opens them (messaging seals them, survey-ingest's form opens them).
 #ifndef FIELDWORK_SERVICES_SURVEY_LINK_KEY_RING_FLAG_H_
 #define FIELDWORK_SERVICES_SURVEY_LINK_KEY_RING_FLAG_H_
 

@@ -233,25 +233,6 @@ TEST_F(QueueTest, CancelDropsUnsentSendsAndRecordsThem) {
             absl::StatusCode::kFailedPrecondition);
 }
 
-// Reminder steps ask a ResponseLookup at send time. This one answers from a set the test
-// changes between the invitation and the reminder (the gRPC implementation asks
-// survey-ingest's GetResponseStatus the same question).
-class RespondedSet final : public ResponseLookup {
- public:
-  absl::StatusOr<bool> HasAcceptedResponse(absl::string_view trial, absl::string_view wave,
-                                           absl::string_view participant) override {
-    EXPECT_EQ(wave, "baseline");
-    return responded.count(absl::StrCat(trial, "/", participant)) > 0;
-  }
-  absl::StatusOr<std::optional<absl::Time>> WaveClosesAt(absl::string_view,
-                                                         absl::string_view wave) override {
-    if (wave != "endline") return absl::NotFoundError("no such wave");
-    return endline_closes;
-  }
-  std::set<std::string> responded;
-  std::optional<absl::Time> endline_closes;
-};
-
 TEST_F(QueueTest, RemindersSkipParticipantsWhoRespondedAfterTheInvitation) {
   const std::map<std::string, std::string> arms = CreateTwoArmTrial("survey", 20);
   SaveTemplate("survey", "hello");
