@@ -63,7 +63,7 @@
 #include "services/messaging/smtp_channel.h"
 #include "services/messaging/tracking_server.h"
 #include "services/messaging/worker.h"
-#include "services/survey_link/key_ring_flag.h"
+#include "services/survey_link/survey_link_flags.h"
 
 ABSL_FLAG(std::string, role, "all", "all | scheduler | worker");
 ABSL_FLAG(int, worker_threads, 4, "Delivery worker threads in this process");

@@ -50,7 +50,7 @@
 #include "services/survey_ingest/roster.h"
 #include "services/survey_ingest/service.h"
 #include "services/survey_link/key_ring.h"
-#include "services/survey_link/key_ring_flag.h"
+#include "services/survey_link/survey_link_flags.h"
 
 ABSL_FLAG(std::string, randomisation_ca_file, "",
           "PEM roots to verify the randomisation service's TLS certificate (plaintext if empty)");

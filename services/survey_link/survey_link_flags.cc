@@ -1,4 +1,4 @@
-#include "services/survey_link/key_ring_flag.h"
+#include "services/survey_link/survey_link_flags.h"
 
 #include <fstream>
 #include <sstream>
