@@ -158,6 +158,9 @@ HardenedServer::HardenedServer(const HttpLimits& limits)
   set_keep_alive_max_count(static_cast<size_t>(limits_.keep_alive_max_requests));
   set_keep_alive_timeout(std::max<time_t>(1, absl::ToInt64Seconds(limits_.keep_alive_timeout)));
   set_payload_max_length(limits_.max_body_bytes);
+  // cpp-httplib sends a response's headers and body in separate writes: with Nagle's algorithm
+  // the body waits for the client's delayed ACK of the headers, about 40 ms per request.
+  set_tcp_nodelay(true);
 
   set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
     uint64_t length = 0;
