@@ -130,11 +130,15 @@ struct Imputation {
 // covariate with missing values, an indicator <covariate>_missing (1 = missing) after all the
 // columns, the standard practice for experiments (the effect then does not depend on the
 // value filled in). A covariate missing for every row of the subset is left out with a
-// warning. `whose` names the subset in the warnings ("respondents'").
+// warning. Each imputation is recorded in `imputations` when given (the result shows them under
+// the table), else said in a warning; `whose` names the subset there ("respondents'").
 void AddImputedCovariates(const std::vector<Column>& columns, const std::vector<size_t>& subset,
                           absl::string_view whose, std::vector<Covariate>& out,
-                          std::vector<Imputation>& imputations,
+                          std::vector<Imputation>* imputations,
                           std::vector<std::string>& warnings) {
+  std::vector<Imputation> unrecorded;
+  std::vector<Imputation>& made = imputations != nullptr ? *imputations : unrecorded;
+  const size_t made_before = made.size();
   const auto n = static_cast<Eigen::Index>(subset.size());
   std::vector<const Column*> indicator_of;  // one column per covariate with missing values
   for (size_t c = 0; c < columns.size(); ++c) {
@@ -168,17 +172,20 @@ void AddImputedCovariates(const std::vector<Column>& columns, const std::vector<
     if (missing == 0 || !first_of_covariate) continue;
     Imputation imputation{column.covariate, missing, column.categorical ? 0.0 : mean,
                           absl::StrCat(column.covariate, "_missing"), column.categorical};
-    warnings.push_back(absl::StrCat(
-        "covariate ", column.covariate, ": ", missing, " missing values set to the ", whose, " ",
-        column.categorical ? std::string("share of each level")
-                           : absl::StrCat("mean (", absl::SixDigits(mean), ")"),
-        ", with the indicator ", imputation.indicator, " in the model"));
-    imputations.push_back(std::move(imputation));
+    if (imputations == nullptr) {
+      warnings.push_back(absl::StrCat(
+          "covariate ", column.covariate, ": ", missing, " missing values set to the ", whose,
+          " ",
+          column.categorical ? std::string("share of each level")
+                             : absl::StrCat("mean (", absl::SixDigits(mean), ")"),
+          ", with the indicator ", imputation.indicator, " in the model"));
+    }
+    made.push_back(std::move(imputation));
     indicator_of.push_back(&column);
   }
   for (size_t j = 0; j < indicator_of.size(); ++j) {
     Covariate indicator;
-    indicator.name = imputations[imputations.size() - indicator_of.size() + j].indicator;
+    indicator.name = made[made_before + j].indicator;
     indicator.values.resize(n);
     for (Eigen::Index k = 0; k < n; ++k) {
       indicator.values[k] =
@@ -228,9 +235,7 @@ IttInput MakeIttInput(const v1::AnalysisPlan& plan, const Rows& rows, const std:
   input.control_arm = plan.control_arm();
   std::vector<Column> columns = rows.columns;
   columns.insert(columns.end(), extra.begin(), extra.end());
-  std::vector<Imputation> unused;
-  AddImputedCovariates(columns, subset, "respondents'", input.covariates,
-                       imputations != nullptr ? *imputations : unused, warnings);
+  AddImputedCovariates(columns, subset, "respondents'", input.covariates, imputations, warnings);
   if (!rows.weights.empty()) input.weights = Gather(rows.weights, subset);
   if (plan.site_fixed_effects()) input.strata = GatherVector(rows.site, subset);
   if (plan.estimator() == v1::ESTIMATOR_CLUSTERED)
@@ -318,10 +323,9 @@ void AddIpwRobustness(const v1::AnalysisPlan& plan, const Rows& rows, const std:
   if (!rows.weights.empty()) ipw.itt.weights = Gather(rows.weights, everyone);
   if (plan.site_fixed_effects()) ipw.itt.strata = rows.site;
   if (plan.estimator() == v1::ESTIMATOR_CLUSTERED) ipw.itt.clusters = rows.cluster;
-  std::vector<Imputation> unused;
   std::vector<std::string> warnings;
   AddImputedCovariates(rows.columns, everyone, "analysed participants'", ipw.response_covariates,
-                       unused, warnings);
+                       nullptr, warnings);
   v1::InverseProbabilityWeighting& out = *result.mutable_ipw();
   absl::StatusOr<IpwResult> fit = EstimateIttWithIpw(ipw, options);
   if (!fit.ok()) {
