@@ -1,7 +1,8 @@
 // RunPlan's plan weights, Hedges' g, mean imputation with missingness indicators and the
 // inverse-probability-of-response robustness analysis against R (weights_trial.csv and the
 // weights_* / impute_* cases of make_fixtures.R), and the refusals of unusable weights at
-// ValidatePlan, RegisterPlan (nothing stored) and Analyse.
+// ValidatePlan, RegisterPlan (nothing stored) and Analyse; the export's weights column and
+// codebook.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 
 #include "absl/strings/str_format.h"
 #include "services/analysis/analyser.h"
+#include "services/analysis/export.h"
 #include "services/analysis/join.h"
 #include "services/analysis/memory_sources.h"
 #include "services/analysis/plan_registry.h"
@@ -231,6 +233,41 @@ TEST(AnalyserWeightsTest, ValidatePlanRefusesAWeightsColumnThatIsNotANumericCova
   EXPECT_THAT(ValidatePlan(trial, plan).message(), HasSubstr("plan.weights: \"g3\""));
   plan.set_weights("w");
   EXPECT_TRUE(ValidatePlan(trial, plan).ok());
+}
+
+// The export carries the weights column, and its codebook says how each outcome's effects are
+// reported (SE and its df, Hedges' g, the weights) and how missing covariates are handled.
+TEST(ExportWeightsTest, WeightsColumnAndTheCodebookSaysHowEffectsAreReported) {
+  MemorySources sources;
+  MemoryTrialData& data = sources.trials()["t1"];
+  data.trial = testing::MakeTrial("t1");
+  testing::AddWave(data, "endline");
+  testing::AddParticipant(data, "a", "LA1", "control", 41.5, "senior");
+  testing::AddResponse(data, "a", "endline", "wellbeing", 0.1);
+  absl::StatusOr<JoinedTrial> joined = LoadTrial(sources.AsSources(), "t1");
+  ASSERT_TRUE(joined.ok());
+  v1::AnalysisPlan plan = testing::MakePlan("t1");
+  plan.set_factor("arm");
+  plan.add_covariates("grade");
+  plan.set_weights("age");
+  const Dataset dataset = BuildDataset(plan, *joined);
+  EXPECT_EQ(dataset.header,
+            "participant_id,site,cohort,cluster,arm,withdrawn,left,grade,age,wellbeing,"
+            "responded_endline\n");
+  ASSERT_EQ(dataset.lines.size(), 1u);
+  EXPECT_EQ(dataset.lines[0], "a,LA1,,team-LA1,control,0,0,senior,41.5,0.1,1\n");
+  ASSERT_EQ(dataset.codebook.size(), 11u);
+  EXPECT_THAT(dataset.codebook[7].description(), HasSubstr("adds the indicator grade_missing"));
+  EXPECT_THAT(dataset.codebook[8].description(), HasSubstr("analysis weight from enrolment"));
+  EXPECT_THAT(dataset.codebook[9].description(),
+              HasSubstr("each arm's effect against control with its SE (HC2), degrees of "
+                        "freedom (n - rank), CI and p, and Hedges' g"));
+  EXPECT_THAT(dataset.codebook[9].description(), HasSubstr("weighted by age"));
+  plan.set_estimator(v1::ESTIMATOR_CLUSTERED);
+  plan.clear_weights();
+  const Dataset clustered = BuildDataset(plan, *joined);
+  EXPECT_THAT(clustered.codebook[8].description(),
+              HasSubstr("SE (CR2 by cluster), degrees of freedom (Bell-McCaffrey)"));
 }
 
 class WeightsRegistryTest : public ::testing::Test {
