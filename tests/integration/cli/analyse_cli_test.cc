@@ -313,9 +313,19 @@ TEST_F(AnalyseCliTest, WeightsEffectSizesImputationAndIpwAreShown) {
     absl::StrAppend(&roster, "q", i, ",north,", i % 7 == 3 ? "" : absl::StrCat(25 + i % 20), ",",
                     absl::StrCat(0.5 + 0.4 * (i % 5)), "\n");
   }
-  fieldwork::testing::WriteText(dir + "/roster.csv", roster);
-  CliRun enrolled = Fieldwork({"enrol", "weighted", dir + "/roster.csv"});
-  ASSERT_EQ(enrolled.exit_code, 0) << enrolled.output;
+  // Two rows the weighted plan could not analyse (lines 62 and 63): refused by enrol, naming the
+  // file, line and column; the other 60 are enrolled.
+  absl::StrAppend(&roster, "bad0,north,30,0\n", "bad1,north,31,\n");
+  const std::string roster_path = dir + "/roster.csv";
+  fieldwork::testing::WriteText(roster_path, roster);
+  CliRun enrolled = Fieldwork({"enrol", "weighted", roster_path});
+  EXPECT_EQ(enrolled.exit_code, 1) << enrolled.output;
+  EXPECT_THAT(enrolled.output,
+              HasSubstr(roster_path + ":62: w: the analysis plan's weight is 0, not a finite "
+                                      "number > 0 (\"0\")"));
+  EXPECT_THAT(enrolled.output,
+              HasSubstr(roster_path + ":63: w: the analysis plan's weight is missing"));
+  ASSERT_THAT(enrolled.output, HasSubstr("enrolled 60, unchanged 0, rejected 2"));
   ASSERT_EQ(Fieldwork({"randomise", "weighted"}).exit_code, 0);
   CliRun exported = Fieldwork({"export", "weighted"});
   ASSERT_EQ(exported.exit_code, 0) << exported.output;
