@@ -12,7 +12,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "services/analysis/plan_validation.h"
 #include "services/analysis/redraw.h"
 #include "services/analysis/stats/attrition.h"
@@ -131,9 +130,9 @@ struct Imputation {
 // columns, the standard practice for experiments (the effect then does not depend on the
 // value filled in). A covariate missing for every row of the subset is left out with a
 // warning. Each imputation is recorded in `imputations` when given (the result shows them under
-// the table), else said in a warning; `whose` names the subset there ("respondents'").
+// the table), else said in a warning; `rows` names the subset there ("respondents").
 void AddImputedCovariates(const std::vector<Column>& columns, const std::vector<size_t>& subset,
-                          absl::string_view whose, std::vector<Covariate>& out,
+                          absl::string_view rows, std::vector<Covariate>& out,
                           std::vector<Imputation>* imputations,
                           std::vector<std::string>& warnings) {
   std::vector<Imputation> unrecorded;
@@ -155,7 +154,7 @@ void AddImputedCovariates(const std::vector<Column>& columns, const std::vector<
     if (present == 0) {
       if (first_of_covariate) {
         warnings.push_back(absl::StrCat("covariate ", column.covariate, " is missing for every ",
-                                        absl::StripSuffix(whose, "'"), "; left out"));
+                                        "one of the ", rows, "; left out"));
       }
       continue;
     }
@@ -174,8 +173,8 @@ void AddImputedCovariates(const std::vector<Column>& columns, const std::vector<
                           absl::StrCat(column.covariate, "_missing"), column.categorical};
     if (imputations == nullptr) {
       warnings.push_back(absl::StrCat(
-          "covariate ", column.covariate, ": ", missing, " missing values set to the ", whose,
-          " ",
+          "covariate ", column.covariate, ": ", missing, " missing values set to the ", rows,
+          "' ",
           column.categorical ? std::string("share of each level")
                              : absl::StrCat("mean (", absl::SixDigits(mean), ")"),
           ", with the indicator ", imputation.indicator, " in the model"));
@@ -235,7 +234,7 @@ IttInput MakeIttInput(const v1::AnalysisPlan& plan, const Rows& rows, const std:
   input.control_arm = plan.control_arm();
   std::vector<Column> columns = rows.columns;
   columns.insert(columns.end(), extra.begin(), extra.end());
-  AddImputedCovariates(columns, subset, "respondents'", input.covariates, imputations, warnings);
+  AddImputedCovariates(columns, subset, "respondents", input.covariates, imputations, warnings);
   if (!rows.weights.empty()) input.weights = Gather(rows.weights, subset);
   if (plan.site_fixed_effects()) input.strata = GatherVector(rows.site, subset);
   if (plan.estimator() == v1::ESTIMATOR_CLUSTERED)
@@ -324,7 +323,7 @@ void AddIpwRobustness(const v1::AnalysisPlan& plan, const Rows& rows, const std:
   if (plan.site_fixed_effects()) ipw.itt.strata = rows.site;
   if (plan.estimator() == v1::ESTIMATOR_CLUSTERED) ipw.itt.clusters = rows.cluster;
   std::vector<std::string> warnings;
-  AddImputedCovariates(rows.columns, everyone, "analysed participants'", ipw.response_covariates,
+  AddImputedCovariates(rows.columns, everyone, "analysed participants", ipw.response_covariates,
                        nullptr, warnings);
   v1::InverseProbabilityWeighting& out = *result.mutable_ipw();
   absl::StatusOr<IpwResult> fit = EstimateIttWithIpw(ipw, options);
