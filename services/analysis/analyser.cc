@@ -16,6 +16,7 @@
 #include "services/analysis/redraw.h"
 #include "services/analysis/stats/attrition.h"
 #include "services/analysis/stats/design.h"
+#include "services/analysis/stats/effect_size.h"
 #include "services/analysis/stats/itt.h"
 #include "services/analysis/stats/iv.h"
 #include "services/analysis/stats/multiple_testing.h"
@@ -59,10 +60,13 @@ void SetInference(const Coefficient& c, v1::Inference& out) {
   out.set_conf_high(c.conf_high);
 }
 
-// A covariate column over the analysed participants; NaN where missing.
+// A covariate column over the analysed participants; NaN where missing. A categorical
+// covariate gives one column per level but the first, all with the same `covariate`.
 struct Column {
   std::string name;
   std::vector<double> values;
+  std::string covariate;
+  bool categorical = false;
 };
 
 std::vector<Column> BuildColumns(const v1::AnalysisPlan& plan, const JoinedTrial& joined,
@@ -84,7 +88,7 @@ std::vector<Column> BuildColumns(const v1::AnalysisPlan& plan, const JoinedTrial
         levels.assign(seen.begin(), seen.end());
       }
       for (size_t l = 1; l < levels.size(); ++l) {
-        Column column{absl::StrCat(name, levels[l]), {}};
+        Column column{absl::StrCat(name, levels[l]), {}, name, true};
         column.values.reserve(rows.size());
         for (const JoinedParticipant* p : rows) {
           auto it = p->participant->covariates().find(name);
@@ -97,7 +101,7 @@ std::vector<Column> BuildColumns(const v1::AnalysisPlan& plan, const JoinedTrial
         columns.push_back(std::move(column));
       }
     } else {
-      Column column{name, {}};
+      Column column{name, {}, name};
       column.values.reserve(rows.size());
       for (const JoinedParticipant* p : rows) {
         auto it = p->participant->covariates().find(name);
@@ -111,36 +115,83 @@ std::vector<Column> BuildColumns(const v1::AnalysisPlan& plan, const JoinedTrial
   return columns;
 }
 
-// The column over `subset` (indices into the analysed rows) with missing values set to the
-// subset's mean; false (and a warning) when every value is missing.
-bool Impute(const Column& column, const std::vector<size_t>& subset, Covariate& out,
-            std::vector<std::string>& warnings) {
-  double sum = 0;
-  int64_t present = 0;
-  for (size_t i : subset) {
-    if (std::isfinite(column.values[i])) {
-      sum += column.values[i];
-      ++present;
+// How one covariate's missing values were filled in one model.
+struct Imputation {
+  std::string covariate;
+  int64_t missing = 0;
+  double fill_value = 0;  // numeric covariates
+  std::string indicator;
+  bool categorical = false;
+};
+
+// `columns` over `subset` (indices into the analysed rows) appended to `out`: missing values set
+// to the subset's mean (a categorical covariate's dummies to each level's share) and, per
+// covariate with missing values, an indicator <covariate>_missing (1 = missing) after all the
+// columns, the standard practice for experiments (the effect then does not depend on the
+// value filled in). A covariate missing for every row of the subset is left out with a
+// warning. Each imputation is recorded in `imputations` when given (the result shows them under
+// the table), else said in a warning; `rows` names the subset there ("respondents").
+void AddImputedCovariates(const std::vector<Column>& columns, const std::vector<size_t>& subset,
+                          absl::string_view rows, std::vector<Covariate>& out,
+                          std::vector<Imputation>* imputations,
+                          std::vector<std::string>& warnings) {
+  std::vector<Imputation> unrecorded;
+  std::vector<Imputation>& made = imputations != nullptr ? *imputations : unrecorded;
+  const size_t made_before = made.size();
+  const auto n = static_cast<Eigen::Index>(subset.size());
+  std::vector<const Column*> indicator_of;  // one column per covariate with missing values
+  for (size_t c = 0; c < columns.size(); ++c) {
+    const Column& column = columns[c];
+    const bool first_of_covariate = c == 0 || columns[c - 1].covariate != column.covariate;
+    double sum = 0;
+    int64_t present = 0;
+    for (size_t i : subset) {
+      if (std::isfinite(column.values[i])) {
+        sum += column.values[i];
+        ++present;
+      }
     }
+    if (present == 0) {
+      if (first_of_covariate) {
+        warnings.push_back(absl::StrCat("covariate ", column.covariate, " is missing for every ",
+                                        "one of the ", rows, "; left out"));
+      }
+      continue;
+    }
+    const double mean = sum / static_cast<double>(present);
+    Covariate covariate;
+    covariate.name = column.name;
+    covariate.values.resize(n);
+    for (Eigen::Index k = 0; k < n; ++k) {
+      const double v = column.values[subset[static_cast<size_t>(k)]];
+      covariate.values[k] = std::isfinite(v) ? v : mean;
+    }
+    out.push_back(std::move(covariate));
+    const int64_t missing = static_cast<int64_t>(subset.size()) - present;
+    if (missing == 0 || !first_of_covariate) continue;
+    Imputation imputation{column.covariate, missing, column.categorical ? 0.0 : mean,
+                          absl::StrCat(column.covariate, "_missing"), column.categorical};
+    if (imputations == nullptr) {
+      warnings.push_back(absl::StrCat(
+          "covariate ", column.covariate, ": ", missing, " missing values set to the ", rows,
+          "' ",
+          column.categorical ? std::string("share of each level")
+                             : absl::StrCat("mean (", absl::SixDigits(mean), ")"),
+          ", with the indicator ", imputation.indicator, " in the model"));
+    }
+    made.push_back(std::move(imputation));
+    indicator_of.push_back(&column);
   }
-  if (present == 0) {
-    warnings.push_back(
-        absl::StrCat("covariate ", column.name, " is missing for every respondent; left out"));
-    return false;
+  for (size_t j = 0; j < indicator_of.size(); ++j) {
+    Covariate indicator;
+    indicator.name = made[made_before + j].indicator;
+    indicator.values.resize(n);
+    for (Eigen::Index k = 0; k < n; ++k) {
+      indicator.values[k] =
+          std::isfinite(indicator_of[j]->values[subset[static_cast<size_t>(k)]]) ? 0.0 : 1.0;
+    }
+    out.push_back(std::move(indicator));
   }
-  const double mean = sum / static_cast<double>(present);
-  out.name = column.name;
-  out.values.resize(static_cast<Eigen::Index>(subset.size()));
-  for (size_t k = 0; k < subset.size(); ++k) {
-    const double v = column.values[subset[k]];
-    out.values[static_cast<Eigen::Index>(k)] = std::isfinite(v) ? v : mean;
-  }
-  const int64_t missing = static_cast<int64_t>(subset.size()) - present;
-  if (missing > 0) {
-    warnings.push_back(absl::StrCat("covariate ", column.name, ": ", missing,
-                                    " missing values set to the respondents' mean"));
-  }
-  return true;
 }
 
 Eigen::VectorXd Gather(const std::vector<double>& values, const std::vector<size_t>& subset) {
@@ -164,27 +215,27 @@ struct Rows {
   std::vector<std::string> site;
   std::vector<int64_t> cluster;
   std::vector<Column> columns;
+  std::vector<double> weights;  // the plan's weights per row; empty when unweighted
   // Randomisation inference: the redrawer over every participant allocated to the factor
   // (withdrawn ones too) and each analysed row's index among them; null when not asked for.
   const AllocationRedrawer* redrawer = nullptr;
   std::vector<size_t> unit_of_row;
 };
 
-// The ITT input over `subset` with the plan's covariates (and `extra`), imputed.
+// The ITT input over `subset` with the plan's covariates (and `extra`), imputed with
+// indicators (AddImputedCovariates), and the plan's weights.
 IttInput MakeIttInput(const v1::AnalysisPlan& plan, const Rows& rows, const std::vector<double>& y,
                       const std::vector<size_t>& subset, const std::vector<Column>& extra,
-                      std::vector<std::string>& warnings) {
+                      std::vector<std::string>& warnings,
+                      std::vector<Imputation>* imputations = nullptr) {
   IttInput input;
   input.outcome = Gather(y, subset);
   input.arm = GatherVector(rows.arm, subset);
   input.control_arm = plan.control_arm();
-  for (const std::vector<Column>* list : {&rows.columns, &extra}) {
-    for (const Column& column : *list) {
-      Covariate covariate;
-      if (Impute(column, subset, covariate, warnings))
-        input.covariates.push_back(std::move(covariate));
-    }
-  }
+  std::vector<Column> columns = rows.columns;
+  columns.insert(columns.end(), extra.begin(), extra.end());
+  AddImputedCovariates(columns, subset, "respondents", input.covariates, imputations, warnings);
+  if (!rows.weights.empty()) input.weights = Gather(rows.weights, subset);
   if (plan.site_fixed_effects()) input.strata = GatherVector(rows.site, subset);
   if (plan.estimator() == v1::ESTIMATOR_CLUSTERED)
     input.clusters = GatherVector(rows.cluster, subset);
@@ -199,6 +250,14 @@ IttOptions MakeIttOptions(const v1::AnalysisPlan& plan) {
   return options;
 }
 
+const ArmSummary* SummaryOf(const IttResult& itt, const std::string& arm) {
+  for (const ArmSummary& summary : itt.arm_summaries) {
+    if (summary.arm == arm) return &summary;
+  }
+  return nullptr;
+}
+
+// Each effect with its Hedges' g over the two compared arms' respondents (effect_size.h).
 void AddEffects(const IttResult& itt, google::protobuf::RepeatedPtrField<v1::Effect>& out) {
   for (const ArmEffect& effect : itt.effects) {
     v1::Effect& e = *out.Add();
@@ -206,6 +265,19 @@ void AddEffects(const IttResult& itt, google::protobuf::RepeatedPtrField<v1::Eff
     e.set_versus(effect.versus);
     SetInference(effect.effect, *e.mutable_effect());
     e.set_adjusted_p_value(effect.effect.p_value);
+    const ArmSummary* arm = SummaryOf(itt, effect.arm);
+    const ArmSummary* versus = SummaryOf(itt, effect.versus);
+    if (arm == nullptr || versus == nullptr) continue;
+    absl::StatusOr<StandardisedEffect> g =
+        HedgesG(effect.effect, {arm->n, arm->raw_sd}, {versus->n, versus->raw_sd});
+    if (!g.ok()) continue;  // the effect itself is still shown; g needs a spread
+    v1::StandardisedEffect& out_g = *e.mutable_standardised();
+    out_g.set_g(g->g);
+    out_g.set_std_error(g->std_error);
+    out_g.set_conf_low(g->conf_low);
+    out_g.set_conf_high(g->conf_high);
+    out_g.set_pooled_sd(g->pooled_sd);
+    out_g.set_correction(g->correction);
   }
 }
 
@@ -221,6 +293,58 @@ std::string Prefixed(const std::string& prefix, absl::string_view message) {
 void AddWarnings(const std::vector<std::string>& warnings, const std::string& prefix,
                  google::protobuf::RepeatedPtrField<std::string>& out) {
   for (const std::string& w : warnings) *out.Add() = Prefixed(prefix, w);
+}
+
+// Robustness to non-response (InverseProbabilityWeighting in analysis.proto): the response
+// model over every analysed row, the weighted ITT among the respondents with the main model's
+// covariates (`input`, over `respondents`) and the plan's weights.
+void AddIpwRobustness(const v1::AnalysisPlan& plan, const Rows& rows, const std::vector<double>& y,
+                      const std::vector<size_t>& respondents, const IttInput& input,
+                      const IttOptions& options, v1::OutcomeResult& result) {
+  const size_t n_all = rows.participants.size();
+  if (respondents.size() == n_all || rows.columns.empty()) return;
+  std::vector<size_t> everyone(n_all);
+  for (size_t i = 0; i < n_all; ++i) everyone[i] = i;
+  IpwInput ipw;
+  ipw.itt.outcome = Gather(y, everyone);
+  ipw.itt.arm = rows.arm;
+  ipw.itt.control_arm = plan.control_arm();
+  // The outcome model's covariates as the main model has them; rows without an outcome are
+  // dropped before it is fitted, so their values do not matter.
+  for (const Covariate& covariate : input.covariates) {
+    Covariate full{covariate.name, Eigen::VectorXd::Zero(static_cast<Eigen::Index>(n_all))};
+    for (size_t k = 0; k < respondents.size(); ++k) {
+      full.values[static_cast<Eigen::Index>(respondents[k])] =
+          covariate.values[static_cast<Eigen::Index>(k)];
+    }
+    ipw.itt.covariates.push_back(std::move(full));
+  }
+  if (!rows.weights.empty()) ipw.itt.weights = Gather(rows.weights, everyone);
+  if (plan.site_fixed_effects()) ipw.itt.strata = rows.site;
+  if (plan.estimator() == v1::ESTIMATOR_CLUSTERED) ipw.itt.clusters = rows.cluster;
+  std::vector<std::string> warnings;
+  AddImputedCovariates(rows.columns, everyone, "analysed participants", ipw.response_covariates,
+                       nullptr, warnings);
+  v1::InverseProbabilityWeighting& out = *result.mutable_ipw();
+  absl::StatusOr<IpwResult> fit = EstimateIttWithIpw(ipw, options);
+  if (!fit.ok()) {
+    *out.add_warnings() = absl::StrCat("not estimated: ", fit.status().message());
+    return;
+  }
+  out.set_n(fit->itt.fit.n);
+  for (const std::string& term : fit->response_model.terms) out.add_response_model_terms(term);
+  double low = std::numeric_limits<double>::infinity();
+  double high = 0;
+  for (Eigen::Index i = 0; i < fit->weights.size(); ++i) {
+    if (!std::isfinite(fit->weights[i])) continue;
+    low = std::min(low, fit->weights[i]);
+    high = std::max(high, fit->weights[i]);
+  }
+  out.set_min_weight(low);
+  out.set_max_weight(high);
+  AddEffects(fit->itt, *out.mutable_effects());
+  for (const std::string& w : fit->warnings) *out.add_warnings() = w;
+  for (const std::string& w : warnings) *out.add_warnings() = Prefixed("response model", w);
 }
 
 std::string SubgroupLevel(const JoinedParticipant& p, const std::string& variable) {
@@ -250,7 +374,7 @@ void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& plan
   std::vector<std::string> warnings;
   std::vector<Column> extra;
   if (planned.has_baseline()) {
-    Column baseline{"baseline", std::vector<double>(n_all, kNaN)};
+    Column baseline{"baseline", std::vector<double>(n_all, kNaN), "baseline"};
     for (size_t i = 0; i < n_all; ++i) {
       std::optional<double> value = OutcomeValue(joined, *rows.participants[i], planned.baseline());
       if (value.has_value()) baseline.values[i] = *value;
@@ -304,7 +428,16 @@ void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& plan
     }
   }
 
-  IttInput input = MakeIttInput(plan, rows, y, respondents, extra, warnings);
+  std::vector<Imputation> imputations;
+  IttInput input = MakeIttInput(plan, rows, y, respondents, extra, warnings, &imputations);
+  for (const Imputation& imputation : imputations) {
+    v1::CovariateImputation& out = *result.add_imputations();
+    out.set_covariate(imputation.covariate);
+    out.set_missing(imputation.missing);
+    out.set_fill_value(imputation.fill_value);
+    out.set_indicator(imputation.indicator);
+    out.set_categorical(imputation.categorical);
+  }
   const IttOptions options = MakeIttOptions(plan);
   absl::StatusOr<IttResult> itt =
       respondents.empty()
@@ -373,6 +506,8 @@ void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& plan
       }
     }
   }
+
+  AddIpwRobustness(plan, rows, y, respondents, input, options, result);
 
   // Lee bounds for two-arm comparisons.
   if (itt->arms.size() == 2) {
@@ -487,6 +622,11 @@ void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& plan
         }
         return absl::OkStatus();
       };
+      if (!rows.weights.empty()) {
+        *result.add_warnings() =
+            "randomisation inference redraws the unweighted coefficient (the plan's weights are "
+            "not applied to it)";
+      }
       RandomisationInferenceOptions ri_options;
       ri_options.draws = plan.randomisation_inference_draws();
       ri_options.include_observed = true;  // (count + 1) / (draws + 1): never 0
@@ -675,6 +815,16 @@ absl::StatusOr<v1::AnalyseResponse> RunPlan(const v1::PlanRecord& record, const 
         plan.factor(), "\""));
   }
   rows.columns = BuildColumns(plan, joined, rows.participants);
+  if (!plan.weights().empty()) {
+    WeightProblems problems(plan.weights());
+    rows.weights.reserve(rows.participants.size());
+    for (const JoinedParticipant* p : rows.participants) {
+      if (problems.Check(*p->participant)) {
+        rows.weights.push_back(p->participant->covariates().at(plan.weights()).number());
+      }
+    }
+    if (!problems.empty()) return absl::FailedPreconditionError(problems.Message());
+  }
   std::optional<AllocationRedrawer> redrawer;
   if (plan.randomisation_inference_draws() > 0) {
     absl::StatusOr<AllocationRedrawer> created =

@@ -1,5 +1,6 @@
 #include "services/analysis/export.h"
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 
@@ -27,6 +28,52 @@ std::string FormatNumber(double value) {
   if (error != std::errc()) return "";
   return std::string(buffer, end);
 }
+
+namespace {
+
+bool IsPlanCovariate(const v1::AnalysisPlan& plan, const std::string& name) {
+  return std::find(plan.covariates().begin(), plan.covariates().end(), name) !=
+         plan.covariates().end();
+}
+
+// How Analyse reports the effects on an outcome column, so that a reader of the export can
+// reproduce the figures: the SE, its degrees of freedom, the standardisation and the weights.
+std::string EffectsDescription(const v1::AnalysisPlan& plan) {
+  const bool clustered = plan.estimator() == v1::ESTIMATOR_CLUSTERED;
+  v1::SeType se = plan.se_type();
+  if (se == v1::SE_TYPE_UNSPECIFIED) se = clustered ? v1::SE_TYPE_CR2 : v1::SE_TYPE_HC2;
+  std::string se_name;
+  std::string df;
+  switch (se) {
+    case v1::SE_TYPE_CLASSICAL:
+      se_name = "classical";
+      df = "n - rank";
+      break;
+    case v1::SE_TYPE_HC0:
+    case v1::SE_TYPE_HC1:
+    case v1::SE_TYPE_HC2:
+    case v1::SE_TYPE_HC3:
+      se_name = absl::StrCat("HC", static_cast<int>(se) - static_cast<int>(v1::SE_TYPE_HC0));
+      df = "n - rank";
+      break;
+    case v1::SE_TYPE_CR0:
+    case v1::SE_TYPE_CR1:
+      se_name = se == v1::SE_TYPE_CR0 ? "CR0 by cluster" : "CR1 (Stata) by cluster";
+      df = "clusters - 1";
+      break;
+    default:
+      se_name = "CR2 by cluster";
+      df = "Bell-McCaffrey";
+      break;
+  }
+  return absl::StrCat(
+      "; Analyse reports each arm's effect against ", plan.control_arm(), " with its SE (",
+      se_name, "), degrees of freedom (", df, "), CI and p, and Hedges' g (the effect over the ",
+      "pooled SD of this column among the two arms' respondents, times 1 - 3/(4n - 9))",
+      plan.weights().empty() ? "" : absl::StrCat(", weighted by ", plan.weights()));
+}
+
+}  // namespace
 
 DatasetLayout LayoutDataset(const v1::AnalysisPlan& plan, const JoinedTrial& joined) {
   if (!joined.has_engagement) return LayoutDataset(plan, joined.trial, joined.waves, nullptr);
@@ -62,7 +109,16 @@ DatasetLayout LayoutDataset(const v1::AnalysisPlan& plan, const v1::Trial& trial
     const v1::Covariate* covariate = FindCovariate(trial.design(), name);
     const bool categorical =
         covariate != nullptr && covariate->kind() == v1::Covariate::KIND_CATEGORICAL;
-    column(name, "baseline covariate from enrolment", categorical ? "string" : "number");
+    column(name,
+           "baseline covariate from enrolment; where missing, Analyse sets it to the "
+           "respondents' mean (a category's dummy to its share) and adds the indicator " +
+               name + "_missing",
+           categorical ? "string" : "number");
+  }
+  if (!plan.weights().empty() && !IsPlanCovariate(plan, plan.weights())) {
+    column(plan.weights(),
+           "analysis weight from enrolment (plan.weights): every model is weighted least squares",
+           "number");
   }
   for (const auto& outcome : plan.outcomes()) {
     const std::string description =
@@ -71,7 +127,8 @@ DatasetLayout LayoutDataset(const v1::AnalysisPlan& plan, const v1::Trial& trial
                            outcome.source().survey().wave_id())
             : absl::StrCat("administrative outcome ", outcome.source().administrative().outcome());
     column(outcome.name(),
-           absl::StrCat(outcome.primary() ? "primary outcome: " : "outcome: ", description),
+           absl::StrCat(outcome.primary() ? "primary outcome: " : "outcome: ", description,
+                        EffectsDescription(plan)),
            "number");
     if (outcome.has_baseline())
       column(absl::StrCat(outcome.name(), "_baseline"), "baseline of the outcome", "number");
@@ -107,7 +164,11 @@ void ForEachDatasetLine(const v1::AnalysisPlan& plan, const JoinedTrial& joined,
     std::vector<std::string> cells = {
         CsvField(p.id), CsvField(p.site),        CsvField(p.cohort), CsvField(p.cluster),
         CsvField(*arm), p.withdrawn ? "1" : "0", p.left ? "1" : "0"};
-    for (const std::string& name : plan.covariates()) {
+    std::vector<std::string> covariates(plan.covariates().begin(), plan.covariates().end());
+    if (!plan.weights().empty() && !IsPlanCovariate(plan, plan.weights())) {
+      covariates.push_back(plan.weights());
+    }
+    for (const std::string& name : covariates) {
       auto it = p.participant->covariates().find(name);
       if (it == p.participant->covariates().end()) {
         cells.emplace_back();

@@ -28,9 +28,10 @@ struct Dataset {
 };
 
 // Columns: participant_id, site, cohort, cluster, arm, withdrawn, left, the plan's covariates,
-// one column per outcome (and <outcome>_baseline when the plan has one), responded_<wave> per
-// wave, took_up_<campaign> with engagement data. Missing values are empty cells; numbers are
-// written in the shortest form that reads back exactly.
+// the plan's weights (when not a covariate already), one column per outcome (its codebook entry
+// says how Analyse reports its effects: SE, df, Hedges' g, weights) and <outcome>_baseline when
+// the plan has one, responded_<wave> per wave, took_up_<campaign> with engagement data. Missing
+// values are empty cells; numbers are written in the shortest form that reads back exactly.
 Dataset BuildDataset(const fieldwork::v1::AnalysisPlan& plan, const JoinedTrial& joined);
 
 // The same in two steps, so that an export can write each line as it is made instead of

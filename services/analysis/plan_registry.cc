@@ -5,6 +5,8 @@
 #include <google/protobuf/util/time_util.h>
 #include <sodium.h>
 
+#include <memory>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "services/analysis/plan_validation.h"
@@ -35,6 +37,22 @@ google::protobuf::Timestamp ToTimestamp(absl::Time time) {
 
 std::string PlanName(const std::string& trial, const std::string& plan_id) {
   return absl::StrCat("plan \"", plan_id, "\" of trial \"", trial, "\"");
+}
+
+// Every enrolled participant who has not withdrawn will be analysed once allocated, so each
+// needs a usable weight before a weighted plan is stored: INVALID_ARGUMENT naming them.
+absl::Status CheckEnrolledWeights(AllocationSource& trials, const v1::AnalysisPlan& plan) {
+  if (plan.weights().empty()) return absl::OkStatus();
+  std::unique_ptr<ItemStream<v1::ParticipantStatus>> participants =
+      trials.StreamParticipants(plan.trial_id());
+  WeightProblems problems(plan.weights());
+  v1::ParticipantStatus status;
+  while (participants->Next(status)) {
+    if (!status.has_withdrawal()) problems.Check(status.participant());
+  }
+  if (absl::Status read = participants->Finish(); !read.ok()) return read;
+  if (problems.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(problems.Message());
 }
 
 }  // namespace
@@ -80,6 +98,7 @@ absl::StatusOr<RegisterResult> PlanRegistry::Register(const std::string& actor,
   NormalisePlan(*trial, plan);
   if (absl::Status valid = ValidatePlan(*trial, plan); !valid.ok()) return valid;
   if (absl::Status ri = CheckRandomisationInference(trial->design(), plan); !ri.ok()) return ri;
+  if (absl::Status weights = CheckEnrolledWeights(trials_, plan); !weights.ok()) return weights;
   const std::string sha = PlanSha256(plan);
 
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {

@@ -36,7 +36,8 @@ class PlanRegistry {
   // Stores a new plan or a changed one. A draft is replaced; a locked plan changes only with a
   // non-empty `deviation_reason` (FAILED_PRECONDITION otherwise), and the change is appended to
   // its deviations. An identical plan changes nothing (changed = false). INVALID_ARGUMENT for a
-  // plan that does not fit its trial (see ValidatePlan).
+  // plan that does not fit its trial (see ValidatePlan), or whose `weights` column is missing,
+  // not a number or not > 0 for an enrolled participant who has not withdrawn (each named).
   absl::StatusOr<RegisterResult> Register(const std::string& actor,
                                           fieldwork::v1::AnalysisPlan plan,
                                           const std::string& deviation_reason);

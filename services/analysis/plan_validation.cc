@@ -40,6 +40,44 @@ const v1::Covariate* FindCovariate(const v1::TrialDesign& design, const std::str
   return nullptr;
 }
 
+std::optional<std::string> WeightProblem(const std::string& weights,
+                                         const v1::Participant& participant) {
+  auto it = participant.covariates().find(weights);
+  if (it == participant.covariates().end()) return "is missing";
+  if (!it->second.has_number()) {
+    return absl::StrCat("is \"", it->second.category(), "\", not a number");
+  }
+  const double w = it->second.number();
+  if (!std::isfinite(w) || w <= 0) {
+    return absl::StrCat("is ", w, ", not a finite number > 0");
+  }
+  return std::nullopt;
+}
+
+namespace {
+constexpr int64_t kWeightProblemsListed = 20;
+}  // namespace
+
+bool WeightProblems::Check(const v1::Participant& participant) {
+  std::optional<std::string> problem = WeightProblem(weights_, participant);
+  if (!problem.has_value()) return true;
+  if (++count_ <= kWeightProblemsListed) {
+    listed_.push_back(absl::StrCat("participant \"", participant.participant_id(), "\": ",
+                                   weights_, " ", *problem));
+  }
+  return false;
+}
+
+std::string WeightProblems::Message() const {
+  std::string message =
+      absl::StrCat("plan.weights: covariate \"", weights_, "\" cannot weight ", count_,
+                   " participant(s): ", absl::StrJoin(listed_, "; "));
+  if (count_ > kWeightProblemsListed) {
+    absl::StrAppend(&message, " and ", count_ - kWeightProblemsListed, " more");
+  }
+  return message;
+}
+
 void NormalisePlan(const v1::Trial& trial, v1::AnalysisPlan& plan) {
   if (plan.plan_id().empty()) plan.set_plan_id(kDefaultPlanId);
   if (plan.factor().empty() && trial.design().factors_size() > 0) {
@@ -150,6 +188,14 @@ absl::Status ValidatePlan(const v1::Trial& trial, const v1::AnalysisPlan& plan) 
     if (covariate == nullptr || covariate->kind() != v1::Covariate::KIND_CATEGORICAL) {
       errors.push_back(absl::StrCat("plan.subgroups[", i, "].variable: \"", variable,
                                     "\" must be \"site\", \"cohort\" or a categorical covariate"));
+    }
+  }
+  if (!plan.weights().empty()) {
+    const v1::Covariate* weights = FindCovariate(design, plan.weights());
+    if (weights == nullptr || weights->kind() == v1::Covariate::KIND_CATEGORICAL) {
+      errors.push_back(absl::StrCat("plan.weights: \"", plan.weights(),
+                                    "\" is not a numeric covariate of the trial's design (the "
+                                    "weights are a roster column given at enrolment)"));
     }
   }
   if (!(plan.alpha() > 0 && plan.alpha() < 1)) errors.push_back("plan.alpha: must be in (0, 1)");

@@ -3,7 +3,10 @@
 #ifndef FIELDWORK_SERVICES_ANALYSIS_PLAN_VALIDATION_H_
 #define FIELDWORK_SERVICES_ANALYSIS_PLAN_VALIDATION_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "fieldwork/v1/analysis.pb.h"
@@ -31,6 +34,30 @@ bool IsAssignedFactor(const fieldwork::v1::TrialDesign& design, const std::strin
 // before the check existed.
 absl::Status CheckRandomisationInference(const fieldwork::v1::TrialDesign& design,
                                          const fieldwork::v1::AnalysisPlan& plan);
+
+// Why `participant` cannot be weighted by the plan's `weights` covariate ("is missing", "is -2,
+// not a finite number > 0"), or nullopt when its weight can be used.
+std::optional<std::string> WeightProblem(const std::string& weights,
+                                         const fieldwork::v1::Participant& participant);
+
+// Collects participants whose weight cannot be used and says which, for RegisterPlan (over the
+// enrolled participants) and Analyse (over the analysed ones).
+class WeightProblems {
+ public:
+  explicit WeightProblems(std::string weights) : weights_(std::move(weights)) {}
+  // Checks one participant; returns false when its weight was refused.
+  bool Check(const fieldwork::v1::Participant& participant);
+  bool empty() const { return count_ == 0; }
+  // "plan.weights: covariate \"w\" cannot weight 2 participant(s): participant \"p1\": w is
+  // missing; participant \"p7\": w is -2, not a finite number > 0", naming the first 20 and
+  // counting the rest.
+  std::string Message() const;
+
+ private:
+  std::string weights_;
+  std::vector<std::string> listed_;
+  int64_t count_ = 0;
+};
 
 // The design's factor named `name`, or nullptr.
 const fieldwork::v1::Factor* FindFactor(const fieldwork::v1::TrialDesign& design,

@@ -60,14 +60,81 @@ std::optional<ReportRandomisationInference> RandomisationInferenceOf(
   return ReportRandomisationInference{ri.draws(), ri.p_value(), ri.monte_carlo_se(), ri.method()};
 }
 
-void PrintOutcome(const v1::OutcomeResult& outcome, double confidence, bool descriptive,
-                  std::ostream& out) {
+std::optional<ReportStandardised> StandardisedOf(const v1::Effect& effect) {
+  if (!effect.has_standardised()) return std::nullopt;
+  const v1::StandardisedEffect& g = effect.standardised();
+  return ReportStandardised{g.g(), g.conf_low(), g.conf_high()};
+}
+
+ReportEffect EffectOf(const v1::Effect& e) {
+  const v1::Inference& i = e.effect();
+  return {e.arm(),        e.versus(),     i.estimate(),          i.conf_low(),
+          i.conf_high(),  i.p_value(),    e.adjusted_p_value(),  i.std_error(),
+          i.df(),         StandardisedOf(e)};
+}
+
+// What the table's numbers rest on, said under it in `analyse` and the report alike.
+std::vector<std::string> NotesOf(const v1::AnalysisPlan& plan, const v1::OutcomeResult& outcome) {
+  std::vector<std::string> notes;
+  if (!plan.weights().empty()) {
+    notes.push_back(absl::StrCat("weighted by ", plan.weights(),
+                                 " (the plan's weights): weighted least squares, as "
+                                 "lm_robust(weights =); raw SDs and g's SD unweighted"));
+  }
+  bool any_g = false;
+  for (const v1::Effect& e : outcome.effects()) any_g = any_g || e.has_standardised();
+  if (any_g) {
+    notes.push_back(
+        "g: Hedges' g, the estimate over the pooled SD of the outcome among the two compared "
+        "arms' respondents, times J = 1 - 3/(4n - 9); its CI is the estimate's CI scaled alike");
+  }
+  for (const v1::CovariateImputation& c : outcome.imputations()) {
+    notes.push_back(absl::StrCat(
+        "covariate ", c.covariate(), ": ", c.missing(), " missing value(s) set to the respondents' ",
+        c.categorical() ? std::string("share of each level")
+                        : absl::StrCat("mean (", FormatFixed(c.fill_value(), 2), ")"),
+        ", with the missingness indicator ", c.indicator(), " in the model"));
+  }
+  return notes;
+}
+
+std::optional<ReportIpw> IpwOf(const v1::OutcomeResult& outcome) {
+  if (!outcome.has_ipw()) return std::nullopt;
+  const v1::InverseProbabilityWeighting& w = outcome.ipw();
+  ReportIpw ipw{w.n(), absl::StrJoin(w.response_model_terms(), ", "), w.min_weight(),
+                w.max_weight(), {}, {w.warnings().begin(), w.warnings().end()}};
+  for (const v1::Effect& e : w.effects()) ipw.effects.push_back(EffectOf(e));
+  return ipw;
+}
+
+std::string StandardisedText(const std::optional<ReportStandardised>& g) {
+  if (!g.has_value()) return "g NA";
+  return absl::StrCat("g ", FormatFixed(g->g, 2), " ", Interval(g->conf_low, g->conf_high));
+}
+
+void PrintIpw(const ReportIpw& ipw, const std::string& ci, std::ostream& out) {
+  out << "  robustness, not pre-registered: inverse-probability-of-response weights (1/p of "
+         "responding from a logistic regression on "
+      << ipw.response_model << "; n = " << ipw.n << ", weights "
+      << FormatFixed(ipw.min_weight, 2) << " to " << FormatFixed(ipw.max_weight, 2) << ")\n";
+  for (const ReportEffect& e : ipw.effects) {
+    out << "    " << e.arm << " vs " << e.versus << ": " << FormatFixed(e.estimate, 2) << ", SE "
+        << FormatFixed(e.std_error, 2) << ", df " << FormatDf(e.df) << ", " << ci << " "
+        << Interval(e.conf_low, e.conf_high) << ", p = " << FormatP(e.p_value) << "; "
+        << StandardisedText(e.standardised) << "\n";
+  }
+  for (const std::string& w : ipw.warnings) out << "    warning: " << w << "\n";
+}
+
+void PrintOutcome(const v1::AnalysisPlan& plan, const v1::OutcomeResult& outcome,
+                  double confidence, bool descriptive, std::ostream& out) {
   const std::string ci = FormatFixed(confidence, 0) + "% CI";
   out << "\n"
       << Title(outcome) << ": n = " << outcome.n() << ", SEs " << outcome.se_type()
       << (descriptive ? ", descriptive comparison" : "") << "\n";
-  out << absl::StrFormat("  %-16s %7s %9s %8s %9s %8s %7s %-20s %8s %10s\n", "arm", "n", "M", "SE",
-                         "estimate", "SE", "df", ci, "p", "adjusted p");
+  out << absl::StrFormat("  %-16s %7s %9s %8s %9s %8s %7s %-20s %8s %10s %6s %-16s\n", "arm", "n",
+                         "M", "SE", "estimate", "SE", "df", ci, "p", "adjusted p", "g",
+                         "g " + ci);
   for (const v1::ArmFigures& arm : outcome.arms()) {
     const v1::Effect* effect = nullptr;
     for (const v1::Effect& e : outcome.effects()) {
@@ -81,11 +148,15 @@ void PrintOutcome(const v1::OutcomeResult& outcome, double confidence, bool desc
       continue;
     }
     const v1::Inference& e = effect->effect();
-    out << absl::StrFormat(" %9s %8s %7s %-20s %8s %10s\n", FormatFixed(e.estimate(), 2),
+    const std::optional<ReportStandardised> g = StandardisedOf(*effect);
+    out << absl::StrFormat(" %9s %8s %7s %-20s %8s %10s %6s %-16s\n", FormatFixed(e.estimate(), 2),
                            FormatFixed(e.std_error(), 2), FormatDf(e.df()),
                            Interval(e.conf_low(), e.conf_high()), FormatP(e.p_value()),
-                           FormatP(effect->adjusted_p_value()));
+                           FormatP(effect->adjusted_p_value()),
+                           g.has_value() ? FormatFixed(g->g, 2) : "NA",
+                           g.has_value() ? Interval(g->conf_low, g->conf_high) : "");
   }
+  for (const std::string& note : NotesOf(plan, outcome)) out << "  note: " << note << "\n";
   if (std::optional<ReportJointTest> joint = JointTestOf(outcome)) {
     out << "  joint test that all effects are zero: F(" << joint->df1 << ", " << FormatDf(joint->df2)
         << ") = " << FormatFixed(joint->f, 2) << ", p = " << FormatP(joint->p_value) << "\n";
@@ -103,6 +174,7 @@ void PrintOutcome(const v1::OutcomeResult& outcome, double confidence, bool desc
         << "; first-stage F " << FormatFixed(cace->first_stage_f, 2) << "; take-up "
         << TakeUpRates(cace->takeup_rate_by_arm) << "\n";
   }
+  if (std::optional<ReportIpw> ipw = IpwOf(outcome)) PrintIpw(*ipw, ci, out);
   for (const std::string& w : outcome.warnings()) out << "  warning: " << w << "\n";
 }
 
@@ -167,7 +239,7 @@ void PrintAnalysis(const v1::AnalyseResponse& analysis, std::ostream& out) {
   for (const std::string& w : analysis.warnings()) out << "warning: " << w << "\n";
   const double confidence = ConfidencePercent(analysis);
   for (const v1::OutcomeResult& outcome : analysis.outcomes())
-    PrintOutcome(outcome, confidence, analysis.descriptive(), out);
+    PrintOutcome(record.plan(), outcome, confidence, analysis.descriptive(), out);
   for (const v1::OutcomeResult& outcome : analysis.outcomes()) PrintAttrition(outcome, out);
   PrintLedger(analysis, out);
 }
@@ -192,11 +264,9 @@ void AddAnalysisToReport(const v1::AnalyseResponse& analysis, ReportData& report
       table.arms.push_back(
           {arm.arm(), arm.n(), arm.adjusted_mean().estimate(), arm.adjusted_mean().std_error()});
     }
-    for (const v1::Effect& e : outcome.effects()) {
-      const v1::Inference& i = e.effect();
-      table.effects.push_back({e.arm(), e.versus(), i.estimate(), i.conf_low(), i.conf_high(),
-                               i.p_value(), e.adjusted_p_value(), i.std_error(), i.df()});
-    }
+    for (const v1::Effect& e : outcome.effects()) table.effects.push_back(EffectOf(e));
+    table.ipw = IpwOf(outcome);
+    table.notes = NotesOf(record.plan(), outcome);
     table.joint_test = JointTestOf(outcome);
     table.cace = CaceOf(outcome);
     table.randomisation_inference = RandomisationInferenceOf(outcome);

@@ -1,5 +1,7 @@
 // enrol, responses import|replay, outcomes import: the commands that upload a partner's files.
+#include <algorithm>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -8,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "services/analysis/plan_validation.h"
 #include "services/cli/commands.h"
 #include "services/cli/input_file.h"
 #include "services/cli/protocol.h"
@@ -71,6 +74,36 @@ int ReportEarlierImport(CliContext& cli, const std::string& trial, const std::st
 
 }  // namespace
 
+// When the trial's main analysis plan is weighted, a row whose weight the analysis would refuse
+// (missing, not a number, not > 0) is an error of that row here, so that nobody is enrolled who
+// could not be analysed. Without a reachable analysis service or a plan there is nothing to
+// check: RegisterPlan and Analyse check the weights again.
+void CheckRosterWeights(CliContext& cli, const std::string& trial_id, Roster& roster) {
+  v1::GetPlanRequest get;
+  get.set_trial_id(trial_id);
+  v1::GetPlanResponse plan;
+  if (!cli.analysis().GetPlan(cli.Call().get(), get, &plan).ok()) return;
+  const std::string& weights = plan.record().plan().weights();
+  if (weights.empty()) return;
+  std::vector<RosterRow> kept;
+  for (RosterRow& row : roster.rows) {
+    std::optional<std::string> problem = analysis::WeightProblem(weights, row.participant);
+    if (!problem.has_value()) {
+      kept.push_back(std::move(row));
+      continue;
+    }
+    auto it = row.participant.covariates().find(weights);
+    const std::string value = it == row.participant.covariates().end() ? ""
+                              : it->second.has_number()             ? absl::StrCat(it->second.number())
+                                                                    : it->second.category();
+    roster.errors.push_back({row.line, weights,
+                             absl::StrCat("the analysis plan's weight ", *problem), value});
+  }
+  roster.rows = std::move(kept);
+  std::stable_sort(roster.errors.begin(), roster.errors.end(),
+                   [](const RosterError& a, const RosterError& b) { return a.line < b.line; });
+}
+
 int Enrol(CliContext& cli, const Args& args, const CommandOptions& options) {
   if (args.size() != 2) {
     std::cerr << "usage: fieldwork enrol TRIAL ROSTER.csv [--all_or_nothing]\n";
@@ -86,6 +119,7 @@ int Enrol(CliContext& cli, const Args& args, const CommandOptions& options) {
   if (auto s = cli.randomisation().GetTrial(cli.Call().get(), get, &trial); !s.ok()) return ReportFailure("GetTrial", s);
   absl::StatusOr<Roster> roster = ReadRoster(*csv, path, trial.trial().design());
   if (!roster.ok()) return std::cerr << "fieldwork: " << roster.status().message() << "\n", kUsage;
+  CheckRosterWeights(cli, trial_id, *roster);
   for (const RosterError& e : roster->errors) PrintRowError(path, e.line, e.column, e.reason, e.value);
   if (options.all_or_nothing && !roster->errors.empty()) {
     std::cerr << "fieldwork: --all_or_nothing: nothing enrolled\n";

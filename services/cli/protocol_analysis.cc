@@ -92,7 +92,7 @@ v1::AnalysisPlan ParseAnalysisPlan(const YAML::Node& node, const Protocol& proto
   CheckKeys(node, at, {"plan_id", "factor", "control_arm", "outcomes", "covariates", "site_fixed_effects",
                        "estimator", "se_type", "alpha", "correction", "subgroups", "power",
                        "takeup_campaign", "intervention_at", "time_bin_edges_days",
-                       "randomisation_inference_draws"});
+                       "randomisation_inference_draws", "weights"});
   const v1::TrialDesign& design = protocol.design;
   v1::AnalysisPlan plan;
   plan.set_trial_id(design.trial_id());
@@ -136,6 +136,8 @@ v1::AnalysisPlan ParseAnalysisPlan(const YAML::Node& node, const Protocol& proto
     }
     plan.add_covariates(covariates[i]);
   }
+  // Checked against the design (a numeric covariate) by the one validator, ValidatePlan.
+  if (node["weights"]) plan.set_weights(Scalar(node["weights"], at + ".weights"));
   plan.set_site_fixed_effects(Boolean(node["site_fixed_effects"], at + ".site_fixed_effects"));
   if (node["estimator"]) {
     static const std::vector<v1::Estimator> kEstimators = {v1::ESTIMATOR_ITT, v1::ESTIMATOR_LIN, v1::ESTIMATOR_CLUSTERED,

@@ -20,7 +20,7 @@ caption { text-align: left; font-weight: bold; padding-bottom: 0.3em; }
 th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #ddd; }
 th { background: #f0f4f8; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-ul.outcome-notes { color: #555; font-size: 0.85em; margin-top: -0.5em; }
+ul.outcome-notes, ul.table-notes { color: #555; font-size: 0.85em; margin-top: -0.5em; }
 ul.warnings { background: #fff4e0; border-left: 4px solid #E69F00; padding: 0.6em 0.6em 0.6em 2em; }
 svg.figure { display: block; margin: 1em 0; background: #fff; }
 svg .chart-title { font-size: 14px; font-weight: bold; }
@@ -46,6 +46,42 @@ std::string OutcomeLabel(const ReportOutcome& outcome) {
 
 std::string Interval(double low, double high) {
   return absl::StrCat("[", FormatFixed(low, 2), ", ", FormatFixed(high, 2), "]");
+}
+
+// Hedges' g and its CI, or NA when the SD is undefined.
+std::string StandardisedCells(const ReportEffect& e) {
+  if (!e.standardised.has_value()) return Cell("NA", true) + Cell("", true);
+  return Cell(FormatFixed(e.standardised->g, 2), true) +
+         Cell(Interval(e.standardised->conf_low, e.standardised->conf_high), true);
+}
+
+// The inverse-probability-of-response weighted robustness analysis, labelled as such.
+std::string IpwTable(const ReportOutcome& outcome, const std::string& ci) {
+  const ReportIpw& w = *outcome.ipw;
+  std::string out = absl::StrCat(
+      "<table class=\"ipw-table\"><caption>",
+      HtmlEscape(absl::StrCat(
+          OutcomeLabel(outcome),
+          ": robustness, not pre-registered: inverse-probability-of-response weights (1/p of "
+          "responding from a logistic regression on ",
+          w.response_model, "; n = ", w.n, ", weights ", FormatFixed(w.min_weight, 2), " to ",
+          FormatFixed(w.max_weight, 2), ")")),
+      "</caption>",
+      Header({"Arm", "Versus", "Estimate", "SE", "df", ci, "p", "Hedges' g", "g " + ci}));
+  for (const ReportEffect& e : w.effects) {
+    absl::StrAppend(&out, "<tr>", Cell(e.arm), Cell(e.versus), Cell(FormatFixed(e.estimate, 2), true),
+                    Cell(FormatFixed(e.std_error, 2), true), Cell(FormatDf(e.df), true),
+                    Cell(Interval(e.conf_low, e.conf_high), true), Cell(FormatP(e.p_value), true),
+                    StandardisedCells(e), "</tr>");
+  }
+  absl::StrAppend(&out, "</table>");
+  if (!w.warnings.empty()) {
+    absl::StrAppend(&out, "<ul class=\"outcome-notes\">");
+    for (const std::string& warning : w.warnings)
+      absl::StrAppend(&out, "<li>", HtmlEscape(warning), "</li>");
+    absl::StrAppend(&out, "</ul>");
+  }
+  return out;
 }
 
 // The joint test, the randomisation-inference p and the take-up effect of one outcome.
@@ -81,6 +117,7 @@ std::string OutcomeExtras(const ReportOutcome& outcome, const std::string& ci) {
         Cell(FormatP(c.p_value), true), Cell(FormatFixed(c.first_stage_f, 2), true), Cell(rates),
         "</tr></table>");
   }
+  if (outcome.ipw.has_value()) absl::StrAppend(&out, IpwTable(outcome, ci));
   return out;
 }
 
@@ -97,7 +134,7 @@ std::string OutcomeTables(const ReportData& report) {
                     HtmlEscape(OutcomeLabel(outcome)),
                     report.descriptive_factor.empty() ? "" : " (descriptive)", "</caption>",
                     Header({"Arm", "n", "M", "SE", "Estimate", "SE of estimate", "df", ci, "p",
-                            "Adjusted p"}));
+                            "Adjusted p", "Hedges' g", "g " + ci}));
     std::map<std::string, const ReportEffect*> effects;
     for (const ReportEffect& effect : outcome.effects) effects[effect.arm] = &effect;
     for (const ReportArm& arm : outcome.arms) {
@@ -105,17 +142,24 @@ std::string OutcomeTables(const ReportData& report) {
                       Cell(FormatFixed(arm.mean, 2), true), Cell(FormatFixed(arm.se, 2), true));
       auto it = effects.find(arm.arm);
       if (it == effects.end()) {
-        absl::StrAppend(&out, "<td colspan=\"6\">reference</td>");
+        absl::StrAppend(&out, "<td colspan=\"8\">reference</td>");
       } else {
         const ReportEffect& e = *it->second;
         absl::StrAppend(&out, Cell(FormatFixed(e.estimate, 2), true),
                         Cell(FormatFixed(e.std_error, 2), true), Cell(FormatDf(e.df), true),
                         Cell(Interval(e.conf_low, e.conf_high), true), Cell(FormatP(e.p_value), true),
-                        Cell(FormatP(e.adjusted_p_value), true));
+                        Cell(FormatP(e.adjusted_p_value), true), StandardisedCells(e));
       }
       absl::StrAppend(&out, "</tr>");
     }
-    absl::StrAppend(&out, "</table>", OutcomeExtras(outcome, ci));
+    absl::StrAppend(&out, "</table>");
+    if (!outcome.notes.empty()) {
+      absl::StrAppend(&out, "<ul class=\"table-notes\">");
+      for (const std::string& note : outcome.notes)
+        absl::StrAppend(&out, "<li>", HtmlEscape(note), "</li>");
+      absl::StrAppend(&out, "</ul>");
+    }
+    absl::StrAppend(&out, OutcomeExtras(outcome, ci));
     if (!outcome.warnings.empty()) {
       absl::StrAppend(&out, "<ul class=\"outcome-notes\">");
       for (const std::string& w : outcome.warnings)

@@ -21,6 +21,13 @@ struct ReportArm {
   double se = 0;
 };
 
+// Hedges' g and its CI (analysis.proto's StandardisedEffect says which SD).
+struct ReportStandardised {
+  double g = 0;
+  double conf_low = 0;
+  double conf_high = 0;
+};
+
 struct ReportEffect {
   std::string arm;
   std::string versus;
@@ -31,6 +38,17 @@ struct ReportEffect {
   double adjusted_p_value = 0;
   double std_error = 0;
   double df = 0;
+  std::optional<ReportStandardised> standardised;  // unset when the SD is undefined
+};
+
+// The inverse-probability-of-response weighted robustness analysis of one outcome.
+struct ReportIpw {
+  int64_t n = 0;
+  std::string response_model;  // its terms, e.g. "arm, age, age_missing"
+  double min_weight = 0;
+  double max_weight = 0;
+  std::vector<ReportEffect> effects;
+  std::vector<std::string> warnings;
 };
 
 // The Wald test that every arm's effect is zero (three or more arms).
@@ -70,6 +88,9 @@ struct ReportOutcome {
   std::optional<ReportJointTest> joint_test;
   std::optional<ReportCace> cace;
   std::optional<ReportRandomisationInference> randomisation_inference;
+  std::optional<ReportIpw> ipw;
+  // Printed under the table: the weights, the standardisation, each covariate's imputation.
+  std::vector<std::string> notes;
 };
 
 struct ReportAttritionArm {

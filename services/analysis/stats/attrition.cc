@@ -171,6 +171,9 @@ absl::StatusOr<IpwResult> EstimateIttWithIpw(const IpwInput& input, const IttOpt
   if (static_cast<Eigen::Index>(in.arm.size()) != n) {
     return absl::InvalidArgumentError("IPW: outcome and arm differ in length");
   }
+  if (in.weights.size() > 0 && in.weights.size() != n) {
+    return absl::InvalidArgumentError("IPW: outcome and weights differ in length");
+  }
   Eigen::VectorXd responded(n);
   for (Eigen::Index i = 0; i < n; ++i) responded(i) = std::isfinite(in.outcome(i)) ? 1.0 : 0.0;
   Design d;
@@ -197,7 +200,9 @@ absl::StatusOr<IpwResult> EstimateIttWithIpw(const IpwInput& input, const IttOpt
   for (Eigen::Index i = 0; i < n; ++i) {
     if (responded(i) == 1.0) {
       rows.push_back(i);
-      out.weights(i) = 1.0 / out.response_model.fitted(i);
+      // A design (plan) weight carries over: the respondent stands for 1 / p_hat of them.
+      const double design_weight = in.weights.size() > 0 ? in.weights(i) : 1.0;
+      out.weights(i) = design_weight / out.response_model.fitted(i);
     }
   }
   if (rows.empty()) return absl::InvalidArgumentError("IPW: nobody responded");

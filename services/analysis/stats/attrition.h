@@ -68,9 +68,10 @@ absl::StatusOr<LeeBounds> ComputeLeeBounds(const Eigen::VectorXd& outcome,
 // Inverse probability of response weighting. All randomised participants are passed (outcome
 // NaN for non-respondents: a row responded iff its outcome is finite). The response model is
 // a logistic regression of response on (intercept, arm dummies when
-// response_model_includes_arm, response_covariates); each respondent gets weight 1 / p_hat,
-// and the ITT regression (input.itt's covariates, strata, options) is fitted to respondents
-// with those weights.
+// response_model_includes_arm, response_covariates); each respondent gets weight 1 / p_hat
+// (w / p_hat when input.itt.weights gives design weights w; the response model itself is
+// unweighted), and the ITT regression (input.itt's covariates, strata, options) is fitted to
+// respondents with those weights.
 struct IpwInput {
   IttInput itt;                                // every randomised participant
   std::vector<Covariate> response_covariates;  // baseline covariates, all participants
@@ -79,7 +80,7 @@ struct IpwInput {
 
 struct IpwResult {
   LogisticFit response_model;
-  Eigen::VectorXd weights;  // per participant: 1 / p_hat for respondents, NaN otherwise
+  Eigen::VectorXd weights;  // per participant: 1 / p_hat (or w / p_hat) for respondents, else NaN
   IttResult itt;            // weighted, respondents only
   std::vector<std::string> warnings;
 };

@@ -273,6 +273,143 @@ TEST_F(AnalyseCliTest, AnalyseStatusAndReportAgreeWithTheServices) {
   EXPECT_EQ(Fieldwork({"analyse", "no-such-trial"}).exit_code, 4);
 }
 
+constexpr char kWeightedProtocol[] = R"(trial:
+  id: weighted
+  title: A weighted trial
+  sites: [north]
+  covariates:
+    - {name: age, kind: numeric}
+    - {name: w, kind: numeric}
+  factors:
+    - {name: arm, method: complete, arms: [control, treatment]}
+instruments:
+  - wb.yaml
+waves:
+  - {id: endline, instrument: wb, opens: 2021-03-01T00:00:00Z, closes: 2021-04-01T00:00:00Z}
+lock_design: true
+analysis:
+  control_arm: control
+  outcomes:
+    - {name: wellbeing, primary: true, wave: endline, scale: wellbeing}
+  covariates: [age]
+  weights: w
+lock_plan: true
+)";
+
+// A plan with `weights:` applied from the protocol, a roster with the weights and an age
+// missing for every seventh participant, and some non-response: `analyse` and the report show
+// Hedges' g beside each effect, say that the estimates are weighted and how age was imputed, and
+// print the inverse-probability-of-response robustness analysis; every figure is the service's.
+// A plan weighted by a column some enrolled participant lacks is refused, naming them, and not
+// stored.
+TEST_F(AnalyseCliTest, WeightsEffectSizesImputationAndIpwAreShown) {
+  const std::string dir = services_.dir();
+  fieldwork::testing::WriteText(dir + "/wb.yaml", kInstrument);
+  fieldwork::testing::WriteText(dir + "/weighted.yaml", kWeightedProtocol);
+  CliRun applied = Fieldwork({"apply", dir + "/weighted.yaml"});
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  std::string roster = "participant_id,site,age,w\n";
+  for (int i = 0; i < 60; ++i) {
+    absl::StrAppend(&roster, "q", i, ",north,", i % 7 == 3 ? "" : absl::StrCat(25 + i % 20), ",",
+                    absl::StrCat(0.5 + 0.4 * (i % 5)), "\n");
+  }
+  // Two rows the weighted plan could not analyse (lines 62 and 63): refused by enrol, naming the
+  // file, line and column; the other 60 are enrolled.
+  absl::StrAppend(&roster, "bad0,north,30,0\n", "bad1,north,31,\n");
+  const std::string roster_path = dir + "/roster.csv";
+  fieldwork::testing::WriteText(roster_path, roster);
+  CliRun enrolled = Fieldwork({"enrol", "weighted", roster_path});
+  EXPECT_EQ(enrolled.exit_code, 1) << enrolled.output;
+  EXPECT_THAT(enrolled.output,
+              HasSubstr(roster_path + ":62: w: the analysis plan's weight is 0, not a finite "
+                                      "number > 0 (\"0\")"));
+  EXPECT_THAT(enrolled.output,
+              HasSubstr(roster_path + ":63: w: the analysis plan's weight is missing"));
+  ASSERT_THAT(enrolled.output, HasSubstr("enrolled 60, unchanged 0, rejected 2"));
+  ASSERT_EQ(Fieldwork({"randomise", "weighted"}).exit_code, 0);
+  CliRun exported = Fieldwork({"export", "weighted"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  std::string csv = "ResponseId,ExternalReference,EndDate,Finished,y\n";
+  int k = 0;
+  for (absl::string_view line :
+       absl::StrSplit(exported.output, absl::ByAnyChar("\r\n"), absl::SkipEmpty())) {
+    std::vector<std::string> cells = absl::StrSplit(line, ',');
+    if (cells.size() < 5 || cells[0] == "participant_id") continue;
+    if (++k % 4 == 0) continue;  // a quarter do not respond
+    absl::StrAppend(&csv, "R_", cells[0], ",", cells[0], ",2021-03-05T10:00:00Z,1,",
+                    (k % 9) - 4 + (cells[4] == "treatment" ? 2 : 0), "\n");
+  }
+  fieldwork::testing::WriteText(dir + "/endline.csv", csv);
+  CliRun imported = Fieldwork({"responses", "import", "weighted", "endline", dir + "/endline.csv"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.output;
+
+  v1::AnalyseRequest request;
+  request.set_trial_id("weighted");
+  v1::AnalyseResponse analysis;
+  const grpc::Status s = services_.Analysis()->Analyse(services_.Researcher().get(), request,
+                                                       &analysis);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(analysis.plan().plan().weights(), "w");
+  ASSERT_EQ(analysis.outcomes_size(), 1);
+  const v1::OutcomeResult& outcome = analysis.outcomes(0);
+  ASSERT_EQ(outcome.effects_size(), 1);
+  ASSERT_TRUE(outcome.effects(0).has_standardised());
+  const v1::StandardisedEffect& g = outcome.effects(0).standardised();
+  ASSERT_EQ(outcome.imputations_size(), 1);
+  ASSERT_TRUE(outcome.has_ipw());
+  ASSERT_EQ(outcome.ipw().effects_size(), 1);
+  const v1::Inference& ipw = outcome.ipw().effects(0).effect();
+
+  CliRun analysed = Fieldwork({"analyse", "weighted"});
+  ASSERT_EQ(analysed.exit_code, 0) << analysed.output;
+  std::cout << analysed.output;  // for the test log
+  const std::string g_cells = absl::StrCat(
+      Literal(cli::FormatP(outcome.effects(0).adjusted_p_value())), R"(\s+)",
+      Literal(cli::FormatFixed(g.g(), 2)), R"(\s+)",
+      Literal(absl::StrCat("[", cli::FormatFixed(g.conf_low(), 2), ", ",
+                           cli::FormatFixed(g.conf_high(), 2), "]")));
+  EXPECT_TRUE(std::regex_search(analysed.output, std::regex(g_cells)))
+      << g_cells << "\n" << analysed.output;
+  EXPECT_THAT(analysed.output, HasSubstr("note: weighted by w (the plan's weights)"));
+  EXPECT_THAT(analysed.output, HasSubstr("note: g: Hedges' g, the estimate over the pooled SD"));
+  EXPECT_THAT(analysed.output,
+              HasSubstr(absl::StrCat("note: covariate age: ", outcome.imputations(0).missing(),
+                                     " missing value(s) set to the respondents' mean (",
+                                     cli::FormatFixed(outcome.imputations(0).fill_value(), 2),
+                                     "), with the missingness indicator age_missing")));
+  EXPECT_THAT(analysed.output,
+              HasSubstr("robustness, not pre-registered: inverse-probability-of-response weights"));
+  EXPECT_THAT(analysed.output,
+              HasSubstr(absl::StrCat("treatment vs control: ", cli::FormatFixed(ipw.estimate(), 2),
+                                     ", SE ", cli::FormatFixed(ipw.std_error(), 2), ", df ",
+                                     cli::FormatDf(ipw.df()))));
+
+  const std::string html = dir + "/weighted.html";
+  CliRun reported = Fieldwork({"report", "weighted", "--html", html});
+  ASSERT_EQ(reported.exit_code, 0) << reported.output;
+  const std::string page = fieldwork::testing::ReadText(html);
+  EXPECT_THAT(page, HasSubstr("<th>Hedges&#39; g</th>"));
+  EXPECT_THAT(page, HasSubstr(absl::StrCat("<td class=\"num\">", cli::FormatFixed(g.g(), 2),
+                                           "</td><td class=\"num\">[",
+                                           cli::FormatFixed(g.conf_low(), 2), ", ")));
+  EXPECT_THAT(page, HasSubstr("<ul class=\"table-notes\"><li>weighted by w (the plan&#39;s weights)"));
+  EXPECT_THAT(page, HasSubstr("<table class=\"ipw-table\">"));
+
+  // Weighted by age, which nine enrolled participants lack: refused, naming them; not stored.
+  v1::AnalysisPlan by_age = analysis.plan().plan();
+  by_age.set_plan_id("by-age");
+  by_age.set_weights("age");
+  const std::string refused = services_.RegisterAndLock(by_age);
+  EXPECT_THAT(refused, HasSubstr("plan.weights: covariate \"age\" cannot weight 9 participant(s)"));
+  EXPECT_THAT(refused, HasSubstr("participant \"q3\": age is missing"));
+  v1::GetPlanRequest get;
+  get.set_trial_id("weighted");
+  get.set_plan_id("by-age");
+  v1::GetPlanResponse got;
+  EXPECT_EQ(services_.Analysis()->GetPlan(services_.Researcher().get(), get, &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
 // A plain HTTP GET on loopback; returns the status code (0 when the exchange failed).
 int HttpGetStatus(int port, const std::string& path) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -74,6 +74,8 @@ constexpr RefusedProtocol kRefused[] = {
      "trial.id \"Apply-Upper\" must be 1-64 lowercase letters, digits or '-'"},
     {"unknown_scale.yaml", "apply-scale",
      "analysis.outcomes[1].scale \"happyness\" is not a scale of instrument ons4 v1, which wave endline collects"},
+    {"unknown_weights.yaml", "apply-weights",
+     "analysis.weights \"sampling_weight\" is not a numeric covariate of the trial's design"},
 };
 
 TEST_F(ApplyValidationTest, DryRunAndApplyRefuseTheSameProblemsAndWriteNothing) {

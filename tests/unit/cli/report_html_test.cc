@@ -34,11 +34,18 @@ ReportData TwoOutcomes() {
   wellbeing.primary = true;
   wellbeing.arms = {{"control", 120, 16.284, 0.5012}, {"treatment", 118, 15.789, 0.4966}};
   wellbeing.effects = {
-      {"treatment", "control", -0.495, -1.876, 0.886, 0.2104, 0.4208, 0.7012, 234}};
+      {"treatment", "control", -0.495, -1.876, 0.886, 0.2104, 0.4208, 0.7012, 234,
+       ReportStandardised{-0.1234, -0.4687, 0.2213}}};
+  wellbeing.notes = {"weighted by w (the plan's weights)"};
+  wellbeing.ipw = ReportIpw{200, "(Intercept), armtreatment, age", 1.02, 4.5, {}, {}};
+  wellbeing.ipw->effects.push_back(
+      {"treatment", "control", -0.61, -2.1, 0.88, 0.19, 0.19, 0.75, 198.0,
+       ReportStandardised{-0.152, -0.52, 0.22}});
   ReportOutcome& burnout = r.outcomes.emplace_back();
   burnout.outcome = "burnout";
   burnout.arms = {{"control", 110, 2.5, 0.1}, {"treatment", 111, 2.1, 0.1}};
-  burnout.effects = {{"treatment", "control", -0.4, -0.67, -0.13, 0.00004, 0.00004, 0.137, 17.26}};
+  burnout.effects = {
+      {"treatment", "control", -0.4, -0.67, -0.13, 0.00004, 0.00004, 0.137, 17.26, std::nullopt}};
   r.attrition.push_back({"wellbeing",
                          {{"control", 150, 120, 0.8}, {"treatment", 150, 118, 118.0 / 150}},
                          -1.333,
@@ -108,13 +115,34 @@ TEST(ReportHtmlTest, NumbersInTheTablesAreFormattedAsGiven) {
   EXPECT_THAT(html, HasSubstr("<td class=\"num\">&lt;0.001</td><td class=\"num\">&lt;0.001</td>"));
   EXPECT_THAT(html,
               HasSubstr("<td>control</td><td class=\"num\">120</td><td class=\"num\">16.28</td>"
-                        "<td class=\"num\">0.50</td><td colspan=\"6\">reference</td>"));
+                        "<td class=\"num\">0.50</td><td colspan=\"8\">reference</td>"));
   EXPECT_THAT(html, HasSubstr("<td class=\"num\">78.7%</td>"));  // 118/150
   EXPECT_THAT(html, HasSubstr("-1.3, p = 0.771"));               // differential attrition
   EXPECT_THAT(html, HasSubstr("<td class=\"num\">0.200</td><td class=\"num\">80.0%</td>"
                               "<td class=\"num\">78.6%</td><td class=\"num\">0.262</td>"));
   EXPECT_THAT(html, HasSubstr(">16.28</text>"));  // the bar's label
   EXPECT_THAT(html, HasSubstr("95% CI"));
+}
+
+// Hedges' g and its CI beside each estimate (NA without an SD), the notes under the table and
+// the inverse-probability-of-response robustness table, labelled as such.
+TEST(ReportHtmlTest, EffectSizesNotesAndTheIpwRobustnessTable) {
+  const std::string html = RenderReportHtml(TwoOutcomes());
+  EXPECT_THAT(html, HasSubstr("<th>Adjusted p</th><th>Hedges&#39; g</th><th>g 95% CI</th>"));
+  EXPECT_THAT(html, HasSubstr("<td class=\"num\">0.421</td><td class=\"num\">-0.12</td>"
+                              "<td class=\"num\">[-0.47, 0.22]</td>"));
+  EXPECT_THAT(html, HasSubstr("<td class=\"num\">NA</td><td class=\"num\"></td>"));
+  EXPECT_THAT(html, HasSubstr("<ul class=\"table-notes\"><li>weighted by w (the plan&#39;s "
+                              "weights)</li></ul>"));
+  EXPECT_EQ(Count(html, "<table class=\"ipw-table\">"), 1);
+  EXPECT_THAT(html, HasSubstr("wellbeing (primary): robustness, not pre-registered: "
+                              "inverse-probability-of-response weights (1/p of responding from a "
+                              "logistic regression on (Intercept), armtreatment, age; n = 200, "
+                              "weights 1.02 to 4.50)"));
+  EXPECT_THAT(html, HasSubstr("<td>treatment</td><td>control</td><td class=\"num\">-0.61</td>"
+                              "<td class=\"num\">0.75</td><td class=\"num\">198</td>"
+                              "<td class=\"num\">[-2.10, 0.88]</td><td class=\"num\">0.190</td>"
+                              "<td class=\"num\">-0.15</td><td class=\"num\">[-0.52, 0.22]</td>"));
 }
 
 TEST(ReportHtmlTest, SelfContained) {
