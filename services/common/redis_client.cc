@@ -775,6 +775,43 @@ std::vector<absl::Status> RedisClient::ScriptPipeline::Finish() {
   return results;
 }
 
+absl::StatusOr<std::vector<RedisClient::ServerReply>> RedisClient::CommandOnEveryMaster(
+    std::initializer_list<absl::string_view> args) {
+  const std::vector<std::string> command(args.begin(), args.end());
+  absl::StatusOr<std::vector<absl::string_view>> keys = RedisCommandKeys(command);
+  if (!keys.ok()) return keys.status();
+  if (!keys->empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("redis: ", command.front(), " has keys; it cannot run on every master"));
+  }
+  std::vector<ConnectionPool*> masters;
+  if (single_pool_ != nullptr) {
+    masters.push_back(single_pool_.get());
+  } else {
+    // A fresh map: a master that took over since the last read must be asked too.
+    {
+      std::lock_guard<std::mutex> lock(cluster_mutex_);
+      slots_stale_ = true;
+    }
+    if (absl::Status refreshed = RefreshSlots(); !refreshed.ok()) return refreshed;
+    std::lock_guard<std::mutex> lock(cluster_mutex_);
+    for (ConnectionPool* master : slot_masters_) {
+      if (master != nullptr && std::find(masters.begin(), masters.end(), master) == masters.end()) {
+        masters.push_back(master);
+      }
+    }
+  }
+  std::vector<ServerReply> out;
+  for (ConnectionPool* master : masters) {
+    absl::StatusOr<Lease> lease = master->Acquire();
+    if (!lease.ok()) return lease.status();
+    absl::StatusOr<std::vector<RedisReply>> replies = (*lease)->RunAll({command});
+    if (!replies.ok()) return replies.status();
+    out.push_back({master->endpoint().Describe(), replies->front()});
+  }
+  return out;
+}
+
 absl::Status RedisClient::Ping() {
   absl::StatusOr<RedisReply> reply = Command({"PING"});
   return reply.ok() ? absl::OkStatus() : reply.status();
