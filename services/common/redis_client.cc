@@ -701,6 +701,7 @@ RedisClient::ScriptPipeline RedisClient::OpenScriptPipeline(const LuaScript& scr
     ScriptPipeline pipeline(this, absl::FailedPreconditionError("not connected yet"),
                             *std::move(sha));
     pipeline.connect_at_first_send_ = true;
+    pipeline.source_ = script.source();
     return pipeline;
   }
   return ScriptPipeline(this, single_pool_->Acquire(), *std::move(sha));
@@ -735,7 +736,18 @@ absl::Status RedisClient::ScriptPipeline::Send(const std::vector<std::string>& k
       slot_ = *slot;
       absl::StatusOr<Lease> lease = client_->Acquire(slot_);
       broken_ = lease.status();
-      if (lease.ok()) lease_ = std::make_unique<Lease>(*std::move(lease));
+      if (lease.ok()) {
+        lease_ = std::make_unique<Lease>(*std::move(lease));
+        // Each master has its own script cache, and the SHA was loaded on slot 0's: load the
+        // script on this one first, in the same stream, or every run would be NOSCRIPT (and
+        // nothing recorded until the caller's fallback).
+        broken_ = (*lease_)->SendNow({"SCRIPT", "LOAD", source_});
+        if (broken_.ok()) {
+          script_loaded_first_ = true;
+        } else {
+          lease_.reset();
+        }
+      }
     } else if (*slot != slot_) {
       return absl::InvalidArgumentError(
           "CROSSSLOT: a script pipeline's runs must keep their keys in one slot");
@@ -752,6 +764,14 @@ absl::Status RedisClient::ScriptPipeline::Send(const std::vector<std::string>& k
 std::vector<absl::Status> RedisClient::ScriptPipeline::Finish() {
   std::vector<absl::Status> results;
   results.reserve(runs_);
+  if (script_loaded_first_ && lease_ != nullptr) {
+    // SCRIPT LOAD's reply: a failed load shows as NOSCRIPT in the runs' own replies.
+    if (absl::StatusOr<RedisReply> loaded = (*lease_)->ReadReply(); !loaded.ok()) {
+      broken_ = loaded.status();
+      lease_.reset();
+    }
+  }
+  script_loaded_first_ = false;
   for (size_t i = 0; i < runs_; ++i) {
     if (lease_ == nullptr) {
       results.push_back(broken_);

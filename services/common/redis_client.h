@@ -209,6 +209,8 @@ class RedisClient::ScriptPipeline {
   // On a cluster the connection is taken at the first Send, from the master of its keys' slot;
   // every later Send must stay in that slot.
   bool connect_at_first_send_ = false;
+  std::string source_;                // the script, loaded on that master before the first run
+  bool script_loaded_first_ = false;  // SCRIPT LOAD's reply precedes the runs' replies
   std::optional<uint16_t> slot_;
   std::string sha_;
   size_t runs_ = 0;  // Sends since the last Finish

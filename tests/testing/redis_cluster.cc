@@ -30,7 +30,10 @@ void RedisCluster::Create() {
         // The cluster bus on a free port of its own: the default, port + 10000, may be taken
         // or beyond 65535.
         std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-node-timeout", "2000",
-                                 "--cluster-port", std::to_string(PickFreePort())}));
+                                 "--cluster-port", std::to_string(PickFreePort()),
+                                 // A replica's first sync at once, not after the default 5 s
+                                 // wait for more replicas: each cluster run starts a cluster.
+                                 "--repl-diskless-sync-delay", "0"}));
   }
   std::vector<std::string> argv = {"redis-cli", "--cluster", "create"};
   for (const auto& node : nodes_) argv.push_back(absl::StrCat("127.0.0.1:", node->port()));

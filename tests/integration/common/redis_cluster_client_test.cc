@@ -181,6 +181,25 @@ TEST_F(RedisClusterClientTest, AMasterKilledLosesNothingItAcknowledged) {
   EXPECT_EQ(stored, acknowledged);
 }
 
+TEST_F(RedisClusterClientTest, AScriptPipelineRunsOnEveryMasterNotOnlyWhereItWasLoaded) {
+  // The script is first loaded (SCRIPT LOAD) on slot 0's master; a pipeline for a trial on
+  // another master once met NOSCRIPT there for every run, so messaging's "sent" records were
+  // not written before the worker moved on (found by the messaging suite's cluster run).
+  const LuaScript script("return redis.call('INCR', KEYS[1])");
+  std::set<int> masters_used;
+  for (int t = 0; t < 12; ++t) {
+    const std::string trial = absl::StrCat("trial", t);
+    masters_used.insert(cluster_->MasterOf(RedisKeySlot(trial)).port());
+    RedisClient::ScriptPipeline pipeline = client_->OpenScriptPipeline(script);
+    for (int run = 0; run < 5; ++run) {
+      ASSERT_TRUE(pipeline.Send({Key(trial, "runs")}, {}).ok()) << trial;
+    }
+    for (const absl::Status& run : pipeline.Finish()) EXPECT_TRUE(run.ok()) << trial << ": " << run;
+    EXPECT_EQ(client_->Command({"GET", Key(trial, "runs")})->str(), "5") << trial;
+  }
+  EXPECT_EQ(masters_used.size(), 3u) << "12 trials should spread over the 3 masters";
+}
+
 TEST_F(RedisClusterClientTest, TheDurabilityCheckAsksEveryMaster) {
   absl::StatusOr<std::vector<RedisClient::ServerReply>> every =
       client_->CommandOnEveryMaster({"CONFIG", "GET", "appendfsync"});
