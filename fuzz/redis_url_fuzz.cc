@@ -1,7 +1,8 @@
 // Fuzzes ParseRedisUrl. Checks, beyond not crashing: a URL is accepted with a port in 1-65535
-// and a database >= 0, and is read back the same from its canonical spelling when its parts
-// need no escaping; Describe() never shows the password; and an error message never repeats
-// the password of a URL with credentials.
+// and a database >= 0 (a cluster: every seed node's port in range, the first node as host and
+// port, database 0), and is read back the same from its canonical spelling when its parts need
+// no escaping; Describe() never shows the password; and an error message never repeats the
+// password of a URL with credentials.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -32,7 +33,9 @@ bool Plain(absl::string_view part) {
 // The URL's password as a reader would see it (text after the first ':' of the part before the
 // last '@'), or "" when there is none.
 absl::string_view PasswordIn(absl::string_view url) {
-  if (!absl::ConsumePrefix(&url, "redis://")) return "";
+  if (!absl::ConsumePrefix(&url, "redis://") && !absl::ConsumePrefix(&url, "redis-cluster://")) {
+    return "";
+  }
   const size_t at = url.rfind('@');
   if (at == absl::string_view::npos) return "";
   const absl::string_view credentials = url.substr(0, at);
@@ -46,6 +49,17 @@ void CheckRoundTrip(const RedisEndpoint& endpoint) {
     if (!Plain(endpoint.password) || absl::StrContains(endpoint.socket_path, '?')) return;
     url = absl::StrCat("unix://", endpoint.socket_path, "?db=", endpoint.database);
     if (!endpoint.password.empty()) absl::StrAppend(&url, "&password=", endpoint.password);
+  } else if (endpoint.cluster) {
+    if (!Plain(endpoint.username) || !Plain(endpoint.password)) return;
+    url = "redis-cluster://";
+    if (!endpoint.username.empty() || !endpoint.password.empty()) {
+      absl::StrAppend(&url, endpoint.username, ":", endpoint.password, "@");
+    }
+    for (size_t i = 0; i < endpoint.cluster_seeds.size(); ++i) {
+      const auto& [host, port] = endpoint.cluster_seeds[i];
+      if (!Plain(host) || absl::StrContains(host, ',')) return;
+      absl::StrAppend(&url, i == 0 ? "" : ",", host, ":", port);
+    }
   } else {
     if (!Plain(endpoint.username) || !Plain(endpoint.password) || !Plain(endpoint.host)) return;
     url = "redis://";
@@ -59,7 +73,8 @@ void CheckRoundTrip(const RedisEndpoint& endpoint) {
   Check(again->transport == endpoint.transport && again->host == endpoint.host &&
             again->port == endpoint.port && again->socket_path == endpoint.socket_path &&
             again->username == endpoint.username && again->password == endpoint.password &&
-            again->database == endpoint.database,
+            again->database == endpoint.database && again->cluster == endpoint.cluster &&
+            again->cluster_seeds == endpoint.cluster_seeds,
         "the canonical spelling reads back the same endpoint", url);
 }
 
@@ -84,6 +99,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   Check(endpoint->port >= 1 && endpoint->port <= 65535 && endpoint->database >= 0,
         "port in 1-65535, database >= 0");
+  if (endpoint->cluster) {
+    Check(!endpoint->cluster_seeds.empty() && endpoint->database == 0,
+          "a cluster has seed nodes and no database");
+    for (const auto& [host, port] : endpoint->cluster_seeds) {
+      Check(!host.empty() && port >= 1 && port <= 65535, "every seed node has a host and a port",
+            host);
+    }
+    Check(endpoint->host == endpoint->cluster_seeds.front().first &&
+              endpoint->port == endpoint->cluster_seeds.front().second,
+          "host and port are the first seed node");
+  }
   // Exactly the endpoint without credentials (a password can be as short as ":").
   const std::string expected =
       endpoint->transport == RedisEndpoint::Transport::kUnix

@@ -15,7 +15,8 @@
 # writes DIR/env (KEY=VALUE lines, shell-sourceable): the four FIELDWORK_*_ADDRESS (the CLI's
 # flags), FIELDWORK_TOKEN (admin), FIELDWORK_PARTNER_TOKEN (a partner token for the
 # --partner-trial trials, when given), FIELDWORK_REDIS_ADDRESS, FIELDWORK_*_METRICS_PORT,
-# FIELDWORK_TRACKING_URL, FIELDWORK_MAIL_DIR and, with --prometheus, FIELDWORK_PROMETHEUS_URL.
+# FIELDWORK_TRACKING_URL, FIELDWORK_MAIL_DIR, FIELDWORK_SURVEY_FORM_URL (survey-ingest's survey
+# form, where invitations' personal links point) and, with --prometheus, FIELDWORK_PROMETHEUS_URL.
 # With --simulated-clock every service reads the simulated clock in Redis; move it with
 # fieldwork-simclock (FIELDWORK_REDIS_URL is in DIR/env too).
 #
@@ -231,6 +232,16 @@ make_secrets() {
   for key in contact link; do
     [[ -s "$dir/secrets/$key.key" ]] || openssl rand -hex 32 >"$dir/secrets/$key.key"
   done
+  # The survey link key ring (services/survey_link/key_ring.h), shared by messaging (seals the
+  # links in invitations) and survey-ingest (opens them): one sealing key, id 1, from the kernel.
+  local ring="$dir/secrets/survey_link.keys"
+  if [[ ! -s "$ring" ]]; then
+    (umask 077 && {
+      echo "# Made by scripts/run.sh: the first line seals survey links; never commit this file."
+      echo "1 $(head -c 32 /dev/urandom | od -An -v -tx1 | tr -d ' \n')"
+    } >"$ring")
+  fi
+  chmod 600 "$ring"
   {
     echo "# Made by scripts/run.sh: SHA-256 digests of the tokens in this directory."
     echo "tokens:"
@@ -271,8 +282,9 @@ start() {
   make_secrets
 
   local ports
-  mapfile -t ports < <(free_ports 12)
+  mapfile -t ports < <(free_ports 13)
   local redis_port=${ports[0]} smtp_port=${ports[1]} http_port=${ports[2]} sms_port=${ports[11]}
+  local form_port=${ports[12]} form_url="http://127.0.0.1:${ports[12]}"
   local -A grpc_port metrics_port
   grpc_port[randomisation]=${ports[3]} metrics_port[randomisation]=${ports[4]}
   grpc_port[survey-ingest]=${ports[5]} metrics_port[survey-ingest]=${ports[6]}
@@ -304,9 +316,11 @@ start() {
   launch randomisation "$bin/fieldwork-randomisation" "${common[@]}" \
     --listen_address="$address_of_randomisation" --metrics_port="${metrics_port[randomisation]}"
   wait_until randomisation 60 grpc_healthy "$address_of_randomisation" "$admin_token"
+  # survey-ingest serves the questionnaire participants answer at $form_url/s/<token>.
   launch survey-ingest "$bin/fieldwork-survey-ingest" "${common[@]}" "${upstream[@]}" \
     --listen_address="$address_of_ingest" --metrics_port="${metrics_port[survey-ingest]}" \
-    --randomisation_address="$address_of_randomisation"
+    --randomisation_address="$address_of_randomisation" \
+    --survey_link_keys="$dir/secrets/survey_link.keys" --http_listen_address="127.0.0.1:$form_port"
   wait_until survey-ingest 60 grpc_healthy "$address_of_ingest" "$admin_token"
   launch messaging "$bin/fieldwork-messaging" "${common[@]}" "${upstream[@]}" \
     --listen_address="$address_of_messaging" --metrics_port="${metrics_port[messaging]}" \
@@ -314,7 +328,8 @@ start() {
     --contact_key_file="$dir/secrets/contact.key" --link_key_file="$dir/secrets/link.key" \
     --smtp_url="smtp://127.0.0.1:$smtp_port" --sms_gateway_url="http://127.0.0.1:$sms_port/" \
     --http_port="$http_port" --http_bind_address=127.0.0.1 \
-    --link_base_url="http://127.0.0.1:$http_port" --worker_threads=2
+    --link_base_url="http://127.0.0.1:$http_port" --worker_threads=2 \
+    --survey_link_keys="$dir/secrets/survey_link.keys" --survey_base_url="$form_url"
   wait_until messaging 60 grpc_healthy "$address_of_messaging" "$admin_token"
   launch analysis "$bin/fieldwork-analysis" "${common[@]}" "${upstream[@]}" \
     --listen_address="$address_of_analysis" --metrics_port="${metrics_port[analysis]}" \
@@ -353,6 +368,7 @@ start() {
     echo "FIELDWORK_ANALYSIS_METRICS_PORT=${metrics_port[analysis]}"
     echo "FIELDWORK_TRACKING_URL=http://127.0.0.1:$http_port"
     echo "FIELDWORK_MAIL_DIR=$dir/mail"
+    echo "FIELDWORK_SURVEY_FORM_URL=$form_url"
     [[ -n "$prometheus_url" ]] && echo "FIELDWORK_PROMETHEUS_URL=$prometheus_url"
     true
   } >"$dir/env.tmp"

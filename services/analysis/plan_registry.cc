@@ -15,6 +15,8 @@ namespace v1 = ::fieldwork::v1;
 namespace {
 
 constexpr int kMaxAttempts = 5;
+// A deviation's reason is kept in the plan record for good and printed in the report.
+constexpr size_t kMaxDeviationReasonBytes = 4000;
 
 std::string DeterministicBytes(const google::protobuf::Message& message) {
   std::string bytes;
@@ -68,6 +70,11 @@ absl::StatusOr<RegisterResult> PlanRegistry::Register(const std::string& actor,
                                                       v1::AnalysisPlan plan,
                                                       const std::string& deviation_reason) {
   if (plan.trial_id().empty()) return absl::InvalidArgumentError("plan.trial_id: required");
+  if (deviation_reason.size() > kMaxDeviationReasonBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("deviation_reason: ", deviation_reason.size(),
+                                                   " bytes, more than the limit of ",
+                                                   kMaxDeviationReasonBytes));
+  }
   absl::StatusOr<v1::Trial> trial = trials_.GetTrial(plan.trial_id());
   if (!trial.ok()) return trial.status();
   NormalisePlan(*trial, plan);

@@ -157,7 +157,11 @@ int ImportResponses(CliContext& cli, const Args& args, const CommandOptions& opt
     std::cout << "columns not imported: " << absl::StrJoin(ignored, ", ") << "\n";
   }
   std::cout << "accepted " << response.accepted() << ", duplicate " << response.duplicate() << ", rejected "
-            << response.rejected() << ", survey previews skipped " << response.preview() << "\n";
+            << response.rejected() << ", survey previews skipped " << response.preview();
+  if (response.test_responses() > 0) {
+    std::cout << ", test responses skipped " << response.test_responses();
+  }
+  std::cout << "\n";
   return response.rejected() == 0 ? kOk : kRejected;
 }
 

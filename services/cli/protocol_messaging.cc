@@ -232,11 +232,53 @@ void ParseSteps(const YAML::Node& node, const std::string& at, v1::CampaignDefin
   }
 }
 
+// How long a personal survey link outlives its wave's close when the protocol does not say:
+// long enough for a late reader of the last reminder, short enough that old mail stops working.
+constexpr int64_t kDefaultSurveyLinkGraceSeconds = 14 * 86400;
+
+// A survey invitation's link: `survey: hosted` (Fieldwork's own form, a personal sealed link)
+// or `survey_url:` (an external survey, with {survey_token} or, in old protocols,
+// {participant_id}); a sealed link expires at the wave's close plus `survey_link_grace`,
+// computed here because messaging does not own waves.
+void ParseSurveyLink(const YAML::Node& node, const std::string& at, const Protocol& protocol,
+                     v1::CampaignDefinition& campaign) {
+  const YAML::Node survey = node["survey"];
+  const YAML::Node url = node["survey_url"];
+  if (survey && url) {
+    Fail(at + ".survey", "give either survey: hosted (Fieldwork's own form) or survey_url (an external survey), not both");
+  }
+  if (!survey && !url) {
+    Fail(at + ".survey", "is required: survey: hosted for Fieldwork's own form, or survey_url: for an external survey");
+  }
+  if (survey) {
+    OneOf(survey, at + ".survey", {"hosted"});
+    campaign.set_hosted_survey(true);
+  } else {
+    campaign.set_survey_url_template(Scalar(url, at + ".survey_url"));
+    if (campaign.survey_url_template().find("{survey_token}") == std::string::npos &&
+        campaign.survey_url_template().find("{participant_id}") == std::string::npos) {
+      Fail(at + ".survey_url", "must contain {survey_token}, replaced by each participant's sealed link token");
+    }
+  }
+  const bool sealed = campaign.hosted_survey() || campaign.survey_url_template().find("{survey_token}") != std::string::npos;
+  const YAML::Node grace_node = node["survey_link_grace"];
+  if (!sealed) {
+    if (grace_node) Fail(at + ".survey_link_grace", "only personal survey links expire (survey: hosted or {survey_token} in survey_url)");
+    return;
+  }
+  const int64_t grace = grace_node ? Duration(grace_node, at + ".survey_link_grace").seconds() : kDefaultSurveyLinkGraceSeconds;
+  for (const v1::Wave& wave : protocol.waves) {
+    if (wave.wave_id() != campaign.wave_id()) continue;
+    campaign.mutable_survey_link_expires()->set_seconds(wave.closes_at().seconds() + grace);
+  }
+}
+
 v1::CampaignDefinition ParseCampaign(const YAML::Node& node, const std::string& at, const Protocol& protocol,
                                      const std::map<std::string, const v1::TemplateContent*>& templates) {
   RequireMap(node, at);
   CheckKeys(node, at, {"id", "kind", "audience", "channel", "start", "time_zone", "window", "steps",
-                       "weekly", "reminders", "wave", "survey_url", "waitlist_delay"});
+                       "weekly", "reminders", "wave", "survey", "survey_url", "survey_link_grace",
+                       "waitlist_delay"});
   v1::CampaignDefinition campaign;
   campaign.set_campaign_id(Scalar(node["id"], at + ".id"));
   static const std::vector<v1::CampaignKind> kKinds = {
@@ -273,12 +315,11 @@ v1::CampaignDefinition ParseCampaign(const YAML::Node& node, const std::string& 
     Fail(at + ".wave", "only survey invitations and waitlist campaigns name a wave");
   }
   if (invitation) {
-    campaign.set_survey_url_template(Scalar(node["survey_url"], at + ".survey_url"));
-    if (campaign.survey_url_template().find("{participant_id}") == std::string::npos) {
-      Fail(at + ".survey_url", "must contain {participant_id}, replaced by each participant's id");
+    ParseSurveyLink(node, at, protocol, campaign);
+  } else {
+    for (const char* key : {"survey", "survey_url", "survey_link_grace"}) {
+      if (node[key]) Fail(absl::StrCat(at, ".", key), "only survey invitations have a survey link");
     }
-  } else if (node["survey_url"]) {
-    Fail(at + ".survey_url", "only survey invitations have a survey link");
   }
   return campaign;
 }

@@ -7,12 +7,14 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "services/analysis/plan_validation.h"
 #include "services/messaging/convert.h"
 #include "services/messaging/domain/campaign.h"
 #include "services/messaging/domain/ids.h"
+#include "services/messaging/domain/survey_link_url.h"
 #include "services/messaging/domain/template.h"
 #include "services/randomisation/engine/design_validation.h"
 #include "services/survey_ingest/domain/instrument.h"
@@ -242,6 +244,17 @@ std::vector<ProtocolProblem> ValidateProtocol(const Protocol& protocol) {
   CheckCampaigns(protocol, CheckTemplates(protocol, problems), problems);
   CheckPlan(protocol, instruments, problems);
   return problems.Take();
+}
+
+std::vector<ProtocolProblem> ProtocolWarnings(const Protocol& protocol) {
+  std::vector<ProtocolProblem> warnings;
+  for (size_t i = 0; i < protocol.campaigns.size(); ++i) {
+    if (!absl::StrContains(protocol.campaigns[i].survey_url_template(), messaging::kParticipantIdPlaceholder)) continue;
+    warnings.push_back({absl::StrCat("campaigns[", i, "].survey_url"),
+                        "contains {participant_id}: anyone who edits the link can answer for a colleague; use "
+                        "survey: hosted (Fieldwork's form) or {survey_token} (a sealed personal token) instead"});
+  }
+  return warnings;
 }
 
 absl::StatusOr<Protocol> LoadProtocol(const std::string& path) {

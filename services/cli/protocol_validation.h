@@ -25,6 +25,12 @@ struct ProtocolProblem {
 // or composite must exist in the instrument of its wave.
 std::vector<ProtocolProblem> ValidateProtocol(const Protocol& protocol);
 
+// What the services accept but the researcher should know before applying, in the same form
+// as ValidateProtocol's problems: a survey_url carrying {participant_id}, which lets anyone who
+// edits the link answer for a colleague. `fieldwork apply` prints them, with and without
+// --dry_run, and applies anyway (old protocols keep working).
+std::vector<ProtocolProblem> ProtocolWarnings(const Protocol& protocol);
+
 // Reads, parses (ParseProtocol) and validates (ValidateProtocol) the protocol at `path`. On
 // failure INVALID_ARGUMENT whose message has one line per problem, each
 // "<path>: <field> <reason>". Parsing stops at the first malformed field; validation lists all.

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "services/common/html_escape.h"
+
 namespace fieldwork::cli {
 
 struct ReportArm {
@@ -131,8 +133,8 @@ struct ReportData {
   std::vector<ReportProgression> progression;
 };
 
-// Escapes &, <, >, " and ' for text and attribute values.
-std::string HtmlEscape(const std::string& text);
+// HTML escaping is fieldwork::HtmlEscape (services/common/html_escape.h).
+using ::fieldwork::HtmlEscape;
 
 // The page. Sections without data are left out, except the outcome tables and the means figure,
 // which say that there are no outcomes.

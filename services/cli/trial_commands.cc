@@ -214,6 +214,9 @@ int Apply(CliContext& cli, const Args& args, const CommandOptions& options) {
     return kUsage;
   }
   const std::string& trial_id = protocol->design.trial_id();
+  for (const ProtocolProblem& w : ProtocolWarnings(*protocol)) {
+    std::cerr << args[0] << ": warning: " << w.field << " " << w.reason << "\n";
+  }
 
   ApplyPlan plan;
   if (std::optional<int> failed = PlanApply(cli, *protocol, options, plan)) return *failed;

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "services/common/excerpt.h"
+#include "services/common/quote.h"
 
 namespace fieldwork {
 

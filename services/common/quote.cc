@@ -38,8 +38,8 @@ size_t SequenceLength(absl::string_view text, size_t at) {
 }
 
 // Appends `value` escaped until `out` would pass `limit` bytes; returns the bytes of `value`
-// used.
-size_t AppendEscaped(absl::string_view value, size_t limit, std::string& out) {
+// used. `quote`, when set, is escaped with a backslash too.
+size_t AppendEscaped(absl::string_view value, size_t limit, std::string& out, char quote = 0) {
   size_t at = 0;
   while (at < value.size()) {
     const size_t length = SequenceLength(value, at);
@@ -47,8 +47,8 @@ size_t AppendEscaped(absl::string_view value, size_t limit, std::string& out) {
     std::string piece;
     if (length == 0 || c < 0x20 || c == 0x7F) {
       piece = absl::StrFormat("\\x%02x", c);
-    } else if (c == '\\') {
-      piece = "\\\\";
+    } else if (c == '\\' || (quote != 0 && c == static_cast<unsigned char>(quote))) {
+      piece = {'\\', static_cast<char>(c)};
     } else {
       piece = std::string(value.substr(at, length));
     }
@@ -82,6 +82,13 @@ std::string Quoted(absl::string_view value, size_t max_bytes) {
     absl::StrAppend(&out, "... (", value.size(), " bytes)");
   }
   return out;
+}
+
+std::string Excerpt(absl::string_view value) {
+  std::string escaped;
+  const size_t used = AppendEscaped(value, kExcerptBytes, escaped, '"');
+  if (used == value.size()) return absl::StrCat("\"", escaped, "\"");
+  return absl::StrCat("\"", escaped, "\"... (", value.size(), " bytes)");
 }
 
 }  // namespace fieldwork

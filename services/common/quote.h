@@ -25,6 +25,13 @@ std::string Escaped(absl::string_view value);
 inline constexpr size_t kQuoteBytes = 64;
 std::string Quoted(absl::string_view value, size_t max_bytes = kQuoteBytes);
 
+// An id or name the caller sent, for a status message: escaped as Escaped (a double quote as
+// \" too) inside double quotes, cut to kExcerptBytes with "... (N bytes)" after the closing
+// quote. A status that echoed an 8 KB id whole outgrew gRPC's metadata limit, so the client saw
+// RESOURCE_EXHAUSTED instead of the error.
+inline constexpr size_t kExcerptBytes = 32;
+std::string Excerpt(absl::string_view value);
+
 }  // namespace fieldwork
 
 #endif  // FIELDWORK_SERVICES_COMMON_QUOTE_H_

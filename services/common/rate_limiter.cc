@@ -7,11 +7,24 @@
 namespace fieldwork {
 
 RateLimiter::RateLimiter(const Clock& clock, double per_second)
-    : clock_(clock), per_second_(per_second), capacity_(std::max(1.0, per_second)) {}
+    : RateLimiter(clock, per_second, per_second) {}
+
+RateLimiter::RateLimiter(const Clock& clock, double per_second, double burst)
+    : clock_(clock), per_second_(per_second), capacity_(std::max(1.0, burst)) {}
 
 absl::Status RateLimiter::Admit(const std::string& principal) {
   const absl::Time now = clock_.Now();
   std::lock_guard<std::mutex> lock(mutex_);
+  if (buckets_.size() >= prune_above_) {
+    for (auto it = buckets_.begin(); it != buckets_.end();) {
+      const double elapsed = std::max(0.0, absl::ToDoubleSeconds(now - it->second.updated));
+      it = it->second.tokens + elapsed * per_second_ >= capacity_ ? buckets_.erase(it)
+                                                                    : std::next(it);
+    }
+    // Still full of active principals: sweep again only once that many more arrive, so a
+    // sweep's cost is spread over as many requests.
+    prune_above_ = std::max(kPruneAbove, 2 * buckets_.size());
+  }
   auto [it, inserted] = buckets_.try_emplace(principal, Bucket{capacity_, now});
   Bucket& bucket = it->second;
   if (!inserted) {
@@ -28,6 +41,11 @@ absl::Status RateLimiter::Admit(const std::string& principal) {
   return absl::ResourceExhaustedError(absl::StrFormat(
       "rate limit: %s may make %g request(s) a second (--rate_limit_per_token); retry in %.3g s",
       principal, per_second_, wait_seconds));
+}
+
+size_t RateLimiter::tracked() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return buckets_.size();
 }
 
 }  // namespace fieldwork

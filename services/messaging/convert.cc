@@ -94,6 +94,9 @@ absl::StatusOr<Campaign> CampaignFromProto(const std::string& trial_id,
   if (proto.has_start()) c.start = FromTimestamp(proto.start());
   c.wave_id = proto.wave_id();
   c.waitlist_delay = FromDuration(proto.waitlist_delay());
+  c.survey.hosted = proto.hosted_survey();
+  c.survey.url_template = proto.survey_url_template();
+  if (proto.has_survey_link_expires()) c.survey.expires = FromTimestamp(proto.survey_link_expires());
   if (!problems.empty()) return absl::InvalidArgumentError(absl::StrJoin(problems, "; "));
   return c;
 }

@@ -12,6 +12,7 @@
 //        --smtp_sessions=4 --smtp_session_messages=100 --smtp_session_idle=10s]
 //       [--sms_gateway_url=https://gw/send --sms_token_file=F --sms_from=Study]
 //       [--file_channel_path=messages.jsonl] [--http_port=8080 --link_base_url=https://...]
+//       [--survey_link_keys=survey_link.keys --survey_base_url=https://survey.example.org]
 //       [--http_max_body_bytes=65536 --http_header_timeout=10s --http_body_timeout=30s
 //        --http_max_connections=512 --http_max_connections_per_address=32
 //        --http_keep_alive_max_requests=100 --http_keep_alive_timeout=5s ...] (services/http)
@@ -30,12 +31,14 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
@@ -60,6 +63,7 @@
 #include "services/messaging/smtp_channel.h"
 #include "services/messaging/tracking_server.h"
 #include "services/messaging/worker.h"
+#include "services/survey_link/survey_link_flags.h"
 
 ABSL_FLAG(std::string, role, "all", "all | scheduler | worker");
 ABSL_FLAG(int, worker_threads, 4, "Delivery worker threads in this process");
@@ -83,6 +87,8 @@ ABSL_FLAG(std::string, file_channel_path, "", "Write messages as JSON lines here
 ABSL_FLAG(int, http_port, 8080, "Port of the tracked-link HTTP endpoint");
 ABSL_FLAG(std::string, http_bind_address, "0.0.0.0", "Address the HTTP endpoint binds");
 ABSL_FLAG(std::string, link_base_url, "http://localhost:8080", "Public base URL of the links");
+ABSL_FLAG(std::string, survey_base_url, "",
+          "Public base URL of survey-ingest's survey form (hosted surveys link to <it>/s/<token>)");
 ABSL_FLAG(double, email_rate, 0, "E-mails per second, shared by all workers (0: no limit)");
 ABSL_FLAG(double, sms_rate, 0, "SMS per second, shared by all workers (0: no limit)");
 ABSL_FLAG(absl::Duration, lease, absl::Seconds(10),
@@ -156,6 +162,20 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::string> service_token =
       ReadSecret(absl::GetFlag(FLAGS_service_token_file), "service_token_file");
   if (!service_token.ok()) return Fail(service_token.status());
+  // Without a key ring messaging still runs; campaigns that need personal survey links are
+  // refused at start (and their sends dead-lettered) with the missing flag named.
+  // --survey_link_keys is defined once, in survey_link_flags, for messaging and survey-ingest.
+  absl::StatusOr<std::optional<fieldwork::survey_link::SurveyLinkKeyRing>> survey_link_keys =
+      fieldwork::survey_link::SurveyLinkKeysFromFlag();
+  if (!survey_link_keys.ok()) return Fail(survey_link_keys.status());
+  SurveyLinkSettings survey_links;
+  survey_links.keys = survey_link_keys->has_value() ? &**survey_link_keys : nullptr;
+  survey_links.base_url = absl::GetFlag(FLAGS_survey_base_url);
+  if (!survey_links.base_url.empty() && !absl::StartsWith(survey_links.base_url, "http://") &&
+      !absl::StartsWith(survey_links.base_url, "https://")) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("survey_base_url: \"", survey_links.base_url, "\" is not an http(s) URL")));
+  }
 
   MessagingMetrics metrics(rt.registry());
   MessageStore store(rt.redis(), *cipher, *contact_key);
@@ -241,6 +261,7 @@ int main(int argc, char** argv) {
       deps.sms = sms ? sms.get() : file.get();
       deps.clock = &rt.clock();
       deps.metrics = &metrics;
+      deps.survey_links = survey_links;
       worker_options.consumer = absl::StrCat(name, "-", i);
       workers.push_back(std::make_unique<Worker>(deps, worker_options));
     }
@@ -280,7 +301,7 @@ int main(int argc, char** argv) {
     auto tracking_http_metrics = std::make_shared<fieldwork::http::HttpStatsCollector>(
         "tracking", [&tracking] { return tracking.http_stats(); });
     rt.ExportCollectable(tracking_http_metrics);
-    Messenger messenger(store, queue, allocations, rt.clock(), responses.get());
+    Messenger messenger(store, queue, allocations, rt.clock(), responses.get(), survey_links);
     MessagingServiceImpl service(messenger, rt.authenticator());
     served = rt.Serve({&service});
     tracking_http_metrics->Detach();

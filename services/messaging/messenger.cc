@@ -1,5 +1,6 @@
 #include "services/messaging/messenger.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <utility>
@@ -18,6 +19,8 @@ namespace fieldwork::messaging {
 namespace {
 
 using fieldwork::v1::EventKind;
+
+constexpr size_t kMaxCancelReasonBytes = 500;
 
 // Prefixes a status's message with "<field>: " unless it already names a field.
 absl::Status Named(const absl::Status& status, absl::string_view field) {
@@ -227,6 +230,8 @@ absl::StatusOr<fieldwork::v1::StartCampaignResponse> Messenger::StartCampaign(
   if (!def.ok()) return def.status();
   absl::StatusOr<Campaign> campaign = CampaignFromProto(request.trial_id(), *def);
   if (!campaign.ok()) return campaign.status();
+  // Refused before anything is planned: every send would be dead-lettered for want of its link.
+  if (absl::Status s = CheckSurveyLinkSettings(*campaign, survey_links_); !s.ok()) return s;
   absl::StatusOr<std::string> state = queue_.State(request.trial_id(), request.campaign_id());
   if (!state.ok()) return state.status();
   if (*state == "cancelled" || *state == "paused") {
@@ -309,6 +314,18 @@ absl::StatusOr<fieldwork::v1::CancelCampaignResponse> Messenger::CancelCampaign(
     const fieldwork::v1::CancelCampaignRequest& request) {
   if (absl::Status s = CheckCampaignExists(request.trial_id(), request.campaign_id()); !s.ok()) {
     return s;
+  }
+  // The reason is recorded on every dropped message: a long one would be stored thousands of
+  // times over.
+  if (request.reason().size() > kMaxCancelReasonBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("reason: ", request.reason().size(),
+                                                   " bytes, more than the limit of ",
+                                                   kMaxCancelReasonBytes));
+  }
+  if (std::any_of(request.reason().begin(), request.reason().end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+      })) {
+    return absl::InvalidArgumentError("reason: contains a line break or control character");
   }
   absl::StatusOr<int64_t> dropped =
       queue_.Cancel(request.trial_id(), request.campaign_id(), ToMs(clock_.Now()),

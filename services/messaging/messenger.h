@@ -8,12 +8,14 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "fieldwork/v1/messaging.pb.h"
 #include "services/common/access.h"
 #include "services/common/clock.h"
+#include "services/messaging/domain/survey_link_url.h"
 #include "services/messaging/message_store.h"
 #include "services/messaging/send_queue.h"
 #include "services/messaging/sources.h"
@@ -23,9 +25,17 @@ namespace fieldwork::messaging {
 class Messenger {
  public:
   // `waves` (survey-ingest) is needed only to start waitlist campaigns; may be null.
+  // `survey_links` is what the workers sign personal survey links with: a campaign that needs
+  // what it lacks is refused at start.
   Messenger(MessageStore& store, SendQueue& queue, AllocationSource& allocations,
-            const Clock& clock, ResponseLookup* waves = nullptr)
-      : store_(store), queue_(queue), allocations_(allocations), clock_(clock), waves_(waves) {}
+            const Clock& clock, ResponseLookup* waves = nullptr,
+            SurveyLinkSettings survey_links = {})
+      : store_(store),
+        queue_(queue),
+        allocations_(allocations),
+        clock_(clock),
+        waves_(waves),
+        survey_links_(std::move(survey_links)) {}
 
   // Contacts, opt-outs and erasure act on participants the caller may touch (`scope`), asked
   // of randomisation at call time. A contact is stored only for a participant enrolled in the
@@ -72,6 +82,7 @@ class Messenger {
   AllocationSource& allocations_;
   const Clock& clock_;
   ResponseLookup* waves_;
+  SurveyLinkSettings survey_links_;
 };
 
 }  // namespace fieldwork::messaging

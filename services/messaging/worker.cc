@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
 #include "services/common/logging.h"
 #include "services/messaging/convert.h"
 #include "services/messaging/domain/guards.h"
@@ -280,10 +280,25 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
     base.participant_id = item.ref.participant_id;
     RenderData data;
     data.first_name = contact != nullptr ? contact->first_name : "";
-    if (!(*info)->proto.survey_url_template().empty()) {
-      data.survey_link = absl::StrReplaceAll((*info)->proto.survey_url_template(),
-                                             {{"{participant_id}", item.ref.participant_id}});
+    // A personal link that can no longer open the survey is not worth a message.
+    if (campaign.survey.expires.has_value() && UsesSurveyLinkToken(campaign.survey) &&
+        now >= *campaign.survey.expires) {
+      completions.push_back(
+          {Completion::Kind::kSkipped, item.entry, item.attempt, 0,
+           absl::StrCat("survey_link_expired: the survey link expired at ",
+                        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", *campaign.survey.expires,
+                                         absl::UTCTimeZone())),
+           "", arm, 0});
+      continue;
     }
+    // A missing key ring dead-letters the send with the reason: never a mail without its link.
+    absl::StatusOr<std::string> survey_link =
+        RenderSurveyLink(campaign, item.ref.participant_id, deps_.survey_links);
+    if (!survey_link.ok()) {
+      permanent(item, std::string(survey_link.status().message()), channel_name);
+      continue;
+    }
+    data.survey_link = *std::move(survey_link);
     bool sign_failed = false;
     for (size_t l = 0; l < tmpl.tracked_links.size(); ++l) {
       LinkClaims click = base;

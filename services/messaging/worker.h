@@ -19,6 +19,7 @@
 #include "services/messaging/domain/campaign.h"
 #include "services/messaging/domain/link_token.h"
 #include "services/messaging/domain/retry.h"
+#include "services/messaging/domain/survey_link_url.h"
 #include "services/messaging/domain/token_bucket.h"
 #include "services/messaging/message_store.h"
 #include "services/messaging/messaging_metrics.h"
@@ -54,6 +55,8 @@ struct WorkerDeps {
   MessageChannel* sms = nullptr;
   const Clock* clock = nullptr;
   MessagingMetrics* metrics = nullptr;  // may be null
+  // Keys and form URL for personal survey links; without them such a send is dead-lettered.
+  SurveyLinkSettings survey_links;
 };
 
 class Worker {

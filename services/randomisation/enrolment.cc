@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "services/common/excerpt.h"
+#include "services/common/quote.h"
 #include "services/randomisation/engine/design_validation.h"
 #include "services/randomisation/engine/ids.h"
 

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "services/common/excerpt.h"
+#include "services/common/quote.h"
 #include "services/randomisation/anchors/anchor_check.h"
 #include "services/randomisation/audit.h"
 #include "services/randomisation/engine/design_validation.h"

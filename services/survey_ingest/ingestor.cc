@@ -40,6 +40,7 @@ struct Ingestor::Candidate {
   std::string source = "grpc";
   std::string raw;                      // as received; empty: the submission as JSON
   std::string reject_id;                // empty: derived from the content
+  std::string submission_id_field = "submission_id";  // as the caller names it (a CSV column)
   std::optional<v1::Reject> replaying;  // the stored reject being replayed
   // False when a string of the submission is not UTF-8 (a CSV row): the reject keeps the raw
   // row only, since a proto string cannot hold the parsed one.
@@ -52,6 +53,9 @@ struct Ingestor::Candidate {
 };
 
 namespace {
+
+constexpr absl::string_view kOtherParticipantsSubmission =
+    "this submission id already belongs to another participant's response";
 
 bool MayTouchSite(const Caller& caller, const std::string& site) {
   return !caller.sites.has_value() || caller.sites->count(site) > 0;
@@ -370,6 +374,25 @@ absl::StatusOr<std::shared_ptr<const Scorer>> Ingestor::ScorerFor(const std::str
   return shared;
 }
 
+absl::StatusOr<std::shared_ptr<const Scorer>> Ingestor::ScorerOf(const std::string& trial,
+                                                                 const std::string& instrument_id,
+                                                                 int version) {
+  {
+    std::lock_guard<std::mutex> lock(scorers_mutex_);
+    auto it = scorers_.find(absl::StrCat(trial, "|", InstrumentKey(instrument_id, version)));
+    if (it != scorers_.end()) return it->second;
+  }
+  absl::StatusOr<std::vector<v1::Instrument>> stored = store_.LoadInstruments(trial);
+  if (!stored.ok()) return stored.status();
+  for (const v1::Instrument& instrument : *stored) {
+    if (instrument.instrument_id() == instrument_id && instrument.version() == version) {
+      return ScorerFor(trial, instrument);
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("instrument ", instrument_id, " v", version,
+                                          " is not stored in trial ", trial));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Validation and storage.
 
@@ -395,6 +418,24 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
     absl::StatusOr<RosterEntries> looked_up = roster_.Lookup(trial, ids);
     if (!looked_up.ok()) return looked_up.status();
     roster = *std::move(looked_up);
+  }
+
+  // A submission id names one participant's response: re-sent for the same participant it is
+  // a duplicate, for another one an error (a Qualtrics ResponseId pasted into another file's
+  // row, a partner reusing its ids). Owners stored earlier and owners earlier in this batch.
+  std::map<std::string, std::string> owner_of;
+  {
+    std::vector<std::string> submission_ids;
+    for (const Candidate& c : candidates) {
+      if (c.has_submission && !c.submission.submission_id().empty()) {
+        submission_ids.push_back(c.submission.submission_id());
+      }
+    }
+    absl::StatusOr<std::vector<std::string>> owners = store_.SubmissionOwners(trial, submission_ids);
+    if (!owners.ok()) return owners.status();
+    for (size_t i = 0; i < submission_ids.size(); ++i) {
+      if (!(*owners)[i].empty()) owner_of.emplace(submission_ids[i], (*owners)[i]);
+    }
   }
 
   WriteBatch batch;
@@ -427,6 +468,14 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
         if (MayTouchSite(submitter, entry.site)) c.site = entry.site;
         if (std::optional<std::string> problem = ProblemWith(entry, trial, submitter)) {
           error("participant_id", *std::move(problem), s.participant_id());
+        }
+      }
+      if (!s.submission_id().empty() && !s.participant_id().empty()) {
+        const auto owner = owner_of.find(s.submission_id());
+        if (owner != owner_of.end() && owner->second != s.participant_id()) {
+          // The other participant is not named: the caller may not be allowed to see them.
+          error(c.submission_id_field, std::string(kOtherParticipantsSubmission),
+                s.submission_id());
         }
       }
     }
@@ -514,6 +563,7 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
           c.result.submission_id = r.submission_id();
           c.result.late = late;
           c.pending = std::move(pending);
+          if (!s.submission_id().empty()) owner_of.emplace(s.submission_id(), s.participant_id());
         }
       }
     }
@@ -557,6 +607,13 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
   for (size_t i = 0; i < written->size(); ++i) {
     Candidate& c = candidates[pending_of[i]];
     const WriteResult result = (*written)[i];
+    if (result == WriteResult::kOtherParticipant) {  // a concurrent writer took the id first
+      c.result.status = v1::SUBMISSION_STATUS_REJECTED;
+      c.result.errors.push_back(MakeRowError(c.row, c.submission_id_field,
+                                             std::string(kOtherParticipantsSubmission),
+                                             c.result.submission_id));
+      continue;
+    }
     c.result.status = result == WriteResult::kDuplicate ? v1::SUBMISSION_STATUS_DUPLICATE
                                                         : v1::SUBMISSION_STATUS_ACCEPTED;
     c.new_respondent = result == WriteResult::kNewRespondent;
@@ -630,6 +687,7 @@ absl::StatusOr<std::vector<SubmissionResult>> Ingestor::Submit(
     for (size_t k = 0; k < indices.size(); ++k) {
       candidates[k].submission = std::move(submissions[indices[k]]);
       candidates[k].row = first_row + static_cast<int64_t>(indices[k]);
+      if (!caller.source.empty()) candidates[k].source = caller.source;
     }
     if (absl::Status s = Process(trial, *context, candidates, caller, false, ""); !s.ok()) {
       return s;
@@ -736,6 +794,9 @@ absl::StatusOr<v1::ImportCsvResponse> Ingestor::ImportCsv(const v1::ImportCsvReq
       v1::Submission& s = c.submission;
       s.set_participant_id(imported_response.participant_id);
       s.set_submission_id(imported_response.submission_id);
+      if (imported_response.submission_id_from_source) {
+        c.submission_id_field = options.response_id_column;
+      }
       for (const auto& [item, value] : RawAnswers(imported_response.scored)) {
         (*s.mutable_answers())[item] = std::holds_alternative<std::string>(value)
                                            ? std::get<std::string>(value)
@@ -762,6 +823,7 @@ absl::StatusOr<v1::ImportCsvResponse> Ingestor::ImportCsv(const v1::ImportCsvReq
   for (const std::string& column : result->unknown_columns) response.add_unknown_columns(column);
   for (const std::string& warning : result->warnings) response.add_warnings(warning);
   response.set_preview(static_cast<int64_t>(result->preview_rows));
+  response.set_test_responses(static_cast<int64_t>(result->test_rows));
   for (const RepeatedResponse& repeat : result->repeated) {
     *response.add_repeated_response_ids() = MakeRowError(
         repeat.line, options.response_id_column,

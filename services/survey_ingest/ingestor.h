@@ -42,6 +42,8 @@ struct IngestObserver {
 // Who is calling, as far as the domain cares. Empty: allowed everything.
 struct Caller {
   std::string name;  // recorded in the rejects it causes
+  // Recorded as the responses' and rejects' source; empty: "grpc".
+  std::string source;
   // Whether the caller may act in a trial. A submission to another trial is rejected and not
   // kept in the rejects log.
   std::function<bool(const std::string& trial)> may_touch_trial;
@@ -125,6 +127,12 @@ class Ingestor {
                                                       const std::string& reject_id,
                                                       const std::string& reason,
                                                       const std::string& admin);
+
+  // The scorer of an instrument version of the trial (parsed once: stored versions never
+  // change), e.g. for the hosted form. NOT_FOUND when the trial has no such version.
+  absl::StatusOr<std::shared_ptr<const Scorer>> ScorerOf(const std::string& trial,
+                                                         const std::string& instrument_id,
+                                                         int version);
 
   // Respondents (participants with a counted response) by wave and site, for the gauges.
   absl::StatusOr<std::map<std::pair<std::string, std::string>, int64_t>> Respondents(

@@ -18,7 +18,9 @@ inline std::string Instruments(absl::string_view trial) {
 inline std::string Waves(absl::string_view trial) {
   return absl::StrCat("fw:{", trial, "}:ing:waves");
 }
-// HASH submission id -> wave id: the idempotency index (a submission id is accepted once)
+// HASH submission id -> the participant whose response it is: the idempotency index (a
+// submission id is accepted once, for one participant). Entries written before owners were
+// recorded hold the wave's responses key instead.
 inline std::string Submissions(absl::string_view trial) {
   return absl::StrCat("fw:{", trial, "}:ing:submissions");
 }
@@ -61,6 +63,15 @@ inline std::string Outcomes(absl::string_view trial) {
 // as ResponseOrder is)
 inline std::string OutcomeOrder(absl::string_view trial) {
   return absl::StrCat("fw:{", trial, "}:ing:outcome_order");
+}
+// HASH of one participant's progress through the hosted form for a wave (form/form_store.h):
+// "page:<n>" -> fieldwork.v1.FormPageAnswers (page n, from 0, as last stored with Next),
+// "opened", "started", "completed" -> google.protobuf.Timestamp (the first time each
+// happened; written with HSETNX, so the funnel counts a participant once). One key per
+// participant, so a page costs one key's work whatever the trial's size.
+inline std::string FormProgress(absl::string_view trial, absl::string_view wave,
+                                absl::string_view participant) {
+  return absl::StrCat("fw:{", trial, "}:ing:form:", wave, ":", participant);
 }
 // SET of every trial id with survey-ingest data (not trial-scoped: one key for the index)
 inline std::string TrialIndex() { return "fw:{index}:ing:trials"; }

@@ -4,6 +4,7 @@
 #include <map>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -21,7 +22,11 @@ constexpr int64_t kPointerOffset = 100000000000000000;  // 10^17 us: keeps pre-1
 // 1, submission id, participant, pointer ('' = not complete), rule 'F' or 'L', response bytes,
 // order member),
 // then a count and (id, bytes) pairs of new rejects, then the same of replaced rejects.
-// Returns one integer per response: 0 duplicate, 1 accepted, 2 accepted as a new respondent.
+// Returns one integer per response: 0 duplicate, 1 accepted, 2 accepted as a new respondent,
+// 3 refused (the submission id is another participant's).
+// The submissions hash maps a submission id to the participant who owns it. Responses stored
+// before owners were recorded hold their responses key there instead ("fw:{..."), which no
+// participant id can be ([A-Za-z0-9._-]): their owner is unknown, and a reuse is a duplicate.
 // Checks come before writes only where a check can fail; the writes themselves cannot, so a
 // batch lands whole (Redis runs a script without interleaving).
 const LuaScript& WriteScript() {
@@ -35,8 +40,13 @@ for r = 1, n do
   local member = ARGV[i+6]
   i = i + 7
   local responses, counted, first = KEYS[4 * w], KEYS[1 + 4 * w], KEYS[2 + 4 * w]
-  if redis.call('HSETNX', KEYS[1], sid, responses) == 0 then
-    out[r] = 0
+  if redis.call('HSETNX', KEYS[1], sid, participant) == 0 then
+    local owner = redis.call('HGET', KEYS[1], sid)
+    if owner == participant or string.sub(owner, 1, 3) == 'fw:' then
+      out[r] = 0
+    else
+      out[r] = 3
+    end
   else
     redis.call('HSET', responses, sid, bytes)
     redis.call('ZADD', KEYS[3 + 4 * w], 0, member)
@@ -263,6 +273,7 @@ absl::StatusOr<std::vector<WriteResult>> RedisIngestStore::Write(const std::stri
     const long long code = (*reply)[i].integer();
     results.push_back(code == 0   ? WriteResult::kDuplicate
                       : code == 2 ? WriteResult::kNewRespondent
+                      : code == 3 ? WriteResult::kOtherParticipant
                                   : WriteResult::kAccepted);
   }
   if (results.size() != batch.responses.size()) {
@@ -276,6 +287,21 @@ absl::StatusOr<bool> RedisIngestStore::IsImported(const std::string& trial,
   absl::StatusOr<RedisReply> reply = redis_.Command({"SISMEMBER", keys::Imports(trial), sha256});
   if (!reply.ok()) return reply.status();
   return reply->integer() == 1;
+}
+
+absl::StatusOr<std::vector<std::string>> RedisIngestStore::SubmissionOwners(
+    const std::string& trial, const std::vector<std::string>& submission_ids) {
+  std::vector<std::string> owners(submission_ids.size());
+  if (submission_ids.empty()) return owners;
+  std::vector<std::string> command = {"HMGET", keys::Submissions(trial)};
+  command.insert(command.end(), submission_ids.begin(), submission_ids.end());
+  absl::StatusOr<RedisReply> reply = redis_.Command(command);
+  if (!reply.ok()) return reply.status();
+  for (size_t i = 0; i < owners.size() && i < reply->size(); ++i) {
+    const absl::string_view owner = (*reply)[i].str();
+    if (!absl::StartsWith(owner, "fw:")) owners[i] = std::string(owner);  // see WriteScript
+  }
+  return owners;
 }
 
 absl::Status RedisIngestStore::Backfill(

@@ -29,6 +29,8 @@ class RedisIngestStore final : public IngestStore {
   absl::StatusOr<std::vector<WriteResult>> Write(const std::string& trial,
                                                  const WriteBatch& batch) override;
   absl::StatusOr<bool> IsImported(const std::string& trial, const std::string& sha256) override;
+  absl::StatusOr<std::vector<std::string>> SubmissionOwners(
+      const std::string& trial, const std::vector<std::string>& submission_ids) override;
   absl::Status ForEachResponse(
       const std::string& trial, const std::string& wave, const std::string& participant,
       const std::function<bool(fieldwork::v1::Response&)>& visit) override;

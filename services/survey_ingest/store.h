@@ -31,6 +31,9 @@ enum class WriteResult {
   kDuplicate,      // its submission id was already accepted: nothing changed
   kAccepted,       // stored (a second response, or one that does not count)
   kNewRespondent,  // stored, and the participant's first complete response to the wave
+  // Its submission id was already accepted for another participant: nothing changed. Process
+  // refuses these before writing (SubmissionOwners); this answers only a concurrent writer.
+  kOtherParticipant,
 };
 
 // One atomic write: either all of it lands or none of it.
@@ -65,6 +68,10 @@ class IngestStore {
   virtual absl::StatusOr<std::vector<WriteResult>> Write(const std::string& trial,
                                                          const WriteBatch& batch) = 0;
   virtual absl::StatusOr<bool> IsImported(const std::string& trial, const std::string& sha256) = 0;
+  // For each of `submission_ids`, in order: the participant whose response holds it, or empty
+  // when none does (or the response was stored before owners were recorded).
+  virtual absl::StatusOr<std::vector<std::string>> SubmissionOwners(
+      const std::string& trial, const std::vector<std::string>& submission_ids) = 0;
 
   // Calls `visit` with each stored response of the wave (`counted` set), or only
   // `participant`'s when it is not empty, in (participant, submitted_at, submission id) order,

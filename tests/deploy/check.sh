@@ -158,6 +158,8 @@ refuse "an unknown messaging role" "messaging.role" 'messaging:\n  role: sender\
 refuse "an unknown appendfsync" "redis.internal.appendfsync" 'redis:\n  internal:\n    appendfsync: sometimes\n'
 refuse "appendfsync everysec without config.allowVolatileRedis" "config.allowVolatileRedis" 'redis:\n  internal:\n    appendfsync: everysec\n'
 refuse "TLS without a certificate" "tls.cert" 'tls:\n  enabled: true\n'
+refuse "the survey form without survey link keys" "surveyLinks.keys" 'surveyIngest:\n  form:\n    enabled: true\n'
+refuse "a survey form Ingress without a host" "surveyIngest.ingress.host" 'surveyIngest:\n  ingress:\n    enabled: true\n'
 
 # --- One source of truth for the alert rules and the dashboard ----------------------------
 for pair in "files/fieldwork.rules.yaml|deploy/prometheus/rules/fieldwork.rules.yaml" \

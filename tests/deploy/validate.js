@@ -25,6 +25,10 @@ const VALUES_KEY = {
   analysis: 'analysis',
 };
 const SERVICES = Object.keys(CALLS);
+// The services with an HTTP port (Service port `http`) besides gRPC and metrics.
+const HTTP_SERVICES = ['messaging', 'survey-ingest'];
+// Flags naming a file that are not called *_file (the survey link key ring).
+const FILE_FLAGS = ['FIELDWORK_SURVEY_LINK_KEYS'];
 
 // The flags each binary accepts, as FIELDWORK_* variables, when its main.cc is not there to read.
 const COMMON_FLAGS = ['listen_address', 'metrics_port', 'metrics_bind_address', 'redis_url',
@@ -192,7 +196,8 @@ function check(objects, values, opts) {
   for (const svc of SERVICES) {
     const s = byKind('Service').find((x) => component(x) === svc);
     if (!s) { fail(`Service ${svc}`, 'missing'); continue; }
-    const want = ['grpc', 'metrics'].concat(svc === 'messaging' ? ['http'] : []);
+    // http: messaging's tracked links, survey-ingest's survey form.
+    const want = ['grpc', 'metrics'].concat(HTTP_SERVICES.includes(svc) ? ['http'] : []);
     const names = s.spec.ports.map((p) => p.name);
     for (const n of want) if (!names.includes(n)) fail(s, `no port named ${n}`);
     const pods = podsMatching(s.spec.selector);
@@ -260,7 +265,7 @@ function check(objects, values, opts) {
       }
     }
     for (const [name, e] of Object.entries(env)) {
-      if (!name.startsWith('FIELDWORK_') || !name.endsWith('_FILE')) continue;
+      if (!name.startsWith('FIELDWORK_') || !(name.endsWith('_FILE') || FILE_FLAGS.includes(name))) continue;
       const file = String(e.value);
       const mount = (c.volumeMounts || []).find((m) => file.startsWith(m.mountPath.replace(/\/?$/, '/')));
       if (!mount) { fail(d, `${name}=${file} is on no volume mount`); continue; }
@@ -278,7 +283,8 @@ function check(objects, values, opts) {
   const declared = new Set([values.auth.existingSecret, values.tls.existingSecret,
     values.redis.auth.existingSecret, values.messaging.smtp.existingSecret,
     values.messaging.sms.existingSecret, values.messaging.contactKey.existingSecret,
-    values.messaging.linkKey.existingSecret, values.messaging.sms.webhookExistingSecret]
+    values.messaging.linkKey.existingSecret, values.messaging.sms.webhookExistingSecret,
+    values.surveyLinks.existingSecret]
     .concat(values.image.pullSecrets || []).filter(Boolean));
   const resolve = (o, name, key, where) => {
     const s = secrets.find((x) => x.metadata.name === name);
@@ -317,6 +323,46 @@ function check(objects, values, opts) {
     if (s.type === 'kubernetes.io/tls') {
       for (const k of ['tls.crt', 'tls.key']) if (!(s.data || {})[k]) fail(s, `no ${k}`);
     }
+  }
+
+  // 7b. Survey links: with a key ring in the values, messaging seals with it (and has the form's
+  // URL when the values give one) and survey-ingest holds the same file; the form's flags only
+  // when the form is on; the form's Ingress reaches survey-ingest's http port.
+  const surveyLinks = Boolean(values.surveyLinks.keys || values.surveyLinks.existingSecret);
+  for (const svc of ['messaging', 'survey-ingest']) {
+    const d = deployments.find((x) => component(x) === svc);
+    if (!d) continue;
+    const env = Object.fromEntries((d.spec.template.spec.containers[0].env || []).map((e) => [e.name, e]));
+    const expectKeys = surveyLinks && (svc === 'messaging' || values.surveyIngest.form.enabled);
+    if (Boolean(env.FIELDWORK_SURVEY_LINK_KEYS) !== expectKeys) {
+      fail(d, `FIELDWORK_SURVEY_LINK_KEYS is ${env.FIELDWORK_SURVEY_LINK_KEYS ? 'set' : 'not set'}; the values say ${expectKeys ? 'set' : 'not set'}`);
+    }
+    const volume = (d.spec.template.spec.volumes || []).find((v) => v.name === 'survey-links');
+    if (Boolean(volume) !== surveyLinks) fail(d, `survey-links volume ${volume ? 'mounted without' : 'missing despite'} surveyLinks in the values`);
+    // The binary's default serves the form (and refuses to start without keys): "off" must be
+    // an explicit empty address.
+    const listen = env.FIELDWORK_HTTP_LISTEN_ADDRESS;
+    if (svc === 'survey-ingest' && (!listen || Boolean(listen.value) !== Boolean(values.surveyIngest.form.enabled))) {
+      fail(d, 'FIELDWORK_HTTP_LISTEN_ADDRESS does not follow surveyIngest.form.enabled (off must be set to "")');
+    }
+    if (svc === 'survey-ingest' && listen && listen.value &&
+        !String(env.FIELDWORK_HTTP_LISTEN_ADDRESS.value).endsWith(`:${values.surveyIngest.httpPort}`)) {
+      fail(d, 'FIELDWORK_HTTP_LISTEN_ADDRESS does not use surveyIngest.httpPort');
+    }
+  }
+  for (const ing of byKind('Ingress')) {
+    for (const rule of ing.spec.rules || []) {
+      for (const p of (rule.http && rule.http.paths) || []) {
+        const b = p.backend.service;
+        const target = b && find('Service', b.name);
+        if (!target || component(target) !== 'survey-ingest' || !target.spec.ports.some((x) => x.name === b.port.name && x.name === 'http')) {
+          fail(ing, `backend ${JSON.stringify(p.backend)} is not survey-ingest's http port`);
+        }
+      }
+    }
+  }
+  if (Boolean(values.surveyIngest.ingress.enabled) !== (byKind('Ingress').length === 1)) {
+    fail('Ingress', `${byKind('Ingress').length} rendered; surveyIngest.ingress.enabled is ${values.surveyIngest.ingress.enabled}`);
   }
 
   // 8. NetworkPolicies: exactly DESIGN.md's calls, Redis, Prometheus, clients, delivery, DNS.
@@ -499,7 +545,7 @@ function checkNetworkPolicies(objects, values, fail) {
       for (const peer of np.prometheus) wantIn.add(`${canon(peer)}|${v.metricsPort}/TCP`);
       for (const peer of np.clients) {
         wantIn.add(`${canon(peer)}|${v.grpcPort}/TCP`);
-        if (comp === 'messaging') wantIn.add(`${canon(peer)}|${v.httpPort}/TCP`);
+        if (HTTP_SERVICES.includes(comp)) wantIn.add(`${canon(peer)}|${v.httpPort}/TCP`);
       }
       for (const callee of CALLS[comp]) wantOut.add(`pod:${callee}|${grpc(callee)}/TCP`);
       if (values.redis.external.enabled) {
@@ -545,6 +591,8 @@ function selfTest(objects, values, opts) {
     'Redis without AOF': (o) => { const cm = o.find((x) => x.kind === 'ConfigMap' && component(x) === 'redis'); cm.data['redis.conf'] = cm.data['redis.conf'].replace('appendonly yes', 'appendonly no'); },
     'schema violation': (o) => { dep(o, 'analysis').spec.template.spec.containers[0].ports[0].containerPort = 'fifty'; },
     'Service port not on a container': (o) => { o.find((x) => x.kind === 'Service' && component(x) === 'messaging').spec.ports[0].targetPort = 'nope'; },
+    'no survey form port on survey-ingest': (o) => { const svc = o.find((x) => x.kind === 'Service' && component(x) === 'survey-ingest'); svc.spec.ports = svc.spec.ports.filter((p) => p.name !== 'http'); },
+    'survey link keys without the values asking': (o) => { dep(o, 'messaging').spec.template.spec.containers[0].env.push({ name: 'FIELDWORK_SURVEY_LINK_KEYS', value: '/etc/fieldwork/survey-links/survey-link-keys' }); },
   };
   let caught = 0;
   const missed = [];

@@ -9,7 +9,7 @@ gRPC server reflection, with JSON requests and responses and no stubs of the Fie
 `call` takes unary and server-streaming methods (one JSON object printed per response) and
 client-streaming ones (JSON: a list of request objects). Debian 12 packages neither grpcurl
 nor Python's grpc_reflection module, so this speaks the reflection protocol itself, with
-stubs generated from examples/clients/protos/server_reflection.proto. Exit codes as the CLI's:
+stubs generated from protos/grpc/reflection/v1/reflection.proto. Exit codes as the CLI's:
 0 done, 2 bad usage or unknown name, 3 unavailable, 4 refused, 1 any other error status.
 """
 import argparse
@@ -20,8 +20,8 @@ import sys
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 
-import server_reflection_pb2
-import server_reflection_pb2_grpc
+import reflection_pb2
+import reflection_pb2_grpc
 
 
 class Reflection:
@@ -29,14 +29,14 @@ class Reflection:
     question and loaded into a local descriptor pool."""
 
     def __init__(self, channel, metadata):
-        self._stub = server_reflection_pb2_grpc.ServerReflectionStub(channel)
+        self._stub = reflection_pb2_grpc.ServerReflectionStub(channel)
         self._metadata = metadata
         self.pool = descriptor_pool.DescriptorPool()
         self._loaded = set()
 
     def _ask(self, **request):
         answer = next(self._stub.ServerReflectionInfo(
-            iter([server_reflection_pb2.ServerReflectionRequest(**request)]),
+            iter([reflection_pb2.ServerReflectionRequest(**request)]),
             metadata=self._metadata))
         if answer.HasField("error_response"):
             raise LookupError(f"{request}: {answer.error_response.error_message}")

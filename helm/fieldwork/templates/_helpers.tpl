@@ -75,6 +75,24 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- printf "%s-messaging" (include "fieldwork.fullname" .) -}}
 {{- end -}}
 
+{{- define "fieldwork.surveyLinksSecretName" -}}
+{{- default (printf "%s-survey-links" (include "fieldwork.fullname" .)) .Values.surveyLinks.existingSecret -}}
+{{- end -}}
+
+{{/* Whether the release has a survey link key ring (from its values or an existing Secret). */}}
+{{- define "fieldwork.surveyLinks" -}}
+{{- if or .Values.surveyLinks.existingSecret .Values.surveyLinks.keys -}}true{{- end -}}
+{{- end -}}
+
+{{/* The form's public base URL: surveyLinks.baseUrl, else the Ingress host over https. */}}
+{{- define "fieldwork.surveyBaseUrl" -}}
+{{- if .Values.surveyLinks.baseUrl -}}
+{{- .Values.surveyLinks.baseUrl -}}
+{{- else if and .Values.surveyIngest.ingress.enabled .Values.surveyIngest.ingress.host -}}
+{{- printf "https://%s" .Values.surveyIngest.ingress.host -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The Redis URL without credentials. */}}
 {{- define "fieldwork.redisUrl" -}}
 {{- if .Values.redis.external.enabled -}}
@@ -94,6 +112,12 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end -}}
 {{- if and (not .Values.redis.external.enabled) (ne .Values.redis.internal.appendfsync "always") (not .Values.config.allowVolatileRedis) -}}
 {{- fail (printf "redis.internal.appendfsync is %q: the services refuse a Redis that may lose acknowledged writes; use always, or set config.allowVolatileRedis to accept that loss" .Values.redis.internal.appendfsync) -}}
+{{- end -}}
+{{- if and .Values.surveyIngest.form.enabled (not (include "fieldwork.surveyLinks" .)) -}}
+{{- fail "surveyIngest.form.enabled needs surveyLinks.keys or surveyLinks.existingSecret (the form opens personal links with them)" -}}
+{{- end -}}
+{{- if and .Values.surveyIngest.ingress.enabled (not .Values.surveyIngest.ingress.host) -}}
+{{- fail "surveyIngest.ingress.host is required when surveyIngest.ingress.enabled" -}}
 {{- end -}}
 {{- if and .Values.tls.enabled .Values.tls.existingSecret (or .Values.tls.cert .Values.tls.key) -}}
 {{- fail "tls: set either tls.existingSecret or tls.cert and tls.key, not both" -}}

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/messaging/domain/ids.h"
+#include "services/messaging/domain/survey_link_url.h"
 
 namespace fieldwork::messaging {
 namespace {
@@ -196,6 +197,7 @@ absl::Status ValidateCampaign(const Campaign& c) {
       problems.Add(wave);
     }
   }
+  for (std::string& problem : SurveyLinkProblems(c)) problems.Add(std::move(problem));
   return problems.ToStatus();
 }
 

@@ -72,6 +72,17 @@ struct SendWindow {
   ZoneSource zone = ZoneSource::kParticipant;
 };
 
+// How a survey invitation links to its questionnaire; survey_link_url.h checks and renders it.
+struct SurveyLinkSpec {
+  // Fieldwork's own form: {{survey_link}} is <--survey_base_url>/s/<sealed token>.
+  bool hosted = false;
+  // An external survey's URL, "{survey_token}" and "{participant_id}" replaced per participant.
+  std::string url_template;
+  // When a sealed token expires (the wave's close plus the protocol's grace); required when the
+  // link carries one (hosted, or "{survey_token}" in url_template).
+  std::optional<absl::Time> expires;
+};
+
 struct Campaign {
   std::string trial_id;
   std::string campaign_id;
@@ -89,6 +100,8 @@ struct Campaign {
   std::string wave_id;
   // Waitlist only: the campaign starts this long after the wave closes.
   absl::Duration waitlist_delay = absl::ZeroDuration();
+  // Survey invitations only: the {{survey_link}} of each participant.
+  SurveyLinkSpec survey;
 };
 
 inline constexpr size_t kMaxSteps = 1000;

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "services/common/excerpt.h"
+#include "services/common/quote.h"
 #include "services/randomisation/engine/ids.h"
 
 namespace fieldwork::randomisation {
@@ -15,6 +15,9 @@ using fieldwork::v1::Covariate;
 using fieldwork::v1::Factor;
 using fieldwork::v1::RandomisationMethod;
 using fieldwork::v1::TrialDesign;
+
+// A title is shown in reports and listings, never parsed; the bound only keeps a design small.
+constexpr size_t kMaxTitleBytes = 1000;
 
 absl::Status Invalid(absl::string_view field, absl::string_view reason) {
   return absl::InvalidArgumentError(absl::StrCat(field, " ", reason));
@@ -164,11 +167,15 @@ absl::Status ValidateDesign(const TrialDesign& design) {
     return Invalid("trial_id", absl::StrCat(Excerpt(design.trial_id()),
                                             " must be 1-64 lowercase letters, digits or '-'"));
   }
+  if (design.title().size() > kMaxTitleBytes) {
+    return Invalid("title", absl::StrCat("is ", design.title().size(), " bytes, more than the limit of ",
+                                         kMaxTitleBytes));
+  }
   std::set<std::string> sites;
   for (int s = 0; s < design.sites_size(); ++s) {
     const std::string& id = design.sites(s).id();
     if (id.empty() || !sites.insert(id).second) {
-      return Invalid(absl::StrCat("sites[", s, "].id"), absl::StrCat("\"", id, "\" is empty or repeated"));
+      return Invalid(absl::StrCat("sites[", s, "].id"), absl::StrCat(Excerpt(id), " is empty or repeated"));
     }
   }
   std::set<std::string> cohorts;

@@ -1,7 +1,7 @@
 #include "services/randomisation/engine/ids.h"
 
 #include "absl/strings/str_cat.h"
-#include "services/common/excerpt.h"
+#include "services/common/quote.h"
 
 namespace fieldwork::randomisation {
 

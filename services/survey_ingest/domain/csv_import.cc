@@ -342,10 +342,21 @@ std::string RedactedRaw(const CsvRecord& record, const Plan& plan) {
   return out;
 }
 
-bool IsPreview(absl::string_view status, absl::string_view channel) {
+// Whether a Qualtrics row is of the kind given by its Status (as a number or as text) or its
+// DistributionChannel: exports carry either form, and some carry only one of the two columns.
+bool IsRowKind(absl::string_view status, absl::string_view channel, absl::string_view code,
+               absl::string_view status_text, absl::string_view channel_text) {
   status = TrimBlanks(status);
-  return status == "1" || absl::EqualsIgnoreCase(status, "Survey Preview") ||
-         absl::EqualsIgnoreCase(TrimBlanks(channel), "preview");
+  return status == code || absl::EqualsIgnoreCase(status, status_text) ||
+         absl::EqualsIgnoreCase(TrimBlanks(channel), channel_text);
+}
+
+bool IsPreview(absl::string_view status, absl::string_view channel) {
+  return IsRowKind(status, channel, "1", "Survey Preview", "preview");
+}
+
+bool IsTestResponse(absl::string_view status, absl::string_view channel) {
+  return IsRowKind(status, channel, "2", "Survey Test", "test");
 }
 
 class RowImporter {
@@ -379,6 +390,10 @@ class RowImporter {
     };
     if (IsPreview(field(plan_.status), field(plan_.distribution_channel))) {
       ++result_.preview_rows;
+      return std::nullopt;
+    }
+    if (IsTestResponse(field(plan_.status), field(plan_.distribution_channel))) {
+      ++result_.test_rows;
       return std::nullopt;
     }
 

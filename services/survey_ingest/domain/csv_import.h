@@ -143,6 +143,9 @@ struct ImportResult {
   // Qualtrics "Survey Preview" rows (DistributionChannel preview, or Status "Survey Preview"
   // or 1): the survey's authors trying it, never responses. Skipped, not in `rows`.
   size_t preview_rows = 0;
+  // Qualtrics test responses (DistributionChannel test, or Status "Survey Test" or 2): answers
+  // Qualtrics made up to try the survey's logic. Skipped, not in `rows`.
+  size_t test_rows = 0;
   // Rows repeating an earlier row's ResponseId for the same participant; not in `rows`.
   // (The same ResponseId for another participant is a row error.)
   std::vector<RepeatedResponse> repeated;

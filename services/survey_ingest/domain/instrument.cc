@@ -152,6 +152,55 @@ void ValidateItem(const Item& item, size_t index, Errors& errors) {
   ValidateLabels(item, where, errors);
 }
 
+// A BCP 47 tag's shape (a primary language of 2-8 letters, then subtags of 1-8 letters or
+// digits): enough to refuse a typo or markup, not a registry check.
+bool ValidLanguageTag(absl::string_view tag) {
+  size_t start = 0;
+  for (bool first = true; start <= tag.size(); first = false) {
+    const size_t end = std::min(tag.find('-', start), tag.size());
+    const absl::string_view part = tag.substr(start, end - start);
+    if (part.empty() || part.size() > 8 || (first && part.size() < 2)) return false;
+    for (char c : part) {
+      if (!absl::ascii_isalpha(static_cast<unsigned char>(c)) &&
+          (first || !absl::ascii_isdigit(static_cast<unsigned char>(c)))) {
+        return false;
+      }
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+// Pages, when given, ask every item exactly once: an item on no page could never be answered
+// on the form, and one on two pages would be answered twice.
+void ValidatePages(const Instrument& instrument, Errors& errors) {
+  if (instrument.pages.empty()) return;
+  std::map<std::string, size_t, std::less<>> page_of;  // item -> page index
+  for (size_t p = 0; p < instrument.pages.size(); ++p) {
+    const Page& page = instrument.pages[p];
+    const std::string where = absl::StrCat("pages[", p, "]");
+    if (page.items.empty()) errors.Add(where, "items", "a page needs at least one item");
+    for (const std::string& id : page.items) {
+      if (instrument.FindItem(id) == nullptr) {
+        errors.Add(where, "items", absl::StrCat("unknown item '", id, "'"));
+        continue;
+      }
+      auto [it, fresh] = page_of.emplace(id, p);
+      if (!fresh) {
+        errors.Add(where, "items",
+                   absl::StrCat("item '", id, "' is already on pages[", it->second, "]"));
+      }
+    }
+  }
+  for (size_t i = 0; i < instrument.items.size(); ++i) {
+    const Item& item = instrument.items[i];
+    if (!item.id.empty() && page_of.find(item.id) == page_of.end()) {
+      errors.Add(ItemWhere(item, i), "pages",
+                 "is on no page (when `pages` is given, every item must be on one)");
+    }
+  }
+}
+
 void ValidateScale(const Instrument& instrument, const Scale& scale, size_t index, Errors& errors) {
   const std::string where = scale.id.empty() ? absl::StrCat("scales[", index, "]")
                                              : absl::StrCat("scale '", scale.id, "'");
@@ -242,7 +291,8 @@ void ValidateComposite(const Instrument& instrument, const Composite& composite,
 bool SameItem(const Item& a, const Item& b) {
   if (a.type != b.type || a.id != b.id || a.label != b.label || a.required != b.required ||
       a.qualtrics_import_id != b.qualtrics_import_id || a.column != b.column ||
-      a.labels.size() != b.labels.size()) {
+      a.labels.size() != b.labels.size() || a.min_label != b.min_label ||
+      a.max_label != b.max_label || a.max_length != b.max_length) {
     return false;
   }
   for (size_t i = 0; i < a.labels.size(); ++i) {
@@ -330,6 +380,13 @@ const Item* Instrument::FindItem(absl::string_view item_id) const {
   return nullptr;
 }
 
+std::vector<Page> Instrument::FormPages() const {
+  if (!pages.empty()) return pages;
+  Page all;
+  for (const Item& item : items) all.items.push_back(item.id);
+  return {std::move(all)};
+}
+
 const Scale* Instrument::FindScale(absl::string_view scale_id) const {
   for (const Scale& scale : scales) {
     if (scale.id == scale_id) return &scale;
@@ -413,6 +470,13 @@ std::vector<DefinitionError> ValidateInstrument(const Instrument& instrument) {
     }
   }
 
+  ValidatePages(instrument, errors);
+  if (!ValidLanguageTag(instrument.language)) {
+    errors.Add("", "language",
+               absl::StrCat("expected a language tag such as en, en-GB or cy, got '",
+                            instrument.language, "'"));
+  }
+
   // Scales and composites share one namespace: their scores are stored side by side.
   std::set<std::string, std::less<>> score_ids;
   for (size_t i = 0; i < instrument.scales.size(); ++i) {
@@ -494,8 +558,12 @@ bool SameDefinition(const Instrument& a, const Instrument& b) {
   if (a.id != b.id || a.version != b.version || a.title != b.title ||
       a.description != b.description || a.items.size() != b.items.size() ||
       a.scales.size() != b.scales.size() || a.composites.size() != b.composites.size() ||
-      a.missing_codes != b.missing_codes) {
+      a.missing_codes != b.missing_codes || a.introduction != b.introduction ||
+      a.privacy != b.privacy || a.language != b.language || a.pages.size() != b.pages.size()) {
     return false;
+  }
+  for (size_t i = 0; i < a.pages.size(); ++i) {
+    if (a.pages[i].title != b.pages[i].title || a.pages[i].items != b.pages[i].items) return false;
   }
   for (size_t i = 0; i < a.items.size(); ++i) {
     if (!SameItem(a.items[i], b.items[i])) return false;

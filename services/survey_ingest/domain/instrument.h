@@ -53,6 +53,14 @@ struct Item {
   // Texts an export may hold instead of the code, in declaration order. Each code is a valid
   // answer to the item; labels are unique ignoring case.
   std::vector<AnswerLabel> labels;
+  // kLikert: the words the hosted form shows at the scale's ends ("Not at all", "Completely")
+  // when the item has no label per point; empty: the number alone.
+  std::string min_label;
+  std::string max_label;
+  // kFreeText: the longest answer in characters (Unicode code points), 1..kMaxFreeTextLength;
+  // 0: none of its own (a submission's answer is at most 10,000 bytes; the hosted form offers
+  // kMaxFreeTextLength characters).
+  int max_length = 0;
 
   const std::string& ColumnName() const { return column.empty() ? id : column; }
   // True when the item has a numeric score and can be used in a scale.
@@ -99,11 +107,31 @@ struct Composite {
   int min_components = 0;
 };
 
+// The longest max_length of a free-text item, and what the hosted form offers without one:
+// 2,500 characters of at most 4 UTF-8 bytes each always fit a submission's 10,000-byte answer,
+// so a text the form took is never refused at the final submit.
+inline constexpr int kMaxFreeTextLength = 2500;
+
+// One page of the hosted form: a title and the items it asks, in order.
+struct Page {
+  std::string title;  // may be empty
+  std::vector<std::string> items;
+};
+
 struct Instrument {
   std::string id;
   int version = 0;  // >= 1; a response is scored with the version it was collected under
   std::string title;
-  std::string description;
+  std::string description;  // for researchers; never shown to respondents
+  // What the hosted form shows respondents above the first page, and the privacy line under
+  // every page (plain text; blank lines separate paragraphs). Empty: not shown.
+  std::string introduction;
+  std::string privacy;
+  // The language of the texts (BCP 47, e.g. "en-GB", "cy"): the form's `lang`. Default "en".
+  std::string language = "en";
+  // The form's pages. Empty in the definition means one page of every item, in order
+  // (FormPages); when given, every item is on exactly one page.
+  std::vector<Page> pages;
   std::vector<Item> items;
   std::vector<Scale> scales;
   std::vector<Composite> composites;
@@ -112,6 +140,8 @@ struct Instrument {
   std::vector<std::string> missing_codes;
 
   const Item* FindItem(absl::string_view item_id) const;
+  // The pages the form shows: `pages`, or one untitled page of every item.
+  std::vector<Page> FormPages() const;
   const Scale* FindScale(absl::string_view scale_id) const;
   const Composite* FindComposite(absl::string_view composite_id) const;
   // "ons4 v1": how errors name the instrument.

@@ -4,6 +4,7 @@
 #include <initializer_list>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -156,7 +157,8 @@ class Parser {
     }
     CheckKeys(node, where,
               {"id", "label", "type", "min", "max", "integer", "required", "options",
-               "qualtrics_import_id", "column", "labels"});
+               "qualtrics_import_id", "column", "labels", "min_label", "max_label",
+               "max_length"});
     String(node, where, "label", &item.label, true);
     std::string type;
     if (String(node, where, "type", &type, true)) {
@@ -216,6 +218,22 @@ class Parser {
       }
     }
     ParseLabels(node["labels"], where, item);
+    for (const char* field : {"min_label", "max_label"}) {
+      std::string* out = field == std::string_view("min_label") ? &item.min_label : &item.max_label;
+      if (String(node, where, field, out, false) && item.type != ItemType::kLikert) {
+        Error(where, field, "only a likert item has anchor labels", node[field]);
+      }
+    }
+    if (Int(node, where, "max_length", &item.max_length, false)) {
+      if (item.type != ItemType::kFreeText) {
+        Error(where, "max_length", "only a free_text item takes `max_length`", node["max_length"]);
+      } else if (item.max_length < 1 || item.max_length > kMaxFreeTextLength) {
+        Error(where, "max_length",
+              absl::StrCat("expected 1 to ", kMaxFreeTextLength, " characters, got ",
+                           item.max_length),
+              node["max_length"]);
+      }
+    }
     return item;
   }
 
@@ -322,6 +340,19 @@ class Parser {
     return composite;
   }
 
+  Page ParsePage(const YAML::Node& node, size_t index) {
+    Page page;
+    const std::string where = absl::StrCat("pages[", index, "]");
+    if (!node.IsMap()) {
+      Error(where, "", "expected a map with title and items", node);
+      return page;
+    }
+    CheckKeys(node, where, {"title", "items"});
+    String(node, where, "title", &page.title, false);
+    page.items = StringList(node, where, "items", true);
+    return page;
+  }
+
   template <typename T, typename F>
   std::vector<T> ParseList(const YAML::Node& root, const char* field, bool required, F parse) {
     std::vector<T> out;
@@ -369,13 +400,19 @@ absl::StatusOr<Instrument> ParseInstrumentYaml(absl::string_view yaml) {
     // Errors found so far were named "(unnamed)"; name them now that the id is known.
     for (DefinitionError& error : parser.errors()) error.instrument = parser.instrument();
     parser.CheckKeys(root, "",
-                     {"id", "version", "title", "description", "missing_codes", "items", "scales",
-                      "composites"});
+                     {"id", "version", "title", "description", "introduction", "privacy",
+                      "language", "missing_codes", "items", "pages", "scales", "composites"});
     parser.String(root, "", "title", &instrument.title, false);
     parser.String(root, "", "description", &instrument.description, false);
+    parser.String(root, "", "introduction", &instrument.introduction, false);
+    parser.String(root, "", "privacy", &instrument.privacy, false);
+    parser.String(root, "", "language", &instrument.language, false);
     instrument.missing_codes = parser.StringList(root, "", "missing_codes", false);
     instrument.items = parser.ParseList<Item>(
         root, "items", true, [&](const YAML::Node& n, size_t i) { return parser.ParseItem(n, i); });
+    instrument.pages = parser.ParseList<Page>(
+        root, "pages", false,
+        [&](const YAML::Node& n, size_t i) { return parser.ParsePage(n, i); });
     instrument.scales = parser.ParseList<Scale>(
         root, "scales", false,
         [&](const YAML::Node& n, size_t i) { return parser.ParseScale(n, i); });

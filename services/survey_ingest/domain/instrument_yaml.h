@@ -14,7 +14,10 @@ namespace fieldwork::survey_ingest {
 //   id: ons4                      # required; letters, digits, '_', '-', '.'
 //   version: 1                    # required; >= 1
 //   title: ...                    # optional
-//   description: ...              # optional
+//   description: ...              # optional; for researchers, never shown to respondents
+//   introduction: ...             # optional: the hosted form's text above the first page
+//   privacy: ...                  # optional: the form's privacy line, under every page
+//   language: en-GB               # optional, default en: the form's lang
 //   missing_codes: ["-99", "-98"] # optional: answers that mean "no answer" in an import
 //   items:                        # required, at least one
 //     - id: life_satisfaction     # required, unique
@@ -28,8 +31,13 @@ namespace fieldwork::survey_ingest {
 //       column: Q1                # optional; default the item id
 //       labels: [Never, ..., Always]  # optional, likert: one text per point from min to max
 //       labels: {Never: "0", Always: "10"}  # or any item but free text: text -> code
+//       min_label: Not at all     # optional, likert: the form's words at the ends
+//       max_label: Completely
+//       max_length: 500           # optional, free_text: longest answer in characters
 //       options:                  # single_choice only
 //         - {code: "1", label: Progress to interview, score: 1}
+//   pages:                        # optional: the form's pages; default one page of all items
+//     - {title: About you, items: [life_satisfaction]}   # every item on exactly one page
 //   scales:                       # optional
 //     - id: evaluative
 //       label: ...

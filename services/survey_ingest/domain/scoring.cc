@@ -8,7 +8,15 @@
 #include "services/survey_ingest/domain/number_format.h"
 
 namespace fieldwork::survey_ingest {
+
+size_t TextLength(absl::string_view text) {
+  size_t n = 0;  // every byte that does not continue a UTF-8 sequence starts a code point
+  for (char c : text) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
 namespace {
+
 
 template <typename T>
 const T* FindById(const std::vector<T>& list, absl::string_view id, std::string T::*member) {
@@ -105,10 +113,17 @@ void Scorer::ScoreItem(int index, const RawRef& raw, bool enforce_required, Item
   out.raw = is_number ? FormatNumber(number) : std::string(text);
 
   switch (item.type) {
-    case ItemType::kFreeText:
+    case ItemType::kFreeText: {
+      // Characters, not bytes: the limit a form states and a browser's maxlength enforce.
+      if (item.max_length > 0 && TextLength(out.raw) > static_cast<size_t>(item.max_length)) {
+        errors.push_back(
+            {item.id, absl::StrCat("longer than ", item.max_length, " characters"), out.raw});
+        return;
+      }
       out.answered = true;
       out.text = out.raw;
       return;
+    }
     case ItemType::kSingleChoice: {
       const std::string code = is_number ? FormatNumber(number) : std::string(TrimBlanks(text));
       const ChoiceOption* chosen = nullptr;

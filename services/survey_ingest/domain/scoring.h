@@ -67,6 +67,9 @@ struct ScoredResponse {
   const CompositeScore* FindComposite(absl::string_view composite_id) const;
 };
 
+// The length of UTF-8 text in Unicode code points: how a free-text item's max_length counts.
+size_t TextLength(absl::string_view text);
+
 // The non-blank answers of a scored response as item id -> raw answer, as received: e.g. to
 // store them, or to score them again.
 RawResponse RawAnswers(const ScoredResponse& scored);

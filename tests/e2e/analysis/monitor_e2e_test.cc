@@ -38,6 +38,7 @@
 #include "tests/e2e/analysis/live_metrics.h"
 #include "tests/e2e/analysis/live_stack.h"
 #include "tests/testing/process.h"
+#include "tests/testing/trial_designs.h"
 
 namespace fieldwork {
 namespace {
@@ -308,18 +309,7 @@ class MonitorEndToEndTest : public ::testing::Test {
 
   void CreateTrial() {
     v1::CreateTrialRequest create;
-    v1::TrialDesign& design = *create.mutable_design();
-    design.set_trial_id(kTrial);
-    v1::Factor& factor = *design.add_factors();
-    factor.set_name("arm");
-    factor.set_method(v1::RANDOMISATION_METHOD_COMPLETE_WITHIN_STRATA);
-    factor.add_strata("site");
-    for (const char* arm : {"treatment", "control"}) {
-      v1::Arm& a = *factor.add_arms();
-      a.set_name(arm);
-      a.set_weight(1);
-    }
-    for (const char* site : {"S1", "S2"}) design.add_sites()->set_id(site);
+    *create.mutable_design() = fieldwork::testing::TwoArmsWithinSites(kTrial, {"S1", "S2"});
     v1::CreateTrialResponse created;
     grpc::Status status = randomisation_->CreateTrial(Researcher().get(), create, &created);
     ASSERT_TRUE(status.ok()) << status.error_message();

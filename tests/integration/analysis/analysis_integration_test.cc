@@ -337,6 +337,9 @@ TEST_F(AnalysisIntegrationTest, LockedPlanAnalysisCoversTheTrueEffectAndShowsDev
   status = Register(changed, "", &ignored);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(status.error_message(), HasSubstr("deviation_reason"));
+  status = Register(changed, std::string(4001, 'r'), &ignored);  // kept for good: bounded
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("deviation_reason: 4001 bytes"));
   clock_.Advance(absl::Hours(48));
   status = Register(changed, "LA3 merged its teams; site effects dropped", &registered);
   ASSERT_TRUE(status.ok()) << status.error_message();

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "tests/testing/trial_designs.h"
 
 namespace fieldwork::analysis {
 
@@ -28,18 +29,7 @@ UpstreamServices::UpstreamServices(RedisClient& redis, const Authenticator& auth
       ingest_stub_(v1::SurveyIngestService::NewStub(MakeChannel(ingest_server_->address(), false))) {}
 
 v1::TrialDesign ThreeSiteDesign(const std::string& trial) {
-  v1::TrialDesign design;
-  design.set_trial_id(trial);
-  v1::Factor& factor = *design.add_factors();
-  factor.set_name("arm");
-  factor.set_method(v1::RANDOMISATION_METHOD_COMPLETE_WITHIN_STRATA);
-  factor.add_strata("site");
-  for (const char* arm : {"treatment", "control"}) {
-    v1::Arm& a = *factor.add_arms();
-    a.set_name(arm);
-    a.set_weight(1);
-  }
-  for (const char* site : {"LA1", "LA2", "LA3"}) design.add_sites()->set_id(site);
+  v1::TrialDesign design = fieldwork::testing::TwoArmsWithinSites(trial, {"LA1", "LA2", "LA3"});
   v1::Covariate& age = *design.add_covariates();
   age.set_name("age");
   age.set_kind(v1::Covariate::KIND_NUMERIC);

@@ -98,6 +98,13 @@ TEST_F(ApplyValidationTest, DryRunAndApplyRefuseTheSameProblemsAndWriteNothing) 
   EXPECT_THAT(TrialKeys("apply-valid"), IsEmpty());
   const CliRun real = services_->Fieldwork({"apply", valid});
   ASSERT_EQ(real.exit_code, 0) << real.output;
+  // Its invitation still links with the raw participant id: applied (old protocols keep
+  // working), with the same warning from the dry run and the real apply.
+  const std::string warning = valid +
+                              ": warning: campaigns[0].survey_url contains {participant_id}: anyone who edits the "
+                              "link can answer for a colleague";
+  EXPECT_THAT(dry.output, HasSubstr(warning));
+  EXPECT_THAT(real.output, HasSubstr(warning));
   EXPECT_THAT(real.output, HasSubstr("locked the analysis plan main"));
   EXPECT_THAT(TrialKeys("apply-valid"), Not(IsEmpty()));
 }

@@ -63,7 +63,8 @@ class CampaignCliTest : public ::testing::Test {
     services_.push_back(std::make_unique<ServiceProcess>("fieldwork-randomisation", Common(randomisation_), randomisation_, dir));
     ingest_ = Free();
     std::vector<std::string> ingest = Common(ingest_);
-    ingest.insert(ingest.end(), {"--randomisation_address=" + randomisation_, upstream});
+    ingest.insert(ingest.end(), {"--randomisation_address=" + randomisation_, upstream,
+                                 "--http_listen_address="});  // no questionnaire form here
     services_.push_back(std::make_unique<ServiceProcess>("fieldwork-survey-ingest", ingest, ingest_, dir));
     messaging_ = Free();
     const int http_port = fieldwork::testing::PickFreePort();

@@ -66,6 +66,7 @@ class CliServices {
     std::vector<std::string> ingest_args = Common(ingest_address_);
     ingest_args.push_back("--randomisation_address=" + randomisation_address_);
     ingest_args.push_back("--service_token_file=" + dir + "/service.token");
+    ingest_args.push_back("--http_listen_address=");  // no questionnaire form here
     ingest_ = std::make_unique<ServiceProcess>("fieldwork-survey-ingest", ingest_args,
                                                ingest_address_, dir);
     messaging_address_ = FreeAddress();  // nothing listens here unless with_messaging

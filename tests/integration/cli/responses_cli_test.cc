@@ -3,7 +3,8 @@
 // with the traps partners' exports have — an embedded-data participant column, an extra column,
 // a Survey Preview row, a ResponseId exported twice and one reused for another participant, a
 // response marked Finished that stopped at 60%, choice texts, a missing-value code, a
-// display-order column — then a re-import and a replay after the roster is complete.
+// display-order column — then a re-import, a replay after the roster is complete, and a later
+// export that reuses a stored ResponseId and holds Qualtrics' generated test responses.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -58,7 +59,8 @@ std::string Quoted(const std::string& text) {
   return out + "\"";
 }
 
-std::string QualtricsExport() {
+// The three header rows of the export, then `rows`.
+std::string QualtricsFile(const std::string& rows) {
   const std::vector<std::string> import_ids = {
       R"({"ImportId":"startDate","timeZone":"Europe/London"})",
       R"({"ImportId":"endDate","timeZone":"Europe/London"})",
@@ -75,13 +77,19 @@ std::string QualtricsExport() {
       R"({"ImportId":"QID2_TEXT"})"};
   std::vector<std::string> quoted;
   for (const std::string& id : import_ids) quoted.push_back(Quoted(id));
-  const std::string t = "2021-03-30 10:00:00,2021-03-30 10:05:00,";
   return absl::StrCat(
       "StartDate,EndDate,Status,Progress,Finished,RecordedDate,ResponseId,DistributionChannel,"
       "pid,site,Q1,Q1_DO,Q2\n",
       "Start Date,End Date,Response Type,Progress,Finished,Recorded Date,Response ID,"
       "Distribution Channel,pid,site,I like my job,I like my job - Display Order,Hours\n",
-      absl::StrJoin(quoted, ","), "\n",
+      absl::StrJoin(quoted, ","), "\n", rows);
+}
+
+constexpr char kTimes[] = "2021-03-30 10:00:00,2021-03-30 10:05:00,";
+
+std::string QualtricsExport() {
+  const std::string t = kTimes;
+  return QualtricsFile(absl::StrCat(
       // line 4: choice text, a missing-value code, a display order
       t, "IP Address,100,True,2021-03-30 10:05:01,R_1,anonymous,p1,north,Agree,5|4|3|2|1,-99\n",
       // line 5: the authors' preview
@@ -94,7 +102,7 @@ std::string QualtricsExport() {
       // line 9: a participant not enrolled yet
       t, "IP Address,100,True,2021-03-30 10:05:01,R_5,anonymous,p5,north,Disagree,,20\n",
       // line 10: Finished, but only 60% of the way
-      t, "IP Address,60,True,2021-03-30 10:05:01,R_4,anonymous,p4,south,Agree,,\n");
+      t, "IP Address,60,True,2021-03-30 10:05:01,R_4,anonymous,p4,south,Agree,,\n"));
 }
 
 TEST(ResponsesCliTest, QualtricsExportReimportAndReplay) {
@@ -157,6 +165,27 @@ TEST(ResponsesCliTest, QualtricsExportReimportAndReplay) {
   EXPECT_THAT(after.output, Not(HasSubstr(file + ":9: ")));
 
   EXPECT_EQ(services.Fieldwork({"responses", "replay"}).exit_code, 2);
+
+  // A later export: R_1 (stored for p1 by the first file) again for p1 is a duplicate; R_2
+  // (stored for p2) for p3 is an error on its line, not a silent duplicate; Qualtrics'
+  // generated test responses are skipped and counted.
+  const std::string t = kTimes;
+  const std::string later = dir + "/later.csv";
+  fieldwork::testing::WriteText(
+      later,
+      QualtricsFile(absl::StrCat(
+          t, "IP Address,100,True,2021-03-30 10:05:01,R_1,anonymous,p1,north,Agree,,-99\n",
+          t, "IP Address,100,True,2021-03-30 10:05:01,R_2,anonymous,p3,north,Agree,,10\n",
+          t, "Survey Test,100,True,2021-03-30 10:05:01,R_t1,test,p4,south,Agree,,10\n",
+          t, "2,100,True,2021-03-30 10:05:01,R_t2,,p4,south,Agree,,10\n")));
+  CliRun reused = services.Fieldwork({"responses", "import", "qx", "endline", later,
+                                      "--participant_column=pid", "--ignore_columns=site"});
+  EXPECT_EQ(reused.exit_code, 1) << reused.output;
+  EXPECT_THAT(reused.output, HasSubstr("accepted 0, duplicate 1, rejected 1, survey previews "
+                                       "skipped 0, test responses skipped 2"));
+  EXPECT_THAT(reused.output,
+              HasSubstr(later + ":5: ResponseId: this submission id already belongs to another "
+                                "participant's response (\"R_2\")"));
 }
 
 }  // namespace

@@ -107,7 +107,8 @@ class SimulateCliTest : public ::testing::Test {
                                  "--metrics_bind_address=127.0.0.1", "--redis_url=" + redis_.url(),
                                  "--allow_volatile_redis", "--tokens_file=" + tokens,
                                  "--randomisation_address=" + randomisation_address_,
-                                 "--service_token_file=" + dir_.path() + "/ingest.token", "--drain_delay=0s"},
+                                 "--service_token_file=" + dir_.path() + "/ingest.token", "--drain_delay=0s",
+                                 "--http_listen_address="},
         ingest_address_, dir_.path());
     std::filesystem::create_directories(dir_.path() + "/instruments");
     Write(dir_.path() + "/instruments/ons4.yaml",

@@ -473,7 +473,8 @@ class Suite {
                                                       Common(randomisation), randomisation, dir);
     ingest_ = std::make_unique<ServiceProcess>(
         "fieldwork-survey-ingest",
-        With(Common(ingest), {"--randomisation_address=" + randomisation, upstream_token}),
+        With(Common(ingest), {"--randomisation_address=" + randomisation, upstream_token,
+                              "--http_listen_address="}),
         ingest, dir);
     messaging_ = std::make_unique<ServiceProcess>(
         "fieldwork-messaging",

@@ -10,9 +10,12 @@
 
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "fieldwork/v1/messaging.pb.h"
 #include "fieldwork/v1/randomisation.grpc.pb.h"
 #include "services/common/clock.h"
@@ -101,6 +104,25 @@ class MessagingTest : public ::testing::Test {
 };
 
 std::unique_ptr<grpc::ClientContext> ContextWith(const std::string& token);
+
+// Reminder steps ask a ResponseLookup at send time. This one answers from a set the test
+// changes between the invitation and the reminder (the gRPC implementation asks
+// survey-ingest's GetResponseStatus the same question).
+class RespondedSet final : public ResponseLookup {
+ public:
+  absl::StatusOr<bool> HasAcceptedResponse(absl::string_view trial, absl::string_view wave,
+                                           absl::string_view participant) override {
+    EXPECT_EQ(wave, "baseline");
+    return responded.count(absl::StrCat(trial, "/", participant)) > 0;
+  }
+  absl::StatusOr<std::optional<absl::Time>> WaveClosesAt(absl::string_view,
+                                                         absl::string_view wave) override {
+    if (wave != "endline") return absl::NotFoundError("no such wave");
+    return endline_closes;
+  }
+  std::set<std::string> responded;
+  std::optional<absl::Time> endline_closes;
+};
 
 }  // namespace fieldwork::messaging
 

@@ -71,6 +71,19 @@ TEST_F(RandomisationTest, BadDesignsAreRefusedNamingTheField) {
   v1::TrialDesign bad_id = StratifiedDesign("Bad Id!");
   EXPECT_THAT(CreateTrial(bad_id).error_message(), HasSubstr("trial_id"));
 
+  // Free text is bounded, and a bad id is quoted short, not echoed whole.
+  v1::TrialDesign long_title = StratifiedDesign("long-title");
+  long_title.set_title(std::string(1001, 't'));
+  status = CreateTrial(long_title);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("title is 1001 bytes, more than the limit of 1000"));
+  v1::TrialDesign long_site = StratifiedDesign("long-site");
+  long_site.mutable_sites(1)->set_id(long_site.sites(0).id() + std::string(10000, 's'));
+  long_site.mutable_sites(0)->set_id(long_site.sites(1).id());
+  status = CreateTrial(long_site);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_LT(status.error_message().size(), 200u) << status.error_message();
+
   // Nothing was created.
   v1::ListTrialsRequest list;
   v1::ListTrialsResponse trials;

@@ -19,6 +19,7 @@ namespace {
 namespace v1 = ::fieldwork::v1;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kTrial[] = "bad-input";
 
@@ -44,6 +45,23 @@ class BadInputTest : public IngestTest {
     v1::SubmitResponseResponse response;
     const grpc::Status status =
         ingest().SubmitResponse(ContextWith(token).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  // `submissions` as one SubmitResponses stream.
+  v1::SubmitResponsesResponse SubmitStream(const std::vector<v1::Submission>& submissions,
+                                           const std::string& token = kResearcher) {
+    auto context = ContextWith(token);
+    v1::SubmitResponsesResponse response;
+    auto writer = ingest().SubmitResponses(context.get(), &response);
+    for (const v1::Submission& s : submissions) {
+      v1::SubmitResponsesRequest message;
+      *message.mutable_submission() = s;
+      EXPECT_TRUE(writer->Write(message));
+    }
+    writer->WritesDone();
+    const grpc::Status status = writer->Finish();
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response;
   }
@@ -166,20 +184,10 @@ TEST_F(BadInputTest, LateAndUnfinishedResponsesAreKeptAndFlagged) {
 }
 
 TEST_F(BadInputTest, SubmitResponsesNeverStopsHalfWay) {
-  auto context = ContextWith(kPartnerLa1);
-  v1::SubmitResponsesResponse response;
-  auto writer = ingest().SubmitResponses(context.get(), &response);
   std::vector<v1::Submission> stream = {Good("A1", "b1"), Good("Z1", "b2"), Good("A2", "b3"),
                                         Good("B1", "b4"), Good("A3", "b5"), Good("A1", "b1")};
   (*stream[4].mutable_answers())["wb_2"] = "-1";
-  for (const v1::Submission& s : stream) {
-    v1::SubmitResponsesRequest message;
-    *message.mutable_submission() = s;
-    ASSERT_TRUE(writer->Write(message));
-  }
-  writer->WritesDone();
-  const grpc::Status status = writer->Finish();
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  const v1::SubmitResponsesResponse response = SubmitStream(stream, kPartnerLa1);
   EXPECT_EQ(response.accepted(), 2);   // b1, b3
   EXPECT_EQ(response.duplicate(), 1);  // b1 again
   EXPECT_EQ(response.rejected(), 3);   // unknown Z1, LA2's B1 (not the partner's), -1
@@ -239,6 +247,34 @@ TEST_F(BadInputTest, SecondResponseUnderTheLastCompleteRule) {
   ASSERT_EQ(counted.size(), 1u);
   EXPECT_EQ(counted[0].submission_id(), b.submission_id()) << "the last complete one counts";
   EXPECT_EQ(ListResponses(kTrial, "endline", true).size(), 2u);
+}
+
+// A submission id is one participant's response: sent again for them it is a duplicate; for
+// anyone else, in a later request or later in the same stream, it is refused with its field,
+// and the other participant is not named (the caller may not be allowed to know them).
+TEST_F(BadInputTest, ASubmissionIdOfAnotherParticipantIsRefusedNotADuplicate) {
+  EXPECT_EQ(Submit(Good("A1", "partner-7")).status(), v1::SUBMISSION_STATUS_ACCEPTED);
+  EXPECT_EQ(Submit(Good("A1", "partner-7")).status(), v1::SUBMISSION_STATUS_DUPLICATE);
+  const v1::RowError error = OnlyError(Good("A2", "partner-7"));
+  EXPECT_EQ(error.field(), "submission_id");
+  EXPECT_EQ(error.value(), "partner-7");
+  EXPECT_THAT(error.reason(), HasSubstr("already belongs to another participant's response"));
+  EXPECT_THAT(error.reason(), Not(HasSubstr("A1")));
+
+  const v1::SubmitResponsesResponse batch =
+      SubmitStream({Good("A3", "partner-8"), Good("A2", "partner-8"), Good("A3", "partner-8")});
+  EXPECT_EQ(batch.accepted(), 1);
+  EXPECT_EQ(batch.duplicate(), 1);
+  ASSERT_EQ(batch.errors_size(), 1);
+  EXPECT_EQ(batch.errors(0).row(), 2);
+  EXPECT_EQ(batch.errors(0).field(), "submission_id");
+
+  std::set<std::string> stored;
+  for (const v1::Response& r : ListResponses(kTrial, "baseline", true)) {
+    stored.insert(absl::StrCat(r.participant_id(), "/", r.submission_id()));
+  }
+  EXPECT_EQ(stored, (std::set<std::string>{"A1/partner-7", "A3/partner-8"}));
+  EXPECT_EQ(ListRejects(kTrial).size(), 2u) << "both refusals are kept, to be seen and replayed";
 }
 
 TEST_F(BadInputTest, ImportCsvRefusesUnreadableFilesAndReportsRowsByLine) {

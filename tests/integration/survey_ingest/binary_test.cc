@@ -40,7 +40,8 @@ TEST_F(IngestTest, BinaryServesWithItsOwnRandomisationToken) {
        "--metrics_bind_address=127.0.0.1", "--redis_url=" + redis_->url(),
        "--tokens_file=" + dir.path() + "/tokens.yaml",
        "--randomisation_address=" + randomisation_->address(),
-       "--service_token_file=" + dir.path() + "/ingest.token", "--drain_delay=0s"},
+       "--service_token_file=" + dir.path() + "/ingest.token", "--drain_delay=0s",
+       "--http_listen_address="},
       address, dir.path());
   auto stub = v1::SurveyIngestService::NewStub(
       grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
@@ -99,7 +100,7 @@ TEST_F(IngestTest, BinaryRefusesToStartWithoutItsRandomisationToken) {
   ChildProcess process(
       {fieldwork::testing::BinaryPath("fieldwork-survey-ingest"), "--listen_address=127.0.0.1:0",
        "--metrics_port=0", "--redis_url=" + redis_->url(),
-       "--tokens_file=" + dir.path() + "/tokens.yaml"},
+       "--tokens_file=" + dir.path() + "/tokens.yaml", "--http_listen_address="},
       {}, dir.path() + "/log");
   EXPECT_EQ(process.WaitForExit(absl::Seconds(30)), 1);
   EXPECT_THAT(process.ReadLog(), HasSubstr("--service_token_file"));

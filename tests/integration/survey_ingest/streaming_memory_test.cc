@@ -87,7 +87,8 @@ TEST_F(IngestTest, ListResponsesStreamsAWaveOf200000InBoundedMemory) {
        "--metrics_bind_address=127.0.0.1", "--redis_url=" + redis_->url(),
        "--tokens_file=" + dir.path() + "/tokens.yaml",
        "--randomisation_address=" + randomisation_->address(),
-       "--service_token_file=" + dir.path() + "/ingest.token", "--drain_delay=0s"},
+       "--service_token_file=" + dir.path() + "/ingest.token", "--drain_delay=0s",
+       "--http_listen_address="},
       address, dir.path());
   std::unique_ptr<RedisClient> redis = redis_->NewClient();
   ASSERT_NO_FATAL_FAILURE(StoreResponses(*redis, "big", "baseline"));

@@ -156,6 +156,63 @@ std::string WithMessaging(const std::string& extra) {
   return yaml + extra;
 }
 
+// The SWING protocol with the endline invitation's survey_url line replaced by `survey`.
+std::string WithSurvey(const std::string& survey) {
+  std::string yaml = WithMessaging(kMessagingAndPlan);
+  const std::string old = "    survey_url: \"https://s.example.org/e?p={participant_id}\"\n";
+  const size_t at = yaml.find(old);
+  EXPECT_NE(at, std::string::npos);
+  return yaml.replace(at, old.size(), survey);
+}
+
+TEST(ProtocolTest, PersonalSurveyLinksExpireAtTheWavesClosePlusTheGrace) {
+  constexpr int64_t kEndlineCloses = 1612137600;  // 2021-02-01T00:00:00Z
+  auto invitation = [](const std::string& survey) {
+    absl::StatusOr<Protocol> protocol = ParseProtocol(WithSurvey(survey), "dir/swing.yaml", NoFiles);
+    EXPECT_TRUE(protocol.ok()) << protocol.status();
+    return protocol.ok() ? protocol->campaigns[1] : v1::CampaignDefinition();
+  };
+  const v1::CampaignDefinition hosted = invitation("    survey: hosted\n");
+  EXPECT_TRUE(hosted.hosted_survey());
+  EXPECT_TRUE(hosted.survey_url_template().empty());
+  EXPECT_EQ(hosted.survey_link_expires().seconds(), kEndlineCloses + 14 * 86400);  // the default
+  EXPECT_EQ(invitation("    survey: hosted\n    survey_link_grace: 3d12h\n").survey_link_expires().seconds(),
+            kEndlineCloses + 3 * 86400 + 12 * 3600);
+  const v1::CampaignDefinition external =
+      invitation("    survey_url: \"https://q.example.org/jfe/form/SV_1?t={survey_token}\"\n    survey_link_grace: 1w\n");
+  EXPECT_FALSE(external.hosted_survey());
+  EXPECT_EQ(external.survey_link_expires().seconds(), kEndlineCloses + 7 * 86400);
+  // An old protocol's raw id carries no token, so nothing expires.
+  EXPECT_FALSE(invitation("    survey_url: \"https://s.example.org/e?p={participant_id}\"\n").has_survey_link_expires());
+}
+
+TEST(ProtocolTest, SurveyLinkMistakesNameTheField) {
+  auto error = [](const std::string& survey) {
+    return std::string(ParseProtocol(WithSurvey(survey), "dir/swing.yaml", NoFiles).status().message());
+  };
+  EXPECT_THAT(error(""), HasSubstr("campaigns[1].survey is required: survey: hosted"));
+  EXPECT_THAT(error("    survey: hosted\n    survey_url: \"https://x/{survey_token}\"\n"),
+              HasSubstr("campaigns[1].survey give either survey: hosted"));
+  EXPECT_THAT(error("    survey: qualtrics\n"), HasSubstr("campaigns[1].survey \"qualtrics\" must be one of hosted"));
+  EXPECT_THAT(error("    survey_url: \"https://x/fixed\"\n"), HasSubstr("campaigns[1].survey_url must contain {survey_token}"));
+  EXPECT_THAT(error("    survey_url: \"https://x/{participant_id}\"\n    survey_link_grace: 1d\n"),
+              HasSubstr("campaigns[1].survey_link_grace only personal survey links expire"));
+  EXPECT_THAT(error("    survey: hosted\n    survey_link_grace: soon\n"),
+              HasSubstr("campaigns[1].survey_link_grace \"soon\" is not a duration"));
+}
+
+TEST(ProtocolTest, ARawParticipantIdInASurveyUrlIsWarnedAboutNotRefused) {
+  absl::StatusOr<Protocol> old = ParseProtocol(WithMessaging(kMessagingAndPlan), "dir/swing.yaml", NoFiles);
+  ASSERT_TRUE(old.ok()) << old.status();
+  const std::vector<ProtocolProblem> warnings = ProtocolWarnings(*old);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0].field, "campaigns[1].survey_url");
+  EXPECT_THAT(warnings[0].reason, HasSubstr("anyone who edits the link can answer for a colleague"));
+  absl::StatusOr<Protocol> hosted = ParseProtocol(WithSurvey("    survey: hosted\n"), "dir/swing.yaml", NoFiles);
+  ASSERT_TRUE(hosted.ok()) << hosted.status();
+  EXPECT_THAT(ProtocolWarnings(*hosted), IsEmpty());
+}
+
 TEST(ProtocolTest, ParsesTemplatesCampaignsAndThePlan) {
   absl::StatusOr<Protocol> protocol = ParseProtocol(WithMessaging(kMessagingAndPlan), "dir/swing.yaml", NoFiles);
   ASSERT_TRUE(protocol.ok()) << protocol.status();

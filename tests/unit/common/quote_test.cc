@@ -36,5 +36,16 @@ TEST(QuoteTest, QuotesAShortPrefix) {
   EXPECT_EQ(Quoted("a\xff", 4), "a... (2 bytes)");
 }
 
+TEST(ExcerptTest, ShortValuesAreQuotedWholeAndEscaped) {
+  EXPECT_EQ(Excerpt("p-001"), "\"p-001\"");
+  EXPECT_EQ(Excerpt("a\"b\n\xff\\"), "\"a\\\"b\\x0a\\xff\\\\\"");
+  EXPECT_EQ(Excerpt("Zoë"), "\"Zoë\"") << "UTF-8 text stays readable";
+}
+
+TEST(ExcerptTest, LongValuesShowOnlyAPrefixAndTheirLength) {
+  const std::string id(8192, 'x');
+  EXPECT_EQ(Excerpt(id), "\"" + std::string(kExcerptBytes, 'x') + "\"... (8192 bytes)");
+}
+
 }  // namespace
 }  // namespace fieldwork

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace fieldwork {
 namespace {
 
@@ -44,6 +46,30 @@ TEST(RateLimiterTest, AClockThatGoesBackRefillsNothing) {
   EXPECT_FALSE(limiter.Admit("t").ok());
   clock.Advance(absl::Seconds(1));
   EXPECT_TRUE(limiter.Admit("t").ok());
+}
+
+TEST(RateLimiterTest, APerMinuteLimitAdmitsAMinutesBurst) {
+  ManualClock clock(absl::FromUnixSeconds(1'000'000));
+  RateLimiter limiter(clock, 30.0 / 60, 30);
+  for (int i = 0; i < 30; ++i) EXPECT_TRUE(limiter.Admit("link").ok()) << i;
+  EXPECT_FALSE(limiter.Admit("link").ok());
+  clock.Advance(absl::Seconds(2));  // one request's worth at 30 a minute
+  EXPECT_TRUE(limiter.Admit("link").ok());
+  EXPECT_FALSE(limiter.Admit("link").ok());
+}
+
+TEST(RateLimiterTest, RefilledBucketsAreDroppedOnceManyPrincipalsWereSeen) {
+  ManualClock clock(absl::FromUnixSeconds(1'000'000));
+  RateLimiter limiter(clock, 1, 1);
+  for (size_t i = 0; i < RateLimiter::kPruneAbove; ++i) {
+    ASSERT_TRUE(limiter.Admit("address-" + std::to_string(i)).ok());
+  }
+  EXPECT_EQ(limiter.tracked(), RateLimiter::kPruneAbove);
+  clock.Advance(absl::Seconds(1));  // every bucket has refilled: as good as absent
+  EXPECT_TRUE(limiter.Admit("one-more").ok());
+  EXPECT_EQ(limiter.tracked(), 1u);
+  // A drained bucket is still kept: dropping it would hand its principal a fresh burst.
+  EXPECT_FALSE(limiter.Admit("one-more").ok());
 }
 
 }  // namespace

@@ -1,0 +1,93 @@
+#include "services/survey_ingest/form/redis_form_store.h"
+
+#include <google/protobuf/timestamp.pb.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "fieldwork/v1/survey_ingest.pb.h"
+#include "services/survey_ingest/keys.h"
+
+namespace fieldwork::survey_ingest::form {
+namespace {
+
+constexpr absl::string_view kPagePrefix = "page:";
+
+std::string Key(const Respondent& who) {
+  return keys::FormProgress(who.trial, who.wave, who.participant);
+}
+
+google::protobuf::Timestamp ToTimestamp(absl::Time time) {
+  google::protobuf::Timestamp t;
+  const int64_t seconds = absl::ToUnixSeconds(time);
+  t.set_seconds(seconds);
+  t.set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
+  return t;
+}
+
+std::string TimestampBytes(absl::Time time) { return ToTimestamp(time).SerializeAsString(); }
+
+absl::Status Corrupt(const Respondent& who, absl::string_view field) {
+  return absl::DataLossError(absl::StrCat("form progress of a participant in trial ", who.trial,
+                                          " wave ", who.wave, ": field ", field,
+                                          " does not parse"));
+}
+
+}  // namespace
+
+absl::StatusOr<FormProgress> RedisFormStore::Load(const Respondent& who) {
+  absl::StatusOr<RedisReply> reply = redis_.Command({"HGETALL", Key(who)});
+  if (!reply.ok()) return reply.status();
+  FormProgress progress;
+  for (size_t i = 0; i + 1 < reply->size(); i += 2) {
+    const absl::string_view field = (*reply)[i].str();
+    const absl::string_view value = (*reply)[i + 1].str();
+    if (absl::StartsWith(field, kPagePrefix)) {
+      int page = 0;
+      fieldwork::v1::FormPageAnswers stored;
+      if (!absl::SimpleAtoi(field.substr(kPagePrefix.size()), &page) ||
+          !stored.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        return Corrupt(who, field);
+      }
+      Answers& answers = progress.pages[page];
+      for (const auto& [item, answer] : stored.answers()) answers.emplace(item, answer);
+      continue;
+    }
+    google::protobuf::Timestamp t;
+    if (!t.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      return Corrupt(who, field);
+    }
+    const absl::Time time = absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+    if (field == StageName(Stage::kOpened)) progress.opened = time;
+    if (field == StageName(Stage::kStarted)) progress.started = time;
+    if (field == StageName(Stage::kCompleted)) progress.completed = time;
+  }
+  return progress;
+}
+
+absl::StatusOr<bool> RedisFormStore::SavePage(const Respondent& who, int page,
+                                              const Answers& answers, absl::Time now) {
+  fieldwork::v1::FormPageAnswers stored;
+  for (const auto& [item, answer] : answers) (*stored.mutable_answers())[item] = answer;
+  *stored.mutable_saved_at() = ToTimestamp(now);
+  const std::string bytes = stored.SerializeAsString();
+  const std::string key = Key(who);
+  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Transaction(
+      {{"HSET", key, absl::StrCat(kPagePrefix, page), bytes},
+       {"HSETNX", key, std::string(StageName(Stage::kStarted)), TimestampBytes(now)}});
+  if (!replies.ok()) return replies.status();
+  return replies->size() == 2 && (*replies)[1].integer() == 1;
+}
+
+absl::StatusOr<bool> RedisFormStore::Mark(const Respondent& who, Stage stage, absl::Time now) {
+  absl::StatusOr<RedisReply> reply =
+      redis_.Command({"HSETNX", Key(who), StageName(stage), TimestampBytes(now)});
+  if (!reply.ok()) return reply.status();
+  return reply->integer() == 1;
+}
+
+}  // namespace fieldwork::survey_ingest::form

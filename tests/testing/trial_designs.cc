@@ -1,0 +1,24 @@
+#include "tests/testing/trial_designs.h"
+
+namespace fieldwork::testing {
+
+namespace v1 = ::fieldwork::v1;
+
+v1::TrialDesign TwoArmsWithinSites(const std::string& trial,
+                                   const std::vector<std::string>& sites) {
+  v1::TrialDesign design;
+  design.set_trial_id(trial);
+  v1::Factor& factor = *design.add_factors();
+  factor.set_name("arm");
+  factor.set_method(v1::RANDOMISATION_METHOD_COMPLETE_WITHIN_STRATA);
+  factor.add_strata("site");
+  for (const char* arm : {"treatment", "control"}) {
+    v1::Arm& a = *factor.add_arms();
+    a.set_name(arm);
+    a.set_weight(1);
+  }
+  for (const std::string& site : sites) design.add_sites()->set_id(site);
+  return design;
+}
+
+}  // namespace fieldwork::testing
