@@ -44,10 +44,14 @@ function(fieldwork_cc_binary)
 endfunction()
 
 # fieldwork_cc_test(NAME n SRCS a_test.cc ... LABEL unit|integration|e2e [DEPS ...]
-#                   [TIMEOUT seconds])
+#                   [TIMEOUT seconds] [CLUSTER])
 # One GoogleTest binary; each test case becomes its own CTest test carrying the label.
+# CLUSTER (integration tests): each test case is registered a second time, named
+# "<Suite.Test>/cluster" with the label `cluster` only, run with FIELDWORK_TEST_REDIS=cluster so
+# that the harness's Redis is a Redis Cluster; the cases listed in FIELDWORK_CLUSTER_EXCLUDED
+# (tests/cluster_runs.cmake, with the reason for each) are left out of that run.
 function(fieldwork_cc_test)
-  cmake_parse_arguments(ARG "" "NAME;LABEL;TIMEOUT" "SRCS;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "CLUSTER" "NAME;LABEL;TIMEOUT" "SRCS;DEPS" ${ARGN})
   if(NOT ARG_LABEL MATCHES "^(unit|integration|e2e)$")
     message(FATAL_ERROR "fieldwork_cc_test(${ARG_NAME}): LABEL must be unit, integration or e2e")
   endif()
@@ -64,6 +68,18 @@ function(fieldwork_cc_test)
     DISCOVERY_TIMEOUT 60
     PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
                ENVIRONMENT "FIELDWORK_BINARY_DIR=${PROJECT_BINARY_DIR}")
+  if(ARG_CLUSTER)
+    # The second variable goes through ENVIRONMENT_MODIFICATION, a property of its own, for
+    # the reason above.
+    list(JOIN FIELDWORK_CLUSTER_EXCLUDED ":" excluded)
+    gtest_discover_tests(${ARG_NAME}
+      DISCOVERY_TIMEOUT 60
+      TEST_SUFFIX "/cluster"
+      TEST_FILTER "-${excluded}"
+      PROPERTIES LABELS cluster TIMEOUT ${ARG_TIMEOUT}
+                 ENVIRONMENT "FIELDWORK_BINARY_DIR=${PROJECT_BINARY_DIR}"
+                 ENVIRONMENT_MODIFICATION "FIELDWORK_TEST_REDIS=set:cluster")
+  endif()
 endfunction()
 
 # fieldwork_cc_benchmark(NAME n SRCS a_bench.cc [DEPS ...]): a Google Benchmark binary.

@@ -701,6 +701,7 @@ RedisClient::ScriptPipeline RedisClient::OpenScriptPipeline(const LuaScript& scr
     ScriptPipeline pipeline(this, absl::FailedPreconditionError("not connected yet"),
                             *std::move(sha));
     pipeline.connect_at_first_send_ = true;
+    pipeline.source_ = script.source();
     return pipeline;
   }
   return ScriptPipeline(this, single_pool_->Acquire(), *std::move(sha));
@@ -735,7 +736,18 @@ absl::Status RedisClient::ScriptPipeline::Send(const std::vector<std::string>& k
       slot_ = *slot;
       absl::StatusOr<Lease> lease = client_->Acquire(slot_);
       broken_ = lease.status();
-      if (lease.ok()) lease_ = std::make_unique<Lease>(*std::move(lease));
+      if (lease.ok()) {
+        lease_ = std::make_unique<Lease>(*std::move(lease));
+        // Each master has its own script cache, and the SHA was loaded on slot 0's: load the
+        // script on this one first, in the same stream, or every run would be NOSCRIPT (and
+        // nothing recorded until the caller's fallback).
+        broken_ = (*lease_)->SendNow({"SCRIPT", "LOAD", source_});
+        if (broken_.ok()) {
+          script_loaded_first_ = true;
+        } else {
+          lease_.reset();
+        }
+      }
     } else if (*slot != slot_) {
       return absl::InvalidArgumentError(
           "CROSSSLOT: a script pipeline's runs must keep their keys in one slot");
@@ -752,6 +764,14 @@ absl::Status RedisClient::ScriptPipeline::Send(const std::vector<std::string>& k
 std::vector<absl::Status> RedisClient::ScriptPipeline::Finish() {
   std::vector<absl::Status> results;
   results.reserve(runs_);
+  if (script_loaded_first_ && lease_ != nullptr) {
+    // SCRIPT LOAD's reply: a failed load shows as NOSCRIPT in the runs' own replies.
+    if (absl::StatusOr<RedisReply> loaded = (*lease_)->ReadReply(); !loaded.ok()) {
+      broken_ = loaded.status();
+      lease_.reset();
+    }
+  }
+  script_loaded_first_ = false;
   for (size_t i = 0; i < runs_; ++i) {
     if (lease_ == nullptr) {
       results.push_back(broken_);
@@ -773,6 +793,43 @@ std::vector<absl::Status> RedisClient::ScriptPipeline::Finish() {
   lease_.reset();
   broken_ = absl::FailedPreconditionError("redis: script pipeline already finished");
   return results;
+}
+
+absl::StatusOr<std::vector<RedisClient::ServerReply>> RedisClient::CommandOnEveryMaster(
+    std::initializer_list<absl::string_view> args) {
+  const std::vector<std::string> command(args.begin(), args.end());
+  absl::StatusOr<std::vector<absl::string_view>> keys = RedisCommandKeys(command);
+  if (!keys.ok()) return keys.status();
+  if (!keys->empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("redis: ", command.front(), " has keys; it cannot run on every master"));
+  }
+  std::vector<ConnectionPool*> masters;
+  if (single_pool_ != nullptr) {
+    masters.push_back(single_pool_.get());
+  } else {
+    // A fresh map: a master that took over since the last read must be asked too.
+    {
+      std::lock_guard<std::mutex> lock(cluster_mutex_);
+      slots_stale_ = true;
+    }
+    if (absl::Status refreshed = RefreshSlots(); !refreshed.ok()) return refreshed;
+    std::lock_guard<std::mutex> lock(cluster_mutex_);
+    for (ConnectionPool* master : slot_masters_) {
+      if (master != nullptr && std::find(masters.begin(), masters.end(), master) == masters.end()) {
+        masters.push_back(master);
+      }
+    }
+  }
+  std::vector<ServerReply> out;
+  for (ConnectionPool* master : masters) {
+    absl::StatusOr<Lease> lease = master->Acquire();
+    if (!lease.ok()) return lease.status();
+    absl::StatusOr<std::vector<RedisReply>> replies = (*lease)->RunAll({command});
+    if (!replies.ok()) return replies.status();
+    out.push_back({master->endpoint().Describe(), replies->front()});
+  }
+  return out;
 }
 
 absl::Status RedisClient::Ping() {

@@ -125,6 +125,17 @@ class RedisClient {
   // PING: OK when Redis answers (on a cluster: one of its nodes).
   absl::Status Ping();
 
+  // One keyless command (CONFIG GET, INFO) on every server that holds data: the one Redis, or
+  // each master of a cluster (a setting checked on one master says nothing of the others).
+  // One reply per server, an error reply included as such (type kError); UNAVAILABLE when any
+  // of them cannot be reached. Commands with keys are refused: they belong to one slot.
+  struct ServerReply {
+    std::string server;  // host:port/db as RedisEndpoint::Describe() gives it
+    RedisReply reply;
+  };
+  absl::StatusOr<std::vector<ServerReply>> CommandOnEveryMaster(
+      std::initializer_list<absl::string_view> args);
+
   // One script run many times on one held connection, each run written to Redis at once but
   // its reply read only by Finish(): for a caller that must put every write on the wire before
   // its next step yet need not wait for the answer (messaging's "sent" records). N runs cost
@@ -198,6 +209,8 @@ class RedisClient::ScriptPipeline {
   // On a cluster the connection is taken at the first Send, from the master of its keys' slot;
   // every later Send must stay in that slot.
   bool connect_at_first_send_ = false;
+  std::string source_;                // the script, loaded on that master before the first run
+  bool script_loaded_first_ = false;  // SCRIPT LOAD's reply precedes the runs' replies
   std::optional<uint16_t> slot_;
   std::string sha_;
   size_t runs_ = 0;  // Sends since the last Finish

@@ -1,5 +1,9 @@
 #include "services/common/redis_durability.h"
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
@@ -13,46 +17,55 @@ constexpr absl::string_view kConfigAdvice =
     "the operator may have disabled or renamed CONFIG (a managed Redis); make sure that Redis "
     "runs with appendonly yes and appendfsync always";
 
-// CONFIG GET NAME into `value`. A result that is not `durable` carries the reason Redis gave
-// no value; a durable one only means it answered (the value is judged by the caller).
-absl::StatusOr<RedisDurability> ConfigValue(RedisClient& redis, absl::string_view name,
-                                            std::string& value) {
-  absl::StatusOr<RedisReply> reply = redis.Command({"CONFIG", "GET", name});
-  if (!reply.ok()) {
-    if (absl::IsUnavailable(reply.status())) return reply.status();
-    // An error reply from Redis: CONFIG is unknown, renamed, or not permitted to this user.
-    return RedisDurability{
-        false, absl::StrCat("cannot verify Redis persistence: CONFIG GET ", name, " was refused (",
-                            reply.status().message(), "); ", kConfigAdvice)};
+// CONFIG GET NAME on every master into `values` (server -> value). A result that is not
+// `durable` carries the reason a server gave no value; a durable one only means every server
+// answered (the values are judged by the caller).
+absl::StatusOr<RedisDurability> ConfigValues(RedisClient& redis, absl::string_view name,
+                                             std::map<std::string, std::string>& values) {
+  absl::StatusOr<std::vector<RedisClient::ServerReply>> replies =
+      redis.CommandOnEveryMaster({"CONFIG", "GET", name});
+  if (!replies.ok()) return replies.status();
+  for (const RedisClient::ServerReply& answer : *replies) {
+    const RedisReply& reply = answer.reply;
+    if (reply.type() == RedisReply::Type::kError) {
+      // CONFIG is unknown, renamed, or not permitted to this user.
+      return RedisDurability{
+          false, absl::StrCat("cannot verify Redis persistence: CONFIG GET ", name, " was refused by ",
+                              answer.server, " (", StatusFromRedisError(reply.str()).message(),
+                              "); ", kConfigAdvice)};
+    }
+    if (reply.type() != RedisReply::Type::kArray || reply.size() != 2 ||
+        reply[1].type() != RedisReply::Type::kString) {
+      return RedisDurability{
+          false, absl::StrCat("cannot verify Redis persistence: CONFIG GET ", name, " gave ",
+                              answer.server, " no value; ", kConfigAdvice)};
+    }
+    values[answer.server] = absl::AsciiStrToLower(reply[1].str());
   }
-  if (reply->type() != RedisReply::Type::kArray || reply->size() != 2 ||
-      (*reply)[1].type() != RedisReply::Type::kString) {
-    return RedisDurability{
-        false, absl::StrCat("cannot verify Redis persistence: CONFIG GET ", name,
-                            " gave no value; ", kConfigAdvice)};
-  }
-  value = absl::AsciiStrToLower((*reply)[1].str());
   return RedisDurability{true, ""};
 }
 
 }  // namespace
 
 absl::StatusOr<RedisDurability> CheckRedisDurability(RedisClient& redis) {
-  std::string appendonly, appendfsync;
-  absl::StatusOr<RedisDurability> asked = ConfigValue(redis, "appendonly", appendonly);
+  std::map<std::string, std::string> appendonly, appendfsync;
+  absl::StatusOr<RedisDurability> asked = ConfigValues(redis, "appendonly", appendonly);
   if (!asked.ok() || !asked->durable) return asked;
-  asked = ConfigValue(redis, "appendfsync", appendfsync);
+  asked = ConfigValues(redis, "appendfsync", appendfsync);
   if (!asked.ok() || !asked->durable) return asked;
-  if (appendonly != "yes") {
+  // Every master must keep what it acknowledges: one volatile master loses its trials' writes.
+  for (const auto& [server, value] : appendonly) {
+    if (value == "yes") continue;
     return RedisDurability{
-        false, absl::StrCat("Redis appendonly is ", appendonly,
-                            ", not yes: without the append-only file a crash loses every write "
-                            "since the last snapshot")};
+        false, absl::StrCat("Redis appendonly is ", value, ", not yes, on ", server,
+                            ": without the append-only file a crash loses every write since "
+                            "the last snapshot")};
   }
-  if (appendfsync != "always") {
+  for (const auto& [server, value] : appendfsync) {
+    if (value == "always") continue;
     return RedisDurability{
-        false, absl::StrCat("Redis appendfsync is ", appendfsync,
-                            ", not always: a crash loses writes already acknowledged to callers")};
+        false, absl::StrCat("Redis appendfsync is ", value, ", not always, on ", server,
+                            ": a crash loses writes already acknowledged to callers")};
   }
   return RedisDurability{true, ""};
 }

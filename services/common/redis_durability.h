@@ -23,7 +23,8 @@ struct RedisDurability {
 };
 
 // Asks Redis CONFIG GET appendonly and CONFIG GET appendfsync: durable when appendonly is yes
-// and appendfsync is always. An error reply to CONFIG (a managed Redis that disables or renames
+// and appendfsync is always on every master (the one Redis, or each master of a cluster; the
+// reason names the server that is not). An error reply to CONFIG (a managed Redis that disables or renames
 // it, an ACL that forbids it) is "not durable" with that reason: unverified is not durable.
 // Fails (UNAVAILABLE) only when Redis cannot be reached.
 absl::StatusOr<RedisDurability> CheckRedisDurability(RedisClient& redis);

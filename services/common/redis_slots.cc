@@ -25,7 +25,7 @@ const std::set<std::string, std::less<>>& FirstArgumentKeyCommands() {
   static const auto* commands = new std::set<std::string, std::less<>>{
       "APPEND", "DECR", "DECRBY", "DEL", "EXISTS", "EXPIRE", "GET", "GETDEL", "HDEL", "HEXISTS",
       "HGET", "HGETALL", "HINCRBY", "HKEYS", "HLEN", "HMGET", "HMSET", "HSCAN", "HSET", "HSETNX",
-      "HVALS", "INCR", "INCRBY", "LLEN", "LPUSH", "LRANGE", "LTRIM", "PEXPIRE", "PTTL", "RPUSH",
+      "HVALS", "INCR", "INCRBY", "LINDEX", "LLEN", "LPUSH", "LRANGE", "LSET", "LTRIM", "PEXPIRE", "PTTL", "RPUSH",
       "SADD", "SCARD", "SET", "SISMEMBER", "SMEMBERS", "SREM", "SSCAN", "TTL", "TYPE", "UNLINK",
       "XACK", "XADD", "XAUTOCLAIM", "XCLAIM", "XDEL", "XLEN", "XPENDING", "XRANGE", "XREVRANGE",
       "XTRIM", "ZADD", "ZCARD", "ZCOUNT", "ZINCRBY", "ZRANGE", "ZRANGEBYSCORE", "ZRANK", "ZREM",

@@ -26,11 +26,14 @@ void RedisCluster::Create() {
   for (int i = 0; i < kNodes; ++i) {
     // A short node timeout so that a killed master's replica takes over within seconds.
     nodes_.push_back(std::make_unique<RedisServer>(
-        RedisServerOptions{.durable = true},
+        RedisServerOptions{.durable = true, .single_node = true},
         // The cluster bus on a free port of its own: the default, port + 10000, may be taken
         // or beyond 65535.
         std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-node-timeout", "2000",
-                                 "--cluster-port", std::to_string(PickFreePort())}));
+                                 "--cluster-port", std::to_string(PickFreePort()),
+                                 // A replica's first sync at once, not after the default 5 s
+                                 // wait for more replicas: each cluster run starts a cluster.
+                                 "--repl-diskless-sync-delay", "0"}));
   }
   std::vector<std::string> argv = {"redis-cli", "--cluster", "create"};
   for (const auto& node : nodes_) argv.push_back(absl::StrCat("127.0.0.1:", node->port()));
@@ -38,6 +41,15 @@ void RedisCluster::Create() {
   ChildProcess create(argv, {}, absl::StrCat(nodes_.front()->dir(), "/cluster-create.log"));
   std::optional<int> exit_code = create.WaitForExit(kPatience);
   ASSERT_EQ(exit_code, 0) << create.ReadLog();
+  AwaitHealthy();
+}
+
+void RedisCluster::Kill() {
+  for (const auto& node : nodes_) node->Kill();
+}
+
+void RedisCluster::Start() {
+  for (const auto& node : nodes_) node->Start();
   AwaitHealthy();
 }
 

@@ -24,6 +24,12 @@ class RedisCluster {
   const std::vector<std::unique_ptr<RedisServer>>& nodes() const { return nodes_; }
   // The node serving `slot` as master now, asked of the cluster (not of our client's map).
   RedisServer& MasterOf(uint16_t slot);
+  // SIGKILL to every node at once: the whole store crashes, nothing flushed beyond what
+  // appendfsync always already wrote.
+  void Kill();
+  // Starts every node again on its port and directory (its AOF and nodes.conf) and waits until
+  // the cluster is healthy.
+  void Start();
   // Waits (bounded) until every live node reports cluster_state:ok with all slots served,
   // and every master's replica is in sync.
   void AwaitHealthy();

@@ -2,24 +2,78 @@
 
 #include <signal.h>
 
+#include <cstdlib>
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "tests/testing/ports.h"
+#include "tests/testing/redis_cluster.h"
 
 namespace fieldwork::testing {
 
+bool TestsRunOnRedisCluster() {
+  const char* value = std::getenv("FIELDWORK_TEST_REDIS");
+  if (value == nullptr || std::string(value).empty() || std::string(value) == "single") {
+    return false;
+  }
+  if (std::string(value) == "cluster") return true;
+  throw std::runtime_error(absl::StrCat("FIELDWORK_TEST_REDIS is '", value,
+                                        "': expected 'single' (the default) or 'cluster'"));
+}
+
 RedisServer::RedisServer(RedisServerOptions options, std::vector<std::string> extra_args)
-    : options_(options), extra_args_(std::move(extra_args)), port_(PickFreePort()) {
+    : options_(options), extra_args_(std::move(extra_args)) {
+  if (!options_.single_node && TestsRunOnRedisCluster()) {
+    if (!extra_args_.empty()) {
+      throw std::runtime_error(
+          "a RedisServer with extra redis-server arguments needs one redis-server, not the "
+          "Redis Cluster of FIELDWORK_TEST_REDIS=cluster: exclude the test from the cluster runs "
+          "(tests/cluster_runs.cmake)");
+    }
+    cluster_ = std::make_unique<RedisCluster>();
+    if (::testing::Test::HasFatalFailure()) {
+      throw std::runtime_error("the test Redis Cluster did not start (see the failure above)");
+    }
+    return;
+  }
+  port_ = PickFreePort();
   Start();
 }
 
-RedisServer::~RedisServer() { Kill(); }
+RedisServer::~RedisServer() {
+  if (process_ != nullptr) Kill();
+}
 
-std::string RedisServer::url() const { return absl::StrCat("redis://127.0.0.1:", port_); }
+void RedisServer::RequireSingleNode(const char* what) const {
+  if (cluster_ == nullptr) return;
+  throw std::runtime_error(absl::StrCat(
+      "RedisServer::", what, " needs one redis-server, not the Redis Cluster of "
+      "FIELDWORK_TEST_REDIS=cluster: exclude the test from the cluster runs "
+      "(tests/cluster_runs.cmake)"));
+}
+
+int RedisServer::port() const {
+  RequireSingleNode("port()");
+  return port_;
+}
+
+const std::string& RedisServer::dir() const {
+  RequireSingleNode("dir()");
+  return dir_.path();
+}
+
+std::string RedisServer::url() const {
+  if (cluster_ != nullptr) return cluster_->url();
+  return absl::StrCat("redis://127.0.0.1:", port_);
+}
 
 std::unique_ptr<RedisClient> RedisServer::NewClient() const {
+  if (cluster_ != nullptr) {
+    std::unique_ptr<RedisClient> client = cluster_->NewClient();
+    if (client == nullptr) throw std::runtime_error("no client for the test Redis Cluster");
+    return client;
+  }
   RedisClientOptions options;
   options.url = url();
   options.connect_timeout = absl::Milliseconds(500);
@@ -31,6 +85,13 @@ std::unique_ptr<RedisClient> RedisServer::NewClient() const {
 }
 
 void RedisServer::Start() {
+  if (cluster_ != nullptr) {
+    cluster_->Start();
+    if (::testing::Test::HasFatalFailure()) {
+      throw std::runtime_error("the test Redis Cluster did not restart (see the failure above)");
+    }
+    return;
+  }
   std::vector<std::string> argv = {
       "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
       "--dir", dir_.path(), "--save", "", "--daemonize", "no", "--protected-mode", "yes",
@@ -62,6 +123,10 @@ void RedisServer::WaitUntilReady() {
 }
 
 void RedisServer::Kill() {
+  if (cluster_ != nullptr) {
+    cluster_->Kill();
+    return;
+  }
   if (process_ == nullptr) return;
   process_->Signal(SIGKILL);
   process_->WaitForExit(absl::Seconds(10));
@@ -70,8 +135,15 @@ void RedisServer::Kill() {
 
 void RedisServer::FlushAll() {
   std::unique_ptr<RedisClient> client = NewClient();
-  absl::StatusOr<RedisReply> reply = client->Command({"FLUSHALL"});
-  if (!reply.ok()) throw std::runtime_error(reply.status().ToString());
+  absl::StatusOr<std::vector<RedisClient::ServerReply>> replies =
+      client->CommandOnEveryMaster({"FLUSHALL"});
+  if (!replies.ok()) throw std::runtime_error(replies.status().ToString());
+  for (const RedisClient::ServerReply& flushed : *replies) {
+    if (flushed.reply.type() == RedisReply::Type::kError) {
+      throw std::runtime_error(absl::StrCat("FLUSHALL on ", flushed.server, ": ",
+                                            flushed.reply.str()));
+    }
+  }
 }
 
 RedisServer* RedisTest::server_ = nullptr;

@@ -1,4 +1,5 @@
-// A real redis-server for tests, on a free loopback port in a temporary directory.
+// A real Redis for tests: one redis-server on a free loopback port in a temporary directory, or,
+// when FIELDWORK_TEST_REDIS=cluster (CTest's `cluster` runs), a Redis Cluster behind the same API.
 #ifndef FIELDWORK_TESTS_TESTING_REDIS_SERVER_H_
 #define FIELDWORK_TESTS_TESTING_REDIS_SERVER_H_
 
@@ -13,12 +14,26 @@
 
 namespace fieldwork::testing {
 
+class RedisCluster;
+
+// Whether the suites run on one redis-server (FIELDWORK_TEST_REDIS unset or "single") or on a
+// 3-master, 3-replica Redis Cluster ("cluster"). Throws on any other value.
+bool TestsRunOnRedisCluster();
+
 struct RedisServerOptions {
   // AOF persistence with appendfsync always: what a durability test needs (acknowledged
-  // writes survive a crash). Off, the server keeps everything in memory only.
+  // writes survive a crash). Off, the server keeps everything in memory only. A cluster is
+  // always durable (its nodes are).
   bool durable = false;
+  // One redis-server whatever FIELDWORK_TEST_REDIS says: a cluster's own nodes.
+  bool single_node = false;
 };
 
+// In cluster mode (TestsRunOnRedisCluster() and not `single_node`) the object is a RedisCluster:
+// url() is its redis-cluster:// URL, NewClient() a cluster client, FlushAll() empties every
+// master, and Kill/Start crash and restart every node. What only one server has (extra
+// redis-server arguments, port, dir) throws there: such tests are excluded from the cluster
+// runs in tests/cluster_runs.cmake.
 class RedisServer {
  public:
   // `extra_args` go to redis-server after the persistence ones (so they win): e.g.
@@ -26,32 +41,37 @@ class RedisServer {
   explicit RedisServer(RedisServerOptions options = {}, std::vector<std::string> extra_args = {});
   ~RedisServer();
 
-  int port() const { return port_; }
+  int port() const;
   // The server's working directory: its AOF (appendonlydir/) is there, e.g. for a test that
   // restores an older copy of it.
-  const std::string& dir() const { return dir_.path(); }
+  const std::string& dir() const;
   std::string url() const;
-  // A client with short timeouts, for test code.
+  // A client with short timeouts, for test code (a cluster's waits for a replica, WAIT 1).
   std::unique_ptr<RedisClient> NewClient() const;
 
-  // SIGKILL: a crash, nothing flushed beyond what the fsync policy already wrote.
+  // SIGKILL: a crash, nothing flushed beyond what the fsync policy already wrote (on a cluster:
+  // every node at once).
   void Kill();
   // Starts the server again on the same port and directory (loading its AOF) and waits
-  // until it answers.
+  // until it answers (on a cluster: every node, until the cluster is healthy).
   void Start();
   void Restart() {
     Kill();
     Start();
   }
+  // Empties the one server, or every master of the cluster.
   void FlushAll();
 
  private:
   void WaitUntilReady();
+  // Throws, naming `what`, when this object is a cluster.
+  void RequireSingleNode(const char* what) const;
   RedisServerOptions options_;
   std::vector<std::string> extra_args_;
   TempDir dir_;
-  int port_;
+  int port_ = 0;
   std::unique_ptr<ChildProcess> process_;
+  std::unique_ptr<RedisCluster> cluster_;  // set in cluster mode, instead of process_
 };
 
 // A fixture with one redis-server per test suite, emptied before every test.

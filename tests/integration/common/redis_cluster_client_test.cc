@@ -3,6 +3,7 @@
 // refused before anything is sent, and the client follows a slot migrated under it (ASK while
 // it moves, MOVED after) and a master killed with SIGKILL (its replica takes over) with nothing
 // acknowledged lost.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <set>
@@ -13,12 +14,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/common/redis_client.h"
+#include "services/common/redis_durability.h"
 #include "services/common/redis_slots.h"
 #include "tests/testing/redis_cluster.h"
 
 namespace fieldwork {
 namespace {
 
+using ::testing::HasSubstr;
 using testing::RedisCluster;
 using testing::RedisServer;
 
@@ -176,6 +179,67 @@ TEST_F(RedisClusterClientTest, AMasterKilledLosesNothingItAcknowledged) {
   std::vector<std::string> stored;
   for (size_t i = 0; i < log->size(); ++i) stored.emplace_back((*log)[i].str());
   EXPECT_EQ(stored, acknowledged);
+}
+
+TEST_F(RedisClusterClientTest, AScriptPipelineRunsOnEveryMasterNotOnlyWhereItWasLoaded) {
+  // The script is first loaded (SCRIPT LOAD) on slot 0's master; a pipeline for a trial on
+  // another master once met NOSCRIPT there for every run, so messaging's "sent" records were
+  // not written before the worker moved on (found by the messaging suite's cluster run).
+  const LuaScript script("return redis.call('INCR', KEYS[1])");
+  std::set<int> masters_used;
+  for (int t = 0; t < 12; ++t) {
+    const std::string trial = absl::StrCat("trial", t);
+    masters_used.insert(cluster_->MasterOf(RedisKeySlot(trial)).port());
+    RedisClient::ScriptPipeline pipeline = client_->OpenScriptPipeline(script);
+    for (int run = 0; run < 5; ++run) {
+      ASSERT_TRUE(pipeline.Send({Key(trial, "runs")}, {}).ok()) << trial;
+    }
+    for (const absl::Status& run : pipeline.Finish()) EXPECT_TRUE(run.ok()) << trial << ": " << run;
+    EXPECT_EQ(client_->Command({"GET", Key(trial, "runs")})->str(), "5") << trial;
+  }
+  EXPECT_EQ(masters_used.size(), 3u) << "12 trials should spread over the 3 masters";
+}
+
+TEST_F(RedisClusterClientTest, TheDurabilityCheckAsksEveryMaster) {
+  absl::StatusOr<std::vector<RedisClient::ServerReply>> every =
+      client_->CommandOnEveryMaster({"CONFIG", "GET", "appendfsync"});
+  ASSERT_TRUE(every.ok()) << every.status();
+  EXPECT_EQ(every->size(), 3u) << "one reply per master";
+  absl::StatusOr<RedisDurability> checked = CheckRedisDurability(*client_);
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_TRUE(checked->durable) << checked->reason;
+
+  // One master that is not slot 0's (which the check once asked alone) fsyncs every second:
+  // its trials' acknowledged writes could be lost, so the cluster is not durable.
+  RedisServer& lax = cluster_->MasterOf(16000);
+  ASSERT_NE(lax.port(), cluster_->MasterOf(0).port());
+  ASSERT_TRUE(lax.NewClient()->Command({"CONFIG", "SET", "appendfsync", "everysec"}).ok());
+  checked = CheckRedisDurability(*client_);
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_FALSE(checked->durable);
+  EXPECT_THAT(checked->reason, HasSubstr("appendfsync is everysec, not always"));
+  EXPECT_THAT(checked->reason, HasSubstr(absl::StrCat("127.0.0.1:", lax.port())));
+
+  EXPECT_EQ(client_->CommandOnEveryMaster({"GET", Key("a", "x")}).status().code(),
+            absl::StatusCode::kInvalidArgument)
+      << "a keyed command belongs to one slot";
+}
+
+TEST_F(RedisClusterClientTest, TheHarnessFlushEmptiesEveryMaster) {
+  for (int t = 0; t < 30; ++t) {
+    ASSERT_TRUE(client_->Command({"SET", Key(absl::StrCat("trial", t), "k"), "v"}).ok());
+  }
+  // What the `cluster` runs' RedisTest does before every test (FlushAll on every master).
+  absl::StatusOr<std::vector<RedisClient::ServerReply>> flushed =
+      client_->CommandOnEveryMaster({"FLUSHALL"});
+  ASSERT_TRUE(flushed.ok()) << flushed.status();
+  // The masters (the replicas follow asynchronously): one per third of the slots.
+  for (int slot : {0, 8000, 16000}) {
+    RedisServer& master = cluster_->MasterOf(static_cast<uint16_t>(slot));
+    absl::StatusOr<RedisReply> keys = master.NewClient()->Command({"DBSIZE"});
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    EXPECT_EQ(keys->integer(), 0) << "master " << master.port();
+  }
 }
 
 }  // namespace

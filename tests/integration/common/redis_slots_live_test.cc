@@ -59,6 +59,9 @@ TEST(RedisSlotsLiveTest, SlotsAndKeysAgreeWithARealClusterNode) {
       {"XINFO", "GROUPS", "fw:{t}:x"},
       {"EVALSHA", "0123456789012345678901234567890123456789", "2", "fw:{t}:a", "fw:{t}:b", "x"},
       {"LRANGE", "fw:{t}:l", "0", "-1"},
+      // The tests' own commands, which the cluster runs route too.
+      {"LINDEX", "fw:{t}:l", "1"},
+      {"LSET", "fw:{t}:l", "1", "v"},
   };
   for (const Command& form : forms) {
     Command getkeys = {"COMMAND", "GETKEYS"};

@@ -33,7 +33,9 @@ class CrashRecoveryTest : public SmtpTest {
         << worker.ReadLog();
     Answer("hold");
     ASSERT_TRUE(
-        WaitFor([&] { return std::ifstream(control_path_ + ".held").good(); }, absl::Seconds(30)));
+        WaitFor([&] { return std::ifstream(control_path_ + ".held").good(); }, absl::Seconds(30)))
+        << Received().size() << " received; the worker's log:\n"
+        << worker.ReadLog();
     worker.Signal(SIGKILL);
     ASSERT_TRUE(worker.WaitForExit(absl::Seconds(10)).has_value());
     Answer("");
