@@ -84,6 +84,15 @@ TEST_F(RandomisationTest, BadDesignsAreRefusedNamingTheField) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_LT(status.error_message().size(), 200u) << status.error_message();
 
+  // An enum number the proto does not define (proto3 keeps it) is refused by its path, even
+  // where the design would never read it (a stratified design's minimisation options).
+  v1::TrialDesign bad_enum = StratifiedDesign("bad-enum");
+  bad_enum.mutable_factors(0)->mutable_minimisation()->set_imbalance(
+      static_cast<v1::MinimisationOptions::Imbalance>(42));
+  status = CreateTrial(bad_enum);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("factors[0].minimisation.imbalance: 42"));
+
   // Nothing was created.
   v1::ListTrialsRequest list;
   v1::ListTrialsResponse trials;

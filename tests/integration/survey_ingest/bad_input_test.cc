@@ -301,12 +301,19 @@ TEST_F(BadInputTest, ImportCsvRefusesUnreadableFilesAndReportsRowsByLine) {
   EXPECT_THAT(status.error_message(), HasSubstr("ExternalReference"));
 
   // A plain CSV: quoted fields with commas and newlines, an unknown column with a value.
+  // First with a layout the enum does not define (it used to be read as "auto"): refused
+  // whole, so the same file imports below as if never sent.
+  request.set_layout(static_cast<v1::ImportCsvRequest::Layout>(7));
   request.set_content(
       "ExternalReference,ResponseId,EndDate,wb_1,wb_2,wb_3,sick_days,Notes\n"
       "A1,r1,2021-03-04 10:00,5,6,7,,\n"
       "A2,r2,2021-03-04 11:00,5,6,7,\"1,5\",\n"
       "A3,r3,2021-03-04 12:00,5,6,7,,\"called in,\nsick\"\n"
       "B1,r4,2021-03-04 13:00,1,2,3,4,\n");
+  status = ingest().ImportCsv(ContextWith(kResearcher).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("layout: 7 is not a value of"));
+  request.clear_layout();
   status = ingest().ImportCsv(ContextWith(kResearcher).get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.accepted(), 2);

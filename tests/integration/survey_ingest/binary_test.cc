@@ -1,5 +1,5 @@
 // The fieldwork-survey-ingest binary as it is deployed: flags, its own token for the
-// randomisation service, health, a submission end to end, and /metrics.
+// randomisation service, health, a submission end to end, its request size limit, and /metrics.
 #include <gmock/gmock.h>
 #include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
@@ -41,10 +41,12 @@ TEST_F(IngestTest, BinaryServesWithItsOwnRandomisationToken) {
        "--tokens_file=" + dir.path() + "/tokens.yaml",
        "--randomisation_address=" + randomisation_->address(),
        "--service_token_file=" + dir.path() + "/ingest.token", "--drain_delay=0s",
-       "--http_listen_address="},
+       "--http_listen_address=", "--max_receive_message_mb=1"},
       address, dir.path());
+  grpc::ChannelArguments unlimited;  // the client would send any size: the server's limit holds
+  unlimited.SetMaxSendMessageSize(-1);
   auto stub = v1::SurveyIngestService::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), unlimited));
 
   v1::PutInstrumentRequest instrument;
   instrument.set_trial_id("binary");
@@ -77,6 +79,20 @@ TEST_F(IngestTest, BinaryServesWithItsOwnRandomisationToken) {
   s.set_participant_id("nobody");
   ASSERT_TRUE(stub->SubmitResponse(ContextWith(kPartnerLa1).get(), submit, &submitted).ok());
   EXPECT_EQ(submitted.status(), v1::SUBMISSION_STATUS_REJECTED);
+
+  // A request over --max_receive_message_mb is refused whole before any row is read: had its
+  // 50,000 rows of unknown participants been read, the rejects counter below would not be 1.
+  v1::ImportCsvRequest import;
+  import.set_trial_id("binary");
+  import.set_wave_id("baseline");
+  std::string csv = "ExternalReference,wb_1,wb_2,wb_3\n";
+  for (int i = 0; csv.size() <= (1u << 20); ++i) absl::StrAppend(&csv, "nobody", i, ",4,5,6\n");
+  import.set_content(csv);
+  v1::ImportCsvResponse imported;
+  const grpc::Status too_large =
+      stub->ImportCsv(ContextWith(kResearcher).get(), import, &imported);
+  EXPECT_EQ(too_large.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << too_large.error_message();
 
   absl::StatusOr<std::string> metrics = fieldwork::testing::FetchMetrics(metrics_port);
   ASSERT_TRUE(metrics.ok()) << metrics.status();
