@@ -14,7 +14,11 @@
 # arm, weekly e-mails to the 2021 treatment arm, baseline and endline invitations with two
 # reminders to non-responders); the simulated clock moved week by week from September 2020 to
 # July 2021, each week's messages delivered before the next; about 23% of trainees answering
-# each survey a few days after its invitation (so the reminders go to the others); a share of
+# each survey a few days after its invitation on survey-ingest's hosted form, through the
+# personal link in their e-mail (`fieldwork simulate responses --via_links`: some leave
+# part-way and come back, some open the link and abandon), so the reminders go only to the
+# others; the endline's companion questionnaires (burnout, connection, sickness absence),
+# which the invitation does not link, imported as the partner's CSV exports; a share of
 # the tracked links followed; administrative outcomes and leavers imported; then the status
 # summary, the analysis table and the HTML report (var/swing-report.html).
 #
@@ -116,21 +120,28 @@ for campaign in swing-baseline-invitation swing-texts-2020 swing-emails-2021 swi
   fieldwork campaign start swing "$campaign"
 done
 
-step "Baseline survey: invitations on 7 September, responses, reminders to the others"
+# answer_on_form WAVE SEED: the chosen trainees answer WAVE on the hosted form through the
+# personal link in their newest invitation in the mail sink.
+answer_on_form() {
+  fieldwork simulate responses "$protocol" "$work/allocations.csv" --wave="$1" --seed="$2" \
+    --effect=0 --response_rate=0.23 --via_links="$FIELDWORK_MAIL_DIR" --contacts="$work/contacts.csv"
+}
+
+step "Baseline survey: invitations on 7 September, answers on the form, reminders to the others"
 advance_to 2020-09-10T12:00:00Z
-fieldwork simulate responses "$protocol" "$work/allocations.csv" --wave=baseline --seed=11 \
-  --effect=0 --response_rate=0.23 --out="$work/baseline.csv"
-fieldwork responses import swing baseline "$work/baseline.csv"
+answer_on_form baseline 11
 advance_to 2020-09-28T12:00:00Z
 
 step "The 2020 cohort's weekly texts (from 5 October) and the 2021 cohort's weekly e-mails (from 11 January)"
 advance_to 2021-03-01T12:00:00Z
 fieldwork simulate clicks "$FIELDWORK_MAIL_DIR" --rate=0.3 --seed=12
 
-step "Endline survey: invitations on 7 June, responses, reminders to the others"
+step "Endline survey: invitations on 7 June, answers on the form, reminders to the others"
 advance_to 2021-06-10T12:00:00Z
 fieldwork export swing >"$work/allocations.csv"
-for wave in endline endline_burnout endline_connection endline_absence; do
+answer_on_form endline 13
+# The companion questionnaires: the partner's exports.
+for wave in endline_burnout endline_connection endline_absence; do
   fieldwork simulate responses "$protocol" "$work/allocations.csv" --wave="$wave" --seed=13 \
     --effect=0 --response_rate=0.23 --out="$work/$wave.csv"
   fieldwork responses import swing "$wave" "$work/$wave.csv"

@@ -17,6 +17,7 @@ struct CommandOptions {
   std::string cohort;           // randomise, status: one cohort only
   bool keep_unfinished = false;  // responses import
   std::string participant_column;  // responses import: the column of participant ids
+  std::string token_column;        // responses import: the column of survey link tokens
   std::string ignore_columns;      // responses import: "a,b,Q7_*", columns not to import
   std::string wave;                // responses replay: one wave only
   std::string plan;              // analyse, report: the analysis plan (default "main")

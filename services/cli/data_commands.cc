@@ -159,7 +159,7 @@ int Enrol(CliContext& cli, const Args& args, const CommandOptions& options) {
 int ImportResponses(CliContext& cli, const Args& args, const CommandOptions& options) {
   if (args.size() != 3) {
     std::cerr << "usage: fieldwork responses import TRIAL WAVE FILE.csv [--keep_unfinished] "
-                 "[--participant_column=NAME] [--ignore_columns=A,B,...]\n";
+                 "[--participant_column=NAME | --token_column=NAME] [--ignore_columns=A,B,...]\n";
     return kUsage;
   }
   const std::string& path = args[2];
@@ -172,6 +172,7 @@ int ImportResponses(CliContext& cli, const Args& args, const CommandOptions& opt
   request.set_file_name(path);
   request.set_keep_unfinished(options.keep_unfinished);
   request.set_participant_column(options.participant_column);
+  request.set_token_column(options.token_column);
   for (absl::string_view column : absl::StrSplit(options.ignore_columns, ',', absl::SkipWhitespace())) {
     request.add_ignore_columns(std::string(absl::StripAsciiWhitespace(column)));
   }

@@ -45,7 +45,7 @@ const std::vector<CommandHelp>& Commands() {
        "Survey Preview rows skipped and every column not imported. A file imported before "
        "changes nothing: its rows still rejected are shown, and the exit code is 1 while any "
        "remain.",
-       {"keep_unfinished", "participant_column", "ignore_columns"}},
+       {"keep_unfinished", "participant_column", "token_column", "ignore_columns"}},
       {"responses replay", "TRIAL [--wave=W]",
        "Validates the trial's rejected responses again (e.g. once the roster is complete); the "
        "accepted ones are stored. Exit 1 while some are still rejected.",
@@ -91,10 +91,17 @@ const std::vector<CommandHelp>& Commands() {
       {"simulate roster", "PROTOCOL.yaml --out=DIR",
        "Writes DIR/roster.csv and DIR/contacts.csv for a trial without real people.",
        {"n", "seed", "out"}},
-      {"simulate responses", "PROTOCOL.yaml ALLOCATIONS.csv --wave=W --out=FILE.csv",
-       "Writes a Qualtrics-format export of one wave with the chosen effect, response rate and "
-       "differential attrition (ALLOCATIONS.csv is `fieldwork export` output).",
-       {"wave", "seed", "effect", "response_rate", "differential_attrition", "outcome", "out"}},
+      {"simulate responses",
+       "PROTOCOL.yaml ALLOCATIONS.csv --wave=W (--out=FILE.csv | --via_links=MAIL_DIR "
+       "--contacts=CONTACTS.csv)",
+       "Simulates one wave's answers with the chosen effect, response rate and differential "
+       "attrition (ALLOCATIONS.csv is `fieldwork export` output): writes them as a "
+       "Qualtrics-format export, or with --via_links answers on the hosted form through each "
+       "participant's newest survey link in the delivered mails (a quarter of respondents leave "
+       "part-way and come back; of the others one in ten opens the link only and one in ten "
+       "leaves part-way for good).",
+       {"wave", "seed", "effect", "response_rate", "differential_attrition", "outcome", "out",
+        "via_links", "contacts"}},
       {"simulate outcomes", "PROTOCOL.yaml ALLOCATIONS.csv --out=DIR",
        "Writes DIR/outcomes.csv (the plan's administrative outcomes) and DIR/leavers.csv.",
        {"seed", "effect", "leaver_rate", "out"}},

@@ -7,8 +7,8 @@
 //   randomise TRIAL [--cohort=C]
 //   balance TRIAL [--cohort=C]
 //   export TRIAL                        allocations as CSV on stdout
-//   responses import TRIAL WAVE FILE.csv [--keep_unfinished] [--participant_column=NAME]
-//                    [--ignore_columns=A,B,...]   (Qualtrics or plain CSV)
+//   responses import TRIAL WAVE FILE.csv [--keep_unfinished] [--participant_column=NAME |
+//                    --token_column=NAME] [--ignore_columns=A,B,...]   (Qualtrics or plain CSV)
 //   responses replay TRIAL [--wave=W]   validate the rejects again (after the roster changed)
 //   outcomes import TRIAL FILE.csv
 //   status TRIAL
@@ -52,6 +52,9 @@ ABSL_FLAG(std::string, cohort, "", "randomise, balance, export: one cohort only"
 ABSL_FLAG(bool, keep_unfinished, false, "responses import: keep unfinished responses, flagged partial");
 ABSL_FLAG(std::string, participant_column, "",
           "responses import: the column holding the participant id (default ExternalReference)");
+ABSL_FLAG(std::string, token_column, "",
+          "responses import: the column holding each row's survey link token ({survey_token} "
+          "passed back by an external survey) instead of a participant id");
 ABSL_FLAG(std::string, ignore_columns, "",
           "responses import: columns not to import, comma-separated: names, or a prefix and '*'");
 ABSL_DECLARE_FLAG(std::string, wave);  // simulate_commands.cc
@@ -130,6 +133,7 @@ int main(int argc, char** argv) {
   options.cohort = absl::GetFlag(FLAGS_cohort);
   options.keep_unfinished = absl::GetFlag(FLAGS_keep_unfinished);
   options.participant_column = absl::GetFlag(FLAGS_participant_column);
+  options.token_column = absl::GetFlag(FLAGS_token_column);
   options.ignore_columns = absl::GetFlag(FLAGS_ignore_columns);
   options.wave = absl::GetFlag(FLAGS_wave);
   options.plan = absl::GetFlag(FLAGS_plan);

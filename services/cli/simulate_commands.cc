@@ -23,6 +23,7 @@
 #include "services/cli/simulate/outcomes_sim.h"
 #include "services/cli/simulate/responses_sim.h"
 #include "services/cli/simulate/roster_sim.h"
+#include "services/cli/simulate_form_visits.h"
 #include "services/survey_ingest/domain/instrument_yaml.h"
 
 ABSL_FLAG(std::string, n, "100", "simulate roster: participants, in all or per cohort (\"281,867\")");
@@ -37,6 +38,11 @@ ABSL_FLAG(double, differential_attrition, 0,
           "simulate responses: percentage points by which treated arms respond less than control");
 ABSL_FLAG(std::string, outcome, "", "simulate responses: the scale or composite the effect is on");
 ABSL_FLAG(double, leaver_rate, 0.05, "simulate outcomes: share of participants who leave, 0-1");
+ABSL_FLAG(std::string, via_links, "",
+          "simulate responses: answer on the hosted form through the survey links in this mail "
+          "directory (with --contacts), instead of writing --out");
+ABSL_FLAG(std::string, contacts, "",
+          "simulate responses --via_links: the contacts CSV saying whom each mail went to");
 ABSL_FLAG(double, rate, 0.3, "simulate clicks: share of tracked links followed, 0-1");
 
 namespace fieldwork::cli {
@@ -132,9 +138,14 @@ int SimulateRosterCommand(const Args& args) {
 int SimulateResponsesCommand(const Args& args) {
   const std::string out = absl::GetFlag(FLAGS_out);
   const std::string wave_id = absl::GetFlag(FLAGS_wave);
-  if (args.size() != 2 || out.empty() || wave_id.empty()) {
+  const std::string via_links = absl::GetFlag(FLAGS_via_links);
+  const std::string contacts = absl::GetFlag(FLAGS_contacts);
+  // Exactly one destination: a CSV file, or the form through the mails' links.
+  if (args.size() != 2 || wave_id.empty() || out.empty() == via_links.empty() ||
+      via_links.empty() != contacts.empty()) {
     return Fail("usage: fieldwork simulate responses PROTOCOL.yaml ALLOCATIONS.csv --wave=W --seed=S --effect=D "
-                "--response_rate=R --differential_attrition=PP --out=FILE.csv [--outcome=SCORE]");
+                "--response_rate=R --differential_attrition=PP [--outcome=SCORE] "
+                "(--out=FILE.csv | --via_links=MAIL_DIR --contacts=CONTACTS.csv)");
   }
   absl::StatusOr<Protocol> protocol = LoadProtocol(args[0]);
   if (!protocol.ok()) return Fail(std::string(protocol.status().message()));
@@ -173,6 +184,9 @@ int SimulateResponsesCommand(const Args& args) {
   options.closes = TimeOf(wave->closes_at());
   absl::StatusOr<sim::SimulatedResponses> responses = sim::SimulateResponses(*scorer, *allocations, options);
   if (!responses.ok()) return Fail(std::string(responses.status().message()));
+  if (!via_links.empty()) {
+    return AnswerThroughLinks(*responses, {wave_id, options.seed, via_links, contacts});
+  }
   if (absl::Status s = WriteWhole(out, responses->csv); !s.ok()) return Fail(std::string(s.message()));
   std::vector<std::string> arms;
   int64_t eligible = 0;

@@ -1,6 +1,7 @@
 // status: a terminal summary of one trial across the four services — enrolment, allocation by
 // arm and site, withdrawals and leavers (randomisation); response rate by arm and wave
 // (survey-ingest, joined with the allocations here); sends, opens and clicks by arm (messaging);
+// the hosted form's funnel by wave and arm (invited, opened, started, completed);
 // differential attrition and the MDES planned vs achieved (analysis) — with warnings when the
 // trial drifts below its power assumptions. A part whose service cannot be reached is named and
 // skipped; the rest is still printed and the exit code is then 3.
@@ -14,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "services/cli/commands.h"
 #include "services/cli/drift_warnings.h"
+#include "services/cli/form_funnel.h"
 #include "services/cli/report_format.h"
 #include "services/cli/trial_snapshot.h"
 
@@ -105,8 +107,10 @@ void PrintResponses(const TrialSnapshot& snapshot, const std::string& factor) {
   }
 }
 
-// Sends, opens and clicks by campaign and arm from the trial's message events.
-bool PrintMessaging(CliContext& cli, const TrialSnapshot& snapshot, const std::string& factor) {
+// Sends, opens and clicks by campaign and arm from the trial's message events; fills
+// `reached_by_campaign` with the participants each campaign sent a message to.
+bool PrintMessaging(CliContext& cli, const TrialSnapshot& snapshot, const std::string& factor,
+                    std::map<std::string, std::set<std::string>>& reached_by_campaign) {
   const std::string trial_id = snapshot.trial.design().trial_id();
   std::map<std::string, std::string> arm_of;
   for (const v1::Allocation& a : snapshot.allocations)
@@ -132,6 +136,7 @@ bool PrintMessaging(CliContext& cli, const TrialSnapshot& snapshot, const std::s
         case v1::EVENT_KIND_SENT:
           ++c.sent;
           c.reached.insert(e.participant_id());
+          reached_by_campaign[e.campaign_id()].insert(e.participant_id());
           break;
         case v1::EVENT_KIND_OPENED:
           c.opened.insert(e.participant_id());
@@ -263,7 +268,9 @@ int Status(CliContext& cli, const Args& args, const CommandOptions& options) {
   } else {
     PrintResponses(snapshot, factor);
   }
-  unavailable = !PrintMessaging(cli, snapshot, factor) || unavailable;
+  std::map<std::string, std::set<std::string>> reached_by_campaign;
+  unavailable = !PrintMessaging(cli, snapshot, factor, reached_by_campaign) || unavailable;
+  unavailable = !PrintFormFunnel(cli, snapshot, factor, reached_by_campaign) || unavailable;
   std::cout << analysis_part.str();
   if (unavailable) std::cout << "(incomplete: a service was unavailable)\n";
   return unavailable ? kUnavailable : kOk;

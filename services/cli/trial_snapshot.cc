@@ -24,6 +24,8 @@ absl::Time SubmittedAt(const v1::Response& response) {
 
 bool Withdrawn(const v1::Allocation& allocation) { return allocation.has_withdrawal(); }
 
+}  // namespace
+
 std::vector<std::string> ArmsOf(const v1::TrialDesign& design, const std::string& factor) {
   std::vector<std::string> arms;
   for (const v1::Factor& f : design.factors()) {
@@ -32,8 +34,6 @@ std::vector<std::string> ArmsOf(const v1::TrialDesign& design, const std::string
   }
   return arms;
 }
-
-}  // namespace
 
 grpc::Status LoadAllocations(CliContext& cli, const std::string& trial_id,
                              TrialSnapshot& snapshot) {

@@ -37,6 +37,9 @@ grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSn
 std::string ComparisonFactor(const fieldwork::v1::TrialDesign& design,
                              const std::string& preferred);
 
+// The arms of `factor` in design order (none when the design has no such factor).
+std::vector<std::string> ArmsOf(const fieldwork::v1::TrialDesign& design, const std::string& factor);
+
 // The arm of `factor` of one allocation ("" when it has none).
 std::string ArmOf(const fieldwork::v1::Allocation& allocation, const std::string& factor);
 

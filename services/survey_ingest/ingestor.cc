@@ -21,6 +21,7 @@
 #include "services/survey_ingest/domain/instrument_yaml.h"
 #include "services/survey_ingest/domain/number_format.h"
 #include "services/survey_ingest/submission_checks.h"
+#include "services/survey_link/survey_link_token.h"
 
 namespace fieldwork::survey_ingest {
 
@@ -228,8 +229,12 @@ std::string RejectCategory(absl::string_view reason) {
 }
 
 Ingestor::Ingestor(IngestStore& store, Roster& roster, const Clock& clock,
-                   IngestObserver observer)
-    : store_(store), roster_(roster), clock_(clock), observer_(std::move(observer)) {}
+                   IngestObserver observer, const survey_link::SurveyLinkKeyRing* link_keys)
+    : store_(store),
+      roster_(roster),
+      clock_(clock),
+      observer_(std::move(observer)),
+      link_keys_(link_keys) {}
 
 // ---------------------------------------------------------------------------------------------
 // Instruments and waves.
@@ -700,6 +705,24 @@ absl::StatusOr<std::vector<SubmissionResult>> Ingestor::Submit(
   return results;
 }
 
+absl::StatusOr<std::string> Ingestor::ParticipantOfToken(
+    const std::string& trial, const std::string& wave, absl::string_view token,
+    std::optional<absl::Time> answered_at) const {
+  // As of when the row was answered: an export is often imported after its links expired.
+  absl::StatusOr<survey_link::SurveyLinkClaims> claims =
+      survey_link::OpenSurveyLink(*link_keys_, token, answered_at.value_or(clock_.Now()));
+  if (absl::IsFailedPrecondition(claims.status())) {
+    return absl::InvalidArgumentError(answered_at.has_value()
+                                          ? "survey link token expired before the row's date"
+                                          : "survey link token expired (the row has no date)");
+  }
+  if (!claims.ok()) return absl::InvalidArgumentError("not a valid survey link token");
+  if (claims->trial_id != trial || claims->wave_id != wave) {
+    return absl::InvalidArgumentError("survey link token of another trial or wave");
+  }
+  return claims->participant_id;
+}
+
 absl::StatusOr<v1::ImportCsvResponse> Ingestor::ImportCsv(const v1::ImportCsvRequest& request,
                                                           const Caller& caller) {
   const std::string& trial = request.trial_id();
@@ -708,6 +731,17 @@ absl::StatusOr<v1::ImportCsvResponse> Ingestor::ImportCsv(const v1::ImportCsvReq
   const std::string file = request.file_name().empty() ? "the file" : request.file_name();
   if (request.content().empty()) {
     return absl::InvalidArgumentError(absl::StrCat("content: ", file, " is empty"));
+  }
+  if (!request.token_column().empty()) {
+    if (!request.participant_column().empty()) {
+      return absl::InvalidArgumentError(
+          "token_column: a file has either a token column or a participant column, not both");
+    }
+    if (link_keys_ == nullptr) {
+      return absl::FailedPreconditionError(
+          "token_column: survey-ingest has no survey link key ring (--survey_link_keys) to "
+          "verify tokens with");
+    }
   }
   absl::StatusOr<TrialContext> context = LoadContext(trial);
   if (!context.ok()) return context.status();
@@ -742,6 +776,14 @@ absl::StatusOr<v1::ImportCsvResponse> Ingestor::ImportCsv(const v1::ImportCsvReq
                                                                             : CsvLayout::kAuto;
   if (!request.participant_column().empty()) {
     options.participant_column = request.participant_column();
+  }
+  if (!request.token_column().empty()) {
+    options.participant_column = request.token_column();
+    options.resolve_participant = [this, &trial, &request](
+                                      absl::string_view token,
+                                      std::optional<absl::Time> answered_at) {
+      return ParticipantOfToken(trial, request.wave_id(), token, answered_at);
+    };
   }
   if (!request.response_id_column().empty()) {
     options.response_id_column = request.response_id_column();
@@ -1104,6 +1146,38 @@ absl::StatusOr<ScaleNorms> Ingestor::NormsFor(const std::string& trial, const Tr
     if (std::optional<Norm> norm = NormOf(scores)) norms.emplace(scale_id, *norm);
   }
   return norms;
+}
+
+absl::Status Ingestor::ListFormProgress(
+    const v1::ListFormProgressRequest& request,
+    const std::function<bool(const std::string&, const std::string&, v1::FormStage)>& visit) {
+  const std::string& trial = request.trial_id();
+  if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
+  if (!request.wave_id().empty()) {
+    if (absl::Status s = CheckId("wave_id", request.wave_id()); !s.ok()) return s;
+  }
+  absl::StatusOr<std::vector<v1::Wave>> stored = store_.LoadWaves(trial);
+  if (!stored.ok()) return stored.status();
+  std::set<std::string> waves;
+  for (const v1::Wave& wave : *stored) {
+    if (request.wave_id().empty() || wave.wave_id() == request.wave_id()) {
+      waves.insert(wave.wave_id());
+    }
+  }
+  if (!request.wave_id().empty() && waves.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("wave_id: no wave \"", request.wave_id(), "\" in trial ", trial));
+  }
+  for (const std::string& wave : waves) {
+    bool stopped = false;
+    absl::Status read = store_.ForEachFormStage(
+        trial, wave, [&](const std::string& participant, v1::FormStage stage) {
+          stopped = !visit(wave, participant, stage);
+          return !stopped;
+        });
+    if (!read.ok() || stopped) return read;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Ingestor::ListResponses(const v1::ListResponsesRequest& request,

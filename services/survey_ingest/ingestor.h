@@ -21,6 +21,7 @@
 #include "services/survey_ingest/domain/scoring.h"
 #include "services/survey_ingest/roster.h"
 #include "services/survey_ingest/store.h"
+#include "services/survey_link/key_ring.h"
 
 namespace fieldwork::survey_ingest {
 
@@ -67,8 +68,10 @@ std::string RejectCategory(absl::string_view reason);
 
 class Ingestor {
  public:
+  // `link_keys` (optional) resolves the survey link tokens of an ImportCsv with a token column.
   Ingestor(IngestStore& store, Roster& roster, const Clock& clock,
-           IngestObserver observer = {});
+           IngestObserver observer = {},
+           const survey_link::SurveyLinkKeyRing* link_keys = nullptr);
 
   // Parses and validates the YAML definition (id, version and title come from it) and adds
   // it; a later version must be compatible with the earlier ones. INVALID_ARGUMENT names every
@@ -119,6 +122,13 @@ class Ingestor {
   absl::Status ListOutcomes(const std::string& trial, const std::string& outcome,
                             const std::function<bool(fieldwork::v1::Outcome&)>& visit);
   absl::StatusOr<fieldwork::v1::ResponseCountsResponse> ResponseCounts(const std::string& trial);
+  // Calls `visit` with each participant who opened the hosted form's link for the request's
+  // wave (every wave when empty: in wave id order), with the furthest stage reached. Stops,
+  // OK, when `visit` returns false. NOT_FOUND for a wave the trial does not have.
+  absl::Status ListFormProgress(
+      const fieldwork::v1::ListFormProgressRequest& request,
+      const std::function<bool(const std::string& wave, const std::string& participant,
+                               fieldwork::v1::FormStage stage)>& visit);
   absl::StatusOr<std::vector<fieldwork::v1::Reject>> ListRejects(
       const fieldwork::v1::ListRejectsRequest& request);
   // Marks a reject dismissed by `admin`, with `reason`, and logs it. A dismissed reject is kept
@@ -153,10 +163,16 @@ class Ingestor {
   absl::StatusOr<ScaleNorms> NormsFor(const std::string& trial, const TrialContext& context,
                                       const fieldwork::v1::Wave& wave);
 
+  // The participant of an imported row's survey link token (ImportCsv's token column).
+  absl::StatusOr<std::string> ParticipantOfToken(const std::string& trial, const std::string& wave,
+                                                 absl::string_view token,
+                                                 std::optional<absl::Time> answered_at) const;
+
   IngestStore& store_;
   Roster& roster_;
   const Clock& clock_;
   IngestObserver observer_;
+  const survey_link::SurveyLinkKeyRing* link_keys_;
   std::mutex scorers_mutex_;
   // "<trial>|<id>@<version>" -> scorer (instrument versions never change once stored).
   std::map<std::string, std::shared_ptr<const Scorer>, std::less<>> scorers_;

@@ -73,6 +73,13 @@ inline std::string FormProgress(absl::string_view trial, absl::string_view wave,
                                 absl::string_view participant) {
   return absl::StrCat("fw:{", trial, "}:ing:form:", wave, ":", participant);
 }
+// ZSET of the participants who opened the hosted form's link for a wave, scored by the
+// furthest stage reached (1 opened, 2 started, 3 completed: fieldwork.v1.FormStage), raised
+// with ZADD GT in the same transaction as FormProgress's mark, so it never goes back
+// (ListFormProgress reads it a page at a time).
+inline std::string FormFunnel(absl::string_view trial, absl::string_view wave) {
+  return absl::StrCat("fw:{", trial, "}:ing:form_funnel:", wave);
+}
 // SET of every trial id with survey-ingest data (not trial-scoped: one key for the index)
 inline std::string TrialIndex() { return "fw:{index}:ing:trials"; }
 

@@ -21,6 +21,7 @@
 // The hosted questionnaire (form/) listens on --http_listen_address (empty: no form) and opens
 // participants' links with the key ring in --survey_link_keys (services/survey_link/key_ring.h,
 // the Secret messaging seals links with); with the listener on it refuses to start without it.
+// The same key ring resolves the survey link tokens of an ImportCsv with a token column.
 #include <grpcpp/security/credentials.h>
 
 #include <fstream>
@@ -103,10 +104,19 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // The survey link key ring: the form opens participants' links with it, and a CSV import
+  // with a token column resolves the tokens with it.
+  absl::StatusOr<std::optional<fieldwork::survey_link::SurveyLinkKeyRing>> ring =
+      fieldwork::survey_link::SurveyLinkKeysFromFlag();
+  if (!ring.ok()) {
+    fieldwork::logging::Error("cannot start", {{"error", ring.status().ToString()}});
+    return 1;
+  }
+  const std::optional<fieldwork::survey_link::SurveyLinkKeyRing> link_keys = std::move(*ring);
+
   // The form's configuration is checked before anything starts, so a missing key ring is
   // the one clear error at start-up.
   const std::string form_address = absl::GetFlag(FLAGS_http_listen_address);
-  std::optional<fieldwork::survey_link::SurveyLinkKeyRing> link_keys;
   std::string form_host;
   int form_port = 0;
   fieldwork::survey_ingest::form::FormServerOptions form_options;
@@ -114,18 +124,12 @@ int main(int argc, char** argv) {
     absl::Status form_ok = fieldwork::survey_ingest::form::SplitHostPort(
         form_address, "http_listen_address", &form_host, &form_port);
     if (form_ok.ok()) {
-      absl::StatusOr<std::optional<fieldwork::survey_link::SurveyLinkKeyRing>> ring =
-          fieldwork::survey_link::SurveyLinkKeysFromFlag();
-      if (!ring.ok()) {
-        form_ok = ring.status();
-      } else if (!ring->has_value()) {
+      if (!link_keys.has_value()) {
         form_ok = absl::FailedPreconditionError(absl::StrCat(
             "the questionnaire form listens on --http_listen_address=", form_address,
             " but no --survey_link_keys file was given to open participants' links (the key "
             "ring messaging seals them with); give it, or set --http_listen_address= (empty) "
             "to run without the form"));
-      } else {
-        link_keys = std::move(*ring);
       }
     }
     absl::StatusOr<fieldwork::http::HttpLimits> limits = fieldwork::http::HttpLimitsFromFlags();
@@ -153,7 +157,8 @@ int main(int argc, char** argv) {
   si::CachedRoster roster(grpc_roster);
   si::RedisIngestStore store((*runtime)->redis());
   si::IngestMetrics metrics((*runtime)->registry());
-  si::Ingestor ingestor(store, roster, (*runtime)->clock(), metrics.Observer());
+  si::Ingestor ingestor(store, roster, (*runtime)->clock(), metrics.Observer(),
+                        link_keys.has_value() ? &*link_keys : nullptr);
   metrics.Seed(ingestor, store);
   si::SurveyIngestServiceImpl service(ingestor, (*runtime)->authenticator());
 
@@ -162,7 +167,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<si::form::SurveyForm> form;
   std::unique_ptr<si::form::FormServer> form_server;
   std::shared_ptr<fieldwork::http::HttpStatsCollector> form_http_metrics;
-  if (link_keys.has_value()) {
+  if (!form_address.empty()) {
     form_store = std::make_unique<si::form::RedisFormStore>((*runtime)->redis());
     form_metrics = std::make_unique<si::form::FormMetrics>((*runtime)->registry());
     form = std::make_unique<si::form::SurveyForm>(ingestor, *form_store, *link_keys,

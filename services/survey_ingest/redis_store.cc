@@ -485,6 +485,31 @@ absl::Status RedisIngestStore::ForEachOutcome(const std::string& trial,
   });
 }
 
+absl::Status RedisIngestStore::ForEachFormStage(
+    const std::string& trial, const std::string& wave,
+    const std::function<bool(const std::string&, v1::FormStage)>& visit) {
+  const std::string funnel = keys::FormFunnel(trial, wave);
+  // By rank: each page costs O(log n + page), whatever the funnel's size.
+  for (int64_t start = 0;; start += page_size_) {
+    absl::StatusOr<RedisReply> page =
+        redis_.Command({"ZRANGE", funnel, absl::StrCat(start), absl::StrCat(start + page_size_ - 1),
+                        "WITHSCORES"});
+    if (!page.ok()) return page.status();
+    for (size_t i = 0; i + 1 < page->size(); i += 2) {
+      int score = 0;
+      if (!absl::SimpleAtoi((*page)[i + 1].str(), &score) || !v1::FormStage_IsValid(score) ||
+          score == v1::FORM_STAGE_UNSPECIFIED) {
+        return absl::DataLossError(absl::StrCat("form funnel of trial ", trial, " wave ", wave,
+                                                ": a stage of ", (*page)[i + 1].str()));
+      }
+      if (!visit(std::string((*page)[i].str()), static_cast<v1::FormStage>(score))) {
+        return absl::OkStatus();
+      }
+    }
+    if (page->size() < 2 * static_cast<size_t>(page_size_)) return absl::OkStatus();
+  }
+}
+
 absl::StatusOr<std::vector<std::string>> RedisIngestStore::ListTrials() {
   absl::StatusOr<RedisReply> reply = redis_.Command({"SMEMBERS", keys::TrialIndex()});
   if (!reply.ok()) return reply.status();

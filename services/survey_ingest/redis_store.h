@@ -42,6 +42,9 @@ class RedisIngestStore final : public IngestStore {
       const std::string& trial, const std::vector<fieldwork::v1::Outcome>& outcomes) override;
   absl::Status ForEachOutcome(const std::string& trial,
                               const std::function<bool(fieldwork::v1::Outcome&)>& visit) override;
+  absl::Status ForEachFormStage(
+      const std::string& trial, const std::string& wave,
+      const std::function<bool(const std::string&, fieldwork::v1::FormStage)>& visit) override;
   absl::StatusOr<std::vector<std::string>> ListTrials() override;
 
  private:

@@ -334,6 +334,30 @@ grpc::Status SurveyIngestServiceImpl::ListOutcomes(
   return grpc::Status::OK;
 }
 
+grpc::Status SurveyIngestServiceImpl::ListFormProgress(
+    grpc::ServerContext* context, const v1::ListFormProgressRequest* request,
+    grpc::ServerWriter<v1::ListFormProgressResponse>* writer) {
+  // Whole trial only: the funnel holds participant ids without their sites.
+  FW_GRPC_ASSIGN_OR_RETURN(
+      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  constexpr int kPage = 1000;
+  v1::ListFormProgressResponse page;
+  bool client_left = false;
+  FW_GRPC_RETURN_IF_ERROR(ingestor_.ListFormProgress(
+      *request, [&](const std::string& wave, const std::string& participant, v1::FormStage stage) {
+        v1::ListFormProgressResponse::Participant* p = page.add_participants();
+        p->set_wave_id(wave);
+        p->set_participant_id(participant);
+        p->set_stage(stage);
+        if (page.participants_size() < kPage) return true;
+        client_left = !writer->Write(page);
+        page.clear_participants();
+        return !client_left;
+      }));
+  if (!client_left && page.participants_size() > 0) writer->Write(page);
+  return grpc::Status::OK;
+}
+
 grpc::Status SurveyIngestServiceImpl::ResponseCounts(grpc::ServerContext* context,
                                                      const v1::ResponseCountsRequest* request,
                                                      v1::ResponseCountsResponse* response) {

@@ -68,6 +68,9 @@ class SurveyIngestServiceImpl final : public fieldwork::v1::SurveyIngestService:
                                  fieldwork::v1::GetResponseStatusResponse*) override;
   grpc::Status ListOutcomes(grpc::ServerContext*, const fieldwork::v1::ListOutcomesRequest*,
                             grpc::ServerWriter<fieldwork::v1::ListOutcomesResponse>*) override;
+  grpc::Status ListFormProgress(grpc::ServerContext*,
+                                const fieldwork::v1::ListFormProgressRequest*,
+                                grpc::ServerWriter<fieldwork::v1::ListFormProgressResponse>*) override;
   grpc::Status ResponseCounts(grpc::ServerContext*, const fieldwork::v1::ResponseCountsRequest*,
                               fieldwork::v1::ResponseCountsResponse*) override;
   grpc::Status ListRejects(grpc::ServerContext*, const fieldwork::v1::ListRejectsRequest*,

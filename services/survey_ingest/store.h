@@ -95,6 +95,14 @@ class IngestStore {
   virtual absl::Status ForEachOutcome(
       const std::string& trial, const std::function<bool(fieldwork::v1::Outcome&)>& visit) = 0;
 
+  // Calls `visit` with each participant in the wave's form funnel (keys::FormFunnel) and the
+  // furthest stage they reached, by stage then participant id, a page at a time. Stops, OK,
+  // when `visit` returns false. Stages raised while it runs may be visited twice or not at all.
+  virtual absl::Status ForEachFormStage(
+      const std::string& trial, const std::string& wave,
+      const std::function<bool(const std::string& participant, fieldwork::v1::FormStage stage)>&
+          visit) = 0;
+
   // Every trial with survey-ingest data (to seed gauges at start-up).
   virtual absl::StatusOr<std::vector<std::string>> ListTrials() = 0;
 };

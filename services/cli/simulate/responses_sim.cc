@@ -126,6 +126,15 @@ RawResponse ToRaw(const Instrument& instrument, const std::vector<std::string>& 
   return raw;
 }
 
+// Answers by item id, blanks left out.
+std::map<std::string, std::string> ByItem(const Instrument& instrument, const std::vector<std::string>& answers) {
+  std::map<std::string, std::string> by_item;
+  for (size_t i = 0; i < answers.size(); ++i) {
+    if (!answers[i].empty()) by_item[instrument.items[i].id] = answers[i];
+  }
+  return by_item;
+}
+
 // The trait shift that gives the target score a standardised difference of `effect`:
 // effect · SD(target) / slope of target on Z, both measured on untreated draws.
 absl::StatusOr<double> CalibrateShift(const Scorer& scorer, const std::map<std::string, int>& dirs,
@@ -282,7 +291,16 @@ absl::StatusOr<SimulatedResponses> SimulateResponses(const Scorer& scorer, const
     const double half = options.differential_attrition / 2;
     const double rate = std::clamp(options.response_rate + (treated ? -half : half), 0.0, 1.0);
     Random random(options.seed, "response/" + options.wave_id + "/" + a.participant_id);
-    if (!random.Bernoulli(rate)) continue;
+    Random trait(options.seed, "trait/" + a.participant_id);
+    if (!random.Bernoulli(rate)) {
+      // What they would type on the pages they fill in before leaving, should they open the
+      // link (a stream of its own: the respondents' draws stay as they were).
+      Random unsubmitted(options.seed, "unsubmitted/" + options.wave_id + "/" + a.participant_id);
+      const double z = trait.Normal() + (treated ? out.latent_shift : 0);
+      out.unanswered.push_back(
+          {a.participant_id, ByItem(instrument, Answers(instrument, dirs, z, unsubmitted))});
+      continue;
+    }
     // Someone who left the organisation before the wave opened is no longer asked.
     absl::CivilDay left;
     if (!a.left_on.empty() && options.opens && absl::ParseCivilTime(a.left_on, &left) &&
@@ -290,7 +308,6 @@ absl::StatusOr<SimulatedResponses> SimulateResponses(const Scorer& scorer, const
       ++out.left_before;
       continue;
     }
-    Random trait(options.seed, "trait/" + a.participant_id);
     const double z = trait.Normal() + (treated ? out.latent_shift : 0);
     const std::vector<std::string> answers = Answers(instrument, dirs, z, random);
     if (auto check = scorer.Score(ToRaw(instrument, answers)); !check.ok()) {
@@ -311,6 +328,7 @@ absl::StatusOr<SimulatedResponses> SimulateResponses(const Scorer& scorer, const
                                     a.participant_id, "", "", "email", "EN"};
     row.insert(row.end(), answers.begin(), answers.end());
     survey_ingest::AppendCsvRecord(out.csv, row);
+    out.answered.push_back({a.participant_id, ByItem(instrument, answers)});
     ++counts->second.responded;
     ++out.rows;
   }

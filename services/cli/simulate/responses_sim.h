@@ -51,8 +51,18 @@ struct ArmResponses {
   std::int64_t responded = 0;
 };
 
+// One simulated respondent's answers by item id (items left blank are absent).
+struct ParticipantAnswers {
+  std::string participant_id;
+  std::map<std::string, std::string> answers;
+};
+
 struct SimulatedResponses {
   std::string csv;         // Qualtrics layout: names, question texts, ImportIds, then rows
+  std::vector<ParticipantAnswers> answered;  // the same responses, in the rows' order
+  // The eligible participants who do not respond, with the answers they would give: what one
+  // who opens the link and leaves part-way types on the pages before leaving.
+  std::vector<ParticipantAnswers> unanswered;
   std::int64_t rows = 0;   // responses written (every one valid for the instrument)
   std::string target;      // the score the effect was put on
   bool target_is_composite = false;

@@ -411,10 +411,14 @@ class RowImporter {
         result_.repeated.push_back({record.line, first_line, std::string(source_id)});
         return std::nullopt;
       }
+      // With resolve_participant these are the raw values (tokens: one per participant and
+      // wave, so the comparison holds), which a message must not repeat.
       if (!fresh) {
         error(name(plan_.response_id),
-              absl::StrCat("duplicate response id: line ", first_line,
-                           " has the same id for participant ", first_participant),
+              absl::StrCat("duplicate response id: line ", first_line, " has the same id for ",
+                           options_.resolve_participant
+                               ? std::string("another participant")
+                               : absl::StrCat("participant ", first_participant)),
               std::string(source_id));
       }
     }
@@ -433,6 +437,20 @@ class RowImporter {
     timestamp(plan_.start_date, response.start_date);
     timestamp(plan_.end_date, response.end_date);
     timestamp(plan_.recorded_date, response.recorded_date);
+    if (options_.resolve_participant && !response.participant_id.empty()) {
+      // A survey link token, checked as of when it was used: the end, else recorded, else
+      // start date. Its error never repeats the value (a token is a credential).
+      absl::StatusOr<std::string> resolved = options_.resolve_participant(
+          response.participant_id,
+          response.end_date ? response.end_date
+                            : response.recorded_date ? response.recorded_date : response.start_date);
+      if (resolved.ok()) {
+        response.participant_id = *std::move(resolved);
+      } else {
+        error(name(plan_.participant), std::string(resolved.status().message()), "");
+        response.participant_id.clear();
+      }
+    }
 
     bool finished_ok = true;
     if (plan_.finished >= 0 && !TrimBlanks(field(plan_.finished)).empty()) {

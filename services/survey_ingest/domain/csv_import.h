@@ -37,6 +37,13 @@ struct ImportOptions {
   CsvLayout layout = CsvLayout::kAuto;
   // The column holding the pseudonymous participant id.
   std::string participant_column = "ExternalReference";
+  // When set, the participant column holds something that resolves to the participant id (a
+  // survey link token an external survey passed back): called with the value and when the
+  // row was answered (its end, else recorded, else start date; none when it has no date). An
+  // error is the row's error on that column, with the value not repeated.
+  std::function<absl::StatusOr<std::string>(absl::string_view value,
+                                            std::optional<absl::Time> answered_at)>
+      resolve_participant;
   // The column holding the source's own response id (the submission id when present).
   std::string response_id_column = "ResponseId";
   UnfinishedPolicy unfinished = UnfinishedPolicy::kReject;

@@ -31,6 +31,15 @@ google::protobuf::Timestamp ToTimestamp(absl::Time time) {
 
 std::string TimestampBytes(absl::Time time) { return ToTimestamp(time).SerializeAsString(); }
 
+// Raises the participant's furthest stage in the wave's funnel (never lowers it: GT).
+std::vector<std::string> RaiseFunnel(const Respondent& who, Stage stage) {
+  fieldwork::v1::FormStage rank = fieldwork::v1::FORM_STAGE_OPENED;
+  if (stage == Stage::kStarted) rank = fieldwork::v1::FORM_STAGE_STARTED;
+  if (stage == Stage::kCompleted) rank = fieldwork::v1::FORM_STAGE_COMPLETED;
+  return {"ZADD", keys::FormFunnel(who.trial, who.wave), "GT", absl::StrCat(static_cast<int>(rank)),
+          who.participant};
+}
+
 absl::Status Corrupt(const Respondent& who, absl::string_view field) {
   return absl::DataLossError(absl::StrCat("form progress of a participant in trial ", who.trial,
                                           " wave ", who.wave, ": field ", field,
@@ -78,16 +87,18 @@ absl::StatusOr<bool> RedisFormStore::SavePage(const Respondent& who, int page,
   const std::string key = Key(who);
   absl::StatusOr<std::vector<RedisReply>> replies = redis_.Transaction(
       {{"HSET", key, absl::StrCat(kPagePrefix, page), bytes},
-       {"HSETNX", key, std::string(StageName(Stage::kStarted)), TimestampBytes(now)}});
+       {"HSETNX", key, std::string(StageName(Stage::kStarted)), TimestampBytes(now)},
+       RaiseFunnel(who, Stage::kStarted)});
   if (!replies.ok()) return replies.status();
-  return replies->size() == 2 && (*replies)[1].integer() == 1;
+  return replies->size() == 3 && (*replies)[1].integer() == 1;
 }
 
 absl::StatusOr<bool> RedisFormStore::Mark(const Respondent& who, Stage stage, absl::Time now) {
-  absl::StatusOr<RedisReply> reply =
-      redis_.Command({"HSETNX", Key(who), StageName(stage), TimestampBytes(now)});
-  if (!reply.ok()) return reply.status();
-  return reply->integer() == 1;
+  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Transaction(
+      {{"HSETNX", Key(who), std::string(StageName(stage)), TimestampBytes(now)},
+       RaiseFunnel(who, stage)});
+  if (!replies.ok()) return replies.status();
+  return replies->size() == 2 && (*replies)[0].integer() == 1;
 }
 
 }  // namespace fieldwork::survey_ingest::form

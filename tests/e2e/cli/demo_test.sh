@@ -46,6 +46,26 @@ texts=$(find "$FIELDWORK_DEMO_DIR/mail" -name '*.sms' | wc -l)
 (( emails >= 2 * 114 )) || fail "only $emails e-mails in the sink"
 (( texts == 8 * 14 )) || fail "$texts texts in the sink, wanted 8 x 14"
 grep -q 'http' "$FIELDWORK_DEMO_DIR/env" || fail "no env file while the demo's services run"
+
+# Both surveys were answered on the hosted form through the invitations' links, and nobody who
+# completed one got a reminder for it: each survey's two reminders went to exactly the others
+# (114 trainees, none withdrawn; answers arrive before the first reminder is due).
+reminders=$(grep -l '^Subject: Reminder: the SWING well-being survey' "$FIELDWORK_DEMO_DIR"/mail/*.eml | wc -l)
+completed_total=0
+for wave in baseline endline; do
+  line=$(grep -o "answered wave $wave through the survey form: [0-9]* completed" "$work/demo.out" || true)
+  [[ -n $line ]] || { fail "no answers to $wave through the form"; continue; }
+  completed=${line##*form: }; completed=${completed% completed}
+  (( completed > 0 )) || fail "nobody completed $wave on the form"
+  completed_total=$((completed_total + completed))
+done
+(( reminders == 2 * (2 * 114 - completed_total) )) ||
+  fail "$reminders reminders sent, wanted 2 x (228 - $completed_total completed on the form)"
+grep -q 'instead of the form' "$work/demo.out" && fail "a participant was shown a notice, not the form"
+# fieldwork status shows the form's funnel, every trainee invited to both surveys.
+contains "survey form by wave and arm (messages): invited, opened the link, started, completed"
+invited=$(grep -oE '^ +(treatment|control) +invited +[0-9]+' "$work/demo.out" | awk '{s += $3} END {print s + 0}')
+(( invited == 2 * 114 )) || fail "the status funnel counts $invited invited, wanted 2 x 114"
 "$src/scripts/run.sh" status --dir "$FIELDWORK_DEMO_DIR" >"$work/status.out" ||
   fail "the services are not all running after the demo: $(cat "$work/status.out")"
 

@@ -355,6 +355,9 @@ std::vector<Row> Matrix() {
        LIST(ingest, ListOutcomes, request.set_trial_id(kTrial))},
       {"fieldwork.v1.SurveyIngestService/ResponseCounts", Roles({kResearcher, kAnalyst}, kWholeTrial),
        UNARY(ingest, ResponseCounts, request.set_trial_id(kTrial))},
+      // Participant ids without their sites: whole-trial callers only.
+      {"fieldwork.v1.SurveyIngestService/ListFormProgress", Roles({kResearcher, kAnalyst}, kWholeTrial),
+       LIST(ingest, ListFormProgress, request.set_trial_id(kTrial))},
       {"fieldwork.v1.SurveyIngestService/ListRejects",
        // The other site's caller sees the rows it submitted above (north's participant, which
        // read as an unknown one: bad_input_test.cc checks their content), nothing else.

@@ -11,6 +11,8 @@
 #include <regex>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -27,6 +29,7 @@ namespace {
 namespace v1 = ::fieldwork::v1;
 using ::fieldwork::testing::ChildProcess;
 using ::fieldwork::testing::ServiceProcess;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -356,6 +359,49 @@ TEST_F(FormTest, ALinkOpenedAgainResumesAtTheFirstUnansweredPage) {
   EXPECT_EQ(StoredFields("P2"), (std::vector<std::string>{"opened", "page:0", "started"}));
 }
 
+// The funnel per participant, as `fieldwork status` reads it: each participant once per wave
+// at the furthest stage reached, never lowered by opening the link again after completing.
+TEST_F(FormTest, ListFormProgressGivesEachParticipantsFurthestStage) {
+  ASSERT_NO_FATAL_FAILURE(StartService());
+  ASSERT_TRUE(Get(Link("P1")));  // opened only
+  ASSERT_EQ(PostPage(Link("P2"), 1, {{"sat", "2"}})->status, 303);  // started
+  const std::string link = Link("P3");
+  ASSERT_EQ(PostPage(link, 1, {{"sat", "3"}})->status, 303);
+  ASSERT_EQ(PostPage(link, 2, {{"hours", "10"}})->status, 303);
+  ASSERT_EQ(PostPage(link, 3, {{"team", "1"}, {"note", "ok"}})->status, 200);
+  ASSERT_TRUE(Get(link));  // "already completed": stays completed
+
+  auto list = [&](const std::string& wave, const std::string& token) {
+    v1::ListFormProgressRequest request;
+    request.set_trial_id("formtrial");
+    request.set_wave_id(wave);
+    auto context = ContextWith(token);
+    auto reader = stub_->ListFormProgress(context.get(), request);
+    std::vector<std::string> seen;
+    v1::ListFormProgressResponse page;
+    while (reader->Read(&page)) {
+      for (const auto& p : page.participants()) {
+        seen.push_back(absl::StrCat(p.wave_id(), "/", p.participant_id(), "/",
+                                    v1::FormStage_Name(p.stage())));
+      }
+    }
+    return std::make_pair(reader->Finish(), seen);
+  };
+  auto [status, seen] = list("", kResearcher);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(seen, ElementsAre("w1/P1/FORM_STAGE_OPENED", "w1/P2/FORM_STAGE_STARTED",
+                                "w1/P3/FORM_STAGE_COMPLETED"));
+  std::tie(status, seen) = list("w1", kResearcher);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(seen.size(), 3u);
+  std::tie(status, seen) = list("nowave", kResearcher);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+  // A site-scoped partner would see other sites' participant ids: refused.
+  std::tie(status, seen) = list("", kPartnerLa1);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_TRUE(seen.empty());
+}
+
 TEST_F(FormTest, ABadPageIsShownAgainWithItsErrorsAndStoresNothing) {
   ASSERT_NO_FATAL_FAILURE(StartService());
   const std::string link = Link("P3");
@@ -477,6 +523,76 @@ TEST_F(FormTest, TheBinaryRefusesToServeTheFormWithoutItsKeyRing) {
       {}, dir_.path() + "/nokeys.log");
   EXPECT_EQ(process.WaitForExit(absl::Seconds(30)), 1);
   EXPECT_THAT(process.ReadLog(), HasSubstr("no --survey_link_keys file"));
+}
+
+// An external survey (Qualtrics) linked with {survey_token} passes the token back as embedded
+// data; `fieldwork responses import --token_column` resolves it with the key ring, as of when
+// each row was answered, and never repeats a token in an error.
+TEST_F(FormTest, ImportCsvResolvesATokenColumnWithTheKeyRing) {
+  ASSERT_NO_FATAL_FAILURE(StartService());
+  const absl::Time now = absl::Now();
+  auto token = [&](const std::string& participant, const std::string& wave, absl::Time expires) {
+    return Link(participant, wave, expires).substr(3);  // without "/s/"
+  };
+  auto at = [](absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone()); };
+  const std::string p1 = token("P1", "w1", now + absl::Hours(48));
+  std::string forged = p1;
+  forged[forged.size() / 2] = forged[forged.size() / 2] == 'A' ? 'B' : 'A';
+  const std::string other_wave = token("P2", "w2", now + absl::Hours(48));
+  const std::string expired = token("P3", "w1", now - absl::Hours(2));
+  const std::string answered_in_time = token("P4", "w1", now - absl::Hours(2));
+  v1::ImportCsvRequest request;
+  request.set_trial_id("formtrial");
+  request.set_wave_id("w1");
+  request.set_file_name("external.csv");
+  request.set_token_column("t");
+  request.set_content(absl::StrCat("t,EndDate,sat,hours,team\n",                                 //
+                                   p1, ",", at(now - absl::Hours(1)), ",4,30,1\n",              // 2
+                                   forged, ",", at(now - absl::Hours(1)), ",4,30,1\n",          // 3
+                                   other_wave, ",", at(now - absl::Hours(1)), ",4,30,1\n",      // 4
+                                   expired, ",", at(now - absl::Hours(1)), ",4,30,1\n",         // 5
+                                   answered_in_time, ",", at(now - absl::Hours(3)), ",2,10,2\n"));
+  v1::ImportCsvResponse response;
+  grpc::Status status = stub_->ImportCsv(ContextWith(kResearcher).get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.accepted(), 2);
+  EXPECT_EQ(response.rejected(), 3);
+  std::vector<std::string> errors;
+  for (const v1::RowError& e : response.errors()) {
+    errors.push_back(absl::StrCat(e.row(), " ", e.field(), ": ", e.reason()));
+    for (const std::string& t : std::vector<std::string>{p1, forged, other_wave, expired}) {
+      EXPECT_THAT(e.value(), Not(HasSubstr(t)));
+      EXPECT_THAT(e.reason(), Not(HasSubstr(t)));
+    }
+  }
+  EXPECT_THAT(errors, ElementsAre("3 t: not a valid survey link token",
+                                  "4 t: survey link token of another trial or wave",
+                                  "5 t: survey link token expired before the row's date"));
+  std::vector<std::string> participants;
+  for (const v1::Response& r : Responses()) participants.push_back(r.participant_id());
+  EXPECT_THAT(participants, ElementsAre("P1", "P4"));
+
+  // Both a token and a participant column: refused whole.
+  request.set_participant_column("ExternalReference");
+  request.set_content("t,EndDate,sat,hours,team\nx,2026-01-01T00:00:00Z,1,1,1\n");
+  status = stub_->ImportCsv(ContextWith(kResearcher).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("token_column"));
+}
+
+// Without a key ring nothing can be verified: a token column is refused whole, never guessed.
+TEST_F(FormTest, ATokenColumnNeedsTheKeyRing) {
+  ASSERT_NO_FATAL_FAILURE(StartService({"--http_listen_address=", "--survey_link_keys="}));
+  v1::ImportCsvRequest request;
+  request.set_trial_id("formtrial");
+  request.set_wave_id("w1");
+  request.set_token_column("t");
+  request.set_content("t,sat,hours,team\nsometoken,4,30,1\n");
+  v1::ImportCsvResponse response;
+  const grpc::Status status =
+      stub_->ImportCsv(ContextWith(kResearcher).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("--survey_link_keys"));
 }
 
 }  // namespace

@@ -3,9 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "services/survey_ingest/domain/content_hash.h"
@@ -242,6 +245,44 @@ TEST(CsvImportTest, PlainCsvWithHashSubmissionIds) {
   ASSERT_EQ(again->accepted(), 1u);
   EXPECT_EQ(again->rows[0].response->submission_id, first.submission_id);
   EXPECT_NE(again->content_sha256, result->content_sha256);
+}
+
+// A column of survey link tokens: each value resolved, as of the row's end date, else its
+// recorded date, else its start date; a failure is the row's error on that column, the value
+// not repeated.
+TEST(CsvImportTest, AResolvedParticipantColumnIsResolvedAsOfTheRowsDate) {
+  const Scorer scorer = MakeScorer();
+  ImportOptions options;
+  options.participant_column = "t";
+  std::vector<std::pair<std::string, std::optional<absl::Time>>> asked;
+  options.resolve_participant = [&asked](absl::string_view token,
+                                         std::optional<absl::Time> answered_at)
+      -> absl::StatusOr<std::string> {
+    asked.emplace_back(std::string(token), answered_at);
+    if (token == "bad") return absl::InvalidArgumentError("not a valid survey link token");
+    return absl::StrCat("P-", token);
+  };
+  const std::string content =
+      Lines({"t,StartDate,EndDate,RecordedDate,sat", "a,2021-03-01 09:00,2021-03-01 10:00,2021-03-01 11:00,5",
+             "b,2021-03-01 09:00,,2021-03-01 11:00,5", "c,2021-03-01 09:00,,,5", "d,,,,5",
+             "bad,2021-03-01 09:00,,,5"},
+             "\n");
+  const absl::StatusOr<ImportResult> result = ImportSurveyCsv(content, scorer, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->rows.size(), 5u);
+  EXPECT_EQ(result->rows[0].response->participant_id, "P-a");
+  EXPECT_EQ(result->rows[3].response->participant_id, "P-d");
+  const absl::Time day = absl::FromCivil(absl::CivilHour(2021, 3, 1, 0), absl::UTCTimeZone());
+  ASSERT_EQ(asked.size(), 5u);
+  EXPECT_EQ(asked[0].second, day + absl::Hours(10));  // end
+  EXPECT_EQ(asked[1].second, day + absl::Hours(11));  // recorded
+  EXPECT_EQ(asked[2].second, day + absl::Hours(9));   // start
+  EXPECT_EQ(asked[3].second, std::nullopt);
+  EXPECT_FALSE(result->rows[4].response.has_value());
+  ASSERT_EQ(result->rows[4].errors.size(), 1u);
+  EXPECT_EQ(result->rows[4].errors[0].field, "t");
+  EXPECT_EQ(result->rows[4].errors[0].reason, "not a valid survey link token");
+  EXPECT_EQ(result->rows[4].errors[0].value, "");
 }
 
 TEST(CsvImportTest, StreamingHandsOverEachRowInOrder) {
