@@ -79,6 +79,22 @@ TEST_F(ServiceTest, EnumValuesOutOfRangeAreRefusedNamingTheField) {
   s = reader->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("kinds[0]: 42"));
+
+  // A campaign of a kind that does not exist is refused by its path and not created.
+  v1::CreateCampaignRequest create;
+  create.set_trial_id("svc");
+  create.mutable_campaign()->set_campaign_id("odd");
+  create.mutable_campaign()->set_kind(static_cast<v1::CampaignKind>(42));
+  v1::CreateCampaignResponse created;
+  s = stub_->CreateCampaign(ContextWith(kResearcher).get(), create, &created);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("campaign.kind: 42 is not a value of"));
+  v1::GetCampaignStatusRequest get;
+  get.set_trial_id("svc");
+  get.set_campaign_id("odd");
+  v1::GetCampaignStatusResponse status;
+  EXPECT_EQ(stub_->GetCampaignStatus(ContextWith(kResearcher).get(), get, &status).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(ServiceTest, RolesAreEnforcedAndEventsStream) {
