@@ -69,6 +69,7 @@ REQUIRED_ON_DASHBOARD = {
     "opens and clicks by arm": ["fieldwork_messaging_engagement_total"],
     "queue health": ["fieldwork_messaging_queue_depth"],
     "service health": ["up"],
+    "the survey form's funnel": ["fieldwork_survey_ingest_form_funnel_total"],
 }
 # Panels in these rows are about the processes, not one trial: no trial filter required.
 OPERATIONS_ROWS = {"Queue health", "Service health"}

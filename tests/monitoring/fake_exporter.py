@@ -22,6 +22,7 @@ _VALUES = {
     "command": ["EVALSHA"], "grpc_type": ["unary"], "grpc_service": ["fieldwork.v1.AnalysisService"],
     "grpc_method": ["Analyse"], "grpc_code": ["OK", "INTERNAL"], "version": ["0.0.0"],
     "git_sha": ["smoke"], "service": ["analysis"], "code": ["OK"],
+    "stage": ["opened", "started", "completed"],
 }
 _KINDS = {"fieldwork_trial_mdes": ["planned", "achieved"],
           "fieldwork_messaging_engagement_total": ["opened", "clicked"]}

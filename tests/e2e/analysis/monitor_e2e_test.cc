@@ -19,6 +19,7 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
@@ -35,6 +36,8 @@
 #include "fieldwork/v1/survey_ingest.grpc.pb.h"
 #include "services/analysis/stats/distributions.h"
 #include "services/common/grpc_auth.h"
+#include "services/survey_link/key_ring.h"
+#include "services/survey_link/survey_link_token.h"
 #include "tests/e2e/analysis/live_metrics.h"
 #include "tests/e2e/analysis/live_stack.h"
 #include "tests/testing/process.h"
@@ -688,6 +691,39 @@ TEST_F(MonitorEndToEndTest, GaugesMatchHandComputedValuesAndAlertsFireOnceRespon
     v1::AnalyseResponse analysed;
     const grpc::Status status = analysis_->Analyse(Researcher().get(), analyse, &analysed);
     EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+
+  // A participant who has not answered the endline opens their personal survey link (sealed
+  // with run.sh's key ring, as messaging seals it) on survey-ingest's form: the form counts the
+  // open in its funnel, which the dashboard shows.
+  {
+    std::string who;
+    for (const auto& [id, p] : ledger_.participants) {
+      if (who.empty() && !p.withdrawn && !p.left && !p.responded.count("endline")) who = id;
+    }
+    ASSERT_FALSE(who.empty());
+    std::ifstream keys_file(dir_.path() + "/run/secrets/survey_link.keys");  // run.sh's DIR
+    const std::string keys_text((std::istreambuf_iterator<char>(keys_file)),
+                                std::istreambuf_iterator<char>());
+    absl::StatusOr<survey_link::SurveyLinkKeyRing> keys =
+        survey_link::SurveyLinkKeyRing::Parse(keys_text, "run.sh's survey_link.keys");
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    absl::StatusOr<std::string> token = survey_link::SealSurveyLink(
+        *keys, {kTrial, "endline", who,
+                absl::FromUnixSeconds(absl::ToUnixSeconds(ledger_.now + absl::Hours(24 * 30)))});
+    ASSERT_TRUE(token.ok()) << token.status();
+    absl::StatusOr<std::string> form =
+        testing::HttpGet(absl::StrCat(stack_->Env("FIELDWORK_SURVEY_FORM_URL"), "/s/", *token));
+    ASSERT_TRUE(form.ok()) << form.status();
+    EXPECT_THAT(*form, ::testing::HasSubstr("<form"));
+    const SeriesKey opened = {"fieldwork_survey_ingest_form_funnel_total",
+                              {{"trial", kTrial}, {"wave", "endline"}, {"stage", "opened"}}};
+    absl::StatusOr<std::string> text = testing::HttpGet(absl::StrCat(
+        "http://127.0.0.1:", stack_->MetricsPort("SURVEY_INGEST"), "/metrics"));
+    ASSERT_TRUE(text.ok()) << text.status();
+    absl::StatusOr<std::map<SeriesKey, double>> survey_page = testing::ParseMetricsPage(*text);
+    ASSERT_TRUE(survey_page.ok()) << survey_page.status();
+    EXPECT_EQ((*survey_page)[opened], 1) << FormatSeries(opened);
   }
 
   // Every family the four services export is listed in known_metrics.txt with its type and
