@@ -22,6 +22,9 @@ inline std::string PlanVersion(absl::string_view trial, absl::string_view plan) 
 inline std::string Plans(absl::string_view trial) {
   return absl::StrCat("fw:{", trial, "}:ana:plans");
 }
+// STRING: the live monitor's lease (services/common/redis_lease.h), the holding replica's name
+// with a PX expiry. Not per trial: its own hash tag, alone in every call.
+inline std::string MonitorLease() { return "fw:{monitor}:ana:lease"; }
 
 }  // namespace fieldwork::analysis::keys
 

@@ -22,6 +22,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/time/time.h"
 #include "services/analysis/grpc_sources.h"
+#include "services/analysis/keys.h"
 #include "services/analysis/monitor_loop.h"
 #include "services/analysis/plan_registry.h"
 #include "services/analysis/redis_plan_store.h"
@@ -102,7 +103,12 @@ int main(int argc, char** argv) {
                                         (*runtime)->clock(), metrics);
   analysis::MonitorMetrics monitor_metrics((*runtime)->registry());
   const absl::Duration interval = absl::GetFlag(FLAGS_monitor_interval);
-  analysis::MonitorLoop monitor(sources, plans, monitor_metrics, (*runtime)->clock(), interval);
+  // One replica's monitor publishes at a time. The holder renews at each pass, so the lease
+  // outlives a pass that takes up to one interval; a dead holder's lapses within two.
+  fieldwork::RedisLease lease((*runtime)->redis(), analysis::keys::MonitorLease(),
+                              fieldwork::ProcessHolderName(), 2 * interval);
+  analysis::MonitorLoop monitor(sources, plans, monitor_metrics, (*runtime)->clock(), interval,
+                                &lease);
   if (interval > absl::ZeroDuration()) monitor.Start();
 
   absl::Status status = (*runtime)->Serve({&service});

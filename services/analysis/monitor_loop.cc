@@ -59,6 +59,11 @@ MonitorMetrics::MonitorMetrics(prometheus::Registry& registry)
                   .Name("fieldwork_analysis_monitor_trials")
                   .Help("Active trials the monitor watches.")
                   .Register(registry)
+                  .Add({})),
+      leader_(prometheus::BuildGauge()
+                  .Name("fieldwork_analysis_monitor_leader")
+                  .Help("1 in the replica whose monitor publishes the trials' gauges, else 0.")
+                  .Register(registry)
                   .Add({})) {
   for (const GaugeHelp& gauge : kGauges) {
     families_[gauge.name] =
@@ -106,9 +111,23 @@ void MonitorMetrics::CountError(const std::string& trial) {
   errors_.Add({{"trial", trial}}).Increment();
 }
 
+void MonitorMetrics::SetLeader(bool leader) { leader_.Set(leader ? 1 : 0); }
+
 absl::Status MonitorLoop::RunOnce() {
   const auto started = std::chrono::steady_clock::now();
   if (sources_.allocations == nullptr) return absl::InternalError("no allocation source");
+  if (lease_ != nullptr) {
+    absl::StatusOr<bool> held = lease_->Hold();
+    if (!held.ok()) return held.status();
+    metrics_.SetLeader(*held);
+    if (!*held) {
+      metrics_.WatchTrials({});
+      metrics_.Publish({});
+      return absl::OkStatus();
+    }
+  } else {
+    metrics_.SetLeader(true);
+  }
   absl::StatusOr<std::vector<v1::Trial>> trials = sources_.allocations->ListTrials();
   if (!trials.ok()) {
     metrics_.CountError("");
@@ -170,7 +189,13 @@ void MonitorLoop::Stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  thread_.join();
+  if (lease_ != nullptr) {
+    if (absl::Status s = lease_->Release(); !s.ok()) {
+      logging::Warning("monitor lease not released", {{"error", s.ToString()}});
+    }
+  }
 }
 
 }  // namespace fieldwork::analysis

@@ -25,12 +25,14 @@
 #include "services/analysis/plan_registry.h"
 #include "services/analysis/sources.h"
 #include "services/common/clock.h"
+#include "services/common/redis_lease.h"
 
 namespace fieldwork::analysis {
 
 // The gauges of monitor.h as Prometheus families, plus the monitor's own
 // fieldwork_analysis_monitor_run_seconds histogram, fieldwork_analysis_monitor_errors_total
-// {trial} and fieldwork_analysis_monitor_trials (active trials watched).
+// {trial}, fieldwork_analysis_monitor_trials (active trials watched) and
+// fieldwork_analysis_monitor_leader (1 in the replica that publishes the trials' gauges).
 class MonitorMetrics {
  public:
   explicit MonitorMetrics(prometheus::Registry& registry);
@@ -43,6 +45,7 @@ class MonitorMetrics {
   // a trial's first error as a rise from 0) and removes those of trials no longer active.
   void WatchTrials(const std::set<std::string>& trials);
   void CountError(const std::string& trial);
+  void SetLeader(bool leader);
 
  private:
   prometheus::Registry& registry_;
@@ -53,21 +56,32 @@ class MonitorMetrics {
   prometheus::Family<prometheus::Counter>& errors_;
   std::map<std::string, prometheus::Counter*> trial_errors_;  // by active trial
   prometheus::Gauge& trials_;
+  prometheus::Gauge& leader_;
 };
 
 class MonitorLoop {
  public:
-  // `plans` gives each trial's "main" plan (for the planned MDES), when it has one.
+  // `plans` gives each trial's "main" plan (for the planned MDES), when it has one. With a
+  // `lease`, only the replica holding it publishes the trials' gauges (several would double
+  // every sum() over them); the others stand by and take over once it lapses.
   MonitorLoop(Sources sources, PlanRegistry& plans, MonitorMetrics& metrics, const Clock& clock,
-              absl::Duration interval)
-      : sources_(sources), plans_(plans), metrics_(metrics), clock_(clock), interval_(interval) {}
+              absl::Duration interval, Lease* lease = nullptr)
+      : sources_(sources),
+        plans_(plans),
+        metrics_(metrics),
+        clock_(clock),
+        interval_(interval),
+        lease_(lease) {}
   ~MonitorLoop() { Stop(); }
 
   // One pass over every active trial. A trial whose data cannot be read keeps its previous
   // series out (they are removed) and is counted in the errors; the status is the first error.
+  // Without the lease (another replica holds it) nothing is read and this replica's trial
+  // series are removed; when the lease cannot be asked (Redis unreachable) the pass is skipped
+  // and what was published stays, so a blip does not blank the dashboards.
   absl::Status RunOnce();
 
-  // Runs RunOnce every interval on a thread until Stop().
+  // Runs RunOnce every interval on a thread until Stop(), which releases the lease.
   void Start();
   void Stop();
 
@@ -77,6 +91,7 @@ class MonitorLoop {
   MonitorMetrics& metrics_;
   const Clock& clock_;
   const absl::Duration interval_;
+  Lease* const lease_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

@@ -310,5 +310,59 @@ TEST(MonitorLoopTest, PublishesActiveTrialsAndDropsClosedOnes) {
   EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_trials 0"));
 }
 
+// A lease the test hands out or withholds; counts releases.
+class FakeLease : public Lease {
+ public:
+  absl::StatusOr<bool> Hold() override { return held; }
+  absl::Status Release() override {
+    ++released;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<bool> held = true;
+  int released = 0;
+};
+
+// Two replicas: only the lease holder publishes the trials' gauges (else every sum() over
+// them doubles); one that loses the lease drops its series; Redis unreachable keeps them.
+TEST(MonitorLoopTest, OnlyTheLeaseHolderPublishes) {
+  MemorySources sources;
+  sources.trials()["t1"] = HandTrial();
+  MemoryPlanStore store;
+  ManualClock clock;
+  PlanRegistry plans(store, sources, clock);
+  prometheus::Registry registry;
+  MonitorMetrics metrics(registry);
+  FakeLease lease;
+  MonitorLoop loop(sources.AsSources(), plans, metrics, clock, absl::Seconds(30), &lease);
+  prometheus::TextSerializer serializer;
+  const std::string rate =
+      "fieldwork_trial_response_rate{arm=\"treatment\",trial=\"t1\",wave=\"endline\"} 0.75";
+
+  ASSERT_TRUE(loop.RunOnce().ok());
+  std::string text = serializer.Serialize(registry.Collect());
+  EXPECT_THAT(text, HasSubstr(rate));
+  EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_leader 1"));
+
+  lease.held = absl::UnavailableError("redis down");
+  EXPECT_EQ(loop.RunOnce().code(), absl::StatusCode::kUnavailable);
+  text = serializer.Serialize(registry.Collect());
+  EXPECT_THAT(text, HasSubstr(rate)) << "a Redis blip blanked the gauges";
+
+  lease.held = false;
+  ASSERT_TRUE(loop.RunOnce().ok());
+  text = serializer.Serialize(registry.Collect());
+  EXPECT_THAT(text, Not(HasSubstr("trial=\"t1\"")));
+  EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_leader 0"));
+
+  lease.held = true;
+  ASSERT_TRUE(loop.RunOnce().ok());
+  EXPECT_THAT(serializer.Serialize(registry.Collect()), HasSubstr(rate));
+  EXPECT_EQ(lease.released, 0);
+  // A replica shutting down gives the lease up, so another takes over at its next pass.
+  loop.Start();
+  loop.Stop();
+  EXPECT_EQ(lease.released, 1);
+}
+
 }  // namespace
 }  // namespace fieldwork::analysis
