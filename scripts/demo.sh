@@ -72,25 +72,12 @@ simclock() { "$bin/fieldwork-simclock" --redis_url="$FIELDWORK_REDIS_URL" "$@" >
 clock_now() { "$bin/fieldwork-simclock" --redis_url="$FIELDWORK_REDIS_URL" get; }
 redis() { redis-cli -h 127.0.0.1 -p "${FIELDWORK_REDIS_ADDRESS##*:}" "$@"; }
 
-# Waits until messaging has delivered every send due by the simulated clock's time: nothing due
-# is left waiting in the schedule, and the delivery stream has no unacknowledged entries and
-# none after the workers' last-delivered id (Redis keys of services/messaging/keys.h). Not the
-# group's "lag": Redis 7.0 can report it stale after a restart (1,600 for an empty stream).
-wait_for_deliveries() {
-  local now_ms due pending last unread_lines
-  local stream='fw:{swing}:msg:stream'
-  now_ms=$(( $(date -d "$(clock_now)" +%s) * 1000 ))
-  for _ in $(seq 1 600); do
-    due=$(redis zcount 'fw:{swing}:msg:due' -inf "$now_ms")
-    read -r pending last < <(redis xinfo groups "$stream" 2>/dev/null |
-      awk 'prev == "pending" {p = $1} prev == "last-delivered-id" {l = $1} {prev = $1}
-           END {print (p == "" ? 0 : p), (l == "" ? "0-0" : l)}')
-    # The first entry after the last-delivered id, if any (its lines; 0 when there is none).
-    unread_lines=$(redis xrange "$stream" "($last" + count 1 | grep -c . || true)
-    [[ $due == 0 && $pending == 0 && $unread_lines == 0 ]] && return 0
-    sleep 0.2
-  done
-  die "messages due by $(clock_now) were still undelivered after 2 minutes (see $var/logs/messaging.log)"
+# shellcheck source=scripts/lib/deliveries.sh
+source "$repo/scripts/lib/deliveries.sh"
+# Every send of SWING due by the simulated clock's time delivered, or the demo stops.
+wait_for_swing_deliveries() {
+  wait_for_deliveries swing 120 ||
+    die "messages due by $(clock_now) were still undelivered after 2 minutes (see $var/logs/messaging.log)"
 }
 
 # advance_to TIME: moves the simulated clock a week at a time up to TIME, letting messaging
@@ -102,7 +89,7 @@ advance_to() {
     now=$(date -d "$(clock_now)" +%s)
     (( now < target )) || break
     if (( target - now > 7 * 86400 )); then simclock advance 168h; else simclock set "$1"; fi
-    wait_for_deliveries
+    wait_for_swing_deliveries
   done
   printf '   %s: %s messages in %s\n' "$1" "$(find "$FIELDWORK_MAIL_DIR" -type f | wc -l)" "$FIELDWORK_MAIL_DIR"
 }

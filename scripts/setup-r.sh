@@ -18,17 +18,6 @@ packages=(
   r-cran-jsonlite      # writes the expected values
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-  [[ "$status" == "installed" ]] || missing+=("$p")
-done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
-
-echo "setup-r: installing ${#missing[@]} package(s): ${missing[*]}"
-SUDO=""
-[[ $(id -u) -eq 0 ]] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "setup-r: done"
+# shellcheck source=scripts/lib/debian_packages.sh
+source "$(dirname "$0")/lib/debian_packages.sh"
+install_missing_packages setup-r "${packages[@]}"

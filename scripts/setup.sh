@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs every Debian package that Fieldwork's build, tests and scripts need.
-# Idempotent: when everything is installed it only runs dpkg-query and exits quietly.
+# Installs every Debian package that Fieldwork's build, tests and scripts need, then the browser
+# tests' npm packages (tests/browser, pinned by its package-lock.json).
+# Idempotent: when everything is installed it only runs dpkg-query, compares two files' times
+# and exits quietly.
 # Usage: scripts/setup.sh            (as root, or with sudo available)
 set -euo pipefail
 
@@ -25,20 +27,18 @@ packages=(
 # Debian's npm conflicts with the NodeSource nodejs some machines carry (it bundles npm).
 command -v npm >/dev/null || packages+=(npm)
 
-missing=()
-for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-  [[ "$status" == "installed" ]] || missing+=("$p")
-done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+# shellcheck source=scripts/lib/debian_packages.sh
+source "$(dirname "$0")/lib/debian_packages.sh"
+# The Debian redis-server and prometheus packages start system daemons on install; the project
+# never uses them (tests and the demo run their own on free ports).
+install_missing_packages setup "${packages[@]}"
 
-echo "setup: installing ${#missing[@]} package(s): ${missing[*]}"
-SUDO=""
-[[ $(id -u) -eq 0 ]] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# The Debian redis-server and prometheus packages start system daemons on install; the
-# project never uses them (tests and the demo run their own on free ports), so keep
-# policy-rc.d from starting them where we can.
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "setup: done"
+# The browser tests' packages (puppeteer-core driving the chromium above, axe-core) into
+# tests/browser/node_modules, exactly as package-lock.json pins them. npm rewrites
+# node_modules/.package-lock.json on every install, so when that is newer than the lock file
+# the installed packages are the pinned ones and there is nothing to do.
+browser_tests="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+if [[ ! "$browser_tests/node_modules/.package-lock.json" -nt "$browser_tests/package-lock.json" ]]; then
+  echo "setup: installing the browser tests' npm packages (npm ci in tests/browser)"
+  npm ci --prefix "$browser_tests" --no-audit --no-fund --loglevel=error >/dev/null
+fi

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "services/common/html_escape.h"
 #include "services/survey_ingest/domain/number_format.h"
 
@@ -264,8 +265,12 @@ std::string RenderPage(const PageView& view) {
       const Item* item = instrument.FindItem(id);
       auto it = view.errors.find(id);
       if (item == nullptr || it == view.errors.end()) continue;
+      // "How satisfied are you? Please answer", not "…you?: Please answer".
+      const bool punctuated =
+          !item->label.empty() &&
+          absl::string_view("?.!:").find(item->label.back()) != absl::string_view::npos;
       absl::StrAppend(&out, "<li><a href=\"#", FirstInputId(*item), "\">", HtmlEscape(item->label),
-                      ": ", HtmlEscape(it->second), "</a></li>");
+                      punctuated ? " " : ": ", HtmlEscape(it->second), "</a></li>");
     }
     absl::StrAppend(&out, "</ul></div>");
   }

@@ -166,6 +166,13 @@ TEST_F(FormPagesTest, ErrorsAreSummarisedAndTiedToTheirField) {
   // A group's error describes the fieldset.
   view = View(0);
   view.errors = {{"sat", "Please answer this question."}};
+  // A question that ends in its own punctuation gets no colon after it in the summary.
+  Instrument asked = scorer_->instrument();
+  asked.items[0].label = "Satisfied?";
+  PageView question = view;
+  question.instrument = &asked;
+  EXPECT_THAT(RenderPage(question),
+              HasSubstr(">Satisfied? Please answer this question.</a></li>"));
   EXPECT_THAT(RenderPage(view),
               HasSubstr("<fieldset class=\"invalid\" aria-describedby=\"e_sat\"><legend>"));
 }
