@@ -123,6 +123,9 @@ absl::Status MonitorLoop::RunOnce() {
     if (!*held) {
       metrics_.WatchTrials({});
       metrics_.Publish({});
+      // Counted as a pass watching no trial, so a standby's passes show on its /metrics.
+      metrics_.ObserveRun(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 0);
       return absl::OkStatus();
     }
   } else {
