@@ -154,6 +154,10 @@ refuse() {  # description expected-text values-yaml
 }
 refuse "external Redis without a URL" "redis.external.url" 'redis:\n  external:\n    enabled: true\n'
 refuse "external Redis without NetworkPolicy peers" "redis.external.networkPolicyPeers" 'redis:\n  external:\n    enabled: true\n    url: redis://r:6379/0\n'
+refuse "an unknown Redis mode" "redis.mode" 'redis:\n  mode: sentinel\n'
+refuse "a Redis Cluster without redis.external" "redis.external.enabled" 'redis:\n  mode: cluster\n'
+refuse "a Redis Cluster without nodes" "redis.external.nodes" 'redis:\n  mode: cluster\n  external:\n    enabled: true\n'
+refuse "a Redis Cluster given a URL" "not redis.external.url" 'redis:\n  mode: cluster\n  external:\n    enabled: true\n    url: redis://r:6379/0\n    nodes: [r:6379]\n'
 refuse "an unknown messaging role" "messaging.role" 'messaging:\n  role: sender\n'
 refuse "an unknown appendfsync" "redis.internal.appendfsync" 'redis:\n  internal:\n    appendfsync: sometimes\n'
 refuse "appendfsync everysec without config.allowVolatileRedis" "config.allowVolatileRedis" 'redis:\n  internal:\n    appendfsync: everysec\n'

@@ -375,7 +375,13 @@ function check(objects, values, opts) {
     if (redis) fail(redis, 'rendered although redis.external.enabled');
     for (const d of deployments) {
       const url = ((d.spec.template.spec.containers[0].env || []).find((e) => e.name === 'FIELDWORK_REDIS_URL') || {}).value || '';
-      if (url.replace(/:\$\(REDIS_PASSWORD\)@/, '') !== values.redis.external.url) fail(d, `FIELDWORK_REDIS_URL ${url} is not redis.external.url`);
+      const wanted = values.redis.mode === 'cluster'
+        ? `redis-cluster://${values.redis.external.nodes.join(',')}` : values.redis.external.url;
+      if (url.replace(/:\$\(REDIS_PASSWORD\)@/, '') !== wanted) fail(d, `FIELDWORK_REDIS_URL ${url} is not ${wanted} (redis.external)`);
+      const withPassword = /^[a-z-]+:\/\/:\$\(REDIS_PASSWORD\)@/.test(url);
+      if (withPassword !== Boolean(values.redis.auth.password || values.redis.auth.existingSecret)) {
+        fail(d, `FIELDWORK_REDIS_URL ${url}: the password is ${withPassword ? '' : 'not '}in it, but redis.auth ${withPassword ? 'sets none' : 'sets one'}`);
+      }
     }
   } else if (!redis) {
     fail('StatefulSet redis', 'missing');

@@ -95,7 +95,9 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 
 {{/* The Redis URL without credentials. */}}
 {{- define "fieldwork.redisUrl" -}}
-{{- if .Values.redis.external.enabled -}}
+{{- if eq .Values.redis.mode "cluster" -}}
+{{- printf "redis-cluster://%s" (join "," .Values.redis.external.nodes) -}}
+{{- else if .Values.redis.external.enabled -}}
 {{- required "redis.external.url is required when redis.external.enabled" .Values.redis.external.url -}}
 {{- else -}}
 {{- printf "redis://%s-redis:%d/0" (include "fieldwork.fullname" .) (int .Values.redis.internal.port) -}}
@@ -106,6 +108,20 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- define "fieldwork.validate" -}}
 {{- if not (has .Values.messaging.role (list "all" "scheduler" "worker")) -}}
 {{- fail (printf "messaging.role is %q: it must be all, scheduler or worker" .Values.messaging.role) -}}
+{{- end -}}
+{{- if not (has .Values.redis.mode (list "single" "cluster")) -}}
+{{- fail (printf "redis.mode is %q: it must be single or cluster" .Values.redis.mode) -}}
+{{- end -}}
+{{- if eq .Values.redis.mode "cluster" -}}
+{{- if not .Values.redis.external.enabled -}}
+{{- fail "redis.mode cluster needs redis.external.enabled: the chart runs no Redis Cluster of its own" -}}
+{{- end -}}
+{{- if not .Values.redis.external.nodes -}}
+{{- fail "redis.mode cluster needs redis.external.nodes (host:port of the cluster's nodes, any of them)" -}}
+{{- end -}}
+{{- if .Values.redis.external.url -}}
+{{- fail "redis.mode cluster takes redis.external.nodes, not redis.external.url: set one" -}}
+{{- end -}}
 {{- end -}}
 {{- if not (has .Values.redis.internal.appendfsync (list "always" "everysec" "no")) -}}
 {{- fail (printf "redis.internal.appendfsync is %q: it must be always, everysec or no" .Values.redis.internal.appendfsync) -}}
