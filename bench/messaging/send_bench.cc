@@ -14,7 +14,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/clock.h"
 #include "services/messaging/convert.h"
@@ -54,28 +53,6 @@ void Check(const absl::Status& status, const char* what) {
   }
 }
 
-double XaddRate(int port) {
-  // redis-benchmark has no built-in XADD test in Redis 7: give it the command. Its -q output
-  // ends with "<command>: <rate> requests per second, p50=...", after \r-separated progress.
-  const std::string command =
-      absl::StrCat("redis-benchmark -p ", port, " -n 200000 -c 50 -q xadd fw:bench:xadd '*' k v");
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return 0;
-  std::string output;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
-  ::pclose(pipe);
-  const size_t end = output.rfind(" requests per second");
-  if (end == std::string::npos) return 0;
-  const size_t begin = output.rfind(": ", end);
-  double rate = 0;
-  if (begin == std::string::npos ||
-      !absl::SimpleAtod(output.substr(begin + 2, end - begin - 2), &rate)) {
-    return 0;
-  }
-  return rate;
-}
 
 }  // namespace
 
@@ -170,7 +147,7 @@ int main(int argc, char** argv) {
       "  schedule -> stream -> worker -> file -> ack: %d sends in %.2f s = %.0f sends/s "
       "(target >= 20000)\n",
       done.load(), seconds, rate);
-  const double xadd = XaddRate(redis_server.port());
+  const double xadd = fieldwork::testing::RedisBenchmarkRate(redis_server.port(), "xadd fw:bench:xadd '*' k v");
   std::printf("  redis-benchmark -n 200000 -c 50 XADD on the same server: %.0f XADD/s\n", xadd);
   if (xadd > 0) std::printf("  ratio sends/s : XADD/s = %.3f\n", rate / xadd);
   return 0;

@@ -22,13 +22,10 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bench/survey_ingest/bench_roster.h"
+#include "services/common/auth.h"
 #include "services/common/clock.h"
-#include "services/common/grpc_auth.h"
-#include "services/randomisation/randomiser.h"
-#include "services/randomisation/redis_store.h"
-#include "services/randomisation/service.h"
 #include "services/survey_ingest/form/form_server.h"
 #include "services/survey_ingest/form/redis_form_store.h"
 #include "services/survey_ingest/form/survey_form.h"
@@ -74,32 +71,6 @@ void Check(const T& status, const char* what) {
   }
 }
 
-std::unique_ptr<grpc::ClientContext> Context() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  fieldwork::AttachBearerToken(*context, kToken);
-  return context;
-}
-
-double SetRate(int port) {
-  const std::string command =
-      absl::StrCat("redis-benchmark -p ", port, " -n 200000 -c 50 -q -t set");
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return 0;
-  std::string output;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
-  ::pclose(pipe);
-  const size_t end = output.rfind(" requests per second");
-  const size_t begin = end == std::string::npos ? end : output.rfind(": ", end);
-  double rate = 0;
-  if (begin == std::string::npos ||
-      !absl::SimpleAtod(output.substr(begin + 2, end - begin - 2), &rate)) {
-    return 0;
-  }
-  return rate;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -118,42 +89,10 @@ int main(int argc, char** argv) {
                    "\n    roles: [researcher, analyst]\n    trials: [\"*\"]\n");
   fieldwork::Authenticator authenticator(*fieldwork::TokenStore::FromYaml(tokens_yaml, "bench"));
 
-  fieldwork::randomisation::RedisRandomisationStore randomisation_store(*client);
-  prometheus::Registry randomisation_registry;
-  fieldwork::randomisation::RandomisationMetrics randomisation_metrics(randomisation_registry);
-  fieldwork::randomisation::Randomiser randomiser(randomisation_store, clock,
-                                                  randomisation_metrics.Observer());
-  fieldwork::randomisation::RandomisationServiceImpl randomisation(randomiser, authenticator);
-  fieldwork::testing::InProcessServer randomisation_server({&randomisation});
-  auto randomisation_stub = v1::RandomisationService::NewStub(
-      grpc::CreateChannel(randomisation_server.address(), grpc::InsecureChannelCredentials()));
-  {
-    v1::CreateTrialRequest request;
-    request.mutable_design()->set_trial_id(kTrial);
-    request.mutable_design()->add_sites()->set_id("LA1");
-    v1::Factor& factor = *request.mutable_design()->add_factors();
-    factor.set_name("intervention");
-    factor.set_method(v1::RANDOMISATION_METHOD_COMPLETE);
-    for (const char* arm : {"treatment", "control"}) {
-      factor.add_arms()->set_name(arm);
-      factor.mutable_arms(factor.arms_size() - 1)->set_weight(1);
-    }
-    v1::CreateTrialResponse response;
-    Check(randomisation_stub->CreateTrial(Context().get(), request, &response), "CreateTrial");
-    v1::EnrolRequest enrol;
-    enrol.set_trial_id(kTrial);
-    for (int i = 0; i < surveys; ++i) {
-      v1::Participant& p = *enrol.add_participants();
-      p.set_participant_id(absl::StrCat("P", i));
-      p.set_site("LA1");
-    }
-    v1::EnrolResponse enrolled;
-    Check(randomisation_stub->Enrol(Context().get(), enrol, &enrolled), "Enrol");
-  }
+  si::BenchRoster randomisation(*client, authenticator, kToken, kTrial, surveys);
 
   si::GrpcRoster grpc_roster(
-      grpc::CreateChannel(randomisation_server.address(), grpc::InsecureChannelCredentials()),
-      kToken);
+      grpc::CreateChannel(randomisation.address(), grpc::InsecureChannelCredentials()), kToken);
   si::CachedRoster roster(grpc_roster);
   si::RedisIngestStore store(*client);
   si::Ingestor ingestor(store, roster, clock);
@@ -239,7 +178,7 @@ int main(int argc, char** argv) {
     const auto rank = static_cast<size_t>(q * static_cast<double>(all.size()));
     return all[std::min(all.size() - 1, rank)];
   };
-  const double set_rate = SetRate(redis.port());
+  const double set_rate = fieldwork::testing::RedisBenchmarkRate(redis.port(), "-t set");
   std::printf("hosted form, %d three-page surveys, %d clients, Redis appendfsync always:\n",
               surveys, clients);
   std::printf("  completed %d (failed %d) in %.2f s: %.0f surveys/s (goal >= 2,000/s)\n",

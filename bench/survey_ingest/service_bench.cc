@@ -22,12 +22,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/survey_ingest/bench_data.h"
+#include "bench/survey_ingest/bench_roster.h"
 #include "services/common/clock.h"
 #include "services/common/grpc_auth.h"
 #include "services/common/grpc_server.h"
-#include "services/randomisation/randomiser.h"
-#include "services/randomisation/redis_store.h"
-#include "services/randomisation/service.h"
 #include "services/survey_ingest/grpc_roster.h"
 #include "services/survey_ingest/ingestor.h"
 #include "services/survey_ingest/redis_store.h"
@@ -118,49 +116,11 @@ int main(int argc, char** argv) {
   fieldwork::Authenticator authenticator(*fieldwork::TokenStore::FromYaml(tokens_yaml, "bench"));
 
   // The randomisation service, with the roster.
-  fieldwork::randomisation::RedisRandomisationStore randomisation_store(*client);
-  prometheus::Registry randomisation_registry;
-  fieldwork::randomisation::RandomisationMetrics randomisation_metrics(randomisation_registry);
-  fieldwork::randomisation::Randomiser randomiser(randomisation_store, clock,
-                                                  randomisation_metrics.Observer());
-  fieldwork::randomisation::RandomisationServiceImpl randomisation(randomiser, authenticator);
-  fieldwork::testing::InProcessServer randomisation_server({&randomisation});
-  auto randomisation_stub = v1::RandomisationService::NewStub(
-      grpc::CreateChannel(randomisation_server.address(), grpc::InsecureChannelCredentials()));
-  {
-    v1::CreateTrialRequest request;
-    request.mutable_design()->set_trial_id(kTrial);
-    request.mutable_design()->add_sites()->set_id("LA1");
-    v1::Factor& factor = *request.mutable_design()->add_factors();
-    factor.set_name("intervention");
-    factor.set_method(v1::RANDOMISATION_METHOD_COMPLETE);
-    for (const char* arm : {"treatment", "control"}) {
-      factor.add_arms()->set_name(arm);
-      factor.mutable_arms(factor.arms_size() - 1)->set_weight(1);
-    }
-    v1::CreateTrialResponse response;
-    Check(randomisation_stub->CreateTrial(Context().get(), request, &response), "CreateTrial");
-    auto context = Context();
-    v1::EnrolResponse enrolled;
-    auto writer = randomisation_stub->EnrolStream(context.get(), &enrolled);
-    for (int start = 0; start < participants; start += 5000) {
-      v1::EnrolRequest chunk;
-      chunk.set_trial_id(kTrial);
-      for (int i = start; i < std::min(participants, start + 5000); ++i) {
-        v1::Participant& p = *chunk.add_participants();
-        p.set_participant_id(absl::StrCat("P", i));
-        p.set_site("LA1");
-      }
-      writer->Write(chunk);
-    }
-    writer->WritesDone();
-    Check(writer->Finish(), "EnrolStream");
-  }
+  si::BenchRoster randomisation(*client, authenticator, kToken, kTrial, participants);
 
   // The survey-ingest service, as main.cc builds it (256 MiB requests).
   si::GrpcRoster grpc_roster(
-      grpc::CreateChannel(randomisation_server.address(), grpc::InsecureChannelCredentials()),
-      kToken);
+      grpc::CreateChannel(randomisation.address(), grpc::InsecureChannelCredentials()), kToken);
   si::CachedRoster roster(grpc_roster);
   si::RedisIngestStore store(*client);
   prometheus::Registry registry;

@@ -1,5 +1,5 @@
 // Escaping text for HTML, shared by everything that writes HTML (the CLI's report, the hosted
-// survey form).
+// survey form, messaging's HTML e-mail bodies). Library fieldwork::html_escape.
 #ifndef FIELDWORK_SERVICES_COMMON_HTML_ESCAPE_H_
 #define FIELDWORK_SERVICES_COMMON_HTML_ESCAPE_H_
 

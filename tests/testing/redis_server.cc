@@ -2,9 +2,11 @@
 
 #include <signal.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "tests/testing/ports.h"
@@ -160,6 +162,28 @@ void RedisTest::TearDownTestSuite() {
 void RedisTest::SetUp() {
   server_->FlushAll();
   client_ = server_->NewClient();
+}
+
+double RedisBenchmarkRate(int port, const std::string& command) {
+  const std::string line =
+      absl::StrCat("redis-benchmark -p ", port, " -n 200000 -c 50 -q ", command);
+  std::FILE* pipe = ::popen(line.c_str(), "r");
+  if (pipe == nullptr) return 0;
+  std::string output;
+  char buffer[4096];
+  size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, n);
+  ::pclose(pipe);
+  // The -q output ends "<test>: <rate> requests per second, p50=...", after \r-separated
+  // progress lines.
+  const size_t end = output.rfind(" requests per second");
+  const size_t begin = end == std::string::npos ? end : output.rfind(": ", end);
+  double rate = 0;
+  if (begin == std::string::npos ||
+      !absl::SimpleAtod(output.substr(begin + 2, end - begin - 2), &rate)) {
+    return 0;
+  }
+  return rate;
 }
 
 }  // namespace fieldwork::testing

@@ -89,6 +89,12 @@ class RedisTest : public ::testing::Test {
   std::unique_ptr<RedisClient> client_;
 };
 
+// What `redis-benchmark -p PORT -n 200000 -c 50 -q COMMAND` measures against the Redis on
+// loopback PORT (requests per second; 0 when it cannot run or its output has no rate), for the
+// benchmarks to print beside their own rates. COMMAND: "-t set", or a command of its own such
+// as "xadd key '*' k v" (Redis 7's redis-benchmark has no XADD test).
+double RedisBenchmarkRate(int port, const std::string& command);
+
 }  // namespace fieldwork::testing
 
 #endif  // FIELDWORK_TESTS_TESTING_REDIS_SERVER_H_

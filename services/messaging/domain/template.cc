@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "services/common/html_escape.h"
 #include "services/messaging/domain/ids.h"
 
 namespace fieldwork::messaging {
@@ -191,33 +192,6 @@ void CheckField(absl::string_view field, const std::string& text,
       links->emplace_back(piece.text);
     }
   }
-}
-
-std::string HtmlEscape(absl::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 // The value for one placeholder, or nullopt when the data is missing.

@@ -1,6 +1,7 @@
 #include "services/survey_ingest/form/redis_form_store.h"
 
 #include <google/protobuf/timestamp.pb.h>
+#include <google/protobuf/util/time_util.h>
 
 #include <string>
 #include <vector>
@@ -21,12 +22,7 @@ std::string Key(const Respondent& who) {
 }
 
 google::protobuf::Timestamp ToTimestamp(absl::Time time) {
-  google::protobuf::Timestamp t;
-  const int64_t seconds = absl::ToUnixSeconds(time);
-  t.set_seconds(seconds);
-  t.set_nanos(
-      static_cast<int32_t>(absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
-  return t;
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
 }
 
 std::string TimestampBytes(absl::Time time) { return ToTimestamp(time).SerializeAsString(); }
@@ -70,7 +66,8 @@ absl::StatusOr<FormProgress> RedisFormStore::Load(const Respondent& who) {
     if (!t.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
       return Corrupt(who, field);
     }
-    const absl::Time time = absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+    const absl::Time time =
+        absl::FromUnixNanos(google::protobuf::util::TimeUtil::TimestampToNanoseconds(t));
     if (field == StageName(Stage::kOpened)) progress.opened = time;
     if (field == StageName(Stage::kStarted)) progress.started = time;
     if (field == StageName(Stage::kCompleted)) progress.completed = time;
