@@ -9,6 +9,9 @@
 #include <set>
 #include <mutex>
 #include <thread>
+#include <vector>
+#include <utility>
+#include <tuple>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -105,6 +108,49 @@ TEST(SimulateClicksCliTest, FollowsTheSameDeterministicShareOfTrackedLinksAndNev
   twice.insert(expected.begin(), expected.end());
   EXPECT_EQ(server.clicks(), twice);
   EXPECT_EQ(server.landings(), 0) << "the redirect target was fetched";
+}
+
+// simulate responses --via_links from outside: bad command lines and files are usage errors
+// naming what is wrong, and a form it cannot reach is "unavailable" (exit 3), naming the
+// participant, never the link (a credential).
+TEST(SimulateClicksCliTest, ResponsesViaLinksRefuseBadInputAndSayWhenTheFormIsUnreachable) {
+  fieldwork::testing::TempDir dir;
+  const std::string protocol = fieldwork::testing::SourcePath("tests/browser/fixtures/protocol.yaml");
+  const std::string contacts = fieldwork::testing::SourcePath("tests/browser/fixtures/contacts.csv");
+  const std::string allocations = dir.path() + "/allocations.csv";
+  std::ofstream(allocations) << "participant_id,site,cohort,cluster,arm,withdrawn,left_on\n"
+                                "p01,site1,,,treatment,false,\n";
+  const std::string mail_dir = dir.path() + "/mail";
+  std::filesystem::create_directories(mail_dir);
+  std::ofstream(mail_dir + "/00000001.eml")
+      << "X-Sink-To: p01@example.org\r\nTo: <p01@example.org>\r\nSubject: Your survey\r\n\r\n"
+         "Take the survey: http://127.0.0.1:1/s/secrettoken\r\n";
+  int runs = 0;
+  auto run = [&](std::vector<std::string> flags) {
+    std::vector<std::string> argv = {BinaryPath("fieldwork"), "simulate", "responses", protocol,
+                                     allocations, "--wave=survey", "--response_rate=1"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    ChildProcess cli(argv, {}, absl::StrCat(dir.path(), "/run-", ++runs, ".log"));
+    const std::optional<int> code = cli.WaitForExit(absl::Seconds(60));
+    return std::make_pair(code.value_or(-1), cli.ReadLog());
+  };
+  const std::string via = "--via_links=" + mail_dir;
+  auto [code, log] = run({via});
+  EXPECT_EQ(code, 2) << log;
+  EXPECT_THAT(log, HasSubstr("--contacts=CONTACTS.csv"));
+  std::tie(code, log) = run({via, "--contacts=" + contacts, "--out=" + dir.path() + "/x.csv"});
+  EXPECT_EQ(code, 2) << log;
+  EXPECT_THAT(log, HasSubstr("usage: fieldwork simulate responses"));
+  std::tie(code, log) = run({via, "--contacts=" + dir.path() + "/none.csv"});
+  EXPECT_EQ(code, 2) << log;
+  EXPECT_THAT(log, HasSubstr("none.csv"));
+  std::tie(code, log) = run({"--via_links=" + dir.path() + "/nomail", "--contacts=" + contacts});
+  EXPECT_EQ(code, 2) << log;
+  EXPECT_THAT(log, HasSubstr("nomail"));
+  std::tie(code, log) = run({via, "--contacts=" + contacts});
+  EXPECT_EQ(code, 3) << log;
+  EXPECT_THAT(log, HasSubstr("participant p01"));
+  EXPECT_THAT(log, ::testing::Not(HasSubstr("secrettoken")));
 }
 
 }  // namespace
