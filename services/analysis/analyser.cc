@@ -1,6 +1,5 @@
 #include "services/analysis/analyser.h"
-
-#include <google/protobuf/util/time_util.h>
+#include "services/common/proto_time.h"
 
 #include <algorithm>
 #include <cmath>
@@ -20,6 +19,7 @@
 #include "services/analysis/stats/itt.h"
 #include "services/analysis/stats/iv.h"
 #include "services/analysis/stats/multiple_testing.h"
+#include "services/analysis/stats/nan.h"
 #include "services/analysis/stats/randomisation_inference.h"
 #include "services/analysis/stats/time_bins.h"
 
@@ -27,18 +27,6 @@ namespace fieldwork::analysis {
 namespace v1 = ::fieldwork::v1;
 
 namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-using google::protobuf::util::TimeUtil;
-
-google::protobuf::Timestamp ToTimestamp(absl::Time time) {
-  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
-}
-
-absl::Time FromTimestamp(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(t));
-}
 
 void SetInference(const LinearCombination& c, v1::Inference& out) {
   out.set_estimate(c.estimate);
@@ -560,12 +548,12 @@ void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& plan
     TimeBinInput bins;
     bins.itt = input;
     bins.time_since_intervention.resize(static_cast<Eigen::Index>(respondents.size()));
-    const absl::Time intervention = FromTimestamp(plan.intervention_at());
+    const absl::Time intervention = FromProtoTime(plan.intervention_at());
     for (size_t k = 0; k < respondents.size(); ++k) {
       const v1::Response* response = joined.ResponseOf(*rows.participants[respondents[k]],
                                                        planned.source().survey().wave_id());
-      const absl::Time at = response->has_submitted_at() ? FromTimestamp(response->submitted_at())
-                                                         : FromTimestamp(response->received_at());
+      const absl::Time at = response->has_submitted_at() ? FromProtoTime(response->submitted_at())
+                                                         : FromProtoTime(response->received_at());
       bins.time_since_intervention[static_cast<Eigen::Index>(k)] =
           absl::FDivDuration(at - intervention, absl::Hours(24));
     }
@@ -772,7 +760,7 @@ absl::StatusOr<v1::AnalyseResponse> RunPlan(const v1::PlanRecord& record, const 
   }
   v1::AnalyseResponse response;
   *response.mutable_plan() = record;
-  *response.mutable_computed_at() = ToTimestamp(now);
+  *response.mutable_computed_at() = ToProtoTime(now);
   response.set_descriptive(IsAssignedFactor(joined.trial.design(), plan.factor()));
   if (record.state() != v1::PLAN_STATE_LOCKED) {
     response.add_warnings("the plan is not locked: these results are not pre-registered");

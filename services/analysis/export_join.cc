@@ -82,10 +82,6 @@ const std::string& AllocationId(const v1::Allocation& a) { return a.participant_
 const std::string& ResponseId(const v1::Response& r) { return r.participant_id(); }
 const std::string& OutcomeId(const v1::Outcome& o) { return o.participant_id(); }
 
-std::tuple<int, int, int> DateKey(const v1::CivilDate& date) {
-  return {date.year(), date.month(), date.day()};
-}
-
 // The campaigns that some enrolled participant took up (LoadTrial's join drops the take-up of
 // participants who are not enrolled, so their campaigns get no column). Campaigns other than
 // the plan's are confirmed by walking the participants until each has an enrolled taker.

@@ -19,14 +19,6 @@ const v1::Response* JoinedTrial::ResponseOf(const JoinedParticipant& participant
   return it == participant.response_by_wave.end() ? nullptr : &responses[it->second];
 }
 
-namespace {
-
-std::tuple<int, int, int> DateKey(const v1::CivilDate& date) {
-  return {date.year(), date.month(), date.day()};
-}
-
-}  // namespace
-
 void SetEnrolment(const v1::ParticipantStatus& status, JoinedParticipant& p) {
   p.id = status.participant().participant_id();
   p.site = status.participant().site();

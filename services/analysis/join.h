@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -17,6 +18,11 @@
 #include "services/analysis/sources.h"
 
 namespace fieldwork::analysis {
+
+// A date as a key that compares in calendar order (the latest of several dates, e.g. leaving).
+inline std::tuple<int, int, int> DateKey(const fieldwork::v1::CivilDate& date) {
+  return {date.year(), date.month(), date.day()};
+}
 
 struct JoinedParticipant {
   std::string id;

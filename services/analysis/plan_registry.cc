@@ -2,7 +2,6 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <google/protobuf/util/time_util.h>
 #include <sodium.h>
 
 #include <memory>
@@ -10,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "services/analysis/plan_validation.h"
+#include "services/common/proto_time.h"
 
 namespace fieldwork::analysis {
 namespace v1 = ::fieldwork::v1;
@@ -29,10 +29,6 @@ std::string DeterministicBytes(const google::protobuf::Message& message) {
     message.SerializeToCodedStream(&coded);
   }
   return bytes;
-}
-
-google::protobuf::Timestamp ToTimestamp(absl::Time time) {
-  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
 }
 
 std::string PlanName(const std::string& trial, const std::string& plan_id) {
@@ -110,7 +106,7 @@ absl::StatusOr<RegisterResult> PlanRegistry::Register(const std::string& actor,
     int64_t expected_version = 0;
     if (!stored->has_value()) {
       result.record.set_state(v1::PLAN_STATE_DRAFT);
-      *result.record.mutable_registered_at() = ToTimestamp(now);
+      *result.record.mutable_registered_at() = ToProtoTime(now);
     } else {
       result.record = **stored;
       expected_version = result.record.version();
@@ -127,7 +123,7 @@ absl::StatusOr<RegisterResult> PlanRegistry::Register(const std::string& actor,
         }
         v1::Deviation& deviation = *result.record.add_deviations();
         deviation.set_sequence(result.record.deviations_size());
-        *deviation.mutable_time() = ToTimestamp(now);
+        *deviation.mutable_time() = ToProtoTime(now);
         deviation.set_actor(actor);
         deviation.set_reason(deviation_reason);
         deviation.set_plan_sha256_before(result.record.plan_sha256());
@@ -140,7 +136,7 @@ absl::StatusOr<RegisterResult> PlanRegistry::Register(const std::string& actor,
     *result.record.mutable_plan() = plan;
     result.record.set_plan_sha256(sha);
     result.record.set_version(expected_version + 1);
-    *result.record.mutable_updated_at() = ToTimestamp(now);
+    *result.record.mutable_updated_at() = ToProtoTime(now);
     result.changed = true;
     absl::Status put = store_.Put(result.record, expected_version);
     if (put.ok()) return result;
@@ -161,10 +157,10 @@ absl::StatusOr<v1::PlanRecord> PlanRegistry::Lock(const std::string& actor,
     const absl::Time now = clock_.Now();
     record->set_state(v1::PLAN_STATE_LOCKED);
     record->set_locked_sha256(record->plan_sha256());
-    *record->mutable_locked_at() = ToTimestamp(now);
+    *record->mutable_locked_at() = ToProtoTime(now);
     record->set_locked_by(actor);
     *record->mutable_locked_plan() = record->plan();
-    *record->mutable_updated_at() = ToTimestamp(now);
+    *record->mutable_updated_at() = ToProtoTime(now);
     record->set_version(expected_version + 1);
     absl::Status put = store_.Put(*record, expected_version);
     if (put.ok()) return record;

@@ -21,10 +21,6 @@ double ConfidencePercent(const v1::AnalyseResponse& analysis) {
   return 100 * (1 - alpha);
 }
 
-std::string Interval(double low, double high) {
-  return absl::StrCat("[", FormatFixed(low, 2), ", ", FormatFixed(high, 2), "]");
-}
-
 // "control 0.0%, treatment 25.0%"
 std::string TakeUpRates(const std::map<std::string, double>& rates) {
   return absl::StrJoin(rates, ", ", [](std::string* out, const auto& rate) {
@@ -109,7 +105,7 @@ std::optional<ReportIpw> IpwOf(const v1::OutcomeResult& outcome) {
 
 std::string StandardisedText(const std::optional<ReportStandardised>& g) {
   if (!g.has_value()) return "g NA";
-  return absl::StrCat("g ", FormatFixed(g->g, 2), " ", Interval(g->conf_low, g->conf_high));
+  return absl::StrCat("g ", FormatFixed(g->g, 2), " ", FormatInterval(g->conf_low, g->conf_high));
 }
 
 void PrintIpw(const ReportIpw& ipw, const std::string& ci, std::ostream& out) {
@@ -120,7 +116,7 @@ void PrintIpw(const ReportIpw& ipw, const std::string& ci, std::ostream& out) {
   for (const ReportEffect& e : ipw.effects) {
     out << "    " << e.arm << " vs " << e.versus << ": " << FormatFixed(e.estimate, 2) << ", SE "
         << FormatFixed(e.std_error, 2) << ", df " << FormatDf(e.df) << ", " << ci << " "
-        << Interval(e.conf_low, e.conf_high) << ", p = " << FormatP(e.p_value) << "; "
+        << FormatInterval(e.conf_low, e.conf_high) << ", p = " << FormatP(e.p_value) << "; "
         << StandardisedText(e.standardised) << "\n";
   }
   for (const std::string& w : ipw.warnings) out << "    warning: " << w << "\n";
@@ -151,10 +147,10 @@ void PrintOutcome(const v1::AnalysisPlan& plan, const v1::OutcomeResult& outcome
     const std::optional<ReportStandardised> g = StandardisedOf(*effect);
     out << absl::StrFormat(" %9s %8s %7s %-20s %8s %10s %6s %-16s\n", FormatFixed(e.estimate(), 2),
                            FormatFixed(e.std_error(), 2), FormatDf(e.df()),
-                           Interval(e.conf_low(), e.conf_high()), FormatP(e.p_value()),
+                           FormatInterval(e.conf_low(), e.conf_high()), FormatP(e.p_value()),
                            FormatP(effect->adjusted_p_value()),
                            g.has_value() ? FormatFixed(g->g, 2) : "NA",
-                           g.has_value() ? Interval(g->conf_low, g->conf_high) : "");
+                           g.has_value() ? FormatInterval(g->conf_low, g->conf_high) : "");
   }
   for (const std::string& note : NotesOf(plan, outcome)) out << "  note: " << note << "\n";
   if (std::optional<ReportJointTest> joint = JointTestOf(outcome)) {
@@ -170,7 +166,7 @@ void PrintOutcome(const v1::AnalysisPlan& plan, const v1::OutcomeResult& outcome
     out << "  take-up effect (CACE, 2SLS; campaign " << cace->campaign
         << "): " << FormatFixed(cace->estimate, 2) << ", SE " << FormatFixed(cace->std_error, 2)
         << ", df " << FormatDf(cace->df) << ", " << ci << " "
-        << Interval(cace->conf_low, cace->conf_high) << ", p = " << FormatP(cace->p_value)
+        << FormatInterval(cace->conf_low, cace->conf_high) << ", p = " << FormatP(cace->p_value)
         << "; first-stage F " << FormatFixed(cace->first_stage_f, 2) << "; take-up "
         << TakeUpRates(cace->takeup_rate_by_arm) << "\n";
   }

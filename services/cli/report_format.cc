@@ -15,6 +15,10 @@ std::string FormatFixed(double value, int decimals) {
   return text;
 }
 
+std::string FormatInterval(double low, double high) {
+  return absl::StrCat("[", FormatFixed(low, 2), ", ", FormatFixed(high, 2), "]");
+}
+
 std::string FormatP(double p) {
   if (!std::isfinite(p)) return "NA";
   if (p < 0.001) return "<0.001";

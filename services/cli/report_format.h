@@ -9,6 +9,8 @@
 namespace fieldwork::cli {
 
 std::string FormatFixed(double value, int decimals);
+// "[low, high]" with two decimals: a confidence interval.
+std::string FormatInterval(double low, double high);
 std::string FormatP(double p);
 // A share in [0, 1] as "62.5%".
 std::string FormatPercent(double share);

@@ -44,15 +44,11 @@ std::string OutcomeLabel(const ReportOutcome& outcome) {
   return outcome.outcome + (outcome.primary ? " (primary)" : "");
 }
 
-std::string Interval(double low, double high) {
-  return absl::StrCat("[", FormatFixed(low, 2), ", ", FormatFixed(high, 2), "]");
-}
-
 // Hedges' g and its CI, or NA when the SD is undefined.
 std::string StandardisedCells(const ReportEffect& e) {
   if (!e.standardised.has_value()) return Cell("NA", true) + Cell("", true);
   return Cell(FormatFixed(e.standardised->g, 2), true) +
-         Cell(Interval(e.standardised->conf_low, e.standardised->conf_high), true);
+         Cell(FormatInterval(e.standardised->conf_low, e.standardised->conf_high), true);
 }
 
 // The inverse-probability-of-response weighted robustness analysis, labelled as such.
@@ -71,7 +67,7 @@ std::string IpwTable(const ReportOutcome& outcome, const std::string& ci) {
   for (const ReportEffect& e : w.effects) {
     absl::StrAppend(&out, "<tr>", Cell(e.arm), Cell(e.versus), Cell(FormatFixed(e.estimate, 2), true),
                     Cell(FormatFixed(e.std_error, 2), true), Cell(FormatDf(e.df), true),
-                    Cell(Interval(e.conf_low, e.conf_high), true), Cell(FormatP(e.p_value), true),
+                    Cell(FormatInterval(e.conf_low, e.conf_high), true), Cell(FormatP(e.p_value), true),
                     StandardisedCells(e), "</tr>");
   }
   absl::StrAppend(&out, "</table>");
@@ -113,7 +109,7 @@ std::string OutcomeExtras(const ReportOutcome& outcome, const std::string& ci) {
         "</caption>",
         Header({"Estimate", "SE", "df", ci, "p", "First-stage F", "Take-up by arm"}), "<tr>",
         Cell(FormatFixed(c.estimate, 2), true), Cell(FormatFixed(c.std_error, 2), true),
-        Cell(FormatDf(c.df), true), Cell(Interval(c.conf_low, c.conf_high), true),
+        Cell(FormatDf(c.df), true), Cell(FormatInterval(c.conf_low, c.conf_high), true),
         Cell(FormatP(c.p_value), true), Cell(FormatFixed(c.first_stage_f, 2), true), Cell(rates),
         "</tr></table>");
   }
@@ -147,7 +143,7 @@ std::string OutcomeTables(const ReportData& report) {
         const ReportEffect& e = *it->second;
         absl::StrAppend(&out, Cell(FormatFixed(e.estimate, 2), true),
                         Cell(FormatFixed(e.std_error, 2), true), Cell(FormatDf(e.df), true),
-                        Cell(Interval(e.conf_low, e.conf_high), true), Cell(FormatP(e.p_value), true),
+                        Cell(FormatInterval(e.conf_low, e.conf_high), true), Cell(FormatP(e.p_value), true),
                         Cell(FormatP(e.adjusted_p_value), true), StandardisedCells(e));
       }
       absl::StrAppend(&out, "</tr>");

@@ -17,7 +17,8 @@ namespace v1 = ::fieldwork::v1;
 constexpr int64_t kMinSeconds = -62135596800;
 constexpr int64_t kMaxSeconds = 253402300799;
 
-std::string TimeText(absl::Time time) {
+// With the fraction of a second, so that a refused time is quoted exactly as it was sent.
+std::string ExactTimeText(absl::Time time) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", time, absl::UTCTimeZone());
 }
 
@@ -93,16 +94,16 @@ std::vector<FieldError> CheckSubmission(const v1::Submission& s, absl::Time now)
   if (s.has_submitted_at()) submitted = CheckTime(s.submitted_at(), "submitted_at", errors);
   if (submitted.has_value() && *submitted > now + kMaxFuture) {
     errors.push_back({"submitted_at",
-                      absl::StrCat("more than a year in the future (the service's time is ", TimeText(now), ")"),
-                      TimeText(*submitted)});
+                      absl::StrCat("more than a year in the future (the service's time is ", ExactTimeText(now), ")"),
+                      ExactTimeText(*submitted)});
   }
   if (started.has_value() && (submitted.has_value() || !s.has_submitted_at())) {
     const absl::Time end = submitted.value_or(now);
     if (*started > end) {
       errors.push_back({"started_at",
                         absl::StrCat(submitted.has_value() ? "after submitted_at " : "after its receipt at ",
-                                     TimeText(end)),
-                        TimeText(*started)});
+                                     ExactTimeText(end)),
+                        ExactTimeText(*started)});
     }
   }
   return errors;

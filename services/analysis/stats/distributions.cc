@@ -7,10 +7,10 @@
 #include <cmath>
 #include <limits>
 
+#include "services/analysis/stats/nan.h"
+
 namespace fieldwork::analysis {
 namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 bool ValidDf(double df) { return !std::isnan(df) && df > 0.0; }
 

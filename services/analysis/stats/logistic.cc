@@ -6,12 +6,12 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "services/analysis/stats/distributions.h"
+#include "services/analysis/stats/nan.h"
 #include "services/analysis/stats/ols_internal.h"
 
 namespace fieldwork::analysis {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // R's binomial()$linkinv clamps eta so that mu stays inside (eps, 1 - eps).
 double InverseLogit(double eta) {

@@ -10,12 +10,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/analysis/stats/distributions.h"
+#include "services/analysis/stats/nan.h"
 #include "services/analysis/stats/ols_internal.h"
 
 namespace fieldwork::analysis {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // 1 - h_ii below this is taken as leverage 1 (the observation is fitted exactly).
 constexpr double kLeverageOneTol = 1e-10;
 // Eigenvalues of B_g at or below this are treated as zero in B_g^{-1/2} (as estimatr).

@@ -19,10 +19,6 @@ std::string AdditionalData(absl::string_view participant_id) {
   return absl::StrCat(kAdLabel, std::string(1, static_cast<char>(kRecordVersion)), participant_id);
 }
 
-const unsigned char* Bytes(absl::string_view s) {
-  return reinterpret_cast<const unsigned char*>(s.data());
-}
-
 }  // namespace
 
 absl::StatusOr<std::string> ParseKey32(absl::string_view text, absl::string_view what) {
@@ -78,7 +74,7 @@ absl::StatusOr<std::string> ContactCipher::SealWithNonce(absl::string_view parti
   unsigned long long written = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(
       reinterpret_cast<unsigned char*>(record.data()) + 1 + kContactNonceBytes, &written,
-      Bytes(plaintext), plaintext.size(), Bytes(ad), ad.size(), /*nsec=*/nullptr, Bytes(nonce),
+      SodiumBytes(plaintext), plaintext.size(), SodiumBytes(ad), ad.size(), /*nsec=*/nullptr, SodiumBytes(nonce),
       key_.data());
   record.resize(1 + kContactNonceBytes + static_cast<size_t>(written));
   return record;
@@ -102,9 +98,9 @@ absl::StatusOr<std::string> ContactCipher::Open(absl::string_view participant_id
   std::string plaintext(ciphertext.size() - crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
   unsigned long long written = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(plaintext.data()),
-                                                 &written, /*nsec=*/nullptr, Bytes(ciphertext),
-                                                 ciphertext.size(), Bytes(ad), ad.size(),
-                                                 Bytes(nonce), key_.data()) != 0) {
+                                                 &written, /*nsec=*/nullptr, SodiumBytes(ciphertext),
+                                                 ciphertext.size(), SodiumBytes(ad), ad.size(),
+                                                 SodiumBytes(nonce), key_.data()) != 0) {
     return absl::DataLossError(absl::StrCat(
         "contact record for participant ", participant_id,
         ": decryption failed (wrong key, an altered record, or a record of another participant)"));

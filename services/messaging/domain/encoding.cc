@@ -7,10 +7,6 @@
 namespace fieldwork::messaging {
 namespace {
 
-const unsigned char* Bytes(absl::string_view s) {
-  return reinterpret_cast<const unsigned char*>(s.data());
-}
-
 absl::StatusOr<std::string> Base64Decode(absl::string_view text, int variant) {
   std::string out(text.size() / 4 * 3 + 3, '\0');
   size_t out_len = 0;
@@ -35,7 +31,7 @@ absl::Status EnsureSodium() {
 
 std::string HexEncode(absl::string_view bytes) {
   std::string out(bytes.size() * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), Bytes(bytes), bytes.size());
+  sodium_bin2hex(out.data(), out.size(), SodiumBytes(bytes), bytes.size());
   out.resize(bytes.size() * 2);
   return out;
 }
@@ -56,7 +52,7 @@ absl::StatusOr<std::string> HexDecode(absl::string_view hex) {
 std::string Base64UrlEncode(absl::string_view bytes) {
   constexpr int kVariant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
   std::string out(sodium_base64_encoded_len(bytes.size(), kVariant), '\0');
-  sodium_bin2base64(out.data(), out.size(), Bytes(bytes), bytes.size(), kVariant);
+  sodium_bin2base64(out.data(), out.size(), SodiumBytes(bytes), bytes.size(), kVariant);
   out.resize(out.size() - 1);  // the encoded length counts the terminating NUL
   return out;
 }
@@ -76,7 +72,7 @@ absl::StatusOr<std::string> Base64DecodeAnyVariant(absl::string_view text) {
 
 std::string Sha256(absl::string_view bytes) {
   std::string out(crypto_hash_sha256_BYTES, '\0');
-  crypto_hash_sha256(reinterpret_cast<unsigned char*>(out.data()), Bytes(bytes), bytes.size());
+  crypto_hash_sha256(reinterpret_cast<unsigned char*>(out.data()), SodiumBytes(bytes), bytes.size());
   return out;
 }
 

@@ -14,6 +14,11 @@ namespace fieldwork::messaging {
 // calls it; it fails only when the library cannot initialise (no entropy source).
 absl::Status EnsureSodium();
 
+// The bytes of `s` as libsodium takes them.
+inline const unsigned char* SodiumBytes(absl::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
 // Lower-case hex of `bytes`.
 std::string HexEncode(absl::string_view bytes);
 // Strict hex decoding: an even number of hex digits, nothing else.

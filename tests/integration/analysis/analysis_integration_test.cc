@@ -49,9 +49,6 @@ namespace v1 = ::fieldwork::v1;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 
-constexpr char kResearcher[] = "researcher-token";
-constexpr char kAnalysisService[] = "analysis-service-token";
-constexpr char kIngestService[] = "ingest-service-token";
 
 // One numeric item scored as the scale "wellbeing".
 constexpr char kInstrument[] = R"yaml(
@@ -71,17 +68,6 @@ constexpr char kTrial[] = "beneficiaries";
 constexpr double kTrueEffect = 0.4;
 constexpr int kParticipants = 1200;
 
-std::string TokensYaml() {
-  return absl::StrCat("tokens:\n", "  - name: researcher\n    sha256: ", HashToken(kResearcher),
-                      "\n    roles: [researcher, analyst]\n    trials: [\"*\"]\n",
-                      "  - name: analysis-service\n    sha256: ", HashToken(kAnalysisService),
-                      "\n    roles: [analyst]\n    trials: [\"*\"]\n",
-                      "  - name: survey-ingest\n    sha256: ", HashToken(kIngestService),
-                      "\n    roles: [analyst]\n    trials: [\"*\"]\n");
-}
-
-TokenStore Tokens() { return *TokenStore::FromYaml(TokensYaml(), "test tokens"); }
-
 void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path);
   out << content;
@@ -89,12 +75,6 @@ void WriteFile(const std::string& path, const std::string& content) {
 
 google::protobuf::Timestamp Ts(absl::Time t) {
   return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
-}
-
-std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  AttachBearerToken(*context, token);
-  return context;
 }
 
 class AnalysisIntegrationTest : public ::testing::Test {

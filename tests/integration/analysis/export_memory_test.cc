@@ -43,9 +43,6 @@ namespace {
 
 namespace v1 = ::fieldwork::v1;
 
-constexpr char kResearcher[] = "researcher-token";
-constexpr char kAnalysisService[] = "analysis-service-token";
-constexpr char kIngestService[] = "ingest-service-token";
 constexpr char kTrial[] = "big";
 constexpr int kParticipants = 100000;
 constexpr int kEnrolBatch = 10000;
@@ -72,21 +69,6 @@ scales:
     method: mean
     min_answered: 1
 )yaml";
-
-std::string TokensYaml() {
-  return absl::StrCat("tokens:\n", "  - name: researcher\n    sha256: ", HashToken(kResearcher),
-                      "\n    roles: [researcher, analyst]\n    trials: [\"*\"]\n",
-                      "  - name: analysis-service\n    sha256: ", HashToken(kAnalysisService),
-                      "\n    roles: [analyst]\n    trials: [\"*\"]\n",
-                      "  - name: survey-ingest\n    sha256: ", HashToken(kIngestService),
-                      "\n    roles: [analyst]\n    trials: [\"*\"]\n");
-}
-
-std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  AttachBearerToken(*context, token);
-  return context;
-}
 
 std::string Id(int i) { return absl::StrFormat("P%06d", i); }
 double Wellbeing(int i) { return static_cast<double>(i % 41 - 20) / 4; }

@@ -27,17 +27,17 @@
 #include "services/survey_ingest/roster.h"
 #include "services/survey_ingest/service.h"
 #include "tests/integration/analysis/simulated_endline.h"
+#include "tests/integration/analysis/upstream_services.h"
 #include "tests/testing/grpc_harness.h"
 #include "tests/testing/redis_server.h"
 
-namespace fieldwork::analysis {
+// A namespace of its own: its trial and instrument constants are not analysis_integration_test's
+// (the two files are compiled as one in a unity build).
+namespace fieldwork::analysis::survey_ingest_source {
 namespace {
 
 namespace v1 = ::fieldwork::v1;
 
-constexpr char kResearcher[] = "researcher-token";
-constexpr char kIngestService[] = "ingest-service-token";
-constexpr char kAnalysisService[] = "analysis-service-token";
 constexpr char kTrial[] = "swing";
 constexpr double kTrueEffect = 0.5;
 constexpr int kParticipants = 600;
@@ -55,23 +55,6 @@ scales:
     method: mean
     min_answered: 1
 )yaml";
-
-TokenStore Tokens() {
-  const std::string yaml =
-      absl::StrCat("tokens:\n", "  - name: researcher\n    sha256: ", HashToken(kResearcher),
-                   "\n    roles: [researcher, analyst]\n    trials: [\"*\"]\n",
-                   "  - name: survey-ingest\n    sha256: ", HashToken(kIngestService),
-                   "\n    roles: [analyst]\n    trials: [\"*\"]\n",
-                   "  - name: analysis\n    sha256: ", HashToken(kAnalysisService),
-                   "\n    roles: [analyst]\n    trials: [\"*\"]\n");
-  return *TokenStore::FromYaml(yaml, "test tokens");
-}
-
-std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  AttachBearerToken(*context, token);
-  return context;
-}
 
 google::protobuf::Timestamp At(absl::Time t) {
   return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
@@ -233,4 +216,4 @@ TEST(AnalysisOverRealServicesTest, ResponsesScoredBySurveyIngestGiveACiCoveringT
 }
 
 }  // namespace
-}  // namespace fieldwork::analysis
+}  // namespace fieldwork::analysis::survey_ingest_source

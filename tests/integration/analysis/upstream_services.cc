@@ -1,11 +1,30 @@
 #include "tests/integration/analysis/upstream_services.h"
 
+#include "absl/strings/str_cat.h"
+
 #include <vector>
 
 #include "absl/time/time.h"
 #include "tests/testing/trial_designs.h"
 
 namespace fieldwork::analysis {
+
+std::string TokensYaml() {
+  return absl::StrCat("tokens:\n", "  - name: researcher\n    sha256: ", HashToken(kResearcher),
+                      "\n    roles: [researcher, analyst]\n    trials: [\"*\"]\n",
+                      "  - name: analysis-service\n    sha256: ", HashToken(kAnalysisService),
+                      "\n    roles: [analyst]\n    trials: [\"*\"]\n",
+                      "  - name: survey-ingest\n    sha256: ", HashToken(kIngestService),
+                      "\n    roles: [analyst]\n    trials: [\"*\"]\n");
+}
+
+TokenStore Tokens() { return *TokenStore::FromYaml(TokensYaml(), "test tokens"); }
+
+std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  AttachBearerToken(*context, token);
+  return context;
+}
 
 namespace v1 = ::fieldwork::v1;
 

@@ -13,6 +13,7 @@
 #include "fieldwork/v1/survey_ingest.grpc.pb.h"
 #include "services/analysis/grpc_sources.h"
 #include "services/common/clock.h"
+#include "services/common/auth.h"
 #include "services/common/grpc_auth.h"
 #include "services/common/redis_client.h"
 #include "services/randomisation/randomiser.h"
@@ -26,6 +27,17 @@
 #include "tests/testing/grpc_harness.h"
 
 namespace fieldwork::analysis {
+
+// The tokens the analysis integration tests call with: a researcher (researcher and analyst
+// roles), the analysis service's and survey-ingest's own (analyst), on every trial.
+inline constexpr char kResearcher[] = "researcher-token";
+inline constexpr char kAnalysisService[] = "analysis-service-token";
+inline constexpr char kIngestService[] = "ingest-service-token";
+// Their tokens file (digests), as the binaries read it, and the store made from it.
+std::string TokensYaml();
+TokenStore Tokens();
+// A call context carrying `token`.
+std::unique_ptr<grpc::ClientContext> As(const std::string& token);
 
 class UpstreamServices {
  public:

@@ -34,14 +34,6 @@ v1::Participant Graded(const std::string& id, const std::string& site, const std
   return p;
 }
 
-int64_t Enrolled(v1::RandomisationService::Stub& stub, const std::string& trial) {
-  v1::GetTrialRequest request;
-  request.set_trial_id(trial);
-  v1::GetTrialResponse response;
-  EXPECT_TRUE(stub.GetTrial(ContextWith(kResearcher).get(), request, &response).ok());
-  return response.trial().enrolled();
-}
-
 TEST_F(RandomisationTest, UnknownTrialIsNotFound) {
   v1::GetTrialRequest request;
   request.set_trial_id("no-such-trial");

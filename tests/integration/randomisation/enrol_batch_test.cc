@@ -31,14 +31,6 @@ v1::TrialDesign TwoSites(const std::string& id) {
   return design;
 }
 
-int64_t Enrolled(v1::RandomisationService::Stub& stub, const std::string& trial) {
-  v1::GetTrialRequest request;
-  request.set_trial_id(trial);
-  v1::GetTrialResponse response;
-  EXPECT_TRUE(stub.GetTrial(ContextWith(kResearcher).get(), request, &response).ok());
-  return response.trial().enrolled();
-}
-
 // Writes kRows valid rows to an EnrolStream without half-closing it.
 void WriteRows(grpc::ClientWriter<v1::EnrolRequest>& writer, const std::string& trial) {
   for (int start = 0; start < kRows; start += kChunk) {

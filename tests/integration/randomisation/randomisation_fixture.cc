@@ -177,6 +177,14 @@ v1::Participant MakeParticipant(const std::string& id, const std::string& site,
   return p;
 }
 
+int64_t Enrolled(v1::RandomisationService::Stub& stub, const std::string& trial) {
+  v1::GetTrialRequest request;
+  request.set_trial_id(trial);
+  v1::GetTrialResponse response;
+  EXPECT_TRUE(stub.GetTrial(ContextWith(kResearcher).get(), request, &response).ok());
+  return response.trial().enrolled();
+}
+
 void SetNumber(v1::Participant& p, const std::string& name, double value) {
   (*p.mutable_covariates())[name].set_number(value);
 }

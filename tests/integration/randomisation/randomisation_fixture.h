@@ -88,6 +88,8 @@ std::unique_ptr<grpc::ClientContext> ContextWith(const std::string& token);
 fieldwork::v1::Participant MakeParticipant(const std::string& id, const std::string& site,
                                            const std::string& cohort = "",
                                            const std::string& cluster = "");
+// How many participants the trial has enrolled (GetTrial), as the researcher sees it.
+int64_t Enrolled(fieldwork::v1::RandomisationService::Stub& stub, const std::string& trial);
 void SetNumber(fieldwork::v1::Participant& p, const std::string& name, double value);
 void SetCategory(fieldwork::v1::Participant& p, const std::string& name, const std::string& value);
 fieldwork::v1::Factor TwoArms(const std::string& name, fieldwork::v1::RandomisationMethod method,

@@ -13,7 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "tests/integration/survey_ingest/ingest_fixture.h"
 
-namespace fieldwork::survey_ingest {
+// A namespace of its own: each test file here names its trial kTrial (the files are compiled
+// together in a unity build).
+namespace fieldwork::survey_ingest::bad_input {
 namespace {
 
 namespace v1 = ::fieldwork::v1;
@@ -498,9 +500,9 @@ TEST_F(BadInputTest, RolesAreEnforced) {
 }
 
 }  // namespace
-}  // namespace fieldwork::survey_ingest
+}  // namespace fieldwork::survey_ingest::bad_input
 
-namespace fieldwork::survey_ingest {
+namespace fieldwork::survey_ingest::bad_input {
 namespace {
 
 TEST_F(BadInputTest, RedisDownIsUnavailableAndNothingIsHalfStored) {
@@ -521,9 +523,9 @@ TEST_F(BadInputTest, RedisDownIsUnavailableAndNothingIsHalfStored) {
 }
 
 }  // namespace
-}  // namespace fieldwork::survey_ingest
+}  // namespace fieldwork::survey_ingest::bad_input
 
-namespace fieldwork::survey_ingest {
+namespace fieldwork::survey_ingest::bad_input {
 namespace {
 
 TEST_F(BadInputTest, EndlineCompositesAreStandardisedAgainstTheBaseline) {
@@ -578,4 +580,4 @@ TEST_F(BadInputTest, EndlineCompositesAreStandardisedAgainstTheBaseline) {
 }
 
 }  // namespace
-}  // namespace fieldwork::survey_ingest
+}  // namespace fieldwork::survey_ingest::bad_input

@@ -12,7 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "tests/integration/survey_ingest/ingest_fixture.h"
 
-namespace fieldwork::survey_ingest {
+// A namespace of its own: each test file here names its trial kTrial (the files are compiled
+// together in a unity build).
+namespace fieldwork::survey_ingest::input_limits {
 namespace {
 
 namespace v1 = ::fieldwork::v1;
@@ -215,4 +217,4 @@ TEST_F(InputLimitsTest, RejectedRowsAreBytesAndAnAdminCanDismissThem) {
 }
 
 }  // namespace
-}  // namespace fieldwork::survey_ingest
+}  // namespace fieldwork::survey_ingest::input_limits

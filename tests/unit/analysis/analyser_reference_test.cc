@@ -24,15 +24,7 @@ using fixtures::Csv;
 using fixtures::Expected;
 using fixtures::Near;
 using fixtures::Num;
-
-v1::PlanRecord LockedRecord(v1::AnalysisPlan plan) {
-  plan.set_factor("arm");
-  plan.set_alpha(0.05);
-  v1::PlanRecord record;
-  *record.mutable_plan() = std::move(plan);
-  record.set_state(v1::PLAN_STATE_LOCKED);
-  return record;
-}
+using testing::LockedRecord;
 
 // One participant per fixture row: site `sites[i]`, arm `arms[i]`, numeric covariate x1 and an
 // endline response with scale wellbeing = y. Participant ids are zero-padded so that the join's

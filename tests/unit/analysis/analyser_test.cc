@@ -23,6 +23,7 @@ namespace {
 
 namespace v1 = ::fieldwork::v1;
 using ::testing::HasSubstr;
+using testing::LockedRecord;
 
 struct Simulated {
   MemorySources sources;
@@ -72,15 +73,6 @@ double Variance(const std::vector<double>& v) {
   double s = 0;
   for (double x : v) s += (x - m) * (x - m);
   return s / static_cast<double>(v.size() - 1);
-}
-
-v1::PlanRecord LockedRecord(v1::AnalysisPlan plan) {
-  v1::PlanRecord record;
-  plan.set_factor("arm");
-  plan.set_alpha(0.05);
-  *record.mutable_plan() = plan;
-  record.set_state(v1::PLAN_STATE_LOCKED);
-  return record;
 }
 
 TEST(AnalyserTest, EstimateIsTheDifferenceInMeansWithWelchSeAndCoversTheTruth) {

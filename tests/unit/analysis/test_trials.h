@@ -6,6 +6,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <string>
+#include <utility>
 
 #include "absl/time/time.h"
 #include "services/analysis/memory_sources.h"
@@ -14,6 +15,16 @@ namespace fieldwork::analysis::testing {
 
 inline google::protobuf::Timestamp Ts(absl::Time t) {
   return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
+}
+
+// `plan` on factor "arm" at alpha 0.05, locked: what the analyser takes.
+inline fieldwork::v1::PlanRecord LockedRecord(fieldwork::v1::AnalysisPlan plan) {
+  plan.set_factor("arm");
+  plan.set_alpha(0.05);
+  fieldwork::v1::PlanRecord record;
+  *record.mutable_plan() = std::move(plan);
+  record.set_state(fieldwork::v1::PLAN_STATE_LOCKED);
+  return record;
 }
 
 // Trial `id`: factor "arm" with arms "control" and "treatment" (1:1), sites LA1 and LA2, a

@@ -182,7 +182,7 @@ TEST(InstrumentTest, VersionCompatibilityKeepsItemMeaning) {
 
   Instrument same_version = Valid();
   EXPECT_THAT(CheckVersionCompatibility(v1, same_version),
-              Contains(testing::Field(&DefinitionError::field, "version")));
+              Contains(::testing::Field(&DefinitionError::field, "version")));
 }
 
 TEST(InstrumentTest, CatalogKeepsVersionsAndIsIdempotent) {
