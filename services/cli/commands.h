@@ -36,6 +36,8 @@ int ExportAllocations(CliContext& cli, const Args& args, const CommandOptions& o
 int ImportResponses(CliContext& cli, const Args& args, const CommandOptions& options);
 // responses replay TRIAL [--wave=W]: validates the stored rejects again
 int ReplayResponses(CliContext& cli, const Args& args, const CommandOptions& options);
+// responses decisions TRIAL [--wave=W]: an online experiment's decisions, long format, as CSV
+int ExportDecisions(CliContext& cli, const Args& args, const CommandOptions& options);
 int ImportOutcomes(CliContext& cli, const Args& args, const CommandOptions& options);
 int Status(CliContext& cli, const Args& args, const CommandOptions& options);
 int ImportContacts(CliContext& cli, const Args& args, const CommandOptions& options);

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -215,6 +216,50 @@ int ReplayResponses(CliContext& cli, const Args& args, const CommandOptions& opt
   std::cout << "replayed: accepted " << response.accepted() << ", still rejected " << response.still_rejected()
             << "\n";
   return response.still_rejected() == 0 ? kOk : kRejected;
+}
+
+int ExportDecisions(CliContext& cli, const Args& args, const CommandOptions& options) {
+  if (args.size() != 1) {
+    std::cerr << "usage: fieldwork responses decisions TRIAL [--wave=W]\n";
+    return kUsage;
+  }
+  v1::ListResponsesRequest request;
+  request.set_trial_id(args[0]);
+  request.set_wave_id(options.wave);
+  // Read whole before writing: an attribute seen late is a column of every row. ListResponses
+  // gives the counted response of each participant (the one the analysis reads).
+  std::vector<v1::Response> responses;
+  std::set<std::string> attributes;
+  auto context = cli.Call();
+  auto reader = cli.survey_ingest().ListResponses(context.get(), request);
+  v1::ListResponsesResponse item;
+  while (reader->Read(&item)) {
+    if (item.response().decisions_size() == 0) continue;
+    for (const v1::Decision& d : item.response().decisions()) {
+      for (const auto& [name, value] : d.attributes()) attributes.insert(name);
+    }
+    responses.push_back(item.response());
+  }
+  if (auto s = reader->Finish(); !s.ok()) return ReportFailure("ListResponses", s);
+  std::vector<std::string> columns = {"participant_id", "wave_id", "block", "decision",
+                                      "item_id", "value", "stimulus", "stimulus_text"};
+  columns.insert(columns.end(), attributes.begin(), attributes.end());
+  std::string out;
+  survey_ingest::AppendCsvRecord(out, columns);
+  for (const v1::Response& r : responses) {
+    for (const v1::Decision& d : r.decisions()) {
+      std::vector<std::string> fields = {r.participant_id(), r.wave_id(), d.block(),
+                                         absl::StrCat(d.index()), d.item_id(), d.value(),
+                                         d.stimulus(), d.stimulus_text()};
+      for (const std::string& name : attributes) {
+        auto value = d.attributes().find(name);
+        fields.push_back(value == d.attributes().end() ? "" : value->second);
+      }
+      survey_ingest::AppendCsvRecord(out, fields);
+    }
+  }
+  std::cout << out;
+  return kOk;
 }
 
 int ImportOutcomes(CliContext& cli, const Args& args, const CommandOptions& /*options*/) {

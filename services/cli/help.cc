@@ -50,6 +50,11 @@ const std::vector<CommandHelp>& Commands() {
        "Validates the trial's rejected responses again (e.g. once the roster is complete); the "
        "accepted ones are stored. Exit 1 while some are still rejected.",
        {"wave"}},
+      {"responses decisions", "TRIAL [--wave=W]",
+       "An online experiment's decisions as CSV on stdout, one row per decision (long format): "
+       "participant, wave, block, decision index, item, answer, the stimulus shown and its "
+       "attributes (docs/surveys.md).",
+       {"wave"}},
       {"outcomes import", "TRIAL FILE.csv",
        "Imports administrative outcomes. The header must be "
        "participant_id,outcome,period_start,period_end,value (dates YYYY-MM-DD); every bad row is "

@@ -10,6 +10,7 @@
 //   responses import TRIAL WAVE FILE.csv [--keep_unfinished] [--participant_column=NAME |
 //                    --token_column=NAME] [--ignore_columns=A,B,...]   (Qualtrics or plain CSV)
 //   responses replay TRIAL [--wave=W]   validate the rejects again (after the roster changed)
+//   responses decisions TRIAL [--wave=W]   an online experiment's decisions (long format) as CSV
 //   outcomes import TRIAL FILE.csv
 //   status TRIAL
 //   contacts TRIAL CONTACTS.csv
@@ -77,6 +78,7 @@ const std::map<std::string, Command>& Commands() {
       {"export", &fieldwork::cli::ExportAllocations},
       {"responses import", &fieldwork::cli::ImportResponses},
       {"responses replay", &fieldwork::cli::ReplayResponses},
+      {"responses decisions", &fieldwork::cli::ExportDecisions},
       {"outcomes import", &fieldwork::cli::ImportOutcomes},
       {"status", &fieldwork::cli::Status},
       {"contacts", &fieldwork::cli::ImportContacts},

@@ -234,6 +234,83 @@ void CheckPlan(const Protocol& protocol, const std::map<InstrumentKey, survey_in
   }
 }
 
+const v1::Factor* FindFactor(const v1::TrialDesign& design, const std::string& name) {
+  for (const v1::Factor& factor : design.factors()) {
+    if (factor.name() == name) return &factor;
+  }
+  return nullptr;
+}
+
+bool OrdersItems(const v1::Factor& factor) {
+  return factor.method() == v1::RANDOMISATION_METHOD_LATIN_SQUARE ||
+         factor.method() == v1::RANDOMISATION_METHOD_RANDOM_ORDER;
+}
+
+// An online experiment's instrument against the design: every factor it names exists and
+// gives what the form needs of it (an order of exactly the blocks or stimuli; a text or a
+// per-page count for every arm), so that no participant's link ever shows "unavailable".
+void CheckOnlineExperiments(const Protocol& protocol,
+                            const std::map<InstrumentKey, survey_ingest::Instrument>& instruments,
+                            Problems& problems) {
+  for (const auto& [key, instrument] : instruments) {
+    if (!instrument.Personalised()) continue;
+    const std::string at = absl::StrCat("instrument ", instrument.Name(), " ");
+    auto factor_for = [&](const std::string& field, const std::string& name, bool ordering) -> const v1::Factor* {
+      const v1::Factor* factor = FindFactor(protocol.design, name);
+      if (factor == nullptr) {
+        problems.Add(at + field, absl::StrCat("\"", name, "\" is not a factor of the trial (trial.factors)"));
+      } else if (OrdersItems(*factor) != ordering) {
+        problems.Add(at + field, absl::StrCat("factor \"", name, "\" ",
+                                              ordering ? "does not order items (latin_square or random_order)"
+                                                       : "orders items; a text or count needs arms"));
+        return nullptr;
+      }
+      return factor;
+    };
+    auto same_items = [&](const std::string& field, const v1::Factor& factor, std::set<std::string> wanted) {
+      const std::set<std::string> given(factor.order_items().begin(), factor.order_items().end());
+      if (given != wanted || static_cast<size_t>(factor.order_items_size()) != wanted.size()) {
+        problems.Add(at + field, absl::StrCat("factor \"", factor.name(), "\" orders [", absl::StrJoin(factor.order_items(), ", "),
+                                              "], the instrument has [", absl::StrJoin(wanted, ", "), "]"));
+      }
+    };
+    auto every_arm = [&](const std::string& field, const v1::Factor& factor, const auto& per_arm) {
+      for (const v1::Arm& arm : factor.arms()) {
+        if (per_arm.count(arm.name()) == 0) {
+          problems.Add(at + field, absl::StrCat("nothing for arm \"", arm.name(), "\" of factor \"", factor.name(), "\""));
+        }
+      }
+    };
+    if (!instrument.blocks_ordered_by.empty()) {
+      std::set<std::string> blocks;
+      for (const auto& page : instrument.pages) {
+        if (!page.block.empty()) blocks.insert(page.block);
+      }
+      if (const v1::Factor* f = factor_for("blocks_ordered_by", instrument.blocks_ordered_by, true)) {
+        same_items("blocks_ordered_by", *f, blocks);
+      }
+    }
+    for (size_t p = 0; p < instrument.pages.size(); ++p) {
+      const auto& texts = instrument.pages[p].text_by_arm;
+      if (texts.empty()) continue;
+      const std::string field = absl::StrCat("pages[", p, "].text_by_arm");
+      if (const v1::Factor* f = factor_for(field, texts.factor, false)) every_arm(field, *f, texts.texts);
+    }
+    for (const auto& block : instrument.decisions) {
+      const std::string field = absl::StrCat("decisions '", block.id, "'");
+      if (const v1::Factor* f = factor_for(field + ".stimuli_factor", block.stimuli_factor, true)) {
+        std::set<std::string> stimuli;
+        for (const auto& stimulus : block.stimuli) stimuli.insert(stimulus.id);
+        same_items(field + ".stimuli", *f, stimuli);
+      }
+      if (block.per_page_factor.empty()) continue;
+      if (const v1::Factor* f = factor_for(field + ".per_page", block.per_page_factor, false)) {
+        every_arm(field + ".per_page", *f, block.per_page);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<ProtocolProblem> ValidateProtocol(const Protocol& protocol) {
@@ -241,6 +318,7 @@ std::vector<ProtocolProblem> ValidateProtocol(const Protocol& protocol) {
   CheckDesign(protocol.design, problems);
   const std::map<InstrumentKey, survey_ingest::Instrument> instruments = CheckInstruments(protocol, problems);
   CheckWaves(protocol, instruments, problems);
+  CheckOnlineExperiments(protocol, instruments, problems);
   CheckCampaigns(protocol, CheckTemplates(protocol, problems), problems);
   CheckPlan(protocol, instruments, problems);
   return problems.Take();

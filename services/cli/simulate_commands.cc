@@ -31,7 +31,7 @@ ABSL_FLAG(uint64_t, seed, 1, "simulate: the seed every draw derives from");
 ABSL_FLAG(std::string, out, "",
           "simulate: output directory (roster, outcomes) or file (responses); audit anchor: the "
           "anchor file (default TRIAL.audit-anchors)");
-ABSL_FLAG(std::string, wave, "", "simulate responses: the wave; responses replay: one wave only");
+ABSL_FLAG(std::string, wave, "", "simulate responses: the wave; responses replay and responses decisions: one wave only");
 ABSL_FLAG(double, effect, 0, "simulate responses, outcomes: standardised effect, treated minus control");
 ABSL_FLAG(double, response_rate, 0.8, "simulate responses: share responding, 0-1");
 ABSL_FLAG(double, differential_attrition, 0,

@@ -101,4 +101,32 @@ absl::StatusOr<RosterEntries> GrpcRoster::LookupByStream(
   return all;  // the whole roster, so that a cache in front answers the next batches
 }
 
+GrpcAllocations::GrpcAllocations(std::shared_ptr<grpc::Channel> channel, std::string token,
+                                 absl::Duration deadline)
+    : stub_(v1::RandomisationService::NewStub(std::move(channel))),
+      token_(std::move(token)),
+      deadline_(deadline) {}
+
+absl::StatusOr<ParticipantAllocation> GrpcAllocations::Get(const std::string& trial,
+                                                           const std::string& participant) {
+  grpc::ClientContext context;
+  AttachBearerToken(context, token_);
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+  v1::GetAllocationRequest request;
+  request.set_trial_id(trial);
+  request.set_participant_id(participant);
+  v1::GetAllocationResponse response;
+  const grpc::Status status = stub_->GetAllocation(&context, request, &response);
+  if (!status.ok()) return FromRandomisation(status);
+  ParticipantAllocation allocation;
+  for (const v1::Assignment& assignment : response.allocation().assignments()) {
+    allocation.arms[assignment.factor()] = assignment.arm();
+    if (assignment.order_size() > 0) {
+      allocation.orders[assignment.factor()].assign(assignment.order().begin(),
+                                                    assignment.order().end());
+    }
+  }
+  return allocation;
+}
+
 }  // namespace fieldwork::survey_ingest

@@ -1,4 +1,4 @@
-// The roster as the randomisation service tells it over gRPC (GetParticipant for a few
+// The roster and participants' allocations as the randomisation service tells them over gRPC (GetParticipant for a few
 // participants, one ListParticipants stream for many; its version is the trial's audit head),
 // with this service's own bearer token.
 #ifndef FIELDWORK_SERVICES_SURVEY_INGEST_GRPC_ROSTER_H_
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fieldwork/v1/randomisation.grpc.pb.h"
+#include "services/survey_ingest/allocations.h"
 #include "services/survey_ingest/roster.h"
 
 namespace fieldwork::survey_ingest {
@@ -40,6 +41,21 @@ class GrpcRoster final : public Roster {
 
   void Prepare(grpc::ClientContext& context) const;
 
+  std::unique_ptr<fieldwork::v1::RandomisationService::Stub> stub_;
+  std::string token_;
+  absl::Duration deadline_;
+};
+
+// Allocations by GetAllocation, with the same channel and token as the roster.
+class GrpcAllocations final : public Allocations {
+ public:
+  GrpcAllocations(std::shared_ptr<grpc::Channel> channel, std::string token,
+                  absl::Duration deadline = absl::Seconds(10));
+
+  absl::StatusOr<ParticipantAllocation> Get(const std::string& trial,
+                                            const std::string& participant) override;
+
+ private:
   std::unique_ptr<fieldwork::v1::RandomisationService::Stub> stub_;
   std::string token_;
   absl::Duration deadline_;

@@ -527,6 +527,15 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
             aligned[static_cast<size_t>(item_index)] = absl::string_view(answer);
           }
         }
+        for (const v1::Decision& d : s.decisions()) {
+          if (item_scorer.ItemIndex(d.item_id()) < 0) {
+            unknown.push_back(MakeRowError(
+                c.row, absl::StrCat("decisions[", d.block(), " ", d.index(), "]"),
+                absl::StrCat("item_id: unknown item (not in instrument ",
+                             item_scorer.instrument().Name(), ")"),
+                d.item_id()));
+          }
+        }
         ScoreOptions options;
         options.enforce_required = !unfinished;
         ScoringResult scored = item_scorer.ScoreAligned(aligned, options);
@@ -548,6 +557,12 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
           r.mutable_answers()->swap(*c.submission.mutable_answers());
           for (auto it = r.mutable_answers()->begin(); it != r.mutable_answers()->end();) {
             it = TrimBlanks(it->second).empty() ? r.mutable_answers()->erase(it) : std::next(it);
+          }
+          // Each decision in long format with its answer.
+          for (v1::Decision& d : *c.submission.mutable_decisions()) {
+            auto answer = r.answers().find(d.item_id());
+            d.set_value(answer == r.answers().end() ? "" : answer->second);
+            *r.add_decisions() = std::move(d);
           }
           for (const ScaleScore& scale : scored.scored.scales) {
             v1::Score* score = r.add_scales();

@@ -151,9 +151,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   namespace si = fieldwork::survey_ingest;
-  si::GrpcRoster grpc_roster(
-      fieldwork::UpstreamChannel(absl::GetFlag(FLAGS_randomisation_address), *credentials),
-      service_token);
+  const std::shared_ptr<grpc::Channel> randomisation =
+      fieldwork::UpstreamChannel(absl::GetFlag(FLAGS_randomisation_address), *credentials);
+  si::GrpcRoster grpc_roster(randomisation, service_token);
+  si::GrpcAllocations allocations(randomisation, service_token);
   si::CachedRoster roster(grpc_roster);
   si::RedisIngestStore store((*runtime)->redis());
   si::IngestMetrics metrics((*runtime)->registry());
@@ -171,7 +172,8 @@ int main(int argc, char** argv) {
     form_store = std::make_unique<si::form::RedisFormStore>((*runtime)->redis());
     form_metrics = std::make_unique<si::form::FormMetrics>((*runtime)->registry());
     form = std::make_unique<si::form::SurveyForm>(ingestor, *form_store, *link_keys,
-                                                  (*runtime)->clock(), form_metrics->Observer());
+                                                  (*runtime)->clock(), form_metrics->Observer(),
+                                                  &allocations);
     form_server = std::make_unique<si::form::FormServer>(*form, form_options);
     if (absl::Status s = form_server->Start(form_host, form_port); !s.ok()) {
       fieldwork::logging::Error("cannot start", {{"error", s.ToString()}});

@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "services/common/quote.h"
@@ -55,6 +57,41 @@ bool HasControl(const std::string& text) {
   return false;
 }
 
+// The shape of an online experiment's decisions; whether their items belong to the
+// instrument is the Ingestor's to check.
+void CheckDecisions(const v1::Submission& s, std::vector<FieldError>& errors) {
+  if (static_cast<size_t>(s.decisions_size()) > kMaxAnswers) {
+    errors.push_back({"decisions", absl::StrCat("more than ", kMaxAnswers, " decisions"),
+                      absl::StrCat(s.decisions_size())});
+    return;
+  }
+  std::set<std::string> items;
+  std::set<std::pair<std::string, int>> places;
+  for (const v1::Decision& d : s.decisions()) {
+    const std::string at = absl::StrCat("decisions[", d.block(), " ", d.index(), "]");
+    std::vector<const std::string*> texts = {&d.block(), &d.item_id(), &d.stimulus(),
+                                             &d.stimulus_text()};
+    for (const auto& [name, value] : d.attributes()) {
+      texts.push_back(&name);
+      texts.push_back(&value);
+    }
+    for (const std::string* text : texts) {
+      if (text->size() > kMaxAnswerBytes || !IsUtf8(*text)) {
+        errors.push_back({at, absl::StrCat("a text longer than ", kMaxAnswerBytes,
+                                           " bytes or not UTF-8"), *text});
+      }
+    }
+    if (d.index() < 1) errors.push_back({at, "index must be 1 or more", absl::StrCat(d.index())});
+    if (d.item_id().empty()) errors.push_back({at, "item_id is required", ""});
+    if (!d.item_id().empty() && !items.insert(d.item_id()).second) {
+      errors.push_back({at, "item_id is named by another decision", d.item_id()});
+    }
+    if (!places.emplace(d.block(), d.index()).second) {
+      errors.push_back({at, "another decision has this block and index", absl::StrCat(d.index())});
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<FieldError> CheckSubmission(const v1::Submission& s, absl::Time now) {
@@ -83,6 +120,7 @@ std::vector<FieldError> CheckSubmission(const v1::Submission& s, absl::Time now)
       errors.push_back({item, "answer is not UTF-8 text", answer});
     }
   }
+  CheckDecisions(s, errors);
   const double progress = s.progress();
   if (std::isnan(progress)) {
     errors.push_back({"progress", "not a number", FormatNumber(progress)});

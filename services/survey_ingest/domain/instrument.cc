@@ -179,8 +179,22 @@ void ValidatePages(const Instrument& instrument, Errors& errors) {
   for (size_t p = 0; p < instrument.pages.size(); ++p) {
     const Page& page = instrument.pages[p];
     const std::string where = absl::StrCat("pages[", p, "]");
-    if (page.items.empty()) errors.Add(where, "items", "a page needs at least one item");
-    for (const std::string& id : page.items) {
+    // A page repeating over a decision block asks the block's items (checked with the block).
+    std::vector<std::string> asked = page.items;
+    if (!page.decisions.empty()) {
+      if (!page.items.empty()) {
+        errors.Add(where, "items", "a page repeating over decisions lists no items of its own");
+      }
+      const DecisionBlock* block = instrument.FindDecisionBlock(page.decisions);
+      if (block == nullptr) {
+        errors.Add(where, "decisions", absl::StrCat("unknown decision block '", page.decisions, "'"));
+        continue;
+      }
+      asked = block->items;
+    } else if (page.items.empty()) {
+      errors.Add(where, "items", "a page needs at least one item");
+    }
+    for (const std::string& id : asked) {
       if (instrument.FindItem(id) == nullptr) {
         errors.Add(where, "items", absl::StrCat("unknown item '", id, "'"));
         continue;
@@ -198,6 +212,81 @@ void ValidatePages(const Instrument& instrument, Errors& errors) {
       errors.Add(ItemWhere(item, i), "pages",
                  "is on no page (when `pages` is given, every item must be on one)");
     }
+  }
+}
+
+// An online experiment's parts (personal pages): each decision block well formed and on one
+// page; blocks only with the factor that orders them, each block's pages together; condition
+// texts with their factor. Whether the factors and arms exist is the trial design's to say
+// (checked by `fieldwork apply`); the form refuses an allocation that does not fit.
+void ValidateOnlineExperiment(const Instrument& instrument, Errors& errors) {
+  std::set<std::string, std::less<>> block_ids;
+  for (size_t b = 0; b < instrument.decisions.size(); ++b) {
+    const DecisionBlock& block = instrument.decisions[b];
+    const std::string where =
+        block.id.empty() ? absl::StrCat("decisions[", b, "]") : absl::StrCat("decisions '", block.id, "'");
+    if (!block.id.empty() && !block_ids.insert(block.id).second) {
+      errors.Add(where, "id", "is declared twice");
+    }
+    if (block.items.empty()) errors.Add(where, "items", "a decision block needs at least one item");
+    std::set<std::string, std::less<>> items(block.items.begin(), block.items.end());
+    if (items.size() != block.items.size()) errors.Add(where, "items", "lists an item twice");
+    if (!block.cases.empty() && block.cases.size() != block.items.size()) {
+      errors.Add(where, "cases",
+                 absl::StrCat("has ", block.cases.size(), " texts for ", block.items.size(),
+                              " decisions (one per decision, or none)"));
+    }
+    if (block.stimuli.size() != block.items.size()) {
+      errors.Add(where, "stimuli",
+                 absl::StrCat("has ", block.stimuli.size(), " stimuli for ", block.items.size(),
+                              " decisions (the stimuli factor orders one per decision)"));
+    }
+    std::set<std::string, std::less<>> stimuli;
+    for (const Stimulus& stimulus : block.stimuli) {
+      if (!stimulus.id.empty() && !stimuli.insert(stimulus.id).second) {
+        errors.Add(where, "stimuli", absl::StrCat("stimulus '", stimulus.id, "' is declared twice"));
+      }
+    }
+    if (!block.per_page_factor.empty() && block.per_page.empty()) {
+      errors.Add(where, "per_page", "needs a count for each arm of its factor");
+    }
+    const size_t pages = static_cast<size_t>(std::count_if(
+        instrument.pages.begin(), instrument.pages.end(),
+        [&](const Page& page) { return page.decisions == block.id; }));
+    if (pages != 1) {
+      errors.Add(where, "id",
+                 absl::StrCat("is repeated over by ", pages,
+                              " pages (exactly one page names it in `decisions`)"));
+    }
+  }
+  std::set<std::string, std::less<>> finished_blocks;
+  std::string current;
+  bool any_block = false;
+  for (size_t p = 0; p < instrument.pages.size(); ++p) {
+    const Page& page = instrument.pages[p];
+    const std::string where = absl::StrCat("pages[", p, "]");
+    if (!page.text.empty() && !page.text_by_arm.empty()) {
+      errors.Add(where, "text_by_arm", "a page has `text` or `text_by_arm`, not both");
+    }
+    if (!page.text_by_arm.empty() && page.text_by_arm.texts.empty()) {
+      errors.Add(where, "text_by_arm", "needs a text for each arm of its factor");
+    }
+    if (page.block != current) {
+      if (!current.empty()) finished_blocks.insert(current);
+      if (!page.block.empty() && finished_blocks.count(page.block) > 0) {
+        errors.Add(where, "block",
+                   absl::StrCat("block '", page.block,
+                                "' is split: the pages of a block must follow one another"));
+      }
+      current = page.block;
+    }
+    any_block = any_block || !page.block.empty();
+  }
+  if (any_block && instrument.blocks_ordered_by.empty()) {
+    errors.Add("", "blocks_ordered_by", "pages have blocks, so the factor that orders them is required");
+  }
+  if (!any_block && !instrument.blocks_ordered_by.empty()) {
+    errors.Add("", "blocks_ordered_by", "no page has a block to order");
   }
 }
 
@@ -380,6 +469,26 @@ const Item* Instrument::FindItem(absl::string_view item_id) const {
   return nullptr;
 }
 
+bool Instrument::Personalised() const {
+  if (!blocks_ordered_by.empty() || !decisions.empty()) return true;
+  return std::any_of(pages.begin(), pages.end(),
+                     [](const Page& page) { return !page.text_by_arm.empty(); });
+}
+
+const DecisionBlock* Instrument::FindDecisionBlock(absl::string_view block_id) const {
+  for (const DecisionBlock& block : decisions) {
+    if (block.id == block_id) return &block;
+  }
+  return nullptr;
+}
+
+const Stimulus* DecisionBlock::FindStimulus(absl::string_view stimulus_id) const {
+  for (const Stimulus& stimulus : stimuli) {
+    if (stimulus.id == stimulus_id) return &stimulus;
+  }
+  return nullptr;
+}
+
 std::vector<Page> Instrument::FormPages() const {
   if (!pages.empty()) return pages;
   Page all;
@@ -471,6 +580,7 @@ std::vector<DefinitionError> ValidateInstrument(const Instrument& instrument) {
   }
 
   ValidatePages(instrument, errors);
+  ValidateOnlineExperiment(instrument, errors);
   if (!ValidLanguageTag(instrument.language)) {
     errors.Add("", "language",
                absl::StrCat("expected a language tag such as en, en-GB or cy, got '",
@@ -563,7 +673,30 @@ bool SameDefinition(const Instrument& a, const Instrument& b) {
     return false;
   }
   for (size_t i = 0; i < a.pages.size(); ++i) {
-    if (a.pages[i].title != b.pages[i].title || a.pages[i].items != b.pages[i].items) return false;
+    const Page& x = a.pages[i];
+    const Page& y = b.pages[i];
+    if (x.title != y.title || x.items != y.items || x.text != y.text ||
+        x.text_by_arm != y.text_by_arm || x.block != y.block || x.decisions != y.decisions) {
+      return false;
+    }
+  }
+  if (a.blocks_ordered_by != b.blocks_ordered_by || a.decisions.size() != b.decisions.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.decisions.size(); ++i) {
+    const DecisionBlock& x = a.decisions[i];
+    const DecisionBlock& y = b.decisions[i];
+    if (x.id != y.id || x.items != y.items || x.cases != y.cases ||
+        x.stimuli_factor != y.stimuli_factor || x.per_page_factor != y.per_page_factor ||
+        x.per_page != y.per_page || x.stimuli.size() != y.stimuli.size()) {
+      return false;
+    }
+    for (size_t j = 0; j < x.stimuli.size(); ++j) {
+      if (x.stimuli[j].id != y.stimuli[j].id || x.stimuli[j].text != y.stimuli[j].text ||
+          x.stimuli[j].attributes != y.stimuli[j].attributes) {
+        return false;
+      }
+    }
   }
   for (size_t i = 0; i < a.items.size(); ++i) {
     if (!SameItem(a.items[i], b.items[i])) return false;

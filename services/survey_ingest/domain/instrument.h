@@ -112,10 +112,58 @@ struct Composite {
 // so a text the form took is never refused at the final submit.
 inline constexpr int kMaxFreeTextLength = 2500;
 
+// Texts that differ by the participant's arm of one randomisation factor (an online
+// experiment's condition wording): arm -> text. Plain text; blank lines separate paragraphs.
+struct ArmTexts {
+  std::string factor;
+  std::map<std::string, std::string, std::less<>> texts;
+  bool empty() const { return factor.empty(); }
+  bool operator==(const ArmTexts&) const = default;
+};
+
 // One page of the hosted form: a title and the items it asks, in order.
 struct Page {
   std::string title;  // may be empty
   std::vector<std::string> items;
+  // Shown above the items: `text`, or (when given) the text for the participant's arm.
+  std::string text;
+  ArmTexts text_by_arm;
+  // Pages of one block move together: blocks follow the participant's order of the
+  // instrument's `blocks_ordered_by` factor (pages of no block keep their place).
+  std::string block;
+  // The id of a decision block this page repeats over instead of listing items: it becomes
+  // as many pages as the participant's allocation puts decisions on a page.
+  std::string decisions;
+  // Set only on a participant's own pages (PersonaliseForm): item -> what the decision shows
+  // (the case and the stimulus the allocation paired with it), above the item's question.
+  std::map<std::string, std::string, std::less<>> item_context;
+};
+
+// What a decision shows beside its case: a candidate's name, a product, a photograph's caption.
+struct Stimulus {
+  std::string id;    // one of the stimuli factor's order items
+  std::string text;  // as shown
+  // What the analysis needs to know of it (e.g. ethnicity: minority_ethnic), stored with
+  // every decision that showed it.
+  std::map<std::string, std::string, std::less<>> attributes;
+};
+
+// A repeated block of decisions (an online experiment's ten CVs): decision i answers item
+// items[i] about case cases[i], shown with the stimulus that the participant's order of
+// `stimuli_factor` (a latin_square or random_order factor) puts at position i. Each decision
+// is stored with the response in long format (index, item, value, what was shown).
+struct DecisionBlock {
+  std::string id;
+  std::vector<std::string> items;
+  std::vector<std::string> cases;  // one text per item (what decision i is about); may be empty
+  std::string stimuli_factor;
+  std::vector<Stimulus> stimuli;  // exactly one per item
+  // How many decisions a page shows: 1, or per arm of a factor (joint evaluation: 2 side by
+  // side; separate: 1).
+  std::string per_page_factor;
+  std::map<std::string, int, std::less<>> per_page;
+
+  const Stimulus* FindStimulus(absl::string_view stimulus_id) const;
 };
 
 struct Instrument {
@@ -132,6 +180,9 @@ struct Instrument {
   // The form's pages. Empty in the definition means one page of every item, in order
   // (FormPages); when given, every item is on exactly one page.
   std::vector<Page> pages;
+  // A random_order factor whose order items are the pages' blocks (see Page::block).
+  std::string blocks_ordered_by;
+  std::vector<DecisionBlock> decisions;
   std::vector<Item> items;
   std::vector<Scale> scales;
   std::vector<Composite> composites;
@@ -140,8 +191,12 @@ struct Instrument {
   std::vector<std::string> missing_codes;
 
   const Item* FindItem(absl::string_view item_id) const;
-  // The pages the form shows: `pages`, or one untitled page of every item.
+  // The pages the form shows: `pages`, or one untitled page of every item. A personalised
+  // instrument's pages are a participant's own (PersonaliseForm).
   std::vector<Page> FormPages() const;
+  // True when what the form shows depends on the participant's allocation.
+  bool Personalised() const;
+  const DecisionBlock* FindDecisionBlock(absl::string_view block_id) const;
   const Scale* FindScale(absl::string_view scale_id) const;
   const Composite* FindComposite(absl::string_view composite_id) const;
   // "ons4 v1": how errors name the instrument.

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <initializer_list>
 #include <limits>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -347,22 +349,114 @@ class Parser {
       Error(where, "", "expected a map with title and items", node);
       return page;
     }
-    CheckKeys(node, where, {"title", "items"});
+    CheckKeys(node, where, {"title", "items", "text", "text_by_arm", "block", "decisions"});
     String(node, where, "title", &page.title, false);
-    page.items = StringList(node, where, "items", true);
+    String(node, where, "text", &page.text, false);
+    String(node, where, "block", &page.block, false);
+    // A page repeating over a decision block lists no items of its own.
+    const bool repeats = String(node, where, "decisions", &page.decisions, false);
+    page.items = StringList(node, where, "items", !repeats);
+    page.text_by_arm = ParseArmTexts(node, where);
     return page;
   }
 
+  // text_by_arm: {factor: F, texts: {arm: text, ...}}
+  ArmTexts ParseArmTexts(const YAML::Node& map, const std::string& where) {
+    ArmTexts out;
+    const YAML::Node node = map["text_by_arm"];
+    if (!node.IsDefined() || node.IsNull()) return out;
+    const std::string here = absl::StrCat(where, " text_by_arm");
+    if (!node.IsMap()) {
+      Error(where, "text_by_arm", "expected a map with factor and texts", node);
+      return out;
+    }
+    CheckKeys(node, here, {"factor", "texts"});
+    String(node, here, "factor", &out.factor, true);
+    out.texts = StringMap(node, here, "texts", true);
+    return out;
+  }
+
+  // A map of names to texts (arm -> text, attribute -> value).
+  std::map<std::string, std::string, std::less<>> StringMap(const YAML::Node& map,
+                                                            const std::string& where,
+                                                            const char* field, bool required) {
+    std::map<std::string, std::string, std::less<>> out;
+    const YAML::Node node = map[field];
+    if (!node.IsDefined() || node.IsNull()) {
+      if (required) Error(where, field, "is required", map);
+      return out;
+    }
+    if (!node.IsMap()) {
+      Error(where, field, "expected a map of names to texts", node);
+      return out;
+    }
+    for (const auto& entry : node) {
+      if (!entry.first.IsScalar() || !entry.second.IsScalar()) {
+        Error(where, field, "expected a map of names to texts", entry.first);
+        continue;
+      }
+      out[entry.first.Scalar()] = entry.second.Scalar();
+    }
+    return out;
+  }
+
+  DecisionBlock ParseDecisionBlock(const YAML::Node& node, size_t index) {
+    DecisionBlock block;
+    std::string where = absl::StrCat("decisions[", index, "]");
+    if (!node.IsMap()) {
+      Error(where, "", "expected a map with id, items, stimuli_factor and stimuli", node);
+      return block;
+    }
+    if (String(node, where, "id", &block.id, true)) where = absl::StrCat("decisions '", block.id, "'");
+    CheckKeys(node, where, {"id", "items", "cases", "stimuli_factor", "stimuli", "per_page"});
+    block.items = StringList(node, where, "items", true);
+    block.cases = StringList(node, where, "cases", false);
+    String(node, where, "stimuli_factor", &block.stimuli_factor, true);
+    block.stimuli = ParseList<Stimulus>(node, "stimuli", true, [&](const YAML::Node& n, size_t i) {
+      Stimulus stimulus;
+      const std::string at = absl::StrCat(where, " stimuli[", i, "]");
+      if (!n.IsMap()) {
+        Error(at, "", "expected a map with id, text and attributes", n);
+        return stimulus;
+      }
+      CheckKeys(n, at, {"id", "text", "attributes"});
+      String(n, at, "id", &stimulus.id, true);
+      String(n, at, "text", &stimulus.text, true);
+      stimulus.attributes = StringMap(n, at, "attributes", false);
+      return stimulus;
+    }, where);
+    const YAML::Node per_page = node["per_page"];
+    if (per_page.IsDefined() && !per_page.IsNull()) {
+      const std::string at = absl::StrCat(where, " per_page");
+      if (!per_page.IsMap()) {
+        Error(where, "per_page", "expected a map with factor and counts", per_page);
+        return block;
+      }
+      CheckKeys(per_page, at, {"factor", "counts"});
+      String(per_page, at, "factor", &block.per_page_factor, true);
+      for (const auto& [arm, text] : StringMap(per_page, at, "counts", true)) {
+        std::optional<double> count = ParseNumber(text);
+        if (!count.has_value() || *count < 1 || *count > 100 || *count != std::floor(*count)) {
+          Error(at, "counts", absl::StrCat("arm '", arm, "': expected a whole number from 1 to 100, got '", text, "'"), per_page);
+          continue;
+        }
+        block.per_page[arm] = static_cast<int>(*count);
+      }
+    }
+    return block;
+  }
+
   template <typename T, typename F>
-  std::vector<T> ParseList(const YAML::Node& root, const char* field, bool required, F parse) {
+  std::vector<T> ParseList(const YAML::Node& root, const char* field, bool required, F parse,
+                           const std::string& where = "") {
     std::vector<T> out;
     const YAML::Node node = root[field];
     if (!node.IsDefined() || node.IsNull()) {
-      if (required) Error("", field, "is required", root);
+      if (required) Error(where, field, "is required", root);
       return out;
     }
     if (!node.IsSequence()) {
-      Error("", field, "expected a list", node);
+      Error(where, field, "expected a list", node);
       return out;
     }
     for (size_t i = 0; i < node.size(); ++i) out.push_back(parse(node[i], i));
@@ -401,7 +495,8 @@ absl::StatusOr<Instrument> ParseInstrumentYaml(absl::string_view yaml) {
     for (DefinitionError& error : parser.errors()) error.instrument = parser.instrument();
     parser.CheckKeys(root, "",
                      {"id", "version", "title", "description", "introduction", "privacy",
-                      "language", "missing_codes", "items", "pages", "scales", "composites"});
+                      "language", "missing_codes", "items", "pages", "blocks_ordered_by",
+                      "decisions", "scales", "composites"});
     parser.String(root, "", "title", &instrument.title, false);
     parser.String(root, "", "description", &instrument.description, false);
     parser.String(root, "", "introduction", &instrument.introduction, false);
@@ -413,6 +508,10 @@ absl::StatusOr<Instrument> ParseInstrumentYaml(absl::string_view yaml) {
     instrument.pages = parser.ParseList<Page>(
         root, "pages", false,
         [&](const YAML::Node& n, size_t i) { return parser.ParsePage(n, i); });
+    parser.String(root, "", "blocks_ordered_by", &instrument.blocks_ordered_by, false);
+    instrument.decisions = parser.ParseList<DecisionBlock>(
+        root, "decisions", false,
+        [&](const YAML::Node& n, size_t i) { return parser.ParseDecisionBlock(n, i); });
     instrument.scales = parser.ParseList<Scale>(
         root, "scales", false,
         [&](const YAML::Node& n, size_t i) { return parser.ParseScale(n, i); });

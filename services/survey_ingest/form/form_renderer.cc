@@ -49,7 +49,10 @@ constexpr char kStylesheet[] =
     "a{color:#1d4f91}"
     ".privacy{font-size:.875rem;color:#505050;border-top:1px solid #b1b4b6;margin-top:2rem;"
     "padding-top:1rem}"
-    ".visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}";
+    ".visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}"
+    // An online experiment's cases (CVs): side by side when the screen is wide enough for two.
+    ".cases{display:flex;flex-wrap:wrap;gap:1rem}"
+    ".case{flex:1 1 15rem;min-width:0;border:1px solid #767676;border-radius:4px;padding:0 1rem}";
 
 std::string Base64Sha256(const std::string& text) {
   unsigned char digest[crypto_hash_sha256_BYTES];
@@ -278,11 +281,22 @@ std::string RenderPage(const PageView& view) {
                   "<input type=\"hidden\" name=\"csrf\" value=\"", HtmlEscape(view.csrf_token),
                   "\"><input type=\"hidden\" name=\"form_page\" value=\"", view.page_index + 1,
                   "\">");
+  if (!page.text.empty()) absl::StrAppend(&out, Paragraphs(page.text));
+  // A decision's case is shown with its question, in a box of its own.
+  const bool cases = !page.item_context.empty();
+  if (cases) absl::StrAppend(&out, "<div class=\"cases\">");
   for (const std::string& id : page.items) {
-    if (const Item* item = instrument.FindItem(id)) {
+    const Item* item = instrument.FindItem(id);
+    if (item == nullptr) continue;
+    auto context = page.item_context.find(id);
+    if (context == page.item_context.end()) {
       absl::StrAppend(&out, ItemHtml(*item, view.answers, view.errors));
+      continue;
     }
+    absl::StrAppend(&out, "<section class=\"case\">", Paragraphs(context->second),
+                    ItemHtml(*item, view.answers, view.errors), "</section>");
   }
+  if (cases) absl::StrAppend(&out, "</div>");
   const bool last = view.page_index + 1 == count;
   absl::StrAppend(&out, "<div class=\"nav\"><button type=\"submit\">",
                   last ? "Submit your answers" : "Next", "</button>");

@@ -1,5 +1,6 @@
 #include "services/survey_ingest/form/survey_form.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -7,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/logging.h"
 #include "services/survey_ingest/domain/content_hash.h"
+#include "services/survey_ingest/domain/personal_pages.h"
 #include "services/survey_ingest/form/form_renderer.h"
 #include "services/survey_link/survey_link_token.h"
 
@@ -19,6 +21,7 @@ struct SurveyForm::Session {
   v1::Wave wave;
   std::shared_ptr<const Scorer> scorer;
   std::vector<Page> pages;
+  std::vector<ShownDecision> decisions;  // an online experiment's, as this participant sees them
   FormProgress progress;
   bool completed = false;  // by this form, or answered another way (gRPC, an import)
 
@@ -78,12 +81,13 @@ std::string FormSubmissionId(const Respondent& who) {
 
 SurveyForm::SurveyForm(Ingestor& ingestor, FormStore& store,
                        const survey_link::SurveyLinkKeyRing& keys, const Clock& clock,
-                       StageObserver observer)
+                       StageObserver observer, Allocations* allocations)
     : ingestor_(ingestor),
       store_(store),
       keys_(keys),
       clock_(clock),
       observer_(std::move(observer)),
+      allocations_(allocations),
       csrf_(keys) {}
 
 std::variant<SurveyForm::Session, FormReply> SurveyForm::Open(const std::string& token) {
@@ -166,7 +170,34 @@ std::variant<SurveyForm::Session, FormReply> SurveyForm::Open(const std::string&
                                ". Thank you for your interest."),
                   instrument);
   }
+  if (std::optional<FormReply> notice = Personalise(session)) return *std::move(notice);
   return session;
+}
+
+std::optional<FormReply> SurveyForm::Personalise(Session& session) {
+  const Instrument& instrument = session.instrument();
+  if (!instrument.Personalised()) return std::nullopt;
+  const std::string& trial = session.who.trial;
+  if (allocations_ == nullptr) {
+    return Unavailable(absl::FailedPreconditionError(
+                           "an online experiment's form needs the randomisation service"),
+                       trial);
+  }
+  absl::StatusOr<ParticipantAllocation> allocation =
+      allocations_->Get(trial, session.who.participant);
+  if (absl::IsNotFound(allocation.status())) {
+    return Notice(403, "This survey is not ready for you yet",
+                  "Please use your link again later.", &instrument);
+  }
+  if (!allocation.ok()) {
+    // The randomisation service's message may name the participant: only its code is logged.
+    return Unavailable(absl::Status(allocation.status().code(), "allocation lookup failed"), trial);
+  }
+  absl::StatusOr<PersonalPages> personal = PersonalisePages(instrument, *allocation);
+  if (!personal.ok()) return Unavailable(personal.status(), trial);
+  session.pages = std::move(personal->pages);
+  session.decisions = std::move(personal->decisions);
+  return std::nullopt;
 }
 
 void SurveyForm::Observe(const Respondent& who, Stage stage, const absl::StatusOr<bool>& first) {
@@ -274,6 +305,15 @@ FormReply SurveyForm::Finish(Session& session, size_t index, const Answers& answ
     for (const auto& [item, answer] : PageAnswers(session.pages[p], stored->second)) {
       (*submission.mutable_answers())[item] = answer;
     }
+  }
+  for (const ShownDecision& shown : session.decisions) {
+    v1::Decision* decision = submission.add_decisions();
+    decision->set_block(shown.block);
+    decision->set_index(shown.index);
+    decision->set_item_id(shown.item);
+    decision->set_stimulus(shown.stimulus);
+    decision->set_stimulus_text(shown.stimulus_text);
+    decision->mutable_attributes()->insert(shown.attributes.begin(), shown.attributes.end());
   }
   const absl::Time started = *session.progress.started;
   submission.mutable_started_at()->set_seconds(absl::ToUnixSeconds(started));

@@ -15,6 +15,7 @@
 #include "fieldwork/v1/survey_ingest.pb.h"
 #include "services/common/clock.h"
 #include "services/survey_ingest/domain/scoring.h"
+#include "services/survey_ingest/allocations.h"
 #include "services/survey_ingest/form/csrf.h"
 #include "services/survey_ingest/form/form_store.h"
 #include "services/survey_ingest/ingestor.h"
@@ -41,8 +42,10 @@ std::string FormSubmissionId(const Respondent& who);
 // Form fields: "csrf", "form_page" (the page posted, from 1) and "q_<item id>" per answer.
 class SurveyForm {
  public:
+  // `allocations` is asked for an online experiment's personal pages (Instrument::Personalised);
+  // without it such a survey shows "unavailable".
   SurveyForm(Ingestor& ingestor, FormStore& store, const survey_link::SurveyLinkKeyRing& keys,
-             const Clock& clock, StageObserver observer = {});
+             const Clock& clock, StageObserver observer = {}, Allocations* allocations = nullptr);
 
   // GET of the link: the page asked for (`page` from 1, when the participant has reached it),
   // else the first page not yet stored; or a notice (invalid 404, expired 410, withdrawn or
@@ -59,6 +62,8 @@ class SurveyForm {
 
   // The session of a valid link, or the notice to show instead.
   std::variant<Session, FormReply> Open(const std::string& token);
+  // The participant's own pages of an online experiment, or the notice to show instead.
+  std::optional<FormReply> Personalise(Session& session);
   FormReply Finish(Session& session, size_t index, const Answers& answers,
                    const std::string& token);
   FormReply RenderPageOf(const Session& session, size_t index, Answers answers,
@@ -71,6 +76,7 @@ class SurveyForm {
   const survey_link::SurveyLinkKeyRing& keys_;
   const Clock& clock_;
   StageObserver observer_;
+  Allocations* allocations_;
   CsrfGuard csrf_;
 };
 

@@ -42,6 +42,11 @@ import yaml
 SOURCE = os.environ["FIELDWORK_SOURCE_DIR"]
 BIN = os.environ["FIELDWORK_BIN_DIR"]
 N = 80  # participants per example (in all, split over cohorts by the simulator)
+# Examples whose hosted surveys are answered on survey-ingest's form through the links in the
+# delivered invitations (`simulate responses --via_links`), as a participant would; the others
+# import the simulator's CSV, as from a Qualtrics export. SWING answers through links in the demo
+# test; the diversity study's online experiment (personal pages, decisions in long format) here.
+VIA_LINKS = {"diversity-online.yaml"}
 WEEK = datetime.timedelta(days=7)
 EFFECT = 0.5  # the standardised effect simulated on every wave's outcome
 
@@ -263,6 +268,38 @@ def check_invitations(example, protocol, stack, enrolled, simulated):
             campaign["id"], enrolled, reminders, enrolled - responded), flush=True)
 
 
+def check_decisions(example, stack, trial, wave, allocations, completed):
+    """An online experiment's decisions in long format (`fieldwork responses decisions`): every
+    participant who completed the form has one row per decision of each decision block, in
+    order, and each shows the stimulus the participant's allocation put there (the stimuli
+    factor's order), with the stimulus's attributes from the instrument."""
+    instrument = yaml.safe_load(open(os.path.join(SOURCE, "examples", "instruments", wave["instrument"] + ".yaml")))
+    rows = list(csv.DictReader(stack.fieldwork("responses", "decisions", trial, "--wave=" + wave["id"]).splitlines()))
+    by_participant = collections.defaultdict(list)
+    for row in rows:
+        by_participant[row["participant_id"]].append(row)
+    order_of = {a["participant_id"]: a for a in allocations}
+    for block in instrument.get("decisions", []):
+        stimuli = {s["id"]: s for s in block["stimuli"]}
+        check(example, len(by_participant) == completed,
+              "decisions: %d participants have decisions, %d completed the form" % (len(by_participant), completed))
+        for participant, decisions in by_participant.items():
+            order = order_of[participant][block["stimuli_factor"]].split(">")
+            attributes = lambda stimulus: stimuli[stimulus].get("attributes", {})
+            shown = [(int(d["decision"]), d["item_id"], d["stimulus"],
+                      {name: d.get(name) for name in attributes(d["stimulus"])})
+                     for d in decisions if d["block"] == block["id"] and d["stimulus"] in stimuli]
+            wanted = [(i + 1, item, order[i], attributes(order[i])) for i, item in enumerate(block["items"])]
+            if not check(example, shown == wanted,
+                         "decisions of %s: %s, the allocation says %s" % (participant, shown, wanted)):
+                return
+            values = {d["value"] for d in decisions}
+            check(example, values <= {o["code"] for o in instrument["items"][-1]["options"]},
+                  "decisions of %s: answers %s" % (participant, values))
+        print("   %s: %d decisions of %d participants in long format, each with the stimulus its "
+              "allocation showed" % (block["id"], len(rows), len(by_participant)), flush=True)
+
+
 def run_example(stack, path, work):
     protocol = yaml.safe_load(open(path))
     trial = protocol["trial"]["id"]
@@ -306,6 +343,17 @@ def run_example(stack, path, work):
     for opens in sorted({utc(w["opens"]) for w in waves}):
         stack.advance_to(trial, opens + datetime.timedelta(days=3))
         for wave in [w for w in waves if utc(w["opens"]) == opens]:
+            if example in VIA_LINKS:
+                said = stack.fieldwork("simulate", "responses", path, allocations_csv, "--wave=" + wave["id"],
+                                       "--seed=11", "--response_rate=0.6", "--via_links=" + stack.mail_dir,
+                                       "--contacts=" + out + "/contacts.csv")
+                completed = re.search(r"through the survey form: (\d+) completed", said)
+                if check(example, completed and int(completed.group(1)) > 0,
+                         "simulate responses --via_links said %s" % said.strip()):
+                    simulated[wave["id"]] = {"form": int(completed.group(1))}
+                    print("   %s: %s" % (wave["id"], said.strip().splitlines()[0]), flush=True)
+                    check_decisions(example, stack, trial, wave, allocations, int(completed.group(1)))
+                continue
             file = "%s/%s.csv" % (out, wave["id"])
             said = stack.fieldwork("simulate", "responses", path, allocations_csv, "--wave=" + wave["id"],
                                    "--seed=11", "--effect=%g" % (0 if wave["id"] in baselines else EFFECT), "--response_rate=0.6", "--out=" + file)

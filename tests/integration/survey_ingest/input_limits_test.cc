@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -136,6 +137,52 @@ TEST_F(InputLimitsTest, OversizedValuesAreRefusedAndQuotedShort) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("trial_id: longer than 128 bytes"));
   EXPECT_LT(status.error_message().size(), 200u);
+}
+
+// An online experiment's decisions sent over gRPC (a partner's loop-and-merge): stored in long
+// format with the answer to each one's item; a malformed or foreign one refuses the submission,
+// naming the decision.
+TEST_F(InputLimitsTest, DecisionsAreStoredWithTheirAnswersAndBadOnesRefused) {
+  auto with_decisions = [](v1::Submission s,
+                           std::vector<std::tuple<int, std::string, std::string>> decisions) {
+    for (const auto& [index, item, stimulus] : decisions) {
+      v1::Decision& d = *s.add_decisions();
+      d.set_block("rate");
+      d.set_index(index);
+      d.set_item_id(item);
+      d.set_stimulus(stimulus);
+      d.set_stimulus_text("Shown: " + stimulus);
+      (*d.mutable_attributes())["group"] = stimulus == "s1" ? "a" : "b";
+      d.set_value("ignored");
+    }
+    return s;
+  };
+  ExpectOnlyError(with_decisions(Good("A1", "d-unknown"), {{1, "wb_1", "s1"}, {2, "nope", "s2"}}),
+                  "decisions[rate 2]", "item_id: unknown item (not in instrument wb v1)");
+  ExpectOnlyError(with_decisions(Good("A1", "d-twice"), {{1, "wb_1", "s1"}, {2, "wb_1", "s2"}}),
+                  "decisions[rate 2]", "item_id is named by another decision");
+  ExpectOnlyError(with_decisions(Good("A1", "d-index"), {{0, "wb_1", "s1"}}), "decisions[rate 0]",
+                  "index must be 1 or more");
+  ExpectOnlyError(with_decisions(Good("A1", "d-place"), {{1, "wb_1", "s1"}, {1, "wb_2", "s2"}}),
+                  "decisions[rate 1]", "another decision has this block and index");
+  EXPECT_THAT(ListResponses(kTrial, "baseline"), ::testing::IsEmpty()) << "nothing stored";
+
+  v1::SubmitResponseRequest request;
+  *request.mutable_submission() =
+      with_decisions(Good("A1", "d-good"), {{1, "wb_1", "s1"}, {2, "wb_2", "s2"}});
+  v1::SubmitResponseResponse response;
+  ASSERT_TRUE(ingest().SubmitResponse(ContextWith(kResearcher).get(), request, &response).ok());
+  ASSERT_EQ(response.status(), v1::SUBMISSION_STATUS_ACCEPTED);
+  const std::vector<v1::Response> stored = ListResponses(kTrial, "baseline");
+  ASSERT_THAT(stored, SizeIs(1));
+  ASSERT_EQ(stored[0].decisions_size(), 2);
+  const v1::Decision& second = stored[0].decisions(1);
+  EXPECT_EQ(second.index(), 2);
+  EXPECT_EQ(second.item_id(), "wb_2");
+  EXPECT_EQ(second.value(), stored[0].answers().at("wb_2")) << "the answer, not what was sent";
+  EXPECT_EQ(second.stimulus(), "s2");
+  EXPECT_EQ(second.stimulus_text(), "Shown: s2");
+  EXPECT_EQ(second.attributes().at("group"), "b");
 }
 
 TEST_F(InputLimitsTest, RejectedRowsAreBytesAndAnAdminCanDismissThem) {

@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "services/analysis/plan_validation.h"
 #include "services/cli/contacts.h"
@@ -513,6 +514,52 @@ TEST(ValidateProtocolTest, ListsEveryProblemTheServicesWouldRefuseUnderItsYamlPa
                                {"Take it: {{survey_link}}", "{{tracked_link:ftp://x}}"},
                                {"channel: email, wave", "channel: sms, wave"}})),
               ElementsAre(HasSubstr("templates[0].body the URL of {{tracked_link:...}}")));
+}
+
+// The diversity study's online experiment, its design edited: every factor the instrument's
+// personal pages name must exist and fit, or no participant's link would show the form.
+TEST(ValidateProtocolTest, AnOnlineExperimentMustFitTheDesign) {
+  const std::string examples = std::string(FIELDWORK_TEST_SOURCE_DIR) + "/examples/";
+  // The instrument as shipped, but its exp2 texts keyed by a factor the trial does not have.
+  auto from_examples = [&](const std::string& path) -> absl::StatusOr<std::string> {
+    absl::StatusOr<std::string> text = ReadFile(examples + path.substr(std::string("dir/").size()));
+    if (text.ok() && absl::StrContains(path, "cv_assessment")) {
+      const size_t at = text->find("factor: exp2_name");
+      if (at != std::string::npos) text->replace(at, 17, "factor: exp2_names");
+    }
+    return text;
+  };
+  absl::StatusOr<std::string> original = ReadFile(examples + "diversity-online.yaml");
+  ASSERT_TRUE(original.ok()) << original.status();
+  auto problems = [&](std::initializer_list<std::pair<std::string, std::string>> edits) {
+    std::string yaml = *original;
+    for (const auto& [from, to] : edits) {
+      const size_t at = yaml.find(from);
+      EXPECT_NE(at, std::string::npos) << from;
+      if (at != std::string::npos) yaml.replace(at, from.size(), to);
+    }
+    absl::StatusOr<Protocol> protocol = ParseProtocol(yaml, "dir/diversity-online.yaml", from_examples);
+    EXPECT_TRUE(protocol.ok()) << protocol.status();
+    std::vector<std::string> lines;
+    if (!protocol.ok()) return lines;
+    for (const ProtocolProblem& p : ValidateProtocol(*protocol)) lines.push_back(p.field + " " + p.reason);
+    return lines;
+  };
+  EXPECT_THAT(problems({}),
+              ElementsAre("instrument cv_assessment v1 pages[1].text_by_arm \"exp2_names\" is not a factor of "
+                          "the trial (trial.factors)"));
+  EXPECT_THAT(
+      problems({{"order_items: [exp1, exp2]", "order_items: [exp1, exp3]"},
+                {"arms: [joint, separate]", "arms: [joint, separate, hybrid]"},
+                {"name09, name10]", "name09, name11]"}}),
+      ElementsAre(
+          "instrument cv_assessment v1 blocks_ordered_by factor \"experiment_order\" orders [exp1, exp3], the "
+          "instrument has [exp1, exp2]",
+          "instrument cv_assessment v1 pages[0].text_by_arm nothing for arm \"hybrid\" of factor \"exp1_evaluation\"",
+          "instrument cv_assessment v1 pages[1].text_by_arm \"exp2_names\" is not a factor of the trial (trial.factors)",
+          HasSubstr("instrument cv_assessment v1 decisions 'cv_progress'.stimuli factor \"cv_names\" orders [name01, "),
+          "instrument cv_assessment v1 decisions 'cv_progress'.per_page nothing for arm \"hybrid\" of factor "
+          "\"exp1_evaluation\""));
 }
 
 TEST(ValidateProtocolTest, LoadProtocolNamesTheFileOnEveryLine) {

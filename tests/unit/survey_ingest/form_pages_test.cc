@@ -210,6 +210,26 @@ TEST_F(FormPagesTest, TheContentSecurityPolicyAllowsExactlyTheInlineStylesheet) 
   EXPECT_THAT(policy, HasSubstr("style-src 'sha256-"));
 }
 
+// An online experiment's page, as PersonalisePages lays it out: the condition's text above the
+// questions, and each decision's case in a box of its own with its question (escaped).
+TEST_F(FormPagesTest, APersonalPageShowsItsTextAndEachCaseWithItsQuestion) {
+  PageView view = View(1);
+  Page& page = view.pages[1];
+  page.items = {"team", "note"};
+  page.text = "Two applications <side by side>.\n\nChoose one.";
+  page.item_context = {{"team", "Candidate: Kwame Mensah\n\nCV 3"}, {"note", "Candidate: A & B"}};
+  const std::string html = RenderPage(view);
+  EXPECT_THAT(html, HasSubstr("<p>Two applications &lt;side by side&gt;.</p><p>Choose one.</p>"));
+  EXPECT_THAT(html, HasSubstr("<div class=\"cases\"><section class=\"case\"><p>Candidate: Kwame "
+                              "Mensah</p><p>CV 3</p><fieldset"));
+  EXPECT_THAT(html, HasSubstr("<section class=\"case\"><p>Candidate: A &amp; B</p><div class=\"q\">"));
+  // The text comes before the first case, both inside the form.
+  EXPECT_LT(html.find("<form"), html.find("Two applications"));
+  EXPECT_LT(html.find("Two applications"), html.find("class=\"cases\""));
+  // A page of the same instrument without context is laid out as before: no case boxes.
+  EXPECT_THAT(RenderPage(View(0)), Not(HasSubstr("class=\"case")));
+}
+
 TEST_F(FormPagesTest, ANoticeIsAShortPageWithoutAForm) {
   NoticeView view;
   view.language = "cy";
