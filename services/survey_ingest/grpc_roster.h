@@ -1,6 +1,7 @@
-// The roster and participants' allocations as the randomisation service tells them over gRPC (GetParticipant for a few
-// participants, one ListParticipants stream for many; its version is the trial's audit head),
-// with this service's own bearer token.
+// The roster and participants' allocations as the randomisation service tells them over gRPC,
+// with this service's own bearer token: GetParticipant for a few participants, one
+// ListParticipants stream for many (its version is the trial's audit head); GetAllocation for
+// one participant's arms and orders.
 #ifndef FIELDWORK_SERVICES_SURVEY_INGEST_GRPC_ROSTER_H_
 #define FIELDWORK_SERVICES_SURVEY_INGEST_GRPC_ROSTER_H_
 

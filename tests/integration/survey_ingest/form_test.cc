@@ -595,5 +595,88 @@ TEST_F(FormTest, ATokenColumnNeedsTheKeyRing) {
   EXPECT_THAT(status.error_message(), HasSubstr("--survey_link_keys"));
 }
 
+// An online experiment's wording by arm (text_by_arm on the trial's factor): the binary asks the
+// real randomisation service for the participant's allocation when the link is opened. Before
+// randomisation the participant is told the survey is not ready (and nothing is stored); after
+// it, each sees their own arm's text, and the answer is counted like any other.
+constexpr char kByArmYaml[] = R"yaml(
+id: byarm
+version: 1
+title: Worded by arm
+pages:
+  - title: Your view
+    items: [view]
+    text_by_arm:
+      factor: intervention
+      texts: {treatment: "You received the weekly messages.", control: "You received no messages."}
+items:
+  - {id: view, label: "How useful was this study?", type: likert, min: 1, max: 5, required: true}
+)yaml";
+
+TEST_F(FormTest, AnOnlineExperimentShowsEachParticipantTheTextOfTheirArmOnceAllocated) {
+  ASSERT_NO_FATAL_FAILURE(StartService());
+  v1::PutInstrumentRequest instrument;
+  instrument.set_trial_id("formtrial");
+  instrument.mutable_instrument()->set_definition_yaml(kByArmYaml);
+  v1::PutInstrumentResponse put_instrument;
+  const grpc::Status put = stub_->PutInstrument(ContextWith(kResearcher).get(), instrument, &put_instrument);
+  ASSERT_TRUE(put.ok()) << put.error_message();
+  v1::PutWaveRequest wave;
+  wave.mutable_wave()->set_trial_id("formtrial");
+  wave.mutable_wave()->set_wave_id("w2");
+  wave.mutable_wave()->set_instrument_id("byarm");
+  wave.mutable_wave()->mutable_opens_at()->set_seconds(absl::ToUnixSeconds(absl::Now() - absl::Hours(1)));
+  wave.mutable_wave()->mutable_closes_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(240)));
+  v1::PutWaveResponse put_wave;
+  const grpc::Status put_w2 = stub_->PutWave(ContextWith(kResearcher).get(), wave, &put_wave);
+  ASSERT_TRUE(put_w2.ok()) << put_w2.error_message();
+
+  const std::string link = Link("P1", "w2");
+  httplib::Result early = Get(link);
+  ASSERT_TRUE(early);
+  EXPECT_EQ(early->status, 403);
+  EXPECT_THAT(early->body, HasSubstr("This survey is not ready for you yet"));
+  EXPECT_THAT(early->body, Not(HasSubstr("<form")));
+
+  v1::LockDesignRequest lock;
+  lock.set_trial_id("formtrial");
+  v1::LockDesignResponse locked;
+  ASSERT_TRUE(randomisation().LockDesign(ContextWith(kResearcher).get(), lock, &locked).ok());
+  v1::RandomiseRequest randomise;
+  randomise.set_trial_id("formtrial");
+  v1::RandomiseResponse randomised;
+  const grpc::Status allocated =
+      randomisation().Randomise(ContextWith(kResearcher).get(), randomise, &randomised);
+  ASSERT_TRUE(allocated.ok()) << allocated.error_message();
+  for (const std::string participant : {"P1", "P2", "P3", "P4"}) {
+    v1::GetAllocationRequest request;
+    request.set_trial_id("formtrial");
+    request.set_participant_id(participant);
+    v1::GetAllocationResponse allocation;
+    ASSERT_TRUE(randomisation().GetAllocation(ContextWith(kResearcher).get(), request, &allocation).ok());
+    const bool treated = allocation.allocation().assignments(0).arm() == "treatment";
+    httplib::Result page = Get(Link(participant, "w2"));
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->status, 200) << participant;
+    EXPECT_THAT(page->body, HasSubstr(treated ? "You received the weekly messages."
+                                              : "You received no messages."))
+        << participant;
+    EXPECT_THAT(page->body, Not(HasSubstr(treated ? "You received no messages."
+                                                  : "You received the weekly messages.")))
+        << participant;
+  }
+  httplib::Result done = PostPage(link, 1, {{"view", "4"}});
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, 200);
+  EXPECT_THAT(done->body, HasSubstr("Thank you"));
+  v1::GetResponseStatusRequest status;
+  status.set_trial_id("formtrial");
+  status.set_wave_id("w2");
+  status.set_participant_id("P1");
+  v1::GetResponseStatusResponse responded;
+  ASSERT_TRUE(stub_->GetResponseStatus(ContextWith(kAnalyst).get(), status, &responded).ok());
+  EXPECT_TRUE(responded.responded());
+}
+
 }  // namespace
 }  // namespace fieldwork::survey_ingest
