@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "services/survey_ingest/domain/instrument_yaml.h"
 #include "tests/unit/survey_ingest/test_paths.h"
 
@@ -131,51 +132,38 @@ items:
   EXPECT_TRUE(personal->decisions.empty());
 }
 
-// A broken experiment definition names each problem with its place and field.
+// A broken experiment definition: the per_page line is put in (or left out) where %s stands.
+constexpr char kBrokenExperiment[] = R"(
+id: broken
+version: 1
+pages:
+  - {title: A, block: one, items: [q1]}
+  - {title: B, block: two, decisions: d, text: Hello, text_by_arm: {factor: f, texts: {x: X}}}
+  - {title: C, block: one, items: [q2]}
+decisions:
+  - id: d
+    items: [q3, q4]
+    cases: [only one]
+    stimuli_factor: s
+    stimuli: [{id: a, text: A}, {id: a, text: B}, {id: c, text: C}]
+%s
+items:
+  - {id: q1, label: One, type: likert, min: 1, max: 5}
+  - {id: q2, label: Two, type: likert, min: 1, max: 5}
+  - {id: q3, label: Three, type: likert, min: 1, max: 5}
+  - {id: q4, label: Four, type: likert, min: 1, max: 5}
+)";
+
+// Each problem is named with its place and field.
 TEST(PersonalPagesTest, ABrokenExperimentDefinitionIsRefusedWithEveryProblem) {
-  absl::StatusOr<Instrument> broken = ParseInstrumentYaml(R"(
-id: broken
-version: 1
-pages:
-  - {title: A, block: one, items: [q1]}
-  - {title: B, block: two, decisions: d, text: Hello, text_by_arm: {factor: f, texts: {x: X}}}
-  - {title: C, block: one, items: [q2]}
-decisions:
-  - id: d
-    items: [q3, q4]
-    cases: [only one]
-    stimuli_factor: s
-    stimuli: [{id: a, text: A}, {id: a, text: B}, {id: c, text: C}]
-    per_page: {factor: f, counts: {x: 0}}
-items:
-  - {id: q1, label: One, type: likert, min: 1, max: 5}
-  - {id: q2, label: Two, type: likert, min: 1, max: 5}
-  - {id: q3, label: Three, type: likert, min: 1, max: 5}
-  - {id: q4, label: Four, type: likert, min: 1, max: 5}
-)");
+  absl::StatusOr<Instrument> broken = ParseInstrumentYaml(
+      absl::StrFormat(kBrokenExperiment, "    per_page: {factor: f, counts: {x: 0}}"));
   ASSERT_FALSE(broken.ok());
-  const std::string message(broken.status().message());
-  EXPECT_THAT(message, HasSubstr("decisions 'd' per_page, field 'counts': arm 'x': expected a whole number from 1 to 100, got '0'"));
-  // The counts error stops validation (parse errors first); fix it and see the rest.
-  absl::StatusOr<Instrument> rest = ParseInstrumentYaml(R"(
-id: broken
-version: 1
-pages:
-  - {title: A, block: one, items: [q1]}
-  - {title: B, block: two, decisions: d, text: Hello, text_by_arm: {factor: f, texts: {x: X}}}
-  - {title: C, block: one, items: [q2]}
-decisions:
-  - id: d
-    items: [q3, q4]
-    cases: [only one]
-    stimuli_factor: s
-    stimuli: [{id: a, text: A}, {id: a, text: B}, {id: c, text: C}]
-items:
-  - {id: q1, label: One, type: likert, min: 1, max: 5}
-  - {id: q2, label: Two, type: likert, min: 1, max: 5}
-  - {id: q3, label: Three, type: likert, min: 1, max: 5}
-  - {id: q4, label: Four, type: likert, min: 1, max: 5}
-)");
+  EXPECT_THAT(broken.status().message(),
+              HasSubstr("decisions 'd' per_page, field 'counts': arm 'x': expected a whole number "
+                        "from 1 to 100, got '0'"));
+  // A parse error stops there (validation follows a clean parse); without it, the rest.
+  absl::StatusOr<Instrument> rest = ParseInstrumentYaml(absl::StrFormat(kBrokenExperiment, ""));
   ASSERT_FALSE(rest.ok());
   const std::string all(rest.status().message());
   EXPECT_THAT(all, HasSubstr("decisions 'd', field 'cases': has 1 texts for 2 decisions"));
