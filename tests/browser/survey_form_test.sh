@@ -7,7 +7,9 @@
 # the mouse, 375x667 with the keyboard only; axe on every kind of page; no sideways scrolling at
 # 320 px; screenshots). Afterwards `fieldwork status` counts exactly those three as responded,
 # arm by arm, and once the clock passes the reminder's time the sink holds reminders for the
-# two who did not answer and for nobody else.
+# two who did not answer and for nobody else. Then an online experiment on the same stack
+# (fixtures/experiment_protocol.yaml, experiment_form.mjs): one participant of each condition
+# answers their personal pages, which must follow their allocation, as must the decisions stored.
 #
 # Environment (set by tests/e2e/survey_ingest/CMakeLists.txt): FIELDWORK_SOURCE_DIR,
 # FIELDWORK_BIN_DIR, FIELDWORK_ARTEFACTS_DIR (screenshots and axe's findings are kept there).
@@ -166,6 +168,54 @@ reminder_step=$(grep -E '^ +1 form-reminder ' "$work/campaign.out" | sed 's/.*(r
   fail "campaign status, reminder step (scheduled sent failed dead skipped ...): '$reminder_step', wanted '0 2 0 0 3 ...'"
 echo "reminders to: $(awk '{print $1}' "$work/reminders" | tr '\n' ' ')"
 
+# Second part: an online experiment (fixtures/experiment_protocol.yaml) on the same stack and
+# roster. One participant of each condition answers in the browser (experiment_form.mjs); each
+# application must carry the name the participant's latin-square row gives it, on the page and
+# in the decisions `fieldwork responses decisions` exports.
+experiment=exptest
+run apply-experiment.log fieldwork apply "$fixtures/experiment_protocol.yaml"
+run enrol-experiment.log fieldwork enrol "$experiment" "$fixtures/roster.csv"
+run contacts-experiment.log fieldwork contacts "$experiment" "$fixtures/contacts.csv"
+run randomise-experiment.log fieldwork randomise "$experiment"
+fieldwork export "$experiment" >"$work/experiment-allocations.csv" 2>"$work/export.log" ||
+  { cat "$work/export.log" >&2; die "fieldwork export $experiment failed"; }
+run campaign-experiment.log fieldwork campaign start "$experiment" study-invitation
+run simclock.log simclock set 2024-03-06T12:00:00Z
+wait_for_deliveries "$experiment" 60 || die "the experiment's invitations still undelivered after 60 s"
+mails "Your study" >"$work/experiment-invitations"
+# column COLUMN P: P's value of the export's column COLUMN.
+column() {
+  awk -F, -v p="$2" -v name="$1" 'NR == 1 {for (i = 1; i <= NF; ++i) if ($i == name) c = i}
+                                  NR > 1 && $1 == p && c {print $c}' "$work/experiment-allocations.csv"
+}
+# The candidate texts of P's row, in order, "|"-separated, from the instrument's stimuli.
+names_of() {
+  python3 -c 'import sys, yaml
+stimuli = {s["id"]: s["text"] for s in yaml.safe_load(open(sys.argv[1]))["decisions"][0]["stimuli"]}
+print("|".join(stimuli[n] for n in sys.argv[2].split(">")))' "$fixtures/experiment_instrument.yaml" "$(column names "$1")"
+}
+joint="" separate=""
+for p in "${responders[@]}" "${non_responders[@]}"; do
+  case $(column evaluation "$p") in
+    joint) [[ -n $joint ]] || joint=$p ;;
+    separate) [[ -n $separate ]] || separate=$p ;;
+  esac
+done
+[[ -n $joint && -n $separate ]] || die "no participant of each condition: $(cat "$work/experiment-allocations.csv")"
+experiment_link() { awk -v to="$1@example.org" '$1 == to {print $2}' "$work/experiment-invitations"; }
+CHROMIUM=$chromium ARTEFACTS_DIR=$artefacts \
+  JOINT_LINK=$(experiment_link "$joint") JOINT_NAMES=$(names_of "$joint") \
+  SEPARATE_LINK=$(experiment_link "$separate") SEPARATE_NAMES=$(names_of "$separate") \
+  node "$here/experiment_form.mjs" || fail "the experiment's browser run (experiment_form.mjs) failed"
+fieldwork responses decisions "$experiment" --wave=study >"$work/decisions.csv" 2>&1 ||
+  fail "fieldwork responses decisions: $(cat "$work/decisions.csv")"
+for p in "$joint" "$separate"; do
+  stored=$(awk -F, -v p="$p" '$1 == p {printf "%s%s", sep, $7; sep = ">"}' "$work/decisions.csv")
+  [[ $stored == "$(column names "$p")" ]] ||
+    fail "$p's stored decisions show '$stored', the allocation's row is '$(column names "$p")'"
+done
+echo "online experiment: $joint (joint) and $separate (separate) answered; decisions stored as shown"
+
 echo "wall time $((SECONDS - started)) s"
 if ((failures > 0)); then
   cat "$work/campaign.out" >&2 2>/dev/null || true
@@ -173,4 +223,5 @@ if ((failures > 0)); then
   exit 1
 fi
 echo "survey form in Chromium: 3 participants answered (mouse 375 and 1280 px, keyboard only)," \
-  "axe clean of serious and critical, no sideways scroll at 320 px; status and reminders agree"
+  "axe clean of serious and critical, no sideways scroll at 320 px; status and reminders agree;" \
+  "the online experiment's pages as each participant's allocation says"
