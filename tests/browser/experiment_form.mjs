@@ -9,19 +9,11 @@
 // Environment: CHROMIUM, ARTEFACTS_DIR, JOINT_LINK and SEPARATE_LINK (the links), JOINT_NAMES and
 // SEPARATE_NAMES (the candidate texts in the participant's order, "|"-separated).
 // Exit status 1 when any check failed (each failure printed as "FAIL: ...").
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { launchChromium, navigateBy, newPage } from './lib/browser.mjs';
-import { Checks } from './lib/checks.mjs';
+import { navigateBy, newPage } from './lib/browser.mjs';
 import { inspectPage } from './lib/pages.mjs';
+import { inChromium, required } from './lib/session.mjs';
 
 const studyTitle = 'Reading applications';
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set (survey_form_test.sh sets it)`);
-  return value;
-}
 
 // Picks the first option of every question on the page, as a participant clicking its words.
 async function answerEveryQuestion(page) {
@@ -80,31 +72,15 @@ async function experimentRun(browser, ctx, options) {
   }
 }
 
-const checks = new Checks();
-const findings = [];
-const started = Date.now();
-try {
-  const artefacts = required('ARTEFACTS_DIR');
-  const ctx = { checks, findings, artefacts };
-  const browser = await launchChromium(required('CHROMIUM'));
-  try {
-    await checks.step('joint-1280', () => experimentRun(browser, ctx, {
-      run: 'joint-1280', link: required('JOINT_LINK'), viewport: { width: 1280, height: 800 },
-      perPage: 2, names: required('JOINT_NAMES').split('|'),
-    }));
-    await checks.step('separate-375', () => experimentRun(browser, ctx, {
-      run: 'separate-375', link: required('SEPARATE_LINK'), viewport: { width: 375, height: 667 },
-      perPage: 1, names: required('SEPARATE_NAMES').split('|'),
-    }));
-  } finally {
-    await browser.close();
-  }
-  await writeFile(path.join(artefacts, 'axe-findings-experiment.json'), JSON.stringify(findings, null, 2));
-} catch (error) {
-  checks.fail(error.message);
-}
-const serious = findings.flatMap(({ page, violations }) => violations.map((v) => `${v.impact} ${v.id} on ${page}`));
-console.log(`axe on ${findings.length} experiment pages: ${serious.length === 0 ? 'no violations' : serious.join('; ')}`);
-const seconds = ((Date.now() - started) / 1000).toFixed(1);
+const { checks, seconds } = await inChromium('axe-findings-experiment.json', async (browser, ctx) => {
+  await ctx.checks.step('joint-1280', () => experimentRun(browser, ctx, {
+    run: 'joint-1280', link: required('JOINT_LINK'), viewport: { width: 1280, height: 800 },
+    perPage: 2, names: required('JOINT_NAMES').split('|'),
+  }));
+  await ctx.checks.step('separate-375', () => experimentRun(browser, ctx, {
+    run: 'separate-375', link: required('SEPARATE_LINK'), viewport: { width: 375, height: 667 },
+    perPage: 1, names: required('SEPARATE_NAMES').split('|'),
+  }));
+});
 console.log(`browser (experiment): ${checks.count} checks, ${checks.failures.length} failed, in ${seconds} s`);
 process.exit(checks.failures.length === 0 ? 0 : 1);

@@ -7,20 +7,12 @@
 //
 // Environment: CHROMIUM, ARTEFACTS_DIR, MOUSE_375_LINK, MOUSE_1280_LINK, KEYBOARD_375_LINK.
 // Exit status 1 when any check failed (each failure printed as "FAIL: ...").
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { launchChromium, newPage } from './lib/browser.mjs';
-import { Checks } from './lib/checks.mjs';
+import { newPage } from './lib/browser.mjs';
 import * as form from './lib/form.mjs';
 import { keyboardRun } from './lib/keyboard_run.mjs';
 import { mouseRun } from './lib/mouse_run.mjs';
 import { inspectPage } from './lib/pages.mjs';
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set (survey_form_test.sh sets it)`);
-  return value;
-}
+import { inChromium, required } from './lib/session.mjs';
 
 // The link with its token altered in the middle, as a mangled copy-and-paste would.
 function altered(link) {
@@ -56,49 +48,25 @@ async function invalidLinkRun(browser, ctx, link) {
   }
 }
 
-function printFindings(findings) {
-  const seen = findings.flatMap(({ page, violations }) =>
-    violations.map((v) => `  ${v.impact} ${v.id} on ${page}: ${v.help} (${v.nodes.join(', ')})`));
-  console.log(`axe (WCAG 2.1 A/AA) on ${findings.length} pages: ` +
-              (seen.length === 0 ? 'no violations of any impact' : `${seen.length} violations`));
-  for (const line of seen) console.log(line);
-  const review = new Set(findings.flatMap(({ incomplete }) => incomplete.map((r) => r.id)));
-  if (review.size > 0) console.log(`axe could not decide (for a person to review): ${[...review].join(', ')}`);
-}
-
-const checks = new Checks();
-const findings = [];
-const started = Date.now();
-try {
-  const artefacts = required('ARTEFACTS_DIR');
-  const ctx = { checks, findings, artefacts };
+const { checks, findings, seconds } = await inChromium('axe-findings.json', async (browser, ctx) => {
+  const { checks } = ctx;
   const phone = { width: 375, height: 667 };
-  const browser = await launchChromium(required('CHROMIUM'));
-  try {
-    await checks.step('mouse-375', () => mouseRun(browser, ctx, {
-      run: 'mouse-375', link: required('MOUSE_375_LINK'), viewport: phone, wrongPage: 2,
-      answers: { worthwhile: 8, team: 2, hours: 38, comments: 'Answered on a phone-sized screen.' },
-    }));
-    await checks.step('mouse-1280', () => mouseRun(browser, ctx, {
-      run: 'mouse-1280', link: required('MOUSE_1280_LINK'), viewport: { width: 1280, height: 800 },
-      wrongPage: 1, goBack: true,
-      answers: { worthwhile: 3, team: 0, hours: 40, comments: 'Answered on a desktop screen.' },
-    }));
-    await checks.step('keyboard-375', () => keyboardRun(browser, ctx, {
-      run: 'keyboard-375', link: required('KEYBOARD_375_LINK'), viewport: phone,
-    }));
-    await checks.step('invalid link', () => invalidLinkRun(browser, ctx, required('MOUSE_375_LINK')));
-    await checks.step('CSP', () => checkScriptsBlocked(browser, ctx, required('MOUSE_375_LINK')));
-  } finally {
-    await browser.close();
-  }
-  await writeFile(path.join(artefacts, 'axe-findings.json'), JSON.stringify(findings, null, 2));
-} catch (error) {
-  checks.fail(error.message);
-}
-printFindings(findings);
+  await checks.step('mouse-375', () => mouseRun(browser, ctx, {
+    run: 'mouse-375', link: required('MOUSE_375_LINK'), viewport: phone, wrongPage: 2,
+    answers: { worthwhile: 8, team: 2, hours: 38, comments: 'Answered on a phone-sized screen.' },
+  }));
+  await checks.step('mouse-1280', () => mouseRun(browser, ctx, {
+    run: 'mouse-1280', link: required('MOUSE_1280_LINK'), viewport: { width: 1280, height: 800 },
+    wrongPage: 1, goBack: true,
+    answers: { worthwhile: 3, team: 0, hours: 40, comments: 'Answered on a desktop screen.' },
+  }));
+  await checks.step('keyboard-375', () => keyboardRun(browser, ctx, {
+    run: 'keyboard-375', link: required('KEYBOARD_375_LINK'), viewport: phone,
+  }));
+  await checks.step('invalid link', () => invalidLinkRun(browser, ctx, required('MOUSE_375_LINK')));
+  await checks.step('CSP', () => checkScriptsBlocked(browser, ctx, required('MOUSE_375_LINK')));
+});
 const kinds = new Set(findings.map((f) => f.page.split(' ')[1]));
 checks.expect(kinds.size === 6, `axe ran on ${[...kinds].join(', ')}: not every kind of page`);
-const seconds = ((Date.now() - started) / 1000).toFixed(1);
 console.log(`browser: ${checks.count} checks, ${checks.failures.length} failed, in ${seconds} s`);
 process.exit(checks.failures.length === 0 ? 0 : 1);
