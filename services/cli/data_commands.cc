@@ -226,27 +226,33 @@ int ExportDecisions(CliContext& cli, const Args& args, const CommandOptions& opt
   v1::ListResponsesRequest request;
   request.set_trial_id(args[0]);
   request.set_wave_id(options.wave);
-  // Read whole before writing: an attribute seen late is a column of every row. ListResponses
+  // Every response's decisions are read before any row is written (an attribute seen late is
+  // a column of every row), and only they are kept: not the answers or the scores. ListResponses
   // gives the counted response of each participant (the one the analysis reads).
-  std::vector<v1::Response> responses;
+  std::vector<v1::Response> decided;  // participant, wave and decisions only
   std::set<std::string> attributes;
   auto context = cli.Call();
   auto reader = cli.survey_ingest().ListResponses(context.get(), request);
   v1::ListResponsesResponse item;
   while (reader->Read(&item)) {
-    if (item.response().decisions_size() == 0) continue;
-    for (const v1::Decision& d : item.response().decisions()) {
+    v1::Response& response = *item.mutable_response();
+    if (response.decisions_size() == 0) continue;
+    for (const v1::Decision& d : response.decisions()) {
       for (const auto& [name, value] : d.attributes()) attributes.insert(name);
     }
-    responses.push_back(item.response());
+    v1::Response& kept = decided.emplace_back();
+    kept.set_participant_id(response.participant_id());
+    kept.set_wave_id(response.wave_id());
+    kept.mutable_decisions()->Swap(response.mutable_decisions());
   }
   if (auto s = reader->Finish(); !s.ok()) return ReportFailure("ListResponses", s);
   std::vector<std::string> columns = {"participant_id", "wave_id", "block", "decision",
                                       "item_id", "value", "stimulus", "stimulus_text"};
   columns.insert(columns.end(), attributes.begin(), attributes.end());
-  std::string out;
-  survey_ingest::AppendCsvRecord(out, columns);
-  for (const v1::Response& r : responses) {
+  std::string line;
+  survey_ingest::AppendCsvRecord(line, columns);
+  std::cout << line;
+  for (const v1::Response& r : decided) {
     for (const v1::Decision& d : r.decisions()) {
       std::vector<std::string> fields = {r.participant_id(), r.wave_id(), d.block(),
                                          absl::StrCat(d.index()), d.item_id(), d.value(),
@@ -255,10 +261,11 @@ int ExportDecisions(CliContext& cli, const Args& args, const CommandOptions& opt
         auto value = d.attributes().find(name);
         fields.push_back(value == d.attributes().end() ? "" : value->second);
       }
-      survey_ingest::AppendCsvRecord(out, fields);
+      line.clear();
+      survey_ingest::AppendCsvRecord(line, fields);
+      std::cout << line;
     }
   }
-  std::cout << out;
   return kOk;
 }
 
