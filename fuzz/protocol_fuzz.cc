@@ -47,6 +47,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Check(defined, "a campaign step uses a template the protocol defines", step.template_id());
     }
   }
-  Check(!protocol->lock_plan || protocol->plan.has_value(), "a locked plan exists");
+  Check(!protocol->lock_plan || !protocol->plans.empty(), "a locked plan exists");
   return 0;
 }

@@ -11,6 +11,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "services/analysis/decision_model.h"
+#include "services/analysis/inference_proto.h"
 #include "services/analysis/plan_validation.h"
 #include "services/analysis/redraw.h"
 #include "services/analysis/stats/attrition.h"
@@ -27,26 +29,6 @@ namespace fieldwork::analysis {
 namespace v1 = ::fieldwork::v1;
 
 namespace {
-
-void SetInference(const LinearCombination& c, v1::Inference& out) {
-  out.set_estimate(c.estimate);
-  out.set_std_error(c.std_error);
-  out.set_statistic(c.statistic);
-  out.set_df(c.df);
-  out.set_p_value(c.p_value);
-  out.set_conf_low(c.conf_low);
-  out.set_conf_high(c.conf_high);
-}
-
-void SetInference(const Coefficient& c, v1::Inference& out) {
-  out.set_estimate(c.estimate);
-  out.set_std_error(c.std_error);
-  out.set_statistic(c.statistic);
-  out.set_df(c.df);
-  out.set_p_value(c.p_value);
-  out.set_conf_low(c.conf_low);
-  out.set_conf_high(c.conf_high);
-}
 
 // A covariate column over the analysed participants; NaN where missing. A categorical
 // covariate gives one column per level but the first, all with the same `covariate`.
@@ -343,6 +325,95 @@ std::string SubgroupLevel(const JoinedParticipant& p, const std::string& variabl
   return it->second.category();
 }
 
+// Response by arm over every analysed participant (`responded`: 1 or 0 per row) into the
+// result's attrition; returns the overall response rate.
+double AddAttrition(const v1::AnalysisPlan& plan, const Rows& rows, const Eigen::VectorXd& responded,
+                    v1::OutcomeResult& result) {
+  const auto n_all = static_cast<double>(rows.participants.size());
+  double actual_rate = n_all == 0 ? 0 : responded.sum() / n_all;
+  absl::StatusOr<AttritionReport> attrition =
+      AnalyseAttrition(rows.arm, responded, plan.control_arm());
+  if (!attrition.ok()) {
+    *result.add_warnings() = Prefixed("attrition", attrition.status().message());
+    return actual_rate;
+  }
+  v1::Attrition& a = *result.mutable_attrition();
+  for (const ArmResponse& arm : attrition->arms) {
+    v1::ArmResponseRate& r = *a.add_arms();
+    r.set_arm(arm.arm);
+    r.set_randomised(arm.randomised);
+    r.set_responded(arm.responded);
+    r.set_rate(arm.rate);
+  }
+  a.set_overall_rate(attrition->overall_rate);
+  if (attrition->arms.size() >= 2) {
+    a.set_differential_points(100.0 * (attrition->arms[1].rate - attrition->arms[0].rate));
+  }
+  a.set_chi_square(attrition->chi_square);
+  a.set_chi_square_df(attrition->chi_square_df);
+  a.set_p_value(attrition->chi_square_p_value);
+  AddWarnings(attrition->warnings, "attrition", *result.mutable_warnings());
+  return attrition->overall_rate;
+}
+
+void RecordImputations(const std::vector<Imputation>& imputations, v1::OutcomeResult& result) {
+  for (const Imputation& imputation : imputations) {
+    v1::CovariateImputation& out = *result.add_imputations();
+    out.set_covariate(imputation.covariate);
+    out.set_missing(imputation.missing);
+    out.set_fill_value(imputation.fill_value);
+    out.set_indicator(imputation.indicator);
+    out.set_categorical(imputation.categorical);
+  }
+}
+
+// A long-format outcome (OutcomeSource.Decisions) under ESTIMATOR_LONG_INTERACTION: the
+// respondents are the participants with usable decisions; their covariates are imputed over
+// them as for any outcome and repeated on each of their decisions.
+void AnalyseDecisionOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& planned,
+                            const JoinedTrial& joined, const Rows& rows, v1::OutcomeResult& result) {
+  result.set_outcome(planned.name());
+  *result.mutable_source() = planned.source();
+  result.set_primary(planned.primary());
+  const size_t n_all = rows.participants.size();
+  SkippedDecisions skipped;
+  std::vector<ParticipantDecisions> decisions(n_all);
+  std::vector<size_t> respondents;
+  Eigen::VectorXd responded(static_cast<Eigen::Index>(n_all));
+  for (size_t i = 0; i < n_all; ++i) {
+    decisions[i] = ReadDecisions(joined, *rows.participants[i], planned.source().decisions(),
+                                 plan.interaction().attribute(), skipped);
+    const bool any = !decisions[i].values.empty();
+    responded[static_cast<Eigen::Index>(i)] = any ? 1 : 0;
+    if (any) respondents.push_back(i);
+  }
+  AddAttrition(plan, rows, responded, result);
+  std::vector<std::string> warnings = SkippedDecisionWarnings(skipped, plan.interaction().attribute());
+
+  DecisionModelInput input;
+  input.factor = plan.factor();
+  input.control_arm = plan.control_arm();
+  input.arm_order.push_back(plan.control_arm());
+  if (const v1::Factor* factor = FindFactor(joined.trial.design(), plan.factor())) {
+    for (const auto& arm : factor->arms()) {
+      if (arm.name() != plan.control_arm()) input.arm_order.push_back(arm.name());
+    }
+  }
+  for (const std::string& arm : rows.arm) ++input.randomised[arm];
+  input.interaction = plan.interaction();
+  input.alpha = plan.alpha();
+  input.se_type = plan.se_type();
+  input.arms = GatherVector(rows.arm, respondents);
+  input.decisions = GatherVector(decisions, respondents);
+  std::vector<Imputation> imputations;
+  AddImputedCovariates(rows.columns, respondents, "respondents", input.covariates, &imputations,
+                       warnings);
+  RecordImputations(imputations, result);
+  if (!rows.weights.empty()) input.weights = GatherVector(rows.weights, respondents);
+  FitDecisionModel(input, result);
+  AddWarnings(warnings, "", *result.mutable_warnings());
+}
+
 void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& planned,
                     const JoinedTrial& joined, const Rows& rows, v1::OutcomeResult& result) {
   result.set_outcome(planned.name());
@@ -376,31 +447,7 @@ void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& plan
     responded[static_cast<Eigen::Index>(i)] = std::isfinite(y[i]) ? 1 : 0;
   std::map<std::string, int64_t> randomised;
   for (const std::string& arm : rows.arm) ++randomised[arm];
-  absl::StatusOr<AttritionReport> attrition =
-      AnalyseAttrition(rows.arm, responded, plan.control_arm());
-  double actual_rate =
-      n_all == 0 ? 0 : static_cast<double>(respondents.size()) / static_cast<double>(n_all);
-  if (attrition.ok()) {
-    v1::Attrition& a = *result.mutable_attrition();
-    for (const ArmResponse& arm : attrition->arms) {
-      v1::ArmResponseRate& r = *a.add_arms();
-      r.set_arm(arm.arm);
-      r.set_randomised(arm.randomised);
-      r.set_responded(arm.responded);
-      r.set_rate(arm.rate);
-    }
-    a.set_overall_rate(attrition->overall_rate);
-    if (attrition->arms.size() >= 2) {
-      a.set_differential_points(100.0 * (attrition->arms[1].rate - attrition->arms[0].rate));
-    }
-    a.set_chi_square(attrition->chi_square);
-    a.set_chi_square_df(attrition->chi_square_df);
-    a.set_p_value(attrition->chi_square_p_value);
-    AddWarnings(attrition->warnings, "attrition", *result.mutable_warnings());
-    actual_rate = attrition->overall_rate;
-  } else {
-    *result.add_warnings() = Prefixed("attrition", attrition.status().message());
-  }
+  const double actual_rate = AddAttrition(plan, rows, responded, result);
 
   // The planned side of the MDES ledger comes from the plan alone, so it is shown before
   // anyone has responded; the rest needs the fitted effect below.
@@ -418,14 +465,7 @@ void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& plan
 
   std::vector<Imputation> imputations;
   IttInput input = MakeIttInput(plan, rows, y, respondents, extra, warnings, &imputations);
-  for (const Imputation& imputation : imputations) {
-    v1::CovariateImputation& out = *result.add_imputations();
-    out.set_covariate(imputation.covariate);
-    out.set_missing(imputation.missing);
-    out.set_fill_value(imputation.fill_value);
-    out.set_indicator(imputation.indicator);
-    out.set_categorical(imputation.categorical);
-  }
+  RecordImputations(imputations, result);
   const IttOptions options = MakeIttOptions(plan);
   absl::StatusOr<IttResult> itt =
       respondents.empty()
@@ -753,11 +793,6 @@ absl::StatusOr<v1::AnalyseResponse> RunPlan(const v1::PlanRecord& record, const 
   if (absl::Status ri = CheckRandomisationInference(joined.trial.design(), plan); !ri.ok()) {
     return ri;
   }
-  if (plan.estimator() == v1::ESTIMATOR_LONG_INTERACTION) {
-    return absl::FailedPreconditionError(
-        "plan.estimator: the long-format interaction needs per-decision data, which no source "
-        "provides yet");
-  }
   v1::AnalyseResponse response;
   *response.mutable_plan() = record;
   *response.mutable_computed_at() = ToProtoTime(now);
@@ -826,7 +861,11 @@ absl::StatusOr<v1::AnalyseResponse> RunPlan(const v1::PlanRecord& record, const 
     }
   }
   for (const v1::PlannedOutcome& planned : plan.outcomes()) {
-    AnalyseOutcome(plan, planned, joined, rows, *response.add_outcomes());
+    if (planned.source().has_decisions()) {
+      AnalyseDecisionOutcome(plan, planned, joined, rows, *response.add_outcomes());
+    } else {
+      AnalyseOutcome(plan, planned, joined, rows, *response.add_outcomes());
+    }
   }
 
   // Multiple testing across the family: the primary outcomes (every outcome when none is).

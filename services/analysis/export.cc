@@ -121,6 +121,16 @@ DatasetLayout LayoutDataset(const v1::AnalysisPlan& plan, const v1::Trial& trial
            "number");
   }
   for (const auto& outcome : plan.outcomes()) {
+    if (outcome.source().has_decisions()) {
+      const v1::OutcomeSource::Decisions& d = outcome.source().decisions();
+      column(absl::StrCat(outcome.name(), "_decisions"),
+             absl::StrCat("number of decisions of block ", d.block(), " in wave ", d.wave_id(),
+                          " (the outcome of the long-format interaction, one row per decision: ",
+                          "`fieldwork responses decisions TRIAL --wave=", d.wave_id(),
+                          "` lists them, to join on participant_id)"),
+             "integer");
+      continue;
+    }
     const std::string description =
         outcome.source().has_survey()
             ? absl::StrCat("survey score ", outcome.source().survey().score_id(), " of wave ",
@@ -179,6 +189,10 @@ void ForEachDatasetLine(const v1::AnalysisPlan& plan, const JoinedTrial& joined,
       }
     }
     for (const auto& outcome : plan.outcomes()) {
+      if (outcome.source().has_decisions()) {
+        cells.push_back(absl::StrCat(DecisionCount(joined, p, outcome.source().decisions())));
+        continue;
+      }
       std::optional<double> value = OutcomeValue(joined, p, outcome.source());
       cells.push_back(value.has_value() ? FormatNumber(*value) : "");
       if (outcome.has_baseline()) {

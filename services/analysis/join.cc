@@ -202,4 +202,13 @@ std::optional<double> OutcomeValue(const JoinedTrial& joined, const JoinedPartic
   return std::nullopt;
 }
 
+int64_t DecisionCount(const JoinedTrial& joined, const JoinedParticipant& participant,
+                      const v1::OutcomeSource::Decisions& source) {
+  const v1::Response* response = joined.ResponseOf(participant, source.wave_id());
+  if (response == nullptr) return 0;
+  int64_t count = 0;
+  for (const v1::Decision& decision : response->decisions()) count += decision.block() == source.block();
+  return count;
+}
+
 }  // namespace fieldwork::analysis

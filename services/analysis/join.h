@@ -93,6 +93,10 @@ absl::StatusOr<JoinedTrial> LoadTrial(const Sources& sources, const std::string&
 std::optional<double> OutcomeValue(const JoinedTrial& joined, const JoinedParticipant& participant,
                                    const fieldwork::v1::OutcomeSource& source);
 
+// The number of decisions of `source`'s block in the participant's counted response (0 without).
+int64_t DecisionCount(const JoinedTrial& joined, const JoinedParticipant& participant,
+                      const fieldwork::v1::OutcomeSource::Decisions& source);
+
 }  // namespace fieldwork::analysis
 
 #endif  // FIELDWORK_SERVICES_ANALYSIS_JOIN_H_

@@ -182,4 +182,9 @@ absl::StatusOr<v1::PlanRecord> PlanRegistry::Get(const std::string& trial,
   return **stored;
 }
 
+absl::StatusOr<std::vector<v1::PlanRecord>> PlanRegistry::List(const std::string& trial) {
+  if (trial.empty()) return absl::InvalidArgumentError("trial_id: required");
+  return store_.List(trial);
+}
+
 }  // namespace fieldwork::analysis

@@ -50,6 +50,9 @@ class PlanRegistry {
   absl::StatusOr<fieldwork::v1::PlanRecord> Get(const std::string& trial,
                                                 const std::string& plan_id);
 
+  // Every plan of the trial, in plan id order (none: empty).
+  absl::StatusOr<std::vector<fieldwork::v1::PlanRecord>> List(const std::string& trial);
+
  private:
   PlanStore& store_;
   AllocationSource& trials_;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -25,6 +26,8 @@ class PlanStore {
   // Writes `record` (trial and plan id from record.plan()) if the stored version is still
   // `expected_version` (0: no record yet); ABORTED otherwise, and nothing is written.
   virtual absl::Status Put(const fieldwork::v1::PlanRecord& record, int64_t expected_version) = 0;
+  // Every stored record of the trial, in plan id order.
+  virtual absl::StatusOr<std::vector<fieldwork::v1::PlanRecord>> List(const std::string& trial) = 0;
 };
 
 // A PlanStore in memory, for tests and benchmarks.
@@ -45,6 +48,14 @@ class MemoryPlanStore final : public PlanStore {
     if (stored != expected_version) return absl::AbortedError("plan changed concurrently");
     records_[key] = record;
     return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<fieldwork::v1::PlanRecord>> List(const std::string& trial) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<fieldwork::v1::PlanRecord> out;
+    for (auto it = records_.lower_bound({trial, ""}); it != records_.end() && it->first.first == trial; ++it) {
+      out.push_back(it->second);
+    }
+    return out;
   }
 
  private:

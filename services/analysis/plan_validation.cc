@@ -111,9 +111,17 @@ void CheckSource(const v1::OutcomeSource& source, const std::string& field,
         errors.push_back(absl::StrCat(field, ".administrative.outcome: required"));
       }
       break;
+    case v1::OutcomeSource::kDecisions:
+      if (source.decisions().wave_id().empty()) {
+        errors.push_back(absl::StrCat(field, ".decisions.wave_id: required"));
+      }
+      if (source.decisions().block().empty()) {
+        errors.push_back(absl::StrCat(field, ".decisions.block: required"));
+      }
+      break;
     case v1::OutcomeSource::KIND_NOT_SET:
-      errors.push_back(
-          absl::StrCat(field, ": a survey score or an administrative outcome is required"));
+      errors.push_back(absl::StrCat(
+          field, ": a survey score, an administrative outcome or decisions are required"));
       break;
   }
 }
@@ -139,6 +147,50 @@ void CheckPower(const v1::PowerAssumptions& power, std::vector<std::string>& err
   }
   if (!(power.icc() >= 0 && power.icc() < 1)) errors.push_back("plan.power.icc: must be in [0, 1)");
   if (power.covariates() < 0) errors.push_back("plan.power.covariates: must not be negative");
+}
+
+// ESTIMATOR_LONG_INTERACTION and decisions outcomes go together, with the interaction's
+// attribute; the per-participant extras of the other estimators are not defined for it.
+void CheckLongInteraction(const v1::AnalysisPlan& plan, std::vector<std::string>& errors) {
+  const bool long_format = plan.estimator() == v1::ESTIMATOR_LONG_INTERACTION;
+  for (int i = 0; i < plan.outcomes_size(); ++i) {
+    const v1::PlannedOutcome& outcome = plan.outcomes(i);
+    if (outcome.source().has_decisions() != long_format) {
+      errors.push_back(absl::StrCat(
+          "plan.outcomes[", i, "].source: ",
+          long_format ? "the long-format interaction analyses decisions (source.decisions)"
+                      : "decisions are analysed only by ESTIMATOR_LONG_INTERACTION"));
+    }
+    if (outcome.baseline().has_decisions() || (long_format && outcome.has_baseline())) {
+      errors.push_back(absl::StrCat("plan.outcomes[", i,
+                                    "].baseline: not with the long-format interaction or decisions"));
+    }
+  }
+  if (!long_format) {
+    if (plan.has_interaction()) {
+      errors.push_back("plan.interaction: only with ESTIMATOR_LONG_INTERACTION");
+    }
+    return;
+  }
+  if (plan.interaction().attribute().empty()) {
+    errors.push_back("plan.interaction.attribute: required (a decision attribute, e.g. ethnicity)");
+  }
+  if (plan.interaction().reference_level().empty()) {
+    errors.push_back("plan.interaction.reference_level: required (the attribute's reference level)");
+  }
+  const std::vector<std::pair<bool, const char*>> not_defined = {
+      {plan.site_fixed_effects(), "site_fixed_effects"},
+      {plan.subgroups_size() > 0, "subgroups"},
+      {!plan.takeup_campaign().empty(), "takeup_campaign"},
+      {plan.time_bin_edges_days_size() > 0, "time_bin_edges_days"},
+      {plan.randomisation_inference_draws() > 0, "randomisation_inference_draws"},
+      {plan.has_power(), "power"}};
+  for (const auto& [set, field] : not_defined) {
+    if (set) {
+      errors.push_back(absl::StrCat("plan.", field,
+                                    ": not available with the long-format interaction"));
+    }
+  }
 }
 
 }  // namespace
@@ -199,16 +251,21 @@ absl::Status ValidatePlan(const v1::Trial& trial, const v1::AnalysisPlan& plan) 
     }
   }
   if (!(plan.alpha() > 0 && plan.alpha() < 1)) errors.push_back("plan.alpha: must be in (0, 1)");
-  if (plan.estimator() == v1::ESTIMATOR_CLUSTERED && plan.se_type() != v1::SE_TYPE_UNSPECIFIED &&
-      plan.se_type() != v1::SE_TYPE_CR0 && plan.se_type() != v1::SE_TYPE_CR1 &&
-      plan.se_type() != v1::SE_TYPE_CR2) {
-    errors.push_back("plan.se_type: the clustered estimator needs CR0, CR1 or CR2");
+  const bool clustered = plan.estimator() == v1::ESTIMATOR_CLUSTERED ||
+                         plan.estimator() == v1::ESTIMATOR_LONG_INTERACTION;
+  const bool cluster_robust = plan.se_type() == v1::SE_TYPE_CR0 ||
+                              plan.se_type() == v1::SE_TYPE_CR1 || plan.se_type() == v1::SE_TYPE_CR2;
+  if (clustered && plan.se_type() != v1::SE_TYPE_UNSPECIFIED && !cluster_robust) {
+    errors.push_back(absl::StrCat("plan.se_type: the ",
+                                  plan.estimator() == v1::ESTIMATOR_CLUSTERED ? "clustered"
+                                                                              : "long-format interaction",
+                                  " estimator needs CR0, CR1 or CR2"));
   }
-  if (plan.estimator() != v1::ESTIMATOR_CLUSTERED &&
-      (plan.se_type() == v1::SE_TYPE_CR0 || plan.se_type() == v1::SE_TYPE_CR1 ||
-       plan.se_type() == v1::SE_TYPE_CR2)) {
-    errors.push_back("plan.se_type: cluster-robust SEs need ESTIMATOR_CLUSTERED");
+  if (!clustered && cluster_robust) {
+    errors.push_back(
+        "plan.se_type: cluster-robust SEs need ESTIMATOR_CLUSTERED or ESTIMATOR_LONG_INTERACTION");
   }
+  CheckLongInteraction(plan, errors);
   if (plan.has_power()) CheckPower(plan.power(), errors);
   if (plan.randomisation_inference_draws() < 0 || plan.randomisation_inference_draws() > 100000) {
     errors.push_back("plan.randomisation_inference_draws: must be between 0 and 100,000");

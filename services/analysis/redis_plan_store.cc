@@ -1,5 +1,7 @@
 #include "services/analysis/redis_plan_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "services/analysis/keys.h"
 
@@ -43,6 +45,21 @@ absl::Status RedisPlanStore::Put(const fieldwork::v1::PlanRecord& record,
       {absl::StrCat(expected_version), record.SerializeAsString(), absl::StrCat(record.version()),
        plan});
   return reply.status();
+}
+
+absl::StatusOr<std::vector<fieldwork::v1::PlanRecord>> RedisPlanStore::List(const std::string& trial) {
+  absl::StatusOr<RedisReply> ids = redis_.Command({"SMEMBERS", keys::Plans(trial)});
+  if (!ids.ok()) return ids.status();
+  std::vector<std::string> sorted;
+  for (size_t i = 0; i < ids->size(); ++i) sorted.emplace_back((*ids)[i].str());
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<fieldwork::v1::PlanRecord> out;
+  for (const std::string& id : sorted) {
+    absl::StatusOr<std::optional<fieldwork::v1::PlanRecord>> record = Get(trial, id);
+    if (!record.ok()) return record.status();
+    if (record->has_value()) out.push_back(**std::move(record));
+  }
+  return out;
 }
 
 }  // namespace fieldwork::analysis

@@ -14,6 +14,7 @@ class RedisPlanStore final : public PlanStore {
   absl::StatusOr<std::optional<fieldwork::v1::PlanRecord>> Get(const std::string& trial,
                                                                const std::string& plan) override;
   absl::Status Put(const fieldwork::v1::PlanRecord& record, int64_t expected_version) override;
+  absl::StatusOr<std::vector<fieldwork::v1::PlanRecord>> List(const std::string& trial) override;
 
  private:
   RedisClient& redis_;

@@ -82,6 +82,17 @@ grpc::Status AnalysisServiceImpl::GetPlan(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status AnalysisServiceImpl::ListPlans(grpc::ServerContext* context,
+                                            const v1::ListPlansRequest* request,
+                                            v1::ListPlansResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(
+      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id(),
+                      /*whole_trial=*/false));
+  FW_GRPC_ASSIGN_OR_RETURN(records, plans_.List(request->trial_id()));
+  for (v1::PlanRecord& record : records) *response->add_plans() = std::move(record);
+  return grpc::Status::OK;
+}
+
 grpc::Status AnalysisServiceImpl::Analyse(grpc::ServerContext* context,
                                           const v1::AnalyseRequest* request,
                                           v1::AnalyseResponse* response) {

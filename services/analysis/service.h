@@ -49,6 +49,8 @@ class AnalysisServiceImpl final : public fieldwork::v1::AnalysisService::Service
                         fieldwork::v1::LockPlanResponse*) override;
   grpc::Status GetPlan(grpc::ServerContext*, const fieldwork::v1::GetPlanRequest*,
                        fieldwork::v1::GetPlanResponse*) override;
+  grpc::Status ListPlans(grpc::ServerContext*, const fieldwork::v1::ListPlansRequest*,
+                         fieldwork::v1::ListPlansResponse*) override;
   grpc::Status Analyse(grpc::ServerContext*, const fieldwork::v1::AnalyseRequest*,
                        fieldwork::v1::AnalyseResponse*) override;
   grpc::Status Power(grpc::ServerContext*, const fieldwork::v1::PowerRequest*,

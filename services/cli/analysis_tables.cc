@@ -103,6 +103,72 @@ std::optional<ReportIpw> IpwOf(const v1::OutcomeResult& outcome) {
   return ipw;
 }
 
+ReportInteractionEstimate InteractionEstimateOf(std::string label, const v1::Inference& i) {
+  return {std::move(label), i.estimate(), i.std_error(), i.df(), i.conf_low(), i.conf_high(), i.p_value()};
+}
+
+std::optional<ReportInteraction> InteractionOf(const v1::AnalysisPlan& plan, const v1::OutcomeResult& outcome) {
+  if (!outcome.has_interaction()) return std::nullopt;
+  const v1::LongInteractionResult& x = outcome.interaction();
+  ReportInteraction out;
+  out.factor = plan.factor();
+  out.attribute = x.attribute();
+  out.reference_level = x.reference_level();
+  out.se_type = x.se_type();
+  out.decisions = x.decisions();
+  out.clusters = x.clusters();
+  for (int j = 0; j < x.terms_size() && j < x.coefficients_size(); ++j) {
+    out.coefficients.push_back(InteractionEstimateOf(x.terms(j), x.coefficients(j)));
+  }
+  for (const v1::InteractionEstimate& e : x.arm_effects()) {
+    out.arm_effects.push_back(InteractionEstimateOf(
+        absl::StrCat(e.arm(), " vs ", e.versus_arm(), ", among ", x.attribute(), " ", e.level()), e.inference()));
+  }
+  for (const v1::InteractionEstimate& e : x.level_effects()) {
+    out.level_effects.push_back(InteractionEstimateOf(
+        absl::StrCat(x.attribute(), " ", e.level(), " vs ", e.versus_level(), ", under ", e.arm()), e.inference()));
+  }
+  for (const v1::InteractionEstimate& e : x.cells()) {
+    out.cells.push_back(InteractionEstimateOf(absl::StrCat(e.arm(), " x ", e.level()), e.inference()));
+  }
+  out.f = x.interaction_f();
+  out.df1 = x.interaction_df1();
+  out.df2 = x.interaction_df2();
+  out.p_value = x.interaction_p_value();
+  return out;
+}
+
+void PrintInteractionRows(const std::string& heading, const std::vector<ReportInteractionEstimate>& rows,
+                          const std::string& ci, std::ostream& out) {
+  if (rows.empty()) return;
+  out << "  " << heading << "\n"
+      << absl::StrFormat("    %-56s %9s %8s %7s %-20s %8s\n", "", "estimate", "SE", "df", ci, "p");
+  for (const ReportInteractionEstimate& e : rows) {
+    out << absl::StrFormat("    %-56s %9s %8s %7s %-20s %8s\n", e.label, FormatFixed(e.estimate, 3),
+                           FormatFixed(e.std_error, 3), FormatDf(e.df), FormatInterval(e.conf_low, e.conf_high),
+                           FormatP(e.p_value));
+  }
+}
+
+// A long-format outcome: decisions per arm, the model's terms, the contrasts and the cells.
+void PrintInteraction(const v1::OutcomeResult& outcome, const ReportInteraction& x, const std::string& ci,
+                      std::ostream& out) {
+  out << "  long-format interaction " << x.attribute << " x " << x.factor << " (reference " << x.reference_level
+      << "): " << x.decisions << " decisions from " << x.clusters << " participants, SEs " << x.se_type
+      << " clustered by participant\n"
+      << absl::StrFormat("  %-16s %12s %10s %9s %8s\n", "arm", "participants", "decisions", "raw M", "raw SD");
+  for (const v1::ArmFigures& arm : outcome.arms()) {
+    out << absl::StrFormat("  %-16s %12d %10d %9s %8s\n", arm.arm(), arm.randomised(), arm.n(),
+                           FormatFixed(arm.raw_mean(), 3), FormatFixed(arm.raw_sd(), 3));
+  }
+  PrintInteractionRows("coefficients", x.coefficients, ci, out);
+  PrintInteractionRows(absl::StrCat("effect of ", x.factor, " by ", x.attribute), x.arm_effects, ci, out);
+  PrintInteractionRows(absl::StrCat(x.attribute, " gap by ", x.factor), x.level_effects, ci, out);
+  out << "  interaction (every " << x.attribute << " x " << x.factor << " term zero): F(" << x.df1 << ", "
+      << FormatDf(x.df2) << ") = " << FormatFixed(x.f, 2) << ", p = " << FormatP(x.p_value) << "\n";
+  PrintInteractionRows("model means by cell (the progression figure)", x.cells, ci, out);
+}
+
 std::string StandardisedText(const std::optional<ReportStandardised>& g) {
   if (!g.has_value()) return "g NA";
   return absl::StrCat("g ", FormatFixed(g->g, 2), " ", FormatInterval(g->conf_low, g->conf_high));
@@ -126,8 +192,14 @@ void PrintOutcome(const v1::AnalysisPlan& plan, const v1::OutcomeResult& outcome
                   double confidence, bool descriptive, std::ostream& out) {
   const std::string ci = FormatFixed(confidence, 0) + "% CI";
   out << "\n"
-      << Title(outcome) << ": n = " << outcome.n() << ", SEs " << outcome.se_type()
-      << (descriptive ? ", descriptive comparison" : "") << "\n";
+      << Title(outcome) << ": n = " << outcome.n() << (outcome.has_interaction() ? " decisions" : "")
+      << ", SEs " << outcome.se_type() << (descriptive ? ", descriptive comparison" : "") << "\n";
+  if (std::optional<ReportInteraction> interaction = InteractionOf(plan, outcome)) {
+    PrintInteraction(outcome, *interaction, ci, out);
+    for (const std::string& note : NotesOf(plan, outcome)) out << "  note: " << note << "\n";
+    for (const std::string& w : outcome.warnings()) out << "  warning: " << w << "\n";
+    return;
+  }
   out << absl::StrFormat("  %-16s %7s %9s %8s %9s %8s %7s %-20s %8s %10s %6s %-16s\n", "arm", "n",
                          "M", "SE", "estimate", "SE", "df", ci, "p", "adjusted p", "g",
                          "g " + ci);
@@ -193,12 +265,16 @@ void PrintAttrition(const v1::OutcomeResult& outcome, std::ostream& out) {
 }
 
 void PrintLedger(const v1::AnalyseResponse& analysis, std::ostream& out) {
+  bool any_mdes = false;  // the long-format interaction has none
+  for (const v1::OutcomeResult& outcome : analysis.outcomes()) any_mdes = any_mdes || !outcome.has_interaction();
+  if (!any_mdes) return;
   const bool planned = analysis.plan().plan().has_power();
   out << "\nMDES ledger (standardised)\n"
       << absl::StrFormat("  %-24s %12s %9s %9s %11s %13s %8s %13s\n", "outcome", "planned",
                          "plan resp", "actual", "plan@actual", "achieved", "change",
                          "due to resp.");
   for (const v1::OutcomeResult& outcome : analysis.outcomes()) {
+    if (outcome.has_interaction()) continue;  // no MDES for the long-format interaction
     const v1::MdesLedger& m = outcome.mdes();
     // The comparison columns need both a plan and an achieved MDES.
     const bool compared = planned && m.achieved() > 0;
@@ -257,9 +333,13 @@ void AddAnalysisToReport(const v1::AnalyseResponse& analysis, ReportData& report
     table.primary = outcome.primary();
     table.warnings.assign(outcome.warnings().begin(), outcome.warnings().end());
     for (const v1::ArmFigures& arm : outcome.arms()) {
-      table.arms.push_back(
-          {arm.arm(), arm.n(), arm.adjusted_mean().estimate(), arm.adjusted_mean().std_error()});
+      // A long-format outcome has no adjusted arm means: its raw mean over the decisions.
+      table.arms.push_back(outcome.has_interaction()
+                               ? ReportArm{arm.arm(), arm.n(), arm.raw_mean(), 0}
+                               : ReportArm{arm.arm(), arm.n(), arm.adjusted_mean().estimate(),
+                                           arm.adjusted_mean().std_error()});
     }
+    table.interaction = InteractionOf(record.plan(), outcome);
     for (const v1::Effect& e : outcome.effects()) table.effects.push_back(EffectOf(e));
     table.ipw = IpwOf(outcome);
     table.notes = NotesOf(record.plan(), outcome);
@@ -275,11 +355,30 @@ void AddAnalysisToReport(const v1::AnalyseResponse& analysis, ReportData& report
       attrition.arms.push_back({arm.arm(), arm.randomised(), arm.responded(), arm.rate()});
     }
     report.attrition.push_back(std::move(attrition));
+    if (outcome.has_interaction()) continue;
     const v1::MdesLedger& m = outcome.mdes();
     report.mdes.push_back({outcome.outcome(), record.plan().has_power(), m.planned(),
                            m.planned_response_rate(), m.actual_response_rate(), m.achieved(),
                            m.change_due_to_response_rate(), m.share_due_to_response_rate()});
   }
+}
+
+bool AddInteractionProgression(const v1::AnalyseResponse& analysis, ReportData& report) {
+  for (const v1::OutcomeResult& outcome : analysis.outcomes()) {
+    if (!outcome.has_interaction() || outcome.interaction().cells().empty()) continue;
+    const v1::LongInteractionResult& x = outcome.interaction();
+    report.progression.clear();
+    for (const v1::InteractionEstimate& cell : x.cells()) {
+      const v1::Inference& mean = cell.inference();
+      report.progression.push_back({cell.arm(), cell.level(), cell.n(), mean.estimate(), mean.std_error(),
+                                    std::make_pair(mean.conf_low(), mean.conf_high())});
+    }
+    report.progression_title =
+        absl::StrCat(outcome.outcome(), ": ", analysis.plan().plan().factor(), " x ", x.attribute(),
+                     " (model means; CIs clustered by participant, ", x.se_type(), ")");
+    return true;
+  }
+  return false;
 }
 
 }  // namespace fieldwork::cli

@@ -16,6 +16,10 @@ void PrintAnalysis(const fieldwork::v1::AnalyseResponse& analysis, std::ostream&
 // Fills the outcome, attrition and MDES parts, the plan's identity and the warnings of `report`.
 void AddAnalysisToReport(const fieldwork::v1::AnalyseResponse& analysis, ReportData& report);
 
+// The progression figure from the first long-format outcome's cells (model means with CIs
+// clustered by participant) into report.progression and its title; false when there is none.
+bool AddInteractionProgression(const fieldwork::v1::AnalyseResponse& analysis, ReportData& report);
+
 }  // namespace fieldwork::cli
 
 #endif  // FIELDWORK_SERVICES_CLI_ANALYSIS_TABLES_H_

@@ -198,7 +198,7 @@ absl::StatusOr<Protocol> ParseProtocol(
     const YAML::Node root = YAML::Load(std::string(yaml));
     if (!root.IsMap()) Fail("trial", "is required: a map with id, sites, factors, ...");
     protocol.design = ParseTrial(root["trial"]);
-    CheckKeys(root, "", {"trial", "instruments", "waves", "lock_design", "templates", "campaigns", "analysis", "lock_plan"});
+    CheckKeys(root, "", {"trial", "instruments", "waves", "lock_design", "templates", "campaigns", "analysis", "analyses", "lock_plan"});
     protocol.lock_design = Boolean(root["lock_design"], "lock_design");
     const std::filesystem::path base = std::filesystem::path(path).parent_path();
     const std::vector<std::string> instruments = Strings(root["instruments"], "instruments");
@@ -217,9 +217,9 @@ absl::StatusOr<Protocol> ParseProtocol(
     }
     protocol.templates = ParseTemplates(root["templates"], base.string(), read_file);
     protocol.campaigns = ParseCampaigns(root["campaigns"], protocol);
-    if (const YAML::Node analysis = root["analysis"]) protocol.plan = ParseAnalysisPlan(analysis, protocol);
+    protocol.plans = ParseAnalysisPlans(root, protocol);
     protocol.lock_plan = Boolean(root["lock_plan"], "lock_plan");
-    if (protocol.lock_plan && !protocol.plan.has_value()) Fail("lock_plan", "there is no analysis: section to lock");
+    if (protocol.lock_plan && protocol.plans.empty()) Fail("lock_plan", "there is no analysis: (or analyses:) section to lock");
   } catch (const ProtocolError& e) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", e.field, " ", e.reason));
   } catch (const YAML::Exception& e) {

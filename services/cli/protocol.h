@@ -37,9 +37,10 @@ struct Protocol {
   std::vector<Template> templates;
   // Campaigns (MessagingService.CreateCampaign), in the order listed.
   std::vector<fieldwork::v1::CampaignDefinition> campaigns;
-  // The analysis plan (AnalysisService.RegisterPlan), when the file has an `analysis:` section.
-  std::optional<fieldwork::v1::AnalysisPlan> plan;
-  // Lock the plan when applying (pre-registration).
+  // The analysis plans (AnalysisService.RegisterPlan): the one `analysis:` section, or each of
+  // the `analyses:` list (several pre-registered analyses, each with its own plan_id).
+  std::vector<fieldwork::v1::AnalysisPlan> plans;
+  // Lock the plans when applying (pre-registration).
   bool lock_plan = false;
 };
 

@@ -30,6 +30,19 @@ const v1::Covariate* CovariateNamed(const v1::TrialDesign& design, const std::st
 // `node` is the outcome itself (its source keys sit beside name and primary) or its baseline.
 v1::OutcomeSource ParseSource(const YAML::Node& node, const std::string& at, const Protocol& protocol) {
   v1::OutcomeSource source;
+  if (node["decisions"]) {
+    // {name, wave, decisions: BLOCK}: one row per decision of the block (long_interaction).
+    if (node["scale"] || node["composite"] || node["administrative"]) {
+      Fail(at + ".decisions", "an outcome is decisions, a survey score or administrative, not several");
+    }
+    auto* decisions = source.mutable_decisions();
+    decisions->set_wave_id(Scalar(node["wave"], at + ".wave"));
+    decisions->set_block(Scalar(node["decisions"], at + ".decisions"));
+    bool known = false;
+    for (const auto& w : protocol.waves) known = known || w.wave_id() == decisions->wave_id();
+    if (!known) Fail(at + ".wave", absl::StrCat("\"", decisions->wave_id(), "\" is not a wave of this protocol (waves:)"));
+    return source;
+  }
   const bool survey = node["wave"] || node["scale"] || node["composite"];
   if (node["administrative"]) {
     if (survey) Fail(at + ".administrative", "an outcome is a survey score (wave, scale or composite) or administrative, not both");
@@ -84,15 +97,12 @@ v1::PowerAssumptions ParsePower(const YAML::Node& node, const std::string& at) {
   return power;
 }
 
-}  // namespace
-
-v1::AnalysisPlan ParseAnalysisPlan(const YAML::Node& node, const Protocol& protocol) {
-  const std::string at = "analysis";
+v1::AnalysisPlan ParseAnalysisPlan(const YAML::Node& node, const std::string& at, const Protocol& protocol) {
   RequireMap(node, at);
   CheckKeys(node, at, {"plan_id", "factor", "control_arm", "outcomes", "covariates", "site_fixed_effects",
                        "estimator", "se_type", "alpha", "correction", "subgroups", "power",
                        "takeup_campaign", "intervention_at", "time_bin_edges_days",
-                       "randomisation_inference_draws", "weights"});
+                       "randomisation_inference_draws", "weights", "interaction"});
   const v1::TrialDesign& design = protocol.design;
   v1::AnalysisPlan plan;
   plan.set_trial_id(design.trial_id());
@@ -116,7 +126,7 @@ v1::AnalysisPlan ParseAnalysisPlan(const YAML::Node& node, const Protocol& proto
   for (size_t i = 0; i < outcomes.size(); ++i) {
     const std::string o_at = absl::StrCat(at, ".outcomes[", i, "]");
     RequireMap(outcomes[i], o_at);
-    CheckKeys(outcomes[i], o_at, {"name", "primary", "wave", "scale", "composite", "administrative", "baseline"});
+    CheckKeys(outcomes[i], o_at, {"name", "primary", "wave", "scale", "composite", "administrative", "decisions", "baseline"});
     auto* outcome = plan.add_outcomes();
     outcome->set_name(Scalar(outcomes[i]["name"], o_at + ".name"));
     if (!names.insert(outcome->name()).second) Fail(o_at + ".name", absl::StrCat("\"", outcome->name(), "\" is listed twice"));
@@ -209,7 +219,42 @@ v1::AnalysisPlan ParseAnalysisPlan(const YAML::Node& node, const Protocol& proto
                       "randomisation inference is not defined (its comparisons are descriptive)"));
   }
   plan.set_randomisation_inference_draws(static_cast<int32_t>(draws));
+  if (const YAML::Node interaction = node["interaction"]) {
+    // {attribute, reference_level}: the decision attribute crossed with the factor's arms.
+    RequireMap(interaction, at + ".interaction");
+    CheckKeys(interaction, at + ".interaction", {"attribute", "reference_level"});
+    plan.mutable_interaction()->set_attribute(Scalar(interaction["attribute"], at + ".interaction.attribute"));
+    plan.mutable_interaction()->set_reference_level(
+        Scalar(interaction["reference_level"], at + ".interaction.reference_level"));
+  }
   return plan;
+}
+
+}  // namespace
+
+std::vector<v1::AnalysisPlan> ParseAnalysisPlans(const YAML::Node& root, const Protocol& protocol) {
+  std::vector<v1::AnalysisPlan> plans;
+  if (const YAML::Node analysis = root["analysis"]) {
+    if (root["analyses"]) Fail("analyses", "give one analysis: section or an analyses: list, not both");
+    plans.push_back(ParseAnalysisPlan(analysis, "analysis", protocol));
+    return plans;
+  }
+  const YAML::Node analyses = root["analyses"];
+  if (!analyses) return plans;
+  RequireList(analyses, "analyses");
+  if (analyses.size() == 0) Fail("analyses", "needs at least one analysis (or leave the key out)");
+  std::set<std::string> ids;
+  for (size_t i = 0; i < analyses.size(); ++i) {
+    const std::string at = absl::StrCat("analyses[", i, "]");
+    RequireMap(analyses[i], at);
+    // Each plan is registered, locked and analysed under its own id, so it must be given.
+    Scalar(analyses[i]["plan_id"], at + ".plan_id");
+    plans.push_back(ParseAnalysisPlan(analyses[i], at, protocol));
+    if (!ids.insert(plans.back().plan_id()).second) {
+      Fail(at + ".plan_id", absl::StrCat("\"", plans.back().plan_id(), "\" is used by an earlier analysis"));
+    }
+  }
+  return plans;
 }
 
 }  // namespace fieldwork::cli

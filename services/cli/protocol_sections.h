@@ -26,7 +26,9 @@ std::vector<Protocol::Template> ParseTemplates(const YAML::Node& node, const std
 std::vector<fieldwork::v1::CampaignDefinition> ParseCampaigns(const YAML::Node& node, const Protocol& protocol);
 
 // `analysis:`, against the design, waves and campaigns already in `protocol`.
-fieldwork::v1::AnalysisPlan ParseAnalysisPlan(const YAML::Node& node, const Protocol& protocol);
+// `analysis:` (one plan, plan_id "main" unless given) or `analyses:` (a list of plans, each with
+// its own plan_id), not both.
+std::vector<fieldwork::v1::AnalysisPlan> ParseAnalysisPlans(const YAML::Node& root, const Protocol& protocol);
 
 }  // namespace fieldwork::cli
 

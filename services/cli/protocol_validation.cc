@@ -187,6 +187,58 @@ void CheckCampaigns(const Protocol& protocol, const std::map<std::string, messag
   }
 }
 
+// The instrument wave `wave_id` collects, or nullptr (an unknown wave or instrument is reported
+// under waves: or instruments:).
+const survey_ingest::Instrument* InstrumentOfWave(const std::string& wave_id, const Protocol& protocol,
+                                                  const std::map<InstrumentKey, survey_ingest::Instrument>& instruments) {
+  for (const v1::Wave& w : protocol.waves) {
+    if (w.wave_id() != wave_id) continue;
+    auto it = instruments.find(InstrumentKey(w.instrument_id(), w.instrument_version()));
+    return it == instruments.end() ? nullptr : &it->second;
+  }
+  return nullptr;
+}
+
+// A decisions outcome's block must be a decision block of its wave's instrument, and the
+// plan's interaction attribute an attribute its stimuli declare.
+void CheckDecisions(const v1::AnalysisPlan& plan, const v1::OutcomeSource& source, const std::string& at,
+                    const Protocol& protocol, const std::map<InstrumentKey, survey_ingest::Instrument>& instruments,
+                    Problems& problems) {
+  if (!source.has_decisions()) return;
+  const survey_ingest::Instrument* instrument = InstrumentOfWave(source.decisions().wave_id(), protocol, instruments);
+  if (instrument == nullptr) return;
+  const survey_ingest::DecisionBlock* block = instrument->FindDecisionBlock(source.decisions().block());
+  if (block == nullptr) {
+    std::vector<std::string> known;
+    for (const auto& b : instrument->decisions) known.push_back(b.id);
+    problems.Add(at + ".decisions",
+                 absl::StrCat("\"", source.decisions().block(), "\" is not a decision block of instrument ",
+                              instrument->Name(), " (", known.empty() ? std::string("it has none") : absl::StrJoin(known, ", "), ")"));
+    return;
+  }
+  const std::string& attribute = plan.interaction().attribute();
+  if (attribute.empty()) return;  // ValidatePlan names it
+  std::set<std::string> declared;
+  std::set<std::string> levels;
+  for (const auto& stimulus : block->stimuli) {
+    for (const auto& [name, value] : stimulus.attributes) {
+      declared.insert(name);
+      if (name == attribute) levels.insert(value);
+    }
+  }
+  if (!declared.contains(attribute)) {
+    problems.Add(at + ".decisions",
+                 absl::StrCat("block ", block->id, "'s stimuli declare no attribute \"", attribute,
+                              "\" (the plan's interaction.attribute); they declare: ",
+                              declared.empty() ? std::string("none") : absl::StrJoin(declared, ", ")));
+  } else if (!levels.contains(plan.interaction().reference_level())) {
+    problems.Add(at + ".decisions",
+                 absl::StrCat("no stimulus of block ", block->id, " has ", attribute, " \"",
+                              plan.interaction().reference_level(), "\" (interaction.reference_level); its levels: ",
+                              absl::StrJoin(levels, ", ")));
+  }
+}
+
 // An outcome's score must be a scale or composite of the instrument its wave collects.
 void CheckScore(const v1::OutcomeSource& source, const std::string& at, const Protocol& protocol,
                 const std::map<InstrumentKey, survey_ingest::Instrument>& instruments, Problems& problems) {
@@ -220,17 +272,22 @@ void CheckScore(const v1::OutcomeSource& source, const std::string& at, const Pr
 // AnalysisService.RegisterPlan's rules, and the scores its outcomes name.
 void CheckPlan(const Protocol& protocol, const std::map<InstrumentKey, survey_ingest::Instrument>& instruments,
                Problems& problems) {
-  if (!protocol.plan.has_value()) return;
-  const v1::AnalysisPlan& plan = *protocol.plan;
   v1::Trial trial;
   *trial.mutable_design() = protocol.design;
-  problems.AddItems(analysis::ValidatePlan(trial, plan), "",
-                    {{"plan", "analysis"}, {"source", ""}, {"survey", ""}, {"wave_id", "wave"},
-                     {"score_id", "scale"}, {"outcome", ""}});
-  for (int i = 0; i < plan.outcomes_size(); ++i) {
-    const std::string at = absl::StrCat("analysis.outcomes[", i, "]");
-    CheckScore(plan.outcomes(i).source(), at, protocol, instruments, problems);
-    if (plan.outcomes(i).has_baseline()) CheckScore(plan.outcomes(i).baseline(), at + ".baseline", protocol, instruments, problems);
+  const bool listed = protocol.plans.size() > 1;
+  for (size_t p = 0; p < protocol.plans.size(); ++p) {
+    const v1::AnalysisPlan& plan = protocol.plans[p];
+    // The file's own path to the plan: analysis, or analyses[p] in a list of several.
+    const std::string section = listed ? absl::StrCat("analyses[", p, "]") : "analysis";
+    problems.AddItems(analysis::ValidatePlan(trial, plan), "",
+                      {{"plan", section}, {"source", ""}, {"survey", ""}, {"wave_id", "wave"},
+                       {"score_id", "scale"}, {"outcome", ""}});
+    for (int i = 0; i < plan.outcomes_size(); ++i) {
+      const std::string at = absl::StrCat(section, ".outcomes[", i, "]");
+      CheckScore(plan.outcomes(i).source(), at, protocol, instruments, problems);
+      CheckDecisions(plan, plan.outcomes(i).source(), at, protocol, instruments, problems);
+      if (plan.outcomes(i).has_baseline()) CheckScore(plan.outcomes(i).baseline(), at + ".baseline", protocol, instruments, problems);
+    }
   }
 }
 

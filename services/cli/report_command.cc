@@ -81,9 +81,12 @@ int Report(CliContext& cli, const Args& args, const CommandOptions& options) {
   }
   factor = ComparisonFactor(snapshot.trial.design(), factor);
   report.response_over_time = ResponseOverTime(snapshot, factor);
-  report.progression = ProgressionRates(snapshot, "", groups);
-  if (!report.progression.empty()) {
-    report.progression_title = ComparisonFactor(snapshot.trial.design(), "") + " x candidate group";
+  if (!analysed.ok() || !AddInteractionProgression(analysis, report)) {
+    // Without the analysis' long-format model: rates tallied from the responses (± SE).
+    report.progression = ProgressionRates(snapshot, "", groups);
+    if (!report.progression.empty()) {
+      report.progression_title = ComparisonFactor(snapshot.trial.design(), "") + " x candidate group";
+    }
   }
 
   // Written beside the target and renamed, so a failed write never leaves half a report.

@@ -117,6 +117,70 @@ std::string OutcomeExtras(const ReportOutcome& outcome, const std::string& ci) {
   return out;
 }
 
+// The arms' means and each arm's effect against control, with Hedges' g.
+std::string EffectTable(const ReportOutcome& outcome, const std::string& ci, bool descriptive) {
+  std::string out = absl::StrCat("<table class=\"outcome-table\"><caption>", HtmlEscape(OutcomeLabel(outcome)),
+                                 descriptive ? " (descriptive)" : "", "</caption>",
+                                 Header({"Arm", "n", "M", "SE", "Estimate", "SE of estimate", "df", ci, "p",
+                                         "Adjusted p", "Hedges' g", "g " + ci}));
+  std::map<std::string, const ReportEffect*> effects;
+  for (const ReportEffect& effect : outcome.effects) effects[effect.arm] = &effect;
+  for (const ReportArm& arm : outcome.arms) {
+    absl::StrAppend(&out, "<tr>", Cell(arm.arm), Cell(absl::StrCat(arm.n), true),
+                    Cell(FormatFixed(arm.mean, 2), true), Cell(FormatFixed(arm.se, 2), true));
+    auto it = effects.find(arm.arm);
+    if (it == effects.end()) {
+      absl::StrAppend(&out, "<td colspan=\"8\">reference</td>");
+    } else {
+      const ReportEffect& e = *it->second;
+      absl::StrAppend(&out, Cell(FormatFixed(e.estimate, 2), true), Cell(FormatFixed(e.std_error, 2), true),
+                      Cell(FormatDf(e.df), true), Cell(FormatInterval(e.conf_low, e.conf_high), true),
+                      Cell(FormatP(e.p_value), true), Cell(FormatP(e.adjusted_p_value), true),
+                      StandardisedCells(e));
+    }
+    absl::StrAppend(&out, "</tr>");
+  }
+  return out + "</table>";
+}
+
+std::string InteractionRows(const std::string& css_class, const std::string& caption,
+                            const std::vector<ReportInteractionEstimate>& rows, const std::string& ci) {
+  if (rows.empty()) return "";
+  std::string out = absl::StrCat("<table class=\"", css_class, "\"><caption>", HtmlEscape(caption), "</caption>",
+                                 Header({"", "Estimate", "SE", "df", ci, "p"}));
+  for (const ReportInteractionEstimate& e : rows) {
+    absl::StrAppend(&out, "<tr>", Cell(e.label), Cell(FormatFixed(e.estimate, 3), true),
+                    Cell(FormatFixed(e.std_error, 3), true), Cell(FormatDf(e.df), true),
+                    Cell(FormatInterval(e.conf_low, e.conf_high), true), Cell(FormatP(e.p_value), true), "</tr>");
+  }
+  return out + "</table>";
+}
+
+// A long-format outcome: decisions per arm, then the model's terms, contrasts and test.
+std::string InteractionTables(const ReportOutcome& outcome, const std::string& ci) {
+  const ReportInteraction& x = *outcome.interaction;
+  std::string out = absl::StrCat(
+      "<table class=\"interaction-arms\"><caption>",
+      HtmlEscape(absl::StrCat(OutcomeLabel(outcome), ": ", x.attribute, " x ", x.factor, ", ", x.decisions,
+                              " decisions from ", x.clusters, " participants (SEs ", x.se_type,
+                              ", clustered by participant)")),
+      "</caption>", Header({"Arm", "Decisions", "Raw mean"}));
+  for (const ReportArm& arm : outcome.arms) {
+    absl::StrAppend(&out, "<tr>", Cell(arm.arm), Cell(absl::StrCat(arm.n), true), Cell(FormatFixed(arm.mean, 3), true),
+                    "</tr>");
+  }
+  absl::StrAppend(&out, "</table>",
+                  InteractionRows("interaction-terms", "Coefficients (as R names them)", x.coefficients, ci),
+                  InteractionRows("interaction-arm-effects", absl::StrCat("Effect of ", x.factor, " by ", x.attribute),
+                                  x.arm_effects, ci),
+                  InteractionRows("interaction-level-effects", absl::StrCat(x.attribute, " gap by ", x.factor),
+                                  x.level_effects, ci));
+  absl::StrAppend(&out, "<p class=\"interaction-test\">Interaction (every ", HtmlEscape(x.attribute), " x ",
+                  HtmlEscape(x.factor), " term zero): F(", x.df1, ", ", HtmlEscape(FormatDf(x.df2)),
+                  ") = ", FormatFixed(x.f, 2), ", p = ", HtmlEscape(FormatP(x.p_value)), "</p>");
+  return out;
+}
+
 std::string OutcomeTables(const ReportData& report) {
   std::string out = "<h2>Outcomes</h2>";
   if (report.outcomes.empty()) return out + "<p class=\"empty\">No outcomes analysed.</p>";
@@ -126,29 +190,11 @@ std::string OutcomeTables(const ReportData& report) {
   }
   const std::string ci = FormatFixed(report.confidence_percent, 0) + "% CI";
   for (const ReportOutcome& outcome : report.outcomes) {
-    absl::StrAppend(&out, "<table class=\"outcome-table\"><caption>",
-                    HtmlEscape(OutcomeLabel(outcome)),
-                    report.descriptive_factor.empty() ? "" : " (descriptive)", "</caption>",
-                    Header({"Arm", "n", "M", "SE", "Estimate", "SE of estimate", "df", ci, "p",
-                            "Adjusted p", "Hedges' g", "g " + ci}));
-    std::map<std::string, const ReportEffect*> effects;
-    for (const ReportEffect& effect : outcome.effects) effects[effect.arm] = &effect;
-    for (const ReportArm& arm : outcome.arms) {
-      absl::StrAppend(&out, "<tr>", Cell(arm.arm), Cell(absl::StrCat(arm.n), true),
-                      Cell(FormatFixed(arm.mean, 2), true), Cell(FormatFixed(arm.se, 2), true));
-      auto it = effects.find(arm.arm);
-      if (it == effects.end()) {
-        absl::StrAppend(&out, "<td colspan=\"8\">reference</td>");
-      } else {
-        const ReportEffect& e = *it->second;
-        absl::StrAppend(&out, Cell(FormatFixed(e.estimate, 2), true),
-                        Cell(FormatFixed(e.std_error, 2), true), Cell(FormatDf(e.df), true),
-                        Cell(FormatInterval(e.conf_low, e.conf_high), true), Cell(FormatP(e.p_value), true),
-                        Cell(FormatP(e.adjusted_p_value), true), StandardisedCells(e));
-      }
-      absl::StrAppend(&out, "</tr>");
+    if (outcome.interaction.has_value()) {
+      absl::StrAppend(&out, InteractionTables(outcome, ci));
+    } else {
+      absl::StrAppend(&out, EffectTable(outcome, ci, !report.descriptive_factor.empty()));
     }
-    absl::StrAppend(&out, "</table>");
     if (!outcome.notes.empty()) {
       absl::StrAppend(&out, "<ul class=\"table-notes\">");
       for (const std::string& note : outcome.notes)
@@ -278,13 +324,18 @@ std::string ProgressionSection(const ReportData& report) {
   std::map<std::string, size_t> group_index;
   std::string table = absl::StrCat(
       "<table class=\"progression-table\"><caption>", HtmlEscape(report.progression_title),
-      "</caption>", Header({"Condition", "Candidate group", "Decisions", "Progressed", "SE"}));
+      "</caption>", Header({"Condition", "Candidate group", "Decisions", "Progressed", "SE", "CI"}));
   for (const ReportProgression& p : report.progression) {
     auto [it, added] = group_index.try_emplace(p.condition, chart.groups.size());
     if (added) chart.groups.push_back({p.condition, {}});
-    chart.groups[it->second].bars.push_back({p.group, p.rate, p.se, FormatPercent(p.rate)});
+    // The model's clustered CI when the analysis gave one (symmetric: t-based), else ± SE.
+    const double error = p.ci.has_value() ? (p.ci->second - p.ci->first) / 2 : p.se;
+    chart.groups[it->second].bars.push_back({p.group, p.rate, error, FormatPercent(p.rate)});
     absl::StrAppend(&table, "<tr>", Cell(p.condition), Cell(p.group), Cell(absl::StrCat(p.n), true),
-                    Cell(FormatPercent(p.rate), true), Cell(FormatPercent(p.se), true), "</tr>");
+                    Cell(FormatPercent(p.rate), true), Cell(FormatPercent(p.se), true),
+                    Cell(p.ci.has_value() ? FormatPercent(p.ci->first) + " to " + FormatPercent(p.ci->second) : "",
+                         true),
+                    "</tr>");
   }
   return absl::StrCat("<h2>Progression by condition and candidate group</h2>",
                       RenderBarChart(chart), table, "</table>");

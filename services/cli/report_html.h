@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "services/common/html_escape.h"
@@ -79,6 +80,36 @@ struct ReportRandomisationInference {
   std::string method;
 };
 
+// One quantity of the long-format interaction, labelled as printed.
+struct ReportInteractionEstimate {
+  std::string label;  // e.g. "training vs control, among minority"
+  double estimate = 0;
+  double std_error = 0;
+  double df = 0;
+  double conf_low = 0;
+  double conf_high = 0;
+  double p_value = 0;
+};
+
+// The long-format interaction of an online experiment (analysis.proto's LongInteractionResult):
+// a decision attribute crossed with the plan's arms, one row per decision, clustered SEs.
+struct ReportInteraction {
+  std::string factor;
+  std::string attribute;
+  std::string reference_level;
+  std::string se_type;
+  int64_t decisions = 0;
+  int64_t clusters = 0;
+  std::vector<ReportInteractionEstimate> coefficients;   // labelled by R's term names
+  std::vector<ReportInteractionEstimate> arm_effects;    // each arm vs control, per level
+  std::vector<ReportInteractionEstimate> level_effects;  // each level vs reference, per arm
+  std::vector<ReportInteractionEstimate> cells;          // model means, "control x majority"
+  double f = 0;
+  int df1 = 0;
+  double df2 = 0;
+  double p_value = 0;
+};
+
 struct ReportOutcome {
   std::string outcome;
   bool primary = false;
@@ -89,6 +120,8 @@ struct ReportOutcome {
   std::optional<ReportCace> cace;
   std::optional<ReportRandomisationInference> randomisation_inference;
   std::optional<ReportIpw> ipw;
+  // Set for a long-format outcome: its tables replace the arm table's effects.
+  std::optional<ReportInteraction> interaction;
   // Printed under the table: the weights, the standardisation, each covariate's imputation.
   std::vector<std::string> notes;
 };
@@ -134,6 +167,9 @@ struct ReportProgression {
   int64_t n = 0;
   double rate = 0;
   double se = 0;
+  // From the analysis' long-format model: the cell mean's CI, clustered by participant (the
+  // bar's error is then half of it); unset for rates tallied from the responses (± SE).
+  std::optional<std::pair<double, double>> ci;
 };
 
 struct ReportData {

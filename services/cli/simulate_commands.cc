@@ -93,13 +93,13 @@ std::string ControlArm(const v1::Factor& factor) {
 }
 
 // The factor whose arms the effect and the attrition are simulated between: the one the
-// analysis plan analyses, else the first with arms (an order factor such as the online
+// (first) analysis plan analyses, else the first with arms (an order factor such as the online
 // experiments' experiment_order has none). nullptr when the design has no factor with arms.
 const v1::Factor* SimulatedFactor(const Protocol& protocol) {
   const v1::Factor* first_with_arms = nullptr;
   for (const v1::Factor& f : protocol.design.factors()) {
     if (f.arms().empty()) continue;
-    if (protocol.plan && f.name() == protocol.plan->factor()) return &f;
+    if (!protocol.plans.empty() && f.name() == protocol.plans.front().factor()) return &f;
     if (first_with_arms == nullptr) first_with_arms = &f;
   }
   return first_with_arms;
@@ -218,10 +218,10 @@ int SimulateOutcomesCommand(const Args& args) {
     options.factor = factor->name();
     options.control_arm = ControlArm(*factor);
   }
-  // The administrative outcomes the analysis plan names; sickness absence when it names none.
+  // The administrative outcomes the analysis plans name; sickness absence when they name none.
   std::set<std::string> seen;
-  if (protocol->plan) {
-    for (const auto& o : protocol->plan->outcomes()) {
+  for (const auto& plan : protocol->plans) {
+    for (const auto& o : plan.outcomes()) {
       for (const auto* source : {&o.source(), &o.baseline()}) {
         if (source->has_administrative() && seen.insert(source->administrative().outcome()).second) {
           options.outcomes.push_back(source->administrative().outcome());

@@ -50,9 +50,14 @@ struct ApplyPlan {
   std::vector<const Protocol::InstrumentFile*> instruments_to_put;
   std::vector<const v1::Wave*> waves_to_put;
   std::vector<const v1::CampaignDefinition*> campaigns_to_create;
-  bool plan_exists = false;
-  bool plan_locked = false;
-  std::vector<std::string> plan_differences;
+  // One per analysis plan of the protocol, in its order.
+  struct PlanChange {
+    const v1::AnalysisPlan* wanted = nullptr;
+    bool exists = false;
+    bool locked = false;
+    std::vector<std::string> differences;
+  };
+  std::vector<PlanChange> plans;
   int changes = 0;
   bool refused = false;
 };
@@ -146,34 +151,35 @@ std::optional<int> PlanApply(CliContext& cli, const Protocol& protocol, const Co
     plan.refused = true;
   }
 
-  if (protocol.plan.has_value()) {
-    const v1::AnalysisPlan& wanted = *protocol.plan;
+  for (const v1::AnalysisPlan& wanted : protocol.plans) {
+    ApplyPlan::PlanChange& change = plan.plans.emplace_back();
+    change.wanted = &wanted;
     v1::GetPlanRequest request;
     request.set_trial_id(trial_id);
     request.set_plan_id(wanted.plan_id());
     v1::GetPlanResponse stored;
     const grpc::Status s = cli.analysis().GetPlan(cli.Call().get(), request, &stored);
     if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) return ReportFailure("GetPlan", s);
-    plan.plan_exists = s.ok();
-    plan.plan_locked = plan.plan_exists && stored.record().state() == v1::PLAN_STATE_LOCKED;
-    if (plan.plan_exists) plan.plan_differences = Differences(stored.record().plan(), wanted);
+    change.exists = s.ok();
+    change.locked = change.exists && stored.record().state() == v1::PLAN_STATE_LOCKED;
+    if (change.exists) change.differences = Differences(stored.record().plan(), wanted);
     std::cout << "analysis plan " << wanted.plan_id() << ": ";
-    if (!plan.plan_exists) {
+    if (!change.exists) {
       std::cout << "will be registered\n";
       ++plan.changes;
-    } else if (plan.plan_differences.empty()) {
-      std::cout << "unchanged" << (plan.plan_locked ? " (locked)" : "") << "\n";
+    } else if (change.differences.empty()) {
+      std::cout << "unchanged" << (change.locked ? " (locked)" : "") << "\n";
     } else {
       // A locked plan changes only as a recorded deviation, with the reason the caller gives.
-      const bool deviation = plan.plan_locked && !options.deviation_reason.empty();
-      std::cout << (!plan.plan_locked ? "changes:\n"
+      const bool deviation = change.locked && !options.deviation_reason.empty();
+      std::cout << (!change.locked ? "changes:\n"
                     : deviation     ? "is LOCKED; these changes will be recorded as a deviation (\"" + options.deviation_reason + "\"):\n"
                                     : "is LOCKED (pre-registered); refusing these changes (--deviation_reason=WHY records them as a deviation):\n");
-      for (const std::string& d : plan.plan_differences) std::cout << "  " << d << "\n";
-      plan.refused |= plan.plan_locked && !deviation;
+      for (const std::string& d : change.differences) std::cout << "  " << d << "\n";
+      plan.refused |= change.locked && !deviation;
       ++plan.changes;
     }
-    if (protocol.lock_plan && !plan.plan_locked) std::cout << "analysis plan " << wanted.plan_id() << ": will be locked\n", ++plan.changes;
+    if (protocol.lock_plan && !change.locked) std::cout << "analysis plan " << wanted.plan_id() << ": will be locked\n", ++plan.changes;
   }
   return std::nullopt;
 }
@@ -315,18 +321,19 @@ int Apply(CliContext& cli, const Args& args, const CommandOptions& options) {
       return s;
     }});
   }
-  if (p.plan.has_value()) {
-    const v1::AnalysisPlan* wanted = &*p.plan;
-    if (!plan.plan_exists || !plan.plan_differences.empty()) {
-      writes.push_back({"RegisterPlan " + wanted->plan_id(), [&, wanted] {
+  for (const ApplyPlan::PlanChange& change : plan.plans) {
+    const v1::AnalysisPlan* wanted = change.wanted;
+    const bool plan_locked = change.locked;
+    if (!change.exists || !change.differences.empty()) {
+      writes.push_back({"RegisterPlan " + wanted->plan_id(), [&, wanted, plan_locked] {
         v1::RegisterPlanRequest request;
         *request.mutable_plan() = *wanted;
-        if (plan.plan_locked) request.set_deviation_reason(options.deviation_reason);
+        if (plan_locked) request.set_deviation_reason(options.deviation_reason);
         v1::RegisterPlanResponse registered;
         grpc::Status s = cli.analysis().RegisterPlan(cli.Call().get(), request, &registered);
         if (!s.ok()) return s;
         std::cout << "analysis plan " << wanted->plan_id() << ": registered, version " << registered.record().version() << "\n";
-        if (plan.plan_locked && registered.record().deviations_size() > 0) {
+        if (plan_locked && registered.record().deviations_size() > 0) {
           const v1::Deviation& d = registered.record().deviations(registered.record().deviations_size() - 1);
           std::cout << "recorded deviation " << d.sequence() << " (" << absl::StrJoin(d.changed_fields(), ", ")
                     << "); plan sha256 " << d.plan_sha256_after() << "\n";
@@ -334,7 +341,7 @@ int Apply(CliContext& cli, const Args& args, const CommandOptions& options) {
         return s;
       }});
     }
-    if (p.lock_plan && !plan.plan_locked) {
+    if (p.lock_plan && !plan_locked) {
       writes.push_back({"LockPlan " + wanted->plan_id(), [&, wanted] {
         v1::LockPlanRequest lock;
         lock.set_trial_id(trial_id);

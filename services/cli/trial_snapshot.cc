@@ -220,7 +220,7 @@ std::vector<ReportProgression> ProgressionRates(
   for (const auto& [key, tally] : tallies) {
     const double p = static_cast<double>(tally.progressed) / static_cast<double>(tally.n);
     result.push_back(
-        {key.first, key.second, tally.n, p, std::sqrt(p * (1 - p) / static_cast<double>(tally.n))});
+        {key.first, key.second, tally.n, p, std::sqrt(p * (1 - p) / static_cast<double>(tally.n)), std::nullopt});
   }
   return result;
 }

@@ -72,6 +72,49 @@ absl::StatusOr<InteractionResult> FitInteraction(const InteractionInput& in,
           {fa->levels[static_cast<size_t>(ja) + 1], fb->levels[static_cast<size_t>(jb + 1)], *e});
     }
   }
+  // b's simple effects within each a level: b's dummy plus, off a's reference, the a:b term.
+  for (Eigen::Index ja = -1; ja < da.cols(); ++ja) {
+    for (Eigen::Index jb = 0; jb < db.cols(); ++jb) {
+      Eigen::VectorXd c = Eigen::VectorXd::Zero(k);
+      c(1 + da.cols() + jb) = 1.0;
+      if (ja >= 0) c(first_interaction + jb * da.cols() + ja) = 1.0;
+      absl::StatusOr<LinearCombination> e = EstimateLinearCombination(out.fit, c);
+      if (!e.ok()) {
+        out.warnings.push_back(absl::StrCat("simple effect not estimable: ", e.status().message()));
+        continue;
+      }
+      out.b_simple_effects.push_back(
+          {fa->levels[static_cast<size_t>(ja + 1)], fb->levels[static_cast<size_t>(jb) + 1], *e});
+    }
+  }
+  // Cell means: the intercept, the cell's dummies and product, covariates at their means.
+  std::vector<double> covariate_means;
+  for (const Covariate& c : in.covariates) covariate_means.push_back(c.values.mean());
+  for (Eigen::Index jb = -1; jb < db.cols(); ++jb) {
+    for (Eigen::Index ja = -1; ja < da.cols(); ++ja) {
+      Eigen::VectorXd c = Eigen::VectorXd::Zero(k);
+      c(0) = 1.0;
+      if (ja >= 0) c(1 + ja) = 1.0;
+      if (jb >= 0) c(1 + da.cols() + jb) = 1.0;
+      if (ja >= 0 && jb >= 0) c(first_interaction + jb * da.cols() + ja) = 1.0;
+      for (size_t v = 0; v < covariate_means.size(); ++v) {
+        c(1 + da.cols() + db.cols() + static_cast<Eigen::Index>(v)) = covariate_means[v];
+      }
+      const std::string& a_level = fa->levels[static_cast<size_t>(ja + 1)];
+      const std::string& b_level = fb->levels[static_cast<size_t>(jb + 1)];
+      std::int64_t rows = 0;
+      for (Eigen::Index i = 0; i < n; ++i) {
+        rows += in.a.values[static_cast<size_t>(i)] == a_level &&
+                in.b.values[static_cast<size_t>(i)] == b_level;
+      }
+      absl::StatusOr<LinearCombination> mean = EstimateLinearCombination(out.fit, c);
+      if (!mean.ok()) {
+        out.warnings.push_back(absl::StrCat("cell mean not estimable: ", mean.status().message()));
+        continue;
+      }
+      out.cells.push_back({a_level, b_level, rows, *mean});
+    }
+  }
   const Eigen::Index q = da.cols() * db.cols();
   if (q > 0) {
     Eigen::MatrixXd l = Eigen::MatrixXd::Zero(q, k);

@@ -43,12 +43,24 @@ struct SimpleEffect {
   LinearCombination effect;  // df: the contrast's own Bell–McCaffrey df under CR2
 };
 
+// The model's mean of one a × b cell, the covariates at their means over all rows.
+struct CellMean {
+  std::string a_level;
+  std::string b_level;
+  std::int64_t n = 0;  // rows in the cell
+  LinearCombination mean;
+};
+
 struct InteractionResult {
   // Columns as R's model.matrix(~ a * b + covariates): (Intercept), a dummies, b dummies,
   // covariates, then a:b products with a's levels varying fastest.
   OlsFit fit;
   std::vector<SimpleEffect> simple_effects;  // every non-reference a level in every b level
-  WaldTest interaction_test;                 // all a:b terms jointly zero
+  // The other way round: b's level (SimpleEffect::b_level) against b's reference among rows
+  // with a's level (SimpleEffect::a_level), for every a level, reference first.
+  std::vector<SimpleEffect> b_simple_effects;
+  std::vector<CellMean> cells;  // every a level within every b level, references first
+  WaldTest interaction_test;    // all a:b terms jointly zero
   std::vector<std::string> warnings;
 };
 

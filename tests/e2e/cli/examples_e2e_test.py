@@ -300,6 +300,32 @@ def check_decisions(example, stack, trial, wave, allocations, completed):
               "allocation showed" % (block["id"], len(rows), len(by_participant)), flush=True)
 
 
+def analyses_of(protocol):
+    """The protocol's pre-registered analyses: its `analysis:` section or its `analyses:` list."""
+    return protocol.get("analyses") or ([protocol["analysis"]] if protocol.get("analysis") else [])
+
+
+def check_long_analysis(example, analysis, table, simulated):
+    """A long-format analysis in `fieldwork analyse`: one row per decision of everyone who completed
+    the form (10 each), clustered by participant, and the contrasts the report prints."""
+    outcome = analysis["outcomes"][0]
+    completed = simulated.get(outcome["wave"], {}).get("form", 0)
+    said = re.search(r"^  long-format interaction (\w+) x (\w+) \(reference (\w+)\): (\d+) decisions from (\d+) "
+                     r"participants, SEs (\w+)", table, re.M)
+    if not check(example, said, "analyse printed no long-format interaction for plan %s" % analysis["plan_id"]):
+        return
+    decisions, participants = int(said.group(4)), int(said.group(5))
+    if check(example, (decisions, participants) == (10 * completed, completed) and said.group(6) == "CR2",
+             "analyse %s: %d decisions from %d participants (SEs %s); %d completed the form, 10 decisions each" % (
+                 analysis["plan_id"], decisions, participants, said.group(6), completed)):
+        print("   analyse %s: %d decisions from %d participants, clustered by participant (CR2)"
+              % (analysis["plan_id"], decisions, participants))
+    for heading in ("effect of %s by %s" % (analysis["factor"], analysis["interaction"]["attribute"]),
+                    "%s gap by %s" % (analysis["interaction"]["attribute"], analysis["factor"]),
+                    "interaction (every ", "model means by cell"):
+        check(example, heading in table, "analyse %s printed no '%s'" % (analysis["plan_id"], heading))
+
+
 def run_example(stack, path, work):
     protocol = yaml.safe_load(open(path))
     trial = protocol["trial"]["id"]
@@ -337,7 +363,7 @@ def run_example(stack, path, work):
     # The waves by opening time; responses a few days after each opening.
     factor = protocol["trial"]["factors"][0]["name"]
     # No effect before the intervention: waves that are an outcome's baseline get effect 0.
-    baselines = {o["baseline"]["wave"] for o in protocol.get("analysis", {}).get("outcomes", [])
+    baselines = {o["baseline"]["wave"] for a in analyses_of(protocol) for o in a.get("outcomes", [])
                  if isinstance(o.get("baseline"), dict) and "wave" in o["baseline"]}
     simulated = {}
     for opens in sorted({utc(w["opens"]) for w in waves}):
@@ -388,10 +414,16 @@ def run_example(stack, path, work):
         check(example, recorded.startswith("recorded %d leavers" % leavers) and "rejected 0" in recorded,
               "leavers import of %d rows said %s" % (leavers, recorded.strip()))
 
-    analysis = protocol.get("analysis")
-    if not analysis:
+    if not analyses_of(protocol):
         return
     table = stack.fieldwork("analyse", trial)
+    for analysis in analyses_of(protocol):
+        if analysis.get("plan_id") and not check(example, "under plan %s " % analysis["plan_id"] in table,
+                                                 "analyse printed no analysis under plan %s" % analysis["plan_id"]):
+            return
+        if analysis.get("estimator") == "long_interaction":
+            check_long_analysis(example, analysis, table, simulated)
+    analysis = analyses_of(protocol)[0]
     primary = next(o for o in analysis["outcomes"] if o.get("primary"))
     if analysis["factor"] != factor or "wave" not in primary:
         return  # the simulator's counts are by the first factor; survey outcomes only

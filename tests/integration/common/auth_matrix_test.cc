@@ -429,6 +429,8 @@ std::vector<Row> Matrix() {
        UNARY(analysis, LockPlan, request.set_trial_id(kTrial))},
       {"fieldwork.v1.AnalysisService/GetPlan", Roles({kResearcher, kAnalyst}, kTrialInfo),
        UNARY(analysis, GetPlan, request.set_trial_id(kTrial))},
+      {"fieldwork.v1.AnalysisService/ListPlans", Roles({kResearcher, kAnalyst}, kTrialInfo),
+       UNARY(analysis, ListPlans, request.set_trial_id(kTrial))},
       {"fieldwork.v1.AnalysisService/Analyse", Roles({kResearcher, kAnalyst}, kWholeTrial),
        UNARY(analysis, Analyse, request.set_trial_id(kTrial))},
       {"fieldwork.v1.AnalysisService/Power",

@@ -122,7 +122,7 @@ TEST_F(PlanRegistryTest, BadPlansNameEveryBadField) {
   EXPECT_THAT(message, HasSubstr("plan.control_arm: \"placebo\" is not an arm of factor \"arm\""));
   EXPECT_THAT(message, HasSubstr("plan.outcomes[1].name: \"wellbeing\" is used twice"));
   EXPECT_THAT(message,
-              HasSubstr("plan.outcomes[1].source: a survey score or an administrative outcome"));
+              HasSubstr("plan.outcomes[1].source: a survey score, an administrative outcome or decisions are required"));
   EXPECT_THAT(message, HasSubstr("plan.covariates[0]: \"height\""));
   EXPECT_THAT(message, HasSubstr("plan.subgroups[0].variable"));
   EXPECT_THAT(message, HasSubstr("plan.power.n"));

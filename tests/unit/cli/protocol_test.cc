@@ -251,8 +251,8 @@ TEST(ProtocolTest, ParsesTemplatesCampaignsAndThePlan) {
   EXPECT_FALSE(waitlist.has_start());
   EXPECT_EQ(waitlist.waitlist_delay().seconds(), 7 * 86400);
 
-  ASSERT_TRUE(protocol->plan.has_value());
-  const v1::AnalysisPlan& plan = *protocol->plan;
+  ASSERT_EQ(protocol->plans.size(), 1u);
+  const v1::AnalysisPlan& plan = protocol->plans.front();
   EXPECT_EQ(plan.trial_id(), "swing");
   EXPECT_EQ(plan.plan_id(), "main");
   EXPECT_EQ(plan.control_arm(), "control");
@@ -343,7 +343,7 @@ TEST(ProtocolTest, MessagingAndPlanErrorsNameTheFieldPath) {
   EXPECT_THAT(error("analysis: {control_arm: control, outcomes: [{name: w, wave: endline, scale: s}], covariates: [height]}\n"),
               HasSubstr("analysis.covariates[0] \"height\" is not a covariate of the design"));
   EXPECT_THAT(error("analysis: {control_arm: control, outcome: []}\n"), HasSubstr("analysis.outcome is not a known key"));
-  EXPECT_THAT(error("lock_plan: true\n"), HasSubstr("lock_plan there is no analysis: section to lock"));
+  EXPECT_THAT(error("lock_plan: true\n"), HasSubstr("lock_plan there is no analysis: (or analyses:) section to lock"));
   EXPECT_THAT(error("campaign: []\n"), HasSubstr("swing.yaml: campaign is not a known key"));
 }
 
@@ -415,7 +415,7 @@ TEST(ProtocolTest, ShippedExamplesAreValid) {
     ASSERT_TRUE(protocol.ok()) << protocol.status();
     EXPECT_FALSE(protocol->waves.empty()) << entry.path();
     EXPECT_FALSE(protocol->campaigns.empty()) << entry.path();
-    ASSERT_TRUE(protocol->plan.has_value()) << entry.path();
+    ASSERT_FALSE(protocol->plans.empty()) << entry.path();
     EXPECT_TRUE(protocol->lock_plan) << entry.path();
     ++checked;
   }
@@ -560,6 +560,67 @@ TEST(ValidateProtocolTest, AnOnlineExperimentMustFitTheDesign) {
           HasSubstr("instrument cv_assessment v1 decisions 'cv_progress'.stimuli factor \"cv_names\" orders [name01, "),
           "instrument cv_assessment v1 decisions 'cv_progress'.per_page nothing for arm \"hybrid\" of factor "
           "\"exp1_evaluation\""));
+}
+
+// The diversity study pre-registers two analyses: experiment 1 in long format (a decision block,
+// the candidate's ethnicity crossed with the condition) and experiment 2 per participant. Each
+// is checked under its own path in the file, against the instrument the wave collects.
+TEST(ValidateProtocolTest, SeveralAnalysesAndTheLongFormatInteractionAreChecked) {
+  const std::string examples = std::string(FIELDWORK_TEST_SOURCE_DIR) + "/examples/";
+  auto from_examples = [&](const std::string& path) {
+    return ReadFile(examples + path.substr(std::string("dir/").size()));
+  };
+  absl::StatusOr<std::string> original = ReadFile(examples + "diversity-online.yaml");
+  ASSERT_TRUE(original.ok()) << original.status();
+  auto parse = [&](std::initializer_list<std::pair<std::string, std::string>> edits) {
+    std::string yaml = *original;
+    for (const auto& [from, to] : edits) {
+      const size_t at = yaml.find(from);
+      EXPECT_NE(at, std::string::npos) << from;
+      if (at != std::string::npos) yaml.replace(at, from.size(), to);
+    }
+    return ParseProtocol(yaml, "dir/diversity-online.yaml", from_examples);
+  };
+  auto problems = [&](std::initializer_list<std::pair<std::string, std::string>> edits) {
+    absl::StatusOr<Protocol> protocol = parse(edits);
+    EXPECT_TRUE(protocol.ok()) << protocol.status();
+    std::vector<std::string> lines;
+    if (!protocol.ok()) return lines;
+    for (const ProtocolProblem& p : ValidateProtocol(*protocol)) lines.push_back(p.field + " " + p.reason);
+    return lines;
+  };
+  absl::StatusOr<Protocol> shipped = parse({});
+  ASSERT_TRUE(shipped.ok()) << shipped.status();
+  ASSERT_EQ(shipped->plans.size(), 2u);
+  EXPECT_EQ(shipped->plans[0].plan_id(), "exp1");
+  EXPECT_EQ(shipped->plans[0].estimator(), v1::ESTIMATOR_LONG_INTERACTION);
+  EXPECT_EQ(shipped->plans[0].outcomes(0).source().decisions().block(), "cv_progress");
+  EXPECT_EQ(shipped->plans[0].interaction().attribute(), "ethnicity");
+  EXPECT_EQ(shipped->plans[1].plan_id(), "exp2");
+  EXPECT_THAT(problems({}), IsEmpty());
+
+  EXPECT_THAT(problems({{"decisions: cv_progress}", "decisions: cv_progres}"}}),
+              ElementsAre("analyses[0].outcomes[0].decisions \"cv_progres\" is not a decision block of "
+                          "instrument cv_assessment v1 (cv_progress)"));
+  EXPECT_THAT(problems({{"attribute: ethnicity", "attribute: gender"}}),
+              ElementsAre("analyses[0].outcomes[0].decisions block cv_progress's stimuli declare no attribute "
+                          "\"gender\" (the plan's interaction.attribute); they declare: ethnicity"));
+  EXPECT_THAT(problems({{"reference_level: white_british}", "reference_level: white}"}}),
+              ElementsAre("analyses[0].outcomes[0].decisions no stimulus of block cv_progress has ethnicity "
+                          "\"white\" (interaction.reference_level); its levels: minority_ethnic, white_british"));
+  // The service's own rules, under the entry's path: HC2 is not clustered, and a per-decision
+  // outcome needs the long-format estimator.
+  EXPECT_THAT(problems({{"se_type: CR2", "se_type: HC2"},
+                        {"{name: cv_evaluation_score, wave: experiment, scale: cv_evaluation_score}",
+                         "{name: cv_evaluation_score, wave: experiment, decisions: cv_progress}"}}),
+              ElementsAre(HasSubstr("analyses[0].se_type"), HasSubstr("analyses[1].outcomes[1]")));
+
+  // Mistakes in the list itself stop the parse, naming the entry.
+  EXPECT_THAT(parse({{"plan_id: exp2", "plan_id: exp1"}}).status().message(),
+              HasSubstr("analyses[1].plan_id \"exp1\" is used by an earlier analysis"));
+  EXPECT_THAT(parse({{"  - plan_id: exp2\n", "  -\n"}}).status().message(), HasSubstr("analyses[1].plan_id"));
+  EXPECT_THAT(parse({{"lock_plan: true", "analysis: {control_arm: separate}\nlock_plan: true"}}).status().message(),
+              HasSubstr("analyses give one analysis: section or an analyses: list, not both"));
 }
 
 TEST(ValidateProtocolTest, LoadProtocolNamesTheFileOnEveryLine) {

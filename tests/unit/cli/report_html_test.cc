@@ -5,7 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <regex>
+#include <sstream>
+#include <utility>
 
 #include "services/cli/analysis_tables.h"
 #include "services/cli/report_format.h"
@@ -160,10 +163,10 @@ TEST(ReportHtmlTest, ProgressionFigureByConditionAndGroup) {
   ReportData r;
   r.trial_id = "diversity-online";
   r.progression_title = "exp1_evaluation x candidate group";
-  r.progression = {{"joint", "minority_ethnic", 380, 0.8422, 0.0187},
-                   {"joint", "white_british", 380, 0.5253, 0.0256},
-                   {"separate", "minority_ethnic", 375, 0.6815, 0.024},
-                   {"separate", "white_british", 375, 0.6991, 0.0237}};
+  r.progression = {{"joint", "minority_ethnic", 380, 0.8422, 0.0187, std::nullopt},
+                   {"joint", "white_british", 380, 0.5253, 0.0256, std::nullopt},
+                   {"separate", "minority_ethnic", 375, 0.6815, 0.024, std::nullopt},
+                   {"separate", "white_british", 375, 0.6991, 0.0237, std::nullopt}};
   const std::string html = RenderReportHtml(r);
   EXPECT_EQ(Count(html, "<svg class=\"figure figure-progression\""), 1);
   EXPECT_EQ(Count(html, "<table class=\"progression-table\""), 1);
@@ -173,6 +176,92 @@ TEST(ReportHtmlTest, ProgressionFigureByConditionAndGroup) {
   EXPECT_THAT(html, HasSubstr("<td>separate</td><td>white_british</td><td class=\"num\">375</td>"
                               "<td class=\"num\">69.9%</td>"));
   EXPECT_THAT(html, HasSubstr("No outcomes analysed."));
+}
+
+// A long-format outcome (the CV experiment's exp1): the text and the report show the decisions
+// per arm, every coefficient, both sets of contrasts, the interaction's F with its df and the
+// cells, and the progression figure takes the cells' clustered CIs.
+TEST(AnalysisTablesTest, LongFormatInteractionIsPrintedAndDrawn) {
+  fieldwork::v1::AnalyseResponse analysis;
+  analysis.mutable_plan()->mutable_plan()->set_trial_id("diversity-online");
+  analysis.mutable_plan()->mutable_plan()->set_plan_id("exp1");
+  analysis.mutable_plan()->mutable_plan()->set_factor("exp1_evaluation");
+  auto* outcome = analysis.add_outcomes();
+  outcome->set_outcome("progressed");
+  outcome->set_primary(true);
+  outcome->set_n(3030);
+  outcome->set_se_type("CR2");
+  for (const auto& [arm, n] : {std::pair<const char*, int>{"separate", 1500}, {"joint", 1530}}) {
+    auto* a = outcome->add_arms();
+    a->set_arm(arm);
+    a->set_randomised(n / 10);
+    a->set_n(n);
+    a->set_raw_mean(0.5);
+  }
+  auto* x = outcome->mutable_interaction();
+  x->set_attribute("ethnicity");
+  x->set_reference_level("white_british");
+  x->set_decisions(3030);
+  x->set_clusters(303);
+  x->set_se_type("CR2");
+  auto inference = [](double estimate, double low, double high) {
+    fieldwork::v1::Inference i;
+    i.set_estimate(estimate);
+    i.set_std_error(0.04);
+    i.set_df(140.5);
+    i.set_conf_low(low);
+    i.set_conf_high(high);
+    i.set_p_value(0.0123);
+    return i;
+  };
+  x->add_terms("ethnicityminority_ethnic:exp1_evaluationjoint");
+  *x->add_coefficients() = inference(0.2468, 0.17, 0.32);
+  auto* arm_effect = x->add_arm_effects();
+  arm_effect->set_arm("joint");
+  arm_effect->set_versus_arm("separate");
+  arm_effect->set_level("minority_ethnic");
+  *arm_effect->mutable_inference() = inference(0.1357, 0.05, 0.22);
+  auto* gap = x->add_level_effects();
+  gap->set_arm("joint");
+  gap->set_level("minority_ethnic");
+  gap->set_versus_level("white_british");
+  *gap->mutable_inference() = inference(-0.0864, -0.17, -0.01);
+  x->set_interaction_f(13.5);
+  x->set_interaction_df1(1);
+  x->set_interaction_df2(302);
+  x->set_interaction_p_value(0.0003);
+  auto* cell = x->add_cells();
+  cell->set_arm("joint");
+  cell->set_level("minority_ethnic");
+  cell->set_n(765);
+  *cell->mutable_inference() = inference(0.8422, 0.80, 0.88);
+
+  std::ostringstream text;
+  PrintAnalysis(analysis, text);
+  EXPECT_THAT(text.str(), HasSubstr("progressed (primary): n = 3030 decisions, SEs CR2"));
+  EXPECT_THAT(text.str(), HasSubstr("long-format interaction ethnicity x exp1_evaluation (reference white_british): "
+                                    "3030 decisions from 303 participants, SEs CR2 clustered by participant"));
+  EXPECT_THAT(text.str(), HasSubstr("ethnicityminority_ethnic:exp1_evaluationjoint"));
+  EXPECT_THAT(text.str(), HasSubstr("joint vs separate, among ethnicity minority_ethnic"));
+  EXPECT_THAT(text.str(), HasSubstr("ethnicity minority_ethnic vs white_british, under joint"));
+  EXPECT_THAT(text.str(), HasSubstr("F(1, 302) = 13.50, p = <0.001"));
+  EXPECT_THAT(text.str(), HasSubstr("joint x minority_ethnic"));
+  EXPECT_THAT(text.str(), ::testing::Not(HasSubstr("MDES ledger")));  // not defined for it
+
+  ReportData report;
+  AddAnalysisToReport(analysis, report);
+  ASSERT_TRUE(AddInteractionProgression(analysis, report));
+  ASSERT_EQ(report.progression.size(), 1u);
+  ASSERT_TRUE(report.progression[0].ci.has_value());
+  EXPECT_DOUBLE_EQ(report.progression[0].ci->first, 0.80);
+  const std::string html = RenderReportHtml(report);
+  EXPECT_EQ(Count(html, "<table class=\"interaction-terms\""), 1);
+  EXPECT_EQ(Count(html, "<table class=\"interaction-arm-effects\""), 1);
+  EXPECT_EQ(Count(html, "<table class=\"interaction-level-effects\""), 1);
+  EXPECT_THAT(html, HasSubstr("3030 decisions from 303 participants"));
+  EXPECT_THAT(html, HasSubstr("F(1, 302) = 13.50"));
+  EXPECT_THAT(html, HasSubstr("80.0% to 88.0%"));  // the progression table's clustered CI
+  EXPECT_EQ(Count(html, "<svg class=\"figure figure-progression\""), 1);
 }
 
 TEST(AnalysisTablesTest, AnalyseResultBecomesTheReportAndTheText) {
