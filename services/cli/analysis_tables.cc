@@ -2,6 +2,9 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <map>
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -101,6 +104,16 @@ std::optional<ReportIpw> IpwOf(const v1::OutcomeResult& outcome) {
                 w.max_weight(), {}, {w.warnings().begin(), w.warnings().end()}};
   for (const v1::Effect& e : w.effects()) ipw.effects.push_back(EffectOf(e));
   return ipw;
+}
+
+std::vector<ReportTimeBin> TimeBinsOf(const v1::OutcomeResult& outcome) {
+  std::vector<ReportTimeBin> bins;
+  for (const v1::TimeBinResult& b : outcome.time_bins()) {
+    ReportTimeBin bin{b.label(), b.from_days(), b.to_days(), b.estimated(), b.n(), {}};
+    for (const v1::Effect& e : b.effects()) bin.effects.push_back(EffectOf(e));
+    bins.push_back(std::move(bin));
+  }
+  return bins;
 }
 
 std::string StandardisedText(const std::optional<ReportStandardised>& g) {
@@ -257,10 +270,17 @@ void AddAnalysisToReport(const v1::AnalyseResponse& analysis, ReportData& report
     table.primary = outcome.primary();
     table.warnings.assign(outcome.warnings().begin(), outcome.warnings().end());
     for (const v1::ArmFigures& arm : outcome.arms()) {
-      table.arms.push_back(
-          {arm.arm(), arm.n(), arm.adjusted_mean().estimate(), arm.adjusted_mean().std_error()});
+      table.arms.push_back({arm.arm(), arm.n(), arm.adjusted_mean().estimate(),
+                            arm.adjusted_mean().std_error(), arm.randomised()});
     }
-    for (const v1::Effect& e : outcome.effects()) table.effects.push_back(EffectOf(e));
+    for (const v1::Effect& e : outcome.effects()) {
+      table.effects.push_back(EffectOf(e));
+      if (std::optional<ReportStandardised> g = StandardisedOf(e)) {
+        report.forest.push_back(
+            {report.plan_id, outcome.outcome(), outcome.primary(), e.arm(), e.versus(), *g});
+      }
+    }
+    table.time_bins = TimeBinsOf(outcome);
     table.ipw = IpwOf(outcome);
     table.notes = NotesOf(record.plan(), outcome);
     table.joint_test = JointTestOf(outcome);
@@ -279,6 +299,28 @@ void AddAnalysisToReport(const v1::AnalyseResponse& analysis, ReportData& report
     report.mdes.push_back({outcome.outcome(), record.plan().has_power(), m.planned(),
                            m.planned_response_rate(), m.actual_response_rate(), m.achieved(),
                            m.change_due_to_response_rate(), m.share_due_to_response_rate()});
+  }
+}
+
+void AddAnalysisToConsort(const v1::AnalyseResponse& analysis, ReportConsort& flow) {
+  std::map<std::string, ReportConsortArm*> arms;
+  for (ReportConsortArm& arm : flow.arms) arms[arm.arm] = &arm;
+  for (const v1::OutcomeResult& outcome : analysis.outcomes()) {
+    for (const v1::ArmFigures& figures : outcome.arms()) {
+      auto it = arms.find(figures.arm());
+      if (it != arms.end()) {
+        it->second->analysed.push_back({outcome.outcome(), figures.n(), figures.randomised()});
+      }
+    }
+    // Take-up does not depend on the outcome: the first outcome that measured it says it.
+    if (flow.takeup_campaign.empty() && outcome.has_cace() &&
+        !outcome.cace().takeup_rate_by_arm().empty()) {
+      flow.takeup_campaign = outcome.cace().campaign();
+      for (const auto& [arm, rate] : outcome.cace().takeup_rate_by_arm()) {
+        auto it = arms.find(arm);
+        if (it != arms.end()) it->second->takeup_rate = rate;
+      }
+    }
   }
 }
 
