@@ -157,9 +157,10 @@ std::string RenderAttenuationPanel(const ReportOutcome& outcome, double confiden
   const double plot_right = kEffectWidth - kBinsRight;
   const std::string ci = FormatFixed(confidence_percent, 0) + "% CI";
   const std::string label = outcome.outcome + (outcome.primary ? " (primary)" : "");
-  std::string out = OpenFigureSvg(
-      "figure-attenuation", label + ": effect by time since the intervention, " + kExploratory,
-      kEffectWidth, kBinsHeight);
+  // The exploratory label is drawn on a line of its own under the title.
+  const std::string shown_title = label + ": effect by time since the intervention";
+  std::string out = OpenFigureSvg("figure-attenuation", shown_title + ", " + kExploratory,
+                                  kEffectWidth, kBinsHeight, shown_title);
   absl::StrAppend(&out, "<text class=\"exploratory\" x=\"", SvgNum(kEffectWidth / 2),
                   "\" y=\"38\" text-anchor=\"middle\">", kExploratory, "</text>");
   for (size_t a = 0; a < arms.size(); ++a) {

@@ -99,7 +99,7 @@ std::string TickLabel(double v, double step, bool percent) {
 std::string SvgNum(double v) { return absl::StrFormat("%.1f", v); }
 
 std::string OpenFigureSvg(const std::string& css_class, const std::string& title, double width,
-                          double height) {
+                          double height, const std::string& shown_title) {
   return absl::StrCat(
       "<svg class=\"figure ", HtmlEscape(css_class), "\" xmlns=\"http://www.w3.org/2000/svg\" ",
       "viewBox=\"0 0 ", SvgNum(width), " ", SvgNum(height),
@@ -107,7 +107,7 @@ std::string OpenFigureSvg(const std::string& css_class, const std::string& title
       "\" width=\"100%\" style=\"max-width:", SvgNum(width), "px\" role=\"img\" ", "aria-label=\"",
       HtmlEscape(title), "\"><title>", HtmlEscape(title), "</title>",
       "<text class=\"chart-title\" x=\"", SvgNum(width / 2), "\" y=\"20\" text-anchor=\"middle\">",
-      HtmlEscape(title), "</text>");
+      HtmlEscape(shown_title.empty() ? title : shown_title), "</text>");
 }
 
 std::string DownArrow(double x, double y1, double y2) {

@@ -71,9 +71,10 @@ std::string SvgNum(double value);
 
 // Opens <svg class="figure CSS_CLASS"> of the given user-space size, scaled to the page's width
 // (viewBox; width 100%, so it never overflows a narrow screen), with role="img", the title as
-// its accessible name and <title>, and the title drawn at its top. The caller closes </svg>.
+// its accessible name and <title>, and `shown_title` (default: the title) drawn at its top. The
+// caller closes </svg>.
 std::string OpenFigureSvg(const std::string& css_class, const std::string& title, double width,
-                          double height);
+                          double height, const std::string& shown_title = "");
 
 // An arrow from (x, y1) straight down to (x, y2), its head at y2.
 std::string DownArrow(double x, double y1, double y2);
