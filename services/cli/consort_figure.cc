@@ -45,14 +45,14 @@ std::string DrawBox(const ConsortBox& box, double x, double y, double width) {
   return out + "</g>";
 }
 
-std::string Count(const std::string& what, int64_t n) { return absl::StrCat(what, ": ", n); }
+std::string ConsortCount(const std::string& what, int64_t n) { return absl::StrCat(what, ": ", n); }
 
 // The boxes of one arm, top to bottom.
 std::vector<ConsortBox> ArmColumn(const ReportConsort& flow, const ReportConsortArm& arm,
                                   bool analysed_row) {
   std::vector<ConsortBox> boxes;
   boxes.push_back(
-      {"allocated", arm.arm, "", {"Allocated to " + arm.arm, Count("n", arm.allocated)}});
+      {"allocated", arm.arm, "", {"Allocated to " + arm.arm, ConsortCount("n", arm.allocated)}});
   ConsortBox received{"received", arm.arm, "", {"Received the intervention"}};
   if (arm.takeup_rate.has_value()) {
     received.lines.push_back(absl::StrCat("took it up: ", FormatPercent(*arm.takeup_rate)));
@@ -66,9 +66,10 @@ std::vector<ConsortBox> ArmColumn(const ReportConsort& flow, const ReportConsort
         {"follow-up",
          arm.arm,
          w.wave,
-         {absl::StrCat("Follow-up ", w.wave, ": lost ", w.withdrawn + w.left + w.non_response),
-          Count("withdrew", w.withdrawn), Count("left the organisation", w.left),
-          Count("did not respond", w.non_response), Count("responded", w.responded)}});
+         {absl::StrCat("Lost to follow-up, ", w.wave, ": ", w.withdrawn + w.left + w.non_response),
+          ConsortCount("withdrew", w.withdrawn), ConsortCount("left the organisation", w.left),
+          ConsortCount("did not respond", w.non_response),
+          ConsortCount("responded", w.responded)}});
   }
   if (analysed_row) {
     ConsortBox analysed{"analysed", arm.arm, "", {"Analysed"}};
@@ -115,9 +116,9 @@ std::string RenderConsortFigure(const ReportConsort& flow) {
     return kConsortMargin + static_cast<double>(c) * (kConsortColumn + kConsortGap);
   };
 
-  ConsortBox enrolled{"enrolled", "", "", {"Enrolled", Count("n", flow.enrolled)}};
+  ConsortBox enrolled{"enrolled", "", "", {"Enrolled", ConsortCount("n", flow.enrolled)}};
   if (flow.enrolled > allocated)
-    enrolled.lines.push_back(Count("not allocated", flow.enrolled - allocated));
+    enrolled.lines.push_back(ConsortCount("not allocated", flow.enrolled - allocated));
   const double enrolled_width = std::min(kConsortColumn, width - 2 * kConsortMargin);
   std::string body = DrawBox(enrolled, (width - enrolled_width) / 2, kConsortTop, enrolled_width);
   // From the enrolled box down to a bar over the arms' columns, then an arrow into each.

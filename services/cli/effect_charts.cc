@@ -49,7 +49,7 @@ struct PixelScale {
   }
 };
 
-std::string EffectText(double estimate, double low, double high) {
+std::string EffectWithInterval(double estimate, double low, double high) {
   return absl::StrCat(FormatFixed(estimate, 2), " ", FormatInterval(low, high));
 }
 
@@ -59,8 +59,8 @@ std::string ForestLabel(const ReportForestRow& row, bool name_analysis) {
 }
 
 // An interval between two pixels along x (horizontal) or y (vertical), at `across` on the other.
-std::string Interval(bool horizontal, double a, double b, double across,
-                     const std::string& colour) {
+std::string IntervalMark(bool horizontal, double a, double b, double across,
+                         const std::string& colour) {
   if (!std::isfinite(a) || !std::isfinite(b)) return "";
   const std::string s_a = SvgNum(a), s_b = SvgNum(b), s_c = SvgNum(across);
   return horizontal ? absl::StrCat("<line class=\"ci\" x1=\"", s_a, "\" x2=\"", s_b, "\" y1=\"",
@@ -70,7 +70,7 @@ std::string Interval(bool horizontal, double a, double b, double across,
 }
 
 // The estimate's marker: a square centred on (x, y).
-std::string Point(double x, double y, const std::string& colour, const std::string& title) {
+std::string EstimateMark(double x, double y, const std::string& colour, const std::string& title) {
   if (!std::isfinite(x) || !std::isfinite(y)) return "";
   return absl::StrCat("<rect class=\"point\" x=\"", SvgNum(x - 4), "\" y=\"", SvgNum(y - 4),
                       "\" width=\"8\" height=\"8\" fill=\"", colour, "\"><title>",
@@ -116,11 +116,11 @@ std::string RenderForestPlot(const std::vector<ReportForestRow>& rows, double co
     const ReportForestRow& row = rows[i];
     const double y = kForestTop + kForestRow * static_cast<double>(i);
     const std::string label = ForestLabel(row, name_analysis);
-    const std::string value = EffectText(row.g.g, row.g.conf_low, row.g.conf_high);
+    const std::string value = EffectWithInterval(row.g.g, row.g.conf_low, row.g.conf_high);
     absl::StrAppend(&out, "<g class=\"forest-row\"><text class=\"row-label\" x=\"8\" y=\"",
                     SvgNum(y + 4), "\">", HtmlEscape(label), "</text>",
-                    Interval(true, x(row.g.conf_low), x(row.g.conf_high), y, "#222"),
-                    Point(x(row.g.g), y, SeriesColour(0), label + ": g " + value),
+                    IntervalMark(true, x(row.g.conf_low), x(row.g.conf_high), y, "#222"),
+                    EstimateMark(x(row.g.g), y, SeriesColour(0), label + ": g " + value),
                     "<text class=\"row-value\" x=\"", SvgNum(kForestPlotRight + 12), "\" y=\"",
                     SvgNum(y + 4), "\">", HtmlEscape(value), "</text></g>");
   }
@@ -200,10 +200,11 @@ std::string RenderAttenuationPanel(const ReportOutcome& outcome, double confiden
         // Several arms side by side within their bin.
         const double cx =
             left + bin_width * static_cast<double>(a + 1) / static_cast<double>(arms.size() + 1);
-        absl::StrAppend(&out, Interval(false, y(e.conf_low), y(e.conf_high), cx, colour(e.arm)),
-                        Point(cx, y(e.estimate), colour(e.arm),
-                              absl::StrCat(e.arm, " vs ", e.versus, ", ", bin_label, ": ",
-                                           EffectText(e.estimate, e.conf_low, e.conf_high))));
+        absl::StrAppend(
+            &out, IntervalMark(false, y(e.conf_low), y(e.conf_high), cx, colour(e.arm)),
+            EstimateMark(cx, y(e.estimate), colour(e.arm),
+                         absl::StrCat(e.arm, " vs ", e.versus, ", ", bin_label, ": ",
+                                      EffectWithInterval(e.estimate, e.conf_low, e.conf_high))));
       }
     }
     absl::StrAppend(

@@ -209,10 +209,10 @@ TEST(ConsortFigureTest, EveryBoxWithItsCounts) {
   EXPECT_EQ(BoxText(svg, "received\" data-arm=\"treatment\""),
             "Received the intervention|took it up: 75.0%|(opened or clicked video)");
   EXPECT_EQ(BoxText(svg, "follow-up\" data-arm=\"treatment\" data-wave=\"endline\""),
-            "Follow-up endline: lost 3|withdrew: 0|left the organisation: 2|did not respond: 1|"
+            "Lost to follow-up, endline: 3|withdrew: 0|left the organisation: 2|did not respond: 1|"
             "responded: 1");
   EXPECT_EQ(BoxText(svg, "follow-up\" data-arm=\"control\" data-wave=\"endline\""),
-            "Follow-up endline: lost 2|withdrew: 1|left the organisation: 0|did not respond: 1|"
+            "Lost to follow-up, endline: 2|withdrew: 1|left the organisation: 0|did not respond: 1|"
             "responded: 1");
   EXPECT_EQ(BoxText(svg, "analysed\" data-arm=\"control\""),
             "Analysed|wellbeing: 1 of 2|burnout: 2 of 2");
