@@ -2,6 +2,9 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <map>
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -167,6 +170,16 @@ void PrintInteraction(const v1::OutcomeResult& outcome, const ReportInteraction&
   out << "  interaction (every " << x.attribute << " x " << x.factor << " term zero): F(" << x.df1 << ", "
       << FormatDf(x.df2) << ") = " << FormatFixed(x.f, 2) << ", p = " << FormatP(x.p_value) << "\n";
   PrintInteractionRows("model means by cell (the progression figure)", x.cells, ci, out);
+}
+
+std::vector<ReportTimeBin> TimeBinsOf(const v1::OutcomeResult& outcome) {
+  std::vector<ReportTimeBin> bins;
+  for (const v1::TimeBinResult& b : outcome.time_bins()) {
+    ReportTimeBin bin{b.label(), b.from_days(), b.to_days(), b.estimated(), b.n(), {}};
+    for (const v1::Effect& e : b.effects()) bin.effects.push_back(EffectOf(e));
+    bins.push_back(std::move(bin));
+  }
+  return bins;
 }
 
 std::string StandardisedText(const std::optional<ReportStandardised>& g) {
@@ -335,12 +348,19 @@ void AddAnalysisToReport(const v1::AnalyseResponse& analysis, ReportData& report
     for (const v1::ArmFigures& arm : outcome.arms()) {
       // A long-format outcome has no adjusted arm means: its raw mean over the decisions.
       table.arms.push_back(outcome.has_interaction()
-                               ? ReportArm{arm.arm(), arm.n(), arm.raw_mean(), 0}
+                               ? ReportArm{arm.arm(), arm.n(), arm.raw_mean(), 0, arm.randomised()}
                                : ReportArm{arm.arm(), arm.n(), arm.adjusted_mean().estimate(),
-                                           arm.adjusted_mean().std_error()});
+                                           arm.adjusted_mean().std_error(), arm.randomised()});
     }
     table.interaction = InteractionOf(record.plan(), outcome);
-    for (const v1::Effect& e : outcome.effects()) table.effects.push_back(EffectOf(e));
+    for (const v1::Effect& e : outcome.effects()) {
+      table.effects.push_back(EffectOf(e));
+      if (std::optional<ReportStandardised> g = StandardisedOf(e)) {
+        report.forest.push_back(
+            {report.plan_id, outcome.outcome(), outcome.primary(), e.arm(), e.versus(), *g});
+      }
+    }
+    table.time_bins = TimeBinsOf(outcome);
     table.ipw = IpwOf(outcome);
     table.notes = NotesOf(record.plan(), outcome);
     table.joint_test = JointTestOf(outcome);
@@ -379,6 +399,28 @@ bool AddInteractionProgression(const v1::AnalyseResponse& analysis, ReportData& 
     return true;
   }
   return false;
+}
+
+void AddAnalysisToConsort(const v1::AnalyseResponse& analysis, ReportConsort& flow) {
+  std::map<std::string, ReportConsortArm*> arms;
+  for (ReportConsortArm& arm : flow.arms) arms[arm.arm] = &arm;
+  for (const v1::OutcomeResult& outcome : analysis.outcomes()) {
+    for (const v1::ArmFigures& figures : outcome.arms()) {
+      auto it = arms.find(figures.arm());
+      if (it != arms.end()) {
+        it->second->analysed.push_back({outcome.outcome(), figures.n(), figures.randomised()});
+      }
+    }
+    // Take-up does not depend on the outcome: the first outcome that measured it says it.
+    if (flow.takeup_campaign.empty() && outcome.has_cace() &&
+        !outcome.cace().takeup_rate_by_arm().empty()) {
+      flow.takeup_campaign = outcome.cace().campaign();
+      for (const auto& [arm, rate] : outcome.cace().takeup_rate_by_arm()) {
+        auto it = arms.find(arm);
+        if (it != arms.end()) it->second->takeup_rate = rate;
+      }
+    }
+  }
 }
 
 }  // namespace fieldwork::cli

@@ -13,12 +13,18 @@ namespace fieldwork::cli {
 
 void PrintAnalysis(const fieldwork::v1::AnalyseResponse& analysis, std::ostream& out);
 
-// Fills the outcome, attrition and MDES parts, the plan's identity and the warnings of `report`.
+// Fills the outcome (with their time bins), forest-plot, attrition and MDES parts, the plan's
+// identity and the warnings of `report`.
 void AddAnalysisToReport(const fieldwork::v1::AnalyseResponse& analysis, ReportData& report);
 
 // The progression figure from the first long-format outcome's cells (model means with CIs
 // clustered by participant) into report.progression and its title; false when there is none.
 bool AddInteractionProgression(const fieldwork::v1::AnalyseResponse& analysis, ReportData& report);
+
+// Adds what only Analyse knows to the CONSORT flow: who received the intervention (the take-up
+// rates of the plan's take-up campaign, for the arms it measured) and, per outcome, how many of
+// each arm were analysed. Arms the flow lacks are left out.
+void AddAnalysisToConsort(const fieldwork::v1::AnalyseResponse& analysis, ReportConsort& flow);
 
 }  // namespace fieldwork::cli
 

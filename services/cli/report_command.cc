@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "services/cli/analysis_tables.h"
 #include "services/cli/commands.h"
+#include "services/cli/consort_flow.h"
 #include "services/cli/drift_warnings.h"
 #include "services/cli/report_html.h"
 #include "services/cli/trial_snapshot.h"
@@ -80,6 +81,14 @@ int Report(CliContext& cli, const Args& args, const CommandOptions& options) {
     }
   }
   factor = ComparisonFactor(snapshot.trial.design(), factor);
+  report.consort = ConsortFlow(snapshot, factor);
+  // The analysed numbers and take-up belong to the plan's factor (empty: the design's first);
+  // the flow of another factor (the plan's is not one the design has) gets neither.
+  const std::string& plan_factor = analysis.plan().plan().factor();
+  if (report.consort.has_value() && analysed.ok() &&
+      (plan_factor.empty() || plan_factor == factor)) {
+    AddAnalysisToConsort(analysis, *report.consort);
+  }
   report.response_over_time = ResponseOverTime(snapshot, factor);
   if (!analysed.ok() || !AddInteractionProgression(analysis, report)) {
     // Without the analysis' long-format model: rates tallied from the responses (± SE).

@@ -4,6 +4,8 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "services/cli/consort_figure.h"
+#include "services/cli/effect_charts.h"
 #include "services/cli/report_format.h"
 #include "services/cli/svg_charts.h"
 
@@ -22,13 +24,32 @@ th { background: #f0f4f8; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 ul.outcome-notes, ul.table-notes { color: #555; font-size: 0.85em; margin-top: -0.5em; }
 ul.warnings { background: #fff4e0; border-left: 4px solid #E69F00; padding: 0.6em 0.6em 0.6em 2em; }
-svg.figure { display: block; margin: 1em 0; background: #fff; }
+table { display: block; overflow-x: auto; max-width: 100%; }
+svg.figure { display: block; margin: 1em 0; background: #fff; height: auto; }
+figure.report-figure { margin: 1em 0 1.5em; }
+figure.report-figure svg.figure { margin-bottom: 0.3em; }
+figcaption { color: #555; font-size: 0.85em; }
+svg .consort-box rect { fill: #f0f4f8; stroke: #0072B2; stroke-width: 1.2; }
+svg .consort-heading { font-size: 11px; font-weight: bold; fill: #222; }
+svg .consort-count { font-size: 11px; fill: #222; }
+svg .arrow { stroke: #555; stroke-width: 1.2; fill: none; }
+svg .arrow-head { fill: #555; }
+svg .ci { stroke-width: 2; }
+svg .zero-line { stroke: #222; stroke-width: 1.2; stroke-dasharray: 4 3; }
+svg .row-label, svg .row-value, svg .column-head, svg .bin-label, svg .bin-n, svg .exploratory { font-size: 11px; fill: #333; }
+svg .column-head, svg .exploratory { font-weight: bold; }
 svg .chart-title { font-size: 14px; font-weight: bold; }
 svg .tick, svg .bar-label, svg .group-label, svg .axis-label, svg .legend-entry text { font-size: 11px; fill: #333; }
 svg .grid { stroke: #e4e4e4; }
 svg .axis { stroke: #555; }
 svg .error-bar { stroke: #222; stroke-width: 1.5; fill: none; }
 )css";
+
+// A wide table scrolls inside itself on a narrow screen rather than the page sideways; the
+// keyboard can reach it to scroll it (tabindex), as WCAG 2.1.1 asks.
+std::string TableOpen(const std::string& css_class) {
+  return absl::StrCat("<table class=\"", css_class, "\" tabindex=\"0\">");
+}
 
 std::string Cell(const std::string& text, bool numeric = false) {
   return absl::StrCat(numeric ? "<td class=\"num\">" : "<td>", HtmlEscape(text), "</td>");
@@ -55,7 +76,7 @@ std::string StandardisedCells(const ReportEffect& e) {
 std::string IpwTable(const ReportOutcome& outcome, const std::string& ci) {
   const ReportIpw& w = *outcome.ipw;
   std::string out = absl::StrCat(
-      "<table class=\"ipw-table\"><caption>",
+      TableOpen("ipw-table"), "<caption>",
       HtmlEscape(absl::StrCat(
           OutcomeLabel(outcome),
           ": robustness, not pre-registered: inverse-probability-of-response weights (1/p of "
@@ -103,12 +124,11 @@ std::string OutcomeExtras(const ReportOutcome& outcome, const std::string& ci) {
       absl::StrAppend(&rates, rates.empty() ? "" : ", ", arm, " ", FormatPercent(rate));
     }
     absl::StrAppend(
-        &out, "<table class=\"cace-table\"><caption>",
+        &out, TableOpen("cace-table"), "<caption>",
         HtmlEscape(absl::StrCat(OutcomeLabel(outcome), ": take-up effect (CACE, 2SLS), campaign ",
                                 c.campaign)),
-        "</caption>",
-        Header({"Estimate", "SE", "df", ci, "p", "First-stage F", "Take-up by arm"}), "<tr>",
-        Cell(FormatFixed(c.estimate, 2), true), Cell(FormatFixed(c.std_error, 2), true),
+        "</caption>", Header({"Estimate", "SE", "df", ci, "p", "First-stage F", "Take-up by arm"}),
+        "<tr>", Cell(FormatFixed(c.estimate, 2), true), Cell(FormatFixed(c.std_error, 2), true),
         Cell(FormatDf(c.df), true), Cell(FormatInterval(c.conf_low, c.conf_high), true),
         Cell(FormatP(c.p_value), true), Cell(FormatFixed(c.first_stage_f, 2), true), Cell(rates),
         "</tr></table>");
@@ -119,7 +139,7 @@ std::string OutcomeExtras(const ReportOutcome& outcome, const std::string& ci) {
 
 // The arms' means and each arm's effect against control, with Hedges' g.
 std::string EffectTable(const ReportOutcome& outcome, const std::string& ci, bool descriptive) {
-  std::string out = absl::StrCat("<table class=\"outcome-table\"><caption>", HtmlEscape(OutcomeLabel(outcome)),
+  std::string out = absl::StrCat(TableOpen("outcome-table"), "<caption>", HtmlEscape(OutcomeLabel(outcome)),
                                  descriptive ? " (descriptive)" : "", "</caption>",
                                  Header({"Arm", "n", "M", "SE", "Estimate", "SE of estimate", "df", ci, "p",
                                          "Adjusted p", "Hedges' g", "g " + ci}));
@@ -146,7 +166,7 @@ std::string EffectTable(const ReportOutcome& outcome, const std::string& ci, boo
 std::string InteractionRows(const std::string& css_class, const std::string& caption,
                             const std::vector<ReportInteractionEstimate>& rows, const std::string& ci) {
   if (rows.empty()) return "";
-  std::string out = absl::StrCat("<table class=\"", css_class, "\"><caption>", HtmlEscape(caption), "</caption>",
+  std::string out = absl::StrCat(TableOpen(css_class), "<caption>", HtmlEscape(caption), "</caption>",
                                  Header({"", "Estimate", "SE", "df", ci, "p"}));
   for (const ReportInteractionEstimate& e : rows) {
     absl::StrAppend(&out, "<tr>", Cell(e.label), Cell(FormatFixed(e.estimate, 3), true),
@@ -160,7 +180,7 @@ std::string InteractionRows(const std::string& css_class, const std::string& cap
 std::string InteractionTables(const ReportOutcome& outcome, const std::string& ci) {
   const ReportInteraction& x = *outcome.interaction;
   std::string out = absl::StrCat(
-      "<table class=\"interaction-arms\"><caption>",
+      TableOpen("interaction-arms"), "<caption>",
       HtmlEscape(absl::StrCat(OutcomeLabel(outcome), ": ", x.attribute, " x ", x.factor, ", ", x.decisions,
                               " decisions from ", x.clusters, " participants (SEs ", x.se_type,
                               ", clustered by participant)")),
@@ -250,9 +270,8 @@ std::string AttritionTables(const ReportData& report) {
   if (report.attrition.empty()) return "";
   std::string out = "<h2>Attrition</h2>";
   for (const ReportAttrition& attrition : report.attrition) {
-    absl::StrAppend(&out, "<table class=\"attrition-table\"><caption>",
-                    HtmlEscape(attrition.outcome), "</caption>",
-                    Header({"Arm", "Randomised", "Responded", "Response rate"}));
+    absl::StrAppend(&out, TableOpen("attrition-table"), "<caption>", HtmlEscape(attrition.outcome),
+                    "</caption>", Header({"Arm", "Randomised", "Responded", "Response rate"}));
     for (const ReportAttritionArm& arm : attrition.arms) {
       absl::StrAppend(&out, "<tr>", Cell(arm.arm), Cell(absl::StrCat(arm.randomised), true),
                       Cell(absl::StrCat(arm.responded), true), Cell(FormatPercent(arm.rate), true),
@@ -270,7 +289,7 @@ std::string AttritionTables(const ReportData& report) {
 std::string MdesTable(const ReportData& report) {
   if (report.mdes.empty()) return "";
   std::string out =
-      absl::StrCat("<h2>MDES ledger</h2><table class=\"mdes-table\">",
+      absl::StrCat("<h2>MDES ledger</h2>", TableOpen("mdes-table"),
                    Header({"Outcome", "Planned MDES", "Planned response", "Actual response",
                            "Achieved MDES", "Change due to response rate", "Share of change"}));
   for (const ReportMdes& m : report.mdes) {
@@ -323,7 +342,7 @@ std::string ProgressionSection(const ReportData& report) {
   chart.percent_axis = true;
   std::map<std::string, size_t> group_index;
   std::string table = absl::StrCat(
-      "<table class=\"progression-table\"><caption>", HtmlEscape(report.progression_title),
+      TableOpen("progression-table"), "<caption>", HtmlEscape(report.progression_title),
       "</caption>", Header({"Condition", "Candidate group", "Decisions", "Progressed", "SE", "CI"}));
   for (const ReportProgression& p : report.progression) {
     auto [it, added] = group_index.try_emplace(p.condition, chart.groups.size());
@@ -339,6 +358,33 @@ std::string ProgressionSection(const ReportData& report) {
   }
   return absl::StrCat("<h2>Progression by condition and candidate group</h2>",
                       RenderBarChart(chart), table, "</table>");
+}
+
+std::string ConsortSection(const ReportData& report) {
+  if (!report.consort.has_value()) return "";
+  return "<h2>Participant flow</h2>" + RenderConsortFigure(*report.consort);
+}
+
+std::string ForestSection(const ReportData& report) {
+  if (report.forest.empty()) return "";
+  return absl::StrCat("<h2>Standardised effects</h2>",
+                      RenderForestPlot(report.forest, report.confidence_percent));
+}
+
+// As the evaluation report's figures 5 and 6: the effect by time since the intervention.
+std::string AttenuationSection(const ReportData& report) {
+  std::string panels;
+  for (const ReportOutcome& outcome : report.outcomes) {
+    if (outcome.time_bins.empty()) continue;
+    absl::StrAppend(&panels,
+                    RenderAttenuationPanel(outcome, report.confidence_percent, ArmOrder(report)));
+  }
+  if (panels.empty()) return "";
+  return absl::StrCat("<h2>Effect by time since the intervention (exploratory)</h2>",
+                      "<p class=\"exploratory-note\">Exploratory: these estimates condition on "
+                      "when people responded, which the intervention may itself have changed (a "
+                      "post-treatment variable), so they are not randomised comparisons.</p>",
+                      panels);
 }
 
 }  // namespace
@@ -364,7 +410,8 @@ std::string RenderReportHtml(const ReportData& report) {
       absl::StrAppend(&out, "<li>", HtmlEscape(w), "</li>");
     absl::StrAppend(&out, "</ul>");
   }
-  absl::StrAppend(&out, OutcomeTables(report), MeansFigures(report), AttritionTables(report),
+  absl::StrAppend(&out, ConsortSection(report), OutcomeTables(report), ForestSection(report),
+                  MeansFigures(report), AttenuationSection(report), AttritionTables(report),
                   MdesTable(report), ResponseFigures(report), ProgressionSection(report),
                   "</body></html>\n");
   return out;

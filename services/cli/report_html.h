@@ -20,6 +20,7 @@ struct ReportArm {
   int64_t n = 0;  // with an outcome
   double mean = 0;
   double se = 0;
+  int64_t randomised = 0;  // analysed participants allocated to the arm (0: not known)
 };
 
 // Hedges' g and its CI (analysis.proto's StandardisedEffect says which SD).
@@ -110,6 +111,17 @@ struct ReportInteraction {
   double p_value = 0;
 };
 
+// The effects among those who responded within one bin of days since the intervention: an
+// exploratory analysis that conditions on a post-treatment variable (when people responded).
+struct ReportTimeBin {
+  std::string label;  // e.g. "[0, 14) days"
+  double from_days = 0;
+  double to_days = 0;
+  bool estimated = false;
+  int64_t n = 0;
+  std::vector<ReportEffect> effects;
+};
+
 struct ReportOutcome {
   std::string outcome;
   bool primary = false;
@@ -124,6 +136,54 @@ struct ReportOutcome {
   std::optional<ReportInteraction> interaction;
   // Printed under the table: the weights, the standardisation, each covariate's imputation.
   std::vector<std::string> notes;
+  std::vector<ReportTimeBin> time_bins;  // the plan's bins, in order; empty: none planned
+};
+
+// One row of the forest plot: a standardised effect of one arm against another on one outcome,
+// under one analysis (a plan: several analyses of a trial can share the figure).
+struct ReportForestRow {
+  std::string analysis;  // the plan's id
+  std::string outcome;
+  bool primary = false;
+  std::string arm;
+  std::string versus;
+  ReportStandardised g;
+};
+
+// The CONSORT flow of one arm at one follow-up wave. The four counts split the arm's allocated
+// participants: withdrawn (excluded), else responded, else left the organisation, else did not
+// respond.
+struct ReportConsortWave {
+  std::string wave;
+  int64_t withdrawn = 0;
+  int64_t left = 0;
+  int64_t non_response = 0;
+  int64_t responded = 0;
+};
+
+struct ReportConsortAnalysed {
+  std::string outcome;
+  int64_t n = 0;           // with the outcome, in the model
+  int64_t randomised = 0;  // analysed participants of the arm (withdrawn excluded)
+};
+
+struct ReportConsortArm {
+  std::string arm;
+  int64_t allocated = 0;
+  // Received the intervention: the share who took up the plan's take-up campaign, measured by
+  // opens and clicks; unset when not measured.
+  std::optional<double> takeup_rate;
+  std::vector<ReportConsortWave> waves;         // in the trial's wave order
+  std::vector<ReportConsortAnalysed> analysed;  // one per outcome of the plan
+};
+
+// The CONSORT 2025 participant flow of a trial: enrolled, allocated (one column per arm of the
+// plan's factor), received the intervention, lost to follow-up per wave, analysed.
+struct ReportConsort {
+  std::string factor;
+  int64_t enrolled = 0;
+  std::string takeup_campaign;         // empty: take-up not measured
+  std::vector<ReportConsortArm> arms;  // in design order
 };
 
 struct ReportAttritionArm {
@@ -188,13 +248,17 @@ struct ReportData {
   std::vector<ReportResponseSeries> response_over_time;
   std::string progression_title;  // e.g. "exp1_evaluation x candidate group"
   std::vector<ReportProgression> progression;
+  std::optional<ReportConsort> consort;  // unset: nobody allocated
+  // Every standardised effect (Hedges' g), from every analysis reported.
+  std::vector<ReportForestRow> forest;
 };
 
 // HTML escaping is fieldwork::HtmlEscape (services/common/html_escape.h).
 using ::fieldwork::HtmlEscape;
 
 // The page. Sections without data are left out, except the outcome tables and the means figure,
-// which say that there are no outcomes.
+// which say that there are no outcomes. Figures scale to the page's width (no sideways scrolling
+// at 320 px); wide tables scroll inside themselves.
 std::string RenderReportHtml(const ReportData& report);
 
 }  // namespace fieldwork::cli

@@ -195,6 +195,25 @@ TEST(ReportChromiumTest, TheRenderedReportHasEveryTableAndFigure) {
   EXPECT_EQ(Count(dom.output, "<rect class=\"bar\""), 6 + 4);
   EXPECT_EQ(Count(dom.output, "<path class=\"series\""), 3);  // one line per exp2_name arm
   EXPECT_THAT(dom.output, HasSubstr("<td>joint</td><td>minority_ethnic</td>"));
+  // The CONSORT flow of the plan's factor from the real services: enrolled, and per arm of
+  // exp2_name allocated, received (no take-up campaign: not measured), the one wave, analysed.
+  EXPECT_EQ(Count(dom.output, "<svg class=\"figure figure-consort\""), 1);
+  EXPECT_EQ(Count(dom.output, "<g class=\"consort-box\""), 1 + 3 * 4);
+  EXPECT_EQ(Count(dom.output, ">Enrolled</text>"), 1);
+  EXPECT_EQ(Count(dom.output, ">n: 60</text>"), 1);  // enrolled
+  EXPECT_EQ(Count(dom.output, ">n: 20</text>"), 3);  // allocated, complete randomisation
+  int responded = 0;  // the 50 who answered, over the arms' follow-up boxes
+  for (size_t at = dom.output.find(">responded: "); at != std::string::npos;
+       at = dom.output.find(">responded: ", at + 1)) {
+    responded += std::atoi(dom.output.c_str() + at + std::string(">responded: ").size());
+  }
+  EXPECT_EQ(responded, 50);
+  EXPECT_EQ(Count(dom.output, ">not measured</text>"), 3);
+  EXPECT_EQ(Count(dom.output, ">Lost to follow-up, experiment: "), 3);
+  // The forest plot: each outcome's two arms against name_removed.
+  EXPECT_EQ(Count(dom.output, "<svg class=\"figure figure-forest\""), 1);
+  EXPECT_EQ(Count(dom.output, "<g class=\"forest-row\">"), 2 * 2);
+  EXPECT_EQ(Count(dom.output, "figure-attenuation"), 0);  // the plan has no time bins
   EXPECT_THAT(dom.output,
               HasSubstr("Increasing diversity - two online experiments to reduce bias in hiring"));
 

@@ -393,7 +393,7 @@ TEST_F(AnalyseCliTest, WeightsEffectSizesImputationAndIpwAreShown) {
                                            "</td><td class=\"num\">[",
                                            cli::FormatFixed(g.conf_low(), 2), ", ")));
   EXPECT_THAT(page, HasSubstr("<ul class=\"table-notes\"><li>weighted by w (the plan&#39;s weights)"));
-  EXPECT_THAT(page, HasSubstr("<table class=\"ipw-table\">"));
+  EXPECT_THAT(page, HasSubstr("<table class=\"ipw-table\""));
 
   // Weighted by age, which nine enrolled participants lack: refused, naming them; not stored.
   v1::AnalysisPlan by_age = analysis.plan().plan();
@@ -552,11 +552,16 @@ TEST_F(StatusWithMessagingTest, ShowsSendsAndClicksByArm) {
                   "; take-up control 0.0%, treatment 25.0%")));
   const std::string html = services_.dir() + "/takeup.html";
   ASSERT_EQ(Fieldwork({"report", "small", "--html", html, "--plan=takeup"}).exit_code, 0);
-  EXPECT_THAT(fieldwork::testing::ReadText(html),
-              HasSubstr(absl::StrCat(
-                  "<td class=\"num\">", cli::FormatFixed(e.estimate(), 2),
-                  "</td><td class=\"num\">", cli::FormatFixed(e.std_error(), 2),
-                  "</td><td class=\"num\">", cli::FormatDf(e.df()), "</td>")));
+  const std::string page = fieldwork::testing::ReadText(html);
+  EXPECT_THAT(page,
+              HasSubstr(absl::StrCat("<td class=\"num\">", cli::FormatFixed(e.estimate(), 2),
+                                     "</td><td class=\"num\">", cli::FormatFixed(e.std_error(), 2),
+                                     "</td><td class=\"num\">", cli::FormatDf(e.df()), "</td>")));
+  // The CONSORT flow's "received the intervention" boxes carry the same take-up, arm by arm.
+  EXPECT_THAT(page, HasSubstr(">Received the intervention</text><text class=\"consort-count\" "));
+  EXPECT_THAT(page, HasSubstr(">took it up: 0.0%</text>"));
+  EXPECT_THAT(page, HasSubstr(">took it up: 25.0%</text>"));
+  EXPECT_THAT(page, HasSubstr(">(opened or clicked nudge)</text>"));
 }
 
 }  // namespace

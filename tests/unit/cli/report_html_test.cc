@@ -137,7 +137,7 @@ TEST(ReportHtmlTest, EffectSizesNotesAndTheIpwRobustnessTable) {
   EXPECT_THAT(html, HasSubstr("<td class=\"num\">NA</td><td class=\"num\"></td>"));
   EXPECT_THAT(html, HasSubstr("<ul class=\"table-notes\"><li>weighted by w (the plan&#39;s "
                               "weights)</li></ul>"));
-  EXPECT_EQ(Count(html, "<table class=\"ipw-table\">"), 1);
+  EXPECT_EQ(Count(html, "<table class=\"ipw-table\""), 1);
   EXPECT_THAT(html, HasSubstr("wellbeing (primary): robustness, not pre-registered: "
                               "inverse-probability-of-response weights (1/p of responding from a "
                               "logistic regression on (Intercept), armtreatment, age; n = 200, "
@@ -398,8 +398,10 @@ TEST(AnalysisTablesTest, EveryComputedNumberIsOnThePage) {
   EXPECT_THAT(html, HasSubstr("<p class=\"randomisation-inference\">Randomisation inference (1000 "
                               "redraws, RANDOMISATION_METHOD_COMPLETE): p = 0.048 (Monte Carlo SE "
                               "0.007)</p>"));
-  EXPECT_THAT(html, HasSubstr("<table class=\"cace-table\"><caption>wellbeing: take-up effect "
-                              "(CACE, 2SLS), campaign nudge</caption>"));
+  EXPECT_THAT(
+      html,
+      HasSubstr("<table class=\"cace-table\" tabindex=\"0\"><caption>wellbeing: take-up effect "
+                "(CACE, 2SLS), campaign nudge</caption>"));
   EXPECT_THAT(html, HasSubstr("<td class=\"num\">1.23</td><td class=\"num\">0.46</td>"
                               "<td class=\"num\">52</td><td class=\"num\">[0.32, 2.15]</td>"
                               "<td class=\"num\">0.009</td><td class=\"num\">45.60</td>"
@@ -412,7 +414,7 @@ TEST(AnalysisTablesTest, EveryComputedNumberIsOnThePage) {
   EXPECT_THAT(html, HasSubstr("<td class=\"num\">not estimated</td>"));
   EXPECT_THAT(html, HasSubstr("No MDES was planned: the plan has no power section."));
   EXPECT_EQ(Count(html, "<p class=\"joint-test\">"), 1);  // the two-arm outcome has none
-  EXPECT_EQ(Count(html, "<table class=\"cace-table\">"), 1);
+  EXPECT_EQ(Count(html, "<table class=\"cace-table\""), 1);
 }
 
 TEST(ReportFormatTest, DegreesOfFreedomAndMdesInWords) {
