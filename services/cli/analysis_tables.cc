@@ -329,10 +329,19 @@ void PrintAnalysis(const v1::AnalyseResponse& analysis, std::ostream& out) {
   PrintLedger(analysis, out);
 }
 
-void AddAnalysisToReport(const v1::AnalyseResponse& analysis, ReportData& report) {
+void AddAnalysisToReport(const v1::AnalyseResponse& analysis, ReportData& report, bool one_of_several) {
   const v1::PlanRecord& record = analysis.plan();
-  report.plan_id = record.plan().plan_id().empty() ? "main" : record.plan().plan_id();
-  report.plan_sha256 = record.state() == v1::PLAN_STATE_LOCKED ? record.locked_sha256() : "";
+  const std::string plan_id = record.plan().plan_id().empty() ? "main" : record.plan().plan_id();
+  const std::string sha256 = record.state() == v1::PLAN_STATE_LOCKED ? record.locked_sha256() : "";
+  if (!one_of_several) {
+    report.plan_id = plan_id;
+    report.plan_sha256 = sha256;
+  } else {
+    // Several plans on one page: each named with its own hash, each outcome with its plan.
+    absl::StrAppend(&report.plan_id, report.plan_id.empty() ? "" : ", ", plan_id);
+    absl::StrAppend(&report.plan_sha256, report.plan_sha256.empty() ? "" : "; ", plan_id, " ",
+                    sha256.empty() ? "not locked" : sha256);
+  }
   report.confidence_percent = ConfidencePercent(analysis);
   if (analysis.descriptive()) report.descriptive_factor = record.plan().factor();
   if (analysis.has_computed_at()) {
@@ -342,7 +351,7 @@ void AddAnalysisToReport(const v1::AnalyseResponse& analysis, ReportData& report
                          analysis.warnings().end());
   for (const v1::OutcomeResult& outcome : analysis.outcomes()) {
     ReportOutcome table;
-    table.outcome = outcome.outcome();
+    table.outcome = one_of_several ? absl::StrCat(plan_id, ": ", outcome.outcome()) : outcome.outcome();
     table.primary = outcome.primary();
     table.warnings.assign(outcome.warnings().begin(), outcome.warnings().end());
     for (const v1::ArmFigures& arm : outcome.arms()) {
@@ -357,7 +366,7 @@ void AddAnalysisToReport(const v1::AnalyseResponse& analysis, ReportData& report
       table.effects.push_back(EffectOf(e));
       if (std::optional<ReportStandardised> g = StandardisedOf(e)) {
         report.forest.push_back(
-            {report.plan_id, outcome.outcome(), outcome.primary(), e.arm(), e.versus(), *g});
+            {plan_id, outcome.outcome(), outcome.primary(), e.arm(), e.versus(), *g});
       }
     }
     table.time_bins = TimeBinsOf(outcome);
@@ -366,8 +375,9 @@ void AddAnalysisToReport(const v1::AnalyseResponse& analysis, ReportData& report
     table.joint_test = JointTestOf(outcome);
     table.cace = CaceOf(outcome);
     table.randomisation_inference = RandomisationInferenceOf(outcome);
+    const std::string label = table.outcome;
     report.outcomes.push_back(std::move(table));
-    ReportAttrition attrition{outcome.outcome(),
+    ReportAttrition attrition{label,
                               {},
                               outcome.attrition().differential_points(),
                               outcome.attrition().p_value()};
@@ -377,7 +387,7 @@ void AddAnalysisToReport(const v1::AnalyseResponse& analysis, ReportData& report
     report.attrition.push_back(std::move(attrition));
     if (outcome.has_interaction()) continue;
     const v1::MdesLedger& m = outcome.mdes();
-    report.mdes.push_back({outcome.outcome(), record.plan().has_power(), m.planned(),
+    report.mdes.push_back({label, record.plan().has_power(), m.planned(),
                            m.planned_response_rate(), m.actual_response_rate(), m.achieved(),
                            m.change_due_to_response_rate(), m.share_due_to_response_rate()});
   }

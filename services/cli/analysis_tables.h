@@ -15,7 +15,10 @@ void PrintAnalysis(const fieldwork::v1::AnalyseResponse& analysis, std::ostream&
 
 // Fills the outcome (with their time bins), forest-plot, attrition and MDES parts, the plan's
 // identity and the warnings of `report`.
-void AddAnalysisToReport(const fieldwork::v1::AnalyseResponse& analysis, ReportData& report);
+// `one_of_several`: the trial's report shows several plans; each outcome is labelled with its
+// plan, and the page's plan line names every plan with its hash.
+void AddAnalysisToReport(const fieldwork::v1::AnalyseResponse& analysis, ReportData& report,
+                         bool one_of_several = false);
 
 // The progression figure from the first long-format outcome's cells (model means with CIs
 // clustered by participant) into report.progression and its title; false when there is none.

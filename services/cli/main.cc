@@ -59,7 +59,7 @@ ABSL_FLAG(std::string, token_column, "",
 ABSL_FLAG(std::string, ignore_columns, "",
           "responses import: columns not to import, comma-separated: names, or a prefix and '*'");
 ABSL_DECLARE_FLAG(std::string, wave);  // simulate_commands.cc
-ABSL_FLAG(std::string, plan, "", "analyse, report: the analysis plan (default: analyse every plan of the trial; report main)");
+ABSL_FLAG(std::string, plan, "", "analyse, report: the analysis plan (default: every plan of the trial)");
 ABSL_FLAG(bool, allow_unlocked, false, "analyse, report: analyse a plan that is not locked");
 ABSL_FLAG(std::string, html, "", "report: the HTML file to write");
 ABSL_FLAG(std::string, candidate_groups, "", "report: CV names' groups, e.g. name01=white_british,name02=minority_ethnic");

@@ -10,6 +10,7 @@
 #include "services/cli/consort_flow.h"
 #include "services/cli/drift_warnings.h"
 #include "services/cli/report_html.h"
+#include "services/cli/trial_plans.h"
 #include "services/cli/trial_snapshot.h"
 
 namespace fieldwork::cli {
@@ -50,27 +51,33 @@ int Report(CliContext& cli, const Args& args, const CommandOptions& options) {
   ReportData report;
   report.trial_id = trial_id;
   report.title = snapshot.trial.design().title();
-  v1::AnalyseRequest request;
-  request.set_trial_id(trial_id);
-  request.set_plan_id(options.plan);
-  request.set_allow_unlocked(options.allow_unlocked);
-  v1::AnalyseResponse analysis;
-  std::string factor;
-  const grpc::Status analysed = cli.analysis().Analyse(cli.Call().get(), request, &analysis);
-  if (analysed.ok()) {
-    AddAnalysisToReport(analysis, report);
-    for (const std::string& w : AnalysisWarnings(analysis))
-      report.warnings.push_back("drift: " + w);
-    factor = analysis.plan().plan().factor();
-  } else if (analysed.error_code() == grpc::StatusCode::UNAVAILABLE ||
-             analysed.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return ReportFailure("Analyse", analysed);
-  } else {
-    // No plan, or a plan the data cannot support yet (e.g. the CV experiment's long design):
-    // the descriptive parts of the report are still worth having.
-    report.warnings.push_back("no analysis: " + analysed.error_message());
-    std::cerr << "fieldwork report: no analysis (" << analysed.error_message()
-              << "); writing the rest\n";
+  // Every plan of the trial (or --plan's), each analysed; a plan the data cannot support yet
+  // leaves a warning and the rest of the report.
+  const auto plans = PlansToAnalyse(cli, trial_id, options);
+  if (const int* failure = std::get_if<int>(&plans)) return *failure;
+  const std::vector<std::string>& plan_ids = std::get<std::vector<std::string>>(plans);
+  std::vector<v1::AnalyseResponse> analyses;
+  for (const std::string& plan_id : plan_ids) {
+    v1::AnalyseRequest request;
+    request.set_trial_id(trial_id);
+    request.set_plan_id(plan_id);
+    request.set_allow_unlocked(options.allow_unlocked);
+    v1::AnalyseResponse analysis;
+    const grpc::Status analysed = cli.analysis().Analyse(cli.Call().get(), request, &analysis);
+    if (analysed.error_code() == grpc::StatusCode::UNAVAILABLE ||
+        analysed.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      return ReportFailure("Analyse", analysed);
+    }
+    if (!analysed.ok()) {
+      const std::string which = plan_id.empty() ? "" : " of plan " + plan_id;
+      report.warnings.push_back("no analysis" + which + ": " + analysed.error_message());
+      std::cerr << "fieldwork report: no analysis" << which << " (" << analysed.error_message()
+                << "); writing the rest\n";
+      continue;
+    }
+    AddAnalysisToReport(analysis, report, plan_ids.size() > 1);
+    for (const std::string& w : AnalysisWarnings(analysis)) report.warnings.push_back("drift: " + w);
+    analyses.push_back(std::move(analysis));
   }
   v1::BalanceRequest balance_request;
   balance_request.set_trial_id(trial_id);
@@ -80,18 +87,22 @@ int Report(CliContext& cli, const Args& args, const CommandOptions& options) {
       report.warnings.push_back("allocation: " + w);
     }
   }
-  factor = ComparisonFactor(snapshot.trial.design(), factor);
+  // The flow and the figures follow the first analysed plan's factor (else the design's first
+  // with arms); the analysed numbers and take-up come from the plans of that factor.
+  const std::string factor = ComparisonFactor(
+      snapshot.trial.design(), analyses.empty() ? std::string() : analyses.front().plan().plan().factor());
   report.consort = ConsortFlow(snapshot, factor);
-  // The analysed numbers and take-up belong to the plan's factor (empty: the design's first);
-  // the flow of another factor (the plan's is not one the design has) gets neither.
-  const std::string& plan_factor = analysis.plan().plan().factor();
-  if (report.consort.has_value() && analysed.ok() &&
-      (plan_factor.empty() || plan_factor == factor)) {
-    AddAnalysisToConsort(analysis, *report.consort);
+  for (const v1::AnalyseResponse& analysis : analyses) {
+    const std::string& plan_factor = analysis.plan().plan().factor();
+    if (report.consort.has_value() && (plan_factor.empty() || plan_factor == factor)) {
+      AddAnalysisToConsort(analysis, *report.consort);
+    }
   }
   report.response_over_time = ResponseOverTime(snapshot, factor);
-  if (!analysed.ok() || !AddInteractionProgression(analysis, report)) {
-    // Without the analysis' long-format model: rates tallied from the responses (± SE).
+  bool modelled = false;
+  for (const v1::AnalyseResponse& analysis : analyses) modelled = modelled || AddInteractionProgression(analysis, report);
+  if (!modelled) {
+    // Without a long-format model: rates tallied from the responses (± SE).
     report.progression = ProgressionRates(snapshot, "", groups);
     if (!report.progression.empty()) {
       report.progression_title = ComparisonFactor(snapshot.trial.design(), "") + " x candidate group";

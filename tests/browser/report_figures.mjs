@@ -45,6 +45,12 @@ function figures(page) {
       receivedTreatment: box('received', 'treatment') ? text(box('received', 'treatment')) : '',
       boxesInside: consort ? [...consort.querySelectorAll('g.consort-box')].every((g) => inside(g, consort)) : false,
       forestRows: forest ? forest.querySelectorAll('g.forest-row').length : 0,
+      progressionBars: document.querySelectorAll('svg.figure-progression rect.bar').length,
+      progressionErrors: document.querySelectorAll('svg.figure-progression path.error-bar').length,
+      progressionCis: [...document.querySelectorAll('table.progression-table tr')].slice(1)
+        .map((tr) => tr.lastElementChild?.textContent ?? ''),
+      interactionTables: ['interaction-arms', 'interaction-terms', 'interaction-arm-effects',
+        'interaction-level-effects'].map((cls) => document.querySelectorAll(`table.${cls}`).length),
       forestIntervals: forest ? [...forest.querySelectorAll('g.forest-row line.ci')].map((l) =>
         ({ x1: Number(l.getAttribute('x1')), x2: Number(l.getAttribute('x2')), inside: inside(l, forest) })) : [],
       forestZero: forest ? forest.querySelectorAll('line.zero-line').length : 0,
@@ -82,6 +88,14 @@ function checkFigures(f, checks) {
     `the treatment arm's received box says "${f.receivedTreatment}"`);
   checks.expect(f.boxesInside, 'a CONSORT box is drawn outside its diagram');
   checks.expect(f.forestRows === 3, `the forest plot has ${f.forestRows} rows, wanted 3`);
+  // The second plan's long-format interaction: its tables, and the progression figure drawn
+  // from the model's cells with their participant-clustered CIs as error bars.
+  checks.expect(JSON.stringify(f.interactionTables) === '[1,1,1,1]',
+    `long-format interaction tables ${JSON.stringify(f.interactionTables)}, wanted one of each`);
+  checks.expect(f.progressionBars === 4 && f.progressionErrors === 4,
+    `the progression figure has ${f.progressionBars} bars and ${f.progressionErrors} error bars, wanted 4 and 4`);
+  checks.expect(f.progressionCis.length === 4 && f.progressionCis.every((ci) => / to /.test(ci)),
+    `the progression table's CIs ${JSON.stringify(f.progressionCis)}`);
   checks.expect(f.forestIntervals.length === 3 &&
     f.forestIntervals.every((i) => i.x1 < i.x2 && i.inside),
     `forest intervals ${JSON.stringify(f.forestIntervals)}: each left to right, inside the plot`);

@@ -3,7 +3,9 @@
 // path as `fieldwork report`: an Analyse result and a trial snapshot (as the services would send
 // them) → AddAnalysisToReport, ConsortFlow, AddAnalysisToConsort → RenderReportHtml. Fixed data,
 // so the script knows what to count: 2 arms, 2 waves, 3 outcomes (3 forest rows), time bins on
-// 2 outcomes (3 + 2 bins), take-up measured in the treatment arm only.
+// 2 outcomes (3 + 2 bins), take-up measured in the treatment arm only; and a second plan, a
+// long-format interaction (2 arms x 2 levels: the progression figure's 4 bars with clustered
+// CIs and the interaction's 3 tables).
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -117,6 +119,53 @@ fieldwork::cli::TrialSnapshot Snapshot() {
   return s;
 }
 
+// Plan "exp1": the CV experiment's long-format interaction, progressed (1/0) by candidate
+// ethnicity x evaluation, with each cell's model mean and CI.
+v1::AnalyseResponse LongAnalysis() {
+  v1::AnalyseResponse analysis;
+  analysis.mutable_plan()->mutable_plan()->set_trial_id("beneficiaries");
+  analysis.mutable_plan()->mutable_plan()->set_plan_id("exp1");
+  analysis.mutable_plan()->mutable_plan()->set_factor("offer");
+  v1::OutcomeResult& outcome = *analysis.add_outcomes();
+  outcome.set_outcome("progressed");
+  outcome.set_primary(true);
+  outcome.set_n(1200);
+  v1::LongInteractionResult& x = *outcome.mutable_interaction();
+  x.set_attribute("ethnicity");
+  x.set_reference_level("white_british");
+  x.set_decisions(1200);
+  x.set_clusters(120);
+  x.set_se_type("CR2");
+  x.add_terms("(Intercept)");
+  SetInference(0.52, 0.06, *x.add_coefficients());
+  const char* arms[] = {"control", "treatment"};
+  const char* levels[] = {"white_british", "minority_ethnic"};
+  for (int a = 0; a < 2; ++a) {
+    v1::InteractionEstimate& effect = *x.add_arm_effects();
+    effect.set_arm("treatment");
+    effect.set_versus_arm("control");
+    effect.set_level(levels[a]);
+    SetInference(0.05 + 0.2 * a, 0.09, *effect.mutable_inference());
+    v1::InteractionEstimate& gap = *x.add_level_effects();
+    gap.set_arm(arms[a]);
+    gap.set_level("minority_ethnic");
+    gap.set_versus_level("white_british");
+    SetInference(-0.15 + 0.2 * a, 0.08, *gap.mutable_inference());
+    for (int l = 0; l < 2; ++l) {
+      v1::InteractionEstimate& cell = *x.add_cells();
+      cell.set_arm(arms[a]);
+      cell.set_level(levels[l]);
+      cell.set_n(300);
+      SetInference(0.5 + 0.1 * a - 0.15 * l + 0.2 * a * l, 0.07, *cell.mutable_inference());
+    }
+  }
+  x.set_interaction_f(9.1);
+  x.set_interaction_df1(1);
+  x.set_interaction_df2(119);
+  x.set_interaction_p_value(0.003);
+  return analysis;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -128,7 +177,10 @@ int main(int argc, char** argv) {
   fieldwork::cli::ReportData report;
   report.trial_id = "beneficiaries";
   report.title = "Beneficiaries RCT (figures check)";
-  fieldwork::cli::AddAnalysisToReport(analysis, report);
+  const v1::AnalyseResponse long_analysis = LongAnalysis();
+  fieldwork::cli::AddAnalysisToReport(analysis, report, /*one_of_several=*/true);
+  fieldwork::cli::AddAnalysisToReport(long_analysis, report, /*one_of_several=*/true);
+  fieldwork::cli::AddInteractionProgression(long_analysis, report);
   report.consort = fieldwork::cli::ConsortFlow(Snapshot(), "offer");
   if (report.consort.has_value()) fieldwork::cli::AddAnalysisToConsort(analysis, *report.consort);
   std::ofstream out(argv[1], std::ios::binary | std::ios::trunc);
