@@ -1,14 +1,18 @@
-// The long-format interaction through the product, against R: the CV experiment of the
+// The R fixtures through the product. The long-format interaction: the CV experiment of the
 // committed fixtures (tests/fixtures/analysis/cv_long.csv, 300 participants x 10 ratings) is
 // pre-registered in a protocol, enrolled, imported with `fieldwork responses import --long` and
 // analysed by the real analysis service; what Analyse returns is compared with estimatr's
 // lm_robust(rating ~ ethnicity * condition, clusters = participant) and clubSandwich's CR2
 // linear contrasts (make_fixtures.R) to 1e-8 (estimates, SEs) and 1e-6 (df, p). The same run's
 // `fieldwork analyse` and a second, per-participant plan of the same protocol show that several
-// pre-registered analyses of one trial are each analysed.
+// pre-registered analyses of one trial are each analysed. Then two per-participant cases the
+// same way (roster and responses through the CLI, the plan from the protocol): the three-arm
+// trial's effects and joint Wald F with its df (itt_three_arm.csv, car::linearHypothesis), and
+// the weighted HC2 effect (weights_trial.csv, lm_robust(weights = w)).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <set>
 #include <string>
 #include <vector>
@@ -52,7 +56,7 @@ constexpr char kProtocol[] = R"(trial:
   id: cvlong
   title: The CV experiment in long format
   sites: [online]
-  covariates: [{name: condition, kind: categorical, levels: [control, training]}]
+  covariates: [{name: condition, kind: categorical, levels: [control, training], required: true}]
   factors:
     - {name: condition, method: assigned, arms: [control, training]}
     - {name: names, method: latin_square, order_items: [name01, name02, name03, name04, name05, name06, name07, name08, name09, name10]}
@@ -164,6 +168,130 @@ TEST(LongAnalysisCliTest, DecisionsImportedInLongFormatAreAnalysedAsEstimatrAndC
   EXPECT_THAT(analysed.output, HasSubstr("3000 decisions from 300 participants, SEs CR2"));
   EXPECT_THAT(analysed.output, HasSubstr("analysis of cvlong under plan per_participant (locked"));
   EXPECT_THAT(analysed.output, HasSubstr("ratings: n = 300, SEs HC2"));
+}
+
+
+// A trial whose arms are the fixture's own (an assigned factor: the roster's `arm`), covariates
+// as given, one numeric item y scored as the scale "y" in wave endline, and `analysis` as its
+// plan; applied, enrolled and answered through the CLI, then analysed over gRPC.
+v1::AnalyseResponse AnalyseThroughTheCli(fieldwork::testing::CliServices& services, const std::string& trial,
+                                         const std::string& design, const std::string& analysis,
+                                         const std::string& roster, const std::string& responses) {
+  const std::string dir = services.dir();
+  fieldwork::testing::WriteText(dir + "/y.yaml", R"(id: ywave
+version: 1
+title: One number
+items:
+  - {id: y, label: The outcome, type: numeric, min: -1000, max: 1000, required: true}
+scales:
+  - {id: y, label: The outcome, items: [y], method: mean, min_answered: 1}
+)");
+  fieldwork::testing::WriteText(dir + "/" + trial + ".yaml",
+                                absl::StrCat("trial:\n  id: ", trial, "\n", design, "instruments: [y.yaml]\n",
+                                             "waves:\n  - {id: endline, instrument: ywave, opens: 2020-01-01T00:00:00Z, "
+                                             "closes: 2099-01-01T00:00:00Z}\nlock_design: true\n", analysis,
+                                             "lock_plan: true\n"));
+  fieldwork::testing::WriteText(dir + "/" + trial + "-roster.csv", roster);
+  fieldwork::testing::WriteText(dir + "/" + trial + "-endline.csv", responses);
+  for (const std::vector<std::string>& step :
+       {std::vector<std::string>{"apply", dir + "/" + trial + ".yaml"},
+        {"enrol", trial, dir + "/" + trial + "-roster.csv"},
+        {"randomise", trial},
+        {"responses", "import", trial, "endline", dir + "/" + trial + "-endline.csv"}}) {
+    CliRun run = services.Fieldwork(step);
+    if (run.exit_code != 0) {
+      ADD_FAILURE() << step[0] << " exited " << run.exit_code << ": " << run.output;
+      return {};
+    }
+  }
+  v1::AnalyseRequest request;
+  request.set_trial_id(trial);
+  v1::AnalyseResponse analysed;
+  const grpc::Status s = services.Analysis()->Analyse(services.Researcher().get(), request, &analysed);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return analysed;
+}
+
+// The arm's effect against an estimatr table's term `term`.
+void ExpectTerm(const v1::Inference& e, const nlohmann::json& table, size_t term) {
+  EXPECT_TRUE(Near(e.estimate(), Nums(table["estimate"])[term], 1e-8));
+  EXPECT_TRUE(Near(e.std_error(), Nums(table["std_error"])[term], 1e-8));
+  EXPECT_TRUE(Near(e.df(), Nums(table["df"])[term], 1e-6));
+  EXPECT_TRUE(Near(e.p_value(), Nums(table["p_value"])[term], 1e-6));
+}
+
+TEST(LongAnalysisCliTest, ThreeArmWaldTestAndWeightedEffectThroughTheProductMatchR) {
+  fieldwork::testing::CliServices services;
+  {
+    // lm_robust(y ~ arm + x1 + site) and the joint test of both arms (itt3_standard[_wald]).
+    const Csv csv = Csv::Read("itt_three_arm.csv");
+    const std::vector<std::string>& arm = csv.Strings("arm");
+    const std::vector<std::string>& site = csv.Strings("site");
+    const Eigen::VectorXd x1 = csv.Numbers("x1");
+    const Eigen::VectorXd y = csv.Numbers("y");
+    std::set<std::string> sites(site.begin(), site.end());
+    std::string roster = "participant_id,site,arm,x1\n";
+    std::string responses = "ResponseId,ExternalReference,EndDate,Finished,y\n";
+    for (size_t i = 0; i < csv.rows(); ++i) {
+      const auto k = static_cast<Eigen::Index>(i);
+      absl::StrAppend(&roster, absl::StrFormat("p%04d,%s,%s,%.5f\n", i, site[i], arm[i], x1[k]));
+      absl::StrAppend(&responses, absl::StrFormat("R_%04d,p%04d,2021-03-02T10:00:00Z,1,%.5f\n", i, i, y[k]));
+    }
+    std::string site_list;
+    for (const std::string& s : sites) absl::StrAppend(&site_list, site_list.empty() ? "" : ", ", s);
+    const v1::AnalyseResponse a = AnalyseThroughTheCli(
+        services, "itt3",
+        absl::StrCat("  sites: [", site_list, "]\n",
+                     "  covariates: [{name: arm, kind: categorical, levels: [control, letter, video], required: true}, "
+                     "{name: x1, kind: numeric}]\n",
+                     "  factors: [{name: arm, method: assigned, arms: [control, letter, video]}]\n"),
+        "analysis:\n  control_arm: control\n  covariates: [x1]\n  site_fixed_effects: true\n"
+        "  outcomes: [{name: y, wave: endline, scale: y}]\n",
+        roster, responses);
+    ASSERT_EQ(a.outcomes_size(), 1);
+    const v1::OutcomeResult& o = a.outcomes(0);
+    EXPECT_EQ(o.n(), 600);
+    const nlohmann::json& table = Expected("itt3_standard");
+    ASSERT_EQ(o.effects_size(), 2);
+    ExpectTerm(o.effects(0).effect(), table, 1);
+    ExpectTerm(o.effects(1).effect(), table, 2);
+    const nlohmann::json& wald = Expected("itt3_standard_wald");
+    EXPECT_TRUE(Near(o.joint_f(), Num(wald["f"]), 1e-8));
+    EXPECT_EQ(o.joint_df1(), static_cast<int>(Num(wald["df1"])));
+    EXPECT_TRUE(Near(o.joint_df2(), Num(wald["df2"]), 1e-6));
+    EXPECT_TRUE(Near(o.joint_p_value(), Num(wald["p_value"]), 1e-6));
+  }
+  {
+    // lm_robust(y ~ arm + x1, weights = w) among the respondents (weights_main_HC2).
+    const Csv csv = Csv::Read("weights_trial.csv");
+    const std::vector<std::string>& arm = csv.Strings("arm");
+    const Eigen::VectorXd x1 = csv.Numbers("x1");
+    const Eigen::VectorXd w = csv.Numbers("w");
+    const Eigen::VectorXd y = csv.Numbers("y");
+    std::string roster = "participant_id,site,arm,x1,w\n";
+    std::string responses = "ResponseId,ExternalReference,EndDate,Finished,y\n";
+    for (size_t i = 0; i < csv.rows(); ++i) {
+      const auto k = static_cast<Eigen::Index>(i);
+      absl::StrAppend(&roster, absl::StrFormat("p%04d,online,%s,%.5f,%.4f\n", i, arm[i], x1[k], w[k]));
+      if (std::isfinite(y[k])) {
+        absl::StrAppend(&responses, absl::StrFormat("R_%04d,p%04d,2021-03-02T10:00:00Z,1,%.5f\n", i, i, y[k]));
+      }
+    }
+    const v1::AnalyseResponse a = AnalyseThroughTheCli(
+        services, "weighted",
+        "  sites: [online]\n"
+        "  covariates: [{name: arm, kind: categorical, levels: [control, treatment], required: true}, {name: x1, kind: numeric}, "
+        "{name: w, kind: numeric}]\n"
+        "  factors: [{name: arm, method: assigned, arms: [control, treatment]}]\n",
+        "analysis:\n  control_arm: control\n  covariates: [x1]\n  weights: w\n"
+        "  outcomes: [{name: y, wave: endline, scale: y}]\n",
+        roster, responses);
+    ASSERT_EQ(a.outcomes_size(), 1);
+    const nlohmann::json& main = Expected("weights_main_HC2");
+    EXPECT_EQ(a.outcomes(0).n(), static_cast<int64_t>(Num(main["nobs"])));
+    ASSERT_EQ(a.outcomes(0).effects_size(), 1);
+    ExpectTerm(a.outcomes(0).effects(0).effect(), main, 1);
+  }
 }
 
 }  // namespace
