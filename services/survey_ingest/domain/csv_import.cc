@@ -91,10 +91,6 @@ bool MatchesPattern(absl::string_view name, absl::string_view pattern) {
   return name == pattern;
 }
 
-bool AnyPattern(absl::string_view name, const std::vector<std::string>& patterns) {
-  return std::any_of(patterns.begin(), patterns.end(),
-                     [&](const std::string& p) { return MatchesPattern(name, p); });
-}
 
 // Q5_DO, Q7_DO_1, FL_12_DO: Qualtrics' record of the order in which choices, questions or
 // blocks were shown ("display order"), exported when the survey randomises them.
@@ -224,7 +220,7 @@ absl::StatusOr<Plan> MakePlan(const CsvRecord& header, const CsvRecord* question
         continue;
       }
     }
-    if (AnyPattern(column.name, options.personal_data_columns)) {
+    if (MatchesColumnPattern(column.name, options.personal_data_columns)) {
       column.role = ColumnRole::kPersonalData;
       plan.personal.push_back(index);
       continue;
@@ -275,7 +271,7 @@ absl::StatusOr<Plan> MakePlan(const CsvRecord& header, const CsvRecord* question
       column.role = ColumnRole::kDisplayOrder;
       continue;
     }
-    if (AnyPattern(column.name, options.ignored_columns)) {
+    if (MatchesColumnPattern(column.name, options.ignored_columns)) {
       column.role = ColumnRole::kIgnored;
       continue;
     }
@@ -573,6 +569,11 @@ class RowImporter {
 };
 
 }  // namespace
+
+bool MatchesColumnPattern(absl::string_view name, const std::vector<std::string>& patterns) {
+  return std::any_of(patterns.begin(), patterns.end(),
+                     [&](const std::string& p) { return MatchesPattern(name, p); });
+}
 
 absl::string_view ColumnRoleName(ColumnRole role) {
   switch (role) {

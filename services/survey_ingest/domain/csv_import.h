@@ -83,6 +83,10 @@ enum class ColumnRole {
 
 absl::string_view ColumnRoleName(ColumnRole role);
 
+// Whether a column `name` is one of `patterns` (ImportOptions::ignored_columns): an exact name,
+// or a prefix followed by '*'.
+bool MatchesColumnPattern(absl::string_view name, const std::vector<std::string>& patterns);
+
 enum class MatchedBy { kNone, kImportId, kName };
 
 struct ImportColumn {
