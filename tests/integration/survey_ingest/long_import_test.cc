@@ -73,7 +73,8 @@ class LongImportTest : public IngestTest {
     IngestTest::SetUp();
     CreateTrial(kTrial);
     Enrol(kTrial, {{"A1", "LA1"}, {"A2", "LA1"}, {"A3", "LA1"}, {"A4", "LA1"}, {"A5", "LA1"},
-                   {"A6", "LA1"}, {"A7", "LA1"}, {"A8", "LA2"}, {"A9", "LA2"}});
+                   {"A6", "LA1"}, {"A7", "LA1"}, {"A8", "LA2"}, {"A9", "LA2"}, {"B1", "LA2"},
+                   {"B2", "LA2"}, {"B3", "LA2"}});
     PutInstrument(kTrial, LongYaml());
     PutWave(kTrial, "endline", "cvx");
   }
@@ -185,13 +186,22 @@ TEST_F(LongImportTest, EachBadParticipantIsRejectedWholeNamingLineAndColumn) {
   a8.replace(a8.find(",r05,"), 5, ",r06,");                            // line 87: wrong item
   file += a8;
   file += Rows("A9");  // lines 93-102: good
+  std::string b1 = Rows("B1");  // lines 103-112
+  b1.replace(b1.find(",s07,"), 5, ",s99,");  // line 106: a stimulus the block does not have
+  file += b1;
+  std::string b2 = Rows("B2");  // lines 113-122
+  b2.replace(b2.find("cv09,minority_ethnic"), 20, "cv09,white_british");  // line 114
+  file += b2;
+  std::string b3 = Rows("B3");  // lines 123-132
+  b3.replace(b3.find("B3,endline,rate,10,"), 19, "B3,baseline,rate,10,");  // line 132
+  file += b3;
 
   v1::ImportCsvResponse response;
   const grpc::Status status = Import(file, response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   const std::vector<std::string> errors = Lines(response);
   EXPECT_EQ(response.accepted(), 2) << ::testing::PrintToString(errors);
-  EXPECT_EQ(response.rejected(), 8) << ::testing::PrintToString(errors);
+  EXPECT_EQ(response.rejected(), 11) << ::testing::PrintToString(errors);
   auto has = [&](const std::string& expected) {
     EXPECT_THAT(errors, ::testing::Contains(HasSubstr(expected)))
         << ::testing::PrintToString(errors);
@@ -205,6 +215,9 @@ TEST_F(LongImportTest, EachBadParticipantIsRejectedWholeNamingLineAndColumn) {
   has("65: value: out of range 1..7 (item r03) (9)");
   has("73: participant_id: unknown participant: not enrolled in trial long-import (Z9)");
   has("87: item_id: decision 5 of block rate is answered by item r05 (r06)");
+  has("106: stimulus: not a stimulus of block rate (s99)");
+  has("114: ethnicity: stimulus s09's ethnicity is minority_ethnic (white_british)");
+  has("132: wave_id: not the wave imported into (endline) (baseline)");
   // A5's other nine rows are not half-stored; nor anyone else's.
   std::map<std::string, v1::Response> stored = Stored();
   EXPECT_THAT(stored, SizeIs(2));
@@ -217,7 +230,7 @@ TEST_F(LongImportTest, EachBadParticipantIsRejectedWholeNamingLineAndColumn) {
   for (const v1::Reject& reject : ListRejects(kTrial)) {
     rejects[reject.errors(0).value() == "Z9" ? "Z9" : absl::StrCat(reject.row())] = reject;
   }
-  ASSERT_THAT(rejects, SizeIs(8));
+  ASSERT_THAT(rejects, SizeIs(11));
   EXPECT_EQ(rejects["43"].row(), 43);
   EXPECT_THAT(rejects["43"].raw(), HasSubstr("A5,endline,rate,10,"));
   EXPECT_THAT(rejects["43"].raw(), HasSubstr("A5,endline,rank,3,"));
