@@ -201,6 +201,20 @@ ScoredResponse ScalesOf(const v1::Response& response) {
   return scored;
 }
 
+// An imported file's decisions (a long file's rows, a wide export's loops) as the submission's;
+// each one's value is left to the stored answer to its item.
+void AddDecisions(std::vector<ImportedDecision>& decisions, v1::Submission& submission) {
+  for (ImportedDecision& d : decisions) {
+    v1::Decision& decision = *submission.add_decisions();
+    decision.set_block(std::move(d.block));
+    decision.set_index(d.index);
+    decision.set_item_id(std::move(d.item_id));
+    decision.set_stimulus(std::move(d.stimulus));
+    decision.set_stimulus_text(std::move(d.stimulus_text));
+    decision.mutable_attributes()->insert(d.attributes.begin(), d.attributes.end());
+  }
+}
+
 }  // namespace
 
 std::string RejectCategory(absl::string_view reason) {
@@ -871,15 +885,7 @@ absl::StatusOr<v1::ImportCsvResponse> Ingestor::ImportCsv(const v1::ImportCsvReq
       } else {
         s.set_submission_id(p.submission_id);
         s.mutable_answers()->insert(p.answers.begin(), p.answers.end());
-        for (LongDecision& d : p.decisions) {
-          v1::Decision& decision = *s.add_decisions();
-          decision.set_block(std::move(d.block));
-          decision.set_index(d.index);
-          decision.set_item_id(std::move(d.item_id));
-          decision.set_stimulus(std::move(d.stimulus));
-          decision.set_stimulus_text(std::move(d.stimulus_text));
-          decision.mutable_attributes()->insert(d.attributes.begin(), d.attributes.end());
-        }
+        AddDecisions(p.decisions, s);
         s.set_finished(p.finished);
       }
       if (chunk.size() >= kCsvChunk) {
@@ -924,6 +930,7 @@ absl::StatusOr<v1::ImportCsvResponse> Ingestor::ImportCsv(const v1::ImportCsvReq
         *s.mutable_submitted_at() = ToTimestamp(*imported_response.recorded_date);
       }
       s.set_finished(!imported_response.partial);
+      AddDecisions(imported_response.decisions, s);
     }
     chunk.push_back(std::move(c));
     if (chunk.size() >= kCsvChunk) failure = flush("");

@@ -34,7 +34,7 @@ struct LongRow {
   int line = 0;
   const DecisionBlock* block = nullptr;  // null: unknown block
   bool index_ok = false;                 // decision is 1..the block's item count
-  LongDecision decision;
+  ImportedDecision decision;
 };
 
 // A participant's rows while the file is read.
@@ -138,7 +138,7 @@ LongRow ReadLongRow(const CsvRecord& record, const LongColumns& columns,
                            columns.count),
           "");
   }
-  LongDecision& d = row.decision;
+  ImportedDecision& d = row.decision;
   if (columns.wave >= 0) {
     const std::string wave = TrimmedCell(record, columns.wave);
     if (wave != options.wave_id) {
@@ -307,7 +307,7 @@ void FinishParticipant(LongGroup& group, const Scorer& scorer, const LongImportO
   PartsHasher hasher;
   hasher.Add(who).Add(options.wave_id);
   for (LongRow& row : group.rows) {
-    LongDecision& d = row.decision;
+    ImportedDecision& d = row.decision;
     hasher.Add(d.block).Add(absl::StrCat(d.index)).Add(d.item_id).Add(d.value).Add(d.stimulus);
     hasher.Add(d.stimulus_text).Add(absl::StrCat(d.attributes.size()));
     for (const auto& [name, value] : d.attributes) hasher.Add(name).Add(value);

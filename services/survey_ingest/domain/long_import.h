@@ -24,17 +24,6 @@ struct LongImportOptions {
   std::vector<std::string> ignored_columns;
 };
 
-// One decision as the file gives it (fieldwork.v1.Decision without the proto).
-struct LongDecision {
-  std::string block;
-  int index = 0;
-  std::string item_id;
-  std::string value;
-  std::string stimulus;
-  std::string stimulus_text;
-  std::map<std::string, std::string> attributes;  // non-blank ones only
-};
-
 // One participant's rows, or one row that names no participant (blank or malformed).
 struct LongParticipant {
   int line = 0;                // the participant's first row (physical line)
@@ -44,7 +33,7 @@ struct LongParticipant {
   // empty the participant is refused whole and the fields below are not to be used.
   std::vector<RowError> errors;
   std::map<std::string, std::string> answers;  // item id -> the decision's value
-  std::vector<LongDecision> decisions;         // in block (instrument) order, then index
+  std::vector<ImportedDecision> decisions;         // in block (instrument) order, then index
   bool finished = false;                       // every decision of every block is there
   std::string submission_id;  // "long:" + SHA-256 of participant, wave and decisions
 };
