@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "tests/integration/survey_ingest/ingest_fixture.h"
 
 // A namespace of its own: the test files here are compiled together (unity build).
@@ -24,7 +25,9 @@ using ::testing::SizeIs;
 constexpr char kTrial[] = "long-import";
 
 // Ten decisions r01..r10 (Likert 1-7, required), each shown with stimulus s01..s10 whose
-// attributes are its CV and the ethnicity of the name; and an optional comment.
+// attributes are its CV and the ethnicity of the name; and an optional comment. A Qualtrics
+// loop-and-merge export holds loop i's answer in i_Q12, its name in name_i and (sometimes) the
+// name's ethnicity in eth_i.
 std::string LongYaml() {
   std::string items, stimuli, ids;
   for (int i = 1; i <= 10; ++i) {
@@ -43,6 +46,8 @@ std::string LongYaml() {
       "  - {title: Shortlist, decisions: rate}\n"
       "  - {title: Anything else, items: [comment]}\n"
       "decisions:\n  - id: rate\n    items: [", ids, "]\n    stimuli_factor: names\n",
+      "    qualtrics_loop: {question: Q12, stimulus_column: \"name_{i}\",\n",
+      "                     attribute_columns: {ethnicity: \"eth_{i}\"}}\n",
       "    stimuli:\n", stimuli, "items:\n", items,
       "  - {id: comment, label: \"Anything else?\", type: free_text}\n");
 }
@@ -277,6 +282,67 @@ TEST_F(LongImportTest, AnUnfinishedParticipantIsRejectedUnlessKeptPartial) {
   EXPECT_TRUE(stored["A3"].partial());
   EXPECT_FALSE(stored["A3"].counted());
   EXPECT_EQ(stored["A3"].decisions_size(), 7);
+}
+
+// The wide Qualtrics export of the loop-and-merge block: each loop's answer, stimulus and
+// attribute columns become the participant's decisions, with the stimulus's declared text and
+// attributes; a stimulus the block lacks, or an attribute contradicting its stimulus, rejects the
+// row naming the column.
+TEST_F(LongImportTest, AQualtricsLoopAndMergeExportBecomesDecisions) {
+  PutWave(kTrial, "wide", "cvx");
+  std::string header = "ExternalReference,ResponseId,EndDate";
+  for (int i = 1; i <= 10; ++i) absl::StrAppend(&header, ",", i, "_Q12");
+  for (int i = 1; i <= 10; ++i) absl::StrAppend(&header, ",name_", i);
+  for (int i = 1; i <= 10; ++i) absl::StrAppend(&header, ",eth_", i);
+  // Loop i shows the name s(11-i); only loop 1 exports its ethnicity. `change` alters a cell.
+  auto row = [](const std::string& participant, int cell, const std::string& value) {
+    std::vector<std::string> cells = {participant, "R_" + participant, "2021-03-10 12:00:00"};
+    for (int i = 1; i <= 10; ++i) cells.push_back(absl::StrCat(1 + i % 7));
+    for (int i = 1; i <= 10; ++i) cells.push_back(absl::StrFormat("s%02d", 11 - i));
+    cells.push_back("minority_ethnic");
+    for (int i = 2; i <= 10; ++i) cells.push_back("");
+    if (cell >= 0) cells[static_cast<size_t>(cell)] = value;
+    return absl::StrCat(absl::StrJoin(cells, ","), "\n");
+  };
+  const std::string file = absl::StrCat(header, "\n", row("A1", -1, ""),
+                                        row("A2", 3 + 10 + 2, "s99"),             // name_3
+                                        row("A3", 3 + 20 + 1, "white_british"));  // eth_2: s09
+  v1::ImportCsvRequest request;
+  request.set_trial_id(kTrial);
+  request.set_wave_id("wide");
+  request.set_file_name("wide.csv");
+  request.set_layout(v1::ImportCsvRequest::LAYOUT_PLAIN);
+  request.set_content(file);
+  v1::ImportCsvResponse response;
+  const grpc::Status status = ingest().ImportCsv(ContextWith(kResearcher).get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const std::vector<std::string> errors = Lines(response);
+  EXPECT_EQ(response.accepted(), 1) << ::testing::PrintToString(errors);
+  EXPECT_THAT(errors, ::testing::UnorderedElementsAre(
+                          "3: name_3: not a stimulus of block rate (s99)",
+                          "4: eth_2: stimulus s09's ethnicity is minority_ethnic (white_british)"));
+  for (const v1::IgnoredColumn& column : response.ignored_columns()) {
+    EXPECT_THAT(column.name(), ::testing::Not(::testing::StartsWith("name_")));
+    EXPECT_THAT(column.name(), ::testing::Not(::testing::StartsWith("eth_")));
+  }
+
+  const std::vector<v1::Response> stored = ListResponses(kTrial, "wide", true);
+  ASSERT_THAT(stored, SizeIs(1));
+  const v1::Response& r = stored[0];
+  EXPECT_EQ(r.participant_id(), "A1");
+  ASSERT_EQ(r.decisions_size(), 10);
+  for (int i = 0; i < 10; ++i) {
+    const v1::Decision& d = r.decisions(i);
+    const int loop = i + 1;
+    EXPECT_EQ(d.block(), "rate");
+    EXPECT_EQ(d.index(), loop);
+    EXPECT_EQ(d.item_id(), absl::StrFormat("r%02d", loop));
+    EXPECT_EQ(d.value(), absl::StrCat(1 + loop % 7));
+    EXPECT_EQ(d.stimulus(), absl::StrFormat("s%02d", 11 - loop));
+    EXPECT_EQ(d.stimulus_text(), absl::StrCat("Candidate ", 11 - loop));
+    EXPECT_EQ(d.attributes().at("cv"), absl::StrFormat("cv%02d", 11 - loop));
+    EXPECT_EQ(d.attributes().at("ethnicity"), 11 - loop <= 5 ? "white_british" : "minority_ethnic");
+  }
 }
 
 }  // namespace
