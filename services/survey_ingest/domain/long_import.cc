@@ -85,6 +85,9 @@ absl::StatusOr<LongColumns> ResolveLongColumns(const CsvRecord& header,
       {"stimulus", &LongColumns::stimulus},
       {"stimulus_text", &LongColumns::stimulus_text}};
   std::map<std::string, int> seen;
+  // Reported after a missing required column, which is the likelier mistake ("pid" for the
+  // participant column is unknown because the participant column is missing).
+  std::string unknown;
   for (size_t i = 0; i < header.fields.size(); ++i) {
     const std::string name(absl::StripAsciiWhitespace(header.fields[i]));
     const int index = static_cast<int>(i);
@@ -100,13 +103,8 @@ absl::StatusOr<LongColumns> ResolveLongColumns(const CsvRecord& header,
       continue;
     } else if (declared.count(name) > 0) {
       columns.attributes.emplace_back(index, name);
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "column \"", name, "\": not an attribute of the stimuli of instrument ",
-          instrument.Name(), "'s decision blocks (",
-          declared.empty() ? std::string("they declare none")
-                           : absl::StrCat("they declare ", absl::StrJoin(declared, ", ")),
-          "); list it in ignore_columns to skip it"));
+    } else if (unknown.empty()) {
+      unknown = name;
     }
   }
   const std::pair<std::string, int> required[] = {{options.participant_column, columns.participant},
@@ -120,6 +118,14 @@ absl::StatusOr<LongColumns> ResolveLongColumns(const CsvRecord& header,
           ", block, decision and value, and optionally wave_id, item_id, stimulus, "
           "stimulus_text and attributes)"));
     }
+  }
+  if (!unknown.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "column \"", unknown, "\": not an attribute of the stimuli of instrument ",
+        instrument.Name(), "'s decision blocks (",
+        declared.empty() ? std::string("they declare none")
+                         : absl::StrCat("they declare ", absl::StrJoin(declared, ", ")),
+        "); list it in ignore_columns to skip it"));
   }
   return columns;
 }
