@@ -54,7 +54,8 @@ ABSL_FLAG(bool, all_or_nothing, false, "enrol: reject the whole roster if any ro
 ABSL_FLAG(std::string, cohort, "", "randomise, balance, export: one cohort only");
 ABSL_FLAG(bool, keep_unfinished, false, "responses import: keep unfinished responses, flagged partial");
 ABSL_FLAG(std::string, participant_column, "",
-          "responses import: the column holding the participant id (default ExternalReference)");
+          "responses import: the column holding the participant id (default ExternalReference; "
+          "participant_id with --long)");
 ABSL_FLAG(std::string, token_column, "",
           "responses import: the column holding each row's survey link token ({survey_token} "
           "passed back by an external survey) instead of a participant id");
