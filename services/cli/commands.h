@@ -19,6 +19,7 @@ struct CommandOptions {
   std::string participant_column;  // responses import: the column of participant ids
   std::string token_column;        // responses import: the column of survey link tokens
   std::string ignore_columns;      // responses import: "a,b,Q7_*", columns not to import
+  bool long_format = false;        // responses import --long: one row per decision
   std::string wave;                // responses replay: one wave only
   std::string plan;              // analyse, report: the analysis plan (default "main")
   bool allow_unlocked = false;   // analyse, report: analyse a plan that is not locked

@@ -159,7 +159,7 @@ int Enrol(CliContext& cli, const Args& args, const CommandOptions& options) {
 
 int ImportResponses(CliContext& cli, const Args& args, const CommandOptions& options) {
   if (args.size() != 3) {
-    std::cerr << "usage: fieldwork responses import TRIAL WAVE FILE.csv [--keep_unfinished] "
+    std::cerr << "usage: fieldwork responses import TRIAL WAVE FILE.csv [--long] [--keep_unfinished] "
                  "[--participant_column=NAME | --token_column=NAME] [--ignore_columns=A,B,...]\n";
     return kUsage;
   }
@@ -174,6 +174,7 @@ int ImportResponses(CliContext& cli, const Args& args, const CommandOptions& opt
   request.set_keep_unfinished(options.keep_unfinished);
   request.set_participant_column(options.participant_column);
   request.set_token_column(options.token_column);
+  if (options.long_format) request.set_layout(v1::ImportCsvRequest::LAYOUT_LONG);
   for (absl::string_view column : absl::StrSplit(options.ignore_columns, ',', absl::SkipWhitespace())) {
     request.add_ignore_columns(std::string(absl::StripAsciiWhitespace(column)));
   }

@@ -44,8 +44,11 @@ const std::vector<CommandHelp>& Commands() {
        "prints accepted, duplicate and rejected rows with the reason for each rejected one, the "
        "Survey Preview rows skipped and every column not imported. A file imported before "
        "changes nothing: its rows still rejected are shown, and the exit code is 1 while any "
-       "remain.",
-       {"keep_unfinished", "participant_column", "token_column", "ignore_columns"}},
+       "remain. With --long the file is per-decision data, one row per decision, as `responses "
+       "decisions` writes it (participant_id, block, decision, value; optionally wave_id, "
+       "item_id, stimulus, stimulus_text and attribute columns): each participant's rows make "
+       "one response, rejected whole when any row is bad (docs/responses-import.md).",
+       {"long", "keep_unfinished", "participant_column", "token_column", "ignore_columns"}},
       {"responses replay", "TRIAL [--wave=W]",
        "Validates the trial's rejected responses again (e.g. once the roster is complete); the "
        "accepted ones are stored. Exit 1 while some are still rejected.",

@@ -9,6 +9,8 @@
 //   export TRIAL                        allocations as CSV on stdout
 //   responses import TRIAL WAVE FILE.csv [--keep_unfinished] [--participant_column=NAME |
 //                    --token_column=NAME] [--ignore_columns=A,B,...]   (Qualtrics or plain CSV)
+//   responses import TRIAL WAVE FILE.csv --long [--keep_unfinished] [--participant_column=NAME]
+//                    [--ignore_columns=A,B,...]   per-decision data, as responses decisions writes
 //   responses replay TRIAL [--wave=W]   validate the rejects again (after the roster changed)
 //   responses decisions TRIAL [--wave=W]   an online experiment's decisions (long format) as CSV
 //   outcomes import TRIAL FILE.csv
@@ -52,10 +54,14 @@ ABSL_FLAG(bool, all_or_nothing, false, "enrol: reject the whole roster if any ro
 ABSL_FLAG(std::string, cohort, "", "randomise, balance, export: one cohort only");
 ABSL_FLAG(bool, keep_unfinished, false, "responses import: keep unfinished responses, flagged partial");
 ABSL_FLAG(std::string, participant_column, "",
-          "responses import: the column holding the participant id (default ExternalReference)");
+          "responses import: the column holding the participant id (default ExternalReference; "
+          "participant_id with --long)");
 ABSL_FLAG(std::string, token_column, "",
           "responses import: the column holding each row's survey link token ({survey_token} "
           "passed back by an external survey) instead of a participant id");
+ABSL_FLAG(bool, long, false,
+          "responses import: the file is per-decision data in long format, one row per "
+          "decision, as `responses decisions` exports it");
 ABSL_FLAG(std::string, ignore_columns, "",
           "responses import: columns not to import, comma-separated: names, or a prefix and '*'");
 ABSL_DECLARE_FLAG(std::string, wave);  // simulate_commands.cc
@@ -137,6 +143,7 @@ int main(int argc, char** argv) {
   options.participant_column = absl::GetFlag(FLAGS_participant_column);
   options.token_column = absl::GetFlag(FLAGS_token_column);
   options.ignore_columns = absl::GetFlag(FLAGS_ignore_columns);
+  options.long_format = absl::GetFlag(FLAGS_long);
   options.wave = absl::GetFlag(FLAGS_wave);
   options.plan = absl::GetFlag(FLAGS_plan);
   options.allow_unlocked = absl::GetFlag(FLAGS_allow_unlocked);

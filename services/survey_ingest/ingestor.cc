@@ -19,6 +19,7 @@
 #include "services/survey_ingest/domain/content_hash.h"
 #include "services/survey_ingest/domain/csv_import.h"
 #include "services/survey_ingest/domain/instrument_yaml.h"
+#include "services/survey_ingest/domain/long_import.h"
 #include "services/survey_ingest/domain/number_format.h"
 #include "services/survey_ingest/submission_checks.h"
 #include "services/survey_link/survey_link_token.h"
@@ -198,6 +199,20 @@ ScoredResponse ScalesOf(const v1::Response& response) {
     scored.scales.push_back(std::move(scale));
   }
   return scored;
+}
+
+// An imported file's decisions (a long file's rows, a wide export's loops) as the submission's;
+// each one's value is left to the stored answer to its item.
+void AddDecisions(std::vector<ImportedDecision>& decisions, v1::Submission& submission) {
+  for (ImportedDecision& d : decisions) {
+    v1::Decision& decision = *submission.add_decisions();
+    decision.set_block(std::move(d.block));
+    decision.set_index(d.index);
+    decision.set_item_id(std::move(d.item_id));
+    decision.set_stimulus(std::move(d.stimulus));
+    decision.set_stimulus_text(std::move(d.stimulus_text));
+    decision.mutable_attributes()->insert(d.attributes.begin(), d.attributes.end());
+  }
 }
 
 }  // namespace
@@ -747,6 +762,12 @@ absl::StatusOr<v1::ImportCsvResponse> Ingestor::ImportCsv(const v1::ImportCsvReq
   if (request.content().empty()) {
     return absl::InvalidArgumentError(absl::StrCat("content: ", file, " is empty"));
   }
+  const bool long_format = request.layout() == v1::ImportCsvRequest::LAYOUT_LONG;
+  if (long_format && (!request.token_column().empty() || !request.response_id_column().empty())) {
+    return absl::InvalidArgumentError(
+        "layout: a long file (LAYOUT_LONG) names participants in its participant column and has "
+        "no response ids: not with token_column or response_id_column");
+  }
   if (!request.token_column().empty()) {
     if (!request.participant_column().empty()) {
       return absl::InvalidArgumentError(
@@ -832,6 +853,48 @@ absl::StatusOr<v1::ImportCsvResponse> Ingestor::ImportCsv(const v1::ImportCsvReq
     chunk.clear();
     return absl::OkStatus();
   };
+  if (long_format) {
+    LongImportOptions long_options;
+    if (!request.participant_column().empty()) {
+      long_options.participant_column = request.participant_column();
+    }
+    long_options.wave_id = request.wave_id();
+    long_options.keep_unfinished = request.keep_unfinished();
+    long_options.ignored_columns = options.ignored_columns;
+    absl::StatusOr<std::vector<LongParticipant>> participants =
+        ReadLongCsv(request.content(), **scorer, long_options);
+    if (!participants.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(file, ": ", participants.status().message()));
+    }
+    // One candidate per participant: all of their rows are stored together or rejected together.
+    for (LongParticipant& p : *participants) {
+      Candidate& c = chunk.emplace_back();
+      c.row = p.line;
+      c.source = source;
+      c.raw = std::move(p.raw);
+      c.reject_id = absl::StrCat(source, ":", p.line);
+      v1::Submission& s = c.submission;
+      s.set_trial_id(trial);
+      s.set_wave_id(request.wave_id());
+      s.set_participant_id(p.participant_id);
+      if (!p.errors.empty()) {
+        c.has_submission = false;
+        for (const RowError& e : p.errors) {
+          c.prior_errors.push_back(MakeRowError(e.row, e.field, e.reason, e.value));
+        }
+      } else {
+        s.set_submission_id(p.submission_id);
+        s.mutable_answers()->insert(p.answers.begin(), p.answers.end());
+        AddDecisions(p.decisions, s);
+        s.set_finished(p.finished);
+      }
+      if (chunk.size() >= kCsvChunk) {
+        if (absl::Status flushed = flush(""); !flushed.ok()) return flushed;
+      }
+    }
+    if (absl::Status flushed = flush(sha); !flushed.ok()) return flushed;  // records the file
+    return response;
+  }
   auto sink = [&](ImportedRow row) {
     if (!failure.ok()) return;
     Candidate c;
@@ -867,6 +930,7 @@ absl::StatusOr<v1::ImportCsvResponse> Ingestor::ImportCsv(const v1::ImportCsvReq
         *s.mutable_submitted_at() = ToTimestamp(*imported_response.recorded_date);
       }
       s.set_finished(!imported_response.partial);
+      AddDecisions(imported_response.decisions, s);
     }
     chunk.push_back(std::move(c));
     if (chunk.size() >= kCsvChunk) failure = flush("");

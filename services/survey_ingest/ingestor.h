@@ -91,8 +91,10 @@ class Ingestor {
       std::vector<fieldwork::v1::Submission> submissions, int64_t first_row,
       const Caller& caller = {});
 
-  // Imports a Qualtrics or plain CSV export into a wave. Whole-file problems (unknown wave, no
-  // header, no participant column) are INVALID_ARGUMENT; row problems are reported per row.
+  // Imports a Qualtrics or plain CSV export into a wave, or per-decision data in long format
+  // (LAYOUT_LONG: one response per participant, from all of their rows). Whole-file problems
+  // (unknown wave, no header, no participant column) are INVALID_ARGUMENT; row problems are
+  // reported per row.
   absl::StatusOr<fieldwork::v1::ImportCsvResponse> ImportCsv(
       const fieldwork::v1::ImportCsvRequest& request, const Caller& caller = {});
 

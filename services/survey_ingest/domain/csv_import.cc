@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "nlohmann/json.hpp"
 #include "services/survey_ingest/domain/content_hash.h"
 #include "services/survey_ingest/domain/csv_reader.h"
@@ -91,10 +92,6 @@ bool MatchesPattern(absl::string_view name, absl::string_view pattern) {
   return name == pattern;
 }
 
-bool AnyPattern(absl::string_view name, const std::vector<std::string>& patterns) {
-  return std::any_of(patterns.begin(), patterns.end(),
-                     [&](const std::string& p) { return MatchesPattern(name, p); });
-}
 
 // Q5_DO, Q7_DO_1, FL_12_DO: Qualtrics' record of the order in which choices, questions or
 // blocks were shown ("display order"), exported when the survey randomises them.
@@ -132,7 +129,20 @@ struct Plan {
   // Per instrument item: lower-cased label -> code.
   std::vector<std::map<std::string, std::string, std::less<>>> labels;
   std::vector<std::string> missing_codes;  // the instrument's
+  // Per decision block with a qualtrics_loop: per loop (0-based) its stimulus column and its
+  // attribute columns (attribute -> column), -1 / absent when the file has none.
+  struct Loop {
+    const DecisionBlock* block = nullptr;
+    std::vector<int> stimulus;
+    std::vector<std::map<std::string, int>> attributes;
+  };
+  std::vector<Loop> loops;
 };
+
+// "{i}" in a qualtrics_loop column name replaced by the loop number.
+std::string LoopColumnName(absl::string_view pattern, size_t loop) {
+  return absl::StrReplaceAll(pattern, {{"{i}", absl::StrCat(loop)}});
+}
 
 absl::StatusOr<Plan> MakePlan(const CsvRecord& header, const CsvRecord* questions,
                               const CsvRecord* import_ids, const Scorer& scorer,
@@ -159,6 +169,34 @@ absl::StatusOr<Plan> MakePlan(const CsvRecord& header, const CsvRecord* question
       item_by_import_id.emplace(item.qualtrics_import_id, static_cast<int>(i));
     }
     item_by_column.emplace(item.ColumnName(), static_cast<int>(i));
+  }
+  // A loop-and-merge block's columns: "<i>_<question>" is items[i-1]'s answer (unless an item
+  // has that column name already); the loop's embedded data is found by name below.
+  struct LoopSlot {
+    size_t loop;
+    size_t decision;        // 0-based
+    std::string attribute;  // empty: the stimulus column
+  };
+  std::map<std::string, LoopSlot, std::less<>> loop_slot;
+  for (const DecisionBlock& block : instrument.decisions) {
+    const QualtricsLoop& loop = block.qualtrics_loop;
+    if (loop.empty()) continue;
+    Plan::Loop& columns = plan.loops.emplace_back();
+    columns.block = &block;
+    columns.stimulus.assign(block.items.size(), -1);
+    columns.attributes.resize(block.items.size());
+    for (size_t d = 0; d < block.items.size(); ++d) {
+      item_by_column.emplace(absl::StrCat(d + 1, "_", loop.question),
+                             scorer.ItemIndex(block.items[d]));
+      if (!loop.stimulus_column.empty()) {
+        loop_slot.emplace(LoopColumnName(loop.stimulus_column, d + 1),
+                          LoopSlot{plan.loops.size() - 1, d, ""});
+      }
+      for (const auto& [attribute, pattern] : loop.attribute_columns) {
+        loop_slot.emplace(LoopColumnName(pattern, d + 1),
+                          LoopSlot{plan.loops.size() - 1, d, attribute});
+      }
+    }
   }
 
   std::vector<std::string> problems;
@@ -224,7 +262,17 @@ absl::StatusOr<Plan> MakePlan(const CsvRecord& header, const CsvRecord* question
         continue;
       }
     }
-    if (AnyPattern(column.name, options.personal_data_columns)) {
+    if (auto slot = loop_slot.find(column.name); slot != loop_slot.end()) {
+      column.role = ColumnRole::kDecisionData;
+      Plan::Loop& loop = plan.loops[slot->second.loop];
+      if (slot->second.attribute.empty()) {
+        loop.stimulus[slot->second.decision] = index;
+      } else {
+        loop.attributes[slot->second.decision][slot->second.attribute] = index;
+      }
+      continue;
+    }
+    if (MatchesColumnPattern(column.name, options.personal_data_columns)) {
       column.role = ColumnRole::kPersonalData;
       plan.personal.push_back(index);
       continue;
@@ -275,7 +323,7 @@ absl::StatusOr<Plan> MakePlan(const CsvRecord& header, const CsvRecord* question
       column.role = ColumnRole::kDisplayOrder;
       continue;
     }
-    if (AnyPattern(column.name, options.ignored_columns)) {
+    if (MatchesColumnPattern(column.name, options.ignored_columns)) {
       column.role = ColumnRole::kIgnored;
       continue;
     }
@@ -524,6 +572,7 @@ class RowImporter {
               std::move(problem.raw));
       }
     }
+    ReadDecisions(scored.scored, field, name, response.decisions, error);
     if (!row.errors.empty()) return row;
 
     response.scored = std::move(scored.scored);
@@ -540,13 +589,65 @@ class RowImporter {
       for (size_t i = 0; i < items.size(); ++i) {
         hasher.Add(items[i].id).Add(field(plan_.item_column[i]));
       }
+      for (const ImportedDecision& d : response.decisions) {  // what each loop showed
+        hasher.Add(d.block).Add(absl::StrCat(d.index)).Add(d.stimulus);
+        for (const auto& [attribute, value] : d.attributes) hasher.Add(attribute).Add(value);
+      }
       response.submission_id = absl::StrCat("sha256:", hasher.HexDigest());
     }
     row.response = std::move(response);
     return row;
   }
 
+
  private:
+  // The row's decisions of the loop-and-merge blocks: a loop is a decision when it has an
+  // answer, a stimulus or an attribute. A stimulus must be the block's, and an attribute the
+  // same as its stimulus declares; the stimulus's text and other attributes are filled in.
+  template <typename Field, typename Name, typename Error>
+  void ReadDecisions(const ScoredResponse& scored, const Field& field, const Name& name,
+                     std::vector<ImportedDecision>& decisions, const Error& error) const {
+    for (const Plan::Loop& loop : plan_.loops) {
+      const DecisionBlock& block = *loop.block;
+      for (size_t i = 0; i < block.items.size(); ++i) {
+        ImportedDecision d;
+        d.block = block.id;
+        d.index = static_cast<int>(i + 1);
+        d.item_id = block.items[i];
+        const int item = scorer_.ItemIndex(d.item_id);
+        const bool answered = item >= 0 && scored.items[static_cast<size_t>(item)].answered;
+        const Stimulus* stimulus = nullptr;
+        if (loop.stimulus[i] >= 0) {
+          d.stimulus = std::string(TrimBlanks(field(loop.stimulus[i])));
+          if (!d.stimulus.empty()) {
+            stimulus = block.FindStimulus(d.stimulus);
+            if (stimulus == nullptr) {
+              error(name(loop.stimulus[i]), absl::StrCat("not a stimulus of block ", block.id),
+                    d.stimulus);
+            } else {
+              d.stimulus_text = stimulus->text;
+              d.attributes.insert(stimulus->attributes.begin(), stimulus->attributes.end());
+            }
+          }
+        }
+        for (const auto& [attribute, column] : loop.attributes[i]) {
+          const std::string value(TrimBlanks(field(column)));
+          if (value.empty()) continue;
+          auto declared = d.attributes.find(attribute);
+          if (stimulus != nullptr && declared != d.attributes.end() && declared->second != value) {
+            error(name(column),
+                  absl::StrCat("stimulus ", d.stimulus, "'s ", attribute, " is ", declared->second),
+                  value);
+          }
+          d.attributes[attribute] = value;
+        }
+        if (answered || !d.stimulus.empty() || !d.attributes.empty()) {
+          decisions.push_back(std::move(d));
+        }
+      }
+    }
+  }
+
   // A missing-value code is no answer; a declared label stands for its code.
   RawRef Recode(size_t item, absl::string_view text) const {
     const absl::string_view trimmed = TrimBlanks(text);
@@ -574,6 +675,11 @@ class RowImporter {
 
 }  // namespace
 
+bool MatchesColumnPattern(absl::string_view name, const std::vector<std::string>& patterns) {
+  return std::any_of(patterns.begin(), patterns.end(),
+                     [&](const std::string& p) { return MatchesPattern(name, p); });
+}
+
 absl::string_view ColumnRoleName(ColumnRole role) {
   switch (role) {
     case ColumnRole::kItem:
@@ -594,6 +700,8 @@ absl::string_view ColumnRoleName(ColumnRole role) {
       return "progress";
     case ColumnRole::kMetadata:
       return "metadata";
+    case ColumnRole::kDecisionData:
+      return "decision";
     case ColumnRole::kDisplayOrder:
       return "display_order";
     case ColumnRole::kPersonalData:

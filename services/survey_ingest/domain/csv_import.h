@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -78,10 +79,15 @@ enum class ColumnRole {
   kDisplayOrder,  // Qualtrics' record of the order choices or questions were shown (Q5_DO)
   kPersonalData,  // never imported, blanked in raw content
   kIgnored,       // listed in ImportOptions::ignored_columns
+  kDecisionData,  // a loop's stimulus or attribute (a decision block's qualtrics_loop)
   kUnknown,
 };
 
 absl::string_view ColumnRoleName(ColumnRole role);
+
+// Whether a column `name` is one of `patterns` (ImportOptions::ignored_columns): an exact name,
+// or a prefix followed by '*'.
+bool MatchesColumnPattern(absl::string_view name, const std::vector<std::string>& patterns);
 
 enum class MatchedBy { kNone, kImportId, kName };
 
@@ -94,6 +100,18 @@ struct ImportColumn {
   ColumnRole role = ColumnRole::kUnknown;
   std::string item_id;  // kItem only
   MatchedBy matched_by = MatchedBy::kNone;
+};
+
+// One decision of an online experiment's block as a file gives it (fieldwork.v1.Decision
+// without the proto): a long file's row, or one loop of a wide Qualtrics loop-and-merge export.
+struct ImportedDecision {
+  std::string block;
+  int index = 0;
+  std::string item_id;
+  std::string value;  // a long file's; a wide export's stays empty (the item's answer is stored)
+  std::string stimulus;
+  std::string stimulus_text;
+  std::map<std::string, std::string> attributes;  // non-blank ones only
 };
 
 struct ImportedResponse {
@@ -111,6 +129,9 @@ struct ImportedResponse {
   // Every item's answer (raw text, parsed value) and the scale and composite scores.
   // RawAnswers(scored) gives the answers as item id -> raw text.
   ScoredResponse scored;
+  // The decisions of the instrument's blocks with a qualtrics_loop: each loop with an answer,
+  // a stimulus or an attribute, its stimulus's text and declared attributes filled in.
+  std::vector<ImportedDecision> decisions;
 };
 
 // One problem with one row; mirrors fieldwork.v1.RowError.
@@ -166,7 +187,8 @@ using ImportedRowSink = std::function<void(ImportedRow row)>;
 
 // Reads `content` (the file's bytes) as a survey export for `scorer`'s instrument version.
 // Columns map to items by the item's qualtrics_import_id first, then by its column name
-// (Item::ColumnName()). An item answer equal to one of the instrument's missing_codes is
+// (Item::ColumnName()); a decision block's qualtrics_loop maps "<i>_<question>" to its
+// items[i-1] and its stimulus and attribute columns to decision i. An item answer equal to one of the instrument's missing_codes is
 // unanswered; one equal to an item's label (ignoring case and surrounding blanks) is read as
 // its code. A row is unfinished when Finished is false or Progress is below 100 (either one:
 // Finished=True with Progress 60 is unfinished), and is then rejected or kept as partial as

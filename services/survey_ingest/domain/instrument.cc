@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/survey_ingest/domain/number_format.h"
@@ -245,6 +246,24 @@ void ValidateOnlineExperiment(const Instrument& instrument, Errors& errors) {
     for (const Stimulus& stimulus : block.stimuli) {
       if (!stimulus.id.empty() && !stimuli.insert(stimulus.id).second) {
         errors.Add(where, "stimuli", absl::StrCat("stimulus '", stimulus.id, "' is declared twice"));
+      }
+    }
+    const QualtricsLoop& loop = block.qualtrics_loop;
+    for (const auto& [attribute, column] : loop.attribute_columns) {
+      const bool declared = std::any_of(
+          block.stimuli.begin(), block.stimuli.end(),
+          [&](const Stimulus& s) { return s.attributes.count(attribute) > 0; });
+      if (!declared) {
+        errors.Add(where, "qualtrics_loop",
+                   absl::StrCat("attribute_columns: no stimulus declares attribute '", attribute, "'"));
+      }
+    }
+    std::vector<std::string> loop_columns = {loop.stimulus_column};
+    for (const auto& [attribute, column] : loop.attribute_columns) loop_columns.push_back(column);
+    for (const std::string& column : loop_columns) {
+      if (!column.empty() && !absl::StrContains(column, "{i}")) {
+        errors.Add(where, "qualtrics_loop",
+                   absl::StrCat("column '", column, "' needs {i}, the loop number"));
       }
     }
     if (!block.per_page_factor.empty() && block.per_page.empty()) {
@@ -688,7 +707,8 @@ bool SameDefinition(const Instrument& a, const Instrument& b) {
     const DecisionBlock& y = b.decisions[i];
     if (x.id != y.id || x.items != y.items || x.cases != y.cases ||
         x.stimuli_factor != y.stimuli_factor || x.per_page_factor != y.per_page_factor ||
-        x.per_page != y.per_page || x.stimuli.size() != y.stimuli.size()) {
+        x.per_page != y.per_page || x.stimuli.size() != y.stimuli.size() ||
+        x.qualtrics_loop != y.qualtrics_loop) {
       return false;
     }
     for (size_t j = 0; j < x.stimuli.size(); ++j) {

@@ -148,6 +148,18 @@ struct Stimulus {
   std::map<std::string, std::string, std::less<>> attributes;
 };
 
+// Where a Qualtrics loop-and-merge block's wide export holds a decision block: loop i (the
+// loop's merge row i) is decision i. "{i}" in a column name stands for the loop number.
+struct QualtricsLoop {
+  std::string question;  // the looped question's column: "<i>_<question>" answers items[i-1]
+  std::string stimulus_column;  // optional: embedded data holding loop i's stimulus id
+  // Optional: attribute -> the embedded-data column holding loop i's value of it.
+  std::map<std::string, std::string, std::less<>> attribute_columns;
+
+  bool empty() const { return question.empty(); }
+  bool operator==(const QualtricsLoop&) const = default;
+};
+
 // A repeated block of decisions (an online experiment's ten CVs): decision i answers item
 // items[i] about case cases[i], shown with the stimulus that the participant's order of
 // `stimuli_factor` (a latin_square or random_order factor) puts at position i. Each decision
@@ -162,6 +174,7 @@ struct DecisionBlock {
   // side; separate: 1).
   std::string per_page_factor;
   std::map<std::string, int, std::less<>> per_page;
+  QualtricsLoop qualtrics_loop;  // empty: the block is not imported from a wide export
 
   const Stimulus* FindStimulus(absl::string_view stimulus_id) const;
 };

@@ -408,7 +408,8 @@ class Parser {
       return block;
     }
     if (String(node, where, "id", &block.id, true)) where = absl::StrCat("decisions '", block.id, "'");
-    CheckKeys(node, where, {"id", "items", "cases", "stimuli_factor", "stimuli", "per_page"});
+    CheckKeys(node, where,
+              {"id", "items", "cases", "stimuli_factor", "stimuli", "per_page", "qualtrics_loop"});
     block.items = StringList(node, where, "items", true);
     block.cases = StringList(node, where, "cases", false);
     String(node, where, "stimuli_factor", &block.stimuli_factor, true);
@@ -425,6 +426,19 @@ class Parser {
       stimulus.attributes = StringMap(n, at, "attributes", false);
       return stimulus;
     }, where);
+    const YAML::Node loop = node["qualtrics_loop"];
+    if (loop.IsDefined() && !loop.IsNull()) {
+      const std::string at = absl::StrCat(where, " qualtrics_loop");
+      if (!loop.IsMap()) {
+        Error(where, "qualtrics_loop",
+              "expected a map with question, stimulus_column and attribute_columns", loop);
+      } else {
+        CheckKeys(loop, at, {"question", "stimulus_column", "attribute_columns"});
+        String(loop, at, "question", &block.qualtrics_loop.question, true);
+        String(loop, at, "stimulus_column", &block.qualtrics_loop.stimulus_column, false);
+        block.qualtrics_loop.attribute_columns = StringMap(loop, at, "attribute_columns", false);
+      }
+    }
     const YAML::Node per_page = node["per_page"];
     if (per_page.IsDefined() && !per_page.IsNull()) {
       const std::string at = absl::StrCat(where, " per_page");

@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -186,6 +187,133 @@ TEST(ResponsesCliTest, QualtricsExportReimportAndReplay) {
   EXPECT_THAT(reused.output,
               HasSubstr(later + ":5: ResponseId: this submission id already belongs to another "
                                 "participant's response (\"R_2\")"));
+}
+
+constexpr char kShortlistInstrument[] = R"(id: shortlist
+version: 1
+title: Shortlisting
+pages:
+  - {title: Four applications, decisions: progress}
+decisions:
+  - id: progress
+    items: [progress_1, progress_2, progress_3, progress_4]
+    stimuli_factor: names
+    stimuli:
+      - {id: n1, text: "Bennett, Oliver", attributes: {group: white_british}}
+      - {id: n2, text: "Hughes, Emily", attributes: {group: white_british}}
+      - {id: n3, text: "Mensah, Kwame", attributes: {group: minority_ethnic}}
+      - {id: n4, text: "Rahman, Aisha", attributes: {group: minority_ethnic}}
+items:
+  - id: progress_1
+    label: Progress this candidate to interview?
+    type: single_choice
+    required: true
+    options: &progress
+      - {code: "1", label: Progress}
+      - {code: "0", label: Do not progress}
+  - {id: progress_2, label: "Progress?", type: single_choice, required: true, options: *progress}
+  - {id: progress_3, label: "Progress?", type: single_choice, required: true, options: *progress}
+  - {id: progress_4, label: "Progress?", type: single_choice, required: true, options: *progress}
+)";
+
+std::string ShortlistProtocol(const std::string& trial) {
+  return absl::StrCat("trial:\n  id: ", trial, R"(
+  title: Long-format decisions
+  sites: [north]
+  factors:
+    - {name: names, method: latin_square, order_items: [n1, n2, n3, n4]}
+instruments:
+  - shortlist.yaml
+waves:
+  - {id: exp, instrument: shortlist, opens: 2021-01-01T00:00:00Z, closes: 2099-01-01T00:00:00Z}
+lock_design: true
+)");
+}
+
+// Decisions exported by `responses decisions` import back with `responses import --long` into
+// another trial and export the same; a bad long file names FILE:LINE: COLUMN and exits 1.
+TEST(ResponsesCliTest, LongDecisionsExportImportBackUnchangedAndBadRowsAreNamed) {
+  fieldwork::testing::CliServices services;
+  const std::string dir = services.dir();
+  fieldwork::testing::WriteText(dir + "/shortlist.yaml", kShortlistInstrument);
+  fieldwork::testing::WriteText(dir + "/roster.csv",
+                                "participant_id,site\np1,north\np2,north\np3,north\n");
+  for (const std::string trial : {"lx1", "lx2"}) {
+    fieldwork::testing::WriteText(dir + "/" + trial + ".yaml", ShortlistProtocol(trial));
+    CliRun applied = services.Fieldwork({"apply", dir + "/" + trial + ".yaml"});
+    ASSERT_EQ(applied.exit_code, 0) << applied.output;
+    CliRun enrolled = services.Fieldwork({"enrol", trial, dir + "/roster.csv"});
+    ASSERT_EQ(enrolled.exit_code, 0) << enrolled.output;
+  }
+  // A partner's file: the required columns, the stimulus shown and its attribute, each
+  // participant's names in their row of the latin square.
+  std::string source = "participant_id,block,decision,value,stimulus,stimulus_text,group\n";
+  const std::vector<std::string> names = {"n1", "n2", "n3", "n4"};
+  const std::vector<std::string> texts = {"\"Bennett, Oliver\"", "\"Hughes, Emily\"",
+                                          "\"Mensah, Kwame\"", "\"Rahman, Aisha\""};
+  for (int p = 0; p < 3; ++p) {
+    for (int d = 0; d < 4; ++d) {
+      const size_t shown = static_cast<size_t>((p + d) % 4);
+      absl::StrAppend(&source, "p", p + 1, ",progress,", d + 1, ",", (p + d) % 2, ",",
+                      names[shown], ",", texts[shown], ",",
+                      shown < 2 ? "white_british" : "minority_ethnic", "\n");
+    }
+  }
+  fieldwork::testing::WriteText(dir + "/source.csv", source);
+  CliRun imported =
+      services.Fieldwork({"responses", "import", "lx1", "exp", dir + "/source.csv", "--long"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.output;
+  EXPECT_THAT(imported.output, HasSubstr("accepted 3, duplicate 0, rejected 0"));
+
+  CliRun exported = services.Fieldwork({"responses", "decisions", "lx1", "--wave=exp"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  EXPECT_THAT(exported.output,
+              HasSubstr("participant_id,wave_id,block,decision,item_id,value,stimulus,"
+                        "stimulus_text,group\r\np1,exp,progress,1,progress_1,0,n1,\"Bennett, "
+                        "Oliver\",white_british\r\n"));
+  EXPECT_EQ(std::count(exported.output.begin(), exported.output.end(), '\n'), 13)
+      << exported.output;
+  const std::string exported_file = dir + "/exported.csv";
+  fieldwork::testing::WriteText(exported_file, exported.output);
+
+  // The export imports into another trial as it is, and exports the same decisions.
+  CliRun back =
+      services.Fieldwork({"responses", "import", "lx2", "exp", exported_file, "--long"});
+  ASSERT_EQ(back.exit_code, 0) << back.output;
+  EXPECT_THAT(back.output, HasSubstr("accepted 3, duplicate 0, rejected 0"));
+  CliRun again = services.Fieldwork({"responses", "decisions", "lx2", "--wave=exp"});
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(again.output, exported.output);
+  CliRun repeated =
+      services.Fieldwork({"responses", "import", "lx2", "exp", exported_file, "--long"});
+  EXPECT_EQ(repeated.exit_code, 0) << repeated.output;
+  EXPECT_THAT(repeated.output, HasSubstr("already imported"));
+
+  // A bad value and a missing decision: the participants' rows are named, nothing of them is
+  // stored, and the command exits 1.
+  std::string bad = exported.output;
+  const std::string answer = "p2,exp,progress,2,progress_2,0,";
+  bad.replace(bad.find(answer), answer.size(), "p2,exp,progress,2,progress_2,7,");
+  const size_t third = bad.find("p3,exp,progress,3,");
+  bad.erase(third, bad.find('\n', third) + 1 - third);
+  const std::string bad_file = dir + "/bad.csv";
+  fieldwork::testing::WriteText(bad_file, bad);
+  CliRun refused = services.Fieldwork({"responses", "import", "lx2", "exp", bad_file, "--long"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_THAT(refused.output, HasSubstr(bad_file + ":7: value: unknown code (expected one of: 1, "
+                                                   "0) (item progress_2) (\"7\")"));
+  EXPECT_THAT(refused.output,
+              HasSubstr(bad_file + ":10: decision: participant p3 has no decision 3 of block "
+                                   "progress (their rows of it: lines 10-12)"));
+  EXPECT_THAT(refused.output, HasSubstr("accepted 0, duplicate 1, rejected 2"));
+
+  // An attribute no stimulus declares refuses the file as a whole.
+  const std::string undeclared = dir + "/undeclared.csv";
+  fieldwork::testing::WriteText(undeclared, "participant_id,block,decision,value,gender\n"
+                                            "p1,progress,1,1,female\n");
+  CliRun whole = services.Fieldwork({"responses", "import", "lx2", "exp", undeclared, "--long"});
+  EXPECT_EQ(whole.exit_code, 1) << whole.output;
+  EXPECT_THAT(whole.output, HasSubstr(undeclared + ": column \"gender\": not an attribute"));
 }
 
 }  // namespace

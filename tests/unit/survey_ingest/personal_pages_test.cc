@@ -174,5 +174,20 @@ TEST(PersonalPagesTest, ABrokenExperimentDefinitionIsRefusedWithEveryProblem) {
   EXPECT_THAT(all, HasSubstr("field 'blocks_ordered_by': pages have blocks"));
 }
 
+// A loop-and-merge mapping that cannot name each loop's columns, or names an attribute no
+// stimulus has, is refused.
+TEST(PersonalPagesTest, ABrokenQualtricsLoopIsRefusedNamingTheColumn) {
+  absl::StatusOr<Instrument> broken = ParseInstrumentYaml(absl::StrFormat(
+      kBrokenExperiment,
+      "    qualtrics_loop: {question: Q9, stimulus_column: name, attribute_columns: {group: "
+      "\"g_{i}\"}}"));
+  ASSERT_FALSE(broken.ok());
+  const std::string all(broken.status().message());
+  EXPECT_THAT(all, HasSubstr("decisions 'd', field 'qualtrics_loop': column 'name' needs {i}, the "
+                             "loop number"));
+  EXPECT_THAT(all, HasSubstr("decisions 'd', field 'qualtrics_loop': attribute_columns: no "
+                             "stimulus declares attribute 'group'"));
+}
+
 }  // namespace
 }  // namespace fieldwork::survey_ingest
