@@ -76,12 +76,14 @@ const std::vector<CommandHelp>& Commands() {
        "below its power assumptions.",
        {"cohort"}},
       {"analyse", "TRIAL",
-       "The pre-registered analysis: per outcome n, M and SE per arm, estimate, CI, p and "
-       "adjusted p; then attrition and the MDES ledger.",
+       "The pre-registered analyses (every plan of the trial, or --plan's): per outcome n, M and "
+       "SE per arm, estimate, CI, p and adjusted p (a long-format outcome: the interaction's "
+       "terms, contrasts and cell means, clustered by participant); then attrition and the MDES "
+       "ledger.",
        {"plan", "allow_unlocked"}},
       {"report", "TRIAL --html OUT.html",
-       "Writes a self-contained HTML report (tables and SVG figures; nothing fetched from the "
-       "network).",
+       "Writes a self-contained HTML report of every plan of the trial, or --plan's (tables and "
+       "SVG figures; nothing fetched from the network).",
        {"html", "plan", "allow_unlocked", "candidate_groups"}},
       {"audit anchor", "TRIAL [--out=FILE]",
        "Verifies the trial's audit log (against the anchors already in FILE) and appends its "

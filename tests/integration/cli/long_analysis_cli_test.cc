@@ -4,8 +4,8 @@
 // analysed by the real analysis service; what Analyse returns is compared with estimatr's
 // lm_robust(rating ~ ethnicity * condition, clusters = participant) and clubSandwich's CR2
 // linear contrasts (make_fixtures.R) to 1e-8 (estimates, SEs) and 1e-6 (df, p). The same run's
-// `fieldwork analyse` and a second, per-participant plan of the same protocol show that several
-// pre-registered analyses of one trial are each analysed. Then two per-participant cases the
+// `fieldwork analyse` and `fieldwork report` and a second, per-participant plan of the same
+// protocol show that several pre-registered analyses of one trial are each analysed and shown. Then two per-participant cases the
 // same way (roster and responses through the CLI, the plan from the protocol): the three-arm
 // trial's effects and joint Wald F with its df (itt_three_arm.csv, car::linearHypothesis), and
 // the weighted HC2 effect (weights_trial.csv, lm_robust(weights = w)).
@@ -168,6 +168,18 @@ TEST(LongAnalysisCliTest, DecisionsImportedInLongFormatAreAnalysedAsEstimatrAndC
   EXPECT_THAT(analysed.output, HasSubstr("3000 decisions from 300 participants, SEs CR2"));
   EXPECT_THAT(analysed.output, HasSubstr("analysis of cvlong under plan per_participant (locked"));
   EXPECT_THAT(analysed.output, HasSubstr("ratings: n = 300, SEs HC2"));
+
+  // The report shows both plans, each outcome labelled with its plan, the interaction's tables
+  // and the progression figure drawn from the model's cells.
+  const std::string html = dir + "/report.html";
+  CliRun reported = services.Fieldwork({"report", "cvlong", "--html", html});
+  ASSERT_EQ(reported.exit_code, 0) << reported.output;
+  const std::string page = fieldwork::testing::ReadText(html);
+  EXPECT_THAT(page, HasSubstr("cv: rating (primary)"));
+  EXPECT_THAT(page, HasSubstr("per_participant: ratings"));
+  EXPECT_THAT(page, HasSubstr("<table class=\"interaction-arm-effects\""));
+  EXPECT_THAT(page, HasSubstr("model means; CIs clustered by participant, CR2"));
+  EXPECT_THAT(page, HasSubstr("<svg class=\"figure figure-progression\""));
 }
 
 
