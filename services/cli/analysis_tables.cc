@@ -134,10 +134,7 @@ std::optional<ReportInteraction> InteractionOf(const v1::AnalysisPlan& plan, con
   for (const v1::InteractionEstimate& e : x.cells()) {
     out.cells.push_back(InteractionEstimateOf(absl::StrCat(e.arm(), " x ", e.level()), e.inference()));
   }
-  out.f = x.interaction_f();
-  out.df1 = x.interaction_df1();
-  out.df2 = x.interaction_df2();
-  out.p_value = x.interaction_p_value();
+  out.interaction_test = {x.interaction_f(), x.interaction_df1(), x.interaction_df2(), x.interaction_p_value()};
   return out;
 }
 
@@ -167,8 +164,9 @@ void PrintInteraction(const v1::OutcomeResult& outcome, const ReportInteraction&
   PrintInteractionRows("coefficients", x.coefficients, ci, out);
   PrintInteractionRows(absl::StrCat("effect of ", x.factor, " by ", x.attribute), x.arm_effects, ci, out);
   PrintInteractionRows(absl::StrCat(x.attribute, " gap by ", x.factor), x.level_effects, ci, out);
-  out << "  interaction (every " << x.attribute << " x " << x.factor << " term zero): F(" << x.df1 << ", "
-      << FormatDf(x.df2) << ") = " << FormatFixed(x.f, 2) << ", p = " << FormatP(x.p_value) << "\n";
+  const ReportJointTest& test = x.interaction_test;
+  out << "  interaction (every " << x.attribute << " x " << x.factor << " term zero): F(" << test.df1 << ", "
+      << FormatDf(test.df2) << ") = " << FormatFixed(test.f, 2) << ", p = " << FormatP(test.p_value) << "\n";
   PrintInteractionRows("model means by cell (the progression figure)", x.cells, ci, out);
 }
 

@@ -196,8 +196,9 @@ std::string InteractionTables(const ReportOutcome& outcome, const std::string& c
                   InteractionRows("interaction-level-effects", absl::StrCat(x.attribute, " gap by ", x.factor),
                                   x.level_effects, ci));
   absl::StrAppend(&out, "<p class=\"interaction-test\">Interaction (every ", HtmlEscape(x.attribute), " x ",
-                  HtmlEscape(x.factor), " term zero): F(", x.df1, ", ", HtmlEscape(FormatDf(x.df2)),
-                  ") = ", FormatFixed(x.f, 2), ", p = ", HtmlEscape(FormatP(x.p_value)), "</p>");
+                  HtmlEscape(x.factor), " term zero): F(", x.interaction_test.df1, ", ",
+                  HtmlEscape(FormatDf(x.interaction_test.df2)), ") = ", FormatFixed(x.interaction_test.f, 2),
+                  ", p = ", HtmlEscape(FormatP(x.interaction_test.p_value)), "</p>");
   return out;
 }
 

@@ -105,10 +105,7 @@ struct ReportInteraction {
   std::vector<ReportInteractionEstimate> arm_effects;    // each arm vs control, per level
   std::vector<ReportInteractionEstimate> level_effects;  // each level vs reference, per arm
   std::vector<ReportInteractionEstimate> cells;          // model means, "control x majority"
-  double f = 0;
-  int df1 = 0;
-  double df2 = 0;
-  double p_value = 0;
+  ReportJointTest interaction_test;  // every attribute x arm term zero
 };
 
 // The effects among those who responded within one bin of days since the intervention: an

@@ -201,6 +201,30 @@ ScoredResponse ScalesOf(const v1::Response& response) {
   return scored;
 }
 
+// Why a submitted decision does not fit the instrument (its block is not one of the
+// instrument's decision blocks, its index is beyond the block, or its item is not the one that
+// decision answers), or nullopt. What was shown with it (stimulus, attributes) is the sender's
+// account and is stored as sent.
+std::optional<std::string> DecisionProblem(const Instrument& instrument, const v1::Decision& d) {
+  const DecisionBlock* block = instrument.FindDecisionBlock(d.block());
+  if (block == nullptr) {
+    std::vector<std::string> known;
+    for (const DecisionBlock& b : instrument.decisions) known.push_back(b.id);
+    return absl::StrCat("block: not a decision block of instrument ", instrument.Name(), " (",
+                        known.empty() ? std::string("it has none") : absl::StrJoin(known, ", "), ")");
+  }
+  if (d.index() < 1) return std::nullopt;  // CheckSubmission names it
+  if (static_cast<size_t>(d.index()) > block->items.size()) {
+    return absl::StrCat("index: beyond block ", block->id, "'s ", block->items.size(), " decisions");
+  }
+  const std::string& item = block->items[static_cast<size_t>(d.index()) - 1];
+  if (d.item_id() != item) {
+    return absl::StrCat("item_id: decision ", d.index(), " of block ", block->id, " is answered by item ",
+                        item);
+  }
+  return std::nullopt;
+}
+
 // An imported file's decisions (a long file's rows, a wide export's loops) as the submission's;
 // each one's value is left to the stored answer to its item.
 void AddDecisions(std::vector<ImportedDecision>& decisions, v1::Submission& submission) {
@@ -543,11 +567,9 @@ absl::Status Ingestor::Process(const std::string& trial, const TrialContext& con
           }
         }
         for (const v1::Decision& d : s.decisions()) {
-          if (item_scorer.ItemIndex(d.item_id()) < 0) {
+          if (std::optional<std::string> problem = DecisionProblem(item_scorer.instrument(), d)) {
             unknown.push_back(MakeRowError(
-                c.row, absl::StrCat("decisions[", d.block(), " ", d.index(), "]"),
-                absl::StrCat("item_id: unknown item (not in instrument ",
-                             item_scorer.instrument().Name(), ")"),
+                c.row, absl::StrCat("decisions[", d.block(), " ", d.index(), "]"), *std::move(problem),
                 d.item_id()));
           }
         }

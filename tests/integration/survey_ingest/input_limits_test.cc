@@ -143,11 +143,32 @@ TEST_F(InputLimitsTest, OversizedValuesAreRefusedAndQuotedShort) {
 // format with the answer to each one's item; a malformed or foreign one refuses the submission,
 // naming the decision.
 TEST_F(InputLimitsTest, DecisionsAreStoredWithTheirAnswersAndBadOnesRefused) {
-  auto with_decisions = [](v1::Submission s,
-                           std::vector<std::tuple<int, std::string, std::string>> decisions) {
-    for (const auto& [index, item, stimulus] : decisions) {
+  // Wave "experiment" collects instrument "rate": wb_1 and wb_2 answer decisions 1 and 2 of
+  // block "rate", each shown with a stimulus whose group is an attribute.
+  PutInstrument(kTrial, R"(id: rate
+version: 1
+items:
+  - {id: wb_1, label: First, type: likert, min: 0, max: 10, required: true}
+  - {id: wb_2, label: Second, type: likert, min: 0, max: 10, required: true}
+decisions:
+  - id: rate
+    items: [wb_1, wb_2]
+    stimuli_factor: order
+    stimuli:
+      - {id: s1, text: One, attributes: {group: a}}
+      - {id: s2, text: Two, attributes: {group: b}}
+pages:
+  - {title: Rate, decisions: rate}
+)");
+  PutWave(kTrial, "experiment", "rate");
+  auto with_decisions = [](const std::string& submission_id,
+                           std::vector<std::tuple<std::string, int, std::string, std::string>> decisions) {
+    v1::Submission s = Good("A1", submission_id);
+    s.set_wave_id("experiment");
+    s.mutable_answers()->erase("wb_3");
+    for (const auto& [block, index, item, stimulus] : decisions) {
       v1::Decision& d = *s.add_decisions();
-      d.set_block("rate");
+      d.set_block(block);
       d.set_index(index);
       d.set_item_id(item);
       d.set_stimulus(stimulus);
@@ -157,23 +178,27 @@ TEST_F(InputLimitsTest, DecisionsAreStoredWithTheirAnswersAndBadOnesRefused) {
     }
     return s;
   };
-  ExpectOnlyError(with_decisions(Good("A1", "d-unknown"), {{1, "wb_1", "s1"}, {2, "nope", "s2"}}),
-                  "decisions[rate 2]", "item_id: unknown item (not in instrument wb v1)");
-  ExpectOnlyError(with_decisions(Good("A1", "d-twice"), {{1, "wb_1", "s1"}, {2, "wb_1", "s2"}}),
+  ExpectOnlyError(with_decisions("d-item", {{"rate", 1, "wb_1", "s1"}, {"rate", 2, "nope", "s2"}}),
+                  "decisions[rate 2]", "item_id: decision 2 of block rate is answered by item wb_2");
+  ExpectOnlyError(with_decisions("d-block", {{"rank", 1, "wb_1", "s1"}}), "decisions[rank 1]",
+                  "block: not a decision block of instrument rate v1 (rate)");
+  ExpectOnlyError(with_decisions("d-beyond", {{"rate", 1, "wb_1", "s1"}, {"rate", 3, "wb_2", "s2"}}),
+                  "decisions[rate 3]", "index: beyond block rate's 2 decisions");
+  ExpectOnlyError(with_decisions("d-twice", {{"rate", 1, "wb_1", "s1"}, {"rate", 2, "wb_1", "s2"}}),
                   "decisions[rate 2]", "item_id is named by another decision");
-  ExpectOnlyError(with_decisions(Good("A1", "d-index"), {{0, "wb_1", "s1"}}), "decisions[rate 0]",
+  ExpectOnlyError(with_decisions("d-index", {{"rate", 0, "wb_1", "s1"}}), "decisions[rate 0]",
                   "index must be 1 or more");
-  ExpectOnlyError(with_decisions(Good("A1", "d-place"), {{1, "wb_1", "s1"}, {1, "wb_2", "s2"}}),
+  ExpectOnlyError(with_decisions("d-place", {{"rate", 1, "wb_1", "s1"}, {"rate", 1, "wb_2", "s2"}}),
                   "decisions[rate 1]", "another decision has this block and index");
-  EXPECT_THAT(ListResponses(kTrial, "baseline"), ::testing::IsEmpty()) << "nothing stored";
+  EXPECT_THAT(ListResponses(kTrial, "experiment"), ::testing::IsEmpty()) << "nothing stored";
 
   v1::SubmitResponseRequest request;
   *request.mutable_submission() =
-      with_decisions(Good("A1", "d-good"), {{1, "wb_1", "s1"}, {2, "wb_2", "s2"}});
+      with_decisions("d-good", {{"rate", 1, "wb_1", "s1"}, {"rate", 2, "wb_2", "s2"}});
   v1::SubmitResponseResponse response;
   ASSERT_TRUE(ingest().SubmitResponse(ContextWith(kResearcher).get(), request, &response).ok());
   ASSERT_EQ(response.status(), v1::SUBMISSION_STATUS_ACCEPTED);
-  const std::vector<v1::Response> stored = ListResponses(kTrial, "baseline");
+  const std::vector<v1::Response> stored = ListResponses(kTrial, "experiment");
   ASSERT_THAT(stored, SizeIs(1));
   ASSERT_EQ(stored[0].decisions_size(), 2);
   const v1::Decision& second = stored[0].decisions(1);
