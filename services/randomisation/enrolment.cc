@@ -110,7 +110,7 @@ bool SameEnrolment(const Participant& a, const Participant& b) {
 
 EnrolmentCheck CheckEnrolment(const fieldwork::v1::TrialDesign& design,
                               const std::vector<Participant>& rows,
-                              const std::map<std::string, const Participant*>& existing,
+                              const ExistingParticipants& existing,
                               const std::vector<int64_t>& row_numbers) {
   EnrolmentCheck result;
   std::set<std::string> sites;
@@ -118,14 +118,9 @@ EnrolmentCheck CheckEnrolment(const fieldwork::v1::TrialDesign& design,
   std::set<std::string> cohorts(design.cohorts().begin(), design.cohorts().end());
   const std::set<std::string> required_categoricals = RequiredCategoricals(design);
   const bool needs_cluster = NeedsClusters(design);
-  // Cluster -> site, from existing participants and accepted rows, to refuse clusters that
-  // span sites unless the design allows it.
+  // Cluster -> site of this batch's accepted rows; with the existing participants' (asked per
+  // cluster) it refuses clusters that span sites unless the design allows it.
   std::map<std::string, std::string> cluster_site;
-  if (!design.allow_clusters_across_sites()) {
-    for (const auto& [id, participant] : existing) {
-      if (!participant->cluster().empty()) cluster_site[participant->cluster()] = participant->site();
-    }
-  }
   std::map<std::string, int64_t> first_row_of_id;
 
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -155,8 +150,8 @@ EnrolmentCheck CheckEnrolment(const fieldwork::v1::TrialDesign& design,
     CheckCovariates(design, required_categoricals, check);
     if (check.failed()) continue;
 
-    if (auto it = existing.find(p.participant_id()); it != existing.end()) {
-      if (SameEnrolment(*it->second, p)) {
+    if (const Participant* enrolled = existing.find ? existing.find(p.participant_id()) : nullptr) {
+      if (SameEnrolment(*enrolled, p)) {
         ++result.unchanged;
       } else {
         check.Fail("participant_id", "is already enrolled with different data", p.participant_id());
@@ -164,8 +159,9 @@ EnrolmentCheck CheckEnrolment(const fieldwork::v1::TrialDesign& design,
       continue;
     }
     if (!p.cluster().empty() && !design.allow_clusters_across_sites()) {
-      auto [it, inserted] = cluster_site.emplace(p.cluster(), p.site());
-      if (!inserted && it->second != p.site()) {
+      const std::string* enrolled_site = existing.site_of_cluster ? existing.site_of_cluster(p.cluster()) : nullptr;
+      auto [it, inserted] = cluster_site.emplace(p.cluster(), enrolled_site != nullptr ? *enrolled_site : p.site());
+      if (it->second != p.site()) {
         check.Fail("cluster", absl::StrCat(Excerpt(p.cluster()), " is already in site \"", it->second,
                                            "\"; the design forbids clusters across sites"),
                    p.cluster());

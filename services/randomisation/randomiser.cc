@@ -92,6 +92,9 @@ struct Randomiser::TrialState {
   bool fresh = false;
   TrialRecord record;
   std::map<std::string, size_t> participant_index;
+  // Cluster -> the site of its participants (the first enrolled one's), for enrolment's check
+  // that a cluster does not span sites without rebuilding it from every participant.
+  std::map<std::string, std::string> cluster_site;
   std::map<std::string, size_t> allocation_index;
   std::map<std::string, size_t> status_index;
   // Sequential designs: the running state per cohort, rebuilt from the stored allocations.
@@ -104,14 +107,29 @@ struct Randomiser::TrialState {
 
   void Reindex() {
     participant_index.clear();
+    cluster_site.clear();
     allocation_index.clear();
     status_index.clear();
-    for (size_t i = 0; i < record.participants.size(); ++i) participant_index[record.participants[i].participant_id()] = i;
+    for (size_t i = 0; i < record.participants.size(); ++i) {
+      participant_index[record.participants[i].participant_id()] = i;
+      NoteCluster(record.participants[i]);
+    }
     for (size_t i = 0; i < record.allocations.size(); ++i) allocation_index[record.allocations[i].participant_id()] = i;
     for (size_t i = 0; i < record.statuses.size(); ++i) status_index[record.statuses[i].participant().participant_id()] = i;
     sequential.clear();
   }
   const std::string& id() const { return record.trial.design().trial_id(); }
+  void NoteCluster(const Participant& p) {
+    if (!p.cluster().empty()) cluster_site.emplace(p.cluster(), p.site());
+  }
+  // What enrolment's check asks of the enrolled participants, one lookup per row.
+  ExistingParticipants Existing() const {
+    return {[this](const std::string& id) { return FindParticipant(id); },
+            [this](const std::string& cluster) -> const std::string* {
+              auto it = cluster_site.find(cluster);
+              return it == cluster_site.end() ? nullptr : &it->second;
+            }};
+  }
   // The audit log's head as this state knows it (after its own commits, the current one).
   void ReportHead(fieldwork::v1::AuditHead* head) const {
     if (head == nullptr) return;
@@ -213,6 +231,7 @@ absl::Status Randomiser::Commit(TrialState& state, TrialWrite write) {
   TrialRecord& record = state.record;
   if (write.trial.has_value()) record.trial = *write.trial;
   for (Participant& p : write.participants) {
+    state.NoteCluster(p);
     auto [it, inserted] = state.participant_index.emplace(p.participant_id(), record.participants.size());
     if (inserted) {
       record.participants.push_back(std::move(p));
@@ -416,10 +435,8 @@ absl::StatusOr<fieldwork::v1::EnrolResponse> Randomiser::Enrol(
     if (state.record.trial.state() == fieldwork::v1::TRIAL_STATE_CLOSED) {
       return absl::FailedPreconditionError(absl::StrCat("trial \"", trial_id, "\" is closed to enrolment"));
     }
-    std::map<std::string, const Participant*> existing;
-    for (const Participant& p : state.record.participants) existing[p.participant_id()] = &p;
     EnrolmentCheck check = CheckEnrolment(state.record.trial.design(),
-                                          forbidden.empty() ? participants : permitted, existing, row_of);
+                                          forbidden.empty() ? participants : permitted, state.Existing(), row_of);
     std::vector<fieldwork::v1::RowError> errors = std::move(check.errors);
     for (int64_t row : forbidden) {
       fieldwork::v1::RowError& error = errors.emplace_back();

@@ -193,6 +193,15 @@ TEST_F(RandomisationTest, ClusterAcrossSitesIsRefusedWhenTheDesignForbidsIt) {
   EXPECT_THAT(response.errors(0).reason(), HasSubstr("forbids clusters across sites"));
   EXPECT_EQ(response.errors(1).row(), 3);
   EXPECT_THAT(response.errors(1).reason(), HasSubstr("required"));
+  // A later call is checked against the clusters already enrolled (kept with the trial's
+  // state, not rebuilt from every participant): team-1 is at LA1.
+  v1::EnrolResponse later = Enrol("teams", {MakeParticipant("d", "LA2", "", "team-1"),
+                                            MakeParticipant("e", "LA1", "", "team-1"),
+                                            MakeParticipant("f", "LA2", "", "team-2")});
+  EXPECT_EQ(later.enrolled(), 2);
+  ASSERT_EQ(later.errors_size(), 1);
+  EXPECT_EQ(later.errors(0).row(), 1);
+  EXPECT_THAT(later.errors(0).reason(), HasSubstr("is already in site \"LA1\""));
 }
 
 TEST_F(RandomisationTest, PartnersStayInTheirSitesAndNeverSeeArmsOrSecrets) {
