@@ -26,8 +26,7 @@ struct EnrolmentCheck {
 };
 
 // The participants already enrolled, as CheckEnrolment asks about them: one lookup per row, so
-// that checking a batch costs the batch, not the trial (enrolling one participant costs the
-// same at 100 and at 1,000,000). An empty function means there are none.
+// that checking a batch costs the batch, not the trial. An empty function means there are none.
 struct ExistingParticipants {
   // The enrolled participant with this id, or nullptr.
   std::function<const fieldwork::v1::Participant*(const std::string& id)> find;
