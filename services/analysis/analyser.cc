@@ -404,7 +404,7 @@ void AnalyseDecisionOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutco
   input.alpha = plan.alpha();
   input.se_type = plan.se_type();
   input.arms = GatherVector(rows.arm, respondents);
-  input.decisions = GatherVector(decisions, respondents);
+  for (size_t i : respondents) input.decisions.push_back(std::move(decisions[i]));
   std::vector<Imputation> imputations;
   AddImputedCovariates(rows.columns, respondents, "respondents", input.covariates, &imputations,
                        warnings);

@@ -214,15 +214,11 @@ std::optional<std::string> DecisionProblem(const Instrument& instrument, const v
                         known.empty() ? std::string("it has none") : absl::StrJoin(known, ", "), ")");
   }
   if (d.index() < 1) return std::nullopt;  // CheckSubmission names it
-  if (static_cast<size_t>(d.index()) > block->items.size()) {
-    return absl::StrCat("index: beyond block ", block->id, "'s ", block->items.size(), " decisions");
-  }
-  const std::string& item = block->items[static_cast<size_t>(d.index()) - 1];
-  if (d.item_id() != item) {
-    return absl::StrCat("item_id: decision ", d.index(), " of block ", block->id, " is answered by item ",
-                        item);
-  }
-  return std::nullopt;
+  // item_id is required (CheckSubmission), so an empty one is never taken for "not given".
+  std::optional<DecisionBlock::Misfit> misfit = block->CheckPlace(d.index(), d.item_id());
+  if (!misfit.has_value()) return std::nullopt;
+  return absl::StrCat(misfit->part == DecisionBlock::Misfit::Part::kIndex ? "index: " : "item_id: ",
+                      misfit->reason);
 }
 
 // An imported file's decisions (a long file's rows, a wide export's loops) as the submission's;

@@ -92,7 +92,6 @@ bool MatchesPattern(absl::string_view name, absl::string_view pattern) {
   return name == pattern;
 }
 
-
 // Q5_DO, Q7_DO_1, FL_12_DO: Qualtrics' record of the order in which choices, questions or
 // blocks were shown ("display order"), exported when the survey randomises them.
 bool IsDisplayOrderColumn(absl::string_view name) {
@@ -599,7 +598,6 @@ class RowImporter {
     return row;
   }
 
-
  private:
   // The row's decisions of the loop-and-merge blocks: a loop is a decision when it has an
   // answer, a stimulus or an attribute. A stimulus must be the block's, and an attribute the
@@ -633,11 +631,10 @@ class RowImporter {
         for (const auto& [attribute, column] : loop.attributes[i]) {
           const std::string value(TrimBlanks(field(column)));
           if (value.empty()) continue;
-          auto declared = d.attributes.find(attribute);
-          if (stimulus != nullptr && declared != d.attributes.end() && declared->second != value) {
-            error(name(column),
-                  absl::StrCat("stimulus ", d.stimulus, "'s ", attribute, " is ", declared->second),
-                  value);
+          if (stimulus != nullptr) {
+            if (std::optional<std::string> conflict = stimulus->AttributeConflict(attribute, value)) {
+              error(name(column), *std::move(conflict), value);
+            }
           }
           d.attributes[attribute] = value;
         }

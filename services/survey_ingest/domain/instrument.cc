@@ -501,11 +501,31 @@ const DecisionBlock* Instrument::FindDecisionBlock(absl::string_view block_id) c
   return nullptr;
 }
 
+std::optional<std::string> Stimulus::AttributeConflict(absl::string_view attribute,
+                                                      absl::string_view value) const {
+  auto declared = attributes.find(attribute);
+  if (declared == attributes.end() || declared->second == value) return std::nullopt;
+  return absl::StrCat("stimulus ", id, "'s ", attribute, " is ", declared->second);
+}
+
 const Stimulus* DecisionBlock::FindStimulus(absl::string_view stimulus_id) const {
   for (const Stimulus& stimulus : stimuli) {
     if (stimulus.id == stimulus_id) return &stimulus;
   }
   return nullptr;
+}
+
+std::optional<DecisionBlock::Misfit> DecisionBlock::CheckPlace(int index,
+                                                              absl::string_view item_id) const {
+  if (index < 1 || static_cast<size_t>(index) > items.size()) {
+    return Misfit{Misfit::Part::kIndex, absl::StrCat("beyond block ", id, "'s ", items.size(), " decisions")};
+  }
+  const std::string& item = items[static_cast<size_t>(index) - 1];
+  if (!item_id.empty() && item_id != item) {
+    return Misfit{Misfit::Part::kItem,
+                  absl::StrCat("decision ", index, " of block ", id, " is answered by item ", item)};
+  }
+  return std::nullopt;
 }
 
 std::vector<Page> Instrument::FormPages() const {

@@ -146,6 +146,9 @@ struct Stimulus {
   // What the analysis needs to know of it (e.g. ethnicity: minority_ethnic), stored with
   // every decision that showed it.
   std::map<std::string, std::string, std::less<>> attributes;
+
+  // Why `value` cannot be given as this stimulus's `attribute` (it declares another), or nullopt.
+  std::optional<std::string> AttributeConflict(absl::string_view attribute, absl::string_view value) const;
 };
 
 // Where a Qualtrics loop-and-merge block's wide export holds a decision block: loop i (the
@@ -177,6 +180,16 @@ struct DecisionBlock {
   QualtricsLoop qualtrics_loop;  // empty: the block is not imported from a wide export
 
   const Stimulus* FindStimulus(absl::string_view stimulus_id) const;
+
+  // Why decision `index` (from 1) does not fit the block: beyond its items (kIndex), or
+  // `item_id`, when given, not the item that decision answers, items[index - 1] (kItem).
+  // The long and wide imports and a submission's decisions all place decisions by it.
+  struct Misfit {
+    enum class Part { kIndex, kItem };
+    Part part;
+    std::string reason;
+  };
+  std::optional<Misfit> CheckPlace(int index, absl::string_view item_id) const;
 };
 
 struct Instrument {

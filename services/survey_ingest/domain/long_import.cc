@@ -162,23 +162,19 @@ LongRow ReadLongRow(const CsvRecord& record, const LongColumns& columns,
           d.block);
   }
   const std::string index_text = TrimmedCell(record, columns.decision);
+  const std::string item = TrimmedCell(record, columns.item);
   if (!absl::SimpleAtoi(index_text, &d.index) || d.index < 1) {
     error("decision", "not a whole number from 1 (the decision's index in its block)",
           index_text);
-  } else if (row.block != nullptr && static_cast<size_t>(d.index) > row.block->items.size()) {
-    error("decision",
-          absl::StrCat("beyond block ", d.block, "'s ", row.block->items.size(), " decisions"),
-          index_text);
   } else if (row.block != nullptr) {
-    row.index_ok = true;
-    d.item_id = row.block->items[static_cast<size_t>(d.index) - 1];
-  }
-  const std::string item = TrimmedCell(record, columns.item);
-  if (row.index_ok && !item.empty() && item != d.item_id) {
-    error("item_id",
-          absl::StrCat("decision ", d.index, " of block ", d.block, " is answered by item ",
-                       d.item_id),
-          item);
+    std::optional<DecisionBlock::Misfit> misfit = row.block->CheckPlace(d.index, item);
+    if (misfit.has_value() && misfit->part == DecisionBlock::Misfit::Part::kIndex) {
+      error("decision", std::move(misfit->reason), index_text);
+    } else {
+      row.index_ok = true;
+      d.item_id = row.block->items[static_cast<size_t>(d.index) - 1];
+      if (misfit.has_value()) error("item_id", std::move(misfit->reason), item);
+    }
   }
   d.value = CellOf(record, columns.value);
   d.stimulus = TrimmedCell(record, columns.stimulus);
@@ -196,10 +192,8 @@ LongRow ReadLongRow(const CsvRecord& record, const LongColumns& columns,
     if (row.block != nullptr && !BlockDeclares(*row.block, name)) {
       error(name, absl::StrCat("block ", d.block, "'s stimuli declare no attribute ", name), value);
     } else if (stimulus != nullptr) {
-      auto declared = stimulus->attributes.find(name);
-      if (declared != stimulus->attributes.end() && declared->second != value) {
-        error(name, absl::StrCat("stimulus ", d.stimulus, "'s ", name, " is ", declared->second),
-              value);
+      if (std::optional<std::string> conflict = stimulus->AttributeConflict(name, value)) {
+        error(name, *std::move(conflict), value);
       }
     }
     d.attributes.emplace(name, std::move(value));

@@ -438,6 +438,18 @@ TEST_F(AnalysisIntegrationTest, BadInputGetsClearErrors) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_THAT(status.error_message(), HasSubstr("register it first"));
 
+  // ListPlans: a trial is required; an unknown trial has no plans (as GetPlan, no trial data
+  // is read).
+  v1::ListPlansRequest list;
+  v1::ListPlansResponse listed;
+  status = stub_->ListPlans(As(kResearcher).get(), list, &listed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("trial_id: required"));
+  list.set_trial_id("no-such-trial");
+  status = stub_->ListPlans(As(kResearcher).get(), list, &listed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(listed.plans_size(), 0);
+
   v1::RegisterPlanRequest request;
   *request.mutable_plan() = Plan();
   status = stub_->RegisterPlan(As("wrong-token").get(), request, &response);
@@ -472,6 +484,18 @@ TEST(RedisPlanStoreTest, WritesAreComparedAndSetAndSurviveARestart) {
   absl::StatusOr<std::optional<v1::PlanRecord>> missing = store.Get("t1", "other");
   ASSERT_TRUE(missing.ok());
   EXPECT_FALSE(missing->has_value());
+  // Every plan of a trial, in plan id order; another trial's are not listed.
+  record.mutable_plan()->set_plan_id("exp1");
+  record.set_version(1);
+  ASSERT_TRUE(store.Put(record, 0).ok());
+  absl::StatusOr<std::vector<v1::PlanRecord>> listed = store.List("t1");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].plan().plan_id(), "exp1");
+  EXPECT_EQ((*listed)[1].plan().plan_id(), "main");
+  absl::StatusOr<std::vector<v1::PlanRecord>> none = store.List("t2");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
 }
 
 // The fieldwork-analysis binary as its own process: flags, health, the gRPC API, and the live
