@@ -11,10 +11,4 @@ set(FIELDWORK_CLUSTER_EXCLUDED
     # memory of streaming 200,000 responses, through the same store reads (HSCAN, HMGET) that
     # the other survey-ingest tests run on the cluster in seconds.
     IngestTest.ListResponsesStreamsAWaveOf200000InBoundedMemory
-    # A known defect, left out only until it is found (issue 18): on the cluster, under load
-    # (a build beside it), the first worker process sometimes stops delivering after 100-170
-    # of its 600 messages with nothing in its log, so the test's hold never comes. Seen in 1 of
-    # 19 runs on 4 Dec 2026 (none in 16 runs with CPU or disk hogs beside it); it passed in
-    # the full cluster run. Not seen on one redis-server.
-    CrashRecoveryTest.KilledWorkersBatchIsDeliveredWithinSecondsWithDefaultFlags
 )
