@@ -34,12 +34,15 @@ using SteadyClock = std::chrono::steady_clock;
 
 class EveryoneTreated final : public AllocationSource {
  public:
-  absl::StatusOr<ParticipantRecord> Lookup(absl::string_view, absl::string_view,
-                                           absl::string_view) override {
-    ParticipantRecord r;
-    r.enrolment = EnrolmentState::kEnrolled;
-    r.arm = "treatment";
-    return r;
+  absl::StatusOr<std::map<std::string, ParticipantRecord>> LookupMany(
+      absl::string_view, const std::vector<std::string>& ids, absl::string_view) override {
+    std::map<std::string, ParticipantRecord> records;
+    for (const std::string& id : ids) {
+      ParticipantRecord& r = records[id];
+      r.enrolment = EnrolmentState::kEnrolled;
+      r.arm = "treatment";
+    }
+    return records;
   }
   absl::StatusOr<std::vector<Recipient>> ListAudience(absl::string_view, const Audience&) override {
     return std::vector<Recipient>{};

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/batch_lookup.h"
 #include "services/common/grpc_auth.h"
 #include "services/common/grpc_status.h"
 
@@ -26,6 +28,17 @@ absl::Time DateStart(const fieldwork::v1::CivilDate& date) {
                          absl::UTCTimeZone());
 }
 
+// `ids` without repeats, in calls of at most the services' batch limit.
+std::vector<std::vector<std::string>> DistinctChunks(const std::vector<std::string>& ids) {
+  const std::set<std::string> distinct(ids.begin(), ids.end());
+  std::vector<std::vector<std::string>> chunks;
+  for (const std::string& id : distinct) {
+    if (chunks.empty() || chunks.back().size() == kMaxBatchLookupIds) chunks.emplace_back();
+    chunks.back().push_back(id);
+  }
+  return chunks;
+}
+
 bool Matches(const std::vector<std::string>& filter, const std::string& value) {
   return filter.empty() || std::find(filter.begin(), filter.end(), value) != filter.end();
 }
@@ -38,35 +51,34 @@ GrpcAllocationSource::GrpcAllocationSource(std::shared_ptr<grpc::Channel> channe
       token_(std::move(token)),
       timeout_(timeout) {}
 
-absl::StatusOr<ParticipantRecord> GrpcAllocationSource::Lookup(absl::string_view trial_id,
-                                                               absl::string_view participant_id,
-                                                               absl::string_view factor) {
-  ParticipantRecord record;
-  fieldwork::v1::GetParticipantRequest request;
-  request.set_trial_id(std::string(trial_id));
-  request.set_participant_id(std::string(participant_id));
-  fieldwork::v1::GetParticipantResponse response;
-  grpc::Status status = stub_->GetParticipant(Context(token_, timeout_).get(), request, &response);
-  if (status.error_code() == grpc::StatusCode::NOT_FOUND) return record;  // not enrolled
-  if (!status.ok()) return FromGrpcStatus(status);
-  const fieldwork::v1::ParticipantStatus& p = response.status();
-  record.enrolment = p.has_withdrawal() ? EnrolmentState::kWithdrawn : EnrolmentState::kEnrolled;
-  if (p.has_left_on()) record.left_at = DateStart(p.left_on());
-  record.site = p.participant().site();
-  record.cohort = p.participant().cohort();
-  if (factor.empty() || !p.allocated()) return record;
-
-  fieldwork::v1::GetAllocationRequest alloc_request;
-  alloc_request.set_trial_id(std::string(trial_id));
-  alloc_request.set_participant_id(std::string(participant_id));
-  fieldwork::v1::GetAllocationResponse alloc;
-  status = stub_->GetAllocation(Context(token_, timeout_).get(), alloc_request, &alloc);
-  if (status.error_code() == grpc::StatusCode::NOT_FOUND) return record;
-  if (!status.ok()) return FromGrpcStatus(status);
-  for (const fieldwork::v1::Assignment& a : alloc.allocation().assignments()) {
-    if (a.factor() == factor) record.arm = a.arm();
+absl::StatusOr<std::map<std::string, ParticipantRecord>> GrpcAllocationSource::LookupMany(
+    absl::string_view trial_id, const std::vector<std::string>& participant_ids,
+    absl::string_view factor) {
+  std::map<std::string, ParticipantRecord> records;
+  for (const std::vector<std::string>& chunk : DistinctChunks(participant_ids)) {
+    fieldwork::v1::GetParticipantsRequest request;
+    request.set_trial_id(std::string(trial_id));
+    request.mutable_participant_ids()->Assign(chunk.begin(), chunk.end());
+    request.set_include_allocations(!factor.empty());
+    fieldwork::v1::GetParticipantsResponse response;
+    const grpc::Status status =
+        stub_->GetParticipants(Context(token_, timeout_).get(), request, &response);
+    if (!status.ok()) return FromGrpcStatus(status);
+    for (const fieldwork::v1::ParticipantLookup& found : response.participants()) {
+      ParticipantRecord& record = records[found.participant_id()];
+      if (!found.enrolled()) continue;  // kNotEnrolled
+      const fieldwork::v1::ParticipantStatus& p = found.status();
+      record.enrolment =
+          p.has_withdrawal() ? EnrolmentState::kWithdrawn : EnrolmentState::kEnrolled;
+      if (p.has_left_on()) record.left_at = DateStart(p.left_on());
+      record.site = p.participant().site();
+      record.cohort = p.participant().cohort();
+      for (const fieldwork::v1::Assignment& a : found.allocation().assignments()) {
+        if (a.factor() == factor) record.arm = a.arm();
+      }
+    }
   }
-  return record;
+  return records;
 }
 
 absl::StatusOr<std::vector<Recipient>> GrpcAllocationSource::ListAudience(
@@ -115,18 +127,24 @@ GrpcResponseLookup::GrpcResponseLookup(std::shared_ptr<grpc::Channel> channel, s
       token_(std::move(token)),
       timeout_(timeout) {}
 
-absl::StatusOr<bool> GrpcResponseLookup::HasAcceptedResponse(absl::string_view trial_id,
-                                                             absl::string_view wave_id,
-                                                             absl::string_view participant_id) {
-  fieldwork::v1::GetResponseStatusRequest request;
-  request.set_trial_id(std::string(trial_id));
-  request.set_wave_id(std::string(wave_id));
-  request.set_participant_id(std::string(participant_id));
-  fieldwork::v1::GetResponseStatusResponse response;
-  const grpc::Status status =
-      stub_->GetResponseStatus(Context(token_, timeout_).get(), request, &response);
-  if (!status.ok()) return FromGrpcStatus(status);
-  return response.responded();
+absl::StatusOr<std::set<std::string>> GrpcResponseLookup::RespondedAmong(
+    absl::string_view trial_id, absl::string_view wave_id,
+    const std::vector<std::string>& participant_ids) {
+  std::set<std::string> responded;
+  for (const std::vector<std::string>& chunk : DistinctChunks(participant_ids)) {
+    fieldwork::v1::GetResponseStatusesRequest request;
+    request.set_trial_id(std::string(trial_id));
+    request.set_wave_id(std::string(wave_id));
+    request.mutable_participant_ids()->Assign(chunk.begin(), chunk.end());
+    fieldwork::v1::GetResponseStatusesResponse response;
+    const grpc::Status status =
+        stub_->GetResponseStatuses(Context(token_, timeout_).get(), request, &response);
+    if (!status.ok()) return FromGrpcStatus(status);
+    for (const fieldwork::v1::ParticipantResponseStatus& s : response.statuses()) {
+      if (s.responded()) responded.insert(s.participant_id());
+    }
+  }
+  return responded;
 }
 
 absl::StatusOr<std::optional<absl::Time>> GrpcResponseLookup::WaveClosesAt(

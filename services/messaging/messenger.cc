@@ -77,10 +77,12 @@ fieldwork::v1::CampaignState StateFromName(absl::string_view name) {
 
 absl::StatusOr<std::optional<std::string>> Messenger::SiteOf(const std::string& trial,
                                                              const std::string& participant_id) {
-  absl::StatusOr<ParticipantRecord> record = allocations_.Lookup(trial, participant_id, "");
-  if (!record.ok()) return record.status();
-  if (record->enrolment == EnrolmentState::kNotEnrolled) return std::nullopt;
-  return record->site;
+  absl::StatusOr<std::map<std::string, ParticipantRecord>> records =
+      allocations_.LookupMany(trial, {participant_id}, "");
+  if (!records.ok()) return records.status();
+  const ParticipantRecord& record = (*records)[participant_id];
+  if (record.enrolment == EnrolmentState::kNotEnrolled) return std::nullopt;
+  return record.site;
 }
 
 absl::Status Messenger::CheckScope(const std::string& trial, const std::string& participant_id,

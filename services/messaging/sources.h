@@ -4,7 +4,9 @@
 #ifndef FIELDWORK_SERVICES_MESSAGING_SOURCES_H_
 #define FIELDWORK_SERVICES_MESSAGING_SOURCES_H_
 
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,23 +35,25 @@ class AllocationSource {
   // filled; time_zone is left for the caller (it comes from contacts).
   virtual absl::StatusOr<std::vector<Recipient>> ListAudience(absl::string_view trial_id,
                                                               const Audience& audience) = 0;
-  // The participant's current state and allocation on `factor` (empty factor: no arm needed).
-  // NOT_FOUND is not an error: it is kNotEnrolled. UNAVAILABLE when the service cannot be
-  // reached (the send is retried later, never sent unchecked).
-  virtual absl::StatusOr<ParticipantRecord> Lookup(absl::string_view trial_id,
-                                                   absl::string_view participant_id,
-                                                   absl::string_view factor) = 0;
+  // Each participant's current state and allocation on `factor` (empty factor: no arm
+  // needed), keyed by id; an id the trial does not know is there as kNotEnrolled. Any number of
+  // ids (split into calls as the service allows). UNAVAILABLE when the service cannot be
+  // reached (the sends are retried later, never sent unchecked).
+  virtual absl::StatusOr<std::map<std::string, ParticipantRecord>> LookupMany(
+      absl::string_view trial_id, const std::vector<std::string>& participant_ids,
+      absl::string_view factor) = 0;
 };
 
-// "Has this participant an accepted response for wave W?" — asked before each survey reminder.
-// grpc_sources.h implements it over SurveyIngestService.GetResponseStatus; UNAVAILABLE answers
-// make the reminder wait and retry.
+// "Which of these participants have an accepted response for wave W?" — asked for each batch of
+// survey reminders. grpc_sources.h implements it over SurveyIngestService.GetResponseStatuses;
+// UNAVAILABLE answers make the reminders wait and retry.
 class ResponseLookup {
  public:
   virtual ~ResponseLookup() = default;
-  virtual absl::StatusOr<bool> HasAcceptedResponse(absl::string_view trial_id,
-                                                   absl::string_view wave_id,
-                                                   absl::string_view participant_id) = 0;
+  // The ids of `participant_ids` that have responded (any number of ids).
+  virtual absl::StatusOr<std::set<std::string>> RespondedAmong(
+      absl::string_view trial_id, absl::string_view wave_id,
+      const std::vector<std::string>& participant_ids) = 0;
   // When the wave closes (its closes_at), for waitlist campaigns; nullopt when the wave has no
   // closing time. NOT_FOUND when survey-ingest does not know the wave.
   virtual absl::StatusOr<std::optional<absl::Time>> WaveClosesAt(absl::string_view trial_id,

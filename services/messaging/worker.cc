@@ -196,6 +196,17 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
         {Completion::Kind::kDead, item.entry, item.attempt, 0, detail, channel, "", 0});
   };
 
+  // Each send's campaign and step first, so that the facts of the whole batch can be asked
+  // for at once: one lookup per factor the batch's campaigns use, one per wave reminded.
+  struct Pending {
+    Item item;
+    const Campaign* campaign;
+    size_t step;
+    std::string factor;  // "" when the audience needs no arm
+  };
+  std::vector<Pending> pending;
+  std::map<std::string, std::vector<std::string>> ids_by_factor;
+  std::map<std::string, std::vector<std::string>> reminded_by_wave;
   for (Item& item : items) {
     absl::StatusOr<const CampaignInfo*> info = GetCampaign(trial, item.ref.campaign_id);
     if (!info.ok()) {
@@ -209,18 +220,45 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
     }
     const size_t step = static_cast<size_t>(item.ref.step);
     const bool needs_arm = !campaign.audience.all_enrolled || !campaign.audience.arms.empty();
-    absl::StatusOr<ParticipantRecord> record = deps_.allocations->Lookup(
-        trial, item.ref.participant_id, needs_arm ? campaign.audience.factor : "");
-    if (!record.ok()) {
-      transient(item, absl::StrCat("randomisation: ", record.status().message()));
+    std::string factor = needs_arm ? campaign.audience.factor : "";
+    ids_by_factor[factor].push_back(item.ref.participant_id);
+    if (campaign.steps[step].reminder) {
+      reminded_by_wave[campaign.wave_id].push_back(item.ref.participant_id);
+    }
+    pending.push_back({std::move(item), &campaign, step, std::move(factor)});
+  }
+  // An answer that could not be had makes its sends wait and retry, never go unchecked.
+  std::map<std::string, absl::StatusOr<std::map<std::string, ParticipantRecord>>> records;
+  for (const auto& [factor, ids] : ids_by_factor) {
+    records.emplace(factor, deps_.allocations->LookupMany(trial, ids, factor));
+  }
+  std::map<std::string, absl::StatusOr<std::set<std::string>>> responded;
+  for (const auto& [wave, ids] : reminded_by_wave) {
+    responded.emplace(wave, deps_.responses == nullptr
+                                ? absl::StatusOr<std::set<std::string>>(absl::UnavailableError(
+                                      "no response lookup configured"))
+                                : deps_.responses->RespondedAmong(trial, wave, ids));
+  }
+
+  for (Pending& p : pending) {
+    Item& item = p.item;
+    const Campaign& campaign = *p.campaign;
+    const size_t step = p.step;
+    const absl::StatusOr<std::map<std::string, ParticipantRecord>>& batch_records =
+        records.at(p.factor);
+    if (!batch_records.ok()) {
+      transient(item, absl::StrCat("randomisation: ", batch_records.status().message()));
       continue;
     }
+    static const ParticipantRecord kNotEnrolled;
+    auto found = batch_records->find(item.ref.participant_id);
+    const ParticipantRecord& record = found == batch_records->end() ? kNotEnrolled : found->second;
     SendFacts facts;
-    facts.enrolment = record->enrolment;
-    facts.left_at = record->left_at;
-    facts.current_arm = record->arm;
-    if (!record->site.empty()) facts.site = record->site;
-    if (!record->cohort.empty()) facts.cohort = record->cohort;
+    facts.enrolment = record.enrolment;
+    facts.left_at = record.left_at;
+    facts.current_arm = record.arm;
+    if (!record.site.empty()) facts.site = record.site;
+    if (!record.cohort.empty()) facts.cohort = record.cohort;
     if (auto it = opt_outs->find(item.ref.participant_id); it != opt_outs->end()) {
       facts.opt_outs = it->second;
     }
@@ -232,24 +270,20 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
       facts.preference = contact->preference;
     }
     if (campaign.steps[step].reminder) {
-      if (deps_.responses == nullptr) {
-        transient(item, "survey-ingest: no response lookup configured");
+      const absl::StatusOr<std::set<std::string>>& wave_responded =
+          responded.at(campaign.wave_id);
+      if (!wave_responded.ok()) {
+        transient(item, absl::StrCat("survey-ingest: ", wave_responded.status().message()));
         continue;
       }
-      absl::StatusOr<bool> responded =
-          deps_.responses->HasAcceptedResponse(trial, campaign.wave_id, item.ref.participant_id);
-      if (!responded.ok()) {
-        transient(item, absl::StrCat("survey-ingest: ", responded.status().message()));
-        continue;
-      }
-      facts.has_accepted_response = *responded;
+      facts.has_accepted_response = wave_responded->count(item.ref.participant_id) > 0;
     }
     absl::StatusOr<SendDecision> decision = DecideSend(campaign, step, facts, now);
     if (!decision.ok()) {
       permanent(item, std::string(decision.status().message()), "");
       continue;
     }
-    const std::string arm = record->arm.value_or("");
+    const std::string arm = record.arm.value_or("");
     if (!decision->send) {
       completions.push_back({Completion::Kind::kSkipped, item.entry, item.attempt, 0,
                              absl::StrCat(SkipReasonName(decision->reason), ": ", decision->detail),

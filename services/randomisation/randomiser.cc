@@ -819,6 +819,35 @@ absl::StatusOr<ParticipantStatus> Randomiser::GetParticipant(const std::string& 
   return result;
 }
 
+absl::StatusOr<std::vector<fieldwork::v1::ParticipantLookup>> Randomiser::GetParticipants(
+    const std::string& trial_id, const std::vector<std::string>& participant_ids,
+    bool with_allocations) {
+  for (size_t i = 0; i < participant_ids.size(); ++i) {
+    const std::string field = absl::StrCat("participant_ids[", i, "]");
+    if (absl::Status s = CheckParticipantId(participant_ids[i], field); !s.ok()) return s;
+  }
+  std::vector<fieldwork::v1::ParticipantLookup> result;
+  absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
+    result.clear();  // a retry on a fresher state starts again
+    result.reserve(participant_ids.size());
+    for (const std::string& id : participant_ids) {
+      fieldwork::v1::ParticipantLookup& found = result.emplace_back();
+      found.set_participant_id(id);
+      const Participant* participant = state.FindParticipant(id);
+      if (participant == nullptr) continue;
+      found.set_enrolled(true);
+      *found.mutable_status() = state.StatusView(*participant);
+      if (!with_allocations) continue;
+      if (const Allocation* allocation = state.FindAllocation(id)) {
+        *found.mutable_allocation() = state.View(*allocation);
+      }
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return result;
+}
+
 absl::Status Randomiser::ListParticipants(const std::string& trial_id, const std::string& site,
                                           const std::string& cohort,
                                           const std::function<bool(ParticipantStatus&)>& visit) {

@@ -1,6 +1,7 @@
 #include "services/randomisation/service.h"
 
 #include "absl/strings/str_cat.h"
+#include "services/common/batch_lookup.h"
 #include "services/common/enum_check.h"
 #include "services/common/grpc_status.h"
 #include "services/randomisation/enrolment.h"
@@ -274,6 +275,39 @@ grpc::Status RandomisationServiceImpl::GetParticipant(grpc::ServerContext* conte
   FW_GRPC_RETURN_IF_ERROR(AllowParticipant(principal, request->trial_id(), request->participant_id()));
   FW_GRPC_ASSIGN_OR_RETURN(status, randomiser_.GetParticipant(request->trial_id(), request->participant_id()));
   *response->mutable_status() = std::move(status);
+  return grpc::Status::OK;
+}
+
+grpc::Status RandomisationServiceImpl::GetParticipants(grpc::ServerContext* context,
+                                                       const v1::GetParticipantsRequest* request,
+                                                       v1::GetParticipantsResponse* response) {
+  // Arms are shown to those GetAllocation shows them to; statuses to those of GetParticipant.
+  absl::StatusOr<Principal> allowed =
+      request->include_allocations()
+          ? Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id())
+          : Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst}, request->trial_id());
+  FW_GRPC_ASSIGN_OR_RETURN(principal, std::move(allowed));
+  const size_t n = static_cast<size_t>(request->participant_ids_size());
+  if (n == 0 || n > kMaxBatchLookupIds) {
+    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+        "participant_ids: give 1 to ", kMaxBatchLookupIds, " ids (got ", n, ")")));
+  }
+  const std::vector<std::string> ids(request->participant_ids().begin(),
+                                     request->participant_ids().end());
+  FW_GRPC_ASSIGN_OR_RETURN(found, randomiser_.GetParticipants(request->trial_id(), ids,
+                                                              request->include_allocations()));
+  // Checked on the answers before any is sent: one id outside the caller's sites (or unknown,
+  // which a site-scoped caller is not told apart) refuses the whole call.
+  if (const ParticipantScope scope = ParticipantScope::Of(principal); scope.site_scoped()) {
+    for (const v1::ParticipantLookup& p : found) {
+      FW_GRPC_RETURN_IF_ERROR(scope.CheckParticipant(
+          p.participant_id(), p.enrolled() ? std::optional<std::string>(
+                                                 p.status().participant().site())
+                                           : std::nullopt));
+    }
+  }
+  response->mutable_participants()->Assign(std::make_move_iterator(found.begin()),
+                                           std::make_move_iterator(found.end()));
   return grpc::Status::OK;
 }
 

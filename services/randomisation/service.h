@@ -63,6 +63,8 @@ class RandomisationServiceImpl final : public fieldwork::v1::RandomisationServic
                                grpc::ServerWriter<fieldwork::v1::ListAllocationsResponse>*) override;
   grpc::Status GetParticipant(grpc::ServerContext*, const fieldwork::v1::GetParticipantRequest*,
                               fieldwork::v1::GetParticipantResponse*) override;
+  grpc::Status GetParticipants(grpc::ServerContext*, const fieldwork::v1::GetParticipantsRequest*,
+                               fieldwork::v1::GetParticipantsResponse*) override;
   grpc::Status ListParticipants(grpc::ServerContext*, const fieldwork::v1::ListParticipantsRequest*,
                                 grpc::ServerWriter<fieldwork::v1::ListParticipantsResponse>*) override;
   grpc::Status Withdraw(grpc::ServerContext*, const fieldwork::v1::WithdrawRequest*,

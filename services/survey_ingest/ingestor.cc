@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
+#include "services/common/batch_lookup.h"
 #include "services/common/logging.h"
 #include "services/common/quote.h"
 #include "services/survey_ingest/domain/content_hash.h"
@@ -1342,13 +1343,42 @@ absl::StatusOr<v1::GetResponseStatusResponse> Ingestor::GetResponseStatus(
   if (request.participant_id().empty()) {
     return absl::InvalidArgumentError("participant_id: missing");
   }
-  absl::StatusOr<RespondentStatus> status =
-      store_.GetRespondentStatus(request.trial_id(), request.wave_id(), request.participant_id());
-  if (!status.ok()) return status.status();
+  absl::StatusOr<std::vector<RespondentStatus>> statuses = store_.GetRespondentStatuses(
+      request.trial_id(), request.wave_id(), {request.participant_id()});
+  if (!statuses.ok()) return statuses.status();
+  const RespondentStatus& status = statuses->front();
   v1::GetResponseStatusResponse response;
-  response.set_responded(status->responded);
-  if (status->responded)
-    *response.mutable_first_response_at() = ToTimestamp(status->first_response_at);
+  response.set_responded(status.responded);
+  if (status.responded) *response.mutable_first_response_at() = ToTimestamp(status.first_response_at);
+  return response;
+}
+
+absl::StatusOr<v1::GetResponseStatusesResponse> Ingestor::GetResponseStatuses(
+    const v1::GetResponseStatusesRequest& request) {
+  if (absl::Status s = CheckId("trial_id", request.trial_id()); !s.ok()) return s;
+  if (absl::Status s = CheckId("wave_id", request.wave_id()); !s.ok()) return s;
+  const size_t n = static_cast<size_t>(request.participant_ids_size());
+  if (n == 0 || n > kMaxBatchLookupIds) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("participant_ids: give 1 to ", kMaxBatchLookupIds, " ids (got ", n, ")"));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (request.participant_ids(static_cast<int>(i)).empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("participant_ids[", i, "]: missing"));
+    }
+  }
+  const std::vector<std::string> ids(request.participant_ids().begin(),
+                                     request.participant_ids().end());
+  absl::StatusOr<std::vector<RespondentStatus>> statuses =
+      store_.GetRespondentStatuses(request.trial_id(), request.wave_id(), ids);
+  if (!statuses.ok()) return statuses.status();
+  v1::GetResponseStatusesResponse response;
+  for (size_t i = 0; i < n; ++i) {
+    v1::ParticipantResponseStatus& out = *response.add_statuses();
+    out.set_participant_id(ids[i]);
+    out.set_responded((*statuses)[i].responded);
+    if (out.responded()) *out.mutable_first_response_at() = ToTimestamp((*statuses)[i].first_response_at);
+  }
   return response;
 }
 

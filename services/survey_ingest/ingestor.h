@@ -119,6 +119,9 @@ class Ingestor {
                                          const std::vector<std::string>& participant_ids);
   absl::StatusOr<fieldwork::v1::GetResponseStatusResponse> GetResponseStatus(
       const fieldwork::v1::GetResponseStatusRequest& request);
+  // The same for each id of the request (1 to kMaxBatchLookupIds), one answer per id in order.
+  absl::StatusOr<fieldwork::v1::GetResponseStatusesResponse> GetResponseStatuses(
+      const fieldwork::v1::GetResponseStatusesRequest& request);
   // Calls `visit` with each outcome (only `outcome`'s when not empty) in (participant, outcome,
   // period start, period end) order, as ListResponses.
   absl::Status ListOutcomes(const std::string& trial, const std::string& outcome,

@@ -414,16 +414,20 @@ absl::Status RedisIngestStore::ForEachResponse(
       });
 }
 
-absl::StatusOr<RespondentStatus> RedisIngestStore::GetRespondentStatus(
-    const std::string& trial, const std::string& wave, const std::string& participant) {
-  absl::StatusOr<RedisReply> reply =
-      redis_.Command({"HGET", keys::First(trial, wave), participant});
+absl::StatusOr<std::vector<RespondentStatus>> RedisIngestStore::GetRespondentStatuses(
+    const std::string& trial, const std::string& wave,
+    const std::vector<std::string>& participants) {
+  std::vector<std::string> command = {"HMGET", keys::First(trial, wave)};
+  command.insert(command.end(), participants.begin(), participants.end());
+  absl::StatusOr<RedisReply> reply = redis_.Command(command);
   if (!reply.ok()) return reply.status();
-  RespondentStatus status;
-  if (reply->is_nil()) return status;
-  status.responded = true;
-  status.first_response_at = PointerTime(reply->str());
-  return status;
+  std::vector<RespondentStatus> statuses(participants.size());
+  for (size_t i = 0; i < statuses.size() && i < reply->size(); ++i) {
+    if ((*reply)[i].is_nil()) continue;
+    statuses[i].responded = true;
+    statuses[i].first_response_at = PointerTime((*reply)[i].str());
+  }
+  return statuses;
 }
 
 absl::StatusOr<std::vector<v1::Reject>> RedisIngestStore::LoadRejects(const std::string& trial) {

@@ -34,9 +34,9 @@ class RedisIngestStore final : public IngestStore {
   absl::Status ForEachResponse(
       const std::string& trial, const std::string& wave, const std::string& participant,
       const std::function<bool(fieldwork::v1::Response&)>& visit) override;
-  absl::StatusOr<RespondentStatus> GetRespondentStatus(const std::string& trial,
-                                                       const std::string& wave,
-                                                       const std::string& participant) override;
+  absl::StatusOr<std::vector<RespondentStatus>> GetRespondentStatuses(
+      const std::string& trial, const std::string& wave,
+      const std::vector<std::string>& participants) override;
   absl::StatusOr<std::vector<fieldwork::v1::Reject>> LoadRejects(const std::string& trial) override;
   absl::StatusOr<std::vector<bool>> WriteOutcomes(
       const std::string& trial, const std::vector<fieldwork::v1::Outcome>& outcomes) override;

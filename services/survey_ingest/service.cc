@@ -300,6 +300,25 @@ grpc::Status SurveyIngestServiceImpl::GetResponseStatus(grpc::ServerContext* con
   return grpc::Status::OK;
 }
 
+grpc::Status SurveyIngestServiceImpl::GetResponseStatuses(
+    grpc::ServerContext* context, const v1::GetResponseStatusesRequest* request,
+    v1::GetResponseStatusesResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(
+      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id(), /*whole_trial=*/false));
+  // The request is checked whole first, so a bad id is named before any roster question.
+  FW_GRPC_ASSIGN_OR_RETURN(statuses, ingestor_.GetResponseStatuses(*request));
+  if (ParticipantScope::Of(principal).site_scoped()) {
+    const std::vector<std::string> ids(request->participant_ids().begin(),
+                                       request->participant_ids().end());
+    FW_GRPC_ASSIGN_OR_RETURN(in_scope, InScope(principal, request->trial_id(), ids));
+    for (const std::string& id : ids) {
+      if (in_scope.count(id) == 0) return ToGrpcStatus(NotPermitted(id));
+    }
+  }
+  *response = std::move(statuses);
+  return grpc::Status::OK;
+}
+
 grpc::Status SurveyIngestServiceImpl::ListOutcomes(
     grpc::ServerContext* context, const v1::ListOutcomesRequest* request,
     grpc::ServerWriter<v1::ListOutcomesResponse>* writer) {

@@ -66,6 +66,9 @@ class SurveyIngestServiceImpl final : public fieldwork::v1::SurveyIngestService:
   grpc::Status GetResponseStatus(grpc::ServerContext*,
                                  const fieldwork::v1::GetResponseStatusRequest*,
                                  fieldwork::v1::GetResponseStatusResponse*) override;
+  grpc::Status GetResponseStatuses(grpc::ServerContext*,
+                                   const fieldwork::v1::GetResponseStatusesRequest*,
+                                   fieldwork::v1::GetResponseStatusesResponse*) override;
   grpc::Status ListOutcomes(grpc::ServerContext*, const fieldwork::v1::ListOutcomesRequest*,
                             grpc::ServerWriter<fieldwork::v1::ListOutcomesResponse>*) override;
   grpc::Status ListFormProgress(grpc::ServerContext*,

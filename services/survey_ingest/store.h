@@ -80,9 +80,10 @@ class IngestStore {
   virtual absl::Status ForEachResponse(
       const std::string& trial, const std::string& wave, const std::string& participant,
       const std::function<bool(fieldwork::v1::Response&)>& visit) = 0;
-  virtual absl::StatusOr<RespondentStatus> GetRespondentStatus(const std::string& trial,
-                                                               const std::string& wave,
-                                                               const std::string& participant) = 0;
+  // One status per id of `participants`, in order.
+  virtual absl::StatusOr<std::vector<RespondentStatus>> GetRespondentStatuses(
+      const std::string& trial, const std::string& wave,
+      const std::vector<std::string>& participants) = 0;
   virtual absl::StatusOr<std::vector<fieldwork::v1::Reject>> LoadRejects(
       const std::string& trial) = 0;
 

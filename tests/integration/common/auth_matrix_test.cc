@@ -267,6 +267,11 @@ std::vector<Row> Matrix() {
          v1::GetParticipantResponse response;
          return Outcome{s.randomisation->GetParticipant(&context, request, &response)};
        }},
+      // With arms; without them partners may ask too (BatchLookupsAreScopedAsSingleOnes).
+      {"fieldwork.v1.RandomisationService/GetParticipants",
+       Roles({kResearcher, kAnalyst}, kOneParticipant),
+       UNARY(randomisation, GetParticipants, request.set_trial_id(kTrial);
+             request.add_participant_ids(kParticipant); request.set_include_allocations(true))},
       {"fieldwork.v1.RandomisationService/ListParticipants",
        Roles({kResearcher, kPartner, kAnalyst}, kList),
        LIST(randomisation, ListParticipants, request.set_trial_id(kTrial))},
@@ -350,6 +355,10 @@ std::vector<Row> Matrix() {
          v1::GetResponseStatusResponse response;
          return Outcome{s.ingest->GetResponseStatus(&context, request, &response)};
        }},
+      {"fieldwork.v1.SurveyIngestService/GetResponseStatuses",
+       Roles({kResearcher, kAnalyst}, kOneParticipant),
+       UNARY(ingest, GetResponseStatuses, request.set_trial_id(kTrial);
+             request.set_wave_id("baseline"); request.add_participant_ids(kParticipant))},
       {"fieldwork.v1.SurveyIngestService/ListOutcomes",
        Roles({kResearcher, kAnalyst}, kList),
        LIST(ingest, ListOutcomes, request.set_trial_id(kTrial))},
@@ -706,6 +715,62 @@ TEST_F(AuthMatrixTest, AnotherSitesParticipantLooksLikeNoParticipant) {
   };
   EXPECT_EQ(without_id(other.error_message(), kParticipant),
             without_id(missing.error_message(), "p-nobody"));
+}
+
+// The batch lookups messaging makes per batch of sends are scoped as their single forms: arms
+// only for researchers and analysts, and a site-scoped caller naming any participant outside
+// its sites (or unknown) is refused the whole batch, in the same words as for one.
+TEST_F(AuthMatrixTest, BatchLookupsAreScopedAsSingleOnes) {
+  Stubs& s = suite_->stubs();
+  auto participants = [&](Caller caller, std::vector<std::string> ids, bool arms,
+                          v1::GetParticipantsResponse* response) {
+    v1::GetParticipantsRequest request;
+    request.set_trial_id(kTrial);
+    for (const std::string& id : ids) request.add_participant_ids(id);
+    request.set_include_allocations(arms);
+    return s.randomisation->GetParticipants(Suite::As(caller).get(), request, response);
+  };
+  v1::GetParticipantsResponse statuses;
+  ASSERT_TRUE(participants(kPartner, {kParticipant, "p-nobody"}, false, &statuses).ok());
+  ASSERT_EQ(statuses.participants_size(), 2);
+  EXPECT_TRUE(statuses.participants(0).enrolled());
+  EXPECT_TRUE(statuses.participants(0).status().allocated());
+  EXPECT_FALSE(statuses.participants(0).has_allocation());  // no arms without asking
+  EXPECT_FALSE(statuses.participants(1).enrolled());
+  v1::GetParticipantsResponse refused;
+  EXPECT_EQ(participants(kPartner, {kParticipant}, true, &refused).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::GetParticipantsResponse own;
+  ASSERT_TRUE(participants(kOwnSite, {kParticipant, "p-north-2"}, false, &own).ok());
+  EXPECT_EQ(own.participants_size(), 2);
+  const grpc::Status mixed = participants(kOwnSite, {kParticipant, "p-nobody"}, false, &refused);
+  EXPECT_EQ(mixed.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(mixed.error_message().find("p-nobody"), std::string::npos) << mixed.error_message();
+  const grpc::Status other = participants(kOtherSite, {kParticipant}, false, &refused);
+  EXPECT_EQ(other.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(other.error_message().find(kNorth), std::string::npos) << other.error_message();
+  EXPECT_EQ(refused.participants_size(), 0);
+
+  auto responded = [&](Caller caller, std::vector<std::string> ids,
+                       v1::GetResponseStatusesResponse* response) {
+    v1::GetResponseStatusesRequest request;
+    request.set_trial_id(kTrial);
+    request.set_wave_id("baseline");
+    for (const std::string& id : ids) request.add_participant_ids(id);
+    return s.ingest->GetResponseStatuses(Suite::As(caller).get(), request, response);
+  };
+  v1::GetResponseStatusesResponse answers;
+  ASSERT_TRUE(responded(kOwnSite, {kParticipant, "p-north-2"}, &answers).ok());
+  ASSERT_EQ(answers.statuses_size(), 2);
+  EXPECT_TRUE(answers.statuses(0).responded());  // the fixture's response
+  EXPECT_FALSE(answers.statuses(1).responded());
+  v1::GetResponseStatusesResponse none;
+  const grpc::Status ingest_other = responded(kOtherSite, {kParticipant}, &none);
+  EXPECT_EQ(ingest_other.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ingest_other.error_message().find(kNorth), std::string::npos);
+  EXPECT_EQ(responded(kOwnSite, {kParticipant, "p-nobody"}, &none).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(none.statuses_size(), 0);
 }
 
 // The attack that was found: a south partner storing its own address for a north

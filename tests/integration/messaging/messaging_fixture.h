@@ -107,13 +107,18 @@ std::unique_ptr<grpc::ClientContext> ContextWith(const std::string& token);
 
 // Reminder steps ask a ResponseLookup at send time. This one answers from a set the test
 // changes between the invitation and the reminder (the gRPC implementation asks
-// survey-ingest's GetResponseStatus the same question).
+// survey-ingest's GetResponseStatuses the same question).
 class RespondedSet final : public ResponseLookup {
  public:
-  absl::StatusOr<bool> HasAcceptedResponse(absl::string_view trial, absl::string_view wave,
-                                           absl::string_view participant) override {
+  absl::StatusOr<std::set<std::string>> RespondedAmong(
+      absl::string_view trial, absl::string_view wave,
+      const std::vector<std::string>& participants) override {
     EXPECT_EQ(wave, "baseline");
-    return responded.count(absl::StrCat(trial, "/", participant)) > 0;
+    std::set<std::string> out;
+    for (const std::string& p : participants) {
+      if (responded.count(absl::StrCat(trial, "/", p)) > 0) out.insert(p);
+    }
+    return out;
   }
   absl::StatusOr<std::optional<absl::Time>> WaveClosesAt(absl::string_view,
                                                          absl::string_view wave) override {

@@ -183,6 +183,43 @@ TEST_F(BadInputTest, LateAndUnfinishedResponsesAreKeptAndFlagged) {
   v1::GetResponseStatusResponse answer;
   ASSERT_TRUE(ingest().GetResponseStatus(ContextWith(kAnalyst).get(), ask, &answer).ok());
   EXPECT_FALSE(answer.responded()) << "a partial response is not a response";
+
+  // The batch form (messaging's reminders) answers the same, per id in the order asked.
+  v1::GetResponseStatusesRequest batch;
+  batch.set_trial_id(kTrial);
+  batch.set_wave_id("endline");
+  for (const char* id : {"A2", "A1", "nobody", "A1"}) batch.add_participant_ids(id);
+  v1::GetResponseStatusesResponse answers;
+  ASSERT_TRUE(ingest().GetResponseStatuses(ContextWith(kAnalyst).get(), batch, &answers).ok());
+  ASSERT_EQ(answers.statuses_size(), 4);
+  EXPECT_EQ(answers.statuses(0).participant_id(), "A2");
+  EXPECT_FALSE(answers.statuses(0).responded()) << "a partial response is not a response";
+  EXPECT_TRUE(answers.statuses(1).responded()) << "late, but a response";
+  EXPECT_EQ(answers.statuses(1).first_response_at().seconds(), At(2021, 4, 3).seconds());
+  EXPECT_FALSE(answers.statuses(2).responded());
+  EXPECT_TRUE(answers.statuses(3).responded());
+}
+
+TEST_F(BadInputTest, GetResponseStatusesNamesABadRequest) {
+  auto ask = [&](const std::string& wave, const std::vector<std::string>& ids) {
+    v1::GetResponseStatusesRequest request;
+    request.set_trial_id(kTrial);
+    request.set_wave_id(wave);
+    for (const std::string& id : ids) request.add_participant_ids(id);
+    v1::GetResponseStatusesResponse response;
+    return ingest().GetResponseStatuses(ContextWith(kAnalyst).get(), request, &response);
+  };
+  grpc::Status status = ask("baseline", {});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("participant_ids: give 1 to 1000 ids (got 0)"));
+  status = ask("baseline", std::vector<std::string>(1001, "A1"));
+  EXPECT_THAT(status.error_message(), HasSubstr("(got 1001)"));
+  status = ask("baseline", {"A1", ""});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("participant_ids[1]: missing"));
+  status = ask("", {"A1"});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("wave_id"));
 }
 
 TEST_F(BadInputTest, SubmitResponsesNeverStopsHalfWay) {
