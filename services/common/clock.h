@@ -13,6 +13,10 @@ class Clock {
   virtual ~Clock() = default;
   // The current time. Thread-safe.
   virtual absl::Time Now() const = 0;
+  // True when each Now() is a round trip to a store every process shares and the time stands
+  // still between explicit moves (the simulated clock in Redis): a burst of work may then use
+  // one reading throughout rather than wait on the store for each step.
+  virtual bool ReadsAreRoundTrips() const { return false; }
 };
 
 // Wall-clock time: what production runs on.

@@ -26,6 +26,7 @@ class SimulatedClock final : public Clock {
   // The shared time. If Redis cannot be read, the last time seen (a simulated clock is for
   // demos and tests; the failure is logged).
   absl::Time Now() const override;
+  bool ReadsAreRoundTrips() const override { return true; }
 
   absl::StatusOr<absl::Time> Read() const;
   absl::Status Set(absl::Time now);

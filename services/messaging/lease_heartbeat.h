@@ -31,10 +31,11 @@ class LeaseHeartbeat {
   LeaseHeartbeat(const LeaseHeartbeat&) = delete;
   LeaseHeartbeat& operator=(const LeaseHeartbeat&) = delete;
 
-  // Renews now unless a renewal succeeded less than a quarter of a lease ago (clock time):
-  // the check just before a message goes to the provider. An error (Redis unreachable) means
-  // the caller must not deliver.
-  absl::Status EnsureFresh();
+  // Renews now unless a renewal succeeded less than a quarter of a lease before `now` (clock
+  // time, read by the caller: with the simulated clock each read is a Redis round trip, and the
+  // worker needs the same reading as the message's hand-over time): the check just before a
+  // message goes to the provider. An error (Redis unreachable) means the caller must not deliver.
+  absl::Status EnsureFresh(absl::Time now);
   // False once a renewal found the claim taken over: the send is its new owner's.
   bool Held(const std::string& entry_id) const;
   // Stops renewing one send (recorded as sent: its record is no longer "claimed").

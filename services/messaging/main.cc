@@ -198,7 +198,8 @@ int main(int argc, char** argv) {
         *service_token);
   }
 
-  // Channels: the file channel, when given, takes both kinds of message (local runs).
+  // Channels: the file channel, when given, takes each kind of message no real channel is
+  // configured for (local runs).
   std::unique_ptr<MessageChannel> email;
   std::unique_ptr<MessageChannel> sms;
   std::unique_ptr<FileChannel> file;

@@ -9,7 +9,7 @@ MessagingMetrics::MessagingMetrics(prometheus::Registry& registry)
                  .Register(registry)),
       latency_(prometheus::BuildHistogram()
                    .Name("fieldwork_messaging_delivery_latency_seconds")
-                   .Help("From a send's due time to the provider accepting it.")
+                   .Help("From a send's due time to its hand-over to the provider that accepted it.")
                    .Register(registry)),
       depth_(prometheus::BuildGauge()
                  .Name("fieldwork_messaging_queue_depth")

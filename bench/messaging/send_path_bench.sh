@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The real send path at queue speed (issue 18), printed, never asserted: scripts/run.sh's stack
+# (durable Redis with appendfsync always, auth on, the simulated clock, messaging's default two
+# worker threads), its messaging restarted with the file channel (--file_channel_path) so the
+# channel is not the limit; a trial of N participants (default 100,000) randomised into two
+# arms (bench/messaging/send_path/protocol.yaml). Three phases, each timed from the clock move
+# that makes it due until its last message is in the file:
+#   1. an intervention e-mail to the treatment arm (each send's guard needs the arm);
+#   2. a survey invitation to the control arm;
+#   3. the reminder to the control arm (each send's guard asks survey-ingest whether the
+#      participant responded; nobody did, so every reminder goes).
+# Then: no send twice and none missing (each key once, every participant of the arm once per
+# step). Printed beside the in-memory worker benchmark (messaging_send_bench, no gRPC facts)
+# and redis-benchmark's XADD rate on the stack's own Redis. Target: >= 10,000 sends/s end to
+# end, reminders included.
+#
+# Usage: FIELDWORK_BIN_DIR=build/release/bin bench/messaging/send_path_bench.sh [participants]
+set -euo pipefail
+
+n=${1:-100000}
+src=$(cd "$(dirname "$0")/../.." && pwd)
+bin=${FIELDWORK_BIN_DIR:-$src/build/release/bin}
+export FIELDWORK_BIN_DIR=$bin
+fieldwork=$bin/fieldwork
+simclock=$bin/fieldwork-simclock
+work=$(mktemp -d /tmp/fieldwork-send-path-bench.XXXXXX)
+stack=$work/stack
+sends=$work/sends.jsonl
+cleanup() { "$src/scripts/run.sh" stop --dir "$stack" >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+echo "send path benchmark: $n participants, binaries from $bin, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$src/scripts/run.sh" start --dir "$stack" --simulated-clock >"$work/start.log" 2>&1 ||
+  { cat "$work/start.log" >&2; exit 1; }
+# messaging again, exactly as run.sh started it, but delivering to the file channel (an empty
+# --smtp_url, given last, turns the SMTP channel off: otherwise it would take the e-mail).
+kill -TERM "$(cat "$stack/pids/messaging.pid")"
+while kill -0 "$(cat "$stack/pids/messaging.pid")" 2>/dev/null; do sleep 0.2; done
+printf '%s\0' "--file_channel_path=$sends" "--smtp_url=" >>"$stack/pids/messaging.cmd"
+"$src/scripts/run.sh" start-service messaging --dir "$stack" >"$work/restart.log" 2>&1 ||
+  { cat "$work/restart.log" >&2; exit 1; }
+set -a
+# shellcheck disable=SC1091
+source "$stack/env"
+set +a
+cd "$work"
+
+"$simclock" set 2021-01-04T07:00:00Z >/dev/null
+"$fieldwork" apply "$src/bench/messaging/send_path/protocol.yaml" >apply.log
+"$fieldwork" simulate roster "$src/bench/messaging/send_path/protocol.yaml" --n="$n" --seed=18 \
+  --out=sim >/dev/null
+"$fieldwork" enrol sendbench sim/roster.csv >/dev/null
+"$fieldwork" contacts sendbench sim/contacts.csv >/dev/null
+"$fieldwork" randomise sendbench >/dev/null
+"$fieldwork" export sendbench >allocations.csv
+treated=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "messages") c = i; next }
+                   $c == "treatment" { t++ } END { print t + 0 }' allocations.csv)
+control=$((n - treated))
+"$fieldwork" campaign start sendbench tips >/dev/null
+"$fieldwork" campaign start sendbench survey >/dev/null
+: >"$sends"
+
+lines() { wc -l <"$sends"; }
+# phase NAME CLOCK WANT: moves the clock to CLOCK and times until the file has WANT lines.
+phase() {
+  local name=$1 clock=$2 want=$3 before start end count
+  before=$(lines)
+  start=$(date +%s.%N)
+  "$simclock" set "$clock" >/dev/null
+  while :; do
+    count=$(lines)
+    ((count >= want)) && break
+    sleep 0.05
+  done
+  end=$(date +%s.%N)
+  awk -v name="$name" -v n=$((count - before)) -v s="$start" -v e="$end" 'BEGIN {
+    printf "  %-36s %7d sends in %6.2f s = %8.0f sends/s  (target >= 10,000)\n", name, n, e - s, n / (e - s) }'
+}
+echo "end to end, real binaries over gRPC (run.sh stack, file channel, 2 worker threads):"
+phase "intervention (arm looked up)" 2021-01-04T09:00:00Z "$treated"
+phase "survey invitation" 2021-01-05T09:00:00Z $((treated + control))
+phase "reminder (response looked up)" 2021-01-08T09:00:00Z $((treated + 2 * control))
+sleep 2  # anything more arriving now would be a duplicate
+python3 - "$sends" "$treated" "$control" <<'PY'
+import collections, json, sys
+path, treated, control = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+keys = collections.Counter(json.loads(line)["key"] for line in open(path))
+by_step = collections.Counter(":".join(k.split(":")[1:3]) for k in keys)
+twice = sum(1 for c in keys.values() if c > 1)
+want = {"tips:0": treated, "survey:0": control, "survey:1": control}
+missing = sum(max(0, want[s] - by_step.get(s, 0)) for s in want)
+print(f"  checked: {sum(keys.values())} lines, {len(keys)} distinct sends, {twice} sent twice, "
+      f"{missing} missing; by campaign:step {dict(sorted(by_step.items()))}")
+sys.exit(1 if twice or missing else 0)
+PY
+
+echo "beside it:"
+if [[ -x $bin/messaging_send_bench ]]; then
+  "$bin/messaging_send_bench" 50000 2 2>&1 | sed -n 's/^/  in-memory worker bench: /p' | tail -n 3
+fi
+redis_port=${FIELDWORK_REDIS_ADDRESS##*:}
+redis-benchmark -p "$redis_port" -n 100000 -q XADD fw:bench:xadd '*' f v 2>/dev/null |
+  tr '\r' '\n' | grep -a "requests per second" | tail -n 1 | sed 's/^/  redis-benchmark on the stack'"'"'s Redis: /'
