@@ -24,16 +24,17 @@ int64_t ResidentKb() {
   return -1;
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kGlibcMalloc = false;  // ASan's allocator, not glibc's
+// Only glibc's malloc keeps per-thread arenas for malloc_trim to release (ASan has its own).
+#if defined(__SANITIZE_ADDRESS__) || !defined(__GLIBC__)
+constexpr bool kGlibcMalloc = false;
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 constexpr bool kGlibcMalloc = false;
 #else
-constexpr bool kGlibcMalloc = defined(__GLIBC__);
+constexpr bool kGlibcMalloc = true;
 #endif
 #else
-constexpr bool kGlibcMalloc = defined(__GLIBC__);
+constexpr bool kGlibcMalloc = true;
 #endif
 
 TEST(FreedMemoryTest, GivesBackWhatAnotherThreadFreed) {
