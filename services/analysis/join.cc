@@ -1,7 +1,6 @@
 #include "services/analysis/join.h"
 
 #include <algorithm>
-#include <future>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
@@ -144,60 +143,33 @@ absl::StatusOr<JoinedTrial> LoadTrial(const Sources& sources, const std::string&
   };
   absl::StatusOr<v1::Trial> trial_record = sources.allocations->GetTrial(trial);
   if (!trial_record.ok()) return trial_record.status();
-  // The lists are read side by side, each on a thread of its own: each is a stream of one
-  // message per participant, and most of its time is the other service's (a Redis page, a
-  // write per message, a wake-up per read), so read one after another they cost the sum of
-  // those waits (issue 18: 100,000 participants, allocations and responses). Every future is
-  // waited for before returning (std::async's futures block in their destructors).
-  auto read = [](auto list) { return std::async(std::launch::async, std::move(list)); };
-  auto statuses_read = read([&] { return sources.allocations->ListParticipants(trial); });
-  auto allocations_read = read([&] { return sources.allocations->ListAllocations(trial); });
-  std::future<absl::StatusOr<std::vector<v1::Wave>>> waves_read;
-  std::future<absl::StatusOr<std::vector<v1::Response>>> responses_read;
-  if (sources.responses != nullptr) {
-    waves_read = read([&] { return sources.responses->ListWaves(trial); });
-    responses_read = read([&] { return sources.responses->ListResponses(trial); });
-  }
-  std::future<absl::StatusOr<std::vector<v1::Outcome>>> outcomes_read;
-  if (sources.outcomes != nullptr) {
-    outcomes_read = read([&] { return sources.outcomes->ListOutcomes(trial); });
-  }
-  std::future<absl::StatusOr<std::vector<EngagementEvent>>> engagement_read;
-  if (sources.engagement != nullptr) {
-    engagement_read = read([&] { return sources.engagement->ListEngagement(trial); });
-  }
-
-  absl::StatusOr<std::vector<v1::ParticipantStatus>> statuses = statuses_read.get();
-  absl::StatusOr<std::vector<v1::Allocation>> allocations = allocations_read.get();
-  std::optional<absl::StatusOr<std::vector<v1::Wave>>> w;
-  std::optional<absl::StatusOr<std::vector<v1::Response>>> r;
-  if (waves_read.valid()) w = waves_read.get();
-  if (responses_read.valid()) r = responses_read.get();
-  std::optional<absl::StatusOr<std::vector<v1::Outcome>>> o;
-  if (outcomes_read.valid()) o = outcomes_read.get();
-  std::optional<absl::StatusOr<std::vector<EngagementEvent>>> e;
-  if (engagement_read.valid()) e = engagement_read.get();
-
-  // Failures are reported in the order the sources were read before.
+  absl::StatusOr<std::vector<v1::ParticipantStatus>> statuses =
+      sources.allocations->ListParticipants(trial);
   if (!statuses.ok()) return annotate(statuses.status(), "randomisation ListParticipants");
+  absl::StatusOr<std::vector<v1::Allocation>> allocations =
+      sources.allocations->ListAllocations(trial);
   if (!allocations.ok()) return annotate(allocations.status(), "randomisation ListAllocations");
   std::optional<std::vector<v1::Wave>> waves;
   std::optional<std::vector<v1::Response>> responses;
-  if (w.has_value()) {
-    if (!w->ok()) return annotate(w->status(), "survey-ingest ListWaves");
-    if (!r->ok()) return annotate(r->status(), "survey-ingest ListResponses");
-    waves = std::move(**w);
-    responses = std::move(**r);
+  if (sources.responses != nullptr) {
+    absl::StatusOr<std::vector<v1::Wave>> w = sources.responses->ListWaves(trial);
+    if (!w.ok()) return annotate(w.status(), "survey-ingest ListWaves");
+    waves = std::move(*w);
+    absl::StatusOr<std::vector<v1::Response>> r = sources.responses->ListResponses(trial);
+    if (!r.ok()) return annotate(r.status(), "survey-ingest ListResponses");
+    responses = std::move(*r);
   }
   std::optional<std::vector<v1::Outcome>> outcomes;
-  if (o.has_value()) {
-    if (!o->ok()) return annotate(o->status(), "survey-ingest ListOutcomes");
-    outcomes = std::move(**o);
+  if (sources.outcomes != nullptr) {
+    absl::StatusOr<std::vector<v1::Outcome>> o = sources.outcomes->ListOutcomes(trial);
+    if (!o.ok()) return annotate(o.status(), "survey-ingest ListOutcomes");
+    outcomes = std::move(*o);
   }
   std::optional<std::vector<EngagementEvent>> engagement;
-  if (e.has_value()) {
-    if (!e->ok()) return annotate(e->status(), "messaging engagement");
-    engagement = std::move(**e);
+  if (sources.engagement != nullptr) {
+    absl::StatusOr<std::vector<EngagementEvent>> e = sources.engagement->ListEngagement(trial);
+    if (!e.ok()) return annotate(e.status(), "messaging engagement");
+    engagement = std::move(*e);
   }
   JoinedTrial joined = JoinTrial(std::move(*trial_record), std::move(*statuses), *allocations,
                                  std::move(waves), std::move(responses), outcomes, engagement);

@@ -86,8 +86,7 @@ JoinedTrial JoinTrial(fieldwork::v1::Trial trial,
                       const std::optional<std::vector<EngagementEvent>>& engagement);
 
 // Reads every configured source for `trial` and joins them. NOT_FOUND for an unknown trial;
-// a source's failure (UNAVAILABLE, ...) is returned naming the source. The lists are read at
-// the same time, each on its own thread: sources must take concurrent calls.
+// a source's failure (UNAVAILABLE, ...) is returned naming the source.
 absl::StatusOr<JoinedTrial> LoadTrial(const Sources& sources, const std::string& trial);
 
 // The value of `source` for a participant, or nullopt when missing.
