@@ -4,6 +4,7 @@
 
 #include "services/analysis/join.h"
 #include "services/analysis/plan_validation.h"
+#include "services/common/freed_memory.h"
 #include "services/common/logging.h"
 
 namespace fieldwork::analysis {
@@ -145,17 +146,22 @@ absl::Status MonitorLoop::RunOnce() {
     ++active;
     const std::string& id = trial.design().trial_id();
     watched.insert(id);
-    absl::StatusOr<JoinedTrial> joined = LoadTrial(sources_, id);
-    if (!joined.ok()) {
-      metrics_.CountError(id);
-      logging::Warning("monitor: cannot load trial",
-                       {{"trial", id}, {"error", joined.status().ToString()}});
-      if (first_error.ok()) first_error = joined.status();
-      continue;
+    std::vector<MonitorSample> trial_samples;
+    {
+      absl::StatusOr<JoinedTrial> joined = LoadTrial(sources_, id);
+      if (!joined.ok()) {
+        metrics_.CountError(id);
+        logging::Warning("monitor: cannot load trial",
+                         {{"trial", id}, {"error", joined.status().ToString()}});
+        if (first_error.ok()) first_error = joined.status();
+        continue;
+      }
+      absl::StatusOr<v1::PlanRecord> plan = plans_.Get(id, kDefaultPlanId);
+      trial_samples = ComputeMonitor(*joined, plan.ok() ? &*plan : nullptr, clock_.Now());
     }
-    absl::StatusOr<v1::PlanRecord> plan = plans_.Get(id, kDefaultPlanId);
-    std::vector<MonitorSample> trial_samples =
-        ComputeMonitor(*joined, plan.ok() ? &*plan : nullptr, clock_.Now());
+    // Each trial's join is freed before the next is loaded; give its memory back (the pass
+    // repeats every interval, on a thread of its own with an arena of its own).
+    ReleaseFreedMemory();
     samples.insert(samples.end(), std::make_move_iterator(trial_samples.begin()),
                    std::make_move_iterator(trial_samples.end()));
   }

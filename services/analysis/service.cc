@@ -12,6 +12,7 @@
 #include "services/analysis/export_join.h"
 #include "services/analysis/join.h"
 #include "services/analysis/plan_validation.h"
+#include "services/common/freed_memory.h"
 #include "services/common/grpc_status.h"
 
 namespace fieldwork::analysis {
@@ -114,6 +115,8 @@ grpc::Status AnalysisServiceImpl::Analyse(grpc::ServerContext* context,
     *response = std::move(*result);
     return absl::OkStatus();
   }();
+  // The joined trial is gone: its memory back to the system, not kept by this thread's arena.
+  ReleaseFreedMemory();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_.ObserveAnalysis(request->trial_id(), absl::StatusCodeToString(status.code()), seconds);

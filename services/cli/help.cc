@@ -72,9 +72,9 @@ const std::vector<CommandHelp>& Commands() {
        "Per step and arm: scheduled, sent, failed, dead, skipped, opened, clicked.", {}},
       {"status", "TRIAL",
        "Enrolment, allocation, sends and engagement by arm, response by arm and wave, leavers, "
-       "differential attrition and MDES planned vs achieved, with warnings when the trial drifts "
-       "below its power assumptions.",
-       {"cohort"}},
+       "differential attrition and MDES planned vs achieved of every analysis plan (or --plan's), "
+       "with warnings when the trial drifts below its power assumptions.",
+       {"cohort", "plan"}},
       {"analyse", "TRIAL",
        "The pre-registered analyses (every plan of the trial, or --plan's): per outcome n, M and "
        "SE per arm, estimate, CI, p and adjusted p (a long-format outcome: the interaction's "

@@ -2,9 +2,10 @@
 // arm and site, withdrawals and leavers (randomisation); response rate by arm and wave
 // (survey-ingest, joined with the allocations here); sends, opens and clicks by arm (messaging);
 // the hosted form's funnel by wave and arm (invited, opened, started, completed);
-// differential attrition and the MDES planned vs achieved (analysis) — with warnings when the
-// trial drifts below its power assumptions. A part whose service cannot be reached is named and
-// skipped; the rest is still printed and the exit code is then 3.
+// differential attrition and the MDES planned vs achieved of every analysis plan, or --plan's
+// (analysis) — with warnings when the trial drifts below its power assumptions. A part whose
+// service cannot be reached is named and skipped; the rest is still printed and the exit code
+// is then 3.
 #include <algorithm>
 #include <cmath>
 #include <iostream>
@@ -17,6 +18,7 @@
 #include "services/cli/drift_warnings.h"
 #include "services/cli/form_funnel.h"
 #include "services/cli/report_format.h"
+#include "services/cli/trial_plans.h"
 #include "services/cli/trial_snapshot.h"
 
 namespace fieldwork::cli {
@@ -170,12 +172,15 @@ bool PrintMessaging(CliContext& cli, const TrialSnapshot& snapshot, const std::s
   return true;
 }
 
-// The analysis part: differential attrition and the MDES ledger of every outcome, with the
-// warnings. Returns false when the analysis service cannot be reached; sets `factor` to the
-// plan's comparison factor.
-bool PrintAnalysis(CliContext& cli, const std::string& trial_id, std::string& factor) {
+// One plan's part of the analysis: differential attrition and the MDES ledger of every outcome,
+// with the warnings. Returns false when the analysis service cannot be reached; sets `factor`
+// to the plan's comparison factor when it is known.
+bool PrintPlanAnalysis(CliContext& cli, const std::string& trial_id, const std::string& plan_id,
+                       std::string& factor) {
+  const std::string name = plan_id.empty() ? "main" : plan_id;
   v1::AnalyseRequest request;
   request.set_trial_id(trial_id);
+  request.set_plan_id(plan_id);
   request.set_allow_unlocked(true);  // a summary, not the confirmatory analysis
   v1::AnalyseResponse analysis;
   const grpc::Status s = cli.analysis().Analyse(cli.Call().get(), request, &analysis);
@@ -184,10 +189,11 @@ bool PrintAnalysis(CliContext& cli, const std::string& trial_id, std::string& fa
       std::cout << "  analysis: unavailable (" << s.error_message() << ")\n";
       return false;
     }
-    std::cout << "  analysis: not run (" << s.error_message() << ")\n";
+    std::cout << "  analysis plan " << name << ": not run (" << s.error_message() << ")\n";
     // Without an analysis the planned MDES still comes from the plan's power assumptions.
     v1::GetPlanRequest get;
     get.set_trial_id(trial_id);
+    get.set_plan_id(plan_id);
     v1::GetPlanResponse plan;
     if (cli.analysis().GetPlan(cli.Call(30).get(), get, &plan).ok() &&
         plan.record().plan().has_power()) {
@@ -204,8 +210,7 @@ bool PrintAnalysis(CliContext& cli, const std::string& trial_id, std::string& fa
   }
   factor = analysis.plan().plan().factor();
   std::cout << "  analysis plan "
-            << (analysis.plan().plan().plan_id().empty() ? "main"
-                                                         : analysis.plan().plan().plan_id())
+            << (analysis.plan().plan().plan_id().empty() ? name : analysis.plan().plan().plan_id())
             << (analysis.plan().state() == v1::PLAN_STATE_LOCKED ? " (locked)" : " (NOT locked)")
             << "\n";
   int width = 24;  // the outcomes' names in one column
@@ -228,6 +233,26 @@ bool PrintAnalysis(CliContext& cli, const std::string& trial_id, std::string& fa
   }
   for (const std::string& w : AnalysisWarnings(analysis)) std::cout << "  WARNING: " << w << "\n";
   for (const std::string& w : analysis.warnings()) std::cout << "    note: " << w << "\n";
+  return true;
+}
+
+// The analysis part: every plan of the trial (PlansToAnalyse's choice, as `analyse` and
+// `report` make it), in plan id order. Returns false when the analysis service cannot be
+// reached; sets `factor` to the first plan's comparison factor, the one response rates are shown
+// by.
+bool PrintAnalysis(CliContext& cli, const std::string& trial_id, const CommandOptions& options,
+                   std::string& factor) {
+  std::vector<std::string> plans;
+  if (const grpc::Status s = ListPlanIds(cli, trial_id, options, plans); !s.ok()) {
+    std::cout << "  analysis: " << (Unreachable(s) ? "unavailable" : "not run") << " ("
+              << s.error_message() << ")\n";
+    return !Unreachable(s);
+  }
+  for (const std::string& plan : plans) {
+    std::string plan_factor;
+    if (!PrintPlanAnalysis(cli, trial_id, plan, plan_factor)) return false;
+    if (factor.empty()) factor = plan_factor;
+  }
   return true;
 }
 
@@ -255,7 +280,7 @@ int Status(CliContext& cli, const Args& args, const CommandOptions& options) {
   std::ostringstream analysis_part;
   {
     std::streambuf* saved = std::cout.rdbuf(analysis_part.rdbuf());
-    const bool reached = PrintAnalysis(cli, args[0], plan_factor);
+    const bool reached = PrintAnalysis(cli, args[0], options, plan_factor);
     std::cout.rdbuf(saved);
     unavailable = unavailable || !reached;
   }

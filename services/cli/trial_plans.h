@@ -12,8 +12,13 @@
 
 namespace fieldwork::cli {
 
-// The plan ids to analyse, or the exit code of a failed ListPlans (reported). A trial without
-// plans gives {""}: the service's default plan, whose absence Analyse then reports.
+// The plan ids into `ids`, or ListPlans' failure (unreported: `status` words an unreachable
+// analysis service its own way). A trial without plans gives {""}: the service's default plan,
+// whose absence Analyse then reports.
+grpc::Status ListPlanIds(CliContext& cli, const std::string& trial, const CommandOptions& options,
+                         std::vector<std::string>& ids);
+
+// The plan ids to analyse, or the exit code of a failed ListPlans (reported).
 std::variant<std::vector<std::string>, int> PlansToAnalyse(CliContext& cli, const std::string& trial,
                                                            const CommandOptions& options);
 

@@ -5,7 +5,8 @@
 // lm_robust(rating ~ ethnicity * condition, clusters = participant) and clubSandwich's CR2
 // linear contrasts (make_fixtures.R) to 1e-8 (estimates, SEs) and 1e-6 (df, p). The same run's
 // `fieldwork analyse` and `fieldwork report` and a second, per-participant plan of the same
-// protocol show that several pre-registered analyses of one trial are each analysed and shown. Then two per-participant cases the
+// protocol show that several pre-registered analyses of one trial are each analysed and shown (and
+// `fieldwork status` shows each plan's ledger). Then two per-participant cases the
 // same way (roster and responses through the CLI, the plan from the protocol): the three-arm
 // trial's effects and joint Wald F with its df (itt_three_arm.csv, car::linearHypothesis), and
 // the weighted HC2 effect (weights_trial.csv, lm_robust(weights = w)).
@@ -13,6 +14,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iostream>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -168,6 +171,17 @@ TEST(LongAnalysisCliTest, DecisionsImportedInLongFormatAreAnalysedAsEstimatrAndC
   EXPECT_THAT(analysed.output, HasSubstr("3000 decisions from 300 participants, SEs CR2"));
   EXPECT_THAT(analysed.output, HasSubstr("analysis of cvlong under plan per_participant (locked"));
   EXPECT_THAT(analysed.output, HasSubstr("ratings: n = 300, SEs HC2"));
+
+  // `fieldwork status` shows every plan as well: this trial has no plan "main".
+  CliRun status = services.Fieldwork({"status", "cvlong"});
+  std::cout << status.output;  // for the test log
+  EXPECT_EQ(status.exit_code, 3) << status.output;  // messaging is not running here
+  EXPECT_THAT(status.output, HasSubstr("analysis plan cv (locked)"));
+  EXPECT_THAT(status.output, HasSubstr("analysis plan per_participant (locked)"));
+  EXPECT_TRUE(std::regex_search(status.output, std::regex(R"(\n\s+ratings\s+response 100\.0%)")))
+      << status.output;
+  EXPECT_THAT(status.output, ::testing::Not(HasSubstr("not run")));
+  EXPECT_THAT(status.output, HasSubstr("response rate by arm and wave (condition)"));
 
   // The report shows both plans, each outcome labelled with its plan, the interaction's tables
   // and the progression figure drawn from the model's cells.
