@@ -15,6 +15,7 @@
 #include "services/common/quote.h"
 #include "services/randomisation/anchors/anchor_check.h"
 #include "services/randomisation/audit.h"
+#include "services/randomisation/batch_draw.h"
 #include "services/randomisation/engine/design_validation.h"
 #include "services/randomisation/enrolment.h"
 #include "services/randomisation/engine/ids.h"
@@ -43,9 +44,6 @@ constexpr size_t kListScan = 50'000;
 // Participants whose records a whole-trial pass (design update, withdrawal of a site, balance,
 // rebuilding a sequential state) reads from the store at a time.
 constexpr size_t kReadPage = 5'000;
-// Randomise draws a batch that splits (batch_groups.h) this many participants at a time (whole
-// groups), so that it never holds the records of the whole batch.
-constexpr size_t kAllocateUnit = 20'000;
 constexpr int kLoadAttempts = 5;
 
 google::protobuf::Timestamp ToProto(absl::Time time) {
@@ -119,22 +117,6 @@ ParticipantStatus StatusView(Participant participant, const std::optional<Partic
   status.set_allocated(allocated);
   return status;
 }
-
-// Distinct assignments (factor, arm, order) numbered, so that a drawn batch is kept as a few
-// integers per participant until it is written.
-class AssignmentTable {
- public:
-  uint32_t Number(const fieldwork::v1::Assignment& assignment) {
-    auto [it, inserted] = numbers_.try_emplace(DeterministicBytes(assignment), static_cast<uint32_t>(assignments_.size()));
-    if (inserted) assignments_.push_back(assignment);
-    return it->second;
-  }
-  const fieldwork::v1::Assignment& operator[](uint32_t number) const { return assignments_[number]; }
-
- private:
-  absl::flat_hash_map<std::string, uint32_t> numbers_;
-  std::vector<fieldwork::v1::Assignment> assignments_;
-};
 
 }  // namespace
 
@@ -564,72 +546,13 @@ absl::StatusOr<fieldwork::v1::RandomiseResponse> Randomiser::Randomise(const std
     }
     const size_t factors = static_cast<size_t>(design.factors_size());
     for (const std::string& c : cohorts) {
-      const std::optional<TrialCache::Text> cohort_text = cache.FindText(c);
-      if (!cohort_text.has_value()) continue;  // nobody enrolled in it
       const int64_t batch = cache.NextBatch(c);
-      // Who is randomised, by batch group (batch_groups.h): enrolled in the cohort,
-      // unallocated, and neither withdrawn nor left (they are not randomised).
-      std::map<TrialCache::Text, std::vector<std::string>> groups;
-      size_t pending = 0;
-      for (const auto& [id, entry] : cache.index()) {
-        if (entry.cohort != *cohort_text) continue;
-        if (entry.allocated()) {
-          response.set_already_allocated(response.already_allocated() + 1);
-          continue;
-        }
-        if (entry.gone()) continue;
-        groups[entry.group].push_back(id);
-        ++pending;
-      }
-      if (pending == 0) continue;
-      // Draw the whole batch before writing any of it (a batch is all or nothing), keeping
-      // only numbered assignments: `drawn[i * factors + f]` is participant `order[i]`'s.
-      std::vector<std::string> order;
-      order.reserve(pending);
-      std::vector<uint32_t> drawn;
-      drawn.reserve(pending * factors);
-      AssignmentTable assignments;
-      std::vector<std::string> unit;
-      auto draw_unit = [&]() -> absl::Status {
-        absl::StatusOr<ParticipantRecords> records = store_.ReadRecords(trial_id, unit, {.participants = true});
-        if (!records.ok()) return records.status();
-        std::vector<Participant> roster;
-        roster.reserve(unit.size());
-        for (size_t i = 0; i < unit.size(); ++i) {
-          if (!records->participants[i].has_value()) return MissingRecord("enrolment", unit[i]);
-          roster.push_back(*std::move(records->participants[i]));
-        }
-        records->participants.clear();
-        absl::StatusOr<BatchAllocation> allocated = AllocateBatch(cache.secret(), design, c, batch, roster);
-        if (!allocated.ok()) return allocated.status();
-        response.set_rerandomisation_draws(response.rerandomisation_draws() + allocated->rerandomisation_draws);
-        for (size_t i = 0; i < unit.size(); ++i) {
-          if (allocated->assignments[i].size() != factors) {
-            return absl::InternalError("the engine gave a participant the wrong number of assignments");
-          }
-          for (const auto& assignment : allocated->assignments[i]) drawn.push_back(assignments.Number(assignment));
-          order.push_back(std::move(unit[i]));
-        }
-        unit.clear();
-        return absl::OkStatus();
-      };
-      const BatchGrouping& grouping = cache.grouping();
-      for (auto& [group, ids] : groups) {
-        for (std::string& id : ids) {
-          unit.push_back(std::move(id));
-          // Per-participant designs split anywhere; stratified ones between groups only.
-          if (grouping.splits && grouping.variables.empty() && unit.size() == kAllocateUnit) {
-            if (absl::Status s = draw_unit(); !s.ok()) return s;
-          }
-        }
-        std::vector<std::string>().swap(ids);
-        if (grouping.splits && unit.size() >= kAllocateUnit) {
-          if (absl::Status s = draw_unit(); !s.ok()) return s;
-        }
-      }
-      if (!unit.empty()) {
-        if (absl::Status s = draw_unit(); !s.ok()) return s;
-      }
+      // The whole batch is drawn before any of it is written: a batch is all or nothing.
+      absl::StatusOr<DrawnBatch> drawn = DrawBatch(store_, cache, c, batch);
+      if (!drawn.ok()) return drawn.status();
+      response.set_already_allocated(response.already_allocated() + drawn->already_allocated);
+      response.set_rerandomisation_draws(response.rerandomisation_draws() + drawn->rerandomisation_draws);
+      const std::vector<std::string>& order = drawn->ids;
       const auto now = ToProto(clock_.Now());
       const size_t chunks = (order.size() + kWriteChunk - 1) / kWriteChunk;
       for (size_t chunk = 0; chunk < chunks; ++chunk) {
@@ -644,7 +567,7 @@ absl::StatusOr<fieldwork::v1::RandomiseResponse> Randomiser::Randomise(const std
           a.set_cohort(c);
           a.set_cluster(cache.text(entry->cluster));
           for (size_t f = 0; f < factors; ++f) {
-            const fieldwork::v1::Assignment& assignment = assignments[drawn[i * factors + f]];
+            const fieldwork::v1::Assignment& assignment = drawn->assignments[drawn->drawn[i * factors + f]];
             (*response.mutable_counts())[absl::StrCat(assignment.factor(), "/", assignment.arm())] += 1;
             *a.add_assignments() = assignment;
           }
