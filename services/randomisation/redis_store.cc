@@ -35,11 +35,18 @@ for s = 1, 3 do
   sections[s] = {i + 1, n}
   i = i + 1 + 2 * n
 end
+-- Records go to Redis `step` at a time (one HMGET or HSET per step, not per record: a chunk
+-- of 20,000 is 40 calls, not 20,000), within what unpack() can pass.
+local step = 500
 local alloc_start, alloc_n = sections[2][1], sections[2][2]
-for j = 0, alloc_n - 1 do
-  if redis.call('HEXISTS', KEYS[4], ARGV[alloc_start + 2 * j]) == 1 then
-    return redis.error_reply('FAILED_PRECONDITION: participant ' .. ARGV[alloc_start + 2 * j] ..
-                             ' is already allocated')
+for j = 0, alloc_n - 1, step do
+  local ids = {}
+  for k = j, math.min(alloc_n, j + step) - 1 do ids[#ids + 1] = ARGV[alloc_start + 2 * k] end
+  local existing = redis.call('HMGET', KEYS[4], unpack(ids))
+  for k = 1, #ids do
+    if existing[k] then
+      return redis.error_reply('FAILED_PRECONDITION: participant ' .. ids[k] .. ' is already allocated')
+    end
   end
 end
 if ARGV[4] ~= '' then redis.call('SET', KEYS[1], ARGV[4]) end
@@ -47,8 +54,13 @@ if ARGV[5] ~= '' then redis.call('SET', KEYS[2], ARGV[5]) end
 local targets = {KEYS[3], KEYS[4], KEYS[5]}
 for s = 1, 3 do
   local start, n = sections[s][1], sections[s][2]
-  for j = 0, n - 1 do
-    redis.call('HSET', targets[s], ARGV[start + 2 * j], ARGV[start + 2 * j + 1])
+  for j = 0, n - 1, step do
+    local fields = {}
+    for k = j, math.min(n, j + step) - 1 do
+      fields[#fields + 1] = ARGV[start + 2 * k]
+      fields[#fields + 1] = ARGV[start + 2 * k + 1]
+    end
+    redis.call('HSET', targets[s], unpack(fields))
   end
 end
 redis.call('RPUSH', KEYS[6], ARGV[3])
