@@ -643,26 +643,32 @@ absl::Status Randomiser::AllocateArrivals(TrialState& state, const std::vector<A
   if (!IsSequentialDesign(design)) {
     return absl::FailedPreconditionError("this design is randomised in batches: use Randomise");
   }
-  // The records of the enrolled arrivals, read together: the participant to allocate, or the
-  // allocation (and status) to answer with.
-  std::vector<std::string> ids;
+  // The records of the enrolled arrivals, read together: the participants to allocate, and
+  // the allocations (and statuses) to answer with for those already allocated.
+  std::vector<std::string> to_allocate;
+  std::vector<std::string> allocated;
   for (const Arrival* arrival : batch) {
-    if (cache.Find(arrival->participant_id) != nullptr) {
-      ids.push_back(arrival->participant_id);
+    if (const TrialCache::Entry* entry = cache.Find(arrival->participant_id); entry != nullptr) {
+      (entry->allocated() ? allocated : to_allocate).push_back(arrival->participant_id);
     } else if (!state.fresh) {
       // The cache may predate an enrolment made through another replica: look again.
       return absl::AbortedError("reload");
     }
   }
-  absl::StatusOr<ParticipantRecords> records =
-      store_.ReadRecords(state.id(), ids, {.participants = true, .allocations = true, .statuses = true});
-  if (!records.ok()) return records.status();
-  std::map<std::string, size_t> record_of;
-  for (size_t r = 0; r < ids.size(); ++r) record_of.emplace(ids[r], r);
+  absl::StatusOr<ParticipantRecords> arriving = store_.ReadRecords(state.id(), to_allocate, {.participants = true});
+  if (!arriving.ok()) return arriving.status();
+  absl::StatusOr<ParticipantRecords> answered =
+      store_.ReadRecords(state.id(), allocated, {.allocations = true, .statuses = true});
+  if (!answered.ok()) return answered.status();
+  std::map<std::string, const Participant*> participants;
+  for (size_t r = 0; r < to_allocate.size(); ++r) {
+    if (arriving->participants[r].has_value()) participants.emplace(to_allocate[r], &*arriving->participants[r]);
+  }
+  std::map<std::string, size_t> answer_of;
+  for (size_t r = 0; r < allocated.size(); ++r) answer_of.emplace(allocated[r], r);
   auto participant_of = [&](const std::string& id) -> const Participant* {
-    auto it = record_of.find(id);
-    if (it == record_of.end() || !records->participants[it->second].has_value()) return nullptr;
-    return &*records->participants[it->second];
+    auto it = participants.find(id);
+    return it == participants.end() ? nullptr : it->second;
   };
   // Results are kept aside until the commit succeeds: a lost race recomputes the batch.
   std::vector<absl::Status> statuses(batch.size());
@@ -675,10 +681,10 @@ absl::Status Randomiser::AllocateArrivals(TrialState& state, const std::vector<A
       statuses[i] = NotEnrolled(participant_id);
       continue;
     }
-    const size_t r = record_of.at(participant_id);
     if (entry->allocated()) {
-      if (!records->allocations[r].has_value()) return MissingRecord("allocation", participant_id);
-      *responses[i].mutable_allocation() = View(*records->allocations[r], records->statuses[r]);
+      const size_t r = answer_of.at(participant_id);
+      if (!answered->allocations[r].has_value()) return MissingRecord("allocation", participant_id);
+      *responses[i].mutable_allocation() = View(*answered->allocations[r], answered->statuses[r]);
       continue;
     }
     if (auto it = new_allocations.find(participant_id); it != new_allocations.end()) {

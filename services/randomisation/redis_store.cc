@@ -220,9 +220,13 @@ absl::StatusOr<ParticipantRecords> RedisRandomisationStore::ReadRecords(const st
     if (kinds.allocations) hmget(keys::Allocations(trial_id));
     if (kinds.statuses) hmget(keys::Status(trial_id));
     if (commands.empty()) break;
-    // One MULTI/EXEC: a participant's records as of one moment.
-    absl::StatusOr<std::vector<RedisReply>> replies = redis_.Transaction(commands);
+    // Several kinds in one MULTI/EXEC: a participant's records as of one moment.
+    absl::StatusOr<std::vector<RedisReply>> replies =
+        commands.size() == 1 ? redis_.Pipeline(commands) : redis_.Transaction(commands);
     if (!replies.ok()) return replies.status();
+    for (const RedisReply& reply : *replies) {
+      if (reply.type() == RedisReply::Type::kError) return absl::InternalError(absl::StrCat("HMGET: ", reply.str()));
+    }
     size_t next = 0;
     auto fill = [&](auto& out, absl::string_view what) -> absl::Status {
       const RedisReply& values = (*replies)[next++];
