@@ -304,6 +304,14 @@ absl::StatusOr<Trial> Randomiser::UpdateDesign(const TrialDesign& design, const 
     }
     // Everyone already enrolled must still fit the new design: read a page of them at a time.
     std::vector<std::string> ids;
+    // The site of each cluster on the pages checked so far, so that a cluster spanning sites
+    // is refused across pages as within one.
+    std::map<std::string, std::string> cluster_site;
+    const ExistingParticipants earlier_pages{
+        nullptr, [&cluster_site](const std::string& cluster) -> const std::string* {
+          auto it = cluster_site.find(cluster);
+          return it == cluster_site.end() ? nullptr : &it->second;
+        }};
     auto check_page = [&]() -> absl::Status {
       absl::StatusOr<ParticipantRecords> records = store_.ReadRecords(state.id(), ids, {.participants = true});
       if (!records.ok()) return records.status();
@@ -312,8 +320,12 @@ absl::StatusOr<Trial> Randomiser::UpdateDesign(const TrialDesign& design, const 
         if (!records->participants[i].has_value()) return MissingRecord("enrolment", ids[i]);
         enrolled.push_back(*std::move(records->participants[i]));
       }
-      EnrolmentCheck check = CheckEnrolment(design, enrolled, {});
+      EnrolmentCheck check = CheckEnrolment(design, enrolled, earlier_pages);
       ids.clear();
+      for (size_t accepted : check.accepted) {
+        const Participant& p = enrolled[accepted];
+        if (!p.cluster().empty()) cluster_site.emplace(p.cluster(), p.site());
+      }
       if (check.errors.empty()) return absl::OkStatus();
       const auto& e = check.errors.front();
       return absl::FailedPreconditionError(absl::StrCat(

@@ -276,6 +276,24 @@ TEST_F(ReplicasTest, ABatchDrawnAGroupOfStrataAtATimeReplaysAsAWhole) {
   EXPECT_EQ(ReplayDifferences(a_, store_a_, "groups"), 0u);
 }
 
+TEST_F(ReplicasTest, ADesignUpdateChecksEveryEnrolledParticipantAcrossPages) {
+  v1::TrialDesign design = Design("update", v1::RANDOMISATION_METHOD_COMPLETE);
+  design.set_allow_clusters_across_sites(true);
+  ASSERT_TRUE(a_.CreateTrial(design, "researcher").ok());
+  // A cluster whose two members are read on different pages (the randomiser reads 5,000
+  // enrolments at a time, in id order).
+  std::vector<v1::Participant> roster = Roster("m", 6'000);
+  roster.push_back(Person("a-first", "north"));
+  roster.push_back(Person("z-last", "south"));
+  roster[roster.size() - 2].set_cluster("team");
+  roster.back().set_cluster("team");
+  ASSERT_TRUE(a_.Enrol("update", roster, true, "researcher").ok());
+  design.set_allow_clusters_across_sites(false);
+  absl::StatusOr<v1::Trial> updated = a_.UpdateDesign(design, "researcher");
+  EXPECT_EQ(updated.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(updated.status().message(), HasSubstr("participant z-last already enrolled: cluster"));
+}
+
 TEST(BatchGroupsTest, OnlyMethodsThatDrawPerStratumOrPerParticipantSplit) {
   v1::TrialDesign design = Design("g", v1::RANDOMISATION_METHOD_COMPLETE_WITHIN_STRATA);
   BatchGrouping grouping = GroupingOf(design);
