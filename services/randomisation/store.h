@@ -88,7 +88,7 @@ class RandomisationStore {
                                                          const std::vector<std::string>& ids,
                                                          RecordKinds kinds) = 0;
   // The hash of the newest audit entry ("" when the trial has none): a cheap check of
-  // whether a cached TrialRecord is current.
+  // whether a cached trial is current.
   virtual absl::StatusOr<std::string> AuditHead(const std::string& trial_id) = 0;
   // Applies `write` atomically if the trial's audit head is still entry.previous_hash;
   // ABORTED when another writer got there first (reload and retry), FAILED_PRECONDITION if an
