@@ -6,6 +6,10 @@
 //      allocations/s sustained, with the p50 and p99 latency;
 //   3. Enrol of one participant per call, 16 callers at once, into a trial of 100 participants
 //      and into part 1's trial: the same cost at both sizes, target p99 <= 10 ms (issue 18).
+// With part 1 it prints the process's peak resident memory (VmHWM) during EnrolStream and
+// during Randomise, target <= 1 GB (issue 18). The service runs in this process, so the figure
+// includes the bench's own client (one 10,000-row message at a time, a few MB) and the gRPC
+// buffers; redis-server is another process and is not in it.
 // Usage: randomisation_service_bench [participants=1000000] [strata=10000] [arrivals=5000]
 //            [clients=8]   (BENCH_NO_FSYNC=1: Redis without AOF, to see the fsync's share)
 #include <algorithm>
@@ -15,6 +19,10 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <malloc.h>
+
+#include <fstream>
 
 #include <grpcpp/create_channel.h>
 
@@ -53,6 +61,23 @@ void Check(const grpc::Status& status, const char* what) {
     std::fprintf(stderr, "%s failed: %s\n", what, status.error_message().c_str());
     std::exit(1);
   }
+}
+
+// A "VmHWM:" or "VmRSS:" line of /proc/self/status, in MiB.
+double ProcStatusMiB(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field, 0) == 0) return std::strtod(line.c_str() + field.size(), nullptr) / 1024.0;
+  }
+  return -1;
+}
+
+// Starts a new peak: Linux resets VmHWM to the current RSS on "5" to clear_refs. Freed heap
+// is given back first, so that the next peak is the next phase's own.
+void ResetPeak() {
+  malloc_trim(0);
+  std::ofstream("/proc/self/clear_refs") << "5";
 }
 
 // The q-quantile of sorted `values`.
@@ -129,6 +154,8 @@ int main(int argc, char** argv) {
     v1::CreateTrialResponse response;
     Check(stub->CreateTrial(&context, request, &response), "CreateTrial");
   }
+  ResetPeak();
+  const double rss_before = ProcStatusMiB("VmRSS:");
   const auto start = Clock::now();
   {
     grpc::ClientContext context;
@@ -152,6 +179,8 @@ int main(int argc, char** argv) {
     if (response.enrolled() != participants) std::fprintf(stderr, "enrolled only %ld\n", response.enrolled());
   }
   const double enrol_seconds = Seconds(start);
+  const double enrol_peak = ProcStatusMiB("VmHWM:");
+  ResetPeak();
   {
     grpc::ClientContext context;
     v1::LockDesignRequest request;
@@ -169,6 +198,9 @@ int main(int argc, char** argv) {
   }
   const double randomise_seconds = Seconds(randomise_start);
   const double total = Seconds(start);
+  const double randomise_peak = ProcStatusMiB("VmHWM:");
+  malloc_trim(0);
+  const double rss_after = ProcStatusMiB("VmRSS:");
 
   // 2. Minimisation, one arrival at a time.
   v1::TrialDesign rolling;
@@ -249,6 +281,13 @@ int main(int argc, char** argv) {
   std::printf("  Randomise %d strata (complete)     %8.2f s\n", strata, randomise_seconds);
   std::printf("  enrol + randomise                    %8.2f s   target <= 30 s   %s\n", total,
               total <= 30 ? "MET" : "MISSED");
+  const double peak = std::max(enrol_peak, randomise_peak);
+  std::printf("  peak RSS of this process (service + bench client): EnrolStream %.0f MiB, Randomise %.0f MiB\n",
+              enrol_peak, randomise_peak);
+  std::printf("  peak RSS, enrol + randomise          %8.0f MiB target <= 1024 MiB %s\n", peak,
+              peak <= 1024 ? "MET" : "MISSED");
+  std::printf("    RSS before part 1 %.0f MiB, after it (heap trimmed; the trial's cache stays) %.0f MiB\n",
+              rss_before, rss_after);
   const double rate = arrivals / mini_seconds;
   std::printf("  AllocateNext (minimisation) x%d, %d clients %6.0f /s  target >= 2,000/s %s\n", arrivals, clients, rate,
               rate >= 2000 ? "MET" : "MISSED");

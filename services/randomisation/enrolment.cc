@@ -5,6 +5,7 @@
 
 #include <google/protobuf/util/message_differencer.h>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/common/quote.h"
@@ -121,7 +122,8 @@ EnrolmentCheck CheckEnrolment(const fieldwork::v1::TrialDesign& design,
   // Cluster -> site of this batch's accepted rows; with the existing participants' (asked per
   // cluster) it refuses clusters that span sites unless the design allows it.
   std::map<std::string, std::string> cluster_site;
-  std::map<std::string, int64_t> first_row_of_id;
+  // Views into `rows`, which outlive the check: a map of a million ids costs no copies of them.
+  absl::flat_hash_map<absl::string_view, int64_t> first_row_of_id;
 
   for (size_t i = 0; i < rows.size(); ++i) {
     const int64_t row = row_numbers.empty() ? static_cast<int64_t>(i) + 1 : row_numbers[i];
@@ -168,7 +170,7 @@ EnrolmentCheck CheckEnrolment(const fieldwork::v1::TrialDesign& design,
         continue;
       }
     }
-    result.accepted.push_back(p);
+    result.accepted.push_back(i);
   }
   return result;
 }

@@ -18,8 +18,9 @@ inline constexpr int kMaxEnrolmentBatch = 100'000;
 inline constexpr int kMaxEnrolmentStream = 2'000'000;
 
 struct EnrolmentCheck {
-  // Rows that are valid and new, in request order.
-  std::vector<fieldwork::v1::Participant> accepted;
+  // The positions in `rows` of the rows that are valid and new, in request order (positions,
+  // not copies: a roster of a million rows is not held twice).
+  std::vector<size_t> accepted;
   // Rows identical to an existing enrolment (a retry).
   int64_t unchanged = 0;
   std::vector<fieldwork::v1::RowError> errors;

@@ -8,12 +8,14 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <google/protobuf/util/time_util.h>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "services/common/quote.h"
 #include "services/randomisation/anchors/anchor_check.h"
 #include "services/randomisation/audit.h"
+#include "services/randomisation/batch_draw.h"
 #include "services/randomisation/engine/design_validation.h"
 #include "services/randomisation/enrolment.h"
 #include "services/randomisation/engine/ids.h"
@@ -35,8 +37,14 @@ using google::protobuf::util::TimeUtil;
 // entry: a chunk and its entry are atomic, and no single Redis script holds the server long.
 constexpr size_t kWriteChunk = 20'000;
 constexpr int kCommitAttempts = 5;
-// Entries a List* call copies per hold of the trial's lock.
+// Participants a List* call reads per hold of the trial's lock.
 constexpr size_t kListPage = 500;
+// Cache entries a List* call looks at per hold of the lock, when its filter picks few.
+constexpr size_t kListScan = 50'000;
+// Participants whose records a whole-trial pass (design update, withdrawal of a site, balance,
+// rebuilding a sequential state) reads from the store at a time.
+constexpr size_t kReadPage = 5'000;
+constexpr int kLoadAttempts = 5;
 
 google::protobuf::Timestamp ToProto(absl::Time time) {
   return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
@@ -83,6 +91,33 @@ std::vector<std::string> CohortsOf(const TrialDesign& design) {
   return {design.cohorts().begin(), design.cohorts().end()};
 }
 
+absl::Status NotEnrolled(const std::string& participant_id) {
+  return absl::NotFoundError(absl::StrCat("participant \"", participant_id, "\" is not enrolled"));
+}
+
+// The cache knows the participant but the store has no record of it.
+absl::Status MissingRecord(const std::string& what, const std::string& participant_id) {
+  return absl::DataLossError(absl::StrCat("the stored ", what, " of participant \"", participant_id, "\" is missing"));
+}
+
+// The allocation as callers see it: with the current withdrawal and leaving date.
+Allocation View(Allocation allocation, const std::optional<ParticipantStatus>& status) {
+  if (status.has_value()) {
+    if (status->has_withdrawal()) *allocation.mutable_withdrawal() = status->withdrawal();
+    if (status->has_left_on()) *allocation.mutable_left_on() = status->left_on();
+  }
+  return allocation;
+}
+
+ParticipantStatus StatusView(Participant participant, const std::optional<ParticipantStatus>& stored,
+                             bool allocated) {
+  ParticipantStatus status;
+  if (stored.has_value()) status = *stored;
+  *status.mutable_participant() = std::move(participant);
+  status.set_allocated(allocated);
+  return status;
+}
+
 }  // namespace
 
 struct Randomiser::TrialState {
@@ -90,13 +125,7 @@ struct Randomiser::TrialState {
   bool loaded = false;
   // True during an operation when the state was read from the store for it.
   bool fresh = false;
-  TrialRecord record;
-  std::map<std::string, size_t> participant_index;
-  // Cluster -> the site of its participants (the first enrolled one's), for enrolment's check
-  // that a cluster does not span sites without rebuilding it from every participant.
-  std::map<std::string, std::string> cluster_site;
-  std::map<std::string, size_t> allocation_index;
-  std::map<std::string, size_t> status_index;
+  TrialCache cache;
   // Sequential designs: the running state per cohort, rebuilt from the stored allocations.
   std::map<std::string, std::unique_ptr<SequentialAllocator>> sequential;
   // AllocateNext's group commit: arrivals waiting, and whether a leader is allocating.
@@ -105,71 +134,13 @@ struct Randomiser::TrialState {
   std::vector<Arrival*> queue;
   bool leader_active = false;
 
-  void Reindex() {
-    participant_index.clear();
-    cluster_site.clear();
-    allocation_index.clear();
-    status_index.clear();
-    for (size_t i = 0; i < record.participants.size(); ++i) {
-      participant_index[record.participants[i].participant_id()] = i;
-      NoteCluster(record.participants[i]);
-    }
-    for (size_t i = 0; i < record.allocations.size(); ++i) allocation_index[record.allocations[i].participant_id()] = i;
-    for (size_t i = 0; i < record.statuses.size(); ++i) status_index[record.statuses[i].participant().participant_id()] = i;
-    sequential.clear();
-  }
-  const std::string& id() const { return record.trial.design().trial_id(); }
-  void NoteCluster(const Participant& p) {
-    if (!p.cluster().empty()) cluster_site.emplace(p.cluster(), p.site());
-  }
-  // What enrolment's check asks of the enrolled participants, one lookup per row.
-  ExistingParticipants Existing() const {
-    return {[this](const std::string& id) { return FindParticipant(id); },
-            [this](const std::string& cluster) -> const std::string* {
-              auto it = cluster_site.find(cluster);
-              return it == cluster_site.end() ? nullptr : &it->second;
-            }};
-  }
+  const std::string& id() const { return cache.id(); }
   // The audit log's head as this state knows it (after its own commits, the current one).
   void ReportHead(fieldwork::v1::AuditHead* head) const {
     if (head == nullptr) return;
     head->Clear();
-    head->set_length(record.audit_length);
-    head->set_sha256(record.audit_head);
-  }
-  const Participant* FindParticipant(const std::string& pid) const {
-    auto it = participant_index.find(pid);
-    return it == participant_index.end() ? nullptr : &record.participants[it->second];
-  }
-  const Allocation* FindAllocation(const std::string& pid) const {
-    auto it = allocation_index.find(pid);
-    return it == allocation_index.end() ? nullptr : &record.allocations[it->second];
-  }
-  const ParticipantStatus* FindStatus(const std::string& pid) const {
-    auto it = status_index.find(pid);
-    return it == status_index.end() ? nullptr : &record.statuses[it->second];
-  }
-  Trial TrialView() const {
-    Trial trial = record.trial;
-    trial.set_enrolled(static_cast<int64_t>(record.participants.size()));
-    trial.set_allocated(static_cast<int64_t>(record.allocations.size()));
-    return trial;
-  }
-  // The allocation as callers see it: with the current withdrawal and leaving date.
-  Allocation View(const Allocation& allocation) const {
-    Allocation view = allocation;
-    if (const ParticipantStatus* status = FindStatus(allocation.participant_id())) {
-      if (status->has_withdrawal()) *view.mutable_withdrawal() = status->withdrawal();
-      if (status->has_left_on()) *view.mutable_left_on() = status->left_on();
-    }
-    return view;
-  }
-  ParticipantStatus StatusView(const Participant& participant) const {
-    ParticipantStatus status;
-    if (const ParticipantStatus* stored = FindStatus(participant.participant_id())) status = *stored;
-    *status.mutable_participant() = participant;
-    status.set_allocated(FindAllocation(participant.participant_id()) != nullptr);
-    return status;
+    head->set_length(cache.header().audit_length);
+    head->set_sha256(cache.header().audit_head);
   }
 };
 
@@ -193,21 +164,52 @@ absl::Status Randomiser::WithTrial(const std::string& trial_id, const Operation&
     if (state->loaded && !current) {
       absl::StatusOr<std::string> head = store_.AuditHead(trial_id);
       if (!head.ok()) return head.status();
-      current = *head == state->record.audit_head;
+      current = *head == state->cache.header().audit_head;
     }
     state->fresh = !current;
     if (!current) {
-      absl::StatusOr<TrialRecord> record = store_.Load(trial_id);
-      if (!record.ok()) return record.status();
-      state->record = *std::move(record);
-      state->Reindex();
-      state->loaded = true;
+      if (absl::Status s = Load(*state, trial_id); !s.ok()) return s;
     }
     absl::Status status = operation(*state);
     if (status.code() != absl::StatusCode::kAborted) return status;
     state->loaded = false;  // another writer won the race: reload and recompute
   }
   return absl::AbortedError(absl::StrCat("trial \"", trial_id, "\" is changing too fast; retry"));
+}
+
+absl::Status Randomiser::Load(TrialState& state, const std::string& trial_id) {
+  state.loaded = false;
+  state.sequential.clear();
+  TrialCache& cache = state.cache;
+  TrialRecordVisitor visit;
+  visit.header = [&](const TrialHeader& header) {
+    cache.Reset(header);
+    return absl::OkStatus();
+  };
+  visit.participants = [&](std::vector<Participant>& page) {
+    for (const Participant& p : page) cache.AddParticipant(p);
+    return absl::OkStatus();
+  };
+  visit.allocations = [&](std::vector<Allocation>& page) {
+    for (const Allocation& a : page) {
+      if (absl::Status s = cache.AddAllocation(a); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  };
+  visit.statuses = [&](std::vector<ParticipantStatus>& page) {
+    for (const ParticipantStatus& status : page) {
+      if (absl::Status s = cache.SetStatus(status); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  };
+  for (int attempt = 0; attempt < kLoadAttempts; ++attempt) {
+    absl::StatusOr<TrialHeader> header = store_.ScanTrial(trial_id, visit);
+    if (header.status().code() == absl::StatusCode::kAborted) continue;  // written meanwhile
+    if (!header.ok()) return header.status();
+    state.loaded = true;
+    return absl::OkStatus();
+  }
+  return absl::AbortedError(absl::StrCat("trial \"", trial_id, "\" is changing too fast to be read; retry"));
 }
 
 AuditEntry Randomiser::NewEntry(AuditEntry::Kind kind, const std::string& actor,
@@ -221,39 +223,30 @@ AuditEntry Randomiser::NewEntry(AuditEntry::Kind kind, const std::string& actor,
 }
 
 absl::Status Randomiser::Commit(TrialState& state, TrialWrite write) {
-  write.entry.set_sequence(state.record.audit_length);
-  write.entry.set_previous_hash(state.record.audit_head);
+  TrialCache& cache = state.cache;
+  write.entry.set_sequence(cache.header().audit_length);
+  write.entry.set_previous_hash(cache.header().audit_head);
   write.entry.set_hash(AuditEntryHash(write.entry));
   if (absl::Status status = store_.Commit(state.id(), write); !status.ok()) {
     state.loaded = false;
     return status;
   }
-  TrialRecord& record = state.record;
-  if (write.trial.has_value()) record.trial = *write.trial;
-  for (Participant& p : write.participants) {
-    state.NoteCluster(p);
-    auto [it, inserted] = state.participant_index.emplace(p.participant_id(), record.participants.size());
-    if (inserted) {
-      record.participants.push_back(std::move(p));
-    } else {
-      record.participants[it->second] = std::move(p);
+  if (write.trial.has_value()) {
+    // The cached batch groups follow the design: a new design is read afresh next time.
+    if (!google::protobuf::util::MessageDifferencer::Equals(write.trial->design(), cache.trial().design())) {
+      state.loaded = false;
     }
+    cache.SetTrial(*std::move(write.trial));
   }
-  for (Allocation& a : write.allocations) {
+  bool consistent = true;
+  for (const Participant& p : write.participants) cache.AddParticipant(p);
+  for (const Allocation& a : write.allocations) {
     if (observer_.on_allocated) observer_.on_allocated(state.id(), a);
-    state.allocation_index[a.participant_id()] = record.allocations.size();
-    record.allocations.push_back(std::move(a));
+    consistent = cache.AddAllocation(a).ok() && consistent;
   }
-  for (ParticipantStatus& s : write.statuses) {
-    auto [it, inserted] = state.status_index.emplace(s.participant().participant_id(), record.statuses.size());
-    if (inserted) {
-      record.statuses.push_back(std::move(s));
-    } else {
-      record.statuses[it->second] = std::move(s);
-    }
-  }
-  record.audit_head = write.entry.hash();
-  ++record.audit_length;
+  for (const ParticipantStatus& s : write.statuses) consistent = cache.SetStatus(s).ok() && consistent;
+  cache.AdvanceHead(write.entry.hash());
+  if (!consistent) state.loaded = false;  // written, but the cache cannot follow: reread it
   return absl::OkStatus();
 }
 
@@ -281,18 +274,10 @@ absl::StatusOr<Trial> Randomiser::CreateTrial(const TrialDesign& design, const s
   absl::Status status = store_.Commit(trial_id, write);
   if (status.code() == absl::StatusCode::kAlreadyExists) {
     // A retry of the same creation is not an error; a different design under the same id is.
-    absl::StatusOr<TrialRecord> existing = store_.Load(trial_id);
-    if (!existing.ok()) return existing.status();
-    state->loaded = false;
-    if (google::protobuf::util::MessageDifferencer::Equals(existing->trial.design(), design)) {
-      if (head != nullptr) {
-        head->set_length(existing->audit_length);
-        head->set_sha256(existing->audit_head);
-      }
-      Trial view = existing->trial;
-      view.set_enrolled(static_cast<int64_t>(existing->participants.size()));
-      view.set_allocated(static_cast<int64_t>(existing->allocations.size()));
-      return view;
+    if (absl::Status s = Load(*state, trial_id); !s.ok()) return s;
+    if (google::protobuf::util::MessageDifferencer::Equals(state->cache.trial().design(), design)) {
+      state->ReportHead(head);
+      return state->cache.TrialView();
     }
     return absl::AlreadyExistsError(
         absl::StrCat("trial \"", trial_id, "\" already exists with a different design"));
@@ -311,27 +296,59 @@ absl::StatusOr<Trial> Randomiser::UpdateDesign(const TrialDesign& design, const 
   if (absl::Status status = ValidateDesign(design); !status.ok()) return status;
   Trial result;
   absl::Status status = WithTrial(design.trial_id(), [&](TrialState& state) -> absl::Status {
-    if (state.record.trial.state() != fieldwork::v1::TRIAL_STATE_DRAFT) {
+    const TrialCache& cache = state.cache;
+    if (cache.trial().state() != fieldwork::v1::TRIAL_STATE_DRAFT) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "trial \"", design.trial_id(), "\" is ", fieldwork::v1::TrialState_Name(state.record.trial.state()),
+          "trial \"", design.trial_id(), "\" is ", fieldwork::v1::TrialState_Name(cache.trial().state()),
           ": its design can no longer change"));
     }
-    // Everyone already enrolled must still fit the new design.
-    EnrolmentCheck check = CheckEnrolment(design, state.record.participants, {});
-    if (!check.errors.empty()) {
+    // Everyone already enrolled must still fit the new design: read a page of them at a time.
+    std::vector<std::string> ids;
+    // The site of each cluster on the pages checked so far, so that a cluster spanning sites
+    // is refused across pages as within one.
+    std::map<std::string, std::string> cluster_site;
+    const ExistingParticipants earlier_pages{
+        nullptr, [&cluster_site](const std::string& cluster) -> const std::string* {
+          auto it = cluster_site.find(cluster);
+          return it == cluster_site.end() ? nullptr : &it->second;
+        }};
+    auto check_page = [&]() -> absl::Status {
+      absl::StatusOr<ParticipantRecords> records = store_.ReadRecords(state.id(), ids, {.participants = true});
+      if (!records.ok()) return records.status();
+      std::vector<Participant> enrolled;
+      for (size_t i = 0; i < ids.size(); ++i) {
+        if (!records->participants[i].has_value()) return MissingRecord("enrolment", ids[i]);
+        enrolled.push_back(*std::move(records->participants[i]));
+      }
+      EnrolmentCheck check = CheckEnrolment(design, enrolled, earlier_pages);
+      ids.clear();
+      for (size_t accepted : check.accepted) {
+        const Participant& p = enrolled[accepted];
+        if (!p.cluster().empty()) cluster_site.emplace(p.cluster(), p.site());
+      }
+      if (check.errors.empty()) return absl::OkStatus();
       const auto& e = check.errors.front();
       return absl::FailedPreconditionError(absl::StrCat(
-          "the new design does not fit participant ", state.record.participants[static_cast<size_t>(e.row() - 1)].participant_id(),
+          "the new design does not fit participant ", enrolled[static_cast<size_t>(e.row() - 1)].participant_id(),
           " already enrolled: ", e.field(), " ", e.reason()));
+    };
+    for (const auto& [id, entry] : cache.index()) {
+      ids.push_back(id);
+      if (ids.size() == kReadPage) {
+        if (absl::Status s = check_page(); !s.ok()) return s;
+      }
+    }
+    if (!ids.empty()) {
+      if (absl::Status s = check_page(); !s.ok()) return s;
     }
     TrialWrite write;
-    write.trial = state.record.trial;
+    write.trial = cache.trial();
     *write.trial->mutable_design() = design;
     write.entry = NewEntry(AuditEntry::KIND_DESIGN_UPDATED, actor, "design updated");
     write.entry.set_content_sha256(DesignHash(design));
     if (absl::Status s = Commit(state, std::move(write)); !s.ok()) return s;
     state.ReportHead(head);
-    result = state.TrialView();
+    result = cache.TrialView();
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -341,7 +358,7 @@ absl::StatusOr<Trial> Randomiser::UpdateDesign(const TrialDesign& design, const 
 absl::StatusOr<Trial> Randomiser::GetTrial(const std::string& trial_id) {
   Trial result;
   absl::Status status = WithTrial(trial_id, [&](TrialState& state) {
-    result = state.TrialView();
+    result = state.cache.TrialView();
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -363,26 +380,26 @@ absl::StatusOr<Trial> Randomiser::LockDesign(const std::string& trial_id, const 
                                              fieldwork::v1::AuditHead* head) {
   Trial result;
   absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
-    const auto current = state.record.trial.state();
+    const auto current = state.cache.trial().state();
     if (current != fieldwork::v1::TRIAL_STATE_DRAFT) {
       if (current == fieldwork::v1::TRIAL_STATE_LOCKED) {  // a retry
         state.ReportHead(head);
-        result = state.TrialView();
+        result = state.cache.TrialView();
         return absl::OkStatus();
       }
       return absl::FailedPreconditionError(absl::StrCat("trial \"", trial_id, "\" is closed"));
     }
     TrialWrite write;
-    write.trial = state.record.trial;
+    write.trial = state.cache.trial();
     write.trial->set_state(fieldwork::v1::TRIAL_STATE_LOCKED);
-    write.trial->set_design_sha256(DesignHash(state.record.trial.design()));
+    write.trial->set_design_sha256(DesignHash(state.cache.trial().design()));
     *write.trial->mutable_locked_at() = ToProto(clock_.Now());
     write.entry = NewEntry(AuditEntry::KIND_DESIGN_LOCKED, actor,
                            absl::StrCat("design locked; sha256 ", write.trial->design_sha256()));
     write.entry.set_content_sha256(write.trial->design_sha256());
     if (absl::Status s = Commit(state, std::move(write)); !s.ok()) return s;
     state.ReportHead(head);
-    result = state.TrialView();
+    result = state.cache.TrialView();
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -393,16 +410,16 @@ absl::StatusOr<Trial> Randomiser::CloseTrial(const std::string& trial_id, const 
                                              fieldwork::v1::AuditHead* head) {
   Trial result;
   absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
-    if (state.record.trial.state() != fieldwork::v1::TRIAL_STATE_CLOSED) {
+    if (state.cache.trial().state() != fieldwork::v1::TRIAL_STATE_CLOSED) {
       TrialWrite write;
-      write.trial = state.record.trial;
+      write.trial = state.cache.trial();
       write.trial->set_state(fieldwork::v1::TRIAL_STATE_CLOSED);
       *write.trial->mutable_closed_at() = ToProto(clock_.Now());
       write.entry = NewEntry(AuditEntry::KIND_TRIAL_CLOSED, actor, "trial closed");
       if (absl::Status s = Commit(state, std::move(write)); !s.ok()) return s;
     }
     state.ReportHead(head);
-    result = state.TrialView();
+    result = state.cache.TrialView();
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -432,11 +449,33 @@ absl::StatusOr<fieldwork::v1::EnrolResponse> Randomiser::Enrol(
   fieldwork::v1::EnrolResponse response;
   absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
     response.Clear();
-    if (state.record.trial.state() == fieldwork::v1::TRIAL_STATE_CLOSED) {
+    const TrialCache& cache = state.cache;
+    if (cache.trial().state() == fieldwork::v1::TRIAL_STATE_CLOSED) {
       return absl::FailedPreconditionError(absl::StrCat("trial \"", trial_id, "\" is closed to enrolment"));
     }
-    EnrolmentCheck check = CheckEnrolment(state.record.trial.design(),
-                                          forbidden.empty() ? participants : permitted, state.Existing(), row_of);
+    const std::vector<Participant>& rows = forbidden.empty() ? participants : permitted;
+    // A row naming an enrolled participant is compared with its stored record (a retry is not
+    // an error): those records, and only those, are read.
+    std::vector<std::string> known_ids;
+    for (const Participant& p : rows) {
+      if (cache.Find(p.participant_id()) != nullptr) known_ids.push_back(p.participant_id());
+    }
+    absl::flat_hash_map<std::string, Participant> known;
+    if (!known_ids.empty()) {
+      absl::StatusOr<ParticipantRecords> records = store_.ReadRecords(trial_id, known_ids, {.participants = true});
+      if (!records.ok()) return records.status();
+      for (size_t i = 0; i < known_ids.size(); ++i) {
+        if (!records->participants[i].has_value()) return MissingRecord("enrolment", known_ids[i]);
+        known.insert_or_assign(known_ids[i], *std::move(records->participants[i]));
+      }
+    }
+    const ExistingParticipants existing{
+        [&known](const std::string& id) -> const Participant* {
+          auto it = known.find(id);
+          return it == known.end() ? nullptr : &it->second;
+        },
+        [&cache](const std::string& cluster) { return cache.SiteOfCluster(cluster); }};
+    EnrolmentCheck check = CheckEnrolment(cache.trial().design(), rows, existing, row_of);
     std::vector<fieldwork::v1::RowError> errors = std::move(check.errors);
     for (int64_t row : forbidden) {
       fieldwork::v1::RowError& error = errors.emplace_back();
@@ -474,7 +513,7 @@ absl::StatusOr<fieldwork::v1::EnrolResponse> Randomiser::Enrol(
       std::map<std::string, std::string> records;
       const size_t end = std::min(check.accepted.size(), start + kWriteChunk);
       for (size_t i = start; i < end; ++i) {
-        Participant& p = check.accepted[i];
+        Participant p = rows[check.accepted[i]];
         *p.mutable_enrolled_at() = now;
         records[p.participant_id()] = DeterministicBytes(p);
         write.participants.push_back(std::move(p));
@@ -500,11 +539,12 @@ absl::StatusOr<fieldwork::v1::RandomiseResponse> Randomiser::Randomise(const std
   fieldwork::v1::RandomiseResponse response;
   absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
     response.Clear();
-    const TrialDesign& design = state.record.trial.design();
-    if (state.record.trial.state() != fieldwork::v1::TRIAL_STATE_LOCKED) {
+    const TrialCache& cache = state.cache;
+    const TrialDesign& design = cache.trial().design();
+    if (cache.trial().state() != fieldwork::v1::TRIAL_STATE_LOCKED) {
       return absl::FailedPreconditionError(absl::StrCat(
           "trial \"", trial_id, "\" must be LOCKED to randomise (it is ",
-          fieldwork::v1::TrialState_Name(state.record.trial.state()), ")"));
+          fieldwork::v1::TrialState_Name(cache.trial().state()), ")"));
     }
     if (IsSequentialDesign(design)) {
       return absl::FailedPreconditionError("this design allocates one participant at a time: use AllocateNext");
@@ -516,43 +556,32 @@ absl::StatusOr<fieldwork::v1::RandomiseResponse> Randomiser::Randomise(const std
       }
       cohorts = {cohort};
     }
+    const size_t factors = static_cast<size_t>(design.factors_size());
     for (const std::string& c : cohorts) {
-      std::vector<Participant> pending;
-      int64_t batch = 1;
-      for (const Allocation& a : state.record.allocations) {
-        if (a.cohort() == c) batch = std::max(batch, a.batch() + 1);
-      }
-      for (const Participant& p : state.record.participants) {
-        if (p.cohort() != c) continue;
-        if (state.FindAllocation(p.participant_id()) != nullptr) {
-          response.set_already_allocated(response.already_allocated() + 1);
-          continue;
-        }
-        // Someone who withdrew or left before randomisation is not randomised.
-        const ParticipantStatus* s = state.FindStatus(p.participant_id());
-        if (s != nullptr && (s->has_withdrawal() || s->has_left_on())) continue;
-        pending.push_back(p);
-      }
-      if (pending.empty()) continue;
-      absl::StatusOr<BatchAllocation> allocated =
-          AllocateBatch(state.record.secret, design, c, batch, pending);
-      if (!allocated.ok()) return allocated.status();
-      response.set_rerandomisation_draws(response.rerandomisation_draws() + allocated->rerandomisation_draws);
+      const int64_t batch = cache.NextBatch(c);
+      // The whole batch is drawn before any of it is written: a batch is all or nothing.
+      absl::StatusOr<DrawnBatch> drawn = DrawBatch(store_, cache, c, batch);
+      if (!drawn.ok()) return drawn.status();
+      response.set_already_allocated(response.already_allocated() + drawn->already_allocated);
+      response.set_rerandomisation_draws(response.rerandomisation_draws() + drawn->rerandomisation_draws);
+      const std::vector<std::string>& order = drawn->ids;
       const auto now = ToProto(clock_.Now());
-      const size_t chunks = (pending.size() + kWriteChunk - 1) / kWriteChunk;
+      const size_t chunks = (order.size() + kWriteChunk - 1) / kWriteChunk;
       for (size_t chunk = 0; chunk < chunks; ++chunk) {
         TrialWrite write;
         std::map<std::string, std::string> records;
-        const size_t end = std::min(pending.size(), (chunk + 1) * kWriteChunk);
+        const size_t end = std::min(order.size(), (chunk + 1) * kWriteChunk);
         for (size_t i = chunk * kWriteChunk; i < end; ++i) {
+          const TrialCache::Entry* entry = cache.Find(order[i]);
           Allocation& a = write.allocations.emplace_back();
-          a.set_participant_id(pending[i].participant_id());
-          a.set_site(pending[i].site());
+          a.set_participant_id(order[i]);
+          a.set_site(cache.text(entry->site));
           a.set_cohort(c);
-          a.set_cluster(pending[i].cluster());
-          for (auto& assignment : allocated->assignments[i]) {
+          a.set_cluster(cache.text(entry->cluster));
+          for (size_t f = 0; f < factors; ++f) {
+            const fieldwork::v1::Assignment& assignment = drawn->assignments[drawn->drawn[i * factors + f]];
             (*response.mutable_counts())[absl::StrCat(assignment.factor(), "/", assignment.arm())] += 1;
-            *a.add_assignments() = std::move(assignment);
+            *a.add_assignments() = assignment;
           }
           *a.mutable_allocated_at() = now;
           a.set_batch(batch);
@@ -618,41 +647,70 @@ absl::StatusOr<fieldwork::v1::AllocateNextResponse> Randomiser::AllocateNext(
 }
 
 absl::Status Randomiser::AllocateArrivals(TrialState& state, const std::vector<Arrival*>& batch) {
-  const TrialDesign& design = state.record.trial.design();
-  if (state.record.trial.state() != fieldwork::v1::TRIAL_STATE_LOCKED) {
+  const TrialCache& cache = state.cache;
+  const TrialDesign& design = cache.trial().design();
+  if (cache.trial().state() != fieldwork::v1::TRIAL_STATE_LOCKED) {
     return absl::FailedPreconditionError(absl::StrCat("trial \"", state.id(), "\" must be LOCKED to allocate"));
   }
   if (!IsSequentialDesign(design)) {
     return absl::FailedPreconditionError("this design is randomised in batches: use Randomise");
   }
+  // The records of the enrolled arrivals, read together: the participants to allocate, and
+  // the allocations (and statuses) to answer with for those already allocated.
+  std::vector<std::string> to_allocate;
+  std::vector<std::string> allocated;
+  for (const Arrival* arrival : batch) {
+    if (const TrialCache::Entry* entry = cache.Find(arrival->participant_id); entry != nullptr) {
+      (entry->allocated() ? allocated : to_allocate).push_back(arrival->participant_id);
+    } else if (!state.fresh) {
+      // The cache may predate an enrolment made through another replica: look again.
+      return absl::AbortedError("reload");
+    }
+  }
+  absl::StatusOr<ParticipantRecords> arriving = store_.ReadRecords(state.id(), to_allocate, {.participants = true});
+  if (!arriving.ok()) return arriving.status();
+  absl::StatusOr<ParticipantRecords> answered =
+      store_.ReadRecords(state.id(), allocated, {.allocations = true, .statuses = true});
+  if (!answered.ok()) return answered.status();
+  std::map<std::string, const Participant*> participants;
+  for (size_t r = 0; r < to_allocate.size(); ++r) {
+    if (arriving->participants[r].has_value()) participants.emplace(to_allocate[r], &*arriving->participants[r]);
+  }
+  std::map<std::string, size_t> answer_of;
+  for (size_t r = 0; r < allocated.size(); ++r) answer_of.emplace(allocated[r], r);
+  auto participant_of = [&](const std::string& id) -> const Participant* {
+    auto it = participants.find(id);
+    return it == participants.end() ? nullptr : it->second;
+  };
   // Results are kept aside until the commit succeeds: a lost race recomputes the batch.
   std::vector<absl::Status> statuses(batch.size());
   std::vector<fieldwork::v1::AllocateNextResponse> responses(batch.size());
   std::map<std::string, Allocation> new_allocations;  // participant id -> allocation
   for (size_t i = 0; i < batch.size(); ++i) {
     const std::string& participant_id = batch[i]->participant_id;
-    const Participant* participant = state.FindParticipant(participant_id);
-    if (participant == nullptr) {
-      // The cache may predate an enrolment made through another replica: look again.
-      if (!state.fresh) return absl::AbortedError("reload");
-      statuses[i] = absl::NotFoundError(absl::StrCat("participant \"", participant_id, "\" is not enrolled"));
+    const TrialCache::Entry* entry = cache.Find(participant_id);
+    if (entry == nullptr) {
+      statuses[i] = NotEnrolled(participant_id);
       continue;
     }
-    if (const Allocation* existing = state.FindAllocation(participant_id)) {
-      *responses[i].mutable_allocation() = state.View(*existing);
+    if (entry->allocated()) {
+      const size_t r = answer_of.at(participant_id);
+      if (!answered->allocations[r].has_value()) return MissingRecord("allocation", participant_id);
+      *responses[i].mutable_allocation() = View(*answered->allocations[r], answered->statuses[r]);
       continue;
     }
     if (auto it = new_allocations.find(participant_id); it != new_allocations.end()) {
       *responses[i].mutable_allocation() = it->second;  // the same arrival twice in one batch
       continue;
     }
-    const ParticipantStatus* s = state.FindStatus(participant_id);
-    if (s != nullptr && (s->has_withdrawal() || s->has_left_on())) {
+    if (entry->gone()) {
       statuses[i] = absl::FailedPreconditionError(absl::StrCat("participant \"", participant_id, "\" has withdrawn or left"));
       continue;
     }
+    const Participant* participant = participant_of(participant_id);
+    if (participant == nullptr) return MissingRecord("enrolment", participant_id);
     const std::string& cohort = participant->cohort();
-    absl::StatusOr<SequentialAllocator*> allocator = CohortAllocator(state, cohort, new_allocations);
+    absl::StatusOr<SequentialAllocator*> allocator = CohortAllocator(state, cohort, new_allocations, participant_of);
     if (!allocator.ok()) return allocator.status();
     const int64_t sequence = (*allocator)->allocated();
     absl::StatusOr<std::vector<fieldwork::v1::Assignment>> assignments = (*allocator)->Next(*participant);
@@ -675,16 +733,16 @@ absl::Status Randomiser::AllocateArrivals(TrialState& state, const std::vector<A
   }
   if (!new_allocations.empty()) {
     TrialWrite write;
-    std::map<std::string, std::string> records;
+    std::map<std::string, std::string> content;
     for (auto& [id, allocation] : new_allocations) {
-      records[id] = DeterministicBytes(allocation);
+      content[id] = DeterministicBytes(allocation);
       write.entry.add_participant_ids(id);
     }
-    const auto ids = write.entry.participant_ids();
+    const auto entry_ids = write.entry.participant_ids();
     write.entry = NewEntry(AuditEntry::KIND_ALLOCATION, batch.front()->actor,
                            absl::StrCat("allocated ", new_allocations.size(), " arrival(s) one at a time"));
-    *write.entry.mutable_participant_ids() = ids;
-    write.entry.set_content_sha256(ContentHash(records));
+    *write.entry.mutable_participant_ids() = entry_ids;
+    write.entry.set_content_sha256(ContentHash(content));
     // Stored in arrival order, so a later rebuild replays them in the same order.
     std::vector<Allocation> ordered;
     for (auto& [id, allocation] : new_allocations) ordered.push_back(std::move(allocation));
@@ -697,41 +755,72 @@ absl::Status Randomiser::AllocateArrivals(TrialState& state, const std::vector<A
       return c;
     }
   }
+  // A new allocation has no withdrawal or leaving date to show (an arrival that has one is not
+  // allocated), and an earlier one was shown with its status above.
   for (size_t i = 0; i < batch.size(); ++i) {
     state.ReportHead(responses[i].mutable_audit_head());
     batch[i]->status = statuses[i];
-    if (statuses[i].ok() && responses[i].has_allocation()) {
-      *responses[i].mutable_allocation() = state.View(responses[i].allocation());
-    }
     batch[i]->response = std::move(responses[i]);
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<SequentialAllocator*> Randomiser::CohortAllocator(
-    TrialState& state, const std::string& cohort, const std::map<std::string, Allocation>& pending) {
+    TrialState& state, const std::string& cohort, const std::map<std::string, Allocation>& pending,
+    const std::function<const Participant*(const std::string& id)>& pending_participant) {
   std::unique_ptr<SequentialAllocator>& allocator = state.sequential[cohort];
   if (allocator != nullptr) return allocator.get();
   // Rebuild the running state by replaying the cohort's allocations (stored, then pending in
-  // this batch) in arrival order, checking that the replay reproduces each of them.
-  allocator = std::make_unique<SequentialAllocator>(state.record.secret, state.record.trial.design(), cohort);
-  std::vector<const Allocation*> arrivals;
-  for (const Allocation& a : state.record.allocations) {
-    if (a.cohort() == cohort) arrivals.push_back(&a);
+  // this batch) in arrival order, checking that the replay reproduces each of them. The stored
+  // ones are read a page at a time (this happens once per cohort after a load).
+  const TrialCache& cache = state.cache;
+  allocator = std::make_unique<SequentialAllocator>(cache.secret(), cache.trial().design(), cohort);
+  auto replay = [&](const Participant* participant, const Allocation& a) -> absl::Status {
+    absl::StatusOr<std::vector<fieldwork::v1::Assignment>> replayed =
+        participant == nullptr ? absl::DataLossError("no enrolment") : allocator->Next(*participant);
+    if (!replayed.ok() || replayed->size() != static_cast<size_t>(a.assignments_size()) ||
+        (*replayed)[0].arm() != a.assignments(0).arm()) {
+      allocator.reset();
+      return absl::DataLossError(absl::StrCat("stored allocation of ", a.participant_id(),
+                                              " does not replay from the trial secret"));
+    }
+    return absl::OkStatus();
+  };
+  std::vector<std::pair<int64_t, std::string>> stored;  // (sequence, participant id)
+  if (const std::optional<TrialCache::Text> text = cache.FindText(cohort); text.has_value()) {
+    for (const auto& [id, entry] : cache.index()) {
+      if (entry.cohort == *text && entry.allocated()) stored.emplace_back(entry.batch, id);
+    }
   }
+  std::sort(stored.begin(), stored.end());
+  for (size_t start = 0; start < stored.size(); start += kReadPage) {
+    std::vector<std::string> ids;
+    for (size_t i = start; i < std::min(stored.size(), start + kReadPage); ++i) ids.push_back(stored[i].second);
+    absl::StatusOr<ParticipantRecords> records =
+        store_.ReadRecords(state.id(), ids, {.participants = true, .allocations = true});
+    if (!records.ok()) {
+      allocator.reset();
+      return records.status();
+    }
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (!records->allocations[i].has_value()) {
+        allocator.reset();
+        return MissingRecord("allocation", ids[i]);
+      }
+      const std::optional<Participant>& participant = records->participants[i];
+      if (absl::Status s = replay(participant.has_value() ? &*participant : nullptr, *records->allocations[i]); !s.ok()) {
+        return s;
+      }
+    }
+  }
+  std::vector<const Allocation*> arrivals;
   for (const auto& [id, a] : pending) {
     if (a.cohort() == cohort) arrivals.push_back(&a);
   }
   std::sort(arrivals.begin(), arrivals.end(),
             [](const Allocation* a, const Allocation* b) { return a->batch() < b->batch(); });
   for (const Allocation* a : arrivals) {
-    auto replayed = allocator->Next(*state.FindParticipant(a->participant_id()));
-    if (!replayed.ok() || replayed->size() != static_cast<size_t>(a->assignments_size()) ||
-        (*replayed)[0].arm() != a->assignments(0).arm()) {
-      allocator.reset();
-      return absl::DataLossError(absl::StrCat("stored allocation of ", a->participant_id(),
-                                              " does not replay from the trial secret"));
-    }
+    if (absl::Status s = replay(pending_participant(a->participant_id()), *a); !s.ok()) return s;
   }
   return allocator.get();
 }
@@ -741,58 +830,84 @@ absl::StatusOr<Allocation> Randomiser::GetAllocation(const std::string& trial_id
   if (absl::Status s = CheckParticipantId(participant_id); !s.ok()) return s;
   Allocation result;
   absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
-    const Allocation* allocation = state.FindAllocation(participant_id);
-    if (allocation == nullptr) {
+    const TrialCache::Entry* entry = state.cache.Find(participant_id);
+    if (entry == nullptr || !entry->allocated()) {
       return absl::NotFoundError(absl::StrCat("participant \"", participant_id, "\" is not allocated"));
     }
-    result = state.View(*allocation);
+    absl::StatusOr<ParticipantRecords> records =
+        store_.ReadRecords(trial_id, {participant_id}, {.allocations = true, .statuses = true});
+    if (!records.ok()) return records.status();
+    if (!records->allocations[0].has_value()) return MissingRecord("allocation", participant_id);
+    result = View(*std::move(records->allocations[0]), records->statuses[0]);
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
   return result;
 }
 
-absl::Status Randomiser::WalkIndex(const std::string& trial_id,
-                                   const std::function<const std::map<std::string, size_t>&(TrialState&)>& index,
-                                   const std::function<void(TrialState&, size_t position)>& copy,
-                                   const std::function<bool()>& visit_page) {
-  std::optional<std::string> after;  // the last id of the previous page
+absl::Status Randomiser::WalkParticipants(
+    const std::string& trial_id, const std::function<bool(const TrialCache&, const TrialCache::Entry&)>& select,
+    const std::function<absl::Status(TrialState&, const std::vector<std::string>& ids)>& read,
+    const std::function<bool()>& visit_page) {
+  std::optional<std::string> after;  // the last id of the pages visited
   bool done = false;
   while (!done) {
+    std::optional<std::string> last;  // this page's; WithTrial may run the page again
     absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
-      const std::map<std::string, size_t>& entries = index(state);
-      auto it = after.has_value() ? entries.upper_bound(*after) : entries.begin();
-      for (size_t n = 0; it != entries.end() && n < kListPage; ++it, ++n) {
-        copy(state, it->second);
-        after = it->first;
+      const TrialCache::Index& index = state.cache.index();
+      auto it = after.has_value() ? index.upper_bound(*after) : index.begin();
+      std::vector<std::string> ids;
+      last = after;
+      for (size_t looked = 0; it != index.end() && ids.size() < kListPage && looked < kListScan; ++it, ++looked) {
+        if (select(state.cache, it->second)) ids.push_back(it->first);
+        last = it->first;
       }
-      done = it == entries.end();
-      return absl::OkStatus();
+      done = it == index.end();
+      return ids.empty() ? absl::OkStatus() : read(state, ids);
     });
     if (!status.ok()) return status;
+    after = std::move(last);
     if (!visit_page()) return absl::OkStatus();
   }
   return absl::OkStatus();
 }
 
+namespace {
+
+// The List calls' filters on what the cache knows of a participant.
+bool InSiteAndCohort(const TrialCache& cache, const TrialCache::Entry& entry, const std::string& site,
+                     const std::string& cohort) {
+  return (site.empty() || cache.text(entry.site) == site) && (cohort.empty() || cache.text(entry.cohort) == cohort);
+}
+
+}  // namespace
+
 absl::Status Randomiser::ListAllocations(const std::string& trial_id, const AllocationFilter& filter,
                                          const std::function<bool(Allocation&)>& visit) {
   std::vector<Allocation> page;
-  return WalkIndex(
-      trial_id, [](TrialState& state) -> const std::map<std::string, size_t>& { return state.allocation_index; },
-      [&](TrialState& state, size_t position) {
-        const Allocation& a = state.record.allocations[position];
-        if (!filter.site.empty() && a.site() != filter.site) return;
-        if (!filter.cohort.empty() && a.cohort() != filter.cohort) return;
-        if (!filter.factor.empty()) {
-          bool match = false;
-          for (const auto& assignment : a.assignments()) {
-            match = match || (assignment.factor() == filter.factor &&
-                              (filter.arm.empty() || assignment.arm() == filter.arm));
+  return WalkParticipants(
+      trial_id,
+      [&](const TrialCache& cache, const TrialCache::Entry& entry) {
+        return entry.allocated() && InSiteAndCohort(cache, entry, filter.site, filter.cohort);
+      },
+      [&](TrialState&, const std::vector<std::string>& ids) -> absl::Status {
+        absl::StatusOr<ParticipantRecords> records =
+            store_.ReadRecords(trial_id, ids, {.allocations = true, .statuses = true});
+        if (!records.ok()) return records.status();
+        for (size_t i = 0; i < ids.size(); ++i) {
+          if (!records->allocations[i].has_value()) return MissingRecord("allocation", ids[i]);
+          const Allocation& a = *records->allocations[i];
+          if (!filter.factor.empty()) {
+            bool match = false;
+            for (const auto& assignment : a.assignments()) {
+              match = match || (assignment.factor() == filter.factor &&
+                                (filter.arm.empty() || assignment.arm() == filter.arm));
+            }
+            if (!match) continue;
           }
-          if (!match) return;
+          page.push_back(View(*std::move(records->allocations[i]), records->statuses[i]));
         }
-        page.push_back(state.View(a));
+        return absl::OkStatus();
       },
       [&] {
         for (Allocation& a : page) {
@@ -808,11 +923,13 @@ absl::StatusOr<ParticipantStatus> Randomiser::GetParticipant(const std::string& 
   if (absl::Status s = CheckParticipantId(participant_id); !s.ok()) return s;
   ParticipantStatus result;
   absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
-    const Participant* participant = state.FindParticipant(participant_id);
-    if (participant == nullptr) {
-      return absl::NotFoundError(absl::StrCat("participant \"", participant_id, "\" is not enrolled"));
-    }
-    result = state.StatusView(*participant);
+    const TrialCache::Entry* entry = state.cache.Find(participant_id);
+    if (entry == nullptr) return NotEnrolled(participant_id);
+    absl::StatusOr<ParticipantRecords> records =
+        store_.ReadRecords(trial_id, {participant_id}, {.participants = true, .statuses = true});
+    if (!records.ok()) return records.status();
+    if (!records->participants[0].has_value()) return MissingRecord("enrolment", participant_id);
+    result = StatusView(*std::move(records->participants[0]), records->statuses[0], entry->allocated());
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -852,13 +969,22 @@ absl::Status Randomiser::ListParticipants(const std::string& trial_id, const std
                                           const std::string& cohort,
                                           const std::function<bool(ParticipantStatus&)>& visit) {
   std::vector<ParticipantStatus> page;
-  return WalkIndex(
-      trial_id, [](TrialState& state) -> const std::map<std::string, size_t>& { return state.participant_index; },
-      [&](TrialState& state, size_t position) {
-        const Participant& p = state.record.participants[position];
-        if ((site.empty() || p.site() == site) && (cohort.empty() || p.cohort() == cohort)) {
-          page.push_back(state.StatusView(p));
+  return WalkParticipants(
+      trial_id,
+      [&](const TrialCache& cache, const TrialCache::Entry& entry) {
+        return InSiteAndCohort(cache, entry, site, cohort);
+      },
+      [&](TrialState& state, const std::vector<std::string>& ids) -> absl::Status {
+        absl::StatusOr<ParticipantRecords> records =
+            store_.ReadRecords(trial_id, ids, {.participants = true, .statuses = true});
+        if (!records.ok()) return records.status();
+        for (size_t i = 0; i < ids.size(); ++i) {
+          if (!records->participants[i].has_value()) return MissingRecord("enrolment", ids[i]);
+          const TrialCache::Entry* entry = state.cache.Find(ids[i]);
+          page.push_back(StatusView(*std::move(records->participants[i]), records->statuses[i],
+                                    entry != nullptr && entry->allocated()));
         }
+        return absl::OkStatus();
       },
       [&] {
         for (ParticipantStatus& status : page) {
@@ -871,9 +997,17 @@ absl::Status Randomiser::ListParticipants(const std::string& trial_id, const std
 
 absl::StatusOr<std::string> Randomiser::SiteOf(const std::string& trial_id,
                                                const std::string& participant_id) {
-  absl::StatusOr<ParticipantStatus> status = GetParticipant(trial_id, participant_id);
-  if (!status.ok()) return status.status();
-  return status->participant().site();
+  if (absl::Status s = CheckParticipantId(participant_id); !s.ok()) return s;
+  std::string site;
+  // The cache knows every participant's site: no record is read.
+  absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
+    const TrialCache::Entry* entry = state.cache.Find(participant_id);
+    if (entry == nullptr) return NotEnrolled(participant_id);
+    site = state.cache.text(entry->site);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return site;
 }
 
 absl::StatusOr<int64_t> Randomiser::Withdraw(const fieldwork::v1::WithdrawRequest& request,
@@ -893,29 +1027,42 @@ absl::StatusOr<int64_t> Randomiser::Withdraw(const fieldwork::v1::WithdrawReques
   int64_t withdrawn = 0;
   absl::Status status = WithTrial(request.trial_id(), [&](TrialState& state) -> absl::Status {
     withdrawn = 0;
-    std::vector<const Participant*> targets;
+    const TrialCache& cache = state.cache;
+    std::vector<std::string> targets;
     if (request.target_case() == fieldwork::v1::WithdrawRequest::kParticipantId) {
-      const Participant* p = state.FindParticipant(request.participant_id());
-      if (p == nullptr) return absl::NotFoundError(absl::StrCat("participant \"", request.participant_id(), "\" is not enrolled"));
-      targets.push_back(p);
+      if (cache.Find(request.participant_id()) == nullptr) return NotEnrolled(request.participant_id());
+      targets.push_back(request.participant_id());
     } else {
       bool known = false;
-      for (const auto& site : state.record.trial.design().sites()) known = known || site.id() == request.site();
+      for (const auto& site : cache.trial().design().sites()) known = known || site.id() == request.site();
       if (!known) return absl::NotFoundError(absl::StrCat("site ", Excerpt(request.site()), " is not a site of the trial"));
-      for (const Participant& p : state.record.participants) {
-        if (p.site() == request.site()) targets.push_back(&p);
+      if (const std::optional<TrialCache::Text> site = cache.FindText(request.site()); site.has_value()) {
+        for (const auto& [id, entry] : cache.index()) {
+          if (entry.site == *site) targets.push_back(id);
+        }
       }
     }
     TrialWrite write;
-    for (const Participant* p : targets) {
-      ParticipantStatus updated = state.StatusView(*p);
-      if (updated.has_withdrawal()) continue;  // withdrawing twice changes nothing
-      auto* w = updated.mutable_withdrawal();
-      *w->mutable_date() = request.has_date() ? request.date() : Today(clock_.Now());
-      w->set_reason(request.reason());
-      w->set_with_site(request.target_case() == fieldwork::v1::WithdrawRequest::kSite);
-      updated.clear_allocated();
-      write.statuses.push_back(std::move(updated));
+    // A status carries the whole participant record: read them a page at a time.
+    for (size_t start = 0; start < targets.size(); start += kReadPage) {
+      const std::vector<std::string> ids(targets.begin() + static_cast<std::ptrdiff_t>(start),
+                                         targets.begin() + static_cast<std::ptrdiff_t>(std::min(targets.size(), start + kReadPage)));
+      absl::StatusOr<ParticipantRecords> records =
+          store_.ReadRecords(state.id(), ids, {.participants = true, .statuses = true});
+      if (!records.ok()) return records.status();
+      for (size_t i = 0; i < ids.size(); ++i) {
+        if (!records->participants[i].has_value()) return MissingRecord("enrolment", ids[i]);
+        if (records->statuses[i].has_value() && records->statuses[i]->has_withdrawal()) {
+          continue;  // withdrawing twice changes nothing
+        }
+        ParticipantStatus updated = StatusView(*std::move(records->participants[i]), records->statuses[i], false);
+        auto* w = updated.mutable_withdrawal();
+        *w->mutable_date() = request.has_date() ? request.date() : Today(clock_.Now());
+        w->set_reason(request.reason());
+        w->set_with_site(request.target_case() == fieldwork::v1::WithdrawRequest::kSite);
+        updated.clear_allocated();
+        write.statuses.push_back(std::move(updated));
+      }
     }
     state.ReportHead(head);
     if (write.statuses.empty()) return absl::OkStatus();
@@ -939,9 +1086,13 @@ absl::Status Randomiser::RecordLeaver(const fieldwork::v1::RecordLeaverRequest& 
   if (!request.has_left_on()) return absl::InvalidArgumentError("left_on is required");
   if (absl::Status s = ValidateDate(request.left_on(), "left_on"); !s.ok()) return s;
   return WithTrial(request.trial_id(), [&](TrialState& state) -> absl::Status {
-    const Participant* p = state.FindParticipant(request.participant_id());
-    if (p == nullptr) return absl::NotFoundError(absl::StrCat("participant \"", request.participant_id(), "\" is not enrolled"));
-    ParticipantStatus status = state.StatusView(*p);
+    const std::string& id = request.participant_id();
+    if (state.cache.Find(id) == nullptr) return NotEnrolled(id);
+    absl::StatusOr<ParticipantRecords> records =
+        store_.ReadRecords(state.id(), {id}, {.participants = true, .statuses = true});
+    if (!records.ok()) return records.status();
+    if (!records->participants[0].has_value()) return MissingRecord("enrolment", id);
+    ParticipantStatus status = StatusView(*std::move(records->participants[0]), records->statuses[0], false);
     if (status.has_left_on() &&
         google::protobuf::util::MessageDifferencer::Equals(status.left_on(), request.left_on())) {
       state.ReportHead(head);
@@ -967,8 +1118,34 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
   fieldwork::v1::BalanceResponse response;
   absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
     response.Clear();
-    const TrialDesign& design = state.record.trial.design();
+    const TrialCache& cache = state.cache;
+    const TrialDesign& design = cache.trial().design();
     bool found = factor_name.empty();
+    // The allocated participants of the cohort (every cohort when empty), in id order.
+    std::vector<std::string> allocated_ids;
+    const std::optional<TrialCache::Text> cohort_text = cache.FindText(cohort);
+    for (const auto& [id, entry] : cache.index()) {
+      if (entry.allocated() && (cohort.empty() || (cohort_text.has_value() && entry.cohort == *cohort_text))) {
+        allocated_ids.push_back(id);
+      }
+    }
+    // Balance is over the whole trial: its records are read a page at a time, once per factor.
+    auto for_each_allocated = [&](const std::function<void(const Participant&, const Allocation&)>& visit) -> absl::Status {
+      for (size_t start = 0; start < allocated_ids.size(); start += kReadPage) {
+        const std::vector<std::string> ids(
+            allocated_ids.begin() + static_cast<std::ptrdiff_t>(start),
+            allocated_ids.begin() + static_cast<std::ptrdiff_t>(std::min(allocated_ids.size(), start + kReadPage)));
+        absl::StatusOr<ParticipantRecords> records =
+            store_.ReadRecords(state.id(), ids, {.participants = true, .allocations = true});
+        if (!records.ok()) return records.status();
+        for (size_t i = 0; i < ids.size(); ++i) {
+          if (!records->participants[i].has_value()) return MissingRecord("enrolment", ids[i]);
+          if (!records->allocations[i].has_value()) return MissingRecord("allocation", ids[i]);
+          visit(*records->participants[i], *records->allocations[i]);
+        }
+      }
+      return absl::OkStatus();
+    };
     for (int f = 0; f < design.factors_size(); ++f) {
       const auto& factor = design.factors(f);
       if (!factor_name.empty() && factor.name() != factor_name) continue;
@@ -976,14 +1153,15 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
       // Arms: the design's; for orders, the orders seen.
       std::vector<Arm> arms;
       for (const auto& arm : factor.arms()) arms.push_back(Arm{arm.name(), arm.weight()});
-      std::vector<const Allocation*> used;
-      for (const Allocation& a : state.record.allocations) {
-        if (cohort.empty() || a.cohort() == cohort) used.push_back(&a);
-      }
       // Order factors have no declared arms: their arms are the orders seen, equally likely.
       std::map<std::string, int> arm_index;
       if (factor.arms().empty()) {
-        for (const Allocation* a : used) arm_index.emplace(a->assignments(f).arm(), 0);
+        if (absl::Status s = for_each_allocated([&](const Participant&, const Allocation& a) {
+              arm_index.emplace(a.assignments(f).arm(), 0);
+            });
+            !s.ok()) {
+          return s;
+        }
         for (auto& [name, index] : arm_index) {
           index = static_cast<int>(arms.size());
           arms.push_back(Arm{name, 1});
@@ -996,21 +1174,23 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
       auto* out = response.add_factors();
       out->set_factor(factor.name());
       std::map<std::string, fieldwork::v1::Stratum> strata;
-      for (const Allocation* a : used) {
-        const Participant* p = state.FindParticipant(a->participant_id());
-        units.push_back(ToUnit(design, factor, *p));
-        const std::string& arm = a->assignments(f).arm();
-        arm_of.push_back(arm_index[arm]);
-        (*out->mutable_count_by_arm())[arm] += 1;
-        auto& stratum = strata[units.back().stratum];
-        stratum.set_key(units.back().stratum);
-        (*stratum.mutable_count_by_arm())[arm] += 1;
-        auto& site = (*out->mutable_by_site())[a->site()];
-        site.set_key(a->site());
-        (*site.mutable_count_by_arm())[arm] += 1;
-        auto& by_cohort = (*out->mutable_by_cohort())[a->cohort()];
-        by_cohort.set_key(a->cohort());
-        (*by_cohort.mutable_count_by_arm())[arm] += 1;
+      if (absl::Status s = for_each_allocated([&](const Participant& p, const Allocation& a) {
+            units.push_back(ToUnit(design, factor, p));
+            const std::string& arm = a.assignments(f).arm();
+            arm_of.push_back(arm_index[arm]);
+            (*out->mutable_count_by_arm())[arm] += 1;
+            auto& stratum = strata[units.back().stratum];
+            stratum.set_key(units.back().stratum);
+            (*stratum.mutable_count_by_arm())[arm] += 1;
+            auto& site = (*out->mutable_by_site())[a.site()];
+            site.set_key(a.site());
+            (*site.mutable_count_by_arm())[arm] += 1;
+            auto& by_cohort = (*out->mutable_by_cohort())[a.cohort()];
+            by_cohort.set_key(a.cohort());
+            (*by_cohort.mutable_count_by_arm())[arm] += 1;
+          });
+          !s.ok()) {
+        return s;
       }
       for (auto& [key, stratum] : strata) *out->add_strata() = std::move(stratum);
       if (units.empty()) continue;
@@ -1100,15 +1280,15 @@ absl::StatusOr<fieldwork::v1::RevealSecretResponse> Randomiser::RevealSecret(con
                                                                              const std::string& actor) {
   fieldwork::v1::RevealSecretResponse response;
   absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
-    if (state.record.trial.state() != fieldwork::v1::TRIAL_STATE_CLOSED) {
+    if (state.cache.trial().state() != fieldwork::v1::TRIAL_STATE_CLOSED) {
       return absl::FailedPreconditionError("the secret is revealed only after the trial is closed");
     }
     TrialWrite write;
     write.entry = NewEntry(AuditEntry::KIND_SECRET_REVEALED, actor, "trial secret revealed");
     if (absl::Status s = Commit(state, std::move(write)); !s.ok()) return s;
     state.ReportHead(response.mutable_audit_head());
-    response.set_secret_hex(HexEncode(state.record.secret));
-    response.set_secret_commitment(state.record.trial.secret_commitment());
+    response.set_secret_hex(HexEncode(state.cache.secret()));
+    response.set_secret_commitment(state.cache.trial().secret_commitment());
     return absl::OkStatus();
   });
   if (!status.ok()) return status;

@@ -17,6 +17,7 @@
 #include "services/common/clock.h"
 #include "services/randomisation/engine/engine.h"
 #include "services/randomisation/store.h"
+#include "services/randomisation/trial_cache.h"
 
 namespace fieldwork::randomisation {
 
@@ -139,24 +140,31 @@ class Randomiser {
   // and retrying when a commit lost a race with another writer.
   absl::Status WithTrial(const std::string& trial_id, const Operation& operation,
                          Freshness freshness = Freshness::kCheckHead);
+  // Reads the trial into the state's cache a page at a time, starting again when another
+  // writer moved the audit head during the read.
+  absl::Status Load(TrialState& state, const std::string& trial_id);
   // Fills in the entry's chain fields, commits, and applies the write to the cached state.
   absl::Status Commit(TrialState& state, TrialWrite write);
   fieldwork::v1::AuditEntry NewEntry(fieldwork::v1::AuditEntry::Kind kind, const std::string& actor,
                                      std::string summary) const;
   std::shared_ptr<TrialState> StateFor(const std::string& trial_id);
-  // Walks `index` (participant id -> position) of the trial's state in id order: `copy` is
-  // called under the lock for each entry of a page and `visit_page` outside it after each
-  // page; it returns false to stop.
-  absl::Status WalkIndex(const std::string& trial_id,
-                         const std::function<const std::map<std::string, size_t>&(TrialState&)>& index,
-                         const std::function<void(TrialState&, size_t position)>& copy,
-                         const std::function<bool()>& visit_page);
+  // Walks the trial's participants in id order, a page at a time: under the lock, `select`
+  // picks a page's participants from the cache and `read` turns their ids into results
+  // (reading their records from the store); `visit_page` runs outside the lock after each page,
+  // and returns false to stop.
+  absl::Status WalkParticipants(
+      const std::string& trial_id,
+      const std::function<bool(const TrialCache& cache, const TrialCache::Entry& entry)>& select,
+      const std::function<absl::Status(TrialState&, const std::vector<std::string>& ids)>& read,
+      const std::function<bool()>& visit_page);
   // Allocates a group of AllocateNext arrivals and commits them together.
   absl::Status AllocateArrivals(TrialState& state, const std::vector<Arrival*>& batch);
-  // The cohort's sequential state, rebuilt (and checked) from what is stored plus `pending`.
+  // The cohort's sequential state, rebuilt (and checked) from what is stored plus `pending`
+  // (this group's allocations so far, whose participants `pending_participant` gives).
   absl::StatusOr<SequentialAllocator*> CohortAllocator(
       TrialState& state, const std::string& cohort,
-      const std::map<std::string, fieldwork::v1::Allocation>& pending);
+      const std::map<std::string, fieldwork::v1::Allocation>& pending,
+      const std::function<const fieldwork::v1::Participant*(const std::string& id)>& pending_participant);
 
   RandomisationStore& store_;
   const Clock& clock_;

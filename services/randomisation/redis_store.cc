@@ -1,6 +1,7 @@
 #include "services/randomisation/redis_store.h"
 
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "services/randomisation/keys.h"
@@ -34,11 +35,18 @@ for s = 1, 3 do
   sections[s] = {i + 1, n}
   i = i + 1 + 2 * n
 end
+-- Records go to Redis `step` at a time (one HMGET or HSET per step, not per record: a chunk
+-- of 20,000 is 40 calls, not 20,000), within what unpack() can pass.
+local step = 500
 local alloc_start, alloc_n = sections[2][1], sections[2][2]
-for j = 0, alloc_n - 1 do
-  if redis.call('HEXISTS', KEYS[4], ARGV[alloc_start + 2 * j]) == 1 then
-    return redis.error_reply('FAILED_PRECONDITION: participant ' .. ARGV[alloc_start + 2 * j] ..
-                             ' is already allocated')
+for j = 0, alloc_n - 1, step do
+  local ids = {}
+  for k = j, math.min(alloc_n, j + step) - 1 do ids[#ids + 1] = ARGV[alloc_start + 2 * k] end
+  local existing = redis.call('HMGET', KEYS[4], unpack(ids))
+  for k = 1, #ids do
+    if existing[k] then
+      return redis.error_reply('FAILED_PRECONDITION: participant ' .. ids[k] .. ' is already allocated')
+    end
   end
 end
 if ARGV[4] ~= '' then redis.call('SET', KEYS[1], ARGV[4]) end
@@ -46,8 +54,13 @@ if ARGV[5] ~= '' then redis.call('SET', KEYS[2], ARGV[5]) end
 local targets = {KEYS[3], KEYS[4], KEYS[5]}
 for s = 1, 3 do
   local start, n = sections[s][1], sections[s][2]
-  for j = 0, n - 1 do
-    redis.call('HSET', targets[s], ARGV[start + 2 * j], ARGV[start + 2 * j + 1])
+  for j = 0, n - 1, step do
+    local fields = {}
+    for k = j, math.min(n, j + step) - 1 do
+      fields[#fields + 1] = ARGV[start + 2 * k]
+      fields[#fields + 1] = ARGV[start + 2 * k + 1]
+    end
+    redis.call('HSET', targets[s], unpack(fields))
   end
 end
 redis.call('RPUSH', KEYS[6], ARGV[3])
@@ -66,16 +79,6 @@ absl::Status ParseInto(const RedisReply& reply, Message& message, absl::string_v
   return absl::OkStatus();
 }
 
-// HGETALL reply -> messages.
-template <typename Message>
-absl::StatusOr<std::vector<Message>> ParseHash(const RedisReply& reply, absl::string_view what) {
-  std::vector<Message> messages(reply.size() / 2);
-  for (size_t i = 0; i + 1 < reply.size(); i += 2) {
-    if (absl::Status s = ParseInto(reply[i + 1], messages[i / 2], what); !s.ok()) return s;
-  }
-  return messages;
-}
-
 const std::string& IdOf(const Participant& p) { return p.participant_id(); }
 const std::string& IdOf(const Allocation& a) { return a.participant_id(); }
 const std::string& IdOf(const ParticipantStatus& s) { return s.participant().participant_id(); }
@@ -92,36 +95,159 @@ void AppendSection(std::vector<std::string>& args, const std::vector<Message>& m
 }  // namespace
 
 absl::StatusOr<TrialRecord> RedisRandomisationStore::Load(const std::string& trial_id) {
-  // One MULTI/EXEC: a consistent snapshot even while another replica writes.
+  // A scan that lost a race with another writer is started again, as the cache does.
+  constexpr int kAttempts = 5;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    TrialRecord record;
+    TrialRecordVisitor visit;
+    // Repeats (see TrialRecordVisitor) are dropped by keeping the last copy per id.
+    std::map<std::string, Participant> participants;
+    std::map<std::string, Allocation> allocations;
+    std::map<std::string, ParticipantStatus> statuses;
+    visit.participants = [&](std::vector<Participant>& page) {
+      for (Participant& p : page) participants[p.participant_id()] = std::move(p);
+      return absl::OkStatus();
+    };
+    visit.allocations = [&](std::vector<Allocation>& page) {
+      for (Allocation& a : page) allocations[a.participant_id()] = std::move(a);
+      return absl::OkStatus();
+    };
+    visit.statuses = [&](std::vector<ParticipantStatus>& page) {
+      for (ParticipantStatus& s : page) statuses[s.participant().participant_id()] = std::move(s);
+      return absl::OkStatus();
+    };
+    absl::StatusOr<TrialHeader> header = ScanTrial(trial_id, visit);
+    if (header.status().code() == absl::StatusCode::kAborted) continue;
+    if (!header.ok()) return header.status();
+    record.trial = std::move(header->trial);
+    record.secret = std::move(header->secret);
+    record.audit_head = std::move(header->audit_head);
+    record.audit_length = header->audit_length;
+    for (auto& [id, p] : participants) record.participants.push_back(std::move(p));
+    for (auto& [id, a] : allocations) record.allocations.push_back(std::move(a));
+    for (auto& [id, s] : statuses) record.statuses.push_back(std::move(s));
+    return record;
+  }
+  return absl::AbortedError(absl::StrCat("trial \"", trial_id, "\" is changing too fast to be read; retry"));
+}
+
+template <typename Message>
+absl::Status RedisRandomisationStore::ScanHash(const std::string& key, absl::string_view what,
+                                               const std::function<absl::Status(std::vector<Message>&)>& visit) {
+  const std::string count = std::to_string(page_);
+  std::string cursor = "0";
+  std::vector<Message> page;
+  do {
+    absl::StatusOr<RedisReply> reply = redis_.Command({"HSCAN", key, cursor, "COUNT", count});
+    if (!reply.ok()) return reply.status();
+    if (reply->type() != RedisReply::Type::kArray || reply->size() != 2) {
+      return absl::InternalError(absl::StrCat("HSCAN ", key, ": unexpected reply"));
+    }
+    cursor = std::string((*reply)[0].str());
+    const RedisReply entries = (*reply)[1];
+    page.clear();
+    page.resize(entries.size() / 2);
+    for (size_t i = 0; i + 1 < entries.size(); i += 2) {
+      if (absl::Status s = ParseInto(entries[i + 1], page[i / 2], what); !s.ok()) return s;
+    }
+    if (!page.empty()) {
+      if (absl::Status s = visit(page); !s.ok()) return s;
+    }
+  } while (cursor != "0");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TrialHeader> RedisRandomisationStore::ScanTrial(const std::string& trial_id,
+                                                                const TrialRecordVisitor& visit) {
+  // The header and the head in one MULTI/EXEC; then the hashes a page at a time (HSCAN), and
+  // the head again: every write moves the head (the commit script compares-and-sets it, and a
+  // hash chain never returns to an earlier value), so an unchanged head means no write landed
+  // during the scan and the pages are the trial as of the header.
   absl::StatusOr<std::vector<RedisReply>> replies = redis_.Transaction({
       {"GET", keys::Trial(trial_id)},
       {"GET", keys::Secret(trial_id)},
-      {"HGETALL", keys::Participants(trial_id)},
-      {"HGETALL", keys::Allocations(trial_id)},
-      {"HGETALL", keys::Status(trial_id)},
       {"GET", keys::AuditHead(trial_id)},
       {"LLEN", keys::Audit(trial_id)},
   });
   if (!replies.ok()) return replies.status();
   const std::vector<RedisReply>& r = *replies;
   if (r[0].is_nil()) return absl::NotFoundError(absl::StrCat("no trial \"", trial_id, "\""));
-  TrialRecord record;
-  if (absl::Status s = ParseInto(r[0], record.trial, "trial"); !s.ok()) return s;
+  TrialHeader header;
+  if (absl::Status s = ParseInto(r[0], header.trial, "trial"); !s.ok()) return s;
   storage::TrialSecret secret;
   if (absl::Status s = ParseInto(r[1], secret, "secret"); !s.ok()) return s;
-  record.secret = secret.secret();
-  auto participants = ParseHash<Participant>(r[2], "participant");
-  if (!participants.ok()) return participants.status();
-  record.participants = *std::move(participants);
-  auto allocations = ParseHash<Allocation>(r[3], "allocation");
-  if (!allocations.ok()) return allocations.status();
-  record.allocations = *std::move(allocations);
-  auto statuses = ParseHash<ParticipantStatus>(r[4], "participant status");
-  if (!statuses.ok()) return statuses.status();
-  record.statuses = *std::move(statuses);
-  record.audit_head = r[5].is_nil() ? "" : std::string(r[5].str());
-  record.audit_length = r[6].integer();
-  return record;
+  header.secret = secret.secret();
+  header.audit_head = r[2].is_nil() ? "" : std::string(r[2].str());
+  header.audit_length = r[3].integer();
+  if (visit.header) {
+    if (absl::Status s = visit.header(header); !s.ok()) return s;
+  }
+  if (visit.participants) {
+    if (absl::Status s = ScanHash<Participant>(keys::Participants(trial_id), "participant", visit.participants); !s.ok()) return s;
+  }
+  if (visit.allocations) {
+    if (absl::Status s = ScanHash<Allocation>(keys::Allocations(trial_id), "allocation", visit.allocations); !s.ok()) return s;
+  }
+  if (visit.statuses) {
+    if (absl::Status s = ScanHash<ParticipantStatus>(keys::Status(trial_id), "participant status", visit.statuses); !s.ok()) return s;
+  }
+  absl::StatusOr<std::string> head = AuditHead(trial_id);
+  if (!head.ok()) return head.status();
+  if (*head != header.audit_head) {
+    return absl::AbortedError(absl::StrCat("trial \"", trial_id, "\" changed while it was read"));
+  }
+  return header;
+}
+
+absl::StatusOr<ParticipantRecords> RedisRandomisationStore::ReadRecords(const std::string& trial_id,
+                                                                        const std::vector<std::string>& ids,
+                                                                        RecordKinds kinds) {
+  ParticipantRecords records;
+  if (kinds.participants) records.participants.resize(ids.size());
+  if (kinds.allocations) records.allocations.resize(ids.size());
+  if (kinds.statuses) records.statuses.resize(ids.size());
+  for (size_t start = 0; start < ids.size(); start += page_) {
+    const size_t end = std::min(ids.size(), start + page_);
+    std::vector<std::vector<std::string>> commands;
+    auto hmget = [&](const std::string& key) {
+      std::vector<std::string>& command = commands.emplace_back();
+      command.reserve(2 + end - start);
+      command.push_back("HMGET");
+      command.push_back(key);
+      for (size_t i = start; i < end; ++i) command.push_back(ids[i]);
+    };
+    if (kinds.participants) hmget(keys::Participants(trial_id));
+    if (kinds.allocations) hmget(keys::Allocations(trial_id));
+    if (kinds.statuses) hmget(keys::Status(trial_id));
+    if (commands.empty()) break;
+    // Several kinds in one MULTI/EXEC: a participant's records as of one moment.
+    absl::StatusOr<std::vector<RedisReply>> replies =
+        commands.size() == 1 ? redis_.Pipeline(commands) : redis_.Transaction(commands);
+    if (!replies.ok()) return replies.status();
+    for (const RedisReply& reply : *replies) {
+      if (reply.type() == RedisReply::Type::kError) return absl::InternalError(absl::StrCat("HMGET: ", reply.str()));
+    }
+    size_t next = 0;
+    auto fill = [&](auto& out, absl::string_view what) -> absl::Status {
+      const RedisReply& values = (*replies)[next++];
+      for (size_t i = start; i < end; ++i) {
+        const RedisReply value = values[i - start];
+        if (value.is_nil()) continue;
+        if (absl::Status s = ParseInto(value, out[i].emplace(), what); !s.ok()) return s;
+      }
+      return absl::OkStatus();
+    };
+    if (kinds.participants) {
+      if (absl::Status s = fill(records.participants, "participant"); !s.ok()) return s;
+    }
+    if (kinds.allocations) {
+      if (absl::Status s = fill(records.allocations, "allocation"); !s.ok()) return s;
+    }
+    if (kinds.statuses) {
+      if (absl::Status s = fill(records.statuses, "participant status"); !s.ok()) return s;
+    }
+  }
+  return records;
 }
 
 absl::StatusOr<std::string> RedisRandomisationStore::AuditHead(const std::string& trial_id) {

@@ -11,9 +11,19 @@ namespace fieldwork::randomisation {
 
 class RedisRandomisationStore final : public RandomisationStore {
  public:
-  explicit RedisRandomisationStore(RedisClient& redis) : redis_(redis) {}
+  // `page`: entries per HSCAN or HMGET call, which bounds the size of one Redis reply (tests
+  // use a small page to make a scan take many steps).
+  explicit RedisRandomisationStore(RedisClient& redis, size_t page = kDefaultPage)
+      : redis_(redis), page_(page) {}
+
+  static constexpr size_t kDefaultPage = 2000;
 
   absl::StatusOr<TrialRecord> Load(const std::string& trial_id) override;
+  absl::StatusOr<TrialHeader> ScanTrial(const std::string& trial_id,
+                                        const TrialRecordVisitor& visit) override;
+  absl::StatusOr<ParticipantRecords> ReadRecords(const std::string& trial_id,
+                                                 const std::vector<std::string>& ids,
+                                                 RecordKinds kinds) override;
   absl::StatusOr<std::string> AuditHead(const std::string& trial_id) override;
   absl::Status Commit(const std::string& trial_id, const TrialWrite& write) override;
   absl::StatusOr<std::vector<std::string>> ListTrialIds() override;
@@ -21,7 +31,13 @@ class RedisRandomisationStore final : public RandomisationStore {
       const std::string& trial_id) override;
 
  private:
+  // Calls `visit` with each page of the hash's values, parsed.
+  template <typename Message>
+  absl::Status ScanHash(const std::string& key, absl::string_view what,
+                        const std::function<absl::Status(std::vector<Message>&)>& visit);
+
   RedisClient& redis_;
+  size_t page_;
 };
 
 }  // namespace fieldwork::randomisation

@@ -3,6 +3,7 @@
 #ifndef FIELDWORK_SERVICES_RANDOMISATION_STORE_H_
 #define FIELDWORK_SERVICES_RANDOMISATION_STORE_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,41 @@ struct TrialRecord {
   int64_t audit_length = 0;
 };
 
+// A trial without its per-participant records: what ScanTrial reads first.
+struct TrialHeader {
+  fieldwork::v1::Trial trial;
+  std::string secret;
+  std::string audit_head;  // "" before the first entry
+  int64_t audit_length = 0;
+};
+
+// Receives a trial's stored records a page at a time (ScanTrial); the visitor may move from
+// the page. A null function skips those records. A record may be visited twice (Redis's HSCAN
+// repeats an entry when its hash is resized during the scan), so a visitor must take a repeat
+// for the same record. An error stops the scan and is returned.
+struct TrialRecordVisitor {
+  // Called first, with the header the records will be consistent with.
+  std::function<absl::Status(const TrialHeader&)> header;
+  std::function<absl::Status(std::vector<fieldwork::v1::Participant>&)> participants;
+  std::function<absl::Status(std::vector<fieldwork::v1::Allocation>&)> allocations;
+  std::function<absl::Status(std::vector<fieldwork::v1::ParticipantStatus>&)> statuses;
+};
+
+// Which records ReadRecords reads.
+struct RecordKinds {
+  bool participants = false;
+  bool allocations = false;
+  bool statuses = false;
+};
+
+// The records of some participants, each vector parallel to the ids asked for (empty when that
+// kind was not asked for); nullopt where a participant has no such record.
+struct ParticipantRecords {
+  std::vector<std::optional<fieldwork::v1::Participant>> participants;
+  std::vector<std::optional<fieldwork::v1::Allocation>> allocations;
+  std::vector<std::optional<fieldwork::v1::ParticipantStatus>> statuses;
+};
+
 // One atomic write to a trial, always with the audit entry that records it.
 struct TrialWrite {
   std::optional<fieldwork::v1::Trial> trial;  // replaces the stored trial
@@ -37,10 +73,22 @@ class RandomisationStore {
  public:
   virtual ~RandomisationStore() = default;
 
-  // NOT_FOUND for an unknown trial.
+  // NOT_FOUND for an unknown trial. Holds every record in memory: for whole-trial checks
+  // (VerifyAuditLog); the service's cache reads the trial with ScanTrial.
   virtual absl::StatusOr<TrialRecord> Load(const std::string& trial_id) = 0;
+  // Reads the trial's header, then passes its records to `visit` a page at a time, so that
+  // reading a large trial never holds all of it (nor one reply of all of it) at once. What is
+  // visited is the trial as of the returned header: ABORTED when another writer moved the audit
+  // head during the scan (the caller starts again). NOT_FOUND for an unknown trial.
+  virtual absl::StatusOr<TrialHeader> ScanTrial(const std::string& trial_id,
+                                                const TrialRecordVisitor& visit) = 0;
+  // The `kinds` records of the participants `ids`, read together (one snapshot across kinds
+  // for up to a page of ids; larger requests are read a page at a time).
+  virtual absl::StatusOr<ParticipantRecords> ReadRecords(const std::string& trial_id,
+                                                         const std::vector<std::string>& ids,
+                                                         RecordKinds kinds) = 0;
   // The hash of the newest audit entry ("" when the trial has none): a cheap check of
-  // whether a cached TrialRecord is current.
+  // whether a cached trial is current.
   virtual absl::StatusOr<std::string> AuditHead(const std::string& trial_id) = 0;
   // Applies `write` atomically if the trial's audit head is still entry.previous_hash;
   // ABORTED when another writer got there first (reload and retry), FAILED_PRECONDITION if an
