@@ -772,6 +772,19 @@ std::vector<absl::Status> RedisClient::ScriptPipeline::Finish() {
     }
   }
   script_loaded_first_ = false;
+  // On a cluster a write counts only once a replica has it (as for every keyed call), so that
+  // a master killed now cannot take an acknowledged run with it: one WAIT after the runs.
+  const bool wait = connect_at_first_send_ && runs_ > 0 && lease_ != nullptr &&
+                    client_->options_.cluster_wait_replicas > 0;
+  if (wait) {
+    if (absl::Status sent = (*lease_)->SendNow(
+            {"WAIT", std::to_string(client_->options_.cluster_wait_replicas),
+             std::to_string(absl::ToInt64Milliseconds(client_->options_.command_timeout))});
+        !sent.ok()) {
+      broken_ = sent;
+      lease_.reset();
+    }
+  }
   for (size_t i = 0; i < runs_; ++i) {
     if (lease_ == nullptr) {
       results.push_back(broken_);
@@ -786,6 +799,22 @@ std::vector<absl::Status> RedisClient::ScriptPipeline::Finish() {
       results.push_back(StatusFromRedisError(reply->str()));
     } else {
       results.push_back(absl::OkStatus());
+    }
+  }
+  if (wait && lease_ != nullptr) {
+    absl::StatusOr<RedisReply> acked = (*lease_)->ReadReply();
+    if (!acked.ok() || acked->type() != RedisReply::Type::kInteger ||
+        acked->integer() < client_->options_.cluster_wait_replicas) {
+      const absl::Status unconfirmed = absl::UnavailableError(
+          "redis cluster: no replica confirmed the pipeline's writes (WAIT)");
+      for (absl::Status& result : results) {
+        if (result.ok()) result = unconfirmed;
+      }
+      if (!acked.ok()) lease_.reset();
+    }
+  } else if (wait) {
+    for (absl::Status& result : results) {
+      if (result.ok()) result = absl::UnavailableError("redis cluster: WAIT was not answered");
     }
   }
   if (runs_ > 0) client_->ObserveLatency("EVALSHA_PIPELINE", SecondsSince(start_));

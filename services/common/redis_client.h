@@ -196,7 +196,8 @@ class RedisClient::ScriptPipeline {
 
   // One status per Send so far, in order: OK, the script's error (NOSCRIPT among them when the
   // script cache was flushed meanwhile: run those again with Eval, which reloads it), or
-  // UNAVAILABLE for a run whose reply never came. The connection goes back to the pool.
+  // UNAVAILABLE for a run whose reply never came or, on a cluster, that no replica confirmed
+  // (WAIT, as for every keyed call there). The connection goes back to the pool.
   std::vector<absl::Status> Finish();
 
  private:

@@ -947,17 +947,32 @@ absl::StatusOr<std::vector<fieldwork::v1::ParticipantLookup>> Randomiser::GetPar
   absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
     result.clear();  // a retry on a fresher state starts again
     result.reserve(participant_ids.size());
+    // The enrolled ones (the cache knows them) are read from the store in one go.
+    std::vector<std::string> known;
+    std::vector<size_t> position;
+    std::vector<bool> allocated;
     for (const std::string& id : participant_ids) {
-      fieldwork::v1::ParticipantLookup& found = result.emplace_back();
-      found.set_participant_id(id);
-      const Participant* participant = state.FindParticipant(id);
-      if (participant == nullptr) continue;
+      result.emplace_back().set_participant_id(id);
+      const TrialCache::Entry* entry = state.cache.Find(id);
+      if (entry == nullptr) continue;
+      known.push_back(id);
+      position.push_back(result.size() - 1);
+      allocated.push_back(entry->allocated());
+    }
+    if (known.empty()) return absl::OkStatus();
+    absl::StatusOr<ParticipantRecords> records = store_.ReadRecords(
+        trial_id, known,
+        {.participants = true, .allocations = with_allocations, .statuses = true});
+    if (!records.ok()) return records.status();
+    for (size_t k = 0; k < known.size(); ++k) {
+      if (!records->participants[k].has_value()) return MissingRecord("enrolment", known[k]);
+      fieldwork::v1::ParticipantLookup& found = result[position[k]];
       found.set_enrolled(true);
-      *found.mutable_status() = state.StatusView(*participant);
-      if (!with_allocations) continue;
-      if (const Allocation* allocation = state.FindAllocation(id)) {
-        *found.mutable_allocation() = state.View(*allocation);
-      }
+      *found.mutable_status() =
+          StatusView(*std::move(records->participants[k]), records->statuses[k], allocated[k]);
+      if (!with_allocations || !allocated[k]) continue;
+      if (!records->allocations[k].has_value()) return MissingRecord("allocation", known[k]);
+      *found.mutable_allocation() = View(*std::move(records->allocations[k]), records->statuses[k]);
     }
     return absl::OkStatus();
   });

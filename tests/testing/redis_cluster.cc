@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "absl/types/span.h"
 #include "tests/testing/ports.h"
 #include "tests/testing/process.h"
 
@@ -88,6 +89,69 @@ std::unique_ptr<RedisClient> RedisCluster::NewClient() const {
       RedisClient::Create({.url = url(), .command_timeout = absl::Seconds(10), .pool_size = 4});
   EXPECT_TRUE(client.ok()) << client.status();
   return client.ok() ? *std::move(client) : nullptr;
+}
+
+namespace {
+
+std::string NodeIdOf(const RedisServer& node) {
+  absl::StatusOr<RedisReply> id = NodeClient(node)->Command({"CLUSTER", "MYID"});
+  EXPECT_TRUE(id.ok()) << id.status();
+  return id.ok() ? std::string(id->str()) : "";
+}
+
+}  // namespace
+
+RedisServer& RedisCluster::MigrateSlot(uint16_t slot) {
+  RedisServer& source = MasterOf(slot);
+  RedisServer* target = nullptr;
+  for (uint16_t other : {uint16_t{0}, uint16_t{8000}, uint16_t{16000}}) {
+    RedisServer& candidate = MasterOf(other);
+    if (candidate.port() != source.port()) target = &candidate;
+  }
+  if (target == nullptr) {
+    ADD_FAILURE() << "no other master to move slot " << slot << " to";
+    return source;
+  }
+  const std::string slot_text = absl::StrCat(slot);
+  std::unique_ptr<RedisClient> on_source = NodeClient(source);
+  EXPECT_TRUE(NodeClient(*target)
+                  ->Command({"CLUSTER", "SETSLOT", slot_text, "IMPORTING", NodeIdOf(source)})
+                  .ok());
+  EXPECT_TRUE(
+      on_source->Command({"CLUSTER", "SETSLOT", slot_text, "MIGRATING", NodeIdOf(*target)}).ok());
+  for (;;) {
+    absl::StatusOr<RedisReply> keys =
+        on_source->Command({"CLUSTER", "GETKEYSINSLOT", slot_text, "100"});
+    if (!keys.ok() || keys->size() == 0) break;
+    std::vector<std::string> migrate = {"MIGRATE", "127.0.0.1", absl::StrCat(target->port()),
+                                        "",        "0",         "10000",
+                                        "KEYS"};
+    for (size_t i = 0; i < keys->size(); ++i) migrate.emplace_back((*keys)[i].str());
+    absl::StatusOr<RedisReply> moved = on_source->Command(absl::MakeConstSpan(migrate));
+    if (!moved.ok()) {
+      ADD_FAILURE() << "MIGRATE: " << moved.status();
+      break;
+    }
+  }
+  const std::string target_id = NodeIdOf(*target);
+  for (const auto& node : nodes_) {
+    (void)NodeClient(*node)->Command({"CLUSTER", "SETSLOT", slot_text, "NODE", target_id});
+  }
+  return *target;
+}
+
+RedisServer& RedisCluster::FailOver(uint16_t slot) {
+  RedisServer& master = MasterOf(slot);
+  const int old_port = master.port();
+  master.Kill();
+  const absl::Time give_up = absl::Now() + kPatience;
+  while (MasterOf(slot).port() == old_port && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_NE(MasterOf(slot).port(), old_port) << "no replica took over slot " << slot;
+  master.Start();  // rejoins as the new master's replica (its nodes.conf is kept)
+  AwaitHealthy();
+  return MasterOf(slot);
 }
 
 RedisServer& RedisCluster::MasterOf(uint16_t slot) {

@@ -24,6 +24,14 @@ class RedisCluster {
   const std::vector<std::unique_ptr<RedisServer>>& nodes() const { return nodes_; }
   // The node serving `slot` as master now, asked of the cluster (not of our client's map).
   RedisServer& MasterOf(uint16_t slot);
+  // Moves `slot` and every key in it from its master to another master, as
+  // `redis-cli --cluster reshard` moves each slot (IMPORTING/MIGRATING, MIGRATE in batches, then
+  // SETSLOT NODE on every master), while clients go on using it. Returns the new master.
+  RedisServer& MigrateSlot(uint16_t slot);
+  // SIGKILL to `slot`'s master; waits until its replica has taken over, starts the old master
+  // again (it rejoins as the new master's replica) and waits until the cluster is healthy.
+  // Returns the new master.
+  RedisServer& FailOver(uint16_t slot);
   // SIGKILL to every node at once: the whole store crashes, nothing flushed beyond what
   // appendfsync always already wrote.
   void Kill();

@@ -61,6 +61,8 @@ class RedisServer {
   }
   // Empties the one server, or every master of the cluster.
   void FlushAll();
+  // The cluster in cluster mode (to move a slot or fail a master over under a test), else null.
+  RedisCluster* cluster() const { return cluster_.get(); }
 
  private:
   void WaitUntilReady();
