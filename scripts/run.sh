@@ -6,6 +6,7 @@
 #
 # Usage:
 #   scripts/run.sh start [--dir DIR] [--simulated-clock] [--prometheus] [--partner-trial TRIAL]...
+#                        [--replicas N]
 #   scripts/run.sh stop [--dir DIR]      # stops exactly what `start` started; exit 0 if stopped
 #   scripts/run.sh status [--dir DIR]    # exit 0 when everything started is running, else 1
 #   scripts/run.sh start-service NAME [--dir DIR]  # starts NAME again after it died (see below)
@@ -34,6 +35,15 @@
 # and /metrics); nothing else is touched, the others reconnect to it. It refuses while NAME is
 # still running. Its previous log is kept as DIR/logs/NAME.previous.log.
 #
+# --replicas N (1 to 9, default 1) starts N processes of each of the four services, each on
+# ports of its own (the second randomisation is named randomisation-2 in DIR/pids and DIR/logs),
+# all on the one Redis, as N pods each would be. Every caller spreads its calls over them in
+# turn: a service's address in DIR/env, and the one each service is given for the others, is
+# then "ipv4:127.0.0.1:P1,127.0.0.1:P2,..." (gRPC's round_robin over every address). Messaging
+# replica R puts survey-ingest replica R's form in the links it sends, so the form's traffic is
+# spread too; DIR/env's metrics ports, tracking and form URLs are replica 1's. `start-service`
+# takes a replica's name (messaging-2).
+#
 # Binaries come from $FIELDWORK_BIN_DIR, else build/release/bin, else build/debug/bin.
 # Tokens and keys are made fresh under DIR/secrets on the first start and kept after that, so
 # the contacts stored in Redis stay readable across restarts. Logs: DIR/logs; pids: DIR/pids.
@@ -45,7 +55,7 @@ services=(randomisation survey-ingest messaging analysis)
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 usage() {
-  echo "usage: scripts/run.sh start [--dir DIR] [--simulated-clock] [--prometheus] [--partner-trial TRIAL]..." >&2
+  echo "usage: scripts/run.sh start [--dir DIR] [--simulated-clock] [--prometheus] [--partner-trial TRIAL]... [--replicas N]" >&2
   echo "       scripts/run.sh stop|status|start-redis [--dir DIR]" >&2
   echo "       scripts/run.sh start-service NAME [--dir DIR]   # NAME: redis, smtp-sink, ${services[*]}" >&2
   exit 2
@@ -54,7 +64,7 @@ usage() {
 command_name="${1:-}"
 [[ -n "$command_name" ]] || usage
 shift
-dir=./var simulated_clock=0 prometheus=0 partner_trials=() service_name=
+dir=./var simulated_clock=0 prometheus=0 partner_trials=() service_name= replicas=1
 while (( $# > 0 )); do
   case "$1" in
     --dir) [[ $# -ge 2 ]] || usage; dir="$2"; shift 2 ;;
@@ -63,6 +73,8 @@ while (( $# > 0 )); do
     --prometheus) prometheus=1; shift ;;
     --partner-trial) [[ $# -ge 2 ]] || usage; partner_trials+=("$2"); shift 2 ;;
     --partner-trial=*) partner_trials+=("${1#--partner-trial=}"); shift ;;
+    --replicas) [[ $# -ge 2 ]] || usage; replicas="$2"; shift 2 ;;
+    --replicas=*) replicas="${1#--replicas=}"; shift ;;
     -*) echo "run.sh: unknown option '$1'" >&2; usage ;;
     *)
       [[ "$command_name" == start-service && -z "$service_name" ]] ||
@@ -70,8 +82,22 @@ while (( $# > 0 )); do
       service_name="$1"; shift ;;
   esac
 done
+[[ "$replicas" =~ ^[1-9]$ ]] || die "--replicas: give 1 to 9 (got '$replicas')"
 dir="$(realpath -m "$dir")"
 pids="$dir/pids" logs="$dir/logs"
+
+# replica_name SERVICE R: the process name of SERVICE's replica R (the first is SERVICE itself).
+replica_name() { if (( $2 == 1 )); then echo "$1"; else echo "$1-$2"; fi; }
+
+# The service processes this stack started (every replica), from DIR/pids.
+started_services() {
+  local file name
+  for file in "$pids"/*.grpc_port; do
+    [[ -e "$file" ]] || continue
+    name="$(basename "$file" .grpc_port)"
+    echo "$name"
+  done
+}
 
 # --- processes --------------------------------------------------------------------------------
 
@@ -269,7 +295,7 @@ make_secrets() {
 
 start() {
   local name
-  for name in redis smtp-sink "${services[@]}"; do
+  for name in redis smtp-sink "${services[@]}" $(started_services); do
     if running_pid "$name" >/dev/null; then
       die "already running under $dir ($name); run 'scripts/run.sh stop --dir $dir' first"
     fi
@@ -281,19 +307,37 @@ start() {
   rm -f "$dir/env"
   make_secrets
 
+  # Ports: Redis, the SMTP sink and the SMS gateway, then per replica each service's gRPC and
+  # metrics ports, messaging's link endpoint and survey-ingest's form.
   local ports
-  mapfile -t ports < <(free_ports 13)
-  local redis_port=${ports[0]} smtp_port=${ports[1]} http_port=${ports[2]} sms_port=${ports[11]}
-  local form_port=${ports[12]} form_url="http://127.0.0.1:${ports[12]}"
+  mapfile -t ports < <(free_ports $((3 + 10 * replicas)))
+  local redis_port=${ports[0]} smtp_port=${ports[1]} sms_port=${ports[2]} next=3
   local -A grpc_port metrics_port
-  grpc_port[randomisation]=${ports[3]} metrics_port[randomisation]=${ports[4]}
-  grpc_port[survey-ingest]=${ports[5]} metrics_port[survey-ingest]=${ports[6]}
-  grpc_port[messaging]=${ports[7]} metrics_port[messaging]=${ports[8]}
-  grpc_port[analysis]=${ports[9]} metrics_port[analysis]=${ports[10]}
-  local address_of_randomisation="127.0.0.1:${grpc_port[randomisation]}"
-  local address_of_ingest="127.0.0.1:${grpc_port[survey-ingest]}"
-  local address_of_messaging="127.0.0.1:${grpc_port[messaging]}"
-  local address_of_analysis="127.0.0.1:${grpc_port[analysis]}"
+  local -a http_port form_port
+  local r name service
+  for ((r = 1; r <= replicas; r++)); do
+    for service in "${services[@]}"; do
+      name="$(replica_name "$service" "$r")"
+      grpc_port[$name]=${ports[next]} metrics_port[$name]=${ports[next + 1]}
+      next=$((next + 2))
+    done
+    http_port[r]=${ports[next]} form_port[r]=${ports[next + 1]}
+    next=$((next + 2))
+  done
+  # What callers are given for each service: its one address, or every replica's.
+  local -A address_of
+  for service in "${services[@]}"; do
+    local list=()
+    for ((r = 1; r <= replicas; r++)); do
+      list+=("127.0.0.1:${grpc_port[$(replica_name "$service" "$r")]}")
+    done
+    if (( replicas == 1 )); then
+      address_of[$service]="${list[0]}"
+    else
+      address_of[$service]="ipv4:$(IFS=,; echo "${list[*]}")"
+    fi
+  done
+  local form_url="http://127.0.0.1:${form_port[1]}"
   local redis_url="redis://127.0.0.1:$redis_port"
 
   # If anything fails from here on, stop what was started.
@@ -311,37 +355,63 @@ start() {
 
   local admin_token
   admin_token="$(cat "$dir/secrets/admin.token")"
+  # launch_service SERVICE R COMMAND...: replica R of SERVICE on its ports, its ports recorded
+  # for start-service.
+  launch_service() {
+    local name
+    name="$(replica_name "$1" "$2")"
+    shift 2
+    echo "${grpc_port[$name]}" >"$pids/$name.grpc_port"
+    echo "${metrics_port[$name]}" >"$pids/$name.metrics_port"
+    launch "$name" "$@" --listen_address="127.0.0.1:${grpc_port[$name]}" \
+      --metrics_port="${metrics_port[$name]}"
+  }
   # Each service is up before the next that calls it starts: a gRPC channel whose first connect
   # was refused backs off, and calls through it fail for a second or more.
-  launch randomisation "$bin/fieldwork-randomisation" "${common[@]}" \
-    --listen_address="$address_of_randomisation" --metrics_port="${metrics_port[randomisation]}"
-  wait_until randomisation 60 grpc_healthy "$address_of_randomisation" "$admin_token"
+  wait_for_replicas() {
+    local r name
+    for ((r = 1; r <= replicas; r++)); do
+      name="$(replica_name "$1" "$r")"
+      wait_until "$name" 60 grpc_healthy "127.0.0.1:${grpc_port[$name]}" "$admin_token"
+    done
+  }
+  for ((r = 1; r <= replicas; r++)); do
+    launch_service randomisation "$r" "$bin/fieldwork-randomisation" "${common[@]}"
+  done
+  wait_for_replicas randomisation
   # survey-ingest serves the questionnaire participants answer at $form_url/s/<token>. Every
   # participant of this stack reaches it from 127.0.0.1, as every one behind an ingress reaches
   # it from the ingress's address (services/survey_ingest/README.md): the per-address limit is
   # raised as it must be there (the demo's 1,148 trainees answer within a minute); the limit
   # per link stays.
-  launch survey-ingest "$bin/fieldwork-survey-ingest" "${common[@]}" "${upstream[@]}" \
-    --listen_address="$address_of_ingest" --metrics_port="${metrics_port[survey-ingest]}" \
-    --randomisation_address="$address_of_randomisation" \
-    --survey_link_keys="$dir/secrets/survey_link.keys" --http_listen_address="127.0.0.1:$form_port" \
-    --form_rate_limit_per_address_per_minute=60000
-  wait_until survey-ingest 60 grpc_healthy "$address_of_ingest" "$admin_token"
-  launch messaging "$bin/fieldwork-messaging" "${common[@]}" "${upstream[@]}" \
-    --listen_address="$address_of_messaging" --metrics_port="${metrics_port[messaging]}" \
-    --randomisation_address="$address_of_randomisation" --survey_ingest_address="$address_of_ingest" \
-    --contact_key_file="$dir/secrets/contact.key" --link_key_file="$dir/secrets/link.key" \
-    --smtp_url="smtp://127.0.0.1:$smtp_port" --sms_gateway_url="http://127.0.0.1:$sms_port/" \
-    --http_port="$http_port" --http_bind_address=127.0.0.1 \
-    --link_base_url="http://127.0.0.1:$http_port" --worker_threads=2 \
-    --survey_link_keys="$dir/secrets/survey_link.keys" --survey_base_url="$form_url"
-  wait_until messaging 60 grpc_healthy "$address_of_messaging" "$admin_token"
-  launch analysis "$bin/fieldwork-analysis" "${common[@]}" "${upstream[@]}" \
-    --listen_address="$address_of_analysis" --metrics_port="${metrics_port[analysis]}" \
-    --randomisation_address="$address_of_randomisation" --survey_ingest_address="$address_of_ingest" \
-    --messaging_address="$address_of_messaging"
+  for ((r = 1; r <= replicas; r++)); do
+    launch_service survey-ingest "$r" "$bin/fieldwork-survey-ingest" "${common[@]}" "${upstream[@]}" \
+      --randomisation_address="${address_of[randomisation]}" \
+      --survey_link_keys="$dir/secrets/survey_link.keys" \
+      --http_listen_address="127.0.0.1:${form_port[r]}" \
+      --form_rate_limit_per_address_per_minute=60000
+  done
+  wait_for_replicas survey-ingest
+  for ((r = 1; r <= replicas; r++)); do
+    launch_service messaging "$r" "$bin/fieldwork-messaging" "${common[@]}" "${upstream[@]}" \
+      --randomisation_address="${address_of[randomisation]}" \
+      --survey_ingest_address="${address_of[survey-ingest]}" \
+      --contact_key_file="$dir/secrets/contact.key" --link_key_file="$dir/secrets/link.key" \
+      --smtp_url="smtp://127.0.0.1:$smtp_port" --sms_gateway_url="http://127.0.0.1:$sms_port/" \
+      --http_port="${http_port[r]}" --http_bind_address=127.0.0.1 \
+      --link_base_url="http://127.0.0.1:${http_port[r]}" --worker_threads=2 \
+      --survey_link_keys="$dir/secrets/survey_link.keys" \
+      --survey_base_url="http://127.0.0.1:${form_port[r]}"
+  done
+  wait_for_replicas messaging
+  for ((r = 1; r <= replicas; r++)); do
+    launch_service analysis "$r" "$bin/fieldwork-analysis" "${common[@]}" "${upstream[@]}" \
+      --randomisation_address="${address_of[randomisation]}" \
+      --survey_ingest_address="${address_of[survey-ingest]}" \
+      --messaging_address="${address_of[messaging]}"
+  done
 
-  for name in "${services[@]}"; do
+  for name in $(started_services); do
     wait_until "$name" 60 grpc_healthy "127.0.0.1:${grpc_port[$name]}" "$admin_token"
     wait_until "$name" 20 curl -sf -o /dev/null "http://127.0.0.1:${metrics_port[$name]}/metrics"
   done
@@ -359,10 +429,11 @@ start() {
 
   # Written last and atomically: its presence means everything is up.
   {
-    echo "FIELDWORK_RANDOMISATION_ADDRESS=$address_of_randomisation"
-    echo "FIELDWORK_SURVEY_INGEST_ADDRESS=$address_of_ingest"
-    echo "FIELDWORK_MESSAGING_ADDRESS=$address_of_messaging"
-    echo "FIELDWORK_ANALYSIS_ADDRESS=$address_of_analysis"
+    echo "FIELDWORK_RANDOMISATION_ADDRESS=${address_of[randomisation]}"
+    echo "FIELDWORK_SURVEY_INGEST_ADDRESS=${address_of[survey-ingest]}"
+    echo "FIELDWORK_MESSAGING_ADDRESS=${address_of[messaging]}"
+    echo "FIELDWORK_ANALYSIS_ADDRESS=${address_of[analysis]}"
+    echo "FIELDWORK_REPLICAS=$replicas"
     echo "FIELDWORK_TOKEN=$admin_token"
     (( ${#partner_trials[@]} > 0 )) && echo "FIELDWORK_PARTNER_TOKEN=$(cat "$dir/secrets/partner.token")"
     echo "FIELDWORK_REDIS_ADDRESS=127.0.0.1:$redis_port"
@@ -371,7 +442,7 @@ start() {
     echo "FIELDWORK_MESSAGING_METRICS_PORT=${metrics_port[messaging]}"
     echo "FIELDWORK_SURVEY_INGEST_METRICS_PORT=${metrics_port[survey-ingest]}"
     echo "FIELDWORK_ANALYSIS_METRICS_PORT=${metrics_port[analysis]}"
-    echo "FIELDWORK_TRACKING_URL=http://127.0.0.1:$http_port"
+    echo "FIELDWORK_TRACKING_URL=http://127.0.0.1:${http_port[1]}"
     echo "FIELDWORK_MAIL_DIR=$dir/mail"
     echo "FIELDWORK_SURVEY_FORM_URL=$form_url"
     [[ -n "$prometheus_url" ]] && echo "FIELDWORK_PROMETHEUS_URL=$prometheus_url"
@@ -379,7 +450,7 @@ start() {
   } >"$dir/env.tmp"
   chmod 600 "$dir/env.tmp"
   mv "$dir/env.tmp" "$dir/env"
-  echo "fieldwork running under $dir (binaries: $bin$( (( simulated_clock )) && echo ', simulated clock'))"
+  echo "fieldwork running under $dir (binaries: $bin$( (( simulated_clock )) && echo ', simulated clock')$( (( replicas > 1 )) && echo ", $replicas replicas of each service"))"
   echo "  source $dir/env   # addresses, admin token, ports"
   [[ -n "$prometheus_url" ]] && echo "  Prometheus: $prometheus_url"
   echo "  mail sink: $dir/mail"
@@ -390,8 +461,11 @@ stop() {
     FIELDWORK_PROMETHEUS_DIR="$dir/prometheus" "$repo/scripts/prometheus.sh" stop || true
   fi
   # The services first (they may still write to Redis or mail on their way out), then the rest.
-  stop_all "${services[@]}"
+  local names
+  mapfile -t names < <(started_services)
+  (( ${#names[@]} == 0 )) || stop_all "${names[@]}"
   stop_all smtp-sink redis
+  rm -f "$pids"/*.grpc_port "$pids"/*.metrics_port
   rm -f "$dir/env"
 }
 
@@ -403,11 +477,13 @@ env_value() { sed -n "s/^$1=//p" "$dir/env"; }
 start_service() {
   local name="$service_name" known
   [[ -n "$name" ]] || { echo "run.sh: start-service needs a NAME" >&2; usage; }
-  for known in redis smtp-sink "${services[@]}"; do
+  local names=(redis smtp-sink)
+  mapfile -t -O 2 names < <(started_services)
+  for known in "${names[@]}"; do
     [[ "$name" == "$known" ]] && break
   done
   [[ "$name" == "$known" ]] ||
-    die "start-service: NAME '$name' is not one of redis, smtp-sink, ${services[*]}"
+    die "start-service: NAME '$name' is not one of ${names[*]}"
   [[ -f "$dir/env" ]] || die "no stack under $dir (no $dir/env): use 'start'"
   local pid
   if pid="$(running_pid "$name")"; then
@@ -432,19 +508,17 @@ start_service() {
       # It prints its ports once both servers listen.
       wait_until smtp-sink 20 grep -q '^smtp sink on' "$logs/smtp-sink.log" ;;
     *)
-      local key="${name^^}"
-      key="${key//-/_}"
-      address="$(env_value "FIELDWORK_${key}_ADDRESS")"
-      wait_until "$name" 60 grpc_healthy "$address" "$(cat "$dir/secrets/admin.token")"
+      wait_until "$name" 60 grpc_healthy "127.0.0.1:$(cat "$pids/$name.grpc_port")" \
+        "$(cat "$dir/secrets/admin.token")"
       wait_until "$name" 20 curl -sf -o /dev/null \
-        "http://127.0.0.1:$(env_value "FIELDWORK_${key}_METRICS_PORT")/metrics" ;;
+        "http://127.0.0.1:$(cat "$pids/$name.metrics_port")/metrics" ;;
   esac
   echo "$name running again (pid $(cat "$pids/$name.pid"))"
 }
 
 status() {
   local name pid all=0
-  for name in redis smtp-sink "${services[@]}"; do
+  for name in redis smtp-sink $(started_services); do
     if pid="$(running_pid "$name")"; then
       echo "$name: running (pid $pid)"
     else

@@ -19,6 +19,8 @@ std::shared_ptr<grpc::Channel> Channel(const std::string& address, const std::st
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(256 << 20);
   arguments.SetMaxSendMessageSize(256 << 20);
+  // Every address the target resolves to takes calls in turn (several replicas of a service).
+  arguments.SetLoadBalancingPolicyName("round_robin");
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (!tls_ca_file.empty()) {
     grpc::SslCredentialsOptions ssl;

@@ -41,6 +41,7 @@ std::shared_ptr<grpc::Channel> UpstreamChannel(
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  arguments.SetLoadBalancingPolicyName("round_robin");
   return grpc::CreateCustomChannel(address, std::move(credentials), arguments);
 }
 

@@ -22,7 +22,9 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> UpstreamCredentials(
 // A channel to another service. Reconnection back-off is capped at 2 s (gRPC's default grows
 // to 2 minutes): services start in any order — a pod restarts, run.sh starts them together —
 // and a callee that was down a moment ago must be usable by the next call, not minutes later.
-// Messages up to 256 MiB are received (whole-trial streams), 64 MiB sent. With
+// Calls are spread round-robin over every address the target resolves to (a Kubernetes headless
+// Service's pods, or "ipv4:127.0.0.1:7001,127.0.0.1:7002" for run.sh's --replicas), so each
+// replica of the callee takes its share and a dead one is skipped. Messages up to 256 MiB are received (whole-trial streams), 64 MiB sent. With
 // `stream_window_bytes` > 0, each stream's receive window is fixed at that size instead of grown
 // by gRPC's bandwidth-delay probe, which on a fast link lets a stream read faster than it is
 // consumed buffer megabytes: a caller that holds several streams open side by side (the

@@ -19,8 +19,12 @@ others), simulated outcomes and leavers imported, and finally analyse. Checked a
   analysis     the primary outcome's respondents per arm in `fieldwork analyse` (its estimate
                and attrition tables) equal those the simulator made respond; for the standardised
                well-being composite, the primary estimate lies within 3.9 SE of the simulated effect.
+With FIELDWORK_E2E_REPLICAS=N the stack runs N replicas of every service (run.sh --replicas),
+each caller spreading its calls over them, and every replica must have served calls of its
+service's API by the end: the same checks then hold through several processes sharing one Redis.
 Usage: examples_e2e_test.py [EXAMPLE.yaml...]  (default: every examples/*.yaml)
-Environment: FIELDWORK_SOURCE_DIR, FIELDWORK_BIN_DIR (set by tests/e2e/cli/CMakeLists.txt).
+Environment: FIELDWORK_SOURCE_DIR, FIELDWORK_BIN_DIR (set by tests/e2e/cli/CMakeLists.txt),
+FIELDWORK_E2E_REPLICAS (default 1).
 """
 import collections
 import csv
@@ -41,6 +45,7 @@ import yaml
 
 SOURCE = os.environ["FIELDWORK_SOURCE_DIR"]
 BIN = os.environ["FIELDWORK_BIN_DIR"]
+REPLICAS = int(os.environ.get("FIELDWORK_E2E_REPLICAS", "1"))
 N = 80  # participants per example (in all, split over cohorts by the simulator)
 # Examples whose hosted surveys are answered on survey-ingest's form through the links in the
 # delivered invitations (`simulate responses --via_links`), as a participant would; the others
@@ -68,7 +73,8 @@ class Stack:
     def __init__(self, directory):
         self.directory = directory
         run = subprocess.run([SOURCE + "/scripts/run.sh", "start", "--dir", directory,
-                              "--simulated-clock"], capture_output=True, text=True)
+                              "--simulated-clock", "--replicas", str(REPLICAS)],
+                             capture_output=True, text=True)
         if run.returncode != 0:
             sys.exit("run.sh start failed:\n" + run.stdout + run.stderr)
         self.env = dict(os.environ)
@@ -78,6 +84,21 @@ class Stack:
                 self.env[key] = value
         self.mail_dir = self.env["FIELDWORK_MAIL_DIR"]
         self.redis_port = self.env["FIELDWORK_REDIS_ADDRESS"].rsplit(":", 1)[1]
+
+    def api_calls_by_replica(self):
+        """Each service process -> the calls of its Fieldwork API it has answered (health checks
+        and reflection left out), from its own /metrics."""
+        calls = {}
+        for port_file in glob.glob(self.directory + "/pids/*.metrics_port"):
+            name = os.path.basename(port_file)[:-len(".metrics_port")]
+            port = open(port_file).read().strip()
+            text = subprocess.run(["curl", "-sf", "http://127.0.0.1:%s/metrics" % port],
+                                  capture_output=True, text=True).stdout
+            calls[name] = sum(
+                float(m.group(1)) for m in re.finditer(
+                    r'^grpc_server_handled_total\{[^}]*grpc_service="fieldwork\.v1\.[^"]*"[^}]*\} (\S+)$',
+                    text, re.M))
+        return calls
 
     def stop(self):
         subprocess.run([SOURCE + "/scripts/run.sh", "stop", "--dir", self.directory],
@@ -472,6 +493,13 @@ def main():
             stack = Stack("%s/stack-%s" % (work, example))
             try:
                 run_example(stack, os.path.abspath(path), work)
+                if REPLICAS > 1:
+                    calls = stack.api_calls_by_replica()
+                    print("   API calls answered per process: %s" % dict(sorted(calls.items())))
+                    check(example, len(calls) == 4 * REPLICAS,
+                          "%d service processes, wanted %d" % (len(calls), 4 * REPLICAS))
+                    idle = sorted(name for name, n in calls.items() if n == 0)
+                    check(example, not idle, "replicas that answered no call: %s" % idle)
             except Exception as error:  # one example's failure must not hide the others'
                 fail(example, str(error))
                 status = subprocess.run([SOURCE + "/scripts/run.sh", "status", "--dir", stack.directory],
