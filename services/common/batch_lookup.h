@@ -6,9 +6,19 @@
 
 #include <cstddef>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
 namespace fieldwork {
 
 inline constexpr size_t kMaxBatchLookupIds = 1000;
+
+// INVALID_ARGUMENT naming participant_ids unless a call names 1 to kMaxBatchLookupIds ids.
+inline absl::Status CheckBatchLookupSize(size_t ids) {
+  if (ids >= 1 && ids <= kMaxBatchLookupIds) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("participant_ids: give 1 to ", kMaxBatchLookupIds, " ids (got ", ids, ")"));
+}
 
 }  // namespace fieldwork
 

@@ -287,11 +287,8 @@ grpc::Status RandomisationServiceImpl::GetParticipants(grpc::ServerContext* cont
           ? Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id())
           : Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst}, request->trial_id());
   FW_GRPC_ASSIGN_OR_RETURN(principal, std::move(allowed));
-  const size_t n = static_cast<size_t>(request->participant_ids_size());
-  if (n == 0 || n > kMaxBatchLookupIds) {
-    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
-        "participant_ids: give 1 to ", kMaxBatchLookupIds, " ids (got ", n, ")")));
-  }
+  FW_GRPC_RETURN_IF_ERROR(
+      CheckBatchLookupSize(static_cast<size_t>(request->participant_ids_size())));
   const std::vector<std::string> ids(request->participant_ids().begin(),
                                      request->participant_ids().end());
   FW_GRPC_ASSIGN_OR_RETURN(found, randomiser_.GetParticipants(request->trial_id(), ids,

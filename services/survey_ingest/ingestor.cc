@@ -1358,10 +1358,7 @@ absl::StatusOr<v1::GetResponseStatusesResponse> Ingestor::GetResponseStatuses(
   if (absl::Status s = CheckId("trial_id", request.trial_id()); !s.ok()) return s;
   if (absl::Status s = CheckId("wave_id", request.wave_id()); !s.ok()) return s;
   const size_t n = static_cast<size_t>(request.participant_ids_size());
-  if (n == 0 || n > kMaxBatchLookupIds) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("participant_ids: give 1 to ", kMaxBatchLookupIds, " ids (got ", n, ")"));
-  }
+  if (absl::Status s = CheckBatchLookupSize(n); !s.ok()) return s;
   for (size_t i = 0; i < n; ++i) {
     if (request.participant_ids(static_cast<int>(i)).empty()) {
       return absl::InvalidArgumentError(absl::StrCat("participant_ids[", i, "]: missing"));
