@@ -55,18 +55,19 @@ absl::StatusOr<DrawnBatch> DrawBatch(RandomisationStore& store, const TrialCache
     // whole cohort: no second copy of it).
     std::vector<fieldwork::v1::Participant> roster;
     roster.reserve(unit.size());
-    for (size_t start = 0; start < unit.size(); start += kRosterPage) {
-      const std::vector<std::string> ids(unit.begin() + static_cast<std::ptrdiff_t>(start),
-                                         unit.begin() + static_cast<std::ptrdiff_t>(std::min(unit.size(), start + kRosterPage)));
-      absl::StatusOr<ParticipantRecords> records = store.ReadRecords(cache.id(), ids, {.participants = true});
-      if (!records.ok()) return records.status();
-      for (size_t i = 0; i < ids.size(); ++i) {
-        if (!records->participants[i].has_value()) {
-          return absl::DataLossError(absl::StrCat("the stored enrolment of participant \"", ids[i], "\" is missing"));
-        }
-        roster.push_back(*std::move(records->participants[i]));
-      }
-    }
+    absl::Status read = ForEachRecordPage(
+        store, cache.id(), unit, {.participants = true}, kRosterPage,
+        [&](const std::vector<std::string>& ids, ParticipantRecords& records) -> absl::Status {
+          for (size_t i = 0; i < ids.size(); ++i) {
+            if (!records.participants[i].has_value()) {
+              return absl::DataLossError(
+                  absl::StrCat("the stored enrolment of participant \"", ids[i], "\" is missing"));
+            }
+            roster.push_back(*std::move(records.participants[i]));
+          }
+          return absl::OkStatus();
+        });
+    if (!read.ok()) return read;
     absl::StatusOr<BatchAllocation> allocated = AllocateBatch(cache.secret(), design, cohort, batch, roster);
     if (!allocated.ok()) return allocated.status();
     result.rerandomisation_draws += allocated->rerandomisation_draws;

@@ -793,25 +793,25 @@ absl::StatusOr<SequentialAllocator*> Randomiser::CohortAllocator(
     }
   }
   std::sort(stored.begin(), stored.end());
-  for (size_t start = 0; start < stored.size(); start += kReadPage) {
-    std::vector<std::string> ids;
-    for (size_t i = start; i < std::min(stored.size(), start + kReadPage); ++i) ids.push_back(stored[i].second);
-    absl::StatusOr<ParticipantRecords> records =
-        store_.ReadRecords(state.id(), ids, {.participants = true, .allocations = true});
-    if (!records.ok()) {
-      allocator.reset();
-      return records.status();
-    }
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (!records->allocations[i].has_value()) {
-        allocator.reset();
-        return MissingRecord("allocation", ids[i]);
-      }
-      const std::optional<Participant>& participant = records->participants[i];
-      if (absl::Status s = replay(participant.has_value() ? &*participant : nullptr, *records->allocations[i]); !s.ok()) {
-        return s;
-      }
-    }
+  std::vector<std::string> stored_ids;
+  stored_ids.reserve(stored.size());
+  for (auto& [sequence, id] : stored) stored_ids.push_back(std::move(id));
+  absl::Status replayed = ForEachRecordPage(
+      store_, state.id(), stored_ids, {.participants = true, .allocations = true}, kReadPage,
+      [&](const std::vector<std::string>& ids, ParticipantRecords& records) -> absl::Status {
+        for (size_t i = 0; i < ids.size(); ++i) {
+          if (!records.allocations[i].has_value()) return MissingRecord("allocation", ids[i]);
+          const std::optional<Participant>& participant = records.participants[i];
+          if (absl::Status s = replay(participant.has_value() ? &*participant : nullptr, *records.allocations[i]);
+              !s.ok()) {
+            return s;
+          }
+        }
+        return absl::OkStatus();
+      });
+  if (!replayed.ok()) {
+    allocator.reset();
+    return replayed;
   }
   std::vector<const Allocation*> arrivals;
   for (const auto& [id, a] : pending) {
@@ -1059,26 +1059,26 @@ absl::StatusOr<int64_t> Randomiser::Withdraw(const fieldwork::v1::WithdrawReques
     }
     TrialWrite write;
     // A status carries the whole participant record: read them a page at a time.
-    for (size_t start = 0; start < targets.size(); start += kReadPage) {
-      const std::vector<std::string> ids(targets.begin() + static_cast<std::ptrdiff_t>(start),
-                                         targets.begin() + static_cast<std::ptrdiff_t>(std::min(targets.size(), start + kReadPage)));
-      absl::StatusOr<ParticipantRecords> records =
-          store_.ReadRecords(state.id(), ids, {.participants = true, .statuses = true});
-      if (!records.ok()) return records.status();
-      for (size_t i = 0; i < ids.size(); ++i) {
-        if (!records->participants[i].has_value()) return MissingRecord("enrolment", ids[i]);
-        if (records->statuses[i].has_value() && records->statuses[i]->has_withdrawal()) {
-          continue;  // withdrawing twice changes nothing
-        }
-        ParticipantStatus updated = StatusView(*std::move(records->participants[i]), records->statuses[i], false);
-        auto* w = updated.mutable_withdrawal();
-        *w->mutable_date() = request.has_date() ? request.date() : Today(clock_.Now());
-        w->set_reason(request.reason());
-        w->set_with_site(request.target_case() == fieldwork::v1::WithdrawRequest::kSite);
-        updated.clear_allocated();
-        write.statuses.push_back(std::move(updated));
-      }
-    }
+    absl::Status read = ForEachRecordPage(
+        store_, state.id(), targets, {.participants = true, .statuses = true}, kReadPage,
+        [&](const std::vector<std::string>& ids, ParticipantRecords& records) -> absl::Status {
+          for (size_t i = 0; i < ids.size(); ++i) {
+            if (!records.participants[i].has_value()) return MissingRecord("enrolment", ids[i]);
+            if (records.statuses[i].has_value() && records.statuses[i]->has_withdrawal()) {
+              continue;  // withdrawing twice changes nothing
+            }
+            ParticipantStatus updated =
+                StatusView(*std::move(records.participants[i]), records.statuses[i], false);
+            auto* w = updated.mutable_withdrawal();
+            *w->mutable_date() = request.has_date() ? request.date() : Today(clock_.Now());
+            w->set_reason(request.reason());
+            w->set_with_site(request.target_case() == fieldwork::v1::WithdrawRequest::kSite);
+            updated.clear_allocated();
+            write.statuses.push_back(std::move(updated));
+          }
+          return absl::OkStatus();
+        });
+    if (!read.ok()) return read;
     state.ReportHead(head);
     if (write.statuses.empty()) return absl::OkStatus();
     withdrawn = static_cast<int64_t>(write.statuses.size());
@@ -1146,20 +1146,16 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
     }
     // Balance is over the whole trial: its records are read a page at a time, once per factor.
     auto for_each_allocated = [&](const std::function<void(const Participant&, const Allocation&)>& visit) -> absl::Status {
-      for (size_t start = 0; start < allocated_ids.size(); start += kReadPage) {
-        const std::vector<std::string> ids(
-            allocated_ids.begin() + static_cast<std::ptrdiff_t>(start),
-            allocated_ids.begin() + static_cast<std::ptrdiff_t>(std::min(allocated_ids.size(), start + kReadPage)));
-        absl::StatusOr<ParticipantRecords> records =
-            store_.ReadRecords(state.id(), ids, {.participants = true, .allocations = true});
-        if (!records.ok()) return records.status();
-        for (size_t i = 0; i < ids.size(); ++i) {
-          if (!records->participants[i].has_value()) return MissingRecord("enrolment", ids[i]);
-          if (!records->allocations[i].has_value()) return MissingRecord("allocation", ids[i]);
-          visit(*records->participants[i], *records->allocations[i]);
-        }
-      }
-      return absl::OkStatus();
+      return ForEachRecordPage(
+          store_, state.id(), allocated_ids, {.participants = true, .allocations = true}, kReadPage,
+          [&](const std::vector<std::string>& ids, ParticipantRecords& records) -> absl::Status {
+            for (size_t i = 0; i < ids.size(); ++i) {
+              if (!records.participants[i].has_value()) return MissingRecord("enrolment", ids[i]);
+              if (!records.allocations[i].has_value()) return MissingRecord("allocation", ids[i]);
+              visit(*records.participants[i], *records.allocations[i]);
+            }
+            return absl::OkStatus();
+          });
     };
     for (int f = 0; f < design.factors_size(); ++f) {
       const auto& factor = design.factors(f);

@@ -3,6 +3,7 @@
 #ifndef FIELDWORK_SERVICES_RANDOMISATION_STORE_H_
 #define FIELDWORK_SERVICES_RANDOMISATION_STORE_H_
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <string>
@@ -99,6 +100,25 @@ class RandomisationStore {
   virtual absl::StatusOr<std::vector<fieldwork::v1::AuditEntry>> ReadAudit(
       const std::string& trial_id) = 0;
 };
+
+// Reads the records of `ids` from `store`, `page` participants at a time, and passes each page
+// (its ids and their records, parallel) to `visit`: a pass over many participants never holds
+// all their records at once. Stops at the first error, `visit`'s or the store's.
+inline absl::Status ForEachRecordPage(
+    RandomisationStore& store, const std::string& trial_id, const std::vector<std::string>& ids,
+    RecordKinds kinds, size_t page,
+    const std::function<absl::Status(const std::vector<std::string>& page_ids,
+                                     ParticipantRecords& records)>& visit) {
+  for (size_t start = 0; start < ids.size(); start += page) {
+    const auto first = ids.begin() + static_cast<std::ptrdiff_t>(start);
+    const std::vector<std::string> page_ids(
+        first, first + static_cast<std::ptrdiff_t>(std::min(page, ids.size() - start)));
+    absl::StatusOr<ParticipantRecords> records = store.ReadRecords(trial_id, page_ids, kinds);
+    if (!records.ok()) return records.status();
+    if (absl::Status s = visit(page_ids, *records); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace fieldwork::randomisation
 
