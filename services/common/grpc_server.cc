@@ -1,5 +1,6 @@
 #include "services/common/grpc_server.h"
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <sstream>
@@ -93,6 +94,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen_address, *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  if (options.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                               static_cast<int>(absl::ToInt64Milliseconds(std::min(
+                                   options.max_connection_age, absl::Hours(24 * 24)))));
+  }
   for (grpc::Service* service : services) builder.RegisterService(service);
   builder.RegisterService(&server->reflection_v1_);
   std::vector<std::string> service_names;

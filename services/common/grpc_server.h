@@ -32,6 +32,9 @@ struct GrpcServerOptions {
   absl::Duration drain_delay = absl::ZeroDuration();
   // On Stop(): how long in-flight calls may run before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // After this long a connection is sent GOAWAY (its calls in flight run on): the client
+  // reconnects, resolving the server's name again. Zero: connections live as long as they can.
+  absl::Duration max_connection_age = absl::ZeroDuration();
   // The largest request message accepted (gRPC's default is 4 MiB; a CSV import needs more).
   int max_receive_message_bytes = 16 << 20;
   // Where the interceptor records the gRPC metrics; may be null (no metrics).

@@ -22,6 +22,10 @@ ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate for TLS");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for TLS");
 ABSL_FLAG(absl::Duration, drain_delay, absl::Seconds(2), "NOT_SERVING time before stopping");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10), "Grace for in-flight calls");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::ZeroDuration(),
+          "Ask a client to reconnect after its connection is this old (calls in flight finish), "
+          "so that callers resolving a name of several pods spread over pods added since; "
+          "0: never");
 ABSL_FLAG(bool, simulated_clock, false, "Use the simulated clock in Redis (demo and tests)");
 ABSL_FLAG(bool, allow_volatile_redis, false,
           "Run against a Redis that may lose acknowledged writes (appendonly not yes, "
@@ -46,6 +50,7 @@ ServiceRuntimeOptions ParseServerFlags(int argc, char** argv, const ServerDefaul
   options.grpc.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   options.grpc.drain_delay = absl::GetFlag(FLAGS_drain_delay);
   options.grpc.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  options.grpc.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
   options.metrics_bind_address = absl::GetFlag(FLAGS_metrics_bind_address);
   options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   options.redis_url = absl::GetFlag(FLAGS_redis_url);

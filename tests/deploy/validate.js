@@ -193,24 +193,35 @@ function check(objects, values, opts) {
   // 5. Services: named ports that reach a named container port of the pods they select.
   const podsMatching = (selector) => workloads.filter((w) => Object.entries(selector || {})
     .every(([k, v]) => (w.spec.template.metadata.labels || {})[k] === v));
+  // Each service has a ClusterIP Service (partners, Prometheus) and a headless one (-pods) for
+  // the services' calls to each other, which spread over every pod only through it.
+  const headless = (s) => s.spec.clusterIP === 'None';
   for (const svc of SERVICES) {
-    const s = byKind('Service').find((x) => component(x) === svc);
+    const pods = byKind('Service').filter((x) => component(x) === svc && headless(x));
+    if (pods.length !== 1) fail(`Service ${svc}-pods`, `${pods.length} headless Services, want 1`);
+    for (const h of pods) {
+      if (h.spec.publishNotReadyAddresses) fail(h, 'publishes pods that are not ready');
+      if (h.spec.ports.map((p) => p.name).join() !== 'grpc') fail(h, 'ports other than grpc');
+    }
+    const s = byKind('Service').find((x) => component(x) === svc && !headless(x));
     if (!s) { fail(`Service ${svc}`, 'missing'); continue; }
     // http: messaging's tracked links, survey-ingest's survey form.
     const want = ['grpc', 'metrics'].concat(HTTP_SERVICES.includes(svc) ? ['http'] : []);
     const names = s.spec.ports.map((p) => p.name);
     for (const n of want) if (!names.includes(n)) fail(s, `no port named ${n}`);
-    const pods = podsMatching(s.spec.selector);
-    if (pods.length !== 1 || component(pods[0]) !== svc) fail(s, `selects ${pods.map(id).join(', ') || 'no pods'}`);
     const v = values[VALUES_KEY[svc]];
     const expectPort = { grpc: v.grpcPort, metrics: v.metricsPort, http: v.httpPort };
-    for (const p of s.spec.ports) {
-      if (expectPort[p.name] !== undefined && p.port !== expectPort[p.name]) {
-        fail(s, `port ${p.name} is ${p.port}, values say ${expectPort[p.name]}`);
-      }
-      for (const w of pods) {
-        const cp = w.spec.template.spec.containers[0].ports.find((x) => x.name === p.targetPort || x.containerPort === p.targetPort);
-        if (!cp) fail(s, `targetPort ${p.targetPort} is no container port of ${id(w)}`);
+    for (const one of [s].concat(pods)) {
+      const selected = podsMatching(one.spec.selector);
+      if (selected.length !== 1 || component(selected[0]) !== svc) fail(one, `selects ${selected.map(id).join(', ') || 'no pods'}`);
+      for (const p of one.spec.ports) {
+        if (expectPort[p.name] !== undefined && p.port !== expectPort[p.name]) {
+          fail(one, `port ${p.name} is ${p.port}, values say ${expectPort[p.name]}`);
+        }
+        for (const w of selected) {
+          const cp = w.spec.template.spec.containers[0].ports.find((x) => x.name === p.targetPort || x.containerPort === p.targetPort);
+          if (!cp) fail(one, `targetPort ${p.targetPort} is no container port of ${id(w)}`);
+        }
       }
     }
   }
@@ -249,9 +260,13 @@ function check(objects, values, opts) {
     for (const callee of CALLS[svc]) {
       const e = env[envName(callee.replace('-', '_') + '_address')];
       if (!e) { fail(d, `no address for ${callee}`); continue; }
-      const [host, port] = String(e.value).split(':');
+      // dns:///name:port, the name a headless Service's: gRPC's resolver then sees every pod.
+      const m = /^dns:\/\/\/([^:]+):(\d+)$/.exec(String(e.value));
+      if (!m) { fail(d, `${e.name}=${e.value} is not dns:///<service>:<port>`); continue; }
+      const [, host, port] = m;
       const target = find('Service', host);
       if (!target || component(target) !== callee) { fail(d, `${e.name}=${e.value} names no ${callee} Service`); continue; }
+      if (!headless(target)) fail(d, `${e.name}=${e.value} is not the headless Service: each caller would reach one pod`);
       const gp = target.spec.ports.find((p) => p.name === 'grpc');
       if (!gp || String(gp.port) !== port) fail(d, `${e.name}=${e.value} is not ${callee}'s grpc port`);
     }
@@ -587,7 +602,9 @@ function selfTest(objects, values, opts) {
     'probe on the metrics port': (o) => { dep(o, 'survey-ingest').spec.template.spec.containers[0].readinessProbe = { grpc: { port: 9466 } }; },
     'no liveness probe': (o) => { delete dep(o, 'messaging').spec.template.spec.containers[0].livenessProbe; },
     'unknown FIELDWORK_ variable': (o) => { dep(o, 'randomisation').spec.template.spec.containers[0].env.push({ name: 'FIELDWORK_REDIS_ULR', value: 'x' }); },
-    'address of a missing Service': (o) => { const e = dep(o, 'analysis').spec.template.spec.containers[0].env.find((x) => x.name === 'FIELDWORK_MESSAGING_ADDRESS'); e.value = 'nowhere:50052'; },
+    'address of a missing Service': (o) => { const e = dep(o, 'analysis').spec.template.spec.containers[0].env.find((x) => x.name === 'FIELDWORK_MESSAGING_ADDRESS'); e.value = 'dns:///nowhere:50052'; },
+    'calls through the ClusterIP Service': (o) => { const e = dep(o, 'messaging').spec.template.spec.containers[0].env.find((x) => x.name === 'FIELDWORK_RANDOMISATION_ADDRESS'); e.value = e.value.replace('-pods:', ':'); },
+    'no headless Service': (o) => { const i = o.findIndex((x) => x.kind === 'Service' && component(x) === 'survey-ingest' && x.spec.clusterIP === 'None'); o.splice(i, 1); },
     'Secret that does not exist': (o) => { dep(o, 'randomisation').spec.template.spec.volumes.find((v) => v.secret).secret.secretName = 'no-such-secret'; },
     'Secret key that does not exist': (o) => { dep(o, 'messaging').spec.template.spec.volumes.find((v) => v.secret).secret.items[0].key = 'no-such-key'; },
     'extra edge randomisation -> analysis': (o) => { pol(o, 'randomisation').spec.egress.push({ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/component': 'analysis' } } }], ports: [{ port: 50054, protocol: 'TCP' }] }); },

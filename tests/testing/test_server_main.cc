@@ -4,7 +4,7 @@
 //
 // Usage: fieldwork-test-server --listen_address=127.0.0.1:PORT --metrics_port=PORT
 //            [--tokens_file=FILE | --insecure_no_auth] [--drain_delay=1s] [--shutdown_grace=5s]
-//            [--tls_cert_file=F --tls_key_file=F]
+//            [--max_connection_age=5m] [--tls_cert_file=F --tls_key_file=F]
 #include <cstdlib>
 #include <string>
 
@@ -22,6 +22,8 @@ ABSL_FLAG(std::string, tokens_file, "", "YAML file of hashed bearer tokens");
 ABSL_FLAG(bool, insecure_no_auth, false, "Switch authentication off");
 ABSL_FLAG(absl::Duration, drain_delay, absl::ZeroDuration(), "NOT_SERVING time before closing");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5), "Grace for in-flight calls");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::ZeroDuration(),
+          "Ask clients to reconnect after this long (0: never)");
 ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key");
 
@@ -61,6 +63,7 @@ int main(int argc, char** argv) {
   server_options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   server_options.drain_delay = absl::GetFlag(FLAGS_drain_delay);
   server_options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  server_options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
   server_options.registry = &(*metrics)->registry();
   absl::StatusOr<std::unique_ptr<fieldwork::GrpcServer>> server =
       fieldwork::GrpcServer::Start(server_options, {&service});

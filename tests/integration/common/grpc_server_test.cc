@@ -166,6 +166,34 @@ TEST_F(ServerProcessTest, BearerTokensAreCheckedAndScoped) {
   EXPECT_EQ(principal, "admin");
 }
 
+// Behind a headless Kubernetes Service callers use dns:///name:port with round_robin; only a
+// connection that ends makes gRPC look the name up again, so the servers end old ones.
+TEST_F(ServerProcessTest, OldConnectionsAreAskedToReconnectWhileTheirCallsFinish) {
+  Start({"--max_connection_age=300ms"});
+  std::shared_ptr<grpc::Channel> channel =
+      UpstreamChannel(absl::StrCat("dns:///", address()), grpc::InsecureChannelCredentials());
+  auto stub = fieldwork::testing::TestService::NewStub(channel);
+  auto sleep = [&](int64_t milliseconds) {
+    grpc::ClientContext context;
+    AttachBearerToken(context, "admin-token");
+    fieldwork::testing::SleepRequest request;
+    request.set_milliseconds(milliseconds);
+    fieldwork::testing::SleepResponse response;
+    return stub->Sleep(&context, request, &response);
+  };
+  // A call that outlives the connection's age still finishes on it.
+  const grpc::Status long_call = sleep(1500);
+  EXPECT_TRUE(long_call.ok()) << long_call.error_message();
+  // The connection is ended (GOAWAY): the channel leaves READY, and the next call reconnects.
+  if (channel->GetState(false) == GRPC_CHANNEL_READY) {
+    EXPECT_TRUE(channel->WaitForStateChange(
+        GRPC_CHANNEL_READY, std::chrono::system_clock::now() + std::chrono::seconds(30)))
+        << "the connection was never ended";
+  }
+  const grpc::Status next_call = sleep(1);
+  EXPECT_TRUE(next_call.ok()) << next_call.error_message();
+}
+
 TEST_F(ServerProcessTest, SigtermDrainsThenStopsAndExitsZero) {
   Start({"--drain_delay=1500ms", "--shutdown_grace=5s"});
   ASSERT_EQ(*fieldwork::testing::CheckHealth(address()), "SERVING");

@@ -28,12 +28,14 @@ TEST(ServerFlagsTest, TheServiceDefaultsApplyWhenNothingElseIsSet) {
   EXPECT_EQ(options.redis_url, "redis://127.0.0.1:6379");
   EXPECT_EQ(options.redis_timeout, absl::Seconds(5));
   EXPECT_FALSE(options.allow_volatile_redis);
+  EXPECT_EQ(options.grpc.max_connection_age, absl::ZeroDuration());
 }
 
 TEST(ServerFlagsTest, TheEnvironmentAndTheCommandLineBeatTheServiceDefaults) {
   setenv("FIELDWORK_METRICS_PORT", "9999", 1);
   setenv("FIELDWORK_LISTEN_ADDRESS", "127.0.0.1:7000", 1);
   setenv("FIELDWORK_ALLOW_VOLATILE_REDIS", "true", 1);
+  setenv("FIELDWORK_MAX_CONNECTION_AGE", "5m", 1);
   std::string program = "prog";
   std::string listen = "--listen_address=127.0.0.1:7001";
   std::string pool = "--redis_pool_size=3";
@@ -43,11 +45,13 @@ TEST(ServerFlagsTest, TheEnvironmentAndTheCommandLineBeatTheServiceDefaults) {
   unsetenv("FIELDWORK_METRICS_PORT");
   unsetenv("FIELDWORK_LISTEN_ADDRESS");
   unsetenv("FIELDWORK_ALLOW_VOLATILE_REDIS");
+  unsetenv("FIELDWORK_MAX_CONNECTION_AGE");
   EXPECT_EQ(options.metrics_port, 9999);
   EXPECT_EQ(options.grpc.listen_address, "127.0.0.1:7001");
   EXPECT_EQ(options.redis_pool_size, 3);
   EXPECT_EQ(options.grpc.tls_cert_file, "cert.pem");
   EXPECT_TRUE(options.allow_volatile_redis);
+  EXPECT_EQ(options.grpc.max_connection_age, absl::Minutes(5));
 }
 
 }  // namespace
