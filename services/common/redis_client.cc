@@ -524,17 +524,9 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Run(
       continue;
     }
     const RedisEndpoint node = lease->node();
+    std::optional<RedisReply> acked;  // WAIT's reply, judged once no command was redirected
     if (wait) {
-      const RedisReply& acked = got->back();
-      if (acked.type() != RedisReply::Type::kInteger ||
-          acked.integer() < options_.cluster_wait_replicas) {
-        return absl::UnavailableError(absl::StrCat(
-            "redis cluster: the writes reached ",
-            acked.type() == RedisReply::Type::kInteger ? absl::StrCat(acked.integer())
-                                                       : absl::StrCat("(", acked.str(), ")"),
-            " of ", options_.cluster_wait_replicas, " replicas of ", node.Describe(),
-            " in time"));
-      }
+      acked = std::move(got->back());
       got->pop_back();
     }
     std::vector<size_t> redirected;
@@ -550,8 +542,26 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Run(
         replies[pending[k]] = reply;
       }
     }
-    if (!redirect.has_value()) break;
-    // A transaction with any command redirected ran nothing (EXECABORT): all of it again.
+    if (!redirect.has_value()) {
+      if (acked.has_value() && (acked->type() != RedisReply::Type::kInteger ||
+                                acked->integer() < options_.cluster_wait_replicas)) {
+        {
+          // A master without a replica answering may be mid-failover: read the map again.
+          std::lock_guard<std::mutex> lock(cluster_mutex_);
+          slots_stale_ = true;
+        }
+        return absl::UnavailableError(absl::StrCat(
+            "redis cluster: the writes reached ",
+            acked->type() == RedisReply::Type::kInteger ? absl::StrCat(acked->integer())
+                                                        : absl::StrCat("(", acked->str(), ")"),
+            " of ", options_.cluster_wait_replicas, " replicas of ", node.Describe(),
+            " in time"));
+      }
+      break;
+    }
+    // Redirected (a node that is now a replica answers MOVED, and cannot answer WAIT): follow
+    // the redirect; WAIT goes with the retry. A transaction with any command redirected ran
+    // nothing (EXECABORT): all of it again.
     pending = atomic ? pending : redirected;
     if (redirect->kind == Redirect::Kind::kMoved) {
       ConnectionPool* master = &NodePool(redirect->host, redirect->port);
