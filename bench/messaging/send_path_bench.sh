@@ -37,6 +37,8 @@ echo "send path benchmark: $n participants, binaries from $bin, load: $(cut -d' 
 kill -TERM "$(cat "$stack/pids/messaging.pid")"
 while kill -0 "$(cat "$stack/pids/messaging.pid")" 2>/dev/null; do sleep 0.2; done
 printf '%s\0' "--file_channel_path=$sends" "--smtp_url=" >>"$stack/pids/messaging.cmd"
+[[ -n ${SEND_PATH_WORKER_BATCH:-} ]] &&
+  printf '%s\0' "--worker_batch=$SEND_PATH_WORKER_BATCH" >>"$stack/pids/messaging.cmd"
 "$src/scripts/run.sh" start-service messaging --dir "$stack" >"$work/restart.log" 2>&1 ||
   { cat "$work/restart.log" >&2; exit 1; }
 set -a

@@ -17,7 +17,7 @@ LeaseHeartbeat::LeaseHeartbeat(SendQueue& queue, const Clock& clock, std::string
       trial_(std::move(trial)),
       consumer_(std::move(consumer)),
       last_renewed_(claimed_at) {
-  for (const auto& [entry, attempt] : claimed) held_[entry.id] = Claim{entry, attempt, true, true};
+  for (const auto& [entry, attempt] : claimed) held_[entry.id] = Claim{entry, attempt, true};
   if (!held_.empty()) thread_ = std::thread([this] { Loop(); });
 }
 
@@ -51,7 +51,7 @@ absl::Status LeaseHeartbeat::Renew() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& [id, h] : held_) {
-      if (!h.active || !h.held) continue;
+      if (!h.held) continue;
       entries.push_back(h.entry);
       attempts.push_back(h.attempt);
     }
@@ -67,9 +67,9 @@ absl::Status LeaseHeartbeat::Renew() {
   if (!renewed.ok()) return renewed.status();
   std::lock_guard<std::mutex> lock(mutex_);
   for (size_t i = 0; i < entries.size() && i < renewed->size(); ++i) {
-    Claim& h = held_[entries[i].id];
-    // A send released meanwhile (recorded as sent) is no longer "claimed": not a loss.
-    if (h.active && !(*renewed)[i]) h.held = false;
+    // Not renewed: taken over, or no longer "claimed" because its "sent" record is in (a
+    // delivered send stays in the renewals until its record is confirmed; see the header).
+    if (!(*renewed)[i]) held_[entries[i].id].held = false;
   }
   last_renewed_ = now;
   return absl::OkStatus();
@@ -87,11 +87,6 @@ bool LeaseHeartbeat::Held(const std::string& entry_id) const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = held_.find(entry_id);
   return it != held_.end() && it->second.held;
-}
-
-void LeaseHeartbeat::Release(const std::string& entry_id) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (auto it = held_.find(entry_id); it != held_.end()) it->second.active = false;
 }
 
 }  // namespace fieldwork::messaging

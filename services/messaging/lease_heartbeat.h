@@ -20,7 +20,9 @@
 
 namespace fieldwork::messaging {
 
-// One per worker batch. Thread-safe; the destructor stops renewing.
+// One per worker batch. Thread-safe; the destructor stops renewing. A delivered send is renewed
+// too until the batch ends: its "sent" record is confirmed only then (SentRecorder::Finish),
+// and a record Redis lost must be written again by this worker while the claim is still its.
 class LeaseHeartbeat {
  public:
   // `claimed`: the batch's claimed entries and their attempts. `clock` gives the lease times;
@@ -38,15 +40,12 @@ class LeaseHeartbeat {
   absl::Status EnsureFresh(absl::Time now);
   // False once a renewal found the claim taken over: the send is its new owner's.
   bool Held(const std::string& entry_id) const;
-  // Stops renewing one send (recorded as sent: its record is no longer "claimed").
-  void Release(const std::string& entry_id);
 
  private:
   struct Claim {
     StreamEntry entry;
     int attempt = 0;
     bool held = true;
-    bool active = true;
   };
   absl::Status Renew();
   void Loop();

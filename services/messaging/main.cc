@@ -67,6 +67,8 @@
 
 ABSL_FLAG(std::string, role, "all", "all | scheduler | worker");
 ABSL_FLAG(int, worker_threads, 4, "Delivery worker threads in this process");
+ABSL_FLAG(int, worker_batch, 1000,
+          "Sends a worker claims at once: each batch pays a few Redis and gRPC round trips");
 ABSL_FLAG(std::string, worker_name, "", "Consumer name prefix (default: host and pid)");
 ABSL_FLAG(std::string, contact_key_file, "", "32-byte contact encryption key (hex or base64)");
 ABSL_FLAG(std::string, link_key_file, "", "32-byte link signing key (hex or base64)");
@@ -243,6 +245,10 @@ int main(int argc, char** argv) {
     worker_options.retry.max_attempts = absl::GetFlag(FLAGS_max_attempts);
     worker_options.retry.initial_delay = absl::GetFlag(FLAGS_retry_initial_delay);
     if (absl::Status s = ValidateRetryPolicy(worker_options.retry); !s.ok()) return Fail(s);
+    if (absl::GetFlag(FLAGS_worker_batch) < 1 || absl::GetFlag(FLAGS_worker_batch) > 10'000) {
+      return Fail(absl::InvalidArgumentError("worker_batch: must be between 1 and 10000"));
+    }
+    worker_options.batch = absl::GetFlag(FLAGS_worker_batch);
     worker_options.link_base_url = absl::GetFlag(FLAGS_link_base_url);
     worker_options.from_address = absl::GetFlag(FLAGS_from_address);
     if (absl::GetFlag(FLAGS_email_rate) > 0) {

@@ -135,7 +135,12 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
   }
   if (entries->empty()) return 0;
 
+  // The simulated clock stands still between moves and each reading is a Redis round trip,
+  // which would wait for the fsync of whatever was written just before it: with it, this one
+  // reading serves the whole batch. Any other clock is read where the time is needed.
   const absl::Time claimed_at = deps_.clock->Now();
+  const bool one_reading = deps_.clock->ReadsAreRoundTrips();
+  auto clock_now = [&] { return one_reading ? claimed_at : deps_.clock->Now(); };
   absl::StatusOr<std::vector<ClaimResult>> claims =
       queue.Claim(trial, options_.consumer, *entries, ToMs(claimed_at));
   if (!claims.ok()) return claims.status();
@@ -173,7 +178,7 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
       deps_.store->GetOptOuts(trial, participants);
   if (!opt_outs.ok()) return opt_outs.status();
 
-  const absl::Time now = deps_.clock->Now();
+  const absl::Time now = clock_now();
   std::map<std::string, absl::StatusOr<TemplateVersion>> templates;
   std::vector<Ready> ready;
   // A failure that is worth retrying (a service we ask is down), bounded by the attempt limit.
@@ -415,17 +420,12 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
   // again here: a message whose claim was taken over is left to its new owner.
   SentRecorder recorder = queue.RecordSent(trial, options_.consumer);
   absl::Status stopped;  // why delivery stopped early; what was sent is still recorded first
-  // The simulated clock stands still between moves and each reading is a Redis round trip,
-  // which would wait for the fsync of the "sent" records pipelined before it: one reading
-  // serves the batch. Any other clock is read for each message.
-  const absl::Time batch_time = deps_.clock->Now();
   for (size_t i = 0; i < ready.size(); ++i) {
     Ready& r = ready[i];
     // Window 5: nothing between the provider's acceptance and the "sent" record may wait on
     // the network: a sent message is recorded with the time it was handed over, read before
     // (once, also for the lease check).
-    const absl::Time handed_over_at =
-        deps_.clock->ReadsAreRoundTrips() ? batch_time : deps_.clock->Now();
+    const absl::Time handed_over_at = clock_now();
     stopped = heartbeat.EnsureFresh(handed_over_at);
     if (!stopped.ok()) break;
     if (!heartbeat.Held(r.item.entry.id)) continue;  // taken over: it is theirs now
@@ -442,8 +442,7 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
     RetryDecision d =
         DecideRetry(options_.retry, r.item.entry.key, r.item.attempt, outcome, handed_over_at);
     if (d.action != RetryDecision::Action::kDone) {
-      d = DecideRetry(options_.retry, r.item.entry.key, r.item.attempt, outcome,
-                      deps_.clock->Now());
+      d = DecideRetry(options_.retry, r.item.entry.key, r.item.attempt, outcome, clock_now());
     }
     Completion c;
     c.entry = r.item.entry;
@@ -457,7 +456,9 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
         // Window 5: "sent" goes to Redis the moment the provider accepts, before the next
         // delivery, so a crash can leave at most the message in flight unrecorded.
         recorder.Record(c, ToMs(handed_over_at));
-        heartbeat.Release(r.item.entry.id);
+        // Its claim is still renewed until Finish confirms the record: a record Redis loses
+        // (a restart) is written again by this worker before the claim can lapse, never
+        // claimed and sent again by another.
         if (deps_.metrics != nullptr) {  // due until handed over
           deps_.metrics->ObserveLatency(
               channel_name,
@@ -488,7 +489,7 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
   for (const Completion& c : completions) {
     if (c.kind != Completion::Kind::kSent) rest.push_back(c);
   }
-  if (absl::Status s = queue.Complete(trial, options_.consumer, rest, ToMs(deps_.clock->Now()));
+  if (absl::Status s = queue.Complete(trial, options_.consumer, rest, ToMs(clock_now()));
       !s.ok()) {
     return s;  // unrecorded failures and skips are claimed again after the lease: no loss
   }

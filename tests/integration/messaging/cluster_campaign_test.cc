@@ -30,9 +30,11 @@ TEST_F(ClusterCampaignTest, ReshardingAndAMasterFailoverMidCampaignLoseAndRepeat
   const int n = StartCampaignNow(trial, 900, absl::Now());
   ASSERT_EQ(n, 900);
   BackgroundScheduler scheduler(*queue_);
-  // The default lease and reclaim idle time, as a deployment runs.
+  // The default lease and reclaim idle time, as a deployment runs; batches of 50, so that the
+  // worker claims and records batches across the move and the failover, as it would in a
+  // campaign many batches long (one default batch of 1,000 would hold all 900 sends).
   std::unique_ptr<fieldwork::testing::ChildProcess> worker =
-      StartWorkerProcess("worker", {}, /*short_lease=*/false);
+      StartWorkerProcess("worker", {"--worker_batch=50"}, /*short_lease=*/false);
 
   ASSERT_TRUE(WaitFor([&] { return Received().size() >= 150; }, absl::Seconds(90)))
       << worker->ReadLog();
