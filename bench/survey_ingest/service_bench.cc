@@ -155,8 +155,8 @@ int main(int argc, char** argv) {
     }
   }
 
-  // The first batch loads the roster from the randomisation service (one ListParticipants
-  // stream, then cached): timed on its own, so that the rate below is the steady state.
+  // The first batch fills survey-ingest's caches (instrument scorer, the first roster
+  // lookups): timed on its own, so that the rate below is the steady state.
   const auto warmup_start = std::chrono::steady_clock::now();
   {
     uint64_t warmup_state = 1;
@@ -221,7 +221,7 @@ int main(int argc, char** argv) {
   const double rate = static_cast<double>(responses) / submit_seconds;
   std::printf("survey-ingest service benchmark (real gRPC + real redis-server, fsync %s)\n",
               std::getenv("BENCH_NO_FSYNC") == nullptr ? "always" : "off");
-  std::printf("  first batch of 1,000, with the roster load (%d participants)  %8.2f s\n",
+  std::printf("  first batch of 1,000 (a trial of %d participants)           %8.2f s\n",
               participants, warmup_seconds);
   std::printf(
       "  SubmitResponses %d x 30 items, %d streams  %8.2f s  %8.0f /s  target >= 20,000/s  %s\n",

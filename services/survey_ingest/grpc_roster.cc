@@ -1,8 +1,11 @@
 #include "services/survey_ingest/grpc_roster.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/batch_lookup.h"
 #include "services/common/grpc_auth.h"
 #include "services/common/grpc_status.h"
 
@@ -52,8 +55,39 @@ absl::StatusOr<std::string> GrpcRoster::Version(const std::string& trial) {
 
 absl::StatusOr<RosterEntries> GrpcRoster::Lookup(const std::string& trial,
                                                  const std::vector<std::string>& participant_ids) {
-  if (participant_ids.size() > kStreamThreshold) return LookupByStream(trial, participant_ids);
-  return LookupOneByOne(trial, participant_ids);
+  RosterEntries entries;
+  for (size_t start = 0; start < participant_ids.size(); start += kMaxBatchLookupIds) {
+    const size_t end = std::min(participant_ids.size(), start + kMaxBatchLookupIds);
+    grpc::ClientContext context;
+    Prepare(context);
+    v1::GetParticipantsRequest request;
+    request.set_trial_id(trial);
+    request.mutable_participant_ids()->Assign(participant_ids.begin() + static_cast<ptrdiff_t>(start),
+                                              participant_ids.begin() + static_cast<ptrdiff_t>(end));
+    v1::GetParticipantsResponse response;
+    const grpc::Status status = stub_->GetParticipants(&context, request, &response);
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      // An unknown trial: none of them is a participant.
+      for (size_t i = start; i < end; ++i) entries.try_emplace(participant_ids[i]);
+      continue;
+    }
+    if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+      // An id the roster cannot hold refuses the whole call; asked one by one, it alone is
+      // answered "not a participant". Rare: CheckSubmission refuses such ids before this.
+      const std::vector<std::string> slice(participant_ids.begin() + static_cast<ptrdiff_t>(start),
+                                           participant_ids.begin() + static_cast<ptrdiff_t>(end));
+      absl::StatusOr<RosterEntries> one_by_one = LookupOneByOne(trial, slice);
+      if (!one_by_one.ok()) return one_by_one.status();
+      entries.merge(*one_by_one);
+      continue;
+    }
+    if (!status.ok()) return FromRandomisation(status);
+    for (const v1::ParticipantLookup& found : response.participants()) {
+      entries[found.participant_id()] = found.enrolled() ? EntryOf(found.status()) : RosterEntry{};
+    }
+    for (size_t i = start; i < end; ++i) entries.try_emplace(participant_ids[i]);
+  }
+  return entries;
 }
 
 absl::StatusOr<RosterEntries> GrpcRoster::LookupOneByOne(
@@ -78,27 +112,6 @@ absl::StatusOr<RosterEntries> GrpcRoster::LookupOneByOne(
     }
   }
   return entries;
-}
-
-absl::StatusOr<RosterEntries> GrpcRoster::LookupByStream(
-    const std::string& trial, const std::vector<std::string>& participant_ids) {
-  grpc::ClientContext context;
-  Prepare(context);
-  v1::ListParticipantsRequest request;
-  request.set_trial_id(trial);
-  std::unique_ptr<grpc::ClientReader<v1::ListParticipantsResponse>> reader =
-      stub_->ListParticipants(&context, request);
-  RosterEntries all;
-  v1::ListParticipantsResponse message;
-  while (reader->Read(&message)) {
-    all[message.status().participant().participant_id()] = EntryOf(message.status());
-  }
-  const grpc::Status status = reader->Finish();
-  if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND) {
-    return FromRandomisation(status);
-  }
-  for (const std::string& id : participant_ids) all.try_emplace(id);  // unknown: not enrolled
-  return all;  // the whole roster, so that a cache in front answers the next batches
 }
 
 GrpcAllocations::GrpcAllocations(std::shared_ptr<grpc::Channel> channel, std::string token,

@@ -1,7 +1,7 @@
 // The roster and participants' allocations as the randomisation service tells them over gRPC,
-// with this service's own bearer token: GetParticipant for a few participants, one
-// ListParticipants stream for many (its version is the trial's audit head); GetAllocation for
-// one participant's arms and orders.
+// with this service's own bearer token: GetParticipants for the ids asked, up to
+// kMaxBatchLookupIds a call (its version is the trial's audit head); GetAllocation for one
+// participant's arms and orders.
 #ifndef FIELDWORK_SERVICES_SURVEY_INGEST_GRPC_ROSTER_H_
 #define FIELDWORK_SERVICES_SURVEY_INGEST_GRPC_ROSTER_H_
 
@@ -24,20 +24,17 @@ class GrpcRoster final : public Roster {
   GrpcRoster(std::shared_ptr<grpc::Channel> channel, std::string token,
              absl::Duration deadline = absl::Seconds(10));
 
+  // Exactly the entries of `participant_ids` (one GetParticipants call per kMaxBatchLookupIds
+  // of them): what it costs follows the batch, never the trial's size.
   absl::StatusOr<RosterEntries> Lookup(const std::string& trial,
                                        const std::vector<std::string>& participant_ids) override;
   // "<length>:<sha256>" of the trial's audit log (GetAuditHead): every enrolment and
   // withdrawal extends the log.
   absl::StatusOr<std::string> Version(const std::string& trial) override;
 
-  // Above this many participants one ListParticipants stream is cheaper than GetParticipant
-  // calls.
-  static constexpr size_t kStreamThreshold = 16;
-
  private:
+  // GetParticipant per id: for a slice the batch call refused as a whole.
   absl::StatusOr<RosterEntries> LookupOneByOne(const std::string& trial,
-                                               const std::vector<std::string>& participant_ids);
-  absl::StatusOr<RosterEntries> LookupByStream(const std::string& trial,
                                                const std::vector<std::string>& participant_ids);
 
   void Prepare(grpc::ClientContext& context) const;

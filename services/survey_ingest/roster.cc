@@ -31,7 +31,9 @@ absl::StatusOr<RosterEntries> CachedRoster::Lookup(
   for (const std::string& id : missing) found[id] = (*fetched)[id];
   std::lock_guard<std::mutex> lock(mutex_);
   TrialCache& cached = cache_[trial];
-  if (cached.version == *version) cached.entries.merge(*fetched);
+  if (cached.version != *version) return found;
+  if (cached.entries.size() + fetched->size() > max_entries_) cached.entries.clear();
+  if (fetched->size() <= max_entries_) cached.entries.merge(*fetched);
   return found;
 }
 

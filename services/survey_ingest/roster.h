@@ -3,6 +3,7 @@
 #ifndef FIELDWORK_SERVICES_SURVEY_INGEST_ROSTER_H_
 #define FIELDWORK_SERVICES_SURVEY_INGEST_ROSTER_H_
 
+#include <cstddef>
 #include <map>
 #include <mutex>
 #include <string>
@@ -34,11 +35,16 @@ class Roster {
 };
 
 // Remembers answers (unknown participants included) for as long as the trial's Version stays
-// the same, and asks for the version on every Lookup: one cheap call instead of one per
-// participant or a whole roster per batch, and never a stale answer. Thread-safe.
+// the same, and asks for the version on every Lookup: one cheap call, then the source only for
+// the ids not remembered, and never a stale answer. At most max_entries answers are kept per
+// trial (more: the trial's are dropped and it starts again), so a trial of a million
+// participants answering for weeks does not grow the service by its whole roster. Thread-safe.
 class CachedRoster final : public Roster {
  public:
-  explicit CachedRoster(Roster& source) : source_(source) {}
+  static constexpr size_t kDefaultMaxEntries = 200'000;
+
+  explicit CachedRoster(Roster& source, size_t max_entries = kDefaultMaxEntries)
+      : source_(source), max_entries_(max_entries) {}
 
   absl::StatusOr<RosterEntries> Lookup(const std::string& trial,
                                        const std::vector<std::string>& participant_ids) override;
@@ -52,6 +58,7 @@ class CachedRoster final : public Roster {
     RosterEntries entries;
   };
   Roster& source_;
+  const size_t max_entries_;
   std::mutex mutex_;
   std::map<std::string, TrialCache, std::less<>> cache_;
 };

@@ -1,13 +1,18 @@
 // The roster cache never answers stale: a withdrawal or an enrolment made a moment ago is seen
-// by the next submission, one at a time (GetParticipant) or in a batch (the whole roster), with
-// the real randomisation service and no time passing.
+// by the next submission, one at a time or in a batch, also when it was made at another replica
+// of randomisation than the one survey-ingest asks, with the real randomisation service and no
+// time passing. And the batch lookup (GetParticipants, 1,000 ids a call) answers every id.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
+#include <grpcpp/create_channel.h>
+
 #include "absl/strings/str_cat.h"
+#include "services/common/batch_lookup.h"
+#include "services/survey_ingest/grpc_roster.h"
 #include "tests/integration/survey_ingest/ingest_fixture.h"
 
 // A namespace of its own: each test file here names its trial kTrial (the files are compiled
@@ -48,8 +53,7 @@ class RosterFreshnessTest : public IngestTest {
     return response;
   }
 
-  // One SubmitResponses stream: more participants than GrpcRoster asks one by one, so the
-  // whole roster is fetched (and cached).
+  // One SubmitResponses stream (one batch lookup of the roster, then cached).
   v1::SubmitResponsesResponse SubmitBatch(const std::vector<v1::Submission>& submissions) {
     auto context = ContextWith(kResearcher);
     v1::SubmitResponsesResponse response;
@@ -102,6 +106,67 @@ TEST_F(RosterFreshnessTest, WithdrawalAndEnrolmentAreSeenAtOnceInABatch) {
   ASSERT_EQ(after.errors_size(), 1);
   EXPECT_EQ(after.errors(0).value(), "A2");
   EXPECT_THAT(after.errors(0).reason(), HasSubstr("withdrawn"));
+}
+
+TEST_F(RosterFreshnessTest, WritesAtAnotherReplicaAreSeenInTheNextBatch) {
+  std::vector<v1::Submission> first;
+  for (int i = 1; i <= 20; ++i) first.push_back(Answer(absl::StrCat("A", i), absl::StrCat("f", i)));
+  first.push_back(Answer("N2", "n2-first"));
+  const v1::SubmitResponsesResponse before = SubmitBatch(first);
+  ASSERT_EQ(before.accepted(), 20);
+  ASSERT_EQ(before.rejected(), 1);  // N2, not enrolled yet: cached as unknown
+
+  // A second randomisation replica over the same Redis takes the writes (Enrol and Withdraw go
+  // to randomisation_), while survey-ingest keeps asking the first one, kept in `asked`.
+  std::unique_ptr<RandomisationStack> asked = std::move(randomisation_);
+  randomisation_ = std::make_unique<RandomisationStack>(redis_->url());
+  Withdraw(kTrial, "A3");
+  Enrol(kTrial, {{"N2", "LA2"}});
+
+  std::vector<v1::Submission> second;
+  for (int i = 1; i <= 20; ++i) second.push_back(Answer(absl::StrCat("A", i), absl::StrCat("s", i)));
+  second.push_back(Answer("N2", "n2-second"));
+  const v1::SubmitResponsesResponse after = SubmitBatch(second);
+  EXPECT_EQ(after.accepted(), 20) << "19 of the A's and N2";
+  ASSERT_EQ(after.errors_size(), 1);
+  EXPECT_EQ(after.errors(0).value(), "A3");
+  EXPECT_EQ(after.errors(0).field(), "participant_id");
+  EXPECT_THAT(after.errors(0).reason(), HasSubstr("withdrawn"));
+  bool n2_stored_with_its_site = false;
+  for (const v1::Response& r : ListResponses(kTrial, "baseline")) {
+    if (r.participant_id() == "N2") n2_stored_with_its_site = r.site() == "LA2";
+  }
+  EXPECT_TRUE(n2_stored_with_its_site);
+}
+
+TEST_F(RosterFreshnessTest, ABatchLookupAnswersEveryIdAcrossCalls) {
+  std::vector<std::pair<std::string, std::string>> more;
+  for (int i = 1; i <= 1100; ++i) more.emplace_back(absl::StrCat("C", i), i % 2 ? "LA1" : "LA2");
+  Enrol(kTrial, more);
+  Withdraw(kTrial, "C1050");
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 1100; ++i) ids.push_back(absl::StrCat("C", i));
+  for (int i = 1; i <= 50; ++i) ids.push_back(absl::StrCat("unknown-", i));
+  ASSERT_GT(ids.size(), kMaxBatchLookupIds) << "more than one GetParticipants call";
+
+  GrpcRoster roster(
+      grpc::CreateChannel(randomisation_->address(), grpc::InsecureChannelCredentials()),
+      kIngestService);
+  absl::StatusOr<RosterEntries> entries = roster.Lookup(kTrial, ids);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  EXPECT_EQ(entries->size(), ids.size());
+  for (int i = 1; i <= 1100; ++i) {
+    const RosterEntry& entry = (*entries)[absl::StrCat("C", i)];
+    ASSERT_TRUE(entry.enrolled) << i;
+    EXPECT_EQ(entry.site, i % 2 ? "LA1" : "LA2") << i;
+    EXPECT_EQ(entry.withdrawn, i == 1050) << i;
+  }
+  EXPECT_FALSE((*entries)["unknown-1"].enrolled);
+  EXPECT_FALSE((*entries)["unknown-50"].enrolled);
+
+  absl::StatusOr<RosterEntries> unknown_trial = roster.Lookup("no-such-trial", {"C1"});
+  ASSERT_TRUE(unknown_trial.ok()) << unknown_trial.status();
+  EXPECT_FALSE((*unknown_trial)["C1"].enrolled);
 }
 
 }  // namespace
