@@ -23,6 +23,7 @@
 #include "absl/strings/str_format.h"
 #include "bench/survey_ingest/bench_data.h"
 #include "bench/survey_ingest/bench_roster.h"
+#include "bench/survey_ingest/bench_submissions.h"
 #include "services/common/clock.h"
 #include "services/common/grpc_auth.h"
 #include "services/common/grpc_server.h"
@@ -57,42 +58,6 @@ std::unique_ptr<grpc::ClientContext> Context() {
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
-
-// Submission i: participant P<i>, answers drawn like the CSV export's.
-v1::Submission MakeSubmission(int i, uint64_t& state) {
-  auto next = [&state](uint64_t bound) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return (state >> 33) % bound;
-  };
-  v1::Submission s;
-  s.set_trial_id(kTrial);
-  s.set_wave_id("grpc");
-  s.set_participant_id(absl::StrCat("P", i));
-  s.set_submission_id(absl::StrCat("api-", i));
-  s.set_finished(true);
-  s.mutable_submitted_at()->set_seconds(1615000000 + i);
-  for (const si::Item& item : si::BenchScorer().instrument().items) {
-    std::string value;
-    switch (item.type) {
-      case si::ItemType::kLikert:
-        value =
-            absl::StrCat(static_cast<int>(item.min) +
-                         static_cast<int>(next(static_cast<uint64_t>(item.max - item.min + 1))));
-        break;
-      case si::ItemType::kNumeric:
-        value = absl::StrCat(next(15));
-        break;
-      case si::ItemType::kSingleChoice:
-        value = item.options[next(item.options.size())].code;
-        break;
-      case si::ItemType::kFreeText:
-        value = next(10) == 0 ? "Busy week" : "";
-        break;
-    }
-    if (!value.empty()) (*s.mutable_answers())[item.id] = value;
-  }
-  return s;
 }
 
 }  // namespace
@@ -165,7 +130,7 @@ int main(int argc, char** argv) {
     auto writer = stub->SubmitResponses(context.get(), &warmed);
     for (int i = 0; i < 1000; ++i) {
       v1::SubmitResponsesRequest message;
-      *message.mutable_submission() = MakeSubmission(i, warmup_state);
+      *message.mutable_submission() = si::MakeBenchSubmission(kTrial, i, warmup_state);
       message.mutable_submission()->set_wave_id("warmup");
       message.mutable_submission()->set_submission_id(absl::StrCat("warmup-", i));
       writer->Write(message);
@@ -180,7 +145,7 @@ int main(int argc, char** argv) {
   uint64_t state = 0x9E3779B97F4A7C15ull;
   for (int i = 0; i < responses; ++i) {
     v1::SubmitResponsesRequest message;
-    *message.mutable_submission() = MakeSubmission(i, state);
+    *message.mutable_submission() = si::MakeBenchSubmission(kTrial, i, state);
     messages[static_cast<size_t>(i % streams)].push_back(std::move(message));
   }
   std::vector<v1::SubmitResponsesResponse> results(static_cast<size_t>(streams));
