@@ -14,7 +14,10 @@
 # and redis-benchmark's XADD rate on the stack's own Redis. Target: >= 10,000 sends/s end to
 # end, reminders included.
 #
+# Then the CPU the stack's Redis spent during the phases and its busiest commands.
+#
 # Usage: FIELDWORK_BIN_DIR=build/release/bin bench/messaging/send_path_bench.sh [participants]
+#   SEND_PATH_WORKER_BATCH=N: messaging's --worker_batch (default: the binary's, 1,000)
 set -euo pipefail
 
 n=${1:-100000}
@@ -78,10 +81,25 @@ phase() {
   awk -v name="$name" -v n=$((count - before)) -v s="$start" -v e="$end" 'BEGIN {
     printf "  %-36s %7d sends in %6.2f s = %8.0f sends/s  (target >= 10,000)\n", name, n, e - s, n / (e - s) }'
 }
+redis_port=${FIELDWORK_REDIS_ADDRESS##*:}
+redis_cpu() {  # seconds of CPU the stack's Redis has used
+  redis-cli -p "$redis_port" INFO cpu | tr -d '\r' |
+    awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%.2f", s }'
+}
+redis-cli -p "$redis_port" CONFIG RESETSTAT >/dev/null
+cpu_before=$(redis_cpu)
 echo "end to end, real binaries over gRPC (run.sh stack, file channel, 2 worker threads):"
 phase "intervention (arm looked up)" 2021-01-04T09:00:00Z "$treated"
 phase "survey invitation" 2021-01-05T09:00:00Z $((treated + control))
 phase "reminder (response looked up)" 2021-01-08T09:00:00Z $((treated + 2 * control))
+# Where Redis's time went: it is one thread, shared by every service and worker.
+awk -v b="$cpu_before" -v a="$(redis_cpu)" -v n=$((treated + 2 * control)) 'BEGIN {
+  printf "  the stack'"'"'s Redis during the phases: %.1f s of CPU, %.0f us per send; busiest commands:\n",
+    a - b, (a - b) * 1e6 / n }'
+redis-cli -p "$redis_port" INFO commandstats | tr -d '\r' |
+  sed -n 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),usec_per_call=\([0-9.]*\).*/\3 \1 \2 \4/p' |
+  sort -rn | head -n 6 |
+  awk '{ printf "    %-14s %9d calls %9.1f s  %8.1f us/call\n", $2, $3, $1 / 1e6, $4 }'
 sleep 2  # anything more arriving now would be a duplicate
 python3 - "$sends" "$treated" "$control" <<'PY'
 import collections, json, sys
@@ -100,6 +118,5 @@ echo "beside it:"
 if [[ -x $bin/messaging_send_bench ]]; then
   "$bin/messaging_send_bench" 50000 2 2>&1 | sed -n 's/^/  in-memory worker bench: /p' | tail -n 3
 fi
-redis_port=${FIELDWORK_REDIS_ADDRESS##*:}
 redis-benchmark -p "$redis_port" -n 100000 -q XADD fw:bench:xadd '*' f v 2>/dev/null |
   tr '\r' '\n' | grep -a "requests per second" | tail -n 1 | sed 's/^/  redis-benchmark on the stack'"'"'s Redis: /'

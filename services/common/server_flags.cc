@@ -11,7 +11,7 @@ ABSL_FLAG(int, metrics_port, 0,
           "Port of the Prometheus /metrics endpoint (0: any free port); each service has its "
           "own default");
 ABSL_FLAG(int, redis_pool_size, 8,
-          "Redis connections (messaging opens at least 3 per worker thread + 4)");
+          "Redis connections (messaging opens at least 4 per worker thread + 4)");
 
 ABSL_FLAG(std::string, metrics_bind_address, "0.0.0.0", "Address the /metrics endpoint binds");
 ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "Redis URL (redis:// or unix://)");

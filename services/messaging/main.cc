@@ -138,10 +138,10 @@ int main(int argc, char** argv) {
   if (!http_limits.ok()) return Fail(http_limits.status());
 
   // A delivery worker holds one connection for its batch's "sent" records while it uses
-  // another for everything else and its lease heartbeat a third: fewer would leave workers
-  // waiting for the pool.
+  // others for everything else (its contacts and opt-outs are read at once) and its lease
+  // heartbeat one more: fewer would leave workers waiting for the pool.
   options.redis_pool_size =
-      std::max(options.redis_pool_size, 3 * std::max(1, absl::GetFlag(FLAGS_worker_threads)) + 4);
+      std::max(options.redis_pool_size, 4 * std::max(1, absl::GetFlag(FLAGS_worker_threads)) + 4);
   absl::StatusOr<std::unique_ptr<fieldwork::ServiceRuntime>> runtime =
       fieldwork::ServiceRuntime::Create(options);
   if (!runtime.ok()) return Fail(runtime.status());

@@ -1,6 +1,7 @@
 #include "services/messaging/worker.h"
 
 #include <algorithm>
+#include <future>
 #include <set>
 #include <thread>
 #include <utility>
@@ -171,13 +172,6 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
     participants.push_back(item.ref.participant_id);
     items.push_back(std::move(item));
   }
-  absl::StatusOr<std::map<std::string, Contact>> contacts =
-      deps_.store->GetContacts(trial, participants);
-  if (!contacts.ok()) return contacts.status();
-  absl::StatusOr<std::map<std::string, OptOuts>> opt_outs =
-      deps_.store->GetOptOuts(trial, participants);
-  if (!opt_outs.ok()) return opt_outs.status();
-
   const absl::Time now = clock_now();
   std::map<std::string, absl::StatusOr<TemplateVersion>> templates;
   std::vector<Ready> ready;
@@ -232,18 +226,37 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
     }
     pending.push_back({std::move(item), &campaign, step, std::move(factor)});
   }
+  // The batch's facts are asked of Redis, randomisation and survey-ingest at the same time:
+  // each is a round trip that waits on the others' work, not on this process.
+  auto in_parallel = [](auto ask) { return std::async(std::launch::async, std::move(ask)); };
+  auto contacts_asked =
+      in_parallel([&] { return deps_.store->GetContacts(trial, participants); });
+  auto opt_outs_asked = in_parallel([&] { return deps_.store->GetOptOuts(trial, participants); });
+  std::map<std::string, std::future<absl::StatusOr<std::map<std::string, ParticipantRecord>>>>
+      records_asked;
+  for (const auto& [factor, ids] : ids_by_factor) {
+    records_asked.emplace(factor, in_parallel([&, &factor = factor, &ids = ids] {
+                            return deps_.allocations->LookupMany(trial, ids, factor);
+                          }));
+  }
+  std::map<std::string, std::future<absl::StatusOr<std::set<std::string>>>> responded_asked;
+  for (const auto& [wave, ids] : reminded_by_wave) {
+    responded_asked.emplace(wave, in_parallel([&, &wave = wave, &ids = ids] {
+                              return deps_.responses == nullptr
+                                         ? absl::StatusOr<std::set<std::string>>(
+                                               absl::UnavailableError("no response lookup configured"))
+                                         : deps_.responses->RespondedAmong(trial, wave, ids);
+                            }));
+  }
   // An answer that could not be had makes its sends wait and retry, never go unchecked.
   std::map<std::string, absl::StatusOr<std::map<std::string, ParticipantRecord>>> records;
-  for (const auto& [factor, ids] : ids_by_factor) {
-    records.emplace(factor, deps_.allocations->LookupMany(trial, ids, factor));
-  }
+  for (auto& [factor, asked] : records_asked) records.emplace(factor, asked.get());
   std::map<std::string, absl::StatusOr<std::set<std::string>>> responded;
-  for (const auto& [wave, ids] : reminded_by_wave) {
-    responded.emplace(wave, deps_.responses == nullptr
-                                ? absl::StatusOr<std::set<std::string>>(absl::UnavailableError(
-                                      "no response lookup configured"))
-                                : deps_.responses->RespondedAmong(trial, wave, ids));
-  }
+  for (auto& [wave, asked] : responded_asked) responded.emplace(wave, asked.get());
+  absl::StatusOr<std::map<std::string, Contact>> contacts = contacts_asked.get();
+  if (!contacts.ok()) return contacts.status();
+  absl::StatusOr<std::map<std::string, OptOuts>> opt_outs = opt_outs_asked.get();
+  if (!opt_outs.ok()) return opt_outs.status();
 
   for (Pending& p : pending) {
     Item& item = p.item;
