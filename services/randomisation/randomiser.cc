@@ -794,6 +794,8 @@ absl::Status Randomiser::AllocateArrivals(TrialState& state, const std::vector<A
   std::vector<absl::Status> statuses(batch.size());
   std::vector<fieldwork::v1::AllocateNextResponse> responses(batch.size());
   std::map<std::string, Allocation> new_allocations;  // participant id -> allocation
+  std::map<std::string, std::string> actor_of;        // participant id -> the arrival's actor
+  std::map<std::string, size_t> first_arrival;        // actor -> its first allocating arrival
   for (size_t i = 0; i < batch.size(); ++i) {
     const std::string& participant_id = batch[i]->participant_id;
     const TrialCache::Entry* entry = cache.Find(participant_id);
@@ -838,27 +840,40 @@ absl::Status Randomiser::AllocateArrivals(TrialState& state, const std::vector<A
     *responses[i].mutable_allocation() = a;
     responses[i].set_newly_allocated(true);
     new_allocations.emplace(participant_id, std::move(a));
+    actor_of.emplace(participant_id, batch[i]->actor);
+    first_arrival.emplace(batch[i]->actor, i);
   }
   if (!new_allocations.empty()) {
-    TrialWrite write;
-    std::map<std::string, std::string> content;
+    // One entry per actor, each covering the allocations its arrivals made: an entry names its
+    // actor, so arrivals of different callers in one group are not recorded under one of them.
+    // The entries are committed together (one script, one fsync).
+    std::vector<std::string> actors;  // in order of their first arrival in the group
+    std::map<std::string, std::vector<Allocation>> by_actor;
     for (auto& [id, allocation] : new_allocations) {
-      content[id] = DeterministicBytes(allocation);
-      write.entry.add_participant_ids(id);
+      const std::string& actor = actor_of.at(id);
+      if (by_actor.find(actor) == by_actor.end()) actors.push_back(actor);
+      by_actor[actor].push_back(std::move(allocation));
     }
-    const auto entry_ids = write.entry.participant_ids();
-    write.entry = NewEntry(AuditEntry::KIND_ALLOCATION, batch.front()->actor,
-                           absl::StrCat("allocated ", new_allocations.size(), " arrival(s) one at a time"));
-    *write.entry.mutable_participant_ids() = entry_ids;
-    write.entry.set_content_sha256(ContentHash(content));
-    // Stored in arrival order, so a later rebuild replays them in the same order.
-    std::vector<Allocation> ordered;
-    for (auto& [id, allocation] : new_allocations) ordered.push_back(std::move(allocation));
-    std::sort(ordered.begin(), ordered.end(), [](const Allocation& x, const Allocation& y) {
-      return std::make_pair(x.cohort(), x.batch()) < std::make_pair(y.cohort(), y.batch());
+    std::sort(actors.begin(), actors.end(), [&](const std::string& x, const std::string& y) {
+      return first_arrival.at(x) < first_arrival.at(y);
     });
-    write.allocations = std::move(ordered);
-    if (absl::Status c = Commit(state, std::move(write)); !c.ok()) {
+    std::vector<TrialWrite> writes;
+    for (const std::string& actor : actors) {
+      std::vector<Allocation>& ordered = by_actor[actor];
+      TrialWrite& write = writes.emplace_back();
+      std::map<std::string, std::string> content;
+      for (const Allocation& allocation : ordered) content[allocation.participant_id()] = DeterministicBytes(allocation);
+      write.entry = NewEntry(AuditEntry::KIND_ALLOCATION, actor,
+                             absl::StrCat("allocated ", ordered.size(), " arrival(s) one at a time"));
+      for (const auto& [id, bytes] : content) write.entry.add_participant_ids(id);
+      write.entry.set_content_sha256(ContentHash(content));
+      // Stored in arrival order, so a later rebuild replays them in the same order.
+      std::sort(ordered.begin(), ordered.end(), [](const Allocation& x, const Allocation& y) {
+        return std::make_pair(x.cohort(), x.batch()) < std::make_pair(y.cohort(), y.batch());
+      });
+      write.allocations = std::move(ordered);
+    }
+    if (absl::Status c = CommitWrites(state, absl::MakeSpan(writes)); !c.ok()) {
       state.sequential.clear();
       return c;
     }

@@ -2,7 +2,8 @@
 // are committed as a group, and each caller still gets exactly the answer it would have got
 // alone (the calls taken one at a time in some order), with its own audit entry; the log
 // verifies after the burst. Also two replicas enrolling at once, and a replica whose cached
-// design or roster is stale answering a call that writes nothing.
+// design or roster is stale answering a call that writes nothing. AllocateNext's groups, too,
+// record each actor's arrivals under that actor.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -367,6 +368,49 @@ TEST_F(ConcurrentEnrolTest, AStaleReplicaAnswersACallThatWritesNothingFromTheCur
   absl::StatusOr<v1::EnrolResponse> closed = replica_b.Enrol("burst", {At("late", "north")}, false, "partner");
   EXPECT_EQ(closed.status().code(), absl::StatusCode::kFailedPrecondition) << closed.status();
   EXPECT_THAT(closed.status().message(), HasSubstr("closed to enrolment"));
+}
+
+TEST_F(ConcurrentEnrolTest, AllocateNextArrivalsOfSeveralActorsKeepTheirOwnEntries) {
+  v1::TrialDesign design = TwoSites("burst");
+  v1::Factor* factor = design.mutable_factors(0);
+  factor->set_method(v1::RANDOMISATION_METHOD_MINIMISATION);
+  factor->mutable_minimisation()->add_factors()->set_variable("site");
+  ASSERT_TRUE(randomiser_.CreateTrial(design, "creator").ok());
+  std::vector<v1::Participant> roster;
+  for (int i = 0; i < 12; ++i) roster.push_back(At(absl::StrCat("p", i), i % 2 ? "north" : "south"));
+  ASSERT_TRUE(randomiser_.Enrol("burst", roster, true, "creator").ok());
+  ASSERT_TRUE(randomiser_.LockDesign("burst", "creator").ok());
+
+  // p0's commit is held; the others arrive meanwhile, from three actors, and queue.
+  std::vector<absl::StatusOr<v1::AllocateNextResponse>> results(roster.size(), absl::UnknownError("not run"));
+  auto actor = [](size_t i) { return absl::StrCat("actor-", i % 3); };
+  auto run = [&](size_t i) { results[i] = randomiser_.AllocateNext("burst", absl::StrCat("p", i), actor(i)); };
+  gated_.HoldNextCommit();
+  std::vector<std::thread> threads;
+  threads.emplace_back(run, 0);
+  gated_.WaitUntilHeld();
+  for (size_t i = 1; i < roster.size(); ++i) threads.emplace_back(run, i);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  gated_.Release();
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_GT(gated_.largest_group(), 1u) << "arrivals of different actors in one group: one entry each";
+
+  absl::StatusOr<std::vector<v1::AuditEntry>> log = randomiser_.AuditLog("burst");
+  ASSERT_TRUE(log.ok()) << log.status();
+  size_t covered = 0;
+  for (const v1::AuditEntry& entry : *log) {
+    if (entry.kind() != v1::AuditEntry::KIND_ALLOCATION) continue;
+    for (const std::string& id : entry.participant_ids()) {
+      ++covered;
+      EXPECT_EQ(entry.actor(), actor(std::stoul(id.substr(1)))) << id << " is recorded under another actor";
+    }
+  }
+  EXPECT_EQ(covered, roster.size());
+  for (const auto& result : results) {
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_TRUE(result->newly_allocated());
+  }
+  EXPECT_TRUE(randomiser_.VerifyAuditLog("burst")->valid());
 }
 
 TEST_F(ConcurrentEnrolTest, AGroupCommitIsAllOrNothingAndChecksItsChain) {
