@@ -9,6 +9,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -17,6 +18,7 @@
 #include "services/randomisation/audit.h"
 #include "services/randomisation/batch_draw.h"
 #include "services/randomisation/engine/design_validation.h"
+#include "services/randomisation/enrol_group.h"
 #include "services/randomisation/enrolment.h"
 #include "services/randomisation/engine/ids.h"
 #include "services/randomisation/methods/balance.h"
@@ -37,6 +39,9 @@ using google::protobuf::util::TimeUtil;
 // entry: a chunk and its entry are atomic, and no single Redis script holds the server long.
 constexpr size_t kWriteChunk = 20'000;
 constexpr int kCommitAttempts = 5;
+// Enrol calls of at most this many rows are grouped with the calls waiting beside them (see
+// Randomiser::Enrol); a larger one is checked and committed on its own, in chunks.
+constexpr size_t kGroupedCallRows = 1'000;
 // Participants a List* call reads per hold of the trial's lock.
 constexpr size_t kListPage = 500;
 // Cache entries a List* call looks at per hold of the lock, when its filter picks few.
@@ -67,23 +72,6 @@ absl::Status ValidateDate(const fieldwork::v1::CivilDate& date, absl::string_vie
                                                    "-", date.month(), "-", date.day(), ")"));
   }
   return absl::OkStatus();
-}
-
-// A refused batch: nothing enrolled, and the status (the only thing a failed call returns)
-// lists the first errors and how many there are in all.
-absl::Status BatchRejection(absl::StatusCode code, absl::string_view why,
-                            const fieldwork::v1::EnrolResponse& response) {
-  constexpr int kListed = 20;
-  std::string message = absl::StrCat(why, ": nothing enrolled; ", response.rejected(),
-                                     " bad row(s):");
-  for (int i = 0; i < response.errors_size() && i < kListed; ++i) {
-    const auto& e = response.errors(i);
-    absl::StrAppend(&message, " row ", e.row(), " ", e.field(), ": ", e.reason(), ";");
-  }
-  if (response.errors_size() > kListed) {
-    absl::StrAppend(&message, " ... (", response.errors_size(), " errors in all)");
-  }
-  return absl::Status(code, message);
 }
 
 std::vector<std::string> CohortsOf(const TrialDesign& design) {
@@ -125,6 +113,9 @@ struct Randomiser::TrialState {
   bool loaded = false;
   // True during an operation when the state was read from the store for it.
   bool fresh = false;
+  // True during an operation when the state was read for it or its audit head was found
+  // current just before it (Freshness::kCheckHead); false when it may be stale (kOptimistic).
+  bool head_checked = false;
   TrialCache cache;
   // Sequential designs: the running state per cohort, rebuilt from the stored allocations.
   std::map<std::string, std::unique_ptr<SequentialAllocator>> sequential;
@@ -133,6 +124,9 @@ struct Randomiser::TrialState {
   std::condition_variable queue_changed;
   std::vector<Arrival*> queue;
   bool leader_active = false;
+  // Enrol's group commit, likewise (under queue_mutex, signalled by queue_changed).
+  std::vector<EnrolCall*> enrol_queue;
+  bool enrol_leader_active = false;
 
   const std::string& id() const { return cache.id(); }
   // The audit log's head as this state knows it (after its own commits, the current one).
@@ -167,6 +161,7 @@ absl::Status Randomiser::WithTrial(const std::string& trial_id, const Operation&
       current = *head == state->cache.header().audit_head;
     }
     state->fresh = !current;
+    state->head_checked = !current || freshness == Freshness::kCheckHead;
     if (!current) {
       if (absl::Status s = Load(*state, trial_id); !s.ok()) return s;
     }
@@ -223,29 +218,42 @@ AuditEntry Randomiser::NewEntry(AuditEntry::Kind kind, const std::string& actor,
 }
 
 absl::Status Randomiser::Commit(TrialState& state, TrialWrite write) {
+  return CommitWrites(state, absl::MakeSpan(&write, 1));
+}
+
+absl::Status Randomiser::CommitWrites(TrialState& state, absl::Span<TrialWrite> writes) {
   TrialCache& cache = state.cache;
-  write.entry.set_sequence(cache.header().audit_length);
-  write.entry.set_previous_hash(cache.header().audit_head);
-  write.entry.set_hash(AuditEntryHash(write.entry));
-  if (absl::Status status = store_.Commit(state.id(), write); !status.ok()) {
+  int64_t sequence = cache.header().audit_length;
+  std::string previous = cache.header().audit_head;
+  for (TrialWrite& write : writes) {
+    write.entry.set_sequence(sequence++);
+    write.entry.set_previous_hash(previous);
+    write.entry.set_hash(AuditEntryHash(write.entry));
+    previous = write.entry.hash();
+  }
+  const absl::Status status =
+      writes.size() == 1 ? store_.Commit(state.id(), writes.front()) : store_.CommitGroup(state.id(), writes);
+  if (!status.ok()) {
     state.loaded = false;
     return status;
   }
-  if (write.trial.has_value()) {
-    // The cached batch groups follow the design: a new design is read afresh next time.
-    if (!google::protobuf::util::MessageDifferencer::Equals(write.trial->design(), cache.trial().design())) {
-      state.loaded = false;
-    }
-    cache.SetTrial(*std::move(write.trial));
-  }
   bool consistent = true;
-  for (const Participant& p : write.participants) cache.AddParticipant(p);
-  for (const Allocation& a : write.allocations) {
-    if (observer_.on_allocated) observer_.on_allocated(state.id(), a);
-    consistent = cache.AddAllocation(a).ok() && consistent;
+  for (const TrialWrite& write : writes) {
+    if (write.trial.has_value()) {
+      // The cached batch groups follow the design: a new design is read afresh next time.
+      if (!google::protobuf::util::MessageDifferencer::Equals(write.trial->design(), cache.trial().design())) {
+        state.loaded = false;
+      }
+      cache.SetTrial(*write.trial);
+    }
+    for (const Participant& p : write.participants) cache.AddParticipant(p);
+    for (const Allocation& a : write.allocations) {
+      if (observer_.on_allocated) observer_.on_allocated(state.id(), a);
+      consistent = cache.AddAllocation(a).ok() && consistent;
+    }
+    for (const ParticipantStatus& s : write.statuses) consistent = cache.SetStatus(s).ok() && consistent;
+    cache.AdvanceHead(write.entry.hash());
   }
-  for (const ParticipantStatus& s : write.statuses) consistent = cache.SetStatus(s).ok() && consistent;
-  cache.AdvanceHead(write.entry.hash());
   if (!consistent) state.loaded = false;  // written, but the cache cannot follow: reread it
   return absl::OkStatus();
 }
@@ -426,6 +434,21 @@ absl::StatusOr<Trial> Randomiser::CloseTrial(const std::string& trial_id, const 
   return result;
 }
 
+// Enrol commits small calls by group, as AllocateNext does: callers queue; one of them at a
+// time (the leader) takes the calls waiting, checks them in arrival order, each as if the calls
+// before it were already enrolled, and commits them with one script (one round trip and, with
+// appendfsync always, one fsync instead of one per call while the others wait on the trial's
+// lock). The script appends one audit entry per call, each naming its own actor, so the log
+// reads exactly as if the calls had come one after another, and calls of different actors can
+// share a group.
+struct Randomiser::EnrolCall {
+  EnrolCallRows rows;
+  const std::string* actor = nullptr;
+  bool done = false;
+  absl::Status status;
+  fieldwork::v1::EnrolResponse response;
+};
+
 absl::StatusOr<fieldwork::v1::EnrolResponse> Randomiser::Enrol(
     const std::string& trial_id, const std::vector<Participant>& participants, bool all_or_nothing,
     const std::string& actor, const EnrolGuards& guards) {
@@ -446,23 +469,82 @@ absl::StatusOr<fieldwork::v1::EnrolResponse> Randomiser::Enrol(
     permitted.push_back(participants[i]);
     row_of.push_back(static_cast<int64_t>(i) + 1);
   }
-  fieldwork::v1::EnrolResponse response;
-  absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
-    response.Clear();
-    const TrialCache& cache = state.cache;
-    if (cache.trial().state() == fieldwork::v1::TRIAL_STATE_CLOSED) {
-      return absl::FailedPreconditionError(absl::StrCat("trial \"", trial_id, "\" is closed to enrolment"));
+  EnrolCall me;
+  me.rows.rows = forbidden.empty() ? &participants : &permitted;
+  me.rows.row_numbers = &row_of;
+  me.rows.forbidden = &forbidden;
+  me.rows.all_or_nothing = all_or_nothing;
+  me.rows.still_wanted = guards.still_wanted;
+  me.actor = &actor;
+  if (participants.size() > kGroupedCallRows) {
+    // A large batch alone, on a state whose head was checked first: it is written in chunks,
+    // and would make a group's script hold Redis long.
+    absl::Status status = WithTrial(trial_id, [&](TrialState& state) { return EnrolCalls(state, {&me}); });
+    if (!status.ok()) return status;
+    if (!me.status.ok()) return me.status;
+    return std::move(me.response);
+  }
+  if (absl::Status s = CheckTrialId(trial_id); !s.ok()) return s;
+  std::shared_ptr<TrialState> state = StateFor(trial_id);
+  std::unique_lock<std::mutex> queue_lock(state->queue_mutex);
+  state->enrol_queue.push_back(&me);
+  while (!me.done) {
+    state->queue_changed.wait(queue_lock, [&] { return me.done || !state->enrol_leader_active; });
+    if (me.done) break;
+    // Lead: the calls waiting, in arrival order, up to a chunk of rows (at least one call;
+    // this one may be left for the next group, and then leads again or is answered by it).
+    state->enrol_leader_active = true;
+    std::vector<EnrolCall*>& queue = state->enrol_queue;
+    size_t taken = 0;
+    size_t rows = 0;
+    while (taken < queue.size() && (taken == 0 || rows + queue[taken]->rows.rows->size() <= kWriteChunk)) {
+      rows += queue[taken]->rows.rows->size();
+      ++taken;
     }
-    const std::vector<Participant>& rows = forbidden.empty() ? participants : permitted;
+    std::vector<EnrolCall*> group(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(taken));
+    queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(taken));
+    queue_lock.unlock();
+    // Optimistic: a commit's compare-and-set on the audit head catches a stale cache, and
+    // EnrolCalls checks the head itself when the group commits nothing.
+    absl::Status status = WithTrial(trial_id, [&](TrialState& locked) {
+      return EnrolCalls(locked, group);
+    }, Freshness::kOptimistic);
+    queue_lock.lock();
+    for (EnrolCall* call : group) {
+      if (!status.ok()) call->status = status;
+      call->done = true;
+    }
+    state->enrol_leader_active = false;
+    state->queue_changed.notify_all();
+  }
+  queue_lock.unlock();
+  if (!me.status.ok()) return me.status;
+  return std::move(me.response);
+}
+
+absl::Status Randomiser::EnrolCalls(TrialState& state, const std::vector<EnrolCall*>& calls) {
+  const TrialCache& cache = state.cache;
+  // Results are kept aside until the commit succeeds: a lost race recomputes the group.
+  std::vector<EnrolCallOutcome> outcomes(calls.size());
+  if (cache.trial().state() == fieldwork::v1::TRIAL_STATE_CLOSED) {
+    for (EnrolCallOutcome& outcome : outcomes) {
+      outcome.status = absl::FailedPreconditionError(absl::StrCat("trial \"", state.id(), "\" is closed to enrolment"));
+    }
+  } else {
     // A row naming an enrolled participant is compared with its stored record (a retry is not
     // an error): those records, and only those, are read.
     std::vector<std::string> known_ids;
-    for (const Participant& p : rows) {
-      if (cache.Find(p.participant_id()) != nullptr) known_ids.push_back(p.participant_id());
+    absl::flat_hash_set<absl::string_view> asked;
+    for (const EnrolCall* call : calls) {
+      for (const Participant& p : *call->rows.rows) {
+        if (cache.Find(p.participant_id()) != nullptr && asked.insert(p.participant_id()).second) {
+          known_ids.push_back(p.participant_id());
+        }
+      }
     }
     absl::flat_hash_map<std::string, Participant> known;
     if (!known_ids.empty()) {
-      absl::StatusOr<ParticipantRecords> records = store_.ReadRecords(trial_id, known_ids, {.participants = true});
+      absl::StatusOr<ParticipantRecords> records = store_.ReadRecords(state.id(), known_ids, {.participants = true});
       if (!records.ok()) return records.status();
       for (size_t i = 0; i < known_ids.size(); ++i) {
         if (!records->participants[i].has_value()) return MissingRecord("enrolment", known_ids[i]);
@@ -475,62 +557,88 @@ absl::StatusOr<fieldwork::v1::EnrolResponse> Randomiser::Enrol(
           return it == known.end() ? nullptr : &it->second;
         },
         [&cache](const std::string& cluster) { return cache.SiteOfCluster(cluster); }};
-    EnrolmentCheck check = CheckEnrolment(cache.trial().design(), rows, existing, row_of);
-    std::vector<fieldwork::v1::RowError> errors = std::move(check.errors);
-    for (int64_t row : forbidden) {
-      fieldwork::v1::RowError& error = errors.emplace_back();
-      error.set_row(row);
-      error.set_field("site");
-      error.set_reason("not permitted");
+    std::vector<const EnrolCallRows*> rows;
+    for (const EnrolCall* call : calls) rows.push_back(&call->rows);
+    outcomes = CheckEnrolCalls(cache.trial().design(), rows, existing);
+  }
+  // One write per call with rows to enrol, or per chunk of them for a large call: each is
+  // atomic with its audit entry, which names the call's actor.
+  const auto now = ToProto(clock_.Now());
+  auto chunk = [&](size_t c, size_t start) {
+    const std::vector<size_t>& accepted = outcomes[c].accepted;
+    TrialWrite write;
+    std::map<std::string, std::string> records;
+    const size_t end = std::min(accepted.size(), start + kWriteChunk);
+    for (size_t i = start; i < end; ++i) {
+      Participant p = (*calls[c]->rows.rows)[accepted[i]];
+      *p.mutable_enrolled_at() = now;
+      records[p.participant_id()] = DeterministicBytes(p);
+      write.participants.push_back(std::move(p));
     }
-    std::stable_sort(errors.begin(), errors.end(),
-                     [](const auto& a, const auto& b) { return a.row() < b.row(); });
-    std::set<int64_t> bad_rows;
-    for (auto& error : errors) {
-      bad_rows.insert(error.row());
-      *response.add_errors() = std::move(error);
+    write.entry = NewEntry(AuditEntry::KIND_ENROLMENT, *calls[c]->actor,
+                           absl::StrCat("enrolled ", write.participants.size(), " participant(s)"));
+    for (const auto& [id, bytes] : records) write.entry.add_participant_ids(id);
+    write.entry.set_content_sha256(ContentHash(records));
+    return write;
+  };
+  size_t rows_to_write = 0;
+  for (const EnrolCallOutcome& outcome : outcomes) rows_to_write += outcome.accepted.size();
+  fieldwork::v1::AuditHead head;
+  state.ReportHead(&head);
+  if (rows_to_write == 0 && !state.head_checked) {
+    // Nothing commits, so no compare-and-set vouches for the cache these answers came from
+    // (a design changed, or a participant enrolled, through another replica): check the head.
+    absl::StatusOr<std::string> stored = store_.AuditHead(state.id());
+    if (!stored.ok()) return stored.status();
+    if (*stored != head.sha256()) return absl::AbortedError("reload");
+  }
+  // The log's head after each call's last entry (none when the call wrote nothing).
+  std::vector<std::optional<fieldwork::v1::AuditHead>> written(calls.size());
+  auto head_after = [](const AuditEntry& entry) {
+    fieldwork::v1::AuditHead after;
+    after.set_length(entry.sequence() + 1);
+    after.set_sha256(entry.hash());
+    return after;
+  };
+  if (rows_to_write <= kWriteChunk) {
+    // A group (or a call of at most a chunk): one commit, one entry per call.
+    std::vector<TrialWrite> writes;
+    std::vector<size_t> writer;
+    for (size_t c = 0; c < calls.size(); ++c) {
+      if (outcomes[c].accepted.empty()) continue;
+      writes.push_back(chunk(c, 0));
+      writer.push_back(c);
     }
-    response.set_rejected(static_cast<int64_t>(bad_rows.size()));
-    if (!forbidden.empty()) {
-      return BatchRejection(absl::StatusCode::kPermissionDenied,
-                            "a row names a site this caller may not enrol at", response);
+    if (!writes.empty()) {
+      if (absl::Status s = CommitWrites(state, absl::MakeSpan(writes)); !s.ok()) return s;
     }
-    if (all_or_nothing && !bad_rows.empty()) {
-      return BatchRejection(absl::StatusCode::kInvalidArgument, "all_or_nothing", response);
-    }
-    response.set_unchanged(check.unchanged);
-    state.ReportHead(response.mutable_audit_head());
-    if (check.accepted.empty()) return absl::OkStatus();
-    if (guards.still_wanted && !guards.still_wanted()) {
-      return absl::CancelledError("the caller went away before the batch was written: nothing enrolled");
-    }
-    // Committed in chunks, each atomic with its audit entry. Every row was checked before the
-    // first chunk; if Redis fails between chunks, a retry finds the committed rows unchanged.
-    const auto now = ToProto(clock_.Now());
-    const auto enrolled = static_cast<int64_t>(check.accepted.size());
-    for (size_t start = 0; start < check.accepted.size(); start += kWriteChunk) {
-      TrialWrite write;
-      std::map<std::string, std::string> records;
-      const size_t end = std::min(check.accepted.size(), start + kWriteChunk);
-      for (size_t i = start; i < end; ++i) {
-        Participant p = rows[check.accepted[i]];
-        *p.mutable_enrolled_at() = now;
-        records[p.participant_id()] = DeterministicBytes(p);
-        write.participants.push_back(std::move(p));
+    for (size_t w = 0; w < writes.size(); ++w) written[writer[w]] = head_after(writes[w].entry);
+  } else {
+    // A large call (a group is at most a chunk), a chunk at a time, each built just before its
+    // commit so that its rows are not held twice. Every row was checked before the first
+    // chunk; if Redis fails between chunks, a retry finds the committed rows unchanged.
+    for (size_t c = 0; c < calls.size(); ++c) {
+      for (size_t start = 0; start < outcomes[c].accepted.size(); start += kWriteChunk) {
+        TrialWrite write = chunk(c, start);
+        if (absl::Status s = CommitWrites(state, absl::MakeSpan(&write, 1)); !s.ok()) return s;
+        written[c] = head_after(write.entry);
       }
-      write.entry = NewEntry(AuditEntry::KIND_ENROLMENT, actor,
-                             absl::StrCat("enrolled ", write.participants.size(), " participant(s)"));
-      for (const auto& [id, bytes] : records) write.entry.add_participant_ids(id);
-      write.entry.set_content_sha256(ContentHash(records));
-      if (absl::Status s = Commit(state, std::move(write)); !s.ok()) return s;
     }
-    state.ReportHead(response.mutable_audit_head());
-    response.set_enrolled(enrolled);
-    if (observer_.on_enrolled) observer_.on_enrolled(trial_id, enrolled);
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return response;
+  }
+  // Each call's head is the log's after its own entries, or, when it wrote nothing, after
+  // those of the calls before it: what it would have been told alone, the calls in this order.
+  for (size_t c = 0; c < calls.size(); ++c) {
+    EnrolCallOutcome& outcome = outcomes[c];
+    if (written[c].has_value()) head = *written[c];
+    calls[c]->status = outcome.status;
+    if (!outcome.status.ok()) continue;
+    const auto enrolled = static_cast<int64_t>(outcome.accepted.size());
+    outcome.response.set_enrolled(enrolled);
+    *outcome.response.mutable_audit_head() = head;
+    calls[c]->response = std::move(outcome.response);
+    if (enrolled > 0 && observer_.on_enrolled) observer_.on_enrolled(state.id(), enrolled);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<fieldwork::v1::RandomiseResponse> Randomiser::Randomise(const std::string& trial_id,
@@ -686,6 +794,8 @@ absl::Status Randomiser::AllocateArrivals(TrialState& state, const std::vector<A
   std::vector<absl::Status> statuses(batch.size());
   std::vector<fieldwork::v1::AllocateNextResponse> responses(batch.size());
   std::map<std::string, Allocation> new_allocations;  // participant id -> allocation
+  std::map<std::string, std::string> actor_of;        // participant id -> the arrival's actor
+  std::map<std::string, size_t> first_arrival;        // actor -> its first allocating arrival
   for (size_t i = 0; i < batch.size(); ++i) {
     const std::string& participant_id = batch[i]->participant_id;
     const TrialCache::Entry* entry = cache.Find(participant_id);
@@ -730,27 +840,40 @@ absl::Status Randomiser::AllocateArrivals(TrialState& state, const std::vector<A
     *responses[i].mutable_allocation() = a;
     responses[i].set_newly_allocated(true);
     new_allocations.emplace(participant_id, std::move(a));
+    actor_of.emplace(participant_id, batch[i]->actor);
+    first_arrival.emplace(batch[i]->actor, i);
   }
   if (!new_allocations.empty()) {
-    TrialWrite write;
-    std::map<std::string, std::string> content;
+    // One entry per actor, each covering the allocations its arrivals made: an entry names its
+    // actor, so arrivals of different callers in one group are not recorded under one of them.
+    // The entries are committed together (one script, one fsync).
+    std::vector<std::string> actors;  // in order of their first arrival in the group
+    std::map<std::string, std::vector<Allocation>> by_actor;
     for (auto& [id, allocation] : new_allocations) {
-      content[id] = DeterministicBytes(allocation);
-      write.entry.add_participant_ids(id);
+      const std::string& actor = actor_of.at(id);
+      if (by_actor.find(actor) == by_actor.end()) actors.push_back(actor);
+      by_actor[actor].push_back(std::move(allocation));
     }
-    const auto entry_ids = write.entry.participant_ids();
-    write.entry = NewEntry(AuditEntry::KIND_ALLOCATION, batch.front()->actor,
-                           absl::StrCat("allocated ", new_allocations.size(), " arrival(s) one at a time"));
-    *write.entry.mutable_participant_ids() = entry_ids;
-    write.entry.set_content_sha256(ContentHash(content));
-    // Stored in arrival order, so a later rebuild replays them in the same order.
-    std::vector<Allocation> ordered;
-    for (auto& [id, allocation] : new_allocations) ordered.push_back(std::move(allocation));
-    std::sort(ordered.begin(), ordered.end(), [](const Allocation& x, const Allocation& y) {
-      return std::make_pair(x.cohort(), x.batch()) < std::make_pair(y.cohort(), y.batch());
+    std::sort(actors.begin(), actors.end(), [&](const std::string& x, const std::string& y) {
+      return first_arrival.at(x) < first_arrival.at(y);
     });
-    write.allocations = std::move(ordered);
-    if (absl::Status c = Commit(state, std::move(write)); !c.ok()) {
+    std::vector<TrialWrite> writes;
+    for (const std::string& actor : actors) {
+      std::vector<Allocation>& ordered = by_actor[actor];
+      TrialWrite& write = writes.emplace_back();
+      std::map<std::string, std::string> content;
+      for (const Allocation& allocation : ordered) content[allocation.participant_id()] = DeterministicBytes(allocation);
+      write.entry = NewEntry(AuditEntry::KIND_ALLOCATION, actor,
+                             absl::StrCat("allocated ", ordered.size(), " arrival(s) one at a time"));
+      for (const auto& [id, bytes] : content) write.entry.add_participant_ids(id);
+      write.entry.set_content_sha256(ContentHash(content));
+      // Stored in arrival order, so a later rebuild replays them in the same order.
+      std::sort(ordered.begin(), ordered.end(), [](const Allocation& x, const Allocation& y) {
+        return std::make_pair(x.cohort(), x.batch()) < std::make_pair(y.cohort(), y.batch());
+      });
+      write.allocations = std::move(ordered);
+    }
+    if (absl::Status c = CommitWrites(state, absl::MakeSpan(writes)); !c.ok()) {
       state.sequential.clear();
       return c;
     }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "fieldwork/v1/randomisation.pb.h"
 #include "services/common/clock.h"
 #include "services/randomisation/engine/engine.h"
@@ -69,6 +70,9 @@ class Randomiser {
   // Every bad row is reported (row numbers from 1) and the good rows kept; with
   // all_or_nothing any bad row rejects the whole batch with INVALID_ARGUMENT listing them.
   // `guards` may refuse the whole batch (see EnrolGuards); then nothing is written.
+  // Concurrent small calls to one trial are committed together (one write to the store, one
+  // audit entry per call); each gets the answer it would have got alone, the calls taken in
+  // the order they arrived.
   absl::StatusOr<fieldwork::v1::EnrolResponse> Enrol(
       const std::string& trial_id, const std::vector<fieldwork::v1::Participant>& participants,
       bool all_or_nothing, const std::string& actor, const EnrolGuards& guards = {});
@@ -128,6 +132,7 @@ class Randomiser {
  private:
   struct TrialState;
   struct Arrival;
+  struct EnrolCall;
   using Operation = std::function<absl::Status(TrialState&)>;
 
   // kCheckHead reads the audit head before the operation and reloads the cached state if
@@ -145,6 +150,9 @@ class Randomiser {
   absl::Status Load(TrialState& state, const std::string& trial_id);
   // Fills in the entry's chain fields, commits, and applies the write to the cached state.
   absl::Status Commit(TrialState& state, TrialWrite write);
+  // Commit for several writes as one atomic write, their entries chained in order (filled in
+  // here, so the caller can read each entry's sequence and hash afterwards).
+  absl::Status CommitWrites(TrialState& state, absl::Span<TrialWrite> writes);
   fieldwork::v1::AuditEntry NewEntry(fieldwork::v1::AuditEntry::Kind kind, const std::string& actor,
                                      std::string summary) const;
   std::shared_ptr<TrialState> StateFor(const std::string& trial_id);
@@ -157,6 +165,8 @@ class Randomiser {
       const std::function<bool(const TrialCache& cache, const TrialCache::Entry& entry)>& select,
       const std::function<absl::Status(TrialState&, const std::vector<std::string>& ids)>& read,
       const std::function<bool()>& visit_page);
+  // Checks a group of Enrol calls in order and commits them together, one entry per call.
+  absl::Status EnrolCalls(TrialState& state, const std::vector<EnrolCall*>& calls);
   // Allocates a group of AllocateNext arrivals and commits them together.
   absl::Status AllocateArrivals(TrialState& state, const std::vector<Arrival*>& batch);
   // The cohort's sequential state, rebuilt (and checked) from what is stored plus `pending`

@@ -16,9 +16,10 @@ using fieldwork::v1::Participant;
 using fieldwork::v1::ParticipantStatus;
 
 // KEYS: 1 trial, 2 secret, 3 participants, 4 allocations, 5 status, 6 audit, 7 audit head.
-// ARGV: 1 expected head, 2 new head, 3 entry, 4 trial ("" = unchanged), 5 secret ("" = not a
-// creation), then three sections (participants, allocations, statuses), each a count n
-// followed by n (id, bytes) pairs.
+// ARGV: 1 expected head, 2 new head, 3 the number m of audit entries (one per write of a group,
+// chained), 4 trial ("" = unchanged), 5 secret ("" = not a creation), 6 .. 5+m the entries,
+// then three sections (participants, allocations, statuses), each a count n followed by n
+// (id, bytes) pairs.
 const LuaScript& CommitScript() {
   static const LuaScript* script = new LuaScript(R"lua(
 if ARGV[5] ~= '' and redis.call('EXISTS', KEYS[1]) == 1 then
@@ -28,8 +29,9 @@ local head = redis.call('GET', KEYS[7]) or ''
 if head ~= ARGV[1] then
   return redis.error_reply('ABORTED: the trial changed since it was read')
 end
+local entries = tonumber(ARGV[3])
 local sections = {}
-local i = 6
+local i = 6 + entries
 for s = 1, 3 do
   local n = tonumber(ARGV[i])
   sections[s] = {i + 1, n}
@@ -39,14 +41,16 @@ end
 -- of 20,000 is 40 calls, not 20,000), within what unpack() can pass.
 local step = 500
 local alloc_start, alloc_n = sections[2][1], sections[2][2]
+local seen = {}  -- one write of a group allocating a participant an earlier one allocated
 for j = 0, alloc_n - 1, step do
   local ids = {}
   for k = j, math.min(alloc_n, j + step) - 1 do ids[#ids + 1] = ARGV[alloc_start + 2 * k] end
   local existing = redis.call('HMGET', KEYS[4], unpack(ids))
   for k = 1, #ids do
-    if existing[k] then
+    if existing[k] or seen[ids[k]] then
       return redis.error_reply('FAILED_PRECONDITION: participant ' .. ids[k] .. ' is already allocated')
     end
+    seen[ids[k]] = true
   end
 end
 if ARGV[4] ~= '' then redis.call('SET', KEYS[1], ARGV[4]) end
@@ -63,7 +67,9 @@ for s = 1, 3 do
     redis.call('HSET', targets[s], unpack(fields))
   end
 end
-redis.call('RPUSH', KEYS[6], ARGV[3])
+for j = 0, entries - 1, step do
+  redis.call('RPUSH', KEYS[6], unpack(ARGV, 6 + j, 5 + math.min(entries, j + step)))
+end
 redis.call('SET', KEYS[7], ARGV[2])
 return 1
 )lua");
@@ -83,12 +89,18 @@ const std::string& IdOf(const Participant& p) { return p.participant_id(); }
 const std::string& IdOf(const Allocation& a) { return a.participant_id(); }
 const std::string& IdOf(const ParticipantStatus& s) { return s.participant().participant_id(); }
 
+// One section of the commit script's arguments: the records `field` of every write, in order.
 template <typename Message>
-void AppendSection(std::vector<std::string>& args, const std::vector<Message>& messages) {
-  args.push_back(std::to_string(messages.size()));
-  for (const Message& message : messages) {
-    args.push_back(IdOf(message));
-    args.push_back(message.SerializeAsString());
+void AppendSection(std::vector<std::string>& args, absl::Span<const TrialWrite> writes,
+                   std::vector<Message> TrialWrite::*field) {
+  size_t n = 0;
+  for (const TrialWrite& write : writes) n += (write.*field).size();
+  args.push_back(std::to_string(n));
+  for (const TrialWrite& write : writes) {
+    for (const Message& message : write.*field) {
+      args.push_back(IdOf(message));
+      args.push_back(message.SerializeAsString());
+    }
   }
 }
 
@@ -257,19 +269,47 @@ absl::StatusOr<std::string> RedisRandomisationStore::AuditHead(const std::string
 }
 
 absl::Status RedisRandomisationStore::Commit(const std::string& trial_id, const TrialWrite& write) {
-  std::vector<std::string> args = {write.entry.previous_hash(), write.entry.hash(),
-                                   write.entry.SerializeAsString(),
-                                   write.trial ? write.trial->SerializeAsString() : ""};
-  if (write.secret.has_value()) {
+  return RunCommit(trial_id, absl::MakeConstSpan(&write, 1));
+}
+
+absl::Status RedisRandomisationStore::CommitGroup(const std::string& trial_id,
+                                                  absl::Span<const TrialWrite> writes) {
+  if (writes.empty()) return absl::OkStatus();
+  for (size_t i = 0; i < writes.size(); ++i) {
+    if (writes[i].secret.has_value()) {
+      return absl::InvalidArgumentError("a group commit cannot create the trial");
+    }
+    if (i > 0 && writes[i].entry.previous_hash() != writes[i - 1].entry.hash()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the audit entry of write ", i, " of the group does not chain on the one before it"));
+    }
+  }
+  return RunCommit(trial_id, writes);
+}
+
+absl::Status RedisRandomisationStore::RunCommit(const std::string& trial_id,
+                                                absl::Span<const TrialWrite> writes) {
+  const TrialWrite& first = writes.front();
+  const TrialWrite& last = writes.back();
+  // The newest trial of the group replaces the stored one, as the writes one after another would.
+  const TrialWrite* with_trial = nullptr;
+  for (const TrialWrite& write : writes) {
+    if (write.trial.has_value()) with_trial = &write;
+  }
+  std::vector<std::string> args = {first.entry.previous_hash(), last.entry.hash(),
+                                   std::to_string(writes.size()),
+                                   with_trial != nullptr ? with_trial->trial->SerializeAsString() : ""};
+  if (first.secret.has_value()) {
     storage::TrialSecret secret;
-    secret.set_secret(*write.secret);
+    secret.set_secret(*first.secret);
     args.push_back(secret.SerializeAsString());
   } else {
     args.push_back("");
   }
-  AppendSection(args, write.participants);
-  AppendSection(args, write.allocations);
-  AppendSection(args, write.statuses);
+  for (const TrialWrite& write : writes) args.push_back(write.entry.SerializeAsString());
+  AppendSection(args, writes, &TrialWrite::participants);
+  AppendSection(args, writes, &TrialWrite::allocations);
+  AppendSection(args, writes, &TrialWrite::statuses);
   absl::StatusOr<RedisReply> reply = redis_.Eval(
       CommitScript(),
       {keys::Trial(trial_id), keys::Secret(trial_id), keys::Participants(trial_id),
@@ -277,7 +317,7 @@ absl::Status RedisRandomisationStore::Commit(const std::string& trial_id, const 
        keys::AuditHead(trial_id)},
       args);
   if (!reply.ok()) return reply.status();
-  if (write.secret.has_value()) {
+  if (first.secret.has_value()) {
     // The index is one key for all trials, outside the trial's hash slot, so it is written
     // after the trial; a retried CreateTrial adds it again if this step was lost.
     absl::StatusOr<RedisReply> indexed = redis_.Command({"SADD", keys::TrialIndex(), trial_id});

@@ -26,6 +26,7 @@ class RedisRandomisationStore final : public RandomisationStore {
                                                  RecordKinds kinds) override;
   absl::StatusOr<std::string> AuditHead(const std::string& trial_id) override;
   absl::Status Commit(const std::string& trial_id, const TrialWrite& write) override;
+  absl::Status CommitGroup(const std::string& trial_id, absl::Span<const TrialWrite> writes) override;
   absl::StatusOr<std::vector<std::string>> ListTrialIds() override;
   absl::StatusOr<std::vector<fieldwork::v1::AuditEntry>> ReadAudit(
       const std::string& trial_id) override;
@@ -35,6 +36,8 @@ class RedisRandomisationStore final : public RandomisationStore {
   template <typename Message>
   absl::Status ScanHash(const std::string& key, absl::string_view what,
                         const std::function<absl::Status(std::vector<Message>&)>& visit);
+  // Commit and CommitGroup: one run of the commit script for `writes` (at least one).
+  absl::Status RunCommit(const std::string& trial_id, absl::Span<const TrialWrite> writes);
 
   RedisClient& redis_;
   size_t page_;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "fieldwork/v1/randomisation.pb.h"
 
 namespace fieldwork::randomisation {
@@ -96,6 +97,11 @@ class RandomisationStore {
   // allocation already exists (allocations are never overwritten). Creating a trial
   // (write.secret set) fails with ALREADY_EXISTS if it exists.
   virtual absl::Status Commit(const std::string& trial_id, const TrialWrite& write) = 0;
+  // Applies `writes` in order as one atomic write (all or none), with Commit's checks: the
+  // first entry's previous_hash is compared with the head, and each later entry must chain on
+  // the one before it. For several calls answered by one commit (one round trip, and with
+  // appendfsync always one fsync) that keep one audit entry each. None may create the trial.
+  virtual absl::Status CommitGroup(const std::string& trial_id, absl::Span<const TrialWrite> writes) = 0;
   virtual absl::StatusOr<std::vector<std::string>> ListTrialIds() = 0;
   virtual absl::StatusOr<std::vector<fieldwork::v1::AuditEntry>> ReadAudit(
       const std::string& trial_id) = 0;

@@ -105,6 +105,9 @@ class InterferingStore final : public RandomisationStore {
   absl::Status Commit(const std::string& trial_id, const TrialWrite& write) override {
     return inner_.Commit(trial_id, write);
   }
+  absl::Status CommitGroup(const std::string& trial_id, absl::Span<const TrialWrite> writes) override {
+    return inner_.CommitGroup(trial_id, writes);
+  }
   absl::StatusOr<std::vector<std::string>> ListTrialIds() override { return inner_.ListTrialIds(); }
   absl::StatusOr<std::vector<v1::AuditEntry>> ReadAudit(const std::string& trial_id) override {
     return inner_.ReadAudit(trial_id);
