@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/grpc_client.h"
 #include "services/common/grpc_auth.h"
+#include "services/common/paged_list.h"
 
 namespace fieldwork::analysis {
 namespace v1 = ::fieldwork::v1;
@@ -28,43 +29,83 @@ absl::Status FromGrpc(const grpc::Status& status, absl::string_view call) {
                       absl::StrCat(call, ": ", status.error_message()));
 }
 
-// Reads a server stream into a vector of `field(message)`.
-template <typename Response, typename Item, typename Reader, typename Get>
-absl::StatusOr<std::vector<Item>> Drain(Reader reader, absl::string_view call, Get get) {
+// The items of one message of each list, in order: the lists are asked for in pages (a server
+// that does not page sends one item per message, which is read the same way).
+template <typename Item>
+void Collect(Item* single, google::protobuf::RepeatedPtrField<Item>& page, std::vector<Item*>& out) {
+  out.clear();
+  ForEachListed(single, page, [&](Item& item) { out.push_back(&item); });
+}
+void ItemsOf(v1::ListParticipantsResponse& m, std::vector<v1::ParticipantStatus*>& out) {
+  Collect(m.has_status() ? m.mutable_status() : nullptr, *m.mutable_statuses(), out);
+}
+void ItemsOf(v1::ListAllocationsResponse& m, std::vector<v1::Allocation*>& out) {
+  Collect(m.has_allocation() ? m.mutable_allocation() : nullptr, *m.mutable_allocations(), out);
+}
+void ItemsOf(v1::ListResponsesResponse& m, std::vector<v1::Response*>& out) {
+  Collect(m.has_response() ? m.mutable_response() : nullptr, *m.mutable_responses(), out);
+}
+void ItemsOf(v1::ListOutcomesResponse& m, std::vector<v1::Outcome*>& out) {
+  Collect(m.has_outcome() ? m.mutable_outcome() : nullptr, *m.mutable_outcomes(), out);
+}
+
+// What is done to each item as it arrives (nothing, or dropping what no analysis reads).
+template <typename Item>
+using Prepare = void (*)(Item&);
+template <typename Item>
+void AsIs(Item&) {}
+
+// Reads a server stream of a list into a vector.
+template <typename Response, typename Item, typename Reader>
+absl::StatusOr<std::vector<Item>> Drain(Reader reader, absl::string_view call,
+                                        Prepare<Item> prepare = AsIs<Item>) {
   std::vector<Item> items;
   Response message;
-  while (reader->Read(&message)) items.push_back(std::move(*get(message)));
+  std::vector<Item*> received;
+  while (reader->Read(&message)) {
+    ItemsOf(message, received);
+    for (Item* item : received) {
+      prepare(*item);
+      items.push_back(std::move(*item));
+    }
+  }
   absl::Status status = FromGrpc(reader->Finish(), call);
   if (!status.ok()) return status;
   return items;
 }
 
-// A server stream read one message at a time: `get` moves the item out of each message. A
-// stream dropped before its end is cancelled, so the server stops sending.
+// A server stream of a list read one item at a time (a message, one item or a page, at a time).
+// A stream dropped before its end is cancelled, so the server stops sending.
 template <typename Response, typename Item>
 class GrpcItemStream final : public ItemStream<Item> {
  public:
-  using Get = std::function<Item*(Response&)>;
   GrpcItemStream(std::unique_ptr<grpc::ClientContext> context,
-                 std::unique_ptr<grpc::ClientReader<Response>> reader, std::string call, Get get)
+                 std::unique_ptr<grpc::ClientReader<Response>> reader, std::string call,
+                 Prepare<Item> prepare = AsIs<Item>)
       : context_(std::move(context)),
         reader_(std::move(reader)),
         call_(std::move(call)),
-        get_(std::move(get)) {}
+        prepare_(prepare) {}
   ~GrpcItemStream() override {
     if (finished_) return;
     context_->TryCancel();
     reader_->Finish();
   }
   bool Next(Item& item) override {
-    if (finished_) return false;
-    if (reader_->Read(&message_)) {
-      item = std::move(*get_(message_));
-      return true;
+    while (!finished_ && next_ == received_.size()) {
+      if (!reader_->Read(&message_)) {
+        finished_ = true;
+        status_ = FromGrpc(reader_->Finish(), call_);
+        return false;
+      }
+      ItemsOf(message_, received_);
+      next_ = 0;
     }
-    finished_ = true;
-    status_ = FromGrpc(reader_->Finish(), call_);
-    return false;
+    if (finished_) return false;
+    Item* next = received_[next_++];
+    prepare_(*next);
+    item = std::move(*next);
+    return true;
   }
   absl::Status Finish() override { return status_; }
 
@@ -72,17 +113,17 @@ class GrpcItemStream final : public ItemStream<Item> {
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::ClientReader<Response>> reader_;
   std::string call_;
-  Get get_;
+  Prepare<Item> prepare_;
   Response message_;
+  std::vector<Item*> received_;  // into message_
+  size_t next_ = 0;
   bool finished_ = false;
   absl::Status status_;
 };
 
-// Drops a response's raw answers: every analysis reads a response's scores and times only.
-v1::Response* WithoutAnswers(v1::ListResponsesResponse& m) {
-  m.mutable_response()->clear_answers();
-  return m.mutable_response();
-}
+// Drops a response's raw answers: every analysis reads a response's scores and times only (the
+// requests ask survey-ingest to leave them out; one that does not know to still sends them).
+void WithoutAnswers(v1::Response& r) { r.clear_answers(); }
 
 }  // namespace
 
@@ -126,9 +167,9 @@ absl::StatusOr<std::vector<v1::ParticipantStatus>> GrpcAllocationSource::ListPar
   auto context = NewContext(token_, deadline_);
   v1::ListParticipantsRequest request;
   request.set_trial_id(trial);
+  request.set_paged(true);
   return Drain<v1::ListParticipantsResponse, v1::ParticipantStatus>(
-      stub_->ListParticipants(context.get(), request), "randomisation ListParticipants",
-      [](v1::ListParticipantsResponse& m) { return m.mutable_status(); });
+      stub_->ListParticipants(context.get(), request), "randomisation ListParticipants");
 }
 
 absl::StatusOr<std::vector<v1::Allocation>> GrpcAllocationSource::ListAllocations(
@@ -136,9 +177,9 @@ absl::StatusOr<std::vector<v1::Allocation>> GrpcAllocationSource::ListAllocation
   auto context = NewContext(token_, deadline_);
   v1::ListAllocationsRequest request;
   request.set_trial_id(trial);
+  request.set_paged(true);
   return Drain<v1::ListAllocationsResponse, v1::Allocation>(
-      stub_->ListAllocations(context.get(), request), "randomisation ListAllocations",
-      [](v1::ListAllocationsResponse& m) { return m.mutable_allocation(); });
+      stub_->ListAllocations(context.get(), request), "randomisation ListAllocations");
 }
 
 std::unique_ptr<ItemStream<v1::ParticipantStatus>> GrpcAllocationSource::StreamParticipants(
@@ -146,10 +187,10 @@ std::unique_ptr<ItemStream<v1::ParticipantStatus>> GrpcAllocationSource::StreamP
   auto context = NewContext(token_, deadline_);
   v1::ListParticipantsRequest request;
   request.set_trial_id(trial);
+  request.set_paged(true);
   auto reader = stub_->ListParticipants(context.get(), request);
   return std::make_unique<GrpcItemStream<v1::ListParticipantsResponse, v1::ParticipantStatus>>(
-      std::move(context), std::move(reader), "randomisation ListParticipants",
-      [](v1::ListParticipantsResponse& m) { return m.mutable_status(); });
+      std::move(context), std::move(reader), "randomisation ListParticipants");
 }
 
 std::unique_ptr<ItemStream<v1::Allocation>> GrpcAllocationSource::StreamAllocations(
@@ -157,10 +198,10 @@ std::unique_ptr<ItemStream<v1::Allocation>> GrpcAllocationSource::StreamAllocati
   auto context = NewContext(token_, deadline_);
   v1::ListAllocationsRequest request;
   request.set_trial_id(trial);
+  request.set_paged(true);
   auto reader = stub_->ListAllocations(context.get(), request);
   return std::make_unique<GrpcItemStream<v1::ListAllocationsResponse, v1::Allocation>>(
-      std::move(context), std::move(reader), "randomisation ListAllocations",
-      [](v1::ListAllocationsResponse& m) { return m.mutable_allocation(); });
+      std::move(context), std::move(reader), "randomisation ListAllocations");
 }
 
 GrpcSurveyIngestSource::GrpcSurveyIngestSource(std::shared_ptr<grpc::Channel> channel,
@@ -185,8 +226,10 @@ absl::StatusOr<std::vector<v1::Response>> GrpcSurveyIngestSource::ListResponses(
   auto context = NewContext(token_, deadline_);
   v1::ListResponsesRequest request;
   request.set_trial_id(trial);
-  // Every analysis reads a response's scores and times, never its raw answers: they are dropped
-  // as each response arrives, so the join holds a fraction of what survey-ingest sends.
+  request.set_paged(true);
+  request.set_without_answers(true);
+  // Every analysis reads a response's scores and times, never its raw answers: they are not
+  // sent, or dropped as each response arrives, so the join holds a fraction of the responses.
   return Drain<v1::ListResponsesResponse, v1::Response>(
       stub_->ListResponses(context.get(), request), "survey-ingest ListResponses", WithoutAnswers);
 }
@@ -196,6 +239,8 @@ std::unique_ptr<ItemStream<v1::Response>> GrpcSurveyIngestSource::StreamResponse
   auto context = NewContext(token_, deadline_);
   v1::ListResponsesRequest request;
   request.set_trial_id(trial);
+  request.set_paged(true);
+  request.set_without_answers(true);
   request.set_wave_id(wave);
   auto reader = stub_->ListResponses(context.get(), request);
   return std::make_unique<GrpcItemStream<v1::ListResponsesResponse, v1::Response>>(
@@ -207,10 +252,10 @@ std::unique_ptr<ItemStream<v1::Outcome>> GrpcSurveyIngestSource::StreamOutcomes(
   auto context = NewContext(token_, deadline_);
   v1::ListOutcomesRequest request;
   request.set_trial_id(trial);
+  request.set_paged(true);
   auto reader = stub_->ListOutcomes(context.get(), request);
   return std::make_unique<GrpcItemStream<v1::ListOutcomesResponse, v1::Outcome>>(
-      std::move(context), std::move(reader), "survey-ingest ListOutcomes",
-      [](v1::ListOutcomesResponse& m) { return m.mutable_outcome(); });
+      std::move(context), std::move(reader), "survey-ingest ListOutcomes");
 }
 
 absl::StatusOr<std::vector<v1::Outcome>> GrpcSurveyIngestSource::ListOutcomes(
@@ -218,9 +263,9 @@ absl::StatusOr<std::vector<v1::Outcome>> GrpcSurveyIngestSource::ListOutcomes(
   auto context = NewContext(token_, deadline_);
   v1::ListOutcomesRequest request;
   request.set_trial_id(trial);
+  request.set_paged(true);
   return Drain<v1::ListOutcomesResponse, v1::Outcome>(
-      stub_->ListOutcomes(context.get(), request), "survey-ingest ListOutcomes",
-      [](v1::ListOutcomesResponse& m) { return m.mutable_outcome(); });
+      stub_->ListOutcomes(context.get(), request), "survey-ingest ListOutcomes");
 }
 
 GrpcEngagementSource::GrpcEngagementSource(std::shared_ptr<grpc::Channel> channel,

@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_format.h"
 #include "services/cli/commands.h"
@@ -176,7 +177,7 @@ bool PrintMessaging(CliContext& cli, const TrialSnapshot& snapshot, const std::s
 // with the warnings. Returns false when the analysis service cannot be reached; sets `factor`
 // to the plan's comparison factor when it is known.
 bool PrintPlanAnalysis(CliContext& cli, const std::string& trial_id, const std::string& plan_id,
-                       std::string& factor) {
+                       std::string& factor, std::ostream& out) {
   const std::string name = plan_id.empty() ? "main" : plan_id;
   v1::AnalyseRequest request;
   request.set_trial_id(trial_id);
@@ -186,10 +187,10 @@ bool PrintPlanAnalysis(CliContext& cli, const std::string& trial_id, const std::
   const grpc::Status s = cli.analysis().Analyse(cli.Call().get(), request, &analysis);
   if (!s.ok()) {
     if (Unreachable(s)) {
-      std::cout << "  analysis: unavailable (" << s.error_message() << ")\n";
+      out << "  analysis: unavailable (" << s.error_message() << ")\n";
       return false;
     }
-    std::cout << "  analysis plan " << name << ": not run (" << s.error_message() << ")\n";
+    out << "  analysis plan " << name << ": not run (" << s.error_message() << ")\n";
     // Without an analysis the planned MDES still comes from the plan's power assumptions.
     v1::GetPlanRequest get;
     get.set_trial_id(trial_id);
@@ -202,14 +203,14 @@ bool PrintPlanAnalysis(CliContext& cli, const std::string& trial_id, const std::
       *power_request.mutable_assumptions() = plan.record().plan().power();
       v1::PowerResponse power;
       if (cli.analysis().Power(cli.Call(30).get(), power_request, &power).ok()) {
-        std::cout << "  MDES planned " << FormatFixed(power.mdes(), 3)
+        out << "  MDES planned " << FormatFixed(power.mdes(), 3)
                   << " (achieved: not yet known)\n";
       }
     }
     return true;
   }
   factor = analysis.plan().plan().factor();
-  std::cout << "  analysis plan "
+  out << "  analysis plan "
             << (analysis.plan().plan().plan_id().empty() ? name : analysis.plan().plan().plan_id())
             << (analysis.plan().state() == v1::PLAN_STATE_LOCKED ? " (locked)" : " (NOT locked)")
             << "\n";
@@ -220,7 +221,7 @@ bool PrintPlanAnalysis(CliContext& cli, const std::string& trial_id, const std::
   for (const v1::OutcomeResult& outcome : analysis.outcomes()) {
     const v1::Attrition& a = outcome.attrition();
     const v1::MdesLedger& m = outcome.mdes();
-    std::cout << absl::StrFormat(
+    out << absl::StrFormat(
         "    %-*s response %s, differential attrition %s points (p = %s); MDES planned %s, "
         "achieved %s\n",
         width, outcome.outcome(), FormatPercent(a.overall_rate()),
@@ -229,28 +230,28 @@ bool PrintPlanAnalysis(CliContext& cli, const std::string& trial_id, const std::
         FormatAchievedMdes(m.achieved()));
   }
   if (analysis.descriptive()) {
-    std::cout << "  " << DescriptiveNote(analysis.plan().plan().factor()) << "\n";
+    out << "  " << DescriptiveNote(analysis.plan().plan().factor()) << "\n";
   }
-  for (const std::string& w : AnalysisWarnings(analysis)) std::cout << "  WARNING: " << w << "\n";
-  for (const std::string& w : analysis.warnings()) std::cout << "    note: " << w << "\n";
+  for (const std::string& w : AnalysisWarnings(analysis)) out << "  WARNING: " << w << "\n";
+  for (const std::string& w : analysis.warnings()) out << "    note: " << w << "\n";
   return true;
 }
 
-// The analysis part: every plan of the trial (PlansToAnalyse's choice, as `analyse` and
-// `report` make it), in plan id order. Returns false when the analysis service cannot be
+// The analysis part, written to `out`: every plan of the trial (PlansToAnalyse's choice, as
+// `analyse` and `report` make it), in plan id order. Returns false when the analysis service cannot be
 // reached; sets `factor` to the first plan's comparison factor, the one response rates are shown
 // by.
 bool PrintAnalysis(CliContext& cli, const std::string& trial_id, const CommandOptions& options,
-                   std::string& factor) {
+                   std::string& factor, std::ostream& out) {
   std::vector<std::string> plans;
   if (const grpc::Status s = ListPlanIds(cli, trial_id, options, plans); !s.ok()) {
-    std::cout << "  analysis: " << (Unreachable(s) ? "unavailable" : "not run") << " ("
+    out << "  analysis: " << (Unreachable(s) ? "unavailable" : "not run") << " ("
               << s.error_message() << ")\n";
     return !Unreachable(s);
   }
   for (const std::string& plan : plans) {
     std::string plan_factor;
-    if (!PrintPlanAnalysis(cli, trial_id, plan, plan_factor)) return false;
+    if (!PrintPlanAnalysis(cli, trial_id, plan, plan_factor, out)) return false;
     if (factor.empty()) factor = plan_factor;
   }
   return true;
@@ -270,26 +271,28 @@ int Status(CliContext& cli, const Args& args, const CommandOptions& options) {
   std::cout << "trial " << args[0] << " (" << trial.design().title()
             << "): " << v1::TrialState_Name(trial.state()) << "\n"
             << "  enrolled " << trial.enrolled() << ", allocated " << trial.allocated() << "\n";
+  // The analysis (printed last, collected meanwhile) runs on the analysis service while the
+  // allocation balance and the responses are read here: the longest of them is the wait, not
+  // their sum. Its plan's factor is the one response rates are shown by (when known, else the
+  // design's first factor), so they are printed once it is done.
+  std::string plan_factor;
+  std::ostringstream analysis_part;
+  bool analysis_reached = true;
+  std::thread analysis([&] {
+    analysis_reached = PrintAnalysis(cli, args[0], options, plan_factor, analysis_part);
+  });
   bool unavailable = false;
   PrintAllocation(cli, snapshot, options, unavailable);
   PrintWithdrawalsAndLeavers(snapshot);
-
-  // The analysis first (quietly collected) only to learn the plan's factor would double the
-  // work; the plan's factor is used when known, else the design's first factor.
-  std::string plan_factor;
-  std::ostringstream analysis_part;
-  {
-    std::streambuf* saved = std::cout.rdbuf(analysis_part.rdbuf());
-    const bool reached = PrintAnalysis(cli, args[0], options, plan_factor);
-    std::cout.rdbuf(saved);
-    unavailable = unavailable || !reached;
-  }
+  const grpc::Status responses = LoadResponses(cli, args[0], snapshot);
+  analysis.join();
+  unavailable = unavailable || !analysis_reached;
   const std::string factor = ComparisonFactor(trial.design(), plan_factor);
 
-  if (grpc::Status s = LoadResponses(cli, args[0], snapshot); !s.ok()) {
-    std::cout << "  responses: survey-ingest " << (Unreachable(s) ? "unavailable" : "failed")
-              << " (" << s.error_message() << ")\n";
-    unavailable = unavailable || Unreachable(s);
+  if (!responses.ok()) {
+    std::cout << "  responses: survey-ingest " << (Unreachable(responses) ? "unavailable" : "failed")
+              << " (" << responses.error_message() << ")\n";
+    unavailable = unavailable || Unreachable(responses);
   } else {
     PrintResponses(snapshot, factor);
   }

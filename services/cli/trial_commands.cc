@@ -15,6 +15,7 @@
 #include "services/cli/commands.h"
 #include "services/cli/protocol.h"
 #include "services/cli/protocol_validation.h"
+#include "services/common/paged_list.h"
 #include "services/survey_ingest/domain/csv_reader.h"
 
 namespace fieldwork::cli {
@@ -398,12 +399,12 @@ int ExportAllocations(CliContext& cli, const Args& args, const CommandOptions& o
   v1::ListAllocationsRequest request;
   request.set_trial_id(args[0]);
   request.set_cohort(options.cohort);
+  request.set_paged(true);
   auto context = cli.Call();
   auto reader = cli.randomisation().ListAllocations(context.get(), request);
   v1::ListAllocationsResponse message;
   bool header = false;
-  while (reader->Read(&message)) {
-    const auto& a = message.allocation();
+  auto write_row = [&](const v1::Allocation& a) {
     if (!header) {
       std::vector<std::string> columns = {"participant_id", "site", "cohort", "cluster"};
       for (const auto& assignment : a.assignments()) columns.push_back(assignment.factor());
@@ -420,6 +421,10 @@ int ExportAllocations(CliContext& cli, const Args& args, const CommandOptions& o
     std::string line;
     survey_ingest::AppendCsvRecord(line, fields);
     std::cout << line;
+  };
+  while (reader->Read(&message)) {
+    ForEachListed(message.has_allocation() ? message.mutable_allocation() : nullptr,
+                  *message.mutable_allocations(), write_row);
   }
   if (auto s = reader->Finish(); !s.ok()) return ReportFailure("ListAllocations", s);
   return kOk;

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
+#include "services/common/paged_list.h"
 
 namespace fieldwork::cli {
 namespace {
@@ -45,11 +46,16 @@ grpc::Status LoadAllocations(CliContext& cli, const std::string& trial_id,
   snapshot.trial = trial.trial();
   v1::ListAllocationsRequest list;
   list.set_trial_id(trial_id);
+  list.set_paged(true);
   auto context = cli.Call();
   auto reader = cli.randomisation().ListAllocations(context.get(), list);
-  v1::ListAllocationsResponse item;
+  v1::ListAllocationsResponse page;
   snapshot.allocations.clear();
-  while (reader->Read(&item)) snapshot.allocations.push_back(item.allocation());
+  while (reader->Read(&page)) {
+    ForEachListed(page.has_allocation() ? page.mutable_allocation() : nullptr,
+                  *page.mutable_allocations(),
+                  [&](v1::Allocation& a) { snapshot.allocations.push_back(std::move(a)); });
+  }
   return reader->Finish();
 }
 
@@ -63,12 +69,16 @@ grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSn
   snapshot.waves.assign(waves.waves().begin(), waves.waves().end());
   v1::ListResponsesRequest list;
   list.set_trial_id(trial_id);
+  list.set_paged(true);
   auto context = cli.Call();
   auto reader = cli.survey_ingest().ListResponses(context.get(), list);
-  v1::ListResponsesResponse item;
+  v1::ListResponsesResponse page;
   snapshot.responses.clear();
-  while (reader->Read(&item)) {
-    if (item.response().counted()) snapshot.responses.push_back(item.response());
+  while (reader->Read(&page)) {
+    ForEachListed(page.has_response() ? page.mutable_response() : nullptr,
+                  *page.mutable_responses(), [&](v1::Response& r) {
+                    if (r.counted()) snapshot.responses.push_back(std::move(r));
+                  });
   }
   return reader->Finish();
 }

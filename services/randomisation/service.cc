@@ -4,6 +4,7 @@
 #include "services/common/batch_lookup.h"
 #include "services/common/enum_check.h"
 #include "services/common/grpc_status.h"
+#include "services/common/paged_list.h"
 #include "services/randomisation/enrolment.h"
 
 namespace fieldwork::randomisation {
@@ -256,14 +257,18 @@ grpc::Status RandomisationServiceImpl::ListAllocations(
   // Each page of allocations is written before the next is read (Write blocks while the client is
   // behind), so no copy of the whole list is held.
   const ParticipantScope scope = ParticipantScope::Of(principal);
-  v1::ListAllocationsResponse message;
+  ListWriter<v1::ListAllocationsResponse, v1::Allocation> list(
+      writer, request->paged(), &v1::ListAllocationsResponse::mutable_allocation,
+      &v1::ListAllocationsResponse::mutable_allocations);
+  bool client_gone = false;
   FW_GRPC_RETURN_IF_ERROR(randomiser_.ListAllocations(
       request->trial_id(), {request->factor(), request->arm(), request->site(), request->cohort()},
       [&](v1::Allocation& allocation) {
         if (!scope.MayTouchSite(allocation.site())) return true;
-        *message.mutable_allocation() = std::move(allocation);
-        return writer->Write(message);  // false: the client went away
+        client_gone = !list.Add(allocation);
+        return !client_gone;
       }));
+  if (!client_gone) list.Flush();
   return grpc::Status::OK;
 }
 
@@ -315,13 +320,17 @@ grpc::Status RandomisationServiceImpl::ListParticipants(
                                        request->trial_id()));
   // Streamed a page at a time as ListAllocations; the site check is per participant.
   const ParticipantScope scope = ParticipantScope::Of(principal);
-  v1::ListParticipantsResponse message;
+  ListWriter<v1::ListParticipantsResponse, v1::ParticipantStatus> list(
+      writer, request->paged(), &v1::ListParticipantsResponse::mutable_status,
+      &v1::ListParticipantsResponse::mutable_statuses);
+  bool client_gone = false;
   FW_GRPC_RETURN_IF_ERROR(randomiser_.ListParticipants(
       request->trial_id(), request->site(), request->cohort(), [&](v1::ParticipantStatus& status) {
         if (!scope.MayTouchSite(status.participant().site())) return true;
-        *message.mutable_status() = std::move(status);
-        return writer->Write(message);  // false: the client went away
+        client_gone = !list.Add(status);
+        return !client_gone;
       }));
+  if (!client_gone) list.Flush();
   return grpc::Status::OK;
 }
 

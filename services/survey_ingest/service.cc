@@ -6,6 +6,7 @@
 #include "services/common/enum_check.h"
 #include "services/common/grpc_status.h"
 #include "services/common/logging.h"
+#include "services/common/paged_list.h"
 #include "services/common/quote.h"
 
 namespace fieldwork::survey_ingest {
@@ -273,15 +274,20 @@ grpc::Status SurveyIngestServiceImpl::ListResponses(
   FW_GRPC_ASSIGN_OR_RETURN(
       principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id(),
                        /*whole_trial=*/false));
-  // Each response is written as it is read (Write blocks while the client is behind), so the
-  // service holds a page of the wave, never all of it.
+  // Responses are written as they are read, alone or a page at a time (Write blocks while the
+  // client is behind), so the service holds a page of the wave, never all of it.
   const ParticipantScope scope = ParticipantScope::Of(principal);
-  v1::ListResponsesResponse message;
+  ListWriter<v1::ListResponsesResponse, v1::Response> list(
+      writer, request->paged(), &v1::ListResponsesResponse::mutable_response,
+      &v1::ListResponsesResponse::mutable_responses);
+  bool client_gone = false;
   FW_GRPC_RETURN_IF_ERROR(ingestor_.ListResponses(*request, [&](v1::Response& r) {
     if (!scope.MayTouchSite(r.site())) return true;
-    *message.mutable_response() = std::move(r);
-    return writer->Write(message);  // false: the client went away
+    if (request->without_answers()) r.clear_answers();
+    client_gone = !list.Add(r);
+    return !client_gone;
   }));
+  if (!client_gone) list.Flush();
   return grpc::Status::OK;
 }
 
@@ -332,7 +338,10 @@ grpc::Status SurveyIngestServiceImpl::ListOutcomes(
   std::string last_participant;
   bool last_visible = false;
   absl::Status roster_error;
-  v1::ListOutcomesResponse message;
+  ListWriter<v1::ListOutcomesResponse, v1::Outcome> list(
+      writer, request->paged(), &v1::ListOutcomesResponse::mutable_outcome,
+      &v1::ListOutcomesResponse::mutable_outcomes);
+  bool client_gone = false;
   FW_GRPC_RETURN_IF_ERROR(
       ingestor_.ListOutcomes(request->trial_id(), request->outcome(), [&](v1::Outcome& o) {
         if (site_scoped && o.participant_id() != last_participant) {
@@ -346,10 +355,11 @@ grpc::Status SurveyIngestServiceImpl::ListOutcomes(
           last_visible = !in_scope->empty();
         }
         if (site_scoped && !last_visible) return true;
-        *message.mutable_outcome() = std::move(o);
-        return writer->Write(message);  // false: the client went away
+        client_gone = !list.Add(o);
+        return !client_gone;
       }));
   FW_GRPC_RETURN_IF_ERROR(roster_error);
+  if (!client_gone) list.Flush();
   return grpc::Status::OK;
 }
 

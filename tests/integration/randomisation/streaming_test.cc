@@ -1,8 +1,10 @@
 // ListParticipants and ListAllocations stream a page at a time: with more participants than a
 // page, enrolled out of id order, every one is listed once, in participant id order, with the
 // filters and the partner's site scope applied.
+#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -100,6 +102,79 @@ TEST_F(RandomisationTest, ListsStreamEveryParticipantInIdOrderAcrossPages) {
   EXPECT_TRUE(StrictlyIncreasing(control, allocation_id));
   for (const auto& a : treatment) EXPECT_EQ(a.assignments(0).arm(), "treatment");
   EXPECT_EQ(Allocations("paged").size(), kParticipants);
+}
+
+// The same lists asked for in pages (`paged`): the same items in the same order, up to 1,000 in
+// each message's repeated field and none in its single one, the partner's scope still applied.
+TEST_F(RandomisationTest, PagedListsCarryTheSameItemsInPagesOfAThousand) {
+  v1::TrialDesign design;
+  design.set_trial_id("paged");
+  design.add_sites()->set_id("LA1");
+  design.add_sites()->set_id("LA2");
+  *design.add_factors() = TwoArms("intervention", v1::RANDOMISATION_METHOD_COMPLETE);
+  ASSERT_TRUE(CreateTrial(design).ok());
+  std::vector<v1::Participant> rows;
+  for (int i = 0; i < kParticipants; ++i) {
+    const int n = (i * 7) % kParticipants;
+    rows.push_back(MakeParticipant(absl::StrFormat("p%05d", n), n % 2 == 0 ? "LA1" : "LA2"));
+  }
+  ASSERT_EQ(Enrol("paged", rows).enrolled(), kParticipants);
+  ASSERT_TRUE(Lock("paged").ok());
+  ASSERT_EQ(Randomise("paged").newly_allocated(), kParticipants);
+
+  for (const std::string& token : {std::string(kResearcher), std::string(kPartnerLa1)}) {
+    v1::ListParticipantsRequest request;
+    request.set_trial_id("paged");
+    request.set_paged(true);
+    auto context = ContextWith(token);
+    auto reader = stub().ListParticipants(context.get(), request);
+    std::vector<v1::ParticipantStatus> paged;
+    std::vector<int> page_sizes;
+    v1::ListParticipantsResponse message;
+    while (reader->Read(&message)) {
+      EXPECT_FALSE(message.has_status());
+      page_sizes.push_back(message.statuses_size());
+      paged.insert(paged.end(), message.statuses().begin(), message.statuses().end());
+    }
+    ASSERT_TRUE(reader->Finish().ok()) << token;
+    const std::vector<v1::ParticipantStatus> one_by_one = ListParticipants(stub(), token);
+    ASSERT_EQ(paged.size(), one_by_one.size()) << token;
+    for (size_t i = 0; i < paged.size(); ++i) {
+      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(paged[i], one_by_one[i])) << i;
+    }
+    if (token == kResearcher) {
+      EXPECT_EQ(page_sizes, (std::vector<int>{1000, kParticipants - 1000}));
+    } else {
+      EXPECT_EQ(page_sizes, (std::vector<int>{kParticipants / 2}));  // LA1's only
+    }
+  }
+
+  v1::ListAllocationsRequest request;
+  request.set_trial_id("paged");
+  request.set_paged(true);
+  auto context = ContextWith(kResearcher);
+  auto reader = stub().ListAllocations(context.get(), request);
+  std::vector<v1::Allocation> paged;
+  int messages = 0;
+  v1::ListAllocationsResponse message;
+  while (reader->Read(&message)) {
+    ++messages;
+    EXPECT_FALSE(message.has_allocation());
+    paged.insert(paged.end(), message.allocations().begin(), message.allocations().end());
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(messages, 2);
+  std::vector<v1::Allocation> one_by_one = ListAllocations(stub(), "treatment");
+  const std::vector<v1::Allocation> control = ListAllocations(stub(), "control");
+  one_by_one.insert(one_by_one.end(), control.begin(), control.end());
+  std::sort(one_by_one.begin(), one_by_one.end(),
+            [](const v1::Allocation& a, const v1::Allocation& b) {
+              return a.participant_id() < b.participant_id();
+            });
+  ASSERT_EQ(paged.size(), one_by_one.size());
+  for (size_t i = 0; i < paged.size(); ++i) {
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(paged[i], one_by_one[i])) << i;
+  }
 }
 
 }  // namespace

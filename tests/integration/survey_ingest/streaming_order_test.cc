@@ -2,6 +2,7 @@
 // (responses, counting pointers and outcomes written as earlier releases did, with no order
 // key): everything is listed, in order, with the filters applied; the first listing builds the
 // missing index.
+#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -105,6 +106,59 @@ TEST_F(IngestTest, ListsWhatWasStoredBeforeTheOrderIndexes) {
   }
   ASSERT_TRUE(outcome_reader->Finish().ok());
   EXPECT_EQ(listed, (std::vector<std::string>{"a/31", "b/14", "b/28"}));
+}
+
+// ListResponses in pages (`paged`), with and without the raw answers: the same responses in the
+// same order as one per message, their scores and composites intact, the answers left out only
+// when asked.
+TEST_F(IngestTest, PagedListResponsesCarryTheSameResponsesWithoutAnswersWhenAsked) {
+  CreateTrial("pages");
+  Enrol("pages", {{"P01", "LA1"}, {"P02", "LA2"}, {"P03", "LA1"}});
+  PutInstrument("pages", kWellbeingYaml);
+  PutWave("pages", "baseline", "wb");
+  for (const std::string participant : {"P03", "P01", "P02"}) {
+    v1::SubmitResponseRequest submit;
+    *submit.mutable_submission() = WellbeingSubmission("pages", participant, "s-" + participant);
+    v1::SubmitResponseResponse submitted;
+    const grpc::Status status =
+        ingest().SubmitResponse(ContextWith(kResearcher).get(), submit, &submitted);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(submitted.status(), v1::SUBMISSION_STATUS_ACCEPTED);
+  }
+  const std::vector<v1::Response> one_by_one = ListResponses("pages", "baseline");
+  ASSERT_EQ(one_by_one.size(), 3u);
+  auto paged = [&](bool without_answers) {
+    v1::ListResponsesRequest request;
+    request.set_trial_id("pages");
+    request.set_paged(true);
+    request.set_without_answers(without_answers);
+    auto context = ContextWith(kResearcher);
+    auto reader = ingest().ListResponses(context.get(), request);
+    std::vector<v1::Response> out;
+    int messages = 0;
+    v1::ListResponsesResponse message;
+    while (reader->Read(&message)) {
+      ++messages;
+      EXPECT_FALSE(message.has_response());
+      out.insert(out.end(), message.responses().begin(), message.responses().end());
+    }
+    const grpc::Status status = reader->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(messages, 1);
+    return out;
+  };
+  const std::vector<v1::Response> with_answers = paged(false);
+  const std::vector<v1::Response> scores_only = paged(true);
+  ASSERT_EQ(with_answers.size(), one_by_one.size());
+  ASSERT_EQ(scores_only.size(), one_by_one.size());
+  for (size_t i = 0; i < one_by_one.size(); ++i) {
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(with_answers[i], one_by_one[i])) << i;
+    EXPECT_FALSE(one_by_one[i].answers().empty());
+    EXPECT_FALSE(one_by_one[i].composites().empty());
+    v1::Response expected = one_by_one[i];
+    expected.clear_answers();
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(scores_only[i], expected)) << i;
+  }
 }
 
 }  // namespace
