@@ -14,6 +14,14 @@ namespace fieldwork::testing {
 fieldwork::v1::TrialDesign TwoArmsWithinSites(const std::string& trial,
                                               const std::vector<std::string>& sites);
 
+// One factor "arm" with arms treatment and control (1:1), complete randomisation across the
+// sites "north" and "south".
+fieldwork::v1::TrialDesign TwoArmsNorthAndSouth(const std::string& trial);
+
+// An enrolment row: participant `id` at `site`, in `cluster` when not empty.
+fieldwork::v1::Participant EnrolmentAt(const std::string& id, const std::string& site,
+                                       const std::string& cluster = "");
+
 }  // namespace fieldwork::testing
 
 #endif  // FIELDWORK_TESTS_TESTING_TRIAL_DESIGNS_H_

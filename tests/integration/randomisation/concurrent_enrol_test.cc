@@ -23,37 +23,16 @@
 #include "services/randomisation/randomiser.h"
 #include "services/randomisation/redis_store.h"
 #include "tests/testing/redis_server.h"
+#include "tests/testing/trial_designs.h"
 
 namespace fieldwork::randomisation {
 namespace {
 
 namespace v1 = ::fieldwork::v1;
+using ::fieldwork::testing::EnrolmentAt;
+using ::fieldwork::testing::TwoArmsNorthAndSouth;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
-
-v1::TrialDesign TwoSites(const std::string& id) {
-  v1::TrialDesign design;
-  design.set_trial_id(id);
-  design.add_sites()->set_id("north");
-  design.add_sites()->set_id("south");
-  v1::Factor* factor = design.add_factors();
-  factor->set_name("arm");
-  factor->set_method(v1::RANDOMISATION_METHOD_COMPLETE);
-  for (const char* arm : {"treatment", "control"}) {
-    v1::Arm* a = factor->add_arms();
-    a->set_name(arm);
-    a->set_weight(1);
-  }
-  return design;
-}
-
-v1::Participant At(const std::string& id, const std::string& site, const std::string& cluster = "") {
-  v1::Participant p;
-  p.set_participant_id(id);
-  p.set_site(site);
-  p.set_cluster(cluster);
-  return p;
-}
 
 // Forwards to a store; can hold the next commit until released (so that calls arriving
 // meanwhile queue up behind it), and records the largest group committed.
@@ -80,20 +59,27 @@ class GatedStore final : public RandomisationStore {
     return largest_group_;
   }
 
-  absl::StatusOr<TrialRecord> Load(const std::string& trial_id) override { return inner_.Load(trial_id); }
-  absl::StatusOr<TrialHeader> ScanTrial(const std::string& trial_id, const TrialRecordVisitor& visit) override {
+  absl::StatusOr<TrialRecord> Load(const std::string& trial_id) override {
+    return inner_.Load(trial_id);
+  }
+  absl::StatusOr<TrialHeader> ScanTrial(const std::string& trial_id,
+                                        const TrialRecordVisitor& visit) override {
     return inner_.ScanTrial(trial_id, visit);
   }
-  absl::StatusOr<ParticipantRecords> ReadRecords(const std::string& trial_id, const std::vector<std::string>& ids,
+  absl::StatusOr<ParticipantRecords> ReadRecords(const std::string& trial_id,
+                                                 const std::vector<std::string>& ids,
                                                  RecordKinds kinds) override {
     return inner_.ReadRecords(trial_id, ids, kinds);
   }
-  absl::StatusOr<std::string> AuditHead(const std::string& trial_id) override { return inner_.AuditHead(trial_id); }
+  absl::StatusOr<std::string> AuditHead(const std::string& trial_id) override {
+    return inner_.AuditHead(trial_id);
+  }
   absl::Status Commit(const std::string& trial_id, const TrialWrite& write) override {
     Gate(1);
     return inner_.Commit(trial_id, write);
   }
-  absl::Status CommitGroup(const std::string& trial_id, absl::Span<const TrialWrite> writes) override {
+  absl::Status CommitGroup(const std::string& trial_id,
+                           absl::Span<const TrialWrite> writes) override {
     Gate(writes.size());
     return inner_.CommitGroup(trial_id, writes);
   }
@@ -137,7 +123,8 @@ class ConcurrentEnrolTest : public ::testing::Test {
   void Burst(std::vector<Caller>& callers) {
     gated_.HoldNextCommit();
     auto run = [&](Caller& caller) {
-      caller.result = randomiser_.Enrol("burst", caller.rows, caller.all_or_nothing, caller.actor, caller.guards);
+      caller.result = randomiser_.Enrol("burst", caller.rows, caller.all_or_nothing, caller.actor,
+                                        caller.guards);
     };
     std::vector<std::thread> threads;
     threads.emplace_back(run, std::ref(callers[0]));
@@ -149,7 +136,8 @@ class ConcurrentEnrolTest : public ::testing::Test {
   }
 
   // The audit log's enrolment entries by actor.
-  std::map<std::string, std::vector<v1::AuditEntry>> EnrolmentsByActor(Randomiser& randomiser, const std::string& trial) {
+  std::map<std::string, std::vector<v1::AuditEntry>> EnrolmentsByActor(Randomiser& randomiser,
+                                                                       const std::string& trial) {
     std::map<std::string, std::vector<v1::AuditEntry>> by_actor;
     absl::StatusOr<std::vector<v1::AuditEntry>> log = randomiser.AuditLog(trial);
     EXPECT_TRUE(log.ok()) << log.status();
@@ -169,7 +157,7 @@ class ConcurrentEnrolTest : public ::testing::Test {
 };
 
 TEST_F(ConcurrentEnrolTest, EachCallerGetsWhatItWouldHaveGotAloneWithItsOwnAuditEntry) {
-  ASSERT_TRUE(randomiser_.CreateTrial(TwoSites("burst"), "creator").ok());
+  ASSERT_TRUE(randomiser_.CreateTrial(TwoArmsNorthAndSouth("burst"), "creator").ok());
   // Caller 0 goes first with a row of its own. Then each caller i enrols a row of its own, the
   // row "shared" at its site (callers at the other site conflict with whoever came first), and
   // a member of cluster "team" at its site (the first decides the cluster's site). Caller 5
@@ -178,19 +166,20 @@ TEST_F(ConcurrentEnrolTest, EachCallerGetsWhatItWouldHaveGotAloneWithItsOwnAudit
   constexpr size_t kCallers = 16;
   std::vector<Caller> callers(kCallers);
   callers[0].actor = "actor-0";
-  callers[0].rows = {At("own-0", "north")};
+  callers[0].rows = {EnrolmentAt("own-0", "north")};
   for (size_t i = 1; i < kCallers; ++i) {
     const std::string site = i % 2 ? "north" : "south";
     callers[i].actor = absl::StrCat("actor-", i);
-    callers[i].rows = {At(absl::StrCat("own-", i), site), At("shared", site),
-                       At(absl::StrCat("member-", i), site, "team")};
+    callers[i].rows = {EnrolmentAt(absl::StrCat("own-", i), site), EnrolmentAt("shared", site),
+                       EnrolmentAt(absl::StrCat("member-", i), site, "team")};
   }
   callers[5].all_or_nothing = true;
-  callers[5].rows.push_back(At("bad-5", "east"));
+  callers[5].rows.push_back(EnrolmentAt("bad-5", "east"));
   callers[6].guards.may_enrol_at = [](const std::string& site) { return site == "north"; };
   callers[7].guards.still_wanted = [] { return false; };
   Burst(callers);
-  EXPECT_GT(gated_.largest_group(), 1u) << "calls that queued behind a commit are committed together";
+  EXPECT_GT(gated_.largest_group(), 1u)
+      << "calls that queued behind a commit are committed together";
 
   // The order the calls were taken in decided the shared row's and the cluster's site.
   absl::StatusOr<v1::ParticipantStatus> shared = randomiser_.GetParticipant("burst", "shared");
@@ -198,7 +187,8 @@ TEST_F(ConcurrentEnrolTest, EachCallerGetsWhatItWouldHaveGotAloneWithItsOwnAudit
   const std::string shared_site = shared->participant().site();
   std::optional<std::string> team_site;
   for (size_t i = 1; i < kCallers; ++i) {
-    absl::StatusOr<v1::ParticipantStatus> member = randomiser_.GetParticipant("burst", absl::StrCat("member-", i));
+    absl::StatusOr<v1::ParticipantStatus> member =
+        randomiser_.GetParticipant("burst", absl::StrCat("member-", i));
     if (!member.ok()) continue;
     if (team_site.has_value()) {
       EXPECT_EQ(member->participant().site(), *team_site) << "member-" << i;
@@ -207,7 +197,8 @@ TEST_F(ConcurrentEnrolTest, EachCallerGetsWhatItWouldHaveGotAloneWithItsOwnAudit
   }
   ASSERT_TRUE(team_site.has_value());
 
-  std::map<std::string, std::vector<v1::AuditEntry>> entries = EnrolmentsByActor(randomiser_, "burst");
+  std::map<std::string, std::vector<v1::AuditEntry>> entries =
+      EnrolmentsByActor(randomiser_, "burst");
   int shared_enrolments = 0;
   int64_t enrolled = 0;
   for (size_t i = 0; i < kCallers; ++i) {
@@ -232,9 +223,11 @@ TEST_F(ConcurrentEnrolTest, EachCallerGetsWhatItWouldHaveGotAloneWithItsOwnAudit
       const std::string& site = caller.rows[0].site();
       const bool shared_same = site == shared_site;
       const bool cluster_ok = site == *team_site;
-      if (!shared_same) expected_errors.push_back("2 participant_id: is already enrolled with different data");
+      if (!shared_same)
+        expected_errors.push_back("2 participant_id: is already enrolled with different data");
       if (!cluster_ok) {
-        expected_errors.push_back(absl::StrCat("3 cluster: \"team\" is already in site \"", *team_site,
+        expected_errors.push_back(absl::StrCat("3 cluster: \"team\" is already in site \"",
+                                               *team_site,
                                                "\"; the design forbids clusters across sites"));
       }
       // Enrolled or unchanged: exactly one of the two when its row matches the stored one.
@@ -246,7 +239,8 @@ TEST_F(ConcurrentEnrolTest, EachCallerGetsWhatItWouldHaveGotAloneWithItsOwnAudit
       if (cluster_ok) written.push_back(absl::StrCat("member-", i));
     }
     std::vector<std::string> errors;
-    for (const v1::RowError& e : response.errors()) errors.push_back(absl::StrCat(e.row(), " ", e.field(), ": ", e.reason()));
+    for (const v1::RowError& e : response.errors())
+      errors.push_back(absl::StrCat(e.row(), " ", e.field(), ": ", e.reason()));
     EXPECT_THAT(errors, ElementsAreArray(expected_errors));
     EXPECT_EQ(response.rejected(), static_cast<int64_t>(expected_errors.size()));
     enrolled += response.enrolled();
@@ -263,15 +257,16 @@ TEST_F(ConcurrentEnrolTest, EachCallerGetsWhatItWouldHaveGotAloneWithItsOwnAudit
   absl::StatusOr<v1::VerifyAuditLogResponse> verified = randomiser_.VerifyAuditLog("burst");
   ASSERT_TRUE(verified.ok()) << verified.status();
   EXPECT_TRUE(verified->valid()) << verified->reason();
-  EXPECT_EQ(verified->entries(), static_cast<int64_t>(1 + kCallers - 3));  // created, then one per caller that wrote
+  EXPECT_EQ(verified->entries(),
+            static_cast<int64_t>(1 + kCallers - 3));  // created, then one per caller that wrote
 }
 
 TEST_F(ConcurrentEnrolTest, ARetryInTheSameGroupIsUnchanged) {
-  ASSERT_TRUE(randomiser_.CreateTrial(TwoSites("burst"), "creator").ok());
+  ASSERT_TRUE(randomiser_.CreateTrial(TwoArmsNorthAndSouth("burst"), "creator").ok());
   std::vector<Caller> callers(12);
   for (Caller& caller : callers) {
     caller.actor = "partner";
-    caller.rows = {At("same-1", "north"), At("same-2", "south", "team")};
+    caller.rows = {EnrolmentAt("same-1", "north"), EnrolmentAt("same-2", "south", "team")};
   }
   Burst(callers);
   absl::StatusOr<v1::AuditHead> head = randomiser_.GetAuditHead("burst");
@@ -292,13 +287,14 @@ TEST_F(ConcurrentEnrolTest, ARetryInTheSameGroupIsUnchanged) {
 }
 
 TEST_F(ConcurrentEnrolTest, TwoReplicasEnrollingAtOnceLoseNothingAndEnrolARowOnce) {
-  ASSERT_TRUE(randomiser_.CreateTrial(TwoSites("burst"), "creator").ok());
+  ASSERT_TRUE(randomiser_.CreateTrial(TwoArmsNorthAndSouth("burst"), "creator").ok());
   std::unique_ptr<RedisClient> client_b = redis_.NewClient();
   RedisRandomisationStore store_b(*client_b);
   Randomiser replica_b(store_b, clock_);
   constexpr int kPerReplica = 8;
   constexpr int kRounds = 5;
-  std::vector<absl::StatusOr<v1::EnrolResponse>> results(2 * kPerReplica * kRounds, absl::UnknownError("not run"));
+  std::vector<absl::StatusOr<v1::EnrolResponse>> results(2 * kPerReplica * kRounds,
+                                                         absl::UnknownError("not run"));
   std::vector<std::thread> threads;
   for (int t = 0; t < 2 * kPerReplica; ++t) {
     threads.emplace_back([&, t] {
@@ -308,8 +304,9 @@ TEST_F(ConcurrentEnrolTest, TwoReplicasEnrollingAtOnceLoseNothingAndEnrolARowOnc
         // ABORTED (the other replica kept winning the race) wrote nothing and asks for a
         // retry, as a client would.
         for (int attempt = 0; attempt < 20; ++attempt) {
-          result = replica.Enrol("burst", {At(absl::StrCat("own-", t, "-", round), "north"),
-                                           At(absl::StrCat("both-", round), "south")},
+          result = replica.Enrol("burst",
+                                 {EnrolmentAt(absl::StrCat("own-", t, "-", round), "north"),
+                                  EnrolmentAt(absl::StrCat("both-", round), "south")},
                                  false, absl::StrCat("actor-", t));
           if (result.status().code() != absl::StatusCode::kAborted) break;
         }
@@ -337,7 +334,7 @@ TEST_F(ConcurrentEnrolTest, TwoReplicasEnrollingAtOnceLoseNothingAndEnrolARowOnc
 }
 
 TEST_F(ConcurrentEnrolTest, AStaleReplicaAnswersACallThatWritesNothingFromTheCurrentTrial) {
-  ASSERT_TRUE(randomiser_.CreateTrial(TwoSites("burst"), "creator").ok());
+  ASSERT_TRUE(randomiser_.CreateTrial(TwoArmsNorthAndSouth("burst"), "creator").ok());
   std::unique_ptr<RedisClient> client_b = redis_.NewClient();
   RedisRandomisationStore store_b(*client_b);
   Randomiser replica_b(store_b, clock_);
@@ -345,16 +342,18 @@ TEST_F(ConcurrentEnrolTest, AStaleReplicaAnswersACallThatWritesNothingFromTheCur
 
   // A third site, added through the other replica: b's cached design would reject the row,
   // and a rejection writes nothing, so no compare-and-set would tell b its cache is stale.
-  v1::TrialDesign three = TwoSites("burst");
+  v1::TrialDesign three = TwoArmsNorthAndSouth("burst");
   three.add_sites()->set_id("east");
   ASSERT_TRUE(randomiser_.UpdateDesign(three, "creator").ok());
-  absl::StatusOr<v1::EnrolResponse> east = replica_b.Enrol("burst", {At("e1", "east")}, true, "partner");
+  absl::StatusOr<v1::EnrolResponse> east =
+      replica_b.Enrol("burst", {EnrolmentAt("e1", "east")}, true, "partner");
   ASSERT_TRUE(east.ok()) << east.status();
   EXPECT_EQ(east->enrolled(), 1);
 
   // A retry of a row enrolled through the other replica is unchanged, with the current head.
-  ASSERT_TRUE(randomiser_.Enrol("burst", {At("n1", "north")}, false, "partner").ok());
-  absl::StatusOr<v1::EnrolResponse> retry = replica_b.Enrol("burst", {At("n1", "north")}, false, "partner");
+  ASSERT_TRUE(randomiser_.Enrol("burst", {EnrolmentAt("n1", "north")}, false, "partner").ok());
+  absl::StatusOr<v1::EnrolResponse> retry =
+      replica_b.Enrol("burst", {EnrolmentAt("n1", "north")}, false, "partner");
   ASSERT_TRUE(retry.ok()) << retry.status();
   EXPECT_EQ(retry->unchanged(), 1);
   EXPECT_EQ(retry->enrolled(), 0);
@@ -365,26 +364,31 @@ TEST_F(ConcurrentEnrolTest, AStaleReplicaAnswersACallThatWritesNothingFromTheCur
   // A closed trial refuses enrolment at the replica that has not seen it close.
   ASSERT_TRUE(replica_b.GetTrial("burst").ok());
   ASSERT_TRUE(randomiser_.CloseTrial("burst", "creator").ok());
-  absl::StatusOr<v1::EnrolResponse> closed = replica_b.Enrol("burst", {At("late", "north")}, false, "partner");
+  absl::StatusOr<v1::EnrolResponse> closed =
+      replica_b.Enrol("burst", {EnrolmentAt("late", "north")}, false, "partner");
   EXPECT_EQ(closed.status().code(), absl::StatusCode::kFailedPrecondition) << closed.status();
   EXPECT_THAT(closed.status().message(), HasSubstr("closed to enrolment"));
 }
 
 TEST_F(ConcurrentEnrolTest, AllocateNextArrivalsOfSeveralActorsKeepTheirOwnEntries) {
-  v1::TrialDesign design = TwoSites("burst");
+  v1::TrialDesign design = TwoArmsNorthAndSouth("burst");
   v1::Factor* factor = design.mutable_factors(0);
   factor->set_method(v1::RANDOMISATION_METHOD_MINIMISATION);
   factor->mutable_minimisation()->add_factors()->set_variable("site");
   ASSERT_TRUE(randomiser_.CreateTrial(design, "creator").ok());
   std::vector<v1::Participant> roster;
-  for (int i = 0; i < 12; ++i) roster.push_back(At(absl::StrCat("p", i), i % 2 ? "north" : "south"));
+  for (int i = 0; i < 12; ++i)
+    roster.push_back(EnrolmentAt(absl::StrCat("p", i), i % 2 ? "north" : "south"));
   ASSERT_TRUE(randomiser_.Enrol("burst", roster, true, "creator").ok());
   ASSERT_TRUE(randomiser_.LockDesign("burst", "creator").ok());
 
   // p0's commit is held; the others arrive meanwhile, from three actors, and queue.
-  std::vector<absl::StatusOr<v1::AllocateNextResponse>> results(roster.size(), absl::UnknownError("not run"));
+  std::vector<absl::StatusOr<v1::AllocateNextResponse>> results(roster.size(),
+                                                                absl::UnknownError("not run"));
   auto actor = [](size_t i) { return absl::StrCat("actor-", i % 3); };
-  auto run = [&](size_t i) { results[i] = randomiser_.AllocateNext("burst", absl::StrCat("p", i), actor(i)); };
+  auto run = [&](size_t i) {
+    results[i] = randomiser_.AllocateNext("burst", absl::StrCat("p", i), actor(i));
+  };
   gated_.HoldNextCommit();
   std::vector<std::thread> threads;
   threads.emplace_back(run, 0);
@@ -393,7 +397,8 @@ TEST_F(ConcurrentEnrolTest, AllocateNextArrivalsOfSeveralActorsKeepTheirOwnEntri
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   gated_.Release();
   for (std::thread& thread : threads) thread.join();
-  EXPECT_GT(gated_.largest_group(), 1u) << "arrivals of different actors in one group: one entry each";
+  EXPECT_GT(gated_.largest_group(), 1u)
+      << "arrivals of different actors in one group: one entry each";
 
   absl::StatusOr<std::vector<v1::AuditEntry>> log = randomiser_.AuditLog("burst");
   ASSERT_TRUE(log.ok()) << log.status();
@@ -402,7 +407,8 @@ TEST_F(ConcurrentEnrolTest, AllocateNextArrivalsOfSeveralActorsKeepTheirOwnEntri
     if (entry.kind() != v1::AuditEntry::KIND_ALLOCATION) continue;
     for (const std::string& id : entry.participant_ids()) {
       ++covered;
-      EXPECT_EQ(entry.actor(), actor(std::stoul(id.substr(1)))) << id << " is recorded under another actor";
+      EXPECT_EQ(entry.actor(), actor(std::stoul(id.substr(1))))
+          << id << " is recorded under another actor";
     }
   }
   EXPECT_EQ(covered, roster.size());
@@ -414,14 +420,14 @@ TEST_F(ConcurrentEnrolTest, AllocateNextArrivalsOfSeveralActorsKeepTheirOwnEntri
 }
 
 TEST_F(ConcurrentEnrolTest, AGroupCommitIsAllOrNothingAndChecksItsChain) {
-  ASSERT_TRUE(randomiser_.CreateTrial(TwoSites("burst"), "creator").ok());
+  ASSERT_TRUE(randomiser_.CreateTrial(TwoArmsNorthAndSouth("burst"), "creator").ok());
   absl::StatusOr<v1::AuditHead> head = randomiser_.GetAuditHead("burst");
   ASSERT_TRUE(head.ok()) << head.status();
   std::vector<TrialWrite> writes(2);
-  writes[0].participants = {At("g1", "north")};
+  writes[0].participants = {EnrolmentAt("g1", "north")};
   writes[0].entry.set_previous_hash(head->sha256());
   writes[0].entry.set_hash("first");
-  writes[1].participants = {At("g2", "north")};
+  writes[1].participants = {EnrolmentAt("g2", "north")};
   writes[1].entry.set_previous_hash("not the first");
   writes[1].entry.set_hash("second");
   EXPECT_EQ(store_.CommitGroup("burst", writes).code(), absl::StatusCode::kInvalidArgument);

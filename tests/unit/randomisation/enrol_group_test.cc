@@ -1,5 +1,7 @@
 // CheckEnrolCalls on its own: a group of Enrol calls checked together gives each call the answer
 // it would have got had the calls before it in the group already been enrolled.
+#include "services/randomisation/enrol_group.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -7,38 +9,16 @@
 #include <string>
 #include <vector>
 
-#include "services/randomisation/enrol_group.h"
+#include "tests/testing/trial_designs.h"
 
 namespace fieldwork::randomisation {
 namespace {
 
 namespace v1 = ::fieldwork::v1;
+using ::fieldwork::testing::EnrolmentAt;
+using ::fieldwork::testing::TwoArmsNorthAndSouth;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-v1::TrialDesign TwoSites() {
-  v1::TrialDesign design;
-  design.set_trial_id("group");
-  design.add_sites()->set_id("north");
-  design.add_sites()->set_id("south");
-  v1::Factor* factor = design.add_factors();
-  factor->set_name("arm");
-  factor->set_method(v1::RANDOMISATION_METHOD_COMPLETE);
-  for (const char* arm : {"treatment", "control"}) {
-    v1::Arm* a = factor->add_arms();
-    a->set_name(arm);
-    a->set_weight(1);
-  }
-  return design;
-}
-
-v1::Participant At(const std::string& id, const std::string& site, const std::string& cluster = "") {
-  v1::Participant p;
-  p.set_participant_id(id);
-  p.set_site(site);
-  p.set_cluster(cluster);
-  return p;
-}
 
 // A call's rows and its checked view, kept together so the pointers stay valid.
 struct Call {
@@ -71,16 +51,17 @@ struct Enrolled {
   }
 };
 
-std::vector<EnrolCallOutcome> Check(const std::vector<Call*>& calls, const Enrolled& enrolled = {}) {
+std::vector<EnrolCallOutcome> Check(const std::vector<Call*>& calls,
+                                    const Enrolled& enrolled = {}) {
   std::vector<const EnrolCallRows*> views;
   for (const Call* call : calls) views.push_back(&call->view);
-  return CheckEnrolCalls(TwoSites(), views, enrolled.View());
+  return CheckEnrolCalls(TwoArmsNorthAndSouth("group"), views, enrolled.View());
 }
 
 TEST(EnrolGroupTest, ARepeatOfAnEarlierCallsRowIsUnchangedAndADifferentOneAnError) {
-  Call first({At("p1", "north"), At("p2", "south")});
-  Call retry({At("p1", "north")});
-  Call conflict({At("p3", "north"), At("p2", "north")});
+  Call first({EnrolmentAt("p1", "north"), EnrolmentAt("p2", "south")});
+  Call retry({EnrolmentAt("p1", "north")});
+  Call conflict({EnrolmentAt("p3", "north"), EnrolmentAt("p2", "north")});
   const std::vector<EnrolCallOutcome> outcomes = Check({&first, &retry, &conflict});
   ASSERT_EQ(outcomes.size(), 3u);
   EXPECT_TRUE(outcomes[0].status.ok());
@@ -99,10 +80,10 @@ TEST(EnrolGroupTest, ARepeatOfAnEarlierCallsRowIsUnchangedAndADifferentOneAnErro
 
 TEST(EnrolGroupTest, EachCallIsCheckedAsItWouldBeAloneAgainstTheEnrolled) {
   Enrolled enrolled;
-  enrolled.by_id["old"] = At("old", "south");
-  Call retry({At("old", "south")});
-  Call changed({At("old", "north")});
-  Call bad_site({At("n1", "east"), At("n2", "north")});
+  enrolled.by_id["old"] = EnrolmentAt("old", "south");
+  Call retry({EnrolmentAt("old", "south")});
+  Call changed({EnrolmentAt("old", "north")});
+  Call bad_site({EnrolmentAt("n1", "east"), EnrolmentAt("n2", "north")});
   const std::vector<EnrolCallOutcome> outcomes = Check({&retry, &changed, &bad_site}, enrolled);
   EXPECT_EQ(outcomes[0].response.unchanged(), 1);
   EXPECT_EQ(outcomes[1].response.rejected(), 1);
@@ -116,9 +97,9 @@ TEST(EnrolGroupTest, EachCallIsCheckedAsItWouldBeAloneAgainstTheEnrolled) {
 TEST(EnrolGroupTest, AClusterKeepsTheSiteAnEarlierCallOfTheGroupGaveIt) {
   Enrolled enrolled;
   enrolled.cluster_site["team-a"] = "north";
-  Call first({At("p1", "south", "team-b")});
-  Call across({At("p2", "north", "team-b"), At("p3", "south", "team-a")});
-  Call along({At("p4", "south", "team-b"), At("p5", "north", "team-a")});
+  Call first({EnrolmentAt("p1", "south", "team-b")});
+  Call across({EnrolmentAt("p2", "north", "team-b"), EnrolmentAt("p3", "south", "team-a")});
+  Call along({EnrolmentAt("p4", "south", "team-b"), EnrolmentAt("p5", "north", "team-a")});
   const std::vector<EnrolCallOutcome> outcomes = Check({&first, &across, &along}, enrolled);
   EXPECT_THAT(outcomes[0].accepted, ElementsAre(0));
   EXPECT_TRUE(outcomes[1].accepted.empty());
@@ -129,16 +110,19 @@ TEST(EnrolGroupTest, AClusterKeepsTheSiteAnEarlierCallOfTheGroupGaveIt) {
 }
 
 TEST(EnrolGroupTest, ARefusedCallAddsNothingForTheCallsAfterIt) {
-  Call all_or_nothing({At("p1", "north"), At("p2", "east")}, /*all_or_nothing=*/true);
-  Call not_permitted({At("p3", "north")});
+  Call all_or_nothing({EnrolmentAt("p1", "north"), EnrolmentAt("p2", "east")},
+                      /*all_or_nothing=*/true);
+  Call not_permitted({EnrolmentAt("p3", "north")});
   not_permitted.forbidden = {2};  // its request row 2 was at a site the caller may not enrol at
   not_permitted.row_numbers = {1};
-  Call cancelled({At("p4", "north")});
+  Call cancelled({EnrolmentAt("p4", "north")});
   cancelled.view.still_wanted = [] { return false; };
-  Call later({At("p1", "south"), At("p3", "south"), At("p4", "south")});
-  const std::vector<EnrolCallOutcome> outcomes = Check({&all_or_nothing, &not_permitted, &cancelled, &later});
+  Call later({EnrolmentAt("p1", "south"), EnrolmentAt("p3", "south"), EnrolmentAt("p4", "south")});
+  const std::vector<EnrolCallOutcome> outcomes =
+      Check({&all_or_nothing, &not_permitted, &cancelled, &later});
   EXPECT_EQ(outcomes[0].status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(outcomes[0].status.message(), HasSubstr("all_or_nothing: nothing enrolled; 1 bad row(s): row 2 site"));
+  EXPECT_THAT(outcomes[0].status.message(),
+              HasSubstr("all_or_nothing: nothing enrolled; 1 bad row(s): row 2 site"));
   EXPECT_EQ(outcomes[1].status.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(outcomes[1].status.message(), HasSubstr("row 2 site: not permitted"));
   EXPECT_TRUE(outcomes[1].accepted.empty());
@@ -151,12 +135,12 @@ TEST(EnrolGroupTest, ARefusedCallAddsNothingForTheCallsAfterIt) {
 
 TEST(EnrolGroupTest, StillWantedIsAskedOnlyOfACallWithRowsToWrite) {
   int asked = 0;
-  Call retry_only({At("p1", "north")});
+  Call retry_only({EnrolmentAt("p1", "north")});
   retry_only.view.still_wanted = [&asked] {
     ++asked;
     return false;
   };
-  Call first({At("p1", "north")});
+  Call first({EnrolmentAt("p1", "north")});
   const std::vector<EnrolCallOutcome> outcomes = Check({&first, &retry_only});
   EXPECT_TRUE(outcomes[1].status.ok());  // nothing to write: it answers, as it would alone
   EXPECT_EQ(outcomes[1].response.unchanged(), 1);

@@ -9,39 +9,21 @@
 #include "services/randomisation/randomiser.h"
 #include "services/randomisation/redis_store.h"
 #include "tests/testing/redis_server.h"
+#include "tests/testing/trial_designs.h"
 
 namespace fieldwork::randomisation {
 namespace {
 
 namespace v1 = ::fieldwork::v1;
+using ::fieldwork::testing::EnrolmentAt;
+using ::fieldwork::testing::TwoArmsNorthAndSouth;
 using ::testing::HasSubstr;
-
-v1::TrialDesign TwoSites() {
-  v1::TrialDesign design;
-  design.set_trial_id("guards");
-  design.add_sites()->set_id("north");
-  design.add_sites()->set_id("south");
-  v1::Factor* factor = design.add_factors();
-  factor->set_name("arm");
-  factor->set_method(v1::RANDOMISATION_METHOD_COMPLETE);
-  for (const char* arm : {"treatment", "control"}) {
-    v1::Arm* a = factor->add_arms();
-    a->set_name(arm);
-    a->set_weight(1);
-  }
-  return design;
-}
-
-v1::Participant At(const std::string& id, const std::string& site) {
-  v1::Participant p;
-  p.set_participant_id(id);
-  p.set_site(site);
-  return p;
-}
 
 class EnrolGuardsTest : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(randomiser_.CreateTrial(TwoSites(), "researcher").ok()); }
+  void SetUp() override {
+    ASSERT_TRUE(randomiser_.CreateTrial(TwoArmsNorthAndSouth("guards"), "researcher").ok());
+  }
   int64_t Enrolled() { return randomiser_.GetTrial("guards")->enrolled(); }
   size_t AuditEntries() { return randomiser_.AuditLog("guards")->size(); }
 
@@ -60,8 +42,8 @@ TEST_F(EnrolGuardsTest, ABatchNoLongerWantedOnceCheckedIsNotWritten) {
     ++asked;
     return false;
   };
-  absl::StatusOr<v1::EnrolResponse> cut =
-      randomiser_.Enrol("guards", {At("p1", "north"), At("p2", "south")}, false, "partner", guards);
+  absl::StatusOr<v1::EnrolResponse> cut = randomiser_.Enrol(
+      "guards", {EnrolmentAt("p1", "north"), EnrolmentAt("p2", "south")}, false, "partner", guards);
   EXPECT_EQ(cut.status().code(), absl::StatusCode::kCancelled) << cut.status();
   EXPECT_EQ(asked, 1);
   EXPECT_EQ(Enrolled(), 0);
@@ -69,8 +51,8 @@ TEST_F(EnrolGuardsTest, ABatchNoLongerWantedOnceCheckedIsNotWritten) {
 
   // Still wanted: the same batch is written whole.
   guards.still_wanted = [] { return true; };
-  absl::StatusOr<v1::EnrolResponse> kept =
-      randomiser_.Enrol("guards", {At("p1", "north"), At("p2", "south")}, false, "partner", guards);
+  absl::StatusOr<v1::EnrolResponse> kept = randomiser_.Enrol(
+      "guards", {EnrolmentAt("p1", "north"), EnrolmentAt("p2", "south")}, false, "partner", guards);
   ASSERT_TRUE(kept.ok()) << kept.status();
   EXPECT_EQ(kept->enrolled(), 2);
   EXPECT_EQ(Enrolled(), 2);
@@ -79,8 +61,8 @@ TEST_F(EnrolGuardsTest, ABatchNoLongerWantedOnceCheckedIsNotWritten) {
 TEST_F(EnrolGuardsTest, ARowAtASiteNotPermittedFailsTheWholeBatch) {
   EnrolGuards guards;
   guards.may_enrol_at = [](const std::string& site) { return site == "north"; };
-  absl::StatusOr<v1::EnrolResponse> refused =
-      randomiser_.Enrol("guards", {At("p1", "north"), At("p2", "south")}, false, "partner", guards);
+  absl::StatusOr<v1::EnrolResponse> refused = randomiser_.Enrol(
+      "guards", {EnrolmentAt("p1", "north"), EnrolmentAt("p2", "south")}, false, "partner", guards);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
   EXPECT_THAT(refused.status().message(), HasSubstr("site"));
   EXPECT_EQ(Enrolled(), 0);
