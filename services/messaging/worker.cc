@@ -229,8 +229,7 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
   // The batch's facts are asked of Redis, randomisation and survey-ingest at the same time:
   // each is a round trip that waits on the others' work, not on this process.
   auto in_parallel = [](auto ask) { return std::async(std::launch::async, std::move(ask)); };
-  auto contacts_asked =
-      in_parallel([&] { return deps_.store->GetContacts(trial, participants); });
+  auto contacts_asked = in_parallel([&] { return deps_.store->GetContacts(trial, participants); });
   auto opt_outs_asked = in_parallel([&] { return deps_.store->GetOptOuts(trial, participants); });
   std::map<std::string, std::future<absl::StatusOr<std::map<std::string, ParticipantRecord>>>>
       records_asked;
@@ -241,12 +240,12 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
   }
   std::map<std::string, std::future<absl::StatusOr<std::set<std::string>>>> responded_asked;
   for (const auto& [wave, ids] : reminded_by_wave) {
-    responded_asked.emplace(wave, in_parallel([&, &wave = wave, &ids = ids] {
-                              return deps_.responses == nullptr
-                                         ? absl::StatusOr<std::set<std::string>>(
-                                               absl::UnavailableError("no response lookup configured"))
-                                         : deps_.responses->RespondedAmong(trial, wave, ids);
-                            }));
+    responded_asked.emplace(
+        wave, in_parallel([&, &wave = wave, &ids = ids]() -> absl::StatusOr<std::set<std::string>> {
+          if (deps_.responses == nullptr)
+            return absl::UnavailableError("no response lookup configured");
+          return deps_.responses->RespondedAmong(trial, wave, ids);
+        }));
   }
   // An answer that could not be had makes its sends wait and retry, never go unchecked.
   std::map<std::string, absl::StatusOr<std::map<std::string, ParticipantRecord>>> records;
@@ -288,8 +287,7 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
       facts.preference = contact->preference;
     }
     if (campaign.steps[step].reminder) {
-      const absl::StatusOr<std::set<std::string>>& wave_responded =
-          responded.at(campaign.wave_id);
+      const absl::StatusOr<std::set<std::string>>& wave_responded = responded.at(campaign.wave_id);
       if (!wave_responded.ok()) {
         transient(item, absl::StrCat("survey-ingest: ", wave_responded.status().message()));
         continue;
@@ -475,8 +473,8 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
         if (deps_.metrics != nullptr) {  // due until handed over
           deps_.metrics->ObserveLatency(
               channel_name,
-              std::max(0.0, static_cast<double>(ToMs(handed_over_at) - r.item.entry.due_ms) /
-                                1000.0));
+              std::max(0.0,
+                       static_cast<double>(ToMs(handed_over_at) - r.item.entry.due_ms) / 1000.0));
         }
         break;
       case RetryDecision::Action::kRetry:
@@ -502,8 +500,7 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
   for (const Completion& c : completions) {
     if (c.kind != Completion::Kind::kSent) rest.push_back(c);
   }
-  if (absl::Status s = queue.Complete(trial, options_.consumer, rest, ToMs(clock_now()));
-      !s.ok()) {
+  if (absl::Status s = queue.Complete(trial, options_.consumer, rest, ToMs(clock_now())); !s.ok()) {
     return s;  // unrecorded failures and skips are claimed again after the lease: no loss
   }
   if (deps_.metrics != nullptr) {
