@@ -29,6 +29,15 @@ absl::Status FromGrpc(const grpc::Status& status, absl::string_view call) {
                       absl::StrCat(call, ": ", status.error_message()));
 }
 
+// A data version's answer: `version` when the call succeeded, empty ("cannot tell") when the
+// service is older than the call, else the failure.
+absl::StatusOr<std::string> VersionOr(const grpc::Status& status, std::string version,
+                                      absl::string_view call) {
+  if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) return std::string();
+  if (absl::Status s = FromGrpc(status, call); !s.ok()) return s;
+  return version;
+}
+
 // The items of one message of each list, in order: the lists are asked for in pages (a server
 // that does not page sends one item per message, which is read the same way).
 template <typename Item>
@@ -160,6 +169,17 @@ absl::StatusOr<v1::Trial> GrpcAllocationSource::GetTrial(const std::string& tria
   }
   if (absl::Status s = FromGrpc(status, "randomisation GetTrial"); !s.ok()) return s;
   return response.trial();
+}
+
+absl::StatusOr<std::string> GrpcAllocationSource::DataVersion(const std::string& trial) {
+  auto context = NewContext(token_, deadline_);
+  v1::GetAuditHeadRequest request;
+  request.set_trial_id(trial);
+  v1::GetAuditHeadResponse response;
+  grpc::Status status = stub_->GetAuditHead(context.get(), request, &response);
+  return VersionOr(
+      status, absl::StrCat(response.audit_head().length(), ":", response.audit_head().sha256()),
+      "randomisation GetAuditHead");
 }
 
 absl::StatusOr<std::vector<v1::ParticipantStatus>> GrpcAllocationSource::ListParticipants(
@@ -307,6 +327,24 @@ absl::Status GrpcEngagementSource::ForEachEngagement(
     }
   }
   return FromGrpc(reader->Finish(), "messaging ListEvents");
+}
+
+absl::StatusOr<std::string> GrpcSurveyIngestSource::DataVersion(const std::string& trial) {
+  auto context = NewContext(token_, deadline_);
+  v1::GetDataVersionRequest request;
+  request.set_trial_id(trial);
+  v1::GetDataVersionResponse response;
+  grpc::Status status = stub_->GetDataVersion(context.get(), request, &response);
+  return VersionOr(status, response.version(), "survey-ingest GetDataVersion");
+}
+
+absl::StatusOr<std::string> GrpcEngagementSource::DataVersion(const std::string& trial) {
+  auto context = NewContext(token_, deadline_);
+  v1::GetEngagementVersionRequest request;
+  request.set_trial_id(trial);
+  v1::GetEngagementVersionResponse response;
+  grpc::Status status = stub_->GetEngagementVersion(context.get(), request, &response);
+  return VersionOr(status, response.version(), "messaging GetEngagementVersion");
 }
 
 }  // namespace fieldwork::analysis

@@ -42,6 +42,9 @@ class GrpcAllocationSource final : public AllocationSource {
       const std::string& trial) override;
   std::unique_ptr<ItemStream<fieldwork::v1::Allocation>> StreamAllocations(
       const std::string& trial) override;
+  // The audit log's head (GetAuditHead): every enrolment, allocation, withdrawal and leaver
+  // appends to the log.
+  absl::StatusOr<std::string> DataVersion(const std::string& trial) override;
 
  private:
   std::unique_ptr<fieldwork::v1::RandomisationService::Stub> stub_;
@@ -62,6 +65,8 @@ class GrpcSurveyIngestSource final : public ResponseSource, public OutcomeSource
       const std::string& trial, const std::string& wave) override;
   std::unique_ptr<ItemStream<fieldwork::v1::Outcome>> StreamOutcomes(
       const std::string& trial) override;
+  // GetDataVersion (it moves with outcomes too).
+  absl::StatusOr<std::string> DataVersion(const std::string& trial) override;
 
  private:
   std::unique_ptr<fieldwork::v1::SurveyIngestService::Stub> stub_;
@@ -77,6 +82,8 @@ class GrpcEngagementSource final : public EngagementSource {
   absl::StatusOr<std::vector<EngagementEvent>> ListEngagement(const std::string& trial) override;
   absl::Status ForEachEngagement(const std::string& trial,
                                  const std::function<void(const EngagementEvent&)>& visit) override;
+  // GetEngagementVersion.
+  absl::StatusOr<std::string> DataVersion(const std::string& trial) override;
 
  private:
   std::unique_ptr<fieldwork::v1::MessagingService::Stub> stub_;

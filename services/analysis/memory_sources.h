@@ -20,6 +20,8 @@ struct MemoryTrialData {
   std::vector<fieldwork::v1::Response> responses;
   std::vector<fieldwork::v1::Outcome> outcomes;
   std::vector<EngagementEvent> engagement;
+  // What each source's DataVersion answers (empty: cannot tell); tests move it with the data.
+  std::string version;
 };
 
 class MemorySources final : public AllocationSource,
@@ -46,7 +48,16 @@ class MemorySources final : public AllocationSource,
       const std::string& trial) override {
     absl::StatusOr<const MemoryTrialData*> data = Find(trial);
     if (!data.ok()) return data.status();
+    ++participant_lists_;
     return (*data)->participants;
+  }
+  // How many times ListParticipants was called: a trial's data read whole.
+  int participant_lists() const { return participant_lists_; }
+  // The one override of the three sources' DataVersion.
+  absl::StatusOr<std::string> DataVersion(const std::string& trial) override {
+    absl::StatusOr<const MemoryTrialData*> data = Find(trial);
+    if (!data.ok()) return data.status();
+    return (*data)->version;
   }
   absl::StatusOr<std::vector<fieldwork::v1::Allocation>> ListAllocations(
       const std::string& trial) override {
@@ -85,6 +96,7 @@ class MemorySources final : public AllocationSource,
     return &it->second;
   }
   std::map<std::string, MemoryTrialData> trials_;
+  int participant_lists_ = 0;
 };
 
 }  // namespace fieldwork::analysis

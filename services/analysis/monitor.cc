@@ -84,9 +84,25 @@ struct ArmCounts {
 
 }  // namespace
 
+std::vector<MonitorSample> WaveOpenSamples(const std::string& trial,
+                                           const std::vector<v1::Wave>& waves, absl::Time now) {
+  std::vector<MonitorSample> out;
+  for (const v1::Wave& wave : waves) {
+    if (!wave.has_opens_at()) continue;
+    const absl::Time opened_at = absl::FromUnixSeconds(wave.opens_at().seconds()) +
+                                 absl::Nanoseconds(wave.opens_at().nanos());
+    if (now < opened_at) continue;
+    out.push_back({"fieldwork_trial_wave_open_seconds",
+                   {{"trial", trial}, {"wave", wave.wave_id()}},
+                   absl::ToDoubleSeconds(now - opened_at)});
+  }
+  return out;
+}
+
 std::vector<MonitorSample> ComputeMonitor(const JoinedTrial& joined, const v1::PlanRecord* plan,
                                           std::optional<absl::Time> now) {
   std::vector<MonitorSample> out;
+  if (now.has_value()) out = WaveOpenSamples(joined.trial.design().trial_id(), joined.waves, *now);
   const v1::TrialDesign& design = joined.trial.design();
   const std::string& trial = design.trial_id();
   if (design.factors_size() == 0) return out;
@@ -162,23 +178,10 @@ std::vector<MonitorSample> ComputeMonitor(const JoinedTrial& joined, const v1::P
     const double assumed = plan->plan().power().response_rate();
     expected_rate = assumed > 0 ? assumed : 1.0;  // the proto's default: everyone responds
   }
-  std::map<std::string, absl::Time> opened_at;
-  for (const v1::Wave& wave : joined.waves) {
-    if (wave.has_opens_at()) {
-      opened_at[wave.wave_id()] = absl::FromUnixSeconds(wave.opens_at().seconds()) +
-                                  absl::Nanoseconds(wave.opens_at().nanos());
-    }
-  }
-
   for (const std::string& wave : waves) {
     if (expected_rate.has_value()) {
       add("fieldwork_trial_expected_response_rate", {{"trial", trial}, {"wave", wave}},
           *expected_rate);
-    }
-    if (auto it = opened_at.find(wave);
-        now.has_value() && it != opened_at.end() && *now >= it->second) {
-      add("fieldwork_trial_wave_open_seconds", {{"trial", trial}, {"wave", wave}},
-          absl::ToDoubleSeconds(*now - it->second));
     }
     std::vector<double> rates;
     std::vector<std::vector<double>> table;

@@ -49,13 +49,19 @@ struct MonitorSample {
 //       (power.response_rate, a fraction; 1 when the plan's power section leaves it unset),
 //       for every wave; absent without a plan or without a power section
 //   fieldwork_trial_wave_open_seconds{trial,wave}        `now` minus the wave's opens_at, for
-//       waves that have opened (absent before, without opens_at, or without `now`)
+//       the survey's waves that have opened (absent before, without opens_at, or without `now`)
 // The last two feed the response-rate alert (deploy/prometheus/rules). `now` is the trial
 // clock's time (the services may run on the simulated clock). `plan` may be null (no planned
 // or achieved MDES, no expected response rate then).
 std::vector<MonitorSample> ComputeMonitor(const JoinedTrial& joined,
                                           const fieldwork::v1::PlanRecord* plan,
                                           std::optional<absl::Time> now = std::nullopt);
+
+// ComputeMonitor's fieldwork_trial_wave_open_seconds alone: the one gauge that moves with the
+// clock while the data stays the same (the monitor loop keeps the rest between passes).
+std::vector<MonitorSample> WaveOpenSamples(const std::string& trial,
+                                           const std::vector<fieldwork::v1::Wave>& waves,
+                                           absl::Time now);
 
 // Pearson's chi-square statistic and upper-tail p-value of a table of counts (rows x columns),
 // as chisq.test(correct = FALSE); p is NaN when a row or column total is 0.

@@ -1,7 +1,10 @@
 #include "services/analysis/monitor_loop.h"
 
+#include <google/protobuf/util/message_differencer.h>
+
 #include <chrono>
 
+#include "absl/strings/str_cat.h"
 #include "services/analysis/join.h"
 #include "services/analysis/plan_validation.h"
 #include "services/common/freed_memory.h"
@@ -61,6 +64,12 @@ MonitorMetrics::MonitorMetrics(prometheus::Registry& registry)
                   .Help("Active trials the monitor watches.")
                   .Register(registry)
                   .Add({})),
+      trials_read_(prometheus::BuildGauge()
+                       .Name("fieldwork_analysis_monitor_trials_read")
+                       .Help("Active trials whose data the last monitor pass read again (the "
+                             "others had not changed since they were last read).")
+                       .Register(registry)
+                       .Add({})),
       leader_(prometheus::BuildGauge()
                   .Name("fieldwork_analysis_monitor_leader")
                   .Help("1 in the replica whose monitor publishes the trials' gauges, else 0.")
@@ -88,9 +97,10 @@ void MonitorMetrics::Publish(const std::vector<MonitorSample>& samples) {
   published_ = std::move(now);
 }
 
-void MonitorMetrics::ObserveRun(double seconds, int64_t trials) {
+void MonitorMetrics::ObserveRun(double seconds, int64_t trials, int64_t read) {
   run_seconds_.Observe(seconds);
   trials_.Set(static_cast<double>(trials));
+  trials_read_.Set(static_cast<double>(read));
 }
 
 void MonitorMetrics::WatchTrials(const std::set<std::string>& trials) {
@@ -114,19 +124,38 @@ void MonitorMetrics::CountError(const std::string& trial) {
 
 void MonitorMetrics::SetLeader(bool leader) { leader_.Set(leader ? 1 : 0); }
 
+std::string MonitorLoop::VersionsOf(const std::string& trial, const v1::PlanRecord* plan) {
+  std::string versions = plan == nullptr ? "no plan" : absl::StrCat("plan ", plan->version());
+  auto add = [&](auto* source) {
+    if (source == nullptr) return true;  // not configured: nothing to change
+    absl::StatusOr<std::string> version = source->DataVersion(trial);
+    if (!version.ok() || version->empty()) return false;
+    absl::StrAppend(&versions, "|", *version);
+    return true;
+  };
+  if (!add(sources_.allocations) || !add(sources_.responses) || !add(sources_.engagement)) {
+    return "";
+  }
+  return versions;
+}
+
 absl::Status MonitorLoop::RunOnce() {
+  std::lock_guard<std::mutex> pass(pass_mutex_);
   const auto started = std::chrono::steady_clock::now();
+  auto seconds_since_start = [&started] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
   if (sources_.allocations == nullptr) return absl::InternalError("no allocation source");
   if (lease_ != nullptr) {
     absl::StatusOr<bool> held = lease_->Hold();
     if (!held.ok()) return held.status();
     metrics_.SetLeader(*held);
     if (!*held) {
+      snapshots_.clear();  // the leader's data moves on meanwhile
       metrics_.WatchTrials({});
       metrics_.Publish({});
       // Counted as a pass watching no trial, so a standby's passes show on its /metrics.
-      metrics_.ObserveRun(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 0);
+      metrics_.ObserveRun(seconds_since_start(), 0, 0);
       return absl::OkStatus();
     }
   } else {
@@ -140,36 +169,54 @@ absl::Status MonitorLoop::RunOnce() {
   absl::Status first_error;
   std::vector<MonitorSample> samples;
   int64_t active = 0;
+  int64_t read = 0;
   std::set<std::string> watched;
+  const absl::Time now = clock_.Now();
   for (const v1::Trial& trial : *trials) {
     if (trial.state() != v1::TRIAL_STATE_LOCKED) continue;  // closed trials drop their series
     ++active;
     const std::string& id = trial.design().trial_id();
     watched.insert(id);
-    std::vector<MonitorSample> trial_samples;
-    {
-      absl::StatusOr<JoinedTrial> joined = LoadTrial(sources_, id);
-      if (!joined.ok()) {
-        metrics_.CountError(id);
-        logging::Warning("monitor: cannot load trial",
-                         {{"trial", id}, {"error", joined.status().ToString()}});
-        if (first_error.ok()) first_error = joined.status();
-        continue;
+    absl::StatusOr<v1::PlanRecord> plan = plans_.Get(id, kDefaultPlanId);
+    const v1::PlanRecord* plan_record = plan.ok() ? &*plan : nullptr;
+    // Read before the data: a write landing between the two moves the versions again, so the
+    // next pass reads the trial again rather than keeping a stale snapshot.
+    std::string versions = VersionsOf(id, plan_record);
+    auto kept = snapshots_.find(id);
+    const bool unchanged =
+        !versions.empty() && kept != snapshots_.end() && kept->second.versions == versions &&
+        google::protobuf::util::MessageDifferencer::Equals(kept->second.trial, trial);
+    if (!unchanged) {
+      if (kept != snapshots_.end()) snapshots_.erase(kept);
+      ++read;
+      TrialSnapshot snapshot{std::move(versions), trial, {}, {}};
+      {
+        absl::StatusOr<JoinedTrial> joined = LoadTrial(sources_, id);
+        if (!joined.ok()) {
+          metrics_.CountError(id);
+          logging::Warning("monitor: cannot load trial",
+                           {{"trial", id}, {"error", joined.status().ToString()}});
+          if (first_error.ok()) first_error = joined.status();
+          continue;
+        }
+        snapshot.samples = ComputeMonitor(*joined, plan_record);
+        snapshot.waves = joined->waves;
       }
-      absl::StatusOr<v1::PlanRecord> plan = plans_.Get(id, kDefaultPlanId);
-      trial_samples = ComputeMonitor(*joined, plan.ok() ? &*plan : nullptr, clock_.Now());
+      // Each trial's join is freed before the next is loaded; give its memory back (the pass
+      // repeats every interval, on a thread of its own with an arena of its own).
+      ReleaseFreedMemory();
+      kept = snapshots_.emplace(id, std::move(snapshot)).first;
     }
-    // Each trial's join is freed before the next is loaded; give its memory back (the pass
-    // repeats every interval, on a thread of its own with an arena of its own).
-    ReleaseFreedMemory();
-    samples.insert(samples.end(), std::make_move_iterator(trial_samples.begin()),
-                   std::make_move_iterator(trial_samples.end()));
+    samples.insert(samples.end(), kept->second.samples.begin(), kept->second.samples.end());
+    std::vector<MonitorSample> clock_samples = WaveOpenSamples(id, kept->second.waves, now);
+    samples.insert(samples.end(), std::make_move_iterator(clock_samples.begin()),
+                   std::make_move_iterator(clock_samples.end()));
+    if (kept->second.versions.empty()) snapshots_.erase(kept);  // nothing to compare next pass
   }
+  std::erase_if(snapshots_, [&](const auto& entry) { return watched.count(entry.first) == 0; });
   metrics_.WatchTrials(watched);
   metrics_.Publish(samples);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  metrics_.ObserveRun(seconds, active);
+  metrics_.ObserveRun(seconds_since_start(), active, read);
   return first_error;
 }
 

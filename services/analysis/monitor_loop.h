@@ -31,7 +31,8 @@ namespace fieldwork::analysis {
 
 // The gauges of monitor.h as Prometheus families, plus the monitor's own
 // fieldwork_analysis_monitor_run_seconds histogram, fieldwork_analysis_monitor_errors_total
-// {trial}, fieldwork_analysis_monitor_trials (active trials watched) and
+// {trial}, fieldwork_analysis_monitor_trials (active trials watched),
+// fieldwork_analysis_monitor_trials_read (those whose data the last pass read again) and
 // fieldwork_analysis_monitor_leader (1 in the replica that publishes the trials' gauges).
 class MonitorMetrics {
  public:
@@ -40,7 +41,8 @@ class MonitorMetrics {
   // Replaces the published series with `samples` (of the trials in `trials`): series of other
   // trials, and label sets not in `samples`, are removed.
   void Publish(const std::vector<MonitorSample>& samples);
-  void ObserveRun(double seconds, int64_t trials);
+  // `trials` watched; `read` of them read again (the others' data had not changed).
+  void ObserveRun(double seconds, int64_t trials, int64_t read);
   // Creates the error counters of the active trials at 0 (so that the alert's increase() sees
   // a trial's first error as a rise from 0) and removes those of trials no longer active.
   void WatchTrials(const std::set<std::string>& trials);
@@ -56,6 +58,7 @@ class MonitorMetrics {
   prometheus::Family<prometheus::Counter>& errors_;
   std::map<std::string, prometheus::Counter*> trial_errors_;  // by active trial
   prometheus::Gauge& trials_;
+  prometheus::Gauge& trials_read_;
   prometheus::Gauge& leader_;
 };
 
@@ -74,8 +77,12 @@ class MonitorLoop {
         lease_(lease) {}
   ~MonitorLoop() { Stop(); }
 
-  // One pass over every active trial. A trial whose data cannot be read keeps its previous
-  // series out (they are removed) and is counted in the errors; the status is the first error.
+  // One pass over every active trial. A trial's data is read again only when it may have
+  // changed: the versions its sources give (DataVersion), its record or its plan moved since the
+  // pass that last read it, or a source cannot tell; otherwise the gauges computed then are
+  // published again, with the wave-open gauge taken on the clock now. A trial whose data cannot
+  // be read keeps its previous series out (they are removed) and is counted in the errors; the
+  // status is the first error.
   // Without the lease (another replica holds it) nothing is read and this replica's trial
   // series are removed; when the lease cannot be asked (Redis unreachable) the pass is skipped
   // and what was published stays, so a blip does not blank the dashboards.
@@ -92,6 +99,20 @@ class MonitorLoop {
   const Clock& clock_;
   const absl::Duration interval_;
   Lease* const lease_;
+
+  // What a pass computed for a trial, kept while what it was computed from stays the same.
+  struct TrialSnapshot {
+    std::string versions;  // the sources' DataVersions and the plan's version
+    fieldwork::v1::Trial trial;
+    std::vector<MonitorSample> samples;      // all but the clock's gauge
+    std::vector<fieldwork::v1::Wave> waves;  // for the clock's gauge (WaveOpenSamples)
+  };
+  // The versions the trial's data is at now, read before its data; empty when a source cannot
+  // tell (then the data is read every pass).
+  std::string VersionsOf(const std::string& trial, const fieldwork::v1::PlanRecord* plan);
+
+  std::mutex pass_mutex_;                           // one pass at a time
+  std::map<std::string, TrialSnapshot> snapshots_;  // by watched trial id
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

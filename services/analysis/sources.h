@@ -67,6 +67,12 @@ class AllocationSource {
       const std::string& trial) = 0;
   virtual absl::StatusOr<std::vector<fieldwork::v1::Allocation>> ListAllocations(
       const std::string& trial) = 0;
+  // A version of the trial's participants and allocations: equal versions mean neither
+  // changed. Empty when the source cannot tell (the default): a caller that keeps what it read
+  // must read again.
+  virtual absl::StatusOr<std::string> DataVersion(const std::string& /*trial*/) {
+    return std::string();
+  }
 
   // The same two lists as streams in participant id order (the randomisation service lists
   // them so). The defaults read the list whole and sort it.
@@ -93,6 +99,10 @@ class ResponseSource {
   virtual absl::StatusOr<std::vector<fieldwork::v1::Wave>> ListWaves(const std::string& trial) = 0;
   virtual absl::StatusOr<std::vector<fieldwork::v1::Response>> ListResponses(
       const std::string& trial) = 0;
+  // A version of the trial's waves and responses, as AllocationSource::DataVersion.
+  virtual absl::StatusOr<std::string> DataVersion(const std::string& /*trial*/) {
+    return std::string();
+  }
 
   // The counted responses to one wave, in participant id order (survey-ingest lists a wave in
   // (participant, submitted_at, submission) order). The default filters ListResponses.
@@ -138,6 +148,10 @@ class EngagementSource {
  public:
   virtual ~EngagementSource() = default;
   virtual absl::StatusOr<std::vector<EngagementEvent>> ListEngagement(const std::string& trial) = 0;
+  // A version of the trial's opens and clicks, as AllocationSource::DataVersion.
+  virtual absl::StatusOr<std::string> DataVersion(const std::string& /*trial*/) {
+    return std::string();
+  }
 
   // The same events one at a time, without holding them (messaging lists them in time order,
   // not by participant). The default reads the list whole.

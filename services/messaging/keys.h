@@ -54,6 +54,11 @@ inline std::string Contacts(absl::string_view trial) { return Prefix(trial) + "c
 inline std::string OptOuts(absl::string_view trial) { return Prefix(trial) + "optouts"; }
 // HASH phone-number hash -> participant, for the SMS gateway's inbound STOP replies.
 inline std::string PhoneIndex(absl::string_view trial) { return Prefix(trial) + "phones"; }
+// STRING counter raised after every opened or clicked event is added to Events (in the same
+// pipeline): GetEngagementVersion's answer.
+inline std::string EngagementVersion(absl::string_view trial) {
+  return Prefix(trial) + "engagement_version";
+}
 // HASH "<campaign>|<step>|<participant>|<kind>" -> 1: engagement de-duplication.
 inline std::string Engaged(absl::string_view trial) { return Prefix(trial) + "engaged"; }
 // Token bucket of one delivery channel, shared by all workers ("email" or "sms").

@@ -287,13 +287,26 @@ absl::StatusOr<MessageStore::Engagement> MessageStore::RecordEngagement(
   std::vector<std::vector<std::string>> commands = {
       {"XADD", keys::Events(trial), "*", "e", std::string(kind), "c", std::string(campaign), "s",
        absl::StrCat(step), "p", std::string(participant), "t",
-       absl::StrCat(absl::ToUnixMillis(now)), "arm", arm_name, "l", absl::StrCat(link_index)}};
+       absl::StrCat(absl::ToUnixMillis(now)), "arm", arm_name, "l", absl::StrCat(link_index)},
+      // After the event, so that a reader that saw the new version also sees the event.
+      {"INCR", keys::EngagementVersion(trial)}};
   if (is_first) {
     commands.push_back({"HINCRBY", keys::Counts(trial, campaign),
                         absl::StrCat(step, "|", arm_name, "|", kind), "1"});
   }
   if (absl::Status s = redis_.Pipeline(commands).status(); !s.ok()) return s;
   return Engagement{is_first, arm_name};
+}
+
+absl::StatusOr<int64_t> MessageStore::EngagementVersion(absl::string_view trial) {
+  absl::StatusOr<RedisReply> reply = redis_.Command({"GET", keys::EngagementVersion(trial)});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_nil()) return 0;
+  int64_t version = 0;
+  if (!absl::SimpleAtoi(reply->str(), &version)) {
+    return absl::DataLossError(absl::StrCat(keys::EngagementVersion(trial), " is not a number"));
+  }
+  return version;
 }
 
 absl::StatusOr<std::vector<MessageStore::RawEvent>> MessageStore::Events(absl::string_view trial,

@@ -76,6 +76,9 @@ class MessageStore {
                                               absl::string_view kind, int link_index,
                                               absl::Time now);
 
+  // A number raised by every RecordEngagement (0 before the first).
+  absl::StatusOr<int64_t> EngagementVersion(absl::string_view trial);
+
   // Raw events after `after_id` ("" = from the start): (stream id, field -> value).
   struct RawEvent {
     std::string id;

@@ -397,6 +397,16 @@ absl::StatusOr<fieldwork::v1::GetCampaignStatusResponse> Messenger::GetCampaignS
   return response;
 }
 
+absl::StatusOr<fieldwork::v1::GetEngagementVersionResponse> Messenger::GetEngagementVersion(
+    const fieldwork::v1::GetEngagementVersionRequest& request) {
+  if (absl::Status s = ValidateId("trial_id", request.trial_id()); !s.ok()) return s;
+  absl::StatusOr<int64_t> version = store_.EngagementVersion(request.trial_id());
+  if (!version.ok()) return version.status();
+  fieldwork::v1::GetEngagementVersionResponse response;
+  response.set_version(absl::StrCat(*version));
+  return response;
+}
+
 absl::Status Messenger::ListEvents(
     const fieldwork::v1::ListEventsRequest& request,
     const std::function<bool(const fieldwork::v1::ListEventsResponse&)>& sink) {

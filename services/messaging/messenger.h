@@ -59,6 +59,8 @@ class Messenger {
       const fieldwork::v1::CancelCampaignRequest& request);
   absl::StatusOr<fieldwork::v1::GetCampaignStatusResponse> GetCampaignStatus(
       const fieldwork::v1::GetCampaignStatusRequest& request);
+  absl::StatusOr<fieldwork::v1::GetEngagementVersionResponse> GetEngagementVersion(
+      const fieldwork::v1::GetEngagementVersionRequest& request);
   // Calls `sink` with pages of events until the end of the log or until it returns false.
   absl::Status ListEvents(
       const fieldwork::v1::ListEventsRequest& request,

@@ -117,6 +117,16 @@ grpc::Status MessagingServiceImpl::GetCampaignStatus(grpc::ServerContext* contex
   return grpc::Status::OK;
 }
 
+grpc::Status MessagingServiceImpl::GetEngagementVersion(
+    grpc::ServerContext* context, const v1::GetEngagementVersionRequest* request,
+    v1::GetEngagementVersionResponse* response) {
+  FW_GRPC_RETURN_IF_ERROR(
+      AllowWholeTrial(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(version, messenger_.GetEngagementVersion(*request));
+  *response = std::move(version);
+  return grpc::Status::OK;
+}
+
 grpc::Status MessagingServiceImpl::ListEvents(grpc::ServerContext* context,
                                               const v1::ListEventsRequest* request,
                                               grpc::ServerWriter<v1::ListEventsResponse>* writer) {

@@ -46,6 +46,9 @@ class MessagingServiceImpl final : public fieldwork::v1::MessagingService::Servi
   grpc::Status GetCampaignStatus(grpc::ServerContext* context,
                                  const fieldwork::v1::GetCampaignStatusRequest* request,
                                  fieldwork::v1::GetCampaignStatusResponse* response) override;
+  grpc::Status GetEngagementVersion(grpc::ServerContext* context,
+                                    const fieldwork::v1::GetEngagementVersionRequest* request,
+                                    fieldwork::v1::GetEngagementVersionResponse* response) override;
   grpc::Status ListEvents(grpc::ServerContext* context,
                           const fieldwork::v1::ListEventsRequest* request,
                           grpc::ServerWriter<fieldwork::v1::ListEventsResponse>* writer) override;

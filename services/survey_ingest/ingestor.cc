@@ -1411,6 +1411,13 @@ absl::StatusOr<v1::ResponseCountsResponse> Ingestor::ResponseCounts(const std::s
   return response;
 }
 
+absl::StatusOr<std::string> Ingestor::DataVersion(const std::string& trial) {
+  if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
+  absl::StatusOr<int64_t> version = store_.DataVersion(trial);
+  if (!version.ok()) return version.status();
+  return absl::StrCat(*version);
+}
+
 absl::StatusOr<std::map<std::pair<std::string, std::string>, int64_t>> Ingestor::Respondents(
     const std::string& trial) {
   absl::StatusOr<v1::ResponseCountsResponse> counts = ResponseCounts(trial);

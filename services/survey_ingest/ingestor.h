@@ -127,6 +127,8 @@ class Ingestor {
   absl::Status ListOutcomes(const std::string& trial, const std::string& outcome,
                             const std::function<bool(fieldwork::v1::Outcome&)>& visit);
   absl::StatusOr<fieldwork::v1::ResponseCountsResponse> ResponseCounts(const std::string& trial);
+  // GetDataVersion's answer: the store's counter as text.
+  absl::StatusOr<std::string> DataVersion(const std::string& trial);
   // Calls `visit` with each participant who opened the hosted form's link for the request's
   // wave (every wave when empty: in wave id order), with the furthest stage reached. Stops,
   // OK, when `visit` returns false. NOT_FOUND for a wave the trial does not have.

@@ -80,6 +80,12 @@ inline std::string FormProgress(absl::string_view trial, absl::string_view wave,
 inline std::string FormFunnel(absl::string_view trial, absl::string_view wave) {
   return absl::StrCat("fw:{", trial, "}:ing:form_funnel:", wave);
 }
+// STRING counter raised by every write of a wave, of accepted responses or of changed outcomes
+// (in the same script or transaction as the write): GetDataVersion's answer, so that a caller
+// that keeps what it read knows when to read again
+inline std::string DataVersion(absl::string_view trial) {
+  return absl::StrCat("fw:{", trial, "}:ing:version");
+}
 // SET of every trial id with survey-ingest data (not trial-scoped: one key for the index)
 inline std::string TrialIndex() { return "fw:{index}:ing:trials"; }
 

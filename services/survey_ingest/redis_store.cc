@@ -17,7 +17,8 @@ namespace v1 = ::fieldwork::v1;
 
 constexpr int64_t kPointerOffset = 100000000000000000;  // 10^17 us: keeps pre-1970 times sortable
 
-// KEYS: 1 submissions, 2 rejects, 3 imports, then per wave: responses, counted, first, order.
+// KEYS: 1 submissions, 2 rejects, 3 imports, then per wave: responses, counted, first, order;
+// last, the data version (raised when a response was accepted).
 // ARGV: 1 import sha ('' = none), 2 response count n, then n groups of seven (wave index from
 // 1, submission id, participant, pointer ('' = not complete), rule 'F' or 'L', response bytes,
 // order member),
@@ -168,6 +169,7 @@ for pass = 1, 2 do
   end
 end
 if ARGV[1] ~= '' then redis.call('SADD', KEYS[3], ARGV[1]) end
+if #new_owners > 0 then redis.call('INCR', KEYS[#KEYS]) end  -- the data version
 return out
 )lua");
   return *script;
@@ -188,11 +190,12 @@ return 1
   return *script;
 }
 
-// KEYS: 1 outcomes, 2 outcome order. ARGV: (field, order member, bytes) triples. Returns 1 per
-// triple that changed something.
+// KEYS: 1 outcomes, 2 outcome order, 3 data version. ARGV: (field, order member, bytes)
+// triples. Returns 1 per triple that changed something.
 const LuaScript& OutcomesScript() {
   static const LuaScript* script = new LuaScript(R"lua(
 local out = {}
+local changed = false
 for j = 1, #ARGV, 3 do
   local current = redis.call('HGET', KEYS[1], ARGV[j])
   if current == ARGV[j + 2] then
@@ -201,9 +204,21 @@ for j = 1, #ARGV, 3 do
     redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 2])
     redis.call('ZADD', KEYS[2], 0, ARGV[j + 1])
     out[#out + 1] = 1
+    changed = true
   end
 end
+if changed then redis.call('INCR', KEYS[3]) end
 return out
+)lua");
+  return *script;
+}
+
+// KEYS: 1 waves, 2 data version. ARGV: 1 wave id, 2 bytes.
+const LuaScript& PutWaveScript() {
+  static const LuaScript* script = new LuaScript(R"lua(
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('INCR', KEYS[2])
+return 1
 )lua");
   return *script;
 }
@@ -309,7 +324,8 @@ absl::StatusOr<std::vector<v1::Wave>> RedisIngestStore::LoadWaves(const std::str
 absl::Status RedisIngestStore::PutWave(const v1::Wave& wave) {
   if (absl::Status s = IndexTrial(wave.trial_id()); !s.ok()) return s;
   return redis_
-      .Command({"HSET", keys::Waves(wave.trial_id()), wave.wave_id(), wave.SerializeAsString()})
+      .Eval(PutWaveScript(), {keys::Waves(wave.trial_id()), keys::DataVersion(wave.trial_id())},
+            {wave.wave_id(), wave.SerializeAsString()})
       .status();
 }
 
@@ -353,6 +369,7 @@ absl::StatusOr<std::vector<WriteResult>> RedisIngestStore::Write(const std::stri
       args.push_back(reject.SerializeAsString());
     }
   }
+  keys.push_back(keys::DataVersion(trial));  // last: the script finds it as KEYS[#KEYS]
   absl::StatusOr<RedisReply> reply = redis_.Eval(WriteScript(), keys, args);
   if (!reply.ok()) return reply.status();
   std::vector<WriteResult> results;
@@ -535,8 +552,9 @@ absl::StatusOr<std::vector<bool>> RedisIngestStore::WriteOutcomes(
     args.push_back(OutcomeOrderMember(outcome));
     args.push_back(outcome.SerializeAsString());
   }
-  absl::StatusOr<RedisReply> reply =
-      redis_.Eval(OutcomesScript(), {keys::Outcomes(trial), keys::OutcomeOrder(trial)}, args);
+  absl::StatusOr<RedisReply> reply = redis_.Eval(
+      OutcomesScript(),
+      {keys::Outcomes(trial), keys::OutcomeOrder(trial), keys::DataVersion(trial)}, args);
   if (!reply.ok()) return reply.status();
   std::vector<bool> changed;
   for (size_t i = 0; i < reply->size(); ++i) changed.push_back((*reply)[i].integer() == 1);
@@ -600,6 +618,17 @@ absl::Status RedisIngestStore::ForEachFormStage(
     }
     if (page->size() < 2 * static_cast<size_t>(page_size_)) return absl::OkStatus();
   }
+}
+
+absl::StatusOr<int64_t> RedisIngestStore::DataVersion(const std::string& trial) {
+  absl::StatusOr<RedisReply> reply = redis_.Command({"GET", keys::DataVersion(trial)});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_nil()) return 0;
+  int64_t version = 0;
+  if (!absl::SimpleAtoi(reply->str(), &version)) {
+    return absl::DataLossError(absl::StrCat(keys::DataVersion(trial), " is not a number"));
+  }
+  return version;
 }
 
 absl::StatusOr<std::vector<std::string>> RedisIngestStore::ListTrials() {

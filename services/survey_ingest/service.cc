@@ -397,6 +397,16 @@ grpc::Status SurveyIngestServiceImpl::ResponseCounts(grpc::ServerContext* contex
   return grpc::Status::OK;
 }
 
+grpc::Status SurveyIngestServiceImpl::GetDataVersion(grpc::ServerContext* context,
+                                                     const v1::GetDataVersionRequest* request,
+                                                     v1::GetDataVersionResponse* response) {
+  FW_GRPC_ASSIGN_OR_RETURN(
+      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(version, ingestor_.DataVersion(request->trial_id()));
+  response->set_version(std::move(version));
+  return grpc::Status::OK;
+}
+
 grpc::Status SurveyIngestServiceImpl::ListRejects(
     grpc::ServerContext* context, const v1::ListRejectsRequest* request,
     grpc::ServerWriter<v1::ListRejectsResponse>* writer) {

@@ -76,6 +76,8 @@ class SurveyIngestServiceImpl final : public fieldwork::v1::SurveyIngestService:
                                 grpc::ServerWriter<fieldwork::v1::ListFormProgressResponse>*) override;
   grpc::Status ResponseCounts(grpc::ServerContext*, const fieldwork::v1::ResponseCountsRequest*,
                               fieldwork::v1::ResponseCountsResponse*) override;
+  grpc::Status GetDataVersion(grpc::ServerContext*, const fieldwork::v1::GetDataVersionRequest*,
+                              fieldwork::v1::GetDataVersionResponse*) override;
   grpc::Status ListRejects(grpc::ServerContext*, const fieldwork::v1::ListRejectsRequest*,
                            grpc::ServerWriter<fieldwork::v1::ListRejectsResponse>*) override;
   grpc::Status DismissReject(grpc::ServerContext*, const fieldwork::v1::DismissRejectRequest*,

@@ -104,6 +104,10 @@ class IngestStore {
       const std::function<bool(const std::string& participant, fieldwork::v1::FormStage stage)>&
           visit) = 0;
 
+  // A number that changes whenever PutWave, Write (accepting a response) or WriteOutcomes
+  // (changing an outcome) changes the trial's data, and only then (0 before any write).
+  virtual absl::StatusOr<int64_t> DataVersion(const std::string& trial) = 0;
+
   // Every trial with survey-ingest data (to seed gauges at start-up).
   virtual absl::StatusOr<std::vector<std::string>> ListTrials() = 0;
 };

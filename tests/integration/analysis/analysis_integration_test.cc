@@ -14,9 +14,11 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <random>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "fieldwork/v1/analysis.grpc.pb.h"
@@ -530,11 +532,12 @@ TEST_F(AnalysisIntegrationTest, BinaryServesAndPublishesMonitorGauges) {
   grpc::Status status = stub->RegisterPlan(As(kResearcher).get(), request, &registered);
   ASSERT_TRUE(status.ok()) << status.error_message();
 
-  // The monitor runs every 200 ms; wait (up to a minute) for its first pass with the plan.
+  // The monitor runs every 200 ms; wait (up to a minute) for its first pass with the plan (a
+  // pass that began before RegisterPlan has every gauge but the plan's MDES).
   std::string page;
   for (int attempt = 0; attempt < 300; ++attempt) {
     absl::StatusOr<std::string> fetched = fieldwork::testing::FetchMetrics(metrics_port);
-    if (fetched.ok() && absl::StrContains(*fetched, "fieldwork_trial_srm_pvalue{")) {
+    if (fetched.ok() && absl::StrContains(*fetched, "fieldwork_trial_mdes{kind=\"achieved\"")) {
       page = *fetched;
       break;
     }
@@ -562,6 +565,55 @@ TEST_F(AnalysisIntegrationTest, BinaryServesAndPublishesMonitorGauges) {
   const std::optional<int> exit_code = promtool.WaitForExit(absl::Seconds(60));
   ASSERT_TRUE(exit_code.has_value());
   EXPECT_EQ(*exit_code, 0) << promtool.ReadLog();
+
+  // Passes over unchanged data read nothing again and keep the gauges; a withdrawal (a new
+  // audit head at randomisation) is read at the next pass.
+  auto withdrawn_in = [](const std::string& metrics, const std::string& arm) {
+    const std::string series =
+        absl::StrCat("fieldwork_trial_withdrawn{arm=\"", arm, "\",trial=\"beneficiaries\"} ");
+    const size_t at = metrics.find(series);
+    double value = -1;
+    if (at != std::string::npos) {
+      const size_t from = at + series.size();
+      EXPECT_TRUE(absl::SimpleAtod(metrics.substr(from, metrics.find('\n', from) - from), &value));
+    }
+    return value;
+  };
+  auto wait_for = [&](const std::function<bool(const std::string&)>& done, const char* what) {
+    for (int attempt = 0; attempt < 300; ++attempt) {
+      absl::StatusOr<std::string> fetched = fieldwork::testing::FetchMetrics(metrics_port);
+      if (fetched.ok() && done(*fetched)) return *fetched;
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    ADD_FAILURE() << "never on /metrics: " << what;
+    return std::string();
+  };
+  page = wait_for(
+      [](const std::string& m) {
+        return absl::StrContains(m, "fieldwork_analysis_monitor_trials_read 0\n");
+      },
+      "a pass that read nothing again");
+  v1::ListAllocationsRequest list;
+  list.set_trial_id(kTrial);
+  auto list_context = As(kResearcher);
+  auto reader = upstream_->randomisation().ListAllocations(list_context.get(), list);
+  v1::ListAllocationsResponse active;
+  while (reader->Read(&active) && active.allocation().has_withdrawal()) {
+  }
+  list_context->TryCancel();
+  ASSERT_EQ(active.allocation().assignments_size(), 1);
+  const std::string arm = active.allocation().assignments(0).arm();
+  const double before = withdrawn_in(page, arm);
+  ASSERT_GE(before, 0) << "no withdrawn gauge for " << arm;
+  v1::WithdrawRequest withdraw;
+  withdraw.set_trial_id(kTrial);
+  withdraw.set_participant_id(active.allocation().participant_id());
+  v1::WithdrawResponse withdrawn;
+  status = upstream_->randomisation().Withdraw(As(kResearcher).get(), withdraw, &withdrawn);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(withdrawn.withdrawn(), 1);
+  wait_for([&](const std::string& m) { return withdrawn_in(m, arm) == before + 1; },
+           "the withdrawal");
 }
 
 }  // namespace

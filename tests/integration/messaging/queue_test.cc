@@ -285,8 +285,20 @@ TEST_F(QueueTest, TrackedLinksRecordClicksAndForgedTokensAreRefused) {
   WorkerOptions options;
   options.link_base_url = absl::StrCat("http://127.0.0.1:", tracking.port());
   std::unique_ptr<Worker> worker = NewWorker("w1", nullptr, options);
+  // The take-up version (the analysis monitor re-reads take-up when it moves): sends leave it,
+  // every recorded click moves it.
+  auto engagement_version = [&] {
+    v1::GetEngagementVersionRequest request;
+    request.set_trial_id("links");
+    absl::StatusOr<v1::GetEngagementVersionResponse> version =
+        messenger_->GetEngagementVersion(request);
+    EXPECT_TRUE(version.ok()) << version.status();
+    return version.ok() ? version->version() : "";
+  };
+  const std::string before_sends = engagement_version();
   DrainNow(*worker);
   ASSERT_EQ(Delivered().size(), 4u);
+  EXPECT_EQ(engagement_version(), before_sends);
   const std::string text = Delivered()[0].at("text");
   const size_t at = text.find("/c/");
   ASSERT_NE(at, std::string::npos) << text;
@@ -297,9 +309,12 @@ TEST_F(QueueTest, TrackedLinksRecordClicksAndForgedTokensAreRefused) {
   ASSERT_TRUE(clicked);
   EXPECT_EQ(clicked->status, 302);
   EXPECT_EQ(clicked->get_header_value("Location"), "https://video.example.org/w");
+  const std::string after_click = engagement_version();
+  EXPECT_NE(after_click, before_sends);
   auto again = client.Get(("/c/" + token).c_str());  // a second click: counted once
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, 302);
+  EXPECT_NE(engagement_version(), after_click);  // an event of its own
 
   std::string altered = token;
   altered[altered.size() / 2] = altered[altered.size() / 2] == 'A' ? 'B' : 'A';

@@ -310,6 +310,72 @@ TEST(MonitorLoopTest, PublishesActiveTrialsAndDropsClosedOnes) {
   EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_trials 0"));
 }
 
+// A trial is read again only when a version it was computed from moves; meanwhile its gauges
+// are published as computed, except the wave's age, which follows the clock.
+TEST(MonitorLoopTest, ReadsATrialAgainOnlyWhenItsDataMayHaveChanged) {
+  MemorySources sources;
+  sources.trials()["t1"] = HandTrial();
+  sources.trials()["t1"].version = "v1";
+  *sources.trials()["t1"].waves[1].mutable_opens_at() = testing::Ts(absl::UnixEpoch());
+  MemoryPlanStore store;
+  ManualClock clock;
+  clock.Set(absl::UnixEpoch() + absl::Seconds(100));
+  PlanRegistry plans(store, sources, clock);
+  prometheus::Registry registry;
+  MonitorMetrics metrics(registry);
+  MonitorLoop loop(sources.AsSources(), plans, metrics, clock, absl::Seconds(30));
+  prometheus::TextSerializer serializer;
+  const std::string rate =
+      "fieldwork_trial_response_rate{arm=\"treatment\",trial=\"t1\",wave=\"endline\"} ";
+  auto pass = [&] {
+    EXPECT_TRUE(loop.RunOnce().ok());
+    return serializer.Serialize(registry.Collect());
+  };
+
+  std::string text = pass();
+  EXPECT_EQ(sources.participant_lists(), 1);
+  EXPECT_THAT(text, HasSubstr(rate + "0.75"));
+  EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_trials_read 1"));
+
+  // Unchanged versions: nothing read, the same gauges, the wave a pass older.
+  testing::AddResponse(sources.trials()["t1"], "t4", "endline", "wb", 1);  // unseen: version kept
+  clock.Advance(absl::Seconds(30));
+  text = pass();
+  EXPECT_EQ(sources.participant_lists(), 1);
+  EXPECT_THAT(text, HasSubstr(rate + "0.75"));
+  EXPECT_THAT(text,
+              HasSubstr("fieldwork_trial_wave_open_seconds{trial=\"t1\",wave=\"endline\"} 130"));
+  EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_trials_read 0"));
+
+  // The version moved: read again, and t4's response counts.
+  sources.trials()["t1"].version = "v2";
+  text = pass();
+  EXPECT_EQ(sources.participant_lists(), 2);
+  EXPECT_THAT(text, HasSubstr(rate + "1"));
+  EXPECT_THAT(text, HasSubstr("fieldwork_analysis_monitor_trials_read 1"));
+
+  // A plan registered since: read again (the planned MDES and the expected rate appear).
+  v1::PlanRecord plan = HandPlan();
+  ASSERT_TRUE(plans.Register("researcher", plan.plan(), "").ok());
+  text = pass();
+  EXPECT_EQ(sources.participant_lists(), 3);
+  EXPECT_THAT(text, HasSubstr("fieldwork_trial_expected_response_rate{trial=\"t1\""));
+
+  // The trial's record changed (closed): its series go, nothing is kept for it.
+  sources.trials()["t1"].trial.set_state(v1::TRIAL_STATE_CLOSED);
+  text = pass();
+  EXPECT_THAT(text, Not(HasSubstr("trial=\"t1\"")));
+  sources.trials()["t1"].trial.set_state(v1::TRIAL_STATE_LOCKED);
+  pass();
+  EXPECT_EQ(sources.participant_lists(), 4);
+
+  // A source that cannot tell: read every pass.
+  sources.trials()["t1"].version = "";
+  pass();
+  pass();
+  EXPECT_EQ(sources.participant_lists(), 6);
+}
+
 // A lease the test hands out or withholds; counts releases.
 class FakeLease : public Lease {
  public:
