@@ -7,22 +7,17 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "bench/common/bench_util.h"
 #include "services/common/clock.h"
-#include "services/common/grpc_auth.h"
 
 namespace fieldwork::survey_ingest {
 namespace {
 
 namespace v1 = ::fieldwork::v1;
+using ::fieldwork::bench::Check;
+using ::fieldwork::bench::ContextWithToken;
 
 constexpr int kEnrolChunk = 5000;
-
-void Check(const grpc::Status& status, const char* what) {
-  if (!status.ok()) {
-    std::fprintf(stderr, "%s failed: %s\n", what, status.error_message().c_str());
-    std::exit(1);
-  }
-}
 
 }  // namespace
 
@@ -46,15 +41,12 @@ BenchRoster::BenchRoster(RedisClient& redis, const Authenticator& authenticator,
       factor.add_arms()->set_name(arm);
       factor.mutable_arms(factor.arms_size() - 1)->set_weight(1);
     }
-    grpc::ClientContext context;
-    AttachBearerToken(context, token);
     v1::CreateTrialResponse response;
-    Check(stub->CreateTrial(&context, request, &response), "CreateTrial");
+    Check(stub->CreateTrial(ContextWithToken(token).get(), request, &response), "CreateTrial");
   }
-  grpc::ClientContext context;
-  AttachBearerToken(context, token);
+  auto context = ContextWithToken(token);
   v1::EnrolResponse enrolled;
-  auto writer = stub->EnrolStream(&context, &enrolled);
+  auto writer = stub->EnrolStream(context.get(), &enrolled);
   for (int start = 0; start < participants; start += kEnrolChunk) {
     v1::EnrolRequest chunk;
     chunk.set_trial_id(trial);
