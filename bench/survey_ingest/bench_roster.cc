@@ -21,6 +21,20 @@ constexpr int kEnrolChunk = 5000;
 
 }  // namespace
 
+v1::TrialDesign BenchTrialDesign(const std::string& trial) {
+  v1::TrialDesign design;
+  design.set_trial_id(trial);
+  design.add_sites()->set_id("LA1");
+  v1::Factor& factor = *design.add_factors();
+  factor.set_name("intervention");
+  factor.set_method(v1::RANDOMISATION_METHOD_COMPLETE);
+  for (const char* arm : {"treatment", "control"}) {
+    factor.add_arms()->set_name(arm);
+    factor.mutable_arms(factor.arms_size() - 1)->set_weight(1);
+  }
+  return design;
+}
+
 BenchRoster::BenchRoster(RedisClient& redis, const Authenticator& authenticator,
                          const std::string& token, const std::string& trial, int participants)
     : store_(redis),
@@ -32,15 +46,7 @@ BenchRoster::BenchRoster(RedisClient& redis, const Authenticator& authenticator,
       grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
   {
     v1::CreateTrialRequest request;
-    request.mutable_design()->set_trial_id(trial);
-    request.mutable_design()->add_sites()->set_id("LA1");
-    v1::Factor& factor = *request.mutable_design()->add_factors();
-    factor.set_name("intervention");
-    factor.set_method(v1::RANDOMISATION_METHOD_COMPLETE);
-    for (const char* arm : {"treatment", "control"}) {
-      factor.add_arms()->set_name(arm);
-      factor.mutable_arms(factor.arms_size() - 1)->set_weight(1);
-    }
+    *request.mutable_design() = BenchTrialDesign(trial);
     v1::CreateTrialResponse response;
     Check(stub->CreateTrial(ContextWithToken(token).get(), request, &response), "CreateTrial");
   }

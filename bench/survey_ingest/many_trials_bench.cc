@@ -34,6 +34,7 @@
 #include "absl/strings/str_split.h"
 #include "bench/common/bench_util.h"
 #include "bench/survey_ingest/bench_data.h"
+#include "bench/survey_ingest/bench_roster.h"
 #include "bench/survey_ingest/bench_submissions.h"
 #include "services/common/clock.h"
 #include "services/common/grpc_auth.h"
@@ -160,18 +161,10 @@ Result Run(const std::string& url, int trials, int participants, int rows) {
   Services services(*redis, authenticator);
   auto trial_id = [](int t) { return absl::StrCat("many-", t); };
 
-  // Each trial: two arms at one site; the instrument and a wave to answer.
+  // Each trial: BenchTrialDesign (two arms at one site); the instrument and a wave to answer.
   for (int t = 0; t < trials; ++t) {
     v1::CreateTrialRequest create;
-    create.mutable_design()->set_trial_id(trial_id(t));
-    create.mutable_design()->add_sites()->set_id("LA1");
-    v1::Factor& factor = *create.mutable_design()->add_factors();
-    factor.set_name("intervention");
-    factor.set_method(v1::RANDOMISATION_METHOD_COMPLETE);
-    for (const char* arm : {"treatment", "control"}) {
-      factor.add_arms()->set_name(arm);
-      factor.mutable_arms(factor.arms_size() - 1)->set_weight(1);
-    }
+    *create.mutable_design() = si::BenchTrialDesign(trial_id(t));
     v1::CreateTrialResponse created;
     Check(services.randomisation().CreateTrial(ContextWithToken(kToken).get(), create, &created),
           "CreateTrial");
