@@ -28,11 +28,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "bench/common/bench_util.h"
 #include "tests/testing/process.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using ::fieldwork::bench::Seconds;
 using fieldwork::testing::ChildProcess;
 using SteadyClock = std::chrono::steady_clock;
 
@@ -50,10 +52,6 @@ fs::path SourceDir() {
 // The directory of this binary: the build's bin/, beside the service binaries and the CLI.
 fs::path BinDir() { return fs::read_symlink("/proc/self/exe").parent_path(); }
 
-double Since(SteadyClock::time_point start) {
-  return std::chrono::duration<double>(SteadyClock::now() - start).count();
-}
-
 struct Run {
   int exit_code = -1;
   double seconds = 0;
@@ -67,7 +65,7 @@ Run RunCommand(std::vector<std::string> argv, const std::map<std::string, std::s
   const auto start = SteadyClock::now();
   ChildProcess process(std::move(argv), env, log);
   std::optional<int> code = process.WaitForExit(absl::Hours(1));
-  Run run{code.value_or(-1), Since(start)};
+  Run run{code.value_or(-1), Seconds(start)};
   if (must_succeed && run.exit_code != 0) {
     std::fprintf(stderr, "%s exited %d; its output (%s):\n%s\n", name.c_str(), run.exit_code,
                  log.c_str(), process.ReadLog().c_str());

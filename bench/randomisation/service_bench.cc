@@ -12,21 +12,20 @@
 // buffers; redis-server is another process and is not in it.
 // Usage: randomisation_service_bench [participants=1000000] [strata=10000] [arrivals=5000]
 //            [clients=8]   (BENCH_NO_FSYNC=1: Redis without AOF, to see the fsync's share)
+#include <grpcpp/create_channel.h>
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <malloc.h>
-
-#include <fstream>
-
-#include <grpcpp/create_channel.h>
-
 #include "absl/strings/str_cat.h"
+#include "bench/common/bench_util.h"
 #include "services/common/clock.h"
 #include "services/common/grpc_auth.h"
 #include "services/randomisation/randomiser.h"
@@ -39,10 +38,8 @@ namespace {
 
 namespace v1 = ::fieldwork::v1;
 using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using ::fieldwork::bench::Check;
+using ::fieldwork::bench::Seconds;
 
 v1::Factor Arms(const std::string& name, v1::RandomisationMethod method) {
   v1::Factor factor;
@@ -54,13 +51,6 @@ v1::Factor Arms(const std::string& name, v1::RandomisationMethod method) {
     a->set_weight(1);
   }
   return factor;
-}
-
-void Check(const grpc::Status& status, const char* what) {
-  if (!status.ok()) {
-    std::fprintf(stderr, "%s failed: %s\n", what, status.error_message().c_str());
-    std::exit(1);
-  }
 }
 
 // A "VmHWM:" or "VmRSS:" line of /proc/self/status, in MiB.

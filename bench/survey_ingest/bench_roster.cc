@@ -7,24 +7,33 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "bench/common/bench_util.h"
 #include "services/common/clock.h"
-#include "services/common/grpc_auth.h"
 
 namespace fieldwork::survey_ingest {
 namespace {
 
 namespace v1 = ::fieldwork::v1;
+using ::fieldwork::bench::Check;
+using ::fieldwork::bench::ContextWithToken;
 
 constexpr int kEnrolChunk = 5000;
 
-void Check(const grpc::Status& status, const char* what) {
-  if (!status.ok()) {
-    std::fprintf(stderr, "%s failed: %s\n", what, status.error_message().c_str());
-    std::exit(1);
-  }
-}
-
 }  // namespace
+
+v1::TrialDesign BenchTrialDesign(const std::string& trial) {
+  v1::TrialDesign design;
+  design.set_trial_id(trial);
+  design.add_sites()->set_id("LA1");
+  v1::Factor& factor = *design.add_factors();
+  factor.set_name("intervention");
+  factor.set_method(v1::RANDOMISATION_METHOD_COMPLETE);
+  for (const char* arm : {"treatment", "control"}) {
+    factor.add_arms()->set_name(arm);
+    factor.mutable_arms(factor.arms_size() - 1)->set_weight(1);
+  }
+  return design;
+}
 
 BenchRoster::BenchRoster(RedisClient& redis, const Authenticator& authenticator,
                          const std::string& token, const std::string& trial, int participants)
@@ -37,24 +46,13 @@ BenchRoster::BenchRoster(RedisClient& redis, const Authenticator& authenticator,
       grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
   {
     v1::CreateTrialRequest request;
-    request.mutable_design()->set_trial_id(trial);
-    request.mutable_design()->add_sites()->set_id("LA1");
-    v1::Factor& factor = *request.mutable_design()->add_factors();
-    factor.set_name("intervention");
-    factor.set_method(v1::RANDOMISATION_METHOD_COMPLETE);
-    for (const char* arm : {"treatment", "control"}) {
-      factor.add_arms()->set_name(arm);
-      factor.mutable_arms(factor.arms_size() - 1)->set_weight(1);
-    }
-    grpc::ClientContext context;
-    AttachBearerToken(context, token);
+    *request.mutable_design() = BenchTrialDesign(trial);
     v1::CreateTrialResponse response;
-    Check(stub->CreateTrial(&context, request, &response), "CreateTrial");
+    Check(stub->CreateTrial(ContextWithToken(token).get(), request, &response), "CreateTrial");
   }
-  grpc::ClientContext context;
-  AttachBearerToken(context, token);
+  auto context = ContextWithToken(token);
   v1::EnrolResponse enrolled;
-  auto writer = stub->EnrolStream(&context, &enrolled);
+  auto writer = stub->EnrolStream(context.get(), &enrolled);
   for (int start = 0; start < participants; start += kEnrolChunk) {
     v1::EnrolRequest chunk;
     chunk.set_trial_id(trial);

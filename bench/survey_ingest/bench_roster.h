@@ -1,6 +1,6 @@
 // The roster survey-ingest's benchmarks check against: the real randomisation service,
-// in-process over the benchmark's Redis, with one trial (two arms at site LA1) and participants
-// P0, P1, ... enrolled through its EnrolStream.
+// in-process over the benchmark's Redis, with one trial (BenchTrialDesign: two arms at site LA1)
+// and participants P0, P1, ... enrolled through its EnrolStream.
 #ifndef FIELDWORK_BENCH_SURVEY_INGEST_BENCH_ROSTER_H_
 #define FIELDWORK_BENCH_SURVEY_INGEST_BENCH_ROSTER_H_
 
@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "fieldwork/v1/randomisation.pb.h"
 #include "services/common/auth.h"
 #include "services/common/redis_client.h"
 #include "services/randomisation/randomiser.h"
@@ -17,6 +18,10 @@
 #include "tests/testing/grpc_harness.h"
 
 namespace fieldwork::survey_ingest {
+
+// The survey-ingest benchmarks' trial: `trial`, at the one site LA1, with one factor
+// "intervention" of arms treatment and control (1:1, complete randomisation).
+fieldwork::v1::TrialDesign BenchTrialDesign(const std::string& trial);
 
 class BenchRoster {
  public:

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/common/bench_util.h"
 #include "bench/survey_ingest/bench_roster.h"
 #include "services/common/auth.h"
 #include "services/common/clock.h"
@@ -139,8 +140,7 @@ int main(int argc, char** argv) {
       auto timed = [&mine](auto request) {
         const auto t0 = std::chrono::steady_clock::now();
         httplib::Result r = request();
-        mine.push_back(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        mine.push_back(fieldwork::bench::Seconds(t0));
         return r;
       };
       for (int i = next++; i < surveys; i = next++) {
@@ -166,8 +166,7 @@ int main(int argc, char** argv) {
     });
   }
   for (std::thread& t : threads) t.join();
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = fieldwork::bench::Seconds(start);
   server.Stop();
 
   std::vector<double> all;

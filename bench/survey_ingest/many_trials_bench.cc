@@ -32,7 +32,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "bench/common/bench_util.h"
 #include "bench/survey_ingest/bench_data.h"
+#include "bench/survey_ingest/bench_roster.h"
 #include "bench/survey_ingest/bench_submissions.h"
 #include "services/common/clock.h"
 #include "services/common/grpc_auth.h"
@@ -54,25 +56,11 @@ namespace {
 namespace v1 = ::fieldwork::v1;
 namespace si = ::fieldwork::survey_ingest;
 namespace rnd = ::fieldwork::randomisation;
+using ::fieldwork::bench::Check;
+using ::fieldwork::bench::ContextWithToken;
+using ::fieldwork::bench::Seconds;
 
 constexpr char kToken[] = "bench-researcher";
-
-void Check(const grpc::Status& status, const std::string& what) {
-  if (!status.ok()) {
-    std::fprintf(stderr, "%s failed: %s\n", what.c_str(), status.error_message().c_str());
-    std::exit(1);
-  }
-}
-
-std::unique_ptr<grpc::ClientContext> Context() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  fieldwork::AttachBearerToken(*context, kToken);
-  return context;
-}
-
-double Seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
 
 std::string Load() {
   std::ifstream in("/proc/loadavg");
@@ -173,25 +161,19 @@ Result Run(const std::string& url, int trials, int participants, int rows) {
   Services services(*redis, authenticator);
   auto trial_id = [](int t) { return absl::StrCat("many-", t); };
 
-  // Each trial: two arms at one site; the instrument and a wave to answer.
+  // Each trial: BenchTrialDesign (two arms at one site); the instrument and a wave to answer.
   for (int t = 0; t < trials; ++t) {
     v1::CreateTrialRequest create;
-    create.mutable_design()->set_trial_id(trial_id(t));
-    create.mutable_design()->add_sites()->set_id("LA1");
-    v1::Factor& factor = *create.mutable_design()->add_factors();
-    factor.set_name("intervention");
-    factor.set_method(v1::RANDOMISATION_METHOD_COMPLETE);
-    for (const char* arm : {"treatment", "control"}) {
-      factor.add_arms()->set_name(arm);
-      factor.mutable_arms(factor.arms_size() - 1)->set_weight(1);
-    }
+    *create.mutable_design() = si::BenchTrialDesign(trial_id(t));
     v1::CreateTrialResponse created;
-    Check(services.randomisation().CreateTrial(Context().get(), create, &created), "CreateTrial");
+    Check(services.randomisation().CreateTrial(ContextWithToken(kToken).get(), create, &created),
+          "CreateTrial");
     v1::PutInstrumentRequest instrument;
     instrument.set_trial_id(trial_id(t));
     instrument.mutable_instrument()->set_definition_yaml(std::string(si::kBenchInstrument));
     v1::PutInstrumentResponse put_instrument;
-    Check(services.survey_ingest().PutInstrument(Context().get(), instrument, &put_instrument),
+    Check(services.survey_ingest().PutInstrument(ContextWithToken(kToken).get(), instrument,
+                                                 &put_instrument),
           "PutInstrument");
     v1::PutWaveRequest wave;
     wave.mutable_wave()->set_trial_id(trial_id(t));
@@ -199,7 +181,8 @@ Result Run(const std::string& url, int trials, int participants, int rows) {
     wave.mutable_wave()->set_instrument_id("bench");
     wave.mutable_wave()->set_instrument_version(1);
     v1::PutWaveResponse put_wave;
-    Check(services.survey_ingest().PutWave(Context().get(), wave, &put_wave), "PutWave");
+    Check(services.survey_ingest().PutWave(ContextWithToken(kToken).get(), wave, &put_wave),
+          "PutWave");
   }
 
   Result result;
@@ -217,7 +200,8 @@ Result Run(const std::string& url, int trials, int participants, int rows) {
         p.set_site("LA1");
       }
       v1::EnrolResponse response;
-      Check(services.randomisation().Enrol(Context().get(), request, &response), "Enrol");
+      Check(services.randomisation().Enrol(ContextWithToken(kToken).get(), request, &response),
+            "Enrol");
     }
   });
   result.enrol_seconds = Seconds(start);
@@ -236,7 +220,7 @@ Result Run(const std::string& url, int trials, int participants, int rows) {
   cpu = StoreCpuSeconds(*redis);
   start = std::chrono::steady_clock::now();
   OnePerTrial(trials, [&](int t) {
-    auto context = Context();
+    auto context = ContextWithToken(kToken);
     v1::SubmitResponsesResponse response;
     auto writer = services.survey_ingest().SubmitResponses(context.get(), &response);
     for (const auto& message : messages[static_cast<size_t>(t)]) writer->Write(message);

@@ -21,6 +21,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/common/bench_util.h"
 #include "bench/survey_ingest/bench_data.h"
 #include "bench/survey_ingest/bench_roster.h"
 #include "bench/survey_ingest/bench_submissions.h"
@@ -39,26 +40,12 @@ namespace {
 
 namespace v1 = ::fieldwork::v1;
 namespace si = ::fieldwork::survey_ingest;
+using ::fieldwork::bench::Check;
+using ::fieldwork::bench::ContextWithToken;
+using ::fieldwork::bench::Seconds;
 
 constexpr char kToken[] = "bench-researcher";
 constexpr char kTrial[] = "bench";
-
-void Check(const grpc::Status& status, const char* what) {
-  if (!status.ok()) {
-    std::fprintf(stderr, "%s failed: %s\n", what, status.error_message().c_str());
-    std::exit(1);
-  }
-}
-
-std::unique_ptr<grpc::ClientContext> Context() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  fieldwork::AttachBearerToken(*context, kToken);
-  return context;
-}
-
-double Seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
 
 }  // namespace
 
@@ -108,7 +95,7 @@ int main(int argc, char** argv) {
     request.set_trial_id(kTrial);
     request.mutable_instrument()->set_definition_yaml(std::string(si::kBenchInstrument));
     v1::PutInstrumentResponse response;
-    Check(stub->PutInstrument(Context().get(), request, &response), "PutInstrument");
+    Check(stub->PutInstrument(ContextWithToken(kToken).get(), request, &response), "PutInstrument");
     for (const char* wave : {"warmup", "grpc", "csv"}) {
       v1::PutWaveRequest put;
       put.mutable_wave()->set_trial_id(kTrial);
@@ -116,7 +103,7 @@ int main(int argc, char** argv) {
       put.mutable_wave()->set_instrument_id("bench");
       put.mutable_wave()->set_instrument_version(1);
       v1::PutWaveResponse put_response;
-      Check(stub->PutWave(Context().get(), put, &put_response), "PutWave");
+      Check(stub->PutWave(ContextWithToken(kToken).get(), put, &put_response), "PutWave");
     }
   }
 
@@ -125,7 +112,7 @@ int main(int argc, char** argv) {
   const auto warmup_start = std::chrono::steady_clock::now();
   {
     uint64_t warmup_state = 1;
-    auto context = Context();
+    auto context = ContextWithToken(kToken);
     v1::SubmitResponsesResponse warmed;
     auto writer = stub->SubmitResponses(context.get(), &warmed);
     for (int i = 0; i < 1000; ++i) {
@@ -154,7 +141,7 @@ int main(int argc, char** argv) {
     std::vector<std::thread> threads;
     for (size_t k = 0; k < static_cast<size_t>(streams); ++k) {
       threads.emplace_back([&, k] {
-        auto context = Context();
+        auto context = ContextWithToken(kToken);
         auto writer = stub->SubmitResponses(context.get(), &results[k]);
         for (const auto& message : messages[k]) writer->Write(message);
         writer->WritesDone();
@@ -180,7 +167,7 @@ int main(int argc, char** argv) {
   import.set_file_name("bench.csv");
   v1::ImportCsvResponse imported;
   const auto import_start = std::chrono::steady_clock::now();
-  Check(stub->ImportCsv(Context().get(), import, &imported), "ImportCsv");
+  Check(stub->ImportCsv(ContextWithToken(kToken).get(), import, &imported), "ImportCsv");
   const double import_seconds = Seconds(import_start);
 
   const double rate = static_cast<double>(responses) / submit_seconds;

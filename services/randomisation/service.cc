@@ -84,6 +84,13 @@ absl::StatusOr<Principal> RandomisationServiceImpl::AllowWholeTrial(
   return principal;
 }
 
+absl::StatusOr<Principal> RandomisationServiceImpl::AllowParticipantRead(
+    grpc::ServerContext* context, const std::string& trial, bool with_allocations) {
+  return with_allocations
+             ? Allow(context, {Role::kResearcher, Role::kAnalyst}, trial)
+             : Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst}, trial);
+}
+
 absl::Status RandomisationServiceImpl::AllowParticipant(const Principal& principal,
                                                         const std::string& trial,
                                                         const std::string& participant_id) {
@@ -243,7 +250,8 @@ grpc::Status RandomisationServiceImpl::AllocateNext(grpc::ServerContext* context
 grpc::Status RandomisationServiceImpl::GetAllocation(grpc::ServerContext* context,
                                                      const v1::GetAllocationRequest* request,
                                                      v1::GetAllocationResponse* response) {
-  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(principal, AllowParticipantRead(context, request->trial_id(),
+                                                           /*with_allocations=*/true));
   FW_GRPC_RETURN_IF_ERROR(AllowParticipant(principal, request->trial_id(), request->participant_id()));
   FW_GRPC_ASSIGN_OR_RETURN(allocation, randomiser_.GetAllocation(request->trial_id(), request->participant_id()));
   *response->mutable_allocation() = std::move(allocation);
@@ -275,8 +283,8 @@ grpc::Status RandomisationServiceImpl::ListAllocations(
 grpc::Status RandomisationServiceImpl::GetParticipant(grpc::ServerContext* context,
                                                       const v1::GetParticipantRequest* request,
                                                       v1::GetParticipantResponse* response) {
-  FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst},
-                                       request->trial_id()));
+  FW_GRPC_ASSIGN_OR_RETURN(principal, AllowParticipantRead(context, request->trial_id(),
+                                                           /*with_allocations=*/false));
   FW_GRPC_RETURN_IF_ERROR(AllowParticipant(principal, request->trial_id(), request->participant_id()));
   FW_GRPC_ASSIGN_OR_RETURN(status, randomiser_.GetParticipant(request->trial_id(), request->participant_id()));
   *response->mutable_status() = std::move(status);
@@ -287,11 +295,8 @@ grpc::Status RandomisationServiceImpl::GetParticipants(grpc::ServerContext* cont
                                                        const v1::GetParticipantsRequest* request,
                                                        v1::GetParticipantsResponse* response) {
   // Arms are shown to those GetAllocation shows them to; statuses to those of GetParticipant.
-  absl::StatusOr<Principal> allowed =
-      request->include_allocations()
-          ? Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id())
-          : Allow(context, {Role::kResearcher, Role::kPartner, Role::kAnalyst}, request->trial_id());
-  FW_GRPC_ASSIGN_OR_RETURN(principal, std::move(allowed));
+  FW_GRPC_ASSIGN_OR_RETURN(principal, AllowParticipantRead(context, request->trial_id(),
+                                                           request->include_allocations()));
   FW_GRPC_RETURN_IF_ERROR(
       CheckBatchLookupSize(static_cast<size_t>(request->participant_ids_size())));
   const std::vector<std::string> ids(request->participant_ids().begin(),

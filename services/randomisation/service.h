@@ -90,6 +90,11 @@ class RandomisationServiceImpl final : public fieldwork::v1::RandomisationServic
   absl::StatusOr<Principal> AllowWholeTrial(grpc::ServerContext* context,
                                             std::initializer_list<Role> roles,
                                             const std::string& trial);
+  // Allow, for a call reading participants one by one (GetAllocation, GetParticipant,
+  // GetParticipants): their statuses are read by researchers, partners and analysts; their
+  // arms (`with_allocations`) only by researchers and analysts.
+  absl::StatusOr<Principal> AllowParticipantRead(grpc::ServerContext* context,
+                                                 const std::string& trial, bool with_allocations);
   // Enrolment shared by Enrol and EnrolStream, for an authorised caller: a row at a site not
   // the caller's refuses the whole batch, and nothing is written once the call is cancelled.
   grpc::Status EnrolRows(grpc::ServerContext* context, const Principal& principal,

@@ -104,6 +104,18 @@ absl::StatusOr<std::set<std::string>> SurveyIngestServiceImpl::InScope(
   return in_scope;
 }
 
+absl::Status SurveyIngestServiceImpl::AllowParticipants(
+    const Principal& principal, const std::string& trial,
+    const std::vector<std::string>& participant_ids) {
+  if (!ParticipantScope::Of(principal).site_scoped()) return absl::OkStatus();
+  absl::StatusOr<std::set<std::string>> in_scope = InScope(principal, trial, participant_ids);
+  if (!in_scope.ok()) return in_scope.status();
+  for (const std::string& id : participant_ids) {
+    if (in_scope->count(id) == 0) return NotPermitted(id);
+  }
+  return absl::OkStatus();
+}
+
 Caller SurveyIngestServiceImpl::CallerOf(const Principal& principal) {
   Caller caller;
   caller.name = principal.name;
@@ -296,11 +308,8 @@ grpc::Status SurveyIngestServiceImpl::GetResponseStatus(grpc::ServerContext* con
                                                         v1::GetResponseStatusResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(
       principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id(), /*whole_trial=*/false));
-  if (ParticipantScope::Of(principal).site_scoped()) {
-    FW_GRPC_ASSIGN_OR_RETURN(in_scope, InScope(principal, request->trial_id(),
-                                               {request->participant_id()}));
-    if (in_scope.empty()) return ToGrpcStatus(NotPermitted(request->participant_id()));
-  }
+  FW_GRPC_RETURN_IF_ERROR(
+      AllowParticipants(principal, request->trial_id(), {request->participant_id()}));
   FW_GRPC_ASSIGN_OR_RETURN(status, ingestor_.GetResponseStatus(*request));
   *response = std::move(status);
   return grpc::Status::OK;
@@ -313,14 +322,9 @@ grpc::Status SurveyIngestServiceImpl::GetResponseStatuses(
       principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id(), /*whole_trial=*/false));
   // The request is checked whole first, so a bad id is named before any roster question.
   FW_GRPC_ASSIGN_OR_RETURN(statuses, ingestor_.GetResponseStatuses(*request));
-  if (ParticipantScope::Of(principal).site_scoped()) {
-    const std::vector<std::string> ids(request->participant_ids().begin(),
-                                       request->participant_ids().end());
-    FW_GRPC_ASSIGN_OR_RETURN(in_scope, InScope(principal, request->trial_id(), ids));
-    for (const std::string& id : ids) {
-      if (in_scope.count(id) == 0) return ToGrpcStatus(NotPermitted(id));
-    }
-  }
+  const std::vector<std::string> ids(request->participant_ids().begin(),
+                                     request->participant_ids().end());
+  FW_GRPC_RETURN_IF_ERROR(AllowParticipants(principal, request->trial_id(), ids));
   *response = std::move(statuses);
   return grpc::Status::OK;
 }

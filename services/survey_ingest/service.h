@@ -95,6 +95,11 @@ class SurveyIngestServiceImpl final : public fieldwork::v1::SurveyIngestService:
   absl::StatusOr<std::set<std::string>> InScope(const Principal& principal,
                                                 const std::string& trial,
                                                 const std::vector<std::string>& participant_ids);
+  // OK when the caller may read every one of `participant_ids`: always for a caller of every
+  // site; for a site-scoped caller each must be in InScope, and the first that is not is refused
+  // with NotPermitted (the same denial for another site's participant and an unknown one).
+  absl::Status AllowParticipants(const Principal& principal, const std::string& trial,
+                                 const std::vector<std::string>& participant_ids);
   // What the domain needs to know of the caller (its site scope).
   static Caller CallerOf(const Principal& principal);
 

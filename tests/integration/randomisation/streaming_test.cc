@@ -59,23 +59,33 @@ bool StrictlyIncreasing(const std::vector<Item>& items, Id id) {
   return true;
 }
 
-TEST_F(RandomisationTest, ListsStreamEveryParticipantInIdOrderAcrossPages) {
-  v1::TrialDesign design;
-  design.set_trial_id("paged");
-  design.add_sites()->set_id("LA1");
-  design.add_sites()->set_id("LA2");
-  *design.add_factors() = TwoArms("intervention", v1::RANDOMISATION_METHOD_COMPLETE);
-  ASSERT_TRUE(CreateTrial(design).ok());
-  std::vector<v1::Participant> rows;
-  for (int i = 0; i < kParticipants; ++i) {
-    // 7 and 1300 are coprime: every id once, enrolled out of id order.
-    const int n = (i * 7) % kParticipants;
-    rows.push_back(MakeParticipant(absl::StrFormat("p%05d", n), n % 2 == 0 ? "LA1" : "LA2"));
+// Every test starts with the trial "paged": kParticipants participants p00000, p00001, ...,
+// the even ones at LA1 and the odd ones at LA2, enrolled out of id order, locked and randomised
+// (complete randomisation, 1:1).
+class StreamingTest : public RandomisationTest {
+ protected:
+  void SetUp() override {
+    RandomisationTest::SetUp();
+    if (HasFatalFailure()) return;
+    v1::TrialDesign design;
+    design.set_trial_id("paged");
+    design.add_sites()->set_id("LA1");
+    design.add_sites()->set_id("LA2");
+    *design.add_factors() = TwoArms("intervention", v1::RANDOMISATION_METHOD_COMPLETE);
+    ASSERT_TRUE(CreateTrial(design).ok());
+    std::vector<v1::Participant> rows;
+    for (int i = 0; i < kParticipants; ++i) {
+      // 7 and 1300 are coprime: every id once, enrolled out of id order.
+      const int n = (i * 7) % kParticipants;
+      rows.push_back(MakeParticipant(absl::StrFormat("p%05d", n), n % 2 == 0 ? "LA1" : "LA2"));
+    }
+    ASSERT_EQ(Enrol("paged", rows).enrolled(), kParticipants);
+    ASSERT_TRUE(Lock("paged").ok());
+    ASSERT_EQ(Randomise("paged").newly_allocated(), kParticipants);
   }
-  ASSERT_EQ(Enrol("paged", rows).enrolled(), kParticipants);
-  ASSERT_TRUE(Lock("paged").ok());
-  ASSERT_EQ(Randomise("paged").newly_allocated(), kParticipants);
+};
 
+TEST_F(StreamingTest, ListsStreamEveryParticipantInIdOrderAcrossPages) {
   auto participant_id = [](const v1::ParticipantStatus& s) { return s.participant().participant_id(); };
   const std::vector<v1::ParticipantStatus> everyone = ListParticipants(stub(), kResearcher);
   EXPECT_EQ(everyone.size(), kParticipants);
@@ -106,22 +116,7 @@ TEST_F(RandomisationTest, ListsStreamEveryParticipantInIdOrderAcrossPages) {
 
 // The same lists asked for in pages (`paged`): the same items in the same order, up to 1,000 in
 // each message's repeated field and none in its single one, the partner's scope still applied.
-TEST_F(RandomisationTest, PagedListsCarryTheSameItemsInPagesOfAThousand) {
-  v1::TrialDesign design;
-  design.set_trial_id("paged");
-  design.add_sites()->set_id("LA1");
-  design.add_sites()->set_id("LA2");
-  *design.add_factors() = TwoArms("intervention", v1::RANDOMISATION_METHOD_COMPLETE);
-  ASSERT_TRUE(CreateTrial(design).ok());
-  std::vector<v1::Participant> rows;
-  for (int i = 0; i < kParticipants; ++i) {
-    const int n = (i * 7) % kParticipants;
-    rows.push_back(MakeParticipant(absl::StrFormat("p%05d", n), n % 2 == 0 ? "LA1" : "LA2"));
-  }
-  ASSERT_EQ(Enrol("paged", rows).enrolled(), kParticipants);
-  ASSERT_TRUE(Lock("paged").ok());
-  ASSERT_EQ(Randomise("paged").newly_allocated(), kParticipants);
-
+TEST_F(StreamingTest, PagedListsCarryTheSameItemsInPagesOfAThousand) {
   for (const std::string& token : {std::string(kResearcher), std::string(kPartnerLa1)}) {
     v1::ListParticipantsRequest request;
     request.set_trial_id("paged");
