@@ -65,7 +65,7 @@ class GrpcSurveyIngestSource final : public ResponseSource, public OutcomeSource
       const std::string& trial, const std::string& wave) override;
   std::unique_ptr<ItemStream<fieldwork::v1::Outcome>> StreamOutcomes(
       const std::string& trial) override;
-  // GetDataVersion (it moves with outcomes too).
+  // GetDataVersion, for responses and outcomes alike (it moves with both).
   absl::StatusOr<std::string> DataVersion(const std::string& trial) override;
 
  private:

@@ -124,21 +124,6 @@ void MonitorMetrics::CountError(const std::string& trial) {
 
 void MonitorMetrics::SetLeader(bool leader) { leader_.Set(leader ? 1 : 0); }
 
-std::string MonitorLoop::VersionsOf(const std::string& trial, const v1::PlanRecord* plan) {
-  std::string versions = plan == nullptr ? "no plan" : absl::StrCat("plan ", plan->version());
-  auto add = [&](auto* source) {
-    if (source == nullptr) return true;  // not configured: nothing to change
-    absl::StatusOr<std::string> version = source->DataVersion(trial);
-    if (!version.ok() || version->empty()) return false;
-    absl::StrAppend(&versions, "|", *version);
-    return true;
-  };
-  if (!add(sources_.allocations) || !add(sources_.responses) || !add(sources_.engagement)) {
-    return "";
-  }
-  return versions;
-}
-
 absl::Status MonitorLoop::RunOnce() {
   std::lock_guard<std::mutex> pass(pass_mutex_);
   const auto started = std::chrono::steady_clock::now();
@@ -181,7 +166,11 @@ absl::Status MonitorLoop::RunOnce() {
     const v1::PlanRecord* plan_record = plan.ok() ? &*plan : nullptr;
     // Read before the data: a write landing between the two moves the versions again, so the
     // next pass reads the trial again rather than keeping a stale snapshot.
-    std::string versions = VersionsOf(id, plan_record);
+    std::string versions = TrialDataVersions(sources_, id);
+    if (!versions.empty()) {
+      // Plan versions start at 1: -1 is no plan.
+      absl::StrAppend(&versions, "plan ", plan_record == nullptr ? -1 : plan_record->version());
+    }
     auto kept = snapshots_.find(id);
     const bool unchanged =
         !versions.empty() && kept != snapshots_.end() && kept->second.versions == versions &&

@@ -102,15 +102,11 @@ class MonitorLoop {
 
   // What a pass computed for a trial, kept while what it was computed from stays the same.
   struct TrialSnapshot {
-    std::string versions;  // the sources' DataVersions and the plan's version
+    std::string versions;  // TrialDataVersions and the plan's version
     fieldwork::v1::Trial trial;
     std::vector<MonitorSample> samples;      // all but the clock's gauge
     std::vector<fieldwork::v1::Wave> waves;  // for the clock's gauge (WaveOpenSamples)
   };
-  // The versions the trial's data is at now, read before its data; empty when a source cannot
-  // tell (then the data is read every pass).
-  std::string VersionsOf(const std::string& trial, const fieldwork::v1::PlanRecord* plan);
-
   std::mutex pass_mutex_;                           // one pass at a time
   std::map<std::string, TrialSnapshot> snapshots_;  // by watched trial id
   std::mutex mutex_;

@@ -17,6 +17,7 @@
 #include "services/analysis/sources.h"
 #include "services/common/clock.h"
 #include "services/common/access.h"
+#include "services/analysis/analysis_cache.h"
 #include "services/common/grpc_auth.h"
 
 namespace fieldwork::analysis {
@@ -70,6 +71,7 @@ class AnalysisServiceImpl final : public fieldwork::v1::AnalysisService::Service
   const Authenticator& authenticator_;
   const Clock& clock_;
   AnalysisMetrics& metrics_;
+  AnalysisCache answers_;
 };
 
 // The power calculator alone: INVALID_ARGUMENT naming the field for bad assumptions.

@@ -124,6 +124,10 @@ class OutcomeSource {
   virtual ~OutcomeSource() = default;
   virtual absl::StatusOr<std::vector<fieldwork::v1::Outcome>> ListOutcomes(
       const std::string& trial) = 0;
+  // A version of the trial's outcomes, as AllocationSource::DataVersion.
+  virtual absl::StatusOr<std::string> DataVersion(const std::string& /*trial*/) {
+    return std::string();
+  }
 
   // The same in participant id order (survey-ingest lists them in (participant, outcome,
   // period) order). The default reads the list whole and sorts it.
@@ -163,6 +167,13 @@ class EngagementSource {
     return absl::OkStatus();
   }
 };
+
+// The versions of a trial's data as LoadTrial reads it: every configured source's DataVersion,
+// joined. Equal answers mean none of it changed; empty when a source cannot tell (or fails to
+// answer), in which case a caller that keeps what it read must read again. Ask it before
+// reading the data: a write landing in between then moves it again.
+struct Sources;
+std::string TrialDataVersions(const Sources& sources, const std::string& trial);
 
 // The sources a service instance has; any but allocations may be null (not configured), in which
 // case the join has no responses, outcomes or take-up and says so in its warnings.

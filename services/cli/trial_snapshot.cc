@@ -59,7 +59,8 @@ grpc::Status LoadAllocations(CliContext& cli, const std::string& trial_id,
   return reader->Finish();
 }
 
-grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot) {
+grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot,
+                           bool with_answers) {
   v1::ListWavesRequest waves_request;
   waves_request.set_trial_id(trial_id);
   v1::ListWavesResponse waves;
@@ -70,6 +71,7 @@ grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSn
   v1::ListResponsesRequest list;
   list.set_trial_id(trial_id);
   list.set_paged(true);
+  list.set_without_answers(!with_answers);
   auto context = cli.Call();
   auto reader = cli.survey_ingest().ListResponses(context.get(), list);
   v1::ListResponsesResponse page;

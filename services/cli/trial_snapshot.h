@@ -29,8 +29,10 @@ struct TrialSnapshot {
 
 // Reads the trial, its allocations (randomisation) — the part status cannot do without.
 grpc::Status LoadAllocations(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot);
-// Reads the waves and the counted responses (survey-ingest).
-grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot);
+// Reads the waves and the counted responses (survey-ingest); their raw answers only
+// `with_answers` (scores, times and decisions always).
+grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot,
+                           bool with_answers);
 
 // The factor arms are compared on: `preferred` when it is a factor of the design with arms, else
 // the design's first factor with arms (order factors — Latin square, random order — have none).

@@ -342,6 +342,46 @@ TEST_F(AnalysisIntegrationTest, LockedPlanAnalysisCoversTheTrueEffectAndShowsDev
       HasSubstr("fieldwork_analysis_analyses_total{code=\"OK\",trial=\"beneficiaries\"} 2"));
 }
 
+// The same plan over the same data is answered again without reading the trial (computed_at
+// says when it was computed); a withdrawal at randomisation makes the next call compute anew.
+TEST_F(AnalysisIntegrationTest, AnAnswerIsKeptUntilTheDataChanges) {
+  ASSERT_NO_FATAL_FAILURE(RunTrial());
+  v1::RegisterPlanResponse registered;
+  ASSERT_TRUE(Register(Plan(), "", &registered).ok());
+  v1::LockPlanRequest lock;
+  lock.set_trial_id(kTrial);
+  v1::LockPlanResponse locked;
+  ASSERT_TRUE(stub_->LockPlan(As(kResearcher).get(), lock, &locked).ok());
+  v1::AnalyseResponse first;
+  ASSERT_TRUE(Analyse(&first).ok());
+
+  clock_.Advance(absl::Hours(1));
+  v1::AnalyseResponse again;
+  ASSERT_TRUE(Analyse(&again).ok());
+  EXPECT_EQ(again.computed_at().seconds(), first.computed_at().seconds());
+  EXPECT_EQ(again.SerializeAsString(), first.SerializeAsString());
+
+  v1::ListAllocationsRequest list;
+  list.set_trial_id(kTrial);
+  auto list_context = As(kResearcher);
+  auto reader = upstream_->randomisation().ListAllocations(list_context.get(), list);
+  v1::ListAllocationsResponse active;
+  while (reader->Read(&active) && active.allocation().has_withdrawal()) {
+  }
+  list_context->TryCancel();
+  v1::WithdrawRequest withdraw;
+  withdraw.set_trial_id(kTrial);
+  withdraw.set_participant_id(active.allocation().participant_id());
+  v1::WithdrawResponse withdrawn;
+  ASSERT_TRUE(upstream_->randomisation().Withdraw(As(kResearcher).get(), withdraw, &withdrawn).ok());
+  ASSERT_EQ(withdrawn.withdrawn(), 1);
+
+  v1::AnalyseResponse after;
+  ASSERT_TRUE(Analyse(&after).ok());
+  EXPECT_EQ(after.computed_at().seconds(), first.computed_at().seconds() + 3600);
+  EXPECT_EQ(after.withdrawn(), first.withdrawn() + 1);
+}
+
 TEST_F(AnalysisIntegrationTest, ExportStreamsOneRowPerAllocatedParticipant) {
   ASSERT_NO_FATAL_FAILURE(RunTrial());
   v1::RegisterPlanResponse registered;
