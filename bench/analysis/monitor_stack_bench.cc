@@ -30,6 +30,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bench/common/bench_util.h"
 #include "tests/testing/grpc_harness.h"
 #include "tests/testing/process.h"
 #include "tests/testing/run_sh_stack.h"
@@ -42,13 +43,9 @@ using fieldwork::testing::RunCommand;
 
 constexpr double kIntervalSeconds = 30;
 
-fs::path SourceDir() {
-  if (const char* s = std::getenv("FIELDWORK_SOURCE_DIR"); s != nullptr && *s != '\0') return s;
-  return FIELDWORK_DEFAULT_SOURCE_DIR;
-}
+using ::fieldwork::bench::BinDir;
 
-// The directory of this binary: the build's bin/, beside the service binaries and the CLI.
-fs::path BinDir() { return fs::read_symlink("/proc/self/exe").parent_path(); }
+fs::path SourceDir() { return ::fieldwork::bench::SourceDir(FIELDWORK_DEFAULT_SOURCE_DIR); }
 
 // Two sites, 1:1 within site, one endline wave of ONS4, and a locked plan with power
 // assumptions (so the monitor has every gauge: planned and achieved MDES, expected rate).

@@ -30,66 +30,22 @@
 #include "absl/strings/str_split.h"
 #include "bench/common/bench_util.h"
 #include "tests/testing/process.h"
+#include "tests/testing/run_sh_stack.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-using ::fieldwork::bench::Seconds;
-using fieldwork::testing::ChildProcess;
-using SteadyClock = std::chrono::steady_clock;
+using ::fieldwork::bench::BinDir;
+using fieldwork::testing::CommandRun;
+using fieldwork::testing::RunCommand;
+
+fs::path SourceDir() { return ::fieldwork::bench::SourceDir(FIELDWORK_DEFAULT_SOURCE_DIR); }
 
 constexpr double kStatusTargetSeconds = 2;
 constexpr double kAnalyseTargetSeconds = 5;
 constexpr int64_t kAnalysisRssTargetKb = 1024 * 1024;
 const std::vector<std::string> kServices = {"randomisation", "survey-ingest", "messaging",
                                             "analysis", "redis"};
-
-fs::path SourceDir() {
-  if (const char* s = std::getenv("FIELDWORK_SOURCE_DIR"); s != nullptr && *s != '\0') return s;
-  return FIELDWORK_DEFAULT_SOURCE_DIR;
-}
-
-// The directory of this binary: the build's bin/, beside the service binaries and the CLI.
-fs::path BinDir() { return fs::read_symlink("/proc/self/exe").parent_path(); }
-
-struct Run {
-  int exit_code = -1;
-  double seconds = 0;
-};
-
-// Runs argv to its end (output to `log`), with `env` added to ours; exits the bench when it
-// fails and `must_succeed`.
-Run RunCommand(std::vector<std::string> argv, const std::map<std::string, std::string>& env,
-               const std::string& log, bool must_succeed = true) {
-  const std::string name = argv[0];
-  const auto start = SteadyClock::now();
-  ChildProcess process(std::move(argv), env, log);
-  std::optional<int> code = process.WaitForExit(absl::Hours(1));
-  Run run{code.value_or(-1), Seconds(start)};
-  if (must_succeed && run.exit_code != 0) {
-    std::fprintf(stderr, "%s exited %d; its output (%s):\n%s\n", name.c_str(), run.exit_code,
-                 log.c_str(), process.ReadLog().c_str());
-    std::exit(1);
-  }
-  return run;
-}
-
-std::map<std::string, std::string> ReadEnv(const fs::path& file) {
-  std::map<std::string, std::string> env;
-  std::ifstream in(file);
-  for (std::string line; std::getline(in, line);) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
-    if (!kv.first.empty()) env[kv.first] = kv.second;
-  }
-  return env;
-}
-
-pid_t PidOf(const fs::path& run_dir, const std::string& service) {
-  std::ifstream in(run_dir / "pids" / (service + ".pid"));
-  pid_t pid = -1;
-  in >> pid;
-  return pid;
-}
 
 // VmHWM back to the current RSS (Linux: "5" to clear_refs), so that the next reading is the
 // peak of one call.
@@ -174,18 +130,16 @@ int main(int argc, char** argv) {
     temp.emplace();
     dir = temp->path();
   }
-  const fs::path run_dir = dir / "run";
   const fs::path bin = BinDir();
   const std::string fieldwork = (bin / "fieldwork").string();
-  const std::string run_sh = (SourceDir() / "scripts/run.sh").string();
   std::printf("cli_status_analyse_bench: %d participants, binaries %s, state %s\n", participants,
               bin.c_str(), dir.c_str());
 
-  RunCommand({"bash", run_sh, "start", "--dir", run_dir.string()},
-             {{"FIELDWORK_BIN_DIR", bin.string()}}, (dir / "run-start.log").string());
-  const std::map<std::string, std::string> env = ReadEnv(run_dir / "env");
+  fieldwork::testing::RunShStack stack(SourceDir(), bin, dir);
+  if (!temp.has_value()) stack.KeepRunning();
+  const std::map<std::string, std::string>& env = stack.env();
   std::map<std::string, pid_t> pids;
-  for (const std::string& s : kServices) pids[s] = PidOf(run_dir, s);
+  for (const std::string& s : kServices) pids[s] = stack.Pid(s);
 
   // The trial, through the CLI as a researcher would load it.
   {
@@ -201,10 +155,10 @@ int main(int argc, char** argv) {
       {"randomise", {fieldwork, "randomise", "scale"}},
   };
   for (const auto& [what, args] : setup) {
-    const Run r = RunCommand(args, env, (dir / (what + ".log")).string());
+    const CommandRun r = RunCommand(args, env, (dir / (what + ".log")).string());
     std::printf("  setup: %-16s %7.1f s\n", what.c_str(), r.seconds);
   }
-  Run r = RunCommand({fieldwork, "export", "scale"}, env, (dir / "data/allocations.csv").string());
+  CommandRun r = RunCommand({fieldwork, "export", "scale"}, env, (dir / "data/allocations.csv").string());
   std::printf("  setup: %-16s %7.1f s\n", "export", r.seconds);
   r = RunCommand({fieldwork, "simulate", "responses", (dir / "scale.yaml").string(),
                   (dir / "data/allocations.csv").string(), "--wave=endline", "--response_rate=1",
@@ -234,7 +188,7 @@ int main(int argc, char** argv) {
       for (const auto& [name, pid] : pids) ResetPeak(pid);
       const std::map<std::string, Memory> before = Measure(pids);
       const std::string log = (dir / absl::StrCat(command, i, ".out")).string();
-      const Run call = RunCommand({fieldwork, command, "scale"}, env, log, false);
+      const CommandRun call = RunCommand({fieldwork, command, "scale"}, env, log, false);
       const std::map<std::string, Memory> after = Measure(pids);
       const double target = command == "status" ? kStatusTargetSeconds : kAnalyseTargetSeconds;
       std::printf("%-8s %d %7.2f%s", command.c_str(), i, call.seconds,
@@ -249,12 +203,5 @@ int main(int argc, char** argv) {
   std::printf("(! = over the target; each call's output in %s/{status,analyse}N.out)\n",
               dir.c_str());
   std::fflush(stdout);
-
-  if (temp.has_value()) {
-    RunCommand({"bash", run_sh, "stop", "--dir", run_dir.string()}, {},
-               (dir / "run-stop.log").string(), false);
-  } else {
-    std::printf("stack left running: scripts/run.sh stop --dir %s\n", run_dir.c_str());
-  }
   return 0;
 }

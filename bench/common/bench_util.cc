@@ -25,4 +25,13 @@ double Seconds(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+std::filesystem::path SourceDir(const char* compiled_in) {
+  if (const char* s = std::getenv("FIELDWORK_SOURCE_DIR"); s != nullptr && *s != '\0') return s;
+  return compiled_in;
+}
+
+std::filesystem::path BinDir() {
+  return std::filesystem::read_symlink("/proc/self/exe").parent_path();
+}
+
 }  // namespace fieldwork::bench

@@ -1,5 +1,5 @@
 // Helpers the end-to-end benchmarks share: exiting on a failed call, a call's context with a
-// bearer token, and elapsed wall time.
+// bearer token, elapsed wall time, and where the repository and the build's binaries are.
 #ifndef FIELDWORK_BENCH_COMMON_BENCH_UTIL_H_
 #define FIELDWORK_BENCH_COMMON_BENCH_UTIL_H_
 
@@ -7,6 +7,7 @@
 #include <grpcpp/support/status.h>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,13 @@ std::unique_ptr<grpc::ClientContext> ContextWithToken(const std::string& token);
 
 // Wall seconds since `start`.
 double Seconds(std::chrono::steady_clock::time_point start);
+
+// The repository: $FIELDWORK_SOURCE_DIR when set, else `compiled_in` (the build's source
+// directory, which the benchmark's target passes as FIELDWORK_DEFAULT_SOURCE_DIR).
+std::filesystem::path SourceDir(const char* compiled_in);
+
+// The directory of the running binary: a build's bin/, beside the services and the CLI.
+std::filesystem::path BinDir();
 
 }  // namespace fieldwork::bench
 
