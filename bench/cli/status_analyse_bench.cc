@@ -158,7 +158,8 @@ int main(int argc, char** argv) {
     const CommandRun r = RunCommand(args, env, (dir / (what + ".log")).string());
     std::printf("  setup: %-16s %7.1f s\n", what.c_str(), r.seconds);
   }
-  CommandRun r = RunCommand({fieldwork, "export", "scale"}, env, (dir / "data/allocations.csv").string());
+  CommandRun r =
+      RunCommand({fieldwork, "export", "scale"}, env, (dir / "data/allocations.csv").string());
   std::printf("  setup: %-16s %7.1f s\n", "export", r.seconds);
   r = RunCommand({fieldwork, "simulate", "responses", (dir / "scale.yaml").string(),
                   (dir / "data/allocations.csv").string(), "--wave=endline", "--response_rate=1",

@@ -19,10 +19,9 @@ void AnalysisCache::Put(const std::string& trial, const std::string& plan, std::
   std::lock_guard<std::mutex> lock(mutex_);
   entries_[{trial, plan}] = Entry{std::move(fingerprint), std::move(response), ++uses_};
   while (entries_.size() > capacity_) {
-    entries_.erase(std::min_element(entries_.begin(), entries_.end(),
-                                    [](const auto& a, const auto& b) {
-                                      return a.second.last_used < b.second.last_used;
-                                    }));
+    entries_.erase(std::min_element(
+        entries_.begin(), entries_.end(),
+        [](const auto& a, const auto& b) { return a.second.last_used < b.second.last_used; }));
   }
 }
 

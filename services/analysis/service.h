@@ -13,11 +13,11 @@
 #include <string>
 
 #include "fieldwork/v1/analysis.grpc.pb.h"
+#include "services/analysis/analysis_cache.h"
 #include "services/analysis/plan_registry.h"
 #include "services/analysis/sources.h"
-#include "services/common/clock.h"
 #include "services/common/access.h"
-#include "services/analysis/analysis_cache.h"
+#include "services/common/clock.h"
 #include "services/common/grpc_auth.h"
 
 namespace fieldwork::analysis {

@@ -373,7 +373,8 @@ TEST_F(AnalysisIntegrationTest, AnAnswerIsKeptUntilTheDataChanges) {
   withdraw.set_trial_id(kTrial);
   withdraw.set_participant_id(active.allocation().participant_id());
   v1::WithdrawResponse withdrawn;
-  ASSERT_TRUE(upstream_->randomisation().Withdraw(As(kResearcher).get(), withdraw, &withdrawn).ok());
+  ASSERT_TRUE(
+      upstream_->randomisation().Withdraw(As(kResearcher).get(), withdraw, &withdrawn).ok());
   ASSERT_EQ(withdrawn.withdrawn(), 1);
 
   v1::AnalyseResponse after;
