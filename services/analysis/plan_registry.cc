@@ -1,7 +1,5 @@
 #include "services/analysis/plan_registry.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <sodium.h>
 
 #include <memory>
@@ -9,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "services/analysis/plan_validation.h"
+#include "services/common/deterministic_bytes.h"
 #include "services/common/proto_time.h"
 
 namespace fieldwork::analysis {
@@ -19,17 +18,6 @@ namespace {
 constexpr int kMaxAttempts = 5;
 // A deviation's reason is kept in the plan record for good and printed in the report.
 constexpr size_t kMaxDeviationReasonBytes = 4000;
-
-std::string DeterministicBytes(const google::protobuf::Message& message) {
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    message.SerializeToCodedStream(&coded);
-  }
-  return bytes;
-}
 
 std::string PlanName(const std::string& trial, const std::string& plan_id) {
   return absl::StrCat("plan \"", plan_id, "\" of trial \"", trial, "\"");

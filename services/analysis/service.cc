@@ -13,6 +13,7 @@
 #include "services/analysis/export_join.h"
 #include "services/analysis/join.h"
 #include "services/analysis/plan_validation.h"
+#include "services/common/deterministic_bytes.h"
 #include "services/common/freed_memory.h"
 #include "services/common/grpc_status.h"
 
@@ -116,7 +117,7 @@ grpc::Status AnalysisServiceImpl::Analyse(grpc::ServerContext* context,
     std::string fingerprint = TrialDataVersions(sources_, request->trial_id());
     if (!fingerprint.empty()) {
       absl::StrAppend(&fingerprint, request->allow_unlocked() ? "unlocked|" : "locked|",
-                      record->SerializeAsString());
+                      DeterministicBytes(*record));
       if (std::optional<v1::AnalyseResponse> kept =
               answers_.Find(request->trial_id(), plan_id, fingerprint)) {
         *response = std::move(*kept);

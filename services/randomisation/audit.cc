@@ -1,24 +1,11 @@
 #include "services/randomisation/audit.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-
 #include "absl/strings/str_cat.h"
 #include "services/randomisation/methods/generator.h"
 
 namespace fieldwork::randomisation {
 
 using fieldwork::v1::AuditEntry;
-
-std::string DeterministicBytes(const google::protobuf::Message& message) {
-  std::string bytes;
-  google::protobuf::io::StringOutputStream stream(&bytes);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  message.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return bytes;
-}
 
 std::string AuditEntryHash(const AuditEntry& entry) {
   AuditEntry unhashed = entry;

@@ -12,10 +12,11 @@
 #include <vector>
 
 #include "fieldwork/v1/randomisation.pb.h"
+#include "services/common/deterministic_bytes.h"
 
 namespace fieldwork::randomisation {
 
-std::string DeterministicBytes(const google::protobuf::Message& message);
+using ::fieldwork::DeterministicBytes;  // services/common/deterministic_bytes.h
 
 // The hash an entry should carry (its own `hash` field is ignored).
 std::string AuditEntryHash(const fieldwork::v1::AuditEntry& entry);
