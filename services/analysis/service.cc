@@ -116,8 +116,8 @@ grpc::Status AnalysisServiceImpl::Analyse(grpc::ServerContext* context,
     const std::string& plan_id = record->plan().plan_id();
     std::string fingerprint = TrialDataVersions(sources_, request->trial_id());
     if (!fingerprint.empty()) {
-      absl::StrAppend(&fingerprint, request->allow_unlocked() ? "unlocked|" : "locked|",
-                      DeterministicBytes(*record));
+      // allow_unlocked is not part of it: it only lets an unlocked plan through (above).
+      absl::StrAppend(&fingerprint, DeterministicBytes(*record));
       if (std::optional<v1::AnalyseResponse> kept =
               answers_.Find(request->trial_id(), plan_id, fingerprint)) {
         *response = std::move(*kept);

@@ -45,7 +45,7 @@ int Report(CliContext& cli, const Args& args, const CommandOptions& options) {
   TrialSnapshot snapshot;
   if (grpc::Status s = LoadAllocations(cli, trial_id, snapshot); !s.ok())
     return ReportFailure("ListAllocations", s);
-  if (grpc::Status s = LoadResponses(cli, trial_id, snapshot, /*with_answers=*/true); !s.ok())
+  if (grpc::Status s = LoadResponses(cli, trial_id, snapshot); !s.ok())
     return ReportFailure("ListResponses", s);
 
   ReportData report;

@@ -284,7 +284,7 @@ int Status(CliContext& cli, const Args& args, const CommandOptions& options) {
   bool unavailable = false;
   PrintAllocation(cli, snapshot, options, unavailable);
   PrintWithdrawalsAndLeavers(snapshot);
-  const grpc::Status responses = LoadResponses(cli, args[0], snapshot, /*with_answers=*/false);
+  const grpc::Status responses = LoadRespondents(cli, args[0], snapshot);
   analysis.join();
   unavailable = unavailable || !analysis_reached;
   const std::string factor = ComparisonFactor(trial.design(), plan_factor);

@@ -59,19 +59,24 @@ grpc::Status LoadAllocations(CliContext& cli, const std::string& trial_id,
   return reader->Finish();
 }
 
-grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot,
-                           bool with_answers) {
+namespace {
+
+grpc::Status LoadWaves(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot) {
   v1::ListWavesRequest waves_request;
   waves_request.set_trial_id(trial_id);
   v1::ListWavesResponse waves;
-  if (grpc::Status s = cli.survey_ingest().ListWaves(cli.Call(30).get(), waves_request, &waves);
-      !s.ok())
-    return s;
+  grpc::Status s = cli.survey_ingest().ListWaves(cli.Call(30).get(), waves_request, &waves);
   snapshot.waves.assign(waves.waves().begin(), waves.waves().end());
+  return s;
+}
+
+}  // namespace
+
+grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot) {
+  if (grpc::Status s = LoadWaves(cli, trial_id, snapshot); !s.ok()) return s;
   v1::ListResponsesRequest list;
   list.set_trial_id(trial_id);
   list.set_paged(true);
-  list.set_without_answers(!with_answers);
   auto context = cli.Call();
   auto reader = cli.survey_ingest().ListResponses(context.get(), list);
   v1::ListResponsesResponse page;
@@ -81,6 +86,26 @@ grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSn
                   *page.mutable_responses(), [&](v1::Response& r) {
                     if (r.counted()) snapshot.responses.push_back(std::move(r));
                   });
+  }
+  return reader->Finish();
+}
+
+grpc::Status LoadRespondents(CliContext& cli, const std::string& trial_id,
+                             TrialSnapshot& snapshot) {
+  if (grpc::Status s = LoadWaves(cli, trial_id, snapshot); !s.ok()) return s;
+  v1::ListRespondentsRequest list;
+  list.set_trial_id(trial_id);
+  auto context = cli.Call();
+  auto reader = cli.survey_ingest().ListRespondents(context.get(), list);
+  v1::ListRespondentsResponse page;
+  snapshot.responses.clear();
+  while (reader->Read(&page)) {
+    for (const std::string& participant : page.participant_ids()) {
+      v1::Response& r = snapshot.responses.emplace_back();
+      r.set_wave_id(page.wave_id());
+      r.set_participant_id(participant);
+      r.set_counted(true);
+    }
   }
   return reader->Finish();
 }

@@ -29,10 +29,14 @@ struct TrialSnapshot {
 
 // Reads the trial, its allocations (randomisation) — the part status cannot do without.
 grpc::Status LoadAllocations(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot);
-// Reads the waves and the counted responses (survey-ingest); their raw answers only
-// `with_answers` (scores, times and decisions always).
-grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot,
-                           bool with_answers);
+// Reads the waves and the counted responses (survey-ingest).
+grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot);
+// Reads the waves and who has a counted response to which (survey-ingest ListRespondents, many
+// times faster than the responses): `responses` then holds one per respondent and wave with only
+// wave_id, participant_id and counted set — enough for ResponseByArmAndWave, not for the times
+// ResponseOverTime needs.
+grpc::Status LoadRespondents(CliContext& cli, const std::string& trial_id,
+                             TrialSnapshot& snapshot);
 
 // The factor arms are compared on: `preferred` when it is a factor of the design with arms, else
 // the design's first factor with arms (order factors — Latin square, random order — have none).

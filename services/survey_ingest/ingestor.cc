@@ -1246,31 +1246,51 @@ absl::StatusOr<ScaleNorms> Ingestor::NormsFor(const std::string& trial, const Tr
   return norms;
 }
 
-absl::Status Ingestor::ListFormProgress(
-    const v1::ListFormProgressRequest& request,
-    const std::function<bool(const std::string&, const std::string&, v1::FormStage)>& visit) {
-  const std::string& trial = request.trial_id();
+absl::StatusOr<std::set<std::string>> Ingestor::WavesToList(const std::string& trial,
+                                                             const std::string& wave_id) {
   if (absl::Status s = CheckId("trial_id", trial); !s.ok()) return s;
-  if (!request.wave_id().empty()) {
-    if (absl::Status s = CheckId("wave_id", request.wave_id()); !s.ok()) return s;
+  if (!wave_id.empty()) {
+    if (absl::Status s = CheckId("wave_id", wave_id); !s.ok()) return s;
   }
   absl::StatusOr<std::vector<v1::Wave>> stored = store_.LoadWaves(trial);
   if (!stored.ok()) return stored.status();
   std::set<std::string> waves;
   for (const v1::Wave& wave : *stored) {
-    if (request.wave_id().empty() || wave.wave_id() == request.wave_id()) {
-      waves.insert(wave.wave_id());
-    }
+    if (wave_id.empty() || wave.wave_id() == wave_id) waves.insert(wave.wave_id());
   }
-  if (!request.wave_id().empty() && waves.empty()) {
-    return absl::NotFoundError(
-        absl::StrCat("wave_id: no wave \"", request.wave_id(), "\" in trial ", trial));
+  if (!wave_id.empty() && waves.empty()) {
+    return absl::NotFoundError(absl::StrCat("wave_id: no wave \"", wave_id, "\" in trial ", trial));
   }
-  for (const std::string& wave : waves) {
+  return waves;
+}
+
+absl::Status Ingestor::ListFormProgress(
+    const v1::ListFormProgressRequest& request,
+    const std::function<bool(const std::string&, const std::string&, v1::FormStage)>& visit) {
+  absl::StatusOr<std::set<std::string>> waves = WavesToList(request.trial_id(), request.wave_id());
+  if (!waves.ok()) return waves.status();
+  for (const std::string& wave : *waves) {
     bool stopped = false;
     absl::Status read = store_.ForEachFormStage(
-        trial, wave, [&](const std::string& participant, v1::FormStage stage) {
+        request.trial_id(), wave, [&](const std::string& participant, v1::FormStage stage) {
           stopped = !visit(wave, participant, stage);
+          return !stopped;
+        });
+    if (!read.ok() || stopped) return read;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Ingestor::ListRespondents(
+    const v1::ListRespondentsRequest& request,
+    const std::function<bool(const std::string&, const std::string&)>& visit) {
+  absl::StatusOr<std::set<std::string>> waves = WavesToList(request.trial_id(), request.wave_id());
+  if (!waves.ok()) return waves.status();
+  for (const std::string& wave : *waves) {
+    bool stopped = false;
+    absl::Status read =
+        store_.ForEachRespondent(request.trial_id(), wave, [&](const std::string& participant) {
+          stopped = !visit(wave, participant);
           return !stopped;
         });
     if (!read.ok() || stopped) return read;

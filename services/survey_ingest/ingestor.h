@@ -132,6 +132,12 @@ class Ingestor {
   // Calls `visit` with each participant who opened the hosted form's link for the request's
   // wave (every wave when empty: in wave id order), with the furthest stage reached. Stops,
   // OK, when `visit` returns false. NOT_FOUND for a wave the trial does not have.
+  // Calls `visit` with each participant with a counted response to the request's wave (every
+  // wave when empty: in wave id order). Stops, OK, when `visit` returns false. NOT_FOUND for a
+  // wave the trial does not have.
+  absl::Status ListRespondents(
+      const fieldwork::v1::ListRespondentsRequest& request,
+      const std::function<bool(const std::string& wave, const std::string& participant)>& visit);
   absl::Status ListFormProgress(
       const fieldwork::v1::ListFormProgressRequest& request,
       const std::function<bool(const std::string& wave, const std::string& participant,
@@ -156,6 +162,10 @@ class Ingestor {
       const std::string& trial);
 
  private:
+  // The waves a list names: `wave_id`, or every wave of the trial when empty (in id order);
+  // NOT_FOUND for a wave the trial does not have.
+  absl::StatusOr<std::set<std::string>> WavesToList(const std::string& trial,
+                                                    const std::string& wave_id);
   struct TrialContext;
   struct Candidate;
 

@@ -620,6 +620,25 @@ absl::Status RedisIngestStore::ForEachFormStage(
   }
 }
 
+absl::Status RedisIngestStore::ForEachRespondent(
+    const std::string& trial, const std::string& wave,
+    const std::function<bool(const std::string&)>& visit) {
+  const std::string counted = keys::Counted(trial, wave);
+  // Ids alone, so a round trip carries ten pages' worth.
+  const std::string count = std::to_string(10 * page_size_);
+  std::string cursor = "0";
+  do {
+    absl::StatusOr<RedisReply> reply = redis_.Command({"HSCAN", counted, cursor, "COUNT", count});
+    if (!reply.ok()) return reply.status();
+    cursor = std::string((*reply)[0].str());
+    const RedisReply fields = (*reply)[1];
+    for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+      if (!visit(std::string(fields[i].str()))) return absl::OkStatus();
+    }
+  } while (cursor != "0");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int64_t> RedisIngestStore::DataVersion(const std::string& trial) {
   absl::StatusOr<RedisReply> reply = redis_.Command({"GET", keys::DataVersion(trial)});
   if (!reply.ok()) return reply.status();

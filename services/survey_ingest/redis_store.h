@@ -45,6 +45,9 @@ class RedisIngestStore final : public IngestStore {
   absl::Status ForEachFormStage(
       const std::string& trial, const std::string& wave,
       const std::function<bool(const std::string&, fieldwork::v1::FormStage)>& visit) override;
+  absl::Status ForEachRespondent(
+      const std::string& trial, const std::string& wave,
+      const std::function<bool(const std::string& participant)>& visit) override;
   absl::StatusOr<int64_t> DataVersion(const std::string& trial) override;
   absl::StatusOr<std::vector<std::string>> ListTrials() override;
 

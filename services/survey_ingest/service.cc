@@ -391,6 +391,33 @@ grpc::Status SurveyIngestServiceImpl::ListFormProgress(
   return grpc::Status::OK;
 }
 
+grpc::Status SurveyIngestServiceImpl::ListRespondents(
+    grpc::ServerContext* context, const v1::ListRespondentsRequest* request,
+    grpc::ServerWriter<v1::ListRespondentsResponse>* writer) {
+  // Whole trial only: the ids carry no site to filter a site-scoped caller's view by.
+  FW_GRPC_ASSIGN_OR_RETURN(
+      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  constexpr int kPage = 1000;
+  v1::ListRespondentsResponse page;
+  bool client_left = false;
+  auto flush = [&] {
+    client_left = !writer->Write(page);
+    page.clear_participant_ids();
+    return !client_left;
+  };
+  FW_GRPC_RETURN_IF_ERROR(ingestor_.ListRespondents(
+      *request, [&](const std::string& wave, const std::string& participant) {
+        if (wave != page.wave_id()) {
+          if (page.participant_ids_size() > 0 && !flush()) return false;
+          page.set_wave_id(wave);
+        }
+        page.add_participant_ids(participant);
+        return page.participant_ids_size() < kPage || flush();
+      }));
+  if (!client_left && page.participant_ids_size() > 0) writer->Write(page);
+  return grpc::Status::OK;
+}
+
 grpc::Status SurveyIngestServiceImpl::ResponseCounts(grpc::ServerContext* context,
                                                      const v1::ResponseCountsRequest* request,
                                                      v1::ResponseCountsResponse* response) {

@@ -76,6 +76,8 @@ class SurveyIngestServiceImpl final : public fieldwork::v1::SurveyIngestService:
                                 grpc::ServerWriter<fieldwork::v1::ListFormProgressResponse>*) override;
   grpc::Status ResponseCounts(grpc::ServerContext*, const fieldwork::v1::ResponseCountsRequest*,
                               fieldwork::v1::ResponseCountsResponse*) override;
+  grpc::Status ListRespondents(grpc::ServerContext*, const fieldwork::v1::ListRespondentsRequest*,
+                               grpc::ServerWriter<fieldwork::v1::ListRespondentsResponse>*) override;
   grpc::Status GetDataVersion(grpc::ServerContext*, const fieldwork::v1::GetDataVersionRequest*,
                               fieldwork::v1::GetDataVersionResponse*) override;
   grpc::Status ListRejects(grpc::ServerContext*, const fieldwork::v1::ListRejectsRequest*,

@@ -80,6 +80,12 @@ class IngestStore {
   virtual absl::Status ForEachResponse(
       const std::string& trial, const std::string& wave, const std::string& participant,
       const std::function<bool(fieldwork::v1::Response&)>& visit) = 0;
+  // Calls `visit` with each participant with a counted response to the wave (keys::Counted),
+  // a page at a time, in no particular order; a participant counted while it runs may be
+  // visited twice or not at all. Stops, OK, when `visit` returns false.
+  virtual absl::Status ForEachRespondent(
+      const std::string& trial, const std::string& wave,
+      const std::function<bool(const std::string& participant)>& visit) = 0;
   // One status per id of `participants`, in order.
   virtual absl::StatusOr<std::vector<RespondentStatus>> GetRespondentStatuses(
       const std::string& trial, const std::string& wave,

@@ -370,6 +370,8 @@ std::vector<Row> Matrix() {
       // Participant ids without their sites: whole-trial callers only.
       {"fieldwork.v1.SurveyIngestService/ListFormProgress", Roles({kResearcher, kAnalyst}, kWholeTrial),
        LIST(ingest, ListFormProgress, request.set_trial_id(kTrial))},
+      {"fieldwork.v1.SurveyIngestService/ListRespondents", Roles({kResearcher, kAnalyst}, kWholeTrial),
+       LIST(ingest, ListRespondents, request.set_trial_id(kTrial))},
       {"fieldwork.v1.SurveyIngestService/ListRejects",
        // The other site's caller sees the rows it submitted above (north's participant, which
        // read as an unknown one: bad_input_test.cc checks their content), nothing else.

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -226,6 +227,28 @@ TEST_F(DoneWhenTest, MixedQualtricsExportReplayAndRedisCrash) {
   int64_t rejected = 0;
   for (const auto& c : counts.counts()) rejected += c.rejected();
   EXPECT_EQ(rejected, 3);
+
+  // Who responded, without the responses (fieldwork status): the counted ones' participants.
+  std::set<std::string> listed_counted;
+  for (const v1::Response& r : counted) listed_counted.insert(r.participant_id());
+  v1::ListRespondentsRequest respondents_request;
+  respondents_request.set_trial_id(kTrial);
+  respondents_request.set_wave_id("baseline");
+  auto respondents_context = ContextWith(kAnalyst);
+  auto respondents = ingest().ListRespondents(respondents_context.get(), respondents_request);
+  std::set<std::string> respondent_ids;
+  for (v1::ListRespondentsResponse page; respondents->Read(&page);) {
+    EXPECT_EQ(page.wave_id(), "baseline");
+    respondent_ids.insert(page.participant_ids().begin(), page.participant_ids().end());
+  }
+  ASSERT_TRUE(respondents->Finish().ok());
+  EXPECT_EQ(respondent_ids, listed_counted);
+  respondents_request.set_wave_id("no-such-wave");
+  auto unknown_context = ContextWith(kAnalyst);
+  auto unknown = ingest().ListRespondents(unknown_context.get(), respondents_request);
+  for (v1::ListRespondentsResponse page; unknown->Read(&page);) {
+  }
+  EXPECT_EQ(unknown->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
 
   // GetResponseStatus, as messaging asks it for reminders.
   v1::GetResponseStatusRequest ask;
