@@ -32,17 +32,12 @@ bool Unreachable(const grpc::Status& s) {
          s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
 }
 
-void PrintAllocation(CliContext& cli, const TrialSnapshot& snapshot, const CommandOptions& options,
-                     bool& failed) {
-  const v1::Trial& trial = snapshot.trial;
-  v1::BalanceRequest request;
-  request.set_trial_id(trial.design().trial_id());
-  request.set_cohort(options.cohort);
-  v1::BalanceResponse balance;
-  if (grpc::Status s = cli.randomisation().Balance(cli.Call(60).get(), request, &balance);
-      !s.ok()) {
-    std::cout << "  allocation: Balance failed (" << s.error_message() << ")\n";
-    failed = failed || Unreachable(s);
+// Randomisation's balance of the trial's allocations (fetched meanwhile: `fetched` is its status).
+void PrintAllocation(const grpc::Status& fetched, const v1::BalanceResponse& balance,
+                     int64_t allocated, bool& failed) {
+  if (!fetched.ok()) {
+    std::cout << "  allocation: Balance failed (" << fetched.error_message() << ")\n";
+    failed = failed || Unreachable(fetched);
     return;
   }
   for (const auto& factor : balance.factors()) {
@@ -61,7 +56,7 @@ void PrintAllocation(CliContext& cli, const TrialSnapshot& snapshot, const Comma
       std::cout << "\n";
     }
   }
-  for (const std::string& w : SrmWarnings(balance, trial.allocated())) {
+  for (const std::string& w : SrmWarnings(balance, allocated)) {
     std::cout << "  WARNING: " << w << "\n";
   }
 }
@@ -264,27 +259,45 @@ int Status(CliContext& cli, const Args& args, const CommandOptions& options) {
     std::cerr << "usage: fieldwork status TRIAL\n";
     return kUsage;
   }
-  TrialSnapshot snapshot;
-  if (grpc::Status s = LoadAllocations(cli, args[0], snapshot); !s.ok())
-    return ReportFailure("randomisation", s);
-  const v1::Trial& trial = snapshot.trial;
-  std::cout << "trial " << args[0] << " (" << trial.design().title()
-            << "): " << v1::TrialState_Name(trial.state()) << "\n"
-            << "  enrolled " << trial.enrolled() << ", allocated " << trial.allocated() << "\n";
-  // The analysis (printed last, collected meanwhile) runs on the analysis service while the
-  // allocation balance and the responses are read here: the longest of them is the wait, not
-  // their sum. Its plan's factor is the one response rates are shown by (when known, else the
-  // design's first factor), so they are printed once it is done.
+  // The analysis (printed last) runs on the analysis service, and who responded and the
+  // allocations' balance are read, while the allocations are read here: the longest of the
+  // four is the wait, not their sum. The plan's factor is the one response rates are shown by
+  // (when known, else the design's first factor), so they are printed once all are done.
   std::string plan_factor;
   std::ostringstream analysis_part;
   bool analysis_reached = true;
   std::thread analysis([&] {
     analysis_reached = PrintAnalysis(cli, args[0], options, plan_factor, analysis_part);
   });
+  TrialSnapshot respondents;
+  grpc::Status responses;
+  std::thread survey([&] { responses = LoadRespondents(cli, args[0], respondents); });
+  v1::BalanceResponse balance;
+  grpc::Status balanced;
+  std::thread balance_call([&] {
+    v1::BalanceRequest request;
+    request.set_trial_id(args[0]);
+    request.set_cohort(options.cohort);
+    balanced = cli.randomisation().Balance(cli.Call(60).get(), request, &balance);
+  });
+  TrialSnapshot snapshot;
+  const grpc::Status allocations = LoadAllocations(cli, args[0], snapshot);
+  balance_call.join();
+  if (!allocations.ok()) {
+    analysis.join();
+    survey.join();
+    return ReportFailure("randomisation", allocations);
+  }
+  const v1::Trial& trial = snapshot.trial;
+  std::cout << "trial " << args[0] << " (" << trial.design().title()
+            << "): " << v1::TrialState_Name(trial.state()) << "\n"
+            << "  enrolled " << trial.enrolled() << ", allocated " << trial.allocated() << "\n";
   bool unavailable = false;
-  PrintAllocation(cli, snapshot, options, unavailable);
+  PrintAllocation(balanced, balance, trial.allocated(), unavailable);
   PrintWithdrawalsAndLeavers(snapshot);
-  const grpc::Status responses = LoadRespondents(cli, args[0], snapshot);
+  survey.join();
+  snapshot.waves = std::move(respondents.waves);
+  snapshot.responses = std::move(respondents.responses);
   analysis.join();
   unavailable = unavailable || !analysis_reached;
   const std::string factor = ComparisonFactor(trial.design(), plan_factor);
