@@ -234,6 +234,28 @@ class AnalysisIntegrationTest : public ::testing::Test {
     return stub_->RegisterPlan(As(kResearcher).get(), request, response);
   }
 
+  // Withdraws the first participant (in id order) who has not withdrawn; `allocation` is theirs.
+  void WithdrawAnActiveParticipant(v1::Allocation* allocation = nullptr) {
+    v1::ListAllocationsRequest list;
+    list.set_trial_id(kTrial);
+    auto list_context = As(kResearcher);
+    auto reader = upstream_->randomisation().ListAllocations(list_context.get(), list);
+    v1::ListAllocationsResponse active;
+    while (reader->Read(&active) && active.allocation().has_withdrawal()) {
+    }
+    list_context->TryCancel();
+    ASSERT_EQ(active.allocation().assignments_size(), 1);
+    v1::WithdrawRequest withdraw;
+    withdraw.set_trial_id(kTrial);
+    withdraw.set_participant_id(active.allocation().participant_id());
+    v1::WithdrawResponse withdrawn;
+    const grpc::Status status =
+        upstream_->randomisation().Withdraw(As(kResearcher).get(), withdraw, &withdrawn);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(withdrawn.withdrawn(), 1);
+    if (allocation != nullptr) *allocation = active.allocation();
+  }
+
   grpc::Status Analyse(v1::AnalyseResponse* response, const std::string& trial = kTrial) {
     v1::AnalyseRequest request;
     request.set_trial_id(trial);
@@ -361,21 +383,7 @@ TEST_F(AnalysisIntegrationTest, AnAnswerIsKeptUntilTheDataChanges) {
   EXPECT_EQ(again.computed_at().seconds(), first.computed_at().seconds());
   EXPECT_EQ(again.SerializeAsString(), first.SerializeAsString());
 
-  v1::ListAllocationsRequest list;
-  list.set_trial_id(kTrial);
-  auto list_context = As(kResearcher);
-  auto reader = upstream_->randomisation().ListAllocations(list_context.get(), list);
-  v1::ListAllocationsResponse active;
-  while (reader->Read(&active) && active.allocation().has_withdrawal()) {
-  }
-  list_context->TryCancel();
-  v1::WithdrawRequest withdraw;
-  withdraw.set_trial_id(kTrial);
-  withdraw.set_participant_id(active.allocation().participant_id());
-  v1::WithdrawResponse withdrawn;
-  ASSERT_TRUE(
-      upstream_->randomisation().Withdraw(As(kResearcher).get(), withdraw, &withdrawn).ok());
-  ASSERT_EQ(withdrawn.withdrawn(), 1);
+  ASSERT_NO_FATAL_FAILURE(WithdrawAnActiveParticipant());
 
   v1::AnalyseResponse after;
   ASSERT_TRUE(Analyse(&after).ok());
@@ -634,26 +642,15 @@ TEST_F(AnalysisIntegrationTest, BinaryServesAndPublishesMonitorGauges) {
         return absl::StrContains(m, "fieldwork_analysis_monitor_trials_read 0\n");
       },
       "a pass that read nothing again");
-  v1::ListAllocationsRequest list;
-  list.set_trial_id(kTrial);
-  auto list_context = As(kResearcher);
-  auto reader = upstream_->randomisation().ListAllocations(list_context.get(), list);
-  v1::ListAllocationsResponse active;
-  while (reader->Read(&active) && active.allocation().has_withdrawal()) {
+  std::map<std::string, double> before;
+  for (const char* arm : {"control", "treatment"}) {
+    before[arm] = withdrawn_in(page, arm);
+    ASSERT_GE(before[arm], 0) << "no withdrawn gauge for " << arm;
   }
-  list_context->TryCancel();
-  ASSERT_EQ(active.allocation().assignments_size(), 1);
-  const std::string arm = active.allocation().assignments(0).arm();
-  const double before = withdrawn_in(page, arm);
-  ASSERT_GE(before, 0) << "no withdrawn gauge for " << arm;
-  v1::WithdrawRequest withdraw;
-  withdraw.set_trial_id(kTrial);
-  withdraw.set_participant_id(active.allocation().participant_id());
-  v1::WithdrawResponse withdrawn;
-  status = upstream_->randomisation().Withdraw(As(kResearcher).get(), withdraw, &withdrawn);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  ASSERT_EQ(withdrawn.withdrawn(), 1);
-  wait_for([&](const std::string& m) { return withdrawn_in(m, arm) == before + 1; },
+  v1::Allocation withdrawn;
+  ASSERT_NO_FATAL_FAILURE(WithdrawAnActiveParticipant(&withdrawn));
+  const std::string arm = withdrawn.assignments(0).arm();
+  wait_for([&](const std::string& m) { return withdrawn_in(m, arm) == before[arm] + 1; },
            "the withdrawal");
 }
 
