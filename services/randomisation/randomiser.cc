@@ -1373,13 +1373,11 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
 }
 
 absl::StatusOr<fieldwork::v1::AuditHead> Randomiser::GetAuditHead(const std::string& trial_id) {
-  fieldwork::v1::AuditHead head;
-  absl::Status status = WithTrial(trial_id, [&](TrialState& state) {
-    state.ReportHead(&head);
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return head;
+  // From the store, not through the trial's state: a version check (the analysis monitor,
+  // `fieldwork status`) must neither wait behind the trial's writers and long reads nor make
+  // this replica load a trial it does not hold.
+  if (absl::Status s = CheckTrialId(trial_id); !s.ok()) return s;
+  return store_.ReadAuditHead(trial_id);
 }
 
 absl::StatusOr<std::vector<AuditEntry>> Randomiser::AuditLog(const std::string& trial_id) {

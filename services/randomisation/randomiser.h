@@ -124,7 +124,8 @@ class Randomiser {
   absl::StatusOr<fieldwork::v1::VerifyAuditLogResponse> VerifyAuditLog(
       const std::string& trial_id,
       const google::protobuf::RepeatedPtrField<fieldwork::v1::AuditHead>& anchors = {});
-  // The log's current head (length and hash), from the trial's state: no log read.
+  // The log's current head (length and hash), read from the store without taking the
+  // trial's lock: no log read, no trial loaded.
   absl::StatusOr<fieldwork::v1::AuditHead> GetAuditHead(const std::string& trial_id);
   absl::StatusOr<fieldwork::v1::RevealSecretResponse> RevealSecret(const std::string& trial_id,
                                                                    const std::string& actor);

@@ -268,6 +268,23 @@ absl::StatusOr<std::string> RedisRandomisationStore::AuditHead(const std::string
   return reply->is_nil() ? std::string() : std::string(reply->str());
 }
 
+absl::StatusOr<fieldwork::v1::AuditHead> RedisRandomisationStore::ReadAuditHead(
+    const std::string& trial_id) {
+  // One MULTI/EXEC: the commit script moves the head and the log's length together.
+  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Transaction({
+      {"EXISTS", keys::Trial(trial_id)},
+      {"GET", keys::AuditHead(trial_id)},
+      {"LLEN", keys::Audit(trial_id)},
+  });
+  if (!replies.ok()) return replies.status();
+  const std::vector<RedisReply>& r = *replies;
+  if (r[0].integer() == 0) return absl::NotFoundError(absl::StrCat("no trial \"", trial_id, "\""));
+  fieldwork::v1::AuditHead head;
+  head.set_length(r[2].integer());
+  if (!r[1].is_nil()) head.set_sha256(std::string(r[1].str()));
+  return head;
+}
+
 absl::Status RedisRandomisationStore::Commit(const std::string& trial_id, const TrialWrite& write) {
   return RunCommit(trial_id, absl::MakeConstSpan(&write, 1));
 }

@@ -25,6 +25,7 @@ class RedisRandomisationStore final : public RandomisationStore {
                                                  const std::vector<std::string>& ids,
                                                  RecordKinds kinds) override;
   absl::StatusOr<std::string> AuditHead(const std::string& trial_id) override;
+  absl::StatusOr<fieldwork::v1::AuditHead> ReadAuditHead(const std::string& trial_id) override;
   absl::Status Commit(const std::string& trial_id, const TrialWrite& write) override;
   absl::Status CommitGroup(const std::string& trial_id, absl::Span<const TrialWrite> writes) override;
   absl::StatusOr<std::vector<std::string>> ListTrialIds() override;

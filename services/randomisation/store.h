@@ -92,6 +92,10 @@ class RandomisationStore {
   // The hash of the newest audit entry ("" when the trial has none): a cheap check of
   // whether a cached trial is current.
   virtual absl::StatusOr<std::string> AuditHead(const std::string& trial_id) = 0;
+  // The head with the log's length, read together from the store (not a cache) without any
+  // lock of the trial's: GetAuditHead answers a reader while writers hold the trial. NOT_FOUND
+  // for an unknown trial.
+  virtual absl::StatusOr<fieldwork::v1::AuditHead> ReadAuditHead(const std::string& trial_id) = 0;
   // Applies `write` atomically if the trial's audit head is still entry.previous_hash;
   // ABORTED when another writer got there first (reload and retry), FAILED_PRECONDITION if an
   // allocation already exists (allocations are never overwritten). Creating a trial

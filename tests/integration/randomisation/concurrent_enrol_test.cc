@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -73,6 +74,9 @@ class GatedStore final : public RandomisationStore {
   }
   absl::StatusOr<std::string> AuditHead(const std::string& trial_id) override {
     return inner_.AuditHead(trial_id);
+  }
+  absl::StatusOr<v1::AuditHead> ReadAuditHead(const std::string& trial_id) override {
+    return inner_.ReadAuditHead(trial_id);
   }
   absl::Status Commit(const std::string& trial_id, const TrialWrite& write) override {
     Gate(1);
@@ -438,6 +442,43 @@ TEST_F(ConcurrentEnrolTest, AGroupCommitIsAllOrNothingAndChecksItsChain) {
   ASSERT_TRUE(record.ok()) << record.status();
   EXPECT_TRUE(record->participants.empty());
   EXPECT_EQ(record->audit_length, head->length());
+}
+
+TEST_F(ConcurrentEnrolTest, TheAuditHeadIsAnsweredWhileAWriterHoldsTheTrial) {
+  ASSERT_TRUE(randomiser_.CreateTrial(TwoArmsNorthAndSouth("burst"), "creator").ok());
+  absl::StatusOr<v1::AuditHead> before = randomiser_.GetAuditHead("burst");
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(before->length(), 1);
+
+  // An enrolment holds the trial's lock while its commit waits at the gate.
+  gated_.HoldNextCommit();
+  std::thread writer([&] {
+    EXPECT_TRUE(randomiser_.Enrol("burst", {EnrolmentAt("p1", "north")}, false, "actor").ok());
+  });
+  gated_.WaitUntilHeld();
+  std::future<absl::StatusOr<v1::AuditHead>> during = std::async(
+      std::launch::async, [&] { return randomiser_.GetAuditHead("burst"); });
+  // Not a timing check: the lock is held until Release, so a head that waits for it would
+  // never come; the generous bound only keeps a broken build from hanging the suite.
+  const bool answered = during.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+  gated_.Release();
+  writer.join();
+  ASSERT_TRUE(answered) << "GetAuditHead waited for the writer's lock";
+  absl::StatusOr<v1::AuditHead> held = during.get();
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(held->length(), before->length()) << "the held commit has not landed";
+  EXPECT_EQ(held->sha256(), before->sha256());
+
+  absl::StatusOr<v1::AuditHead> after = randomiser_.GetAuditHead("burst");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->length(), 2);
+  EXPECT_NE(after->sha256(), before->sha256());
+  absl::StatusOr<std::vector<v1::AuditEntry>> log = randomiser_.AuditLog("burst");
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->back().hash(), after->sha256());
+
+  EXPECT_EQ(randomiser_.GetAuditHead("nosuch").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(randomiser_.GetAuditHead("").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
