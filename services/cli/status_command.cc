@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
 #include "services/cli/commands.h"
 #include "services/cli/drift_warnings.h"
@@ -110,9 +111,18 @@ void PrintResponses(const TrialSnapshot& snapshot, const std::string& factor) {
 bool PrintMessaging(CliContext& cli, const TrialSnapshot& snapshot, const std::string& factor,
                     std::map<std::string, std::set<std::string>>& reached_by_campaign) {
   const std::string trial_id = snapshot.trial.design().trial_id();
-  std::map<std::string, std::string> arm_of;
-  for (const v1::Allocation& a : snapshot.allocations)
-    arm_of[a.participant_id()] = ArmOf(a, factor);
+  // Participant → arm, for events recorded without one: built at the first such event, since
+  // most carry their arm and a trial has 100,000s of allocations.
+  absl::flat_hash_map<absl::string_view, std::string> arm_of;
+  auto arm_without_event_arm = [&](const std::string& participant) -> std::string {
+    if (arm_of.empty()) {
+      arm_of.reserve(snapshot.allocations.size());
+      for (const v1::Allocation& a : snapshot.allocations)
+        arm_of[a.participant_id()] = ArmOf(a, factor);
+    }
+    auto it = arm_of.find(participant);
+    return it == arm_of.end() ? "" : it->second;
+  };
   v1::ListEventsRequest request;
   request.set_trial_id(trial_id);
   request.add_kinds(v1::EVENT_KIND_SENT);
@@ -128,7 +138,7 @@ bool PrintMessaging(CliContext& cli, const TrialSnapshot& snapshot, const std::s
   v1::ListEventsResponse page;
   while (reader->Read(&page)) {
     for (const v1::MessageEvent& e : page.events()) {
-      std::string arm = e.arm().empty() ? arm_of[e.participant_id()] : e.arm();
+      std::string arm = e.arm().empty() ? arm_without_event_arm(e.participant_id()) : e.arm();
       Counts& c = campaigns[e.campaign_id()][arm.empty() ? "(no arm)" : arm];
       switch (e.kind()) {
         case v1::EVENT_KIND_SENT:
@@ -297,7 +307,7 @@ int Status(CliContext& cli, const Args& args, const CommandOptions& options) {
   PrintWithdrawalsAndLeavers(snapshot);
   survey.join();
   snapshot.waves = std::move(respondents.waves);
-  snapshot.responses = std::move(respondents.responses);
+  snapshot.respondents = std::move(respondents.respondents);
   analysis.join();
   unavailable = unavailable || !analysis_reached;
   const std::string factor = ComparisonFactor(trial.design(), plan_factor);

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <set>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
@@ -98,13 +100,10 @@ grpc::Status LoadRespondents(CliContext& cli, const std::string& trial_id,
   auto context = cli.Call();
   auto reader = cli.survey_ingest().ListRespondents(context.get(), list);
   v1::ListRespondentsResponse page;
-  snapshot.responses.clear();
+  snapshot.respondents.clear();
   while (reader->Read(&page)) {
-    for (const std::string& participant : page.participant_ids()) {
-      v1::Response& r = snapshot.responses.emplace_back();
-      r.set_wave_id(page.wave_id());
-      r.set_participant_id(participant);
-      r.set_counted(true);
+    for (std::string& participant : *page.mutable_participant_ids()) {
+      snapshot.respondents.push_back({page.wave_id(), std::move(participant)});
     }
   }
   return reader->Finish();
@@ -134,14 +133,19 @@ std::string ArmOf(const v1::Allocation& allocation, const std::string& factor) {
 
 std::map<std::string, std::map<std::string, ArmCount>> ResponseByArmAndWave(
     const TrialSnapshot& snapshot, const std::string& factor) {
-  std::map<std::string, std::string> arm_of;  // participant → arm, withdrawn left out
+  // Hash maps keyed by views into the snapshot: status joins 100,000s of participants here,
+  // and ordered maps of copied strings were most of its time.
   std::map<std::string, int64_t> randomised;
   for (const std::string& arm : ArmsOf(snapshot.trial.design(), factor)) randomised[arm] = 0;
+  // participant → arm (a key of `randomised`), withdrawn left out
+  absl::flat_hash_map<absl::string_view, const std::string*> arm_of;
+  arm_of.reserve(snapshot.allocations.size());
   for (const v1::Allocation& a : snapshot.allocations) {
     const std::string arm = ArmOf(a, factor);
     if (arm.empty() || Withdrawn(a)) continue;
-    arm_of[a.participant_id()] = arm;
-    ++randomised[arm];
+    auto counted = randomised.try_emplace(arm, 0).first;
+    ++counted->second;
+    arm_of[a.participant_id()] = &counted->first;
   }
   std::map<std::string, std::map<std::string, ArmCount>> result;
   auto add_wave = [&](const std::string& wave) {
@@ -149,12 +153,14 @@ std::map<std::string, std::map<std::string, ArmCount>> ResponseByArmAndWave(
     for (const auto& [arm, n] : randomised) arms[arm].randomised = n;
   };
   for (const v1::Wave& w : snapshot.waves) add_wave(w.wave_id());
-  std::set<std::pair<std::string, std::string>> seen;  // (wave, participant): one per person
-  for (const v1::Response& r : snapshot.responses) {
-    if (!result.count(r.wave_id())) add_wave(r.wave_id());
-    auto arm = arm_of.find(r.participant_id());
-    if (arm == arm_of.end() || !seen.emplace(r.wave_id(), r.participant_id()).second) continue;
-    ++result[r.wave_id()][arm->second].responded;
+  // (wave, participant): one per person
+  absl::flat_hash_set<std::pair<absl::string_view, absl::string_view>> seen;
+  seen.reserve(snapshot.responses.size());
+  for (const Respondent& r : snapshot.respondents) {
+    if (!result.count(r.wave_id)) add_wave(r.wave_id);
+    auto arm = arm_of.find(r.participant_id);
+    if (arm == arm_of.end() || !seen.emplace(r.wave_id, r.participant_id).second) continue;
+    ++result[r.wave_id][*arm->second].responded;
   }
   return result;
 }

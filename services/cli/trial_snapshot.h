@@ -20,10 +20,17 @@
 
 namespace fieldwork::cli {
 
+// Who has a counted response to a wave.
+struct Respondent {
+  std::string wave_id;
+  std::string participant_id;
+};
+
 struct TrialSnapshot {
   fieldwork::v1::Trial trial;
   std::vector<fieldwork::v1::Allocation> allocations;
-  std::vector<fieldwork::v1::Response> responses;  // counted ones
+  std::vector<fieldwork::v1::Response> responses;  // counted ones (LoadResponses)
+  std::vector<Respondent> respondents;             // LoadRespondents
   std::vector<fieldwork::v1::Wave> waves;
 };
 
@@ -32,9 +39,8 @@ grpc::Status LoadAllocations(CliContext& cli, const std::string& trial_id, Trial
 // Reads the waves and the counted responses (survey-ingest).
 grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot);
 // Reads the waves and who has a counted response to which (survey-ingest ListRespondents, many
-// times faster than the responses): `responses` then holds one per respondent and wave with only
-// wave_id, participant_id and counted set — enough for ResponseByArmAndWave, not for the times
-// ResponseOverTime needs.
+// times faster than the responses) into `respondents` — enough for ResponseByArmAndWave, not
+// for the times ResponseOverTime needs.
 grpc::Status LoadRespondents(CliContext& cli, const std::string& trial_id,
                              TrialSnapshot& snapshot);
 
@@ -54,7 +60,8 @@ struct ArmCount {
   int64_t responded = 0;
 };
 
-// wave → arm → counts; every arm of the factor and every wave appear, responses or not.
+// wave → arm → counts, from `respondents`; every arm of the factor and every wave appear,
+// responses or not.
 std::map<std::string, std::map<std::string, ArmCount>> ResponseByArmAndWave(
     const TrialSnapshot& snapshot, const std::string& factor);
 

@@ -47,6 +47,7 @@ TrialSnapshot Snapshot() {
   s.responses = {Responded("c0", "endline", 0), Responded("c1", "endline", 2),
                  Responded("c1", "endline", 3), Responded("t0", "endline", 0),
                  Responded("gone", "endline", 0)};
+  for (const v1::Response& r : s.responses) s.respondents.push_back({r.wave_id(), r.participant_id()});
   return s;
 }
 
