@@ -399,7 +399,7 @@ start() {
       --contact_key_file="$dir/secrets/contact.key" --link_key_file="$dir/secrets/link.key" \
       --smtp_url="smtp://127.0.0.1:$smtp_port" --sms_gateway_url="http://127.0.0.1:$sms_port/" \
       --http_port="${http_port[r]}" --http_bind_address=127.0.0.1 \
-      --link_base_url="http://127.0.0.1:${http_port[r]}" --worker_threads=2 \
+      --link_base_url="http://127.0.0.1:${http_port[r]}" \
       --survey_link_keys="$dir/secrets/survey_link.keys" \
       --survey_base_url="http://127.0.0.1:${form_port[r]}"
   done

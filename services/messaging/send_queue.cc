@@ -94,14 +94,16 @@ return n
 }
 
 // KEYS: 1 due, 2 stream. ARGV: 1 now, 2 limit. Window 2: the move is whole or not at all.
+// The sends moved are the set's lowest-ranked members, so one ZREMRANGEBYRANK removes them
+// all, rather than a ZREM per send.
 const LuaScript& MoveScript() {
   static const LuaScript* script = new LuaScript(R"lua(
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0,
                        tonumber(ARGV[2]))
 for i = 1, #due, 2 do
   redis.call('XADD', KEYS[2], '*', 'k', due[i], 'd', due[i + 1])
-  redis.call('ZREM', KEYS[1], due[i])
 end
+if #due > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, #due / 2 - 1) end
 return #due / 2
 )lua");
   return *script;

@@ -122,10 +122,23 @@ void Worker::Run(const std::atomic<bool>& stop) {
   }
 }
 
+absl::StatusOr<std::vector<StreamEntry>> Worker::ReclaimIfDue(const std::string& trial) {
+  // XAUTOCLAIM walks the group's pending list from its start, past every live worker's claims,
+  // to find idle ones: milliseconds of Redis's single thread with a few batches in flight. An
+  // entry is only reclaimable once idle for reclaim_idle (Redis's own wall clock), so looking
+  // every quarter of that, rather than every batch, delays a takeover by at most a quarter.
+  const absl::Time now = absl::Now();
+  auto [last, first] = last_reclaim_.try_emplace(trial, now);
+  if (!first && now - last->second < deps_.queue->options().reclaim_idle / 4) {
+    return std::vector<StreamEntry>{};
+  }
+  last->second = now;
+  return deps_.queue->Reclaim(trial, options_.consumer, options_.batch);
+}
+
 absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
   SendQueue& queue = *deps_.queue;
-  absl::StatusOr<std::vector<StreamEntry>> entries =
-      queue.Reclaim(trial, options_.consumer, options_.batch);
+  absl::StatusOr<std::vector<StreamEntry>> entries = ReclaimIfDue(trial);
   if (!entries.ok()) return entries.status();
   if (static_cast<int>(entries->size()) < options_.batch) {
     absl::StatusOr<std::vector<StreamEntry>> fresh =

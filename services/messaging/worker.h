@@ -75,6 +75,9 @@ class Worker {
     Campaign campaign;
   };
   absl::StatusOr<int> ProcessTrial(const std::string& trial);
+  // Other workers' lapsed entries of `trial`, asked of Redis at most every quarter of the
+  // reclaim idle time (wall time, as Redis counts idleness); none in between.
+  absl::StatusOr<std::vector<StreamEntry>> ReclaimIfDue(const std::string& trial);
   absl::StatusOr<const CampaignInfo*> GetCampaign(const std::string& trial,
                                                   const std::string& campaign);
   absl::Status TakeTokens(DeliveryChannel channel, int64_t n);
@@ -83,6 +86,7 @@ class Worker {
   WorkerDeps deps_;
   WorkerOptions options_;
   std::map<std::string, std::unique_ptr<CampaignInfo>> campaigns_;  // "<trial>|<campaign>"
+  std::map<std::string, absl::Time> last_reclaim_;                  // by trial
 };
 
 // The scheduler: moves every trial's due sends into its stream and updates the queue gauges.
