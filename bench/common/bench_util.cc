@@ -1,9 +1,15 @@
 #include "bench/common/bench_util.h"
 
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "services/common/grpc_auth.h"
 
 namespace fieldwork::bench {
@@ -32,6 +38,31 @@ std::filesystem::path SourceDir(const char* compiled_in) {
 
 std::filesystem::path BinDir() {
   return std::filesystem::read_symlink("/proc/self/exe").parent_path();
+}
+
+double StoreCpuSeconds(RedisClient& redis) {
+  absl::StatusOr<std::vector<RedisClient::ServerReply>> replies =
+      redis.CommandOnEveryMaster({"INFO", "cpu"});
+  if (!replies.ok()) return 0;
+  double seconds = 0;
+  for (const auto& server : *replies) {
+    for (absl::string_view line : absl::StrSplit(server.reply.str(), "\r\n")) {
+      for (absl::string_view key : {"used_cpu_sys:", "used_cpu_user:"}) {
+        double value = 0;
+        if (absl::ConsumePrefix(&line, key) && absl::SimpleAtod(line, &value)) seconds += value;
+      }
+    }
+  }
+  return seconds;
+}
+
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 }  // namespace fieldwork::bench

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "services/common/redis_client.h"
 
 namespace fieldwork::bench {
 
@@ -31,6 +32,12 @@ std::filesystem::path SourceDir(const char* compiled_in);
 
 // The directory of the running binary: a build's bin/, beside the services and the CLI.
 std::filesystem::path BinDir();
+
+// CPU seconds (user + system) the store's masters have used (INFO cpu; 0 when unreadable).
+double StoreCpuSeconds(RedisClient& redis);
+
+// CPU seconds (user + system) this process has used, all its threads.
+double ProcessCpuSeconds();
 
 }  // namespace fieldwork::bench
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The real send path at queue speed (issue 18), printed, never asserted: scripts/run.sh's stack
-# (durable Redis with appendfsync always, auth on, the simulated clock, messaging's default two
+# (durable Redis with appendfsync always, auth on, the simulated clock, messaging's default four
 # worker threads), its messaging restarted with the file channel (--file_channel_path) so the
 # channel is not the limit; a trial of N participants (default 100,000) randomised into two
 # arms (bench/messaging/send_path/protocol.yaml). Three phases, each timed from the clock move
@@ -18,6 +18,7 @@
 #
 # Usage: FIELDWORK_BIN_DIR=build/release/bin bench/messaging/send_path_bench.sh [participants]
 #   SEND_PATH_WORKER_BATCH=N: messaging's --worker_batch (default: the binary's, 1,000)
+#   SEND_PATH_WORKER_THREADS=N: messaging's --worker_threads (default: the binary's, 4, as run.sh)
 set -euo pipefail
 
 n=${1:-100000}
@@ -42,6 +43,8 @@ while kill -0 "$(cat "$stack/pids/messaging.pid")" 2>/dev/null; do sleep 0.2; do
 printf '%s\0' "--file_channel_path=$sends" "--smtp_url=" >>"$stack/pids/messaging.cmd"
 [[ -n ${SEND_PATH_WORKER_BATCH:-} ]] &&
   printf '%s\0' "--worker_batch=$SEND_PATH_WORKER_BATCH" >>"$stack/pids/messaging.cmd"
+[[ -n ${SEND_PATH_WORKER_THREADS:-} ]] &&
+  printf '%s\0' "--worker_threads=$SEND_PATH_WORKER_THREADS" >>"$stack/pids/messaging.cmd"
 "$src/scripts/run.sh" start-service messaging --dir "$stack" >"$work/restart.log" 2>&1 ||
   { cat "$work/restart.log" >&2; exit 1; }
 set -a
@@ -66,10 +69,20 @@ control=$((n - treated))
 : >"$sends"
 
 lines() { wc -l <"$sends"; }
+# cpu_ticks: "name ticks" per process of the stack (user + system, in clock ticks).
+cpu_ticks() {
+  local file name
+  for file in "$stack"/pids/*.pid; do
+    name=$(basename "$file" .pid)
+    awk -v name="$name" '{ sub(/^.*\) /, ""); print name, $12 + $13 }' "/proc/$(cat "$file")/stat" 2>/dev/null || true
+  done
+}
 # phase NAME CLOCK WANT: moves the clock to CLOCK and times until the file has WANT lines.
 phase() {
-  local name=$1 clock=$2 want=$3 before start end count
+  local name=$1 clock=$2 want=$3 before start end count ticks_before rewrites_before
   before=$(lines)
+  ticks_before=$(cpu_ticks)
+  rewrites_before=$(aof_rewrites)
   start=$(date +%s.%N)
   "$simclock" set "$clock" >/dev/null
   while :; do
@@ -80,15 +93,27 @@ phase() {
   end=$(date +%s.%N)
   awk -v name="$name" -v n=$((count - before)) -v s="$start" -v e="$end" 'BEGIN {
     printf "  %-36s %7d sends in %6.2f s = %8.0f sends/s  (target >= 10,000)\n", name, n, e - s, n / (e - s) }'
+  # Where the phase's CPU went, per process: microseconds of CPU per send.
+  awk -v n=$((count - before)) -v hz="$(getconf CLK_TCK)" -v before="$ticks_before" '
+    BEGIN { split(before, b, "\n"); for (i in b) { split(b[i], f, " "); was[f[1]] = f[2] } }
+    { used = ($2 - was[$1]) / hz; total += used
+      line = line sprintf(" %s %.0f", $1, used * 1e6 / n) }
+    END { printf "    CPU per send, us:%s (all %.0f)\n", line, total * 1e6 / n }' <(cpu_ticks)
+  # A rewrite forks Redis and writes the whole data set again: a cost of AOF persistence that
+  # lands in whichever phase makes the file grow past its threshold.
+  echo "    Redis AOF rewrites started during the phase: $(($(aof_rewrites) - rewrites_before))"
 }
 redis_port=${FIELDWORK_REDIS_ADDRESS##*:}
+aof_rewrites() {  # rewrites started so far: run.sh's Redis forks for nothing else (no RDB saves)
+  redis-cli -p "$redis_port" INFO stats | tr -d '\r' | awk -F: '/^total_forks:/ { print $2 }'
+}
 redis_cpu() {  # seconds of CPU the stack's Redis has used
   redis-cli -p "$redis_port" INFO cpu | tr -d '\r' |
     awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%.2f", s }'
 }
 redis-cli -p "$redis_port" CONFIG RESETSTAT >/dev/null
 cpu_before=$(redis_cpu)
-echo "end to end, real binaries over gRPC (run.sh stack, file channel, 2 worker threads):"
+echo "end to end, real binaries over gRPC (run.sh stack, file channel, ${SEND_PATH_WORKER_THREADS:-4} worker threads):"
 phase "intervention (arm looked up)" 2021-01-04T09:00:00Z "$treated"
 phase "survey invitation" 2021-01-05T09:00:00Z $((treated + control))
 phase "reminder (response looked up)" 2021-01-08T09:00:00Z $((treated + 2 * control))

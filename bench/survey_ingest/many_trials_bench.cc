@@ -59,6 +59,7 @@ namespace rnd = ::fieldwork::randomisation;
 using ::fieldwork::bench::Check;
 using ::fieldwork::bench::ContextWithToken;
 using ::fieldwork::bench::Seconds;
+using ::fieldwork::bench::StoreCpuSeconds;
 
 constexpr char kToken[] = "bench-researcher";
 
@@ -121,23 +122,6 @@ class Services {
   std::unique_ptr<v1::RandomisationService::Stub> randomisation_;
   std::unique_ptr<v1::SurveyIngestService::Stub> survey_ingest_;
 };
-
-// CPU seconds (user + system) the store's masters have used.
-double StoreCpuSeconds(fieldwork::RedisClient& redis) {
-  absl::StatusOr<std::vector<fieldwork::RedisClient::ServerReply>> replies =
-      redis.CommandOnEveryMaster({"INFO", "cpu"});
-  if (!replies.ok()) return 0;
-  double seconds = 0;
-  for (const auto& server : *replies) {
-    for (absl::string_view line : absl::StrSplit(server.reply.str(), "\r\n")) {
-      for (absl::string_view key : {"used_cpu_sys:", "used_cpu_user:"}) {
-        double value = 0;
-        if (absl::ConsumePrefix(&line, key) && absl::SimpleAtod(line, &value)) seconds += value;
-      }
-    }
-  }
-  return seconds;
-}
 
 struct Result {
   double enrol_seconds = 0;

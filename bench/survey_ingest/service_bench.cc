@@ -42,7 +42,9 @@ namespace v1 = ::fieldwork::v1;
 namespace si = ::fieldwork::survey_ingest;
 using ::fieldwork::bench::Check;
 using ::fieldwork::bench::ContextWithToken;
+using ::fieldwork::bench::ProcessCpuSeconds;
 using ::fieldwork::bench::Seconds;
+using ::fieldwork::bench::StoreCpuSeconds;
 
 constexpr char kToken[] = "bench-researcher";
 constexpr char kTrial[] = "bench";
@@ -136,6 +138,8 @@ int main(int argc, char** argv) {
     messages[static_cast<size_t>(i % streams)].push_back(std::move(message));
   }
   std::vector<v1::SubmitResponsesResponse> results(static_cast<size_t>(streams));
+  const double process_cpu_before = ProcessCpuSeconds();
+  const double store_cpu_before = StoreCpuSeconds(*client);
   const auto submit_start = std::chrono::steady_clock::now();
   {
     std::vector<std::thread> threads;
@@ -151,6 +155,9 @@ int main(int argc, char** argv) {
     for (std::thread& t : threads) t.join();
   }
   const double submit_seconds = Seconds(submit_start);
+  // This process holds the clients, survey-ingest and randomisation (the roster).
+  const double process_cpu = ProcessCpuSeconds() - process_cpu_before;
+  const double store_cpu = StoreCpuSeconds(*client) - store_cpu_before;
   int64_t accepted = 0;
   int64_t rejected = 0;
   for (const auto& r : results) {
@@ -179,6 +186,11 @@ int main(int argc, char** argv) {
       "  SubmitResponses %d x 30 items, %d streams  %8.2f s  %8.0f /s  target >= 20,000/s  %s\n",
       responses, streams, submit_seconds, rate, rate >= 20'000 ? "MET" : "NOT MET");
   absl::PrintF("    accepted %d, rejected %d\n", accepted, rejected);
+  absl::PrintF(
+      "    CPU per response: %.1f us in this process (clients, survey-ingest, randomisation), "
+      "%.1f us in redis-server; %.2f cores busy on average\n",
+      process_cpu * 1e6 / responses, store_cpu * 1e6 / responses,
+      (process_cpu + store_cpu) / submit_seconds);
   std::printf("  ImportCsv %d rows (%.1f MB Qualtrics)      %8.2f s  target <= 10 s  %s\n",
               csv_rows, static_cast<double>(csv.size()) / 1e6, import_seconds,
               import_seconds <= 10 ? "MET" : "NOT MET");
