@@ -1313,8 +1313,17 @@ absl::Status Ingestor::ListResponses(const v1::ListResponsesRequest& request,
     return absl::NotFoundError(
         absl::StrCat("wave_id: no wave \"", request.wave_id(), "\" in trial ", trial));
   }
+  // The norms are a whole read of the wave's reference wave, and only composites use them: a
+  // trial whose instruments have none (most) is read once, not twice.
+  bool any_composites = false;
+  for (const auto& [key, stored] : context->instruments) {
+    // One that cannot be scored may have composites: its responses report the failure below.
+    absl::StatusOr<std::shared_ptr<const Scorer>> scorer = ScorerFor(trial, stored);
+    any_composites = any_composites || !scorer.ok() || !(*scorer)->instrument().composites.empty();
+  }
   for (const v1::Wave* wave : waves) {
-    absl::StatusOr<ScaleNorms> norms = NormsFor(trial, *context, *wave);
+    absl::StatusOr<ScaleNorms> norms =
+        any_composites ? NormsFor(trial, *context, *wave) : ScaleNorms{};
     if (!norms.ok()) return norms.status();
     absl::Status failure;  // a scorer that cannot be built stops the walk
     bool stopped = false;  // by the visitor
