@@ -174,11 +174,12 @@ absl::StatusOr<JoinedTrial> LoadTrial(const Sources& sources, const std::string&
       return absl::OkStatus();
     }();
   });
+  // randomisation's two lists side by side as well: it serves each a page at a time.
+  absl::StatusOr<std::vector<v1::Allocation>> allocations;
+  std::thread allocations_read([&] { allocations = sources.allocations->ListAllocations(trial); });
   absl::StatusOr<std::vector<v1::ParticipantStatus>> statuses =
       sources.allocations->ListParticipants(trial);
-  absl::StatusOr<std::vector<v1::Allocation>> allocations =
-      statuses.ok() ? sources.allocations->ListAllocations(trial)
-                    : absl::StatusOr<std::vector<v1::Allocation>>(std::vector<v1::Allocation>());
+  allocations_read.join();
   others.join();
   // The failures in the order the sources were read in before they were read side by side.
   if (!statuses.ok()) return annotate(statuses.status(), "randomisation ListParticipants");
