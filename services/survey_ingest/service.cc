@@ -1,5 +1,7 @@
 #include "services/survey_ingest/service.h"
 
+#include <future>
+#include <set>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -189,14 +191,25 @@ grpc::Status SurveyIngestServiceImpl::SubmitResponses(
   // The trial is checked per submission (a stream may serve several trials).
   FW_GRPC_ASSIGN_OR_RETURN(principal, Allow(context, {Role::kResearcher, Role::kPartner}, "", /*whole_trial=*/false));
   const Caller caller = CallerOf(principal);
+  // A full batch is stored (checked, looked up in the roster, written) on a thread of its own
+  // while the stream's next batch is read and parsed here, so the two overlap; at most two
+  // batches are held. Batches are stored one after another, in stream order.
+  std::future<absl::StatusOr<std::vector<SubmissionResult>>> storing;
+  int64_t storing_from = 1;  // the first row of the batch being stored
   std::vector<v1::Submission> batch;
   batch.reserve(kStreamBatch);
-  int64_t next_row = 1;
-  auto flush = [&]() -> absl::Status {
-    if (batch.empty()) return absl::OkStatus();
-    absl::StatusOr<std::vector<SubmissionResult>> results =
-        ingestor_.Submit(std::move(batch), next_row, caller);
-    if (!results.ok()) return results.status();
+  int64_t next_row = 1;  // the first row of `batch`
+  // Waits for the batch being stored and counts its results. What was stored before a failure
+  // stays stored; the error says from which row to retry (re-sending earlier rows is harmless:
+  // they are duplicates).
+  auto collect = [&]() -> absl::Status {
+    if (!storing.valid()) return absl::OkStatus();
+    absl::StatusOr<std::vector<SubmissionResult>> results = storing.get();
+    if (!results.ok()) {
+      return absl::Status(results.status().code(),
+                          absl::StrCat("rows from ", storing_from,
+                                       " not stored: ", results.status().message()));
+    }
     for (SubmissionResult& result : *results) {
       switch (result.status) {
         case v1::SUBMISSION_STATUS_ACCEPTED:
@@ -211,8 +224,20 @@ grpc::Status SurveyIngestServiceImpl::SubmitResponses(
       }
       for (auto& error : result.errors) *response->add_errors() = std::move(error);
     }
-    next_row += static_cast<int64_t>(results->size());
-    batch.clear();  // moved from: valid but unspecified
+    return absl::OkStatus();
+  };
+  // Collects the batch before, then hands `batch` over to be stored.
+  auto store = [&]() -> absl::Status {
+    if (absl::Status s = collect(); !s.ok()) return s;
+    if (batch.empty()) return absl::OkStatus();
+    storing_from = next_row;
+    next_row += static_cast<int64_t>(batch.size());
+    storing = std::async(std::launch::async,
+                         [this, &caller, from = storing_from, submissions = std::move(batch)]() mutable {
+                           return ingestor_.Submit(std::move(submissions), from, caller);
+                         });
+    batch = {};  // moved from: valid but unspecified
+    batch.reserve(kStreamBatch);
     return absl::OkStatus();
   };
   v1::SubmitResponsesRequest message;
@@ -225,6 +250,7 @@ grpc::Status SurveyIngestServiceImpl::SubmitResponses(
       absl::Status allowed = CheckTrialIdLength(trial);
       if (allowed.ok()) allowed = Authorize(principal, {Role::kResearcher, Role::kPartner}, trial);
       if (!allowed.ok()) {
+        if (absl::Status s = collect(); !s.ok()) return ToGrpcStatus(s);
         return ToGrpcStatus(absl::Status(
             allowed.code(), absl::StrCat("row ", next_row + static_cast<int64_t>(batch.size()),
                                          ": ", allowed.message(), "; rows from ", next_row,
@@ -234,18 +260,11 @@ grpc::Status SurveyIngestServiceImpl::SubmitResponses(
     }
     batch.push_back(std::move(*message.mutable_submission()));
     if (batch.size() >= kStreamBatch) {
-      // What was stored before a failure stays stored; the error says from which row to retry
-      // (re-sending earlier rows is harmless: they are duplicates).
-      if (absl::Status s = flush(); !s.ok()) {
-        return ToGrpcStatus(absl::Status(
-            s.code(), absl::StrCat("rows from ", next_row, " not stored: ", s.message())));
-      }
+      if (absl::Status s = store(); !s.ok()) return ToGrpcStatus(s);
     }
   }
-  if (absl::Status s = flush(); !s.ok()) {
-    return ToGrpcStatus(
-        absl::Status(s.code(), absl::StrCat("rows from ", next_row, " not stored: ", s.message())));
-  }
+  if (absl::Status s = store(); !s.ok()) return ToGrpcStatus(s);
+  if (absl::Status s = collect(); !s.ok()) return ToGrpcStatus(s);
   return grpc::Status::OK;
 }
 

@@ -222,6 +222,34 @@ TEST_F(BadInputTest, GetResponseStatusesNamesABadRequest) {
   EXPECT_THAT(status.error_message(), HasSubstr("wave_id"));
 }
 
+// A stream is stored a batch of 1,000 at a time while the next batch is read: a refusal in the
+// third batch leaves the first two stored and names the row to resend from.
+TEST_F(BadInputTest, AStreamRefusedMidwayKeepsTheBatchesBeforeAndSaysWhereToResume) {
+  std::vector<std::pair<std::string, std::string>> roster;
+  for (int i = 1; i <= 2500; ++i) roster.emplace_back(absl::StrCat("M", i), "LA1");
+  Enrol(kTrial, roster);
+  auto context = ContextWith(kResearcher);
+  v1::SubmitResponsesResponse response;
+  auto writer = ingest().SubmitResponses(context.get(), &response);
+  for (int row = 1; row <= 2500; ++row) {
+    v1::SubmitResponsesRequest message;
+    *message.mutable_submission() = Good(absl::StrCat("M", row), absl::StrCat("m", row));
+    if (row == 2400) message.mutable_submission()->set_trial_id(std::string(200, 't'));
+    if (!writer->Write(message)) break;  // the server has answered
+  }
+  writer->WritesDone();
+  const grpc::Status status = writer->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("row 2400: trial_id: longer than 128 bytes"));
+  EXPECT_THAT(status.error_message(), HasSubstr("rows from 2001 not stored"));
+  const std::vector<v1::Response> stored = ListResponses(kTrial, "baseline");
+  EXPECT_EQ(stored.size(), 2000u);
+  std::set<std::string> ids;
+  for (const v1::Response& r : stored) ids.insert(r.submission_id());
+  EXPECT_TRUE(ids.count("m1") && ids.count("m2000"));
+  EXPECT_FALSE(ids.count("m2001"));
+}
+
 TEST_F(BadInputTest, SubmitResponsesNeverStopsHalfWay) {
   std::vector<v1::Submission> stream = {Good("A1", "b1"), Good("Z1", "b2"), Good("A2", "b3"),
                                         Good("B1", "b4"), Good("A3", "b5"), Good("A1", "b1")};
