@@ -1225,6 +1225,18 @@ absl::StatusOr<ScaleNorms> Ingestor::NormsFor(const std::string& trial, const Tr
   if (instrument == context.instruments.end()) return ScaleNorms{};
   absl::StatusOr<std::shared_ptr<const Scorer>> scorer = ScorerFor(trial, instrument->second);
   if (!scorer.ok()) return scorer.status();
+  // Kept while the trial's data version stays where it was before they were computed: every
+  // accepted response and wave change moves it, so a kept norm is never older than the data.
+  const std::string kept_key = absl::StrCat(trial, "|", norms_wave_id, "|", instrument->first);
+  absl::StatusOr<int64_t> version = store_.DataVersion(trial);
+  if (!version.ok()) return version.status();
+  {
+    std::lock_guard<std::mutex> lock(norms_mutex_);
+    if (auto kept = norms_.find(kept_key);
+        kept != norms_.end() && kept->second.data_version == *version) {
+      return kept->second.norms;
+    }
+  }
   // Only the scores are kept (one double per scale and counted response), not the responses.
   std::map<std::string, std::vector<double>, std::less<>> values;
   for (const Scale& scale : (*scorer)->instrument().scales) values[scale.id];
@@ -1243,6 +1255,9 @@ absl::StatusOr<ScaleNorms> Ingestor::NormsFor(const std::string& trial, const Tr
   for (const auto& [scale_id, scores] : values) {
     if (std::optional<Norm> norm = NormOf(scores)) norms.emplace(scale_id, *norm);
   }
+  std::lock_guard<std::mutex> lock(norms_mutex_);
+  if (norms_.size() >= 1000) norms_.clear();  // a bound; they are cheap to compute again
+  norms_[kept_key] = {*version, norms};
   return norms;
 }
 

@@ -193,6 +193,14 @@ class Ingestor {
   std::mutex scorers_mutex_;
   // "<trial>|<id>@<version>" -> scorer (instrument versions never change once stored).
   std::map<std::string, std::shared_ptr<const Scorer>, std::less<>> scorers_;
+  // The composites' norms last computed, with the trial's data version read before them:
+  // NormsFor reads the whole reference wave, so ListResponses would read it twice.
+  struct KeptNorms {
+    int64_t data_version = 0;
+    ScaleNorms norms;
+  };
+  std::mutex norms_mutex_;
+  std::map<std::string, KeptNorms> norms_;  // "<trial>|<norms wave>|<instrument key>"
 };
 
 }  // namespace fieldwork::survey_ingest

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 #include <set>
 #include <string>
@@ -642,6 +643,20 @@ TEST_F(BadInputTest, EndlineCompositesAreStandardisedAgainstTheBaseline) {
   EXPECT_NEAR(z["A1"], 1.0, 1e-12);
   EXPECT_NEAR(z["A2"], 0.0, 1e-12);
   EXPECT_NEAR(z["A3"], -1.0, 1e-12);
+
+  // The norms are kept between lists only while the data stays as it was: a fourth baseline
+  // response (B1 scores 4) leaves the mean at 4 and makes the SD sqrt(18 / 3) = sqrt(6).
+  v1::Submission fourth = Good("B1", "base-B1");
+  (*fourth.mutable_answers())["wb_1"] = "4";
+  (*fourth.mutable_answers())["wb_2"] = "4";
+  (*fourth.mutable_answers())["wb_3"] = "6";
+  *request.mutable_submission() = fourth;
+  ASSERT_TRUE(ingest().SubmitResponse(ContextWith(kResearcher).get(), request, &response).ok());
+  ASSERT_EQ(response.status(), v1::SUBMISSION_STATUS_ACCEPTED);
+  const std::vector<v1::Response> again = ListResponses(kTrial, "endline");
+  ASSERT_EQ(again.size(), 1u);
+  ASSERT_EQ(again[0].composites_size(), 1);
+  EXPECT_NEAR(again[0].composites(0).value(), 6.0 / std::sqrt(6.0), 1e-12);
 }
 
 }  // namespace
