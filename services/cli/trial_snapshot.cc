@@ -155,7 +155,7 @@ std::map<std::string, std::map<std::string, ArmCount>> ResponseByArmAndWave(
   for (const v1::Wave& w : snapshot.waves) add_wave(w.wave_id());
   // (wave, participant): one per person
   absl::flat_hash_set<std::pair<absl::string_view, absl::string_view>> seen;
-  seen.reserve(snapshot.responses.size());
+  seen.reserve(snapshot.respondents.size());
   for (const Respondent& r : snapshot.respondents) {
     if (!result.count(r.wave_id)) add_wave(r.wave_id);
     auto arm = arm_of.find(r.participant_id);

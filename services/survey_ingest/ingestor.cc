@@ -1329,7 +1329,7 @@ absl::Status Ingestor::ListResponses(const v1::ListResponsesRequest& request,
         absl::StrCat("wave_id: no wave \"", request.wave_id(), "\" in trial ", trial));
   }
   // The norms are a whole read of the wave's reference wave, and only composites use them: a
-  // trial whose instruments have none (most) is read once, not twice.
+  // trial whose instruments have none is read once, not twice.
   bool any_composites = false;
   for (const auto& [key, stored] : context->instruments) {
     // One that cannot be scored may have composites: its responses report the failure below.
