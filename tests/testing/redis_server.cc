@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -39,8 +40,18 @@ RedisServer::RedisServer(RedisServerOptions options, std::vector<std::string> ex
     }
     return;
   }
-  port_ = PickFreePort();
-  Start();
+  // PickFreePort's port may be taken by a test running beside this one before redis-server
+  // binds it: then another port, a few times.
+  for (int attempt = 1;; ++attempt) {
+    port_ = PickFreePort();
+    try {
+      Start();
+      return;
+    } catch (const std::runtime_error& e) {
+      if (attempt == 3 || !absl::StrContains(e.what(), "Address already in use")) throw;
+      process_.reset();
+    }
+  }
 }
 
 RedisServer::~RedisServer() {
