@@ -14,7 +14,8 @@
 # and redis-benchmark's XADD rate on the stack's own Redis. Target: >= 10,000 sends/s end to
 # end, reminders included.
 #
-# Then the CPU the stack's Redis spent during the phases and its busiest commands.
+# Each phase also prints every process's CPU per send and the Redis AOF rewrites it paid for;
+# then the CPU the stack's Redis spent during the phases and its busiest commands.
 #
 # Usage: FIELDWORK_BIN_DIR=build/release/bin bench/messaging/send_path_bench.sh [participants]
 #   SEND_PATH_WORKER_BATCH=N: messaging's --worker_batch (default: the binary's, 1,000)
