@@ -83,10 +83,13 @@ grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSn
   auto reader = cli.survey_ingest().ListResponses(context.get(), list);
   v1::ListResponsesResponse page;
   snapshot.responses.clear();
+  snapshot.respondents.clear();
   while (reader->Read(&page)) {
     ForEachListed(page.has_response() ? page.mutable_response() : nullptr,
                   *page.mutable_responses(), [&](v1::Response& r) {
-                    if (r.counted()) snapshot.responses.push_back(std::move(r));
+                    if (!r.counted()) return;
+                    snapshot.respondents.push_back({r.wave_id(), r.participant_id()});
+                    snapshot.responses.push_back(std::move(r));
                   });
   }
   return reader->Finish();

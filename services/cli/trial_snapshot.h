@@ -30,13 +30,13 @@ struct TrialSnapshot {
   fieldwork::v1::Trial trial;
   std::vector<fieldwork::v1::Allocation> allocations;
   std::vector<fieldwork::v1::Response> responses;  // counted ones (LoadResponses)
-  std::vector<Respondent> respondents;             // LoadRespondents
+  std::vector<Respondent> respondents;             // LoadRespondents or LoadResponses
   std::vector<fieldwork::v1::Wave> waves;
 };
 
 // Reads the trial, its allocations (randomisation) — the part status cannot do without.
 grpc::Status LoadAllocations(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot);
-// Reads the waves and the counted responses (survey-ingest).
+// Reads the waves and the counted responses (survey-ingest), and who they are from.
 grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot);
 // Reads the waves and who has a counted response to which (survey-ingest ListRespondents, many
 // times faster than the responses) into `respondents` — enough for ResponseByArmAndWave, not
