@@ -5,10 +5,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -570,6 +572,44 @@ TEST_F(BadInputTest, RolesAreEnforced) {
 
 namespace fieldwork::survey_ingest::bad_input {
 namespace {
+
+// A batch whose own write fails mid-stream (Redis went away after the first batch was stored):
+// the call fails naming the first row not stored, and the batch before stays stored.
+TEST_F(BadInputTest, AStreamWhoseSecondBatchCannotBeWrittenSaysWhereToResume) {
+  std::vector<std::pair<std::string, std::string>> roster;
+  for (int i = 1; i <= 1500; ++i) roster.emplace_back(absl::StrCat("M", i), "LA1");
+  Enrol(kTrial, roster);
+  auto context = ContextWith(kResearcher);
+  v1::SubmitResponsesResponse response;
+  auto writer = ingest().SubmitResponses(context.get(), &response);
+  auto write_row = [&](int row) {
+    v1::SubmitResponsesRequest message;
+    *message.mutable_submission() = Good(absl::StrCat("M", row), absl::StrCat("m", row));
+    return writer->Write(message);
+  };
+  for (int row = 1; row <= 1000; ++row) ASSERT_TRUE(write_row(row));
+  // The first batch is handed over when full; wait until all of it is stored, then take
+  // Redis away while the stream is still open.
+  while (ListResponses(kTrial, "baseline").size() < 1000u) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  redis_->Kill();
+  for (int row = 1001; row <= 1500; ++row) {
+    if (!write_row(row)) break;
+  }
+  writer->WritesDone();
+  const grpc::Status status = writer->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("rows from 1001 not stored"));
+
+  redis_->Start();
+  const std::vector<v1::Response> stored = ListResponses(kTrial, "baseline");
+  EXPECT_EQ(stored.size(), 1000u);
+  std::set<std::string> ids;
+  for (const v1::Response& r : stored) ids.insert(r.submission_id());
+  EXPECT_TRUE(ids.count("m1") && ids.count("m1000"));
+  EXPECT_FALSE(ids.count("m1001"));
+}
 
 TEST_F(BadInputTest, RedisDownIsUnavailableAndNothingIsHalfStored) {
   redis_->Kill();
