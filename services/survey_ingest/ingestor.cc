@@ -1216,6 +1216,15 @@ absl::StatusOr<v1::Reject> Ingestor::DismissReject(const std::string& trial,
 
 absl::StatusOr<ScaleNorms> Ingestor::NormsFor(const std::string& trial, const TrialContext& context,
                                               const v1::Wave& wave) {
+  // The norms are a whole read of the reference wave, and only composites use them: a trial
+  // whose instruments have none is not read for them at all.
+  bool any_composites = false;
+  for (const auto& [key, stored] : context.instruments) {
+    // One that cannot be scored may have composites: its responses report the failure.
+    absl::StatusOr<std::shared_ptr<const Scorer>> scorer = ScorerFor(trial, stored);
+    any_composites = any_composites || !scorer.ok() || !(*scorer)->instrument().composites.empty();
+  }
+  if (!any_composites) return ScaleNorms{};
   const std::string& norms_wave_id =
       wave.norms_wave_id().empty() ? wave.wave_id() : wave.norms_wave_id();
   auto norms_wave = context.waves.find(norms_wave_id);
@@ -1328,17 +1337,8 @@ absl::Status Ingestor::ListResponses(const v1::ListResponsesRequest& request,
     return absl::NotFoundError(
         absl::StrCat("wave_id: no wave \"", request.wave_id(), "\" in trial ", trial));
   }
-  // The norms are a whole read of the wave's reference wave, and only composites use them: a
-  // trial whose instruments have none is read once, not twice.
-  bool any_composites = false;
-  for (const auto& [key, stored] : context->instruments) {
-    // One that cannot be scored may have composites: its responses report the failure below.
-    absl::StatusOr<std::shared_ptr<const Scorer>> scorer = ScorerFor(trial, stored);
-    any_composites = any_composites || !scorer.ok() || !(*scorer)->instrument().composites.empty();
-  }
   for (const v1::Wave* wave : waves) {
-    absl::StatusOr<ScaleNorms> norms =
-        any_composites ? NormsFor(trial, *context, *wave) : ScaleNorms{};
+    absl::StatusOr<ScaleNorms> norms = NormsFor(trial, *context, *wave);
     if (!norms.ok()) return norms.status();
     absl::Status failure;  // a scorer that cannot be built stops the walk
     bool stopped = false;  // by the visitor

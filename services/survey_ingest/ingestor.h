@@ -177,6 +177,8 @@ class Ingestor {
                        std::vector<Candidate>& candidates, const Caller& caller, bool replay,
                        const std::string& import_sha256);
   void Report(const std::string& trial, const std::vector<Candidate>& candidates);
+  // The norms `wave`'s composites are standardised against (those of its reference wave's
+  // scales); none when no instrument of the trial has composites. Kept by data version.
   absl::StatusOr<ScaleNorms> NormsFor(const std::string& trial, const TrialContext& context,
                                       const fieldwork::v1::Wave& wave);
 
