@@ -1,11 +1,18 @@
 // The fieldwork-survey-ingest binary as it is deployed: flags, its own token for the
-// randomisation service, health, a submission end to end, its request size limit, and /metrics.
+// randomisation service, health, a submission end to end, its request size limit, /metrics,
+// and a kill -9 in the middle of a stream.
 #include <gmock/gmock.h>
 #include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <csignal>
 #include <fstream>
+#include <memory>
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "tests/integration/survey_ingest/ingest_fixture.h"
@@ -25,24 +32,36 @@ void WriteFile(const std::string& path, const std::string& content) {
   out << content;
 }
 
-TEST_F(IngestTest, BinaryServesWithItsOwnRandomisationToken) {
+// The binary as deployed, on this fixture's Redis and randomisation service, with its tokens in
+// dir_; its address and metrics port stay the same when it is started again.
+class IngestBinaryTest : public IngestTest {
+ protected:
+  std::unique_ptr<ServiceProcess> StartBinary() {
+    WriteFile(dir_.path() + "/tokens.yaml", TestTokensYaml());
+    WriteFile(dir_.path() + "/ingest.token", std::string(kIngestService) + "\n");
+    return std::make_unique<ServiceProcess>(
+        "fieldwork-survey-ingest",
+        std::vector<std::string>{
+            "--listen_address=" + address_, absl::StrCat("--metrics_port=", metrics_port_),
+            "--metrics_bind_address=127.0.0.1", "--redis_url=" + redis_->url(),
+            "--tokens_file=" + dir_.path() + "/tokens.yaml",
+            "--randomisation_address=" + randomisation_->address(),
+            "--service_token_file=" + dir_.path() + "/ingest.token", "--drain_delay=0s",
+            "--http_listen_address=", "--max_receive_message_mb=1"},
+        address_, dir_.path());
+  }
+
+  fieldwork::testing::TempDir dir_;
+  const int metrics_port_ = fieldwork::testing::PickFreePort();
+  const std::string address_ = absl::StrCat("127.0.0.1:", fieldwork::testing::PickFreePort());
+};
+
+TEST_F(IngestBinaryTest, BinaryServesWithItsOwnRandomisationToken) {
   CreateTrial("binary");
   Enrol("binary", {{"A1", "LA1"}});
-  fieldwork::testing::TempDir dir;
-  WriteFile(dir.path() + "/tokens.yaml", TestTokensYaml());
-  WriteFile(dir.path() + "/ingest.token", std::string(kIngestService) + "\n");
-  const int port = fieldwork::testing::PickFreePort();
-  const int metrics_port = fieldwork::testing::PickFreePort();
-  const std::string address = absl::StrCat("127.0.0.1:", port);
-  ServiceProcess service(
-      "fieldwork-survey-ingest",
-      {"--listen_address=" + address, absl::StrCat("--metrics_port=", metrics_port),
-       "--metrics_bind_address=127.0.0.1", "--redis_url=" + redis_->url(),
-       "--tokens_file=" + dir.path() + "/tokens.yaml",
-       "--randomisation_address=" + randomisation_->address(),
-       "--service_token_file=" + dir.path() + "/ingest.token", "--drain_delay=0s",
-       "--http_listen_address=", "--max_receive_message_mb=1"},
-      address, dir.path());
+  const std::unique_ptr<ServiceProcess> service = StartBinary();
+  const std::string& address = address_;
+  const int metrics_port = metrics_port_;
   grpc::ChannelArguments unlimited;  // the client would send any size: the server's limit holds
   unlimited.SetMaxSendMessageSize(-1);
   auto stub = v1::SurveyIngestService::NewStub(
@@ -108,6 +127,72 @@ TEST_F(IngestTest, BinaryServesWithItsOwnRandomisationToken) {
       *metrics,
       HasSubstr(
           R"(fieldwork_survey_ingest_respondents{site="LA1",trial="binary",wave="baseline"} 1)"));
+}
+
+// kill -9 of the binary while a partner's stream is being stored: what is stored is whole
+// batches of the stream's first rows (each batch is one atomic write), and sending the whole
+// stream again, as the error tells a partner to, stores the rest once, with the rows stored
+// before counted as duplicates.
+TEST_F(IngestBinaryTest, KilledMidStreamStoresWholeBatchesAndTheResentStreamCompletesIt) {
+  constexpr int kRows = 3000;
+  CreateTrial("crash");
+  std::vector<std::pair<std::string, std::string>> roster;
+  for (int i = 1; i <= kRows; ++i) roster.emplace_back(absl::StrCat("P", i), "LA1");
+  Enrol("crash", roster);
+  PutInstrument("crash", kWellbeingYaml);
+  PutWave("crash", "baseline", "wb");
+  auto row = [](int i) {
+    v1::SubmitResponsesRequest message;
+    *message.mutable_submission() =
+        WellbeingSubmission("crash", absl::StrCat("P", i), absl::StrCat("r", i));
+    return message;
+  };
+
+  std::unique_ptr<ServiceProcess> service = StartBinary();
+  auto stub = v1::SurveyIngestService::NewStub(
+      grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+  {
+    auto context = ContextWith(kPartnerLa1);
+    v1::SubmitResponsesResponse response;
+    auto writer = stub->SubmitResponses(context.get(), &response);
+    for (int i = 1; i <= 2000; ++i) ASSERT_TRUE(writer->Write(row(i)));
+    // The first batch is stored and the second is being stored or about to be: kill now.
+    while (ListResponses("crash", "baseline").empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    service->process().Signal(SIGKILL);
+    ASSERT_TRUE(service->process().WaitForExit(absl::Seconds(30)).has_value());
+    for (int i = 2001; i <= kRows; ++i) {
+      if (!writer->Write(row(i))) break;
+    }
+    writer->WritesDone();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  }
+  const std::vector<v1::Response> after_kill = ListResponses("crash", "baseline");
+  const size_t stored = after_kill.size();
+  EXPECT_TRUE(stored == 1000 || stored == 2000) << stored << " rows stored: not whole batches";
+  std::set<std::string> ids;
+  for (const v1::Response& r : after_kill) ids.insert(r.submission_id());
+  for (size_t i = 1; i <= stored; ++i) {
+    EXPECT_EQ(ids.count(absl::StrCat("r", i)), 1u) << "row " << i << " of the stored batches";
+  }
+
+  service = StartBinary();
+  auto context = ContextWith(kPartnerLa1);
+  v1::SubmitResponsesResponse resent;
+  auto writer = stub->SubmitResponses(context.get(), &resent);
+  for (int i = 1; i <= kRows; ++i) ASSERT_TRUE(writer->Write(row(i)));
+  writer->WritesDone();
+  const grpc::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(resent.duplicate(), static_cast<int64_t>(stored));
+  EXPECT_EQ(resent.accepted(), kRows - static_cast<int64_t>(stored));
+  EXPECT_EQ(resent.rejected(), 0);
+  std::set<std::string> respondents;
+  for (const v1::Response& r : ListResponses("crash", "baseline")) {
+    EXPECT_TRUE(respondents.insert(r.participant_id()).second) << r.participant_id() << " twice";
+  }
+  EXPECT_EQ(respondents.size(), static_cast<size_t>(kRows));
 }
 
 TEST_F(IngestTest, BinaryRefusesToStartWithoutItsRandomisationToken) {
