@@ -253,6 +253,33 @@ TEST_F(BadInputTest, AStreamRefusedMidwayKeepsTheBatchesBeforeAndSaysWhereToResu
   EXPECT_FALSE(ids.count("m2001"));
 }
 
+// A partner scoped to this trial and one site streams a row of another trial in its second
+// batch: the stream is refused there (no row of the other trial is kept, not even as a reject),
+// and the first batch stays stored.
+TEST_F(BadInputTest, APartnersStreamIntoAnotherTrialIsRefusedWhereItTurnsThere) {
+  std::vector<std::pair<std::string, std::string>> roster;
+  for (int i = 1; i <= 1500; ++i) roster.emplace_back(absl::StrCat("M", i), "LA1");
+  Enrol(kTrial, roster);
+  CreateTrial("not-the-partners");
+  auto context = ContextWith(kPartnerOfBadInputLa1);
+  v1::SubmitResponsesResponse response;
+  auto writer = ingest().SubmitResponses(context.get(), &response);
+  for (int row = 1; row <= 1500; ++row) {
+    v1::SubmitResponsesRequest message;
+    *message.mutable_submission() = Good(absl::StrCat("M", row), absl::StrCat("m", row));
+    if (row == 1200) message.mutable_submission()->set_trial_id("not-the-partners");
+    if (!writer->Write(message)) break;  // the server has answered
+  }
+  writer->WritesDone();
+  const grpc::Status status = writer->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("row 1200: bad-input-la1-partner may not touch trial"));
+  EXPECT_THAT(status.error_message(), HasSubstr("rows from 1001 not stored"));
+  EXPECT_EQ(ListResponses(kTrial, "baseline").size(), 1000u);
+  EXPECT_TRUE(ListRejects("not-the-partners").empty());
+  EXPECT_TRUE(ListRejects(kTrial).empty());
+}
+
 TEST_F(BadInputTest, SubmitResponsesNeverStopsHalfWay) {
   std::vector<v1::Submission> stream = {Good("A1", "b1"), Good("Z1", "b2"), Good("A2", "b3"),
                                         Good("B1", "b4"), Good("A3", "b5"), Good("A1", "b1")};
