@@ -261,7 +261,7 @@ TEST_F(BadInputTest, APartnersStreamIntoAnotherTrialIsRefusedWhereItTurnsThere) 
   for (int i = 1; i <= 1500; ++i) roster.emplace_back(absl::StrCat("M", i), "LA1");
   Enrol(kTrial, roster);
   CreateTrial("not-the-partners");
-  auto context = ContextWith(kPartnerOfBadInputLa1);
+  auto context = ContextWith(kOneTrialPartner);
   v1::SubmitResponsesResponse response;
   auto writer = ingest().SubmitResponses(context.get(), &response);
   for (int row = 1; row <= 1500; ++row) {
@@ -273,7 +273,8 @@ TEST_F(BadInputTest, APartnersStreamIntoAnotherTrialIsRefusedWhereItTurnsThere) 
   writer->WritesDone();
   const grpc::Status status = writer->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
-  EXPECT_THAT(status.error_message(), HasSubstr("row 1200: bad-input-la1-partner may not touch trial"));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("row 1200: bad-input-la1-partner may not touch trial"));
   EXPECT_THAT(status.error_message(), HasSubstr("rows from 1001 not stored"));
   EXPECT_EQ(ListResponses(kTrial, "baseline").size(), 1000u);
   EXPECT_TRUE(ListRejects("not-the-partners").empty());

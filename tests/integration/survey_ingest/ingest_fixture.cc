@@ -39,7 +39,7 @@ std::string TestTokensYaml() {
                       "\n    roles: [analyst]\n    trials: [\"*\"]\n",
                       "  - name: la1-partner\n    sha256: ", HashToken(kPartnerLa1),
                       "\n    roles: [partner]\n    trials: [\"*\"]\n    sites: [LA1]\n",
-                      "  - name: bad-input-la1-partner\n    sha256: ", HashToken(kPartnerOfBadInputLa1),
+                      "  - name: bad-input-la1-partner\n    sha256: ", HashToken(kOneTrialPartner),
                       "\n    roles: [partner]\n    trials: [bad-input]\n    sites: [LA1]\n",
                       "  - name: survey-ingest\n    sha256: ", HashToken(kIngestService),
                       "\n    roles: [analyst]\n    trials: [\"*\"]\n",

@@ -33,7 +33,7 @@ inline constexpr char kResearcher[] = "researcher-token";
 inline constexpr char kAnalyst[] = "analyst-token";
 inline constexpr char kPartnerLa1[] = "partner-la1-token";
 // A partner of one trial ("bad-input") and one site (LA1), as a real partner's token is.
-inline constexpr char kPartnerOfBadInputLa1[] = "partner-bad-input-la1-token";
+inline constexpr char kOneTrialPartner[] = "partner-bad-input-la1-token";
 inline constexpr char kIngestService[] = "ingest-service-token";
 inline constexpr char kAdmin[] = "admin-token";
 
