@@ -8,7 +8,8 @@
 # duplicate), the partner token is refused (PERMISSION_DENIED, exit 4) on another trial (its
 # submissions there are rejected rows), an unknown token is UNAUTHENTICATED, a dead address
 # gives up with UNAVAILABLE (exit 3) after its retries, reflection lists and calls the
-# services, and the client verifies a TLS server with --ca_file.
+# services (also as an auditor would: GetAuditHead agrees with AuditLog and anchors
+# VerifyAuditLog), and the client verifies a TLS server with --ca_file.
 #
 # Environment (set by tests/e2e/cli/CMakeLists.txt): FIELDWORK_SOURCE_DIR, FIELDWORK_BIN_DIR,
 # FIELDWORK_PYTHON (a python3 with grpcio), FIELDWORK_PYTHON_STUBS_DIR.
@@ -151,6 +152,28 @@ expect participant_other 4 "$python" "$reflect" --token "$partner_token" \
   "$FIELDWORK_RANDOMISATION_ADDRESS" call fieldwork.v1.RandomisationService/GetParticipant \
   '{"trial_id": "partner-other", "participant_id": "la1-0002"}'
 contains participant_other "PERMISSION_DENIED"
+
+# An auditor's client from the protos alone: the log's head (GetAuditHead) is the last entry's
+# hash and the number of entries (AuditLog), and the log verifies with it as an anchor. A
+# partner may not read the head (the whole trial's log is not for one site's partner).
+expect audit_head 0 "$python" "$reflect" --token "$admin_token" "$FIELDWORK_RANDOMISATION_ADDRESS" \
+  call fieldwork.v1.RandomisationService/GetAuditHead '{"trial_id": "partner-demo"}'
+head_sha=$(grep -o '"sha256": "[0-9a-f]*"' "$work/audit_head.out" | cut -d'"' -f4)
+head_length=$(grep -o '"length": "[0-9]*"' "$work/audit_head.out" | cut -d'"' -f4)
+expect audit_log 0 "$python" "$reflect" --token "$admin_token" "$FIELDWORK_RANDOMISATION_ADDRESS" \
+  call fieldwork.v1.RandomisationService/AuditLog '{"trial_id": "partner-demo"}'
+last_hash=$(grep -o '"hash": "[0-9a-f]*"' "$work/audit_log.out" | tail -n 1 | cut -d'"' -f4)
+entries=$(grep -c '"hash": ' "$work/audit_log.out" || true)
+[[ ${#head_sha} == 64 && $head_sha == "$last_hash" && $head_length == "$entries" ]] ||
+  fail "GetAuditHead: head ($head_length, $head_sha), log ($entries entries, last $last_hash)"
+expect audit_verify 0 "$python" "$reflect" --token "$admin_token" "$FIELDWORK_RANDOMISATION_ADDRESS" \
+  call fieldwork.v1.RandomisationService/VerifyAuditLog \
+  "{\"trial_id\": \"partner-demo\", \"anchors\": [{\"length\": \"$head_length\", \"sha256\": \"$head_sha\"}]}"
+contains audit_verify '"valid": true'
+expect audit_head_partner 4 "$python" "$reflect" --token "$partner_token" \
+  "$FIELDWORK_RANDOMISATION_ADDRESS" call fieldwork.v1.RandomisationService/GetAuditHead \
+  '{"trial_id": "partner-demo"}'
+contains audit_head_partner "PERMISSION_DENIED"
 
 # TLS: one more randomisation process on the stack's Redis serves TLS with a certificate from
 # a throwaway CA; the client verifies it with --ca_file and finds the roster enrolled. The
