@@ -542,5 +542,58 @@ TEST_F(QueueTest, WaitlistCampaignStartsWhenTheNamedWaveCloses) {
   }
 }
 
+// XAUTOCLAIM walks the whole pending list, so a worker asks it at most once per quarter of the
+// reclaim idle time, not every batch. Entries are made idle for longer than that with XCLAIM's
+// IDLE option (Redis counts idleness on its own clock): the first pass takes a dead consumer's
+// entry over; the next pass, moments later, leaves the second one to a later look.
+TEST_F(QueueTest, ADeadConsumersEntriesAreLookedForOncePerQuarterOfTheIdleTime) {
+  CreateTwoArmTrial("reclaim", 2);
+  SaveTemplate("reclaim", "hello");
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0), absl::UTCTimeZone()));
+  ASSERT_EQ(Start("reclaim", NowCampaign("c", clock_.Now(), 1)), 2);
+  ASSERT_EQ(*scheduler_->RunOnce(), 2);
+  const std::string stream = keys::Stream("reclaim");
+  const std::string group(keys::kGroup);
+  // A consumer that reads one entry and dies; its entry idle for two hours.
+  auto dead_consumer_reads_one = [&] {
+    absl::StatusOr<RedisReply> read = redis_->Command(
+        {"XREADGROUP", "GROUP", group, "dead", "COUNT", "1", "STREAMS", stream, ">"});
+    EXPECT_TRUE(read.ok()) << read.status();
+    const std::string id((*read)[0][1][0][0].str());
+    EXPECT_TRUE(
+        redis_->Command({"XCLAIM", stream, group, "dead", "0", id, "IDLE", "7200000", "JUSTID"})
+            .ok());
+    return id;
+  };
+  auto owner_of = [&](const std::string& id) {
+    absl::StatusOr<RedisReply> pending = redis_->Command({"XPENDING", stream, group, id, id, "1"});
+    EXPECT_TRUE(pending.ok()) << pending.status();
+    return pending->size() == 0 ? std::string("(none)") : std::string((*pending)[0][1].str());
+  };
+  QueueOptions options;
+  options.reclaim_idle = absl::Hours(1);
+  SendQueue queue(*redis_, options);
+  WorkerDeps deps;
+  deps.queue = &queue;
+  deps.store = store_.get();
+  deps.allocations = allocations_.get();
+  deps.signer = signer_.get();
+  deps.email = file_channel_.get();
+  deps.clock = &clock_;
+  WorkerOptions worker_options;
+  worker_options.consumer = "live";
+  worker_options.batch = 1;
+  worker_options.block = absl::ZeroDuration();
+  Worker worker(deps, worker_options);
+
+  const std::string first = dead_consumer_reads_one();
+  ASSERT_EQ(*worker.RunOnce(), 1);
+  EXPECT_EQ(owner_of(first), "(none)") << "taken over, delivered and acknowledged";
+  const std::string second = dead_consumer_reads_one();
+  EXPECT_EQ(*worker.RunOnce(), 0);
+  EXPECT_EQ(owner_of(second), "dead") << "XAUTOCLAIM asked again within a quarter of an hour";
+  EXPECT_EQ(Delivered().size(), 1u);
+}
+
 }  // namespace
 }  // namespace fieldwork::messaging
