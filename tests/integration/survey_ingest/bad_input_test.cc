@@ -71,6 +71,30 @@ class BadInputTest : public IngestTest {
     return response;
   }
 
+  // Enrols M1..M<n> at LA1: the roster of a stream of n rows.
+  void EnrolStreamRoster(int n) {
+    std::vector<std::pair<std::string, std::string>> roster;
+    for (int i = 1; i <= n; ++i) roster.emplace_back(absl::StrCat("M", i), "LA1");
+    Enrol(kTrial, roster);
+  }
+
+  // Row `row` of such a stream: M<row>'s response, submission id m<row>.
+  static v1::SubmitResponsesRequest StreamRow(int row) {
+    v1::SubmitResponsesRequest message;
+    *message.mutable_submission() = Good(absl::StrCat("M", row), absl::StrCat("m", row));
+    return message;
+  }
+
+  // Exactly the stream's first `n` rows are stored.
+  void ExpectFirstRowsStored(size_t n) {
+    const std::vector<v1::Response> stored = ListResponses(kTrial, "baseline");
+    EXPECT_EQ(stored.size(), n);
+    std::set<std::string> ids;
+    for (const v1::Response& r : stored) ids.insert(r.submission_id());
+    EXPECT_TRUE(ids.count("m1") && ids.count(absl::StrCat("m", n)));
+    EXPECT_FALSE(ids.count(absl::StrCat("m", n + 1)));
+  }
+
   // The one error of a rejected submission.
   v1::RowError OnlyError(const v1::Submission& s) {
     const v1::SubmitResponseResponse response = Submit(s);
@@ -228,15 +252,12 @@ TEST_F(BadInputTest, GetResponseStatusesNamesABadRequest) {
 // A stream is stored a batch of 1,000 at a time while the next batch is read: a refusal in the
 // third batch leaves the first two stored and names the row to resend from.
 TEST_F(BadInputTest, AStreamRefusedMidwayKeepsTheBatchesBeforeAndSaysWhereToResume) {
-  std::vector<std::pair<std::string, std::string>> roster;
-  for (int i = 1; i <= 2500; ++i) roster.emplace_back(absl::StrCat("M", i), "LA1");
-  Enrol(kTrial, roster);
+  EnrolStreamRoster(2500);
   auto context = ContextWith(kResearcher);
   v1::SubmitResponsesResponse response;
   auto writer = ingest().SubmitResponses(context.get(), &response);
   for (int row = 1; row <= 2500; ++row) {
-    v1::SubmitResponsesRequest message;
-    *message.mutable_submission() = Good(absl::StrCat("M", row), absl::StrCat("m", row));
+    v1::SubmitResponsesRequest message = StreamRow(row);
     if (row == 2400) message.mutable_submission()->set_trial_id(std::string(200, 't'));
     if (!writer->Write(message)) break;  // the server has answered
   }
@@ -245,28 +266,20 @@ TEST_F(BadInputTest, AStreamRefusedMidwayKeepsTheBatchesBeforeAndSaysWhereToResu
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
   EXPECT_THAT(status.error_message(), HasSubstr("row 2400: trial_id: longer than 128 bytes"));
   EXPECT_THAT(status.error_message(), HasSubstr("rows from 2001 not stored"));
-  const std::vector<v1::Response> stored = ListResponses(kTrial, "baseline");
-  EXPECT_EQ(stored.size(), 2000u);
-  std::set<std::string> ids;
-  for (const v1::Response& r : stored) ids.insert(r.submission_id());
-  EXPECT_TRUE(ids.count("m1") && ids.count("m2000"));
-  EXPECT_FALSE(ids.count("m2001"));
+  ExpectFirstRowsStored(2000);
 }
 
 // A partner scoped to this trial and one site streams a row of another trial in its second
 // batch: the stream is refused there (no row of the other trial is kept, not even as a reject),
 // and the first batch stays stored.
 TEST_F(BadInputTest, APartnersStreamIntoAnotherTrialIsRefusedWhereItTurnsThere) {
-  std::vector<std::pair<std::string, std::string>> roster;
-  for (int i = 1; i <= 1500; ++i) roster.emplace_back(absl::StrCat("M", i), "LA1");
-  Enrol(kTrial, roster);
+  EnrolStreamRoster(1500);
   CreateTrial("not-the-partners");
   auto context = ContextWith(kOneTrialPartner);
   v1::SubmitResponsesResponse response;
   auto writer = ingest().SubmitResponses(context.get(), &response);
   for (int row = 1; row <= 1500; ++row) {
-    v1::SubmitResponsesRequest message;
-    *message.mutable_submission() = Good(absl::StrCat("M", row), absl::StrCat("m", row));
+    v1::SubmitResponsesRequest message = StreamRow(row);
     if (row == 1200) message.mutable_submission()->set_trial_id("not-the-partners");
     if (!writer->Write(message)) break;  // the server has answered
   }
@@ -276,7 +289,7 @@ TEST_F(BadInputTest, APartnersStreamIntoAnotherTrialIsRefusedWhereItTurnsThere) 
   EXPECT_THAT(status.error_message(),
               HasSubstr("row 1200: bad-input-la1-partner may not touch trial"));
   EXPECT_THAT(status.error_message(), HasSubstr("rows from 1001 not stored"));
-  EXPECT_EQ(ListResponses(kTrial, "baseline").size(), 1000u);
+  ExpectFirstRowsStored(1000);
   EXPECT_TRUE(ListRejects("not-the-partners").empty());
   EXPECT_TRUE(ListRejects(kTrial).empty());
 }
@@ -604,18 +617,11 @@ namespace {
 // A batch whose own write fails mid-stream (Redis went away after the first batch was stored):
 // the call fails naming the first row not stored, and the batch before stays stored.
 TEST_F(BadInputTest, AStreamWhoseSecondBatchCannotBeWrittenSaysWhereToResume) {
-  std::vector<std::pair<std::string, std::string>> roster;
-  for (int i = 1; i <= 1500; ++i) roster.emplace_back(absl::StrCat("M", i), "LA1");
-  Enrol(kTrial, roster);
+  EnrolStreamRoster(1500);
   auto context = ContextWith(kResearcher);
   v1::SubmitResponsesResponse response;
   auto writer = ingest().SubmitResponses(context.get(), &response);
-  auto write_row = [&](int row) {
-    v1::SubmitResponsesRequest message;
-    *message.mutable_submission() = Good(absl::StrCat("M", row), absl::StrCat("m", row));
-    return writer->Write(message);
-  };
-  for (int row = 1; row <= 1000; ++row) ASSERT_TRUE(write_row(row));
+  for (int row = 1; row <= 1000; ++row) ASSERT_TRUE(writer->Write(StreamRow(row)));
   // The first batch is handed over when full; wait until all of it is stored, then take
   // Redis away while the stream is still open.
   while (ListResponses(kTrial, "baseline").size() < 1000u) {
@@ -623,7 +629,7 @@ TEST_F(BadInputTest, AStreamWhoseSecondBatchCannotBeWrittenSaysWhereToResume) {
   }
   redis_->Kill();
   for (int row = 1001; row <= 1500; ++row) {
-    if (!write_row(row)) break;
+    if (!writer->Write(StreamRow(row))) break;
   }
   writer->WritesDone();
   const grpc::Status status = writer->Finish();
@@ -631,12 +637,7 @@ TEST_F(BadInputTest, AStreamWhoseSecondBatchCannotBeWrittenSaysWhereToResume) {
   EXPECT_THAT(status.error_message(), HasSubstr("rows from 1001 not stored"));
 
   redis_->Start();
-  const std::vector<v1::Response> stored = ListResponses(kTrial, "baseline");
-  EXPECT_EQ(stored.size(), 1000u);
-  std::set<std::string> ids;
-  for (const v1::Response& r : stored) ids.insert(r.submission_id());
-  EXPECT_TRUE(ids.count("m1") && ids.count("m1000"));
-  EXPECT_FALSE(ids.count("m1001"));
+  ExpectFirstRowsStored(1000);
 }
 
 TEST_F(BadInputTest, RedisDownIsUnavailableAndNothingIsHalfStored) {
