@@ -5,12 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
 #include <map>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -624,9 +622,7 @@ TEST_F(BadInputTest, AStreamWhoseSecondBatchCannotBeWrittenSaysWhereToResume) {
   for (int row = 1; row <= 1000; ++row) ASSERT_TRUE(writer->Write(StreamRow(row)));
   // The first batch is handed over when full; wait until all of it is stored, then take
   // Redis away while the stream is still open.
-  while (ListResponses(kTrial, "baseline").size() < 1000u) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  ASSERT_TRUE(WaitUntilListed(kTrial, "baseline", 1000));
   redis_->Kill();
   for (int row = 1001; row <= 1500; ++row) {
     if (!writer->Write(StreamRow(row))) break;

@@ -5,13 +5,11 @@
 #include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <memory>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -157,9 +155,7 @@ TEST_F(IngestBinaryTest, KilledMidStreamStoresWholeBatchesAndTheResentStreamComp
     auto writer = stub->SubmitResponses(context.get(), &response);
     for (int i = 1; i <= 2000; ++i) ASSERT_TRUE(writer->Write(row(i)));
     // The first batch is stored and the second is being stored or about to be: kill now.
-    while (ListResponses("crash", "baseline").empty()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    ASSERT_TRUE(WaitUntilListed("crash", "baseline", 1));
     service->process().Signal(SIGKILL);
     ASSERT_TRUE(service->process().WaitForExit(absl::Seconds(30)).has_value());
     for (int i = 2001; i <= kRows; ++i) {

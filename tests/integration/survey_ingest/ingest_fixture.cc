@@ -4,6 +4,8 @@
 #include <prometheus/text_serializer.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace fieldwork::survey_ingest {
 
@@ -248,6 +250,15 @@ std::vector<v1::Response> IngestTest::ListResponses(const std::string& trial,
   const grpc::Status status = reader->Finish();
   EXPECT_TRUE(status.ok()) << status.error_message();
   return out;
+}
+
+bool IngestTest::WaitUntilListed(const std::string& trial, const std::string& wave, size_t n) {
+  const absl::Time give_up = absl::Now() + absl::Minutes(2);
+  while (ListResponses(trial, wave).size() < n) {
+    if (absl::Now() > give_up) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
 }
 
 std::vector<v1::Reject> IngestTest::ListRejects(const std::string& trial, const std::string& token,

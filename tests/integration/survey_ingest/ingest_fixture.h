@@ -114,6 +114,9 @@ class IngestTest : public ::testing::Test {
   std::vector<fieldwork::v1::Response> ListResponses(const std::string& trial,
                                                      const std::string& wave,
                                                      bool include_not_counted = false);
+  // Waits until `wave` lists at least `n` counted responses (a stream's batches are stored in
+  // the background); false after two minutes.
+  bool WaitUntilListed(const std::string& trial, const std::string& wave, size_t n);
   std::vector<fieldwork::v1::Reject> ListRejects(const std::string& trial,
                                                  const std::string& token = kResearcher,
                                                  bool include_replayed = false);
