@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -63,6 +65,26 @@ double ProcessCpuSeconds() {
     return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
   };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+MachineCpu ReadMachineCpu() {
+  std::ifstream stat("/proc/stat");
+  std::string label;
+  stat >> label;
+  if (label != "cpu") return {};
+  // user nice system idle iowait irq softirq steal: idle and iowait are the idle part.
+  int64_t fields[8] = {};
+  for (int64_t& field : fields) stat >> field;
+  MachineCpu cpu;
+  for (int64_t field : fields) cpu.total += field;
+  cpu.busy = cpu.total - fields[3] - fields[4];
+  return cpu;
+}
+
+double BusyShare(const MachineCpu& before, const MachineCpu& after) {
+  const int64_t total = after.total - before.total;
+  return total <= 0 ? 0.0
+                    : static_cast<double>(after.busy - before.busy) / static_cast<double>(total);
 }
 
 }  // namespace fieldwork::bench

@@ -1,5 +1,6 @@
 // Helpers the end-to-end benchmarks share: exiting on a failed call, a call's context with a
-// bearer token, elapsed wall time, and where the repository and the build's binaries are.
+// bearer token, elapsed wall time, where the repository and the build's binaries are, and CPU
+// time: of the store, of this process and of the whole machine.
 #ifndef FIELDWORK_BENCH_COMMON_BENCH_UTIL_H_
 #define FIELDWORK_BENCH_COMMON_BENCH_UTIL_H_
 
@@ -7,6 +8,7 @@
 #include <grpcpp/support/status.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -38,6 +40,17 @@ double StoreCpuSeconds(RedisClient& redis);
 
 // CPU seconds (user + system) this process has used, all its threads.
 double ProcessCpuSeconds();
+
+// The whole machine's CPU time so far (/proc/stat's first line, in clock ticks): every process,
+// the kernel and its threads included. Two readings tell how busy all cores were in between,
+// which the processes' own counts do not (an AOF rewrite child, disk writes, page faults).
+struct MachineCpu {
+  int64_t busy = 0;
+  int64_t total = 0;
+};
+MachineCpu ReadMachineCpu();
+// The share of all cores' time that was busy between two readings (0 when unreadable).
+double BusyShare(const MachineCpu& before, const MachineCpu& after);
 
 }  // namespace fieldwork::bench
 

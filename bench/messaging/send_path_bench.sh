@@ -14,8 +14,9 @@
 # and redis-benchmark's XADD rate on the stack's own Redis. Target: >= 10,000 sends/s end to
 # end, reminders included.
 #
-# Each phase also prints every process's CPU per send and the Redis AOF rewrites it paid for;
-# then the CPU the stack's Redis spent during the phases and its busiest commands.
+# Each phase also prints every process's CPU per send, how busy the whole machine was, and the
+# Redis AOF rewrites it paid for; then the CPU the stack's Redis spent during the phases and its
+# busiest commands.
 #
 # Usage: FIELDWORK_BIN_DIR=build/release/bin bench/messaging/send_path_bench.sh [participants]
 #   SEND_PATH_WORKER_BATCH=N: messaging's --worker_batch (default: the binary's, 1,000)
@@ -78,11 +79,15 @@ cpu_ticks() {
     awk -v name="$name" '{ sub(/^.*\) /, ""); print name, $12 + $13 }' "/proc/$(cat "$file")/stat" 2>/dev/null || true
   done
 }
+# machine_ticks: "busy total" clock ticks of all cores so far (/proc/stat: every process, the
+# kernel, a Redis rewrite child), to tell how busy the machine was beside the stack's own count.
+machine_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; ++i) t += $i; print t - $5 - $6, t }' /proc/stat; }
 # phase NAME CLOCK WANT: moves the clock to CLOCK and times until the file has WANT lines.
 phase() {
-  local name=$1 clock=$2 want=$3 before start end count ticks_before rewrites_before
+  local name=$1 clock=$2 want=$3 before start end count ticks_before rewrites_before machine_before
   before=$(lines)
   ticks_before=$(cpu_ticks)
+  machine_before=$(machine_ticks)
   rewrites_before=$(aof_rewrites)
   start=$(date +%s.%N)
   "$simclock" set "$clock" >/dev/null
@@ -100,6 +105,11 @@ phase() {
     { used = ($2 - was[$1]) / hz; total += used
       line = line sprintf(" %s %.0f", $1, used * 1e6 / n) }
     END { printf "    CPU per send, us:%s (all %.0f)\n", line, total * 1e6 / n }' <(cpu_ticks)
+  read -r busy total < <(machine_ticks)
+  awk -v b="$busy" -v t="$total" -v before="$machine_before" -v cores="$(nproc)" 'BEGIN {
+    split(before, was, " ")
+    printf "    the whole machine (/proc/stat): %.0f %% of %d cores busy\n",
+           100 * (b - was[1]) / (t - was[2]), cores }'
   # A rewrite forks Redis and writes the whole data set again: a cost of AOF persistence that
   # lands in whichever phase makes the file grow past its threshold.
   echo "    Redis AOF rewrites started during the phase: $(($(aof_rewrites) - rewrites_before))"

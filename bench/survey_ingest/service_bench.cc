@@ -40,9 +40,11 @@ namespace {
 
 namespace v1 = ::fieldwork::v1;
 namespace si = ::fieldwork::survey_ingest;
+using ::fieldwork::bench::BusyShare;
 using ::fieldwork::bench::Check;
 using ::fieldwork::bench::ContextWithToken;
 using ::fieldwork::bench::ProcessCpuSeconds;
+using ::fieldwork::bench::ReadMachineCpu;
 using ::fieldwork::bench::Seconds;
 using ::fieldwork::bench::StoreCpuSeconds;
 
@@ -140,6 +142,7 @@ int main(int argc, char** argv) {
   std::vector<v1::SubmitResponsesResponse> results(static_cast<size_t>(streams));
   const double process_cpu_before = ProcessCpuSeconds();
   const double store_cpu_before = StoreCpuSeconds(*client);
+  const fieldwork::bench::MachineCpu machine_before = ReadMachineCpu();
   const auto submit_start = std::chrono::steady_clock::now();
   {
     std::vector<std::thread> threads;
@@ -158,6 +161,7 @@ int main(int argc, char** argv) {
   // This process holds the clients, survey-ingest and randomisation (the roster).
   const double process_cpu = ProcessCpuSeconds() - process_cpu_before;
   const double store_cpu = StoreCpuSeconds(*client) - store_cpu_before;
+  const double machine_busy = BusyShare(machine_before, ReadMachineCpu());
   int64_t accepted = 0;
   int64_t rejected = 0;
   for (const auto& r : results) {
@@ -188,9 +192,12 @@ int main(int argc, char** argv) {
   absl::PrintF("    accepted %d, rejected %d\n", accepted, rejected);
   absl::PrintF(
       "    CPU per response: %.1f us in this process (clients, survey-ingest, randomisation), "
-      "%.1f us in redis-server; %.2f cores busy on average\n",
+      "%.1f us in redis-server; %.2f cores busy on average\n"
+      "    the whole machine (/proc/stat: kernel, AOF rewrite child, everything): %.0f %% of "
+      "%u cores busy\n",
       process_cpu * 1e6 / responses, store_cpu * 1e6 / responses,
-      (process_cpu + store_cpu) / submit_seconds);
+      (process_cpu + store_cpu) / submit_seconds, machine_busy * 100,
+      std::thread::hardware_concurrency());
   std::printf("  ImportCsv %d rows (%.1f MB Qualtrics)      %8.2f s  target <= 10 s  %s\n",
               csv_rows, static_cast<double>(csv.size()) / 1e6, import_seconds,
               import_seconds <= 10 ? "MET" : "NOT MET");
