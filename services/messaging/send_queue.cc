@@ -117,6 +117,9 @@ const LuaScript& ClaimScript() {
 local group, owner, now, lease = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local recheck = tonumber(ARGV[6])
 local out = {}
+-- A batch's sends belong to a few campaigns: each campaign's state is read once per batch (it
+-- cannot change while the script runs), not once per send.
+local campaign_state = {}
 for i = 7, #ARGV, 3 do
   local id, key, due = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local c, s, p = split(key)
@@ -124,7 +127,11 @@ for i = 7, #ARGV, 3 do
   local st = redis.call('HMGET', rec, 'state', 'owner', 'attempt', 'lease')
   local state = st[1]
   local live = state == 'claimed' and tonumber(st[4]) >= now
-  local cs = redis.call('GET', P .. 'cstate:' .. c)
+  local cs = campaign_state[c]
+  if cs == nil then
+    cs = redis.call('GET', P .. 'cstate:' .. c)
+    campaign_state[c] = cs
+  end
   local earlier = nil
   if not (state and FINAL[state]) and not live and cs == 'running' then
     earlier = pending_before(key)
