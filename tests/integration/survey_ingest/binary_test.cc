@@ -58,12 +58,10 @@ TEST_F(IngestBinaryTest, BinaryServesWithItsOwnRandomisationToken) {
   CreateTrial("binary");
   Enrol("binary", {{"A1", "LA1"}});
   const std::unique_ptr<ServiceProcess> service = StartBinary();
-  const std::string& address = address_;
-  const int metrics_port = metrics_port_;
   grpc::ChannelArguments unlimited;  // the client would send any size: the server's limit holds
   unlimited.SetMaxSendMessageSize(-1);
   auto stub = v1::SurveyIngestService::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), unlimited));
+      grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), unlimited));
 
   v1::PutInstrumentRequest instrument;
   instrument.set_trial_id("binary");
@@ -111,7 +109,7 @@ TEST_F(IngestBinaryTest, BinaryServesWithItsOwnRandomisationToken) {
   EXPECT_EQ(too_large.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
       << too_large.error_message();
 
-  absl::StatusOr<std::string> metrics = fieldwork::testing::FetchMetrics(metrics_port);
+  absl::StatusOr<std::string> metrics = fieldwork::testing::FetchMetrics(metrics_port_);
   ASSERT_TRUE(metrics.ok()) << metrics.status();
   EXPECT_THAT(
       *metrics,
@@ -129,8 +127,8 @@ TEST_F(IngestBinaryTest, BinaryServesWithItsOwnRandomisationToken) {
 
 // kill -9 of the binary while a partner's stream is being stored: what is stored is whole
 // batches of the stream's first rows (each batch is one atomic write), and sending the whole
-// stream again, as the error tells a partner to, stores the rest once, with the rows stored
-// before counted as duplicates.
+// stream again, as the proto tells a partner to after a call cut off, stores the rest once,
+// with the rows stored before counted as duplicates.
 TEST_F(IngestBinaryTest, KilledMidStreamStoresWholeBatchesAndTheResentStreamCompletesIt) {
   constexpr int kRows = 3000;
   CreateTrial("crash");
