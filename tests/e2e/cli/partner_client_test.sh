@@ -49,6 +49,12 @@ expect() {
     sed 's/^/    /' "$work/$name.out" >&2
   fi
 }
+# reflect_call NAME WANTED TOKEN ADDRESS METHOD JSON: step NAME calls METHOD through reflection,
+# as a client that knows only the protos would (grpcurl), with TOKEN; its exit code must be WANTED.
+reflect_call() {
+  local name=$1 wanted=$2 token=$3 address=$4 method=$5 json=$6
+  expect "$name" "$wanted" "$python" "$reflect" --token "$token" "$address" call "$method" "$json"
+}
 # contains NAME TEXT: the output of step NAME has the line fragment TEXT.
 contains() {
   grep -qF -- "$2" "$work/$1.out" || { fail "$1: no \"$2\" in its output:"; head -n 40 "$work/$1.out" | sed 's/^/    /' >&2; }
@@ -136,43 +142,42 @@ grep -q -E '^(la9|la1-0005)' "$work/export.out" && fail "export lists a rejected
 expect list 0 "$python" "$reflect" "$FIELDWORK_SURVEY_INGEST_ADDRESS" list
 contains list "fieldwork.v1.SurveyIngestService"
 contains list "grpc.reflection.v1alpha.ServerReflection"
-expect responses 0 "$python" "$reflect" --token "$admin_token" "$FIELDWORK_SURVEY_INGEST_ADDRESS" \
-  call fieldwork.v1.SurveyIngestService/ListResponses '{"trial_id": "partner-demo"}'
+reflect_call responses 0 "$admin_token" "$FIELDWORK_SURVEY_INGEST_ADDRESS" \
+  fieldwork.v1.SurveyIngestService/ListResponses '{"trial_id": "partner-demo"}'
 stored=$(grep -c '"submission_id"' "$work/responses.out" || true)
 [[ $stored == 5 ]] || fail "ListResponses: $stored responses stored, wanted 5"
 for id in R_la1_0001 R_la1_0002 R_la2_0001 R_la2_0002 R_la2_0003; do
   contains responses "\"submission_id\": \"$id\""
 done
 # The partner reads its participant through reflection, and is refused on the other trial.
-expect participant 0 "$python" "$reflect" --token "$partner_token" "$FIELDWORK_RANDOMISATION_ADDRESS" \
-  call fieldwork.v1.RandomisationService/GetParticipant \
+reflect_call participant 0 "$partner_token" "$FIELDWORK_RANDOMISATION_ADDRESS" \
+  fieldwork.v1.RandomisationService/GetParticipant \
   '{"trial_id": "partner-demo", "participant_id": "la1-0002"}'
 contains participant '"number": 7.5'
-expect participant_other 4 "$python" "$reflect" --token "$partner_token" \
-  "$FIELDWORK_RANDOMISATION_ADDRESS" call fieldwork.v1.RandomisationService/GetParticipant \
+reflect_call participant_other 4 "$partner_token" "$FIELDWORK_RANDOMISATION_ADDRESS" \
+  fieldwork.v1.RandomisationService/GetParticipant \
   '{"trial_id": "partner-other", "participant_id": "la1-0002"}'
 contains participant_other "PERMISSION_DENIED"
 
 # An auditor's client from the protos alone: the log's head (GetAuditHead) is the last entry's
 # hash and the number of entries (AuditLog), and the log verifies with it as an anchor. A
 # partner may not read the head (the whole trial's log is not for one site's partner).
-expect audit_head 0 "$python" "$reflect" --token "$admin_token" "$FIELDWORK_RANDOMISATION_ADDRESS" \
-  call fieldwork.v1.RandomisationService/GetAuditHead '{"trial_id": "partner-demo"}'
+reflect_call audit_head 0 "$admin_token" "$FIELDWORK_RANDOMISATION_ADDRESS" \
+  fieldwork.v1.RandomisationService/GetAuditHead '{"trial_id": "partner-demo"}'
 head_sha=$(grep -o '"sha256": "[0-9a-f]*"' "$work/audit_head.out" | cut -d'"' -f4)
 head_length=$(grep -o '"length": "[0-9]*"' "$work/audit_head.out" | cut -d'"' -f4)
-expect audit_log 0 "$python" "$reflect" --token "$admin_token" "$FIELDWORK_RANDOMISATION_ADDRESS" \
-  call fieldwork.v1.RandomisationService/AuditLog '{"trial_id": "partner-demo"}'
+reflect_call audit_log 0 "$admin_token" "$FIELDWORK_RANDOMISATION_ADDRESS" \
+  fieldwork.v1.RandomisationService/AuditLog '{"trial_id": "partner-demo"}'
 last_hash=$(grep -o '"hash": "[0-9a-f]*"' "$work/audit_log.out" | tail -n 1 | cut -d'"' -f4)
 entries=$(grep -c '"hash": ' "$work/audit_log.out" || true)
 [[ ${#head_sha} == 64 && $head_sha == "$last_hash" && $head_length == "$entries" ]] ||
   fail "GetAuditHead: head ($head_length, $head_sha), log ($entries entries, last $last_hash)"
-expect audit_verify 0 "$python" "$reflect" --token "$admin_token" "$FIELDWORK_RANDOMISATION_ADDRESS" \
-  call fieldwork.v1.RandomisationService/VerifyAuditLog \
+reflect_call audit_verify 0 "$admin_token" "$FIELDWORK_RANDOMISATION_ADDRESS" \
+  fieldwork.v1.RandomisationService/VerifyAuditLog \
   "{\"trial_id\": \"partner-demo\", \"anchors\": [{\"length\": \"$head_length\", \"sha256\": \"$head_sha\"}]}"
 contains audit_verify '"valid": true'
-expect audit_head_partner 4 "$python" "$reflect" --token "$partner_token" \
-  "$FIELDWORK_RANDOMISATION_ADDRESS" call fieldwork.v1.RandomisationService/GetAuditHead \
-  '{"trial_id": "partner-demo"}'
+reflect_call audit_head_partner 4 "$partner_token" "$FIELDWORK_RANDOMISATION_ADDRESS" \
+  fieldwork.v1.RandomisationService/GetAuditHead '{"trial_id": "partner-demo"}'
 contains audit_head_partner "PERMISSION_DENIED"
 
 # TLS: one more randomisation process on the stack's Redis serves TLS with a certificate from
