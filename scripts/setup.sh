@@ -9,6 +9,7 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git ca-certificates clang-format
+  lld  # links our debug binaries about five times faster than GNU ld (CMakeLists.txt)
   # libraries the services link
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libhiredis-dev prometheus-cpp-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
