@@ -71,13 +71,17 @@ control=$((n - treated))
 : >"$sends"
 
 lines() { wc -l <"$sends"; }
-# cpu_ticks: "name ticks" per process of the stack (user + system, in clock ticks).
+# cpu_ticks: "name ticks" per process of the stack (user + system, in clock ticks), and as
+# "redis-rewrite" the CPU of Redis's AOF rewrite children (Redis counts a child when it ends,
+# so a rewrite lands in the phase it finishes in).
 cpu_ticks() {
   local file name
   for file in "$stack"/pids/*.pid; do
     name=$(basename "$file" .pid)
     awk -v name="$name" '{ sub(/^.*\) /, ""); print name, $12 + $13 }' "/proc/$(cat "$file")/stat" 2>/dev/null || true
   done
+  redis-cli -p "$redis_port" INFO cpu | tr -d '\r' | awk -F: -v hz="$(getconf CLK_TCK)" '
+    /^used_cpu_(sys|user)_children:/ { s += $2 } END { printf "redis-rewrite %.0f\n", s * hz }'
 }
 # machine_ticks: "busy total" clock ticks of all cores so far (/proc/stat: every process, the
 # kernel, a Redis rewrite child), to tell how busy the machine was beside the stack's own count.

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "services/common/logging.h"
 #include "services/messaging/domain/ids.h"
 #include "services/messaging/keys.h"
 
@@ -203,12 +204,14 @@ return out
   return *script;
 }
 
-// KEYS: 1 stream. ARGV: 1 prefix, 2 group, 3 owner, 4 now, then (id, key, kind, attempt,
-// retry_at, detail, channel, template version) octets. Windows 7 and 8.
+// KEYS: 1 stream. ARGV: 1 prefix, 2 group, 3 owner, 4 now, 5 acknowledge ("1": each entry
+// leaves the pending list and the stream here; "0": the caller does it for a whole batch, see
+// AckScript), then (id, key, kind, attempt, retry_at, detail, channel, template version)
+// octets. Windows 7 and 8.
 const LuaScript& CompleteScript() {
   static const LuaScript* script = MakeScript(R"lua(
-local group, owner, now = ARGV[2], ARGV[3], ARGV[4]
-for i = 5, #ARGV, 8 do
+local group, owner, now, acknowledge = ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1'
+for i = 6, #ARGV, 8 do
   local id, key, kind, attempt = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local retry_at, detail, ch, version = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
   local c, s, p = split(key)
@@ -243,8 +246,21 @@ for i = 5, #ARGV, 8 do
       release_after(c, p)
     end
   end
-  done_with(KEYS[1], group, id)
+  if acknowledge then done_with(KEYS[1], group, id) end
 end
+return 1
+)lua");
+  return *script;
+}
+
+// KEYS: 1 stream. ARGV: 1 group, then entry ids whose records are final. They leave the
+// group's pending list and the stream together, as done_with does for one: one XACK and one
+// XDEL for a batch of sent messages instead of two commands per message. Until then the
+// entries stay pending, and a successor that claims one finds its record final (window 7).
+const LuaScript& AckScript() {
+  static const LuaScript* script = new LuaScript(R"lua(
+redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
 return 1
 )lua");
   return *script;
@@ -545,9 +561,9 @@ absl::StatusOr<std::vector<bool>> SendQueue::RenewLeases(absl::string_view trial
 namespace {
 
 std::vector<std::string> CompleteHeader(absl::string_view trial, absl::string_view consumer,
-                                        int64_t now_ms) {
+                                        int64_t now_ms, bool acknowledge) {
   return {keys::Prefix(trial), std::string(keys::kGroup), std::string(consumer),
-          absl::StrCat(now_ms)};
+          absl::StrCat(now_ms), acknowledge ? "1" : "0"};
 }
 
 void AppendCompletion(const Completion& c, std::vector<std::string>& args) {
@@ -567,7 +583,7 @@ void AppendCompletion(const Completion& c, std::vector<std::string>& args) {
 absl::Status SendQueue::Complete(absl::string_view trial, absl::string_view consumer,
                                  const std::vector<Completion>& completions, int64_t now_ms) {
   if (completions.empty()) return absl::OkStatus();
-  std::vector<std::string> args = CompleteHeader(trial, consumer, now_ms);
+  std::vector<std::string> args = CompleteHeader(trial, consumer, now_ms, /*acknowledge=*/true);
   for (const Completion& c : completions) AppendCompletion(c, args);
   return redis_.Eval(CompleteScript(), {keys::Stream(trial)}, args).status();
 }
@@ -583,7 +599,8 @@ void SentRecorder::Record(const Completion& sent, int64_t now_ms) {
   written_.push_back(sent);
   // One pipeline per batch, so its results line up with written_.
   if (!pipeline_.has_value()) pipeline_.emplace(redis_.OpenScriptPipeline(CompleteScript()));
-  std::vector<std::string> args = CompleteHeader(trial_, consumer_, now_ms);
+  // The entry is acknowledged by Finish, with the batch's others, once its record is confirmed.
+  std::vector<std::string> args = CompleteHeader(trial_, consumer_, now_ms, /*acknowledge=*/false);
   AppendCompletion(sent, args);
   // A failed write is not retried here: Finish reports it unconfirmed and the caller records
   // it again, waiting for Redis if need be.
@@ -592,15 +609,40 @@ void SentRecorder::Record(const Completion& sent, int64_t now_ms) {
 
 std::vector<Completion> SentRecorder::Finish() {
   std::vector<Completion> unconfirmed;
+  std::vector<std::string> confirmed_ids;
   if (pipeline_.has_value()) {
     const std::vector<absl::Status> results = pipeline_->Finish();
     for (size_t i = 0; i < written_.size(); ++i) {
-      if (!results[i].ok()) unconfirmed.push_back(written_[i]);
+      if (results[i].ok()) {
+        confirmed_ids.push_back(written_[i].entry.id);
+      } else {
+        unconfirmed.push_back(written_[i]);
+      }
     }
   }
   pipeline_.reset();
   written_.clear();
+  AcknowledgeSent(confirmed_ids);
   return unconfirmed;
+}
+
+void SentRecorder::AcknowledgeSent(const std::vector<std::string>& ids) {
+  // In slices, as Lua's unpack() puts every id on its stack (8,000 slots at most).
+  constexpr size_t kSlice = 500;
+  for (size_t from = 0; from < ids.size(); from += kSlice) {
+    std::vector<std::string> args = {std::string(keys::kGroup)};
+    for (size_t i = from; i < std::min(ids.size(), from + kSlice); ++i) args.push_back(ids[i]);
+    absl::StatusOr<RedisReply> reply = redis_.Eval(AckScript(), {keys::Stream(trial_)}, args);
+    if (!reply.ok()) {
+      // The records are final, so nothing is sent again: the entries stay pending until a
+      // worker reclaims them, finds them sent and acknowledges them then.
+      logging::Warning("sent messages' stream entries left pending",
+                       {{"trial", trial_},
+                        {"entries", absl::StrCat(ids.size() - from)},
+                        {"error", reply.status().ToString()}});
+      return;
+    }
+  }
 }
 
 absl::Status SendQueue::SetState(absl::string_view trial, absl::string_view campaign,

@@ -81,10 +81,13 @@ class SentRecorder {
   void Record(const Completion& sent, int64_t now_ms);
 
   // The records Redis did not confirm (it restarted, the connection broke): the caller records
-  // them again with SendQueue::Complete, which is harmless for one already recorded.
+  // them again with SendQueue::Complete, which is harmless for one already recorded. The
+  // confirmed ones' stream entries are acknowledged and deleted here, all at once.
   std::vector<Completion> Finish();
 
  private:
+  void AcknowledgeSent(const std::vector<std::string>& ids);
+
   RedisClient& redis_;
   const std::string trial_;
   const std::string consumer_;

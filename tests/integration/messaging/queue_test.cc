@@ -143,7 +143,15 @@ TEST_F(QueueTest, SentRecordsAreWrittenBeforeFinishAndRecordingAgainCountsOnce) 
     if (recorded < 10) absl::SleepFor(absl::Milliseconds(10));
   }
   EXPECT_EQ(recorded, 10);
+  // The entries leave the pending list and the stream only once Finish has the confirmations.
+  const std::string stream = keys::Stream("recorder");
+  auto pending = [&] {
+    return (*redis_->Command({"XPENDING", stream, std::string(keys::kGroup)}))[0].integer();
+  };
+  EXPECT_EQ(pending(), 10);
   EXPECT_TRUE(recorder.Finish().empty()) << "every record was confirmed";
+  EXPECT_EQ(pending(), 0);
+  EXPECT_EQ(redis_->Command({"XLEN", stream})->integer(), 0);
   // What a worker does with records Redis did not confirm: write them again. Already recorded,
   // they change nothing: no second count, no second event, nothing pending.
   auto events = [&] { return redis_->Command({"XLEN", keys::Events("recorder")})->integer(); };
@@ -156,6 +164,56 @@ TEST_F(QueueTest, SentRecordsAreWrittenBeforeFinishAndRecordingAgainCountsOnce) 
   absl::StatusOr<SendQueue::Depth> depth = queue_->QueueDepth("recorder");
   ASSERT_TRUE(depth.ok());
   EXPECT_EQ(depth->in_stream, 0);
+}
+
+// Window 7: a worker that dies after its "sent" records are in Redis but before its batch's
+// entries are acknowledged leaves them pending; the worker that reclaims them only
+// acknowledges them.
+TEST_F(QueueTest, SentMessagesLeftPendingByADeadWorkerAreAcknowledgedNotSentAgain) {
+  CreateTwoArmTrial("unacked", 5);
+  SaveTemplate("unacked", "hello");
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0), absl::UTCTimeZone()));
+  ASSERT_EQ(Start("unacked", NowCampaign("c", clock_.Now(), 1)), 5);
+  ASSERT_TRUE(scheduler_->RunOnce().ok());
+  absl::StatusOr<std::vector<StreamEntry>> entries =
+      queue_->Read("unacked", "dead", 100, absl::ZeroDuration());
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 5u);
+  const int64_t now = ToMs(clock_.Now());
+  absl::StatusOr<std::vector<ClaimResult>> claims = queue_->Claim("unacked", "dead", *entries, now);
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  {
+    SentRecorder recorder = queue_->RecordSent("unacked", "dead");
+    for (size_t i = 0; i < entries->size(); ++i) {
+      Completion c;
+      c.entry = (*entries)[i];
+      c.attempt = (*claims)[i].attempt;
+      c.channel = "email";
+      recorder.Record(c, now);
+    }
+    // Dies here, before Finish: the records are written, the entries not acknowledged.
+  }
+  const std::string stream = keys::Stream("unacked");
+  const std::string group(keys::kGroup);
+  auto pending = [&] { return (*redis_->Command({"XPENDING", stream, group}))[0].integer(); };
+  ASSERT_EQ(pending(), 5);
+  for (const StreamEntry& e : *entries) {  // idle for two hours, as a dead consumer's would be
+    ASSERT_TRUE(
+        redis_->Command({"XCLAIM", stream, group, "dead", "0", e.id, "IDLE", "7200000", "JUSTID"})
+            .ok());
+  }
+
+  std::unique_ptr<Worker> worker = NewWorker("live");
+  DrainNow(*worker);
+  EXPECT_TRUE(Delivered().empty()) << "a message recorded sent was delivered again";
+  EXPECT_EQ(pending(), 0);
+  EXPECT_EQ(redis_->Command({"XLEN", stream})->integer(), 0);
+  v1::GetCampaignStatusRequest request;
+  request.set_trial_id("unacked");
+  request.set_campaign_id("c");
+  absl::StatusOr<v1::GetCampaignStatusResponse> status = messenger_->GetCampaignStatus(request);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->steps(0).sent(), 5);
 }
 
 TEST_F(QueueTest, PauseHoldsSendsAndResumeDeliversEachOnce) {
