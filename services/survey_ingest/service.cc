@@ -263,6 +263,14 @@ grpc::Status SurveyIngestServiceImpl::SubmitResponses(
       if (absl::Status s = store(); !s.ok()) return ToGrpcStatus(s);
     }
   }
+  if (context->IsCancelled()) {
+    // Cut off (the client cancelled, its deadline passed, the connection dropped): Read ended
+    // as if the stream were complete. The batch being stored is finished; the unfinished one
+    // is dropped, as the proto promises whole batches only (the client resends the stream).
+    const absl::Status stored = collect();
+    return ToGrpcStatus(absl::CancelledError(absl::StrCat(
+        "stream cut off: rows from ", stored.ok() ? next_row : storing_from, " not stored")));
+  }
   if (absl::Status s = store(); !s.ok()) return ToGrpcStatus(s);
   if (absl::Status s = collect(); !s.ok()) return ToGrpcStatus(s);
   return grpc::Status::OK;

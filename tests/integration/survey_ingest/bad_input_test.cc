@@ -636,6 +636,34 @@ TEST_F(BadInputTest, AStreamWhoseSecondBatchCannotBeWrittenSaysWhereToResume) {
   ExpectFirstRowsStored(1000);
 }
 
+// A partner's stream cut off part-way (it cancels, its deadline passes, its connection drops:
+// the server sees the same) keeps the whole batches stored before and not the unfinished one,
+// as the proto promises; resending the whole stream then completes it.
+TEST_F(BadInputTest, AStreamCutOffPartWayKeepsOnlyWholeBatchesAndTheResentStreamCompletesIt) {
+  EnrolStreamRoster(1500);
+  {
+    auto context = ContextWith(kResearcher);
+    v1::SubmitResponsesResponse response;
+    auto writer = ingest().SubmitResponses(context.get(), &response);
+    for (int row = 1; row <= 1500; ++row) ASSERT_TRUE(writer->Write(StreamRow(row)));
+    ASSERT_TRUE(WaitUntilListed(kTrial, "baseline", 1000));
+    context->TryCancel();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  ExpectFirstRowsStored(1000);
+
+  v1::SubmitResponsesResponse resent;
+  auto context = ContextWith(kResearcher);
+  auto writer = ingest().SubmitResponses(context.get(), &resent);
+  for (int row = 1; row <= 1500; ++row) ASSERT_TRUE(writer->Write(StreamRow(row)));
+  writer->WritesDone();
+  const grpc::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(resent.duplicate(), 1000);
+  EXPECT_EQ(resent.accepted(), 500);
+  ExpectFirstRowsStored(1500);
+}
+
 TEST_F(BadInputTest, RedisDownIsUnavailableAndNothingIsHalfStored) {
   redis_->Kill();
   v1::SubmitResponseRequest request;
