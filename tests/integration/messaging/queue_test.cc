@@ -69,6 +69,36 @@ class QueueTest : public MessagingTest {
     return started.ok() ? started->planned() : -1;
   }
 
+  // `trial` with `n` participants and a one-step campaign due now, moved into the stream, read
+  // and claimed by `consumer`: one claimed e-mail per participant, as a worker holds them just
+  // before delivery.
+  std::vector<Completion> ClaimOneStep(const std::string& trial, int n,
+                                       const std::string& consumer) {
+    CreateTwoArmTrial(trial, n);
+    SaveTemplate(trial, "hello");
+    clock_.Set(absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0), absl::UTCTimeZone()));
+    EXPECT_EQ(Start(trial, NowCampaign("c", clock_.Now(), 1)), n);
+    EXPECT_TRUE(scheduler_->RunOnce().ok());
+    absl::StatusOr<std::vector<StreamEntry>> entries =
+        queue_->Read(trial, consumer, 100, absl::ZeroDuration());
+    EXPECT_TRUE(entries.ok()) << entries.status();
+    if (!entries.ok()) return {};
+    absl::StatusOr<std::vector<ClaimResult>> claims =
+        queue_->Claim(trial, consumer, *entries, ToMs(clock_.Now()));
+    EXPECT_TRUE(claims.ok()) << claims.status();
+    if (!claims.ok()) return {};
+    std::vector<Completion> claimed;
+    for (size_t i = 0; i < entries->size(); ++i) {
+      EXPECT_EQ((*claims)[i].kind, ClaimResult::Kind::kClaimed);
+      Completion c;
+      c.entry = (*entries)[i];
+      c.attempt = (*claims)[i].attempt;
+      c.channel = "email";
+      claimed.push_back(c);
+    }
+    return claimed;
+  }
+
   std::map<std::string, int> CountByKey() const {
     std::map<std::string, int> out;
     for (const auto& line : Delivered()) out[line.at("key")] += 1;
@@ -108,29 +138,11 @@ TEST_F(QueueTest, FourConcurrentWorkersDeliverEverySendExactlyOnce) {
 }
 
 TEST_F(QueueTest, SentRecordsAreWrittenBeforeFinishAndRecordingAgainCountsOnce) {
-  CreateTwoArmTrial("recorder", 10);
-  SaveTemplate("recorder", "hello");
-  clock_.Set(absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0), absl::UTCTimeZone()));
-  ASSERT_EQ(Start("recorder", NowCampaign("c", clock_.Now(), 1)), 10);
-  ASSERT_TRUE(scheduler_->RunOnce().ok());
-  absl::StatusOr<std::vector<StreamEntry>> entries =
-      queue_->Read("recorder", "w", 100, absl::ZeroDuration());
-  ASSERT_TRUE(entries.ok()) << entries.status();
-  ASSERT_EQ(entries->size(), 10u);
+  const std::vector<Completion> sent = ClaimOneStep("recorder", 10, "w");
+  ASSERT_EQ(sent.size(), 10u);
   const int64_t now = ToMs(clock_.Now());
-  absl::StatusOr<std::vector<ClaimResult>> claims = queue_->Claim("recorder", "w", *entries, now);
-  ASSERT_TRUE(claims.ok());
-  std::vector<Completion> sent;
   SentRecorder recorder = queue_->RecordSent("recorder", "w");
-  for (size_t i = 0; i < entries->size(); ++i) {
-    ASSERT_EQ((*claims)[i].kind, ClaimResult::Kind::kClaimed);
-    Completion c;
-    c.entry = (*entries)[i];
-    c.attempt = (*claims)[i].attempt;
-    c.channel = "email";
-    recorder.Record(c, now);
-    sent.push_back(c);
-  }
+  for (const Completion& c : sent) recorder.Record(c, now);
   v1::GetCampaignStatusRequest request;
   request.set_trial_id("recorder");
   request.set_campaign_id("c");
@@ -170,37 +182,22 @@ TEST_F(QueueTest, SentRecordsAreWrittenBeforeFinishAndRecordingAgainCountsOnce) 
 // entries are acknowledged leaves them pending; the worker that reclaims them only
 // acknowledges them.
 TEST_F(QueueTest, SentMessagesLeftPendingByADeadWorkerAreAcknowledgedNotSentAgain) {
-  CreateTwoArmTrial("unacked", 5);
-  SaveTemplate("unacked", "hello");
-  clock_.Set(absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0), absl::UTCTimeZone()));
-  ASSERT_EQ(Start("unacked", NowCampaign("c", clock_.Now(), 1)), 5);
-  ASSERT_TRUE(scheduler_->RunOnce().ok());
-  absl::StatusOr<std::vector<StreamEntry>> entries =
-      queue_->Read("unacked", "dead", 100, absl::ZeroDuration());
-  ASSERT_TRUE(entries.ok()) << entries.status();
-  ASSERT_EQ(entries->size(), 5u);
-  const int64_t now = ToMs(clock_.Now());
-  absl::StatusOr<std::vector<ClaimResult>> claims = queue_->Claim("unacked", "dead", *entries, now);
-  ASSERT_TRUE(claims.ok()) << claims.status();
+  const std::vector<Completion> sent = ClaimOneStep("unacked", 5, "dead");
+  ASSERT_EQ(sent.size(), 5u);
   {
     SentRecorder recorder = queue_->RecordSent("unacked", "dead");
-    for (size_t i = 0; i < entries->size(); ++i) {
-      Completion c;
-      c.entry = (*entries)[i];
-      c.attempt = (*claims)[i].attempt;
-      c.channel = "email";
-      recorder.Record(c, now);
-    }
+    for (const Completion& c : sent) recorder.Record(c, ToMs(clock_.Now()));
     // Dies here, before Finish: the records are written, the entries not acknowledged.
   }
   const std::string stream = keys::Stream("unacked");
   const std::string group(keys::kGroup);
   auto pending = [&] { return (*redis_->Command({"XPENDING", stream, group}))[0].integer(); };
   ASSERT_EQ(pending(), 5);
-  for (const StreamEntry& e : *entries) {  // idle for two hours, as a dead consumer's would be
-    ASSERT_TRUE(
-        redis_->Command({"XCLAIM", stream, group, "dead", "0", e.id, "IDLE", "7200000", "JUSTID"})
-            .ok());
+  for (const Completion& c : sent) {  // idle for two hours, as a dead consumer's would be
+    ASSERT_TRUE(redis_
+                    ->Command({"XCLAIM", stream, group, "dead", "0", c.entry.id, "IDLE",
+                               "7200000", "JUSTID"})
+                    .ok());
   }
 
   std::unique_ptr<Worker> worker = NewWorker("live");

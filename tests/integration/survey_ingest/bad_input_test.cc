@@ -652,13 +652,9 @@ TEST_F(BadInputTest, AStreamCutOffPartWayKeepsOnlyWholeBatchesAndTheResentStream
   }
   ExpectFirstRowsStored(1000);
 
-  v1::SubmitResponsesResponse resent;
-  auto context = ContextWith(kResearcher);
-  auto writer = ingest().SubmitResponses(context.get(), &resent);
-  for (int row = 1; row <= 1500; ++row) ASSERT_TRUE(writer->Write(StreamRow(row)));
-  writer->WritesDone();
-  const grpc::Status status = writer->Finish();
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<v1::Submission> stream;
+  for (int row = 1; row <= 1500; ++row) stream.push_back(StreamRow(row).submission());
+  const v1::SubmitResponsesResponse resent = SubmitStream(stream);
   EXPECT_EQ(resent.duplicate(), 1000);
   EXPECT_EQ(resent.accepted(), 500);
   ExpectFirstRowsStored(1500);
