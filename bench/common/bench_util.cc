@@ -58,14 +58,22 @@ double StoreCpuSeconds(RedisClient& redis) {
   return seconds;
 }
 
-double ProcessCpuSeconds() {
+namespace {
+
+double CpuSeconds(int who) {
   rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
+  getrusage(who, &usage);
   auto seconds = [](const timeval& t) {
     return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
   };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
+
+}  // namespace
+
+double ProcessCpuSeconds() { return CpuSeconds(RUSAGE_SELF); }
+
+double ThreadCpuSeconds() { return CpuSeconds(RUSAGE_THREAD); }
 
 MachineCpu ReadMachineCpu() {
   std::ifstream stat("/proc/stat");

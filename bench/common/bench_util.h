@@ -40,6 +40,8 @@ double StoreCpuSeconds(RedisClient& redis);
 
 // CPU seconds (user + system) this process has used, all its threads.
 double ProcessCpuSeconds();
+// CPU seconds (user + system) the calling thread has used.
+double ThreadCpuSeconds();
 
 // The whole machine's CPU time so far (/proc/stat's first line, in clock ticks): every process,
 // the kernel and its threads included. Two readings tell how busy all cores were in between,
