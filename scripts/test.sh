@@ -14,8 +14,8 @@ scripts/setup.sh
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"
 
-# Three tests at a time on two cores: most of a test's time is spent waiting on the servers it
-# started (the suite took 594 s at -j 3 against 804 s at -j 2 on this 2-core machine). Tests
-# assert no times and their waits are generous bounds, so a busier machine slows them, no more.
-# Output of failing tests is printed in full.
-ctest --preset "$preset" -L 'unit|integration|e2e|cluster' -j 3 --timeout 600
+# Two cores: two tests at a time. Three were faster (594 s against 804 s) but not safe yet: a
+# port taken between run.sh's choice and a service's bind, and the messaging kill test's bound,
+# each failed once at -j 3 (services/messaging/README.md, window 5). Output of failing tests is
+# printed in full.
+ctest --preset "$preset" -L 'unit|integration|e2e|cluster' -j 2 --timeout 600
