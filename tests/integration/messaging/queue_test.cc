@@ -99,6 +99,14 @@ class QueueTest : public MessagingTest {
     return claimed;
   }
 
+  // Entries of `trial`'s stream delivered to a worker and not yet acknowledged (-1: unreadable).
+  int64_t Pending(const std::string& trial) {
+    absl::StatusOr<RedisReply> reply =
+        redis_->Command({"XPENDING", keys::Stream(trial), std::string(keys::kGroup)});
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    return reply.ok() && reply->size() > 0 ? (*reply)[0].integer() : -1;
+  }
+
   std::map<std::string, int> CountByKey() const {
     std::map<std::string, int> out;
     for (const auto& line : Delivered()) out[line.at("key")] += 1;
@@ -156,14 +164,10 @@ TEST_F(QueueTest, SentRecordsAreWrittenBeforeFinishAndRecordingAgainCountsOnce) 
   }
   EXPECT_EQ(recorded, 10);
   // The entries leave the pending list and the stream only once Finish has the confirmations.
-  const std::string stream = keys::Stream("recorder");
-  auto pending = [&] {
-    return (*redis_->Command({"XPENDING", stream, std::string(keys::kGroup)}))[0].integer();
-  };
-  EXPECT_EQ(pending(), 10);
+  EXPECT_EQ(Pending("recorder"), 10);
   EXPECT_TRUE(recorder.Finish().empty()) << "every record was confirmed";
-  EXPECT_EQ(pending(), 0);
-  EXPECT_EQ(redis_->Command({"XLEN", stream})->integer(), 0);
+  EXPECT_EQ(Pending("recorder"), 0);
+  EXPECT_EQ(redis_->Command({"XLEN", keys::Stream("recorder")})->integer(), 0);
   // What a worker does with records Redis did not confirm: write them again. Already recorded,
   // they change nothing: no second count, no second event, nothing pending.
   auto events = [&] { return redis_->Command({"XLEN", keys::Events("recorder")})->integer(); };
@@ -191,8 +195,7 @@ TEST_F(QueueTest, SentMessagesLeftPendingByADeadWorkerAreAcknowledgedNotSentAgai
   }
   const std::string stream = keys::Stream("unacked");
   const std::string group(keys::kGroup);
-  auto pending = [&] { return (*redis_->Command({"XPENDING", stream, group}))[0].integer(); };
-  ASSERT_EQ(pending(), 5);
+  ASSERT_EQ(Pending("unacked"), 5);
   for (const Completion& c : sent) {  // idle for two hours, as a dead consumer's would be
     ASSERT_TRUE(redis_
                     ->Command({"XCLAIM", stream, group, "dead", "0", c.entry.id, "IDLE",
@@ -203,7 +206,7 @@ TEST_F(QueueTest, SentMessagesLeftPendingByADeadWorkerAreAcknowledgedNotSentAgai
   std::unique_ptr<Worker> worker = NewWorker("live");
   DrainNow(*worker);
   EXPECT_TRUE(Delivered().empty()) << "a message recorded sent was delivered again";
-  EXPECT_EQ(pending(), 0);
+  EXPECT_EQ(Pending("unacked"), 0);
   EXPECT_EQ(redis_->Command({"XLEN", stream})->integer(), 0);
   v1::GetCampaignStatusRequest request;
   request.set_trial_id("unacked");
