@@ -93,6 +93,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   server->options_ = options;
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen_address, *credentials, &server->port_);
+  // gRPC sets SO_REUSEPORT by default, so a second server on a port already in use would bind
+  // it too and the kernel would split the connections between the two: an old process still
+  // running, or another stack on the same machine, would silently answer half the calls.
+  // Without it the second bind fails, and the service says so at start.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   if (options.max_connection_age > absl::ZeroDuration()) {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
@@ -135,7 +140,8 @@ void GrpcServer::SetServing(bool serving) {
 }
 
 void GrpcServer::Stop() {
-  if (stopped_) return;
+  // A server that never started (its port could not be bound) has nothing to stop.
+  if (stopped_ || server_ == nullptr) return;
   stopped_ = true;
   SetServing(false);
   logging::Info("stopping: health is NOT_SERVING",

@@ -92,6 +92,22 @@ TEST(GrpcServerTest, InProcessServerOnPortZeroRecordsCallMetrics) {
   EXPECT_THAT(text, HasSubstr("grpc_server_handling_seconds_count{grpc_method=\"Sleep\""));
 }
 
+// A port another server listens on is refused at start, not shared with it (gRPC's default
+// SO_REUSEPORT would let both listen and split the connections between them).
+TEST(GrpcServerTest, APortAnotherServerListensOnIsRefusedNotShared) {
+  Authenticator authenticator = Authenticator::Insecure();
+  fieldwork::testing::TestServiceImpl first_service(authenticator);
+  fieldwork::testing::InProcessServer first({&first_service});
+  fieldwork::testing::TestServiceImpl second_service(authenticator);
+  GrpcServerOptions options;
+  options.listen_address = first.address();
+  absl::StatusOr<std::unique_ptr<GrpcServer>> second =
+      GrpcServer::Start(options, {&second_service});
+  ASSERT_FALSE(second.ok()) << "a second server listens on " << first.address();
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(second.status().message(), HasSubstr("cannot listen for gRPC on " + first.address()));
+}
+
 // Kubernetes and grpc_health_probe may ask for a service by its full name; that answered
 // NOT_FOUND before (only "" was registered).
 TEST(GrpcServerTest, HealthAnswersForEachServiceByItsFullName) {
