@@ -174,15 +174,46 @@ require_alive() {
   fi
 }
 
-free_ports() {  # free_ports N: N distinct free loopback ports, one a line
+# free_ports N: N distinct free loopback ports, one a line. They are chosen outside the kernel's
+# ephemeral range, where no outgoing connection and no bind to port 0 (the test fixtures' way)
+# is given one between this choice and the service's own bind. Stacks starting side by side
+# (tests run in parallel) do not choose the same port: each choice is kept for five minutes,
+# plenty for a start to bind it, in a registry read and written under a lock.
+free_ports() {
   "$system_python" - "$1" <<'EOF'
-import socket, sys
-sockets = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    sockets.append(s)
-print("\n".join(str(s.getsockname()[1]) for s in sockets))
+import fcntl, json, os, random, socket, sys, tempfile, time
+count = int(sys.argv[1])
+with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+    ephemeral_low, ephemeral_high = map(int, f.read().split())
+candidates = [p for p in range(10000, 65536) if not ephemeral_low <= p <= ephemeral_high]
+registry = os.path.join(tempfile.gettempdir(), f"fieldwork-run-ports-{os.getuid()}.json")
+with open(registry + ".lock", "w") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    now = time.time()
+    try:
+        with open(registry) as f:
+            reserved = {int(p): t for p, t in json.load(f).items() if now - t < 300}
+    except (OSError, ValueError):
+        reserved = {}
+    chosen = []
+    for port in random.sample(candidates, len(candidates)):
+        if len(chosen) == count:
+            break
+        if port in reserved:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        chosen.append(port)
+    if len(chosen) < count:
+        sys.exit(f"free_ports: only {len(chosen)} of {count} free loopback ports found")
+    reserved.update((port, now) for port in chosen)
+    with open(registry + ".tmp", "w") as f:
+        json.dump(reserved, f)
+    os.replace(registry + ".tmp", registry)
+print("\n".join(map(str, chosen)))
 EOF
 }
 
