@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/batch_lookup.h"
 #include "services/common/enum_check.h"
+#include "services/common/freed_memory.h"
 #include "services/common/grpc_status.h"
 #include "services/common/paged_list.h"
 #include "services/randomisation/enrolment.h"
@@ -365,8 +366,15 @@ grpc::Status RandomisationServiceImpl::Balance(grpc::ServerContext* context,
                                                const v1::BalanceRequest* request,
                                                v1::BalanceResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
-  FW_GRPC_ASSIGN_OR_RETURN(balance, randomiser_.Balance(request->trial_id(), request->factor(), request->cohort()));
-  *response = std::move(balance);
+  absl::StatusOr<v1::BalanceResponse> balance =
+      randomiser_.Balance(request->trial_id(), request->factor(), request->cohort());
+  // Balance built a unit per allocated participant (tens of MB for 100,000): given back to the
+  // system, or each call on another gRPC thread's arena keeps its own copy of that peak.
+  // `fieldwork status` calls it: on a 100,000-participant trial, twelve calls took the service
+  // from 32 to 229 MB without this, and left it at 34-46 MB with it.
+  ReleaseFreedMemory();
+  if (!balance.ok()) return ToGrpcStatus(balance.status());
+  *response = *std::move(balance);
   return grpc::Status::OK;
 }
 
