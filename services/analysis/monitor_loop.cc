@@ -3,10 +3,12 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include <chrono>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "services/analysis/join.h"
 #include "services/analysis/plan_validation.h"
+#include "services/analysis/shared_load.h"
 #include "services/common/freed_memory.h"
 #include "services/common/logging.h"
 
@@ -166,7 +168,8 @@ absl::Status MonitorLoop::RunOnce() {
     const v1::PlanRecord* plan_record = plan.ok() ? &*plan : nullptr;
     // Read before the data: a write landing between the two moves the versions again, so the
     // next pass reads the trial again rather than keeping a stale snapshot.
-    std::string versions = TrialDataVersions(sources_, id);
+    const std::string data_versions = TrialDataVersions(sources_, id);
+    std::string versions = data_versions;
     if (!versions.empty()) {
       // Plan versions start at 1: -1 is no plan.
       absl::StrAppend(&versions, "plan ", plan_record == nullptr ? -1 : plan_record->version());
@@ -180,7 +183,9 @@ absl::Status MonitorLoop::RunOnce() {
       ++read;
       TrialSnapshot snapshot{std::move(versions), trial, {}, {}};
       {
-        absl::StatusOr<JoinedTrial> joined = LoadTrial(sources_, id);
+        // Shared with an Analyse reading the same data at the moment (a researcher's status).
+        absl::StatusOr<std::shared_ptr<const JoinedTrial>> joined =
+            LoadTrialShared(sources_, id, data_versions);
         if (!joined.ok()) {
           metrics_.CountError(id);
           logging::Warning("monitor: cannot load trial",
@@ -188,8 +193,8 @@ absl::Status MonitorLoop::RunOnce() {
           if (first_error.ok()) first_error = joined.status();
           continue;
         }
-        snapshot.samples = ComputeMonitor(*joined, plan_record);
-        snapshot.waves = joined->waves;
+        snapshot.samples = ComputeMonitor(**joined, plan_record);
+        snapshot.waves = (*joined)->waves;
       }
       // Each trial's join is freed before the next is loaded; give its memory back (the pass
       // repeats every interval, on a thread of its own with an arena of its own).

@@ -1,6 +1,7 @@
 #include "services/analysis/service.h"
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "services/analysis/export_join.h"
 #include "services/analysis/join.h"
 #include "services/analysis/plan_validation.h"
+#include "services/analysis/shared_load.h"
 #include "services/common/deterministic_bytes.h"
 #include "services/common/freed_memory.h"
 #include "services/common/grpc_status.h"
@@ -114,25 +116,29 @@ grpc::Status AnalysisServiceImpl::Analyse(grpc::ServerContext* context,
     // the computed_at of when it was computed) without reading the trial. The versions are
     // read before the data, so a write landing meanwhile makes the next call compute anew.
     const std::string& plan_id = record->plan().plan_id();
-    std::string fingerprint = TrialDataVersions(sources_, request->trial_id());
-    if (!fingerprint.empty()) {
+    const std::string versions = TrialDataVersions(sources_, request->trial_id());
+    std::string fingerprint;
+    if (!versions.empty()) {
       // allow_unlocked is not part of it: it only lets an unlocked plan through (above).
-      absl::StrAppend(&fingerprint, DeterministicBytes(*record));
+      fingerprint = absl::StrCat(versions, DeterministicBytes(*record));
       if (std::optional<v1::AnalyseResponse> kept =
               answers_.Find(request->trial_id(), plan_id, fingerprint)) {
         *response = std::move(*kept);
         return absl::OkStatus();
       }
     }
-    absl::StatusOr<JoinedTrial> joined = LoadTrial(sources_, request->trial_id());
+    // Shared with the monitor's pass (or another Analyse) reading the same data at the moment.
+    absl::StatusOr<std::shared_ptr<const JoinedTrial>> joined =
+        LoadTrialShared(sources_, request->trial_id(), versions);
     if (!joined.ok()) return joined.status();
-    absl::StatusOr<v1::AnalyseResponse> result = RunPlan(*record, *joined, clock_.Now());
+    absl::StatusOr<v1::AnalyseResponse> result = RunPlan(*record, **joined, clock_.Now());
     if (!result.ok()) return result.status();
     if (!fingerprint.empty()) answers_.Put(request->trial_id(), plan_id, fingerprint, *result);
     *response = std::move(*result);
     return absl::OkStatus();
   }();
-  // The joined trial is gone: its memory back to the system, not kept by this thread's arena.
+  // The joined trial is gone (or goes with the last of the callers sharing it): its memory back
+  // to the system, not kept by this thread's arena.
   ReleaseFreedMemory();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
