@@ -616,11 +616,20 @@ absl::Status Randomiser::EnrolCalls(TrialState& state, const std::vector<EnrolCa
   } else {
     // A large call (a group is at most a chunk), a chunk at a time, each built just before its
     // commit so that its rows are not held twice. Every row was checked before the first
-    // chunk; if Redis fails between chunks, a retry finds the committed rows unchanged.
+    // chunk; if Redis fails between chunks, a retry finds the committed rows unchanged, and
+    // the error says so: the caller was told the call is one batch.
     for (size_t c = 0; c < calls.size(); ++c) {
-      for (size_t start = 0; start < outcomes[c].accepted.size(); start += kWriteChunk) {
+      const size_t rows = outcomes[c].accepted.size();
+      for (size_t start = 0; start < rows; start += kWriteChunk) {
         TrialWrite write = chunk(c, start);
-        if (absl::Status s = CommitWrites(state, absl::MakeSpan(&write, 1)); !s.ok()) return s;
+        if (absl::Status s = CommitWrites(state, absl::MakeSpan(&write, 1)); !s.ok()) {
+          if (start == 0) return s;
+          return absl::Status(
+              s.code(), absl::StrCat(s.message(), "; ", start, " of the call's ", rows,
+                                     " new rows are enrolled (with their audit entries), the other ",
+                                     rows - start, " were not confirmed: send the same rows again "
+                                     "(rows already enrolled come back unchanged)"));
+        }
         written[c] = head_after(write.entry);
       }
     }

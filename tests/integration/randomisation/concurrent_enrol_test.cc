@@ -78,8 +78,24 @@ class GatedStore final : public RandomisationStore {
   absl::StatusOr<v1::AuditHead> ReadAuditHead(const std::string& trial_id) override {
     return inner_.ReadAuditHead(trial_id);
   }
+  // Every single commit after the next `ok` of them fails, as if Redis went away.
+  void FailCommitsAfter(int ok) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    commits_before_failing_ = ok;
+  }
+  void StopFailing() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    commits_before_failing_.reset();
+  }
+
   absl::Status Commit(const std::string& trial_id, const TrialWrite& write) override {
     Gate(1);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (commits_before_failing_.has_value() && (*commits_before_failing_)-- <= 0) {
+        return absl::UnavailableError("redis at 127.0.0.1: Server closed the connection");
+      }
+    }
     return inner_.Commit(trial_id, write);
   }
   absl::Status CommitGroup(const std::string& trial_id,
@@ -108,6 +124,7 @@ class GatedStore final : public RandomisationStore {
   bool hold_ = false;
   bool held_ = false;
   size_t largest_group_ = 0;
+  std::optional<int> commits_before_failing_;
 };
 
 // One caller of a burst: what it sends and what it got.
@@ -479,6 +496,35 @@ TEST_F(ConcurrentEnrolTest, TheAuditHeadIsAnsweredWhileAWriterHoldsTheTrial) {
 
   EXPECT_EQ(randomiser_.GetAuditHead("nosuch").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(randomiser_.GetAuditHead("").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A roster larger than one commit is written 20,000 rows at a time. When storage fails after
+// the first of them, the error says how many rows are enrolled, and sending the same rows again
+// enrols the rest, the first ones coming back unchanged.
+TEST_F(ConcurrentEnrolTest, ALargeEnrolmentCutByAStorageFailureSaysWhatIsEnrolledAndAResendCompletesIt) {
+  ASSERT_TRUE(randomiser_.CreateTrial(TwoArmsNorthAndSouth("large"), "creator").ok());
+  std::vector<v1::Participant> rows;
+  for (int i = 1; i <= 25'000; ++i) rows.push_back(EnrolmentAt(absl::StrCat("p", i), "north"));
+  gated_.FailCommitsAfter(1);
+  const absl::StatusOr<v1::EnrolResponse> cut = randomiser_.Enrol("large", rows, false, "researcher");
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(cut.status().message()),
+              HasSubstr("20000 of the call's 25000 new rows are enrolled (with their audit "
+                        "entries), the other 5000 were not confirmed: send the same rows again"));
+  gated_.StopFailing();
+  absl::StatusOr<v1::Trial> trial = randomiser_.GetTrial("large");
+  ASSERT_TRUE(trial.ok()) << trial.status();
+  EXPECT_EQ(trial->enrolled(), 20'000);
+
+  const absl::StatusOr<v1::EnrolResponse> again = randomiser_.Enrol("large", rows, false, "researcher");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->enrolled(), 5'000);
+  EXPECT_EQ(again->unchanged(), 20'000);
+  EXPECT_EQ(again->rejected(), 0);
+  absl::StatusOr<v1::VerifyAuditLogResponse> verified = randomiser_.VerifyAuditLog("large");
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_TRUE(verified->valid());
 }
 
 }  // namespace
