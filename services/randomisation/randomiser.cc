@@ -676,7 +676,8 @@ absl::StatusOr<fieldwork::v1::RandomiseResponse> Randomiser::Randomise(const std
     const size_t factors = static_cast<size_t>(design.factors_size());
     for (const std::string& c : cohorts) {
       const int64_t batch = cache.NextBatch(c);
-      // The whole batch is drawn before any of it is written: a batch is all or nothing.
+      // The whole batch is drawn before any of it is written, then written in parts of
+      // kWriteChunk, each with its audit entry (no one Redis script holds the server long).
       absl::StatusOr<DrawnBatch> drawn = DrawBatch(store_, cache, c, batch);
       if (!drawn.ok()) return drawn.status();
       response.set_already_allocated(response.already_allocated() + drawn->already_allocated);
@@ -710,8 +711,25 @@ absl::StatusOr<fieldwork::v1::RandomiseResponse> Randomiser::Randomise(const std
                                             write.allocations.size(), " participant(s)"));
         for (const auto& [id, bytes] : records) write.entry.add_participant_ids(id);
         write.entry.set_content_sha256(ContentHash(records));
-        response.set_newly_allocated(response.newly_allocated() + static_cast<int64_t>(write.allocations.size()));
-        if (absl::Status s = Commit(state, std::move(write)); !s.ok()) return s;
+        const int64_t allocated_before = response.newly_allocated();
+        response.set_newly_allocated(allocated_before + static_cast<int64_t>(write.allocations.size()));
+        if (absl::Status s = Commit(state, std::move(write)); !s.ok()) {
+          if (allocated_before == 0) return s;
+          // Storage failed after some parts were written: say what stands, as the caller
+          // cannot tell from the error alone.
+          return absl::Status(
+              s.code(),
+              absl::StrCat(s.message(), "; ", allocated_before,
+                           " participant(s) were allocated before the failure, each in an audit "
+                           "entry",
+                           chunk == 0 ? ""
+                                      : absl::StrCat(", batch ", batch,
+                                                     c.empty() ? "" : " of cohort " + c,
+                                                     " only in part (", chunk * kWriteChunk,
+                                                     " of ", order.size(), ")"),
+                           ": Randomise again allocates the others (a batch cut part-way is "
+                           "finished as a new batch, balanced within itself)"));
+        }
       }
     }
     state.ReportHead(response.mutable_audit_head());

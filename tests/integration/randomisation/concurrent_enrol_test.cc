@@ -527,5 +527,39 @@ TEST_F(ConcurrentEnrolTest, ALargeEnrolmentCutByAStorageFailureSaysWhatIsEnrolle
   EXPECT_TRUE(verified->valid());
 }
 
+// A batch of more than 20,000 is drawn whole and written 20,000 at a time. When storage fails
+// after the first part, the error says what is allocated, and Randomise again allocates the
+// rest as a batch of their own.
+TEST_F(ConcurrentEnrolTest, ARandomisationCutByAStorageFailureSaysWhatIsAllocatedAndARetryFinishesIt) {
+  ASSERT_TRUE(randomiser_.CreateTrial(TwoArmsNorthAndSouth("cut"), "creator").ok());
+  std::vector<v1::Participant> rows;
+  for (int i = 1; i <= 25'000; ++i) rows.push_back(EnrolmentAt(absl::StrCat("p", i), "north"));
+  ASSERT_TRUE(randomiser_.Enrol("cut", rows, false, "researcher").ok());
+  absl::StatusOr<v1::Trial> locked = randomiser_.LockDesign("cut", "researcher");
+  ASSERT_TRUE(locked.ok()) << locked.status();
+  gated_.FailCommitsAfter(1);
+  const absl::StatusOr<v1::RandomiseResponse> cut = randomiser_.Randomise("cut", "", "researcher");
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(cut.status().message()),
+              HasSubstr("; 20000 participant(s) were allocated before the failure, each in an "
+                        "audit entry, batch 1 only in part (20000 of 25000): Randomise again "
+                        "allocates the others"));
+  gated_.StopFailing();
+  absl::StatusOr<v1::Trial> trial = randomiser_.GetTrial("cut");
+  ASSERT_TRUE(trial.ok()) << trial.status();
+  EXPECT_EQ(trial->allocated(), 20'000);
+
+  const absl::StatusOr<v1::RandomiseResponse> again = randomiser_.Randomise("cut", "", "researcher");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->newly_allocated(), 5'000);
+  trial = randomiser_.GetTrial("cut");
+  ASSERT_TRUE(trial.ok()) << trial.status();
+  EXPECT_EQ(trial->allocated(), 25'000);
+  absl::StatusOr<v1::VerifyAuditLogResponse> verified = randomiser_.VerifyAuditLog("cut");
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_TRUE(verified->valid());
+}
+
 }  // namespace
 }  // namespace fieldwork::randomisation
