@@ -1,12 +1,14 @@
 #include "services/cli/input_file.h"
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "services/cli/protocol.h"
+#include "services/survey_ingest/domain/csv_reader.h"
 
 namespace fieldwork::cli {
 namespace {
@@ -63,6 +65,11 @@ absl::StatusOr<std::string> ReadCsvFile(const std::string& path) {
         path, ": not a CSV text file (byte ", bad, " is ",
         (*content)[bad] == '\0' ? "NUL" : "not UTF-8",
         "); save it from the spreadsheet as \"CSV UTF-8\""));
+  }
+  // A quote never closed would make every row after it part of one bad row: the rest of the
+  // file would vanish into a single rejection.
+  if (std::optional<std::string> runaway = survey_ingest::FindRunawayQuote(*content)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", *runaway, "; nothing read"));
   }
   return content;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -723,6 +724,11 @@ absl::StatusOr<ImportResult> ImportSurveyCsv(absl::string_view content, const Sc
 absl::StatusOr<ImportResult> ImportSurveyCsv(absl::string_view content, const Scorer& scorer,
                                              const ImportOptions& options,
                                              const ImportedRowSink& sink) {
+  // Checked before any row reaches `sink` (which may store it): a file with a runaway quote is
+  // refused whole rather than stored up to it.
+  if (std::optional<std::string> runaway = FindRunawayQuote(content)) {
+    return absl::InvalidArgumentError(absl::StrCat(*runaway, "; nothing imported"));
+  }
   ImportResult result;
   result.content_sha256 = Sha256Hex(content);
   CsvReader reader(content);

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace fieldwork::survey_ingest {
 namespace {
@@ -45,6 +47,7 @@ CsvReader::Result CsvReader::Next(CsvRecord& record, CsvError& error) {
   const size_t start = pos_;
   record.line = line_;
   std::string problem;
+  bool quote_never_closed = false;
   size_t count = 0;
   auto next_field = [&]() -> std::string& {
     if (count == record.fields.size()) record.fields.emplace_back();
@@ -77,6 +80,7 @@ CsvReader::Result CsvReader::Next(CsvRecord& record, CsvError& error) {
         break;
       }
       if (!closed) {
+        quote_never_closed = true;
         problem = absl::StrCat("field ", count, ": a quoted field opened on line ", quote_line,
                                " is never closed");
         break;
@@ -119,9 +123,31 @@ CsvReader::Result CsvReader::Next(CsvRecord& record, CsvError& error) {
     error.line = record.line;
     error.reason = std::move(problem);
     error.raw = raw;
+    error.quote_never_closed = quote_never_closed;
     return Result::kError;
   }
   return Result::kRecord;
+}
+
+std::optional<std::string> FindRunawayQuote(absl::string_view data, char delimiter) {
+  CsvReader reader(data, delimiter);
+  CsvRecord record;
+  CsvError error;
+  for (CsvReader::Result read; (read = reader.Next(record, error)) != CsvReader::Result::kEnd;) {
+    if (read != CsvReader::Result::kError || !error.quote_never_closed) continue;
+    // Only the last record can run to the end. The lines after its first, if any has text,
+    // are rows it swallowed.
+    const size_t first_break = error.raw.find_first_of("\r\n");
+    if (first_break == absl::string_view::npos) return std::nullopt;
+    int swallowed = 0;
+    for (absl::string_view line : absl::StrSplit(error.raw.substr(first_break), absl::ByAnyChar("\r\n"))) {
+      if (!absl::StripAsciiWhitespace(line).empty()) ++swallowed;
+    }
+    if (swallowed == 0) return std::nullopt;
+    return absl::StrCat("line ", error.line, ": ", error.reason, ": the ", swallowed,
+                        " line(s) after it would be read as part of it");
+  }
+  return std::nullopt;
 }
 
 namespace {

@@ -2,6 +2,7 @@
 #ifndef FIELDWORK_SERVICES_SURVEY_INGEST_DOMAIN_CSV_READER_H_
 #define FIELDWORK_SERVICES_SURVEY_INGEST_DOMAIN_CSV_READER_H_
 
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@ struct CsvError {
   int line = 0;  // physical line on which the malformed record starts
   std::string reason;
   absl::string_view raw;
+  bool quote_never_closed = false;  // the record runs to the end of the input
 };
 
 // Reads records one by one. Accepts quoted fields with embedded delimiters, newlines and
@@ -49,6 +51,14 @@ class CsvReader {
   size_t pos_ = 0;
   int line_ = 1;
 };
+
+// A quoted field never closed that runs from its opening line over the lines after it to the end
+// of `data`: the reader would take every row after it as part of that one field, so the rows
+// would vanish into a single bad one. Returns "line N: field F: a quoted field opened on line N
+// is never closed: the M line(s) after it would be read as part of it", or nothing when there
+// is no such field (a quote left open on the very last line swallows nothing: a bad record
+// like any other). Reads the whole of `data` (callers run it before writing any of it).
+std::optional<std::string> FindRunawayQuote(absl::string_view data, char delimiter = ',');
 
 // Quotes a field when it needs it (delimiter, quote, CR or LF; or leading/trailing blanks),
 // doubling any quotes.

@@ -329,6 +329,9 @@ absl::StatusOr<std::vector<LongParticipant>> ReadLongCsv(absl::string_view conte
         "instrument ", instrument.Name(),
         " declares no decision blocks: a long file has nothing to be imported into"));
   }
+  if (std::optional<std::string> runaway = FindRunawayQuote(content)) {
+    return absl::InvalidArgumentError(absl::StrCat(*runaway, "; nothing imported"));
+  }
   CsvReader reader(content);
   CsvRecord record;
   CsvError csv_error;

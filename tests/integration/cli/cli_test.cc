@@ -151,7 +151,7 @@ TEST_F(CliTest, ExitCodesForBadInputAndUnreachableServices) {
   EXPECT_EQ(down.exit_code, 3) << down.output;
 }
 
-// An empty or binary file is the caller's mistake (exit 2, naming the file), found before any
+// An empty or binary file, or one whose quote is never closed, is the caller's mistake (exit 2, naming the file), found before any
 // service is called; it used to reach the service and come back as rejected rows or a failure.
 TEST_F(CliTest, EmptyAndBinaryInputFilesAreUsageErrors) {
   const std::string protocol = dir_.path() + "/trial.yaml";
@@ -163,7 +163,9 @@ TEST_F(CliTest, EmptyAndBinaryInputFilesAreUsageErrors) {
   Write(binary, std::string("PK\x03\x04\x14\x00\x06\x00", 8) + "[Content_Types].xml");
   const std::string latin1 = dir_.path() + "/latin1.csv";
   Write(latin1, "participant_id,site\nJos\xE9,army\n");
-  for (const std::string& file : {empty, binary, latin1}) {
+  const std::string runaway = dir_.path() + "/runaway.csv";
+  Write(runaway, "participant_id,site\np1,army\n\"p2,army\np3,army\np4,army\n");
+  for (const std::string& file : {empty, binary, latin1, runaway}) {
     for (const std::vector<std::string>& command :
          std::vector<std::vector<std::string>>{{"enrol", "mod-ing", file},
                                                {"contacts", "mod-ing", file},
@@ -182,6 +184,10 @@ TEST_F(CliTest, EmptyAndBinaryInputFilesAreUsageErrors) {
   EXPECT_THAT(run.output, HasSubstr("byte 5 is NUL"));
   run = Fieldwork({"enrol", "mod-ing", latin1});
   EXPECT_THAT(run.output, HasSubstr("byte 23 is not UTF-8"));
+  run = Fieldwork({"enrol", "mod-ing", runaway});
+  EXPECT_THAT(run.output, HasSubstr("runaway.csv: line 3: field 1: a quoted field opened on line 3 "
+                                    "is never closed: the 2 line(s) after it would be read as "
+                                    "part of it; nothing read"));
 }
 
 std::vector<std::string> Lines(const std::string& path) {

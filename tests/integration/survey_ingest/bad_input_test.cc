@@ -22,6 +22,7 @@ namespace {
 namespace v1 = ::fieldwork::v1;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::Not;
 
 constexpr char kTrial[] = "bad-input";
@@ -439,6 +440,42 @@ TEST_F(BadInputTest, ImportCsvRefusesUnreadableFilesAndReportsRowsByLine) {
   const std::vector<v1::Reject> rejects = ListRejects(kTrial);
   ASSERT_EQ(rejects.size(), 2u);
   EXPECT_THAT(rejects[1].raw(), HasSubstr("called in,\nsick"));
+}
+
+// A file in which a quote is never closed and swallows the rows after it is refused whole,
+// although it is longer than one stored chunk (5,000 rows): nothing before it is stored, and
+// the file with the quote mended then imports as if never sent.
+TEST_F(BadInputTest, ImportCsvWithARunawayQuoteStoresNothing) {
+  EnrolStreamRoster(6000);
+  auto file = [](bool mended) {
+    std::string content = "ExternalReference,ResponseId,EndDate,wb_1,wb_2,wb_3\n";
+    for (int i = 1; i <= 6000; ++i) {
+      const bool runaway = i == 5500 && !mended;
+      absl::StrAppend(&content, "M", i, ",r", i, ",2021-03-04 10:00,5,6,", runaway ? "\"7" : "7",
+                      "\n");
+    }
+    return content;
+  };
+  v1::ImportCsvRequest request;
+  request.set_trial_id(kTrial);
+  request.set_wave_id("baseline");
+  request.set_file_name("export.csv");
+  request.set_content(file(false));
+  v1::ImportCsvResponse response;
+  grpc::Status status = ingest().ImportCsv(ContextWith(kResearcher).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("export.csv: line 5501: field 6: a quoted field opened on line 5501 is "
+                        "never closed: the 500 line(s) after it would be read as part of it; "
+                        "nothing imported"));
+  EXPECT_THAT(ListResponses(kTrial, "baseline"), IsEmpty());
+  EXPECT_THAT(ListRejects(kTrial), IsEmpty());
+
+  request.set_content(file(true));
+  status = ingest().ImportCsv(ContextWith(kResearcher).get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.accepted(), 6000);
+  EXPECT_EQ(ListResponses(kTrial, "baseline").size(), 6000u);
 }
 
 TEST_F(BadInputTest, RecordOutcomesChecksEveryRowAndIsIdempotent) {

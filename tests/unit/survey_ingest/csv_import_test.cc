@@ -591,6 +591,23 @@ TEST(CsvImportTest, MalformedRecordsAndHeaderLikeDataInPlainFiles) {
   EXPECT_EQ(result->rows[2].line, 4);
 }
 
+// A quote never closed that would swallow the rows after it refuses the file before any row
+// reaches the sink (which stores them in the service): nothing is imported up to it.
+TEST(CsvImportTest, ARunawayQuoteRefusesTheFileBeforeAnyRowIsPassedOn) {
+  const Scorer scorer = MakeScorer();
+  ImportOptions options;
+  options.participant_column = "pid";
+  const std::string content = Lines({"pid,sat", "P1,3", "P2,4", "\"P3,5", "P4,6", "P5,7"});
+  int passed_on = 0;
+  const absl::StatusOr<ImportResult> result =
+      ImportSurveyCsv(content, scorer, options, [&](ImportedRow) { ++passed_on; });
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(result.status().message()),
+              HasSubstr("line 4: field 1: a quoted field opened on line 4 is never closed: the 2 "
+                        "line(s) after it would be read as part of it; nothing imported"));
+  EXPECT_EQ(passed_on, 0);
+}
+
 TEST(CsvImportTest, CompositesUseTheSuppliedNorms) {
   absl::StatusOr<Instrument> instrument = ParseInstrumentYaml(R"yaml(
 id: z

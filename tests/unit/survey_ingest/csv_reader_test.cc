@@ -102,6 +102,17 @@ TEST(CsvReaderTest, RaggedRowsAreReadAsTheyAre) {
   EXPECT_EQ(r.records[2].fields.size(), 4u);
 }
 
+// A quote never closed that swallows the rows after it is found before anything is read for
+// real; one left open on the last line, or quoted fields that span lines, are not.
+TEST(CsvReaderTest, ARunawayQuoteIsFoundWithTheLinesItSwallows) {
+  EXPECT_EQ(FindRunawayQuote("a,b\n\"x,1\nok,2\n\nok,3\n"),
+            "line 2: field 1: a quoted field opened on line 2 is never closed: the 2 line(s) "
+            "after it would be read as part of it");
+  EXPECT_EQ(FindRunawayQuote("a,b\r\nok,1\r\nok,\"2\r\n"), std::nullopt);
+  EXPECT_EQ(FindRunawayQuote("a,b\nok,\"two\nlines\"\n\"x\"y,3\nok,4\n"), std::nullopt);
+  EXPECT_EQ(FindRunawayQuote(""), std::nullopt);
+}
+
 TEST(CsvReaderTest, MalformedRecordsAreErrorsAndReadingResumes) {
   const std::string data =
       "a,b\n"

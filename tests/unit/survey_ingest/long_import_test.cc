@@ -59,6 +59,10 @@ TEST(LongImportUnitTest, HeaderProblemsRefuseTheFile) {
               HasSubstr("column \"block\" appears twice (columns 2 and 3)"));
   // The missing participant column is named, not "pid" as an unknown attribute.
   EXPECT_THAT(refusal("pid,block,decision,value\n"), HasSubstr("no column \"participant_id\""));
+  // A quote never closed that would swallow the rows after it.
+  EXPECT_THAT(refusal("participant_id,block,decision,value\np1,d,1,\"2\np2,d,1,3\n"),
+              HasSubstr("line 2: field 4: a quoted field opened on line 2 is never closed: the 1 "
+                        "line(s) after it would be read as part of it; nothing imported"));
 }
 
 TEST(LongImportUnitTest, IgnoredColumnsBomAndCrlfAreReadAndOddRowsStandAlone) {
