@@ -625,10 +625,12 @@ absl::Status Randomiser::EnrolCalls(TrialState& state, const std::vector<EnrolCa
         if (absl::Status s = CommitWrites(state, absl::MakeSpan(&write, 1)); !s.ok()) {
           if (start == 0) return s;
           return absl::Status(
-              s.code(), absl::StrCat(s.message(), "; ", start, " of the call's ", rows,
-                                     " new rows are enrolled (with their audit entries), the other ",
-                                     rows - start, " were not confirmed: send the same rows again "
-                                     "(rows already enrolled come back unchanged)"));
+              s.code(),
+              absl::StrCat(s.message(), "; ", start, " of the call's ", rows,
+                           " new rows are enrolled (with their audit entries), the other ",
+                           rows - start,
+                           " were not confirmed: send the same rows again "
+                           "(rows already enrolled come back unchanged)"));
         }
         written[c] = head_after(write.entry);
       }
@@ -712,7 +714,8 @@ absl::StatusOr<fieldwork::v1::RandomiseResponse> Randomiser::Randomise(const std
         for (const auto& [id, bytes] : records) write.entry.add_participant_ids(id);
         write.entry.set_content_sha256(ContentHash(records));
         const int64_t allocated_before = response.newly_allocated();
-        response.set_newly_allocated(allocated_before + static_cast<int64_t>(write.allocations.size()));
+        response.set_newly_allocated(allocated_before +
+                                     static_cast<int64_t>(write.allocations.size()));
         if (absl::Status s = Commit(state, std::move(write)); !s.ok()) {
           if (allocated_before == 0) return s;
           // Storage failed after some parts were written: say what stands, as the caller
@@ -722,11 +725,11 @@ absl::StatusOr<fieldwork::v1::RandomiseResponse> Randomiser::Randomise(const std
               absl::StrCat(s.message(), "; ", allocated_before,
                            " participant(s) were allocated before the failure, each in an audit "
                            "entry",
-                           chunk == 0 ? ""
-                                      : absl::StrCat(", batch ", batch,
-                                                     c.empty() ? "" : " of cohort " + c,
-                                                     " only in part (", chunk * kWriteChunk,
-                                                     " of ", order.size(), ")"),
+                           chunk == 0
+                               ? ""
+                               : absl::StrCat(", batch ", batch, c.empty() ? "" : " of cohort " + c,
+                                              " only in part (", chunk * kWriteChunk, " of ",
+                                              order.size(), ")"),
                            ": Randomise again allocates the others (a batch cut part-way is "
                            "finished as a new batch, balanced within itself)"));
         }

@@ -140,7 +140,8 @@ std::optional<std::string> FindRunawayQuote(absl::string_view data, char delimit
     const size_t first_break = error.raw.find_first_of("\r\n");
     if (first_break == absl::string_view::npos) return std::nullopt;
     int swallowed = 0;
-    for (absl::string_view line : absl::StrSplit(error.raw.substr(first_break), absl::ByAnyChar("\r\n"))) {
+    for (absl::string_view line :
+         absl::StrSplit(error.raw.substr(first_break), absl::ByAnyChar("\r\n"))) {
       if (!absl::StripAsciiWhitespace(line).empty()) ++swallowed;
     }
     if (swallowed == 0) return std::nullopt;

@@ -151,8 +151,9 @@ TEST_F(CliTest, ExitCodesForBadInputAndUnreachableServices) {
   EXPECT_EQ(down.exit_code, 3) << down.output;
 }
 
-// An empty or binary file, or one whose quote is never closed, is the caller's mistake (exit 2, naming the file), found before any
-// service is called; it used to reach the service and come back as rejected rows or a failure.
+// An empty or binary file, or one whose quote is never closed, is the caller's mistake (exit 2,
+// naming the file), found before any service is called; it used to reach the service and come back
+// as rejected rows or a failure.
 TEST_F(CliTest, EmptyAndBinaryInputFilesAreUsageErrors) {
   const std::string protocol = dir_.path() + "/trial.yaml";
   Write(protocol, kProtocol);

@@ -501,12 +501,14 @@ TEST_F(ConcurrentEnrolTest, TheAuditHeadIsAnsweredWhileAWriterHoldsTheTrial) {
 // A roster larger than one commit is written 20,000 rows at a time. When storage fails after
 // the first of them, the error says how many rows are enrolled, and sending the same rows again
 // enrols the rest, the first ones coming back unchanged.
-TEST_F(ConcurrentEnrolTest, ALargeEnrolmentCutByAStorageFailureSaysWhatIsEnrolledAndAResendCompletesIt) {
+TEST_F(ConcurrentEnrolTest,
+       ALargeEnrolmentCutByAStorageFailureSaysWhatIsEnrolledAndAResendCompletesIt) {
   ASSERT_TRUE(randomiser_.CreateTrial(TwoArmsNorthAndSouth("large"), "creator").ok());
   std::vector<v1::Participant> rows;
   for (int i = 1; i <= 25'000; ++i) rows.push_back(EnrolmentAt(absl::StrCat("p", i), "north"));
   gated_.FailCommitsAfter(1);
-  const absl::StatusOr<v1::EnrolResponse> cut = randomiser_.Enrol("large", rows, false, "researcher");
+  const absl::StatusOr<v1::EnrolResponse> cut =
+      randomiser_.Enrol("large", rows, false, "researcher");
   ASSERT_FALSE(cut.ok());
   EXPECT_EQ(cut.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(cut.status().message()),
@@ -517,7 +519,8 @@ TEST_F(ConcurrentEnrolTest, ALargeEnrolmentCutByAStorageFailureSaysWhatIsEnrolle
   ASSERT_TRUE(trial.ok()) << trial.status();
   EXPECT_EQ(trial->enrolled(), 20'000);
 
-  const absl::StatusOr<v1::EnrolResponse> again = randomiser_.Enrol("large", rows, false, "researcher");
+  const absl::StatusOr<v1::EnrolResponse> again =
+      randomiser_.Enrol("large", rows, false, "researcher");
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->enrolled(), 5'000);
   EXPECT_EQ(again->unchanged(), 20'000);
@@ -530,7 +533,8 @@ TEST_F(ConcurrentEnrolTest, ALargeEnrolmentCutByAStorageFailureSaysWhatIsEnrolle
 // A batch of more than 20,000 is drawn whole and written 20,000 at a time. When storage fails
 // after the first part, the error says what is allocated, and Randomise again allocates the
 // rest as a batch of their own.
-TEST_F(ConcurrentEnrolTest, ARandomisationCutByAStorageFailureSaysWhatIsAllocatedAndARetryFinishesIt) {
+TEST_F(ConcurrentEnrolTest,
+       ARandomisationCutByAStorageFailureSaysWhatIsAllocatedAndARetryFinishesIt) {
   ASSERT_TRUE(randomiser_.CreateTrial(TwoArmsNorthAndSouth("cut"), "creator").ok());
   std::vector<v1::Participant> rows;
   for (int i = 1; i <= 25'000; ++i) rows.push_back(EnrolmentAt(absl::StrCat("p", i), "north"));
@@ -550,7 +554,8 @@ TEST_F(ConcurrentEnrolTest, ARandomisationCutByAStorageFailureSaysWhatIsAllocate
   ASSERT_TRUE(trial.ok()) << trial.status();
   EXPECT_EQ(trial->allocated(), 20'000);
 
-  const absl::StatusOr<v1::RandomiseResponse> again = randomiser_.Randomise("cut", "", "researcher");
+  const absl::StatusOr<v1::RandomiseResponse> again =
+      randomiser_.Randomise("cut", "", "researcher");
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->newly_allocated(), 5'000);
   trial = randomiser_.GetTrial("cut");
