@@ -850,10 +850,19 @@ absl::StatusOr<v1::ImportCsvResponse> Ingestor::ImportCsv(const v1::ImportCsvReq
   const std::string source = absl::StrCat("csv:", sha);
   std::vector<Candidate> chunk;
   absl::Status failure;
+  // The file's last line of the chunks stored so far: a storage failure part-way says where
+  // the stored part ends. The file is recorded as imported only with its last chunk, so
+  // importing it again stores the rest, the stored rows coming back as duplicates.
+  int64_t stored_through_line = 0;
   auto flush = [&](const std::string& import_sha) {
     if (absl::Status s = Process(trial, *context, chunk, caller, false, import_sha); !s.ok()) {
-      return s;
+      if (stored_through_line == 0) return s;
+      return absl::Status(
+          s.code(), absl::StrCat(s.message(), "; the rows up to line ", stored_through_line,
+                                 " are stored, the rest not: import the file again (the rows "
+                                 "stored come back as duplicates)"));
     }
+    if (!chunk.empty()) stored_through_line = std::max(stored_through_line, chunk.back().row);
     Report(trial, chunk);
     for (Candidate& c : chunk) {
       switch (c.result.status) {

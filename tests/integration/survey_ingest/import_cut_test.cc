@@ -1,0 +1,145 @@
+// ImportCsv stores a file 5,000 rows at a time. When storage fails after the first chunk, the
+// error says up to which line the file is stored, and importing the same file again stores
+// the rest, the stored rows coming back as duplicates. The failure is injected in the store
+// (a real RedisIngestStore behind a wrapper) so that it falls between two chunks every time.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "tests/integration/survey_ingest/ingest_fixture.h"
+
+// A namespace of its own: each test file here names its helpers alike (unity build).
+namespace fieldwork::survey_ingest::import_cut {
+namespace {
+
+namespace v1 = ::fieldwork::v1;
+using ::testing::HasSubstr;
+
+constexpr char kTrial[] = "import-cut";
+
+// The real store, whose response writes fail after the first `ok` of them while `failing`.
+class FailingWrites final : public IngestStore {
+ public:
+  FailingWrites(IngestStore& inner, int ok) : inner_(inner), writes_left_(ok) {}
+  void StopFailing() { failing_ = false; }
+
+  absl::StatusOr<std::vector<WriteResult>> Write(const std::string& trial,
+                                                 const WriteBatch& batch) override {
+    if (failing_ && writes_left_-- <= 0) {
+      return absl::UnavailableError("redis at 127.0.0.1: Server closed the connection");
+    }
+    return inner_.Write(trial, batch);
+  }
+
+  absl::StatusOr<std::vector<v1::Instrument>> LoadInstruments(const std::string& trial) override {
+    return inner_.LoadInstruments(trial);
+  }
+  absl::Status AddInstrument(const std::string& trial, const v1::Instrument& instrument) override {
+    return inner_.AddInstrument(trial, instrument);
+  }
+  absl::StatusOr<std::vector<v1::Wave>> LoadWaves(const std::string& trial) override {
+    return inner_.LoadWaves(trial);
+  }
+  absl::Status PutWave(const v1::Wave& wave) override { return inner_.PutWave(wave); }
+  absl::StatusOr<bool> IsImported(const std::string& trial, const std::string& sha256) override {
+    return inner_.IsImported(trial, sha256);
+  }
+  absl::StatusOr<std::vector<std::string>> SubmissionOwners(
+      const std::string& trial, const std::vector<std::string>& submission_ids) override {
+    return inner_.SubmissionOwners(trial, submission_ids);
+  }
+  absl::Status ForEachResponse(const std::string& trial, const std::string& wave,
+                               const std::string& participant,
+                               const std::function<bool(v1::Response&)>& visit) override {
+    return inner_.ForEachResponse(trial, wave, participant, visit);
+  }
+  absl::Status ForEachRespondent(
+      const std::string& trial, const std::string& wave,
+      const std::function<bool(const std::string& participant)>& visit) override {
+    return inner_.ForEachRespondent(trial, wave, visit);
+  }
+  absl::StatusOr<std::vector<RespondentStatus>> GetRespondentStatuses(
+      const std::string& trial, const std::string& wave,
+      const std::vector<std::string>& participants) override {
+    return inner_.GetRespondentStatuses(trial, wave, participants);
+  }
+  absl::StatusOr<std::vector<v1::Reject>> LoadRejects(const std::string& trial) override {
+    return inner_.LoadRejects(trial);
+  }
+  absl::StatusOr<std::vector<bool>> WriteOutcomes(
+      const std::string& trial, const std::vector<v1::Outcome>& outcomes) override {
+    return inner_.WriteOutcomes(trial, outcomes);
+  }
+  absl::Status ForEachOutcome(const std::string& trial,
+                              const std::function<bool(v1::Outcome&)>& visit) override {
+    return inner_.ForEachOutcome(trial, visit);
+  }
+  absl::Status ForEachFormStage(const std::string& trial, const std::string& wave,
+                                const std::function<bool(const std::string& participant,
+                                                         v1::FormStage stage)>& visit) override {
+    return inner_.ForEachFormStage(trial, wave, visit);
+  }
+  absl::StatusOr<int64_t> DataVersion(const std::string& trial) override {
+    return inner_.DataVersion(trial);
+  }
+  absl::StatusOr<std::vector<std::string>> ListTrials() override { return inner_.ListTrials(); }
+
+ private:
+  IngestStore& inner_;
+  int writes_left_;
+  bool failing_ = true;
+};
+
+class ImportCutTest : public IngestTest {};
+
+TEST_F(ImportCutTest, AFileCutByAStorageFailureSaysWhereTheStoredRowsEndAndImportsAgain) {
+  CreateTrial(kTrial);
+  std::vector<std::pair<std::string, std::string>> roster;
+  std::string file = "ExternalReference,ResponseId,EndDate,wb_1,wb_2,wb_3\n";
+  for (int i = 1; i <= 8000; ++i) {
+    roster.emplace_back(absl::StrCat("M", i), "LA1");
+    absl::StrAppend(&file, "M", i, ",r", i, ",2021-03-04 10:00,5,6,7\n");
+  }
+  Enrol(kTrial, roster);
+  PutInstrument(kTrial, kWellbeingYaml);
+  PutWave(kTrial, "baseline", "wb");
+
+  // An ingestor of its own over the wrapped store, asking the real randomisation service.
+  std::unique_ptr<RedisClient> redis = redis_->NewClient();
+  RedisIngestStore store(*redis);
+  FailingWrites failing(store, /*ok=*/1);
+  GrpcRoster roster_source(
+      grpc::CreateChannel(randomisation_->address(), grpc::InsecureChannelCredentials()),
+      kIngestService);
+  ManualClock clock(absl::FromCivil(absl::CivilSecond(2021, 3, 20, 12, 0, 0), absl::UTCTimeZone()));
+  Ingestor ingestor(failing, roster_source, clock, {});
+  v1::ImportCsvRequest request;
+  request.set_trial_id(kTrial);
+  request.set_wave_id("baseline");
+  request.set_file_name("export.csv");
+  request.set_content(file);
+  Caller caller;
+  caller.name = "researcher";
+
+  const absl::StatusOr<v1::ImportCsvResponse> cut = ingestor.ImportCsv(request, caller);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(cut.status().message()),
+              HasSubstr("; the rows up to line 5001 are stored, the rest not: import the file "
+                        "again (the rows stored come back as duplicates)"));
+  EXPECT_EQ(ListResponses(kTrial, "baseline").size(), 5000u);
+
+  failing.StopFailing();
+  const absl::StatusOr<v1::ImportCsvResponse> again = ingestor.ImportCsv(request, caller);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->accepted(), 3000);
+  EXPECT_EQ(again->duplicate(), 5000);
+  EXPECT_EQ(again->rejected(), 0);
+  EXPECT_EQ(ListResponses(kTrial, "baseline").size(), 8000u);
+}
+
+}  // namespace
+}  // namespace fieldwork::survey_ingest::import_cut
