@@ -850,19 +850,26 @@ absl::StatusOr<v1::ImportCsvResponse> Ingestor::ImportCsv(const v1::ImportCsvReq
   const std::string source = absl::StrCat("csv:", sha);
   std::vector<Candidate> chunk;
   absl::Status failure;
-  // The file's last line of the chunks stored so far: a storage failure part-way says where
-  // the stored part ends. The file is recorded as imported only with its last chunk, so
-  // importing it again stores the rest, the stored rows coming back as duplicates.
+  // What of the file the chunks stored so far hold, for a storage failure part-way. A plain
+  // file is stored in file order, so up to a line; a long file a participant at a time in the
+  // order of their first rows, whose rows may lie anywhere in it, so as a count. The file is
+  // recorded as imported only with its last chunk, so importing it again stores the rest.
+  int64_t stored_candidates = 0;
   int64_t stored_through_line = 0;
   auto flush = [&](const std::string& import_sha) {
     if (absl::Status s = Process(trial, *context, chunk, caller, false, import_sha); !s.ok()) {
-      if (stored_through_line == 0) return s;
+      if (stored_candidates == 0) return s;
       return absl::Status(
-          s.code(), absl::StrCat(s.message(), "; the rows up to line ", stored_through_line,
-                                 " are stored, the rest not: import the file again (the rows "
-                                 "stored come back as duplicates)"));
+          s.code(),
+          absl::StrCat(s.message(), "; ",
+                       long_format ? absl::StrCat("the first ", stored_candidates,
+                                                  " participants (by their first row)")
+                                   : absl::StrCat("the rows up to line ", stored_through_line),
+                       " are stored, the rest not: import the file again (what is stored "
+                       "comes back as duplicates)"));
     }
-    if (!chunk.empty()) stored_through_line = std::max(stored_through_line, chunk.back().row);
+    stored_candidates += static_cast<int64_t>(chunk.size());
+    if (!chunk.empty()) stored_through_line = chunk.back().row;
     Report(trial, chunk);
     for (Candidate& c : chunk) {
       switch (c.result.status) {
