@@ -169,6 +169,19 @@ class ConcurrentEnrolTest : public ::testing::Test {
     return by_actor;
   }
 
+  // Participants p1..p<n>, all at site "north".
+  static std::vector<v1::Participant> NorthRoster(int n) {
+    std::vector<v1::Participant> rows;
+    for (int i = 1; i <= n; ++i) rows.push_back(EnrolmentAt(absl::StrCat("p", i), "north"));
+    return rows;
+  }
+
+  void ExpectAuditLogValid(const std::string& trial) {
+    absl::StatusOr<v1::VerifyAuditLogResponse> verified = randomiser_.VerifyAuditLog(trial);
+    ASSERT_TRUE(verified.ok()) << verified.status();
+    EXPECT_TRUE(verified->valid());
+  }
+
   fieldwork::testing::RedisServer redis_;
   std::unique_ptr<RedisClient> client_ = redis_.NewClient();
   RedisRandomisationStore store_{*client_};
@@ -504,8 +517,7 @@ TEST_F(ConcurrentEnrolTest, TheAuditHeadIsAnsweredWhileAWriterHoldsTheTrial) {
 TEST_F(ConcurrentEnrolTest,
        ALargeEnrolmentCutByAStorageFailureSaysWhatIsEnrolledAndAResendCompletesIt) {
   ASSERT_TRUE(randomiser_.CreateTrial(TwoArmsNorthAndSouth("large"), "creator").ok());
-  std::vector<v1::Participant> rows;
-  for (int i = 1; i <= 25'000; ++i) rows.push_back(EnrolmentAt(absl::StrCat("p", i), "north"));
+  const std::vector<v1::Participant> rows = NorthRoster(25'000);
   gated_.FailCommitsAfter(1);
   const absl::StatusOr<v1::EnrolResponse> cut =
       randomiser_.Enrol("large", rows, false, "researcher");
@@ -525,9 +537,7 @@ TEST_F(ConcurrentEnrolTest,
   EXPECT_EQ(again->enrolled(), 5'000);
   EXPECT_EQ(again->unchanged(), 20'000);
   EXPECT_EQ(again->rejected(), 0);
-  absl::StatusOr<v1::VerifyAuditLogResponse> verified = randomiser_.VerifyAuditLog("large");
-  ASSERT_TRUE(verified.ok()) << verified.status();
-  EXPECT_TRUE(verified->valid());
+  ExpectAuditLogValid("large");
 }
 
 // A batch of more than 20,000 is drawn whole and written 20,000 at a time. When storage fails
@@ -536,8 +546,7 @@ TEST_F(ConcurrentEnrolTest,
 TEST_F(ConcurrentEnrolTest,
        ARandomisationCutByAStorageFailureSaysWhatIsAllocatedAndARetryFinishesIt) {
   ASSERT_TRUE(randomiser_.CreateTrial(TwoArmsNorthAndSouth("cut"), "creator").ok());
-  std::vector<v1::Participant> rows;
-  for (int i = 1; i <= 25'000; ++i) rows.push_back(EnrolmentAt(absl::StrCat("p", i), "north"));
+  const std::vector<v1::Participant> rows = NorthRoster(25'000);
   ASSERT_TRUE(randomiser_.Enrol("cut", rows, false, "researcher").ok());
   absl::StatusOr<v1::Trial> locked = randomiser_.LockDesign("cut", "researcher");
   ASSERT_TRUE(locked.ok()) << locked.status();
@@ -561,9 +570,7 @@ TEST_F(ConcurrentEnrolTest,
   trial = randomiser_.GetTrial("cut");
   ASSERT_TRUE(trial.ok()) << trial.status();
   EXPECT_EQ(trial->allocated(), 25'000);
-  absl::StatusOr<v1::VerifyAuditLogResponse> verified = randomiser_.VerifyAuditLog("cut");
-  ASSERT_TRUE(verified.ok()) << verified.status();
-  EXPECT_TRUE(verified->valid());
+  ExpectAuditLogValid("cut");
 }
 
 }  // namespace
