@@ -14,8 +14,9 @@ scripts/setup.sh
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"
 
-# Two cores: two tests at a time. Three were faster (594 s against 804 s) but not safe yet: a
-# port taken between run.sh's choice and a service's bind, and the messaging kill test's bound,
-# each failed once at -j 3 (services/messaging/README.md, window 5). Output of failing tests is
-# printed in full.
+# Two cores: two tests at a time. Three were faster (594 s against 804 s) but not safe yet: the
+# messaging kill test's bound failed once at -j 3, unexplained (services/messaging/README.md,
+# window 5). (The other -j 3 failure, a port taken between run.sh's choice and a service's
+# bind, cannot happen since run.sh chooses outside the ephemeral range.) Output of failing tests
+# is printed in full.
 ctest --preset "$preset" -L 'unit|integration|e2e|cluster' -j 2 --timeout 600
