@@ -114,12 +114,16 @@ running_pid() {
   echo "$pid"
 }
 
-# spawn NAME COMMAND...: starts COMMAND in its own session, logging to DIR/logs/NAME.log.
+# spawn NAME COMMAND...: starts COMMAND in its own session, logging to DIR/logs/NAME.log. The
+# child is forked with DIR as its working directory already (running_pid's check): a child that
+# had to `cd` there itself was, until the scheduler ran it, taken for a process that had exited.
 spawn() {
   local name="$1"
   shift
-  (cd "$dir" && exec setsid "$@" >"$logs/$name.log" 2>&1 </dev/null) &
+  pushd "$dir" >/dev/null
+  setsid "$@" >"$logs/$name.log" 2>&1 </dev/null &
   echo $! >"$pids/$name.pid"
+  popd >/dev/null
 }
 
 # launch NAME COMMAND...: spawns COMMAND and records it in DIR/pids/NAME.cmd (NUL-separated
