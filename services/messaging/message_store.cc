@@ -309,24 +309,36 @@ absl::StatusOr<int64_t> MessageStore::EngagementVersion(absl::string_view trial)
   return version;
 }
 
-absl::StatusOr<std::vector<MessageStore::RawEvent>> MessageStore::Events(absl::string_view trial,
-                                                                         absl::string_view after_id,
-                                                                         int count) {
+absl::StatusOr<MessageStore::EventPage> MessageStore::Events(
+    absl::string_view trial, absl::string_view after_id, int count,
+    const std::function<bool(absl::string_view kind)>& wanted) {
   const std::string start = after_id.empty() ? "-" : absl::StrCat("(", after_id);
   absl::StatusOr<RedisReply> reply =
       redis_.Command({"XRANGE", keys::Events(trial), start, "+", "COUNT", absl::StrCat(count)});
   if (!reply.ok()) return reply.status();
-  std::vector<RawEvent> out;
+  EventPage page;
   for (size_t i = 0; i < reply->size(); ++i) {
+    const RedisReply entry = (*reply)[i];
+    page.last_id = std::string(entry[0].str());
+    const RedisReply fields = entry[1];
+    if (wanted) {
+      absl::string_view kind;
+      for (size_t f = 0; f + 1 < fields.size(); f += 2) {
+        if (fields[f].str() == "e") {
+          kind = fields[f + 1].str();
+          break;
+        }
+      }
+      if (!wanted(kind)) continue;
+    }
     RawEvent e;
-    e.id = std::string((*reply)[i][0].str());
-    const RedisReply fields = (*reply)[i][1];
+    e.id = page.last_id;
     for (size_t f = 0; f + 1 < fields.size(); f += 2) {
       e.fields[std::string(fields[f].str())] = std::string(fields[f + 1].str());
     }
-    out.push_back(std::move(e));
+    page.events.push_back(std::move(e));
   }
-  return out;
+  return page;
 }
 
 }  // namespace fieldwork::messaging

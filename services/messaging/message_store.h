@@ -4,6 +4,7 @@
 #ifndef FIELDWORK_SERVICES_MESSAGING_MESSAGE_STORE_H_
 #define FIELDWORK_SERVICES_MESSAGING_MESSAGE_STORE_H_
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -84,8 +85,16 @@ class MessageStore {
     std::string id;
     std::map<std::string, std::string> fields;
   };
-  absl::StatusOr<std::vector<RawEvent>> Events(absl::string_view trial, absl::string_view after_id,
-                                               int count);
+  // One read of up to `count` entries of the event log: those whose kind (field "e") `wanted`
+  // accepts (every one when it is null), and the id of the last entry read, wanted or not, to
+  // resume after ("" when nothing followed `after_id`). Unwanted entries cost no more than
+  // their reading: a reader of opens and clicks does not pay for every send's events.
+  struct EventPage {
+    std::vector<RawEvent> events;
+    std::string last_id;
+  };
+  absl::StatusOr<EventPage> Events(absl::string_view trial, absl::string_view after_id, int count,
+                                   const std::function<bool(absl::string_view kind)>& wanted = {});
 
   RedisClient& redis() { return redis_; }
 

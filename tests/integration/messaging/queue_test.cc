@@ -216,6 +216,50 @@ TEST_F(QueueTest, SentMessagesLeftPendingByADeadWorkerAreAcknowledgedNotSentAgai
   EXPECT_EQ(status->steps(0).sent(), 5);
 }
 
+// A listing of some kinds of event (the analysis service's opens and clicks) skips the others
+// before building them, page after page of the log: the two engagement events among 3,700
+// send events come back, in order, and a listing resumed after the first finds the second.
+TEST_F(QueueTest, EventsOfTheKindsAskedAreFoundAcrossPagesOfOtherEvents) {
+  const std::string events_key = keys::Events("kinds");
+  std::vector<std::vector<std::string>> adds;
+  auto add = [&](const std::string& kind, int i) {
+    adds.push_back({"XADD", events_key, "*", "e", kind, "c", "c", "s", "0", "p",
+                    absl::StrCat("p", i), "t", absl::StrCat(1609459200000 + i)});
+  };
+  for (int i = 0; i < 2500; ++i) add("sent", i);
+  add("opened", 7);
+  for (int i = 2500; i < 3700; ++i) add("sent", i);
+  add("clicked", 8);
+  ASSERT_TRUE(redis_->Pipeline(adds).ok());
+
+  auto list = [&](std::vector<v1::EventKind> kinds, const std::string& after) {
+    v1::ListEventsRequest request;
+    request.set_trial_id("kinds");
+    request.set_after_cursor(after);
+    for (v1::EventKind k : kinds) request.add_kinds(k);
+    std::vector<v1::MessageEvent> out;
+    absl::Status s = messenger_->ListEvents(request, [&](const v1::ListEventsResponse& page) {
+      out.insert(out.end(), page.events().begin(), page.events().end());
+      return true;
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return out;
+  };
+  const std::vector<v1::MessageEvent> engagement =
+      list({v1::EVENT_KIND_OPENED, v1::EVENT_KIND_CLICKED}, "");
+  ASSERT_EQ(engagement.size(), 2u);
+  EXPECT_EQ(engagement[0].kind(), v1::EVENT_KIND_OPENED);
+  EXPECT_EQ(engagement[0].participant_id(), "p7");
+  EXPECT_EQ(engagement[1].kind(), v1::EVENT_KIND_CLICKED);
+  EXPECT_EQ(engagement[1].participant_id(), "p8");
+  const std::vector<v1::MessageEvent> after_first =
+      list({v1::EVENT_KIND_OPENED, v1::EVENT_KIND_CLICKED}, engagement[0].cursor());
+  ASSERT_EQ(after_first.size(), 1u);
+  EXPECT_EQ(after_first[0].kind(), v1::EVENT_KIND_CLICKED);
+  EXPECT_EQ(list({v1::EVENT_KIND_SENT}, "").size(), 3700u);
+  EXPECT_EQ(list({}, "").size(), 3702u);
+}
+
 TEST_F(QueueTest, PauseHoldsSendsAndResumeDeliversEachOnce) {
   CreateTwoArmTrial("pause", 200);
   SaveTemplate("pause", "hello");
