@@ -24,6 +24,16 @@ inline std::string Record(absl::string_view trial, absl::string_view idempotency
 inline std::string Dead(absl::string_view trial) { return Prefix(trial) + "dead"; }
 // STREAM of events (MessageEvent fields, see queue_scripts.h).
 inline std::string Events(absl::string_view trial) { return Prefix(trial) + "events"; }
+// STREAM: a copy of every opened and clicked event of Events, under the same entry id (so a
+// cursor means the same in both), for reading take-up without reading every send's events.
+// Kept only where EngagementLogged is set.
+inline std::string EngagementLog(absl::string_view trial) { return Prefix(trial) + "engagement"; }
+// STRING "1": EngagementLog holds every opened and clicked event of the trial. Set by the first
+// planning, before the trial has any event; a trial whose events began before 6 Dec 2026 has no
+// log, and its take-up is read from Events.
+inline std::string EngagementLogged(absl::string_view trial) {
+  return Prefix(trial) + "engagement_logged";
+}
 // STRING: a campaign's state ("draft", "running", "paused", "cancelled").
 inline std::string CampaignState(absl::string_view trial, absl::string_view campaign) {
   return absl::StrCat(Prefix(trial), "cstate:", campaign);

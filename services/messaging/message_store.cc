@@ -284,17 +284,32 @@ absl::StatusOr<MessageStore::Engagement> MessageStore::RecordEngagement(
                       absl::StrCat(campaign, "|", step, "|", participant, "|", kind), "1"});
   if (!first.ok()) return first.status();
   const bool is_first = first->integer() == 1;
-  std::vector<std::vector<std::string>> commands = {
-      {"XADD", keys::Events(trial), "*", "e", std::string(kind), "c", std::string(campaign), "s",
-       absl::StrCat(step), "p", std::string(participant), "t",
-       absl::StrCat(absl::ToUnixMillis(now)), "arm", arm_name, "l", absl::StrCat(link_index)},
-      // After the event, so that a reader that saw the new version also sees the event.
-      {"INCR", keys::EngagementVersion(trial)}};
+  // KEYS: 1 events, 2 the engagement log, 3 its "logged" flag, 4 the engagement version. ARGV:
+  // the event's fields. The event goes into the log (where the trial keeps one) under the same
+  // id, in the same step; the version is raised after both, so that a reader that saw the new
+  // version also sees the event.
+  static const LuaScript* script = new LuaScript(R"lua(
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV))
+if (ARGV[2] == 'opened' or ARGV[2] == 'clicked') and redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('XADD', KEYS[2], id, unpack(ARGV))
+end
+redis.call('INCR', KEYS[4])
+return id
+)lua");
+  absl::StatusOr<RedisReply> added =
+      redis_.Eval(*script,
+                  {keys::Events(trial), keys::EngagementLog(trial), keys::EngagementLogged(trial),
+                   keys::EngagementVersion(trial)},
+                  {"e", std::string(kind), "c", std::string(campaign), "s", absl::StrCat(step), "p",
+                   std::string(participant), "t", absl::StrCat(absl::ToUnixMillis(now)), "arm",
+                   arm_name, "l", absl::StrCat(link_index)});
+  if (!added.ok()) return added.status();
   if (is_first) {
-    commands.push_back({"HINCRBY", keys::Counts(trial, campaign),
+    absl::StatusOr<RedisReply> counted =
+        redis_.Command({"HINCRBY", keys::Counts(trial, campaign),
                         absl::StrCat(step, "|", arm_name, "|", kind), "1"});
+    if (!counted.ok()) return counted.status();
   }
-  if (absl::Status s = redis_.Pipeline(commands).status(); !s.ok()) return s;
   return Engagement{is_first, arm_name};
 }
 
@@ -309,12 +324,20 @@ absl::StatusOr<int64_t> MessageStore::EngagementVersion(absl::string_view trial)
   return version;
 }
 
+absl::StatusOr<bool> MessageStore::EngagementLogged(absl::string_view trial) {
+  absl::StatusOr<RedisReply> reply = redis_.Command({"EXISTS", keys::EngagementLogged(trial)});
+  if (!reply.ok()) return reply.status();
+  return reply->integer() == 1;
+}
+
 absl::StatusOr<MessageStore::EventPage> MessageStore::Events(
     absl::string_view trial, absl::string_view after_id, int count,
-    const std::function<bool(absl::string_view kind)>& wanted) {
+    const std::function<bool(absl::string_view kind)>& wanted, EventLog log) {
   const std::string start = after_id.empty() ? "-" : absl::StrCat("(", after_id);
+  const std::string key =
+      log == EventLog::kEngagement ? keys::EngagementLog(trial) : keys::Events(trial);
   absl::StatusOr<RedisReply> reply =
-      redis_.Command({"XRANGE", keys::Events(trial), start, "+", "COUNT", absl::StrCat(count)});
+      redis_.Command({"XRANGE", key, start, "+", "COUNT", absl::StrCat(count)});
   if (!reply.ok()) return reply.status();
   EventPage page;
   for (size_t i = 0; i < reply->size(); ++i) {

@@ -93,8 +93,14 @@ class MessageStore {
     std::vector<RawEvent> events;
     std::string last_id;
   };
+  // kAll: the trial's whole event log; kEngagement: its engagement log (opened and clicked
+  // events only, the same ids), complete where EngagementLogged says so.
+  enum class EventLog { kAll, kEngagement };
   absl::StatusOr<EventPage> Events(absl::string_view trial, absl::string_view after_id, int count,
-                                   const std::function<bool(absl::string_view kind)>& wanted = {});
+                                   const std::function<bool(absl::string_view kind)>& wanted = {},
+                                   EventLog log = EventLog::kAll);
+  // Whether the trial keeps an engagement log (keys.h): trials planned from 6 Dec 2026 on.
+  absl::StatusOr<bool> EngagementLogged(absl::string_view trial);
 
   RedisClient& redis() { return redis_; }
 

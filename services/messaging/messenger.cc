@@ -419,10 +419,23 @@ absl::Status Messenger::ListEvents(
   if (!kinds.empty()) {
     wanted = [&kinds](absl::string_view kind) { return kinds.count(KindFromName(kind)) > 0; };
   }
+  // Opens and clicks alone are read from the trial's engagement log where it keeps one: the
+  // same events under the same ids, without the sends' events around them.
+  MessageStore::EventLog log = MessageStore::EventLog::kAll;
+  const bool engagement_only =
+      !kinds.empty() && std::all_of(kinds.begin(), kinds.end(), [](int kind) {
+        return kind == fieldwork::v1::EVENT_KIND_OPENED ||
+               kind == fieldwork::v1::EVENT_KIND_CLICKED;
+      });
+  if (engagement_only) {
+    absl::StatusOr<bool> logged = store_.EngagementLogged(request.trial_id());
+    if (!logged.ok()) return logged.status();
+    if (*logged) log = MessageStore::EventLog::kEngagement;
+  }
   std::string after = request.after_cursor();
   for (;;) {
     absl::StatusOr<MessageStore::EventPage> page =
-        store_.Events(request.trial_id(), after, 1000, wanted);
+        store_.Events(request.trial_id(), after, 1000, wanted, log);
     if (!page.ok()) return page.status();
     if (page->last_id.empty()) return absl::OkStatus();  // nothing followed `after`
     after = page->last_id;  // past the unwanted entries too

@@ -75,6 +75,11 @@ LuaScript* MakeScript(absl::string_view body) {
 // whose record exists (planned before, or already further) is not planned again.
 const LuaScript& PlanScript() {
   static const LuaScript* script = MakeScript(R"lua(
+-- A trial's first events: from here on its opens and clicks are also kept in the engagement log
+-- (keys.h), which RecordEngagement writes only where this is set.
+if redis.call('EXISTS', P .. 'events') == 0 then
+  redis.call('SET', P .. 'engagement_logged', '1')
+end
 local n = 0
 for i = 4, #ARGV, 3 do
   local key, due, arm = ARGV[i], ARGV[i + 1], ARGV[i + 2]

@@ -260,6 +260,54 @@ TEST_F(QueueTest, EventsOfTheKindsAskedAreFoundAcrossPagesOfOtherEvents) {
   EXPECT_EQ(list({}, "").size(), 3702u);
 }
 
+// A trial planned from 6 Dec 2026 on keeps its opens and clicks in an engagement log as well,
+// under the events' own ids: a listing of opens and clicks reads the log (an opened event
+// written to the event log alone, as an older version would, is not in it), its cursors are
+// the event log's, and an opt-out stays out of it.
+TEST_F(QueueTest, OpensAndClicksOfANewTrialAreReadFromItsEngagementLog) {
+  ASSERT_EQ(ClaimOneStep("logged", 3, "w").size(), 3u);
+  EXPECT_EQ(redis_->Command({"EXISTS", keys::EngagementLogged("logged")})->integer(), 1);
+  const absl::Time t = clock_.Now();
+  ASSERT_TRUE(store_->RecordEngagement("logged", "c", 0, "p1", "opened", 0, t).ok());
+  ASSERT_TRUE(redis_
+                  ->Command({"XADD", keys::Events("logged"), "*", "e", "opened", "c", "c", "s", "0",
+                             "p", "ghost", "t", absl::StrCat(ToMs(t))})
+                  .ok());
+  ASSERT_TRUE(store_->RecordEngagement("logged", "c", 0, "p2", "clicked", 0, t).ok());
+  ASSERT_TRUE(store_->RecordEngagement("logged", "c", 0, "p3", "opted_out", 0, t).ok());
+
+  auto list = [&](std::vector<v1::EventKind> kinds) {
+    v1::ListEventsRequest request;
+    request.set_trial_id("logged");
+    for (v1::EventKind k : kinds) request.add_kinds(k);
+    std::vector<v1::MessageEvent> out;
+    EXPECT_TRUE(messenger_
+                    ->ListEvents(request,
+                                 [&](const v1::ListEventsResponse& page) {
+                                   out.insert(out.end(), page.events().begin(),
+                                              page.events().end());
+                                   return true;
+                                 })
+                    .ok());
+    return out;
+  };
+  const std::vector<v1::MessageEvent> engagement =
+      list({v1::EVENT_KIND_OPENED, v1::EVENT_KIND_CLICKED});
+  ASSERT_EQ(engagement.size(), 2u);
+  EXPECT_EQ(engagement[0].participant_id(), "p1");
+  EXPECT_EQ(engagement[1].participant_id(), "p2");
+  std::map<std::string, std::string> cursor_of;  // participant -> cursor in the event log
+  for (const v1::MessageEvent& e : list({})) {
+    if (e.kind() == v1::EVENT_KIND_OPENED || e.kind() == v1::EVENT_KIND_CLICKED) {
+      cursor_of[e.participant_id()] = e.cursor();
+    }
+  }
+  EXPECT_EQ(cursor_of.size(), 3u) << "the event log has both, and the ghost";
+  EXPECT_EQ(engagement[0].cursor(), cursor_of["p1"]);
+  EXPECT_EQ(engagement[1].cursor(), cursor_of["p2"]);
+  EXPECT_EQ(redis_->Command({"XLEN", keys::EngagementLog("logged")})->integer(), 2);
+}
+
 TEST_F(QueueTest, PauseHoldsSendsAndResumeDeliversEachOnce) {
   CreateTwoArmTrial("pause", 200);
   SaveTemplate("pause", "hello");
