@@ -85,10 +85,8 @@ class MessageStore {
     std::string id;
     std::map<std::string, std::string> fields;
   };
-  // One read of up to `count` entries of the event log: those whose kind (field "e") `wanted`
-  // accepts (every one when it is null), and the id of the last entry read, wanted or not, to
-  // resume after ("" when nothing followed `after_id`). Unwanted entries cost no more than
-  // their reading: a reader of opens and clicks does not pay for every send's events.
+  // The wanted events of one read, and the id of the last entry read, wanted or not, to resume
+  // after ("" when nothing followed).
   struct EventPage {
     std::vector<RawEvent> events;
     std::string last_id;
@@ -96,6 +94,9 @@ class MessageStore {
   // kAll: the trial's whole event log; kEngagement: its engagement log (opened and clicked
   // events only, the same ids), complete where EngagementLogged says so.
   enum class EventLog { kAll, kEngagement };
+  // One read of up to `count` entries of `log` after `after_id` ("" = from the start), keeping
+  // those whose kind (field "e") `wanted` accepts (every one when it is null). Unwanted entries
+  // cost no more than their reading: a reader of opens and clicks builds no send's event.
   absl::StatusOr<EventPage> Events(absl::string_view trial, absl::string_view after_id, int count,
                                    const std::function<bool(absl::string_view kind)>& wanted = {},
                                    EventLog log = EventLog::kAll);

@@ -197,10 +197,14 @@ std::vector<std::map<std::string, std::string>> MessagingTest::Delivered() const
   return out;
 }
 
-std::vector<v1::MessageEvent> MessagingTest::Events(const std::string& trial) {
+std::vector<v1::MessageEvent> MessagingTest::Events(const std::string& trial,
+                                                   const std::vector<v1::EventKind>& kinds,
+                                                   const std::string& after_cursor) {
   std::vector<v1::MessageEvent> out;
   v1::ListEventsRequest request;
   request.set_trial_id(trial);
+  request.set_after_cursor(after_cursor);
+  for (v1::EventKind kind : kinds) request.add_kinds(kind);
   absl::Status s = messenger_->ListEvents(request, [&](const v1::ListEventsResponse& page) {
     out.insert(out.end(), page.events().begin(), page.events().end());
     return true;

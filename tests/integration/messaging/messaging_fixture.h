@@ -84,7 +84,10 @@ class MessagingTest : public ::testing::Test {
   int DrainNow(Worker& worker);
   // The file channel's lines, parsed.
   std::vector<std::map<std::string, std::string>> Delivered() const;
-  std::vector<fieldwork::v1::MessageEvent> Events(const std::string& trial);
+  // ListEvents of `trial`: every event, or those of `kinds`, after `after_cursor` ("": all).
+  std::vector<fieldwork::v1::MessageEvent> Events(
+      const std::string& trial, const std::vector<fieldwork::v1::EventKind>& kinds = {},
+      const std::string& after_cursor = "");
 
   std::unique_ptr<fieldwork::testing::RedisServer> redis_server_;
   fieldwork::testing::TempDir dir_;

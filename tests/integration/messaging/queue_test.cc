@@ -232,32 +232,19 @@ TEST_F(QueueTest, EventsOfTheKindsAskedAreFoundAcrossPagesOfOtherEvents) {
   add("clicked", 8);
   ASSERT_TRUE(redis_->Pipeline(adds).ok());
 
-  auto list = [&](std::vector<v1::EventKind> kinds, const std::string& after) {
-    v1::ListEventsRequest request;
-    request.set_trial_id("kinds");
-    request.set_after_cursor(after);
-    for (v1::EventKind k : kinds) request.add_kinds(k);
-    std::vector<v1::MessageEvent> out;
-    absl::Status s = messenger_->ListEvents(request, [&](const v1::ListEventsResponse& page) {
-      out.insert(out.end(), page.events().begin(), page.events().end());
-      return true;
-    });
-    EXPECT_TRUE(s.ok()) << s;
-    return out;
-  };
   const std::vector<v1::MessageEvent> engagement =
-      list({v1::EVENT_KIND_OPENED, v1::EVENT_KIND_CLICKED}, "");
+      Events("kinds", {v1::EVENT_KIND_OPENED, v1::EVENT_KIND_CLICKED});
   ASSERT_EQ(engagement.size(), 2u);
   EXPECT_EQ(engagement[0].kind(), v1::EVENT_KIND_OPENED);
   EXPECT_EQ(engagement[0].participant_id(), "p7");
   EXPECT_EQ(engagement[1].kind(), v1::EVENT_KIND_CLICKED);
   EXPECT_EQ(engagement[1].participant_id(), "p8");
   const std::vector<v1::MessageEvent> after_first =
-      list({v1::EVENT_KIND_OPENED, v1::EVENT_KIND_CLICKED}, engagement[0].cursor());
+      Events("kinds", {v1::EVENT_KIND_OPENED, v1::EVENT_KIND_CLICKED}, engagement[0].cursor());
   ASSERT_EQ(after_first.size(), 1u);
   EXPECT_EQ(after_first[0].kind(), v1::EVENT_KIND_CLICKED);
-  EXPECT_EQ(list({v1::EVENT_KIND_SENT}, "").size(), 3700u);
-  EXPECT_EQ(list({}, "").size(), 3702u);
+  EXPECT_EQ(Events("kinds", {v1::EVENT_KIND_SENT}).size(), 3700u);
+  EXPECT_EQ(Events("kinds").size(), 3702u);
 }
 
 // A trial planned from 6 Dec 2026 on keeps its opens and clicks in an engagement log as well,
@@ -276,28 +263,13 @@ TEST_F(QueueTest, OpensAndClicksOfANewTrialAreReadFromItsEngagementLog) {
   ASSERT_TRUE(store_->RecordEngagement("logged", "c", 0, "p2", "clicked", 0, t).ok());
   ASSERT_TRUE(store_->RecordEngagement("logged", "c", 0, "p3", "opted_out", 0, t).ok());
 
-  auto list = [&](std::vector<v1::EventKind> kinds) {
-    v1::ListEventsRequest request;
-    request.set_trial_id("logged");
-    for (v1::EventKind k : kinds) request.add_kinds(k);
-    std::vector<v1::MessageEvent> out;
-    EXPECT_TRUE(messenger_
-                    ->ListEvents(request,
-                                 [&](const v1::ListEventsResponse& page) {
-                                   out.insert(out.end(), page.events().begin(),
-                                              page.events().end());
-                                   return true;
-                                 })
-                    .ok());
-    return out;
-  };
   const std::vector<v1::MessageEvent> engagement =
-      list({v1::EVENT_KIND_OPENED, v1::EVENT_KIND_CLICKED});
+      Events("logged", {v1::EVENT_KIND_OPENED, v1::EVENT_KIND_CLICKED});
   ASSERT_EQ(engagement.size(), 2u);
   EXPECT_EQ(engagement[0].participant_id(), "p1");
   EXPECT_EQ(engagement[1].participant_id(), "p2");
   std::map<std::string, std::string> cursor_of;  // participant -> cursor in the event log
-  for (const v1::MessageEvent& e : list({})) {
+  for (const v1::MessageEvent& e : Events("logged")) {
     if (e.kind() == v1::EVENT_KIND_OPENED || e.kind() == v1::EVENT_KIND_CLICKED) {
       cursor_of[e.participant_id()] = e.cursor();
     }
