@@ -6,6 +6,8 @@
 #include <set>
 #include <utility>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -72,6 +74,21 @@ fieldwork::v1::CampaignState StateFromName(absl::string_view name) {
   if (name == "paused") return fieldwork::v1::CAMPAIGN_STATE_PAUSED;
   if (name == "cancelled") return fieldwork::v1::CAMPAIGN_STATE_CANCELLED;
   return fieldwork::v1::CAMPAIGN_STATE_UNSPECIFIED;
+}
+
+// A cursor ListEvents gives is an event's stream id, "<ms>-<sequence>"; anything else would
+// reach Redis as a malformed id and come back as an internal error.
+absl::Status ValidateCursor(absl::string_view cursor) {
+  if (cursor.empty()) return absl::OkStatus();
+  const std::vector<absl::string_view> parts = absl::StrSplit(cursor, '-');
+  uint64_t part = 0;
+  if (parts.size() != 2 || !absl::c_all_of(parts, [&](absl::string_view p) {
+        return !p.empty() && absl::c_all_of(p, absl::ascii_isdigit) && absl::SimpleAtoi(p, &part);
+      })) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "after_cursor: \"", cursor.substr(0, 64), "\" is not a cursor ListEvents gave"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -412,6 +429,7 @@ absl::Status Messenger::ListEvents(
     const fieldwork::v1::ListEventsRequest& request,
     const std::function<bool(const fieldwork::v1::ListEventsResponse&)>& sink) {
   if (absl::Status s = ValidateId("trial_id", request.trial_id()); !s.ok()) return s;
+  if (absl::Status s = ValidateCursor(request.after_cursor()); !s.ok()) return s;
   std::set<int> kinds(request.kinds().begin(), request.kinds().end());
   // The kind is looked at before an event is built: a listing of opens and clicks (the
   // analysis service's take-up) reads every send's events but builds none of them.

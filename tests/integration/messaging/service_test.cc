@@ -179,6 +179,27 @@ TEST_F(ServiceTest, RolesAreEnforcedAndEventsStream) {
   while (partner_reader->Read(&page)) {
   }
   EXPECT_EQ(partner_reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  // A cursor ListEvents never gave is refused naming the field, whichever log it would be read
+  // in (the whole event log; opens and clicks: the engagement log of this trial).
+  for (const char* bad : {"not-a-cursor", "12", "1-2-3", "-1-0", "1733443200000-x"}) {
+    for (bool engagement : {false, true}) {
+      v1::ListEventsRequest after;
+      after.set_trial_id("svc");
+      after.set_after_cursor(bad);
+      if (engagement) {
+        after.add_kinds(v1::EVENT_KIND_OPENED);
+        after.add_kinds(v1::EVENT_KIND_CLICKED);
+      }
+      auto after_context = ContextWith(kResearcher);
+      auto after_reader = stub_->ListEvents(after_context.get(), after);
+      while (after_reader->Read(&page)) {
+      }
+      const grpc::Status refused = after_reader->Finish();
+      EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+      EXPECT_THAT(refused.error_message(), HasSubstr("after_cursor")) << bad;
+    }
+  }
 }
 
 }  // namespace
