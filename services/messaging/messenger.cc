@@ -85,8 +85,8 @@ absl::Status ValidateCursor(absl::string_view cursor) {
   if (parts.size() != 2 || !absl::c_all_of(parts, [&](absl::string_view p) {
         return !p.empty() && absl::c_all_of(p, absl::ascii_isdigit) && absl::SimpleAtoi(p, &part);
       })) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "after_cursor: \"", cursor.substr(0, 64), "\" is not a cursor ListEvents gave"));
+    return absl::InvalidArgumentError(absl::StrCat("after_cursor: \"", cursor.substr(0, 64),
+                                                   "\" is not a cursor ListEvents gave"));
   }
   return absl::OkStatus();
 }

@@ -198,8 +198,8 @@ std::vector<std::map<std::string, std::string>> MessagingTest::Delivered() const
 }
 
 std::vector<v1::MessageEvent> MessagingTest::Events(const std::string& trial,
-                                                   const std::vector<v1::EventKind>& kinds,
-                                                   const std::string& after_cursor) {
+                                                    const std::vector<v1::EventKind>& kinds,
+                                                    const std::string& after_cursor) {
   std::vector<v1::MessageEvent> out;
   v1::ListEventsRequest request;
   request.set_trial_id(trial);
