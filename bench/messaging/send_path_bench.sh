@@ -9,8 +9,8 @@
 #   2. a survey invitation to the control arm;
 #   3. the reminder to the control arm (each send's guard asks survey-ingest whether the
 #      participant responded; nobody did, so every reminder goes).
-# Then: no send twice and none missing (each key once, every participant of the arm once per
-# step). Printed beside the in-memory worker benchmark (messaging_send_bench, no gRPC facts)
+# The phases start once the setup's own work is done (see settle). Then: no send twice and none
+# missing (each key once, every participant of the arm once per step). Printed beside the in-memory worker benchmark (messaging_send_bench, no gRPC facts)
 # and redis-benchmark's XADD rate on the stack's own Redis. Target: >= 10,000 sends/s end to
 # end, reminders included.
 #
@@ -126,6 +126,33 @@ redis_cpu() {  # seconds of CPU the stack's Redis has used
   redis-cli -p "$redis_port" INFO cpu | tr -d '\r' |
     awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%.2f", s }'
 }
+# settle: the phases time sending, so the setup's own work is let finish first (it used to land
+# in the first phase by chance, about 20 us per send of it): the analysis monitor's load of the
+# trial just randomised (its passes are every 30 s; a pass that read no trial has caught up)
+# and a Redis AOF rewrite in progress (one that the phases' own writes start is counted).
+monitor_metric() {
+  python3 -c 'import sys, urllib.request
+for line in urllib.request.urlopen(sys.argv[1]).read().decode().splitlines():
+    name, _, value = line.partition(" ")
+    if name == sys.argv[2]: print(int(float(value)))' \
+    "http://127.0.0.1:$FIELDWORK_ANALYSIS_METRICS_PORT/metrics" "$1"
+}
+settle() {
+  local from passes=0 started
+  started=$(date +%s)
+  from=$(monitor_metric fieldwork_analysis_monitor_run_seconds_count)
+  while (($(date +%s) - started < 100)); do
+    passes=$(($(monitor_metric fieldwork_analysis_monitor_run_seconds_count) - from))
+    ((passes >= 1)) && [[ $(monitor_metric fieldwork_analysis_monitor_trials_read) == 0 ]] &&
+      break
+    sleep 0.5
+  done
+  while redis-cli -p "$redis_port" INFO persistence | grep -q '^aof_rewrite_in_progress:1'; do
+    sleep 0.2
+  done
+  echo "settled in $(($(date +%s) - started)) s: $passes analysis monitor passes, then no AOF rewrite running"
+}
+settle
 redis-cli -p "$redis_port" CONFIG RESETSTAT >/dev/null
 cpu_before=$(redis_cpu)
 echo "end to end, real binaries over gRPC (run.sh stack, file channel, ${SEND_PATH_WORKER_THREADS:-4} worker threads):"
