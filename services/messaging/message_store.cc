@@ -330,6 +330,13 @@ absl::StatusOr<bool> MessageStore::EngagementLogged(absl::string_view trial) {
   return reply->integer() == 1;
 }
 
+const std::string* MessageStore::RawEvent::Find(absl::string_view field) const {
+  for (const auto& [name, value] : fields) {
+    if (name == field) return &value;
+  }
+  return nullptr;
+}
+
 absl::StatusOr<MessageStore::EventPage> MessageStore::Events(
     absl::string_view trial, absl::string_view after_id, int count,
     const std::function<bool(absl::string_view kind)>& wanted, EventLog log) {
@@ -354,12 +361,12 @@ absl::StatusOr<MessageStore::EventPage> MessageStore::Events(
       }
       if (!wanted(kind)) continue;
     }
-    RawEvent e;
+    RawEvent& e = page.events.emplace_back();
     e.id = page.last_id;
+    e.fields.reserve(fields.size() / 2);
     for (size_t f = 0; f + 1 < fields.size(); f += 2) {
-      e.fields[std::string(fields[f].str())] = std::string(fields[f + 1].str());
+      e.fields.emplace_back(fields[f].str(), fields[f + 1].str());
     }
-    page.events.push_back(std::move(e));
   }
   return page;
 }

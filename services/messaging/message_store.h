@@ -80,10 +80,13 @@ class MessageStore {
   // A number raised by every RecordEngagement (0 before the first).
   absl::StatusOr<int64_t> EngagementVersion(absl::string_view trial);
 
-  // Raw events after `after_id` ("" = from the start): (stream id, field -> value).
+  // A raw event: its stream id and its (field, value) pairs in stream order. A handful of
+  // pairs, searched in turn: a map per event was most of a long listing's time (issue 18).
   struct RawEvent {
     std::string id;
-    std::map<std::string, std::string> fields;
+    std::vector<std::pair<std::string, std::string>> fields;
+    // The value of `field`, or nullptr when the event has none.
+    const std::string* Find(absl::string_view field) const;
   };
   // The wanted events of one read, and the id of the last entry read, wanted or not, to resume
   // after ("" when nothing followed).

@@ -56,16 +56,16 @@ EventKind KindFromName(absl::string_view name) {
   return it == kKinds.end() ? fieldwork::v1::EVENT_KIND_UNSPECIFIED : it->second;
 }
 
-int64_t Int(const std::map<std::string, std::string>& fields, const std::string& name) {
-  auto it = fields.find(name);
+int64_t Int(const MessageStore::RawEvent& event, absl::string_view field) {
   int64_t v = 0;
-  if (it != fields.end()) (void)absl::SimpleAtoi(it->second, &v);
+  if (const std::string* value = event.Find(field)) (void)absl::SimpleAtoi(*value, &v);
   return v;
 }
 
-std::string Str(const std::map<std::string, std::string>& fields, const std::string& name) {
-  auto it = fields.find(name);
-  return it == fields.end() ? "" : it->second;
+const std::string& Str(const MessageStore::RawEvent& event, absl::string_view field) {
+  static const std::string* const kNone = new std::string;
+  const std::string* value = event.Find(field);
+  return value == nullptr ? *kNone : *value;
 }
 
 fieldwork::v1::CampaignState StateFromName(absl::string_view name) {
@@ -459,32 +459,31 @@ absl::Status Messenger::ListEvents(
     after = page->last_id;  // past the unwanted entries too
     fieldwork::v1::ListEventsResponse response;
     for (const MessageStore::RawEvent& raw : page->events) {
-      fieldwork::v1::MessageEvent event;
-      event.set_kind(KindFromName(Str(raw.fields, "e")));
-      event.set_trial_id(request.trial_id());
-      event.set_campaign_id(Str(raw.fields, "c"));
-      event.set_step(static_cast<int32_t>(Int(raw.fields, "s")));
-      event.set_participant_id(Str(raw.fields, "p"));
-      *event.mutable_time() = ToTimestamp(absl::FromUnixMillis(Int(raw.fields, "t")));
-      event.set_channel(ChannelToProto(Str(raw.fields, "ch")));
-      event.set_arm(Str(raw.fields, "arm"));
-      event.set_template_version(Int(raw.fields, "v"));
-      event.set_link_index(static_cast<int32_t>(Int(raw.fields, "l")));
-      event.set_attempt(static_cast<int32_t>(Int(raw.fields, "a")));
-      event.set_detail(Str(raw.fields, "d"));
-      if (raw.fields.count("due") > 0) {
-        *event.mutable_due_at() = ToTimestamp(absl::FromUnixMillis(Int(raw.fields, "due")));
+      if (!request.campaign_id().empty() && Str(raw, "c") != request.campaign_id()) continue;
+      if (!request.participant_id().empty() && Str(raw, "p") != request.participant_id()) {
+        continue;
       }
-      const std::string scope = Str(raw.fields, "scope");
+      fieldwork::v1::MessageEvent& event = *response.add_events();
+      event.set_kind(KindFromName(Str(raw, "e")));
+      event.set_trial_id(request.trial_id());
+      event.set_campaign_id(Str(raw, "c"));
+      event.set_step(static_cast<int32_t>(Int(raw, "s")));
+      event.set_participant_id(Str(raw, "p"));
+      *event.mutable_time() = ToTimestamp(absl::FromUnixMillis(Int(raw, "t")));
+      event.set_channel(ChannelToProto(Str(raw, "ch")));
+      event.set_arm(Str(raw, "arm"));
+      event.set_template_version(Int(raw, "v"));
+      event.set_link_index(static_cast<int32_t>(Int(raw, "l")));
+      event.set_attempt(static_cast<int32_t>(Int(raw, "a")));
+      event.set_detail(Str(raw, "d"));
+      if (raw.Find("due") != nullptr) {
+        *event.mutable_due_at() = ToTimestamp(absl::FromUnixMillis(Int(raw, "due")));
+      }
+      const std::string& scope = Str(raw, "scope");
       if (scope == "email") event.set_opt_out_scope(fieldwork::v1::OPT_OUT_SCOPE_EMAIL);
       if (scope == "sms") event.set_opt_out_scope(fieldwork::v1::OPT_OUT_SCOPE_SMS);
       if (scope == "all") event.set_opt_out_scope(fieldwork::v1::OPT_OUT_SCOPE_ALL);
       event.set_cursor(raw.id);
-      if (!request.campaign_id().empty() && event.campaign_id() != request.campaign_id()) continue;
-      if (!request.participant_id().empty() && event.participant_id() != request.participant_id()) {
-        continue;
-      }
-      *response.add_events() = std::move(event);
     }
     if (response.events_size() > 0 && !sink(response)) return absl::OkStatus();
   }
