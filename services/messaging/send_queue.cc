@@ -481,19 +481,23 @@ absl::StatusOr<std::vector<StreamEntry>> SendQueue::Read(absl::string_view trial
   return ParseEntries((*reply)[0][1]);
 }
 
-absl::StatusOr<std::vector<StreamEntry>> SendQueue::Reclaim(absl::string_view trial,
-                                                            absl::string_view consumer, int count) {
-  absl::StatusOr<RedisReply> reply =
-      redis_.Command({"XAUTOCLAIM", keys::Stream(trial), keys::kGroup, consumer,
-                      Ms(options_.reclaim_idle), "0", "COUNT", absl::StrCat(count)});
+absl::StatusOr<SendQueue::Reclaimed> SendQueue::Reclaim(absl::string_view trial,
+                                                        absl::string_view consumer,
+                                                        absl::string_view cursor) {
+  // Redis looks at up to ten times COUNT pending entries per call.
+  absl::StatusOr<RedisReply> reply = redis_.Command(
+      {"XAUTOCLAIM", keys::Stream(trial), keys::kGroup, consumer, Ms(options_.reclaim_idle),
+       cursor.empty() ? "0-0" : cursor, "COUNT", absl::StrCat(kReclaimLooks / 10)});
+  Reclaimed reclaimed;
+  reclaimed.cursor = "0-0";
   if (!reply.ok()) {
-    if (absl::StrContains(reply.status().message(), "NOGROUP")) return std::vector<StreamEntry>{};
+    if (absl::StrContains(reply.status().message(), "NOGROUP")) return reclaimed;
     return reply.status();
   }
-  if (reply->type() != RedisReply::Type::kArray || reply->size() < 2) {
-    return std::vector<StreamEntry>{};
-  }
-  return ParseEntries((*reply)[1]);
+  if (reply->type() != RedisReply::Type::kArray || reply->size() < 2) return reclaimed;
+  reclaimed.cursor = std::string((*reply)[0].str());
+  reclaimed.entries = ParseEntries((*reply)[1]);
+  return reclaimed;
 }
 
 absl::StatusOr<std::vector<ClaimResult>> SendQueue::Claim(absl::string_view trial,

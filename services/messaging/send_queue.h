@@ -135,9 +135,19 @@ class SendQueue {
   // New entries for `consumer` (XREADGROUP >), waiting up to `block` (zero: do not wait).
   absl::StatusOr<std::vector<StreamEntry>> Read(absl::string_view trial, absl::string_view consumer,
                                                 int count, absl::Duration block);
-  // Entries other consumers have held longer than reclaim_idle (XAUTOCLAIM), now `consumer`'s.
-  absl::StatusOr<std::vector<StreamEntry>> Reclaim(absl::string_view trial,
-                                                   absl::string_view consumer, int count);
+  // Entries other consumers have held longer than reclaim_idle (XAUTOCLAIM), now `consumer`'s:
+  // one step of a walk through the group's pending list, from `cursor` ("" or "0-0": its
+  // start), which is moved to where the next step starts ("0-0" once the walk reached the end).
+  // A step looks at no more than kReclaimLooks pending entries, however long the list: workers
+  // of every replica hold a batch each, and a walk from the start every time would cost Redis
+  // the whole list per call and never reach what lies beyond its first 10 x COUNT entries.
+  struct Reclaimed {
+    std::vector<StreamEntry> entries;
+    std::string cursor;
+  };
+  static constexpr int kReclaimLooks = 1000;
+  absl::StatusOr<Reclaimed> Reclaim(absl::string_view trial, absl::string_view consumer,
+                                    absl::string_view cursor);
 
   // Takes the idempotency record of each entry for `consumer` (one script for the batch):
   // new → claimed{attempt 1}; retry{n} → claimed{n+1}; claimed with an expired lease →

@@ -123,17 +123,24 @@ void Worker::Run(const std::atomic<bool>& stop) {
 }
 
 absl::StatusOr<std::vector<StreamEntry>> Worker::ReclaimIfDue(const std::string& trial) {
-  // XAUTOCLAIM walks the group's pending list from its start, past every live worker's claims,
-  // to find idle ones: milliseconds of Redis's single thread with a few batches in flight. An
-  // entry is only reclaimable once idle for reclaim_idle (Redis's own wall clock), so looking
-  // every quarter of that, rather than every batch, delays a takeover by at most a quarter.
+  // Each step walks past live workers' claims to find idle entries (milliseconds of Redis's
+  // single thread). An entry is only reclaimable once idle for reclaim_idle (Redis's own wall
+  // clock), so a walk that reached the end starts again a quarter of that later, not at every
+  // batch: a takeover waits at most that quarter and one walk.
   const absl::Time now = absl::Now();
-  auto [last, first] = last_reclaim_.try_emplace(trial, now);
-  if (!first && now - last->second < deps_.queue->options().reclaim_idle / 4) {
+  ReclaimWalk& walk = reclaim_walks_[trial];
+  if (walk.cursor.empty() && now - walk.ended < deps_.queue->options().reclaim_idle / 4) {
     return std::vector<StreamEntry>{};
   }
-  last->second = now;
-  return deps_.queue->Reclaim(trial, options_.consumer, options_.batch);
+  absl::StatusOr<SendQueue::Reclaimed> step =
+      deps_.queue->Reclaim(trial, options_.consumer, walk.cursor);
+  if (!step.ok()) return step.status();
+  if (step->cursor == "0-0") {
+    walk = ReclaimWalk{"", now};
+  } else {
+    walk.cursor = step->cursor;
+  }
+  return std::move(step->entries);
 }
 
 absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {

@@ -75,8 +75,9 @@ class Worker {
     Campaign campaign;
   };
   absl::StatusOr<int> ProcessTrial(const std::string& trial);
-  // Other workers' lapsed entries of `trial`, asked of Redis at most every quarter of the
-  // reclaim idle time (wall time, as Redis counts idleness); none in between.
+  // Other workers' lapsed entries of `trial`: the next step of a walk through the pending
+  // list (SendQueue::Reclaim), one step a batch; once a walk has reached the end, the next
+  // starts a quarter of the reclaim idle time later (wall time, as Redis counts idleness).
   absl::StatusOr<std::vector<StreamEntry>> ReclaimIfDue(const std::string& trial);
   absl::StatusOr<const CampaignInfo*> GetCampaign(const std::string& trial,
                                                   const std::string& campaign);
@@ -86,7 +87,11 @@ class Worker {
   WorkerDeps deps_;
   WorkerOptions options_;
   std::map<std::string, std::unique_ptr<CampaignInfo>> campaigns_;  // "<trial>|<campaign>"
-  std::map<std::string, absl::Time> last_reclaim_;                  // by trial
+  struct ReclaimWalk {
+    std::string cursor;  // where the next step starts; "" between walks
+    absl::Time ended;    // when the last walk reached the end of the list
+  };
+  std::map<std::string, ReclaimWalk> reclaim_walks_;  // by trial
 };
 
 // The scheduler: moves every trial's due sends into its stream and updates the queue gauges.

@@ -719,5 +719,49 @@ TEST_F(QueueTest, ADeadConsumersEntriesAreLookedForOncePerQuarterOfTheIdleTime) 
   EXPECT_EQ(Delivered().size(), 1u);
 }
 
+// A walk through the pending list looks at a bounded number of entries per step, so each
+// step costs Redis the same however many batches every replica's workers hold; the walk goes
+// on from where the last step stopped, and reaches a dead consumer's entry that lies behind
+// more live claims than one step looks at (a walk from the start every time never would).
+TEST_F(QueueTest, AReclaimWalkReachesADeadConsumersEntryBehindManyLiveClaims) {
+  const std::string stream = keys::Stream("walk");
+  const std::string group(keys::kGroup);
+  const int live = SendQueue::kReclaimLooks + SendQueue::kReclaimLooks / 2;
+  ASSERT_TRUE(redis_->Command({"XGROUP", "CREATE", stream, group, "$", "MKSTREAM"}).ok());
+  for (int i = 0; i <= live; ++i) {
+    ASSERT_TRUE(
+        redis_->Command({"XADD", stream, "*", "k", absl::StrCat("walk:c:0:p", i), "d", "0"}).ok());
+  }
+  ASSERT_TRUE(redis_
+                  ->Command({"XREADGROUP", "GROUP", group, "live", "COUNT", absl::StrCat(live),
+                             "STREAMS", stream, ">"})
+                  .ok());
+  absl::StatusOr<RedisReply> dead =
+      redis_->Command({"XREADGROUP", "GROUP", group, "dead", "COUNT", "1", "STREAMS", stream, ">"});
+  ASSERT_TRUE(dead.ok() && dead->size() == 1) << dead.status();
+  const std::string dead_id((*dead)[0][1][0][0].str());
+  ASSERT_TRUE(
+      redis_->Command({"XCLAIM", stream, group, "dead", "0", dead_id, "IDLE", "7200000", "JUSTID"})
+          .ok());
+
+  QueueOptions options;
+  options.reclaim_idle = absl::Hours(1);
+  SendQueue queue(*redis_, options);
+  std::string cursor;
+  std::vector<std::string> taken;
+  int steps = 0;
+  while (steps < 5) {
+    absl::StatusOr<SendQueue::Reclaimed> step = queue.Reclaim("walk", "me", cursor);
+    ASSERT_TRUE(step.ok()) << step.status();
+    ++steps;
+    for (const StreamEntry& e : step->entries) taken.push_back(e.id);
+    cursor = step->cursor;
+    if (cursor == "0-0") break;
+  }
+  EXPECT_THAT(taken, ::testing::ElementsAre(dead_id));
+  EXPECT_EQ(steps, 2) << "the first step looks at " << SendQueue::kReclaimLooks
+                      << " live claims and stops; the second goes on to the end";
+}
+
 }  // namespace
 }  // namespace fieldwork::messaging
