@@ -10,9 +10,9 @@
 #   3. the reminder to the control arm (each send's guard asks survey-ingest whether the
 #      participant responded; nobody did, so every reminder goes).
 # The phases start once the setup's own work is done (see settle). Then: no send twice and none
-# missing (each key once, every participant of the arm once per step). Printed beside the in-memory worker benchmark (messaging_send_bench, no gRPC facts)
-# and redis-benchmark's XADD rate on the stack's own Redis. Target: >= 10,000 sends/s end to
-# end, reminders included.
+# missing (each key once, every participant of the arm once per step). Printed beside the
+# in-memory worker benchmark (messaging_send_bench, no gRPC facts) and redis-benchmark's XADD
+# rate on the stack's own Redis. Target: >= 10,000 sends/s end to end, reminders included.
 #
 # Each phase also prints every process's CPU per send, how busy the whole machine was, and the
 # Redis AOF rewrites it paid for; then the CPU the stack's Redis spent during the phases and its
