@@ -489,13 +489,13 @@ absl::StatusOr<SendQueue::Reclaimed> SendQueue::Reclaim(absl::string_view trial,
       {"XAUTOCLAIM", keys::Stream(trial), keys::kGroup, consumer, Ms(options_.reclaim_idle),
        cursor.empty() ? "0-0" : cursor, "COUNT", absl::StrCat(kReclaimLooks / 10)});
   Reclaimed reclaimed;
-  reclaimed.cursor = "0-0";
   if (!reply.ok()) {
     if (absl::StrContains(reply.status().message(), "NOGROUP")) return reclaimed;
     return reply.status();
   }
   if (reply->type() != RedisReply::Type::kArray || reply->size() < 2) return reclaimed;
-  reclaimed.cursor = std::string((*reply)[0].str());
+  // Redis's "0-0" is the end of the list.
+  if ((*reply)[0].str() != "0-0") reclaimed.cursor = std::string((*reply)[0].str());
   reclaimed.entries = ParseEntries((*reply)[1]);
   return reclaimed;
 }

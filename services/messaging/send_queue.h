@@ -136,8 +136,8 @@ class SendQueue {
   absl::StatusOr<std::vector<StreamEntry>> Read(absl::string_view trial, absl::string_view consumer,
                                                 int count, absl::Duration block);
   // Entries other consumers have held longer than reclaim_idle (XAUTOCLAIM), now `consumer`'s:
-  // one step of a walk through the group's pending list, from `cursor` ("" or "0-0": its
-  // start), which is moved to where the next step starts ("0-0" once the walk reached the end).
+  // one step of a walk through the group's pending list, from `cursor` ("": its start). The
+  // step's cursor is where the next step starts, "" once the walk has reached the end.
   // A step looks at no more than kReclaimLooks pending entries, however long the list: workers
   // of every replica hold a batch each, and a walk from the start every time would cost Redis
   // the whole list per call and never reach what lies beyond its first 10 x COUNT entries.

@@ -135,11 +135,8 @@ absl::StatusOr<std::vector<StreamEntry>> Worker::ReclaimIfDue(const std::string&
   absl::StatusOr<SendQueue::Reclaimed> step =
       deps_.queue->Reclaim(trial, options_.consumer, walk.cursor);
   if (!step.ok()) return step.status();
-  if (step->cursor == "0-0") {
-    walk = ReclaimWalk{"", now};
-  } else {
-    walk.cursor = step->cursor;
-  }
+  walk.cursor = std::move(step->cursor);
+  if (walk.cursor.empty()) walk.ended = now;
   return std::move(step->entries);
 }
 

@@ -756,7 +756,7 @@ TEST_F(QueueTest, AReclaimWalkReachesADeadConsumersEntryBehindManyLiveClaims) {
     ++steps;
     for (const StreamEntry& e : step->entries) taken.push_back(e.id);
     cursor = step->cursor;
-    if (cursor == "0-0") break;
+    if (cursor.empty()) break;
   }
   EXPECT_THAT(taken, ::testing::ElementsAre(dead_id));
   EXPECT_EQ(steps, 2) << "the first step looks at " << SendQueue::kReclaimLooks
