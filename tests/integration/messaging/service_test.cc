@@ -182,7 +182,8 @@ TEST_F(ServiceTest, RolesAreEnforcedAndEventsStream) {
 
   // A cursor ListEvents never gave is refused naming the field, whichever log it would be read
   // in (the whole event log; opens and clicks: the engagement log of this trial).
-  for (const char* bad : {"not-a-cursor", "12", "1-2-3", "-1-0", "1733443200000-x"}) {
+  for (const char* bad :
+       {"not-a-cursor", "12", "1-2-3", "-1-0", "1733443200000-x", "99999999999999999999-0"}) {
     for (bool engagement : {false, true}) {
       v1::ListEventsRequest after;
       after.set_trial_id("svc");
