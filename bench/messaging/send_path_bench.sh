@@ -138,19 +138,21 @@ for line in urllib.request.urlopen(sys.argv[1]).read().decode().splitlines():
     "http://127.0.0.1:$FIELDWORK_ANALYSIS_METRICS_PORT/metrics" "$1"
 }
 settle() {
-  local from passes=0 started
+  local from passes=0 started monitor="still reading the trial after 100 s (timed anyway)"
   started=$(date +%s)
   from=$(monitor_metric fieldwork_analysis_monitor_run_seconds_count)
   while (($(date +%s) - started < 100)); do
     passes=$(($(monitor_metric fieldwork_analysis_monitor_run_seconds_count) - from))
-    ((passes >= 1)) && [[ $(monitor_metric fieldwork_analysis_monitor_trials_read) == 0 ]] &&
+    if ((passes >= 1)) && [[ $(monitor_metric fieldwork_analysis_monitor_trials_read) == 0 ]]; then
+      monitor="caught up after $passes passes"
       break
+    fi
     sleep 0.5
   done
   while redis-cli -p "$redis_port" INFO persistence | grep -q '^aof_rewrite_in_progress:1'; do
     sleep 0.2
   done
-  echo "settled in $(($(date +%s) - started)) s: $passes analysis monitor passes, then no AOF rewrite running"
+  echo "settled in $(($(date +%s) - started)) s: analysis monitor $monitor, no AOF rewrite running"
 }
 settle
 redis-cli -p "$redis_port" CONFIG RESETSTAT >/dev/null
