@@ -26,6 +26,7 @@ void SetEnrolment(const v1::ParticipantStatus& status, JoinedParticipant& p) {
   p.cohort = status.participant().cohort();
   p.cluster = status.participant().cluster();
   p.participant = &status.participant();
+  p.status = &status;
   p.withdrawn = status.has_withdrawal();
   p.left = status.has_left_on();
 }

@@ -30,6 +30,7 @@ struct JoinedParticipant {
   std::string cohort;
   std::string cluster;
   const fieldwork::v1::Participant* participant = nullptr;  // covariates
+  const fieldwork::v1::ParticipantStatus* status = nullptr;  // the withdrawal's details
   bool allocated = false;
   int64_t batch = 0;        // the Randomise call that allocated the participant
   absl::Time allocated_at;  // arrival order for sequential methods

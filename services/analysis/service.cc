@@ -15,6 +15,7 @@
 #include "services/analysis/join.h"
 #include "services/analysis/plan_validation.h"
 #include "services/analysis/shared_load.h"
+#include "services/analysis/trial_summary.h"
 #include "services/common/deterministic_bytes.h"
 #include "services/common/freed_memory.h"
 #include "services/common/grpc_status.h"
@@ -143,6 +144,36 @@ grpc::Status AnalysisServiceImpl::Analyse(grpc::ServerContext* context,
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_.ObserveAnalysis(request->trial_id(), absl::StatusCodeToString(status.code()), seconds);
+  return ToGrpcStatus(status);
+}
+
+grpc::Status AnalysisServiceImpl::SummariseTrial(grpc::ServerContext* context,
+                                                 const v1::SummariseTrialRequest* request,
+                                                 v1::SummariseTrialResponse* response) {
+  if (request->trial_id().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError("trial_id: required"));
+  }
+  FW_GRPC_ASSIGN_OR_RETURN(
+      principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
+  absl::Status status = [&]() -> absl::Status {
+    // Kept and shared as Analyse's answers are (above): `fieldwork status` asks for this and
+    // for each plan's analysis at once, so one load of the trial serves both.
+    const std::string versions = TrialDataVersions(sources_, request->trial_id());
+    if (!versions.empty()) {
+      if (std::optional<v1::SummariseTrialResponse> kept =
+              summaries_.Find(request->trial_id(), "", versions)) {
+        *response = std::move(*kept);
+        return absl::OkStatus();
+      }
+    }
+    absl::StatusOr<std::shared_ptr<const JoinedTrial>> joined =
+        LoadTrialShared(sources_, request->trial_id(), versions);
+    if (!joined.ok()) return joined.status();
+    *response = fieldwork::analysis::SummariseTrial(**joined);
+    if (!versions.empty()) summaries_.Put(request->trial_id(), "", versions, *response);
+    return absl::OkStatus();
+  }();
+  ReleaseFreedMemory();  // as after Analyse
   return ToGrpcStatus(status);
 }
 

@@ -1,6 +1,6 @@
 // The gRPC adapter of the analysis service: authenticates and authorises each call, translates
-// between protos and the domain (PlanRegistry, LoadTrial + RunPlan, the power calculator,
-// BuildDataset), and records the service's metrics.
+// between protos and the domain (PlanRegistry, LoadTrial + RunPlan or SummariseTrial, the power
+// calculator, BuildDataset), and records the service's metrics.
 #ifndef FIELDWORK_SERVICES_ANALYSIS_SERVICE_H_
 #define FIELDWORK_SERVICES_ANALYSIS_SERVICE_H_
 
@@ -54,6 +54,8 @@ class AnalysisServiceImpl final : public fieldwork::v1::AnalysisService::Service
                          fieldwork::v1::ListPlansResponse*) override;
   grpc::Status Analyse(grpc::ServerContext*, const fieldwork::v1::AnalyseRequest*,
                        fieldwork::v1::AnalyseResponse*) override;
+  grpc::Status SummariseTrial(grpc::ServerContext*, const fieldwork::v1::SummariseTrialRequest*,
+                              fieldwork::v1::SummariseTrialResponse*) override;
   grpc::Status Power(grpc::ServerContext*, const fieldwork::v1::PowerRequest*,
                      fieldwork::v1::PowerResponse*) override;
   grpc::Status ExportDataset(grpc::ServerContext*, const fieldwork::v1::ExportDatasetRequest*,
@@ -71,7 +73,8 @@ class AnalysisServiceImpl final : public fieldwork::v1::AnalysisService::Service
   const Authenticator& authenticator_;
   const Clock& clock_;
   AnalysisMetrics& metrics_;
-  AnalysisCache answers_;
+  AnswerCache<fieldwork::v1::AnalyseResponse> answers_;
+  AnswerCache<fieldwork::v1::SummariseTrialResponse> summaries_;
 };
 
 // The power calculator alone: INVALID_ARGUMENT naming the field for bad assumptions.

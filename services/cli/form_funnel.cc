@@ -47,7 +47,7 @@ std::map<std::string, std::map<std::string, FunnelCounts>> FunnelByWaveAndArm(
   return funnel;
 }
 
-bool PrintFormFunnel(CliContext& cli, const TrialSnapshot& snapshot, const std::string& factor,
+bool PrintFormFunnel(CliContext& cli, TrialSnapshot& snapshot, const std::string& factor,
                      const std::map<std::string, std::set<std::string>>& reached_by_campaign) {
   const std::string trial_id = snapshot.trial.design().trial_id();
   bool reached = true;
@@ -84,6 +84,11 @@ bool PrintFormFunnel(CliContext& cli, const TrialSnapshot& snapshot, const std::
   }
   if (invited_by_wave.empty() && stages.empty()) return reached;
 
+  if (const grpc::Status s = EnsureAllocations(cli, snapshot); !s.ok()) {
+    std::cout << "  survey form: randomisation " << (Unreachable(s) ? "unavailable" : "failed")
+              << " (" << s.error_message() << ")\n";
+    return reached && !Unreachable(s);
+  }
   std::map<std::string, std::string> arm_of;
   for (const v1::Allocation& a : snapshot.allocations)
     arm_of[a.participant_id()] = ArmOf(a, factor);

@@ -40,8 +40,10 @@ std::map<std::string, std::map<std::string, FunnelCounts>> FunnelByWaveAndArm(
     const std::vector<std::string>& arms);
 
 // Prints the funnel. `reached_by_campaign`: the participants each campaign sent a message to
-// (from messaging's events). Returns false when survey-ingest or messaging cannot be reached.
-bool PrintFormFunnel(CliContext& cli, const TrialSnapshot& snapshot, const std::string& factor,
+// (from messaging's events). The snapshot's allocations are read when there is a funnel to
+// print (EnsureAllocations). Returns false when survey-ingest, messaging or randomisation cannot
+// be reached.
+bool PrintFormFunnel(CliContext& cli, TrialSnapshot& snapshot, const std::string& factor,
                      const std::map<std::string, std::set<std::string>>& reached_by_campaign);
 
 }  // namespace fieldwork::cli

@@ -1,6 +1,7 @@
-// status: a terminal summary of one trial across the four services — enrolment, allocation by
-// arm and site, withdrawals and leavers (randomisation); response rate by arm and wave
-// (survey-ingest, joined with the allocations here); sends, opens and clicks by arm (messaging);
+// status: a terminal summary of one trial across the four services — enrolment and allocation
+// by arm and site (randomisation); withdrawals, leavers and the response rate by arm and wave
+// (counted by analysis on its join of randomisation's and survey-ingest's data, or here from
+// theirs when analysis does not answer); sends, opens and clicks by arm (messaging);
 // the hosted form's funnel by wave and arm (invited, opened, started, completed);
 // differential attrition and the MDES planned vs achieved of every analysis plan, or --plan's
 // (analysis) — with warnings when the trial drifts below its power assumptions. A part whose
@@ -19,6 +20,7 @@
 #include "services/cli/commands.h"
 #include "services/cli/drift_warnings.h"
 #include "services/cli/form_funnel.h"
+#include "services/cli/people_counts.h"
 #include "services/cli/report_format.h"
 #include "services/cli/trial_plans.h"
 #include "services/cli/trial_snapshot.h"
@@ -62,25 +64,16 @@ void PrintAllocation(const grpc::Status& fetched, const v1::BalanceResponse& bal
   }
 }
 
-void PrintWithdrawalsAndLeavers(const TrialSnapshot& snapshot) {
-  int64_t withdrawn = 0, with_site = 0, leavers = 0;
-  std::map<std::string, int64_t> reasons;
-  for (const v1::Allocation& a : snapshot.allocations) {
-    if (a.has_withdrawal()) {
-      ++withdrawn;
-      if (a.withdrawal().with_site()) ++with_site;
-      ++reasons[a.withdrawal().reason().empty() ? "(no reason)" : a.withdrawal().reason()];
-    }
-    if (a.has_left_on()) ++leavers;
-  }
-  std::cout << "  withdrawn " << withdrawn << " (" << with_site << " with their site), leavers "
-            << leavers << " (kept in the analysis)\n";
-  for (const auto& [reason, n] : reasons)
-    std::cout << "    withdrawn: " << reason << ": " << n << "\n";
+void PrintWithdrawalsAndLeavers(const PeopleCounts& counts) {
+  std::cout << "  withdrawn " << counts.withdrawn << " (" << counts.withdrawn_with_site
+            << " with their site), leavers " << counts.leavers << " (kept in the analysis)\n";
+  for (const auto& [reason, n] : counts.withdrawn_by_reason)
+    std::cout << "    withdrawn: " << (reason.empty() ? "(no reason)" : reason) << ": " << n
+              << "\n";
 }
 
-void PrintResponses(const TrialSnapshot& snapshot, const std::string& factor) {
-  const auto by_wave = ResponseByArmAndWave(snapshot, factor);
+void PrintResponses(const PeopleCounts& counts, const std::string& factor) {
+  const auto& by_wave = counts.response_by_wave;
   if (by_wave.empty()) {
     std::cout << "  responses: no waves\n";
     return;
@@ -108,14 +101,18 @@ void PrintResponses(const TrialSnapshot& snapshot, const std::string& factor) {
 
 // Sends, opens and clicks by campaign and arm from the trial's message events; fills
 // `reached_by_campaign` with the participants each campaign sent a message to.
-bool PrintMessaging(CliContext& cli, const TrialSnapshot& snapshot, const std::string& factor,
+bool PrintMessaging(CliContext& cli, TrialSnapshot& snapshot, const std::string& factor,
                     std::map<std::string, std::set<std::string>>& reached_by_campaign) {
   const std::string trial_id = snapshot.trial.design().trial_id();
   // Participant → arm, for events recorded without one: built at the first such event, since
-  // most carry their arm and a trial has 100,000s of allocations.
+  // most carry their arm and a trial has 100,000s of allocations (read then, when status has
+  // not read them; when they cannot be read, such events count under "(no arm)").
   absl::flat_hash_map<absl::string_view, std::string> arm_of;
+  bool arms_read = false;
   auto arm_without_event_arm = [&](const std::string& participant) -> std::string {
-    if (arm_of.empty()) {
+    if (!arms_read) {
+      arms_read = true;
+      (void)EnsureAllocations(cli, snapshot);
       arm_of.reserve(snapshot.allocations.size());
       for (const v1::Allocation& a : snapshot.allocations)
         arm_of[a.participant_id()] = ArmOf(a, factor);
@@ -269,19 +266,24 @@ int Status(CliContext& cli, const Args& args, const CommandOptions& options) {
     std::cerr << "usage: fieldwork status TRIAL\n";
     return kUsage;
   }
-  // The analysis (printed last) runs on the analysis service, and who responded and the
-  // allocations' balance are read, while the allocations are read here: the longest of the
-  // four is the wait, not their sum. The plan's factor is the one response rates are shown by
-  // (when known, else the design's first factor), so they are printed once all are done.
+  // The analysis (printed last), the count of the trial's people and the allocations' balance
+  // are asked for at once, while the trial record is read here: the longest of the four is the
+  // wait, not their sum. The analysis service counts the people on the same load of the trial
+  // as the analysis. The plan's factor is the one response rates are shown by (when known, else
+  // the design's first factor), so they are printed once all are done.
   std::string plan_factor;
   std::ostringstream analysis_part;
   bool analysis_reached = true;
   std::thread analysis([&] {
     analysis_reached = PrintAnalysis(cli, args[0], options, plan_factor, analysis_part);
   });
-  TrialSnapshot respondents;
-  grpc::Status responses;
-  std::thread survey([&] { responses = LoadRespondents(cli, args[0], respondents); });
+  v1::SummariseTrialResponse summary;
+  grpc::Status summarised;
+  std::thread summary_call([&] {
+    v1::SummariseTrialRequest request;
+    request.set_trial_id(args[0]);
+    summarised = cli.analysis().SummariseTrial(cli.Call().get(), request, &summary);
+  });
   v1::BalanceResponse balance;
   grpc::Status balanced;
   std::thread balance_call([&] {
@@ -291,12 +293,27 @@ int Status(CliContext& cli, const Args& args, const CommandOptions& options) {
     balanced = cli.randomisation().Balance(cli.Call(60).get(), request, &balance);
   });
   TrialSnapshot snapshot;
-  const grpc::Status allocations = LoadAllocations(cli, args[0], snapshot);
+  const grpc::Status trial_read = LoadTrialRecord(cli, args[0], snapshot);
   balance_call.join();
-  if (!allocations.ok()) {
+  summary_call.join();
+  if (!trial_read.ok()) {
     analysis.join();
+    return ReportFailure("randomisation", trial_read);
+  }
+  // Without the service's count (analysis unavailable, older, or the caller not allowed the
+  // whole trial), every allocation and respondent is read and counted here.
+  grpc::Status responses;
+  if (!summarised.ok()) {
+    TrialSnapshot respondents;
+    std::thread survey([&] { responses = LoadRespondents(cli, args[0], respondents); });
+    const grpc::Status allocations = EnsureAllocations(cli, snapshot);
     survey.join();
-    return ReportFailure("randomisation", allocations);
+    if (!allocations.ok()) {
+      analysis.join();
+      return ReportFailure("randomisation", allocations);
+    }
+    snapshot.waves = std::move(respondents.waves);
+    snapshot.respondents = std::move(respondents.respondents);
   }
   const v1::Trial& trial = snapshot.trial;
   std::cout << "trial " << args[0] << " (" << trial.design().title()
@@ -304,20 +321,19 @@ int Status(CliContext& cli, const Args& args, const CommandOptions& options) {
             << "  enrolled " << trial.enrolled() << ", allocated " << trial.allocated() << "\n";
   bool unavailable = false;
   PrintAllocation(balanced, balance, trial.allocated(), unavailable);
-  PrintWithdrawalsAndLeavers(snapshot);
-  survey.join();
-  snapshot.waves = std::move(respondents.waves);
-  snapshot.respondents = std::move(respondents.respondents);
   analysis.join();
   unavailable = unavailable || !analysis_reached;
   const std::string factor = ComparisonFactor(trial.design(), plan_factor);
+  const PeopleCounts people = summarised.ok() ? PeopleCountsFromSummary(summary, factor)
+                                              : PeopleCountsFromSnapshot(snapshot, factor);
+  PrintWithdrawalsAndLeavers(people);
 
   if (!responses.ok()) {
     std::cout << "  responses: survey-ingest " << (Unreachable(responses) ? "unavailable" : "failed")
               << " (" << responses.error_message() << ")\n";
     unavailable = unavailable || Unreachable(responses);
   } else {
-    PrintResponses(snapshot, factor);
+    PrintResponses(people, factor);
   }
   std::map<std::string, std::set<std::string>> reached_by_campaign;
   unavailable = !PrintMessaging(cli, snapshot, factor, reached_by_campaign) || unavailable;

@@ -38,7 +38,7 @@ std::vector<std::string> ArmsOf(const v1::TrialDesign& design, const std::string
   return arms;
 }
 
-grpc::Status LoadAllocations(CliContext& cli, const std::string& trial_id,
+grpc::Status LoadTrialRecord(CliContext& cli, const std::string& trial_id,
                              TrialSnapshot& snapshot) {
   v1::GetTrialRequest get;
   get.set_trial_id(trial_id);
@@ -46,8 +46,20 @@ grpc::Status LoadAllocations(CliContext& cli, const std::string& trial_id,
   if (grpc::Status s = cli.randomisation().GetTrial(cli.Call(30).get(), get, &trial); !s.ok())
     return s;
   snapshot.trial = trial.trial();
+  return grpc::Status::OK;
+}
+
+grpc::Status LoadAllocations(CliContext& cli, const std::string& trial_id,
+                             TrialSnapshot& snapshot) {
+  if (grpc::Status s = LoadTrialRecord(cli, trial_id, snapshot); !s.ok()) return s;
+  snapshot.allocations_read = false;
+  return EnsureAllocations(cli, snapshot);
+}
+
+grpc::Status EnsureAllocations(CliContext& cli, TrialSnapshot& snapshot) {
+  if (snapshot.allocations_read) return grpc::Status::OK;
   v1::ListAllocationsRequest list;
-  list.set_trial_id(trial_id);
+  list.set_trial_id(snapshot.trial.design().trial_id());
   list.set_paged(true);
   auto context = cli.Call();
   auto reader = cli.randomisation().ListAllocations(context.get(), list);
@@ -58,7 +70,10 @@ grpc::Status LoadAllocations(CliContext& cli, const std::string& trial_id,
                   *page.mutable_allocations(),
                   [&](v1::Allocation& a) { snapshot.allocations.push_back(std::move(a)); });
   }
-  return reader->Finish();
+  grpc::Status s = reader->Finish();
+  snapshot.allocations_read = s.ok();
+  if (!s.ok()) snapshot.allocations.clear();
+  return s;
 }
 
 namespace {

@@ -29,13 +29,19 @@ struct Respondent {
 struct TrialSnapshot {
   fieldwork::v1::Trial trial;
   std::vector<fieldwork::v1::Allocation> allocations;
+  bool allocations_read = false;  // `allocations` holds every one (LoadAllocations)
   std::vector<fieldwork::v1::Response> responses;  // counted ones (LoadResponses)
   std::vector<Respondent> respondents;             // LoadRespondents or LoadResponses
   std::vector<fieldwork::v1::Wave> waves;
 };
 
-// Reads the trial, its allocations (randomisation) — the part status cannot do without.
+// Reads the trial, its allocations (randomisation).
 grpc::Status LoadAllocations(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot);
+// Reads the trial record alone (randomisation) — the part status cannot do without.
+grpc::Status LoadTrialRecord(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot);
+// Reads the allocations of the snapshot's trial unless they were read already: for status,
+// which needs them only to give messages and form progress an arm (a large trial has many).
+grpc::Status EnsureAllocations(CliContext& cli, TrialSnapshot& snapshot);
 // Reads the waves and the counted responses (survey-ingest), and who they are from.
 grpc::Status LoadResponses(CliContext& cli, const std::string& trial_id, TrialSnapshot& snapshot);
 // Reads the waves and who has a counted response to which (survey-ingest ListRespondents, many

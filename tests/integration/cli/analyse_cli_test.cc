@@ -14,7 +14,9 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <tuple>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -302,6 +304,85 @@ lock_plan: true
 // print the inverse-probability-of-response robustness analysis; every figure is the service's.
 // A plan weighted by a column some enrolled participant lacks is refused, naming them, and not
 // stored.
+// The lines of `output` that start with `start`, in order.
+std::vector<std::string> LinesStartingWith(const std::string& output, const std::string& start) {
+  std::vector<std::string> lines;
+  for (absl::string_view line : absl::StrSplit(output, '\n')) {
+    if (absl::StartsWith(line, start)) lines.emplace_back(line);
+  }
+  return lines;
+}
+
+// status's withdrawals, leavers and response rates come from the analysis service's count
+// (SummariseTrial) when it answers, else from every allocation and respondent read by the CLI:
+// both must print the same lines.
+TEST_F(AnalyseCliTest, StatusCountsPeopleAlikeWhetherAnalysisOrTheCliCountsThem) {
+  ASSERT_NO_FATAL_FAILURE(RunTrial());
+  // south (the even-numbered 40) withdrawn with its site; in the north, p1 left, p3 and p5 left
+  // and withdrew, p7 withdrew giving no reason.
+  v1::WithdrawRequest site;
+  site.set_trial_id("small");
+  site.set_site("south");
+  site.set_reason("site closed");
+  v1::WithdrawResponse withdrawn;
+  grpc::Status s =
+      services_.Randomisation()->Withdraw(services_.Researcher().get(), site, &withdrawn);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(withdrawn.withdrawn(), 40);
+  v1::WithdrawRequest alone;
+  alone.set_trial_id("small");
+  alone.set_participant_id("p7");
+  s = services_.Randomisation()->Withdraw(services_.Researcher().get(), alone, &withdrawn);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string leavers = services_.dir() + "/leavers.csv";
+  fieldwork::testing::WriteText(
+      leavers,
+      "participant_id,left_on,withdraw_reason\n"
+      "p1,2021-03-15,\np3,2021-03-15,moved away\np5,2021-03-16,moved away\n");
+  CliRun recorded = Fieldwork({"leavers", "import", "small", leavers});
+  ASSERT_EQ(recorded.exit_code, 0) << recorded.output;
+
+  v1::SummariseTrialRequest request;
+  request.set_trial_id("small");
+  v1::SummariseTrialResponse summary;
+  s = services_.Analysis()->SummariseTrial(services_.Researcher().get(), request, &summary);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(summary.withdrawn(), 43);
+  EXPECT_EQ(summary.withdrawn_with_site(), 40);
+  EXPECT_EQ(summary.leavers(), 3);
+  ASSERT_EQ(summary.factors_size(), 1);
+  int64_t randomised = 0;
+  for (const auto& arm : summary.factors(0).arms()) randomised += arm.randomised();
+  EXPECT_EQ(randomised, 37);  // the north's 40 but p3, p5 and p7
+  // A missing or unknown trial is refused, naming it.
+  for (const auto& [trial, code, says] :
+       std::vector<std::tuple<std::string, grpc::StatusCode, std::string>>{
+           {"", grpc::StatusCode::INVALID_ARGUMENT, "trial_id: required"},
+           {"nosuch", grpc::StatusCode::NOT_FOUND, "nosuch"}}) {
+    request.set_trial_id(trial);
+    s = services_.Analysis()->SummariseTrial(services_.Researcher().get(), request, &summary);
+    EXPECT_EQ(s.error_code(), code) << trial << ": " << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr(says));
+  }
+
+  // Counted by analysis: survey-ingest is not asked for who responded, so its address can be
+  // wrong (only the form's funnel then says it is unavailable).
+  CliRun counted = Fieldwork({"--survey_ingest_address=127.0.0.1:1", "status", "small"});
+  // Counted by the CLI: analysis cannot be reached.
+  CliRun by_cli = Fieldwork({"--analysis_address=127.0.0.1:1", "status", "small"});
+  std::cout << counted.output << "\n" << by_cli.output;  // for the test log
+  EXPECT_THAT(counted.output, HasSubstr("withdrawn 43 (40 with their site), leavers 3"));
+  EXPECT_THAT(counted.output, HasSubstr("withdrawn: site closed: 40"));
+  EXPECT_THAT(counted.output, HasSubstr("withdrawn: moved away: 2"));
+  EXPECT_THAT(counted.output, HasSubstr("withdrawn: (no reason): 1"));
+  EXPECT_THAT(by_cli.output, HasSubstr("analysis: unavailable"));
+  for (const std::string start : {"  withdrawn ", "    withdrawn: ", "    endline "}) {
+    const std::vector<std::string> lines = LinesStartingWith(counted.output, start);
+    EXPECT_FALSE(lines.empty()) << start;
+    EXPECT_EQ(lines, LinesStartingWith(by_cli.output, start)) << start;
+  }
+}
+
 TEST_F(AnalyseCliTest, WeightsEffectSizesImputationAndIpwAreShown) {
   const std::string dir = services_.dir();
   fieldwork::testing::WriteText(dir + "/wb.yaml", kInstrument);

@@ -450,6 +450,8 @@ std::vector<Row> Matrix() {
        UNARY(analysis, ListPlans, request.set_trial_id(kTrial))},
       {"fieldwork.v1.AnalysisService/Analyse", Roles({kResearcher, kAnalyst}, kWholeTrial),
        UNARY(analysis, Analyse, request.set_trial_id(kTrial))},
+      {"fieldwork.v1.AnalysisService/SummariseTrial", Roles({kResearcher, kAnalyst}, kWholeTrial),
+       UNARY(analysis, SummariseTrial, request.set_trial_id(kTrial))},
       {"fieldwork.v1.AnalysisService/Power",
        // A calculation on the caller's own numbers: any valid token.
        {{kAdmin, kAllowed}, {kResearcher, kAllowed}, {kPartner, kAllowed}, {kAnalyst, kAllowed},
