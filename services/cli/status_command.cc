@@ -290,6 +290,7 @@ int Status(CliContext& cli, const Args& args, const CommandOptions& options) {
     v1::BalanceRequest request;
     request.set_trial_id(args[0]);
     request.set_cohort(options.cohort);
+    request.set_counts_only(true);  // status prints the counts and the sample-ratio test only
     balanced = cli.randomisation().Balance(cli.Call(60).get(), request, &balance);
   });
   TrialSnapshot snapshot;

@@ -1280,9 +1280,27 @@ absl::Status Randomiser::RecordLeaver(const fieldwork::v1::RecordLeaverRequest& 
   });
 }
 
+namespace {
+
+// The factor's sample-ratio test as Balance reports it.
+void SetSampleRatio(const fieldwork::v1::Factor& factor, double chi_square, double p_value,
+                    fieldwork::v1::FactorBalance& out) {
+  out.set_srm_chi_squared(chi_square);
+  out.set_srm_p_value(p_value);
+  if (factor.method() == fieldwork::v1::RANDOMISATION_METHOD_ASSIGNED) {
+    // Given arms have no ratio to mismatch: the test does not apply (NaN), so no SRM
+    // warning fires for a pilot whose cohorts are unequal by choice.
+    out.set_srm_chi_squared(std::numeric_limits<double>::quiet_NaN());
+    out.set_srm_p_value(std::numeric_limits<double>::quiet_NaN());
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::string& trial_id,
                                                                    const std::string& factor_name,
-                                                                   const std::string& cohort) {
+                                                                   const std::string& cohort,
+                                                                   bool counts_only) {
   fieldwork::v1::BalanceResponse response;
   absl::Status status = WithTrial(trial_id, [&](TrialState& state) -> absl::Status {
     response.Clear();
@@ -1297,15 +1315,21 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
         allocated_ids.push_back(id);
       }
     }
-    // Balance is over the whole trial: its records are read a page at a time, once per factor.
-    auto for_each_allocated = [&](const std::function<void(const Participant&, const Allocation&)>& visit) -> absl::Status {
+    // Balance is over the whole trial: its records are read a page at a time, once per factor
+    // (the participants' only when the covariates' balance is asked for: `participant` is null
+    // otherwise).
+    auto for_each_allocated =
+        [&](const std::function<void(const Participant* participant, const Allocation&)>& visit)
+        -> absl::Status {
       return ForEachRecordPage(
-          store_, state.id(), allocated_ids, {.participants = true, .allocations = true}, kReadPage,
+          store_, state.id(), allocated_ids, {.participants = !counts_only, .allocations = true},
+          kReadPage,
           [&](const std::vector<std::string>& ids, ParticipantRecords& records) -> absl::Status {
             for (size_t i = 0; i < ids.size(); ++i) {
-              if (!records.participants[i].has_value()) return MissingRecord("enrolment", ids[i]);
+              if (!counts_only && !records.participants[i].has_value())
+                return MissingRecord("enrolment", ids[i]);
               if (!records.allocations[i].has_value()) return MissingRecord("allocation", ids[i]);
-              visit(*records.participants[i], *records.allocations[i]);
+              visit(counts_only ? nullptr : &*records.participants[i], *records.allocations[i]);
             }
             return absl::OkStatus();
           });
@@ -1320,7 +1344,7 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
       // Order factors have no declared arms: their arms are the orders seen, equally likely.
       std::map<std::string, int> arm_index;
       if (factor.arms().empty()) {
-        if (absl::Status s = for_each_allocated([&](const Participant&, const Allocation& a) {
+        if (absl::Status s = for_each_allocated([&](const Participant*, const Allocation& a) {
               arm_index.emplace(a.assignments(f).arm(), 0);
             });
             !s.ok()) {
@@ -1335,17 +1359,21 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
       }
       std::vector<Unit> units;
       std::vector<int> arm_of;
+      std::vector<int64_t> arm_counts(arms.size(), 0);
       auto* out = response.add_factors();
       out->set_factor(factor.name());
       std::map<std::string, fieldwork::v1::Stratum> strata;
-      if (absl::Status s = for_each_allocated([&](const Participant& p, const Allocation& a) {
-            units.push_back(ToUnit(design, factor, p));
+      if (absl::Status s = for_each_allocated([&](const Participant* p, const Allocation& a) {
             const std::string& arm = a.assignments(f).arm();
-            arm_of.push_back(arm_index[arm]);
+            ++arm_counts[static_cast<size_t>(arm_index[arm])];
             (*out->mutable_count_by_arm())[arm] += 1;
-            auto& stratum = strata[units.back().stratum];
-            stratum.set_key(units.back().stratum);
-            (*stratum.mutable_count_by_arm())[arm] += 1;
+            if (p != nullptr) {
+              units.push_back(ToUnit(design, factor, *p));
+              arm_of.push_back(arm_index[arm]);
+              auto& stratum = strata[units.back().stratum];
+              stratum.set_key(units.back().stratum);
+              (*stratum.mutable_count_by_arm())[arm] += 1;
+            }
             auto& site = (*out->mutable_by_site())[a.site()];
             site.set_key(a.site());
             (*site.mutable_count_by_arm())[arm] += 1;
@@ -1357,6 +1385,13 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
         return s;
       }
       for (auto& [key, stratum] : strata) *out->add_strata() = std::move(stratum);
+      if (counts_only) {
+        if (allocated_ids.empty()) continue;
+        absl::StatusOr<SampleRatioMismatch> srm = SampleRatioTest(arm_counts, arms);
+        if (!srm.ok()) return srm.status();
+        SetSampleRatio(factor, srm->chi_square, srm->p_value, *out);
+        continue;
+      }
       if (units.empty()) continue;
       BalanceOptions options;
       options.numeric = NumericCovariateNames(design, factor);
@@ -1386,14 +1421,7 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
       }
       out->set_joint_statistic(report->joint.statistic);
       out->set_joint_p_value(report->joint.p_value);
-      out->set_srm_chi_squared(report->sample_ratio.chi_square);
-      out->set_srm_p_value(report->sample_ratio.p_value);
-      if (factor.method() == fieldwork::v1::RANDOMISATION_METHOD_ASSIGNED) {
-        // Given arms have no ratio to mismatch: the test does not apply (NaN), so no SRM
-        // warning fires for a pilot whose cohorts are unequal by choice.
-        out->set_srm_chi_squared(std::numeric_limits<double>::quiet_NaN());
-        out->set_srm_p_value(std::numeric_limits<double>::quiet_NaN());
-      }
+      SetSampleRatio(factor, report->sample_ratio.chi_square, report->sample_ratio.p_value, *out);
     }
     if (!found) return absl::NotFoundError(absl::StrCat("no factor \"", factor_name, "\""));
     return absl::OkStatus();

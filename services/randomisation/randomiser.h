@@ -114,9 +114,11 @@ class Randomiser {
   absl::Status RecordLeaver(const fieldwork::v1::RecordLeaverRequest& request,
                             const std::string& actor, fieldwork::v1::AuditHead* head = nullptr);
 
+  // `counts_only`: BalanceRequest.counts_only.
   absl::StatusOr<fieldwork::v1::BalanceResponse> Balance(const std::string& trial_id,
                                                          const std::string& factor,
-                                                         const std::string& cohort);
+                                                         const std::string& cohort,
+                                                         bool counts_only = false);
 
   absl::StatusOr<std::vector<fieldwork::v1::AuditEntry>> AuditLog(const std::string& trial_id);
   // Verifies the stored log: the chain, the records its entries cover, and each of `anchors`

@@ -366,8 +366,8 @@ grpc::Status RandomisationServiceImpl::Balance(grpc::ServerContext* context,
                                                const v1::BalanceRequest* request,
                                                v1::BalanceResponse* response) {
   FW_GRPC_ASSIGN_OR_RETURN(principal, AllowWholeTrial(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
-  absl::StatusOr<v1::BalanceResponse> balance =
-      randomiser_.Balance(request->trial_id(), request->factor(), request->cohort());
+  absl::StatusOr<v1::BalanceResponse> balance = randomiser_.Balance(
+      request->trial_id(), request->factor(), request->cohort(), request->counts_only());
   // Balance built a unit per allocated participant (tens of MB for 100,000): given back to the
   // system, or each call on another gRPC thread's arena keeps its own copy of that peak.
   // `fieldwork status` calls it: on a 100,000-participant trial, twelve calls took the service

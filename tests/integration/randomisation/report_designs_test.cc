@@ -91,6 +91,29 @@ TEST_F(RandomisationTest, BeneficiariesStratifiedByLocalAuthority) {
   EXPECT_EQ(balance.factors(0).strata_size(), 7);
   EXPECT_GT(balance.factors(0).srm_p_value(), 0.5) << "exact counts: no sample ratio mismatch";
   EXPECT_EQ(balance.factors(0).covariates_size(), 2);
+  // counts_only (fieldwork status): the same counts and sample-ratio test, no strata or
+  // covariates (the participants' records are not read).
+  balance_request.set_counts_only(true);
+  v1::BalanceResponse counts;
+  ASSERT_TRUE(stub().Balance(ContextWith(kResearcher).get(), balance_request, &counts).ok());
+  ASSERT_EQ(counts.factors_size(), 1);
+  const v1::FactorBalance& full = balance.factors(0);
+  const v1::FactorBalance& counted = counts.factors(0);
+  EXPECT_EQ(counted.factor(), full.factor());
+  auto as_map = [](const google::protobuf::Map<std::string, int64_t>& m) {
+    return std::map<std::string, int64_t>(m.begin(), m.end());
+  };
+  EXPECT_EQ(as_map(counted.count_by_arm()), as_map(full.count_by_arm()));
+  ASSERT_EQ(counted.by_site().size(), 7u);
+  for (const auto& [site, stratum] : full.by_site()) {
+    EXPECT_EQ(as_map(counted.by_site().at(site).count_by_arm()), as_map(stratum.count_by_arm()))
+        << site;
+  }
+  ASSERT_EQ(counted.by_cohort().size(), full.by_cohort().size());
+  EXPECT_EQ(counted.srm_chi_squared(), full.srm_chi_squared());
+  EXPECT_EQ(counted.srm_p_value(), full.srm_p_value());
+  EXPECT_EQ(counted.strata_size(), 0);
+  EXPECT_EQ(counted.covariates_size(), 0);
 
   EXPECT_TRUE(Verify("beneficiaries").valid()) << Verify("beneficiaries").reason();
   std::string output;

@@ -134,6 +134,12 @@ TEST(AssignedMethodTest, AllocationIsRecordedInTheAuditLog) {
   EXPECT_TRUE(std::isnan(balance->factors(0).srm_p_value()));
   EXPECT_EQ(balance->factors(0).count_by_arm().at("comparison"), 1);
   for (const auto& c : balance->factors(0).covariates()) EXPECT_NE(c.covariate(), "app") << "the arm is no covariate";
+  absl::StatusOr<v1::BalanceResponse> counts =
+      randomiser.Balance("dictation", "", "", /*counts_only=*/true);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  ASSERT_EQ(counts->factors_size(), 1);
+  EXPECT_TRUE(std::isnan(counts->factors(0).srm_p_value()));
+  EXPECT_EQ(counts->factors(0).count_by_arm().at("comparison"), 1);
 
   absl::StatusOr<v1::VerifyAuditLogResponse> verified = randomiser.VerifyAuditLog("dictation");
   ASSERT_TRUE(verified.ok()) << verified.status();
