@@ -1280,23 +1280,6 @@ absl::Status Randomiser::RecordLeaver(const fieldwork::v1::RecordLeaverRequest& 
   });
 }
 
-namespace {
-
-// The factor's sample-ratio test as Balance reports it.
-void SetSampleRatio(const fieldwork::v1::Factor& factor, double chi_square, double p_value,
-                    fieldwork::v1::FactorBalance& out) {
-  out.set_srm_chi_squared(chi_square);
-  out.set_srm_p_value(p_value);
-  if (factor.method() == fieldwork::v1::RANDOMISATION_METHOD_ASSIGNED) {
-    // Given arms have no ratio to mismatch: the test does not apply (NaN), so no SRM
-    // warning fires for a pilot whose cohorts are unequal by choice.
-    out.set_srm_chi_squared(std::numeric_limits<double>::quiet_NaN());
-    out.set_srm_p_value(std::numeric_limits<double>::quiet_NaN());
-  }
-}
-
-}  // namespace
-
 absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::string& trial_id,
                                                                    const std::string& factor_name,
                                                                    const std::string& cohort,
@@ -1385,14 +1368,18 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
         return s;
       }
       for (auto& [key, stratum] : strata) *out->add_strata() = std::move(stratum);
-      if (counts_only) {
-        if (allocated_ids.empty()) continue;
-        absl::StatusOr<SampleRatioMismatch> srm = SampleRatioTest(arm_counts, arms);
-        if (!srm.ok()) return srm.status();
-        SetSampleRatio(factor, srm->chi_square, srm->p_value, *out);
-        continue;
+      if (allocated_ids.empty()) continue;
+      absl::StatusOr<SampleRatioMismatch> srm = SampleRatioTest(arm_counts, arms);
+      if (!srm.ok()) return srm.status();
+      out->set_srm_chi_squared(srm->chi_square);
+      out->set_srm_p_value(srm->p_value);
+      if (factor.method() == fieldwork::v1::RANDOMISATION_METHOD_ASSIGNED) {
+        // Given arms have no ratio to mismatch: the test does not apply (NaN), so no SRM
+        // warning fires for a pilot whose cohorts are unequal by choice.
+        out->set_srm_chi_squared(std::numeric_limits<double>::quiet_NaN());
+        out->set_srm_p_value(std::numeric_limits<double>::quiet_NaN());
       }
-      if (units.empty()) continue;
+      if (counts_only) continue;
       BalanceOptions options;
       options.numeric = NumericCovariateNames(design, factor);
       for (const auto& c : design.covariates()) {
@@ -1421,7 +1408,6 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
       }
       out->set_joint_statistic(report->joint.statistic);
       out->set_joint_p_value(report->joint.p_value);
-      SetSampleRatio(factor, report->sample_ratio.chi_square, report->sample_ratio.p_value, *out);
     }
     if (!found) return absl::NotFoundError(absl::StrCat("no factor \"", factor_name, "\""));
     return absl::OkStatus();
