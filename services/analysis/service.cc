@@ -41,6 +41,34 @@ void AnalysisMetrics::ObserveAnalysis(const std::string& trial, const std::strin
   seconds_.Observe(seconds);
 }
 
+namespace {
+
+// An answer computed from the trial as joined now: the one kept for (trial, key) when neither the
+// trial's data nor `depends_on` changed since it was computed, else `compute` over a load shared
+// with the callers reading the same data at the moment (the monitor's pass, another call), then
+// kept. The data versions are read before the data, so a write landing meanwhile makes the next
+// call compute anew. A source that cannot tell its version: computed every time, not kept.
+template <typename Answer, typename Compute>
+absl::StatusOr<Answer> KeptOrComputed(const Sources& sources, AnswerCache<Answer>& kept,
+                                      const std::string& trial, const std::string& key,
+                                      const std::string& depends_on, Compute compute) {
+  const std::string versions = TrialDataVersions(sources, trial);
+  std::string fingerprint;
+  if (!versions.empty()) {
+    fingerprint = absl::StrCat(versions, depends_on);
+    if (std::optional<Answer> answer = kept.Find(trial, key, fingerprint))
+      return *std::move(answer);
+  }
+  absl::StatusOr<std::shared_ptr<const JoinedTrial>> joined =
+      LoadTrialShared(sources, trial, versions);
+  if (!joined.ok()) return joined.status();
+  absl::StatusOr<Answer> answer = compute(**joined);
+  if (answer.ok() && !fingerprint.empty()) kept.Put(trial, key, fingerprint, *answer);
+  return answer;
+}
+
+}  // namespace
+
 absl::StatusOr<Principal> AnalysisServiceImpl::Allow(grpc::ServerContext* context,
                                                      std::initializer_list<Role> roles,
                                                      const std::string& trial, bool whole_trial) {
@@ -113,28 +141,14 @@ grpc::Status AnalysisServiceImpl::Analyse(grpc::ServerContext* context,
           "plan \"", record->plan().plan_id(), "\" of trial \"", request->trial_id(),
           "\" is not locked; lock it (LockPlan) or set allow_unlocked for a provisional analysis"));
     }
-    // The same plan over the same data gives the same answer: kept, it is answered again (with
-    // the computed_at of when it was computed) without reading the trial. The versions are
-    // read before the data, so a write landing meanwhile makes the next call compute anew.
-    const std::string& plan_id = record->plan().plan_id();
-    const std::string versions = TrialDataVersions(sources_, request->trial_id());
-    std::string fingerprint;
-    if (!versions.empty()) {
-      // allow_unlocked is not part of it: it only lets an unlocked plan through (above).
-      fingerprint = absl::StrCat(versions, DeterministicBytes(*record));
-      if (std::optional<v1::AnalyseResponse> kept =
-              answers_.Find(request->trial_id(), plan_id, fingerprint)) {
-        *response = std::move(*kept);
-        return absl::OkStatus();
-      }
-    }
-    // Shared with the monitor's pass (or another Analyse) reading the same data at the moment.
-    absl::StatusOr<std::shared_ptr<const JoinedTrial>> joined =
-        LoadTrialShared(sources_, request->trial_id(), versions);
-    if (!joined.ok()) return joined.status();
-    absl::StatusOr<v1::AnalyseResponse> result = RunPlan(*record, **joined, clock_.Now());
+    // The same plan over the same data gives the same answer (with the computed_at of when it
+    // was computed). allow_unlocked is not part of what it depends on: it only lets an unlocked
+    // plan through (above).
+    absl::StatusOr<v1::AnalyseResponse> result = KeptOrComputed(
+        sources_, answers_, request->trial_id(), record->plan().plan_id(),
+        DeterministicBytes(*record),
+        [&](const JoinedTrial& joined) { return RunPlan(*record, joined, clock_.Now()); });
     if (!result.ok()) return result.status();
-    if (!fingerprint.empty()) answers_.Put(request->trial_id(), plan_id, fingerprint, *result);
     *response = std::move(*result);
     return absl::OkStatus();
   }();
@@ -155,26 +169,17 @@ grpc::Status AnalysisServiceImpl::SummariseTrial(grpc::ServerContext* context,
   }
   FW_GRPC_ASSIGN_OR_RETURN(
       principal, Allow(context, {Role::kResearcher, Role::kAnalyst}, request->trial_id()));
-  absl::Status status = [&]() -> absl::Status {
-    // Kept and shared as Analyse's answers are (above): `fieldwork status` asks for this and
-    // for each plan's analysis at once, so one load of the trial serves both.
-    const std::string versions = TrialDataVersions(sources_, request->trial_id());
-    if (!versions.empty()) {
-      if (std::optional<v1::SummariseTrialResponse> kept =
-              summaries_.Find(request->trial_id(), "", versions)) {
-        *response = std::move(*kept);
-        return absl::OkStatus();
-      }
-    }
-    absl::StatusOr<std::shared_ptr<const JoinedTrial>> joined =
-        LoadTrialShared(sources_, request->trial_id(), versions);
-    if (!joined.ok()) return joined.status();
-    *response = fieldwork::analysis::SummariseTrial(**joined);
-    if (!versions.empty()) summaries_.Put(request->trial_id(), "", versions, *response);
-    return absl::OkStatus();
-  }();
+  // `fieldwork status` asks for this and for each plan's analysis at once: one load of the
+  // trial serves both.
+  absl::StatusOr<v1::SummariseTrialResponse> summary =
+      KeptOrComputed(sources_, summaries_, request->trial_id(), /*key=*/"", /*depends_on=*/"",
+                     [](const JoinedTrial& joined) -> absl::StatusOr<v1::SummariseTrialResponse> {
+                       return fieldwork::analysis::SummariseTrial(joined);
+                     });
   ReleaseFreedMemory();  // as after Analyse
-  return ToGrpcStatus(status);
+  if (!summary.ok()) return ToGrpcStatus(summary.status());
+  *response = std::move(*summary);
+  return grpc::Status::OK;
 }
 
 absl::StatusOr<v1::PowerResponse> ComputePower(const v1::PowerRequest& request) {

@@ -1299,20 +1299,22 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
       }
     }
     // Balance is over the whole trial: its records are read a page at a time, once per factor
-    // (the participants' only when the covariates' balance is asked for: `participant` is null
-    // otherwise).
+    // (the participants' only `with_participants`, for the covariates' balance: `participant`
+    // is null otherwise).
     auto for_each_allocated =
-        [&](const std::function<void(const Participant* participant, const Allocation&)>& visit)
+        [&](bool with_participants,
+            const std::function<void(const Participant* participant, const Allocation&)>& visit)
         -> absl::Status {
       return ForEachRecordPage(
-          store_, state.id(), allocated_ids, {.participants = !counts_only, .allocations = true},
-          kReadPage,
+          store_, state.id(), allocated_ids,
+          {.participants = with_participants, .allocations = true}, kReadPage,
           [&](const std::vector<std::string>& ids, ParticipantRecords& records) -> absl::Status {
             for (size_t i = 0; i < ids.size(); ++i) {
-              if (!counts_only && !records.participants[i].has_value())
+              if (with_participants && !records.participants[i].has_value())
                 return MissingRecord("enrolment", ids[i]);
               if (!records.allocations[i].has_value()) return MissingRecord("allocation", ids[i]);
-              visit(counts_only ? nullptr : &*records.participants[i], *records.allocations[i]);
+              visit(with_participants ? &*records.participants[i] : nullptr,
+                    *records.allocations[i]);
             }
             return absl::OkStatus();
           });
@@ -1327,10 +1329,11 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
       // Order factors have no declared arms: their arms are the orders seen, equally likely.
       std::map<std::string, int> arm_index;
       if (factor.arms().empty()) {
-        if (absl::Status s = for_each_allocated([&](const Participant*, const Allocation& a) {
-              arm_index.emplace(a.assignments(f).arm(), 0);
-            });
-            !s.ok()) {
+        // The orders seen are on the allocations alone.
+        auto note_order = [&](const Participant*, const Allocation& a) {
+          arm_index.emplace(a.assignments(f).arm(), 0);
+        };
+        if (absl::Status s = for_each_allocated(false, note_order); !s.ok()) {
           return s;
         }
         for (auto& [name, index] : arm_index) {
@@ -1346,25 +1349,25 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
       auto* out = response.add_factors();
       out->set_factor(factor.name());
       std::map<std::string, fieldwork::v1::Stratum> strata;
-      if (absl::Status s = for_each_allocated([&](const Participant* p, const Allocation& a) {
-            const std::string& arm = a.assignments(f).arm();
-            ++arm_counts[static_cast<size_t>(arm_index[arm])];
-            (*out->mutable_count_by_arm())[arm] += 1;
-            if (p != nullptr) {
-              units.push_back(ToUnit(design, factor, *p));
-              arm_of.push_back(arm_index[arm]);
-              auto& stratum = strata[units.back().stratum];
-              stratum.set_key(units.back().stratum);
-              (*stratum.mutable_count_by_arm())[arm] += 1;
-            }
-            auto& site = (*out->mutable_by_site())[a.site()];
-            site.set_key(a.site());
-            (*site.mutable_count_by_arm())[arm] += 1;
-            auto& by_cohort = (*out->mutable_by_cohort())[a.cohort()];
-            by_cohort.set_key(a.cohort());
-            (*by_cohort.mutable_count_by_arm())[arm] += 1;
-          });
-          !s.ok()) {
+      auto count = [&](const Participant* p, const Allocation& a) {
+        const std::string& arm = a.assignments(f).arm();
+        ++arm_counts[static_cast<size_t>(arm_index[arm])];
+        (*out->mutable_count_by_arm())[arm] += 1;
+        if (p != nullptr) {
+          units.push_back(ToUnit(design, factor, *p));
+          arm_of.push_back(arm_index[arm]);
+          auto& stratum = strata[units.back().stratum];
+          stratum.set_key(units.back().stratum);
+          (*stratum.mutable_count_by_arm())[arm] += 1;
+        }
+        auto& site = (*out->mutable_by_site())[a.site()];
+        site.set_key(a.site());
+        (*site.mutable_count_by_arm())[arm] += 1;
+        auto& by_cohort = (*out->mutable_by_cohort())[a.cohort()];
+        by_cohort.set_key(a.cohort());
+        (*by_cohort.mutable_count_by_arm())[arm] += 1;
+      };
+      if (absl::Status s = for_each_allocated(!counts_only, count); !s.ok()) {
         return s;
       }
       for (auto& [key, stratum] : strata) *out->add_strata() = std::move(stratum);

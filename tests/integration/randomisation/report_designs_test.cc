@@ -1,13 +1,14 @@
 // Every design of the report, created, enrolled and randomised through the real service over
 // real gRPC and a real Redis; allocations checked; audit log verified and tampering caught;
 // the allocations replayed from the revealed secret by fieldwork-replay.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <atomic>
+#include <cmath>
 #include <map>
 #include <set>
 #include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -262,6 +263,22 @@ TEST_F(RandomisationTest, OnlineExperimentsWithOrdersAndLatinSquare) {
   for (const auto& [position, counts] : name_at_position) {
     EXPECT_EQ(counts.size(), 10u);
     for (const auto& [name, n] : counts) EXPECT_TRUE(n == 30 || n == 31) << position << " " << name << " " << n;
+  }
+  // Balance over an order factor: its arms are the orders seen, counted as allocated, in the
+  // full balance and in the counts-only one alike.
+  for (bool counts_only : {false, true}) {
+    v1::BalanceRequest request;
+    request.set_trial_id("diversity-online");
+    request.set_factor("experiment_order");
+    request.set_counts_only(counts_only);
+    v1::BalanceResponse balance;
+    ASSERT_TRUE(stub().Balance(ContextWith(kResearcher).get(), request, &balance).ok());
+    ASSERT_EQ(balance.factors_size(), 1);
+    const auto& counted = balance.factors(0).count_by_arm();
+    EXPECT_EQ(counted.size(), 2u) << counts_only;
+    for (const auto& [seen, n] : orders)
+      EXPECT_EQ(counted.at(seen), n) << seen << " " << counts_only;
+    EXPECT_FALSE(std::isnan(balance.factors(0).srm_p_value())) << counts_only;
   }
   EXPECT_TRUE(Verify("diversity-online").valid());
   std::string output;
