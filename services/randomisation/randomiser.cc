@@ -106,6 +106,17 @@ ParticipantStatus StatusView(Participant participant, const std::optional<Partic
   return status;
 }
 
+fieldwork::v1::RosterFacts RosterFactsOf(const TrialCache& cache, const TrialCache::Entry& entry) {
+  fieldwork::v1::RosterFacts facts;
+  facts.set_site(cache.text(entry.site));
+  facts.set_cohort(cache.text(entry.cohort));
+  facts.set_cluster(cache.text(entry.cluster));
+  facts.set_allocated(entry.allocated());
+  facts.set_withdrawn(entry.withdrawn);
+  facts.set_left(entry.left);
+  return facts;
+}
+
 }  // namespace
 
 struct Randomiser::TrialState {
@@ -1091,7 +1102,7 @@ absl::StatusOr<ParticipantStatus> Randomiser::GetParticipant(const std::string& 
 
 absl::StatusOr<std::vector<fieldwork::v1::ParticipantLookup>> Randomiser::GetParticipants(
     const std::string& trial_id, const std::vector<std::string>& participant_ids,
-    bool with_allocations) {
+    LookupDetail detail) {
   for (size_t i = 0; i < participant_ids.size(); ++i) {
     const std::string field = absl::StrCat("participant_ids[", i, "]");
     if (absl::Status s = CheckParticipantId(participant_ids[i], field); !s.ok()) return s;
@@ -1108,11 +1119,17 @@ absl::StatusOr<std::vector<fieldwork::v1::ParticipantLookup>> Randomiser::GetPar
       result.emplace_back().set_participant_id(id);
       const TrialCache::Entry* entry = state.cache.Find(id);
       if (entry == nullptr) continue;
+      if (detail == LookupDetail::kRoster) {
+        result.back().set_enrolled(true);
+        *result.back().mutable_roster() = RosterFactsOf(state.cache, *entry);
+        continue;
+      }
       known.push_back(id);
       position.push_back(result.size() - 1);
       allocated.push_back(entry->allocated());
     }
     if (known.empty()) return absl::OkStatus();
+    const bool with_allocations = detail == LookupDetail::kStatusAndAllocation;
     absl::StatusOr<ParticipantRecords> records = store_.ReadRecords(
         trial_id, known,
         {.participants = true, .allocations = with_allocations, .statuses = true});

@@ -95,12 +95,18 @@ class Randomiser {
                                const std::function<bool(fieldwork::v1::Allocation&)>& visit);
   absl::StatusOr<fieldwork::v1::ParticipantStatus> GetParticipant(const std::string& trial_id,
                                                                   const std::string& participant_id);
-  // GetParticipant (and, with `with_allocations`, GetAllocation) for each of `participant_ids`
-  // at one moment of the trial: one answer per id, in order, `enrolled` false for an unknown id.
-  // INVALID_ARGUMENT naming participant_ids[i] for an id GetParticipant would refuse.
+  // What GetParticipants answers of each enrolled participant.
+  enum class LookupDetail {
+    kStatus,               // GetParticipant's status
+    kStatusAndAllocation,  // and GetAllocation's allocation, when allocated
+    kRoster,               // only the roster facts, from the trial's index (no record is read)
+  };
+  // For each of `participant_ids` at one moment of the trial: one answer per id, in order,
+  // `enrolled` false for an unknown id. INVALID_ARGUMENT naming participant_ids[i] for an id
+  // GetParticipant would refuse.
   absl::StatusOr<std::vector<fieldwork::v1::ParticipantLookup>> GetParticipants(
       const std::string& trial_id, const std::vector<std::string>& participant_ids,
-      bool with_allocations);
+      LookupDetail detail);
   // Calls `visit` with each participant of `site` and `cohort` (each when empty), in
   // participant id order, a page at a time as ListAllocations.
   absl::Status ListParticipants(const std::string& trial_id, const std::string& site,

@@ -300,18 +300,25 @@ grpc::Status RandomisationServiceImpl::GetParticipants(grpc::ServerContext* cont
                                                            request->include_allocations()));
   FW_GRPC_RETURN_IF_ERROR(
       CheckBatchLookupSize(static_cast<size_t>(request->participant_ids_size())));
+  if (request->roster_only() && request->include_allocations()) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "roster_only: a roster answers no allocation; ask without include_allocations"));
+  }
   const std::vector<std::string> ids(request->participant_ids().begin(),
                                      request->participant_ids().end());
-  FW_GRPC_ASSIGN_OR_RETURN(found, randomiser_.GetParticipants(request->trial_id(), ids,
-                                                              request->include_allocations()));
+  using Detail = Randomiser::LookupDetail;
+  const Detail detail = request->roster_only()           ? Detail::kRoster
+                        : request->include_allocations() ? Detail::kStatusAndAllocation
+                                                         : Detail::kStatus;
+  FW_GRPC_ASSIGN_OR_RETURN(found, randomiser_.GetParticipants(request->trial_id(), ids, detail));
   // Checked on the answers before any is sent: one id outside the caller's sites (or unknown,
   // which a site-scoped caller is not told apart) refuses the whole call.
   if (const ParticipantScope scope = ParticipantScope::Of(principal); scope.site_scoped()) {
     for (const v1::ParticipantLookup& p : found) {
+      const std::string& site =
+          p.has_roster() ? p.roster().site() : p.status().participant().site();
       FW_GRPC_RETURN_IF_ERROR(scope.CheckParticipant(
-          p.participant_id(), p.enrolled() ? std::optional<std::string>(
-                                                 p.status().participant().site())
-                                           : std::nullopt));
+          p.participant_id(), p.enrolled() ? std::optional<std::string>(site) : std::nullopt));
     }
   }
   response->mutable_participants()->Assign(std::make_move_iterator(found.begin()),

@@ -22,6 +22,18 @@ RosterEntry EntryOf(const v1::ParticipantStatus& status) {
   return entry;
 }
 
+// A batch answer asked roster_only; a randomisation service older than roster_only answers
+// with the whole status instead.
+RosterEntry EntryOf(const v1::ParticipantLookup& found) {
+  if (!found.enrolled()) return RosterEntry{};
+  if (!found.has_roster()) return EntryOf(found.status());
+  RosterEntry entry;
+  entry.enrolled = true;
+  entry.withdrawn = found.roster().withdrawn();
+  entry.site = found.roster().site();
+  return entry;
+}
+
 // The randomisation service's error, saying where it came from.
 absl::Status FromRandomisation(const grpc::Status& status) {
   const absl::Status converted = FromGrpcStatus(status);
@@ -62,6 +74,7 @@ absl::StatusOr<RosterEntries> GrpcRoster::Lookup(const std::string& trial,
     Prepare(context);
     v1::GetParticipantsRequest request;
     request.set_trial_id(trial);
+    request.set_roster_only(true);  // site and withdrawal: no record need be read for them
     request.mutable_participant_ids()->Assign(participant_ids.begin() + static_cast<ptrdiff_t>(start),
                                               participant_ids.begin() + static_cast<ptrdiff_t>(end));
     v1::GetParticipantsResponse response;
@@ -83,7 +96,7 @@ absl::StatusOr<RosterEntries> GrpcRoster::Lookup(const std::string& trial,
     }
     if (!status.ok()) return FromRandomisation(status);
     for (const v1::ParticipantLookup& found : response.participants()) {
-      entries[found.participant_id()] = found.enrolled() ? EntryOf(found.status()) : RosterEntry{};
+      entries[found.participant_id()] = EntryOf(found);
     }
     for (size_t i = start; i < end; ++i) entries.try_emplace(participant_ids[i]);
   }

@@ -1,5 +1,5 @@
 // The roster and participants' allocations as the randomisation service tells them over gRPC,
-// with this service's own bearer token: GetParticipants for the ids asked, up to
+// with this service's own bearer token: GetParticipants (roster_only) for the ids asked, up to
 // kMaxBatchLookupIds a call (its version is the trial's audit head); GetAllocation for one
 // participant's arms and orders.
 #ifndef FIELDWORK_SERVICES_SURVEY_INGEST_GRPC_ROSTER_H_

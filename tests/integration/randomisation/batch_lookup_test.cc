@@ -1,6 +1,7 @@
-// GetParticipants, the batch lookup messaging's send worker asks once per batch of sends: one
-// answer per id in the order asked, arms only when asked, a write made through another replica
-// seen at once, and every bad request named before anything is read.
+// GetParticipants, the batch lookup messaging's send worker asks once per batch of sends (and
+// survey-ingest, roster_only, per batch of responses): one answer per id in the order asked,
+// arms only when asked, a write made through another replica seen at once, and every bad
+// request named before anything is read.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -25,13 +26,15 @@ v1::TrialDesign BatchDesign(const std::string& id) {
 }
 
 grpc::Status LookupBatch(v1::RandomisationService::Stub& stub, const std::string& trial,
-                    const std::vector<std::string>& ids, bool arms,
-                    v1::GetParticipantsResponse* response) {
+                         const std::vector<std::string>& ids, bool arms,
+                         v1::GetParticipantsResponse* response, bool roster_only = false,
+                         const std::string& token = kResearcher) {
   v1::GetParticipantsRequest request;
   request.set_trial_id(trial);
   for (const std::string& id : ids) request.add_participant_ids(id);
   request.set_include_allocations(arms);
-  return stub.GetParticipants(ContextWith(kResearcher).get(), request, response);
+  request.set_roster_only(roster_only);
+  return stub.GetParticipants(ContextWith(token).get(), request, response);
 }
 
 TEST_F(RandomisationTest, GetParticipantsAnswersEachIdInOrderAndSeesAnotherReplicasWrites) {
@@ -82,6 +85,77 @@ TEST_F(RandomisationTest, GetParticipantsAnswersEachIdInOrderAndSeesAnotherRepli
   EXPECT_TRUE(found.participants(0).status().has_withdrawal());
   EXPECT_TRUE(found.participants(0).allocation().has_withdrawal());
   EXPECT_FALSE(found.participants(1).status().has_withdrawal());
+}
+
+// roster_only answers from the service's index: it must say what the records say, also after
+// another replica's writes, and keep a site-scoped caller to its sites.
+TEST_F(RandomisationTest, GetParticipantsRosterOnlyAgreesWithTheRecords) {
+  v1::TrialDesign design = BatchDesign("roster");
+  design.add_sites()->set_id("LA2");
+  design.add_cohorts("2020");
+  design.add_cohorts("2021");
+  ASSERT_TRUE(CreateTrial(design).ok());
+  ASSERT_TRUE(Lock("roster").ok());
+  Enrol("roster", {MakeParticipant("r1", "LA1", "2020"), MakeParticipant("r2", "LA2", "2021"),
+                   MakeParticipant("r3", "LA1", "2020")});
+  Randomise("roster", "2020");
+  Randomise("roster", "2021");
+  Enrol("roster", {MakeParticipant("r4", "LA2", "2021")});  // after the batch: not allocated
+
+  ServiceStack other(redis_->url());
+  v1::WithdrawRequest withdraw;
+  withdraw.set_trial_id("roster");
+  withdraw.set_participant_id("r1");
+  withdraw.set_reason("asked to stop");
+  v1::WithdrawResponse withdrawn;
+  ASSERT_TRUE(other.stub().Withdraw(ContextWith(kResearcher).get(), withdraw, &withdrawn).ok());
+  v1::RecordLeaverRequest leaver;
+  leaver.set_trial_id("roster");
+  leaver.set_participant_id("r2");
+  leaver.mutable_left_on()->set_year(2021);
+  leaver.mutable_left_on()->set_month(3);
+  leaver.mutable_left_on()->set_day(1);
+  v1::RecordLeaverResponse left;
+  ASSERT_TRUE(other.stub().RecordLeaver(ContextWith(kResearcher).get(), leaver, &left).ok());
+
+  const std::vector<std::string> ids = {"r1", "r2", "r3", "r4", "nobody"};
+  v1::GetParticipantsResponse records;
+  v1::GetParticipantsResponse roster;
+  ASSERT_TRUE(LookupBatch(stub(), "roster", ids, false, &records).ok());
+  ASSERT_TRUE(LookupBatch(stub(), "roster", ids, false, &roster, /*roster_only=*/true).ok());
+  ASSERT_EQ(roster.participants_size(), 5);
+  for (int i = 0; i < 4; ++i) {
+    const v1::ParticipantLookup& facts = roster.participants(i);
+    const v1::ParticipantStatus& status = records.participants(i).status();
+    SCOPED_TRACE(facts.participant_id());
+    EXPECT_EQ(facts.participant_id(), ids[static_cast<size_t>(i)]);
+    EXPECT_TRUE(facts.enrolled());
+    EXPECT_FALSE(facts.has_status());
+    EXPECT_FALSE(facts.has_allocation());
+    EXPECT_EQ(facts.roster().site(), status.participant().site());
+    EXPECT_EQ(facts.roster().cohort(), status.participant().cohort());
+    EXPECT_EQ(facts.roster().allocated(), status.allocated());
+    EXPECT_EQ(facts.roster().withdrawn(), status.has_withdrawal());
+    EXPECT_EQ(facts.roster().left(), status.has_left_on());
+  }
+  EXPECT_TRUE(roster.participants(0).roster().withdrawn());
+  EXPECT_TRUE(roster.participants(1).roster().left());
+  EXPECT_EQ(roster.participants(1).roster().site(), "LA2");
+  EXPECT_EQ(roster.participants(1).roster().cohort(), "2021");
+  EXPECT_TRUE(roster.participants(2).roster().allocated());
+  EXPECT_FALSE(roster.participants(3).roster().allocated());
+  EXPECT_FALSE(roster.participants(4).enrolled());
+  EXPECT_FALSE(roster.participants(4).has_roster());
+
+  // A partner of LA1 may look up LA1's participants only, roster or not.
+  ASSERT_TRUE(LookupBatch(stub(), "roster", {"r1", "r3"}, false, &roster, true, kPartnerLa1).ok());
+  grpc::Status status =
+      LookupBatch(stub(), "roster", {"r1", "r2"}, false, &roster, true, kPartnerLa1);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  // A roster holds no arms.
+  status = LookupBatch(stub(), "roster", {"r1"}, true, &roster, true);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("roster_only"));
 }
 
 TEST_F(RandomisationTest, GetParticipantsNamesABadRequestBeforeReadingAnything) {
