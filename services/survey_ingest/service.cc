@@ -240,27 +240,34 @@ grpc::Status SurveyIngestServiceImpl::SubmitResponses(
     batch.reserve(kStreamBatch);
     return absl::OkStatus();
   };
-  v1::SubmitResponsesRequest message;
   std::set<std::string> trials_allowed;
-  while (reader->Read(&message)) {
-    // Each trial is authorised the first time it appears, before the stream is read further:
-    // a caller may not make the server buffer rows for a trial it may not touch.
-    const std::string& trial = message.submission().trial_id();
+  // Takes one row of the stream: the trial is authorised the first time it appears, before the
+  // stream is read further (a caller may not make the server buffer rows for a trial it may
+  // not touch).
+  auto take = [&](v1::Submission& row) -> absl::Status {
+    const std::string& trial = row.trial_id();
     if (trials_allowed.count(trial) == 0) {
       absl::Status allowed = CheckTrialIdLength(trial);
       if (allowed.ok()) allowed = Authorize(principal, {Role::kResearcher, Role::kPartner}, trial);
       if (!allowed.ok()) {
-        if (absl::Status s = collect(); !s.ok()) return ToGrpcStatus(s);
-        return ToGrpcStatus(absl::Status(
-            allowed.code(), absl::StrCat("row ", next_row + static_cast<int64_t>(batch.size()),
-                                         ": ", allowed.message(), "; rows from ", next_row,
-                                         " not stored")));
+        if (absl::Status s = collect(); !s.ok()) return s;
+        return absl::Status(
+            allowed.code(),
+            absl::StrCat("row ", next_row + static_cast<int64_t>(batch.size()), ": ",
+                         allowed.message(), "; rows from ", next_row, " not stored"));
       }
       trials_allowed.insert(trial);
     }
-    batch.push_back(std::move(*message.mutable_submission()));
-    if (batch.size() >= kStreamBatch) {
-      if (absl::Status s = store(); !s.ok()) return ToGrpcStatus(s);
+    batch.push_back(std::move(row));
+    return batch.size() >= kStreamBatch ? store() : absl::OkStatus();
+  };
+  v1::SubmitResponsesRequest message;
+  while (reader->Read(&message)) {
+    if (message.has_submission() || message.submissions().empty()) {
+      if (absl::Status s = take(*message.mutable_submission()); !s.ok()) return ToGrpcStatus(s);
+    }
+    for (v1::Submission& row : *message.mutable_submissions()) {
+      if (absl::Status s = take(row); !s.ok()) return ToGrpcStatus(s);
     }
   }
   if (context->IsCancelled()) {

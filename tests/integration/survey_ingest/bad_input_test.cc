@@ -268,6 +268,52 @@ TEST_F(BadInputTest, AStreamRefusedMidwayKeepsTheBatchesBeforeAndSaysWhereToResu
   ExpectFirstRowsStored(2000);
 }
 
+// The same stream sent in pages of rows (the first message with `submission` and
+// `submissions` both): rows are numbered, batched and refused exactly as one a message.
+TEST_F(BadInputTest, AStreamOfPagesCountsItsRowsOneByOne) {
+  EnrolStreamRoster(2500);
+  auto context = ContextWith(kResearcher);
+  v1::SubmitResponsesResponse response;
+  auto writer = ingest().SubmitResponses(context.get(), &response);
+  v1::SubmitResponsesRequest page = StreamRow(1);
+  for (int row = 2; row <= 2500; ++row) {
+    v1::Submission& submission = *page.add_submissions() = StreamRow(row).submission();
+    if (row == 7) (*submission.mutable_answers())["wb_2"] = "-1";  // a bad row: rejected
+    if (row == 2400) submission.set_trial_id(std::string(200, 't'));
+    if (page.submissions_size() == 333 || row == 2500) {
+      if (!writer->Write(page)) break;  // the server has answered
+      page.Clear();
+    }
+  }
+  writer->WritesDone();
+  const grpc::Status status = writer->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("row 2400: trial_id: longer than 128 bytes"));
+  EXPECT_THAT(status.error_message(), HasSubstr("rows from 2001 not stored"));
+  const std::vector<v1::Response> stored = ListResponses(kTrial, "baseline");
+  EXPECT_EQ(stored.size(), 1999u);  // rows 1-2000 but the rejected row 7
+  std::set<std::string> ids;
+  for (const v1::Response& r : stored) ids.insert(r.submission_id());
+  EXPECT_TRUE(ids.count("m1") && ids.count("m334") && ids.count("m2000"));
+  EXPECT_FALSE(ids.count("m7") || ids.count("m2001"));
+
+  // A page's bad row is named by its row in the stream.
+  auto again_context = ContextWith(kResearcher);
+  v1::SubmitResponsesResponse again;
+  auto again_writer = ingest().SubmitResponses(again_context.get(), &again);
+  v1::SubmitResponsesRequest two;
+  *two.add_submissions() = StreamRow(2001).submission();
+  *two.add_submissions() = StreamRow(2002).submission();
+  (*two.mutable_submissions(1)->mutable_answers())["wb_2"] = "-1";
+  ASSERT_TRUE(again_writer->Write(two));
+  again_writer->WritesDone();
+  ASSERT_TRUE(again_writer->Finish().ok());
+  EXPECT_EQ(again.accepted(), 1);
+  EXPECT_EQ(again.rejected(), 1);
+  ASSERT_EQ(again.errors_size(), 1);
+  EXPECT_EQ(again.errors(0).row(), 2);
+}
+
 // A partner scoped to this trial and one site streams a row of another trial in its second
 // batch: the stream is refused there (no row of the other trial is kept, not even as a reject),
 // and the first batch stays stored.
