@@ -108,14 +108,16 @@ def enrol(channel, metadata, trial_id, path, rows, attempts):
 
 def submit(channel, metadata, trial_id, wave_id, path, rows, attempts):
     stub = survey_ingest_pb2_grpc.SurveyIngestServiceStub(channel)
-    requests = [survey_ingest_pb2.SubmitResponsesRequest(
-        submission=survey_ingest_pb2.Submission(
-            trial_id=trial_id, wave_id=wave_id, participant_id=row.pop("participant_id"),
-            # Your system's own id for the response: re-sending it changes nothing.
-            submission_id=row.pop("submission_id"), answers=row, finished=True))
+    submissions = [survey_ingest_pb2.Submission(
+        trial_id=trial_id, wave_id=wave_id, participant_id=row.pop("participant_id"),
+        # Your system's own id for the response: re-sending it changes nothing.
+        submission_id=row.pop("submission_id"), answers=row, finished=True)
         for row in rows]
-    # A client stream: every submission, then one summary. A retry sends the whole stream
-    # again; the submission ids make the ones already stored count as duplicates.
+    # A client stream of pages of rows (gRPC's cost is per message), then one summary; rows
+    # are numbered across pages. A retry sends the whole stream again; the submission ids make
+    # the ones already stored count as duplicates.
+    requests = [survey_ingest_pb2.SubmitResponsesRequest(submissions=submissions[i:i + 250])
+                for i in range(0, len(submissions), 250)]
     response = with_retry(lambda: stub.SubmitResponses(iter(requests), metadata=metadata),
                           "SubmitResponses", attempts)
     print(f"responses {path}: accepted {response.accepted}, duplicate {response.duplicate}, "
