@@ -248,8 +248,10 @@ absl::StatusOr<std::vector<v1::Response>> GrpcSurveyIngestSource::ListResponses(
   request.set_trial_id(trial);
   request.set_paged(true);
   request.set_without_answers(true);
-  // Every analysis reads a response's scores and times, never its raw answers: they are not
-  // sent, or dropped as each response arrives, so the join holds a fraction of the responses.
+  request.set_analysis_view(true);
+  // Every analysis reads a response's scores and times, never its raw answers nor its ids and
+  // provenance: they are not sent (answers are dropped as each response arrives from a service
+  // older than analysis_view), so the join holds a fraction of the responses.
   return Drain<v1::ListResponsesResponse, v1::Response>(
       stub_->ListResponses(context.get(), request), "survey-ingest ListResponses", WithoutAnswers);
 }

@@ -16,6 +16,20 @@ namespace v1 = ::fieldwork::v1;
 
 namespace {
 
+// ListResponsesRequest.analysis_view: the fields an analysis reads, the rest cleared.
+void KeepAnalysedFields(v1::Response& r) {
+  r.clear_trial_id();
+  r.clear_submission_id();
+  r.clear_instrument_id();
+  r.clear_instrument_version();
+  r.clear_answers();
+  r.clear_started_at();
+  r.clear_late();
+  r.clear_partial();
+  r.clear_source();
+  r.clear_site();
+}
+
 // A trial id longer than any of the documented form (1-128 of A-Z a-z 0-9 . _ -) is refused
 // before it is looked up or quoted in a denial.
 absl::Status CheckTrialIdLength(const std::string& trial) {
@@ -330,6 +344,7 @@ grpc::Status SurveyIngestServiceImpl::ListResponses(
   FW_GRPC_RETURN_IF_ERROR(ingestor_.ListResponses(*request, [&](v1::Response& r) {
     if (!scope.MayTouchSite(r.site())) return true;
     if (request->without_answers()) r.clear_answers();
+    if (request->analysis_view()) KeepAnalysedFields(r);
     client_gone = !list.Add(r);
     return !client_gone;
   }));

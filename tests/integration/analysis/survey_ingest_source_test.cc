@@ -213,6 +213,32 @@ TEST(AnalysisOverRealServicesTest, ResponsesScoredBySurveyIngestGiveACiCoveringT
   EXPECT_GT(o.effects(0).effect().conf_high(), kTrueEffect);
   EXPECT_THAT(result.sources(), ::testing::Contains("survey-ingest responses"));
   EXPECT_NEAR(o.attrition().overall_rate(), static_cast<double>(sent) / kParticipants, 1e-12);
+
+  // What the analysis service asks for (analysis_view): the fields it reads, and no other.
+  v1::ListResponsesRequest view;
+  view.set_trial_id(kTrial);
+  view.set_paged(true);
+  view.set_analysis_view(true);
+  auto view_context = As(kResearcher);
+  auto responses = ingest->ListResponses(view_context.get(), view);
+  v1::ListResponsesResponse page;
+  int64_t listed = 0;
+  while (responses->Read(&page)) {
+    for (const v1::Response& r : page.responses()) {
+      ++listed;
+      EXPECT_FALSE(r.participant_id().empty());
+      EXPECT_EQ(r.wave_id(), "endline");
+      EXPECT_TRUE(r.counted());
+      EXPECT_TRUE(r.has_received_at());
+      ASSERT_EQ(r.scales_size() + r.composites_size(), 1);
+      EXPECT_TRUE(r.trial_id().empty() && r.submission_id().empty() && r.source().empty() &&
+                  r.site().empty() && r.instrument_id().empty() && r.answers().empty() &&
+                  !r.has_started_at())
+          << r.ShortDebugString();
+    }
+  }
+  ASSERT_TRUE(responses->Finish().ok());
+  EXPECT_EQ(listed, sent);
 }
 
 }  // namespace
