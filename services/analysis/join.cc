@@ -44,20 +44,28 @@ void ApplyAllocation(const v1::Allocation& allocation, JoinedParticipant& p) {
   p.left = p.left || allocation.has_left_on();
 }
 
-JoinedTrial JoinTrial(v1::Trial trial, std::vector<v1::ParticipantStatus> statuses,
-                      const std::vector<v1::Allocation>& allocations,
-                      std::optional<std::vector<v1::Wave>> waves,
-                      std::optional<std::vector<v1::Response>> responses,
-                      const std::optional<std::vector<v1::Outcome>>& outcomes,
-                      const std::optional<std::vector<EngagementEvent>>& engagement) {
-  JoinedTrial joined;
+namespace {
+
+// Each enrolled participant's position in JoinedTrial::participants, by id: built by the
+// enrolment join, used by the joins after it.
+using ParticipantIndex = absl::flat_hash_map<std::string, size_t>;
+
+// The trial, its participants (sorted by id) and their allocations.
+ParticipantIndex JoinEnrolment(v1::Trial trial, std::vector<v1::ParticipantStatus> statuses,
+                               const std::vector<v1::Allocation>& allocations,
+                               JoinedTrial& joined) {
   joined.trial = std::move(trial);
   joined.statuses = std::move(statuses);
-  std::sort(joined.statuses.begin(), joined.statuses.end(), [](const auto& a, const auto& b) {
+  const auto by_id = [](const v1::ParticipantStatus& a, const v1::ParticipantStatus& b) {
     return a.participant().participant_id() < b.participant().participant_id();
-  });
+  };
+  // randomisation lists them in id order already: one pass checks that, where a sort would
+  // compare and move them all again.
+  if (!std::is_sorted(joined.statuses.begin(), joined.statuses.end(), by_id)) {
+    std::sort(joined.statuses.begin(), joined.statuses.end(), by_id);
+  }
   joined.participants.resize(joined.statuses.size());
-  absl::flat_hash_map<std::string, size_t> index;
+  ParticipantIndex index;
   index.reserve(joined.statuses.size());
   for (size_t i = 0; i < joined.statuses.size(); ++i) {
     JoinedParticipant& p = joined.participants[i];
@@ -77,66 +85,78 @@ JoinedTrial JoinTrial(v1::Trial trial, std::vector<v1::ParticipantStatus> status
     joined.warnings.push_back(absl::StrCat(
         unknown_allocations, " allocations of participants not listed as enrolled were ignored"));
   }
-  if (waves.has_value()) joined.waves = std::move(*waves);
-  if (responses.has_value()) {
-    joined.has_responses = true;
-    joined.responses = std::move(*responses);
-    int64_t unknown = 0;
-    int64_t duplicates = 0;
-    for (size_t r = 0; r < joined.responses.size(); ++r) {
-      const v1::Response& response = joined.responses[r];
-      if (!response.counted()) continue;
-      auto it = index.find(response.participant_id());
-      if (it == index.end()) {
-        ++unknown;
-        continue;
-      }
-      auto [slot, inserted] =
-          joined.participants[it->second].response_by_wave.emplace(response.wave_id(), r);
-      if (!inserted) ++duplicates;
-    }
-    if (unknown > 0) {
-      joined.warnings.push_back(
-          absl::StrCat(unknown, " responses of participants not enrolled were ignored"));
-    }
-    if (duplicates > 0) {
-      joined.warnings.push_back(absl::StrCat(
-          duplicates, " extra counted responses for the same participant and wave were ignored"));
-    }
-  }
-  if (outcomes.has_value()) {
-    joined.has_outcomes = true;
-    // The latest period wins: remember each participant's latest period per outcome.
-    absl::flat_hash_map<std::pair<size_t, std::string>, std::tuple<int, int, int>> latest;
-    int64_t unknown = 0;
-    for (const v1::Outcome& outcome : *outcomes) {
-      auto it = index.find(outcome.participant_id());
-      if (it == index.end()) {
-        ++unknown;
-        continue;
-      }
-      const auto key = std::make_pair(it->second, outcome.outcome());
-      const auto end = DateKey(outcome.period_end());
-      auto [slot, inserted] = latest.emplace(key, end);
-      if (inserted || end >= slot->second) {
-        slot->second = end;
-        joined.participants[it->second].outcomes[outcome.outcome()] = outcome.value();
-      }
-    }
-    if (unknown > 0) {
-      joined.warnings.push_back(
-          absl::StrCat(unknown, " outcomes of participants not enrolled were ignored"));
-    }
-  }
-  if (engagement.has_value()) {
-    joined.has_engagement = true;
-    for (const EngagementEvent& event : *engagement) {
-      auto it = index.find(event.participant_id);
-      if (it != index.end()) joined.participants[it->second].took_up.insert(event.campaign);
-    }
-  }
-  return joined;
+  return index;
 }
+
+void JoinResponses(std::optional<std::vector<v1::Wave>> waves,
+                   std::optional<std::vector<v1::Response>> responses,
+                   const ParticipantIndex& index, JoinedTrial& joined) {
+  if (waves.has_value()) joined.waves = std::move(*waves);
+  if (!responses.has_value()) return;
+  joined.has_responses = true;
+  joined.responses = std::move(*responses);
+  int64_t unknown = 0;
+  int64_t duplicates = 0;
+  for (size_t r = 0; r < joined.responses.size(); ++r) {
+    const v1::Response& response = joined.responses[r];
+    if (!response.counted()) continue;
+    auto it = index.find(response.participant_id());
+    if (it == index.end()) {
+      ++unknown;
+      continue;
+    }
+    auto [slot, inserted] =
+        joined.participants[it->second].response_by_wave.emplace(response.wave_id(), r);
+    if (!inserted) ++duplicates;
+  }
+  if (unknown > 0) {
+    joined.warnings.push_back(
+        absl::StrCat(unknown, " responses of participants not enrolled were ignored"));
+  }
+  if (duplicates > 0) {
+    joined.warnings.push_back(absl::StrCat(
+        duplicates, " extra counted responses for the same participant and wave were ignored"));
+  }
+}
+
+void JoinOutcomes(const std::optional<std::vector<v1::Outcome>>& outcomes,
+                  const ParticipantIndex& index, JoinedTrial& joined) {
+  if (!outcomes.has_value()) return;
+  joined.has_outcomes = true;
+  // The latest period wins: remember each participant's latest period per outcome.
+  absl::flat_hash_map<std::pair<size_t, std::string>, std::tuple<int, int, int>> latest;
+  int64_t unknown = 0;
+  for (const v1::Outcome& outcome : *outcomes) {
+    auto it = index.find(outcome.participant_id());
+    if (it == index.end()) {
+      ++unknown;
+      continue;
+    }
+    const auto key = std::make_pair(it->second, outcome.outcome());
+    const auto end = DateKey(outcome.period_end());
+    auto [slot, inserted] = latest.emplace(key, end);
+    if (inserted || end >= slot->second) {
+      slot->second = end;
+      joined.participants[it->second].outcomes[outcome.outcome()] = outcome.value();
+    }
+  }
+  if (unknown > 0) {
+    joined.warnings.push_back(
+        absl::StrCat(unknown, " outcomes of participants not enrolled were ignored"));
+  }
+}
+
+void JoinEngagement(const std::optional<std::vector<EngagementEvent>>& engagement,
+                    const ParticipantIndex& index, JoinedTrial& joined) {
+  if (!engagement.has_value()) return;
+  joined.has_engagement = true;
+  for (const EngagementEvent& event : *engagement) {
+    auto it = index.find(event.participant_id);
+    if (it != index.end()) joined.participants[it->second].took_up.insert(event.campaign);
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<JoinedTrial> LoadTrial(const Sources& sources, const std::string& trial) {
   if (sources.allocations == nullptr) return absl::InternalError("no allocation source configured");
@@ -181,13 +201,22 @@ absl::StatusOr<JoinedTrial> LoadTrial(const Sources& sources, const std::string&
   absl::StatusOr<std::vector<v1::ParticipantStatus>> statuses =
       sources.allocations->ListParticipants(trial);
   allocations_read.join();
+  // The participants are joined with their allocations while the other lists are still being
+  // read (the responses are usually the longest): a core would otherwise wait.
+  JoinedTrial joined;
+  ParticipantIndex index;
+  if (statuses.ok() && allocations.ok()) {
+    index = JoinEnrolment(std::move(*trial_record), std::move(*statuses), *allocations, joined);
+    allocations = std::vector<v1::Allocation>();  // joined: its memory back now
+  }
   others.join();
   // The failures in the order the sources were read in before they were read side by side.
   if (!statuses.ok()) return annotate(statuses.status(), "randomisation ListParticipants");
   if (!allocations.ok()) return annotate(allocations.status(), "randomisation ListAllocations");
   if (!others_status.ok()) return others_status;
-  JoinedTrial joined = JoinTrial(std::move(*trial_record), std::move(*statuses), *allocations,
-                                 std::move(waves), std::move(responses), outcomes, engagement);
+  JoinResponses(std::move(waves), std::move(responses), index, joined);
+  JoinOutcomes(outcomes, index, joined);
+  JoinEngagement(engagement, index, joined);
   if (!joined.has_responses)
     joined.warnings.push_back("no survey-ingest source configured: no survey responses");
   if (!joined.has_outcomes)

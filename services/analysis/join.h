@@ -71,23 +71,13 @@ struct JoinedTrial {
 };
 
 // A participant's fields from its enrolment record (`status` must outlive `participant`), and
-// then from its allocation: the parts of JoinTrial that the export's merge join shares.
+// then from its allocation: the parts of LoadTrial's join that the export's merge join shares.
 void SetEnrolment(const fieldwork::v1::ParticipantStatus& status, JoinedParticipant& participant);
 void ApplyAllocation(const fieldwork::v1::Allocation& allocation, JoinedParticipant& participant);
 
-// Joins what the sources returned. The optional parts are absent when their source is not
-// configured. Responses, outcomes and engagement of participants who are not enrolled are
-// dropped and counted in a warning. Pure: no I/O.
-JoinedTrial JoinTrial(fieldwork::v1::Trial trial,
-                      std::vector<fieldwork::v1::ParticipantStatus> statuses,
-                      const std::vector<fieldwork::v1::Allocation>& allocations,
-                      std::optional<std::vector<fieldwork::v1::Wave>> waves,
-                      std::optional<std::vector<fieldwork::v1::Response>> responses,
-                      const std::optional<std::vector<fieldwork::v1::Outcome>>& outcomes,
-                      const std::optional<std::vector<EngagementEvent>>& engagement);
-
 // Reads every configured source for `trial` and joins them. NOT_FOUND for an unknown trial;
-// a source's failure (UNAVAILABLE, ...) is returned naming the source.
+// a source's failure (UNAVAILABLE, ...) is returned naming the source. Responses, outcomes and
+// engagement of participants who are not enrolled are dropped and counted in a warning.
 absl::StatusOr<JoinedTrial> LoadTrial(const Sources& sources, const std::string& trial);
 
 // The value of `source` for a participant, or nullopt when missing.
