@@ -1315,23 +1315,31 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
         allocated_ids.push_back(id);
       }
     }
-    // Balance is over the whole trial: its records are read a page at a time, once per factor
-    // (the participants' only `with_participants`, for the covariates' balance: `participant`
-    // is null otherwise).
-    auto for_each_allocated =
-        [&](bool with_participants,
-            const std::function<void(const Participant* participant, const Allocation&)>& visit)
-        -> absl::Status {
+    // Each allocated participant's arm for factor `f`, site and cohort. The covariates'
+    // balance needs the participants' records (`with_participants`), read a page at a time;
+    // counts alone come from the trial's index, without reading any record (`participant` is
+    // null then).
+    using Visit = std::function<void(const Participant* participant, const std::string& arm,
+                                     const std::string& site, const std::string& cohort)>;
+    auto for_each_allocated = [&](bool with_participants, int f,
+                                  const Visit& visit) -> absl::Status {
+      if (!with_participants) {
+        for (const std::string& id : allocated_ids) {
+          const TrialCache::Entry& entry = *cache.Find(id);
+          if (static_cast<size_t>(f) >= entry.arms.size()) return MissingRecord("allocation", id);
+          visit(nullptr, cache.text(entry.arms[static_cast<size_t>(f)]), cache.text(entry.site),
+                cache.text(entry.cohort));
+        }
+        return absl::OkStatus();
+      }
       return ForEachRecordPage(
-          store_, state.id(), allocated_ids,
-          {.participants = with_participants, .allocations = true}, kReadPage,
+          store_, state.id(), allocated_ids, {.participants = true, .allocations = true}, kReadPage,
           [&](const std::vector<std::string>& ids, ParticipantRecords& records) -> absl::Status {
             for (size_t i = 0; i < ids.size(); ++i) {
-              if (with_participants && !records.participants[i].has_value())
-                return MissingRecord("enrolment", ids[i]);
+              if (!records.participants[i].has_value()) return MissingRecord("enrolment", ids[i]);
               if (!records.allocations[i].has_value()) return MissingRecord("allocation", ids[i]);
-              visit(with_participants ? &*records.participants[i] : nullptr,
-                    *records.allocations[i]);
+              const Allocation& a = *records.allocations[i];
+              visit(&*records.participants[i], a.assignments(f).arm(), a.site(), a.cohort());
             }
             return absl::OkStatus();
           });
@@ -1347,10 +1355,9 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
       std::map<std::string, int> arm_index;
       if (factor.arms().empty()) {
         // The orders seen are on the allocations alone.
-        auto note_order = [&](const Participant*, const Allocation& a) {
-          arm_index.emplace(a.assignments(f).arm(), 0);
-        };
-        if (absl::Status s = for_each_allocated(false, note_order); !s.ok()) {
+        auto note_order = [&](const Participant*, const std::string& order, const std::string&,
+                              const std::string&) { arm_index.emplace(order, 0); };
+        if (absl::Status s = for_each_allocated(false, f, note_order); !s.ok()) {
           return s;
         }
         for (auto& [name, index] : arm_index) {
@@ -1366,8 +1373,8 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
       auto* out = response.add_factors();
       out->set_factor(factor.name());
       std::map<std::string, fieldwork::v1::Stratum> strata;
-      auto count = [&](const Participant* p, const Allocation& a) {
-        const std::string& arm = a.assignments(f).arm();
+      auto count = [&](const Participant* p, const std::string& arm, const std::string& site_id,
+                       const std::string& cohort_id) {
         ++arm_counts[static_cast<size_t>(arm_index[arm])];
         (*out->mutable_count_by_arm())[arm] += 1;
         if (p != nullptr) {
@@ -1377,14 +1384,14 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
           stratum.set_key(units.back().stratum);
           (*stratum.mutable_count_by_arm())[arm] += 1;
         }
-        auto& site = (*out->mutable_by_site())[a.site()];
-        site.set_key(a.site());
+        auto& site = (*out->mutable_by_site())[site_id];
+        site.set_key(site_id);
         (*site.mutable_count_by_arm())[arm] += 1;
-        auto& by_cohort = (*out->mutable_by_cohort())[a.cohort()];
-        by_cohort.set_key(a.cohort());
+        auto& by_cohort = (*out->mutable_by_cohort())[cohort_id];
+        by_cohort.set_key(cohort_id);
         (*by_cohort.mutable_count_by_arm())[arm] += 1;
       };
-      if (absl::Status s = for_each_allocated(!counts_only, count); !s.ok()) {
+      if (absl::Status s = for_each_allocated(!counts_only, f, count); !s.ok()) {
         return s;
       }
       for (auto& [key, stratum] : strata) *out->add_strata() = std::move(stratum);

@@ -57,6 +57,9 @@ absl::Status TrialCache::AddAllocation(const fieldwork::v1::Allocation& allocati
   Entry& entry = it->second;
   if (!entry.allocated()) ++allocated_;
   entry.batch = allocation.batch();
+  entry.arms.clear();
+  for (const auto& assignment : allocation.assignments())
+    entry.arms.push_back(Intern(assignment.arm()));
   int64_t& newest = newest_batch_[entry.cohort];
   newest = std::max(newest, allocation.batch());
   return absl::OkStatus();

@@ -14,6 +14,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "fieldwork/v1/randomisation.pb.h"
@@ -34,6 +35,9 @@ class TrialCache {
     Text cluster = 0;
     Text group = 0;      // BatchGroupKey under the design's grouping
     int64_t batch = -1;  // the allocation's batch (sequence number when sequential); -1: none
+    // The allocation's arms (orders), one per factor in the design's order; empty: none. Kept
+    // so that counts by arm (Balance's counts_only) need no record.
+    absl::InlinedVector<Text, 2> arms;
     bool withdrawn = false;
     bool left = false;
     bool allocated() const { return batch >= 0; }
