@@ -1309,10 +1309,12 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
     bool found = factor_name.empty();
     // The allocated participants of the cohort (every cohort when empty), in id order.
     std::vector<std::string> allocated_ids;
+    std::vector<const TrialCache::Entry*> allocated_entries;  // theirs in the index, alike
     const std::optional<TrialCache::Text> cohort_text = cache.FindText(cohort);
     for (const auto& [id, entry] : cache.index()) {
       if (entry.allocated() && (cohort.empty() || (cohort_text.has_value() && entry.cohort == *cohort_text))) {
         allocated_ids.push_back(id);
+        allocated_entries.push_back(&entry);
       }
     }
     // Each allocated participant's arm for factor `f`, site and cohort. The covariates'
@@ -1324,9 +1326,11 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
     auto for_each_allocated = [&](bool with_participants, int f,
                                   const Visit& visit) -> absl::Status {
       if (!with_participants) {
-        for (const std::string& id : allocated_ids) {
-          const TrialCache::Entry& entry = *cache.Find(id);
-          if (static_cast<size_t>(f) >= entry.arms.size()) return MissingRecord("allocation", id);
+        for (size_t i = 0; i < allocated_entries.size(); ++i) {
+          const TrialCache::Entry& entry = *allocated_entries[i];
+          if (static_cast<size_t>(f) >= entry.arms.size()) {
+            return MissingRecord("allocation", allocated_ids[i]);
+          }
           visit(nullptr, cache.text(entry.arms[static_cast<size_t>(f)]), cache.text(entry.site),
                 cache.text(entry.cohort));
         }
