@@ -173,9 +173,8 @@ absl::Status StreamDataset(const Sources& sources, const v1::AnalysisPlan& plan,
   }
   if (!start(layout)) return absl::OkStatus();
 
-  joined.statuses.resize(1);
+  v1::ParticipantStatus& status = joined.statuses.Add();
   joined.participants.resize(1);
-  v1::ParticipantStatus& status = joined.statuses[0];
   JoinedParticipant& p = joined.participants[0];
   absl::flat_hash_map<std::string, std::tuple<int, int, int>> latest;  // period, by outcome
   while (!participants.done()) {
@@ -184,7 +183,7 @@ absl::Status StreamDataset(const Sources& sources, const v1::AnalysisPlan& plan,
     if (absl::Status s = participants.Advance(); !s.ok()) return s;
     p = JoinedParticipant();
     SetEnrolment(status, p);
-    joined.responses.clear();
+    joined.responses.Clear();
     absl::Status matched = allocations.Match(
         id, [&](const v1::Allocation& allocation) { ApplyAllocation(allocation, p); });
     if (!matched.ok()) return matched;
@@ -194,7 +193,7 @@ absl::Status StreamDataset(const Sources& sources, const v1::AnalysisPlan& plan,
         // The first counted response of a wave wins, as in JoinTrial.
         auto [slot, inserted] =
             p.response_by_wave.emplace(response.wave_id(), joined.responses.size());
-        if (inserted) joined.responses.push_back(std::move(response));
+        if (inserted) joined.responses.Add(std::move(response));
       });
       if (!matched.ok()) return matched;
     }

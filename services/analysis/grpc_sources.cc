@@ -64,18 +64,20 @@ using Prepare = void (*)(Item&);
 template <typename Item>
 void AsIs(Item&) {}
 
-// Reads a server stream of a list into a vector.
+// Reads a server stream of a list whole: each message is parsed onto the list's arena and its
+// items stay where they were parsed (see MessageList).
 template <typename Response, typename Item, typename Reader>
-absl::StatusOr<std::vector<Item>> Drain(Reader reader, absl::string_view call,
+absl::StatusOr<MessageList<Item>> Drain(Reader reader, absl::string_view call,
                                         Prepare<Item> prepare = AsIs<Item>) {
-  std::vector<Item> items;
-  Response message;
+  MessageList<Item> items;
   std::vector<Item*> received;
-  while (reader->Read(&message)) {
-    ItemsOf(message, received);
+  while (true) {
+    auto* message = google::protobuf::Arena::CreateMessage<Response>(&items.arena());
+    if (!reader->Read(message)) break;
+    ItemsOf(*message, received);
     for (Item* item : received) {
       prepare(*item);
-      items.push_back(std::move(*item));
+      items.AddParsed(item);
     }
   }
   absl::Status status = FromGrpc(reader->Finish(), call);
@@ -182,7 +184,7 @@ absl::StatusOr<std::string> GrpcAllocationSource::DataVersion(const std::string&
       "randomisation GetAuditHead");
 }
 
-absl::StatusOr<std::vector<v1::ParticipantStatus>> GrpcAllocationSource::ListParticipants(
+absl::StatusOr<MessageList<v1::ParticipantStatus>> GrpcAllocationSource::ListParticipants(
     const std::string& trial) {
   auto context = NewContext(token_, deadline_);
   v1::ListParticipantsRequest request;
@@ -192,7 +194,7 @@ absl::StatusOr<std::vector<v1::ParticipantStatus>> GrpcAllocationSource::ListPar
       stub_->ListParticipants(context.get(), request), "randomisation ListParticipants");
 }
 
-absl::StatusOr<std::vector<v1::Allocation>> GrpcAllocationSource::ListAllocations(
+absl::StatusOr<MessageList<v1::Allocation>> GrpcAllocationSource::ListAllocations(
     const std::string& trial) {
   auto context = NewContext(token_, deadline_);
   v1::ListAllocationsRequest request;
@@ -241,7 +243,7 @@ absl::StatusOr<std::vector<v1::Wave>> GrpcSurveyIngestSource::ListWaves(const st
   return std::vector<v1::Wave>(response.waves().begin(), response.waves().end());
 }
 
-absl::StatusOr<std::vector<v1::Response>> GrpcSurveyIngestSource::ListResponses(
+absl::StatusOr<MessageList<v1::Response>> GrpcSurveyIngestSource::ListResponses(
     const std::string& trial) {
   auto context = NewContext(token_, deadline_);
   v1::ListResponsesRequest request;
@@ -280,7 +282,7 @@ std::unique_ptr<ItemStream<v1::Outcome>> GrpcSurveyIngestSource::StreamOutcomes(
       std::move(context), std::move(reader), "survey-ingest ListOutcomes");
 }
 
-absl::StatusOr<std::vector<v1::Outcome>> GrpcSurveyIngestSource::ListOutcomes(
+absl::StatusOr<MessageList<v1::Outcome>> GrpcSurveyIngestSource::ListOutcomes(
     const std::string& trial) {
   auto context = NewContext(token_, deadline_);
   v1::ListOutcomesRequest request;

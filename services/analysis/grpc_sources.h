@@ -34,9 +34,9 @@ class GrpcAllocationSource final : public AllocationSource {
                        absl::Duration deadline = absl::Seconds(120));
   absl::StatusOr<std::vector<fieldwork::v1::Trial>> ListTrials() override;
   absl::StatusOr<fieldwork::v1::Trial> GetTrial(const std::string& trial) override;
-  absl::StatusOr<std::vector<fieldwork::v1::ParticipantStatus>> ListParticipants(
+  absl::StatusOr<MessageList<fieldwork::v1::ParticipantStatus>> ListParticipants(
       const std::string& trial) override;
-  absl::StatusOr<std::vector<fieldwork::v1::Allocation>> ListAllocations(
+  absl::StatusOr<MessageList<fieldwork::v1::Allocation>> ListAllocations(
       const std::string& trial) override;
   std::unique_ptr<ItemStream<fieldwork::v1::ParticipantStatus>> StreamParticipants(
       const std::string& trial) override;
@@ -57,9 +57,9 @@ class GrpcSurveyIngestSource final : public ResponseSource, public OutcomeSource
   GrpcSurveyIngestSource(std::shared_ptr<grpc::Channel> channel, std::string token,
                          absl::Duration deadline = absl::Seconds(120));
   absl::StatusOr<std::vector<fieldwork::v1::Wave>> ListWaves(const std::string& trial) override;
-  absl::StatusOr<std::vector<fieldwork::v1::Response>> ListResponses(
+  absl::StatusOr<MessageList<fieldwork::v1::Response>> ListResponses(
       const std::string& trial) override;
-  absl::StatusOr<std::vector<fieldwork::v1::Outcome>> ListOutcomes(
+  absl::StatusOr<MessageList<fieldwork::v1::Outcome>> ListOutcomes(
       const std::string& trial) override;
   std::unique_ptr<ItemStream<fieldwork::v1::Response>> StreamResponses(
       const std::string& trial, const std::string& wave) override;

@@ -51,18 +51,19 @@ namespace {
 using ParticipantIndex = absl::flat_hash_map<std::string, size_t>;
 
 // The trial, its participants (sorted by id) and their allocations.
-ParticipantIndex JoinEnrolment(v1::Trial trial, std::vector<v1::ParticipantStatus> statuses,
-                               const std::vector<v1::Allocation>& allocations,
+ParticipantIndex JoinEnrolment(v1::Trial trial, MessageList<v1::ParticipantStatus> statuses,
+                               const MessageList<v1::Allocation>& allocations,
                                JoinedTrial& joined) {
   joined.trial = std::move(trial);
   joined.statuses = std::move(statuses);
-  const auto by_id = [](const v1::ParticipantStatus& a, const v1::ParticipantStatus& b) {
-    return a.participant().participant_id() < b.participant().participant_id();
+  const auto by_id = [](const v1::ParticipantStatus* a, const v1::ParticipantStatus* b) {
+    return a->participant().participant_id() < b->participant().participant_id();
   };
   // randomisation lists them in id order already: one pass checks that, where a sort would
-  // compare and move them all again.
-  if (!std::is_sorted(joined.statuses.begin(), joined.statuses.end(), by_id)) {
-    std::sort(joined.statuses.begin(), joined.statuses.end(), by_id);
+  // compare them all again.
+  std::vector<v1::ParticipantStatus*>& order = joined.statuses.items();
+  if (!std::is_sorted(order.begin(), order.end(), by_id)) {
+    std::sort(order.begin(), order.end(), by_id);
   }
   joined.participants.resize(joined.statuses.size());
   ParticipantIndex index;
@@ -73,13 +74,13 @@ ParticipantIndex JoinEnrolment(v1::Trial trial, std::vector<v1::ParticipantStatu
     index.emplace(p.id, i);
   }
   int64_t unknown_allocations = 0;
-  for (const v1::Allocation& allocation : allocations) {
-    auto it = index.find(allocation.participant_id());
+  for (const v1::Allocation* allocation : allocations.items()) {
+    auto it = index.find(allocation->participant_id());
     if (it == index.end()) {
       ++unknown_allocations;
       continue;
     }
-    ApplyAllocation(allocation, joined.participants[it->second]);
+    ApplyAllocation(*allocation, joined.participants[it->second]);
   }
   if (unknown_allocations > 0) {
     joined.warnings.push_back(absl::StrCat(
@@ -89,7 +90,7 @@ ParticipantIndex JoinEnrolment(v1::Trial trial, std::vector<v1::ParticipantStatu
 }
 
 void JoinResponses(std::optional<std::vector<v1::Wave>> waves,
-                   std::optional<std::vector<v1::Response>> responses,
+                   std::optional<MessageList<v1::Response>> responses,
                    const ParticipantIndex& index, JoinedTrial& joined) {
   if (waves.has_value()) joined.waves = std::move(*waves);
   if (!responses.has_value()) return;
@@ -119,14 +120,15 @@ void JoinResponses(std::optional<std::vector<v1::Wave>> waves,
   }
 }
 
-void JoinOutcomes(const std::optional<std::vector<v1::Outcome>>& outcomes,
+void JoinOutcomes(const std::optional<MessageList<v1::Outcome>>& outcomes,
                   const ParticipantIndex& index, JoinedTrial& joined) {
   if (!outcomes.has_value()) return;
   joined.has_outcomes = true;
   // The latest period wins: remember each participant's latest period per outcome.
   absl::flat_hash_map<std::pair<size_t, std::string>, std::tuple<int, int, int>> latest;
   int64_t unknown = 0;
-  for (const v1::Outcome& outcome : *outcomes) {
+  for (const v1::Outcome* listed : outcomes->items()) {
+    const v1::Outcome& outcome = *listed;
     auto it = index.find(outcome.participant_id());
     if (it == index.end()) {
       ++unknown;
@@ -168,8 +170,8 @@ absl::StatusOr<JoinedTrial> LoadTrial(const Sources& sources, const std::string&
   // survey-ingest and messaging are read on a thread of their own while randomisation is read
   // here: each service lists at its own pace, so the wait is the longest list's, not their sum.
   std::optional<std::vector<v1::Wave>> waves;
-  std::optional<std::vector<v1::Response>> responses;
-  std::optional<std::vector<v1::Outcome>> outcomes;
+  std::optional<MessageList<v1::Response>> responses;
+  std::optional<MessageList<v1::Outcome>> outcomes;
   std::optional<std::vector<EngagementEvent>> engagement;
   absl::Status others_status;
   std::thread others([&] {
@@ -178,12 +180,12 @@ absl::StatusOr<JoinedTrial> LoadTrial(const Sources& sources, const std::string&
         absl::StatusOr<std::vector<v1::Wave>> w = sources.responses->ListWaves(trial);
         if (!w.ok()) return annotate(w.status(), "survey-ingest ListWaves");
         waves = std::move(*w);
-        absl::StatusOr<std::vector<v1::Response>> r = sources.responses->ListResponses(trial);
+        absl::StatusOr<MessageList<v1::Response>> r = sources.responses->ListResponses(trial);
         if (!r.ok()) return annotate(r.status(), "survey-ingest ListResponses");
         responses = std::move(*r);
       }
       if (sources.outcomes != nullptr) {
-        absl::StatusOr<std::vector<v1::Outcome>> o = sources.outcomes->ListOutcomes(trial);
+        absl::StatusOr<MessageList<v1::Outcome>> o = sources.outcomes->ListOutcomes(trial);
         if (!o.ok()) return annotate(o.status(), "survey-ingest ListOutcomes");
         outcomes = std::move(*o);
       }
@@ -196,9 +198,9 @@ absl::StatusOr<JoinedTrial> LoadTrial(const Sources& sources, const std::string&
     }();
   });
   // randomisation's two lists side by side as well: it serves each a page at a time.
-  absl::StatusOr<std::vector<v1::Allocation>> allocations;
+  absl::StatusOr<MessageList<v1::Allocation>> allocations;
   std::thread allocations_read([&] { allocations = sources.allocations->ListAllocations(trial); });
-  absl::StatusOr<std::vector<v1::ParticipantStatus>> statuses =
+  absl::StatusOr<MessageList<v1::ParticipantStatus>> statuses =
       sources.allocations->ListParticipants(trial);
   allocations_read.join();
   // The participants are joined with their allocations while the other lists are still being
@@ -207,7 +209,7 @@ absl::StatusOr<JoinedTrial> LoadTrial(const Sources& sources, const std::string&
   ParticipantIndex index;
   if (statuses.ok() && allocations.ok()) {
     index = JoinEnrolment(std::move(*trial_record), std::move(*statuses), *allocations, joined);
-    allocations = std::vector<v1::Allocation>();  // joined: its memory back now
+    allocations = MessageList<v1::Allocation>();  // joined: its memory back now
   }
   others.join();
   // The failures in the order the sources were read in before they were read side by side.

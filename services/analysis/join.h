@@ -15,6 +15,7 @@
 #include "fieldwork/v1/analysis.pb.h"
 #include "fieldwork/v1/randomisation.pb.h"
 #include "fieldwork/v1/survey_ingest.pb.h"
+#include "services/analysis/message_list.h"
 #include "services/analysis/sources.h"
 
 namespace fieldwork::analysis {
@@ -56,9 +57,9 @@ struct JoinedTrial {
   JoinedTrial& operator=(const JoinedTrial&) = delete;
 
   fieldwork::v1::Trial trial;
-  std::vector<fieldwork::v1::ParticipantStatus> statuses;  // owns the participants
+  MessageList<fieldwork::v1::ParticipantStatus> statuses;  // owns the participants
   std::vector<fieldwork::v1::Wave> waves;
-  std::vector<fieldwork::v1::Response> responses;
+  MessageList<fieldwork::v1::Response> responses;
   std::vector<JoinedParticipant> participants;  // in participant id order
   bool has_responses = false;                   // a response source was read
   bool has_outcomes = false;                    // an outcome source was read

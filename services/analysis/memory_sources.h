@@ -44,7 +44,7 @@ class MemorySources final : public AllocationSource,
     if (!data.ok()) return data.status();
     return (*data)->trial;
   }
-  absl::StatusOr<std::vector<fieldwork::v1::ParticipantStatus>> ListParticipants(
+  absl::StatusOr<MessageList<fieldwork::v1::ParticipantStatus>> ListParticipants(
       const std::string& trial) override {
     absl::StatusOr<const MemoryTrialData*> data = Find(trial);
     if (!data.ok()) return data.status();
@@ -59,7 +59,7 @@ class MemorySources final : public AllocationSource,
     if (!data.ok()) return data.status();
     return (*data)->version;
   }
-  absl::StatusOr<std::vector<fieldwork::v1::Allocation>> ListAllocations(
+  absl::StatusOr<MessageList<fieldwork::v1::Allocation>> ListAllocations(
       const std::string& trial) override {
     absl::StatusOr<const MemoryTrialData*> data = Find(trial);
     if (!data.ok()) return data.status();
@@ -70,13 +70,13 @@ class MemorySources final : public AllocationSource,
     if (!data.ok()) return data.status();
     return (*data)->waves;
   }
-  absl::StatusOr<std::vector<fieldwork::v1::Response>> ListResponses(
+  absl::StatusOr<MessageList<fieldwork::v1::Response>> ListResponses(
       const std::string& trial) override {
     absl::StatusOr<const MemoryTrialData*> data = Find(trial);
     if (!data.ok()) return data.status();
     return (*data)->responses;
   }
-  absl::StatusOr<std::vector<fieldwork::v1::Outcome>> ListOutcomes(
+  absl::StatusOr<MessageList<fieldwork::v1::Outcome>> ListOutcomes(
       const std::string& trial) override {
     absl::StatusOr<const MemoryTrialData*> data = Find(trial);
     if (!data.ok()) return data.status();

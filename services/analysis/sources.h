@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "fieldwork/v1/randomisation.pb.h"
 #include "fieldwork/v1/survey_ingest.pb.h"
+#include "services/analysis/message_list.h"
 
 namespace fieldwork::analysis {
 
@@ -30,16 +31,21 @@ class ItemStream {
 };
 
 // A list read whole, served as a stream in participant id order (stable: items of one
-// participant keep the list's order). The default of the Stream* methods below, for sources
-// that cannot stream (in-memory data in tests).
+// participant keep the list's order), optionally only the items `keep` accepts. The default of
+// the Stream* methods below, for sources that cannot stream (in-memory data in tests).
 template <typename T>
 class SortedListStream final : public ItemStream<T> {
  public:
   template <typename IdOf>
-  SortedListStream(absl::StatusOr<std::vector<T>> items, IdOf id_of) : items_(std::move(items)) {
+  SortedListStream(
+      absl::StatusOr<MessageList<T>> items, IdOf id_of,
+      const std::function<bool(const T&)>& keep = [](const T&) { return true; })
+      : items_(std::move(items)) {
     if (items_.ok()) {
-      std::stable_sort(items_->begin(), items_->end(),
-                       [&](const T& a, const T& b) { return id_of(a) < id_of(b); });
+      std::vector<T*>& order = items_->items();
+      std::erase_if(order, [&](const T* item) { return !keep(*item); });
+      std::stable_sort(order.begin(), order.end(),
+                       [&](const T* a, const T* b) { return id_of(*a) < id_of(*b); });
     }
   }
   bool Next(T& item) override {
@@ -50,7 +56,7 @@ class SortedListStream final : public ItemStream<T> {
   absl::Status Finish() override { return items_.status(); }
 
  private:
-  absl::StatusOr<std::vector<T>> items_;
+  absl::StatusOr<MessageList<T>> items_;
   size_t next_ = 0;
 };
 
@@ -63,9 +69,9 @@ class AllocationSource {
   // NOT_FOUND for an unknown trial.
   virtual absl::StatusOr<fieldwork::v1::Trial> GetTrial(const std::string& trial) = 0;
   // Every enrolled participant with covariates, withdrawal and leaving date.
-  virtual absl::StatusOr<std::vector<fieldwork::v1::ParticipantStatus>> ListParticipants(
+  virtual absl::StatusOr<MessageList<fieldwork::v1::ParticipantStatus>> ListParticipants(
       const std::string& trial) = 0;
-  virtual absl::StatusOr<std::vector<fieldwork::v1::Allocation>> ListAllocations(
+  virtual absl::StatusOr<MessageList<fieldwork::v1::Allocation>> ListAllocations(
       const std::string& trial) = 0;
   // A version of the trial's participants and allocations: equal versions mean neither
   // changed. Empty when the source cannot tell (the default): a caller that keeps what it read
@@ -97,7 +103,7 @@ class ResponseSource {
  public:
   virtual ~ResponseSource() = default;
   virtual absl::StatusOr<std::vector<fieldwork::v1::Wave>> ListWaves(const std::string& trial) = 0;
-  virtual absl::StatusOr<std::vector<fieldwork::v1::Response>> ListResponses(
+  virtual absl::StatusOr<MessageList<fieldwork::v1::Response>> ListResponses(
       const std::string& trial) = 0;
   // A version of the trial's waves and responses, as AllocationSource::DataVersion.
   virtual absl::StatusOr<std::string> DataVersion(const std::string& /*trial*/) {
@@ -108,13 +114,10 @@ class ResponseSource {
   // (participant, submitted_at, submission) order). The default filters ListResponses.
   virtual std::unique_ptr<ItemStream<fieldwork::v1::Response>> StreamResponses(
       const std::string& trial, const std::string& wave) {
-    absl::StatusOr<std::vector<fieldwork::v1::Response>> all = ListResponses(trial);
-    if (all.ok()) {
-      std::erase_if(*all, [&](const fieldwork::v1::Response& r) { return r.wave_id() != wave; });
-    }
     return std::make_unique<SortedListStream<fieldwork::v1::Response>>(
-        std::move(all),
-        [](const fieldwork::v1::Response& r) -> const auto& { return r.participant_id(); });
+        ListResponses(trial),
+        [](const fieldwork::v1::Response& r) -> const auto& { return r.participant_id(); },
+        [&](const fieldwork::v1::Response& r) { return r.wave_id() == wave; });
   }
 };
 
@@ -122,7 +125,7 @@ class ResponseSource {
 class OutcomeSource {
  public:
   virtual ~OutcomeSource() = default;
-  virtual absl::StatusOr<std::vector<fieldwork::v1::Outcome>> ListOutcomes(
+  virtual absl::StatusOr<MessageList<fieldwork::v1::Outcome>> ListOutcomes(
       const std::string& trial) = 0;
   // A version of the trial's outcomes, as AllocationSource::DataVersion.
   virtual absl::StatusOr<std::string> DataVersion(const std::string& /*trial*/) {

@@ -166,11 +166,11 @@ class UnsortedAllocations final : public AllocationSource {
   explicit UnsortedAllocations(MemorySources& inner) : inner_(inner) {}
   absl::StatusOr<std::vector<v1::Trial>> ListTrials() override { return inner_.ListTrials(); }
   absl::StatusOr<v1::Trial> GetTrial(const std::string& t) override { return inner_.GetTrial(t); }
-  absl::StatusOr<std::vector<v1::ParticipantStatus>> ListParticipants(
+  absl::StatusOr<MessageList<v1::ParticipantStatus>> ListParticipants(
       const std::string& t) override {
     return inner_.ListParticipants(t);
   }
-  absl::StatusOr<std::vector<v1::Allocation>> ListAllocations(const std::string& t) override {
+  absl::StatusOr<MessageList<v1::Allocation>> ListAllocations(const std::string& t) override {
     return inner_.ListAllocations(t);
   }
   std::unique_ptr<ItemStream<v1::Allocation>> StreamAllocations(const std::string& t) override {
@@ -180,7 +180,7 @@ class UnsortedAllocations final : public AllocationSource {
  private:
   class AsListed final : public ItemStream<v1::Allocation> {
    public:
-    explicit AsListed(std::vector<v1::Allocation> items) : items_(std::move(items)) {}
+    explicit AsListed(MessageList<v1::Allocation> items) : items_(std::move(items)) {}
     bool Next(v1::Allocation& item) override {
       if (next_ == items_.size()) return false;
       item = items_[next_++];
@@ -189,7 +189,7 @@ class UnsortedAllocations final : public AllocationSource {
     absl::Status Finish() override { return absl::OkStatus(); }
 
    private:
-    std::vector<v1::Allocation> items_;
+    MessageList<v1::Allocation> items_;
     size_t next_ = 0;
   };
   MemorySources& inner_;

@@ -26,7 +26,7 @@ class GatedAllocations final : public AllocationSource {
   absl::StatusOr<v1::Trial> GetTrial(const std::string& trial) override {
     return data_.GetTrial(trial);
   }
-  absl::StatusOr<std::vector<v1::ParticipantStatus>> ListParticipants(
+  absl::StatusOr<MessageList<v1::ParticipantStatus>> ListParticipants(
       const std::string& trial) override {
     std::unique_lock<std::mutex> lock(mutex_);
     ++loads_;
@@ -36,7 +36,7 @@ class GatedAllocations final : public AllocationSource {
     lock.unlock();
     return data_.ListParticipants(trial);
   }
-  absl::StatusOr<std::vector<v1::Allocation>> ListAllocations(const std::string& trial) override {
+  absl::StatusOr<MessageList<v1::Allocation>> ListAllocations(const std::string& trial) override {
     return data_.ListAllocations(trial);
   }
 
