@@ -1,11 +1,12 @@
 // The randomisation domain with two replicas (two Randomisers, each with its own cache) on one
 // Redis, and its cache's paged load: a load that sees the audit head move starts again; a
-// replica answers reads and writes with what the other one wrote; and a Randomise drawn a group
-// of strata at a time gives exactly the allocations a replay of the whole batch gives.
+// replica answers reads, writes and counts with what the other one wrote; and a Randomise drawn
+// a group of strata at a time gives exactly the allocations a replay of the whole batch gives.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -14,10 +15,10 @@
 #include "absl/time/civil_time.h"
 #include "services/common/clock.h"
 #include "services/randomisation/batch_groups.h"
+#include "services/randomisation/methods/generator.h"
 #include "services/randomisation/randomiser.h"
 #include "services/randomisation/redis_store.h"
 #include "services/randomisation/replay.h"
-#include "services/randomisation/methods/generator.h"
 #include "tests/testing/redis_server.h"
 
 namespace fieldwork::randomisation {
@@ -227,6 +228,60 @@ TEST_F(ReplicasTest, AReplicaReadsAndWritesWhatTheOtherWrote) {
   EXPECT_THAT(again->errors(0).reason(), HasSubstr("already enrolled with different data"));
   EXPECT_EQ(*b.Withdraw(withdraw, "researcher"), 0);
   EXPECT_TRUE(b.VerifyAuditLog("two")->valid());
+}
+
+// `fieldwork status` counts the arms with Balance's counts_only, which a replica answers from
+// its in-memory index without reading a record: on a replica that made none of the
+// allocations the counts must be the other replica's draws, exactly as the full balance (read
+// from the records) counts them.
+TEST_F(ReplicasTest, CountsOnlyBalanceOnAReplicaCountsTheArmsTheOtherDrew) {
+  ASSERT_TRUE(
+      a_.CreateTrial(Design("counts", v1::RANDOMISATION_METHOD_COMPLETE), "researcher").ok());
+  ASSERT_TRUE(a_.Enrol("counts", Roster("p", 60), false, "researcher").ok());
+  Randomiser b(store_b_, clock_);
+  ASSERT_EQ(b.GetTrial("counts")->allocated(), 0);  // b's index is built before any draw
+
+  ASSERT_TRUE(a_.LockDesign("counts", "researcher").ok());
+  ASSERT_TRUE(a_.Randomise("counts", "", "researcher").ok());
+  ASSERT_TRUE(a_.Enrol("counts", Roster("late", 7), false, "researcher").ok());
+  ASSERT_TRUE(a_.Randomise("counts", "", "researcher").ok());
+  v1::WithdrawRequest withdraw;
+  withdraw.set_trial_id("counts");
+  withdraw.set_participant_id("p3");
+  ASSERT_TRUE(a_.Withdraw(withdraw, "researcher").ok());
+
+  absl::StatusOr<v1::BalanceResponse> counted = b.Balance("counts", "", "", /*counts_only=*/true);
+  absl::StatusOr<v1::BalanceResponse> full = a_.Balance("counts", "", "", /*counts_only=*/false);
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  ASSERT_TRUE(full.ok()) << full.status();
+  ASSERT_EQ(counted->factors_size(), 1);
+  ASSERT_EQ(full->factors_size(), 1);
+  auto as_map = [](const google::protobuf::Map<std::string, int64_t>& m) {
+    return std::map<std::string, int64_t>(m.begin(), m.end());
+  };
+  const v1::FactorBalance& from_index = counted->factors(0);
+  const v1::FactorBalance& from_records = full->factors(0);
+  const std::map<std::string, int64_t> arms = as_map(from_index.count_by_arm());
+  EXPECT_EQ(arms, as_map(from_records.count_by_arm()));
+  int64_t total = 0;
+  for (const auto& [arm, n] : arms) total += n;
+  EXPECT_EQ(total, 67)
+      << "every draw, the withdrawn participant's too (a withdrawal undoes no draw)";
+  for (const auto& [arm, n] : arms) {
+    // Each of a's draws as a gives it, participant by participant.
+    int64_t drawn = 0;
+    ASSERT_TRUE(a_.ListAllocations("counts", {}, [&](v1::Allocation& allocation) {
+                    drawn += allocation.assignments(0).arm() == arm;
+                    return true;
+                  }).ok());
+    EXPECT_EQ(n, drawn) << arm;
+  }
+  ASSERT_EQ(from_index.by_site().size(), from_records.by_site().size());
+  for (const auto& [site, stratum] : from_records.by_site()) {
+    EXPECT_EQ(as_map(from_index.by_site().at(site).count_by_arm()), as_map(stratum.count_by_arm()))
+        << site;
+  }
+  EXPECT_EQ(from_index.srm_chi_squared(), from_records.srm_chi_squared());
 }
 
 TEST_F(ReplicasTest, AllocateNextOnAReplicaSeesArrivalsEnrolledAndAllocatedByTheOther) {

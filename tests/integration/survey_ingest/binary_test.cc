@@ -128,65 +128,78 @@ TEST_F(IngestBinaryTest, BinaryServesWithItsOwnRandomisationToken) {
 // kill -9 of the binary while a partner's stream is being stored: what is stored is whole
 // batches of the stream's first rows (each batch is one atomic write), and sending the whole
 // stream again, as the proto tells a partner to after a call cut off, stores the rest once,
-// with the rows stored before counted as duplicates.
+// with the rows stored before counted as duplicates. The same with rows sent in pages
+// (`submissions`) of 333, so that a batch of 1,000 rows ends inside a page.
 TEST_F(IngestBinaryTest, KilledMidStreamStoresWholeBatchesAndTheResentStreamCompletesIt) {
   constexpr int kRows = 3000;
-  CreateTrial("crash");
-  std::vector<std::pair<std::string, std::string>> roster;
-  for (int i = 1; i <= kRows; ++i) roster.emplace_back(absl::StrCat("P", i), "LA1");
-  Enrol("crash", roster);
-  PutInstrument("crash", kWellbeingYaml);
-  PutWave("crash", "baseline", "wb");
-  auto row = [](int i) {
-    v1::SubmitResponsesRequest message;
-    *message.mutable_submission() =
-        WellbeingSubmission("crash", absl::StrCat("P", i), absl::StrCat("r", i));
-    return message;
-  };
+  for (const int per_message : {1, 333}) {
+    SCOPED_TRACE(absl::StrCat(per_message, " row(s) a message"));
+    const std::string trial = absl::StrCat("crash", per_message);
+    CreateTrial(trial);
+    std::vector<std::pair<std::string, std::string>> roster;
+    for (int i = 1; i <= kRows; ++i) roster.emplace_back(absl::StrCat("P", i), "LA1");
+    Enrol(trial, roster);
+    PutInstrument(trial, kWellbeingYaml);
+    PutWave(trial, "baseline", "wb");
+    // Writes rows `from` to `to` of the stream, `per_message` a message; false once the
+    // stream is broken.
+    auto send = [&](grpc::ClientWriter<v1::SubmitResponsesRequest>& writer, int from, int to) {
+      for (int first = from; first <= to; first += per_message) {
+        v1::SubmitResponsesRequest message;
+        for (int i = first; i < first + per_message && i <= to; ++i) {
+          v1::Submission row =
+              WellbeingSubmission(trial, absl::StrCat("P", i), absl::StrCat("r", i));
+          *(per_message == 1 ? message.mutable_submission() : message.add_submissions()) =
+              std::move(row);
+        }
+        if (!writer.Write(message)) return false;
+      }
+      return true;
+    };
 
-  std::unique_ptr<ServiceProcess> service = StartBinary();
-  auto stub = v1::SurveyIngestService::NewStub(
-      grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
-  {
-    auto context = ContextWith(kPartnerLa1);
-    v1::SubmitResponsesResponse response;
-    auto writer = stub->SubmitResponses(context.get(), &response);
-    for (int i = 1; i <= 2000; ++i) ASSERT_TRUE(writer->Write(row(i)));
-    // The first batch is stored and the second is being stored or about to be: kill now.
-    ASSERT_TRUE(WaitUntilListed("crash", "baseline", 1));
-    service->process().Signal(SIGKILL);
-    ASSERT_TRUE(service->process().WaitForExit(absl::Seconds(30)).has_value());
-    for (int i = 2001; i <= kRows; ++i) {
-      if (!writer->Write(row(i))) break;
+    std::unique_ptr<ServiceProcess> service = StartBinary();
+    auto stub = v1::SurveyIngestService::NewStub(
+        grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+    {
+      auto context = ContextWith(kPartnerLa1);
+      v1::SubmitResponsesResponse response;
+      auto writer = stub->SubmitResponses(context.get(), &response);
+      ASSERT_TRUE(send(*writer, 1, 2000));
+      // The first batch is stored and the second is being stored or about to be: kill now.
+      ASSERT_TRUE(WaitUntilListed(trial, "baseline", 1));
+      service->process().Signal(SIGKILL);
+      ASSERT_TRUE(service->process().WaitForExit(absl::Seconds(30)).has_value());
+      send(*writer, 2001, kRows);  // into a broken stream: how far it gets does not matter
+      writer->WritesDone();
+      EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
     }
-    writer->WritesDone();
-    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
-  }
-  const std::vector<v1::Response> after_kill = ListResponses("crash", "baseline");
-  const size_t stored = after_kill.size();
-  EXPECT_TRUE(stored == 1000 || stored == 2000) << stored << " rows stored: not whole batches";
-  std::set<std::string> ids;
-  for (const v1::Response& r : after_kill) ids.insert(r.submission_id());
-  for (size_t i = 1; i <= stored; ++i) {
-    EXPECT_EQ(ids.count(absl::StrCat("r", i)), 1u) << "row " << i << " of the stored batches";
-  }
+    const std::vector<v1::Response> after_kill = ListResponses(trial, "baseline");
+    const size_t stored = after_kill.size();
+    EXPECT_TRUE(stored == 1000 || stored == 2000) << stored << " rows stored: not whole batches";
+    std::set<std::string> ids;
+    for (const v1::Response& r : after_kill) ids.insert(r.submission_id());
+    for (size_t i = 1; i <= stored; ++i) {
+      EXPECT_EQ(ids.count(absl::StrCat("r", i)), 1u) << "row " << i << " of the stored batches";
+    }
 
-  service = StartBinary();
-  auto context = ContextWith(kPartnerLa1);
-  v1::SubmitResponsesResponse resent;
-  auto writer = stub->SubmitResponses(context.get(), &resent);
-  for (int i = 1; i <= kRows; ++i) ASSERT_TRUE(writer->Write(row(i)));
-  writer->WritesDone();
-  const grpc::Status status = writer->Finish();
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(resent.duplicate(), static_cast<int64_t>(stored));
-  EXPECT_EQ(resent.accepted(), kRows - static_cast<int64_t>(stored));
-  EXPECT_EQ(resent.rejected(), 0);
-  std::set<std::string> respondents;
-  for (const v1::Response& r : ListResponses("crash", "baseline")) {
-    EXPECT_TRUE(respondents.insert(r.participant_id()).second) << r.participant_id() << " twice";
+    service = StartBinary();
+    auto context = ContextWith(kPartnerLa1);
+    v1::SubmitResponsesResponse resent;
+    auto writer = stub->SubmitResponses(context.get(), &resent);
+    ASSERT_TRUE(send(*writer, 1, kRows));
+    writer->WritesDone();
+    const grpc::Status status = writer->Finish();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(resent.duplicate(), static_cast<int64_t>(stored));
+    EXPECT_EQ(resent.accepted(), kRows - static_cast<int64_t>(stored));
+    EXPECT_EQ(resent.rejected(), 0);
+    std::set<std::string> respondents;
+    for (const v1::Response& r : ListResponses(trial, "baseline")) {
+      EXPECT_TRUE(respondents.insert(r.participant_id()).second) << r.participant_id() << " twice";
+    }
+    EXPECT_EQ(respondents.size(), static_cast<size_t>(kRows));
+    service.reset();  // the next round starts its own on the same address
   }
-  EXPECT_EQ(respondents.size(), static_cast<size_t>(kRows));
 }
 
 TEST_F(IngestTest, BinaryRefusesToStartWithoutItsRandomisationToken) {

@@ -1,19 +1,20 @@
 // The roster cache never answers stale: a withdrawal or an enrolment made a moment ago is seen
 // by the next submission, one at a time or in a batch, also when it was made at another replica
 // of randomisation than the one survey-ingest asks, with the real randomisation service and no
-// time passing. And the batch lookup (GetParticipants, 1,000 ids a call) answers every id.
+// time passing. And the batch lookup (GetParticipants, 1,000 ids a call) answers every id, from
+// today's randomisation and from one older than its roster_only.
 #include <gmock/gmock.h>
+#include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include <grpcpp/create_channel.h>
-
 #include "absl/strings/str_cat.h"
 #include "services/common/batch_lookup.h"
 #include "services/survey_ingest/grpc_roster.h"
 #include "tests/integration/survey_ingest/ingest_fixture.h"
+#include "tests/testing/grpc_harness.h"
 
 // A namespace of its own: each test file here names its trial kTrial (the files are compiled
 // together in a unity build).
@@ -139,6 +140,33 @@ TEST_F(RosterFreshnessTest, WritesAtAnotherReplicaAreSeenInTheNextBatch) {
   EXPECT_TRUE(n2_stored_with_its_site);
 }
 
+// randomisation as it was before GetParticipantsRequest.roster_only: not knowing the field, it
+// answers every id with the participant's whole status, as an older service does. Built by
+// forwarding to the real service with the field cleared and the caller's token.
+class RandomisationBeforeRosterOnly final : public v1::RandomisationService::Service {
+ public:
+  explicit RandomisationBeforeRosterOnly(const std::string& real_address)
+      : real_(v1::RandomisationService::NewStub(
+            grpc::CreateChannel(real_address, grpc::InsecureChannelCredentials()))) {}
+
+  grpc::Status GetParticipants(grpc::ServerContext* context,
+                               const v1::GetParticipantsRequest* request,
+                               v1::GetParticipantsResponse* response) override {
+    v1::GetParticipantsRequest older = *request;
+    older.clear_roster_only();
+    grpc::ClientContext forwarded;
+    for (const auto& [key, value] : context->client_metadata()) {
+      if (key == "authorization") {
+        forwarded.AddMetadata("authorization", std::string(value.data(), value.size()));
+      }
+    }
+    return real_->GetParticipants(&forwarded, older, response);
+  }
+
+ private:
+  std::unique_ptr<v1::RandomisationService::Stub> real_;
+};
+
 TEST_F(RosterFreshnessTest, ABatchLookupAnswersEveryIdAcrossCalls) {
   std::vector<std::pair<std::string, std::string>> more;
   for (int i = 1; i <= 1100; ++i) more.emplace_back(absl::StrCat("C", i), i % 2 ? "LA1" : "LA2");
@@ -149,24 +177,31 @@ TEST_F(RosterFreshnessTest, ABatchLookupAnswersEveryIdAcrossCalls) {
   for (int i = 1; i <= 50; ++i) ids.push_back(absl::StrCat("unknown-", i));
   ASSERT_GT(ids.size(), kMaxBatchLookupIds) << "more than one GetParticipants call";
 
-  GrpcRoster roster(
-      grpc::CreateChannel(randomisation_->address(), grpc::InsecureChannelCredentials()),
-      kIngestService);
-  absl::StatusOr<RosterEntries> entries = roster.Lookup(kTrial, ids);
-  ASSERT_TRUE(entries.ok()) << entries.status();
-  EXPECT_EQ(entries->size(), ids.size());
-  for (int i = 1; i <= 1100; ++i) {
-    const RosterEntry& entry = (*entries)[absl::StrCat("C", i)];
-    ASSERT_TRUE(entry.enrolled) << i;
-    EXPECT_EQ(entry.site, i % 2 ? "LA1" : "LA2") << i;
-    EXPECT_EQ(entry.withdrawn, i == 1050) << i;
-  }
-  EXPECT_FALSE((*entries)["unknown-1"].enrolled);
-  EXPECT_FALSE((*entries)["unknown-50"].enrolled);
+  // The roster answers alike from today's randomisation (roster facts from its index) and from
+  // one older than roster_only (whole statuses).
+  RandomisationBeforeRosterOnly older(randomisation_->address());
+  fieldwork::testing::InProcessServer older_server({&older});
+  for (const std::string& address : {randomisation_->address(), older_server.address()}) {
+    SCOPED_TRACE(address == randomisation_->address() ? "roster_only answered"
+                                                      : "an older randomisation");
+    GrpcRoster roster(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()),
+                      kIngestService);
+    absl::StatusOr<RosterEntries> entries = roster.Lookup(kTrial, ids);
+    ASSERT_TRUE(entries.ok()) << entries.status();
+    EXPECT_EQ(entries->size(), ids.size());
+    for (int i = 1; i <= 1100; ++i) {
+      const RosterEntry& entry = (*entries)[absl::StrCat("C", i)];
+      ASSERT_TRUE(entry.enrolled) << i;
+      EXPECT_EQ(entry.site, i % 2 ? "LA1" : "LA2") << i;
+      EXPECT_EQ(entry.withdrawn, i == 1050) << i;
+    }
+    EXPECT_FALSE((*entries)["unknown-1"].enrolled);
+    EXPECT_FALSE((*entries)["unknown-50"].enrolled);
 
-  absl::StatusOr<RosterEntries> unknown_trial = roster.Lookup("no-such-trial", {"C1"});
-  ASSERT_TRUE(unknown_trial.ok()) << unknown_trial.status();
-  EXPECT_FALSE((*unknown_trial)["C1"].enrolled);
+    absl::StatusOr<RosterEntries> unknown_trial = roster.Lookup("no-such-trial", {"C1"});
+    ASSERT_TRUE(unknown_trial.ok()) << unknown_trial.status();
+    EXPECT_FALSE((*unknown_trial)["C1"].enrolled);
+  }
 }
 
 }  // namespace
