@@ -190,7 +190,7 @@ absl::Status StreamDataset(const Sources& sources, const v1::AnalysisPlan& plan,
     for (auto& cursor : responses) {
       matched = cursor->Match(id, [&](v1::Response& response) {
         if (!response.counted()) return;
-        // The first counted response of a wave wins, as in JoinTrial.
+        // The first counted response of a wave wins, as in LoadTrial's join.
         auto [slot, inserted] =
             p.response_by_wave.emplace(response.wave_id(), joined.responses.size());
         if (inserted) joined.responses.Add(std::move(response));
@@ -199,7 +199,7 @@ absl::Status StreamDataset(const Sources& sources, const v1::AnalysisPlan& plan,
     }
     if (outcomes != nullptr) {
       latest.clear();
-      // The latest period wins; of equal ends, the later listed, as in JoinTrial.
+      // The latest period wins; of equal ends, the later listed, as in LoadTrial's join.
       matched = outcomes->Match(id, [&](const v1::Outcome& outcome) {
         const auto end = DateKey(outcome.period_end());
         auto [slot, inserted] = latest.emplace(outcome.outcome(), end);

@@ -20,8 +20,8 @@
 
 namespace fieldwork::analysis {
 
-// An arena whose blocks grow to 2 MiB and are mapped as transparent huge pages where the
-// kernel allows them (a fault per 2 MiB instead of per 4 KiB page).
+// An arena whose blocks grow to 2 MiB, those mapped as transparent huge pages where the kernel
+// allows them (a fault per 2 MiB instead of per 4 KiB page).
 std::unique_ptr<google::protobuf::Arena> NewListArena();
 
 template <typename T>
