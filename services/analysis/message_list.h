@@ -66,7 +66,7 @@ class MessageList {
   const std::vector<T*>& items() const { return items_; }
 
  private:
-  std::unique_ptr<google::protobuf::Arena> arena_;  // before items_: outlives nothing it holds
+  std::unique_ptr<google::protobuf::Arena> arena_;  // the parsed items, and the pages they came in
   std::deque<T> owned_;  // a deque: adding does not move the items already in
   std::vector<T*> items_;
 };
