@@ -1265,16 +1265,17 @@ absl::StatusOr<ScaleNorms> Ingestor::NormsFor(const std::string& trial, const Tr
   // Only the scores are kept (one double per scale and counted response), not the responses.
   std::map<std::string, std::vector<double>, std::less<>> values;
   for (const Scale& scale : (*scorer)->instrument().scales) values[scale.id];
-  absl::Status read = store_.ForEachResponse(trial, norms_wave_id, "", [&](v1::Response& r) {
-    if (!r.counted() || r.partial()) return true;
-    for (const v1::Score& score : r.scales()) {
-      if (!score.present()) continue;
-      if (auto it = values.find(score.id()); it != values.end()) {
-        it->second.push_back(score.value());
-      }
-    }
-    return true;
-  });
+  absl::Status read = store_.ForEachResponse(
+      trial, norms_wave_id, "", IngestStore::Answers::kLeftOut, [&](v1::Response& r) {
+        if (!r.counted() || r.partial()) return true;
+        for (const v1::Score& score : r.scales()) {
+          if (!score.present()) continue;
+          if (auto it = values.find(score.id()); it != values.end()) {
+            it->second.push_back(score.value());
+          }
+        }
+        return true;
+      });
   if (!read.ok()) return read;
   ScaleNorms norms;
   for (const auto& [scale_id, scores] : values) {
@@ -1353,13 +1354,17 @@ absl::Status Ingestor::ListResponses(const v1::ListResponsesRequest& request,
     return absl::NotFoundError(
         absl::StrCat("wave_id: no wave \"", request.wave_id(), "\" in trial ", trial));
   }
+  // The service drops the answers of these listings (service.cc): they are not parsed.
+  const IngestStore::Answers answers = request.without_answers() || request.analysis_view()
+                                           ? IngestStore::Answers::kLeftOut
+                                           : IngestStore::Answers::kParsed;
   for (const v1::Wave* wave : waves) {
     absl::StatusOr<ScaleNorms> norms = NormsFor(trial, *context, *wave);
     if (!norms.ok()) return norms.status();
     absl::Status failure;  // a scorer that cannot be built stops the walk
     bool stopped = false;  // by the visitor
     absl::Status read = store_.ForEachResponse(
-        trial, wave->wave_id(), request.participant_id(), [&](v1::Response& r) {
+        trial, wave->wave_id(), request.participant_id(), answers, [&](v1::Response& r) {
           if (!r.counted() && !request.include_not_counted()) return true;
           auto instrument =
               context->instruments.find(InstrumentKey(r.instrument_id(), r.instrument_version()));
@@ -1451,12 +1456,13 @@ absl::StatusOr<v1::ResponseCountsResponse> Ingestor::ResponseCounts(const std::s
     return c;
   };
   for (const v1::Wave& wave : *waves) {
-    absl::Status read = store_.ForEachResponse(trial, wave.wave_id(), "", [&](v1::Response& r) {
-      auto& c = count(wave.wave_id(), r.site());
-      c.set_responses(c.responses() + 1);
-      if (r.counted()) c.set_respondents(c.respondents() + 1);
-      return true;
-    });
+    absl::Status read = store_.ForEachResponse(
+        trial, wave.wave_id(), "", IngestStore::Answers::kLeftOut, [&](v1::Response& r) {
+          auto& c = count(wave.wave_id(), r.site());
+          c.set_responses(c.responses() + 1);
+          if (r.counted()) c.set_respondents(c.respondents() + 1);
+          return true;
+        });
     if (!read.ok()) return read;
   }
   absl::StatusOr<std::vector<v1::Reject>> rejects = store_.LoadRejects(trial);

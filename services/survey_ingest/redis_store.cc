@@ -1,5 +1,8 @@
 #include "services/survey_ingest/redis_store.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include <algorithm>
 #include <map>
 #include <utility>
@@ -230,6 +233,24 @@ absl::Status ParseInto(const RedisReply& reply, Message& message, absl::string_v
     return absl::DataLossError(absl::StrCat("stored ", what, " does not parse"));
   }
   return absl::OkStatus();
+}
+
+// `bytes`, a serialized message, without any occurrence of field `number` (a map's entries are
+// each one occurrence), in `out`: copying the other fields is far cheaper than parsing a map of
+// strings that would be dropped. False when `bytes` is not a well-formed message.
+bool WithoutField(absl::string_view bytes, int number, std::string& out) {
+  using google::protobuf::internal::WireFormatLite;
+  out.clear();
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  while (true) {
+    const int start = in.CurrentPosition();
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) return in.CurrentPosition() == static_cast<int>(bytes.size());
+    if (!WireFormatLite::SkipField(&in, tag)) return false;
+    if (WireFormatLite::GetTagFieldNumber(tag) == number) continue;
+    out.append(bytes.data() + start, static_cast<size_t>(in.CurrentPosition() - start));
+  }
 }
 
 // HGETALL reply -> messages.
@@ -464,9 +485,9 @@ absl::Status RedisIngestStore::WalkOrder(
   }
 }
 
-absl::Status RedisIngestStore::ForEachResponse(
-    const std::string& trial, const std::string& wave, const std::string& participant,
-    const std::function<bool(v1::Response&)>& visit) {
+absl::Status RedisIngestStore::ForEachResponse(const std::string& trial, const std::string& wave,
+                                               const std::string& participant, Answers answers,
+                                               const std::function<bool(v1::Response&)>& visit) {
   const std::string responses_key = keys::Responses(trial, wave);
   const std::string counted_key = keys::Counted(trial, wave);
   const std::string order = keys::ResponseOrder(trial, wave);
@@ -482,6 +503,7 @@ absl::Status RedisIngestStore::ForEachResponse(
   if (!backfilled.ok()) return backfilled;
   auto [min, max] = PrefixRange(participant);
   v1::Response response;
+  std::string without_answers;  // the bytes of a response but its answers, reused
   return WalkOrder(
       order, std::move(min), max, [&](const RedisReply& members) -> absl::StatusOr<bool> {
         std::vector<std::string> get_responses = {"HMGET", responses_key};
@@ -507,7 +529,13 @@ absl::Status RedisIngestStore::ForEachResponse(
           // never deleted, so a missing one is a trial deleted under our feet: skip it.
           if (bytes[i].is_nil()) continue;
           response.Clear();
-          if (absl::Status s = ParseInto(bytes[i], response, "response"); !s.ok()) return s;
+          if (answers == Answers::kParsed) {
+            if (absl::Status s = ParseInto(bytes[i], response, "response"); !s.ok()) return s;
+          } else if (!WithoutField(bytes[i].str(), v1::Response::kAnswersFieldNumber,
+                                   without_answers) ||
+                     !response.ParseFromString(without_answers)) {
+            return absl::DataLossError("stored response does not parse");
+          }
           const absl::string_view pointer =
               pointers[i].is_nil() ? absl::string_view() : pointers[i].str();
           const size_t bar = pointer.find('|');

@@ -31,9 +31,9 @@ class RedisIngestStore final : public IngestStore {
   absl::StatusOr<bool> IsImported(const std::string& trial, const std::string& sha256) override;
   absl::StatusOr<std::vector<std::string>> SubmissionOwners(
       const std::string& trial, const std::vector<std::string>& submission_ids) override;
-  absl::Status ForEachResponse(
-      const std::string& trial, const std::string& wave, const std::string& participant,
-      const std::function<bool(fieldwork::v1::Response&)>& visit) override;
+  absl::Status ForEachResponse(const std::string& trial, const std::string& wave,
+                               const std::string& participant, Answers answers,
+                               const std::function<bool(fieldwork::v1::Response&)>& visit) override;
   absl::StatusOr<std::vector<RespondentStatus>> GetRespondentStatuses(
       const std::string& trial, const std::string& wave,
       const std::vector<std::string>& participants) override;

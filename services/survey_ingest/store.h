@@ -73,13 +73,17 @@ class IngestStore {
   virtual absl::StatusOr<std::vector<std::string>> SubmissionOwners(
       const std::string& trial, const std::vector<std::string>& submission_ids) = 0;
 
+  // Whether ForEachResponse parses each response's answers or leaves them out (`answers`
+  // empty): the answers are most of a stored response, and a listing that drops them anyway
+  // (scores only, the analysis view) need not parse them.
+  enum class Answers { kParsed, kLeftOut };
   // Calls `visit` with each stored response of the wave (`counted` set), or only
   // `participant`'s when it is not empty, in (participant, submitted_at, submission id) order,
   // reading them a page at a time so that memory does not grow with the wave. Stops, OK, when
   // `visit` returns false. Responses stored while it runs may or may not be visited.
   virtual absl::Status ForEachResponse(
       const std::string& trial, const std::string& wave, const std::string& participant,
-      const std::function<bool(fieldwork::v1::Response&)>& visit) = 0;
+      Answers answers, const std::function<bool(fieldwork::v1::Response&)>& visit) = 0;
   // Calls `visit` with each participant with a counted response to the wave (keys::Counted),
   // a page at a time, in no particular order; a participant counted while it runs may be
   // visited twice or not at all. Stops, OK, when `visit` returns false.

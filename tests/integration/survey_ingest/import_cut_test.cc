@@ -52,9 +52,9 @@ class FailingWrites final : public IngestStore {
     return inner_.SubmissionOwners(trial, submission_ids);
   }
   absl::Status ForEachResponse(const std::string& trial, const std::string& wave,
-                               const std::string& participant,
+                               const std::string& participant, Answers answers,
                                const std::function<bool(v1::Response&)>& visit) override {
-    return inner_.ForEachResponse(trial, wave, participant, visit);
+    return inner_.ForEachResponse(trial, wave, participant, answers, visit);
   }
   absl::Status ForEachRespondent(
       const std::string& trial, const std::string& wave,

@@ -52,8 +52,8 @@ class WriteBatchTest : public IngestTest {
   // participant -> submission id of their counted response to `wave`.
   std::map<std::string, std::string> Counted(const std::string& wave) {
     std::map<std::string, std::string> counted;
-    const absl::Status status =
-        store_->ForEachResponse(kTrial, wave, "", [&](v1::Response& r) {
+    const absl::Status status = store_->ForEachResponse(
+        kTrial, wave, "", IngestStore::Answers::kParsed, [&](v1::Response& r) {
           if (r.counted()) counted[r.participant_id()] = r.submission_id();
           return true;
         });
@@ -139,6 +139,58 @@ TEST_F(WriteBatchTest, ABatchLargerThanASliceComesOutAsOneAtATime) {
       store_->SubmissionOwners(kTrial, {"s2000", "p3-earlier", "s8", "never-sent"});
   ASSERT_TRUE(owners.ok()) << owners.status();
   EXPECT_EQ(*owners, (std::vector<std::string>{"P2000", "P3", "P8", ""}));
+}
+
+// A listing that leaves the answers out (the analysis view, without_answers, the norms) skips
+// them in the stored bytes instead of parsing them: every other field must come out exactly as
+// a full parse gives it, for responses with many answers, decisions, scores and times.
+TEST_F(WriteBatchTest, ResponsesReadWithoutTheirAnswersAreTheFullResponsesLessTheAnswers) {
+  WriteBatch batch;
+  for (int i = 0; i < 40; ++i) {
+    PendingResponse pending =
+        Pending("baseline", absl::StrCat("P", i), absl::StrCat("s", i), kNoon, i % 5 != 0);
+    v1::Response& r = pending.response;
+    for (int item = 1; item <= 30; ++item) {
+      (*r.mutable_answers())[absl::StrCat("item_", item)] = absl::StrCat(item * i % 7);
+    }
+    v1::Score* scale = r.add_scales();
+    scale->set_id("wellbeing");
+    scale->set_present(true);
+    scale->set_value(i / 3.0);
+    v1::Decision* decision = r.add_decisions();
+    decision->set_block("cvs");
+    decision->set_index(1);
+    decision->set_item_id("cv_1");
+    decision->set_value("4");
+    (*decision->mutable_attributes())["gender"] = i % 2 ? "f" : "m";
+    r.mutable_received_at()->set_seconds(absl::ToUnixSeconds(kNoon) + i);
+    r.set_site(i % 2 ? "LA1" : "LA2");
+    batch.responses.push_back(std::move(pending));
+  }
+  ASSERT_TRUE(store_->Write(kTrial, batch).ok());
+
+  auto list = [&](IngestStore::Answers answers) {
+    std::vector<v1::Response> listed;
+    const absl::Status status =
+        store_->ForEachResponse(kTrial, "baseline", "", answers, [&](v1::Response& r) {
+          listed.push_back(r);
+          return true;
+        });
+    EXPECT_TRUE(status.ok()) << status;
+    return listed;
+  };
+  std::vector<v1::Response> whole = list(IngestStore::Answers::kParsed);
+  const std::vector<v1::Response> without = list(IngestStore::Answers::kLeftOut);
+  ASSERT_EQ(whole.size(), 40u);
+  ASSERT_EQ(without.size(), whole.size());
+  for (size_t i = 0; i < whole.size(); ++i) {
+    EXPECT_EQ(whole[i].answers_size(), 31) << "the 30 items and wb_1";
+    EXPECT_EQ(without[i].answers_size(), 0);
+    whole[i].clear_answers();
+    EXPECT_EQ(without[i].SerializeAsString(), whole[i].SerializeAsString())
+        << without[i].ShortDebugString() << "\n"
+        << whole[i].ShortDebugString();
+  }
 }
 
 }  // namespace
