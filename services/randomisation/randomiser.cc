@@ -1307,15 +1307,21 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
     const TrialCache& cache = state.cache;
     const TrialDesign& design = cache.trial().design();
     bool found = factor_name.empty();
-    // The allocated participants of the cohort (every cohort when empty), in id order.
-    std::vector<std::string> allocated_ids;
-    std::vector<const TrialCache::Entry*> allocated_entries;  // theirs in the index, alike
+    // The allocated participants of the cohort (every cohort when empty), in id order: their
+    // ids and index entries.
+    std::vector<const TrialCache::Index::value_type*> allocated;
     const std::optional<TrialCache::Text> cohort_text = cache.FindText(cohort);
-    for (const auto& [id, entry] : cache.index()) {
+    for (const TrialCache::Index::value_type& participant : cache.index()) {
+      const TrialCache::Entry& entry = participant.second;
       if (entry.allocated() && (cohort.empty() || (cohort_text.has_value() && entry.cohort == *cohort_text))) {
-        allocated_ids.push_back(id);
-        allocated_entries.push_back(&entry);
+        allocated.push_back(&participant);
       }
+    }
+    // Their ids, for reading their records: only the covariates' balance reads them.
+    std::vector<std::string> allocated_ids;
+    if (!counts_only) {
+      allocated_ids.reserve(allocated.size());
+      for (const auto* participant : allocated) allocated_ids.push_back(participant->first);
     }
     // Each allocated participant's arm for factor `f`, site and cohort. The covariates'
     // balance needs the participants' records (`with_participants`), read a page at a time;
@@ -1326,10 +1332,10 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
     auto for_each_allocated = [&](bool with_participants, int f,
                                   const Visit& visit) -> absl::Status {
       if (!with_participants) {
-        for (size_t i = 0; i < allocated_entries.size(); ++i) {
-          const TrialCache::Entry& entry = *allocated_entries[i];
+        for (const auto* participant : allocated) {
+          const TrialCache::Entry& entry = participant->second;
           if (static_cast<size_t>(f) >= entry.arms.size()) {
-            return MissingRecord("allocation", allocated_ids[i]);
+            return MissingRecord("allocation", participant->first);
           }
           visit(nullptr, cache.text(entry.arms[static_cast<size_t>(f)]), cache.text(entry.site),
                 cache.text(entry.cohort));
@@ -1399,7 +1405,7 @@ absl::StatusOr<fieldwork::v1::BalanceResponse> Randomiser::Balance(const std::st
         return s;
       }
       for (auto& [key, stratum] : strata) *out->add_strata() = std::move(stratum);
-      if (allocated_ids.empty()) continue;
+      if (allocated.empty()) continue;
       absl::StatusOr<SampleRatioMismatch> srm = SampleRatioTest(arm_counts, arms);
       if (!srm.ok()) return srm.status();
       out->set_srm_chi_squared(srm->chi_square);

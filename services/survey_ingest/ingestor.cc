@@ -1354,7 +1354,7 @@ absl::Status Ingestor::ListResponses(const v1::ListResponsesRequest& request,
     return absl::NotFoundError(
         absl::StrCat("wave_id: no wave \"", request.wave_id(), "\" in trial ", trial));
   }
-  // The service drops the answers of these listings (service.cc): they are not parsed.
+  // Listings without answers do not parse them.
   const IngestStore::Answers answers = request.without_answers() || request.analysis_view()
                                            ? IngestStore::Answers::kLeftOut
                                            : IngestStore::Answers::kParsed;

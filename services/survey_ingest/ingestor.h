@@ -111,6 +111,8 @@ class Ingestor {
   // submitted_at, submission id) order. Read from the store a page at a time, so memory does
   // not grow with the wave (the norms need one number per scale and counted response of the
   // norms wave). Stops, OK, when `visit` returns false; an error after some visits ends it.
+  // With `without_answers` or `analysis_view` the responses come without their answers (they
+  // are not even parsed).
   absl::Status ListResponses(const fieldwork::v1::ListResponsesRequest& request,
                              const std::function<bool(fieldwork::v1::Response&)>& visit);
   // The roster's entries for `participant_ids` (unknown ones: enrolled = false), for access

@@ -16,13 +16,13 @@ namespace v1 = ::fieldwork::v1;
 
 namespace {
 
-// ListResponsesRequest.analysis_view: the fields an analysis reads, the rest cleared.
+// ListResponsesRequest.analysis_view: the fields an analysis reads, the rest cleared (the
+// answers are not read from the store at all: Ingestor::ListResponses).
 void KeepAnalysedFields(v1::Response& r) {
   r.clear_trial_id();
   r.clear_submission_id();
   r.clear_instrument_id();
   r.clear_instrument_version();
-  r.clear_answers();
   r.clear_started_at();
   r.clear_late();
   r.clear_partial();
@@ -343,7 +343,6 @@ grpc::Status SurveyIngestServiceImpl::ListResponses(
   bool client_gone = false;
   FW_GRPC_RETURN_IF_ERROR(ingestor_.ListResponses(*request, [&](v1::Response& r) {
     if (!scope.MayTouchSite(r.site())) return true;
-    if (request->without_answers()) r.clear_answers();
     if (request->analysis_view()) KeepAnalysedFields(r);
     client_gone = !list.Add(r);
     return !client_gone;

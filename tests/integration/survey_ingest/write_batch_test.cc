@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "services/survey_ingest/keys.h"
 #include "tests/integration/survey_ingest/ingest_fixture.h"
 
 // A namespace of its own: each test file here names its helpers alike (unity build).
@@ -190,6 +191,33 @@ TEST_F(WriteBatchTest, ResponsesReadWithoutTheirAnswersAreTheFullResponsesLessTh
     EXPECT_EQ(without[i].SerializeAsString(), whole[i].SerializeAsString())
         << without[i].ShortDebugString() << "\n"
         << whole[i].ShortDebugString();
+  }
+}
+
+// A stored response that does not parse (damaged in Redis) stops a listing with DATA_LOSS,
+// whether its answers are parsed or skipped; the responses before it were visited.
+TEST_F(WriteBatchTest, AStoredResponseThatDoesNotParseIsDataLossEitherWay) {
+  WriteBatch batch;
+  for (const char* participant : {"P1", "P2", "P3"}) {
+    batch.responses.push_back(
+        Pending("baseline", participant, absl::StrCat("s-", participant), kNoon, true));
+  }
+  ASSERT_TRUE(store_->Write(kTrial, batch).ok());
+  // A length-delimited field whose length runs past the end of the value.
+  ASSERT_TRUE(
+      redis_client_->Command({"HSET", keys::Responses(kTrial, "baseline"), "s-P2", "\x0a\x7f"})
+          .ok());
+  for (const IngestStore::Answers answers :
+       {IngestStore::Answers::kParsed, IngestStore::Answers::kLeftOut}) {
+    std::vector<std::string> visited;
+    const absl::Status status =
+        store_->ForEachResponse(kTrial, "baseline", "", answers, [&](v1::Response& r) {
+          visited.push_back(r.participant_id());
+          return true;
+        });
+    EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+    EXPECT_EQ(status.message(), "stored response does not parse");
+    EXPECT_EQ(visited, std::vector<std::string>{"P1"});
   }
 }
 
