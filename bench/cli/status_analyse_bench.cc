@@ -6,7 +6,7 @@
 // response each), its plan locked by `apply`; then `fieldwork status` and `fieldwork analyse`
 // three times each, printing each call's wall time and every service's resident memory (VmRSS)
 // before and after it, with the peak during it (VmHWM, reset before the call), beside the
-// targets. Printed, never asserted.
+// targets, and the CPU seconds each service used during each call. Printed, never asserted.
 //
 // Usage: cli_status_analyse_bench [participants=100000] [keep_dir]
 //   keep_dir: the stack's directory, kept (and the stack left running, for perf or a second
@@ -113,6 +113,12 @@ std::map<std::string, Memory> Measure(const std::map<std::string, pid_t>& pids) 
   return m;
 }
 
+std::map<std::string, double> MeasureCpu(const std::map<std::string, pid_t>& pids) {
+  std::map<std::string, double> m;
+  for (const auto& [name, pid] : pids) m[name] = ::fieldwork::bench::ProcessCpuSeconds(pid);
+  return m;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -184,13 +190,20 @@ int main(int argc, char** argv) {
   std::printf("%-10s %8s", "(idle)", "");
   for (const std::string& s : kServices) std::printf("  %6s %-17s", Mb(idle.at(s).rss_kb).c_str(), "");
   std::printf("\n");
+  // Each call's CPU seconds per service, printed after the memory table.
+  std::vector<std::pair<std::string, std::map<std::string, double>>> cpu_by_call;
   for (const std::string command : {"status", "analyse"}) {
     for (int i = 1; i <= 3; ++i) {
       for (const auto& [name, pid] : pids) ResetPeak(pid);
       const std::map<std::string, Memory> before = Measure(pids);
+      const std::map<std::string, double> cpu_before = MeasureCpu(pids);
       const std::string log = (dir / absl::StrCat(command, i, ".out")).string();
       const CommandRun call = RunCommand({fieldwork, command, "scale"}, env, log, false);
+      const std::map<std::string, double> cpu_after = MeasureCpu(pids);
       const std::map<std::string, Memory> after = Measure(pids);
+      std::map<std::string, double> used;
+      for (const std::string& s : kServices) used[s] = cpu_after.at(s) - cpu_before.at(s);
+      cpu_by_call.emplace_back(absl::StrCat(command, " ", i), std::move(used));
       const double target = command == "status" ? kStatusTargetSeconds : kAnalyseTargetSeconds;
       std::printf("%-8s %d %7.2f%s", command.c_str(), i, call.seconds,
                   call.seconds <= target ? " " : "!");
@@ -203,6 +216,14 @@ int main(int argc, char** argv) {
   }
   std::printf("(! = over the target; each call's output in %s/{status,analyse}N.out)\n",
               dir.c_str());
+  std::printf("\nCPU seconds each service used during the call (user + system)\n%-10s", "call");
+  for (const std::string& s : kServices) std::printf("  %13s", s.c_str());
+  std::printf("\n");
+  for (const auto& [call, used] : cpu_by_call) {
+    std::printf("%-10s", call.c_str());
+    for (const std::string& s : kServices) std::printf("  %13.2f", used.at(s));
+    std::printf("\n");
+  }
   std::fflush(stdout);
   return 0;
 }

@@ -1,10 +1,13 @@
 #include "bench/common/bench_util.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -74,6 +77,21 @@ double CpuSeconds(int who) {
 double ProcessCpuSeconds() { return CpuSeconds(RUSAGE_SELF); }
 
 double ThreadCpuSeconds() { return CpuSeconds(RUSAGE_THREAD); }
+
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The command name (field 2) may hold spaces: count fields from the ')' that closes it.
+  // utime and stime are fields 14 and 15, the 12th and 13th after it.
+  const size_t end = stat.rfind(')');
+  if (end == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(end + 1));
+  std::string field;
+  for (int i = 0; i < 11; ++i) fields >> field;
+  int64_t user = 0, system = 0;
+  if (!(fields >> user >> system)) return -1;
+  return static_cast<double>(user + system) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 MachineCpu ReadMachineCpu() {
   std::ifstream stat("/proc/stat");

@@ -5,6 +5,7 @@
 #define FIELDWORK_BENCH_COMMON_BENCH_UTIL_H_
 
 #include <grpcpp/client_context.h>
+#include <sys/types.h>
 #include <grpcpp/support/status.h>
 
 #include <chrono>
@@ -42,6 +43,9 @@ double StoreCpuSeconds(RedisClient& redis);
 double ProcessCpuSeconds();
 // CPU seconds (user + system) the calling thread has used.
 double ThreadCpuSeconds();
+// CPU seconds (user + system) another process has used, all its threads (/proc/<pid>/stat; -1
+// when unreadable).
+double ProcessCpuSeconds(pid_t pid);
 
 // The whole machine's CPU time so far (/proc/stat's first line, in clock ticks): every process,
 // the kernel and its threads included. Two readings tell how busy all cores were in between,
