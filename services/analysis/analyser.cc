@@ -608,12 +608,10 @@ void AnalyseOutcome(const v1::AnalysisPlan& plan, const v1::PlannedOutcome& plan
     bins.time_since_intervention.resize(static_cast<Eigen::Index>(respondents.size()));
     const absl::Time intervention = FromProtoTime(plan.intervention_at());
     for (size_t k = 0; k < respondents.size(); ++k) {
-      const v1::Response* response = joined.ResponseOf(*rows.participants[respondents[k]],
-                                                       planned.source().survey().wave_id());
-      const absl::Time at = response->has_submitted_at() ? FromProtoTime(response->submitted_at())
-                                                         : FromProtoTime(response->received_at());
+      const JoinedResponse* response = joined.ResponseOf(*rows.participants[respondents[k]],
+                                                         planned.source().survey().wave_id());
       bins.time_since_intervention[static_cast<Eigen::Index>(k)] =
-          absl::FDivDuration(at - intervention, absl::Hours(24));
+          absl::FDivDuration(response->at - intervention, absl::Hours(24));
     }
     bins.bin_edges.assign(plan.time_bin_edges_days().begin(), plan.time_bin_edges_days().end());
     absl::StatusOr<std::vector<TimeBinEffect>> effects =

@@ -67,7 +67,7 @@ ParticipantDecisions ReadDecisions(const JoinedTrial& joined, const JoinedPartic
                                    const v1::OutcomeSource::Decisions& source,
                                    const std::string& attribute, SkippedDecisions& skipped) {
   ParticipantDecisions out;
-  const v1::Response* response = joined.ResponseOf(participant, source.wave_id());
+  const JoinedResponse* response = joined.ResponseOf(participant, source.wave_id());
   if (response == nullptr) return out;
   for (const v1::Decision& decision : response->decisions()) {
     if (decision.block() != source.block()) continue;

@@ -191,9 +191,9 @@ absl::Status StreamDataset(const Sources& sources, const v1::AnalysisPlan& plan,
       matched = cursor->Match(id, [&](v1::Response& response) {
         if (!response.counted()) return;
         // The first counted response of a wave wins, as in LoadTrial's join.
-        auto [slot, inserted] =
-            p.response_by_wave.emplace(response.wave_id(), joined.responses.size());
-        if (inserted) joined.responses.Add(std::move(response));
+        if (p.response_by_wave.contains(response.wave_id())) return;
+        const std::string wave = response.wave_id();
+        JoinedTrial::AddResponse(p, wave, joined.responses.Add(std::move(response)));
       });
       if (!matched.ok()) return matched;
     }

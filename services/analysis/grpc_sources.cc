@@ -243,8 +243,8 @@ absl::StatusOr<std::vector<v1::Wave>> GrpcSurveyIngestSource::ListWaves(const st
   return std::vector<v1::Wave>(response.waves().begin(), response.waves().end());
 }
 
-absl::StatusOr<MessageList<v1::Response>> GrpcSurveyIngestSource::ListResponses(
-    const std::string& trial) {
+absl::Status GrpcSurveyIngestSource::ForEachResponse(const std::string& trial,
+                                                     absl::FunctionRef<void(v1::Response&)> each) {
   auto context = NewContext(token_, deadline_);
   v1::ListResponsesRequest request;
   request.set_trial_id(trial);
@@ -253,9 +253,20 @@ absl::StatusOr<MessageList<v1::Response>> GrpcSurveyIngestSource::ListResponses(
   request.set_analysis_view(true);
   // Every analysis reads a response's scores and times, never its raw answers nor its ids and
   // provenance: they are not sent (answers are dropped as each response arrives from a service
-  // older than analysis_view), so the join holds a fraction of the responses.
-  return Drain<v1::ListResponsesResponse, v1::Response>(
-      stub_->ListResponses(context.get(), request), "survey-ingest ListResponses", WithoutAnswers);
+  // older than analysis_view).
+  auto reader = stub_->ListResponses(context.get(), request);
+  // Every page is parsed into the same message: its responses' objects are cleared and reused,
+  // so the whole list passes through the memory of one page, which stays warm.
+  v1::ListResponsesResponse page;
+  std::vector<v1::Response*> received;
+  while (reader->Read(&page)) {
+    ItemsOf(page, received);
+    for (v1::Response* response : received) {
+      WithoutAnswers(*response);
+      each(*response);
+    }
+  }
+  return FromGrpc(reader->Finish(), "survey-ingest ListResponses");
 }
 
 std::unique_ptr<ItemStream<v1::Response>> GrpcSurveyIngestSource::StreamResponses(

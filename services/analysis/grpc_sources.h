@@ -57,8 +57,8 @@ class GrpcSurveyIngestSource final : public ResponseSource, public OutcomeSource
   GrpcSurveyIngestSource(std::shared_ptr<grpc::Channel> channel, std::string token,
                          absl::Duration deadline = absl::Seconds(120));
   absl::StatusOr<std::vector<fieldwork::v1::Wave>> ListWaves(const std::string& trial) override;
-  absl::StatusOr<MessageList<fieldwork::v1::Response>> ListResponses(
-      const std::string& trial) override;
+  absl::Status ForEachResponse(const std::string& trial,
+                               absl::FunctionRef<void(fieldwork::v1::Response&)> each) override;
   absl::StatusOr<MessageList<fieldwork::v1::Outcome>> ListOutcomes(
       const std::string& trial) override;
   std::unique_ptr<ItemStream<fieldwork::v1::Response>> StreamResponses(

@@ -14,10 +14,15 @@ const std::string* JoinedParticipant::Arm(const std::string& factor) const {
   return it == arm_by_factor.end() ? nullptr : &it->second;
 }
 
-const v1::Response* JoinedTrial::ResponseOf(const JoinedParticipant& participant,
-                                            const std::string& wave) const {
+const JoinedResponse* JoinedTrial::ResponseOf(const JoinedParticipant& participant,
+                                              const std::string& wave) const {
   auto it = participant.response_by_wave.find(wave);
-  return it == participant.response_by_wave.end() ? nullptr : &responses[it->second];
+  return it == participant.response_by_wave.end() ? nullptr : it->second;
+}
+
+bool JoinedTrial::AddResponse(JoinedParticipant& participant, const std::string& wave,
+                              const JoinedResponse& response) {
+  return participant.response_by_wave.emplace(wave, &response).second;
 }
 
 void SetEnrolment(const v1::ParticipantStatus& status, JoinedParticipant& p) {
@@ -89,26 +94,37 @@ ParticipantIndex JoinEnrolment(v1::Trial trial, MessageList<v1::ParticipantStatu
   return index;
 }
 
+// A counted response as read, before the join knows whose it is.
+struct ListedResponse {
+  std::string participant_id;
+  std::string wave_id;
+  const JoinedResponse* response;
+};
+
+// What survey-ingest listed, kept in compact form as it arrives (see JoinedResponse).
+struct ListedResponses {
+  std::vector<ListedResponse> counted;
+  JoinedResponses responses;
+};
+
 void JoinResponses(std::optional<std::vector<v1::Wave>> waves,
-                   std::optional<MessageList<v1::Response>> responses,
-                   const ParticipantIndex& index, JoinedTrial& joined) {
+                   std::optional<ListedResponses> listed, const ParticipantIndex& index,
+                   JoinedTrial& joined) {
   if (waves.has_value()) joined.waves = std::move(*waves);
-  if (!responses.has_value()) return;
+  if (!listed.has_value()) return;
   joined.has_responses = true;
-  joined.responses = std::move(*responses);
+  joined.responses = std::move(listed->responses);
   int64_t unknown = 0;
   int64_t duplicates = 0;
-  for (size_t r = 0; r < joined.responses.size(); ++r) {
-    const v1::Response& response = joined.responses[r];
-    if (!response.counted()) continue;
-    auto it = index.find(response.participant_id());
+  for (ListedResponse& r : listed->counted) {
+    auto it = index.find(r.participant_id);
     if (it == index.end()) {
       ++unknown;
       continue;
     }
-    auto [slot, inserted] =
-        joined.participants[it->second].response_by_wave.emplace(response.wave_id(), r);
-    if (!inserted) ++duplicates;
+    if (!JoinedTrial::AddResponse(joined.participants[it->second], r.wave_id, *r.response)) {
+      ++duplicates;
+    }
   }
   if (unknown > 0) {
     joined.warnings.push_back(
@@ -170,7 +186,7 @@ absl::StatusOr<JoinedTrial> LoadTrial(const Sources& sources, const std::string&
   // survey-ingest and messaging are read on a thread of their own while randomisation is read
   // here: each service lists at its own pace, so the wait is the longest list's, not their sum.
   std::optional<std::vector<v1::Wave>> waves;
-  std::optional<MessageList<v1::Response>> responses;
+  std::optional<ListedResponses> responses;
   std::optional<MessageList<v1::Outcome>> outcomes;
   std::optional<std::vector<EngagementEvent>> engagement;
   absl::Status others_status;
@@ -180,9 +196,15 @@ absl::StatusOr<JoinedTrial> LoadTrial(const Sources& sources, const std::string&
         absl::StatusOr<std::vector<v1::Wave>> w = sources.responses->ListWaves(trial);
         if (!w.ok()) return annotate(w.status(), "survey-ingest ListWaves");
         waves = std::move(*w);
-        absl::StatusOr<MessageList<v1::Response>> r = sources.responses->ListResponses(trial);
-        if (!r.ok()) return annotate(r.status(), "survey-ingest ListResponses");
-        responses = std::move(*r);
+        ListedResponses& listed = responses.emplace();
+        absl::Status read = sources.responses->ForEachResponse(trial, [&](v1::Response& r) {
+          if (!r.counted()) return;
+          ListedResponse& kept = listed.counted.emplace_back();
+          kept.participant_id = r.participant_id();
+          kept.wave_id = r.wave_id();
+          kept.response = &listed.responses.Add(std::move(r));
+        });
+        if (!read.ok()) return annotate(read, "survey-ingest ListResponses");
       }
       if (sources.outcomes != nullptr) {
         absl::StatusOr<MessageList<v1::Outcome>> o = sources.outcomes->ListOutcomes(trial);
@@ -236,21 +258,16 @@ std::optional<double> OutcomeValue(const JoinedTrial& joined, const JoinedPartic
     return it->second;
   }
   if (!source.has_survey()) return std::nullopt;
-  const v1::Response* response = joined.ResponseOf(participant, source.survey().wave_id());
+  const JoinedResponse* response = joined.ResponseOf(participant, source.survey().wave_id());
   if (response == nullptr) return std::nullopt;
-  const bool composite = source.survey().kind() == v1::OutcomeSource::SurveyScore::KIND_COMPOSITE;
-  for (const v1::Score& score : composite ? response->composites() : response->scales()) {
-    if (score.id() == source.survey().score_id()) {
-      if (!score.present()) return std::nullopt;
-      return score.value();
-    }
-  }
-  return std::nullopt;
+  return response->ScoreValue(
+      joined.responses.score_names(), source.survey().score_id(),
+      source.survey().kind() == v1::OutcomeSource::SurveyScore::KIND_COMPOSITE);
 }
 
 int64_t DecisionCount(const JoinedTrial& joined, const JoinedParticipant& participant,
                       const v1::OutcomeSource::Decisions& source) {
-  const v1::Response* response = joined.ResponseOf(participant, source.wave_id());
+  const JoinedResponse* response = joined.ResponseOf(participant, source.wave_id());
   if (response == nullptr) return 0;
   int64_t count = 0;
   for (const v1::Decision& decision : response->decisions()) count += decision.block() == source.block();

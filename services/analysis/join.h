@@ -15,6 +15,7 @@
 #include "fieldwork/v1/analysis.pb.h"
 #include "fieldwork/v1/randomisation.pb.h"
 #include "fieldwork/v1/survey_ingest.pb.h"
+#include "services/analysis/joined_response.h"
 #include "services/analysis/message_list.h"
 #include "services/analysis/sources.h"
 
@@ -38,8 +39,8 @@ struct JoinedParticipant {
   absl::flat_hash_map<std::string, std::string> arm_by_factor;
   bool withdrawn = false;
   bool left = false;  // left the organisation (kept in the analysis)
-  // Index into JoinedTrial::responses of the counted response, by wave.
-  absl::flat_hash_map<std::string, size_t> response_by_wave;
+  // The counted response (in JoinedTrial::responses), by wave.
+  absl::flat_hash_map<std::string, const JoinedResponse*> response_by_wave;
   // Administrative outcomes: the value of the latest period, by outcome name.
   absl::flat_hash_map<std::string, double> outcomes;
   absl::flat_hash_set<std::string> took_up;  // campaigns opened or clicked
@@ -59,7 +60,7 @@ struct JoinedTrial {
   fieldwork::v1::Trial trial;
   MessageList<fieldwork::v1::ParticipantStatus> statuses;  // owns the participants
   std::vector<fieldwork::v1::Wave> waves;
-  MessageList<fieldwork::v1::Response> responses;
+  JoinedResponses responses;  // the counted responses as listed (participants point to theirs)
   std::vector<JoinedParticipant> participants;  // in participant id order
   bool has_responses = false;                   // a response source was read
   bool has_outcomes = false;                    // an outcome source was read
@@ -67,8 +68,12 @@ struct JoinedTrial {
   // Data that could not be joined (a response of an unknown participant, ...), counted.
   std::vector<std::string> warnings;
 
-  const fieldwork::v1::Response* ResponseOf(const JoinedParticipant& participant,
-                                            const std::string& wave) const;
+  const JoinedResponse* ResponseOf(const JoinedParticipant& participant,
+                                   const std::string& wave) const;
+  // Adds a participant's counted response to `wave` unless it has one already (the first
+  // counted response of a wave wins); false when it had one.
+  static bool AddResponse(JoinedParticipant& participant, const std::string& wave,
+                          const JoinedResponse& response);
 };
 
 // A participant's fields from its enrolment record (`status` must outlive `participant`), and

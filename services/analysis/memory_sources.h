@@ -70,11 +70,12 @@ class MemorySources final : public AllocationSource,
     if (!data.ok()) return data.status();
     return (*data)->waves;
   }
-  absl::StatusOr<MessageList<fieldwork::v1::Response>> ListResponses(
-      const std::string& trial) override {
+  absl::Status ForEachResponse(const std::string& trial,
+                               absl::FunctionRef<void(fieldwork::v1::Response&)> each) override {
     absl::StatusOr<const MemoryTrialData*> data = Find(trial);
     if (!data.ok()) return data.status();
-    return (*data)->responses;
+    for (fieldwork::v1::Response response : (*data)->responses) each(response);
+    return absl::OkStatus();
   }
   absl::StatusOr<MessageList<fieldwork::v1::Outcome>> ListOutcomes(
       const std::string& trial) override {

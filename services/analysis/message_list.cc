@@ -32,8 +32,10 @@ void UnmapBlock(void* p, size_t size) { munmap(p, size); }
 
 }  // namespace
 
-std::unique_ptr<google::protobuf::Arena> NewListArena() {
+std::unique_ptr<google::protobuf::Arena> NewListArena(char* first_block, size_t first_block_size) {
   google::protobuf::ArenaOptions options;
+  options.initial_block = first_block;
+  options.initial_block_size = first_block_size;
   // Blocks double from 64 KiB (a short list, e.g. a trial without outcomes, costs little) to
   // 2 MiB, the size of every block after: a whole trial is then mostly huge pages.
   options.start_block_size = size_t{64} << 10;

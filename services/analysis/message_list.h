@@ -22,7 +22,9 @@ namespace fieldwork::analysis {
 
 // An arena whose blocks grow to 2 MiB, those mapped as transparent huge pages where the kernel
 // allows them (a fault per 2 MiB instead of per 4 KiB page).
-std::unique_ptr<google::protobuf::Arena> NewListArena();
+// With `first_block`, the arena starts in that memory (the caller's, kept by Arena::Reset).
+std::unique_ptr<google::protobuf::Arena> NewListArena(char* first_block = nullptr,
+                                                      size_t first_block_size = 0);
 
 template <typename T>
 class MessageList {

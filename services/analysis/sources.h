@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "fieldwork/v1/randomisation.pb.h"
@@ -103,19 +104,24 @@ class ResponseSource {
  public:
   virtual ~ResponseSource() = default;
   virtual absl::StatusOr<std::vector<fieldwork::v1::Wave>> ListWaves(const std::string& trial) = 0;
-  virtual absl::StatusOr<MessageList<fieldwork::v1::Response>> ListResponses(
-      const std::string& trial) = 0;
+  // Calls `each` with every response as it arrives (the callee may move from it): the join
+  // keeps only what it reads of each, never the whole list of messages (JoinedResponse).
+  virtual absl::Status ForEachResponse(const std::string& trial,
+                                       absl::FunctionRef<void(fieldwork::v1::Response&)> each) = 0;
   // A version of the trial's waves and responses, as AllocationSource::DataVersion.
   virtual absl::StatusOr<std::string> DataVersion(const std::string& /*trial*/) {
     return std::string();
   }
 
   // The counted responses to one wave, in participant id order (survey-ingest lists a wave in
-  // (participant, submitted_at, submission) order). The default filters ListResponses.
+  // (participant, submitted_at, submission) order). The default filters ForEachResponse.
   virtual std::unique_ptr<ItemStream<fieldwork::v1::Response>> StreamResponses(
       const std::string& trial, const std::string& wave) {
+    MessageList<fieldwork::v1::Response> listed;
+    const absl::Status read =
+        ForEachResponse(trial, [&](fieldwork::v1::Response& r) { listed.Add(std::move(r)); });
     return std::make_unique<SortedListStream<fieldwork::v1::Response>>(
-        ListResponses(trial),
+        read.ok() ? absl::StatusOr<MessageList<fieldwork::v1::Response>>(std::move(listed)) : read,
         [](const fieldwork::v1::Response& r) -> const auto& { return r.participant_id(); },
         [&](const fieldwork::v1::Response& r) { return r.wave_id() == wave; });
   }
