@@ -55,10 +55,11 @@ namespace {
 // enrolment join, used by the joins after it.
 using ParticipantIndex = absl::flat_hash_map<std::string, size_t>;
 
-// The trial, its participants (sorted by id) and their allocations.
-ParticipantIndex JoinEnrolment(v1::Trial trial, MessageList<v1::ParticipantStatus> statuses,
-                               const MessageList<v1::Allocation>& allocations,
-                               JoinedTrial& joined) {
+// The trial, its participants (sorted by id) and their allocations: each allocation is applied
+// as it comes off the stream, so the list of them is never held. The stream's failure, if any.
+absl::Status JoinEnrolment(v1::Trial trial, MessageList<v1::ParticipantStatus> statuses,
+                           ItemStream<v1::Allocation>& allocations, JoinedTrial& joined,
+                           ParticipantIndex& index) {
   joined.trial = std::move(trial);
   joined.statuses = std::move(statuses);
   const auto by_id = [](const v1::ParticipantStatus* a, const v1::ParticipantStatus* b) {
@@ -71,7 +72,6 @@ ParticipantIndex JoinEnrolment(v1::Trial trial, MessageList<v1::ParticipantStatu
     std::sort(order.begin(), order.end(), by_id);
   }
   joined.participants.resize(joined.statuses.size());
-  ParticipantIndex index;
   index.reserve(joined.statuses.size());
   for (size_t i = 0; i < joined.statuses.size(); ++i) {
     JoinedParticipant& p = joined.participants[i];
@@ -79,19 +79,20 @@ ParticipantIndex JoinEnrolment(v1::Trial trial, MessageList<v1::ParticipantStatu
     index.emplace(p.id, i);
   }
   int64_t unknown_allocations = 0;
-  for (const v1::Allocation* allocation : allocations.items()) {
-    auto it = index.find(allocation->participant_id());
+  v1::Allocation allocation;
+  while (allocations.Next(allocation)) {
+    auto it = index.find(allocation.participant_id());
     if (it == index.end()) {
       ++unknown_allocations;
       continue;
     }
-    ApplyAllocation(*allocation, joined.participants[it->second]);
+    ApplyAllocation(allocation, joined.participants[it->second]);
   }
   if (unknown_allocations > 0) {
     joined.warnings.push_back(absl::StrCat(
         unknown_allocations, " allocations of participants not listed as enrolled were ignored"));
   }
-  return index;
+  return allocations.Finish();
 }
 
 // A counted response as read, before the join knows whose it is.
@@ -219,24 +220,29 @@ absl::StatusOr<JoinedTrial> LoadTrial(const Sources& sources, const std::string&
       return absl::OkStatus();
     }();
   });
-  // randomisation's two lists side by side as well: it serves each a page at a time.
-  absl::StatusOr<MessageList<v1::Allocation>> allocations;
-  std::thread allocations_read([&] { allocations = sources.allocations->ListAllocations(trial); });
+  // The allocations are asked for first, so that randomisation starts on them (as far as the
+  // stream's window lets it) while the participants are read; they are applied once the
+  // participants are in.
+  std::unique_ptr<ItemStream<v1::Allocation>> allocations =
+      sources.allocations->StreamAllocations(trial);
   absl::StatusOr<MessageList<v1::ParticipantStatus>> statuses =
       sources.allocations->ListParticipants(trial);
-  allocations_read.join();
   // The participants are joined with their allocations while the other lists are still being
   // read (the responses are usually the longest): a core would otherwise wait.
   JoinedTrial joined;
   ParticipantIndex index;
-  if (statuses.ok() && allocations.ok()) {
-    index = JoinEnrolment(std::move(*trial_record), std::move(*statuses), *allocations, joined);
-    allocations = MessageList<v1::Allocation>();  // joined: its memory back now
+  absl::Status allocations_status;
+  if (statuses.ok()) {
+    allocations_status =
+        JoinEnrolment(std::move(*trial_record), std::move(*statuses), *allocations, joined, index);
   }
+  allocations.reset();  // a stream left unread (the participants failed) is cancelled
   others.join();
   // The failures in the order the sources were read in before they were read side by side.
   if (!statuses.ok()) return annotate(statuses.status(), "randomisation ListParticipants");
-  if (!allocations.ok()) return annotate(allocations.status(), "randomisation ListAllocations");
+  if (!allocations_status.ok()) {
+    return annotate(allocations_status, "randomisation ListAllocations");
+  }
   if (!others_status.ok()) return others_status;
   JoinResponses(std::move(waves), std::move(responses), index, joined);
   JoinOutcomes(outcomes, index, joined);
