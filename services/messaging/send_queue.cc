@@ -612,8 +612,16 @@ void SentRecorder::Record(const Completion& sent, int64_t now_ms) {
   std::vector<std::string> args = CompleteHeader(trial_, consumer_, now_ms, /*acknowledge=*/false);
   AppendCompletion(sent, args);
   // A failed write is not retried here: Finish reports it unconfirmed and the caller records
-  // it again, waiting for Redis if need be.
-  pipeline_->Send({keys::Stream(trial_)}, args).IgnoreError();
+  // it again, waiting for Redis if need be. Until then a crash would send the message again
+  // (README, window 5, wider than one message): said once a batch, so it can be seen.
+  const absl::Status sent_status = pipeline_->Send({keys::Stream(trial_)}, args);
+  if (!sent_status.ok() && !warned_unwritten_) {
+    warned_unwritten_ = true;
+    logging::Warning(
+        "a sent message's record was not written at once; it is written again at "
+        "the end of the batch (a crash before then would send it again)",
+        {{"trial", trial_}, {"error", sent_status.ToString()}});
+  }
 }
 
 std::vector<Completion> SentRecorder::Finish() {
@@ -631,6 +639,7 @@ std::vector<Completion> SentRecorder::Finish() {
   }
   pipeline_.reset();
   written_.clear();
+  warned_unwritten_ = false;
   AcknowledgeSent(confirmed_ids);
   return unconfirmed;
 }

@@ -93,6 +93,7 @@ class SentRecorder {
   const std::string consumer_;
   std::optional<RedisClient::ScriptPipeline> pipeline_;
   std::vector<Completion> written_;
+  bool warned_unwritten_ = false;  // this batch's first unwritten record was logged
 };
 
 struct QueueOptions {

@@ -180,6 +180,11 @@ echo "messaging killed with $campaign_killed_at of step 0's $audience mails at t
   "$(tr '\n' ' ' <campaign.counts)"
 if ((failures > 0)); then
   "$fieldwork" campaign status "$trial" "$campaign" 2>&1 || true
+  # What the killed process warned of (run.sh kept its log when it started the next): a repeat
+  # beyond the bound is explained there or nowhere, and the stack is removed on exit.
+  echo "the killed messaging's warnings and errors (last 20):" >&2
+  grep -E '"severity":"(WARNING|ERROR)"' "$stack/logs/messaging.previous.log" 2>/dev/null |
+    tail -n 20 >&2 || true
   echo "$failures check(s) failed" >&2
   exit 1
 fi
