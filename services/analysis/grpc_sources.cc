@@ -194,16 +194,6 @@ absl::StatusOr<MessageList<v1::ParticipantStatus>> GrpcAllocationSource::ListPar
       stub_->ListParticipants(context.get(), request), "randomisation ListParticipants");
 }
 
-absl::StatusOr<MessageList<v1::Allocation>> GrpcAllocationSource::ListAllocations(
-    const std::string& trial) {
-  auto context = NewContext(token_, deadline_);
-  v1::ListAllocationsRequest request;
-  request.set_trial_id(trial);
-  request.set_paged(true);
-  return Drain<v1::ListAllocationsResponse, v1::Allocation>(
-      stub_->ListAllocations(context.get(), request), "randomisation ListAllocations");
-}
-
 std::unique_ptr<ItemStream<v1::ParticipantStatus>> GrpcAllocationSource::StreamParticipants(
     const std::string& trial) {
   auto context = NewContext(token_, deadline_);

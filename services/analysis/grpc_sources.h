@@ -36,8 +36,6 @@ class GrpcAllocationSource final : public AllocationSource {
   absl::StatusOr<fieldwork::v1::Trial> GetTrial(const std::string& trial) override;
   absl::StatusOr<MessageList<fieldwork::v1::ParticipantStatus>> ListParticipants(
       const std::string& trial) override;
-  absl::StatusOr<MessageList<fieldwork::v1::Allocation>> ListAllocations(
-      const std::string& trial) override;
   std::unique_ptr<ItemStream<fieldwork::v1::ParticipantStatus>> StreamParticipants(
       const std::string& trial) override;
   std::unique_ptr<ItemStream<fieldwork::v1::Allocation>> StreamAllocations(

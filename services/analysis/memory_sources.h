@@ -59,11 +59,15 @@ class MemorySources final : public AllocationSource,
     if (!data.ok()) return data.status();
     return (*data)->version;
   }
-  absl::StatusOr<MessageList<fieldwork::v1::Allocation>> ListAllocations(
+  std::unique_ptr<ItemStream<fieldwork::v1::Allocation>> StreamAllocations(
       const std::string& trial) override {
     absl::StatusOr<const MemoryTrialData*> data = Find(trial);
-    if (!data.ok()) return data.status();
-    return (*data)->allocations;
+    absl::StatusOr<MessageList<fieldwork::v1::Allocation>> listed =
+        data.ok() ? absl::StatusOr<MessageList<fieldwork::v1::Allocation>>((*data)->allocations)
+                  : data.status();
+    return std::make_unique<SortedListStream<fieldwork::v1::Allocation>>(
+        std::move(listed),
+        [](const fieldwork::v1::Allocation& a) -> const auto& { return a.participant_id(); });
   }
   absl::StatusOr<std::vector<fieldwork::v1::Wave>> ListWaves(const std::string& trial) override {
     absl::StatusOr<const MemoryTrialData*> data = Find(trial);

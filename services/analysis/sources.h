@@ -72,8 +72,6 @@ class AllocationSource {
   // Every enrolled participant with covariates, withdrawal and leaving date.
   virtual absl::StatusOr<MessageList<fieldwork::v1::ParticipantStatus>> ListParticipants(
       const std::string& trial) = 0;
-  virtual absl::StatusOr<MessageList<fieldwork::v1::Allocation>> ListAllocations(
-      const std::string& trial) = 0;
   // A version of the trial's participants and allocations: equal versions mean neither
   // changed. Empty when the source cannot tell (the default): a caller that keeps what it read
   // must read again.
@@ -81,20 +79,19 @@ class AllocationSource {
     return std::string();
   }
 
-  // The same two lists as streams in participant id order (the randomisation service lists
-  // them so). The defaults read the list whole and sort it.
+  // Every allocation, in participant id order (the randomisation service lists them so). Only
+  // streamed: the join applies each as it comes and never holds the list (LoadTrial).
+  virtual std::unique_ptr<ItemStream<fieldwork::v1::Allocation>> StreamAllocations(
+      const std::string& trial) = 0;
+
+  // The participants as a stream in the same order. The default reads the list whole and
+  // sorts it.
   virtual std::unique_ptr<ItemStream<fieldwork::v1::ParticipantStatus>> StreamParticipants(
       const std::string& trial) {
     return std::make_unique<SortedListStream<fieldwork::v1::ParticipantStatus>>(
         ListParticipants(trial), [](const fieldwork::v1::ParticipantStatus& s) -> const auto& {
           return s.participant().participant_id();
         });
-  }
-  virtual std::unique_ptr<ItemStream<fieldwork::v1::Allocation>> StreamAllocations(
-      const std::string& trial) {
-    return std::make_unique<SortedListStream<fieldwork::v1::Allocation>>(
-        ListAllocations(trial),
-        [](const fieldwork::v1::Allocation& a) -> const auto& { return a.participant_id(); });
   }
 };
 

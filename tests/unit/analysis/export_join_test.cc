@@ -170,11 +170,8 @@ class UnsortedAllocations final : public AllocationSource {
       const std::string& t) override {
     return inner_.ListParticipants(t);
   }
-  absl::StatusOr<MessageList<v1::Allocation>> ListAllocations(const std::string& t) override {
-    return inner_.ListAllocations(t);
-  }
   std::unique_ptr<ItemStream<v1::Allocation>> StreamAllocations(const std::string& t) override {
-    return std::make_unique<AsListed>(*inner_.ListAllocations(t));
+    return std::make_unique<AsListed>(inner_.trials().at(t).allocations);
   }
 
  private:

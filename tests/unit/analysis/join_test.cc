@@ -30,11 +30,8 @@ class ReversedAllocationSource final : public AllocationSource {
       const std::string& t) override {
     return inner_.ListParticipants(t);
   }
-  absl::StatusOr<MessageList<v1::Allocation>> ListAllocations(const std::string& t) override {
-    return inner_.ListAllocations(t);
-  }
   std::unique_ptr<ItemStream<v1::Allocation>> StreamAllocations(const std::string& t) override {
-    MessageList<v1::Allocation> items = *inner_.ListAllocations(t);
+    MessageList<v1::Allocation> items = inner_.trials().at(t).allocations;
     std::reverse(items.items().begin(), items.items().end());
     return std::make_unique<Reversed>(std::move(items), fail_after_);
   }

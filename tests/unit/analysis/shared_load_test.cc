@@ -36,8 +36,8 @@ class GatedAllocations final : public AllocationSource {
     lock.unlock();
     return data_.ListParticipants(trial);
   }
-  absl::StatusOr<MessageList<v1::Allocation>> ListAllocations(const std::string& trial) override {
-    return data_.ListAllocations(trial);
+  std::unique_ptr<ItemStream<v1::Allocation>> StreamAllocations(const std::string& trial) override {
+    return data_.StreamAllocations(trial);
   }
 
   // Waits until `n` loads have reached the gate, or (a second call that joined a running load
