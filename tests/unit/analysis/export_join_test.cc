@@ -160,42 +160,10 @@ TEST(ExportJoinTest, UnknownTrialIsNotFound) {
   EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
 }
 
-// A source whose allocations come in the order they are stored, not by participant id.
-class UnsortedAllocations final : public AllocationSource {
- public:
-  explicit UnsortedAllocations(MemorySources& inner) : inner_(inner) {}
-  absl::StatusOr<std::vector<v1::Trial>> ListTrials() override { return inner_.ListTrials(); }
-  absl::StatusOr<v1::Trial> GetTrial(const std::string& t) override { return inner_.GetTrial(t); }
-  absl::StatusOr<MessageList<v1::ParticipantStatus>> ListParticipants(
-      const std::string& t) override {
-    return inner_.ListParticipants(t);
-  }
-  std::unique_ptr<ItemStream<v1::Allocation>> StreamAllocations(const std::string& t) override {
-    return std::make_unique<AsListed>(inner_.trials().at(t).allocations);
-  }
-
- private:
-  class AsListed final : public ItemStream<v1::Allocation> {
-   public:
-    explicit AsListed(MessageList<v1::Allocation> items) : items_(std::move(items)) {}
-    bool Next(v1::Allocation& item) override {
-      if (next_ == items_.size()) return false;
-      item = items_[next_++];
-      return true;
-    }
-    absl::Status Finish() override { return absl::OkStatus(); }
-
-   private:
-    MessageList<v1::Allocation> items_;
-    size_t next_ = 0;
-  };
-  MemorySources& inner_;
-};
-
 TEST(ExportJoinTest, AStreamOutOfOrderIsRefusedNamingIt) {
   MemorySources sources;
   const v1::AnalysisPlan plan = FillTrial(sources);
-  UnsortedAllocations unsorted(sources);
+  testing::StoredOrderAllocations unsorted(sources);
   Sources with_unsorted = sources.AsSources();
   with_unsorted.allocations = &unsorted;
   const Streamed streamed = Stream(with_unsorted, plan);

@@ -6,10 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <memory>
 #include <string>
-#include <utility>
 
 #include "tests/unit/analysis/test_trials.h"
 
@@ -18,51 +15,6 @@ namespace {
 
 namespace v1 = ::fieldwork::v1;
 using ::testing::HasSubstr;
-
-// The allocations of `inner` in reverse order, failing after `fail_after` of them if set.
-class ReversedAllocationSource final : public AllocationSource {
- public:
-  ReversedAllocationSource(MemorySources& inner, std::optional<size_t> fail_after)
-      : inner_(inner), fail_after_(fail_after) {}
-  absl::StatusOr<std::vector<v1::Trial>> ListTrials() override { return inner_.ListTrials(); }
-  absl::StatusOr<v1::Trial> GetTrial(const std::string& t) override { return inner_.GetTrial(t); }
-  absl::StatusOr<MessageList<v1::ParticipantStatus>> ListParticipants(
-      const std::string& t) override {
-    return inner_.ListParticipants(t);
-  }
-  std::unique_ptr<ItemStream<v1::Allocation>> StreamAllocations(const std::string& t) override {
-    MessageList<v1::Allocation> items = inner_.trials().at(t).allocations;
-    std::reverse(items.items().begin(), items.items().end());
-    return std::make_unique<Reversed>(std::move(items), fail_after_);
-  }
-
- private:
-  class Reversed final : public ItemStream<v1::Allocation> {
-   public:
-    Reversed(MessageList<v1::Allocation> items, std::optional<size_t> fail_after)
-        : items_(std::move(items)), fail_after_(fail_after) {}
-    bool Next(v1::Allocation& item) override {
-      if (next_ == items_.size() || (fail_after_.has_value() && next_ == *fail_after_)) {
-        return false;
-      }
-      item = items_[next_++];
-      return true;
-    }
-    absl::Status Finish() override {
-      if (fail_after_.has_value() && next_ == *fail_after_) {
-        return absl::UnavailableError("connection reset");
-      }
-      return absl::OkStatus();
-    }
-
-   private:
-    MessageList<v1::Allocation> items_;
-    std::optional<size_t> fail_after_;
-    size_t next_ = 0;
-  };
-  MemorySources& inner_;
-  std::optional<size_t> fail_after_;
-};
 
 void FillThreeParticipants(MemorySources& sources) {
   MemoryTrialData& data = sources.trials()["t1"];
@@ -79,7 +31,7 @@ void FillThreeParticipants(MemorySources& sources) {
 TEST(LoadTrialTest, EachStreamedAllocationReachesItsParticipantInAnyOrder) {
   MemorySources sources;
   FillThreeParticipants(sources);
-  ReversedAllocationSource reversed(sources, std::nullopt);
+  testing::StoredOrderAllocations reversed(sources, /*reversed=*/true);
   Sources with_reversed = sources.AsSources();
   with_reversed.allocations = &reversed;
   absl::StatusOr<JoinedTrial> joined = LoadTrial(with_reversed, "t1");
@@ -100,7 +52,7 @@ TEST(LoadTrialTest, EachStreamedAllocationReachesItsParticipantInAnyOrder) {
 TEST(LoadTrialTest, AnAllocationStreamThatFailsPartWayFailsTheLoadNamingIt) {
   MemorySources sources;
   FillThreeParticipants(sources);
-  ReversedAllocationSource failing(sources, 2);
+  testing::StoredOrderAllocations failing(sources, /*reversed=*/true, /*fail_after=*/2);
   Sources with_failing = sources.AsSources();
   with_failing.allocations = &failing;
   absl::StatusOr<JoinedTrial> joined = LoadTrial(with_failing, "t1");

@@ -5,8 +5,12 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "services/analysis/memory_sources.h"
@@ -124,6 +128,56 @@ inline fieldwork::v1::AnalysisPlan MakePlan(const std::string& trial) {
   outcome.mutable_source()->mutable_survey()->set_score_id("wellbeing");
   return plan;
 }
+
+// `inner`'s randomisation part with its allocations streamed as stored (not sorted by
+// participant id), reversed when `reversed`, and failing UNAVAILABLE after `fail_after` of
+// them when set: for the joins' handling of the stream's order and failures.
+class StoredOrderAllocations final : public AllocationSource {
+ public:
+  StoredOrderAllocations(MemorySources& inner, bool reversed = false,
+                         std::optional<size_t> fail_after = std::nullopt)
+      : inner_(inner), reversed_(reversed), fail_after_(fail_after) {}
+  absl::StatusOr<std::vector<fieldwork::v1::Trial>> ListTrials() override {
+    return inner_.ListTrials();
+  }
+  absl::StatusOr<fieldwork::v1::Trial> GetTrial(const std::string& t) override {
+    return inner_.GetTrial(t);
+  }
+  absl::StatusOr<MessageList<fieldwork::v1::ParticipantStatus>> ListParticipants(
+      const std::string& t) override {
+    return inner_.ListParticipants(t);
+  }
+  std::unique_ptr<ItemStream<fieldwork::v1::Allocation>> StreamAllocations(
+      const std::string& t) override {
+    std::vector<fieldwork::v1::Allocation> items = inner_.trials().at(t).allocations;
+    if (reversed_) std::reverse(items.begin(), items.end());
+    return std::make_unique<Listed>(std::move(items), fail_after_);
+  }
+
+ private:
+  class Listed final : public ItemStream<fieldwork::v1::Allocation> {
+   public:
+    Listed(std::vector<fieldwork::v1::Allocation> items, std::optional<size_t> fail_after)
+        : items_(std::move(items)), fail_after_(fail_after) {}
+    bool Next(fieldwork::v1::Allocation& item) override {
+      if (next_ == items_.size() || failed()) return false;
+      item = items_[next_++];
+      return true;
+    }
+    absl::Status Finish() override {
+      return failed() ? absl::UnavailableError("connection reset") : absl::OkStatus();
+    }
+
+   private:
+    bool failed() const { return fail_after_.has_value() && next_ == *fail_after_; }
+    std::vector<fieldwork::v1::Allocation> items_;
+    std::optional<size_t> fail_after_;
+    size_t next_ = 0;
+  };
+  MemorySources& inner_;
+  const bool reversed_;
+  const std::optional<size_t> fail_after_;
+};
 
 }  // namespace fieldwork::analysis::testing
 
