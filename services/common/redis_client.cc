@@ -184,6 +184,13 @@ class RedisConnection {
 
   bool connected() const { return context_ != nullptr; }
 
+  // Whether Redis has closed this connection (it restarted, or killed the client) or it failed.
+  // Unlike PeerClosed, for a connection in use: replies waiting to be read are no sign of it.
+  bool HungUp() const {
+    pollfd fd{context_->fd, POLLRDHUP, 0};
+    return poll(&fd, 1, 0) > 0 && (fd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  }
+
  private:
   // Adds a command to hiredis's output buffer.
   absl::Status Append(const std::vector<std::string>& command) {
@@ -763,12 +770,25 @@ absl::Status RedisClient::ScriptPipeline::Send(const std::vector<std::string>& k
           "CROSSSLOT: a script pipeline's runs must keep their keys in one slot");
     }
   }
-  if (lease_ == nullptr) return broken_;
+  if (lease_ == nullptr || !closed_by_server_.ok()) {
+    return lease_ == nullptr ? broken_ : closed_by_server_;
+  }
   if (absl::Status status = (*lease_)->SendNow(command); !status.ok()) {
     broken_ = status;
     lease_.reset();  // the failed connection was closed; it goes back to reconnect
+    return broken_;
   }
-  return broken_;
+  // A write to a connection Redis has closed still succeeds (the kernel takes it) and is lost.
+  // Said at once, so that the caller need not wait for Finish to learn that this run, and
+  // earlier ones Redis had not read, may never be run. Nothing more is written to it; Finish
+  // still reads the replies Redis sent before closing, which tell the runs that were.
+  if ((*lease_)->HungUp()) {
+    closed_by_server_ = absl::UnavailableError(
+        absl::StrCat("redis at ", client_->endpoint_.Describe(),
+                     " closed the connection of a script pipeline: its last runs may not have "
+                     "been run"));
+  }
+  return closed_by_server_;
 }
 
 std::vector<absl::Status> RedisClient::ScriptPipeline::Finish() {
@@ -830,6 +850,7 @@ std::vector<absl::Status> RedisClient::ScriptPipeline::Finish() {
   if (runs_ > 0) client_->ObserveLatency("EVALSHA_PIPELINE", SecondsSince(start_));
   runs_ = 0;
   lease_.reset();
+  closed_by_server_ = absl::OkStatus();
   broken_ = absl::FailedPreconditionError("redis: script pipeline already finished");
   return results;
 }

@@ -191,7 +191,8 @@ class RedisClient::ScriptPipeline {
   ~ScriptPipeline();
 
   // Writes one EVALSHA to the socket (blocking until the kernel has it). UNAVAILABLE when the
-  // connection is lost or was never made; Finish then reports every run not answered.
+  // connection is lost or was never made, or Redis closed it (then this run, and earlier ones
+  // Redis had not read, may never run); Finish then reports every run not answered.
   absl::Status Send(const std::vector<std::string>& keys, const std::vector<std::string>& args);
 
   // One status per Send so far, in order: OK, the script's error (NOSCRIPT among them when the
@@ -207,6 +208,7 @@ class RedisClient::ScriptPipeline {
   RedisClient* client_;
   std::unique_ptr<Lease> lease_;  // null when broken_ says why, or once Finish ran
   absl::Status broken_;
+  absl::Status closed_by_server_;  // set once Redis closed the connection: nothing more is sent
   // On a cluster the connection is taken at the first Send, from the master of its keys' slot;
   // every later Send must stay in that slot.
   bool connect_at_first_send_ = false;

@@ -604,24 +604,21 @@ SentRecorder::SentRecorder(RedisClient& redis, std::string trial, std::string co
   pipeline_.emplace(redis_.OpenScriptPipeline(CompleteScript()));
 }
 
-void SentRecorder::Record(const Completion& sent, int64_t now_ms) {
+absl::Status SentRecorder::Record(const Completion& sent, int64_t now_ms) {
   written_.push_back(sent);
   // One pipeline per batch, so its results line up with written_.
   if (!pipeline_.has_value()) pipeline_.emplace(redis_.OpenScriptPipeline(CompleteScript()));
   // The entry is acknowledged by Finish, with the batch's others, once its record is confirmed.
   std::vector<std::string> args = CompleteHeader(trial_, consumer_, now_ms, /*acknowledge=*/false);
   AppendCompletion(sent, args);
-  // A failed write is not retried here: Finish reports it unconfirmed and the caller records
-  // it again, waiting for Redis if need be. Until then a crash would send the message again
-  // (README, window 5, wider than one message): said once a batch, so it can be seen.
-  const absl::Status sent_status = pipeline_->Send({keys::Stream(trial_)}, args);
-  if (!sent_status.ok() && !warned_unwritten_) {
-    warned_unwritten_ = true;
+  const absl::Status status = pipeline_->Send({keys::Stream(trial_)}, args);
+  if (!status.ok()) {
     logging::Warning(
-        "a sent message's record was not written at once; it is written again at "
-        "the end of the batch (a crash before then would send it again)",
-        {{"trial", trial_}, {"error", sent_status.ToString()}});
+        "a sent message's record may not have reached redis; the batch's unconfirmed records "
+        "are written again before the next delivery",
+        {{"trial", trial_}, {"error", status.ToString()}});
   }
+  return status;
 }
 
 std::vector<Completion> SentRecorder::Finish() {
@@ -639,7 +636,6 @@ std::vector<Completion> SentRecorder::Finish() {
   }
   pipeline_.reset();
   written_.clear();
-  warned_unwritten_ = false;
   AcknowledgeSent(confirmed_ids);
   return unconfirmed;
 }

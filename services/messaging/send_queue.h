@@ -78,7 +78,12 @@ class SentRecorder {
  public:
   SentRecorder(RedisClient& redis, std::string trial, std::string consumer);
 
-  void Record(const Completion& sent, int64_t now_ms);
+  // OK once the record is on its way to Redis. UNAVAILABLE when it may not reach Redis (the
+  // connection failed, or Redis closed it, perhaps with earlier records unread): before
+  // delivering anything else the caller takes Finish's unconfirmed records and writes them
+  // again, waiting for Redis, so that a crash still leaves at most the one message in flight
+  // unrecorded. The next Record starts afresh on another connection.
+  absl::Status Record(const Completion& sent, int64_t now_ms);
 
   // The records Redis did not confirm (it restarted, the connection broke): the caller records
   // them again with SendQueue::Complete, which is harmless for one already recorded. The
@@ -93,7 +98,6 @@ class SentRecorder {
   const std::string consumer_;
   std::optional<RedisClient::ScriptPipeline> pipeline_;
   std::vector<Completion> written_;
-  bool warned_unwritten_ = false;  // this batch's first unwritten record was logged
 };
 
 struct QueueOptions {

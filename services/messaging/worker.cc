@@ -98,6 +98,15 @@ absl::Status Worker::RecordNow(const std::string& trial, const Completion& compl
   return recorded;
 }
 
+absl::Status Worker::RecordUnconfirmed(const std::string& trial, SentRecorder& recorder) {
+  // Records Redis did not confirm (it restarted, closed the connection) are written again,
+  // waiting for it.
+  for (const Completion& c : recorder.Finish()) {
+    if (absl::Status s = RecordNow(trial, c); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> Worker::RunOnce() {
   absl::StatusOr<std::vector<std::string>> trials = deps_.queue->Trials();
   if (!trials.ok()) return trials.status();
@@ -482,8 +491,11 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
       case RetryDecision::Action::kDone:
         c.kind = Completion::Kind::kSent;
         // Window 5: "sent" goes to Redis the moment the provider accepts, before the next
-        // delivery, so a crash can leave at most the message in flight unrecorded.
-        recorder.Record(c, ToMs(handed_over_at));
+        // delivery, so a crash can leave at most the message in flight unrecorded. When it may
+        // not have got there, what the batch recorded unconfirmed is written again first.
+        if (!recorder.Record(c, ToMs(handed_over_at)).ok()) {
+          if (absl::Status s = RecordUnconfirmed(trial, recorder); !s.ok()) return s;
+        }
         // Its claim is still renewed until Finish confirms the record: a record Redis loses
         // (a restart) is written again by this worker before the claim can lapse, never
         // claimed and sent again by another.
@@ -507,10 +519,7 @@ absl::StatusOr<int> Worker::ProcessTrial(const std::string& trial) {
     completions.push_back(std::move(c));
   }
 
-  // Records Redis did not confirm (it restarted mid-batch) are written again, waiting for it.
-  for (const Completion& c : recorder.Finish()) {
-    if (absl::Status s = RecordNow(trial, c); !s.ok()) return s;
-  }
+  if (absl::Status s = RecordUnconfirmed(trial, recorder); !s.ok()) return s;
   if (!stopped.ok()) return stopped;
 
   std::vector<Completion> rest;

@@ -83,6 +83,8 @@ class Worker {
                                                   const std::string& campaign);
   absl::Status TakeTokens(DeliveryChannel channel, int64_t n);
   absl::Status RecordNow(const std::string& trial, const Completion& completion);
+  // The sent records `recorder` could not confirm, written again with RecordNow.
+  absl::Status RecordUnconfirmed(const std::string& trial, SentRecorder& recorder);
 
   WorkerDeps deps_;
   WorkerOptions options_;

@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -150,7 +151,7 @@ TEST_F(QueueTest, SentRecordsAreWrittenBeforeFinishAndRecordingAgainCountsOnce) 
   ASSERT_EQ(sent.size(), 10u);
   const int64_t now = ToMs(clock_.Now());
   SentRecorder recorder = queue_->RecordSent("recorder", "w");
-  for (const Completion& c : sent) recorder.Record(c, now);
+  for (const Completion& c : sent) ASSERT_TRUE(recorder.Record(c, now).ok());
   v1::GetCampaignStatusRequest request;
   request.set_trial_id("recorder");
   request.set_campaign_id("c");
@@ -182,6 +183,94 @@ TEST_F(QueueTest, SentRecordsAreWrittenBeforeFinishAndRecordingAgainCountsOnce) 
   EXPECT_EQ(depth->in_stream, 0);
 }
 
+// Redis closing the recording connection mid-batch (it restarted, or killed the client): a
+// write to it still succeeds in the kernel and is lost, so the record says so at once, writes
+// nothing more to it, and Finish names what Redis never ran.
+TEST_F(QueueTest, ARecordWrittenToAConnectionRedisClosedIsReportedAtOnce) {
+  const std::vector<Completion> sent = ClaimOneStep("closed", 3, "w");
+  ASSERT_EQ(sent.size(), 3u);
+  const int64_t now = ToMs(clock_.Now());
+  SentRecorder recorder = queue_->RecordSent("closed", "w");
+  ASSERT_TRUE(recorder.Record(sent[0], now).ok());
+  ASSERT_TRUE(
+      redis_->CommandOnEveryMaster({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}).ok());
+  EXPECT_EQ(recorder.Record(sent[1], now).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(recorder.Record(sent[2], now).code(), absl::StatusCode::kUnavailable);
+  std::vector<std::string> unconfirmed;
+  for (const Completion& c : recorder.Finish()) unconfirmed.push_back(c.entry.id);
+  // On a cluster the first record counts only once a replica has it, and the WAIT that would
+  // say so cannot be sent on the closed connection: it is unconfirmed too (and written again).
+  const bool cluster = redis_server_->cluster() != nullptr;
+  if (cluster) {
+    EXPECT_THAT(unconfirmed,
+                ::testing::ElementsAre(sent[0].entry.id, sent[1].entry.id, sent[2].entry.id));
+  } else {
+    EXPECT_THAT(unconfirmed, ::testing::ElementsAre(sent[1].entry.id, sent[2].entry.id));
+  }
+  v1::GetCampaignStatusRequest request;
+  request.set_trial_id("closed");
+  request.set_campaign_id("c");
+  absl::StatusOr<v1::GetCampaignStatusResponse> status = messenger_->GetCampaignStatus(request);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->steps(0).sent(), 1) << "only the record written before the close was run";
+  EXPECT_EQ(Pending("closed"), cluster ? 3 : 2) << "a confirmed record's entry is acknowledged";
+}
+
+// Delivers to the file channel; before each delivery, waits (up to 10 s) until every message it
+// delivered before is recorded sent, and counts the deliveries that found one unrecorded; before
+// the fourth it has Redis close every other connection, the worker's recording one among them.
+class RecordCheckingChannel final : public MessageChannel {
+ public:
+  RecordCheckingChannel(MessageChannel& inner, RedisClient& redis,
+                        std::function<int64_t()> sent_count)
+      : inner_(inner), redis_(redis), sent_count_(std::move(sent_count)) {}
+
+  DeliveryOutcome Deliver(const OutgoingMessage& message) override {
+    if (delivered_ == 3) {
+      EXPECT_TRUE(
+          redis_.CommandOnEveryMaster({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}).ok());
+    }
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (sent_count_() < delivered_ && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    if (sent_count_() < delivered_) ++delivered_with_an_earlier_unrecorded_;
+    ++delivered_;
+    return inner_.Deliver(message);
+  }
+
+  int delivered_with_an_earlier_unrecorded() const { return delivered_with_an_earlier_unrecorded_; }
+
+ private:
+  MessageChannel& inner_;
+  RedisClient& redis_;
+  std::function<int64_t()> sent_count_;
+  int delivered_ = 0;
+  int delivered_with_an_earlier_unrecorded_ = 0;
+};
+
+// Window 5 stays one message when Redis closes the worker's recording connection mid-batch:
+// the records the batch had written to it unconfirmed are written again, waiting for Redis,
+// before the next delivery (not at the end of the batch, which a crash might not reach).
+TEST_F(QueueTest, AWorkerRecordsAgainBeforeItsNextDeliveryWhenRedisClosedTheRecordingConnection) {
+  CreateTwoArmTrial("closing", 8);
+  SaveTemplate("closing", "hello");
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2021, 1, 4, 10, 0, 0), absl::UTCTimeZone()));
+  ASSERT_EQ(Start("closing", NowCampaign("c", clock_.Now(), 1)), 8);
+  v1::GetCampaignStatusRequest request;
+  request.set_trial_id("closing");
+  request.set_campaign_id("c");
+  RecordCheckingChannel channel(*file_channel_, *redis_, [&]() -> int64_t {
+    absl::StatusOr<v1::GetCampaignStatusResponse> status = messenger_->GetCampaignStatus(request);
+    return status.ok() ? status->steps(0).sent() : -1;
+  });
+  std::unique_ptr<Worker> worker = NewWorker("w", &channel);
+  EXPECT_EQ(DrainNow(*worker), 8);
+  EXPECT_EQ(channel.delivered_with_an_earlier_unrecorded(), 0);
+  EXPECT_EQ(CountByKey().size(), 8u);
+  EXPECT_EQ(Pending("closing"), 0);
+}
+
 // Window 7: a worker that dies after its "sent" records are in Redis but before its batch's
 // entries are acknowledged leaves them pending; the worker that reclaims them only
 // acknowledges them.
@@ -190,7 +279,7 @@ TEST_F(QueueTest, SentMessagesLeftPendingByADeadWorkerAreAcknowledgedNotSentAgai
   ASSERT_EQ(sent.size(), 5u);
   {
     SentRecorder recorder = queue_->RecordSent("unacked", "dead");
-    for (const Completion& c : sent) recorder.Record(c, ToMs(clock_.Now()));
+    for (const Completion& c : sent) ASSERT_TRUE(recorder.Record(c, ToMs(clock_.Now())).ok());
     // Dies here, before Finish: the records are written, the entries not acknowledged.
   }
   const std::string stream = keys::Stream("unacked");
