@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "tests/integration/survey_ingest/forwarding_store.h"
 #include "tests/integration/survey_ingest/ingest_fixture.h"
 
 // A namespace of its own: each test file here names its helpers alike (unity build).
@@ -21,9 +22,9 @@ using ::testing::HasSubstr;
 constexpr char kTrial[] = "import-cut";
 
 // The real store, whose response writes fail after the first `ok` of them while `failing`.
-class FailingWrites final : public IngestStore {
+class FailingWrites final : public ForwardingIngestStore {
  public:
-  FailingWrites(IngestStore& inner, int ok) : inner_(inner), writes_left_(ok) {}
+  FailingWrites(IngestStore& inner, int ok) : ForwardingIngestStore(inner), writes_left_(ok) {}
   void StopFailing() { failing_ = false; }
 
   absl::StatusOr<std::vector<WriteResult>> Write(const std::string& trial,
@@ -31,64 +32,10 @@ class FailingWrites final : public IngestStore {
     if (failing_ && writes_left_-- <= 0) {
       return absl::UnavailableError("redis at 127.0.0.1: Server closed the connection");
     }
-    return inner_.Write(trial, batch);
+    return ForwardingIngestStore::Write(trial, batch);
   }
-
-  absl::StatusOr<std::vector<v1::Instrument>> LoadInstruments(const std::string& trial) override {
-    return inner_.LoadInstruments(trial);
-  }
-  absl::Status AddInstrument(const std::string& trial, const v1::Instrument& instrument) override {
-    return inner_.AddInstrument(trial, instrument);
-  }
-  absl::StatusOr<std::vector<v1::Wave>> LoadWaves(const std::string& trial) override {
-    return inner_.LoadWaves(trial);
-  }
-  absl::Status PutWave(const v1::Wave& wave) override { return inner_.PutWave(wave); }
-  absl::StatusOr<bool> IsImported(const std::string& trial, const std::string& sha256) override {
-    return inner_.IsImported(trial, sha256);
-  }
-  absl::StatusOr<std::vector<std::string>> SubmissionOwners(
-      const std::string& trial, const std::vector<std::string>& submission_ids) override {
-    return inner_.SubmissionOwners(trial, submission_ids);
-  }
-  absl::Status ForEachResponse(const std::string& trial, const std::string& wave,
-                               const std::string& participant, Answers answers,
-                               const std::function<bool(v1::Response&)>& visit) override {
-    return inner_.ForEachResponse(trial, wave, participant, answers, visit);
-  }
-  absl::Status ForEachRespondent(
-      const std::string& trial, const std::string& wave,
-      const std::function<bool(const std::string& participant)>& visit) override {
-    return inner_.ForEachRespondent(trial, wave, visit);
-  }
-  absl::StatusOr<std::vector<RespondentStatus>> GetRespondentStatuses(
-      const std::string& trial, const std::string& wave,
-      const std::vector<std::string>& participants) override {
-    return inner_.GetRespondentStatuses(trial, wave, participants);
-  }
-  absl::StatusOr<std::vector<v1::Reject>> LoadRejects(const std::string& trial) override {
-    return inner_.LoadRejects(trial);
-  }
-  absl::StatusOr<std::vector<bool>> WriteOutcomes(
-      const std::string& trial, const std::vector<v1::Outcome>& outcomes) override {
-    return inner_.WriteOutcomes(trial, outcomes);
-  }
-  absl::Status ForEachOutcome(const std::string& trial,
-                              const std::function<bool(v1::Outcome&)>& visit) override {
-    return inner_.ForEachOutcome(trial, visit);
-  }
-  absl::Status ForEachFormStage(const std::string& trial, const std::string& wave,
-                                const std::function<bool(const std::string& participant,
-                                                         v1::FormStage stage)>& visit) override {
-    return inner_.ForEachFormStage(trial, wave, visit);
-  }
-  absl::StatusOr<int64_t> DataVersion(const std::string& trial) override {
-    return inner_.DataVersion(trial);
-  }
-  absl::StatusOr<std::vector<std::string>> ListTrials() override { return inner_.ListTrials(); }
 
  private:
-  IngestStore& inner_;
   int writes_left_;
   bool failing_ = true;
 };
