@@ -770,9 +770,8 @@ absl::Status RedisClient::ScriptPipeline::Send(const std::vector<std::string>& k
           "CROSSSLOT: a script pipeline's runs must keep their keys in one slot");
     }
   }
-  if (lease_ == nullptr || !closed_by_server_.ok()) {
-    return lease_ == nullptr ? broken_ : closed_by_server_;
-  }
+  if (lease_ == nullptr) return broken_;
+  if (!closed_by_server_.ok()) return closed_by_server_;
   if (absl::Status status = (*lease_)->SendNow(command); !status.ok()) {
     broken_ = status;
     lease_.reset();  // the failed connection was closed; it goes back to reconnect
