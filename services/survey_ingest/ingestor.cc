@@ -1013,7 +1013,7 @@ absl::StatusOr<v1::ImportCsvResponse> Ingestor::ImportCsv(const v1::ImportCsvReq
   // first listing after it (the first `fieldwork status` after importing 100,000 responses
   // spent 0.4 s of survey-ingest's CPU on them). A stream's batches do not do this: each would
   // read the wave again.
-  if (response.accepted() > 0) ComputeNorms(trial);
+  if (response.accepted() > 0) ComputeNorms(trial, *context);
   return response;
 }
 
@@ -1236,12 +1236,10 @@ absl::StatusOr<v1::Reject> Ingestor::DismissReject(const std::string& trial,
 // ---------------------------------------------------------------------------------------------
 // Reads.
 
-void Ingestor::ComputeNorms(const std::string& trial) {
-  absl::StatusOr<TrialContext> context = LoadContext(trial);
-  if (!context.ok()) return;
-  for (const auto& [id, wave] : context->waves) {
+void Ingestor::ComputeNorms(const std::string& trial, const TrialContext& context) {
+  for (const auto& [id, wave] : context.waves) {
     // A failure is the next listing's to report: it computes them again.
-    if (absl::StatusOr<ScaleNorms> norms = NormsFor(trial, *context, wave); !norms.ok()) return;
+    if (absl::StatusOr<ScaleNorms> norms = NormsFor(trial, context, wave); !norms.ok()) return;
   }
 }
 

@@ -183,8 +183,9 @@ class Ingestor {
   // scales); none when no instrument of the trial has composites. Kept by data version.
   absl::StatusOr<ScaleNorms> NormsFor(const std::string& trial, const TrialContext& context,
                                       const fieldwork::v1::Wave& wave);
-  // NormsFor every wave of `trial` as its data stands now, kept for the listings that follow.
-  void ComputeNorms(const std::string& trial);
+  // NormsFor every wave of `trial` as its data stands now, kept for the listings that follow
+  // (`context`: its instruments and waves, which storing responses does not change).
+  void ComputeNorms(const std::string& trial, const TrialContext& context);
 
   // The participant of an imported row's survey link token (ImportCsv's token column).
   absl::StatusOr<std::string> ParticipantOfToken(const std::string& trial, const std::string& wave,
