@@ -17,6 +17,7 @@
 #include "services/messaging/sms_channel.h"
 #include "services/messaging/tracking_server.h"
 #include "tests/integration/messaging/messaging_fixture.h"
+#include "tests/testing/connections.h"
 
 namespace fieldwork::messaging {
 namespace {
@@ -183,6 +184,27 @@ TEST_F(QueueTest, SentRecordsAreWrittenBeforeFinishAndRecordingAgainCountsOnce) 
   EXPECT_EQ(depth->in_stream, 0);
 }
 
+// Has Redis close every client connection (every master's, on a cluster), the caller's own
+// among them, and waits until the closes have reached this process: as they would have long
+// before the next command on any machine not too busy to run the softirq that takes a loopback
+// FIN in, so a poll on a closed connection now says so.
+void CloseEveryConnection(RedisClient& redis) {
+  absl::StatusOr<std::vector<RedisClient::ServerReply>> masters =
+      redis.CommandOnEveryMaster({"PING"});
+  ASSERT_TRUE(masters.ok()) << masters.status();
+  std::set<int> ports;
+  for (const RedisClient::ServerReply& master : *masters) {  // host:port/db
+    const std::string port = master.server.substr(master.server.rfind(':') + 1);
+    ports.insert(std::stoi(port.substr(0, port.find('/'))));
+  }
+  const std::set<std::string> open = fieldwork::testing::EstablishedConnectionsTo(ports);
+  ASSERT_FALSE(open.empty()) << "this process's connections to Redis were not found";
+  ASSERT_TRUE(
+      redis.CommandOnEveryMaster({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no"}).ok());
+  ASSERT_TRUE(fieldwork::testing::WaitUntilNoneEstablished(open, absl::Seconds(10)))
+      << "Redis's closes did not reach this process";
+}
+
 // Redis closing the recording connection mid-batch (it restarted, or killed the client): a
 // write to it still succeeds in the kernel and is lost, so the record says so at once, writes
 // nothing more to it, and Finish names what Redis never ran.
@@ -192,8 +214,7 @@ TEST_F(QueueTest, ARecordWrittenToAConnectionRedisClosedIsReportedAtOnce) {
   const int64_t now = ToMs(clock_.Now());
   SentRecorder recorder = queue_->RecordSent("closed", "w");
   ASSERT_TRUE(recorder.Record(sent[0], now).ok());
-  ASSERT_TRUE(
-      redis_->CommandOnEveryMaster({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}).ok());
+  CloseEveryConnection(*redis_);
   EXPECT_EQ(recorder.Record(sent[1], now).code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(recorder.Record(sent[2], now).code(), absl::StatusCode::kUnavailable);
   std::vector<std::string> unconfirmed;
@@ -218,7 +239,7 @@ TEST_F(QueueTest, ARecordWrittenToAConnectionRedisClosedIsReportedAtOnce) {
 
 // Delivers to the file channel; before each delivery, waits (up to 10 s) until every message it
 // delivered before is recorded sent, and counts the deliveries that found one unrecorded; before
-// the fourth it has Redis close every other connection, the worker's recording one among them.
+// the fourth it has Redis close every connection, the worker's recording one among them.
 class RecordCheckingChannel final : public MessageChannel {
  public:
   RecordCheckingChannel(MessageChannel& inner, RedisClient& redis,
@@ -226,10 +247,7 @@ class RecordCheckingChannel final : public MessageChannel {
       : inner_(inner), redis_(redis), sent_count_(std::move(sent_count)) {}
 
   DeliveryOutcome Deliver(const OutgoingMessage& message) override {
-    if (delivered_ == 3) {
-      EXPECT_TRUE(
-          redis_.CommandOnEveryMaster({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}).ok());
-    }
+    if (delivered_ == 3) CloseEveryConnection(redis_);
     const absl::Time give_up = absl::Now() + absl::Seconds(10);
     while (sent_count_() < delivered_ && absl::Now() < give_up) {
       absl::SleepFor(absl::Milliseconds(5));
