@@ -190,12 +190,11 @@ TEST_F(QueueTest, SentRecordsAreWrittenBeforeFinishAndRecordingAgainCountsOnce) 
 // FIN in, so a poll on a closed connection now says so.
 void CloseEveryConnection(RedisClient& redis) {
   absl::StatusOr<std::vector<RedisClient::ServerReply>> masters =
-      redis.CommandOnEveryMaster({"PING"});
+      redis.CommandOnEveryMaster({"CONFIG", "GET", "port"});
   ASSERT_TRUE(masters.ok()) << masters.status();
   std::set<int> ports;
-  for (const RedisClient::ServerReply& master : *masters) {  // host:port/db
-    const std::string port = master.server.substr(master.server.rfind(':') + 1);
-    ports.insert(std::stoi(port.substr(0, port.find('/'))));
+  for (const RedisClient::ServerReply& master : *masters) {  // ["port", "<port>"]
+    ports.insert(std::stoi(std::string(master.reply[1].str())));
   }
   const std::set<std::string> open = fieldwork::testing::EstablishedConnectionsTo(ports);
   ASSERT_FALSE(open.empty()) << "this process's connections to Redis were not found";
