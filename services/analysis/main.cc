@@ -27,6 +27,7 @@
 #include "services/analysis/plan_registry.h"
 #include "services/analysis/redis_plan_store.h"
 #include "services/analysis/service.h"
+#include "services/common/freed_memory.h"
 #include "services/common/grpc_client.h"
 #include "services/common/logging.h"
 #include "services/common/randomisation_caller_flags.h"
@@ -51,6 +52,9 @@ absl::StatusOr<std::string> ReadToken(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Two malloc arenas keep the memory a whole-trial join frees from staying resident in every
+  // gRPC thread's arena (services/common/freed_memory.h).
+  fieldwork::LimitMallocArenas(2);
   fieldwork::BlockTerminationSignals();
   fieldwork::ServiceRuntimeOptions options = fieldwork::ParseServerFlags(
       argc, argv,
