@@ -20,10 +20,10 @@ void ReleaseFreedMemory();
 // it first thing in main, before any thread allocates. Why: malloc_trim returns only the free
 // pages inside each arena and the free top of the main one; a thread arena keeps its freed top
 // resident up to glibc's trim threshold, which grows with the largest block freed (up to 64 MB).
-// With an arena per gRPC thread, fieldwork-analysis held 46 MB after one cold `status` on the
-// bench/cli stack and 121 MB after fourteen (1.1 MB of it in use, malloc_stats from gdb); with
-// two arenas it was back at 23-24 MB after each call, its CPU per call unchanged (1.04-1.79 s
-// against 1.05-1.66 s, 6 Dec 2026).
+// With an arena per gRPC thread, fieldwork-analysis on the bench/cli stack held 46 MB after the
+// first of fourteen cold calls (`status` and `analyse`) and 121 MB after the last (1.1 MB of it
+// in use, malloc_stats from gdb); with two arenas it was back at 23-24 MB after each call, its
+// CPU per call unchanged (1.04-1.79 s against 1.05-1.66 s, 6 Dec 2026).
 void LimitMallocArenas(int arenas);
 
 }  // namespace fieldwork
