@@ -13,10 +13,12 @@
 // Every flag can also be set as FIELDWORK_<FLAG_IN_CAPITALS>; the command line wins. The flags
 // every server shares are defined in services/common/server_flags.cc. It refuses a Redis
 // without appendonly yes and appendfsync always unless --allow_volatile_redis.
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
@@ -52,9 +54,10 @@ absl::StatusOr<std::string> ReadToken(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Two malloc arenas keep the memory a whole-trial join frees from staying resident in every
-  // gRPC thread's arena (services/common/freed_memory.h).
-  fieldwork::LimitMallocArenas(2);
+  // An arena per core, not per gRPC thread, keeps the memory a whole-trial join frees from
+  // staying resident in every thread's arena (services/common/freed_memory.h). Per core, so
+  // that the outcomes analysed in parallel (one thread a core) need not share one.
+  fieldwork::LimitMallocArenas(static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
   fieldwork::BlockTerminationSignals();
   fieldwork::ServiceRuntimeOptions options = fieldwork::ParseServerFlags(
       argc, argv,

@@ -22,8 +22,9 @@ void ReleaseFreedMemory();
 // resident up to glibc's trim threshold, which grows with the largest block freed (up to 64 MB).
 // With an arena per gRPC thread, fieldwork-analysis on the bench/cli stack held 46 MB after the
 // first of fourteen cold calls (`status` and `analyse`) and 121 MB after the last (1.1 MB of it
-// in use, malloc_stats from gdb); with two arenas it was back at 23-24 MB after each call, its
-// CPU per call unchanged (1.04-1.79 s against 1.05-1.66 s, 6 Dec 2026).
+// in use, malloc_stats from gdb); with two arenas (one per core of that machine) it was back at
+// 23-24 MB after each call, its CPU per call unchanged (1.04-1.79 s against 1.05-1.66 s,
+// 6 Dec 2026). Fewer arenas than threads that allocate at once make them wait on each other.
 void LimitMallocArenas(int arenas);
 
 }  // namespace fieldwork
