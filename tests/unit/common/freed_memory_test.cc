@@ -1,10 +1,15 @@
 // ReleaseFreedMemory gives back what a thread freed in its own malloc arena: the analysis
-// service's case (issue 18), where each Analyse call's join was kept after it by glibc.
+// service's case (issue 18), where each Analyse call's join was kept after it by glibc; and
+// LimitMallocArenas keeps many threads to that many arenas.
 #include "services/common/freed_memory.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
+#include <sys/wait.h>
 
+#include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -66,6 +71,51 @@ TEST(FreedMemoryTest, GivesBackWhatAnotherThreadFreed) {
   for (void* block : kept) std::free(block);
   // Of the ~126 MiB freed, at least half is given back (without the trim, none is).
   EXPECT_LT(after, before - 64 * 1024) << "VmRSS " << before << " kB -> " << after << " kB";
+}
+
+// The malloc arenas this process has: the <heap nr="..."> entries of malloc_info (the main
+// arena among them).
+int ArenaCount() {
+  char* text = nullptr;
+  size_t size = 0;
+  FILE* out = open_memstream(&text, &size);
+  malloc_info(0, out);
+  std::fclose(out);
+  int heaps = 0;
+  for (const char* at = text; (at = std::strstr(at, "<heap nr=")) != nullptr; ++at) ++heaps;
+  std::free(text);
+  return heaps;
+}
+
+// Eight threads that each allocate while all the others hold what they allocated (a thread
+// that has ended hands its arena to the next), in a fresh process (a death test's child,
+// re-executed, so that no earlier test's threads left arenas behind); exits with the number of
+// arenas there are after them.
+[[noreturn]] void ExitWithArenasAfterEightThreads(int limit) {
+  if (limit > 0) LimitMallocArenas(limit);
+  std::vector<std::thread> threads;
+  std::atomic<int> holding{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      void* block = std::malloc(1 << 16);
+      ++holding;
+      while (holding < 8) std::this_thread::yield();
+      std::free(block);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  std::exit(ArenaCount());
+}
+
+TEST(FreedMemoryTest, LimitMallocArenasKeepsThreadsToThatManyArenas) {
+  if (!kGlibcMalloc) GTEST_SKIP() << "not glibc's malloc";
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(ExitWithArenasAfterEightThreads(2), ::testing::ExitedWithCode(2), "");
+  // Without the limit glibc gives each thread one of its own (up to 8 a core): the limit is
+  // what holds it.
+  EXPECT_EXIT(
+      ExitWithArenasAfterEightThreads(0),
+      [](int status) { return WIFEXITED(status) && WEXITSTATUS(status) > 2; }, "");
 }
 
 }  // namespace
