@@ -77,12 +77,7 @@ class ImportCutTest : public IngestTest {
     std::unique_ptr<RedisClient> redis = redis_->NewClient();
     RedisIngestStore store(*redis);
     FailingWrites failing(store, /*ok=*/1);
-    GrpcRoster roster(
-        grpc::CreateChannel(randomisation_->address(), grpc::InsecureChannelCredentials()),
-        kIngestService);
-    ManualClock clock(
-        absl::FromCivil(absl::CivilSecond(2021, 3, 20, 12, 0, 0), absl::UTCTimeZone()));
-    Ingestor ingestor(failing, roster, clock, {});
+    OwnIngestor ingestor(failing, randomisation_->address());
     v1::ImportCsvRequest request;
     request.set_trial_id(kTrial);
     request.set_wave_id("baseline");
@@ -92,7 +87,7 @@ class ImportCutTest : public IngestTest {
     Caller caller;
     caller.name = "researcher";
 
-    const absl::StatusOr<v1::ImportCsvResponse> cut = ingestor.ImportCsv(request, caller);
+    const absl::StatusOr<v1::ImportCsvResponse> cut = ingestor->ImportCsv(request, caller);
     ASSERT_FALSE(cut.ok());
     EXPECT_EQ(cut.status().code(), absl::StatusCode::kUnavailable);
     EXPECT_THAT(std::string(cut.status().message()),
@@ -102,7 +97,7 @@ class ImportCutTest : public IngestTest {
     EXPECT_EQ(ListResponses(kTrial, "baseline").size(), 5000u);
 
     failing.StopFailing();
-    const absl::StatusOr<v1::ImportCsvResponse> again = ingestor.ImportCsv(request, caller);
+    const absl::StatusOr<v1::ImportCsvResponse> again = ingestor->ImportCsv(request, caller);
     ASSERT_TRUE(again.ok()) << again.status();
     EXPECT_EQ(again->accepted(), rows - 5000);
     EXPECT_EQ(again->duplicate(), 5000);

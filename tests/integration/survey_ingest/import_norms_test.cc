@@ -83,11 +83,10 @@ class ImportNormsTest : public IngestTest {
     redis_client_ = redis_->NewClient();
     store_ = std::make_unique<RedisIngestStore>(*redis_client_);
     counting_ = std::make_unique<CountingReads>(*store_);
-    roster_ = std::make_unique<GrpcRoster>(
-        grpc::CreateChannel(randomisation_->address(), grpc::InsecureChannelCredentials()),
-        kIngestService);
-    ingestor_ = std::make_unique<Ingestor>(*counting_, *roster_, clock_);
+    own_ingestor_ = std::make_unique<OwnIngestor>(*counting_, randomisation_->address());
   }
+
+  Ingestor& ingestor() { return **own_ingestor_; }
 
   // The wave's counted responses' z_wellbeing composites, listed as analysis lists them.
   absl::StatusOr<std::vector<double>> ListComposites() {
@@ -96,7 +95,7 @@ class ImportNormsTest : public IngestTest {
     request.set_wave_id("baseline");
     request.set_analysis_view(true);
     std::vector<double> composites;
-    const absl::Status listed = ingestor_->ListResponses(request, [&](v1::Response& r) {
+    const absl::Status listed = ingestor().ListResponses(request, [&](v1::Response& r) {
       EXPECT_EQ(r.composites_size(), 1);
       if (r.composites_size() == 1 && r.composites(0).present()) {
         composites.push_back(r.composites(0).value());
@@ -107,17 +106,14 @@ class ImportNormsTest : public IngestTest {
     return composites;
   }
 
-  ManualClock clock_{
-      absl::FromCivil(absl::CivilSecond(2021, 3, 20, 12, 0, 0), absl::UTCTimeZone())};
   std::unique_ptr<RedisClient> redis_client_;
   std::unique_ptr<RedisIngestStore> store_;
   std::unique_ptr<CountingReads> counting_;
-  std::unique_ptr<GrpcRoster> roster_;
-  std::unique_ptr<Ingestor> ingestor_;
+  std::unique_ptr<OwnIngestor> own_ingestor_;
 };
 
 TEST_F(ImportNormsTest, TheFirstListingAfterAnImportReadsTheWaveOnce) {
-  const absl::StatusOr<v1::ImportCsvResponse> imported = ingestor_->ImportCsv(Export());
+  const absl::StatusOr<v1::ImportCsvResponse> imported = ingestor().ImportCsv(Export());
   ASSERT_TRUE(imported.ok()) << imported.status();
   ASSERT_EQ(imported->accepted(), kRows);
 
@@ -130,7 +126,7 @@ TEST_F(ImportNormsTest, TheFirstListingAfterAnImportReadsTheWaveOnce) {
   // A response submitted since changes the norms: the next listing reads them again.
   Caller caller;
   caller.name = "researcher";
-  absl::StatusOr<std::vector<SubmissionResult>> submitted = ingestor_->Submit(
+  absl::StatusOr<std::vector<SubmissionResult>> submitted = ingestor().Submit(
       {WellbeingSubmission(kTrial, absl::StrCat("M", kRows + 1), "late-1")}, 1, caller);
   ASSERT_TRUE(submitted.ok()) << submitted.status();
   ASSERT_EQ((*submitted)[0].status, v1::SUBMISSION_STATUS_ACCEPTED);
@@ -146,7 +142,7 @@ TEST_F(ImportNormsTest, TheFirstListingAfterAnImportReadsTheWaveOnce) {
 // failure or, once Redis answers, computes the norms itself.
 TEST_F(ImportNormsTest, ANormsReadThatFailsAfterAnImportLeavesTheImportStored) {
   counting_->failing = true;
-  const absl::StatusOr<v1::ImportCsvResponse> imported = ingestor_->ImportCsv(Export());
+  const absl::StatusOr<v1::ImportCsvResponse> imported = ingestor().ImportCsv(Export());
   ASSERT_TRUE(imported.ok()) << imported.status();
   EXPECT_EQ(imported->accepted(), kRows);
   EXPECT_GE(counting_->reads, 1) << "the import did not try to read the norms";
@@ -160,7 +156,7 @@ TEST_F(ImportNormsTest, ANormsReadThatFailsAfterAnImportLeavesTheImportStored) {
   ASSERT_TRUE(composites.ok()) << composites.status();
   ExpectStandardised(*composites);
   // The same file again is known as imported: nothing was lost or half-recorded.
-  const absl::StatusOr<v1::ImportCsvResponse> again = ingestor_->ImportCsv(Export());
+  const absl::StatusOr<v1::ImportCsvResponse> again = ingestor().ImportCsv(Export());
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(again->already_imported());
   EXPECT_EQ(again->accepted(), 0);

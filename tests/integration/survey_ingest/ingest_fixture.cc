@@ -88,6 +88,12 @@ RandomisationStack::RandomisationStack(const std::string& redis_url)
 
 RandomisationStack::~RandomisationStack() = default;
 
+OwnIngestor::OwnIngestor(IngestStore& store, const std::string& randomisation_address)
+    : clock_(absl::FromCivil(absl::CivilSecond(2021, 3, 20, 12, 0, 0), absl::UTCTimeZone())),
+      roster_(grpc::CreateChannel(randomisation_address, grpc::InsecureChannelCredentials()),
+              kIngestService),
+      ingestor_(store, roster_, clock_) {}
+
 IngestStack::IngestStack(const std::string& redis_url, const std::string& randomisation_address,
                          absl::Time now)
     : clock_(now) {

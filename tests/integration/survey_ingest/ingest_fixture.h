@@ -89,6 +89,21 @@ class IngestStack {
   std::unique_ptr<fieldwork::v1::SurveyIngestService::Stub> stub_;
 };
 
+// An Ingestor of a test's own over `store` (the real store, or a wrapper in front of it that
+// watches or breaks it), with the real randomisation service at `randomisation_address` as its
+// roster and a manual clock at 2021-03-20 12:00 UTC, after the test waves' month.
+class OwnIngestor {
+ public:
+  OwnIngestor(IngestStore& store, const std::string& randomisation_address);
+  Ingestor& operator*() { return ingestor_; }
+  Ingestor* operator->() { return &ingestor_; }
+
+ private:
+  ManualClock clock_;
+  GrpcRoster roster_;
+  Ingestor ingestor_;
+};
+
 class IngestTest : public ::testing::Test {
  protected:
   void SetUp() override;
