@@ -164,7 +164,8 @@ phase "survey invitation" 2021-01-05T09:00:00Z $((treated + control))
 phase "reminder (response looked up)" 2021-01-08T09:00:00Z $((treated + 2 * control))
 # Over whole runs as well: a phase that pays for an AOF rewrite (about one every 50,000 sends at
 # Redis's default threshold) is slower, and which phase pays depends on where the file
-# crosses it. The issue's own benchmark is the intervention and reminder sends together.
+# crosses it. The issue's own benchmark is the intervention and reminder sends together (the
+# first and third lines of $work/phases).
 awk 'NR != 2 { n2 += $1; s2 += $3 - $2 } { n += $1; s += $3 - $2 } END {
   printf "  %-36s %7d sends in %6.2f s = %8.0f sends/s\n", "all three phases", n, s, n / s
   printf "  %-36s %7d sends in %6.2f s = %8.0f sends/s  (target >= 10,000)\n",

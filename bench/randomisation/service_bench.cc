@@ -75,6 +75,14 @@ double Quantile(const std::vector<double>& values, double q) {
   return values[std::min(values.size() - 1, static_cast<size_t>(q * static_cast<double>(values.size())))];
 }
 
+void CreateTrial(v1::RandomisationService::Stub& stub, const v1::TrialDesign& design) {
+  grpc::ClientContext context;
+  v1::CreateTrialRequest request;
+  *request.mutable_design() = design;
+  v1::CreateTrialResponse response;
+  Check(stub.CreateTrial(&context, request, &response), "CreateTrial");
+}
+
 // Enrols `clients` x `per_client` new participants of stratum s0 into `trial` (ids begin with
 // `id_prefix`), one per Enrol call, the callers at once; each call's latency in seconds.
 std::vector<double> EnrolOneAtATime(v1::RandomisationService::Stub& stub, const std::string& trial,
@@ -136,13 +144,7 @@ int main(int argc, char** argv) {
   v1::Factor factor = Arms("intervention", v1::RANDOMISATION_METHOD_COMPLETE_WITHIN_STRATA);
   factor.add_strata("stratum");
   *design.add_factors() = factor;
-  {
-    grpc::ClientContext context;
-    v1::CreateTrialRequest request;
-    *request.mutable_design() = design;
-    v1::CreateTrialResponse response;
-    Check(stub->CreateTrial(&context, request, &response), "CreateTrial");
-  }
+  CreateTrial(*stub, design);
   ResetPeak();
   const double rss_before = ProcStatusMiB("VmRSS:");
   const auto start = Clock::now();
@@ -199,11 +201,7 @@ int main(int argc, char** argv) {
   mini.mutable_minimisation()->add_factors()->set_variable("site");
   *rolling.add_factors() = mini;
   {
-    grpc::ClientContext context;
-    v1::CreateTrialRequest request;
-    *request.mutable_design() = rolling;
-    v1::CreateTrialResponse response;
-    Check(stub->CreateTrial(&context, request, &response), "CreateTrial");
+    CreateTrial(*stub, rolling);
     grpc::ClientContext lock_context;
     v1::LockDesignRequest lock;
     lock.set_trial_id("rolling");
@@ -254,11 +252,7 @@ int main(int argc, char** argv) {
   for (int round = 0; round < kEnrolRounds; ++round) {
     const std::string small = absl::StrCat("small-", round);
     design.set_trial_id(small);
-    grpc::ClientContext context;
-    v1::CreateTrialRequest request;
-    *request.mutable_design() = design;
-    v1::CreateTrialResponse response;
-    Check(stub->CreateTrial(&context, request, &response), "CreateTrial");
+    CreateTrial(*stub, design);
     grpc::ClientContext enrol_context;
     v1::EnrolRequest enrol;
     enrol.set_trial_id(small);

@@ -1,5 +1,6 @@
 #include "tests/testing/connections.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <vector>
@@ -58,9 +59,11 @@ std::set<std::string> EstablishedConnectionsTo(const std::set<int>& ports) {
 bool WaitUntilNoneEstablished(const std::set<std::string>& connections, absl::Duration limit) {
   const absl::Time give_up = absl::Now() + limit;
   while (true) {
-    bool any = false;
-    for (const auto& row : EstablishedRows()) any = any || connections.contains(row.second);
-    if (!any) return true;
+    const std::vector<std::pair<int, std::string>> rows = EstablishedRows();
+    if (std::none_of(rows.begin(), rows.end(),
+                     [&](const auto& row) { return connections.contains(row.second); })) {
+      return true;
+    }
     if (absl::Now() >= give_up) return false;
     absl::SleepFor(absl::Milliseconds(2));
   }
