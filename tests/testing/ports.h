@@ -4,7 +4,9 @@
 
 namespace fieldwork::testing {
 
-// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's choice for port 0).
+// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's choice for port 0), and
+// never one this process was given before: a test that picks several ports for one server
+// gets different ones.
 int PickFreePort();
 
 }  // namespace fieldwork::testing
